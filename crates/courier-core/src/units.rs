@@ -1,0 +1,155 @@
+//! Sizes (`500KB`, `100MiB`, `2GiB`) and durations (`30m`, `12h`, `7d`) as the CLI and the
+//! configuration write them (DESIGN.md, interface contract).
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{what}: {input:?}")]
+pub struct ParseError {
+    what: &'static str,
+    input: String,
+}
+
+impl ParseError {
+    pub fn new(what: &'static str, input: &str) -> Self {
+        let mut input = input.to_owned();
+        input.truncate(64);
+        Self { what, input }
+    }
+}
+
+/// A number of bytes. Parsed from decimal (`KB`, `MB`, `GB`, `TB`) and binary (`KiB`, `MiB`,
+/// `GiB`, `TiB`) units, or a bare number of bytes.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ByteSize(pub u64);
+
+impl ByteSize {
+    pub const fn mib(n: u64) -> Self {
+        Self(n * 1024 * 1024)
+    }
+    pub const fn gib(n: u64) -> Self {
+        Self(n * 1024 * 1024 * 1024)
+    }
+    pub fn bytes(self) -> u64 {
+        self.0
+    }
+}
+
+const SIZE_UNITS: &[(&str, u64)] = &[
+    ("TiB", 1 << 40),
+    ("GiB", 1 << 30),
+    ("MiB", 1 << 20),
+    ("KiB", 1 << 10),
+    ("TB", 1_000_000_000_000),
+    ("GB", 1_000_000_000),
+    ("MB", 1_000_000),
+    ("KB", 1_000),
+    ("kB", 1_000),
+    ("B", 1),
+];
+
+impl FromStr for ByteSize {
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let err = || ParseError::new("not a size (e.g. 500KB, 100MiB, 2GiB)", s);
+        let t = s.trim();
+        let (number, factor) = SIZE_UNITS
+            .iter()
+            .find_map(|(unit, factor)| t.strip_suffix(unit).map(|n| (n.trim(), *factor)))
+            .unwrap_or((t, 1));
+        if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(err());
+        }
+        let n: u64 = number.parse().map_err(|_| err())?;
+        n.checked_mul(factor).map(ByteSize).ok_or_else(err)
+    }
+}
+
+impl fmt::Display for ByteSize {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (unit, factor) in &SIZE_UNITS[..4] {
+            if self.0 >= *factor && self.0 % factor == 0 {
+                return write!(f, "{}{unit}", self.0 / factor);
+            }
+        }
+        write!(f, "{}B", self.0)
+    }
+}
+
+impl fmt::Debug for ByteSize {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// A duration written as a whole number and one unit: `s`, `m`, `h`, `d` or `w`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DurationSpec(pub std::time::Duration);
+
+impl FromStr for DurationSpec {
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let err = || ParseError::new("not a duration (e.g. 30m, 12h, 7d)", s);
+        let t = s.trim();
+        let split = t.find(|c: char| !c.is_ascii_digit()).ok_or_else(err)?;
+        let (number, unit) = t.split_at(split);
+        let n: u64 = number.parse().map_err(|_| err())?;
+        let seconds = match unit {
+            "s" => 1,
+            "m" => 60,
+            "h" => 3600,
+            "d" => 86_400,
+            "w" => 7 * 86_400,
+            _ => return Err(err()),
+        };
+        let total = n.checked_mul(seconds).ok_or_else(err)?;
+        // Beyond a century is a typo, and would overflow timestamp arithmetic later.
+        if n == 0 || total > 100 * 365 * 86_400 {
+            return Err(err());
+        }
+        Ok(Self(std::time::Duration::from_secs(total)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse_in_both_unit_systems() {
+        assert_eq!("500KB".parse::<ByteSize>().unwrap(), ByteSize(500_000));
+        assert_eq!("100MiB".parse::<ByteSize>().unwrap(), ByteSize::mib(100));
+        assert_eq!("2GiB".parse::<ByteSize>().unwrap(), ByteSize::gib(2));
+        assert_eq!("1234".parse::<ByteSize>().unwrap(), ByteSize(1234));
+        assert_eq!(ByteSize::gib(2).to_string(), "2GiB");
+    }
+
+    #[test]
+    fn bad_sizes_are_refused() {
+        for bad in [
+            "",
+            "MiB",
+            "-1MiB",
+            "1.5GiB",
+            "12XB",
+            "99999999999999TiB",
+            "1 0MiB",
+        ] {
+            assert!(bad.parse::<ByteSize>().is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!("30m".parse::<DurationSpec>().unwrap().0.as_secs(), 1800);
+        assert_eq!("12h".parse::<DurationSpec>().unwrap().0.as_secs(), 43_200);
+        assert_eq!("7d".parse::<DurationSpec>().unwrap().0.as_secs(), 604_800);
+        for bad in ["", "d", "7", "7y", "0d", "-1d", "1.5h", "999999999999d"] {
+            assert!(bad.parse::<DurationSpec>().is_err(), "{bad} accepted");
+        }
+    }
+}

@@ -1,0 +1,71 @@
+//! Courier's cryptography, on top of aws-lc-rs. Nothing here is a hand-rolled primitive: this
+//! crate fixes how AES-256-GCM, SHA-256 and Ed25519 are composed into Courier's formats
+//! (`docs/format.md`).
+
+pub mod audit;
+pub mod keys;
+pub mod stream;
+pub mod token;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CryptoError {
+    #[error("blob header is not a Courier v1 header")]
+    BadHeader,
+    #[error("segment {0} failed authentication")]
+    BadSegment(u32),
+    #[error("blob is truncated")]
+    Truncated,
+    #[error("blob has data after its last segment")]
+    TrailingData,
+    #[error("too many segments")]
+    TooLong,
+    #[error("wrapped key does not open with the key ring")]
+    BadWrappedKey,
+    #[error("unknown master key version {0}")]
+    UnknownKeyVersion(u32),
+    #[error("key material is malformed: {0}")]
+    BadKeyMaterial(&'static str),
+    #[error("the system random generator failed")]
+    Random,
+}
+
+pub type Result<T> = std::result::Result<T, CryptoError>;
+
+/// Fills `buf` from the OS CSPRNG.
+pub fn random_bytes(buf: &mut [u8]) -> Result<()> {
+    aws_lc_rs::rand::fill(buf).map_err(|_| CryptoError::Random)
+}
+
+/// SHA-256 of a byte string.
+pub fn sha256(data: &[u8]) -> [u8; 32] {
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(d.as_ref());
+    out
+}
+
+/// Incremental SHA-256, for hashing a document's plaintext as it streams past.
+#[derive(Clone)]
+pub struct Sha256(aws_lc_rs::digest::Context);
+
+impl Default for Sha256 {
+    fn default() -> Self {
+        Self(aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256))
+    }
+}
+
+impl Sha256 {
+    pub fn update(&mut self, data: &[u8]) {
+        self.0.update(data);
+    }
+    pub fn finish(self) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        out.copy_from_slice(self.0.finish().as_ref());
+        out
+    }
+}
+
+/// Constant-time equality for secrets and their hashes.
+pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    aws_lc_rs::constant_time::verify_slices_are_equal(a, b).is_ok()
+}

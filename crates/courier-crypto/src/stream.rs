@@ -1,0 +1,220 @@
+//! Content encryption, format v1 (DESIGN.md, `docs/format.md`): AES-256-GCM over 64 KiB
+//! plaintext segments with the STREAM construction.
+//!
+//! ```text
+//! blob    = header ‖ segment_0 ‖ … ‖ segment_n        (segment_n is the only "last" one)
+//! header  = "CRR1" ‖ version (1) ‖ segment size (u32 BE) ‖ nonce prefix (7 random bytes)
+//! nonce_i = nonce prefix ‖ i (u32 BE) ‖ last flag (0x00 or 0x01)
+//! aad     = header ‖ document id (16 bytes)
+//! ```
+//!
+//! Both directions are push-style (`push` then `finish`) so the caller decides where the bytes
+//! come from and go to, and memory stays at one segment whatever the file size. The decryptor
+//! releases a segment's plaintext only after its tag verified.
+
+use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+
+use crate::keys::Dek;
+use crate::{CryptoError, Result, random_bytes};
+
+pub const MAGIC: &[u8; 4] = b"CRR1";
+pub const VERSION: u8 = 1;
+pub const SEGMENT_SIZE: usize = 64 * 1024;
+pub const TAG_LEN: usize = 16;
+pub const HEADER_LEN: usize = 4 + 1 + 4 + NONCE_PREFIX_LEN;
+const NONCE_PREFIX_LEN: usize = 7;
+const SEALED_SEGMENT_LEN: usize = SEGMENT_SIZE + TAG_LEN;
+
+/// Ciphertext length of a blob holding `plaintext_len` bytes.
+pub fn blob_len(plaintext_len: u64) -> u64 {
+    let segments = plaintext_len.div_ceil(SEGMENT_SIZE as u64).max(1);
+    HEADER_LEN as u64 + plaintext_len + segments * TAG_LEN as u64
+}
+
+struct SegmentCipher {
+    key: LessSafeKey,
+    nonce_prefix: [u8; NONCE_PREFIX_LEN],
+    aad: [u8; HEADER_LEN + 16],
+    counter: u32,
+}
+
+impl SegmentCipher {
+    fn new(dek: &Dek, header: [u8; HEADER_LEN], document_id: &[u8; 16]) -> Result<Self> {
+        let key = UnboundKey::new(&AES_256_GCM, dek.as_bytes())
+            .map_err(|_| CryptoError::BadKeyMaterial("data key"))?;
+        let mut nonce_prefix = [0u8; NONCE_PREFIX_LEN];
+        nonce_prefix.copy_from_slice(&header[9..]);
+        let mut aad = [0u8; HEADER_LEN + 16];
+        aad[..HEADER_LEN].copy_from_slice(&header);
+        aad[HEADER_LEN..].copy_from_slice(document_id);
+        Ok(Self {
+            key: LessSafeKey::new(key),
+            nonce_prefix,
+            aad,
+            counter: 0,
+        })
+    }
+
+    fn nonce(&self, last: bool) -> Nonce {
+        let mut n = [0u8; NONCE_LEN];
+        n[..NONCE_PREFIX_LEN].copy_from_slice(&self.nonce_prefix);
+        n[NONCE_PREFIX_LEN..NONCE_LEN - 1].copy_from_slice(&self.counter.to_be_bytes());
+        n[NONCE_LEN - 1] = u8::from(last);
+        Nonce::assume_unique_for_key(n)
+    }
+
+    fn advance(&mut self) -> Result<()> {
+        self.counter = self.counter.checked_add(1).ok_or(CryptoError::TooLong)?;
+        Ok(())
+    }
+}
+
+/// Encrypts a document as it streams in.
+pub struct Encryptor {
+    cipher: SegmentCipher,
+    pending: Vec<u8>,
+    finished_last: bool,
+}
+
+impl Encryptor {
+    /// Starts a blob for `document_id`. Returns the encryptor and the header bytes, which are
+    /// the first bytes of the blob.
+    pub fn new(dek: &Dek, document_id: &[u8; 16]) -> Result<(Self, [u8; HEADER_LEN])> {
+        let mut prefix = [0u8; NONCE_PREFIX_LEN];
+        random_bytes(&mut prefix)?;
+        let mut header = [0u8; HEADER_LEN];
+        header[..4].copy_from_slice(MAGIC);
+        header[4] = VERSION;
+        header[5..9].copy_from_slice(&(SEGMENT_SIZE as u32).to_be_bytes());
+        header[9..].copy_from_slice(&prefix);
+        let cipher = SegmentCipher::new(dek, header, document_id)?;
+        let pending = Vec::with_capacity(SEALED_SEGMENT_LEN);
+        Ok((
+            Self {
+                cipher,
+                pending,
+                finished_last: false,
+            },
+            header,
+        ))
+    }
+
+    /// Adds plaintext; appends every completed sealed segment to `out`. A full segment is
+    /// sealed only once more data shows it is not the last one.
+    pub fn push(&mut self, mut data: &[u8], out: &mut Vec<u8>) -> Result<()> {
+        while !data.is_empty() {
+            if self.pending.len() == SEGMENT_SIZE {
+                self.seal_pending(false, out)?;
+            }
+            let take = (SEGMENT_SIZE - self.pending.len()).min(data.len());
+            self.pending.extend_from_slice(&data[..take]);
+            data = &data[take..];
+        }
+        Ok(())
+    }
+
+    /// Seals the final segment (possibly empty) into `out`.
+    pub fn finish(mut self, out: &mut Vec<u8>) -> Result<()> {
+        self.seal_pending(true, out)?;
+        self.finished_last = true;
+        Ok(())
+    }
+
+    fn seal_pending(&mut self, last: bool, out: &mut Vec<u8>) -> Result<()> {
+        let nonce = self.cipher.nonce(last);
+        let tag = self
+            .cipher
+            .key
+            .seal_in_place_separate_tag(nonce, Aad::from(&self.cipher.aad[..]), &mut self.pending)
+            .map_err(|_| CryptoError::TooLong)?;
+        out.extend_from_slice(&self.pending);
+        out.extend_from_slice(tag.as_ref());
+        self.pending.clear();
+        self.cipher.advance()
+    }
+}
+
+/// Decrypts a blob as it streams out, releasing only authenticated plaintext.
+pub struct Decryptor {
+    dek: Dek,
+    document_id: [u8; 16],
+    cipher: Option<SegmentCipher>,
+    buf: Vec<u8>,
+}
+
+impl Decryptor {
+    pub fn new(dek: Dek, document_id: &[u8; 16]) -> Self {
+        Self {
+            dek,
+            document_id: *document_id,
+            cipher: None,
+            buf: Vec::with_capacity(2 * SEALED_SEGMENT_LEN),
+        }
+    }
+
+    /// Adds ciphertext; appends the plaintext of every segment known not to be the last one,
+    /// once it authenticated.
+    pub fn push(&mut self, data: &[u8], out: &mut Vec<u8>) -> Result<()> {
+        self.buf.extend_from_slice(data);
+        if self.cipher.is_none() {
+            if self.buf.len() < HEADER_LEN {
+                return Ok(());
+            }
+            let header = parse_header(&self.buf[..HEADER_LEN])?;
+            self.cipher = Some(SegmentCipher::new(&self.dek, header, &self.document_id)?);
+            self.buf.drain(..HEADER_LEN);
+        }
+        // A segment is known to be non-last only when more bytes follow it.
+        let mut start = 0;
+        while self.buf.len() - start > SEALED_SEGMENT_LEN {
+            let end = start + SEALED_SEGMENT_LEN;
+            self.open_segment(start, end, false, out)?;
+            start = end;
+        }
+        self.buf.drain(..start);
+        Ok(())
+    }
+
+    /// Authenticates and releases the last segment. Fails on a truncated blob.
+    pub fn finish(mut self, out: &mut Vec<u8>) -> Result<()> {
+        if self.cipher.is_none() || self.buf.len() < TAG_LEN {
+            return Err(CryptoError::Truncated);
+        }
+        let len = self.buf.len();
+        self.open_segment(0, len, true, out)
+    }
+
+    fn open_segment(
+        &mut self,
+        start: usize,
+        end: usize,
+        last: bool,
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
+        let cipher = self.cipher.as_mut().ok_or(CryptoError::Truncated)?;
+        let index = cipher.counter;
+        let nonce = cipher.nonce(last);
+        let plain = cipher
+            .key
+            .open_in_place(nonce, Aad::from(&cipher.aad[..]), &mut self.buf[start..end])
+            .map_err(|_| CryptoError::BadSegment(index))?;
+        out.extend_from_slice(plain);
+        cipher.advance()
+    }
+}
+
+fn parse_header(bytes: &[u8]) -> Result<[u8; HEADER_LEN]> {
+    let header: [u8; HEADER_LEN] = bytes.try_into().map_err(|_| CryptoError::BadHeader)?;
+    // The header is also authenticated as associated data; these checks only give a clearer
+    // error for a file that is not a Courier blob at all.
+    if &header[..4] != MAGIC
+        || header[4] != VERSION
+        || header[5..9] != (SEGMENT_SIZE as u32).to_be_bytes()
+    {
+        return Err(CryptoError::BadHeader);
+    }
+    Ok(header)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,128 @@
+//! Audit rows. The chain logic (hashing, signing, verifying) lives in the service layer; this
+//! module only reads and writes rows.
+
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Executor};
+
+use crate::{Result, col};
+
+#[derive(Debug, Clone)]
+pub struct AuditRecord {
+    pub seq: i64,
+    pub at: i64,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub ip: String,
+    pub details: String,
+    pub prev_hash: Vec<u8>,
+    pub hash: Vec<u8>,
+}
+
+#[derive(Debug, Clone)]
+pub struct HeadRecord {
+    pub seq: i64,
+    pub hash: Vec<u8>,
+    pub at: i64,
+    pub signature: Vec<u8>,
+}
+
+fn from_row(row: &AnyRow) -> Result<AuditRecord> {
+    Ok(AuditRecord {
+        seq: col(row, "seq")?,
+        at: col(row, "at")?,
+        actor: col(row, "actor")?,
+        action: col(row, "action")?,
+        target: col(row, "target")?,
+        ip: col(row, "ip")?,
+        details: col(row, "details")?,
+        prev_hash: col(row, "prev_hash")?,
+        hash: col(row, "hash")?,
+    })
+}
+
+/// Takes the chain's write lock for this transaction (the head row's lock on PostgreSQL; the
+/// transaction already holds SQLite's write lock) and returns the current head, if any.
+pub async fn lock_head(conn: &mut AnyConnection) -> Result<Option<HeadRecord>> {
+    sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1")
+        .execute(&mut *conn)
+        .await?;
+    head(conn).await
+}
+
+pub async fn head<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E) -> Result<Option<HeadRecord>> {
+    let row = sqlx::query("SELECT seq, hash, at, signature FROM audit_head WHERE id = 1")
+        .fetch_optional(ex)
+        .await?;
+    row.map(|r| {
+        Ok(HeadRecord {
+            seq: col(&r, "seq")?,
+            hash: col(&r, "hash")?,
+            at: col(&r, "at")?,
+            signature: col(&r, "signature")?,
+        })
+    })
+    .transpose()
+}
+
+pub async fn insert_event(conn: &mut AnyConnection, e: &AuditRecord) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO audit_events (seq, at, actor, action, target, ip, details, prev_hash, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(e.seq)
+    .bind(e.at)
+    .bind(&e.actor)
+    .bind(&e.action)
+    .bind(&e.target)
+    .bind(&e.ip)
+    .bind(&e.details)
+    .bind(&e.prev_hash)
+    .bind(&e.hash)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn write_head(conn: &mut AnyConnection, h: &HeadRecord) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO audit_head (id, seq, hash, at, signature) VALUES (1, $1, $2, $3, $4) \
+         ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, at = excluded.at, \
+         signature = excluded.signature",
+    )
+    .bind(h.seq)
+    .bind(&h.hash)
+    .bind(h.at)
+    .bind(&h.signature)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A page of events in chain order, starting after `after_seq`.
+pub async fn page<'c, E: Executor<'c, Database = sqlx::Any>>(
+    ex: E,
+    after_seq: i64,
+    since_ms: i64,
+    limit: i64,
+) -> Result<Vec<AuditRecord>> {
+    let rows = sqlx::query(
+        "SELECT seq, at, actor, action, target, ip, details, prev_hash, hash FROM audit_events \
+         WHERE seq > $1 AND at >= $2 ORDER BY seq LIMIT $3",
+    )
+    .bind(after_seq)
+    .bind(since_ms)
+    .bind(limit)
+    .fetch_all(ex)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Events in physical (rowid/insertion) order would hide a reordering; verification walks by
+/// `seq` and checks every link, so this returns the max seq for the truncation check.
+pub async fn max_seq<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E) -> Result<i64> {
+    let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS n FROM audit_events")
+        .fetch_one(ex)
+        .await?;
+    col(&row, "n")
+}

@@ -1,0 +1,286 @@
+//! Blob stores hold encrypted document blobs under random keys. Nothing from the client ever
+//! becomes part of a path. An upload is staged and becomes visible under its key only on
+//! `commit`, so a crash leaves at most a stale staging object that `sweep_staging` removes.
+
+use std::fs::File;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use tokio::io::{AsyncRead, AsyncWriteExt};
+
+pub type BlobReader = Pin<Box<dyn AsyncRead + Send>>;
+
+#[async_trait]
+pub trait BlobStore: Send + Sync {
+    /// Starts writing the blob `key`; nothing is visible under `key` until `commit`.
+    async fn create(&self, key: &str) -> io::Result<Box<dyn BlobUpload>>;
+    async fn open(&self, key: &str) -> io::Result<BlobReader>;
+    /// Removes a committed blob; removing a missing one is not an error.
+    async fn delete(&self, key: &str) -> io::Result<()>;
+    /// Committed keys whose blobs are older than `min_age` (candidates for the orphan sweep).
+    async fn list_older_than(&self, min_age: Duration) -> io::Result<Vec<String>>;
+    /// Removes staging objects left by uploads that died; returns how many.
+    async fn sweep_staging(&self) -> io::Result<usize>;
+}
+
+#[async_trait]
+pub trait BlobUpload: Send {
+    async fn write(&mut self, data: Bytes) -> io::Result<()>;
+    /// Makes the blob durable and visible under its key.
+    async fn commit(self: Box<Self>) -> io::Result<()>;
+    /// Drops the staged data.
+    async fn abort(self: Box<Self>) -> io::Result<()>;
+}
+
+/// Blob keys are ids we generate; refuse anything else before it reaches a path.
+pub fn is_valid_key(key: &str) -> bool {
+    key.len() == 36 && key.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')
+}
+
+fn invalid_key() -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, "invalid blob key")
+}
+
+/// Blobs in a local directory: `<root>/<k0k1>/<key>`, staging in `<root>/staging/`.
+///
+/// A staging file is locked (`flock`) by its writer for as long as the upload runs, so the
+/// sweep can tell a dead upload from a live one in another process (the CLI and the server
+/// share the data directory).
+pub struct LocalBlobStore {
+    root: PathBuf,
+}
+
+impl LocalBlobStore {
+    pub fn open(root: &Path) -> io::Result<Self> {
+        std::fs::create_dir_all(root.join("staging"))?;
+        Ok(Self {
+            root: root.to_owned(),
+        })
+    }
+
+    fn final_path(&self, key: &str) -> PathBuf {
+        self.root.join(&key[..2]).join(key)
+    }
+}
+
+#[async_trait]
+impl BlobStore for LocalBlobStore {
+    async fn create(&self, key: &str) -> io::Result<Box<dyn BlobUpload>> {
+        if !is_valid_key(key) {
+            return Err(invalid_key());
+        }
+        let staging = self.root.join("staging").join(key);
+        let target = self.final_path(key);
+        let file = tokio::task::spawn_blocking({
+            let staging = staging.clone();
+            move || -> io::Result<File> {
+                let f = File::options()
+                    .write(true)
+                    .create_new(true)
+                    .open(&staging)?;
+                f.try_lock()
+                    .map_err(|_| io::Error::other("staging file already locked"))?;
+                Ok(f)
+            }
+        })
+        .await
+        .map_err(io::Error::other)??;
+        Ok(Box::new(LocalUpload {
+            file: Some(tokio::fs::File::from_std(file)),
+            staging,
+            target,
+        }))
+    }
+
+    async fn open(&self, key: &str) -> io::Result<BlobReader> {
+        if !is_valid_key(key) {
+            return Err(invalid_key());
+        }
+        let f = tokio::fs::File::open(self.final_path(key)).await?;
+        Ok(Box::pin(f))
+    }
+
+    async fn delete(&self, key: &str) -> io::Result<()> {
+        if !is_valid_key(key) {
+            return Err(invalid_key());
+        }
+        match tokio::fs::remove_file(self.final_path(key)).await {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    async fn list_older_than(&self, min_age: Duration) -> io::Result<Vec<String>> {
+        let root = self.root.clone();
+        tokio::task::spawn_blocking(move || {
+            let cutoff = SystemTime::now() - min_age;
+            let mut keys = Vec::new();
+            for dir in std::fs::read_dir(&root)? {
+                let dir = dir?;
+                let name = dir.file_name();
+                if name == "staging" || !dir.file_type()?.is_dir() {
+                    continue;
+                }
+                for entry in std::fs::read_dir(dir.path())? {
+                    let entry = entry?;
+                    let key = entry.file_name().to_string_lossy().into_owned();
+                    if is_valid_key(&key) && entry.metadata()?.modified()? <= cutoff {
+                        keys.push(key);
+                    }
+                }
+            }
+            Ok(keys)
+        })
+        .await
+        .map_err(io::Error::other)?
+    }
+
+    async fn sweep_staging(&self) -> io::Result<usize> {
+        let staging = self.root.join("staging");
+        tokio::task::spawn_blocking(move || {
+            let mut removed = 0;
+            for entry in std::fs::read_dir(&staging)? {
+                let path = entry?.path();
+                let Ok(f) = File::options().write(true).open(&path) else {
+                    continue;
+                };
+                // A live upload holds the lock; only a dead one's file can be locked here.
+                if f.try_lock().is_ok() {
+                    std::fs::remove_file(&path)?;
+                    removed += 1;
+                }
+            }
+            Ok(removed)
+        })
+        .await
+        .map_err(io::Error::other)?
+    }
+}
+
+struct LocalUpload {
+    file: Option<tokio::fs::File>,
+    staging: PathBuf,
+    target: PathBuf,
+}
+
+#[async_trait]
+impl BlobUpload for LocalUpload {
+    async fn write(&mut self, data: Bytes) -> io::Result<()> {
+        match self.file.as_mut() {
+            Some(f) => f.write_all(&data).await,
+            None => Err(io::Error::other("upload already finished")),
+        }
+    }
+
+    async fn commit(mut self: Box<Self>) -> io::Result<()> {
+        let mut file = self
+            .file
+            .take()
+            .ok_or_else(|| io::Error::other("upload already finished"))?;
+        file.flush().await?;
+        file.sync_all().await?;
+        let (staging, target) = (self.staging.clone(), self.target.clone());
+        tokio::task::spawn_blocking(move || -> io::Result<()> {
+            let dir = target
+                .parent()
+                .ok_or_else(|| io::Error::other("blob path has no parent"))?;
+            std::fs::create_dir_all(dir)?;
+            std::fs::rename(&staging, &target)?;
+            // The rename is durable only once the directory entry is.
+            File::open(dir)?.sync_all()?;
+            drop(file);
+            Ok(())
+        })
+        .await
+        .map_err(io::Error::other)?
+    }
+
+    async fn abort(mut self: Box<Self>) -> io::Result<()> {
+        self.file.take();
+        match tokio::fs::remove_file(&self.staging).await {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl Drop for LocalUpload {
+    fn drop(&mut self) {
+        // Dropped without commit or abort (a task cancelled mid-upload): remove the staging file
+        // now rather than waiting for the next sweep.
+        if self.file.take().is_some() {
+            let _ = std::fs::remove_file(&self.staging);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncReadExt;
+
+    const KEY: &str = "0f0e0d0c-0b0a-4908-8706-050403020100";
+
+    #[tokio::test]
+    async fn staged_blob_is_invisible_until_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalBlobStore::open(dir.path()).unwrap();
+        let mut up = store.create(KEY).await.unwrap();
+        up.write(Bytes::from_static(b"cipher")).await.unwrap();
+        assert!(store.open(KEY).await.is_err());
+        // A live upload's staging file survives a sweep.
+        assert_eq!(store.sweep_staging().await.unwrap(), 0);
+        up.commit().await.unwrap();
+        let mut buf = Vec::new();
+        store
+            .open(KEY)
+            .await
+            .unwrap()
+            .read_to_end(&mut buf)
+            .await
+            .unwrap();
+        assert_eq!(buf, b"cipher");
+        assert_eq!(
+            store.list_older_than(Duration::ZERO).await.unwrap(),
+            vec![KEY.to_owned()]
+        );
+        store.delete(KEY).await.unwrap();
+        assert!(store.open(KEY).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn aborted_and_dead_uploads_leave_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalBlobStore::open(dir.path()).unwrap();
+        let up = store.create(KEY).await.unwrap();
+        up.abort().await.unwrap();
+        // A staging file nobody holds a lock on is what a killed process leaves behind.
+        std::fs::write(dir.path().join("staging").join(KEY), b"half").unwrap();
+        assert_eq!(store.sweep_staging().await.unwrap(), 1);
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("staging"))
+                .unwrap()
+                .count(),
+            0
+        );
+    }
+
+    #[tokio::test]
+    async fn keys_that_are_not_ids_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalBlobStore::open(dir.path()).unwrap();
+        for bad in [
+            "../../../../etc/passwd",
+            "",
+            "staging",
+            "0f0e0d0c-0b0a-4908-8706-05040302010/",
+        ] {
+            assert!(store.create(bad).await.is_err());
+            assert!(store.open(bad).await.is_err());
+        }
+    }
+}

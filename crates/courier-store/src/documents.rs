@@ -1,0 +1,118 @@
+//! Document rows. A row is inserted only once its blob is complete, so a row that exists is
+//! a whole document; shredding clears `wrapped_dek` and sets `deleted_at`.
+
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Executor};
+
+use crate::{Result, StoreError, col};
+
+#[derive(Debug, Clone)]
+pub struct DocumentRecord {
+    pub id: String,
+    pub portal_id: Option<String>,
+    pub matter_id: Option<String>,
+    pub receipt_id: Option<String>,
+    pub name: String,
+    pub size: i64,
+    pub content_type: String,
+    pub sha256: String,
+    pub blob_key: String,
+    pub wrapped_dek: Option<Vec<u8>>,
+    pub uploaded_at: i64,
+    pub deleted_at: Option<i64>,
+}
+
+const SELECT: &str = "SELECT id, portal_id, matter_id, receipt_id, name, size, content_type, sha256, blob_key, \
+     wrapped_dek, uploaded_at, deleted_at FROM documents";
+
+fn from_row(row: &AnyRow) -> Result<DocumentRecord> {
+    Ok(DocumentRecord {
+        id: col(row, "id")?,
+        portal_id: col(row, "portal_id")?,
+        matter_id: col(row, "matter_id")?,
+        receipt_id: col(row, "receipt_id")?,
+        name: col(row, "name")?,
+        size: col(row, "size")?,
+        content_type: col(row, "content_type")?,
+        sha256: col(row, "sha256")?,
+        blob_key: col(row, "blob_key")?,
+        wrapped_dek: col(row, "wrapped_dek")?,
+        uploaded_at: col(row, "uploaded_at")?,
+        deleted_at: col(row, "deleted_at")?,
+    })
+}
+
+pub async fn insert(conn: &mut AnyConnection, d: &DocumentRecord) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO documents (id, portal_id, matter_id, receipt_id, name, size, content_type, sha256, blob_key, \
+         wrapped_dek, uploaded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(&d.id)
+    .bind(&d.portal_id)
+    .bind(&d.matter_id)
+    .bind(&d.receipt_id)
+    .bind(&d.name)
+    .bind(d.size)
+    .bind(&d.content_type)
+    .bind(&d.sha256)
+    .bind(&d.blob_key)
+    .bind(&d.wrapped_dek)
+    .bind(d.uploaded_at)
+    .execute(conn)
+    .await
+    .map_err(StoreError::on_conflict)?;
+    Ok(())
+}
+
+pub async fn get<'c, E: Executor<'c, Database = sqlx::Any>>(
+    ex: E,
+    id: &str,
+) -> Result<Option<DocumentRecord>> {
+    let row = sqlx::query(&format!("{SELECT} WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(ex)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Documents, newest first; of one portal if given; shredded ones only if asked.
+pub async fn list<'c, E: Executor<'c, Database = sqlx::Any>>(
+    ex: E,
+    portal_id: Option<&str>,
+    include_deleted: bool,
+) -> Result<Vec<DocumentRecord>> {
+    let sql = format!(
+        "{SELECT} WHERE ($1 IS NULL OR portal_id = $1) AND ($2 = 1 OR deleted_at IS NULL) \
+         ORDER BY uploaded_at DESC, id"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(portal_id)
+        .bind(i64::from(include_deleted))
+        .fetch_all(ex)
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Shreds: forgets the wrapped key. Returns false if the document was already shredded.
+pub async fn shred(conn: &mut AnyConnection, id: &str, now: i64) -> Result<bool> {
+    let r = sqlx::query("UPDATE documents SET wrapped_dek = NULL, deleted_at = $1 WHERE id = $2 AND deleted_at IS NULL")
+        .bind(now)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Whether any row (live or shredded) references this blob key.
+pub async fn blob_key_known<'c, E: Executor<'c, Database = sqlx::Any>>(
+    ex: E,
+    blob_key: &str,
+) -> Result<bool> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS n FROM documents WHERE blob_key = $1 AND deleted_at IS NULL",
+    )
+    .bind(blob_key)
+    .fetch_one(ex)
+    .await?;
+    Ok(col::<i64>(&row, "n")? > 0)
+}

@@ -1,0 +1,58 @@
+//! Courier's storage: the metadata database (SQLite by default, PostgreSQL for several
+//! instances) behind one portable SQL dialect, and the blob stores behind one trait.
+//!
+//! Repositories are free functions over a connection, so the service layer decides where a
+//! transaction starts and ends and can put an action and its audit event in the same one.
+
+pub mod audit;
+pub mod blob;
+mod db;
+pub mod documents;
+pub mod portals;
+pub mod users;
+
+pub use db::{Backend, Conn, Db, Tx};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("blob store error: {0}")]
+    Blob(#[from] std::io::Error),
+    #[error("a record with the same unique key exists")]
+    Conflict,
+    #[error("stored data is malformed: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    /// Turns a unique-constraint violation into `Conflict`, leaving other errors alone.
+    pub fn on_conflict(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::Database(d) if d.is_unique_violation() => Self::Conflict,
+            _ => Self::Db(e),
+        }
+    }
+
+    /// True when the database could not be reached or was busy, as opposed to a bad query.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            Self::Db(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed)
+        )
+    }
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// Reads a column, mapping decoding problems to `Corrupt`.
+pub(crate) fn col<'r, T>(row: &'r sqlx::any::AnyRow, name: &str) -> Result<T>
+where
+    T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
+{
+    use sqlx::Row;
+    row.try_get(name)
+        .map_err(|e| StoreError::Corrupt(format!("column {name}: {e}")))
+}

@@ -1,0 +1,186 @@
+//! Portal rows.
+
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Executor};
+
+use crate::{Result, StoreError, col};
+
+#[derive(Debug, Clone)]
+pub struct PortalRecord {
+    pub id: String,
+    pub matter_id: Option<String>,
+    pub matter_name: Option<String>,
+    pub label: String,
+    pub passcode_hash: Option<String>,
+    pub max_file_size: i64,
+    pub expires_at: Option<i64>,
+    pub enabled: bool,
+    pub created_by: String,
+    pub created_at: i64,
+    pub deleted_at: Option<i64>,
+    pub document_count: i64,
+    pub last_upload_at: Option<i64>,
+}
+
+pub struct NewPortal<'a> {
+    pub id: &'a str,
+    pub matter_id: Option<&'a str>,
+    pub label: &'a str,
+    pub token_hash: &'a [u8],
+    pub passcode_hash: Option<&'a str>,
+    pub max_file_size: i64,
+    pub expires_at: Option<i64>,
+    pub created_by: &'a str,
+    pub created_at: i64,
+}
+
+const SELECT: &str = "SELECT p.id, p.matter_id, m.name AS matter_name, p.label, p.passcode_hash, \
+     p.max_file_size, p.expires_at, p.enabled, p.created_by, p.created_at, p.deleted_at, \
+     (SELECT COUNT(*) FROM documents d WHERE d.portal_id = p.id AND d.deleted_at IS NULL) AS document_count, \
+     (SELECT MAX(d.uploaded_at) FROM documents d WHERE d.portal_id = p.id) AS last_upload_at \
+     FROM portals p LEFT JOIN matters m ON m.id = p.matter_id";
+
+fn from_row(row: &AnyRow) -> Result<PortalRecord> {
+    Ok(PortalRecord {
+        id: col(row, "id")?,
+        matter_id: col(row, "matter_id")?,
+        matter_name: col(row, "matter_name")?,
+        label: col(row, "label")?,
+        passcode_hash: col(row, "passcode_hash")?,
+        max_file_size: col(row, "max_file_size")?,
+        expires_at: col(row, "expires_at")?,
+        enabled: col::<i64>(row, "enabled")? != 0,
+        created_by: col(row, "created_by")?,
+        created_at: col(row, "created_at")?,
+        deleted_at: col(row, "deleted_at")?,
+        document_count: col(row, "document_count")?,
+        last_upload_at: col(row, "last_upload_at")?,
+    })
+}
+
+pub async fn insert(conn: &mut AnyConnection, p: &NewPortal<'_>) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO portals (id, matter_id, label, token_hash, passcode_hash, max_file_size, expires_at, \
+         enabled, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9)",
+    )
+    .bind(p.id)
+    .bind(p.matter_id)
+    .bind(p.label)
+    .bind(p.token_hash)
+    .bind(p.passcode_hash)
+    .bind(p.max_file_size)
+    .bind(p.expires_at)
+    .bind(p.created_by)
+    .bind(p.created_at)
+    .execute(conn)
+    .await
+    .map_err(StoreError::on_conflict)?;
+    Ok(())
+}
+
+/// Finds a matter by name or creates it (matters become full entities in a later issue).
+pub async fn matter_id_for_name(
+    conn: &mut AnyConnection,
+    name: &str,
+    new_id: &str,
+    now: i64,
+) -> Result<String> {
+    sqlx::query("INSERT INTO matters (id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING")
+        .bind(new_id)
+        .bind(name)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    let row = sqlx::query("SELECT id FROM matters WHERE name = $1")
+        .bind(name)
+        .fetch_one(&mut *conn)
+        .await?;
+    col(&row, "id")
+}
+
+pub async fn get<'c, E: Executor<'c, Database = sqlx::Any>>(
+    ex: E,
+    id: &str,
+) -> Result<Option<PortalRecord>> {
+    let row = sqlx::query(&format!(
+        "{SELECT} WHERE p.id = $1 AND p.deleted_at IS NULL"
+    ))
+    .bind(id)
+    .fetch_optional(ex)
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// The live (not deleted) portal whose token hashes to `token_hash`, whatever its state.
+pub async fn by_token_hash<'c, E: Executor<'c, Database = sqlx::Any>>(
+    ex: E,
+    token_hash: &[u8],
+) -> Result<Option<PortalRecord>> {
+    let row = sqlx::query(&format!(
+        "{SELECT} WHERE p.token_hash = $1 AND p.deleted_at IS NULL"
+    ))
+    .bind(token_hash)
+    .fetch_optional(ex)
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+pub async fn list<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E) -> Result<Vec<PortalRecord>> {
+    let rows = sqlx::query(&format!(
+        "{SELECT} WHERE p.deleted_at IS NULL ORDER BY p.created_at DESC, p.id"
+    ))
+    .fetch_all(ex)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+pub async fn set_enabled(conn: &mut AnyConnection, id: &str, enabled: bool) -> Result<bool> {
+    let r = sqlx::query("UPDATE portals SET enabled = $1 WHERE id = $2 AND deleted_at IS NULL")
+        .bind(i64::from(enabled))
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+pub async fn set_token_hash(conn: &mut AnyConnection, id: &str, token_hash: &[u8]) -> Result<bool> {
+    let r = sqlx::query("UPDATE portals SET token_hash = $1 WHERE id = $2 AND deleted_at IS NULL")
+        .bind(token_hash)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+pub async fn mark_deleted(conn: &mut AnyConnection, id: &str, now: i64) -> Result<bool> {
+    let r = sqlx::query(
+        "UPDATE portals SET deleted_at = $1, enabled = 0 WHERE id = $2 AND deleted_at IS NULL",
+    )
+    .bind(now)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Portals that have expired and whose expiry is not yet in the audit trail.
+pub async fn expired_unrecorded(conn: &mut AnyConnection, now: i64) -> Result<Vec<String>> {
+    let rows = sqlx::query(
+        "SELECT id FROM portals WHERE deleted_at IS NULL AND expiry_recorded = 0 \
+         AND expires_at IS NOT NULL AND expires_at <= $1 ORDER BY expires_at",
+    )
+    .bind(now)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(|r| col(r, "id")).collect()
+}
+
+/// Claims the right to record one portal's expiry; false if another process did already.
+pub async fn mark_expiry_recorded(conn: &mut AnyConnection, id: &str) -> Result<bool> {
+    let r =
+        sqlx::query("UPDATE portals SET expiry_recorded = 1 WHERE id = $1 AND expiry_recorded = 0")
+            .bind(id)
+            .execute(conn)
+            .await?;
+    Ok(r.rows_affected() == 1)
+}
