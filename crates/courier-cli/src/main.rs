@@ -1,1 +1,191 @@
-fn main() {}
+//! The `courier` binary: argument parsing and wiring. Commands act on the data directory as
+//! the local operator (actor `cli:<os user>`); `serve` runs the web application.
+
+mod commands;
+mod serve;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "courier",
+    version,
+    about = "Secure document portal for law firms"
+)]
+struct Cli {
+    /// Data directory (database, keys, encrypted blobs, audit head log).
+    #[arg(long, global = true, env = "COURIER_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// TOML configuration file; COURIER_* environment variables override it.
+    #[arg(long, global = true, env = "COURIER_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the web application.
+    Serve {
+        /// Address to listen on (default 127.0.0.1:8080).
+        #[arg(long, env = "COURIER_BIND")]
+        bind: Option<std::net::SocketAddr>,
+    },
+    /// Staff accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Inbound collection portals.
+    #[command(subcommand)]
+    Portal(PortalCommand),
+    /// Documents.
+    #[command(subcommand)]
+    Doc(DocCommand),
+    /// The tamper-evident audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Args, Clone, Copy)]
+struct Json {
+    /// Print one JSON document instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a staff account; prints its TOTP enrolment once.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_parser = ["admin", "attorney", "paralegal"])]
+        role: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        #[command(flatten)]
+        json: Json,
+    },
+}
+
+#[derive(Subcommand)]
+enum PortalCommand {
+    /// Open a portal; prints its link once.
+    Create {
+        #[arg(long)]
+        label: String,
+        #[arg(long)]
+        matter: Option<String>,
+        /// e.g. 30m, 12h, 7d
+        #[arg(long, conflicts_with = "expires_at")]
+        expires_in: Option<String>,
+        /// RFC 3339 time
+        #[arg(long)]
+        expires_at: Option<String>,
+        /// Read a passcode from the first line of standard input.
+        #[arg(long)]
+        passcode_stdin: bool,
+        /// e.g. 100MiB (default 2GiB)
+        #[arg(long)]
+        max_file_size: Option<String>,
+        #[command(flatten)]
+        json: Json,
+    },
+    List {
+        #[command(flatten)]
+        json: Json,
+    },
+    Show {
+        id: String,
+        #[command(flatten)]
+        json: Json,
+    },
+    Disable {
+        id: String,
+        #[command(flatten)]
+        json: Json,
+    },
+    Enable {
+        id: String,
+        #[command(flatten)]
+        json: Json,
+    },
+    /// Issue a fresh link; the old one stops working.
+    NewLink {
+        id: String,
+        #[command(flatten)]
+        json: Json,
+    },
+    /// Delete the portal and shred its documents.
+    Delete {
+        id: String,
+        #[command(flatten)]
+        json: Json,
+    },
+}
+
+#[derive(Subcommand)]
+enum DocCommand {
+    List {
+        #[arg(long)]
+        portal: Option<String>,
+        /// Also list shredded documents (with deleted_at).
+        #[arg(long)]
+        include_deleted: bool,
+        #[command(flatten)]
+        json: Json,
+    },
+    /// Decrypt a document to FILE.
+    Get {
+        id: String,
+        #[arg(long, short)]
+        output: PathBuf,
+    },
+    /// Shred a document.
+    Delete {
+        id: String,
+        #[command(flatten)]
+        json: Json,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check the chain, the signed head and heads.log; exit status 1 on the first broken link.
+    Verify {
+        #[command(flatten)]
+        json: Json,
+    },
+    /// Print events as JSON Lines.
+    Export {
+        /// Only events at or after this RFC 3339 time.
+        #[arg(long)]
+        since: Option<String>,
+        #[command(flatten)]
+        json: Json,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("courier: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(commands::run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("courier: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -24,8 +24,26 @@ impl ParseError {
 /// A number of bytes. Parsed from decimal (`KB`, `MB`, `GB`, `TB`) and binary (`KiB`, `MiB`,
 /// `GiB`, `TiB`) units, or a bare number of bytes.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
+#[serde(try_from = "SizeInput")]
 pub struct ByteSize(pub u64);
+
+/// Configuration files may write a size as `"100MiB"` or as a number of bytes.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum SizeInput {
+    Bytes(u64),
+    Text(String),
+}
+
+impl TryFrom<SizeInput> for ByteSize {
+    type Error = ParseError;
+    fn try_from(v: SizeInput) -> Result<Self, ParseError> {
+        match v {
+            SizeInput::Bytes(n) => Ok(Self(n)),
+            SizeInput::Text(s) => s.parse(),
+        }
+    }
+}
 
 impl ByteSize {
     pub const fn mib(n: u64) -> Self {
@@ -36,6 +54,22 @@ impl ByteSize {
     }
     pub fn bytes(self) -> u64 {
         self.0
+    }
+
+    /// Rounded for people: `1.4 MiB`, `512 B`.
+    pub fn human(self) -> String {
+        const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+        let mut value = self.0 as f64;
+        let mut unit = 0;
+        while value >= 1024.0 && unit < UNITS.len() - 1 {
+            value /= 1024.0;
+            unit += 1;
+        }
+        if unit == 0 {
+            format!("{} B", self.0)
+        } else {
+            format!("{value:.1} {}", UNITS[unit])
+        }
     }
 }
 

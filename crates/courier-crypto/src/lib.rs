@@ -69,3 +69,30 @@ impl Sha256 {
 pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     aws_lc_rs::constant_time::verify_slices_are_equal(a, b).is_ok()
 }
+
+/// HMAC-SHA256 key for short-lived signed values (cookies, CSRF tokens).
+pub struct MacKey(aws_lc_rs::hmac::Key);
+
+impl MacKey {
+    /// Derives a key for one purpose from a secret key (HMAC as the KDF).
+    pub fn derive(secret: &keys::SecretKey, purpose: &[u8]) -> Self {
+        let prk = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret.as_bytes());
+        let derived = aws_lc_rs::hmac::sign(&prk, purpose);
+        Self(aws_lc_rs::hmac::Key::new(
+            aws_lc_rs::hmac::HMAC_SHA256,
+            derived.as_ref(),
+        ))
+    }
+
+    /// MAC over `parts`, each length-prefixed so they cannot run together.
+    pub fn mac(&self, parts: &[&[u8]]) -> [u8; 32] {
+        let mut ctx = aws_lc_rs::hmac::Context::with_key(&self.0);
+        for p in parts {
+            ctx.update(&(p.len() as u32).to_be_bytes());
+            ctx.update(p);
+        }
+        let mut out = [0u8; 32];
+        out.copy_from_slice(ctx.sign().as_ref());
+        out
+    }
+}

@@ -112,6 +112,12 @@ impl Db {
         Ok(tx)
     }
 
+    /// Commits a transaction started with `begin`.
+    pub async fn commit(tx: Tx) -> Result<()> {
+        tx.commit().await?;
+        Ok(())
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }

@@ -1,0 +1,77 @@
+//! `courier serve`: bind, open the installation, print the setup link while no admin
+//! exists, run upkeep in the background, and serve until SIGTERM or Ctrl-C.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use courier_server::Config;
+
+pub async fn run(mut config: Config, bind: Option<SocketAddr>) -> Result<()> {
+    if let Some(bind) = bind {
+        config.bind = bind;
+    }
+    if let Err(why) = config.check_transport() {
+        bail!(why);
+    }
+    let listener = tokio::net::TcpListener::bind(config.bind)
+        .await
+        .with_context(|| format!("binding {}", config.bind))?;
+    let local = listener.local_addr()?;
+    // With port 0 the real port is known only now; links must carry it.
+    config.bind = local;
+    let courier = courier_server::startup::open(config)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}: {}", e.internal_detail().unwrap_or("")))?;
+
+    let (staging, orphans) = courier
+        .sweep_blobs(None)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    tracing::info!(staging, orphans, "start-up blob sweep done");
+    if !courier
+        .admin_exists()
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+    {
+        let link = courier
+            .issue_setup_link()
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        println!(
+            "No administrator exists yet. Open this one-time link within one hour to create one:"
+        );
+        println!("  {link}");
+    }
+    tokio::spawn(Arc::clone(&courier).run_maintenance(Duration::from_secs(60)));
+
+    println!(
+        "Courier is listening on http://{local} (public URL {})",
+        courier.config.public_url()
+    );
+    let app = courier_server::web::router(courier.clone())
+        .into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serving HTTP")?;
+    courier.db.close().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! { () = ctrl_c => {}, () = term => {} }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,218 @@
+//! Settings: one TOML file plus `COURIER_*` environment variables that override it
+//! (DESIGN.md, Configuration). Loaded once at start and kept in the app state.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use courier_core::ByteSize;
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`; default: `courier.db` in the data directory.
+    pub database_url: Option<String>,
+    /// Default: the `blobs/` directory in the data directory.
+    pub blob_store: Option<String>,
+    pub bind: SocketAddr,
+    /// Base of the links Courier hands out; default `http://<bind>`.
+    pub public_url: Option<String>,
+    pub firm_name: String,
+    pub master_key_file: Option<PathBuf>,
+    pub audit_key_file: Option<PathBuf>,
+    /// Addresses of reverse proxies allowed to set `X-Forwarded-For`/`-Proto`. Needed (or TLS)
+    /// to bind anything but loopback.
+    pub trusted_proxy: Vec<IpAddr>,
+    pub default_max_file_size: ByteSize,
+    /// Most files in one upload request.
+    pub max_files_per_upload: usize,
+    pub session_idle_timeout_secs: u64,
+    pub session_absolute_timeout_secs: u64,
+    /// Requests per minute and per client address on `/p/` and on the login forms.
+    pub rate_limit_per_minute: u32,
+    /// Passcode unlock cookie lifetime.
+    pub portal_unlock_secs: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("courier-data"),
+            database_url: None,
+            blob_store: None,
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: None,
+            firm_name: "Courier".to_owned(),
+            master_key_file: None,
+            audit_key_file: None,
+            trusted_proxy: Vec::new(),
+            default_max_file_size: ByteSize::gib(2),
+            max_files_per_upload: 20,
+            session_idle_timeout_secs: 30 * 60,
+            session_absolute_timeout_secs: 12 * 3600,
+            rate_limit_per_minute: 120,
+            portal_unlock_secs: 30 * 60,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {0}: {1}")]
+    Read(PathBuf, std::io::Error),
+    #[error("config file {0}: {1}")]
+    Parse(PathBuf, toml::de::Error),
+    #[error("environment variable {0}: {1}")]
+    Env(&'static str, String),
+}
+
+impl Config {
+    /// Reads the optional TOML file, then applies the environment (`vars` is the process
+    /// environment in production, a map in tests).
+    pub fn load(
+        file: Option<&Path>,
+        vars: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let mut cfg = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| ConfigError::Read(path.to_owned(), e))?;
+                toml::from_str(&text).map_err(|e| ConfigError::Parse(path.to_owned(), e))?
+            }
+            None => Config::default(),
+        };
+        if let Some(v) = vars("COURIER_DATA_DIR") {
+            cfg.data_dir = v.into();
+        }
+        if let Some(v) = vars("COURIER_DATABASE_URL") {
+            cfg.database_url = Some(v);
+        }
+        if let Some(v) = vars("COURIER_BLOB_STORE") {
+            cfg.blob_store = Some(v);
+        }
+        if let Some(v) = vars("COURIER_BIND") {
+            cfg.bind = v.parse().map_err(|_| {
+                ConfigError::Env("COURIER_BIND", "not an address like 127.0.0.1:8080".into())
+            })?;
+        }
+        if let Some(v) = vars("COURIER_PUBLIC_URL") {
+            cfg.public_url = Some(v);
+        }
+        if let Some(v) = vars("COURIER_FIRM_NAME") {
+            cfg.firm_name = v;
+        }
+        if let Some(v) = vars("COURIER_MASTER_KEY_FILE") {
+            cfg.master_key_file = Some(v.into());
+        }
+        if let Some(v) = vars("COURIER_AUDIT_KEY_FILE") {
+            cfg.audit_key_file = Some(v.into());
+        }
+        if let Some(v) = vars("COURIER_TRUSTED_PROXY") {
+            cfg.trusted_proxy = v
+                .split(',')
+                .filter(|s| !s.trim().is_empty())
+                .map(|s| s.trim().parse())
+                .collect::<Result<_, _>>()
+                .map_err(|_| {
+                    ConfigError::Env(
+                        "COURIER_TRUSTED_PROXY",
+                        "not a comma-separated list of IP addresses".into(),
+                    )
+                })?;
+        }
+        Ok(cfg)
+    }
+
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| {
+            let path = std::path::absolute(self.data_dir.join("courier.db"))
+                .unwrap_or_else(|_| self.data_dir.join("courier.db"));
+            format!("sqlite://{}?mode=rwc", path.display())
+        })
+    }
+
+    pub fn public_url(&self) -> String {
+        let url = self
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.bind));
+        url.trim_end_matches('/').to_owned()
+    }
+
+    pub fn master_key_path(&self) -> PathBuf {
+        self.master_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("keys").join("master.key"))
+    }
+
+    pub fn audit_key_path(&self) -> PathBuf {
+        self.audit_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("keys").join("audit.key"))
+    }
+
+    pub fn session_idle_timeout(&self) -> Duration {
+        Duration::from_secs(self.session_idle_timeout_secs)
+    }
+
+    pub fn session_absolute_timeout(&self) -> Duration {
+        Duration::from_secs(self.session_absolute_timeout_secs)
+    }
+
+    /// Plain HTTP is allowed only on loopback, unless a trusted reverse proxy terminates TLS.
+    pub fn check_transport(&self) -> Result<(), String> {
+        if self.bind.ip().is_loopback() || !self.trusted_proxy.is_empty() {
+            return Ok(());
+        }
+        Err(format!(
+            "refusing to serve plain HTTP on {}: bind a loopback address, or put Courier behind a \
+             TLS-terminating reverse proxy and name it in `trusted_proxy` (COURIER_TRUSTED_PROXY)",
+            self.bind
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_overrides_file_and_defaults_are_secure() {
+        let dir = tempfile_dir();
+        let file = dir.join("courier.toml");
+        std::fs::write(
+            &file,
+            "firm_name = \"Dewey & Partners\"\nbind = \"0.0.0.0:9000\"\n",
+        )
+        .unwrap();
+        let cfg = Config::load(Some(&file), |k| {
+            (k == "COURIER_BIND").then(|| "127.0.0.1:9999".to_owned())
+        })
+        .unwrap();
+        assert_eq!(cfg.firm_name, "Dewey & Partners");
+        assert_eq!(cfg.bind.port(), 9999);
+        assert_eq!(cfg.public_url(), "http://127.0.0.1:9999");
+        assert!(cfg.check_transport().is_ok());
+
+        let exposed = Config::load(Some(&file), |_| None).unwrap();
+        assert!(
+            exposed
+                .check_transport()
+                .unwrap_err()
+                .contains("trusted_proxy")
+        );
+        std::fs::write(&file, "no_such_setting = 1\n").unwrap();
+        assert!(matches!(
+            Config::load(Some(&file), |_| None),
+            Err(ConfigError::Parse(..))
+        ));
+    }
+
+    fn tempfile_dir() -> PathBuf {
+        let d = std::env::temp_dir().join(format!("courier-config-test-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+}

@@ -1,0 +1,97 @@
+//! The one error type of the service layer. The web layer renders it (JSON problem or HTML
+//! page); only the public message ever reaches a client, internal detail goes to the log.
+
+use axum::http::StatusCode;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Unknown, disabled, expired, deleted or malformed portal/share link: one answer for all.
+    #[error("link not found")]
+    LinkNotFound,
+    #[error("not found")]
+    NotFound,
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("authentication required")]
+    Unauthenticated,
+    #[error("forbidden")]
+    Forbidden,
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("too many requests")]
+    RateLimited,
+    /// The database or blob store cannot be reached; the client may retry.
+    #[error("service temporarily unavailable")]
+    Unavailable(String),
+    #[error("internal error")]
+    Internal(String),
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::LinkNotFound | Self::NotFound => StatusCode::NOT_FOUND,
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// What a client may read. Internal causes are never part of it.
+    pub fn public_message(&self) -> String {
+        match self {
+            Self::Unavailable(_) => {
+                "The service is temporarily unavailable. Please try again in a moment.".into()
+            }
+            Self::Internal(_) => "Something went wrong on our side. Please try again.".into(),
+            Self::RateLimited => "Too many requests. Please wait a minute and try again.".into(),
+            Self::LinkNotFound => "This link is not valid.".into(),
+            other => other.to_string(),
+        }
+    }
+
+    /// Detail for the server log (never sent to a client).
+    pub fn internal_detail(&self) -> Option<&str> {
+        match self {
+            Self::Unavailable(d) | Self::Internal(d) => Some(d),
+            _ => None,
+        }
+    }
+
+    pub fn internal(context: &str, e: impl std::fmt::Display) -> Self {
+        Self::Internal(format!("{context}: {e}"))
+    }
+}
+
+impl From<courier_store::StoreError> for Error {
+    fn from(e: courier_store::StoreError) -> Self {
+        if e.is_unavailable() {
+            Self::Unavailable(e.to_string())
+        } else if matches!(e, courier_store::StoreError::Conflict) {
+            Self::Conflict("already exists".into())
+        } else {
+            Self::Internal(e.to_string())
+        }
+    }
+}
+
+impl From<courier_crypto::CryptoError> for Error {
+    fn from(e: courier_crypto::CryptoError) -> Self {
+        Self::Internal(format!("crypto: {e}"))
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Self::Internal(format!("io: {e}"))
+    }
+}

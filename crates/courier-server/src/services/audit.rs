@@ -1,0 +1,343 @@
+//! The tamper-evident audit trail (DESIGN.md): a hash chain in the database, a signed head
+//! row rewritten in the same transaction as every append, and the same heads appended to
+//! `audit/heads.log` outside the database once the transaction committed.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::PathBuf;
+
+use courier_crypto::audit::{EventFields, GENESIS, HeadSigner, chain_hash};
+use courier_store::audit::{self as rows, AuditRecord, HeadRecord};
+use courier_store::{Db, Tx};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::Caller;
+use crate::{Error, Result};
+
+pub struct AuditLog {
+    signer: HeadSigner,
+    heads_log: PathBuf,
+}
+
+/// The outcome of `courier audit verify`.
+#[derive(Debug, Serialize)]
+pub struct VerifyReport {
+    pub ok: bool,
+    pub events: i64,
+    pub head_seq: Option<i64>,
+    pub error: Option<VerifyError>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct VerifyError {
+    /// The first event at which the trail is broken.
+    pub seq: i64,
+    pub reason: String,
+}
+
+#[derive(Serialize)]
+struct HeadLine {
+    seq: i64,
+    hash: String,
+    at: i64,
+    sig: String,
+}
+
+#[derive(serde::Deserialize)]
+struct HeadLineIn {
+    seq: i64,
+    hash: String,
+    at: i64,
+    sig: String,
+}
+
+impl AuditLog {
+    pub fn new(signer: HeadSigner, heads_log: PathBuf) -> Self {
+        Self { signer, heads_log }
+    }
+
+    /// Appends one event inside `tx` and returns the new signed head. The caller commits with
+    /// [`AuditLog::commit`]. Details must never hold a secret or client-typed text.
+    pub async fn append(
+        &self,
+        tx: &mut Tx,
+        caller: &Caller,
+        action: &str,
+        target: &str,
+        details: Value,
+    ) -> Result<HeadRecord> {
+        let head = rows::lock_head(tx).await?;
+        let (seq, prev_hash) = match &head {
+            Some(h) => (
+                h.seq + 1,
+                to_hash(&h.hash)
+                    .ok_or_else(|| Error::Internal("audit head hash is malformed".into()))?,
+            ),
+            None => (1, GENESIS),
+        };
+        let at = courier_core::time_fmt::now_ms();
+        let actor = caller.actor.to_string();
+        let ip = caller.ip.map(|ip| ip.to_string()).unwrap_or_default();
+        let details = details.to_string();
+        let fields = EventFields {
+            seq,
+            at_ms: at,
+            actor: &actor,
+            action,
+            target,
+            ip: &ip,
+            details: &details,
+        };
+        let hash = chain_hash(&prev_hash, &fields);
+        let record = AuditRecord {
+            seq,
+            at,
+            actor,
+            action: action.to_owned(),
+            target: target.to_owned(),
+            ip,
+            details,
+            prev_hash: prev_hash.to_vec(),
+            hash: hash.to_vec(),
+        };
+        rows::insert_event(tx, &record).await?;
+        let new_head = HeadRecord {
+            seq,
+            hash: hash.to_vec(),
+            at,
+            signature: self.signer.sign(seq, &hash, at),
+        };
+        rows::write_head(tx, &new_head).await?;
+        Ok(new_head)
+    }
+
+    /// Commits the transaction, then appends its head to `heads.log` (fsynced). A crash between
+    /// the two leaves the log one head behind, which verification accepts; the other order
+    /// could leave a head the database never had.
+    pub async fn commit(&self, tx: Tx, head: HeadRecord) -> Result<()> {
+        Db::commit(tx).await?;
+        let line = HeadLine {
+            seq: head.seq,
+            hash: hex::encode(&head.hash),
+            at: head.at,
+            sig: hex::encode(&head.signature),
+        };
+        let mut text = serde_json::to_string(&line).map_err(|e| Error::internal("head line", e))?;
+        text.push('\n');
+        let path = self.heads_log.clone();
+        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+            let mut f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)?;
+            f.write_all(text.as_bytes())?;
+            f.sync_data()
+        })
+        .await
+        .map_err(|e| Error::internal("heads.log task", e))?
+        .map_err(|e| Error::internal("heads.log append", e))
+    }
+
+    /// Appends one event in a transaction of its own.
+    pub async fn record(
+        &self,
+        db: &Db,
+        caller: &Caller,
+        action: &str,
+        target: &str,
+        details: Value,
+    ) -> Result<()> {
+        let mut tx = db.begin().await?;
+        let head = self
+            .append(&mut tx, caller, action, target, details)
+            .await?;
+        self.commit(tx, head).await
+    }
+
+    /// Walks the whole chain and checks it against the signed head and `heads.log`.
+    pub async fn verify(&self, db: &Db) -> Result<VerifyReport> {
+        let logged = self.read_heads_log().await?;
+        let mut prev = GENESIS;
+        let mut last_seq = 0i64;
+        let fail = |seq: i64, reason: String, last: i64| VerifyReport {
+            ok: false,
+            events: last,
+            head_seq: None,
+            error: Some(VerifyError { seq, reason }),
+        };
+        loop {
+            let page = rows::page(db.pool(), last_seq, i64::MIN, 1000).await?;
+            if page.is_empty() {
+                break;
+            }
+            for e in &page {
+                if e.seq != last_seq + 1 {
+                    return Ok(fail(
+                        last_seq + 1,
+                        format!(
+                            "event {} is missing (next present is {})",
+                            last_seq + 1,
+                            e.seq
+                        ),
+                        last_seq,
+                    ));
+                }
+                if e.prev_hash != prev {
+                    return Ok(fail(
+                        e.seq,
+                        "prev_hash does not match the previous event".into(),
+                        last_seq,
+                    ));
+                }
+                let fields = EventFields {
+                    seq: e.seq,
+                    at_ms: e.at,
+                    actor: &e.actor,
+                    action: &e.action,
+                    target: &e.target,
+                    ip: &e.ip,
+                    details: &e.details,
+                };
+                let hash = chain_hash(&prev, &fields);
+                if e.hash != hash {
+                    return Ok(fail(
+                        e.seq,
+                        "event content does not match its hash (edited)".into(),
+                        last_seq,
+                    ));
+                }
+                if let Some(logged_hash) = logged.get(&e.seq) {
+                    if *logged_hash != hash {
+                        return Ok(fail(
+                            e.seq,
+                            "event differs from the head recorded in heads.log".into(),
+                            last_seq,
+                        ));
+                    }
+                }
+                prev = hash;
+                last_seq = e.seq;
+            }
+        }
+        // Truncation: the signed head and the external log must not be ahead of the chain.
+        let head = rows::head(db.pool()).await?;
+        match &head {
+            Some(h) => {
+                let hh = to_hash(&h.hash).unwrap_or_default();
+                if !self.signer.verify(h.seq, &hh, h.at, &h.signature) {
+                    return Ok(fail(
+                        h.seq,
+                        "the signed head's signature is invalid".into(),
+                        last_seq,
+                    ));
+                }
+                if h.seq != last_seq || hh != prev {
+                    return Ok(fail(
+                        last_seq + 1,
+                        format!(
+                            "signed head names event {} but the chain ends at {}",
+                            h.seq, last_seq
+                        ),
+                        last_seq,
+                    ));
+                }
+            }
+            None if last_seq > 0 => {
+                return Ok(fail(
+                    last_seq,
+                    "the signed head is missing".into(),
+                    last_seq,
+                ));
+            }
+            None => {}
+        }
+        if let Some(max_logged) = logged.keys().max() {
+            if *max_logged > last_seq {
+                return Ok(fail(
+                    last_seq + 1,
+                    format!(
+                        "heads.log records event {max_logged} but the chain ends at {last_seq} (events deleted)"
+                    ),
+                    last_seq,
+                ));
+            }
+        }
+        Ok(VerifyReport {
+            ok: true,
+            events: last_seq,
+            head_seq: head.map(|h| h.seq),
+            error: None,
+        })
+    }
+
+    /// Events from `since_ms` on, in chain order, a page at a time.
+    pub async fn export(
+        &self,
+        db: &Db,
+        since_ms: i64,
+        mut emit: impl FnMut(Value) -> std::io::Result<()>,
+    ) -> Result<()> {
+        let mut after = 0;
+        loop {
+            let page = rows::page(db.pool(), after, since_ms, 1000).await?;
+            let Some(last) = page.last() else {
+                return Ok(());
+            };
+            after = last.seq;
+            for e in page {
+                let details: Value =
+                    serde_json::from_str(&e.details).unwrap_or(Value::String(e.details.clone()));
+                emit(json!({
+                    "seq": e.seq,
+                    "at": courier_core::time_fmt::rfc3339(e.at),
+                    "actor": e.actor,
+                    "action": e.action,
+                    "target": e.target,
+                    "ip": if e.ip.is_empty() { Value::Null } else { Value::String(e.ip) },
+                    "details": details,
+                    "prev_hash": hex::encode(&e.prev_hash),
+                    "hash": hex::encode(&e.hash),
+                }))?;
+            }
+        }
+    }
+
+    /// Seq -> hash of every head in `heads.log` whose signature verifies. A line with a bad
+    /// signature is itself tampering and is reported as such.
+    async fn read_heads_log(&self) -> Result<HashMap<i64, [u8; 32]>> {
+        let text = match tokio::fs::read_to_string(&self.heads_log).await {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(HashMap::new()),
+            Err(e) => return Err(e.into()),
+        };
+        let mut heads = HashMap::new();
+        for (n, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
+            let bad = || {
+                Error::BadRequest(format!(
+                    "heads.log line {} is malformed or wrongly signed",
+                    n + 1
+                ))
+            };
+            let h: HeadLineIn = serde_json::from_str(line).map_err(|_| bad())?;
+            let hash = hex::decode(&h.hash)
+                .ok()
+                .and_then(|b| to_hash(&b))
+                .ok_or_else(bad)?;
+            let sig = hex::decode(&h.sig).map_err(|_| bad())?;
+            if !self.signer.verify(h.seq, &hash, h.at, &sig) {
+                return Err(bad());
+            }
+            heads.insert(h.seq, hash);
+        }
+        Ok(heads)
+    }
+}
+
+fn to_hash(bytes: &[u8]) -> Option<[u8; 32]> {
+    bytes.try_into().ok()
+}

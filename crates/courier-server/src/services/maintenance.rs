@@ -1,0 +1,94 @@
+//! Background upkeep: recording portal expiries in the audit trail, removing dead staging
+//! blobs and orphaned blobs, and ending stale sessions.
+
+use std::time::Duration;
+
+use courier_core::time_fmt::now_ms;
+use serde_json::json;
+
+use super::{Caller, Courier};
+use crate::Result;
+
+/// A committed blob without a live row is an orphan only after this grace period: an upload
+/// commits its blob a moment before its row.
+const ORPHAN_GRACE: Duration = Duration::from_secs(15 * 60);
+
+impl Courier {
+    /// Writes one `portal.expire` event per portal that expired since the last run.
+    pub async fn record_expiries(&self) -> Result<usize> {
+        let mut conn = self
+            .db
+            .pool()
+            .acquire()
+            .await
+            .map_err(courier_store::StoreError::from)?;
+        let expired = courier_store::portals::expired_unrecorded(&mut conn, now_ms()).await?;
+        drop(conn);
+        let mut recorded = 0;
+        for id in expired {
+            let mut tx = self.db.begin().await?;
+            // Claimed inside the transaction, so two instances never record the same expiry.
+            if !courier_store::portals::mark_expiry_recorded(&mut tx, &id).await? {
+                continue;
+            }
+            let head = self
+                .audit
+                .append(
+                    &mut tx,
+                    &Caller::system(),
+                    "portal.expire",
+                    &format!("portal:{id}"),
+                    json!({ "portal_id": id }),
+                )
+                .await?;
+            self.audit.commit(tx, head).await?;
+            recorded += 1;
+        }
+        Ok(recorded)
+    }
+
+    /// Removes staging blobs of dead uploads, and committed blobs that no live document
+    /// references (crash between blob commit and row insert, or a failed delete).
+    pub async fn sweep_blobs(&self, grace: Option<Duration>) -> Result<(usize, usize)> {
+        let staging = self.blobs.sweep_staging().await?;
+        let mut orphans = 0;
+        for key in self
+            .blobs
+            .list_older_than(grace.unwrap_or(ORPHAN_GRACE))
+            .await?
+        {
+            if !courier_store::documents::blob_key_known(self.db.pool(), &key).await? {
+                self.blobs.delete(&key).await?;
+                orphans += 1;
+            }
+        }
+        if staging + orphans > 0 {
+            tracing::info!(staging, orphans, "removed leftover blobs");
+        }
+        Ok((staging, orphans))
+    }
+
+    pub async fn expire_sessions(&self) -> Result<u64> {
+        let now = now_ms();
+        let idle = now - self.config.session_idle_timeout().as_millis() as i64;
+        let absolute = now - self.config.session_absolute_timeout().as_millis() as i64;
+        Ok(courier_store::users::delete_stale_sessions(self.db.pool(), idle, absolute).await?)
+    }
+
+    /// Runs the upkeep every `every` until the process ends. Errors are logged and retried.
+    pub async fn run_maintenance(self: std::sync::Arc<Self>, every: Duration) {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            if let Err(e) = self.record_expiries().await {
+                tracing::warn!(error = %e, detail = e.internal_detail(), "recording expiries failed");
+            }
+            if let Err(e) = self.sweep_blobs(None).await {
+                tracing::warn!(error = %e, detail = e.internal_detail(), "blob sweep failed");
+            }
+            if let Err(e) = self.expire_sessions().await {
+                tracing::warn!(error = %e, detail = e.internal_detail(), "session expiry failed");
+            }
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! The service layer. `Courier` owns the backends and the keys; each submodule owns one part
+//! of the domain and every transaction it needs, with the audit event inside it.
+
+pub mod audit;
+pub mod documents;
+pub mod maintenance;
+pub mod passwords;
+pub mod portals;
+pub mod staff;
+
+use std::fmt;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use courier_crypto::audit::HeadSigner;
+use courier_crypto::keys::KeyRing;
+use courier_store::Db;
+use courier_store::blob::BlobStore;
+
+use crate::Config;
+
+pub use audit::AuditLog;
+
+/// Everything a request or a CLI command needs; cheap to share behind an `Arc`.
+pub struct Courier {
+    pub config: Config,
+    pub db: Db,
+    pub blobs: Arc<dyn BlobStore>,
+    pub keys: KeyRing,
+    pub audit: AuditLog,
+    pub passwords: passwords::PasswordHasher,
+    /// HMAC key for short-lived signed cookies (portal unlock, login CSRF); derived from the
+    /// master key so every instance sharing that key agrees.
+    cookie_key: courier_crypto::MacKey,
+}
+
+impl Courier {
+    pub fn new(
+        config: Config,
+        db: Db,
+        blobs: Arc<dyn BlobStore>,
+        keys: KeyRing,
+        signer: HeadSigner,
+        cookie_key: courier_crypto::MacKey,
+    ) -> Self {
+        let audit = AuditLog::new(signer, config.data_dir.join("audit").join("heads.log"));
+        Self {
+            config,
+            db,
+            blobs,
+            keys,
+            audit,
+            passwords: passwords::PasswordHasher::new(2),
+            cookie_key,
+        }
+    }
+
+    /// HMAC-SHA256 over `parts` with the cookie key.
+    pub fn mac(&self, parts: &[&[u8]]) -> [u8; 32] {
+        self.cookie_key.mac(parts)
+    }
+}
+
+/// Who acts, as written into the audit trail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    Staff(String),
+    Client(String),
+    Cli(String),
+    System,
+}
+
+impl fmt::Display for Actor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Staff(id) => write!(f, "staff:{id}"),
+            Self::Client(portal) => write!(f, "client:{portal}"),
+            Self::Cli(user) => write!(f, "cli:{user}"),
+            Self::System => f.write_str("system"),
+        }
+    }
+}
+
+/// The actor of a call and where it came from.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub actor: Actor,
+    pub ip: Option<IpAddr>,
+}
+
+impl Caller {
+    pub fn system() -> Self {
+        Self {
+            actor: Actor::System,
+            ip: None,
+        }
+    }
+
+    /// The local operator running a CLI command.
+    pub fn cli() -> Self {
+        let user = std::env::var("USER")
+            .or_else(|_| std::env::var("LOGNAME"))
+            .unwrap_or_else(|_| "unknown".into());
+        Self {
+            actor: Actor::Cli(user),
+            ip: None,
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! argon2id for staff passwords and link passcodes, computed on the blocking pool with a
+//! bounded number in flight so a login flood cannot starve uploads.
+
+use std::sync::{Arc, LazyLock};
+
+use argon2::password_hash::{PasswordHash, PasswordVerifier, SaltString, rand_core::OsRng};
+use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, Version};
+use tokio::sync::Semaphore;
+use zeroize::Zeroizing;
+
+use crate::{Error, Result};
+
+/// OWASP's argon2id recommendation: m = 19 MiB, t = 2, p = 1.
+fn argon2() -> Argon2<'static> {
+    #[allow(clippy::expect_used)] // constant parameters, checked by the tests
+    let params = Params::new(19 * 1024, 2, 1, None).expect("valid argon2 parameters");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// A hash of a random password, verified against when the account does not exist, so an
+/// unknown email costs the same time as a wrong password.
+static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
+    let salt = SaltString::generate(&mut OsRng);
+    argon2()
+        .hash_password(b"courier dummy password for timing", &salt)
+        .map(|h| h.to_string())
+        .unwrap_or_default()
+});
+
+#[derive(Clone)]
+pub struct PasswordHasher {
+    permits: Arc<Semaphore>,
+}
+
+impl PasswordHasher {
+    pub fn new(max_in_flight: usize) -> Self {
+        Self {
+            permits: Arc::new(Semaphore::new(max_in_flight)),
+        }
+    }
+
+    pub async fn hash(&self, secret: Zeroizing<String>) -> Result<String> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| Error::internal("hash permits", e))?;
+        tokio::task::spawn_blocking(move || {
+            let salt = SaltString::generate(&mut OsRng);
+            argon2()
+                .hash_password(secret.as_bytes(), &salt)
+                .map(|h| h.to_string())
+        })
+        .await
+        .map_err(|e| Error::internal("hash task", e))?
+        .map_err(|e| Error::internal("argon2", e))
+    }
+
+    /// Verifies `secret` against `stored`, or against a dummy hash when `stored` is `None`
+    /// (always false then, in the same time).
+    pub async fn verify(&self, secret: Zeroizing<String>, stored: Option<String>) -> Result<bool> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| Error::internal("hash permits", e))?;
+        tokio::task::spawn_blocking(move || {
+            let exists = stored.is_some();
+            let stored = stored.unwrap_or_else(|| DUMMY_HASH.clone());
+            let Ok(parsed) = PasswordHash::new(&stored) else {
+                return false;
+            };
+            argon2().verify_password(secret.as_bytes(), &parsed).is_ok() && exists
+        })
+        .await
+        .map_err(|e| Error::internal("verify task", e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn hashes_verify_and_unknown_accounts_never_do() {
+        let h = PasswordHasher::new(1);
+        let stored = h
+            .hash(Zeroizing::new("correct horse battery".into()))
+            .await
+            .unwrap();
+        assert!(stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert!(
+            h.verify(
+                Zeroizing::new("correct horse battery".into()),
+                Some(stored.clone())
+            )
+            .await
+            .unwrap()
+        );
+        assert!(
+            !h.verify(Zeroizing::new("wrong".into()), Some(stored))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !h.verify(
+                Zeroizing::new("courier dummy password for timing".into()),
+                None
+            )
+            .await
+            .unwrap()
+        );
+    }
+}

@@ -1,0 +1,367 @@
+//! Portals: inbound collection links. Only the SHA-256 of a portal's token is stored; the token
+//! is shown once at creation (and at "new link"). Every way a link can be unusable (unknown,
+//! malformed, disabled, expired, deleted) gives the same `LinkNotFound`.
+
+use std::time::Duration;
+
+use courier_core::time_fmt::{now_ms, rfc3339};
+use courier_core::{ByteSize, PortalId};
+use courier_crypto::token::Token;
+use courier_store::portals::{self as rows, NewPortal, PortalRecord};
+use serde::Serialize;
+use serde_json::json;
+use zeroize::Zeroizing;
+
+use super::{Caller, Courier};
+use crate::{Error, Result};
+
+pub const MAX_LABEL_CHARS: usize = 200;
+pub const MIN_PASSCODE_CHARS: usize = 6;
+
+#[derive(Debug, Default)]
+pub struct PortalRequest {
+    pub label: String,
+    pub matter: Option<String>,
+    pub expires_at_ms: Option<i64>,
+    pub passcode: Option<Zeroizing<String>>,
+    pub max_file_size: Option<ByteSize>,
+}
+
+/// What staff see of a portal.
+#[derive(Debug, Clone, Serialize)]
+pub struct PortalView {
+    pub id: String,
+    pub label: String,
+    pub matter: Option<String>,
+    pub status: &'static str,
+    pub enabled: bool,
+    pub has_passcode: bool,
+    pub max_file_size: u64,
+    pub expires_at: Option<String>,
+    pub created_at: String,
+    pub created_by: String,
+    pub document_count: i64,
+    pub last_upload_at: Option<String>,
+}
+
+/// A link shown once: at creation and after "new link".
+#[derive(Debug, Serialize)]
+pub struct IssuedLink {
+    pub id: String,
+    pub url: String,
+    pub token: String,
+    pub expires_at: Option<String>,
+}
+
+/// A portal as a client reaches it through a working link.
+#[derive(Debug, Clone)]
+pub struct OpenPortal {
+    pub id: String,
+    pub label: String,
+    pub passcode_hash: Option<String>,
+    pub max_file_size: u64,
+    pub expires_at: Option<i64>,
+}
+
+pub fn status(p: &PortalRecord, now: i64) -> &'static str {
+    if p.deleted_at.is_some() {
+        "deleted"
+    } else if p.expires_at.is_some_and(|e| e <= now) {
+        "expired"
+    } else if !p.enabled {
+        "disabled"
+    } else {
+        "active"
+    }
+}
+
+pub fn view(p: &PortalRecord, now: i64) -> PortalView {
+    PortalView {
+        id: p.id.clone(),
+        label: p.label.clone(),
+        matter: p.matter_name.clone(),
+        status: status(p, now),
+        enabled: p.enabled,
+        has_passcode: p.passcode_hash.is_some(),
+        max_file_size: p.max_file_size as u64,
+        expires_at: p.expires_at.map(rfc3339),
+        created_at: rfc3339(p.created_at),
+        created_by: p.created_by.clone(),
+        document_count: p.document_count,
+        last_upload_at: p.last_upload_at.map(rfc3339),
+    }
+}
+
+impl Courier {
+    pub fn portal_url(&self, token: &Token) -> String {
+        format!("{}/p/{}", self.config.public_url(), token.expose())
+    }
+
+    pub async fn create_portal(&self, caller: &Caller, req: PortalRequest) -> Result<IssuedLink> {
+        let label = req.label.trim();
+        if label.is_empty()
+            || label.chars().count() > MAX_LABEL_CHARS
+            || label.chars().any(char::is_control)
+        {
+            return Err(Error::BadRequest(format!(
+                "the label must be 1 to {MAX_LABEL_CHARS} characters, without control characters"
+            )));
+        }
+        let now = now_ms();
+        if req.expires_at_ms.is_some_and(|e| e <= now) {
+            return Err(Error::BadRequest("the expiry must be in the future".into()));
+        }
+        let max = req
+            .max_file_size
+            .unwrap_or(self.config.default_max_file_size);
+        if max.bytes() == 0 || max.bytes() > i64::MAX as u64 {
+            return Err(Error::BadRequest(
+                "the maximum file size must be positive".into(),
+            ));
+        }
+        let passcode_hash = match req.passcode {
+            Some(p) if p.chars().count() < MIN_PASSCODE_CHARS => {
+                return Err(Error::BadRequest(format!(
+                    "a passcode needs at least {MIN_PASSCODE_CHARS} characters"
+                )));
+            }
+            Some(p) if p.len() > 1024 => {
+                return Err(Error::BadRequest("the passcode is too long".into()));
+            }
+            Some(p) => Some(self.passwords.hash(p).await?),
+            None => None,
+        };
+        let matter = req
+            .matter
+            .as_deref()
+            .map(str::trim)
+            .filter(|m| !m.is_empty());
+        if matter
+            .is_some_and(|m| m.chars().count() > MAX_LABEL_CHARS || m.chars().any(char::is_control))
+        {
+            return Err(Error::BadRequest(format!(
+                "the matter must be 1 to {MAX_LABEL_CHARS} characters"
+            )));
+        }
+        let token = Token::generate()?;
+        let id = PortalId::random().to_string();
+        let mut tx = self.db.begin().await?;
+        let matter_id = match matter {
+            Some(name) => Some(
+                rows::matter_id_for_name(&mut tx, name, &uuid::Uuid::new_v4().to_string(), now)
+                    .await?,
+            ),
+            None => None,
+        };
+        rows::insert(
+            &mut tx,
+            &NewPortal {
+                id: &id,
+                matter_id: matter_id.as_deref(),
+                label,
+                token_hash: &token.hash(),
+                passcode_hash: passcode_hash.as_deref(),
+                max_file_size: max.bytes() as i64,
+                expires_at: req.expires_at_ms,
+                created_by: &caller.actor.to_string(),
+                created_at: now,
+            },
+        )
+        .await?;
+        let details = json!({
+            "portal_id": id, "matter_id": matter_id, "expires_at": req.expires_at_ms.map(rfc3339),
+            "passcode": passcode_hash.is_some(), "max_file_size": max.bytes(),
+        });
+        let head = self
+            .audit
+            .append(
+                &mut tx,
+                caller,
+                "portal.create",
+                &format!("portal:{id}"),
+                details,
+            )
+            .await?;
+        self.audit.commit(tx, head).await?;
+        Ok(IssuedLink {
+            url: self.portal_url(&token),
+            token: token.expose().to_owned(),
+            expires_at: req.expires_at_ms.map(rfc3339),
+            id,
+        })
+    }
+
+    pub async fn list_portals(&self) -> Result<Vec<PortalView>> {
+        let now = now_ms();
+        Ok(rows::list(self.db.pool())
+            .await?
+            .iter()
+            .map(|p| view(p, now))
+            .collect())
+    }
+
+    pub async fn portal(&self, id: &str) -> Result<PortalView> {
+        let p = rows::get(self.db.pool(), id)
+            .await?
+            .ok_or(Error::NotFound)?;
+        Ok(view(&p, now_ms()))
+    }
+
+    pub async fn set_portal_enabled(
+        &self,
+        caller: &Caller,
+        id: &str,
+        enabled: bool,
+    ) -> Result<PortalView> {
+        let mut tx = self.db.begin().await?;
+        if !rows::set_enabled(&mut tx, id, enabled).await? {
+            return Err(Error::NotFound);
+        }
+        let action = if enabled {
+            "portal.enable"
+        } else {
+            "portal.disable"
+        };
+        let head = self
+            .audit
+            .append(
+                &mut tx,
+                caller,
+                action,
+                &format!("portal:{id}"),
+                json!({ "portal_id": id }),
+            )
+            .await?;
+        self.audit.commit(tx, head).await?;
+        self.portal(id).await
+    }
+
+    /// Issues a fresh token; the old link stops working at once.
+    pub async fn new_portal_link(&self, caller: &Caller, id: &str) -> Result<IssuedLink> {
+        let token = Token::generate()?;
+        let mut tx = self.db.begin().await?;
+        if !rows::set_token_hash(&mut tx, id, &token.hash()).await? {
+            return Err(Error::NotFound);
+        }
+        let head = self
+            .audit
+            .append(
+                &mut tx,
+                caller,
+                "portal.new_link",
+                &format!("portal:{id}"),
+                json!({ "portal_id": id }),
+            )
+            .await?;
+        self.audit.commit(tx, head).await?;
+        let p = self.portal(id).await?;
+        Ok(IssuedLink {
+            id: p.id,
+            url: self.portal_url(&token),
+            token: token.expose().to_owned(),
+            expires_at: p.expires_at,
+        })
+    }
+
+    /// Deletes a portal and shreds its documents, all in one transaction.
+    pub async fn delete_portal(&self, caller: &Caller, id: &str) -> Result<usize> {
+        let now = now_ms();
+        let mut tx = self.db.begin().await?;
+        if rows::get(&mut *tx, id).await?.is_none() {
+            return Err(Error::NotFound);
+        }
+        let docs = courier_store::documents::list(&mut *tx, Some(id), false).await?;
+        let mut blob_keys = Vec::with_capacity(docs.len());
+        for d in &docs {
+            self.shred_in(&mut tx, caller, d, now).await?;
+            blob_keys.push(d.blob_key.clone());
+        }
+        rows::mark_deleted(&mut tx, id, now).await?;
+        let details = json!({ "portal_id": id, "documents_shredded": docs.len() });
+        let head = self
+            .audit
+            .append(
+                &mut tx,
+                caller,
+                "portal.delete",
+                &format!("portal:{id}"),
+                details,
+            )
+            .await?;
+        self.audit.commit(tx, head).await?;
+        self.delete_blobs(&blob_keys).await;
+        Ok(docs.len())
+    }
+
+    /// Resolves a client-presented token to a portal accepting uploads. Malformed, unknown,
+    /// disabled, expired and deleted all give `LinkNotFound`.
+    pub async fn open_portal(&self, token: &str) -> Result<OpenPortal> {
+        let token = Token::parse(token).ok_or(Error::LinkNotFound)?;
+        let p = rows::by_token_hash(self.db.pool(), &token.hash())
+            .await?
+            .ok_or(Error::LinkNotFound)?;
+        if status(&p, now_ms()) != "active" {
+            return Err(Error::LinkNotFound);
+        }
+        Ok(OpenPortal {
+            id: p.id,
+            label: p.label,
+            passcode_hash: p.passcode_hash,
+            max_file_size: p.max_file_size as u64,
+            expires_at: p.expires_at,
+        })
+    }
+
+    /// Checks a client's passcode; a wrong one is audited (without the passcode).
+    pub async fn check_portal_passcode(
+        &self,
+        caller: &Caller,
+        portal: &OpenPortal,
+        passcode: Zeroizing<String>,
+    ) -> Result<bool> {
+        let ok = self
+            .passwords
+            .verify(passcode, portal.passcode_hash.clone())
+            .await?;
+        if !ok {
+            let target = format!("portal:{}", portal.id);
+            self.audit
+                .record(
+                    &self.db,
+                    caller,
+                    "portal.passcode_failed",
+                    &target,
+                    json!({ "portal_id": portal.id }),
+                )
+                .await?;
+        }
+        Ok(ok)
+    }
+
+    /// A signed cookie value proving the passcode was given, valid for `portal_unlock_secs`.
+    pub fn portal_unlock_cookie(&self, portal_id: &str) -> String {
+        let expires =
+            now_ms() + Duration::from_secs(self.config.portal_unlock_secs).as_millis() as i64;
+        let mac = self.mac(&[
+            b"portal-unlock",
+            portal_id.as_bytes(),
+            &expires.to_be_bytes(),
+        ]);
+        format!("{expires}.{}", hex::encode(mac))
+    }
+
+    pub fn portal_unlocked(&self, portal_id: &str, cookie: Option<&str>) -> bool {
+        let Some((expires, mac)) = cookie.and_then(|c| c.split_once('.')) else {
+            return false;
+        };
+        let (Ok(expires), Ok(mac)) = (expires.parse::<i64>(), hex::decode(mac)) else {
+            return false;
+        };
+        let expected = self.mac(&[
+            b"portal-unlock",
+            portal_id.as_bytes(),
+            &expires.to_be_bytes(),
+        ]);
+        courier_crypto::ct_eq(&expected, &mac) && expires > now_ms()
+    }
+}

@@ -1,0 +1,104 @@
+//! Opening an installation: the data directory (0700), the key files (0600, created at first
+//! start), the database (migrated) and the blob store.
+
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+use std::sync::Arc;
+
+use courier_crypto::audit::HeadSigner;
+use courier_crypto::keys::{KeyRing, SecretKey};
+use courier_store::Db;
+use courier_store::blob::LocalBlobStore;
+use zeroize::Zeroizing;
+
+use crate::{Config, Courier, Error, Result};
+
+/// Opens (creating on first start) everything an installation needs.
+pub async fn open(config: Config) -> Result<Arc<Courier>> {
+    for dir in ["", "keys", "audit", "blobs"] {
+        create_private_dir(&config.data_dir.join(dir))?;
+    }
+    let master = load_or_create_key(&config.master_key_path())?;
+    let audit_seed = load_or_create_key(&config.audit_key_path())?;
+    let signer = HeadSigner::from_seed(&audit_seed)?;
+    // Derived, so instances sharing the master key agree on cookie signatures.
+    let cookie_key = courier_crypto::MacKey::derive(&master, b"courier cookie key v1");
+    let keys = KeyRing::new([(1, master)])?;
+
+    if config.database_url.is_none() {
+        // SQLite creates its -wal and -shm files with the main file's mode.
+        create_private_file(&config.data_dir.join("courier.db"))?;
+    }
+    let db = Db::connect(&config.database_url())
+        .await
+        .map_err(|e| Error::Unavailable(format!("database: {e}")))?;
+    db.migrate().await?;
+    let blobs = match config.blob_store.as_deref() {
+        None => Arc::new(LocalBlobStore::open(&config.data_dir.join("blobs"))?),
+        Some(dir) if !dir.contains("://") => Arc::new(LocalBlobStore::open(Path::new(dir))?),
+        Some(other) => {
+            return Err(Error::BadRequest(format!(
+                "blob store {other:?} is not supported by this build"
+            )));
+        }
+    };
+    Ok(Arc::new(Courier::new(
+        config, db, blobs, keys, signer, cookie_key,
+    )))
+}
+
+fn create_private_dir(path: &Path) -> Result<()> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)?;
+    Ok(())
+}
+
+fn create_private_file(path: &Path) -> Result<()> {
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(e.into()),
+        _ => Ok(()),
+    }
+}
+
+/// Reads a 32-byte key file, or creates one (mode 0600) from the OS CSPRNG if it is missing.
+pub fn load_or_create_key(path: &Path) -> Result<SecretKey> {
+    match std::fs::read(path) {
+        Ok(bytes) => {
+            let bytes = Zeroizing::new(bytes);
+            let mode = std::fs::metadata(path)?.permissions().mode();
+            if mode & 0o077 != 0 {
+                tracing::warn!(path = %path.display(), "key file is readable by group or others; chmod 600 it");
+            }
+            SecretKey::from_slice(&bytes).map_err(|_| {
+                Error::BadRequest(format!(
+                    "key file {} must hold exactly 32 bytes",
+                    path.display()
+                ))
+            })
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if let Some(parent) = path.parent() {
+                create_private_dir(parent)?;
+            }
+            let key = SecretKey::generate()?;
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)?;
+            f.write_all(key.as_bytes())?;
+            f.sync_all()?;
+            tracing::info!(path = %path.display(), "created key file");
+            Ok(key)
+        }
+        Err(e) => Err(e.into()),
+    }
+}

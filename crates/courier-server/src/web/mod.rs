@@ -1,0 +1,111 @@
+//! The HTTP application: client pages (`/p/…`), the staff web UI, health and static assets.
+//! Handlers extract, call a service and render; rules live in `services`.
+
+mod assets;
+mod client;
+mod errors;
+mod middleware;
+mod staff;
+mod templates;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+
+use crate::Courier;
+
+pub use middleware::ClientIp;
+
+/// Shared by every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub courier: Arc<Courier>,
+    pub templates: Arc<templates::Templates>,
+    limiter: Arc<middleware::RateLimiter>,
+}
+
+/// The value of cookie `name`, if the request sent it.
+fn cookie(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// Largest non-upload request body (forms).
+const FORM_BODY_LIMIT: usize = 64 * 1024;
+
+pub fn router(courier: Arc<Courier>) -> Router {
+    let limiter = Arc::new(middleware::RateLimiter::new(
+        courier.config.rate_limit_per_minute,
+    ));
+    let state = AppState {
+        courier,
+        templates: Arc::new(templates::Templates::new()),
+        limiter,
+    };
+
+    // Client routes: uploads stream with their own per-file limits, so no whole-body limit.
+    let client = Router::new()
+        .route("/p/{token}", get(client::portal_page))
+        .route(
+            "/p/{token}/unlock",
+            post(client::unlock).layer(DefaultBodyLimit::max(FORM_BODY_LIMIT)),
+        )
+        .route(
+            "/p/{token}/files",
+            post(client::upload).layer(DefaultBodyLimit::disable()),
+        )
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::rate_limit,
+        ));
+
+    let login = Router::new()
+        .route("/login", get(staff::login_page).post(staff::login))
+        .route("/login/mfa", get(staff::mfa_page).post(staff::login_mfa))
+        .route("/setup/{token}", get(staff::setup_page).post(staff::setup))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::rate_limit,
+        ))
+        .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT));
+
+    let staff = Router::new()
+        .route("/", get(staff::home))
+        .route("/logout", post(staff::logout))
+        .route(
+            "/portals",
+            get(staff::portals_page).post(staff::create_portal),
+        )
+        .route("/portals/{id}", get(staff::portal_page))
+        .route("/portals/{id}/{action}", post(staff::portal_action))
+        .route("/documents/{id}/download", get(staff::download))
+        .route("/documents/{id}/delete", post(staff::delete_document))
+        .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT));
+
+    Router::new()
+        .merge(client)
+        .merge(login)
+        .merge(staff)
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/static/{file}", get(assets::serve))
+        .fallback(errors::not_found)
+        .layer(axum::middleware::from_fn(middleware::security_headers))
+        .layer(axum::middleware::from_fn(errors::render_errors))
+        .layer(middleware::trace_layer())
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            Duration::from_secs(60),
+        ))
+        .with_state(state)
+}

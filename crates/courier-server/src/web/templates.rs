@@ -1,0 +1,102 @@
+//! HTML templates (minijinja, auto-escaping), compiled into the binary.
+
+use axum::response::Html;
+use minijinja::Environment;
+use serde::Serialize;
+
+use crate::Error;
+
+const TEMPLATES: &[(&str, &str)] = &[
+    ("layout.html", include_str!("../../templates/layout.html")),
+    (
+        "client_portal.html",
+        include_str!("../../templates/client_portal.html"),
+    ),
+    (
+        "client_passcode.html",
+        include_str!("../../templates/client_passcode.html"),
+    ),
+    (
+        "client_receipt.html",
+        include_str!("../../templates/client_receipt.html"),
+    ),
+    ("login.html", include_str!("../../templates/login.html")),
+    (
+        "login_mfa.html",
+        include_str!("../../templates/login_mfa.html"),
+    ),
+    ("setup.html", include_str!("../../templates/setup.html")),
+    (
+        "setup_done.html",
+        include_str!("../../templates/setup_done.html"),
+    ),
+    ("portals.html", include_str!("../../templates/portals.html")),
+    ("portal.html", include_str!("../../templates/portal.html")),
+    (
+        "portal_link.html",
+        include_str!("../../templates/portal_link.html"),
+    ),
+];
+
+pub struct Templates {
+    env: Environment<'static>,
+}
+
+impl Templates {
+    pub fn new() -> Self {
+        let mut env = Environment::new();
+        for (name, source) in TEMPLATES {
+            // Templates are compiled in; a broken one is a build defect caught by every test.
+            if let Err(e) = env.add_template(name, source) {
+                tracing::error!(template = name, error = %e, "template does not compile");
+            }
+        }
+        env.add_filter("size", |n: u64| courier_core::ByteSize(n).human());
+        Self { env }
+    }
+
+    /// Names of templates that failed to compile (the tests require none).
+    #[cfg(test)]
+    fn broken(&self) -> Vec<&'static str> {
+        TEMPLATES
+            .iter()
+            .filter(|(n, _)| self.env.get_template(n).is_err())
+            .map(|(n, _)| *n)
+            .collect()
+    }
+
+    pub fn render(&self, name: &str, ctx: impl Serialize) -> Result<Html<String>, Error> {
+        let t = self
+            .env
+            .get_template(name)
+            .map_err(|e| Error::internal("template", e))?;
+        t.render(ctx)
+            .map(Html)
+            .map_err(|e| Error::internal("template render", e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    #[test]
+    fn every_template_compiles_renders_and_escapes() {
+        let t = super::Templates::new();
+        assert!(t.broken().is_empty(), "broken templates: {:?}", t.broken());
+        let hostile = "<script>alert(1)</script>";
+        let ctx = json!({
+            "firm": hostile, "label": hostile, "token": "t", "max_file_size": 1024, "max_files": 3, "user": "a@b.c",
+            "csrf_token": "c", "files": [{"name": hostile, "size": 1, "sha256": "00"}], "portals": [], "documents": [],
+            "portal": {"id": "p", "label": hostile, "status": "active", "enabled": true, "max_file_size": 5, "created_at": "x"},
+            "url": "u", "qr_svg": "<svg></svg>", "email": "e", "totp_secret": "s", "receipt_id": "r", "received_at": "now",
+        });
+        for (name, _) in super::TEMPLATES {
+            let html = t
+                .render(name, &ctx)
+                .unwrap_or_else(|e| panic!("{name}: {e:?}"))
+                .0;
+            assert!(!html.contains(hostile), "{name} does not escape");
+        }
+    }
+}
