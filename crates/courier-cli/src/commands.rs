@@ -20,15 +20,13 @@ use crate::{AuditCommand, Cli, Command, DocCommand, PortalCommand, UserCommand};
 pub async fn run(cli: Cli) -> Result<ExitCode> {
     let serving = matches!(cli.command, Command::Serve { .. });
     init_logging(if serving { "info" } else { "warn" });
-    let mut config = Config::load(cli.config.as_deref(), |k| std::env::var(k).ok())
-        .context("loading the configuration")?;
+    let mut config =
+        Config::load(cli.config.as_deref(), |k| std::env::var(k).ok()).context("loading the configuration")?;
     if let Some(dir) = cli.data_dir {
         config.data_dir = dir;
     }
     if let Command::Serve { bind } = cli.command {
-        return crate::serve::run(config, bind)
-            .await
-            .map(|()| ExitCode::SUCCESS);
+        return crate::serve::run(config, bind).await.map(|()| ExitCode::SUCCESS);
     }
     let courier = courier_server::startup::open(config)
         .await
@@ -52,10 +50,7 @@ fn unreachable_serve() -> Result<ExitCode> {
 fn init_logging(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 
 /// Service errors carry a public message and, for internal ones, a detail for the operator.
@@ -68,14 +63,8 @@ fn service<T>(r: courier_server::Result<T>) -> Result<T> {
 
 fn read_secret_line(what: &str) -> Result<Zeroizing<String>> {
     let mut line = Zeroizing::new(String::new());
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .with_context(|| format!("reading the {what} from standard input"))?;
-    let trimmed = line
-        .strip_suffix('\n')
-        .map(|l| l.strip_suffix('\r').unwrap_or(l))
-        .unwrap_or(&line);
+    std::io::stdin().lock().read_line(&mut line).with_context(|| format!("reading the {what} from standard input"))?;
+    let trimmed = line.strip_suffix('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).unwrap_or(&line);
     if trimmed.is_empty() {
         bail!("no {what} on standard input");
     }
@@ -88,32 +77,15 @@ fn print_json(value: &impl Serialize) -> Result<ExitCode> {
 }
 
 async fn user(courier: &Courier, caller: &Caller, cmd: UserCommand) -> Result<ExitCode> {
-    let UserCommand::Create {
-        email,
-        role,
-        password_stdin: _,
-        json,
-    } = cmd;
+    let UserCommand::Create { email, role, password_stdin: _, json } = cmd;
     let password = read_secret_line("password")?;
-    let enrolment = service(
-        courier
-            .create_user(caller, &email, service(role.parse())?, password)
-            .await,
-    )?;
+    let enrolment = service(courier.create_user(caller, &email, service(role.parse())?, password).await)?;
     if json.json {
         return print_json(&enrolment);
     }
-    println!(
-        "Created {} ({}), id {}",
-        enrolment.email,
-        enrolment.role.as_str(),
-        enrolment.id
-    );
+    println!("Created {} ({}), id {}", enrolment.email, enrolment.role.as_str(), enrolment.id);
     println!("Enrol this TOTP secret in an authenticator app now; it is not shown again:");
-    println!(
-        "  secret: {}\n  uri:    {}",
-        enrolment.totp_secret, enrolment.otpauth_uri
-    );
+    println!("  secret: {}\n  uri:    {}", enrolment.totp_secret, enrolment.otpauth_uri);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -122,59 +94,28 @@ fn print_portal(p: &PortalView) {
     if let Some(m) = &p.matter {
         println!("  matter:        {m}");
     }
-    println!(
-        "  documents:     {} (last upload {})",
-        p.document_count,
-        p.last_upload_at.as_deref().unwrap_or("never")
-    );
-    println!(
-        "  expires:       {}",
-        p.expires_at.as_deref().unwrap_or("never")
-    );
+    println!("  documents:     {} (last upload {})", p.document_count, p.last_upload_at.as_deref().unwrap_or("never"));
+    println!("  expires:       {}", p.expires_at.as_deref().unwrap_or("never"));
     println!("  max file size: {}", ByteSize(p.max_file_size));
-    println!(
-        "  passcode:      {}",
-        if p.has_passcode { "yes" } else { "no" }
-    );
+    println!("  passcode:      {}", if p.has_passcode { "yes" } else { "no" });
 }
 
 async fn portal(courier: &Courier, caller: &Caller, cmd: PortalCommand) -> Result<ExitCode> {
     match cmd {
-        PortalCommand::Create {
-            label,
-            matter,
-            expires_in,
-            expires_at,
-            passcode_stdin,
-            max_file_size,
-            json,
-        } => {
+        PortalCommand::Create { label, matter, expires_in, expires_at, passcode_stdin, max_file_size, json } => {
             let expires_at_ms = match (expires_in, expires_at) {
                 (Some(d), _) => Some(now_ms() + d.parse::<DurationSpec>()?.0.as_millis() as i64),
                 (None, Some(t)) => Some(parse_rfc3339(&t)?),
                 (None, None) => None,
             };
             let max_file_size = max_file_size.map(|s| s.parse::<ByteSize>()).transpose()?;
-            let passcode = if passcode_stdin {
-                Some(read_secret_line("passcode")?)
-            } else {
-                None
-            };
-            let req = PortalRequest {
-                label,
-                matter,
-                expires_at_ms,
-                passcode,
-                max_file_size,
-            };
+            let passcode = if passcode_stdin { Some(read_secret_line("passcode")?) } else { None };
+            let req = PortalRequest { label, matter, expires_at_ms, passcode, max_file_size };
             let link = service(courier.create_portal(caller, req).await)?;
             if json.json {
                 return print_json(&link);
             }
-            println!(
-                "Portal {} created. Its link (shown only now):\n  {}",
-                link.id, link.url
-            );
+            println!("Portal {} created. Its link (shown only now):\n  {}", link.id, link.url);
             Ok(ExitCode::SUCCESS)
         }
         PortalCommand::List { json } => {
@@ -183,41 +124,29 @@ async fn portal(courier: &Courier, caller: &Caller, cmd: PortalCommand) -> Resul
                 return print_json(&portals);
             }
             for p in &portals {
-                println!(
-                    "{}  {:<8}  {:>4} docs  {}",
-                    p.id, p.status, p.document_count, p.label
-                );
+                println!("{}  {:<8}  {:>4} docs  {}", p.id, p.status, p.document_count, p.label);
             }
             Ok(ExitCode::SUCCESS)
         }
-        PortalCommand::Show { id, json } => {
-            show_portal(service(courier.portal(&id).await)?, json.json)
+        PortalCommand::Show { id, json } => show_portal(service(courier.portal(&id).await)?, json.json),
+        PortalCommand::Disable { id, json } => {
+            show_portal(service(courier.set_portal_enabled(caller, &id, false).await)?, json.json)
         }
-        PortalCommand::Disable { id, json } => show_portal(
-            service(courier.set_portal_enabled(caller, &id, false).await)?,
-            json.json,
-        ),
-        PortalCommand::Enable { id, json } => show_portal(
-            service(courier.set_portal_enabled(caller, &id, true).await)?,
-            json.json,
-        ),
+        PortalCommand::Enable { id, json } => {
+            show_portal(service(courier.set_portal_enabled(caller, &id, true).await)?, json.json)
+        }
         PortalCommand::NewLink { id, json } => {
             let link = service(courier.new_portal_link(caller, &id).await)?;
             if json.json {
                 return print_json(&link);
             }
-            println!(
-                "New link for portal {} (the old one no longer works):\n  {}",
-                link.id, link.url
-            );
+            println!("New link for portal {} (the old one no longer works):\n  {}", link.id, link.url);
             Ok(ExitCode::SUCCESS)
         }
         PortalCommand::Delete { id, json } => {
             let shredded = service(courier.delete_portal(caller, &id).await)?;
             if json.json {
-                return print_json(
-                    &json!({ "id": id, "deleted": true, "documents_shredded": shredded }),
-                );
+                return print_json(&json!({ "id": id, "deleted": true, "documents_shredded": shredded }));
             }
             println!("Deleted portal {id}; shredded {shredded} documents.");
             Ok(ExitCode::SUCCESS)
@@ -233,35 +162,16 @@ fn show_portal(p: PortalView, as_json: bool) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn doc(
-    courier: &std::sync::Arc<Courier>,
-    caller: &Caller,
-    cmd: DocCommand,
-) -> Result<ExitCode> {
+async fn doc(courier: &std::sync::Arc<Courier>, caller: &Caller, cmd: DocCommand) -> Result<ExitCode> {
     match cmd {
-        DocCommand::List {
-            portal,
-            include_deleted,
-            json,
-        } => {
-            let docs = service(
-                courier
-                    .list_documents(portal.as_deref(), include_deleted)
-                    .await,
-            )?;
+        DocCommand::List { portal, include_deleted, json } => {
+            let docs = service(courier.list_documents(portal.as_deref(), include_deleted).await)?;
             if json.json {
                 return print_json(&docs);
             }
             for d in &docs {
-                let state = if d.deleted_at.is_some() {
-                    "shredded"
-                } else {
-                    ""
-                };
-                println!(
-                    "{}  {:>12}  {}  {}  {state}",
-                    d.id, d.size, d.uploaded_at, d.name
-                );
+                let state = if d.deleted_at.is_some() { "shredded" } else { "" };
+                println!("{}  {:>12}  {}  {}  {state}", d.id, d.size, d.uploaded_at, d.name);
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -269,8 +179,8 @@ async fn doc(
             let (doc, stream) = service(courier.open_document(caller, &id).await)?;
             let mut stream = std::pin::pin!(stream);
             let partial = output.with_extension("courier-partial");
-            let mut file = std::fs::File::create(&partial)
-                .with_context(|| format!("creating {}", partial.display()))?;
+            let mut file =
+                std::fs::File::create(&partial).with_context(|| format!("creating {}", partial.display()))?;
             let written: Result<()> = async {
                 while let Some(chunk) = stream.next().await {
                     file.write_all(&chunk.context("decrypting the document")?)?;
@@ -283,14 +193,8 @@ async fn doc(
                 let _ = std::fs::remove_file(&partial);
                 return Err(e);
             }
-            std::fs::rename(&partial, &output)
-                .with_context(|| format!("writing {}", output.display()))?;
-            eprintln!(
-                "Wrote {} bytes ({}) to {}",
-                doc.size,
-                doc.name,
-                output.display()
-            );
+            std::fs::rename(&partial, &output).with_context(|| format!("writing {}", output.display()))?;
+            eprintln!("Wrote {} bytes ({}) to {}", doc.size, doc.name, output.display());
             Ok(ExitCode::SUCCESS)
         }
         DocCommand::Delete { id, json } => {
@@ -308,36 +212,21 @@ async fn audit(courier: &Courier, cmd: AuditCommand) -> Result<ExitCode> {
     match cmd {
         AuditCommand::Verify { json } => {
             let report = service(courier.audit.verify(&courier.db).await)?;
-            let code = if report.ok {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            };
+            let code = if report.ok { ExitCode::SUCCESS } else { ExitCode::FAILURE };
             if json.json {
                 print_json(&report)?;
             } else if let Some(e) = &report.error {
                 println!("BROKEN at event {}: {}", e.seq, e.reason);
             } else {
-                println!(
-                    "OK: {} events, chain intact, signed head matches.",
-                    report.events
-                );
+                println!("OK: {} events, chain intact, signed head matches.", report.events);
             }
             Ok(code)
         }
         AuditCommand::Export { since, json: _ } => {
-            let since_ms = since
-                .map(|s| parse_rfc3339(&s))
-                .transpose()?
-                .unwrap_or(i64::MIN);
+            let since_ms = since.map(|s| parse_rfc3339(&s)).transpose()?.unwrap_or(i64::MIN);
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
-            service(
-                courier
-                    .audit
-                    .export(&courier.db, since_ms, |event| writeln!(out, "{event}"))
-                    .await,
-            )?;
+            service(courier.audit.export(&courier.db, since_ms, |event| writeln!(out, "{event}")).await)?;
             out.flush()?;
             Ok(ExitCode::SUCCESS)
         }

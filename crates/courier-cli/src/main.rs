@@ -10,11 +10,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(
-    name = "courier",
-    version,
-    about = "Secure document portal for law firms"
-)]
+#[command(name = "courier", version, about = "Secure document portal for law firms")]
 struct Cli {
     /// Data directory (database, keys, encrypted blobs, audit head log).
     #[arg(long, global = true, env = "COURIER_DATA_DIR")]
@@ -171,10 +167,7 @@ enum AuditCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("courier: cannot start the async runtime: {e}");

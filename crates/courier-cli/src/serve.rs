@@ -15,9 +15,8 @@ pub async fn run(mut config: Config, bind: Option<SocketAddr>) -> Result<()> {
     if let Err(why) = config.check_transport() {
         bail!(why);
     }
-    let listener = tokio::net::TcpListener::bind(config.bind)
-        .await
-        .with_context(|| format!("binding {}", config.bind))?;
+    let listener =
+        tokio::net::TcpListener::bind(config.bind).await.with_context(|| format!("binding {}", config.bind))?;
     let local = listener.local_addr()?;
     // With port 0 the real port is known only now; links must carry it.
     config.bind = local;
@@ -25,37 +24,19 @@ pub async fn run(mut config: Config, bind: Option<SocketAddr>) -> Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("{e}: {}", e.internal_detail().unwrap_or("")))?;
 
-    let (staging, orphans) = courier
-        .sweep_blobs(None)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (staging, orphans) = courier.sweep_blobs(None).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     tracing::info!(staging, orphans, "start-up blob sweep done");
-    if !courier
-        .admin_exists()
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?
-    {
-        let link = courier
-            .issue_setup_link()
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-        println!(
-            "No administrator exists yet. Open this one-time link within one hour to create one:"
-        );
+    if !courier.admin_exists().await.map_err(|e| anyhow::anyhow!("{e}"))? {
+        let link = courier.issue_setup_link().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        println!("No administrator exists yet. Open this one-time link within one hour to create one:");
         println!("  {link}");
     }
-    tokio::spawn(Arc::clone(&courier).run_maintenance(Duration::from_secs(60)));
+    let every = Duration::from_secs(courier.config.maintenance_interval_secs.max(1));
+    tokio::spawn(Arc::clone(&courier).run_maintenance(every));
 
-    println!(
-        "Courier is listening on http://{local} (public URL {})",
-        courier.config.public_url()
-    );
-    let app = courier_server::web::router(courier.clone())
-        .into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serving HTTP")?;
+    println!("Courier is listening on http://{local} (public URL {})", courier.config.public_url());
+    let app = courier_server::web::router(courier.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.context("serving HTTP")?;
     courier.db.close().await;
     Ok(())
 }

@@ -10,8 +10,8 @@ use serde::Serialize;
 pub const MAX_NAME_BYTES: usize = 200;
 
 const WINDOWS_RESERVED: &[&str] = &[
-    "CON", "PRN", "AUX", "NUL", "COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7", "COM8",
-    "COM9", "LPT1", "LPT2", "LPT3", "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9",
+    "CON", "PRN", "AUX", "NUL", "COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7", "COM8", "COM9", "LPT1", "LPT2",
+    "LPT3", "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9",
 ];
 
 #[derive(Clone, PartialEq, Eq, Serialize)]
@@ -27,25 +27,14 @@ impl FileName {
         let mut name: String = base
             .chars()
             .filter(|c| !c.is_control() && !is_invisible_format_char(*c))
-            .map(|c| {
-                if matches!(c, '<' | '>' | ':' | '"' | '|' | '?' | '*') {
-                    '_'
-                } else {
-                    c
-                }
-            })
+            .map(|c| if matches!(c, '<' | '>' | ':' | '"' | '|' | '?' | '*') { '_' } else { c })
             .collect();
-        name = name
-            .trim_matches(|c: char| c == '.' || c.is_whitespace())
-            .to_owned();
+        name = name.trim_matches(|c: char| c == '.' || c.is_whitespace()).to_owned();
         if name.is_empty() {
             name = "unnamed".to_owned();
         }
         let stem = name.split('.').next().unwrap_or_default();
-        if WINDOWS_RESERVED
-            .iter()
-            .any(|r| r.eq_ignore_ascii_case(stem.trim()))
-        {
+        if WINDOWS_RESERVED.iter().any(|r| r.eq_ignore_ascii_case(stem.trim())) {
             name.insert(0, '_');
         }
         Self(truncate_keeping_extension(name))
@@ -60,13 +49,7 @@ impl FileName {
     pub fn ascii_fallback(&self) -> String {
         self.0
             .chars()
-            .map(|c| {
-                if c.is_ascii_graphic() && c != '"' && c != '\\' && c != '%' || c == ' ' {
-                    c
-                } else {
-                    '_'
-                }
-            })
+            .map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' && c != '%' || c == ' ' { c } else { '_' })
             .collect()
     }
 }
@@ -132,10 +115,7 @@ mod tests {
         assert_eq!(s("Brief für Mandant.pdf"), "Brief für Mandant.pdf");
         let long = format!("{}.pdf", "é".repeat(1000));
         let out = s(&long);
-        assert!(
-            out.len() <= MAX_NAME_BYTES && out.ends_with(".pdf"),
-            "{out}"
-        );
+        assert!(out.len() <= MAX_NAME_BYTES && out.ends_with(".pdf"), "{out}");
     }
 
     proptest! {

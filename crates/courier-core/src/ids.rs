@@ -37,9 +37,9 @@ macro_rules! typed_id {
         impl FromStr for $name {
             type Err = crate::ParseError;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
-                Uuid::parse_str(s).map(Self).map_err(|_| {
-                    crate::ParseError::new(concat!("not a valid ", stringify!($name)), s)
-                })
+                Uuid::parse_str(s)
+                    .map(Self)
+                    .map_err(|_| crate::ParseError::new(concat!("not a valid ", stringify!($name)), s))
             }
         }
     };

@@ -63,10 +63,7 @@ impl HeadSigner {
     }
 
     pub fn sign(&self, seq: i64, hash: &[u8; 32], at_ms: i64) -> Vec<u8> {
-        self.pair
-            .sign(&head_message(seq, hash, at_ms))
-            .as_ref()
-            .to_vec()
+        self.pair.sign(&head_message(seq, hash, at_ms)).as_ref().to_vec()
     }
 
     pub fn public_key(&self) -> Vec<u8> {
@@ -74,9 +71,7 @@ impl HeadSigner {
     }
 
     pub fn verify(&self, seq: i64, hash: &[u8; 32], at_ms: i64, signature: &[u8]) -> bool {
-        UnparsedPublicKey::new(&ED25519, self.public_key())
-            .verify(&head_message(seq, hash, at_ms), signature)
-            .is_ok()
+        UnparsedPublicKey::new(&ED25519, self.public_key()).verify(&head_message(seq, hash, at_ms), signature).is_ok()
     }
 }
 
@@ -85,34 +80,15 @@ mod tests {
     use super::*;
 
     fn event(details: &str) -> EventFields<'_> {
-        EventFields {
-            seq: 1,
-            at_ms: 2,
-            actor: "system",
-            action: "a",
-            target: "t",
-            ip: "",
-            details,
-        }
+        EventFields { seq: 1, at_ms: 2, actor: "system", action: "a", target: "t", ip: "", details }
     }
 
     #[test]
     fn encoding_is_unambiguous() {
-        let a = EventFields {
-            actor: "ab",
-            action: "c",
-            ..event("{}")
-        };
-        let b = EventFields {
-            actor: "a",
-            action: "bc",
-            ..event("{}")
-        };
+        let a = EventFields { actor: "ab", action: "c", ..event("{}") };
+        let b = EventFields { actor: "a", action: "bc", ..event("{}") };
         assert_ne!(chain_hash(&GENESIS, &a), chain_hash(&GENESIS, &b));
-        assert_ne!(
-            chain_hash(&GENESIS, &event("{}")),
-            chain_hash(&[1; 32], &event("{}"))
-        );
+        assert_ne!(chain_hash(&GENESIS, &event("{}")), chain_hash(&[1; 32], &event("{}")));
     }
 
     #[test]

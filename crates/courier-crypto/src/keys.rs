@@ -44,9 +44,8 @@ pub struct SecretKey([u8; KEY_LEN]);
 
 impl SecretKey {
     pub fn from_slice(bytes: &[u8]) -> Result<Self> {
-        let k: [u8; KEY_LEN] = bytes
-            .try_into()
-            .map_err(|_| CryptoError::BadKeyMaterial("key file must hold exactly 32 bytes"))?;
+        let k: [u8; KEY_LEN] =
+            bytes.try_into().map_err(|_| CryptoError::BadKeyMaterial("key file must hold exactly 32 bytes"))?;
         Ok(Self(k))
     }
     pub fn generate() -> Result<Self> {
@@ -72,9 +71,7 @@ pub struct KeyRing {
 
 impl fmt::Debug for KeyRing {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("KeyRing")
-            .field("versions", &self.keys.keys().collect::<Vec<_>>())
-            .finish()
+        f.debug_struct("KeyRing").field("versions", &self.keys.keys().collect::<Vec<_>>()).finish()
     }
 }
 
@@ -82,9 +79,7 @@ impl KeyRing {
     pub fn new(keys: impl IntoIterator<Item = (u32, SecretKey)>) -> Result<Self> {
         let keys: BTreeMap<_, _> = keys.into_iter().collect();
         if keys.is_empty() || keys.contains_key(&0) {
-            return Err(CryptoError::BadKeyMaterial(
-                "a key ring needs versions 1 and up",
-            ));
+            return Err(CryptoError::BadKeyMaterial("a key ring needs versions 1 and up"));
         }
         Ok(Self { keys })
     }
@@ -102,9 +97,7 @@ impl KeyRing {
             return Err(CryptoError::BadWrappedKey);
         }
         let plain = self.open(WRAP_CONTEXT, document_id, wrapped)?;
-        let k: [u8; KEY_LEN] = plain[..]
-            .try_into()
-            .map_err(|_| CryptoError::BadWrappedKey)?;
+        let k: [u8; KEY_LEN] = plain[..].try_into().map_err(|_| CryptoError::BadWrappedKey)?;
         Ok(Dek(k))
     }
 
@@ -131,19 +124,11 @@ impl KeyRing {
         Ok(out)
     }
 
-    pub fn open(
-        &self,
-        purpose: &[u8],
-        owner: &[u8; 16],
-        sealed: &[u8],
-    ) -> Result<Zeroizing<Vec<u8>>> {
+    pub fn open(&self, purpose: &[u8], owner: &[u8; 16], sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
         let version = Self::wrapped_version(sealed).ok_or(CryptoError::BadWrappedKey)?;
         let key = self.aead(version)?;
-        let nonce = sealed
-            .get(4..4 + NONCE_LEN)
-            .ok_or(CryptoError::BadWrappedKey)?;
-        let nonce =
-            Nonce::try_assume_unique_for_key(nonce).map_err(|_| CryptoError::BadWrappedKey)?;
+        let nonce = sealed.get(4..4 + NONCE_LEN).ok_or(CryptoError::BadWrappedKey)?;
+        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| CryptoError::BadWrappedKey)?;
         let mut body = Zeroizing::new(sealed[4 + NONCE_LEN..].to_vec());
         let len = key
             .open_in_place(nonce, seal_aad(purpose, version, owner), &mut body[..])
@@ -155,18 +140,13 @@ impl KeyRing {
 
     /// The master key version a wrapped DEK was made with.
     pub fn wrapped_version(wrapped: &[u8]) -> Option<u32> {
-        wrapped
-            .get(..4)
-            .map(|v| u32::from_be_bytes([v[0], v[1], v[2], v[3]]))
+        wrapped.get(..4).map(|v| u32::from_be_bytes([v[0], v[1], v[2], v[3]]))
     }
 
     fn aead(&self, version: u32) -> Result<LessSafeKey> {
-        let secret = self
-            .keys
-            .get(&version)
-            .ok_or(CryptoError::UnknownKeyVersion(version))?;
-        let key = UnboundKey::new(&AES_256_GCM, secret.as_bytes())
-            .map_err(|_| CryptoError::BadKeyMaterial("master key"))?;
+        let secret = self.keys.get(&version).ok_or(CryptoError::UnknownKeyVersion(version))?;
+        let key =
+            UnboundKey::new(&AES_256_GCM, secret.as_bytes()).map_err(|_| CryptoError::BadKeyMaterial("master key"))?;
         Ok(LessSafeKey::new(key))
     }
 }
@@ -193,25 +173,13 @@ mod tests {
         let dek = Dek::generate().unwrap();
         let wrapped = ring.wrap(&dek, &[1; 16]).unwrap();
         assert_eq!(wrapped.len(), WRAPPED_DEK_LEN);
-        assert_eq!(
-            ring.unwrap(&wrapped, &[1; 16]).unwrap().as_bytes(),
-            dek.as_bytes()
-        );
-        assert_eq!(
-            ring.unwrap(&wrapped, &[2; 16]).unwrap_err(),
-            CryptoError::BadWrappedKey
-        );
-        assert!(
-            new_ring().unwrap(&wrapped, &[1; 16]).is_err(),
-            "another master key opened it"
-        );
+        assert_eq!(ring.unwrap(&wrapped, &[1; 16]).unwrap().as_bytes(), dek.as_bytes());
+        assert_eq!(ring.unwrap(&wrapped, &[2; 16]).unwrap_err(), CryptoError::BadWrappedKey);
+        assert!(new_ring().unwrap(&wrapped, &[1; 16]).is_err(), "another master key opened it");
         for i in 0..wrapped.len() * 8 {
             let mut bad = wrapped.clone();
             bad[i / 8] ^= 1 << (i % 8);
-            assert!(
-                ring.unwrap(&bad, &[1; 16]).is_err(),
-                "bit {i} flip accepted"
-            );
+            assert!(ring.unwrap(&bad, &[1; 16]).is_err(), "bit {i} flip accepted");
         }
     }
 
@@ -224,14 +192,8 @@ mod tests {
         let rotated = KeyRing::new([(1, v1), (2, SecretKey::generate().unwrap())]).unwrap();
         let wrapped_v2 = rotated.wrap(&dek, &[7; 16]).unwrap();
         assert_eq!(KeyRing::wrapped_version(&wrapped_v2), Some(2));
-        assert_eq!(
-            rotated.unwrap(&wrapped_v1, &[7; 16]).unwrap().as_bytes(),
-            dek.as_bytes()
-        );
-        assert_eq!(
-            old.unwrap(&wrapped_v2, &[7; 16]).unwrap_err(),
-            CryptoError::UnknownKeyVersion(2)
-        );
+        assert_eq!(rotated.unwrap(&wrapped_v1, &[7; 16]).unwrap().as_bytes(), dek.as_bytes());
+        assert_eq!(old.unwrap(&wrapped_v2, &[7; 16]).unwrap_err(), CryptoError::UnknownKeyVersion(2));
     }
 
     #[test]

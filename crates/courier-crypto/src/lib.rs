@@ -78,10 +78,7 @@ impl MacKey {
     pub fn derive(secret: &keys::SecretKey, purpose: &[u8]) -> Self {
         let prk = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret.as_bytes());
         let derived = aws_lc_rs::hmac::sign(&prk, purpose);
-        Self(aws_lc_rs::hmac::Key::new(
-            aws_lc_rs::hmac::HMAC_SHA256,
-            derived.as_ref(),
-        ))
+        Self(aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, derived.as_ref()))
     }
 
     /// MAC over `parts`, each length-prefixed so they cannot run together.

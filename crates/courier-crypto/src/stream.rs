@@ -40,19 +40,13 @@ struct SegmentCipher {
 
 impl SegmentCipher {
     fn new(dek: &Dek, header: [u8; HEADER_LEN], document_id: &[u8; 16]) -> Result<Self> {
-        let key = UnboundKey::new(&AES_256_GCM, dek.as_bytes())
-            .map_err(|_| CryptoError::BadKeyMaterial("data key"))?;
+        let key = UnboundKey::new(&AES_256_GCM, dek.as_bytes()).map_err(|_| CryptoError::BadKeyMaterial("data key"))?;
         let mut nonce_prefix = [0u8; NONCE_PREFIX_LEN];
         nonce_prefix.copy_from_slice(&header[9..]);
         let mut aad = [0u8; HEADER_LEN + 16];
         aad[..HEADER_LEN].copy_from_slice(&header);
         aad[HEADER_LEN..].copy_from_slice(document_id);
-        Ok(Self {
-            key: LessSafeKey::new(key),
-            nonce_prefix,
-            aad,
-            counter: 0,
-        })
+        Ok(Self { key: LessSafeKey::new(key), nonce_prefix, aad, counter: 0 })
     }
 
     fn nonce(&self, last: bool) -> Nonce {
@@ -89,14 +83,7 @@ impl Encryptor {
         header[9..].copy_from_slice(&prefix);
         let cipher = SegmentCipher::new(dek, header, document_id)?;
         let pending = Vec::with_capacity(SEALED_SEGMENT_LEN);
-        Ok((
-            Self {
-                cipher,
-                pending,
-                finished_last: false,
-            },
-            header,
-        ))
+        Ok((Self { cipher, pending, finished_last: false }, header))
     }
 
     /// Adds plaintext; appends every completed sealed segment to `out`. A full segment is
@@ -144,12 +131,7 @@ pub struct Decryptor {
 
 impl Decryptor {
     pub fn new(dek: Dek, document_id: &[u8; 16]) -> Self {
-        Self {
-            dek,
-            document_id: *document_id,
-            cipher: None,
-            buf: Vec::with_capacity(2 * SEALED_SEGMENT_LEN),
-        }
+        Self { dek, document_id: *document_id, cipher: None, buf: Vec::with_capacity(2 * SEALED_SEGMENT_LEN) }
     }
 
     /// Adds ciphertext; appends the plaintext of every segment known not to be the last one,
@@ -184,13 +166,7 @@ impl Decryptor {
         self.open_segment(0, len, true, out)
     }
 
-    fn open_segment(
-        &mut self,
-        start: usize,
-        end: usize,
-        last: bool,
-        out: &mut Vec<u8>,
-    ) -> Result<()> {
+    fn open_segment(&mut self, start: usize, end: usize, last: bool, out: &mut Vec<u8>) -> Result<()> {
         let cipher = self.cipher.as_mut().ok_or(CryptoError::Truncated)?;
         let index = cipher.counter;
         let nonce = cipher.nonce(last);
@@ -207,10 +183,7 @@ fn parse_header(bytes: &[u8]) -> Result<[u8; HEADER_LEN]> {
     let header: [u8; HEADER_LEN] = bytes.try_into().map_err(|_| CryptoError::BadHeader)?;
     // The header is also authenticated as associated data; these checks only give a clearer
     // error for a file that is not a Courier blob at all.
-    if &header[..4] != MAGIC
-        || header[4] != VERSION
-        || header[5..9] != (SEGMENT_SIZE as u32).to_be_bytes()
-    {
+    if &header[..4] != MAGIC || header[4] != VERSION || header[5..9] != (SEGMENT_SIZE as u32).to_be_bytes() {
         return Err(CryptoError::BadHeader);
     }
     Ok(header)

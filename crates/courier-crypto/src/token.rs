@@ -29,8 +29,7 @@ impl Token {
     /// is rejected before touching the database.
     pub fn parse(s: &str) -> Option<Self> {
         let ok = s.len() == TOKEN_LEN
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
             && URL_SAFE_NO_PAD.decode(s).is_ok_and(|raw| raw.len() == 32);
         ok.then(|| Self(s.to_owned()))
     }
@@ -72,14 +71,7 @@ mod tests {
         let long = format!("{}A", good.expose());
         let short = &good.expose()[1..];
         let bad_char = format!("{}*", &good.expose()[1..]);
-        for s in [
-            "",
-            "abc",
-            long.as_str(),
-            short,
-            bad_char.as_str(),
-            "../../../../../../../../../../etc/passwd/x",
-        ] {
+        for s in ["", "abc", long.as_str(), short, bad_char.as_str(), "../../../../../../../../../../etc/passwd/x"] {
             assert!(Token::parse(s).is_none(), "{s}");
         }
     }

@@ -34,6 +34,8 @@ pub struct Config {
     pub rate_limit_per_minute: u32,
     /// Passcode unlock cookie lifetime.
     pub portal_unlock_secs: u64,
+    /// How often background upkeep (expiry records, blob sweep, session expiry) runs.
+    pub maintenance_interval_secs: u64,
 }
 
 impl Default for Config {
@@ -54,6 +56,7 @@ impl Default for Config {
             session_absolute_timeout_secs: 12 * 3600,
             rate_limit_per_minute: 120,
             portal_unlock_secs: 30 * 60,
+            maintenance_interval_secs: 60,
         }
     }
 }
@@ -71,14 +74,10 @@ pub enum ConfigError {
 impl Config {
     /// Reads the optional TOML file, then applies the environment (`vars` is the process
     /// environment in production, a map in tests).
-    pub fn load(
-        file: Option<&Path>,
-        vars: impl Fn(&str) -> Option<String>,
-    ) -> Result<Self, ConfigError> {
+    pub fn load(file: Option<&Path>, vars: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let mut cfg = match file {
             Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| ConfigError::Read(path.to_owned(), e))?;
+                let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read(path.to_owned(), e))?;
                 toml::from_str(&text).map_err(|e| ConfigError::Parse(path.to_owned(), e))?
             }
             None => Config::default(),
@@ -93,9 +92,8 @@ impl Config {
             cfg.blob_store = Some(v);
         }
         if let Some(v) = vars("COURIER_BIND") {
-            cfg.bind = v.parse().map_err(|_| {
-                ConfigError::Env("COURIER_BIND", "not an address like 127.0.0.1:8080".into())
-            })?;
+            cfg.bind =
+                v.parse().map_err(|_| ConfigError::Env("COURIER_BIND", "not an address like 127.0.0.1:8080".into()))?;
         }
         if let Some(v) = vars("COURIER_PUBLIC_URL") {
             cfg.public_url = Some(v);
@@ -116,10 +114,7 @@ impl Config {
                 .map(|s| s.trim().parse())
                 .collect::<Result<_, _>>()
                 .map_err(|_| {
-                    ConfigError::Env(
-                        "COURIER_TRUSTED_PROXY",
-                        "not a comma-separated list of IP addresses".into(),
-                    )
+                    ConfigError::Env("COURIER_TRUSTED_PROXY", "not a comma-separated list of IP addresses".into())
                 })?;
         }
         Ok(cfg)
@@ -134,23 +129,16 @@ impl Config {
     }
 
     pub fn public_url(&self) -> String {
-        let url = self
-            .public_url
-            .clone()
-            .unwrap_or_else(|| format!("http://{}", self.bind));
+        let url = self.public_url.clone().unwrap_or_else(|| format!("http://{}", self.bind));
         url.trim_end_matches('/').to_owned()
     }
 
     pub fn master_key_path(&self) -> PathBuf {
-        self.master_key_file
-            .clone()
-            .unwrap_or_else(|| self.data_dir.join("keys").join("master.key"))
+        self.master_key_file.clone().unwrap_or_else(|| self.data_dir.join("keys").join("master.key"))
     }
 
     pub fn audit_key_path(&self) -> PathBuf {
-        self.audit_key_file
-            .clone()
-            .unwrap_or_else(|| self.data_dir.join("keys").join("audit.key"))
+        self.audit_key_file.clone().unwrap_or_else(|| self.data_dir.join("keys").join("audit.key"))
     }
 
     pub fn session_idle_timeout(&self) -> Duration {
@@ -182,32 +170,17 @@ mod tests {
     fn env_overrides_file_and_defaults_are_secure() {
         let dir = tempfile_dir();
         let file = dir.join("courier.toml");
-        std::fs::write(
-            &file,
-            "firm_name = \"Dewey & Partners\"\nbind = \"0.0.0.0:9000\"\n",
-        )
-        .unwrap();
-        let cfg = Config::load(Some(&file), |k| {
-            (k == "COURIER_BIND").then(|| "127.0.0.1:9999".to_owned())
-        })
-        .unwrap();
+        std::fs::write(&file, "firm_name = \"Dewey & Partners\"\nbind = \"0.0.0.0:9000\"\n").unwrap();
+        let cfg = Config::load(Some(&file), |k| (k == "COURIER_BIND").then(|| "127.0.0.1:9999".to_owned())).unwrap();
         assert_eq!(cfg.firm_name, "Dewey & Partners");
         assert_eq!(cfg.bind.port(), 9999);
         assert_eq!(cfg.public_url(), "http://127.0.0.1:9999");
         assert!(cfg.check_transport().is_ok());
 
         let exposed = Config::load(Some(&file), |_| None).unwrap();
-        assert!(
-            exposed
-                .check_transport()
-                .unwrap_err()
-                .contains("trusted_proxy")
-        );
+        assert!(exposed.check_transport().unwrap_err().contains("trusted_proxy"));
         std::fs::write(&file, "no_such_setting = 1\n").unwrap();
-        assert!(matches!(
-            Config::load(Some(&file), |_| None),
-            Err(ConfigError::Parse(..))
-        ));
+        assert!(matches!(Config::load(Some(&file), |_| None), Err(ConfigError::Parse(..))));
     }
 
     fn tempfile_dir() -> PathBuf {

@@ -49,9 +49,7 @@ impl Error {
     /// What a client may read. Internal causes are never part of it.
     pub fn public_message(&self) -> String {
         match self {
-            Self::Unavailable(_) => {
-                "The service is temporarily unavailable. Please try again in a moment.".into()
-            }
+            Self::Unavailable(_) => "The service is temporarily unavailable. Please try again in a moment.".into(),
             Self::Internal(_) => "Something went wrong on our side. Please try again.".into(),
             Self::RateLimited => "Too many requests. Please wait a minute and try again.".into(),
             Self::LinkNotFound => "This link is not valid.".into(),

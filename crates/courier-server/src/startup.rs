@@ -30,39 +30,25 @@ pub async fn open(config: Config) -> Result<Arc<Courier>> {
         // SQLite creates its -wal and -shm files with the main file's mode.
         create_private_file(&config.data_dir.join("courier.db"))?;
     }
-    let db = Db::connect(&config.database_url())
-        .await
-        .map_err(|e| Error::Unavailable(format!("database: {e}")))?;
+    let db = Db::connect(&config.database_url()).await.map_err(|e| Error::Unavailable(format!("database: {e}")))?;
     db.migrate().await?;
     let blobs = match config.blob_store.as_deref() {
         None => Arc::new(LocalBlobStore::open(&config.data_dir.join("blobs"))?),
         Some(dir) if !dir.contains("://") => Arc::new(LocalBlobStore::open(Path::new(dir))?),
         Some(other) => {
-            return Err(Error::BadRequest(format!(
-                "blob store {other:?} is not supported by this build"
-            )));
+            return Err(Error::BadRequest(format!("blob store {other:?} is not supported by this build")));
         }
     };
-    Ok(Arc::new(Courier::new(
-        config, db, blobs, keys, signer, cookie_key,
-    )))
+    Ok(Arc::new(Courier::new(config, db, blobs, keys, signer, cookie_key)))
 }
 
 fn create_private_dir(path: &Path) -> Result<()> {
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(path)?;
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(path)?;
     Ok(())
 }
 
 fn create_private_file(path: &Path) -> Result<()> {
-    match std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-    {
+    match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
         Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(e.into()),
         _ => Ok(()),
     }
@@ -77,23 +63,15 @@ pub fn load_or_create_key(path: &Path) -> Result<SecretKey> {
             if mode & 0o077 != 0 {
                 tracing::warn!(path = %path.display(), "key file is readable by group or others; chmod 600 it");
             }
-            SecretKey::from_slice(&bytes).map_err(|_| {
-                Error::BadRequest(format!(
-                    "key file {} must hold exactly 32 bytes",
-                    path.display()
-                ))
-            })
+            SecretKey::from_slice(&bytes)
+                .map_err(|_| Error::BadRequest(format!("key file {} must hold exactly 32 bytes", path.display())))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             if let Some(parent) = path.parent() {
                 create_private_dir(parent)?;
             }
             let key = SecretKey::generate()?;
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(path)?;
+            let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
             f.write_all(key.as_bytes())?;
             f.sync_all()?;
             tracing::info!(path = %path.display(), "created key file");

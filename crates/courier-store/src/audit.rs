@@ -44,16 +44,12 @@ fn from_row(row: &AnyRow) -> Result<AuditRecord> {
 /// Takes the chain's write lock for this transaction (the head row's lock on PostgreSQL; the
 /// transaction already holds SQLite's write lock) and returns the current head, if any.
 pub async fn lock_head(conn: &mut AnyConnection) -> Result<Option<HeadRecord>> {
-    sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1")
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1").execute(&mut *conn).await?;
     head(conn).await
 }
 
 pub async fn head<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E) -> Result<Option<HeadRecord>> {
-    let row = sqlx::query("SELECT seq, hash, at, signature FROM audit_head WHERE id = 1")
-        .fetch_optional(ex)
-        .await?;
+    let row = sqlx::query("SELECT seq, hash, at, signature FROM audit_head WHERE id = 1").fetch_optional(ex).await?;
     row.map(|r| {
         Ok(HeadRecord {
             seq: col(&r, "seq")?,
@@ -121,8 +117,6 @@ pub async fn page<'c, E: Executor<'c, Database = sqlx::Any>>(
 /// Events in physical (rowid/insertion) order would hide a reordering; verification walks by
 /// `seq` and checks every link, so this returns the max seq for the truncation check.
 pub async fn max_seq<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E) -> Result<i64> {
-    let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS n FROM audit_events")
-        .fetch_one(ex)
-        .await?;
+    let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS n FROM audit_events").fetch_one(ex).await?;
     col(&row, "n")
 }

@@ -57,9 +57,7 @@ pub struct LocalBlobStore {
 impl LocalBlobStore {
     pub fn open(root: &Path) -> io::Result<Self> {
         std::fs::create_dir_all(root.join("staging"))?;
-        Ok(Self {
-            root: root.to_owned(),
-        })
+        Ok(Self { root: root.to_owned() })
     }
 
     fn final_path(&self, key: &str) -> PathBuf {
@@ -78,22 +76,14 @@ impl BlobStore for LocalBlobStore {
         let file = tokio::task::spawn_blocking({
             let staging = staging.clone();
             move || -> io::Result<File> {
-                let f = File::options()
-                    .write(true)
-                    .create_new(true)
-                    .open(&staging)?;
-                f.try_lock()
-                    .map_err(|_| io::Error::other("staging file already locked"))?;
+                let f = File::options().write(true).create_new(true).open(&staging)?;
+                f.try_lock().map_err(|_| io::Error::other("staging file already locked"))?;
                 Ok(f)
             }
         })
         .await
         .map_err(io::Error::other)??;
-        Ok(Box::new(LocalUpload {
-            file: Some(tokio::fs::File::from_std(file)),
-            staging,
-            target,
-        }))
+        Ok(Box::new(LocalUpload { file: Some(tokio::fs::File::from_std(file)), staging, target }))
     }
 
     async fn open(&self, key: &str) -> io::Result<BlobReader> {
@@ -128,7 +118,13 @@ impl BlobStore for LocalBlobStore {
                 for entry in std::fs::read_dir(dir.path())? {
                     let entry = entry?;
                     let key = entry.file_name().to_string_lossy().into_owned();
-                    if is_valid_key(&key) && entry.metadata()?.modified()? <= cutoff {
+                    // A blob deleted while we list is simply not a candidate.
+                    let modified = match entry.metadata().and_then(|m| m.modified()) {
+                        Ok(t) => t,
+                        Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                        Err(e) => return Err(e),
+                    };
+                    if is_valid_key(&key) && modified <= cutoff {
                         keys.push(key);
                     }
                 }
@@ -177,17 +173,12 @@ impl BlobUpload for LocalUpload {
     }
 
     async fn commit(mut self: Box<Self>) -> io::Result<()> {
-        let mut file = self
-            .file
-            .take()
-            .ok_or_else(|| io::Error::other("upload already finished"))?;
+        let mut file = self.file.take().ok_or_else(|| io::Error::other("upload already finished"))?;
         file.flush().await?;
         file.sync_all().await?;
         let (staging, target) = (self.staging.clone(), self.target.clone());
         tokio::task::spawn_blocking(move || -> io::Result<()> {
-            let dir = target
-                .parent()
-                .ok_or_else(|| io::Error::other("blob path has no parent"))?;
+            let dir = target.parent().ok_or_else(|| io::Error::other("blob path has no parent"))?;
             std::fs::create_dir_all(dir)?;
             std::fs::rename(&staging, &target)?;
             // The rename is durable only once the directory entry is.
@@ -236,18 +227,9 @@ mod tests {
         assert_eq!(store.sweep_staging().await.unwrap(), 0);
         up.commit().await.unwrap();
         let mut buf = Vec::new();
-        store
-            .open(KEY)
-            .await
-            .unwrap()
-            .read_to_end(&mut buf)
-            .await
-            .unwrap();
+        store.open(KEY).await.unwrap().read_to_end(&mut buf).await.unwrap();
         assert_eq!(buf, b"cipher");
-        assert_eq!(
-            store.list_older_than(Duration::ZERO).await.unwrap(),
-            vec![KEY.to_owned()]
-        );
+        assert_eq!(store.list_older_than(Duration::ZERO).await.unwrap(), vec![KEY.to_owned()]);
         store.delete(KEY).await.unwrap();
         assert!(store.open(KEY).await.is_err());
     }
@@ -261,24 +243,14 @@ mod tests {
         // A staging file nobody holds a lock on is what a killed process leaves behind.
         std::fs::write(dir.path().join("staging").join(KEY), b"half").unwrap();
         assert_eq!(store.sweep_staging().await.unwrap(), 1);
-        assert_eq!(
-            std::fs::read_dir(dir.path().join("staging"))
-                .unwrap()
-                .count(),
-            0
-        );
+        assert_eq!(std::fs::read_dir(dir.path().join("staging")).unwrap().count(), 0);
     }
 
     #[tokio::test]
     async fn keys_that_are_not_ids_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let store = LocalBlobStore::open(dir.path()).unwrap();
-        for bad in [
-            "../../../../etc/passwd",
-            "",
-            "staging",
-            "0f0e0d0c-0b0a-4908-8706-05040302010/",
-        ] {
+        for bad in ["../../../../etc/passwd", "", "staging", "0f0e0d0c-0b0a-4908-8706-05040302010/"] {
             assert!(store.create(bad).await.is_err());
             assert!(store.open(bad).await.is_err());
         }

@@ -24,16 +24,8 @@ pub struct Db {
     backend: Backend,
 }
 
-const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "init",
-    include_str!("../migrations/sqlite/0001_init.sql"),
-)];
-const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "init",
-    include_str!("../migrations/postgres/0001_init.sql"),
-)];
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("../migrations/sqlite/0001_init.sql"))];
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("../migrations/postgres/0001_init.sql"))];
 
 impl Db {
     /// Connects to `url` (`sqlite://…` or `postgres://…`). Acquiring a connection gives up after
@@ -54,9 +46,11 @@ impl Db {
                     if backend == Backend::Sqlite {
                         // WAL lets readers run beside the one writer; FULL sync because an
                         // audit event that vanished in a power cut would be a broken promise.
+                        // secure_delete zeroes freed content, so a shredded document's wrapped key
+                        // does not linger in free pages.
                         conn.execute(
                             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA secure_delete = ON;",
                         )
                         .await?;
                     }
@@ -77,15 +71,7 @@ impl Db {
         };
         let migrations: Vec<Migration> = source
             .iter()
-            .map(|(v, d, sql)| {
-                Migration::new(
-                    *v,
-                    Cow::Borrowed(*d),
-                    MigrationType::Simple,
-                    Cow::Borrowed(*sql),
-                    false,
-                )
-            })
+            .map(|(v, d, sql)| Migration::new(*v, Cow::Borrowed(*d), MigrationType::Simple, Cow::Borrowed(*sql), false))
             .collect();
         let mut migrator = Migrator::DEFAULT;
         migrator.migrations = Cow::Owned(migrations);
@@ -110,6 +96,16 @@ impl Db {
             Backend::Postgres => self.pool.begin().await?,
         };
         Ok(tx)
+    }
+
+    /// After shredding: on SQLite, copy the write-ahead log back into the (zeroed) database
+    /// pages and truncate it, so no earlier page image with a wrapped key stays in the WAL.
+    /// Best effort: a busy checkpoint is retried by the next shred or the periodic upkeep.
+    pub async fn purge_freed(&self) -> Result<()> {
+        if self.backend == Backend::Sqlite {
+            self.pool.execute("PRAGMA wal_checkpoint(TRUNCATE)").await?;
+        }
+        Ok(())
     }
 
     /// Commits a transaction started with `begin`.

@@ -64,14 +64,8 @@ pub async fn insert(conn: &mut AnyConnection, d: &DocumentRecord) -> Result<()> 
     Ok(())
 }
 
-pub async fn get<'c, E: Executor<'c, Database = sqlx::Any>>(
-    ex: E,
-    id: &str,
-) -> Result<Option<DocumentRecord>> {
-    let row = sqlx::query(&format!("{SELECT} WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(ex)
-        .await?;
+pub async fn get<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E, id: &str) -> Result<Option<DocumentRecord>> {
+    let row = sqlx::query(&format!("{SELECT} WHERE id = $1")).bind(id).fetch_optional(ex).await?;
     row.as_ref().map(from_row).transpose()
 }
 
@@ -85,34 +79,26 @@ pub async fn list<'c, E: Executor<'c, Database = sqlx::Any>>(
         "{SELECT} WHERE ($1 IS NULL OR portal_id = $1) AND ($2 = 1 OR deleted_at IS NULL) \
          ORDER BY uploaded_at DESC, id"
     );
-    let rows = sqlx::query(&sql)
-        .bind(portal_id)
-        .bind(i64::from(include_deleted))
-        .fetch_all(ex)
-        .await?;
+    let rows = sqlx::query(&sql).bind(portal_id).bind(i64::from(include_deleted)).fetch_all(ex).await?;
     rows.iter().map(from_row).collect()
 }
 
 /// Shreds: forgets the wrapped key. Returns false if the document was already shredded.
 pub async fn shred(conn: &mut AnyConnection, id: &str, now: i64) -> Result<bool> {
-    let r = sqlx::query("UPDATE documents SET wrapped_dek = NULL, deleted_at = $1 WHERE id = $2 AND deleted_at IS NULL")
-        .bind(now)
-        .bind(id)
-        .execute(conn)
-        .await?;
+    let r =
+        sqlx::query("UPDATE documents SET wrapped_dek = NULL, deleted_at = $1 WHERE id = $2 AND deleted_at IS NULL")
+            .bind(now)
+            .bind(id)
+            .execute(conn)
+            .await?;
     Ok(r.rows_affected() == 1)
 }
 
 /// Whether any row (live or shredded) references this blob key.
-pub async fn blob_key_known<'c, E: Executor<'c, Database = sqlx::Any>>(
-    ex: E,
-    blob_key: &str,
-) -> Result<bool> {
-    let row = sqlx::query(
-        "SELECT COUNT(*) AS n FROM documents WHERE blob_key = $1 AND deleted_at IS NULL",
-    )
-    .bind(blob_key)
-    .fetch_one(ex)
-    .await?;
+pub async fn blob_key_known<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E, blob_key: &str) -> Result<bool> {
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM documents WHERE blob_key = $1 AND deleted_at IS NULL")
+        .bind(blob_key)
+        .fetch_one(ex)
+        .await?;
     Ok(col::<i64>(&row, "n")? > 0)
 }

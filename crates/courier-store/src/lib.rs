@@ -38,10 +38,7 @@ impl StoreError {
 
     /// True when the database could not be reached or was busy, as opposed to a bad query.
     pub fn is_unavailable(&self) -> bool {
-        matches!(
-            self,
-            Self::Db(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed)
-        )
+        matches!(self, Self::Db(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed))
     }
 }
 
@@ -53,6 +50,5 @@ where
     T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
 {
     use sqlx::Row;
-    row.try_get(name)
-        .map_err(|e| StoreError::Corrupt(format!("column {name}: {e}")))
+    row.try_get(name).map_err(|e| StoreError::Corrupt(format!("column {name}: {e}")))
 }

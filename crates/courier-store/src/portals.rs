@@ -79,35 +79,20 @@ pub async fn insert(conn: &mut AnyConnection, p: &NewPortal<'_>) -> Result<()> {
 }
 
 /// Finds a matter by name or creates it (matters become full entities in a later issue).
-pub async fn matter_id_for_name(
-    conn: &mut AnyConnection,
-    name: &str,
-    new_id: &str,
-    now: i64,
-) -> Result<String> {
+pub async fn matter_id_for_name(conn: &mut AnyConnection, name: &str, new_id: &str, now: i64) -> Result<String> {
     sqlx::query("INSERT INTO matters (id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING")
         .bind(new_id)
         .bind(name)
         .bind(now)
         .execute(&mut *conn)
         .await?;
-    let row = sqlx::query("SELECT id FROM matters WHERE name = $1")
-        .bind(name)
-        .fetch_one(&mut *conn)
-        .await?;
+    let row = sqlx::query("SELECT id FROM matters WHERE name = $1").bind(name).fetch_one(&mut *conn).await?;
     col(&row, "id")
 }
 
-pub async fn get<'c, E: Executor<'c, Database = sqlx::Any>>(
-    ex: E,
-    id: &str,
-) -> Result<Option<PortalRecord>> {
-    let row = sqlx::query(&format!(
-        "{SELECT} WHERE p.id = $1 AND p.deleted_at IS NULL"
-    ))
-    .bind(id)
-    .fetch_optional(ex)
-    .await?;
+pub async fn get<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E, id: &str) -> Result<Option<PortalRecord>> {
+    let row =
+        sqlx::query(&format!("{SELECT} WHERE p.id = $1 AND p.deleted_at IS NULL")).bind(id).fetch_optional(ex).await?;
     row.as_ref().map(from_row).transpose()
 }
 
@@ -116,21 +101,17 @@ pub async fn by_token_hash<'c, E: Executor<'c, Database = sqlx::Any>>(
     ex: E,
     token_hash: &[u8],
 ) -> Result<Option<PortalRecord>> {
-    let row = sqlx::query(&format!(
-        "{SELECT} WHERE p.token_hash = $1 AND p.deleted_at IS NULL"
-    ))
-    .bind(token_hash)
-    .fetch_optional(ex)
-    .await?;
+    let row = sqlx::query(&format!("{SELECT} WHERE p.token_hash = $1 AND p.deleted_at IS NULL"))
+        .bind(token_hash)
+        .fetch_optional(ex)
+        .await?;
     row.as_ref().map(from_row).transpose()
 }
 
 pub async fn list<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E) -> Result<Vec<PortalRecord>> {
-    let rows = sqlx::query(&format!(
-        "{SELECT} WHERE p.deleted_at IS NULL ORDER BY p.created_at DESC, p.id"
-    ))
-    .fetch_all(ex)
-    .await?;
+    let rows = sqlx::query(&format!("{SELECT} WHERE p.deleted_at IS NULL ORDER BY p.created_at DESC, p.id"))
+        .fetch_all(ex)
+        .await?;
     rows.iter().map(from_row).collect()
 }
 
@@ -153,13 +134,11 @@ pub async fn set_token_hash(conn: &mut AnyConnection, id: &str, token_hash: &[u8
 }
 
 pub async fn mark_deleted(conn: &mut AnyConnection, id: &str, now: i64) -> Result<bool> {
-    let r = sqlx::query(
-        "UPDATE portals SET deleted_at = $1, enabled = 0 WHERE id = $2 AND deleted_at IS NULL",
-    )
-    .bind(now)
-    .bind(id)
-    .execute(conn)
-    .await?;
+    let r = sqlx::query("UPDATE portals SET deleted_at = $1, enabled = 0 WHERE id = $2 AND deleted_at IS NULL")
+        .bind(now)
+        .bind(id)
+        .execute(conn)
+        .await?;
     Ok(r.rows_affected() == 1)
 }
 
@@ -177,10 +156,9 @@ pub async fn expired_unrecorded(conn: &mut AnyConnection, now: i64) -> Result<Ve
 
 /// Claims the right to record one portal's expiry; false if another process did already.
 pub async fn mark_expiry_recorded(conn: &mut AnyConnection, id: &str) -> Result<bool> {
-    let r =
-        sqlx::query("UPDATE portals SET expiry_recorded = 1 WHERE id = $1 AND expiry_recorded = 0")
-            .bind(id)
-            .execute(conn)
-            .await?;
+    let r = sqlx::query("UPDATE portals SET expiry_recorded = 1 WHERE id = $1 AND expiry_recorded = 0")
+        .bind(id)
+        .execute(conn)
+        .await?;
     Ok(r.rows_affected() == 1)
 }

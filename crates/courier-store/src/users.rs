@@ -28,8 +28,7 @@ fn user_from_row(row: &AnyRow) -> Result<UserRecord> {
     })
 }
 
-const SELECT_USER: &str =
-    "SELECT id, email, role, password_hash, totp_sealed, totp_last_step, disabled FROM users";
+const SELECT_USER: &str = "SELECT id, email, role, password_hash, totp_sealed, totp_last_step, disabled FROM users";
 
 pub async fn insert(conn: &mut AnyConnection, u: &UserRecord, now: i64) -> Result<()> {
     sqlx::query(
@@ -48,44 +47,30 @@ pub async fn insert(conn: &mut AnyConnection, u: &UserRecord, now: i64) -> Resul
     Ok(())
 }
 
-pub async fn by_email<'c, E: Executor<'c, Database = sqlx::Any>>(
-    ex: E,
-    email: &str,
-) -> Result<Option<UserRecord>> {
-    let row = sqlx::query(&format!("{SELECT_USER} WHERE email = $1"))
-        .bind(email)
-        .fetch_optional(ex)
-        .await?;
+pub async fn by_email<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E, email: &str) -> Result<Option<UserRecord>> {
+    let row = sqlx::query(&format!("{SELECT_USER} WHERE email = $1")).bind(email).fetch_optional(ex).await?;
     row.as_ref().map(user_from_row).transpose()
 }
 
-pub async fn by_id<'c, E: Executor<'c, Database = sqlx::Any>>(
-    ex: E,
-    id: &str,
-) -> Result<Option<UserRecord>> {
-    let row = sqlx::query(&format!("{SELECT_USER} WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(ex)
-        .await?;
+pub async fn by_id<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E, id: &str) -> Result<Option<UserRecord>> {
+    let row = sqlx::query(&format!("{SELECT_USER} WHERE id = $1")).bind(id).fetch_optional(ex).await?;
     row.as_ref().map(user_from_row).transpose()
 }
 
 pub async fn count_admins<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E) -> Result<i64> {
-    let row = sqlx::query("SELECT COUNT(*) AS n FROM users WHERE role = 'admin' AND disabled = 0")
-        .fetch_one(ex)
-        .await?;
+    let row =
+        sqlx::query("SELECT COUNT(*) AS n FROM users WHERE role = 'admin' AND disabled = 0").fetch_one(ex).await?;
     col(&row, "n")
 }
 
 /// Records a used TOTP time step; false if that step (or a later one) was used already, which
 /// makes each code single-use even when two logins race.
 pub async fn advance_totp_step(conn: &mut AnyConnection, id: &str, step: i64) -> Result<bool> {
-    let r =
-        sqlx::query("UPDATE users SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1")
-            .bind(step)
-            .bind(id)
-            .execute(conn)
-            .await?;
+    let r = sqlx::query("UPDATE users SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1")
+        .bind(step)
+        .bind(id)
+        .execute(conn)
+        .await?;
     Ok(r.rows_affected() == 1)
 }
 
@@ -123,12 +108,10 @@ pub async fn session<'c, E: Executor<'c, Database = sqlx::Any>>(
     ex: E,
     id_hash: &[u8],
 ) -> Result<Option<SessionRecord>> {
-    let row = sqlx::query(
-        "SELECT user_id, stage, csrf_token, created_at, last_seen FROM sessions WHERE id_hash = $1",
-    )
-    .bind(id_hash)
-    .fetch_optional(ex)
-    .await?;
+    let row = sqlx::query("SELECT user_id, stage, csrf_token, created_at, last_seen FROM sessions WHERE id_hash = $1")
+        .bind(id_hash)
+        .fetch_optional(ex)
+        .await?;
     row.map(|r| {
         Ok(SessionRecord {
             user_id: col(&r, "user_id")?,
@@ -141,36 +124,19 @@ pub async fn session<'c, E: Executor<'c, Database = sqlx::Any>>(
     .transpose()
 }
 
-pub async fn touch_session<'c, E: Executor<'c, Database = sqlx::Any>>(
-    ex: E,
-    id_hash: &[u8],
-    now: i64,
-) -> Result<()> {
-    sqlx::query("UPDATE sessions SET last_seen = $1 WHERE id_hash = $2")
-        .bind(now)
-        .bind(id_hash)
-        .execute(ex)
-        .await?;
+pub async fn touch_session<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E, id_hash: &[u8], now: i64) -> Result<()> {
+    sqlx::query("UPDATE sessions SET last_seen = $1 WHERE id_hash = $2").bind(now).bind(id_hash).execute(ex).await?;
     Ok(())
 }
 
-pub async fn delete_session<'c, E: Executor<'c, Database = sqlx::Any>>(
-    ex: E,
-    id_hash: &[u8],
-) -> Result<()> {
-    sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
-        .bind(id_hash)
-        .execute(ex)
-        .await?;
+pub async fn delete_session<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E, id_hash: &[u8]) -> Result<()> {
+    sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(id_hash).execute(ex).await?;
     Ok(())
 }
 
 /// Ends all of a user's sessions (single-session policy, logout everywhere).
 pub async fn delete_user_sessions(conn: &mut AnyConnection, user_id: &str) -> Result<u64> {
-    let r = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-        .bind(user_id)
-        .execute(conn)
-        .await?;
+    let r = sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(conn).await?;
     Ok(r.rows_affected())
 }
 
@@ -187,11 +153,7 @@ pub async fn delete_stale_sessions<'c, E: Executor<'c, Database = sqlx::Any>>(
     Ok(r.rows_affected())
 }
 
-pub async fn insert_setup_token(
-    conn: &mut AnyConnection,
-    token_hash: &[u8],
-    expires_at: i64,
-) -> Result<()> {
+pub async fn insert_setup_token(conn: &mut AnyConnection, token_hash: &[u8], expires_at: i64) -> Result<()> {
     sqlx::query("INSERT INTO setup_tokens (token_hash, expires_at) VALUES ($1, $2)")
         .bind(token_hash)
         .bind(expires_at)
@@ -206,24 +168,24 @@ pub async fn setup_token_valid<'c, E: Executor<'c, Database = sqlx::Any>>(
     token_hash: &[u8],
     now: i64,
 ) -> Result<bool> {
-    let row = sqlx::query("SELECT COUNT(*) AS n FROM setup_tokens WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2")
-        .bind(token_hash)
-        .bind(now)
-        .fetch_one(ex)
-        .await?;
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS n FROM setup_tokens WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
+    )
+    .bind(token_hash)
+    .bind(now)
+    .fetch_one(ex)
+    .await?;
     Ok(col::<i64>(&row, "n")? == 1)
 }
 
 /// Uses up a setup token; false if it was not live. Single use even under races.
-pub async fn consume_setup_token(
-    conn: &mut AnyConnection,
-    token_hash: &[u8],
-    now: i64,
-) -> Result<bool> {
-    let r = sqlx::query("UPDATE setup_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1")
-        .bind(now)
-        .bind(token_hash)
-        .execute(conn)
-        .await?;
+pub async fn consume_setup_token(conn: &mut AnyConnection, token_hash: &[u8], now: i64) -> Result<bool> {
+    let r = sqlx::query(
+        "UPDATE setup_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1",
+    )
+    .bind(now)
+    .bind(token_hash)
+    .execute(conn)
+    .await?;
     Ok(r.rows_affected() == 1)
 }

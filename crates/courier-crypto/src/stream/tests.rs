@@ -39,15 +39,7 @@ fn segments(blob: &[u8]) -> Vec<&[u8]> {
 #[test]
 fn round_trips_at_segment_edges() {
     let dek = Dek::generate().unwrap();
-    let sizes = [
-        0,
-        1,
-        SEGMENT_SIZE - 1,
-        SEGMENT_SIZE,
-        SEGMENT_SIZE + 1,
-        3 * SEGMENT_SIZE,
-        5 * 1024 * 1024 + 7,
-    ];
+    let sizes = [0, 1, SEGMENT_SIZE - 1, SEGMENT_SIZE, SEGMENT_SIZE + 1, 3 * SEGMENT_SIZE, 5 * 1024 * 1024 + 7];
     for size in sizes {
         let data = plaintext(size);
         let blob = encrypt(&dek, &DOC_A, &data, 10_000);
@@ -80,15 +72,9 @@ fn every_single_bit_flip_is_rejected() {
             let (out, r) = decrypt(&dek, &DOC_A, &bad, 8192);
             assert!(r.is_err(), "flip of byte {pos} bit {bit} accepted");
             // Only segments before the damaged one may have been released, and unchanged.
-            assert!(
-                good.starts_with(&out),
-                "unauthenticated plaintext released at {pos}"
-            );
+            assert!(good.starts_with(&out), "unauthenticated plaintext released at {pos}");
             let damaged_segment = pos.saturating_sub(HEADER_LEN) / SEALED_SEGMENT_LEN;
-            assert!(
-                out.len() <= damaged_segment * SEGMENT_SIZE,
-                "bad segment released at {pos}"
-            );
+            assert!(out.len() <= damaged_segment * SEGMENT_SIZE, "bad segment released at {pos}");
         }
     }
 }
@@ -135,23 +121,10 @@ fn reordered_and_duplicated_segments_are_rejected() {
         }
         b
     };
-    for order in [
-        &[1, 0, 2, 3][..],
-        &[0, 2, 1, 3],
-        &[0, 1, 3],
-        &[0, 0, 1, 2, 3],
-        &[0, 1, 2, 2, 3],
-        &[0, 1, 2, 3, 3],
-    ] {
-        assert!(
-            decrypt(&dek, &DOC_A, &reassemble(order), 65_536).1.is_err(),
-            "{order:?} accepted"
-        );
+    for order in [&[1, 0, 2, 3][..], &[0, 2, 1, 3], &[0, 1, 3], &[0, 0, 1, 2, 3], &[0, 1, 2, 2, 3], &[0, 1, 2, 3, 3]] {
+        assert!(decrypt(&dek, &DOC_A, &reassemble(order), 65_536).1.is_err(), "{order:?} accepted");
     }
-    assert_eq!(
-        decrypt(&dek, &DOC_A, &reassemble(&[0, 1, 2, 3]), 65_536).1,
-        Ok(())
-    );
+    assert_eq!(decrypt(&dek, &DOC_A, &reassemble(&[0, 1, 2, 3]), 65_536).1, Ok(()));
 }
 
 #[test]
@@ -177,12 +150,7 @@ fn segments_spliced_from_another_blob_are_rejected() {
 #[test]
 fn foreign_headers_are_refused() {
     let dek = Dek::generate().unwrap();
-    let (_, r) = decrypt(
-        &dek,
-        &DOC_A,
-        b"%PDF-1.7 plaintext is not a blob at all",
-        4096,
-    );
+    let (_, r) = decrypt(&dek, &DOC_A, b"%PDF-1.7 plaintext is not a blob at all", 4096);
     assert_eq!(r, Err(CryptoError::BadHeader));
 }
 

@@ -69,26 +69,16 @@ impl AuditLog {
     ) -> Result<HeadRecord> {
         let head = rows::lock_head(tx).await?;
         let (seq, prev_hash) = match &head {
-            Some(h) => (
-                h.seq + 1,
-                to_hash(&h.hash)
-                    .ok_or_else(|| Error::Internal("audit head hash is malformed".into()))?,
-            ),
+            Some(h) => {
+                (h.seq + 1, to_hash(&h.hash).ok_or_else(|| Error::Internal("audit head hash is malformed".into()))?)
+            }
             None => (1, GENESIS),
         };
         let at = courier_core::time_fmt::now_ms();
         let actor = caller.actor.to_string();
         let ip = caller.ip.map(|ip| ip.to_string()).unwrap_or_default();
         let details = details.to_string();
-        let fields = EventFields {
-            seq,
-            at_ms: at,
-            actor: &actor,
-            action,
-            target,
-            ip: &ip,
-            details: &details,
-        };
+        let fields = EventFields { seq, at_ms: at, actor: &actor, action, target, ip: &ip, details: &details };
         let hash = chain_hash(&prev_hash, &fields);
         let record = AuditRecord {
             seq,
@@ -102,12 +92,7 @@ impl AuditLog {
             hash: hash.to_vec(),
         };
         rows::insert_event(tx, &record).await?;
-        let new_head = HeadRecord {
-            seq,
-            hash: hash.to_vec(),
-            at,
-            signature: self.signer.sign(seq, &hash, at),
-        };
+        let new_head = HeadRecord { seq, hash: hash.to_vec(), at, signature: self.signer.sign(seq, &hash, at) };
         rows::write_head(tx, &new_head).await?;
         Ok(new_head)
     }
@@ -117,20 +102,13 @@ impl AuditLog {
     /// could leave a head the database never had.
     pub async fn commit(&self, tx: Tx, head: HeadRecord) -> Result<()> {
         Db::commit(tx).await?;
-        let line = HeadLine {
-            seq: head.seq,
-            hash: hex::encode(&head.hash),
-            at: head.at,
-            sig: hex::encode(&head.signature),
-        };
+        let line =
+            HeadLine { seq: head.seq, hash: hex::encode(&head.hash), at: head.at, sig: hex::encode(&head.signature) };
         let mut text = serde_json::to_string(&line).map_err(|e| Error::internal("head line", e))?;
         text.push('\n');
         let path = self.heads_log.clone();
         tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-            let mut f = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&path)?;
+            let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&path)?;
             f.write_all(text.as_bytes())?;
             f.sync_data()
         })
@@ -140,18 +118,9 @@ impl AuditLog {
     }
 
     /// Appends one event in a transaction of its own.
-    pub async fn record(
-        &self,
-        db: &Db,
-        caller: &Caller,
-        action: &str,
-        target: &str,
-        details: Value,
-    ) -> Result<()> {
+    pub async fn record(&self, db: &Db, caller: &Caller, action: &str, target: &str, details: Value) -> Result<()> {
         let mut tx = db.begin().await?;
-        let head = self
-            .append(&mut tx, caller, action, target, details)
-            .await?;
+        let head = self.append(&mut tx, caller, action, target, details).await?;
         self.commit(tx, head).await
     }
 
@@ -175,20 +144,12 @@ impl AuditLog {
                 if e.seq != last_seq + 1 {
                     return Ok(fail(
                         last_seq + 1,
-                        format!(
-                            "event {} is missing (next present is {})",
-                            last_seq + 1,
-                            e.seq
-                        ),
+                        format!("event {} is missing (next present is {})", last_seq + 1, e.seq),
                         last_seq,
                     ));
                 }
                 if e.prev_hash != prev {
-                    return Ok(fail(
-                        e.seq,
-                        "prev_hash does not match the previous event".into(),
-                        last_seq,
-                    ));
+                    return Ok(fail(e.seq, "prev_hash does not match the previous event".into(), last_seq));
                 }
                 let fields = EventFields {
                     seq: e.seq,
@@ -201,19 +162,11 @@ impl AuditLog {
                 };
                 let hash = chain_hash(&prev, &fields);
                 if e.hash != hash {
-                    return Ok(fail(
-                        e.seq,
-                        "event content does not match its hash (edited)".into(),
-                        last_seq,
-                    ));
+                    return Ok(fail(e.seq, "event content does not match its hash (edited)".into(), last_seq));
                 }
                 if let Some(logged_hash) = logged.get(&e.seq) {
                     if *logged_hash != hash {
-                        return Ok(fail(
-                            e.seq,
-                            "event differs from the head recorded in heads.log".into(),
-                            last_seq,
-                        ));
+                        return Ok(fail(e.seq, "event differs from the head recorded in heads.log".into(), last_seq));
                     }
                 }
                 prev = hash;
@@ -226,29 +179,18 @@ impl AuditLog {
             Some(h) => {
                 let hh = to_hash(&h.hash).unwrap_or_default();
                 if !self.signer.verify(h.seq, &hh, h.at, &h.signature) {
-                    return Ok(fail(
-                        h.seq,
-                        "the signed head's signature is invalid".into(),
-                        last_seq,
-                    ));
+                    return Ok(fail(h.seq, "the signed head's signature is invalid".into(), last_seq));
                 }
                 if h.seq != last_seq || hh != prev {
                     return Ok(fail(
                         last_seq + 1,
-                        format!(
-                            "signed head names event {} but the chain ends at {}",
-                            h.seq, last_seq
-                        ),
+                        format!("signed head names event {} but the chain ends at {}", h.seq, last_seq),
                         last_seq,
                     ));
                 }
             }
             None if last_seq > 0 => {
-                return Ok(fail(
-                    last_seq,
-                    "the signed head is missing".into(),
-                    last_seq,
-                ));
+                return Ok(fail(last_seq, "the signed head is missing".into(), last_seq));
             }
             None => {}
         }
@@ -256,19 +198,12 @@ impl AuditLog {
             if *max_logged > last_seq {
                 return Ok(fail(
                     last_seq + 1,
-                    format!(
-                        "heads.log records event {max_logged} but the chain ends at {last_seq} (events deleted)"
-                    ),
+                    format!("heads.log records event {max_logged} but the chain ends at {last_seq} (events deleted)"),
                     last_seq,
                 ));
             }
         }
-        Ok(VerifyReport {
-            ok: true,
-            events: last_seq,
-            head_seq: head.map(|h| h.seq),
-            error: None,
-        })
+        Ok(VerifyReport { ok: true, events: last_seq, head_seq: head.map(|h| h.seq), error: None })
     }
 
     /// Events from `since_ms` on, in chain order, a page at a time.
@@ -286,8 +221,7 @@ impl AuditLog {
             };
             after = last.seq;
             for e in page {
-                let details: Value =
-                    serde_json::from_str(&e.details).unwrap_or(Value::String(e.details.clone()));
+                let details: Value = serde_json::from_str(&e.details).unwrap_or(Value::String(e.details.clone()));
                 emit(json!({
                     "seq": e.seq,
                     "at": courier_core::time_fmt::rfc3339(e.at),
@@ -312,22 +246,10 @@ impl AuditLog {
             Err(e) => return Err(e.into()),
         };
         let mut heads = HashMap::new();
-        for (n, line) in text
-            .lines()
-            .enumerate()
-            .filter(|(_, l)| !l.trim().is_empty())
-        {
-            let bad = || {
-                Error::BadRequest(format!(
-                    "heads.log line {} is malformed or wrongly signed",
-                    n + 1
-                ))
-            };
+        for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+            let bad = || Error::BadRequest(format!("heads.log line {} is malformed or wrongly signed", n + 1));
             let h: HeadLineIn = serde_json::from_str(line).map_err(|_| bad())?;
-            let hash = hex::decode(&h.hash)
-                .ok()
-                .and_then(|b| to_hash(&b))
-                .ok_or_else(bad)?;
+            let hash = hex::decode(&h.hash).ok().and_then(|b| to_hash(&b)).ok_or_else(bad)?;
             let sig = hex::decode(&h.sig).map_err(|_| bad())?;
             if !self.signer.verify(h.seq, &hash, h.at, &sig) {
                 return Err(bad());

@@ -63,11 +63,7 @@ pub fn view(d: &DocumentRecord) -> DocumentView {
         sha256: d.sha256.clone(),
         uploaded_at: rfc3339(d.uploaded_at),
         deleted_at: d.deleted_at.map(rfc3339),
-        scan: ScanView {
-            status: "unscanned",
-            malware: None,
-            findings: Vec::new(),
-        },
+        scan: ScanView { status: "unscanned", malware: None, findings: Vec::new() },
     }
 }
 
@@ -106,11 +102,7 @@ pub fn sniff_content_type(head: &[u8]) -> String {
         Ok(_) => true,
         Err(e) => e.error_len().is_none(),
     };
-    let mime = if valid && !head.contains(&0) {
-        "text/plain"
-    } else {
-        "application/octet-stream"
-    };
+    let mime = if valid && !head.contains(&0) { "text/plain" } else { "application/octet-stream" };
     mime.to_owned()
 }
 
@@ -167,13 +159,7 @@ impl Courier {
             });
             let head = self
                 .audit
-                .append(
-                    &mut tx,
-                    caller,
-                    "document.upload",
-                    &format!("document:{}", record.id),
-                    details,
-                )
+                .append(&mut tx, caller, "document.upload", &format!("document:{}", record.id), details)
                 .await?;
             self.audit.commit(tx, head).await
         }
@@ -185,22 +171,12 @@ impl Courier {
         Ok(view(&record))
     }
 
-    pub async fn list_documents(
-        &self,
-        portal_id: Option<&str>,
-        include_deleted: bool,
-    ) -> Result<Vec<DocumentView>> {
-        Ok(rows::list(self.db.pool(), portal_id, include_deleted)
-            .await?
-            .iter()
-            .map(view)
-            .collect())
+    pub async fn list_documents(&self, portal_id: Option<&str>, include_deleted: bool) -> Result<Vec<DocumentView>> {
+        Ok(rows::list(self.db.pool(), portal_id, include_deleted).await?.iter().map(view).collect())
     }
 
     pub async fn document(&self, id: &str) -> Result<DocumentView> {
-        let d = rows::get(self.db.pool(), id)
-            .await?
-            .ok_or(Error::NotFound)?;
+        let d = rows::get(self.db.pool(), id).await?.ok_or(Error::NotFound)?;
         Ok(view(&d))
     }
 
@@ -211,33 +187,14 @@ impl Courier {
         self: &std::sync::Arc<Self>,
         caller: &Caller,
         id: &str,
-    ) -> Result<(
-        DocumentView,
-        impl Stream<Item = io::Result<Bytes>> + Send + 'static,
-    )> {
-        let d = rows::get(self.db.pool(), id)
-            .await?
-            .ok_or(Error::NotFound)?;
-        let wrapped = d
-            .wrapped_dek
-            .as_deref()
-            .filter(|_| d.deleted_at.is_none())
-            .ok_or(Error::NotFound)?;
-        let doc_id: DocumentId =
-            d.id.parse()
-                .map_err(|e| Error::internal("document id", e))?;
+    ) -> Result<(DocumentView, impl Stream<Item = io::Result<Bytes>> + Send + 'static)> {
+        let d = rows::get(self.db.pool(), id).await?.ok_or(Error::NotFound)?;
+        let wrapped = d.wrapped_dek.as_deref().filter(|_| d.deleted_at.is_none()).ok_or(Error::NotFound)?;
+        let doc_id: DocumentId = d.id.parse().map_err(|e| Error::internal("document id", e))?;
         let dek = self.keys.unwrap(wrapped, doc_id.as_uuid().as_bytes())?;
         let reader = self.blobs.open(&d.blob_key).await?;
         let details = json!({ "document_id": d.id, "portal_id": d.portal_id, "size": d.size });
-        self.audit
-            .record(
-                &self.db,
-                caller,
-                "document.download",
-                &format!("document:{}", d.id),
-                details,
-            )
-            .await?;
+        self.audit.record(&self.db, caller, "document.download", &format!("document:{}", d.id), details).await?;
         Ok((view(&d), self.clone().decrypt_stream(reader, dek, doc_id)))
     }
 
@@ -247,11 +204,7 @@ impl Courier {
         dek: Dek,
         id: DocumentId,
     ) -> impl Stream<Item = io::Result<Bytes>> + Send + 'static {
-        let state = Some((
-            reader,
-            Decryptor::new(dek, id.as_uuid().as_bytes()),
-            vec![0u8; BATCH],
-        ));
+        let state = Some((reader, Decryptor::new(dek, id.as_uuid().as_bytes()), vec![0u8; BATCH]));
         futures_util::stream::unfold((state, self, id), |(state, courier, id)| async move {
             let (mut reader, decryptor, mut buf) = state?;
             let step = async {
@@ -272,23 +225,16 @@ impl Courier {
                 .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
             };
             match step.await {
-                Ok((out, Some(decryptor), buf)) => Some((
-                    Ok(Bytes::from(out)),
-                    (Some((reader, decryptor, buf)), courier, id),
-                )),
+                Ok((out, Some(decryptor), buf)) => {
+                    Some((Ok(Bytes::from(out)), (Some((reader, decryptor, buf)), courier, id)))
+                }
                 Ok((out, None, _)) => Some((Ok(Bytes::from(out)), (None, courier, id))),
                 Err(e) => {
                     tracing::error!(document = %id, error = %e, "document blob failed authentication or could not be read");
                     let details = json!({ "document_id": id.to_string(), "error": e.to_string() });
                     if let Err(audit) = courier
                         .audit
-                        .record(
-                            &courier.db,
-                            &Caller::system(),
-                            "document.corrupt",
-                            &format!("document:{id}"),
-                            details,
-                        )
+                        .record(&courier.db, &Caller::system(), "document.corrupt", &format!("document:{id}"), details)
                         .await
                     {
                         tracing::error!(error = %audit, "could not audit a corrupt blob");
@@ -303,10 +249,7 @@ impl Courier {
     /// blob is removed.
     pub async fn delete_document(&self, caller: &Caller, id: &str) -> Result<()> {
         let mut tx = self.db.begin().await?;
-        let d = rows::get(&mut *tx, id)
-            .await?
-            .filter(|d| d.deleted_at.is_none())
-            .ok_or(Error::NotFound)?;
+        let d = rows::get(&mut *tx, id).await?.filter(|d| d.deleted_at.is_none()).ok_or(Error::NotFound)?;
         let head = self.shred_in(&mut tx, caller, &d, now_ms()).await?;
         self.audit.commit(tx, head).await?;
         self.delete_blobs(&[d.blob_key]).await;
@@ -322,20 +265,15 @@ impl Courier {
     ) -> Result<HeadRecord> {
         rows::shred(tx, &d.id, now).await?;
         let details = json!({ "document_id": d.id, "portal_id": d.portal_id, "size": d.size, "sha256": d.sha256 });
-        self.audit
-            .append(
-                tx,
-                caller,
-                "document.delete",
-                &format!("document:{}", d.id),
-                details,
-            )
-            .await
+        self.audit.append(tx, caller, "document.delete", &format!("document:{}", d.id), details).await
     }
 
     /// Removes blobs whose rows are gone or shredded. Failures are logged; the orphan sweep
     /// retries them.
     pub(crate) async fn delete_blobs(&self, keys: &[String]) {
+        if let Err(e) = self.db.purge_freed().await {
+            tracing::warn!(error = %e, "could not checkpoint the database after shredding; upkeep retries");
+        }
         for k in keys {
             if let Err(e) = self.blobs.delete(k).await {
                 tracing::warn!(error = %e, "could not delete a blob; the orphan sweep will retry");
@@ -357,20 +295,14 @@ where
 {
     let (encryptor, header) = Encryptor::new(dek, id.as_uuid().as_bytes())?;
     upload.write(Bytes::copy_from_slice(&header)).await?;
-    let mut sealer = Sealer {
-        encryptor,
-        hasher: Sha256::default(),
-        sniff: Vec::with_capacity(SNIFF_LEN),
-    };
+    let mut sealer = Sealer { encryptor, hasher: Sha256::default(), sniff: Vec::with_capacity(SNIFF_LEN) };
     let mut size: u64 = 0;
     let mut batch = Vec::with_capacity(BATCH);
     loop {
         let chunk = match stream.next().await {
             Some(Ok(c)) => Some(c),
             Some(Err(e)) => {
-                return Err(Error::BadRequest(format!(
-                    "the upload was interrupted or malformed: {e}"
-                )));
+                return Err(Error::BadRequest(format!("the upload was interrupted or malformed: {e}")));
             }
             None => None,
         };
@@ -404,19 +336,11 @@ where
             break;
         }
     }
-    let Sealer {
-        encryptor,
-        hasher,
-        sniff,
-    } = sealer;
+    let Sealer { encryptor, hasher, sniff } = sealer;
     let mut tail = Vec::with_capacity(64 * 1024 + 16);
     encryptor.finish(&mut tail)?;
     upload.write(Bytes::from(tail)).await?;
-    Ok(Sealed {
-        size,
-        sha256: hasher.finish(),
-        sniff,
-    })
+    Ok(Sealed { size, sha256: hasher.finish(), sniff })
 }
 
 async fn read_full(reader: &mut BlobReader, buf: &mut [u8]) -> io::Result<usize> {
@@ -435,22 +359,10 @@ async fn read_full(reader: &mut BlobReader, buf: &mut [u8]) -> io::Result<usize>
 mod tests {
     #[test]
     fn sniffing_uses_content_not_names() {
-        assert_eq!(
-            super::sniff_content_type(b"%PDF-1.7\n..."),
-            "application/pdf"
-        );
-        assert_eq!(
-            super::sniff_content_type(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"),
-            "image/png"
-        );
-        assert_eq!(
-            super::sniff_content_type("Grüße, plain text".as_bytes()),
-            "text/plain"
-        );
-        assert_eq!(
-            super::sniff_content_type(&[0, 1, 2, 0xff]),
-            "application/octet-stream"
-        );
+        assert_eq!(super::sniff_content_type(b"%PDF-1.7\n..."), "application/pdf");
+        assert_eq!(super::sniff_content_type(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"), "image/png");
+        assert_eq!(super::sniff_content_type("Grüße, plain text".as_bytes()), "text/plain");
+        assert_eq!(super::sniff_content_type(&[0, 1, 2, 0xff]), "application/octet-stream");
         assert_eq!(super::sniff_content_type(b""), "text/plain");
     }
 }

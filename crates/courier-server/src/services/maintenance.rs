@@ -16,12 +16,7 @@ const ORPHAN_GRACE: Duration = Duration::from_secs(15 * 60);
 impl Courier {
     /// Writes one `portal.expire` event per portal that expired since the last run.
     pub async fn record_expiries(&self) -> Result<usize> {
-        let mut conn = self
-            .db
-            .pool()
-            .acquire()
-            .await
-            .map_err(courier_store::StoreError::from)?;
+        let mut conn = self.db.pool().acquire().await.map_err(courier_store::StoreError::from)?;
         let expired = courier_store::portals::expired_unrecorded(&mut conn, now_ms()).await?;
         drop(conn);
         let mut recorded = 0;
@@ -52,11 +47,7 @@ impl Courier {
     pub async fn sweep_blobs(&self, grace: Option<Duration>) -> Result<(usize, usize)> {
         let staging = self.blobs.sweep_staging().await?;
         let mut orphans = 0;
-        for key in self
-            .blobs
-            .list_older_than(grace.unwrap_or(ORPHAN_GRACE))
-            .await?
-        {
+        for key in self.blobs.list_older_than(grace.unwrap_or(ORPHAN_GRACE)).await? {
             if !courier_store::documents::blob_key_known(self.db.pool(), &key).await? {
                 self.blobs.delete(&key).await?;
                 orphans += 1;
@@ -85,6 +76,9 @@ impl Courier {
             }
             if let Err(e) = self.sweep_blobs(None).await {
                 tracing::warn!(error = %e, detail = e.internal_detail(), "blob sweep failed");
+            }
+            if let Err(e) = self.db.purge_freed().await {
+                tracing::warn!(error = %e, "database checkpoint failed");
             }
             if let Err(e) = self.expire_sessions().await {
                 tracing::warn!(error = %e, detail = e.internal_detail(), "session expiry failed");

@@ -44,15 +44,7 @@ impl Courier {
         cookie_key: courier_crypto::MacKey,
     ) -> Self {
         let audit = AuditLog::new(signer, config.data_dir.join("audit").join("heads.log"));
-        Self {
-            config,
-            db,
-            blobs,
-            keys,
-            audit,
-            passwords: passwords::PasswordHasher::new(2),
-            cookie_key,
-        }
+        Self { config, db, blobs, keys, audit, passwords: passwords::PasswordHasher::new(2), cookie_key }
     }
 
     /// HMAC-SHA256 over `parts` with the cookie key.
@@ -90,20 +82,12 @@ pub struct Caller {
 
 impl Caller {
     pub fn system() -> Self {
-        Self {
-            actor: Actor::System,
-            ip: None,
-        }
+        Self { actor: Actor::System, ip: None }
     }
 
     /// The local operator running a CLI command.
     pub fn cli() -> Self {
-        let user = std::env::var("USER")
-            .or_else(|_| std::env::var("LOGNAME"))
-            .unwrap_or_else(|_| "unknown".into());
-        Self {
-            actor: Actor::Cli(user),
-            ip: None,
-        }
+        let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into());
+        Self { actor: Actor::Cli(user), ip: None }
     }
 }

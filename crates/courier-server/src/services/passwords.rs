@@ -21,10 +21,7 @@ fn argon2() -> Argon2<'static> {
 /// unknown email costs the same time as a wrong password.
 static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
     let salt = SaltString::generate(&mut OsRng);
-    argon2()
-        .hash_password(b"courier dummy password for timing", &salt)
-        .map(|h| h.to_string())
-        .unwrap_or_default()
+    argon2().hash_password(b"courier dummy password for timing", &salt).map(|h| h.to_string()).unwrap_or_default()
 });
 
 #[derive(Clone)]
@@ -34,22 +31,14 @@ pub struct PasswordHasher {
 
 impl PasswordHasher {
     pub fn new(max_in_flight: usize) -> Self {
-        Self {
-            permits: Arc::new(Semaphore::new(max_in_flight)),
-        }
+        Self { permits: Arc::new(Semaphore::new(max_in_flight)) }
     }
 
     pub async fn hash(&self, secret: Zeroizing<String>) -> Result<String> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|e| Error::internal("hash permits", e))?;
+        let _permit = self.permits.acquire().await.map_err(|e| Error::internal("hash permits", e))?;
         tokio::task::spawn_blocking(move || {
             let salt = SaltString::generate(&mut OsRng);
-            argon2()
-                .hash_password(secret.as_bytes(), &salt)
-                .map(|h| h.to_string())
+            argon2().hash_password(secret.as_bytes(), &salt).map(|h| h.to_string())
         })
         .await
         .map_err(|e| Error::internal("hash task", e))?
@@ -59,11 +48,7 @@ impl PasswordHasher {
     /// Verifies `secret` against `stored`, or against a dummy hash when `stored` is `None`
     /// (always false then, in the same time).
     pub async fn verify(&self, secret: Zeroizing<String>, stored: Option<String>) -> Result<bool> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|e| Error::internal("hash permits", e))?;
+        let _permit = self.permits.acquire().await.map_err(|e| Error::internal("hash permits", e))?;
         tokio::task::spawn_blocking(move || {
             let exists = stored.is_some();
             let stored = stored.unwrap_or_else(|| DUMMY_HASH.clone());
@@ -84,31 +69,10 @@ mod tests {
     #[tokio::test]
     async fn hashes_verify_and_unknown_accounts_never_do() {
         let h = PasswordHasher::new(1);
-        let stored = h
-            .hash(Zeroizing::new("correct horse battery".into()))
-            .await
-            .unwrap();
+        let stored = h.hash(Zeroizing::new("correct horse battery".into())).await.unwrap();
         assert!(stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-        assert!(
-            h.verify(
-                Zeroizing::new("correct horse battery".into()),
-                Some(stored.clone())
-            )
-            .await
-            .unwrap()
-        );
-        assert!(
-            !h.verify(Zeroizing::new("wrong".into()), Some(stored))
-                .await
-                .unwrap()
-        );
-        assert!(
-            !h.verify(
-                Zeroizing::new("courier dummy password for timing".into()),
-                None
-            )
-            .await
-            .unwrap()
-        );
+        assert!(h.verify(Zeroizing::new("correct horse battery".into()), Some(stored.clone())).await.unwrap());
+        assert!(!h.verify(Zeroizing::new("wrong".into()), Some(stored)).await.unwrap());
+        assert!(!h.verify(Zeroizing::new("courier dummy password for timing".into()), None).await.unwrap());
     }
 }

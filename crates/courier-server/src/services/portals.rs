@@ -99,10 +99,7 @@ impl Courier {
 
     pub async fn create_portal(&self, caller: &Caller, req: PortalRequest) -> Result<IssuedLink> {
         let label = req.label.trim();
-        if label.is_empty()
-            || label.chars().count() > MAX_LABEL_CHARS
-            || label.chars().any(char::is_control)
-        {
+        if label.is_empty() || label.chars().count() > MAX_LABEL_CHARS || label.chars().any(char::is_control) {
             return Err(Error::BadRequest(format!(
                 "the label must be 1 to {MAX_LABEL_CHARS} characters, without control characters"
             )));
@@ -111,19 +108,13 @@ impl Courier {
         if req.expires_at_ms.is_some_and(|e| e <= now) {
             return Err(Error::BadRequest("the expiry must be in the future".into()));
         }
-        let max = req
-            .max_file_size
-            .unwrap_or(self.config.default_max_file_size);
+        let max = req.max_file_size.unwrap_or(self.config.default_max_file_size);
         if max.bytes() == 0 || max.bytes() > i64::MAX as u64 {
-            return Err(Error::BadRequest(
-                "the maximum file size must be positive".into(),
-            ));
+            return Err(Error::BadRequest("the maximum file size must be positive".into()));
         }
         let passcode_hash = match req.passcode {
             Some(p) if p.chars().count() < MIN_PASSCODE_CHARS => {
-                return Err(Error::BadRequest(format!(
-                    "a passcode needs at least {MIN_PASSCODE_CHARS} characters"
-                )));
+                return Err(Error::BadRequest(format!("a passcode needs at least {MIN_PASSCODE_CHARS} characters")));
             }
             Some(p) if p.len() > 1024 => {
                 return Err(Error::BadRequest("the passcode is too long".into()));
@@ -131,26 +122,15 @@ impl Courier {
             Some(p) => Some(self.passwords.hash(p).await?),
             None => None,
         };
-        let matter = req
-            .matter
-            .as_deref()
-            .map(str::trim)
-            .filter(|m| !m.is_empty());
-        if matter
-            .is_some_and(|m| m.chars().count() > MAX_LABEL_CHARS || m.chars().any(char::is_control))
-        {
-            return Err(Error::BadRequest(format!(
-                "the matter must be 1 to {MAX_LABEL_CHARS} characters"
-            )));
+        let matter = req.matter.as_deref().map(str::trim).filter(|m| !m.is_empty());
+        if matter.is_some_and(|m| m.chars().count() > MAX_LABEL_CHARS || m.chars().any(char::is_control)) {
+            return Err(Error::BadRequest(format!("the matter must be 1 to {MAX_LABEL_CHARS} characters")));
         }
         let token = Token::generate()?;
         let id = PortalId::random().to_string();
         let mut tx = self.db.begin().await?;
         let matter_id = match matter {
-            Some(name) => Some(
-                rows::matter_id_for_name(&mut tx, name, &uuid::Uuid::new_v4().to_string(), now)
-                    .await?,
-            ),
+            Some(name) => Some(rows::matter_id_for_name(&mut tx, name, &uuid::Uuid::new_v4().to_string(), now).await?),
             None => None,
         };
         rows::insert(
@@ -172,16 +152,7 @@ impl Courier {
             "portal_id": id, "matter_id": matter_id, "expires_at": req.expires_at_ms.map(rfc3339),
             "passcode": passcode_hash.is_some(), "max_file_size": max.bytes(),
         });
-        let head = self
-            .audit
-            .append(
-                &mut tx,
-                caller,
-                "portal.create",
-                &format!("portal:{id}"),
-                details,
-            )
-            .await?;
+        let head = self.audit.append(&mut tx, caller, "portal.create", &format!("portal:{id}"), details).await?;
         self.audit.commit(tx, head).await?;
         Ok(IssuedLink {
             url: self.portal_url(&token),
@@ -193,45 +164,22 @@ impl Courier {
 
     pub async fn list_portals(&self) -> Result<Vec<PortalView>> {
         let now = now_ms();
-        Ok(rows::list(self.db.pool())
-            .await?
-            .iter()
-            .map(|p| view(p, now))
-            .collect())
+        Ok(rows::list(self.db.pool()).await?.iter().map(|p| view(p, now)).collect())
     }
 
     pub async fn portal(&self, id: &str) -> Result<PortalView> {
-        let p = rows::get(self.db.pool(), id)
-            .await?
-            .ok_or(Error::NotFound)?;
+        let p = rows::get(self.db.pool(), id).await?.ok_or(Error::NotFound)?;
         Ok(view(&p, now_ms()))
     }
 
-    pub async fn set_portal_enabled(
-        &self,
-        caller: &Caller,
-        id: &str,
-        enabled: bool,
-    ) -> Result<PortalView> {
+    pub async fn set_portal_enabled(&self, caller: &Caller, id: &str, enabled: bool) -> Result<PortalView> {
         let mut tx = self.db.begin().await?;
         if !rows::set_enabled(&mut tx, id, enabled).await? {
             return Err(Error::NotFound);
         }
-        let action = if enabled {
-            "portal.enable"
-        } else {
-            "portal.disable"
-        };
-        let head = self
-            .audit
-            .append(
-                &mut tx,
-                caller,
-                action,
-                &format!("portal:{id}"),
-                json!({ "portal_id": id }),
-            )
-            .await?;
+        let action = if enabled { "portal.enable" } else { "portal.disable" };
+        let head =
+            self.audit.append(&mut tx, caller, action, &format!("portal:{id}"), json!({ "portal_id": id })).await?;
         self.audit.commit(tx, head).await?;
         self.portal(id).await
     }
@@ -245,13 +193,7 @@ impl Courier {
         }
         let head = self
             .audit
-            .append(
-                &mut tx,
-                caller,
-                "portal.new_link",
-                &format!("portal:{id}"),
-                json!({ "portal_id": id }),
-            )
+            .append(&mut tx, caller, "portal.new_link", &format!("portal:{id}"), json!({ "portal_id": id }))
             .await?;
         self.audit.commit(tx, head).await?;
         let p = self.portal(id).await?;
@@ -278,16 +220,7 @@ impl Courier {
         }
         rows::mark_deleted(&mut tx, id, now).await?;
         let details = json!({ "portal_id": id, "documents_shredded": docs.len() });
-        let head = self
-            .audit
-            .append(
-                &mut tx,
-                caller,
-                "portal.delete",
-                &format!("portal:{id}"),
-                details,
-            )
-            .await?;
+        let head = self.audit.append(&mut tx, caller, "portal.delete", &format!("portal:{id}"), details).await?;
         self.audit.commit(tx, head).await?;
         self.delete_blobs(&blob_keys).await;
         Ok(docs.len())
@@ -297,9 +230,7 @@ impl Courier {
     /// disabled, expired and deleted all give `LinkNotFound`.
     pub async fn open_portal(&self, token: &str) -> Result<OpenPortal> {
         let token = Token::parse(token).ok_or(Error::LinkNotFound)?;
-        let p = rows::by_token_hash(self.db.pool(), &token.hash())
-            .await?
-            .ok_or(Error::LinkNotFound)?;
+        let p = rows::by_token_hash(self.db.pool(), &token.hash()).await?.ok_or(Error::LinkNotFound)?;
         if status(&p, now_ms()) != "active" {
             return Err(Error::LinkNotFound);
         }
@@ -319,20 +250,11 @@ impl Courier {
         portal: &OpenPortal,
         passcode: Zeroizing<String>,
     ) -> Result<bool> {
-        let ok = self
-            .passwords
-            .verify(passcode, portal.passcode_hash.clone())
-            .await?;
+        let ok = self.passwords.verify(passcode, portal.passcode_hash.clone()).await?;
         if !ok {
             let target = format!("portal:{}", portal.id);
             self.audit
-                .record(
-                    &self.db,
-                    caller,
-                    "portal.passcode_failed",
-                    &target,
-                    json!({ "portal_id": portal.id }),
-                )
+                .record(&self.db, caller, "portal.passcode_failed", &target, json!({ "portal_id": portal.id }))
                 .await?;
         }
         Ok(ok)
@@ -340,13 +262,8 @@ impl Courier {
 
     /// A signed cookie value proving the passcode was given, valid for `portal_unlock_secs`.
     pub fn portal_unlock_cookie(&self, portal_id: &str) -> String {
-        let expires =
-            now_ms() + Duration::from_secs(self.config.portal_unlock_secs).as_millis() as i64;
-        let mac = self.mac(&[
-            b"portal-unlock",
-            portal_id.as_bytes(),
-            &expires.to_be_bytes(),
-        ]);
+        let expires = now_ms() + Duration::from_secs(self.config.portal_unlock_secs).as_millis() as i64;
+        let mac = self.mac(&[b"portal-unlock", portal_id.as_bytes(), &expires.to_be_bytes()]);
         format!("{expires}.{}", hex::encode(mac))
     }
 
@@ -357,11 +274,7 @@ impl Courier {
         let (Ok(expires), Ok(mac)) = (expires.parse::<i64>(), hex::decode(mac)) else {
             return false;
         };
-        let expected = self.mac(&[
-            b"portal-unlock",
-            portal_id.as_bytes(),
-            &expires.to_be_bytes(),
-        ]);
+        let expected = self.mac(&[b"portal-unlock", portal_id.as_bytes(), &expires.to_be_bytes()]);
         courier_crypto::ct_eq(&expected, &mac) && expires > now_ms()
     }
 }

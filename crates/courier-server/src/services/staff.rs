@@ -36,9 +36,7 @@ impl std::str::FromStr for Role {
             "admin" => Ok(Self::Admin),
             "attorney" => Ok(Self::Attorney),
             "paralegal" => Ok(Self::Paralegal),
-            _ => Err(Error::BadRequest(
-                "the role must be admin, attorney or paralegal".into(),
-            )),
+            _ => Err(Error::BadRequest("the role must be admin, attorney or paralegal".into())),
         }
     }
 }
@@ -76,48 +74,32 @@ pub struct StaffSession {
 
 impl StaffSession {
     pub fn caller(&self, ip: Option<std::net::IpAddr>) -> Caller {
-        Caller {
-            actor: Actor::Staff(self.user_id.clone()),
-            ip,
-        }
+        Caller { actor: Actor::Staff(self.user_id.clone()), ip }
     }
 }
 
 pub fn normalize_email(raw: &str) -> Result<String> {
     let email = raw.trim().to_lowercase();
     let valid = email.len() <= 254
-        && email.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty() && domain.contains('.') && !domain.starts_with('.')
-        })
+        && email
+            .split_once('@')
+            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !domain.starts_with('.'))
         && !email.chars().any(|c| c.is_whitespace() || c.is_control());
-    if valid {
-        Ok(email)
-    } else {
-        Err(Error::BadRequest(
-            "that is not a valid email address".into(),
-        ))
-    }
+    if valid { Ok(email) } else { Err(Error::BadRequest("that is not a valid email address".into())) }
 }
 
 pub fn check_password_policy(password: &str, email: &str) -> Result<()> {
     let n = password.chars().count();
     if n < MIN_PASSWORD_CHARS {
-        return Err(Error::BadRequest(format!(
-            "the password needs at least {MIN_PASSWORD_CHARS} characters"
-        )));
+        return Err(Error::BadRequest(format!("the password needs at least {MIN_PASSWORD_CHARS} characters")));
     }
     if n > MAX_PASSWORD_CHARS {
-        return Err(Error::BadRequest(format!(
-            "the password may have at most {MAX_PASSWORD_CHARS} characters"
-        )));
+        return Err(Error::BadRequest(format!("the password may have at most {MAX_PASSWORD_CHARS} characters")));
     }
-    if password
-        .to_lowercase()
-        .contains(email.split('@').next().unwrap_or(email))
-    {
-        return Err(Error::BadRequest(
-            "the password must not contain your email name".into(),
-        ));
+    // Short local parts ("bo") would match ordinary words; only check meaningful ones.
+    let name = email.split('@').next().unwrap_or(email);
+    if name.chars().count() >= 4 && password.to_lowercase().contains(name) {
+        return Err(Error::BadRequest("the password must not contain your email name".into()));
     }
     Ok(())
 }
@@ -125,16 +107,8 @@ pub fn check_password_policy(password: &str, email: &str) -> Result<()> {
 fn totp(secret: &[u8], email: &str, issuer: &str) -> Result<TOTP> {
     // The otpauth URI format reserves ':' in the issuer and account name.
     let issuer = issuer.replace(':', " ");
-    TOTP::new(
-        Algorithm::SHA1,
-        6,
-        1,
-        30,
-        secret.to_vec(),
-        Some(issuer),
-        email.to_owned(),
-    )
-    .map_err(|e| Error::internal("totp", e))
+    TOTP::new(Algorithm::SHA1, 6, 1, 30, secret.to_vec(), Some(issuer), email.to_owned())
+        .map_err(|e| Error::internal("totp", e))
 }
 
 impl Courier {
@@ -171,9 +145,7 @@ impl Courier {
             email: email.clone(),
             role: role.as_str().to_owned(),
             password_hash: self.passwords.hash(password).await?,
-            totp_sealed: self
-                .keys
-                .seal(TOTP_PURPOSE, id.as_uuid().as_bytes(), &secret[..])?,
+            totp_sealed: self.keys.seal(TOTP_PURPOSE, id.as_uuid().as_bytes(), &secret[..])?,
             totp_last_step: 0,
             disabled: false,
         };
@@ -193,24 +165,12 @@ impl Courier {
         caller: &Caller,
         record: &UserRecord,
     ) -> Result<courier_store::audit::HeadRecord> {
-        rows::insert(tx, record, now_ms())
-            .await
-            .map_err(|e| match e {
-                courier_store::StoreError::Conflict => {
-                    Error::Conflict("a user with this email exists".into())
-                }
-                other => other.into(),
-            })?;
+        rows::insert(tx, record, now_ms()).await.map_err(|e| match e {
+            courier_store::StoreError::Conflict => Error::Conflict("a user with this email exists".into()),
+            other => other.into(),
+        })?;
         let details = json!({ "user_id": record.id, "role": record.role });
-        self.audit
-            .append(
-                tx,
-                caller,
-                "user.create",
-                &format!("user:{}", record.id),
-                details,
-            )
-            .await
+        self.audit.append(tx, caller, "user.create", &format!("user:{}", record.id), details).await
     }
 
     /// First step of sign-in. Unknown email and wrong password take the same time and give
@@ -222,55 +182,20 @@ impl Courier {
         password: Zeroizing<String>,
     ) -> Result<Token> {
         let email = email.trim().to_lowercase();
-        let user = rows::by_email(self.db.pool(), &email)
-            .await?
-            .filter(|u| !u.disabled);
-        let ok = self
-            .passwords
-            .verify(password, user.as_ref().map(|u| u.password_hash.clone()))
-            .await?;
+        let user = rows::by_email(self.db.pool(), &email).await?.filter(|u| !u.disabled);
+        let ok = self.passwords.verify(password, user.as_ref().map(|u| u.password_hash.clone())).await?;
         let Some(user) = user.filter(|_| ok) else {
-            let caller = Caller {
-                actor: Actor::System,
-                ip,
-            };
-            self.audit
-                .record(
-                    &self.db,
-                    &caller,
-                    "login.failed",
-                    "login",
-                    json!({ "step": "password" }),
-                )
-                .await?;
+            let caller = Caller { actor: Actor::System, ip };
+            self.audit.record(&self.db, &caller, "login.failed", "login", json!({ "step": "password" })).await?;
             return Err(Error::Unauthenticated);
         };
         let session = Token::generate()?;
         let csrf = Token::generate()?;
         let mut tx = self.db.begin().await?;
-        rows::insert_session(
-            &mut tx,
-            &session.hash(),
-            &user.id,
-            "mfa",
-            csrf.expose(),
-            now_ms(),
-        )
-        .await?;
-        let caller = Caller {
-            actor: Actor::Staff(user.id.clone()),
-            ip,
-        };
-        let head = self
-            .audit
-            .append(
-                &mut tx,
-                &caller,
-                "login.password_ok",
-                &format!("user:{}", user.id),
-                json!({}),
-            )
-            .await?;
+        rows::insert_session(&mut tx, &session.hash(), &user.id, "mfa", csrf.expose(), now_ms()).await?;
+        let caller = Caller { actor: Actor::Staff(user.id.clone()), ip };
+        let head =
+            self.audit.append(&mut tx, &caller, "login.password_ok", &format!("user:{}", user.id), json!({})).await?;
         self.audit.commit(tx, head).await?;
         Ok(session)
     }
@@ -278,25 +203,13 @@ impl Courier {
     /// Second step: a TOTP code (±1 step, each step usable once). On success the session is
     /// replaced by a fresh one (new id at the privilege change) and the user's other sessions
     /// end (single session).
-    pub async fn login_totp(
-        &self,
-        ip: Option<std::net::IpAddr>,
-        session: &str,
-        code: &str,
-    ) -> Result<Token> {
-        let pending = self
-            .session(session)
-            .await?
-            .filter(|s| s.awaiting_mfa)
-            .ok_or(Error::Unauthenticated)?;
+    pub async fn login_totp(&self, ip: Option<std::net::IpAddr>, session: &str, code: &str) -> Result<Token> {
+        let pending = self.session(session).await?.filter(|s| s.awaiting_mfa).ok_or(Error::Unauthenticated)?;
         let user = rows::by_id(self.db.pool(), &pending.user_id)
             .await?
             .filter(|u| !u.disabled)
             .ok_or(Error::Unauthenticated)?;
-        let caller = Caller {
-            actor: Actor::Staff(user.id.clone()),
-            ip,
-        };
+        let caller = Caller { actor: Actor::Staff(user.id.clone()), ip };
         let step = self.matching_totp_step(&user, code.trim())?;
         let mut tx = self.db.begin().await?;
         let fresh = match step {
@@ -304,46 +217,24 @@ impl Courier {
                 rows::delete_user_sessions(&mut tx, &user.id).await?;
                 let fresh = Token::generate()?;
                 let csrf = Token::generate()?;
-                rows::insert_session(
-                    &mut tx,
-                    &fresh.hash(),
-                    &user.id,
-                    "full",
-                    csrf.expose(),
-                    now_ms(),
-                )
-                .await?;
+                rows::insert_session(&mut tx, &fresh.hash(), &user.id, "full", csrf.expose(), now_ms()).await?;
                 Some(fresh)
             }
             _ => None,
         };
         let (action, details) = match (&fresh, step) {
             (Some(_), _) => ("login.success", json!({ "method": "totp" })),
-            (None, Some(_)) => (
-                "login.failed",
-                json!({ "step": "totp", "reason": "code already used" }),
-            ),
+            (None, Some(_)) => ("login.failed", json!({ "step": "totp", "reason": "code already used" })),
             (None, None) => ("login.failed", json!({ "step": "totp" })),
         };
-        let head = self
-            .audit
-            .append(
-                &mut tx,
-                &caller,
-                action,
-                &format!("user:{}", user.id),
-                details,
-            )
-            .await?;
+        let head = self.audit.append(&mut tx, &caller, action, &format!("user:{}", user.id), details).await?;
         self.audit.commit(tx, head).await?;
         fresh.ok_or(Error::Unauthenticated)
     }
 
     fn matching_totp_step(&self, user: &UserRecord, code: &str) -> Result<Option<i64>> {
         let id: UserId = user.id.parse().map_err(|e| Error::internal("user id", e))?;
-        let secret = self
-            .keys
-            .open(TOTP_PURPOSE, id.as_uuid().as_bytes(), &user.totp_sealed)?;
+        let secret = self.keys.open(TOTP_PURPOSE, id.as_uuid().as_bytes(), &user.totp_sealed)?;
         let totp = totp(&secret, &user.email, &self.config.firm_name)?;
         if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
             return Ok(None);
@@ -352,9 +243,7 @@ impl Courier {
         let current = (now / 30) as i64;
         Ok([current - 1, current, current + 1]
             .into_iter()
-            .find(|step| {
-                courier_crypto::ct_eq(totp.generate(*step as u64 * 30).as_bytes(), code.as_bytes())
-            }))
+            .find(|step| courier_crypto::ct_eq(totp.generate(*step as u64 * 30).as_bytes(), code.as_bytes())))
     }
 
     /// Looks up a session, enforcing the idle and absolute timeouts, and marks it used.
@@ -373,10 +262,7 @@ impl Courier {
             rows::delete_session(self.db.pool(), &hash).await?;
             return Ok(None);
         }
-        let Some(user) = rows::by_id(self.db.pool(), &s.user_id)
-            .await?
-            .filter(|u| !u.disabled)
-        else {
+        let Some(user) = rows::by_id(self.db.pool(), &s.user_id).await?.filter(|u| !u.disabled) else {
             return Ok(None);
         };
         // Writing on every request would serialise reads behind SQLite's writer; a minute's
@@ -399,10 +285,7 @@ impl Courier {
         };
         let mut tx = self.db.begin().await?;
         rows::delete_session(&mut *tx, &token.hash()).await?;
-        let head = self
-            .audit
-            .append(&mut tx, caller, "logout", "session", json!({}))
-            .await?;
+        let head = self.audit.append(&mut tx, caller, "logout", "session", json!({})).await?;
         self.audit.commit(tx, head).await
     }
 
@@ -414,28 +297,10 @@ impl Courier {
     pub async fn issue_setup_link(&self) -> Result<String> {
         let token = Token::generate()?;
         let mut tx = self.db.begin().await?;
-        rows::insert_setup_token(
-            &mut tx,
-            &token.hash(),
-            now_ms() + SETUP_LINK_TTL.as_millis() as i64,
-        )
-        .await?;
-        let head = self
-            .audit
-            .append(
-                &mut tx,
-                &Caller::system(),
-                "setup.link_issued",
-                "setup",
-                json!({}),
-            )
-            .await?;
+        rows::insert_setup_token(&mut tx, &token.hash(), now_ms() + SETUP_LINK_TTL.as_millis() as i64).await?;
+        let head = self.audit.append(&mut tx, &Caller::system(), "setup.link_issued", "setup", json!({})).await?;
         self.audit.commit(tx, head).await?;
-        Ok(format!(
-            "{}/setup/{}",
-            self.config.public_url(),
-            token.expose()
-        ))
+        Ok(format!("{}/setup/{}", self.config.public_url(), token.expose()))
     }
 
     pub async fn setup_link_valid(&self, token: &str) -> Result<bool> {
@@ -462,13 +327,8 @@ impl Courier {
         if !rows::consume_setup_token(&mut tx, &token.hash(), now_ms()).await? {
             return Err(Error::LinkNotFound);
         }
-        let caller = Caller {
-            actor: Actor::System,
-            ip,
-        };
-        self.audit
-            .append(&mut tx, &caller, "setup.link_used", "setup", json!({}))
-            .await?;
+        let caller = Caller { actor: Actor::System, ip };
+        self.audit.append(&mut tx, &caller, "setup.link_used", "setup", json!({})).await?;
         let head = self.insert_user(&mut tx, &caller, &record).await?;
         self.audit.commit(tx, head).await?;
         Ok(enrolment)
@@ -489,18 +349,8 @@ mod tests {
 
     #[test]
     fn emails_are_normalised_and_checked() {
-        assert_eq!(
-            normalize_email(" Alice@Firm.Example ").unwrap(),
-            "alice@firm.example"
-        );
-        for bad in [
-            "",
-            "alice",
-            "@firm.example",
-            "alice@firm",
-            "a b@firm.example",
-            "alice@.example",
-        ] {
+        assert_eq!(normalize_email(" Alice@Firm.Example ").unwrap(), "alice@firm.example");
+        for bad in ["", "alice", "@firm.example", "alice@firm", "a b@firm.example", "alice@.example"] {
             assert!(normalize_email(bad).is_err(), "{bad}");
         }
     }

@@ -18,17 +18,11 @@ use crate::{Courier, Error, Result};
 const UNLOCK_COOKIE: &str = "courier_portal";
 
 fn caller(portal: &OpenPortal, ip: ClientIp) -> Caller {
-    Caller {
-        actor: Actor::Client(portal.id.clone()),
-        ip: ip.0,
-    }
+    Caller { actor: Actor::Client(portal.id.clone()), ip: ip.0 }
 }
 
 fn wants_json(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| a.contains("application/json"))
+    headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("application/json"))
 }
 
 /// The portal behind `token`, and whether the client still has to give its passcode.
@@ -73,18 +67,8 @@ pub async fn portal_page(
     headers: HeaderMap,
 ) -> Result<Response> {
     let (portal, locked) = open(&state.courier, &token, &headers).await?;
-    let template = if locked {
-        "client_passcode.html"
-    } else {
-        "client_portal.html"
-    };
-    Ok(state
-        .templates
-        .render(
-            template,
-            page_context(&state.courier, &portal, &token, None),
-        )?
-        .into_response())
+    let template = if locked { "client_passcode.html" } else { "client_portal.html" };
+    Ok(state.templates.render(template, page_context(&state.courier, &portal, &token, None))?.into_response())
 }
 
 #[derive(Deserialize)]
@@ -103,37 +87,24 @@ pub async fn unlock(
     if portal.passcode_hash.is_none() {
         return Ok(Redirect::to(&format!("/p/{token}")).into_response());
     }
-    if !courier
-        .check_portal_passcode(&caller(&portal, ip), &portal, Zeroizing::new(form.passcode))
-        .await?
-    {
+    if !courier.check_portal_passcode(&caller(&portal, ip), &portal, Zeroizing::new(form.passcode)).await? {
         let ctx = page_context(
             courier,
             &portal,
             &token,
             Some("That passcode is not right. Please check it and try again.".into()),
         );
-        return Ok((
-            StatusCode::UNAUTHORIZED,
-            state.templates.render("client_passcode.html", ctx)?,
-        )
-            .into_response());
+        return Ok((StatusCode::UNAUTHORIZED, state.templates.render("client_passcode.html", ctx)?).into_response());
     }
-    let secure = if courier.config.public_url().starts_with("https://") {
-        "; Secure"
-    } else {
-        ""
-    };
+    let secure = if courier.config.public_url().starts_with("https://") { "; Secure" } else { "" };
     let cookie = format!(
         "{UNLOCK_COOKIE}={}; Path=/p/{token}; Max-Age={}; HttpOnly; SameSite=Strict{secure}",
         courier.portal_unlock_cookie(&portal.id),
         courier.config.portal_unlock_secs
     );
     let mut resp = Redirect::to(&format!("/p/{token}")).into_response();
-    resp.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_str(&cookie).map_err(|e| Error::internal("cookie", e))?,
-    );
+    resp.headers_mut()
+        .insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(|e| Error::internal("cookie", e))?);
     Ok(resp)
 }
 
@@ -159,23 +130,19 @@ pub async fn upload(
     if locked {
         return Err(Error::Unauthenticated);
     }
-    let mut multipart = multipart
-        .map_err(|_| Error::BadRequest("the upload must be sent as multipart/form-data".into()))?;
+    let mut multipart =
+        multipart.map_err(|_| Error::BadRequest("the upload must be sent as multipart/form-data".into()))?;
     let caller = caller(&portal, ip);
     let receipt_id = uuid::Uuid::new_v4().to_string();
     let mut stored = Vec::new();
     let result = async {
         let mut parts = 0usize;
-        while let Some(field) = multipart
-            .next_field()
-            .await
-            .map_err(|e| Error::BadRequest(format!("the upload is malformed: {e}")))?
+        while let Some(field) =
+            multipart.next_field().await.map_err(|e| Error::BadRequest(format!("the upload is malformed: {e}")))?
         {
             parts += 1;
             if parts > courier.config.max_files_per_upload + 8 {
-                return Err(Error::PayloadTooLarge(
-                    "the upload has too many parts".into(),
-                ));
+                return Err(Error::PayloadTooLarge("the upload has too many parts".into()));
             }
             if field.name() != Some("file") {
                 continue;
@@ -191,9 +158,7 @@ pub async fn upload(
                     courier.config.max_files_per_upload
                 )));
             }
-            let doc = courier
-                .ingest_portal_upload(&caller, &portal, &receipt_id, name.as_deref(), field)
-                .await?;
+            let doc = courier.ingest_portal_upload(&caller, &portal, &receipt_id, name.as_deref(), field).await?;
             stored.push(doc);
         }
         Ok(())
@@ -208,30 +173,18 @@ pub async fn upload(
         return Err(e);
     }
     if stored.is_empty() {
-        return Err(Error::BadRequest(
-            "no file was uploaded; choose at least one file".into(),
-        ));
+        return Err(Error::BadRequest("no file was uploaded; choose at least one file".into()));
     }
     let files: Vec<ReceiptFile> = stored
         .into_iter()
-        .map(|d| ReceiptFile {
-            name: d.name,
-            size: d.size,
-            sha256: d.sha256,
-            content_type: d.content_type,
-        })
+        .map(|d| ReceiptFile { name: d.name, size: d.size, sha256: d.sha256, content_type: d.content_type })
         .collect();
     let received_at = rfc3339(now_ms());
     if wants_json(&headers) {
-        let body =
-            json!({ "receipt": { "id": receipt_id, "received_at": received_at, "files": files } });
+        let body = json!({ "receipt": { "id": receipt_id, "received_at": received_at, "files": files } });
         return Ok((StatusCode::CREATED, axum::Json(body)).into_response());
     }
     let ctx = json!({ "firm": courier.config.firm_name, "label": portal.label, "token": token,
         "receipt_id": receipt_id, "received_at": received_at, "files": files });
-    Ok((
-        StatusCode::CREATED,
-        state.templates.render("client_receipt.html", ctx)?,
-    )
-        .into_response())
+    Ok((StatusCode::CREATED, state.templates.render("client_receipt.html", ctx)?).into_response())
 }

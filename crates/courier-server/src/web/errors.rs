@@ -30,8 +30,7 @@ impl IntoResponse for Error {
         };
         let mut resp = info.status.into_response();
         if matches!(self, Error::RateLimited) {
-            resp.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
         }
         resp.extensions_mut().insert(info);
         resp
@@ -49,16 +48,12 @@ pub const LINK_NOT_FOUND_HTML: &str = "<!doctype html>\n<html lang=\"en\"><head>
 <p>This link is not valid. It may have been mistyped, or it may have expired or been closed.</p>\
 <p>Please ask the person who sent it to you for a new link.</p></main></body></html>\n";
 
-pub const LINK_NOT_FOUND_JSON: &str = "{\"type\":\"about:blank\",\"title\":\"Not Found\",\"status\":404,\"detail\":\"This link is not valid.\"}";
+pub const LINK_NOT_FOUND_JSON: &str =
+    "{\"type\":\"about:blank\",\"title\":\"Not Found\",\"status\":404,\"detail\":\"This link is not valid.\"}";
 
 pub async fn render_errors(req: Request, next: Next) -> Response {
     let wants_json = wants_json(&req);
-    let request_id = req
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+    let request_id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     let mut resp = next.run(req).await;
     let Some(info) = resp.extensions_mut().remove::<ErrorInfo>() else {
         // Rejections from extractors (bad form, bad multipart header) arrive as plain text
@@ -79,10 +74,7 @@ pub async fn render_errors(req: Request, next: Next) -> Response {
             })
             .to_string(),
         ),
-        (false, false) => (
-            "text/html; charset=utf-8",
-            error_page(info.status, &info.message, &request_id).0,
-        ),
+        (false, false) => ("text/html; charset=utf-8", error_page(info.status, &info.message, &request_id).0),
     };
     let headers = resp.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -93,20 +85,11 @@ pub async fn render_errors(req: Request, next: Next) -> Response {
 
 fn wants_json(req: &Request) -> bool {
     req.uri().path().starts_with("/api/")
-        || req
-            .headers()
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|a| a.contains("json"))
+        || req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("json"))
 }
 
 fn error_page(status: StatusCode, message: &str, request_id: &str) -> Html<String> {
-    let esc = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-            .replace('"', "&quot;")
-    };
+    let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
     Html(format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" \
          content=\"width=device-width, initial-scale=1\"><title>{status}</title><link rel=\"stylesheet\" \

@@ -44,48 +44,27 @@ fn cookie(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
 const FORM_BODY_LIMIT: usize = 64 * 1024;
 
 pub fn router(courier: Arc<Courier>) -> Router {
-    let limiter = Arc::new(middleware::RateLimiter::new(
-        courier.config.rate_limit_per_minute,
-    ));
-    let state = AppState {
-        courier,
-        templates: Arc::new(templates::Templates::new()),
-        limiter,
-    };
+    let limiter = Arc::new(middleware::RateLimiter::new(courier.config.rate_limit_per_minute));
+    let state = AppState { courier, templates: Arc::new(templates::Templates::new()), limiter };
 
     // Client routes: uploads stream with their own per-file limits, so no whole-body limit.
     let client = Router::new()
         .route("/p/{token}", get(client::portal_page))
-        .route(
-            "/p/{token}/unlock",
-            post(client::unlock).layer(DefaultBodyLimit::max(FORM_BODY_LIMIT)),
-        )
-        .route(
-            "/p/{token}/files",
-            post(client::upload).layer(DefaultBodyLimit::disable()),
-        )
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            middleware::rate_limit,
-        ));
+        .route("/p/{token}/unlock", post(client::unlock).layer(DefaultBodyLimit::max(FORM_BODY_LIMIT)))
+        .route("/p/{token}/files", post(client::upload).layer(DefaultBodyLimit::disable()))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), middleware::rate_limit));
 
     let login = Router::new()
         .route("/login", get(staff::login_page).post(staff::login))
         .route("/login/mfa", get(staff::mfa_page).post(staff::login_mfa))
         .route("/setup/{token}", get(staff::setup_page).post(staff::setup))
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            middleware::rate_limit,
-        ))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), middleware::rate_limit))
         .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT));
 
     let staff = Router::new()
         .route("/", get(staff::home))
         .route("/logout", post(staff::logout))
-        .route(
-            "/portals",
-            get(staff::portals_page).post(staff::create_portal),
-        )
+        .route("/portals", get(staff::portals_page).post(staff::create_portal))
         .route("/portals/{id}", get(staff::portal_page))
         .route("/portals/{id}/{action}", post(staff::portal_action))
         .route("/documents/{id}/download", get(staff::download))
@@ -104,8 +83,6 @@ pub fn router(courier: Arc<Courier>) -> Router {
         .layer(middleware::trace_layer())
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
-            Duration::from_secs(60),
-        ))
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(Duration::from_secs(60)))
         .with_state(state)
 }

@@ -21,28 +21,16 @@ use crate::{Courier, Error, Result};
 const LOGIN_COOKIE: &str = "courier_login";
 
 fn session_cookie_name(courier: &Courier) -> &'static str {
-    if secure(courier) {
-        "__Host-courier_session"
-    } else {
-        "courier_session"
-    }
+    if secure(courier) { "__Host-courier_session" } else { "courier_session" }
 }
 
 fn secure(courier: &Courier) -> bool {
     courier.config.public_url().starts_with("https://")
 }
 
-fn set_cookie(
-    resp: &mut Response,
-    courier: &Courier,
-    name: &str,
-    value: &str,
-    max_age: Option<u64>,
-) {
+fn set_cookie(resp: &mut Response, courier: &Courier, name: &str, value: &str, max_age: Option<u64>) {
     let secure = if secure(courier) { "; Secure" } else { "" };
-    let age = max_age
-        .map(|a| format!("; Max-Age={a}"))
-        .unwrap_or_default();
+    let age = max_age.map(|a| format!("; Max-Age={a}")).unwrap_or_default();
     let c = format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict{secure}{age}");
     if let Ok(v) = HeaderValue::from_str(&c) {
         resp.headers_mut().append(header::SET_COOKIE, v);
@@ -54,10 +42,7 @@ fn see_other(to: &str) -> Response {
 }
 
 /// The signed-in staff member, or a redirect to the login page.
-async fn signed_in(
-    state: &AppState,
-    headers: &HeaderMap,
-) -> std::result::Result<StaffSession, Response> {
+async fn signed_in(state: &AppState, headers: &HeaderMap) -> std::result::Result<StaffSession, Response> {
     let courier = &state.courier;
     let Some(id) = cookie(headers, session_cookie_name(courier)) else {
         return Err(see_other("/login"));
@@ -83,19 +68,11 @@ fn check_csrf(courier: &Courier, expected: &str, given: &str, headers: &HeaderMa
     if !courier_crypto::ct_eq(expected.as_bytes(), given.as_bytes()) {
         return Err(Error::Forbidden);
     }
-    let origin = headers
-        .get(header::ORIGIN)
-        .or_else(|| headers.get(header::REFERER))
-        .and_then(|v| v.to_str().ok());
+    let origin = headers.get(header::ORIGIN).or_else(|| headers.get(header::REFERER)).and_then(|v| v.to_str().ok());
     if let Some(origin) = origin {
         let ours = courier.config.public_url();
-        let host = headers
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or_default();
-        let same = origin == ours
-            || origin.starts_with(&format!("{ours}/"))
-            || origin_host(origin) == Some(host);
+        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
+        let same = origin == ours || origin.starts_with(&format!("{ours}/")) || origin_host(origin) == Some(host);
         if !same && origin != "null" {
             return Err(Error::Forbidden);
         }
@@ -104,9 +81,7 @@ fn check_csrf(courier: &Courier, expected: &str, given: &str, headers: &HeaderMa
 }
 
 fn origin_host(origin: &str) -> Option<&str> {
-    origin
-        .split_once("://")
-        .map(|(_, rest)| rest.split('/').next().unwrap_or(rest))
+    origin.split_once("://").map(|(_, rest)| rest.split('/').next().unwrap_or(rest))
 }
 
 fn login_csrf(courier: &Courier, pre_session: &str) -> String {
@@ -122,19 +97,17 @@ pub async fn login_page(State(state): State<AppState>, headers: HeaderMap) -> Re
     render_login(&state, &headers, None, StatusCode::OK)
 }
 
-fn render_login(
-    state: &AppState,
-    headers: &HeaderMap,
-    error: Option<&str>,
-    status: StatusCode,
-) -> Result<Response> {
+fn render_login(state: &AppState, headers: &HeaderMap, error: Option<&str>, status: StatusCode) -> Result<Response> {
     let courier = &state.courier;
     let existing = cookie(headers, LOGIN_COOKIE).filter(|c| Token::parse(c).is_some());
     let pre = match existing {
         Some(c) => c,
         None => Token::generate()?.expose().to_owned(),
     };
-    let html = state.templates.render("login.html", json!({ "firm": courier.config.firm_name, "csrf_token": login_csrf(courier, &pre), "error": error }))?;
+    let html = state.templates.render(
+        "login.html",
+        json!({ "firm": courier.config.firm_name, "csrf_token": login_csrf(courier, &pre), "error": error }),
+    )?;
     let mut resp = (status, html).into_response();
     set_cookie(&mut resp, courier, LOGIN_COOKIE, &pre, Some(3600));
     Ok(resp)
@@ -155,33 +128,16 @@ pub async fn login(
 ) -> Result<Response> {
     let courier = &state.courier;
     let pre = cookie(&headers, LOGIN_COOKIE).unwrap_or_default();
-    check_csrf(
-        courier,
-        &login_csrf(courier, &pre),
-        &form.csrf_token,
-        &headers,
-    )?;
-    match courier
-        .login_password(ip.0, &form.email, Zeroizing::new(form.password))
-        .await
-    {
+    check_csrf(courier, &login_csrf(courier, &pre), &form.csrf_token, &headers)?;
+    match courier.login_password(ip.0, &form.email, Zeroizing::new(form.password)).await {
         Ok(session) => {
             let mut resp = see_other("/login/mfa");
-            set_cookie(
-                &mut resp,
-                courier,
-                session_cookie_name(courier),
-                session.expose(),
-                None,
-            );
+            set_cookie(&mut resp, courier, session_cookie_name(courier), session.expose(), None);
             Ok(resp)
         }
-        Err(Error::Unauthenticated) => render_login(
-            &state,
-            &headers,
-            Some("The email or password is not right."),
-            StatusCode::UNAUTHORIZED,
-        ),
+        Err(Error::Unauthenticated) => {
+            render_login(&state, &headers, Some("The email or password is not right."), StatusCode::UNAUTHORIZED)
+        }
         Err(e) => Err(e),
     }
 }
@@ -196,10 +152,7 @@ pub async fn mfa_page(State(state): State<AppState>, headers: HeaderMap) -> Resu
     };
     Ok(state
         .templates
-        .render(
-            "login_mfa.html",
-            json!({ "csrf_token": session.csrf_token, "error": null }),
-        )?
+        .render("login_mfa.html", json!({ "csrf_token": session.csrf_token, "error": null }))?
         .into_response())
 }
 
@@ -226,22 +179,13 @@ pub async fn login_mfa(
     match courier.login_totp(ip.0, &id, &form.code).await {
         Ok(fresh) => {
             let mut resp = see_other("/");
-            set_cookie(
-                &mut resp,
-                courier,
-                session_cookie_name(courier),
-                fresh.expose(),
-                None,
-            );
+            set_cookie(&mut resp, courier, session_cookie_name(courier), fresh.expose(), None);
             Ok(resp)
         }
         Err(Error::Unauthenticated) => {
-            let ctx = json!({ "csrf_token": pending.csrf_token, "error": "That code is not right, or was used already." });
-            Ok((
-                StatusCode::UNAUTHORIZED,
-                state.templates.render("login_mfa.html", ctx)?,
-            )
-                .into_response())
+            let ctx =
+                json!({ "csrf_token": pending.csrf_token, "error": "That code is not right, or was used already." });
+            Ok((StatusCode::UNAUTHORIZED, state.templates.render("login_mfa.html", ctx)?).into_response())
         }
         Err(e) => Err(e),
     }
@@ -265,30 +209,18 @@ pub async fn logout(
         courier.logout(&session.caller(ip.0), &id).await?;
     }
     let mut resp = see_other("/login");
-    set_cookie(
-        &mut resp,
-        courier,
-        session_cookie_name(courier),
-        "",
-        Some(0),
-    );
+    set_cookie(&mut resp, courier, session_cookie_name(courier), "", Some(0));
     Ok(resp)
 }
 
-pub async fn setup_page(
-    State(state): State<AppState>,
-    Path(token): Path<String>,
-) -> Result<Response> {
+pub async fn setup_page(State(state): State<AppState>, Path(token): Path<String>) -> Result<Response> {
     if !state.courier.setup_link_valid(&token).await? {
         return Err(Error::LinkNotFound);
     }
     let csrf = hex::encode(state.courier.mac(&[b"setup-csrf", token.as_bytes()]));
     Ok(state
         .templates
-        .render(
-            "setup.html",
-            json!({ "firm": state.courier.config.firm_name, "csrf_token": csrf, "error": null }),
-        )?
+        .render("setup.html", json!({ "firm": state.courier.config.firm_name, "csrf_token": csrf, "error": null }))?
         .into_response())
 }
 
@@ -312,31 +244,17 @@ pub async fn setup(
     check_csrf(courier, &csrf, &form.csrf_token, &headers)?;
     let retry = |msg: String| -> Result<Response> {
         let ctx = json!({ "firm": courier.config.firm_name, "csrf_token": csrf, "error": msg });
-        Ok((
-            StatusCode::BAD_REQUEST,
-            state.templates.render("setup.html", ctx)?,
-        )
-            .into_response())
+        Ok((StatusCode::BAD_REQUEST, state.templates.render("setup.html", ctx)?).into_response())
     };
     if form.password != form.password_again {
         return retry("The two passwords differ.".into());
     }
-    match courier
-        .complete_setup(ip.0, &token, &form.email, Zeroizing::new(form.password))
-        .await
-    {
+    match courier.complete_setup(ip.0, &token, &form.email, Zeroizing::new(form.password)).await {
         Ok(enrolment) => {
-            let qr = qrcode::QrCode::new(enrolment.otpauth_uri.as_bytes())
-                .map_err(|e| Error::internal("qr", e))?;
-            let svg = qr
-                .render::<qrcode::render::svg::Color>()
-                .min_dimensions(220, 220)
-                .build();
+            let qr = qrcode::QrCode::new(enrolment.otpauth_uri.as_bytes()).map_err(|e| Error::internal("qr", e))?;
+            let svg = qr.render::<qrcode::render::svg::Color>().min_dimensions(220, 220).build();
             let ctx = json!({ "email": enrolment.email, "totp_secret": enrolment.totp_secret, "qr_svg": svg });
-            Ok(state
-                .templates
-                .render("setup_done.html", ctx)?
-                .into_response())
+            Ok(state.templates.render("setup_done.html", ctx)?.into_response())
         }
         Err(Error::BadRequest(msg)) => retry(msg),
         Err(e) => Err(e),
@@ -382,11 +300,7 @@ fn parse_portal_form(form: &CreatePortalForm) -> Result<PortalRequest> {
         ("", "") => None,
         (d, "") => Some(now_ms() + d.parse::<DurationSpec>().map_err(bad)?.0.as_millis() as i64),
         // `<input type="datetime-local">` sends no zone; staff enter UTC (the form says so).
-        (_, t) => Some(
-            parse_rfc3339(t)
-                .or_else(|_| parse_rfc3339(&format!("{t}:00Z")))
-                .map_err(bad)?,
-        ),
+        (_, t) => Some(parse_rfc3339(t).or_else(|_| parse_rfc3339(&format!("{t}:00Z"))).map_err(bad)?),
     };
     Ok(PortalRequest {
         label: form.label.clone(),
@@ -408,34 +322,18 @@ pub async fn create_portal(
     Form(form): Form<CreatePortalForm>,
 ) -> Result<Response> {
     let session = staff_or_redirect!(state, headers);
-    check_csrf(
-        &state.courier,
-        &session.csrf_token,
-        &form.csrf_token,
-        &headers,
-    )?;
+    check_csrf(&state.courier, &session.csrf_token, &form.csrf_token, &headers)?;
     let created = match parse_portal_form(&form) {
-        Ok(req) => {
-            state
-                .courier
-                .create_portal(&session.caller(ip.0), req)
-                .await
-        }
+        Ok(req) => state.courier.create_portal(&session.caller(ip.0), req).await,
         Err(e) => Err(e),
     };
     match created {
         Ok(link) => {
             let portal = state.courier.portal(&link.id).await?;
             let ctx = json!({ "user": session.email, "csrf_token": session.csrf_token, "portal": portal, "url": link.url, "fresh": true });
-            Ok((
-                StatusCode::CREATED,
-                state.templates.render("portal_link.html", ctx)?,
-            )
-                .into_response())
+            Ok((StatusCode::CREATED, state.templates.render("portal_link.html", ctx)?).into_response())
         }
-        Err(Error::BadRequest(msg)) => {
-            render_portals(&state, &session, Some(msg), StatusCode::BAD_REQUEST).await
-        }
+        Err(Error::BadRequest(msg)) => render_portals(&state, &session, Some(msg), StatusCode::BAD_REQUEST).await,
         Err(e) => Err(e),
     }
 }
@@ -448,7 +346,8 @@ pub async fn portal_page(
     let session = staff_or_redirect!(state, headers);
     let portal = state.courier.portal(&id).await?;
     let documents = state.courier.list_documents(Some(&id), false).await?;
-    let ctx = json!({ "user": session.email, "csrf_token": session.csrf_token, "portal": portal, "documents": documents });
+    let ctx =
+        json!({ "user": session.email, "csrf_token": session.csrf_token, "portal": portal, "documents": documents });
     Ok(state.templates.render("portal.html", ctx)?.into_response())
 }
 
@@ -460,12 +359,7 @@ pub async fn portal_action(
     Form(form): Form<CsrfForm>,
 ) -> Result<Response> {
     let session = staff_or_redirect!(state, headers);
-    check_csrf(
-        &state.courier,
-        &session.csrf_token,
-        &form.csrf_token,
-        &headers,
-    )?;
+    check_csrf(&state.courier, &session.csrf_token, &form.csrf_token, &headers)?;
     let courier = &state.courier;
     let caller = session.caller(ip.0);
     match action.as_str() {
@@ -484,10 +378,7 @@ pub async fn portal_action(
             let link = courier.new_portal_link(&caller, &id).await?;
             let portal = courier.portal(&id).await?;
             let ctx = json!({ "user": session.email, "csrf_token": session.csrf_token, "portal": portal, "url": link.url, "fresh": false });
-            return Ok(state
-                .templates
-                .render("portal_link.html", ctx)?
-                .into_response());
+            return Ok(state.templates.render("portal_link.html", ctx)?.into_response());
         }
         _ => return Err(Error::NotFound),
     }
@@ -501,16 +392,10 @@ pub async fn download(
     headers: HeaderMap,
 ) -> Result<Response> {
     let session = staff_or_redirect!(state, headers);
-    let (doc, stream) = state
-        .courier
-        .open_document(&session.caller(ip.0), &id)
-        .await?;
+    let (doc, stream) = state.courier.open_document(&session.caller(ip.0), &id).await?;
     let mut resp = Response::new(Body::from_stream(stream));
     let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/octet-stream"),
-    );
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(doc.size as u64));
     h.insert(header::CONTENT_DISPOSITION, content_disposition(&doc.name));
     Ok(resp)
@@ -530,10 +415,7 @@ pub fn content_disposition(name: &str) -> HeaderValue {
             }
         })
         .collect();
-    let value = format!(
-        "attachment; filename=\"{}\"; filename*=UTF-8''{encoded}",
-        name.ascii_fallback()
-    );
+    let value = format!("attachment; filename=\"{}\"; filename*=UTF-8''{encoded}", name.ascii_fallback());
     HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static("attachment"))
 }
 
@@ -545,20 +427,8 @@ pub async fn delete_document(
     Form(form): Form<CsrfForm>,
 ) -> Result<Response> {
     let session = staff_or_redirect!(state, headers);
-    check_csrf(
-        &state.courier,
-        &session.csrf_token,
-        &form.csrf_token,
-        &headers,
-    )?;
+    check_csrf(&state.courier, &session.csrf_token, &form.csrf_token, &headers)?;
     let doc = state.courier.document(&id).await?;
-    state
-        .courier
-        .delete_document(&session.caller(ip.0), &id)
-        .await?;
-    Ok(see_other(
-        &doc.portal_id
-            .map(|p| format!("/portals/{p}"))
-            .unwrap_or_else(|| "/portals".into()),
-    ))
+    state.courier.delete_document(&session.caller(ip.0), &id).await?;
+    Ok(see_other(&doc.portal_id.map(|p| format!("/portals/{p}")).unwrap_or_else(|| "/portals".into())))
 }

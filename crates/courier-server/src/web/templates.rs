@@ -8,34 +8,16 @@ use crate::Error;
 
 const TEMPLATES: &[(&str, &str)] = &[
     ("layout.html", include_str!("../../templates/layout.html")),
-    (
-        "client_portal.html",
-        include_str!("../../templates/client_portal.html"),
-    ),
-    (
-        "client_passcode.html",
-        include_str!("../../templates/client_passcode.html"),
-    ),
-    (
-        "client_receipt.html",
-        include_str!("../../templates/client_receipt.html"),
-    ),
+    ("client_portal.html", include_str!("../../templates/client_portal.html")),
+    ("client_passcode.html", include_str!("../../templates/client_passcode.html")),
+    ("client_receipt.html", include_str!("../../templates/client_receipt.html")),
     ("login.html", include_str!("../../templates/login.html")),
-    (
-        "login_mfa.html",
-        include_str!("../../templates/login_mfa.html"),
-    ),
+    ("login_mfa.html", include_str!("../../templates/login_mfa.html")),
     ("setup.html", include_str!("../../templates/setup.html")),
-    (
-        "setup_done.html",
-        include_str!("../../templates/setup_done.html"),
-    ),
+    ("setup_done.html", include_str!("../../templates/setup_done.html")),
     ("portals.html", include_str!("../../templates/portals.html")),
     ("portal.html", include_str!("../../templates/portal.html")),
-    (
-        "portal_link.html",
-        include_str!("../../templates/portal_link.html"),
-    ),
+    ("portal_link.html", include_str!("../../templates/portal_link.html")),
 ];
 
 pub struct Templates {
@@ -58,21 +40,12 @@ impl Templates {
     /// Names of templates that failed to compile (the tests require none).
     #[cfg(test)]
     fn broken(&self) -> Vec<&'static str> {
-        TEMPLATES
-            .iter()
-            .filter(|(n, _)| self.env.get_template(n).is_err())
-            .map(|(n, _)| *n)
-            .collect()
+        TEMPLATES.iter().filter(|(n, _)| self.env.get_template(n).is_err()).map(|(n, _)| *n).collect()
     }
 
     pub fn render(&self, name: &str, ctx: impl Serialize) -> Result<Html<String>, Error> {
-        let t = self
-            .env
-            .get_template(name)
-            .map_err(|e| Error::internal("template", e))?;
-        t.render(ctx)
-            .map(Html)
-            .map_err(|e| Error::internal("template render", e))
+        let t = self.env.get_template(name).map_err(|e| Error::internal("template", e))?;
+        t.render(ctx).map(Html).map_err(|e| Error::internal("template render", e))
     }
 }
 
@@ -92,10 +65,7 @@ mod tests {
             "url": "u", "qr_svg": "<svg></svg>", "email": "e", "totp_secret": "s", "receipt_id": "r", "received_at": "now",
         });
         for (name, _) in super::TEMPLATES {
-            let html = t
-                .render(name, &ctx)
-                .unwrap_or_else(|e| panic!("{name}: {e:?}"))
-                .0;
+            let html = t.render(name, &ctx).unwrap_or_else(|e| panic!("{name}: {e:?}")).0;
             assert!(!html.contains(hostile), "{name} does not escape");
         }
     }

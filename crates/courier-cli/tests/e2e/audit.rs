@@ -1,0 +1,191 @@
+//! `courier audit verify` catches edits, deletions, reorderings and truncation of the trail;
+//! shredding leaves nothing that could open a document again.
+
+use serde_json::Value;
+use sqlx::sqlite::SqlitePoolOptions;
+use sqlx::{Row, SqlitePool};
+
+use crate::harness::{Env, sha256_hex, upload};
+
+/// An installation with eight audit events, made through the CLI.
+fn env_with_events() -> Env {
+    let env = Env::offline("");
+    for i in 0..4 {
+        let p = env.cli_json(&["portal", "create", "--label", &format!("Portal {i}"), "--json"], None);
+        assert!(env.cli(&["portal", "disable", p["id"].as_str().unwrap()], None).0);
+    }
+    assert!(env.audit_ok());
+    assert_eq!(env.audit_events().len(), 8);
+    env
+}
+
+async fn db(env: &Env) -> SqlitePool {
+    let url = format!("sqlite://{}", env.data_dir().join("courier.db").display());
+    SqlitePoolOptions::new().max_connections(1).connect(&url).await.expect("open the database")
+}
+
+fn verify(env: &Env) -> (bool, Value) {
+    let (ok, out, err) = env.cli(&["audit", "verify", "--json"], None);
+    (ok, serde_json::from_str(&out).unwrap_or_else(|_| panic!("no JSON report: {out} {err}")))
+}
+
+fn assert_broken_at(env: &Env, seq: i64) {
+    let (ok, report) = verify(env);
+    assert!(!ok, "verify passed: {report}");
+    assert_eq!(report["ok"], false);
+    assert_eq!(report["error"]["seq"], seq, "{report}");
+}
+
+#[tokio::test]
+async fn an_edited_event_is_detected() {
+    let env = env_with_events();
+    let pool = db(&env).await;
+    sqlx::query("UPDATE audit_events SET details = '{\"portal_id\":\"someone else\"}' WHERE seq = 3")
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_broken_at(&env, 3);
+}
+
+#[tokio::test]
+async fn an_edited_actor_or_time_is_detected() {
+    let env = env_with_events();
+    let pool = db(&env).await;
+    sqlx::query("UPDATE audit_events SET at = at + 1 WHERE seq = 5").execute(&pool).await.unwrap();
+    assert_broken_at(&env, 5);
+}
+
+#[tokio::test]
+async fn a_deleted_event_is_detected() {
+    let env = env_with_events();
+    let pool = db(&env).await;
+    sqlx::query("DELETE FROM audit_events WHERE seq = 4").execute(&pool).await.unwrap();
+    assert_broken_at(&env, 4);
+}
+
+#[tokio::test]
+async fn reordered_events_are_detected() {
+    let env = env_with_events();
+    let pool = db(&env).await;
+    for sql in [
+        "UPDATE audit_events SET seq = 100 WHERE seq = 2",
+        "UPDATE audit_events SET seq = 2 WHERE seq = 3",
+        "UPDATE audit_events SET seq = 3 WHERE seq = 100",
+    ] {
+        sqlx::query(sql).execute(&pool).await.unwrap();
+    }
+    assert_broken_at(&env, 2);
+}
+
+#[tokio::test]
+async fn deleting_the_newest_events_is_detected_by_the_signed_head() {
+    let env = env_with_events();
+    let pool = db(&env).await;
+    sqlx::query("DELETE FROM audit_events WHERE seq > 6").execute(&pool).await.unwrap();
+    assert_broken_at(&env, 7);
+}
+
+#[tokio::test]
+async fn deleting_the_newest_events_and_rewinding_the_head_is_detected_by_heads_log() {
+    let env = env_with_events();
+    let pool = db(&env).await;
+    // The attacker puts back a genuinely signed older head (copied from heads.log).
+    let log = std::fs::read_to_string(env.data_dir().join("audit").join("heads.log")).unwrap();
+    let old: Value = log.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()).find(|h| h["seq"] == 6).unwrap();
+    sqlx::query("DELETE FROM audit_events WHERE seq > 6").execute(&pool).await.unwrap();
+    sqlx::query("UPDATE audit_head SET seq = 6, hash = $1, at = $2, signature = $3")
+        .bind(hex(&old["hash"]))
+        .bind(old["at"].as_i64().unwrap())
+        .bind(hex(&old["sig"]))
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_broken_at(&env, 7);
+}
+
+#[tokio::test]
+async fn a_forged_head_log_line_is_detected() {
+    let env = env_with_events();
+    let path = env.data_dir().join("audit").join("heads.log");
+    let log = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, log.replacen("\"seq\":3", "\"seq\":30", 1)).unwrap();
+    assert!(!env.cli(&["audit", "verify"], None).0);
+}
+
+fn hex(v: &Value) -> Vec<u8> {
+    let s = v.as_str().unwrap();
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+}
+
+#[tokio::test]
+async fn export_is_json_lines_and_respects_since() {
+    let env = env_with_events();
+    let (ok, out, _) = env.cli(&["audit", "export", "--json"], None);
+    assert!(ok);
+    let events: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(events.len(), 8);
+    assert_eq!(events[0]["seq"], 1);
+    assert_eq!(events[1]["prev_hash"], events[0]["hash"]);
+    let (ok, out, _) = env.cli(&["audit", "export", "--since", "2999-01-01T00:00:00Z", "--json"], None);
+    assert!(ok && out.is_empty());
+}
+
+#[tokio::test]
+async fn a_shredded_document_cannot_be_read_even_with_the_master_key_and_its_blob() {
+    let env = Env::start();
+    let (_, token) = env.create_portal(&[]);
+    let secret = b"Settlement offer: 1.2M, privileged and confidential".repeat(3000);
+    assert_eq!(upload(env.base(), &token, &[("offer.txt", &secret)]).await.status(), 201);
+    let doc = env.docs(None)[0].clone();
+    let id = doc["id"].as_str().unwrap().to_owned();
+    assert_eq!(doc["sha256"], sha256_hex(&secret));
+
+    // What an attacker might have: the master key, a copy of the blob, and (from a snapshot
+    // taken before deletion) the wrapped key. The control shows these do open the document.
+    let pool = db(&env).await;
+    let wrapped: Vec<u8> =
+        sqlx::query("SELECT wrapped_dek FROM documents WHERE id = $1").bind(&id).fetch_one(&pool).await.unwrap().get(0);
+    pool.close().await;
+    let blob = std::fs::read(&env.blob_files()[0]).unwrap();
+    let master = std::fs::read(env.data_dir().join("keys").join("master.key")).unwrap();
+    let ring = courier_crypto::keys::KeyRing::new([(1, courier_crypto::keys::SecretKey::from_slice(&master).unwrap())])
+        .unwrap();
+    let doc_id = *uuid_bytes(&id);
+    let decrypt = |dek: courier_crypto::keys::Dek| {
+        let mut d = courier_crypto::stream::Decryptor::new(dek, &doc_id);
+        let mut out = Vec::new();
+        d.push(&blob, &mut out).and_then(|()| d.finish(&mut out)).map(|()| out)
+    };
+    assert_eq!(decrypt(ring.unwrap(&wrapped, &doc_id).unwrap()).unwrap(), secret, "control: the key opened the blob");
+
+    assert!(env.cli(&["doc", "delete", &id], None).0);
+    let pool = db(&env).await;
+    let after: Option<Vec<u8>> =
+        sqlx::query("SELECT wrapped_dek FROM documents WHERE id = $1").bind(&id).fetch_one(&pool).await.unwrap().get(0);
+    assert!(after.is_none());
+    for row in sqlx::query("SELECT id, wrapped_dek FROM documents WHERE wrapped_dek IS NOT NULL")
+        .fetch_all(&pool)
+        .await
+        .unwrap()
+    {
+        let w: Vec<u8> = row.get(1);
+        assert!(ring.unwrap(&w, &doc_id).is_err());
+    }
+    pool.close().await;
+    // The wrapped key is gone from every file, free pages and write-ahead log included, and the
+    // blob itself is deleted.
+    for (path, data) in env.all_files() {
+        assert!(!data.windows(wrapped.len()).any(|w| w == wrapped.as_slice()), "wrapped key still in {path:?}");
+    }
+    assert!(env.blob_files().is_empty());
+    assert!(decrypt(courier_crypto::keys::Dek::generate().unwrap()).is_err());
+}
+
+fn uuid_bytes(id: &str) -> Box<[u8; 16]> {
+    let hex: String = id.chars().filter(|c| *c != '-').collect();
+    let mut out = [0u8; 16];
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap();
+    }
+    Box::new(out)
+}

@@ -1,0 +1,250 @@
+//! Starting the server, running the CLI, building uploads.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_courier");
+
+/// A temporary installation: data directory, optional config file, and a running server.
+pub struct Env {
+    pub dir: tempfile::TempDir,
+    pub server: Option<Server>,
+    pub config: Option<PathBuf>,
+}
+
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+    pub setup_link: Option<String>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Env {
+    /// A fresh data directory with a server running on it.
+    pub fn start() -> Self {
+        Self::start_with_config("")
+    }
+
+    pub fn start_with_config(toml: &str) -> Self {
+        let mut env = Self::offline(toml);
+        env.server = Some(env.spawn_server());
+        env
+    }
+
+    /// A data directory without a server (CLI-only tests).
+    pub fn offline(toml: &str) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = (!toml.is_empty()).then(|| {
+            let path = dir.path().join("courier.toml");
+            std::fs::write(&path, toml).expect("write config");
+            path
+        });
+        Self { dir, server: None, config }
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    pub fn base(&self) -> &str {
+        &self.server.as_ref().expect("server running").base
+    }
+
+    fn command(&self) -> Command {
+        let mut c = Command::new(BIN);
+        c.env("COURIER_DATA_DIR", self.data_dir()).env("RUST_LOG", "warn").env_remove("COURIER_CONFIG");
+        if let Some(cfg) = &self.config {
+            c.env("COURIER_CONFIG", cfg);
+        }
+        if let Some(s) = &self.server {
+            c.env("COURIER_PUBLIC_URL", &s.base);
+        }
+        c
+    }
+
+    pub fn spawn_server(&self) -> Server {
+        let mut child = self
+            .command()
+            .args(["serve", "--bind", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn courier serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let mut setup_link = None;
+        loop {
+            let line = rx.recv_timeout(Duration::from_secs(60)).expect("server did not start");
+            if let Some(link) = line.trim().strip_prefix("http").filter(|l| l.contains("/setup/")) {
+                setup_link = Some(format!("http{link}"));
+            }
+            if let Some(rest) = line.strip_prefix("Courier is listening on ") {
+                let base = rest.split_whitespace().next().expect("address").to_owned();
+                return Server { child, base, setup_link };
+            }
+        }
+    }
+
+    pub fn kill_server(&mut self) {
+        self.server.take();
+    }
+
+    pub fn restart_server(&mut self) {
+        self.server.take();
+        self.server = Some(self.spawn_server());
+    }
+
+    /// Runs the CLI; returns (success, stdout, stderr).
+    pub fn cli(&self, args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
+        let mut child = self
+            .command()
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn courier");
+        {
+            let mut input = child.stdin.take().expect("stdin");
+            if let Some(s) = stdin {
+                input.write_all(s.as_bytes()).expect("write stdin");
+            }
+        }
+        let out = child.wait_with_output().expect("wait courier");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// Runs a CLI command that must succeed and print JSON.
+    pub fn cli_json(&self, args: &[&str], stdin: Option<&str>) -> Value {
+        let (ok, out, err) = self.cli(args, stdin);
+        assert!(ok, "courier {args:?} failed: {err}");
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("courier {args:?} printed no JSON ({e}): {out}"))
+    }
+
+    pub fn create_portal(&self, extra: &[&str]) -> (String, String) {
+        let mut args = vec!["portal", "create", "--label", "Smith v. Jones — intake", "--json"];
+        args.extend_from_slice(extra);
+        let p = self.cli_json(&args, None);
+        (p["id"].as_str().expect("id").to_owned(), p["token"].as_str().expect("token").to_owned())
+    }
+
+    pub fn docs(&self, portal: Option<&str>) -> Vec<Value> {
+        let mut args = vec!["doc", "list", "--json"];
+        if let Some(p) = portal {
+            args.extend(["--portal", p]);
+        }
+        self.cli_json(&args, None).as_array().expect("array").clone()
+    }
+
+    pub fn audit_ok(&self) -> bool {
+        self.cli(&["audit", "verify", "--json"], None).0
+    }
+
+    pub fn audit_events(&self) -> Vec<Value> {
+        let (ok, out, err) = self.cli(&["audit", "export", "--json"], None);
+        assert!(ok, "audit export failed: {err}");
+        out.lines().map(|l| serde_json::from_str(l).expect("JSON line")).collect()
+    }
+
+    /// Every regular file under the data directory with its bytes.
+    pub fn all_files(&self) -> Vec<(PathBuf, Vec<u8>)> {
+        fn walk(dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
+            for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(&p, out);
+                } else if let Ok(b) = std::fs::read(&p) {
+                    out.push((p, b));
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.data_dir(), &mut out);
+        out
+    }
+
+    /// Committed and staged blob files.
+    pub fn blob_files(&self) -> Vec<PathBuf> {
+        self.all_files().into_iter().map(|(p, _)| p).filter(|p| p.starts_with(self.data_dir().join("blobs"))).collect()
+    }
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().expect("client")
+}
+
+/// A multipart body built byte for byte, so tests control every header byte.
+pub fn raw_multipart(files: &[(&[u8], &[u8])]) -> (String, Vec<u8>) {
+    let boundary = "courier-test-boundary-7d91";
+    let mut body = Vec::new();
+    for (name, data) in files {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"").as_bytes(),
+        );
+        body.extend_from_slice(name);
+        body.extend_from_slice(b"\"\r\nContent-Type: application/octet-stream\r\n\r\n");
+        body.extend_from_slice(data);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+pub async fn upload(base: &str, token: &str, files: &[(&str, &[u8])]) -> reqwest::Response {
+    let mut form = reqwest::multipart::Form::new();
+    for (name, data) in files {
+        form = form.part("file", reqwest::multipart::Part::bytes(data.to_vec()).file_name(name.to_string()));
+    }
+    client()
+        .post(format!("{base}/p/{token}/files"))
+        .header("Accept", "application/json")
+        .multipart(form)
+        .send()
+        .await
+        .expect("upload request")
+}
+
+pub fn sha256_hex(data: &[u8]) -> String {
+    courier_crypto::sha256(data).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Deterministic pseudo-random bytes (incompressible, unlike repeated text).
+pub fn bytes(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+pub fn hidden_field(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).unwrap_or_else(|| panic!("no {name} field in: {html}")) + marker.len();
+    html[start..].split('"').next().expect("value").to_owned()
+}

@@ -1,0 +1,10 @@
+//! End-to-end tests: the real `courier` binary, a real SQLite database and real files in a
+//! temporary data directory, spoken to over HTTP and through the CLI. One test binary (link
+//! time) with a module per area.
+
+mod audit;
+mod crash;
+mod harness;
+mod hostile;
+mod staff;
+mod transit;

@@ -1,0 +1,211 @@
+//! Staff sign-in (password then TOTP), CSRF, the staff pages, and the first-admin setup link.
+
+use totp_rs::{Algorithm, Secret, TOTP};
+
+use crate::harness::{Env, client, hidden_field, upload};
+
+const PASSWORD: &str = "violet tractor harbour 42";
+
+fn code(secret: &str) -> String {
+    let bytes = Secret::Encoded(secret.to_owned()).to_bytes().unwrap();
+    TOTP::new(Algorithm::SHA1, 6, 1, 30, bytes, None, "x".into()).unwrap().generate_current().unwrap()
+}
+
+async fn sign_in(env: &Env, c: &reqwest::Client, email: &str, totp_secret: &str) -> reqwest::Response {
+    let page = c.get(format!("{}/login", env.base())).send().await.unwrap().text().await.unwrap();
+    let csrf = hidden_field(&page, "csrf_token");
+    let r = c
+        .post(format!("{}/login", env.base()))
+        .form(&[("email", email), ("password", PASSWORD), ("csrf_token", &csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/login/mfa");
+    let page = c.get(format!("{}/login/mfa", env.base())).send().await.unwrap().text().await.unwrap();
+    let csrf = hidden_field(&page, "csrf_token");
+    c.post(format!("{}/login/mfa", env.base()))
+        .form(&[("code", code(totp_secret).as_str()), ("csrf_token", &csrf)])
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn staff_sign_in_manage_portal_download_and_sign_out() {
+    let env = Env::start();
+    let user = env.cli_json(
+        &["user", "create", "--email", "ada@firm.example", "--role", "attorney", "--password-stdin", "--json"],
+        Some(&format!("{PASSWORD}\n")),
+    );
+    let secret = user["totp_secret"].as_str().unwrap();
+    let c = client();
+    assert_eq!(c.get(format!("{}/portals", env.base())).send().await.unwrap().status(), 303, "pages need a session");
+
+    let done = sign_in(&env, &c, "ada@firm.example", secret).await;
+    assert_eq!(done.status(), 303);
+    assert_eq!(done.headers()["location"], "/");
+    let cookie = done.headers()["set-cookie"].to_str().unwrap();
+    assert!(
+        cookie.starts_with("courier_session=") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict")
+    );
+
+    let page = c.get(format!("{}/portals", env.base())).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    let csrf = hidden_field(&html, "csrf_token");
+
+    // Forms without the session's CSRF token, or from another origin, change nothing.
+    let forged = c
+        .post(format!("{}/portals", env.base()))
+        .form(&[("label", "Forged"), ("csrf_token", "nope")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    let cross = c
+        .post(format!("{}/portals", env.base()))
+        .header("Origin", "https://evil.example")
+        .form(&[("label", "Cross"), ("csrf_token", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross.status(), 403);
+    assert!(env.cli_json(&["portal", "list", "--json"], None).as_array().unwrap().is_empty());
+
+    let created = c
+        .post(format!("{}/portals", env.base()))
+        .form(&[
+            ("label", "Estate of H."),
+            ("expires_in", "7d"),
+            ("max_file_size", "10MiB"),
+            ("csrf_token", csrf.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    // minijinja escapes '/' in attribute values; a browser reads it back as '/'.
+    let html = created.text().await.unwrap().replace("&#x2f;", "/");
+    let url_start = html.find(&format!("{}/p/", env.base())).expect("link shown once");
+    let url: String = html[url_start..].chars().take_while(|c| *c != '"').collect();
+    let token = url.rsplit('/').next().unwrap().to_owned();
+    assert_eq!(upload(env.base(), &token, &[("will.pdf", b"%PDF-1.7 last will")]).await.status(), 201);
+
+    let portals = env.cli_json(&["portal", "list", "--json"], None);
+    let portal_id = portals[0]["id"].as_str().unwrap();
+    assert!(portals[0]["created_by"].as_str().unwrap().starts_with("staff:"));
+    let page = c.get(format!("{}/portals/{portal_id}", env.base())).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("will.pdf") && page.contains("application&#x2f;pdf"));
+    let doc_id = env.docs(None)[0]["id"].as_str().unwrap().to_owned();
+    let dl = c.get(format!("{}/documents/{doc_id}/download", env.base())).send().await.unwrap();
+    assert_eq!(dl.status(), 200);
+    assert!(dl.headers()["content-disposition"].to_str().unwrap().starts_with("attachment; filename=\"will.pdf\""));
+    assert_eq!(dl.bytes().await.unwrap().as_ref(), b"%PDF-1.7 last will");
+
+    let r = c
+        .post(format!("{}/portals/{portal_id}/disable", env.base()))
+        .form(&[("csrf_token", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(env.cli_json(&["portal", "show", portal_id, "--json"], None)["status"], "disabled");
+
+    let r = c.post(format!("{}/logout", env.base())).form(&[("csrf_token", csrf.as_str())]).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(c.get(format!("{}/portals", env.base())).send().await.unwrap().status(), 303);
+
+    let actions: Vec<String> = env.audit_events().iter().map(|e| e["action"].as_str().unwrap().to_owned()).collect();
+    for a in ["login.password_ok", "login.success", "portal.create", "document.download", "portal.disable", "logout"] {
+        assert!(actions.iter().any(|x| x == a), "{a} missing from {actions:?}");
+    }
+    assert!(env.audit_ok());
+}
+
+#[tokio::test]
+async fn wrong_password_unknown_email_and_replayed_codes_are_refused() {
+    let env = Env::start();
+    let user = env.cli_json(
+        &["user", "create", "--email", "bo@firm.example", "--role", "paralegal", "--password-stdin", "--json"],
+        Some(&format!("{PASSWORD}\n")),
+    );
+    let secret = user["totp_secret"].as_str().unwrap();
+    let c = client();
+    let page = c.get(format!("{}/login", env.base())).send().await.unwrap().text().await.unwrap();
+    let csrf = hidden_field(&page, "csrf_token");
+    let mut bodies = Vec::new();
+    for (email, password) in [("bo@firm.example", "wrong password entirely"), ("nobody@firm.example", PASSWORD)] {
+        let r = c
+            .post(format!("{}/login", env.base()))
+            .form(&[("email", email), ("password", password), ("csrf_token", &csrf)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401);
+        bodies.push(r.text().await.unwrap().replace(&hidden_field(&page, "csrf_token"), ""));
+    }
+    assert!(bodies[0].contains("not right"));
+
+    assert_eq!(sign_in(&env, &c, "bo@firm.example", secret).await.status(), 303);
+    // The same code again (same 30-second step) is refused.
+    let c2 = client();
+    let again = sign_in(&env, &c2, "bo@firm.example", secret).await;
+    assert_eq!(again.status(), 401);
+    let failures = env.audit_events().iter().filter(|e| e["action"] == "login.failed").count();
+    assert_eq!(failures, 3);
+}
+
+#[tokio::test]
+async fn the_setup_link_creates_the_first_admin_once() {
+    let env = Env::start();
+    let link = env.server.as_ref().unwrap().setup_link.clone().expect("setup link printed at first start");
+    let c = client();
+    let page = c.get(&link).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let csrf = hidden_field(&page.text().await.unwrap(), "csrf_token");
+    let short = c
+        .post(&link)
+        .form(&[
+            ("email", "admin@firm.example"),
+            ("password", "short"),
+            ("password_again", "short"),
+            ("csrf_token", &csrf),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(short.status(), 400);
+    let done = c
+        .post(&link)
+        .form(&[
+            ("email", "admin@firm.example"),
+            ("password", PASSWORD),
+            ("password_again", PASSWORD),
+            ("csrf_token", &csrf),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), 200);
+    let html = done.text().await.unwrap();
+    assert!(html.contains("<svg") && html.contains("enter this key"));
+    assert_eq!(c.get(&link).send().await.unwrap().status(), 404, "the link works once");
+    let again = c
+        .post(&link)
+        .form(&[
+            ("email", "second@firm.example"),
+            ("password", PASSWORD),
+            ("password_again", PASSWORD),
+            ("csrf_token", &csrf),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 404);
+
+    // With an admin in place, a restart prints no new setup link.
+    let mut env = env;
+    env.restart_server();
+    assert!(env.server.as_ref().unwrap().setup_link.is_none());
+}

@@ -1,0 +1,243 @@
+//! The transit loop through the real binary: portal, client upload, retrieval, shredding.
+
+use std::time::Duration;
+
+use crate::harness::{Env, bytes, client, sha256_hex, upload};
+
+#[tokio::test]
+async fn whole_loop_round_trips_bytes_and_shreds() {
+    let env = Env::start();
+    let (portal, token) = env.create_portal(&["--matter", "2026-0042", "--expires-in", "7d"]);
+    let small = b"Dear counsel, please find the signed engagement letter attached.\n".to_vec();
+    let large = bytes(3 * 65_536 + 123, 7);
+
+    let resp = upload(env.base(), &token, &[("letter.txt", &small), ("scan.bin", &large)]).await;
+    assert_eq!(resp.status(), 201);
+    assert_eq!(resp.headers()["referrer-policy"], "no-referrer");
+    assert_eq!(resp.headers()["cache-control"], "no-store");
+    let receipt: serde_json::Value = resp.json().await.unwrap();
+    let files = receipt["receipt"]["files"].as_array().unwrap();
+    assert_eq!(files.len(), 2);
+    assert_eq!(files[0]["sha256"], sha256_hex(&small));
+    assert_eq!(files[1]["sha256"], sha256_hex(&large));
+    assert_eq!(files[1]["size"], large.len());
+
+    let docs = env.docs(Some(&portal));
+    assert_eq!(docs.len(), 2);
+    for (data, name) in [(&small, "letter.txt"), (&large, "scan.bin")] {
+        let doc = docs.iter().find(|d| d["name"] == name).expect("listed");
+        assert_eq!(doc["portal_id"], portal.as_str());
+        assert_eq!(doc["sha256"], sha256_hex(data));
+        assert_eq!(doc["scan"]["status"], "unscanned");
+        let out = env.dir.path().join(format!("out-{name}"));
+        let (ok, _, err) =
+            env.cli(&["doc", "get", doc["id"].as_str().unwrap(), "--output", out.to_str().unwrap()], None);
+        assert!(ok, "{err}");
+        assert_eq!(&std::fs::read(&out).unwrap(), data, "doc get returned other bytes");
+    }
+
+    let letter = docs.iter().find(|d| d["name"] == "letter.txt").unwrap()["id"].as_str().unwrap().to_owned();
+    assert!(env.cli(&["doc", "delete", &letter], None).0);
+    assert_eq!(env.docs(Some(&portal)).len(), 1);
+    let all = env.cli_json(&["doc", "list", "--include-deleted", "--json"], None);
+    let shredded = all.as_array().unwrap().iter().find(|d| d["id"] == letter.as_str()).expect("still listed");
+    assert!(shredded["deleted_at"].is_string());
+    let (ok, _, err) = env.cli(&["doc", "get", &letter, "--output", "/dev/null"], None);
+    assert!(!ok && err.contains("not found"), "{err}");
+
+    let portal_json = env.cli_json(&["portal", "show", &portal, "--json"], None);
+    assert_eq!(portal_json["document_count"], 1);
+    assert_eq!(portal_json["status"], "active");
+    assert_eq!(portal_json["matter"], "2026-0042");
+
+    let actions: Vec<String> = env.audit_events().iter().map(|e| e["action"].as_str().unwrap().to_owned()).collect();
+    for expected in ["portal.create", "document.upload", "document.download", "document.delete"] {
+        assert!(actions.iter().any(|a| a == expected), "no {expected} in {actions:?}");
+    }
+    assert!(env.audit_events().iter().all(|e| e["actor"] != "" && e["hash"].as_str().unwrap().len() == 64));
+    assert!(env.audit_ok());
+}
+
+#[tokio::test]
+async fn html_upload_without_javascript_gets_a_receipt_page() {
+    let env = Env::start();
+    let (_, token) = env.create_portal(&[]);
+    let page = client().get(format!("{}/p/{token}", env.base())).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Smith v. Jones — intake") && html.contains("enctype=\"multipart/form-data\""));
+    let form = reqwest::multipart::Form::new()
+        .part("file", reqwest::multipart::Part::bytes(b"abc".to_vec()).file_name("a.txt"));
+    let resp = client().post(format!("{}/p/{token}/files", env.base())).multipart(form).send().await.unwrap();
+    assert_eq!(resp.status(), 201);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains(&sha256_hex(b"abc")) && html.contains("Receipt"));
+}
+
+#[tokio::test]
+async fn unknown_disabled_expired_deleted_and_malformed_links_look_identical() {
+    let env = Env::start_with_config("maintenance_interval_secs = 1\n");
+    let (disabled, disabled_token) = env.create_portal(&[]);
+    assert!(env.cli(&["portal", "disable", &disabled, "--json"], None).0);
+    let (_, expired_token) = env.create_portal(&["--expires-in", "1s"]);
+    let (deleted, deleted_token) = env.create_portal(&[]);
+    assert!(env.cli(&["portal", "delete", &deleted], None).0);
+    let (renewed, old_token) = env.create_portal(&[]);
+    assert!(env.cli_json(&["portal", "new-link", &renewed, "--json"], None)["token"].is_string());
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+
+    let unknown = "A".repeat(43);
+    let tokens = [
+        unknown.as_str(),
+        &disabled_token,
+        &expired_token,
+        &deleted_token,
+        &old_token,
+        "short",
+        "%2e%2e%2f",
+        &"x".repeat(500),
+    ];
+    for accept in ["text/html", "application/json"] {
+        let mut answers = Vec::new();
+        for t in tokens {
+            let get = client().get(format!("{}/p/{t}", env.base())).header("Accept", accept).send().await.unwrap();
+            answers.push((get.status(), get.text().await.unwrap()));
+            let post = client()
+                .post(format!("{}/p/{t}/files", env.base()))
+                .header("Accept", accept)
+                .multipart(
+                    reqwest::multipart::Form::new()
+                        .part("file", reqwest::multipart::Part::bytes(b"x".to_vec()).file_name("x")),
+                )
+                .send()
+                .await
+                .unwrap();
+            answers.push((post.status(), post.text().await.unwrap()));
+        }
+        assert!(answers.iter().all(|a| a.0 == 404), "{answers:?}");
+        assert!(answers.windows(2).all(|w| w[0].1 == w[1].1), "bodies differ for {accept}");
+    }
+    assert!(env.docs(None).is_empty());
+    // Re-enabling brings the link back; the expiry was written to the audit trail.
+    assert!(env.cli(&["portal", "enable", &disabled], None).0);
+    assert_eq!(client().get(format!("{}/p/{disabled_token}", env.base())).send().await.unwrap().status(), 200);
+    assert!(env.audit_events().iter().any(|e| e["action"] == "portal.expire"));
+    assert!(env.audit_ok());
+}
+
+#[tokio::test]
+async fn passcode_protected_portal_requires_the_passcode() {
+    let env = Env::start();
+    let p = env.cli_json(
+        &["portal", "create", "--label", "Estate papers", "--passcode-stdin", "--json"],
+        Some("lantern-orchid-7\n"),
+    );
+    let token = p["token"].as_str().unwrap();
+    let c = client();
+    let page = c.get(format!("{}/p/{token}", env.base())).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("passcode") && !page.contains("multipart/form-data"));
+    let form = || {
+        reqwest::multipart::Form::new()
+            .part("file", reqwest::multipart::Part::bytes(b"secret".to_vec()).file_name("a.txt"))
+    };
+    let blocked = c.post(format!("{}/p/{token}/files", env.base())).multipart(form()).send().await.unwrap();
+    assert_eq!(blocked.status(), 401);
+    let wrong = c
+        .post(format!("{}/p/{token}/unlock", env.base()))
+        .form(&[("passcode", "lantern-orchid-8")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    assert!(wrong.headers().get("set-cookie").is_none());
+    assert!(c.post(format!("{}/p/{token}/files", env.base())).multipart(form()).send().await.unwrap().status() == 401);
+    assert!(env.docs(None).is_empty());
+
+    let right = c
+        .post(format!("{}/p/{token}/unlock", env.base()))
+        .form(&[("passcode", "lantern-orchid-7")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(right.status(), 303);
+    let cookie = right.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        cookie.contains("HttpOnly")
+            && cookie.contains("SameSite=Strict")
+            && cookie.contains(&format!("Path=/p/{token}"))
+    );
+    let ok = c.post(format!("{}/p/{token}/files", env.base())).multipart(form()).send().await.unwrap();
+    assert_eq!(ok.status(), 201);
+    assert_eq!(env.docs(None).len(), 1);
+    // The unlock cookie is bound to its portal: another portal's link is still locked.
+    let other = env
+        .cli_json(&["portal", "create", "--label", "Other", "--passcode-stdin", "--json"], Some("lantern-orchid-7\n"));
+    let other_token = other["token"].as_str().unwrap();
+    let forged = client()
+        .post(format!("{}/p/{other_token}/files", env.base()))
+        .header("Cookie", cookie.split(';').next().unwrap())
+        .multipart(form())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 401);
+    assert!(env.audit_events().iter().any(|e| e["action"] == "portal.passcode_failed"));
+    assert!(!env.audit_events().iter().any(|e| e.to_string().contains("lantern")));
+}
+
+#[tokio::test]
+async fn cli_contract_shapes() {
+    let env = Env::offline("");
+    let user = env.cli_json(
+        &["user", "create", "--email", "Ada@Firm.Example", "--role", "attorney", "--password-stdin", "--json"],
+        Some("correct horse battery staple\n"),
+    );
+    assert_eq!(user["email"], "ada@firm.example");
+    assert!(user["id"].is_string() && user["totp_secret"].as_str().unwrap().len() >= 26);
+    assert!(user["otpauth_uri"].as_str().unwrap().starts_with("otpauth://totp/"));
+    let (ok, _, err) = env.cli(
+        &["user", "create", "--email", "ada@firm.example", "--role", "attorney", "--password-stdin"],
+        Some("another long password\n"),
+    );
+    assert!(!ok && err.contains("exists"), "{err}");
+    let (ok, _, err) = env.cli(
+        &["user", "create", "--email", "bob@firm.example", "--role", "attorney", "--password-stdin"],
+        Some("short\n"),
+    );
+    assert!(!ok && err.contains("12"), "{err}");
+
+    let p = env.cli_json(
+        &[
+            "portal",
+            "create",
+            "--label",
+            "L",
+            "--expires-at",
+            "2099-01-01T00:00:00Z",
+            "--max-file-size",
+            "100MiB",
+            "--json",
+        ],
+        None,
+    );
+    assert_eq!(p["expires_at"], "2099-01-01T00:00:00Z");
+    assert_eq!(p["token"].as_str().unwrap().len(), 43);
+    assert!(p["url"].as_str().unwrap().ends_with(&format!("/p/{}", p["token"].as_str().unwrap())));
+    let listed = env.cli_json(&["portal", "list", "--json"], None);
+    assert_eq!(listed[0]["max_file_size"], 100 * 1024 * 1024);
+    assert!(listed.to_string().find(p["token"].as_str().unwrap()).is_none(), "token printed after creation");
+    for bad in [
+        &["--expires-in", "7y"][..],
+        &["--expires-at", "yesterday"],
+        &["--max-file-size", "lots"],
+        &["--expires-at", "2001-01-01T00:00:00Z"],
+    ] {
+        let mut args = vec!["portal", "create", "--label", "L", "--json"];
+        args.extend_from_slice(bad);
+        assert!(!env.cli(&args, None).0, "{bad:?} accepted");
+    }
+    assert_eq!(env.cli_json(&["portal", "list", "--json"], None).as_array().unwrap().len(), 1);
+    assert!(!env.cli(&["portal", "show", "00000000-0000-4000-8000-000000000000"], None).0);
+    let actors: Vec<String> = env.audit_events().iter().map(|e| e["actor"].as_str().unwrap().to_owned()).collect();
+    assert!(actors.iter().all(|a| a.starts_with("cli:")), "{actors:?}");
+}
