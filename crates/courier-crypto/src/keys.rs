@@ -116,7 +116,7 @@ impl KeyRing {
             .seal_in_place_separate_tag(
                 Nonce::assume_unique_for_key(nonce),
                 seal_aad(purpose, version, owner),
-                &mut *body,
+                &mut body,
             )
             .map_err(|_| CryptoError::BadWrappedKey)?;
         out.extend_from_slice(&body);

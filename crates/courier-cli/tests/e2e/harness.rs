@@ -75,6 +75,7 @@ impl Env {
         c
     }
 
+    #[allow(clippy::zombie_processes)] // the child is owned by `Server`, whose Drop waits
     pub fn spawn_server(&self) -> Server {
         let mut child = self
             .command()

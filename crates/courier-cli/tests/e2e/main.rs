@@ -2,6 +2,8 @@
 //! temporary data directory, spoken to over HTTP and through the CLI. One test binary (link
 //! time) with a module per area.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod audit;
 mod crash;
 mod harness;

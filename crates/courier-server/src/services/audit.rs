@@ -164,10 +164,10 @@ impl AuditLog {
                 if e.hash != hash {
                     return Ok(fail(e.seq, "event content does not match its hash (edited)".into(), last_seq));
                 }
-                if let Some(logged_hash) = logged.get(&e.seq) {
-                    if *logged_hash != hash {
-                        return Ok(fail(e.seq, "event differs from the head recorded in heads.log".into(), last_seq));
-                    }
+                if let Some(logged_hash) = logged.get(&e.seq)
+                    && *logged_hash != hash
+                {
+                    return Ok(fail(e.seq, "event differs from the head recorded in heads.log".into(), last_seq));
                 }
                 prev = hash;
                 last_seq = e.seq;
@@ -194,14 +194,14 @@ impl AuditLog {
             }
             None => {}
         }
-        if let Some(max_logged) = logged.keys().max() {
-            if *max_logged > last_seq {
-                return Ok(fail(
-                    last_seq + 1,
-                    format!("heads.log records event {max_logged} but the chain ends at {last_seq} (events deleted)"),
-                    last_seq,
-                ));
-            }
+        if let Some(max_logged) = logged.keys().max()
+            && *max_logged > last_seq
+        {
+            return Ok(fail(
+                last_seq + 1,
+                format!("heads.log records event {max_logged} but the chain ends at {last_seq} (events deleted)"),
+                last_seq,
+            ));
         }
         Ok(VerifyReport { ok: true, events: last_seq, head_seq: head.map(|h| h.seq), error: None })
     }
