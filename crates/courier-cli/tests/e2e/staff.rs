@@ -103,6 +103,29 @@ async fn staff_sign_in_manage_portal_download_and_sign_out() {
     assert!(dl.headers()["content-disposition"].to_str().unwrap().starts_with("attachment; filename=\"will.pdf\""));
     assert_eq!(dl.bytes().await.unwrap().as_ref(), b"%PDF-1.7 last will");
 
+    // Download all: one ZIP with unique names and the exact bytes (checked by Python's zipfile).
+    assert_eq!(upload(env.base(), &token, &[("will.pdf", b"%PDF-1.7 codicil")]).await.status(), 201);
+    let zip = c.get(format!("{}/portals/{portal_id}/download.zip", env.base())).send().await.unwrap();
+    assert_eq!(zip.status(), 200);
+    assert_eq!(zip.headers()["content-type"], "application/zip");
+    let path = env.dir.path().join("all.zip");
+    std::fs::write(&path, zip.bytes().await.unwrap()).unwrap();
+    let check = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sys, zipfile, json; z = zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None; \
+                print(json.dumps({n: z.read(n).decode() for n in z.namelist()}))",
+        ])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
+    let entries: serde_json::Value = serde_json::from_slice(&check.stdout).unwrap();
+    let mut contents: Vec<&str> = entries.as_object().unwrap().values().map(|v| v.as_str().unwrap()).collect();
+    contents.sort();
+    assert_eq!(contents, ["%PDF-1.7 codicil", "%PDF-1.7 last will"]);
+    assert!(entries.get("will.pdf").is_some() && entries.get("will (2).pdf").is_some(), "{entries}");
+
     let r = c
         .post(format!("{}/portals/{portal_id}/disable", env.base()))
         .form(&[("csrf_token", csrf.as_str())])

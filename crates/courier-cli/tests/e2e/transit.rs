@@ -241,3 +241,30 @@ async fn cli_contract_shapes() {
     let actors: Vec<String> = env.audit_events().iter().map(|e| e["actor"].as_str().unwrap().to_owned()).collect();
     assert!(actors.iter().all(|a| a.starts_with("cli:")), "{actors:?}");
 }
+
+#[tokio::test]
+async fn a_corrupted_blob_is_never_served_and_is_audited() {
+    let env = Env::start();
+    let (_, token) = env.create_portal(&[]);
+    let data = bytes(200_000, 9);
+    assert_eq!(upload(env.base(), &token, &[("exhibit.bin", &data)]).await.status(), 201);
+    let id = env.docs(None)[0]["id"].as_str().unwrap().to_owned();
+    let blob = env.blob_files().pop().unwrap();
+    let mut raw = std::fs::read(&blob).unwrap();
+    raw[100_000] ^= 0x01; // inside the second segment
+    std::fs::write(&blob, raw).unwrap();
+
+    let out = env.dir.path().join("exhibit.bin");
+    let (ok, _, err) = env.cli(&["doc", "get", &id, "--output", out.to_str().unwrap()], None);
+    assert!(!ok, "a corrupted blob was decrypted");
+    assert!(err.contains("decrypt"), "{err}");
+    assert!(!out.exists(), "partial plaintext left behind");
+    assert!(
+        std::fs::read_dir(env.dir.path()).unwrap().all(|e| !e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .contains("partial"))
+    );
+    assert!(env.audit_events().iter().any(|e| e["action"] == "document.corrupt"));
+}

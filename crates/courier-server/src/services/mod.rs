@@ -1,6 +1,7 @@
 //! The service layer. `Courier` owns the backends and the keys; each submodule owns one part
 //! of the domain and every transaction it needs, with the audit event inside it.
 
+pub mod archive;
 pub mod audit;
 pub mod documents;
 pub mod maintenance;

@@ -10,8 +10,6 @@ use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::{DefaultKeyedRateLimiter, Quota};
-use tower_http::classify::{ServerErrorsAsFailures, SharedClassifier};
-use tower_http::trace::TraceLayer;
 
 use super::AppState;
 use crate::Error;
@@ -41,14 +39,11 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
 
 /// Spans carry the request id and the route template, never the raw path: a raw `/p/…` path
 /// holds a link token.
-pub fn trace_layer() -> TraceLayer<SharedClassifier<ServerErrorsAsFailures>, impl Fn(&Request) -> tracing::Span + Clone>
-{
-    TraceLayer::new_for_http().make_span_with(|req: &Request| {
-        let route =
-            req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "unmatched".into());
-        let request_id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default();
-        tracing::info_span!("request", method = %req.method(), route = %route, request_id = %request_id)
-    })
+pub fn make_span(req: &Request) -> tracing::Span {
+    let route =
+        req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "unmatched".into());
+    let request_id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    tracing::info_span!("request", method = %req.method(), route = %route, request_id = %request_id)
 }
 
 /// The client's address: the peer, or, when the peer is a configured trusted proxy, the

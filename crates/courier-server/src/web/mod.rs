@@ -14,7 +14,9 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
+use tower_http::LatencyUnit;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 use crate::Courier;
 
@@ -66,6 +68,7 @@ pub fn router(courier: Arc<Courier>) -> Router {
         .route("/logout", post(staff::logout))
         .route("/portals", get(staff::portals_page).post(staff::create_portal))
         .route("/portals/{id}", get(staff::portal_page))
+        .route("/portals/{id}/download.zip", get(staff::download_all))
         .route("/portals/{id}/{action}", post(staff::portal_action))
         .route("/documents/{id}/download", get(staff::download))
         .route("/documents/{id}/delete", post(staff::delete_document))
@@ -80,7 +83,12 @@ pub fn router(courier: Arc<Courier>) -> Router {
         .fallback(errors::not_found)
         .layer(axum::middleware::from_fn(middleware::security_headers))
         .layer(axum::middleware::from_fn(errors::render_errors))
-        .layer(middleware::trace_layer())
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(middleware::make_span)
+                .on_request(())
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO).latency_unit(LatencyUnit::Millis)),
+        )
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(Duration::from_secs(60)))

@@ -401,6 +401,21 @@ pub async fn download(
     Ok(resp)
 }
 
+pub async fn download_all(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ip: ClientIp,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let session = staff_or_redirect!(state, headers);
+    let (filename, stream) = state.courier.portal_archive(&session.caller(ip.0), &id).await?;
+    let mut resp = Response::new(Body::from_stream(stream));
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/zip"));
+    h.insert(header::CONTENT_DISPOSITION, content_disposition(&filename));
+    Ok(resp)
+}
+
 /// `attachment` with an ASCII fallback and the full UTF-8 name (RFC 6266 / RFC 8187).
 pub fn content_disposition(name: &str) -> HeaderValue {
     let name = FileName::sanitize(name);
