@@ -37,7 +37,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::User(c) => user(&courier, &caller, c).await,
         Command::Portal(c) => portal(&courier, &caller, c).await,
         Command::Doc(c) => doc(&courier, &caller, c).await,
-        Command::Audit(c) => audit(&courier, c).await,
+        Command::Audit(c) => audit(&courier, &caller, c).await,
     };
     courier.db.close().await;
     result
@@ -69,6 +69,17 @@ fn read_secret_line(what: &str) -> Result<Zeroizing<String>> {
         bail!("no {what} on standard input");
     }
     Ok(Zeroizing::new(trimmed.to_owned()))
+}
+
+/// The operator's reads are audited too (DESIGN.md: every CLI action).
+async fn audit_read(
+    courier: &Courier,
+    caller: &Caller,
+    action: &str,
+    target: &str,
+    details: serde_json::Value,
+) -> Result<()> {
+    service(courier.audit.record(&courier.db, caller, action, target, details).await)
 }
 
 fn print_json(value: &impl Serialize) -> Result<ExitCode> {
@@ -119,6 +130,7 @@ async fn portal(courier: &Courier, caller: &Caller, cmd: PortalCommand) -> Resul
             Ok(ExitCode::SUCCESS)
         }
         PortalCommand::List { json } => {
+            audit_read(courier, caller, "portal.list", "portals", json!({})).await?;
             let portals = service(courier.list_portals().await)?;
             if json.json {
                 return print_json(&portals);
@@ -128,7 +140,11 @@ async fn portal(courier: &Courier, caller: &Caller, cmd: PortalCommand) -> Resul
             }
             Ok(ExitCode::SUCCESS)
         }
-        PortalCommand::Show { id, json } => show_portal(service(courier.portal(&id).await)?, json.json),
+        PortalCommand::Show { id, json } => {
+            let portal = service(courier.portal(&id).await)?;
+            audit_read(courier, caller, "portal.show", &format!("portal:{id}"), json!({ "portal_id": id })).await?;
+            show_portal(portal, json.json)
+        }
         PortalCommand::Disable { id, json } => {
             show_portal(service(courier.set_portal_enabled(caller, &id, false).await)?, json.json)
         }
@@ -165,6 +181,8 @@ fn show_portal(p: PortalView, as_json: bool) -> Result<ExitCode> {
 async fn doc(courier: &std::sync::Arc<Courier>, caller: &Caller, cmd: DocCommand) -> Result<ExitCode> {
     match cmd {
         DocCommand::List { portal, include_deleted, json } => {
+            let details = json!({ "portal_id": portal, "include_deleted": include_deleted });
+            audit_read(courier, caller, "document.list", "documents", details).await?;
             let docs = service(courier.list_documents(portal.as_deref(), include_deleted).await)?;
             if json.json {
                 return print_json(&docs);
@@ -208,10 +226,16 @@ async fn doc(courier: &std::sync::Arc<Courier>, caller: &Caller, cmd: DocCommand
     }
 }
 
-async fn audit(courier: &Courier, cmd: AuditCommand) -> Result<ExitCode> {
+async fn audit(courier: &Courier, caller: &Caller, cmd: AuditCommand) -> Result<ExitCode> {
     match cmd {
         AuditCommand::Verify { json } => {
             let report = service(courier.audit.verify(&courier.db).await)?;
+            // Recorded after the walk, so the report covers the trail as it was found. A trail
+            // too damaged to append to must still get its report printed.
+            let details = json!({ "ok": report.ok, "events": report.events });
+            if let Err(e) = courier.audit.record(&courier.db, caller, "audit.verify", "audit", details).await {
+                tracing::warn!(error = %e, "could not record the verification in the audit trail");
+            }
             let code = if report.ok { ExitCode::SUCCESS } else { ExitCode::FAILURE };
             if json.json {
                 print_json(&report)?;
@@ -224,6 +248,7 @@ async fn audit(courier: &Courier, cmd: AuditCommand) -> Result<ExitCode> {
         }
         AuditCommand::Export { since, json: _ } => {
             let since_ms = since.map(|s| parse_rfc3339(&s)).transpose()?.unwrap_or(i64::MIN);
+            audit_read(courier, caller, "audit.export", "audit", json!({ "since_ms": since_ms })).await?;
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
             service(courier.audit.export(&courier.db, since_ms, |event| writeln!(out, "{event}")).await)?;

@@ -14,8 +14,6 @@ fn env_with_events() -> Env {
         let p = env.cli_json(&["portal", "create", "--label", &format!("Portal {i}"), "--json"], None);
         assert!(env.cli(&["portal", "disable", p["id"].as_str().unwrap()], None).0);
     }
-    assert!(env.audit_ok());
-    assert_eq!(env.audit_events().len(), 8);
     env
 }
 
@@ -34,6 +32,16 @@ fn assert_broken_at(env: &Env, seq: i64) {
     assert!(!ok, "verify passed: {report}");
     assert_eq!(report["ok"], false);
     assert_eq!(report["error"]["seq"], seq, "{report}");
+}
+
+#[tokio::test]
+async fn an_intact_trail_verifies_and_the_verification_is_recorded() {
+    let env = env_with_events();
+    let (ok, report) = verify(&env);
+    assert!(ok, "{report}");
+    assert_eq!(report["events"], 8);
+    assert_eq!(report["head_seq"], 8);
+    assert!(env.audit_events().iter().any(|e| e["action"] == "audit.verify" && e["details"]["ok"] == true));
 }
 
 #[tokio::test]
@@ -123,7 +131,9 @@ async fn export_is_json_lines_and_respects_since() {
     let (ok, out, _) = env.cli(&["audit", "export", "--json"], None);
     assert!(ok);
     let events: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert_eq!(events.len(), 8);
+    // Eight actions, then the export itself (recorded before it runs).
+    assert_eq!(events.len(), 9);
+    assert_eq!(events[8]["action"], "audit.export");
     assert_eq!(events[0]["seq"], 1);
     assert_eq!(events[1]["prev_hash"], events[0]["hash"]);
     let (ok, out, _) = env.cli(&["audit", "export", "--since", "2999-01-01T00:00:00Z", "--json"], None);

@@ -184,3 +184,45 @@ async fn security_headers_and_refusal_to_serve_plain_http_publicly() {
     let (ok, _, err) = env.cli(&["serve", "--bind", "0.0.0.0:0"], None);
     assert!(!ok && err.contains("trusted_proxy"), "{err}");
 }
+
+#[tokio::test]
+async fn logs_never_carry_tokens_passcodes_or_file_names() {
+    let env = Env::offline("");
+    let log_path = env.dir.path().join("server.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut server = std::process::Command::new(crate::harness::BIN)
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .env("COURIER_DATA_DIR", env.data_dir())
+        .env("RUST_LOG", "debug")
+        .stdout(std::process::Stdio::piped())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(server.stdout.take().unwrap()));
+    let base = loop {
+        let line = lines.next().unwrap().unwrap();
+        if let Some(rest) = line.strip_prefix("Courier is listening on ") {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    let p = env.cli_json(
+        &["portal", "create", "--label", "Quiet", "--passcode-stdin", "--json"],
+        Some("marigold-passcode-42\n"),
+    );
+    let token = p["token"].as_str().unwrap();
+    let c = client();
+    c.post(format!("{base}/p/{token}/unlock")).form(&[("passcode", "marigold-passcode-42")]).send().await.unwrap();
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(b"CONTENT-MARKER-1234".to_vec()).file_name("FILENAME-MARKER.txt"),
+    );
+    assert_eq!(c.post(format!("{base}/p/{token}/files")).multipart(form).send().await.unwrap().status(), 201);
+    c.get(format!("{base}/p/{}", "Z".repeat(43))).send().await.unwrap();
+    let _ = server.kill();
+    let _ = server.wait();
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(log.contains("/p/{token}/files"), "route templates are logged: {log}");
+    for secret in [token, "marigold-passcode-42", "FILENAME-MARKER", "CONTENT-MARKER", &"Z".repeat(43)] {
+        assert!(!log.contains(secret), "{secret} appears in the log");
+    }
+}
