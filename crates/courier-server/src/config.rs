@@ -170,9 +170,14 @@ mod tests {
     fn env_overrides_file_and_defaults_are_secure() {
         let dir = tempfile_dir();
         let file = dir.join("courier.toml");
-        std::fs::write(&file, "firm_name = \"Dewey & Partners\"\nbind = \"0.0.0.0:9000\"\n").unwrap();
+        std::fs::write(
+            &file,
+            "firm_name = \"Dewey & Partners\"\nbind = \"0.0.0.0:9000\"\ndefault_max_file_size = \"500MiB\"\n",
+        )
+        .unwrap();
         let cfg = Config::load(Some(&file), |k| (k == "COURIER_BIND").then(|| "127.0.0.1:9999".to_owned())).unwrap();
         assert_eq!(cfg.firm_name, "Dewey & Partners");
+        assert_eq!(cfg.default_max_file_size, ByteSize::mib(500));
         assert_eq!(cfg.bind.port(), 9999);
         assert_eq!(cfg.public_url(), "http://127.0.0.1:9999");
         assert!(cfg.check_transport().is_ok());

@@ -108,6 +108,20 @@ pub async fn by_token_hash<'c, E: Executor<'c, Database = sqlx::Any>>(
     row.as_ref().map(from_row).transpose()
 }
 
+/// Re-reads a live portal inside a write transaction, taking its row lock (the no-op update
+/// locks the row on PostgreSQL; SQLite's transaction holds the write lock already), so a
+/// concurrent delete or disable is ordered before or after the caller, never in between.
+pub async fn lock_live(conn: &mut AnyConnection, id: &str) -> Result<Option<PortalRecord>> {
+    let r = sqlx::query("UPDATE portals SET enabled = enabled WHERE id = $1 AND deleted_at IS NULL")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    if r.rows_affected() == 0 {
+        return Ok(None);
+    }
+    get(&mut *conn, id).await
+}
+
 pub async fn list<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E) -> Result<Vec<PortalRecord>> {
     let rows = sqlx::query(&format!("{SELECT} WHERE p.deleted_at IS NULL ORDER BY p.created_at DESC, p.id"))
         .fetch_all(ex)

@@ -68,3 +68,38 @@ async fn client_disconnect_mid_upload_leaves_nothing() {
     assert!(env.blob_files().is_empty(), "{:?}", env.blob_files());
     assert!(env.docs(None).is_empty());
 }
+
+#[tokio::test]
+async fn a_portal_disabled_mid_upload_does_not_receive_the_file() {
+    let env = Env::start();
+    let (portal, token) = env.create_portal(&[]);
+    let boundary = "b0undary";
+    let head = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"late.bin\"\r\n\r\n");
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    // Half the body now; the rest (and the closing boundary) only after the portal is disabled.
+    let first = futures_util::stream::iter([Ok::<_, std::io::Error>(head.into_bytes()), Ok(bytes(300_000, 1))]);
+    let rest = futures_util::stream::once(async move {
+        let _ = rx.await;
+        Ok::<_, std::io::Error>([bytes(1000, 2), format!("\r\n--{boundary}--\r\n").into_bytes()].concat())
+    });
+    let url = format!("{}/p/{token}/files", env.base());
+    let request = tokio::spawn(async move {
+        client()
+            .post(url)
+            .header("Accept", "application/json")
+            .header("Content-Type", format!("multipart/form-data; boundary={boundary}"))
+            .body(reqwest::Body::wrap_stream(first.chain(rest)))
+            .send()
+            .await
+    });
+    let staging = env.data_dir().join("blobs").join("staging");
+    while std::fs::read_dir(&staging).unwrap().next().is_none() {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(env.cli(&["portal", "disable", &portal], None).0);
+    tx.send(()).unwrap();
+    let resp = request.await.unwrap().unwrap();
+    assert_eq!(resp.status(), 404);
+    assert!(env.docs(None).is_empty());
+    assert!(env.blob_files().is_empty(), "{:?}", env.blob_files());
+}

@@ -152,6 +152,12 @@ impl Courier {
         };
         let committed = async {
             let mut tx = self.db.begin().await?;
+            // The portal may have been disabled, or deleted with its documents, while this
+            // file streamed in; then the file must not appear.
+            let live = courier_store::portals::lock_live(&mut tx, &portal.id).await?;
+            if live.is_none_or(|p| super::portals::status(&p, now_ms()) != "active") {
+                return Err(Error::LinkNotFound);
+            }
             rows::insert(&mut tx, &record).await?;
             let details = json!({
                 "document_id": record.id, "portal_id": portal.id, "receipt_id": receipt_id,

@@ -73,6 +73,8 @@ fn check_csrf(courier: &Courier, expected: &str, given: &str, headers: &HeaderMa
         let ours = courier.config.public_url();
         let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
         let same = origin == ours || origin.starts_with(&format!("{ours}/")) || origin_host(origin) == Some(host);
+        // Under `Referrer-Policy: no-referrer` browsers send `Origin: null` even for our own
+        // forms; the synchronizer token above is what protects those.
         if !same && origin != "null" {
             return Err(Error::Forbidden);
         }
@@ -393,12 +395,7 @@ pub async fn download(
 ) -> Result<Response> {
     let session = staff_or_redirect!(state, headers);
     let (doc, stream) = state.courier.open_document(&session.caller(ip.0), &id).await?;
-    let mut resp = Response::new(Body::from_stream(stream));
-    let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
-    h.insert(header::CONTENT_LENGTH, HeaderValue::from(doc.size as u64));
-    h.insert(header::CONTENT_DISPOSITION, content_disposition(&doc.name));
-    Ok(resp)
+    Ok(attachment(Body::from_stream(stream), "application/octet-stream", &doc.name, Some(doc.size as u64)))
 }
 
 pub async fn download_all(
@@ -409,15 +406,23 @@ pub async fn download_all(
 ) -> Result<Response> {
     let session = staff_or_redirect!(state, headers);
     let (filename, stream) = state.courier.portal_archive(&session.caller(ip.0), &id).await?;
-    let mut resp = Response::new(Body::from_stream(stream));
+    Ok(attachment(Body::from_stream(stream), "application/zip", &filename, None))
+}
+
+/// A download: never rendered inline by the browser, whatever the content.
+fn attachment(body: Body, content_type: &'static str, name: &str, length: Option<u64>) -> Response {
+    let mut resp = Response::new(body);
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/zip"));
-    h.insert(header::CONTENT_DISPOSITION, content_disposition(&filename));
-    Ok(resp)
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Some(len) = length {
+        h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    }
+    h.insert(header::CONTENT_DISPOSITION, content_disposition(name));
+    resp
 }
 
 /// `attachment` with an ASCII fallback and the full UTF-8 name (RFC 6266 / RFC 8187).
-pub fn content_disposition(name: &str) -> HeaderValue {
+fn content_disposition(name: &str) -> HeaderValue {
     let name = FileName::sanitize(name);
     let encoded: String = name
         .as_str()
