@@ -65,7 +65,11 @@ impl ByteSize {
             value /= 1024.0;
             unit += 1;
         }
-        if unit == 0 { format!("{} B", self.0) } else { format!("{value:.1} {}", UNITS[unit]) }
+        match unit {
+            0 => format!("{} B", self.0),
+            _ if value.fract() < 0.05 => format!("{value:.0} {}", UNITS[unit]),
+            _ => format!("{value:.1} {}", UNITS[unit]),
+        }
     }
 }
 
@@ -156,6 +160,9 @@ mod tests {
         assert_eq!("2GiB".parse::<ByteSize>().unwrap(), ByteSize::gib(2));
         assert_eq!("1234".parse::<ByteSize>().unwrap(), ByteSize(1234));
         assert_eq!(ByteSize::gib(2).to_string(), "2GiB");
+        assert_eq!(ByteSize::mib(500).human(), "500 MiB");
+        assert_eq!(ByteSize(1536).human(), "1.5 KiB");
+        assert_eq!(ByteSize(512).human(), "512 B");
     }
 
     #[test]

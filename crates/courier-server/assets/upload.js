@@ -67,10 +67,13 @@
     const head = el("tr"); ["File", "Size (bytes)", "SHA-256"].forEach((h) => head.append(el("th", h)));
     table.append(head);
     receipts.forEach((r) => r.files.forEach((f) => {
-      const tr = el("tr"); tr.append(el("td", f.name), el("td", String(f.size)), el("td", f.sha256)); table.append(tr);
+      const hash = el("td"); const code = el("code", f.sha256); code.className = "hash"; hash.append(code);
+      const tr = el("tr"); tr.append(el("td", f.name), el("td", String(f.size)), hash); table.append(tr);
     }));
     receipt.replaceChildren(el("h2", "Received, thank you"), el("p", "Keep this receipt: the SHA-256 fingerprint proves exactly which file arrived."), table,
       el("p", "Receipt " + receipts.map((r) => r.id).join(", ")));
     receipt.hidden = false;
+    form.reset();
+    files = [];
   });
 })();

@@ -10,7 +10,7 @@ use crate::Error;
 const ASSETS: &[(&str, &str, &str)] = &[
     ("app.css", "text/css; charset=utf-8", include_str!("../../assets/app.css")),
     ("upload.js", "text/javascript; charset=utf-8", include_str!("../../assets/upload.js")),
-    ("copy.js", "text/javascript; charset=utf-8", include_str!("../../assets/copy.js")),
+    ("ui.js", "text/javascript; charset=utf-8", include_str!("../../assets/ui.js")),
 ];
 
 pub async fn serve(Path(file): Path<String>) -> Response {

@@ -79,6 +79,8 @@ pub fn router(courier: Arc<Courier>) -> Router {
         .merge(login)
         .merge(staff)
         .route("/healthz", get(|| async { "ok" }))
+        // Browsers ask for it on every page; an empty answer keeps 404s out of their consoles.
+        .route("/favicon.ico", get(|| async { axum::http::StatusCode::NO_CONTENT }))
         .route("/static/{file}", get(assets::serve))
         .fallback(errors::not_found)
         .layer(axum::middleware::from_fn(middleware::security_headers))
