@@ -30,7 +30,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "target", "release", "courier")
-PASSWORD = "benchmark passphrase, long enough"
+PASSWORD = "correct horse battery staple"
 MIB = 1024 * 1024
 
 

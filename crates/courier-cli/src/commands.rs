@@ -2,6 +2,7 @@
 //! `--json` (JSON Lines for `audit export`); only command output goes to stdout.
 
 use std::io::{BufRead, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
@@ -198,7 +199,12 @@ async fn doc(courier: &std::sync::Arc<Courier>, caller: &Caller, cmd: DocCommand
             let mut stream = std::pin::pin!(stream);
             let partial = output.with_extension("courier-partial");
             let mut file =
-                std::fs::File::create(&partial).with_context(|| format!("creating {}", partial.display()))?;
+                std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600) // privileged plaintext: readable by the operator only
+                .open(&partial).with_context(|| format!("creating {}", partial.display()))?;
             let written: Result<()> = async {
                 while let Some(chunk) = stream.next().await {
                     file.write_all(&chunk.context("decrypting the document")?)?;

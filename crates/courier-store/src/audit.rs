@@ -113,10 +113,3 @@ pub async fn page<'c, E: Executor<'c, Database = sqlx::Any>>(
     .await?;
     rows.iter().map(from_row).collect()
 }
-
-/// Events in physical (rowid/insertion) order would hide a reordering; verification walks by
-/// `seq` and checks every link, so this returns the max seq for the truncation check.
-pub async fn max_seq<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E) -> Result<i64> {
-    let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS n FROM audit_events").fetch_one(ex).await?;
-    col(&row, "n")
-}

@@ -9,7 +9,6 @@ use std::pin::Pin;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
-use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncWriteExt};
 
 pub type BlobReader = Pin<Box<dyn AsyncRead + Send>>;
@@ -29,7 +28,8 @@ pub trait BlobStore: Send + Sync {
 
 #[async_trait]
 pub trait BlobUpload: Send {
-    async fn write(&mut self, data: Bytes) -> io::Result<()>;
+    /// Appends `data`. Borrowed, so the caller can reuse its buffer for the next batch.
+    async fn write(&mut self, data: &[u8]) -> io::Result<()>;
     /// Makes the blob durable and visible under its key.
     async fn commit(self: Box<Self>) -> io::Result<()>;
     /// Drops the staged data.
@@ -165,9 +165,9 @@ struct LocalUpload {
 
 #[async_trait]
 impl BlobUpload for LocalUpload {
-    async fn write(&mut self, data: Bytes) -> io::Result<()> {
+    async fn write(&mut self, data: &[u8]) -> io::Result<()> {
         match self.file.as_mut() {
-            Some(f) => f.write_all(&data).await,
+            Some(f) => f.write_all(data).await,
             None => Err(io::Error::other("upload already finished")),
         }
     }
@@ -221,7 +221,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = LocalBlobStore::open(dir.path()).unwrap();
         let mut up = store.create(KEY).await.unwrap();
-        up.write(Bytes::from_static(b"cipher")).await.unwrap();
+        up.write(b"cipher").await.unwrap();
         assert!(store.open(KEY).await.is_err());
         // A live upload's staging file survives a sweep.
         assert_eq!(store.sweep_staging().await.unwrap(), 0);

@@ -94,7 +94,7 @@ pub async fn shred(conn: &mut AnyConnection, id: &str, now: i64) -> Result<bool>
     Ok(r.rows_affected() == 1)
 }
 
-/// Whether any row (live or shredded) references this blob key.
+/// Whether a live (unshredded) document references this blob key; a blob without one is an orphan.
 pub async fn blob_key_known<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E, blob_key: &str) -> Result<bool> {
     let row = sqlx::query("SELECT COUNT(*) AS n FROM documents WHERE blob_key = $1 AND deleted_at IS NULL")
         .bind(blob_key)

@@ -34,6 +34,8 @@ async fn whole_loop_round_trips_bytes_and_shreds() {
             env.cli(&["doc", "get", doc["id"].as_str().unwrap(), "--output", out.to_str().unwrap()], None);
         assert!(ok, "{err}");
         assert_eq!(&std::fs::read(&out).unwrap(), data, "doc get returned other bytes");
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&out).unwrap().permissions().mode() & 0o777, 0o600);
     }
 
     let letter = docs.iter().find(|d| d["name"] == "letter.txt").unwrap()["id"].as_str().unwrap().to_owned();

@@ -28,6 +28,8 @@ use crate::{Error, Result};
 
 /// Plaintext bytes handed to the blocking pool at a time.
 const BATCH: usize = 256 * 1024;
+/// Decrypted batches a download may run ahead of the client.
+const DOWNLOAD_AHEAD: usize = 2;
 /// Bytes kept for content-type sniffing.
 const SNIFF_LEN: usize = 8 * 1024;
 
@@ -204,51 +206,46 @@ impl Courier {
         Ok((view(&d), self.clone().decrypt_stream(reader, dek, doc_id)))
     }
 
+    /// Plaintext of a blob as a stream. A producer task reads and decrypts (on the blocking
+    /// pool) up to `DOWNLOAD_AHEAD` batches ahead of the consumer, so writing to the client
+    /// overlaps with the next read and decryption; no thread is held while the client is slow.
     fn decrypt_stream(
         self: std::sync::Arc<Self>,
-        reader: BlobReader,
+        mut reader: BlobReader,
         dek: Dek,
         id: DocumentId,
     ) -> impl Stream<Item = io::Result<Bytes>> + Send + 'static {
-        let state = Some((reader, Decryptor::new(dek, id.as_uuid().as_bytes()), vec![0u8; BATCH]));
-        futures_util::stream::unfold((state, self, id), |(state, courier, id)| async move {
-            let (mut reader, decryptor, mut buf) = state?;
-            let step = async {
-                let n = read_full(&mut reader, &mut buf).await?;
-                let at_end = n < buf.len();
-                tokio::task::spawn_blocking(move || {
-                    let mut out = Vec::with_capacity(n + BATCH);
-                    let mut decryptor = decryptor;
-                    decryptor.push(&buf[..n], &mut out)?;
-                    if at_end {
-                        decryptor.finish(&mut out)?;
-                        return Ok::<_, courier_crypto::CryptoError>((out, None, buf));
+        let (tx, rx) = tokio::sync::mpsc::channel::<io::Result<Bytes>>(DOWNLOAD_AHEAD);
+        tokio::spawn(async move {
+            let mut decryptor = Some(Decryptor::new(dek, id.as_uuid().as_bytes()));
+            let mut buf = vec![0u8; BATCH];
+            while let Some(d) = decryptor.take() {
+                match decrypt_batch(&mut reader, d, buf).await {
+                    Ok((next, out, back)) => {
+                        decryptor = next;
+                        buf = back;
+                        if tx.send(Ok(Bytes::from(out))).await.is_err() {
+                            return; // the client went away
+                        }
                     }
-                    Ok((out, Some(decryptor), buf))
-                })
-                .await
-                .map_err(io::Error::other)?
-                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
-            };
-            match step.await {
-                Ok((out, Some(decryptor), buf)) => {
-                    Some((Ok(Bytes::from(out)), (Some((reader, decryptor, buf)), courier, id)))
-                }
-                Ok((out, None, _)) => Some((Ok(Bytes::from(out)), (None, courier, id))),
-                Err(e) => {
-                    tracing::error!(document = %id, error = %e, "document blob failed authentication or could not be read");
-                    let details = json!({ "document_id": id.to_string(), "error": e.to_string() });
-                    if let Err(audit) = courier
-                        .audit
-                        .record(&courier.db, &Caller::system(), "document.corrupt", &format!("document:{id}"), details)
-                        .await
-                    {
-                        tracing::error!(error = %audit, "could not audit a corrupt blob");
+                    Err(e) => {
+                        self.record_corrupt(&id, &e).await;
+                        let _ = tx.send(Err(e)).await;
+                        return;
                     }
-                    Some((Err(e), (None, courier, id)))
                 }
             }
-        })
+        });
+        futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) })
+    }
+
+    async fn record_corrupt(&self, id: &DocumentId, e: &io::Error) {
+        tracing::error!(document = %id, error = %e, "document blob failed authentication or could not be read");
+        let details = json!({ "document_id": id.to_string(), "error": e.to_string() });
+        let target = format!("document:{id}");
+        if let Err(audit) = self.audit.record(&self.db, &Caller::system(), "document.corrupt", &target, details).await {
+            tracing::error!(error = %audit, "could not audit a corrupt blob");
+        }
     }
 
     /// Shreds one document: its wrapped key is forgotten in one audited transaction, then the
@@ -288,6 +285,9 @@ impl Courier {
     }
 }
 
+/// Streams plaintext into `upload`. Reading the next batch from the network overlaps with
+/// hashing and encrypting the previous one on the blocking pool; two plaintext buffers and one
+/// ciphertext buffer circulate, so memory is about 1 MiB per upload whatever the file size.
 async fn seal_into<S, E>(
     upload: &mut dyn BlobUpload,
     dek: &Dek,
@@ -300,16 +300,17 @@ where
     E: std::fmt::Display,
 {
     let (encryptor, header) = Encryptor::new(dek, id.as_uuid().as_bytes())?;
-    upload.write(Bytes::copy_from_slice(&header)).await?;
-    let mut sealer = Sealer { encryptor, hasher: Sha256::default(), sniff: Vec::with_capacity(SNIFF_LEN) };
+    upload.write(&header).await?;
+    let mut idle_sealer = Some(Sealer { encryptor, hasher: Sha256::default(), sniff: Vec::with_capacity(SNIFF_LEN) });
+    let mut in_flight: Option<SealJob> = None;
+    let mut filling = Vec::with_capacity(BATCH);
+    let mut spare_plain = Vec::with_capacity(BATCH);
+    let mut spare_out = Vec::with_capacity(BATCH + 1024);
     let mut size: u64 = 0;
-    let mut batch = Vec::with_capacity(BATCH);
     loop {
         let chunk = match stream.next().await {
             Some(Ok(c)) => Some(c),
-            Some(Err(e)) => {
-                return Err(Error::BadRequest(format!("the upload was interrupted or malformed: {e}")));
-            }
+            Some(Err(e)) => return Err(Error::BadRequest(format!("the upload was interrupted or malformed: {e}"))),
             None => None,
         };
         if let Some(c) = &chunk {
@@ -320,33 +321,78 @@ where
                     courier_core::ByteSize(max_size)
                 )));
             }
-            batch.extend_from_slice(c);
+            filling.extend_from_slice(c);
         }
         let last = chunk.is_none();
-        if batch.len() >= BATCH || last {
-            let (back, out, plain) = tokio::task::spawn_blocking(move || {
-                let mut out = Vec::with_capacity(batch.len() + 64);
-                let r = sealer.push(&batch, &mut out);
-                batch.clear();
-                r.map(|()| (sealer, out, batch))
-            })
-            .await
-            .map_err(|e| Error::internal("seal task", e))??;
-            sealer = back;
-            batch = plain;
-            if !out.is_empty() {
-                upload.write(Bytes::from(out)).await?;
-            }
+        if filling.len() >= BATCH || (last && !filling.is_empty()) {
+            let mut sealer = match in_flight.take() {
+                Some(job) => finish_job(job, upload, &mut spare_plain, &mut spare_out).await?,
+                None => idle_sealer.take().ok_or_else(|| Error::Internal("sealer lost".into()))?,
+            };
+            let batch = std::mem::replace(&mut filling, std::mem::take(&mut spare_plain));
+            let mut out = std::mem::take(&mut spare_out);
+            in_flight = Some(tokio::task::spawn_blocking(move || {
+                out.clear();
+                sealer.push(&batch, &mut out)?;
+                Ok((sealer, batch, out))
+            }));
         }
         if last {
             break;
         }
     }
+    let sealer = match in_flight.take() {
+        Some(job) => finish_job(job, upload, &mut spare_plain, &mut spare_out).await?,
+        None => idle_sealer.take().ok_or_else(|| Error::Internal("sealer lost".into()))?,
+    };
     let Sealer { encryptor, hasher, sniff } = sealer;
-    let mut tail = Vec::with_capacity(64 * 1024 + 16);
-    encryptor.finish(&mut tail)?;
-    upload.write(Bytes::from(tail)).await?;
+    spare_out.clear();
+    encryptor.finish(&mut spare_out)?;
+    upload.write(&spare_out).await?;
     Ok(Sealed { size, sha256: hasher.finish(), sniff })
+}
+
+/// One batch sealed on the blocking pool: the sealer, the emptied plaintext buffer and the
+/// ciphertext come back for reuse.
+type SealJob = tokio::task::JoinHandle<Result<(Sealer, Vec<u8>, Vec<u8>)>>;
+
+/// Waits for a sealing job, writes its ciphertext and takes its buffers back.
+async fn finish_job(
+    job: SealJob,
+    upload: &mut dyn BlobUpload,
+    spare_plain: &mut Vec<u8>,
+    spare_out: &mut Vec<u8>,
+) -> Result<Sealer> {
+    let (sealer, mut plain, out) = job.await.map_err(|e| Error::internal("seal task", e))??;
+    upload.write(&out).await?;
+    plain.clear();
+    *spare_plain = plain;
+    *spare_out = out;
+    Ok(sealer)
+}
+
+/// Reads up to one batch of ciphertext and decrypts it on the blocking pool. Returns the
+/// decryptor (none after the last segment), the plaintext and the read buffer for reuse.
+async fn decrypt_batch(
+    reader: &mut BlobReader,
+    decryptor: Decryptor,
+    mut buf: Vec<u8>,
+) -> io::Result<(Option<Decryptor>, Vec<u8>, Vec<u8>)> {
+    let n = read_full(reader, &mut buf).await?;
+    let at_end = n < buf.len();
+    tokio::task::spawn_blocking(move || {
+        let mut d = decryptor;
+        let mut out = Vec::with_capacity(n); // plaintext is shorter than its ciphertext
+        d.push(&buf[..n], &mut out)?;
+        if at_end {
+            d.finish(&mut out)?;
+            return Ok((None, out, buf));
+        }
+        Ok((Some(d), out, buf))
+    })
+    .await
+    .map_err(io::Error::other)?
+    .map_err(|e: courier_crypto::CryptoError| io::Error::new(io::ErrorKind::InvalidData, e))
 }
 
 async fn read_full(reader: &mut BlobReader, buf: &mut [u8]) -> io::Result<usize> {
