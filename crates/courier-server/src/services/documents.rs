@@ -28,6 +28,9 @@ use crate::{Error, Result};
 
 /// Plaintext bytes handed to the blocking pool at a time.
 const BATCH: usize = 256 * 1024;
+/// Ciphertext read and decrypted per blocking-pool hop on download. Larger than the upload batch:
+/// each hop costs two thread switches, and downloads are few (staff) and short-lived.
+const DOWNLOAD_BATCH: usize = 1024 * 1024;
 /// Decrypted batches a download may run ahead of the client.
 const DOWNLOAD_AHEAD: usize = 2;
 /// Bytes kept for content-type sniffing.
@@ -218,7 +221,7 @@ impl Courier {
         let (tx, rx) = tokio::sync::mpsc::channel::<io::Result<Bytes>>(DOWNLOAD_AHEAD);
         tokio::spawn(async move {
             let mut decryptor = Some(Decryptor::new(dek, id.as_uuid().as_bytes()));
-            let mut buf = vec![0u8; BATCH];
+            let mut buf = vec![0u8; DOWNLOAD_BATCH];
             while let Some(d) = decryptor.take() {
                 match decrypt_batch(&mut reader, d, buf).await {
                     Ok((next, out, back)) => {
