@@ -198,13 +198,13 @@ async fn doc(courier: &std::sync::Arc<Courier>, caller: &Caller, cmd: DocCommand
             let (doc, stream) = service(courier.open_document(caller, &id).await)?;
             let mut stream = std::pin::pin!(stream);
             let partial = output.with_extension("courier-partial");
-            let mut file =
-                std::fs::OpenOptions::new()
+            let mut file = std::fs::OpenOptions::new()
                 .write(true)
                 .create(true)
                 .truncate(true)
                 .mode(0o600) // privileged plaintext: readable by the operator only
-                .open(&partial).with_context(|| format!("creating {}", partial.display()))?;
+                .open(&partial)
+                .with_context(|| format!("creating {}", partial.display()))?;
             let written: Result<()> = async {
                 while let Some(chunk) = stream.next().await {
                     file.write_all(&chunk.context("decrypting the document")?)?;

@@ -2,8 +2,8 @@
 //! shredding leaves nothing that could open a document again.
 
 use serde_json::Value;
-use sqlx::sqlite::SqlitePoolOptions;
-use sqlx::{Row, SqlitePool};
+use sqlx::any::AnyPoolOptions;
+use sqlx::{AnyPool, Row};
 
 use crate::harness::{Env, sha256_hex, upload};
 
@@ -17,9 +17,10 @@ fn env_with_events() -> Env {
     env
 }
 
-async fn db(env: &Env) -> SqlitePool {
-    let url = format!("sqlite://{}", env.data_dir().join("courier.db").display());
-    SqlitePoolOptions::new().max_connections(1).connect(&url).await.expect("open the database")
+/// The installation's own database, SQLite or PostgreSQL, opened behind Courier's back.
+async fn db(env: &Env) -> AnyPool {
+    sqlx::any::install_default_drivers();
+    AnyPoolOptions::new().max_connections(1).connect(&env.database_url()).await.expect("open the database")
 }
 
 fn verify(env: &Env) -> (bool, Value) {
@@ -109,6 +110,19 @@ async fn deleting_the_newest_events_and_rewinding_the_head_is_detected_by_heads_
         .await
         .unwrap();
     assert_broken_at(&env, 7);
+}
+
+#[tokio::test]
+async fn a_deleted_head_row_is_detected_and_no_new_chain_starts() {
+    let env = env_with_events();
+    let pool = db(&env).await;
+    sqlx::query("DELETE FROM audit_head").execute(&pool).await.unwrap();
+    assert!(!verify(&env).0);
+    // Appending would silently start a second chain; the action fails instead.
+    let (ok, _, err) = env.cli(&["portal", "create", "--label", "after the wipe"], None);
+    assert!(!ok, "an action succeeded without its audit event: {err}");
+    let row = sqlx::query("SELECT COUNT(*) FROM portals").fetch_one(&pool).await.unwrap();
+    assert_eq!(row.get::<i64, _>(0), 4, "the portal was created without its audit event");
 }
 
 #[tokio::test]

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 
-use crate::harness::{Env, bytes, client};
+use crate::harness::{Env, bytes, client, upload};
 
 #[tokio::test]
 async fn kill_9_mid_upload_leaves_no_document_and_no_orphan() {
@@ -102,4 +102,57 @@ async fn a_portal_disabled_mid_upload_does_not_receive_the_file() {
     assert_eq!(resp.status(), 404);
     assert!(env.docs(None).is_empty());
     assert!(env.blob_files().is_empty(), "{:?}", env.blob_files());
+}
+
+/// Runs `.ci/postgres.sh` for a private PostgreSQL instance.
+fn private_postgres(action: &str, dir: &std::path::Path) -> String {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../.ci/postgres.sh");
+    let out = std::process::Command::new("bash")
+        .args([script, action])
+        .env("COURIER_TEST_PG_PORT", "55433")
+        .env("COURIER_TEST_PG_DIR", dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "postgres {action}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+#[tokio::test]
+async fn requests_fail_fast_while_postgres_is_down_and_recover_without_a_restart() {
+    if std::env::var("COURIER_TEST_POSTGRES_URL").is_err() {
+        eprintln!("skipped: COURIER_TEST_POSTGRES_URL is not set (see .ci/postgres.sh)");
+        return;
+    }
+    let pg_dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(pg_dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    let admin = private_postgres("start", &pg_dir.path().join("pg"));
+    let env = Env::start_on_postgres(&admin);
+    let (_, token) = env.create_portal(&[]);
+    let url = format!("{}/p/{token}", env.base());
+    assert_eq!(client().get(&url).send().await.unwrap().status(), 200);
+
+    private_postgres("stop", &pg_dir.path().join("pg"));
+    let started = std::time::Instant::now();
+    let down = client().get(&url).header("Accept", "application/json").send().await.unwrap();
+    assert_eq!(down.status(), 503);
+    assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
+    let problem: serde_json::Value = down.json().await.unwrap();
+    assert!(!problem.to_string().contains("55433") && !problem.to_string().contains("postgres"), "{problem}");
+    assert!(upload(env.base(), &token, &[("during.txt", b"x")]).await.status().is_server_error());
+
+    private_postgres("start", &pg_dir.path().join("pg"));
+    let mut recovered = false;
+    for _ in 0..40 {
+        if client().get(&url).send().await.unwrap().status() == 200 {
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(recovered, "Courier did not recover after PostgreSQL came back");
+    assert_eq!(upload(env.base(), &token, &[("after.txt", b"y")]).await.status(), 201);
+    assert!(env.blob_files().len() == 1, "{:?}", env.blob_files());
+    assert!(env.audit_ok());
+    drop(env);
+    private_postgres("stop", &pg_dir.path().join("pg"));
 }

@@ -17,6 +17,51 @@ pub struct Env {
     pub dir: tempfile::TempDir,
     pub server: Option<Server>,
     pub config: Option<PathBuf>,
+    /// A database of its own on the test PostgreSQL server, when `COURIER_TEST_POSTGRES_URL`
+    /// names one; otherwise the SQLite default in the data directory.
+    pub postgres: Option<TestDatabase>,
+}
+
+/// A fresh PostgreSQL database, dropped again with the test.
+pub struct TestDatabase {
+    admin_url: String,
+    name: String,
+    pub url: String,
+}
+
+impl TestDatabase {
+    fn create() -> Option<Self> {
+        let admin_url = std::env::var("COURIER_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty())?;
+        Some(Self::create_on(admin_url))
+    }
+
+    /// A fresh database on the PostgreSQL server that `admin_url` reaches.
+    pub fn create_on(admin_url: String) -> Self {
+        let name = format!("courier_test_{}", hex(&bytes(8, std::process::id() as u64 ^ nanos())));
+        psql(&admin_url, &format!("CREATE DATABASE {name}"));
+        let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(b, _)| b);
+        let url = format!("{base}/{name}");
+        Self { admin_url, name, url }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        psql(&self.admin_url, &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+    }
+}
+
+fn psql(url: &str, sql: &str) {
+    let out = Command::new("psql").args([url, "-v", "ON_ERROR_STOP=1", "-qc", sql]).output().expect("run psql");
+    assert!(out.status.success(), "psql {sql}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+fn nanos() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0)
+}
+
+fn hex(data: &[u8]) -> String {
+    data.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 pub struct Server {
@@ -38,6 +83,14 @@ impl Env {
         Self::start_with_config("")
     }
 
+    /// A server on a fresh database of the PostgreSQL server at `admin_url`.
+    pub fn start_on_postgres(admin_url: &str) -> Self {
+        let mut env = Self::offline("");
+        env.postgres = Some(TestDatabase::create_on(admin_url.to_owned()));
+        env.server = Some(env.spawn_server());
+        env
+    }
+
     pub fn start_with_config(toml: &str) -> Self {
         let mut env = Self::offline(toml);
         env.server = Some(env.spawn_server());
@@ -52,7 +105,15 @@ impl Env {
             std::fs::write(&path, toml).expect("write config");
             path
         });
-        Self { dir, server: None, config }
+        Self { dir, server: None, config, postgres: TestDatabase::create() }
+    }
+
+    /// The metadata database this installation uses (for tests that tamper with it directly).
+    pub fn database_url(&self) -> String {
+        match &self.postgres {
+            Some(db) => db.url.clone(),
+            None => format!("sqlite://{}", self.data_dir().join("courier.db").display()),
+        }
     }
 
     pub fn data_dir(&self) -> PathBuf {
@@ -63,9 +124,14 @@ impl Env {
         &self.server.as_ref().expect("server running").base
     }
 
-    fn command(&self) -> Command {
+    /// `courier` with this installation's environment.
+    pub fn command(&self) -> Command {
         let mut c = Command::new(BIN);
         c.env("COURIER_DATA_DIR", self.data_dir()).env("RUST_LOG", "warn").env_remove("COURIER_CONFIG");
+        c.env_remove("COURIER_DATABASE_URL");
+        if let Some(db) = &self.postgres {
+            c.env("COURIER_DATABASE_URL", &db.url);
+        }
         if let Some(cfg) = &self.config {
             c.env("COURIER_CONFIG", cfg);
         }
@@ -102,6 +168,10 @@ impl Env {
                 return Server { child, base, setup_link };
             }
         }
+    }
+
+    pub fn on_postgres(&self) -> bool {
+        self.postgres.is_some()
     }
 
     pub fn kill_server(&mut self) {

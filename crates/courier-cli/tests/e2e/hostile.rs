@@ -190,9 +190,9 @@ async fn logs_never_carry_tokens_passcodes_or_file_names() {
     let env = Env::offline("");
     let log_path = env.dir.path().join("server.log");
     let log = std::fs::File::create(&log_path).unwrap();
-    let mut server = std::process::Command::new(crate::harness::BIN)
+    let mut server = env
+        .command()
         .args(["serve", "--bind", "127.0.0.1:0"])
-        .env("COURIER_DATA_DIR", env.data_dir())
         .env("RUST_LOG", "debug")
         .stdout(std::process::Stdio::piped())
         .stderr(log)

@@ -270,3 +270,31 @@ async fn a_corrupted_blob_is_never_served_and_is_audited() {
     );
     assert!(env.audit_events().iter().any(|e| e["action"] == "document.corrupt"));
 }
+
+#[tokio::test]
+async fn concurrent_uploads_and_cli_actions_keep_one_valid_chain() {
+    let env = Env::start();
+    let (portal, token) = env.create_portal(&[]);
+    let uploads: Vec<_> = (0..12)
+        .map(|i| {
+            let (base, token) = (env.base().to_owned(), token.clone());
+            tokio::spawn(async move {
+                upload(&base, &token, &[(&format!("f{i}.bin"), &bytes(70_000 + i, i as u64))]).await.status()
+            })
+        })
+        .collect();
+    // The CLI appends to the same chain from other processes meanwhile.
+    for i in 0..4 {
+        assert!(env.cli(&["portal", "create", "--label", &format!("side {i}")], None).0);
+    }
+    for u in uploads {
+        assert_eq!(u.await.unwrap(), 201);
+    }
+    assert_eq!(env.docs(Some(&portal)).len(), 12);
+    let events = env.audit_events();
+    assert!(events.windows(2).all(|w| w[1]["seq"].as_i64().unwrap() == w[0]["seq"].as_i64().unwrap() + 1));
+    assert_eq!(events.iter().filter(|e| e["action"] == "document.upload").count(), 12);
+    assert!(env.audit_ok());
+    let actor = events.iter().find(|e| e["action"] == "portal.create").unwrap()["actor"].as_str().unwrap().to_owned();
+    assert!(actor.starts_with("cli:") && actor != "cli:unknown", "{actor}");
+}

@@ -67,13 +67,11 @@ impl AuditLog {
         target: &str,
         details: Value,
     ) -> Result<HeadRecord> {
-        let head = rows::lock_head(tx).await?;
-        let (seq, prev_hash) = match &head {
-            Some(h) => {
-                (h.seq + 1, to_hash(&h.hash).ok_or_else(|| Error::Internal("audit head hash is malformed".into()))?)
-            }
-            None => (1, GENESIS),
-        };
+        // The head row exists from the migration on; a missing one means the table was
+        // tampered with, and starting a new chain would hide that.
+        let head = rows::lock_head(tx).await?.ok_or_else(|| Error::Internal("the audit head row is missing".into()))?;
+        let prev_hash = to_hash(&head.hash).ok_or_else(|| Error::Internal("audit head hash is malformed".into()))?;
+        let seq = head.seq + 1;
         let at = courier_core::time_fmt::now_ms();
         let actor = caller.actor.to_string();
         let ip = caller.ip.map(|ip| ip.to_string()).unwrap_or_default();
@@ -175,24 +173,19 @@ impl AuditLog {
         }
         // Truncation: the signed head and the external log must not be ahead of the chain.
         let head = rows::head(db.pool()).await?;
-        match &head {
-            Some(h) => {
-                let hh = to_hash(&h.hash).unwrap_or_default();
-                if !self.signer.verify(h.seq, &hh, h.at, &h.signature) {
-                    return Ok(fail(h.seq, "the signed head's signature is invalid".into(), last_seq));
-                }
-                if h.seq != last_seq || hh != prev {
-                    return Ok(fail(
-                        last_seq + 1,
-                        format!("signed head names event {} but the chain ends at {}", h.seq, last_seq),
-                        last_seq,
-                    ));
-                }
-            }
-            None if last_seq > 0 => {
-                return Ok(fail(last_seq, "the signed head is missing".into(), last_seq));
-            }
-            None => {}
+        let Some(h) = &head else {
+            return Ok(fail(last_seq, "the signed head is missing".into(), last_seq));
+        };
+        let head_hash = to_hash(&h.hash).unwrap_or_default();
+        // Seq 0 is the unsigned genesis head of an empty chain; every other head is signed.
+        let genuine =
+            if h.seq == 0 { head_hash == GENESIS } else { self.signer.verify(h.seq, &head_hash, h.at, &h.signature) };
+        if !genuine {
+            return Ok(fail(h.seq, "the signed head's signature is invalid".into(), last_seq));
+        }
+        if h.seq != last_seq || head_hash != prev {
+            let reason = format!("signed head names event {} but the chain ends at {}", h.seq, last_seq);
+            return Ok(fail(last_seq + 1, reason, last_seq));
         }
         if let Some(max_logged) = logged.keys().max()
             && *max_logged > last_seq

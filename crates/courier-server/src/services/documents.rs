@@ -269,7 +269,11 @@ impl Courier {
         d: &DocumentRecord,
         now: i64,
     ) -> Result<HeadRecord> {
-        rows::shred(tx, &d.id, now).await?;
+        // Conditional on not being shredded yet: a concurrent delete (another instance, the CLI)
+        // must not be recorded twice.
+        if !rows::shred(tx, &d.id, now).await? {
+            return Err(Error::NotFound);
+        }
         let details = json!({ "document_id": d.id, "portal_id": d.portal_id, "size": d.size, "sha256": d.sha256 });
         self.audit.append(tx, caller, "document.delete", &format!("document:{}", d.id), details).await
     }

@@ -88,7 +88,26 @@ impl Caller {
 
     /// The local operator running a CLI command.
     pub fn cli() -> Self {
-        let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into());
+        let user = std::env::var("USER")
+            .or_else(|_| std::env::var("LOGNAME"))
+            .ok()
+            .filter(|u| !u.is_empty())
+            .or_else(os_user_name)
+            .unwrap_or_else(|| "unknown".into());
         Self { actor: Actor::Cli(user), ip: None }
     }
+}
+
+/// The name of this process's real uid from `/etc/passwd` (or `uid:N`), for when the
+/// environment names no user (services, CI). Read from files: no unsafe libc call.
+fn os_user_name() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let uid = status.lines().find_map(|l| l.strip_prefix("Uid:"))?.split_whitespace().next()?.to_owned();
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    let name = passwd.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let name = fields.next()?;
+        (fields.nth(1)? == uid).then(|| name.to_owned())
+    });
+    Some(name.unwrap_or_else(|| format!("uid:{uid}")))
 }

@@ -79,7 +79,9 @@ CREATE TABLE audit_events (
 CREATE INDEX audit_events_at ON audit_events (at);
 
 -- The signed head of the chain: one row, rewritten by every append in the same transaction.
--- Every append first updates this row, which serialises appends across processes.
+-- Every append first updates this row, which serialises appends across processes (the row
+-- exists from the start, so even the first append takes its lock). Seq 0 with the all-zero
+-- hash and no signature is the empty chain.
 CREATE TABLE audit_head (
     id         BIGINT PRIMARY KEY CHECK (id = 1),
     seq        BIGINT NOT NULL,
@@ -87,3 +89,4 @@ CREATE TABLE audit_head (
     at         BIGINT NOT NULL,
     signature  BYTEA NOT NULL
 );
+INSERT INTO audit_head (id, seq, hash, at, signature) VALUES (1, 0, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea, 0, ''::bytea);
