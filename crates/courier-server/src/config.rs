@@ -8,14 +8,19 @@ use std::time::Duration;
 use courier_core::ByteSize;
 use serde::Deserialize;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub data_dir: PathBuf,
     /// `sqlite://…` or `postgres://…`; default: `courier.db` in the data directory.
     pub database_url: Option<String>,
-    /// Default: the `blobs/` directory in the data directory.
+    /// Default: the `blobs/` directory in the data directory; `s3://bucket/prefix` for S3.
     pub blob_store: Option<String>,
+    /// S3-compatible endpoint (path-style requests), e.g. `http://127.0.0.1:3900`; unset for AWS.
+    pub s3_endpoint: Option<String>,
+    pub s3_region: String,
+    pub s3_access_key_id: Option<String>,
+    pub s3_secret_access_key: Option<String>,
     pub bind: SocketAddr,
     /// Base of the links Courier hands out; default `http://<bind>`.
     pub public_url: Option<String>,
@@ -44,6 +49,10 @@ impl Default for Config {
             data_dir: PathBuf::from("courier-data"),
             database_url: None,
             blob_store: None,
+            s3_endpoint: None,
+            s3_region: "us-east-1".to_owned(),
+            s3_access_key_id: None,
+            s3_secret_access_key: None,
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             public_url: None,
             firm_name: "Courier".to_owned(),
@@ -69,6 +78,24 @@ pub enum ConfigError {
     Parse(PathBuf, toml::de::Error),
     #[error("environment variable {0}: {1}")]
     Env(&'static str, String),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Everything but the S3 secret key, which must never reach a log.
+        f.debug_struct("Config")
+            .field("data_dir", &self.data_dir)
+            .field("database_url", &self.database_url.as_ref().map(|_| "(set)"))
+            .field("blob_store", &self.blob_store)
+            .field("s3_endpoint", &self.s3_endpoint)
+            .field("s3_region", &self.s3_region)
+            .field("bind", &self.bind)
+            .field("public_url", &self.public_url)
+            .field("trusted_proxy", &self.trusted_proxy)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Config {
@@ -90,6 +117,27 @@ impl Config {
         }
         if let Some(v) = vars("COURIER_BLOB_STORE") {
             cfg.blob_store = Some(v);
+        }
+        if let Some(v) = vars("COURIER_S3_ENDPOINT") {
+            cfg.s3_endpoint = Some(v);
+        }
+        if let Some(v) = vars("COURIER_S3_REGION") {
+            cfg.s3_region = v;
+        }
+        // Secrets may also come from files (container secrets): `<NAME>_FILE`.
+        let secret = |name: &'static str| -> Result<Option<String>, ConfigError> {
+            match vars(&format!("{name}_FILE")) {
+                Some(path) => std::fs::read_to_string(&path)
+                    .map(|s| Some(s.trim_end_matches(['\r', '\n']).to_owned()))
+                    .map_err(|e| ConfigError::Env(name, format!("cannot read {path}: {e}"))),
+                None => Ok(vars(name)),
+            }
+        };
+        if let Some(v) = secret("COURIER_S3_ACCESS_KEY_ID")? {
+            cfg.s3_access_key_id = Some(v);
+        }
+        if let Some(v) = secret("COURIER_S3_SECRET_ACCESS_KEY")? {
+            cfg.s3_secret_access_key = Some(v);
         }
         if let Some(v) = vars("COURIER_BIND") {
             cfg.bind =
@@ -118,6 +166,24 @@ impl Config {
                 })?;
         }
         Ok(cfg)
+    }
+
+    /// The S3 settings when `blob_store` names a bucket.
+    pub fn s3_settings(&self) -> Result<Option<courier_store::blob::S3Settings>, ConfigError> {
+        let Some(url) = self.blob_store.as_deref().filter(|u| u.starts_with("s3://")) else { return Ok(None) };
+        let (bucket, prefix) = courier_store::blob::S3Settings::parse_url(url)
+            .ok_or_else(|| ConfigError::Invalid(format!("blob_store {url:?} is not s3://bucket/prefix")))?;
+        let need = |v: &Option<String>, name: &str| {
+            v.clone().ok_or_else(|| ConfigError::Invalid(format!("an S3 blob store needs {name}")))
+        };
+        Ok(Some(courier_store::blob::S3Settings {
+            bucket,
+            prefix,
+            endpoint: self.s3_endpoint.clone(),
+            region: self.s3_region.clone(),
+            access_key_id: need(&self.s3_access_key_id, "s3_access_key_id (COURIER_S3_ACCESS_KEY_ID)")?,
+            secret_access_key: need(&self.s3_secret_access_key, "s3_secret_access_key (COURIER_S3_SECRET_ACCESS_KEY)")?,
+        }))
     }
 
     pub fn database_url(&self) -> String {
@@ -184,6 +250,23 @@ mod tests {
 
         let exposed = Config::load(Some(&file), |_| None).unwrap();
         assert!(exposed.check_transport().unwrap_err().contains("trusted_proxy"));
+        let dir2 = dir.join("secret");
+        std::fs::write(&dir2, "s3cr3t\n").unwrap();
+        let secret_path = dir2.display().to_string();
+        let s3 = Config::load(None, |k| match k {
+            "COURIER_BLOB_STORE" => Some("s3://courier/blobs".into()),
+            "COURIER_S3_ACCESS_KEY_ID" => Some("GK123".into()),
+            "COURIER_S3_SECRET_ACCESS_KEY_FILE" => Some(secret_path.clone()),
+            _ => None,
+        })
+        .unwrap();
+        let settings = s3.s3_settings().unwrap().unwrap();
+        assert_eq!((settings.bucket.as_str(), settings.prefix.as_str()), ("courier", "blobs"));
+        assert_eq!(settings.secret_access_key, "s3cr3t");
+        assert!(!format!("{s3:?} {settings:?}").contains("s3cr3t"));
+        let no_secret = Config::load(None, |k| (k == "COURIER_BLOB_STORE").then(|| "s3://courier".into())).unwrap();
+        assert!(no_secret.s3_settings().is_err());
+
         std::fs::write(&file, "no_such_setting = 1\n").unwrap();
         assert!(matches!(Config::load(Some(&file), |_| None), Err(ConfigError::Parse(..))));
     }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use courier_crypto::audit::HeadSigner;
 use courier_crypto::keys::{KeyRing, SecretKey};
 use courier_store::Db;
-use courier_store::blob::LocalBlobStore;
+use courier_store::blob::{BlobStore, LocalBlobStore, S3BlobStore};
 use zeroize::Zeroizing;
 
 use crate::{Config, Courier, Error, Result};
@@ -32,12 +32,12 @@ pub async fn open(config: Config) -> Result<Arc<Courier>> {
     }
     let db = Db::connect(&config.database_url()).await.map_err(|e| Error::Unavailable(format!("database: {e}")))?;
     db.migrate().await?;
-    let blobs = match config.blob_store.as_deref() {
-        None => Arc::new(LocalBlobStore::open(&config.data_dir.join("blobs"))?),
-        Some(dir) if !dir.contains("://") => Arc::new(LocalBlobStore::open(Path::new(dir))?),
-        Some(other) => {
-            return Err(Error::BadRequest(format!("blob store {other:?} is not supported by this build")));
-        }
+    let s3 = config.s3_settings().map_err(|e| Error::BadRequest(e.to_string()))?;
+    let blobs: Arc<dyn BlobStore> = match (s3, config.blob_store.as_deref()) {
+        (Some(s3), _) => Arc::new(S3BlobStore::new(&s3)?),
+        (None, None) => Arc::new(LocalBlobStore::open(&config.data_dir.join("blobs"))?),
+        (None, Some(dir)) if !dir.contains("://") => Arc::new(LocalBlobStore::open(Path::new(dir))?),
+        (None, Some(other)) => return Err(Error::BadRequest(format!("blob store {other:?} is not supported"))),
     };
     Ok(Arc::new(Courier::new(config, db, blobs, keys, signer, cookie_key)))
 }

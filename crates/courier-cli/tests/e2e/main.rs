@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod audit;
+mod cluster;
 mod crash;
 mod harness;
 mod hostile;

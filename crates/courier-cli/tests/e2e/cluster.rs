@@ -1,0 +1,139 @@
+//! Several instances behind a load balancer: the same PostgreSQL and S3, shared key files,
+//! a data directory each. Runs when both `COURIER_TEST_POSTGRES_URL` and
+//! `COURIER_TEST_S3_ENDPOINT` are set (`.ci/run` starts both).
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+
+use crate::harness::{Env, bytes, client, hidden_field, sha256_hex, upload};
+
+const PASSWORD: &str = "violet tractor harbour 42";
+
+fn cluster_env() -> Option<Env> {
+    let env = Env::start();
+    if !(env.on_postgres() && env.on_s3()) {
+        eprintln!("skipped: needs COURIER_TEST_POSTGRES_URL and COURIER_TEST_S3_ENDPOINT (see .ci/run)");
+        return None;
+    }
+    Some(env)
+}
+
+fn code(secret: &str) -> String {
+    use totp_rs::{Algorithm, Secret, TOTP};
+    let bytes = Secret::Encoded(secret.to_owned()).to_bytes().unwrap();
+    TOTP::new(Algorithm::SHA1, 6, 1, 30, bytes, None, "x".into()).unwrap().generate_current().unwrap()
+}
+
+#[tokio::test]
+async fn two_instances_share_portals_documents_sessions_and_one_audit_chain() {
+    let Some(env) = cluster_env() else { return };
+    let b = env.spawn_second_instance();
+    let (a_url, b_url) = (env.base().to_owned(), b.base.clone());
+    let (portal, token) = env.create_portal(&[]);
+
+    // Uploads through both instances at once.
+    let files: Vec<Vec<u8>> = (0..8).map(|i| bytes(300_000 + i * 1000, i as u64)).collect();
+    let tasks: Vec<_> = files
+        .iter()
+        .enumerate()
+        .map(|(i, data)| {
+            let base = if i % 2 == 0 { a_url.clone() } else { b_url.clone() };
+            let (token, data) = (token.clone(), data.clone());
+            tokio::spawn(async move { upload(&base, &token, &[(&format!("part-{i}.bin"), &data)]).await.status() })
+        })
+        .collect();
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), 201);
+    }
+    let docs = env.docs(Some(&portal));
+    assert_eq!(docs.len(), 8);
+    assert_eq!(env.blob_files().len(), 8);
+
+    // A staff session made on instance A works on instance B (sessions live in the database;
+    // CSRF tokens too).
+    let user = env.cli_json(
+        &["user", "create", "--email", "ada@firm.example", "--role", "attorney", "--password-stdin", "--json"],
+        Some(&format!("{PASSWORD}\n")),
+    );
+    let c = client();
+    let page = c.get(format!("{a_url}/login")).send().await.unwrap().text().await.unwrap();
+    let csrf = hidden_field(&page, "csrf_token");
+    let r = c
+        .post(format!("{a_url}/login"))
+        .form(&[("email", "ada@firm.example"), ("password", PASSWORD), ("csrf_token", &csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    // The MFA step is answered by the other instance.
+    let page = c.get(format!("{b_url}/login/mfa")).send().await.unwrap().text().await.unwrap();
+    let csrf = hidden_field(&page, "csrf_token");
+    let r = c
+        .post(format!("{b_url}/login/mfa"))
+        .form(&[("code", code(user["totp_secret"].as_str().unwrap()).as_str()), ("csrf_token", &csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+
+    // Downloads through either instance return the exact bytes.
+    for (i, data) in files.iter().enumerate() {
+        let id = docs.iter().find(|d| d["name"] == format!("part-{i}.bin")).unwrap()["id"].as_str().unwrap().to_owned();
+        let base = if i % 2 == 0 { &b_url } else { &a_url };
+        let got = c.get(format!("{base}/documents/{id}/download")).send().await.unwrap().bytes().await.unwrap();
+        assert_eq!(sha256_hex(&got), sha256_hex(data), "part-{i} through {base}");
+    }
+
+    // Deleted through one instance: gone on both, and from the bucket.
+    let victim = docs[0]["id"].as_str().unwrap().to_owned();
+    let page = c.get(format!("{a_url}/portals/{portal}")).send().await.unwrap().text().await.unwrap();
+    let csrf = hidden_field(&page, "csrf_token");
+    let r = c
+        .post(format!("{a_url}/documents/{victim}/delete"))
+        .form(&[("csrf_token", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    for base in [&a_url, &b_url] {
+        assert_eq!(c.get(format!("{base}/documents/{victim}/download")).send().await.unwrap().status(), 404);
+    }
+    assert_eq!(env.blob_files().len(), 7);
+
+    let events = env.audit_events();
+    assert_eq!(events.iter().filter(|e| e["action"] == "document.upload").count(), 8);
+    assert_eq!(events.iter().filter(|e| e["action"] == "document.download").count(), 8);
+    assert!(env.audit_ok());
+}
+
+#[tokio::test]
+async fn killing_one_instance_mid_upload_leaves_the_other_serving_and_no_half_document() {
+    let Some(mut env) = cluster_env() else { return };
+    let b = env.spawn_second_instance();
+    let (_, token) = env.create_portal(&[]);
+    let boundary = "b0undary";
+    let head = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"half.bin\"\r\n\r\n");
+    // 12 MiB (two full S3 parts sent), then the body stalls until the instance dies.
+    let chunks = std::iter::once(head.into_bytes()).chain((0..48).map(|i| bytes(262_144, i)));
+    let body = futures_util::stream::iter(chunks.map(Ok::<_, std::io::Error>)).chain(futures_util::stream::pending());
+    let url = format!("{}/p/{token}/files", env.base());
+    let stalled = tokio::spawn(async move {
+        client()
+            .post(url)
+            .header("Content-Type", format!("multipart/form-data; boundary={boundary}"))
+            .body(reqwest::Body::wrap_stream(body))
+            .send()
+            .await
+    });
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    env.kill_server(); // SIGKILL, mid-upload
+    assert!(stalled.await.unwrap().is_err());
+
+    let ok = upload(&b.base, &token, &[("whole.txt", b"complete")]).await;
+    assert_eq!(ok.status(), 201, "the surviving instance stopped serving");
+    let names: Vec<String> = env.docs(None).iter().map(|d| d["name"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(names, ["whole.txt"], "a half document became visible");
+    assert_eq!(env.blob_files().len(), 1, "an unfinished multipart upload became an object");
+    assert!(env.audit_ok());
+}

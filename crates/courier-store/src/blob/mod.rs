@@ -1,0 +1,50 @@
+//! Blob stores hold encrypted document blobs under random keys. Nothing from the client ever
+//! becomes part of a path or object name. An upload is staged and becomes visible under its
+//! key only on `commit`, so a crash leaves at most an invisible staging object, which
+//! `sweep_staging` (local) or the bucket's lifecycle rule (S3) removes.
+
+mod local;
+mod s3;
+
+use std::io;
+use std::pin::Pin;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::io::AsyncRead;
+
+pub use local::LocalBlobStore;
+pub use s3::{S3BlobStore, S3Settings};
+
+pub type BlobReader = Pin<Box<dyn AsyncRead + Send>>;
+#[async_trait]
+pub trait BlobStore: Send + Sync {
+    /// Starts writing the blob `key`; nothing is visible under `key` until `commit`.
+    async fn create(&self, key: &str) -> io::Result<Box<dyn BlobUpload>>;
+    async fn open(&self, key: &str) -> io::Result<BlobReader>;
+    /// Removes a committed blob; removing a missing one is not an error.
+    async fn delete(&self, key: &str) -> io::Result<()>;
+    /// Committed keys whose blobs are older than `min_age` (candidates for the orphan sweep).
+    async fn list_older_than(&self, min_age: Duration) -> io::Result<Vec<String>>;
+    /// Removes staging objects left by uploads that died; returns how many.
+    async fn sweep_staging(&self) -> io::Result<usize>;
+}
+
+#[async_trait]
+pub trait BlobUpload: Send {
+    /// Appends `data`. Borrowed, so the caller can reuse its buffer for the next batch.
+    async fn write(&mut self, data: &[u8]) -> io::Result<()>;
+    /// Makes the blob durable and visible under its key.
+    async fn commit(self: Box<Self>) -> io::Result<()>;
+    /// Drops the staged data.
+    async fn abort(self: Box<Self>) -> io::Result<()>;
+}
+
+/// Blob keys are ids we generate; refuse anything else before it reaches a path.
+pub fn is_valid_key(key: &str) -> bool {
+    key.len() == 36 && key.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')
+}
+
+fn invalid_key() -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, "invalid blob key")
+}
