@@ -69,17 +69,25 @@ pub async fn get<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E, id: &str) -> 
     row.as_ref().map(from_row).transpose()
 }
 
-/// Documents, newest first; of one portal if given; shredded ones only if asked.
+/// Documents, newest first; of one portal if given; shredded ones only if asked. The two
+/// shapes are separate statements so that one portal's list always uses the
+/// `(portal_id, uploaded_at)` index, also under PostgreSQL's generic plans.
 pub async fn list<'c, E: Executor<'c, Database = sqlx::Any>>(
     ex: E,
     portal_id: Option<&str>,
     include_deleted: bool,
 ) -> Result<Vec<DocumentRecord>> {
-    let sql = format!(
-        "{SELECT} WHERE ($1 IS NULL OR portal_id = $1) AND ($2 = 1 OR deleted_at IS NULL) \
-         ORDER BY uploaded_at DESC, id"
-    );
-    let rows = sqlx::query(&sql).bind(portal_id).bind(i64::from(include_deleted)).fetch_all(ex).await?;
+    let live = if include_deleted { "" } else { " AND deleted_at IS NULL" };
+    let rows = match portal_id {
+        Some(p) => {
+            let sql = format!("{SELECT} WHERE portal_id = $1{live} ORDER BY uploaded_at DESC, id");
+            sqlx::query(&sql).bind(p).fetch_all(ex).await?
+        }
+        None => {
+            let sql = format!("{SELECT} WHERE 1 = 1{live} ORDER BY uploaded_at DESC, id");
+            sqlx::query(&sql).fetch_all(ex).await?
+        }
+    };
     rows.iter().map(from_row).collect()
 }
 

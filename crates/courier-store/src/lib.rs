@@ -8,6 +8,7 @@ pub mod audit;
 pub mod blob;
 mod db;
 pub mod documents;
+pub mod leases;
 pub mod portals;
 pub mod users;
 

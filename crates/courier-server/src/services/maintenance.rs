@@ -66,23 +66,36 @@ impl Courier {
         Ok(courier_store::users::delete_stale_sessions(self.db.pool(), idle, absolute).await?)
     }
 
-    /// Runs the upkeep every `every` until the process ends. Errors are logged and retried.
+    /// Runs the upkeep every `every` until the process ends, on one instance of a cluster at a
+    /// time (a database lease, taken over when its holder stops renewing it). Errors are
+    /// logged and retried at the next tick.
     pub async fn run_maintenance(self: std::sync::Arc<Self>, every: Duration) {
         let mut tick = tokio::time::interval(every);
         loop {
             tick.tick().await;
-            if let Err(e) = self.record_expiries().await {
-                tracing::warn!(error = %e, detail = e.internal_detail(), "recording expiries failed");
+            let now = now_ms();
+            let until = now + 3 * every.as_millis() as i64;
+            match courier_store::leases::try_acquire(self.db.pool(), "maintenance", &self.instance_id, now, until).await
+            {
+                Ok(true) => self.maintain_once().await,
+                Ok(false) => tracing::debug!("another instance holds the maintenance lease"),
+                Err(e) => tracing::warn!(error = %e, "could not take the maintenance lease"),
             }
-            if let Err(e) = self.sweep_blobs(None).await {
-                tracing::warn!(error = %e, detail = e.internal_detail(), "blob sweep failed");
-            }
-            if let Err(e) = self.db.purge_freed().await {
-                tracing::warn!(error = %e, "database checkpoint failed");
-            }
-            if let Err(e) = self.expire_sessions().await {
-                tracing::warn!(error = %e, detail = e.internal_detail(), "session expiry failed");
-            }
+        }
+    }
+
+    async fn maintain_once(&self) {
+        if let Err(e) = self.record_expiries().await {
+            tracing::warn!(error = %e, detail = e.internal_detail(), "recording expiries failed");
+        }
+        if let Err(e) = self.sweep_blobs(None).await {
+            tracing::warn!(error = %e, detail = e.internal_detail(), "blob sweep failed");
+        }
+        if let Err(e) = self.db.purge_freed().await {
+            tracing::warn!(error = %e, "database checkpoint failed");
+        }
+        if let Err(e) = self.expire_sessions().await {
+            tracing::warn!(error = %e, detail = e.internal_detail(), "session expiry failed");
         }
     }
 }

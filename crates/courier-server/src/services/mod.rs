@@ -30,6 +30,8 @@ pub struct Courier {
     pub keys: KeyRing,
     pub audit: AuditLog,
     pub passwords: passwords::PasswordHasher,
+    /// This process among the instances of a cluster (for leases).
+    pub instance_id: String,
     /// HMAC key for short-lived signed cookies (portal unlock, login CSRF); derived from the
     /// master key so every instance sharing that key agrees.
     cookie_key: courier_crypto::MacKey,
@@ -45,7 +47,8 @@ impl Courier {
         cookie_key: courier_crypto::MacKey,
     ) -> Self {
         let audit = AuditLog::new(signer, config.data_dir.join("audit").join("heads.log"));
-        Self { config, db, blobs, keys, audit, passwords: passwords::PasswordHasher::new(2), cookie_key }
+        let instance_id = uuid::Uuid::new_v4().to_string();
+        Self { config, db, blobs, keys, audit, passwords: passwords::PasswordHasher::new(2), instance_id, cookie_key }
     }
 
     /// HMAC-SHA256 over `parts` with the cookie key.

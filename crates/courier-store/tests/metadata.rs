@@ -1,0 +1,135 @@
+//! One conformance suite for the metadata database: the same scenarios on SQLite (always) and
+//! on PostgreSQL when `COURIER_TEST_POSTGRES_URL` names a server (`.ci/run` starts one). The
+//! end-to-end suite covers the rest of the store through the real binary on both backends.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use courier_store::Db;
+use courier_store::documents::{self, DocumentRecord};
+use courier_store::portals::{self, NewPortal};
+use courier_store::{audit, leases};
+
+/// Each backend with a fresh, migrated database.
+async fn databases(dir: &tempfile::TempDir) -> Vec<(&'static str, Db)> {
+    let sqlite = Db::connect(&format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display())).await.unwrap();
+    sqlite.migrate().await.unwrap();
+    let mut out = vec![("sqlite", sqlite)];
+    if let Ok(admin) = std::env::var("COURIER_TEST_POSTGRES_URL") {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+        let name = format!("courier_store_test_{}_{}", std::process::id(), nanos % 1_000_000_000);
+        let admin_db = Db::connect(&admin).await.unwrap();
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(admin_db.pool()).await.unwrap();
+        let base = admin.rsplit_once('/').unwrap().0;
+        let pg = Db::connect(&format!("{base}/{name}")).await.unwrap();
+        pg.migrate().await.unwrap();
+        out.push(("postgres", pg));
+    }
+    out
+}
+
+#[tokio::test]
+async fn migrations_are_idempotent_and_seed_the_genesis_head() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, db) in databases(&dir).await {
+        db.migrate().await.unwrap();
+        let head = audit::head(db.pool()).await.unwrap().expect("genesis head");
+        assert_eq!((head.seq, head.hash, head.signature.len()), (0, vec![0u8; 32], 0), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn a_lease_has_one_holder_until_it_expires() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, db) in databases(&dir).await {
+        let p = db.pool();
+        assert!(leases::try_acquire(p, "upkeep", "a", 1_000, 2_000).await.unwrap(), "{name}");
+        assert!(!leases::try_acquire(p, "upkeep", "b", 1_500, 2_500).await.unwrap(), "{name}: stolen");
+        assert!(leases::try_acquire(p, "upkeep", "a", 1_900, 3_000).await.unwrap(), "{name}: renewal");
+        assert!(!leases::try_acquire(p, "upkeep", "b", 2_999, 4_000).await.unwrap(), "{name}: renewed lease stolen");
+        assert!(leases::try_acquire(p, "upkeep", "b", 3_001, 4_000).await.unwrap(), "{name}: expired lease kept");
+        assert!(!leases::try_acquire(p, "upkeep", "a", 3_500, 5_000).await.unwrap(), "{name}");
+        assert!(leases::try_acquire(p, "other", "a", 3_500, 5_000).await.unwrap(), "{name}: leases are per name");
+    }
+}
+
+fn doc(id: &str, portal: &str, at: i64) -> DocumentRecord {
+    DocumentRecord {
+        id: id.into(),
+        portal_id: Some(portal.into()),
+        matter_id: None,
+        receipt_id: None,
+        name: format!("{id}.pdf"),
+        size: 10,
+        content_type: "application/pdf".into(),
+        sha256: "00".repeat(32),
+        blob_key: format!("blob-{id}"),
+        wrapped_dek: Some(vec![1; 64]),
+        uploaded_at: at,
+        deleted_at: None,
+    }
+}
+
+#[tokio::test]
+async fn portals_documents_and_shredding_behave_alike() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, db) in databases(&dir).await {
+        let mut tx = db.begin().await.unwrap();
+        for (id, token) in [("p1", [1u8; 32]), ("p2", [2u8; 32])] {
+            let portal = NewPortal {
+                id,
+                matter_id: None,
+                label: "L",
+                token_hash: &token,
+                passcode_hash: None,
+                max_file_size: 1 << 20,
+                expires_at: None,
+                created_by: "cli:test",
+                created_at: 1,
+            };
+            portals::insert(&mut tx, &portal).await.unwrap();
+        }
+        for (id, portal, at) in [("d1", "p1", 10), ("d2", "p1", 30), ("d3", "p2", 20)] {
+            documents::insert(&mut tx, &doc(id, portal, at)).await.unwrap();
+        }
+        Db::commit(tx).await.unwrap();
+
+        let ids = |docs: Vec<DocumentRecord>| docs.into_iter().map(|d| d.id).collect::<Vec<_>>();
+        assert_eq!(ids(documents::list(db.pool(), Some("p1"), false).await.unwrap()), ["d2", "d1"], "{name}");
+        assert_eq!(ids(documents::list(db.pool(), None, false).await.unwrap()), ["d2", "d3", "d1"], "{name}");
+        let mut tx = db.begin().await.unwrap();
+        assert!(documents::shred(&mut tx, "d2", 40).await.unwrap(), "{name}");
+        assert!(!documents::shred(&mut tx, "d2", 41).await.unwrap(), "{name}: shredded twice");
+        Db::commit(tx).await.unwrap();
+        assert_eq!(ids(documents::list(db.pool(), Some("p1"), false).await.unwrap()), ["d1"], "{name}");
+        let all = documents::list(db.pool(), Some("p1"), true).await.unwrap();
+        assert_eq!(all.len(), 2, "{name}");
+        let shredded = all.iter().find(|d| d.id == "d2").unwrap();
+        assert!(shredded.wrapped_dek.is_none() && shredded.deleted_at == Some(40), "{name}");
+        assert!(!documents::blob_key_known(db.pool(), "blob-d2").await.unwrap(), "{name}");
+        assert!(documents::blob_key_known(db.pool(), "blob-d1").await.unwrap(), "{name}");
+
+        let listed = portals::list(db.pool()).await.unwrap();
+        let p1 = listed.iter().find(|p| p.id == "p1").unwrap();
+        assert_eq!((p1.document_count, p1.last_upload_at), (1, Some(30)), "{name}");
+        assert!(portals::by_token_hash(db.pool(), &[2u8; 32]).await.unwrap().is_some(), "{name}");
+        let mut tx = db.begin().await.unwrap();
+        assert!(portals::mark_deleted(&mut tx, "p2", 50).await.unwrap(), "{name}");
+        assert!(portals::lock_live(&mut tx, "p2").await.unwrap().is_none(), "{name}");
+        Db::commit(tx).await.unwrap();
+        assert!(portals::by_token_hash(db.pool(), &[2u8; 32]).await.unwrap().is_none(), "{name}");
+        // A second portal with the same token hash is refused, whichever backend.
+        let mut tx = db.begin().await.unwrap();
+        let clash = NewPortal {
+            id: "p3",
+            matter_id: None,
+            label: "L",
+            token_hash: &[1u8; 32],
+            passcode_hash: None,
+            max_file_size: 1,
+            expires_at: None,
+            created_by: "cli:test",
+            created_at: 1,
+        };
+        assert!(matches!(portals::insert(&mut tx, &clash).await, Err(courier_store::StoreError::Conflict)), "{name}");
+    }
+}
