@@ -137,6 +137,27 @@ async fn requests_fail_fast_while_postgres_is_down_and_recover_without_a_restart
     let url = format!("{}/p/{token}", env.base());
     assert_eq!(client().get(&url).send().await.unwrap().status(), 200);
 
+    // Traffic throughout: uploads one after another until told to stop.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let traffic = {
+        let (base, token, stop) = (env.base().to_owned(), token.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut statuses = Vec::new();
+            let mut i = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let r = tokio::time::timeout(
+                    Duration::from_secs(30),
+                    upload(&base, &token, &[(&format!("t{i}.bin"), &bytes(100_000, i))]),
+                )
+                .await;
+                statuses.push(r.expect("an upload hung while the database was down").status().as_u16());
+                i += 1;
+            }
+            statuses
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
     private_postgres("stop", &pg_dir.path().join("pg"));
     let started = std::time::Instant::now();
     let down = client().get(&url).header("Accept", "application/json").send().await.unwrap();
@@ -157,7 +178,18 @@ async fn requests_fail_fast_while_postgres_is_down_and_recover_without_a_restart
     }
     assert!(recovered, "Courier did not recover after PostgreSQL came back");
     assert_eq!(upload(env.base(), &token, &[("after.txt", b"y")]).await.status(), 201);
-    assert!(env.blob_files().len() == 1, "{:?}", env.blob_files());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let statuses = traffic.await.unwrap();
+    assert!(statuses.iter().all(|s| *s == 201 || *s >= 500), "{statuses:?}");
+    assert!(
+        statuses.iter().any(|s| *s >= 500) && statuses.contains(&201),
+        "the outage was not under traffic: {statuses:?}"
+    );
+    // Exactly the acknowledged uploads exist, each with its blob: no half document, no orphan.
+    let stored = statuses.iter().filter(|s| **s == 201).count() + 1;
+    assert_eq!(env.docs(None).len(), stored, "{statuses:?}");
+    assert_eq!(env.blob_files().len(), stored);
     assert!(env.audit_ok());
     drop(env);
     private_postgres("stop", &pg_dir.path().join("pg"));
