@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""Backend benchmark: SQLite + local directory against PostgreSQL + S3 (Garage), same files.
+
+Measures, for each backend pair, in one run:
+  * upload and download MB/s of one file (default 256 MiB; median of --rounds);
+  * p99 latency of a staff page listing one portal's documents (100 of them) with 100,000
+    documents in the database (rows inserted by SQL; target p99 <= 10 ms).
+
+Needs a release build, and (as root) Debian's postgresql and the garage binary:
+    bench/backends.sh [--size-mib 256]
+"""
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import http.client
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import transit  # noqa: E402
+
+MIB = 1024 * 1024
+ROOT = transit.ROOT
+
+
+def shell_env(script):
+    out = subprocess.run(["bash", os.path.join(ROOT, ".ci", script)], capture_output=True, text=True, check=True).stdout
+    env = {}
+    for line in out.splitlines():
+        if line.startswith("export "):
+            k, v = line[len("export "):].split("=", 1)
+            env[k] = v
+    return env, out.strip()
+
+
+def seed_sql(backend, docs, per_portal):
+    portals = docs // per_portal
+    if backend == "sqlite":
+        token = "randomblob(32)"
+        gen = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {count})"
+    else:
+        token = "decode(md5(i::text || 'portal'), 'hex') || decode(md5(i::text), 'hex')"
+        gen = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {count})"
+    return [
+        gen.format(count=portals) + f""" INSERT INTO portals (id, label, token_hash, max_file_size, enabled, created_by, created_at)
+            SELECT 'bench-p' || i, 'Bench ' || i, {token}, 1000000, 1, 'cli:bench', i FROM n""",
+        gen.format(count=docs) + f""" INSERT INTO documents (id, portal_id, name, size, content_type, sha256, blob_key, wrapped_dek, uploaded_at)
+            SELECT 'bench-d' || i, 'bench-p' || (1 + (i % {portals})), 'doc-' || i || '.pdf', 1000, 'application/pdf',
+                   '00', 'bench-b' || i, NULL, i FROM n""",
+    ]
+
+
+def seed(backend, db_url, data_dir, docs, per_portal):
+    statements = seed_sql(backend, docs, per_portal)
+    if backend == "sqlite":
+        import sqlite3
+        con = sqlite3.connect(os.path.join(data_dir, "courier.db"))
+        for s in statements:
+            con.execute(s)
+        con.commit()
+        con.close()
+    else:
+        for s in statements:
+            subprocess.run(["psql", db_url, "-v", "ON_ERROR_STOP=1", "-qc", s], check=True)
+
+
+def p99_ms(base, cookie, path, n):
+    host = base.split("//")[1]
+    conn = http.client.HTTPConnection(host)
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        conn.request("GET", path, headers={"Cookie": cookie})
+        resp = conn.getresponse()
+        body = resp.read()
+        times.append((time.perf_counter() - t) * 1000)
+        assert resp.status == 200, resp.status
+    times.sort()
+    return times[int(len(times) * 0.99) - 1], statistics.median(times), body.count(b'/download"')
+
+
+def run_backend(name, extra_env, work, big, size, rounds, docs):
+    results = {}
+    os.environ.update(extra_env)
+    try:
+        c = transit.Courier(work, 18400 + len(name))
+        try:
+            token = c.portal()
+            c.login()
+            ups, downs = [], []
+            for _ in range(rounds):
+                os.sync()
+                t = transit.timed(["curl", "-sf", "-o", "/dev/null", "-H", "Accept: application/json", "-F", f"file=@{big}",
+                                   f"{c.base}/p/{token}/files"])
+                ups.append(size / t / 1e6)
+            doc = c.cli("doc", "list", "--json")[0]["id"]
+            for _ in range(rounds):
+                t = transit.timed(["curl", "-sf", "-o", "/dev/null", "-H", f"Cookie: {c.cookie}", f"{c.base}/documents/{doc}/download"])
+                downs.append(size / t / 1e6)
+            results["upload_mb_s"] = statistics.median(ups)
+            results["download_mb_s"] = statistics.median(downs)
+            backend = "sqlite" if name.startswith("sqlite") else "postgres"
+            seed(backend, extra_env.get("COURIER_DATABASE_URL"), c.data, docs, 100)
+            p99, median, listed = p99_ms(c.base, c.cookie, "/portals/bench-p7", 500)
+            assert listed == 100, listed
+            results["list_p99_ms"] = p99
+            results["list_median_ms"] = median
+        finally:
+            c.stop()
+    finally:
+        for k in extra_env:
+            os.environ.pop(k, None)
+    return results
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--size-mib", type=int, default=256)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--documents", type=int, default=100_000)
+    args = ap.parse_args()
+    work = tempfile.mkdtemp(prefix="backends-", dir=os.path.join(ROOT, "target"))
+    size = args.size_mib * MIB
+    big = os.path.join(work, "big.bin")
+    transit.make_file(big, size)
+
+    pg_admin = subprocess.run(["bash", os.path.join(ROOT, ".ci", "postgres.sh")], capture_output=True, text=True, check=True).stdout.strip()
+    s3, _ = shell_env("garage.sh")
+    db_name = f"courier_bench_{os.getpid()}"
+    subprocess.run(["psql", pg_admin, "-qc", f"CREATE DATABASE {db_name}"], check=True)
+    pg_url = pg_admin.rsplit("/", 1)[0] + "/" + db_name
+    cluster_env = {
+        "COURIER_DATABASE_URL": pg_url,
+        "COURIER_BLOB_STORE": f"s3://{s3['COURIER_TEST_S3_BUCKET']}/bench-{os.getpid()}",
+        "COURIER_S3_ENDPOINT": s3["COURIER_TEST_S3_ENDPOINT"],
+        "COURIER_S3_REGION": s3["COURIER_TEST_S3_REGION"],
+        "COURIER_S3_ACCESS_KEY_ID": s3["COURIER_TEST_S3_ACCESS_KEY_ID"],
+        "COURIER_S3_SECRET_ACCESS_KEY": s3["COURIER_TEST_S3_SECRET_ACCESS_KEY"],
+    }
+    local = run_backend("sqlite+local", {}, work, big, size, args.rounds, args.documents)
+    cluster = run_backend("postgres+s3", cluster_env, work, big, size, args.rounds, args.documents)
+    subprocess.run(["psql", pg_admin, "-qc", f"DROP DATABASE {db_name} WITH (FORCE)"], check=True)
+
+    print(f"""
+| measure ({args.size_mib} MiB file, median of {args.rounds}) | SQLite + local | PostgreSQL + S3 (Garage) | ratio |
+|---|---|---|---|
+| upload MB/s | {local['upload_mb_s']:.0f} | {cluster['upload_mb_s']:.0f} | {cluster['upload_mb_s'] / local['upload_mb_s']:.2f} |
+| download MB/s | {local['download_mb_s']:.0f} | {cluster['download_mb_s']:.0f} | {cluster['download_mb_s'] / local['download_mb_s']:.2f} |
+| list one portal (100 docs) of {args.documents:,} documents, p99 | {local['list_p99_ms']:.1f} ms | {cluster['list_p99_ms']:.1f} ms | target <= 10 ms |
+| same, median | {local['list_median_ms']:.1f} ms | {cluster['list_median_ms']:.1f} ms | |
+""")
+
+
+if __name__ == "__main__":
+    main()
