@@ -137,3 +137,59 @@ async fn killing_one_instance_mid_upload_leaves_the_other_serving_and_no_half_do
     assert_eq!(env.blob_files().len(), 1, "an unfinished multipart upload became an object");
     assert!(env.audit_ok());
 }
+
+#[tokio::test]
+async fn two_instances_starting_together_on_a_fresh_database_both_come_up() {
+    let env = Env::offline("");
+    if !env.on_postgres() {
+        eprintln!("skipped: needs COURIER_TEST_POSTGRES_URL (see .ci/run)");
+        return;
+    }
+    // Keys first (as an operator provisions them for a cluster), then both instances at once:
+    // the migrations run under PostgreSQL's advisory lock, so neither trips over the other.
+    let keys = env.dir.path().join("keys");
+    std::fs::create_dir_all(&keys).unwrap();
+    for k in ["master.key", "audit.key"] {
+        std::fs::write(keys.join(k), crate::harness::bytes(32, k.len() as u64)).unwrap();
+    }
+    let started: Vec<_> = (0..2)
+        .map(|i| {
+            let mut c = env.command();
+            c.env("COURIER_DATA_DIR", env.dir.path().join(format!("node-{i}")))
+                .env("COURIER_MASTER_KEY_FILE", keys.join("master.key"))
+                .env("COURIER_AUDIT_KEY_FILE", keys.join("audit.key"));
+            std::thread::spawn(move || {
+                let mut child =
+                    c.args(["serve", "--bind", "127.0.0.1:0"]).stdout(std::process::Stdio::piped()).spawn().unwrap();
+                let out = child.stdout.take().unwrap();
+                let up = std::io::BufRead::lines(std::io::BufReader::new(out)).map_while(Result::ok).find_map(|l| {
+                    l.strip_prefix("Courier is listening on ").map(|r| r.split_whitespace().next().unwrap().to_owned())
+                });
+                (child, up)
+            })
+        })
+        .collect();
+    let mut children = Vec::new();
+    for t in started {
+        let (child, up) = t.join().unwrap();
+        children.push(child);
+        let base = up.expect("an instance failed to start");
+        assert_eq!(client().get(format!("{base}/healthz")).send().await.unwrap().text().await.unwrap(), "ok");
+    }
+    for mut c in children {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+    // Both appended `setup.link_issued` to the empty chain at the same moment: still one chain.
+    let verify = env
+        .command()
+        .env("COURIER_DATA_DIR", env.dir.path().join("node-0"))
+        .env("COURIER_MASTER_KEY_FILE", keys.join("master.key"))
+        .env("COURIER_AUDIT_KEY_FILE", keys.join("audit.key"))
+        .args(["audit", "verify", "--json"])
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&verify.stdout).unwrap();
+    assert!(verify.status.success(), "{report}");
+    assert_eq!(report["events"], 2, "{report}");
+}
