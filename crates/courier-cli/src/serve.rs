@@ -24,6 +24,7 @@ pub async fn run(mut config: Config, bind: Option<SocketAddr>) -> Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("{e}: {}", e.internal_detail().unwrap_or("")))?;
 
+    courier.passwords.warm_up().await;
     let (staging, orphans) = courier.sweep_blobs(None).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     tracing::info!(staging, orphans, "start-up blob sweep done");
     if !courier.admin_exists().await.map_err(|e| anyhow::anyhow!("{e}"))? {

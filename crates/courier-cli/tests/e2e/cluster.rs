@@ -4,9 +4,7 @@
 
 use std::time::Duration;
 
-use futures_util::StreamExt;
-
-use crate::harness::{Env, bytes, client, hidden_field, sha256_hex, upload};
+use crate::harness::{Env, bytes, client, hidden_field, sha256_hex, stalled_upload, upload};
 
 const PASSWORD: &str = "violet tractor harbour 42";
 
@@ -112,20 +110,8 @@ async fn killing_one_instance_mid_upload_leaves_the_other_serving_and_no_half_do
     let Some(mut env) = cluster_env() else { return };
     let b = env.spawn_second_instance();
     let (_, token) = env.create_portal(&[]);
-    let boundary = "b0undary";
-    let head = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"half.bin\"\r\n\r\n");
     // 12 MiB (two full S3 parts sent), then the body stalls until the instance dies.
-    let chunks = std::iter::once(head.into_bytes()).chain((0..48).map(|i| bytes(262_144, i)));
-    let body = futures_util::stream::iter(chunks.map(Ok::<_, std::io::Error>)).chain(futures_util::stream::pending());
-    let url = format!("{}/p/{token}/files", env.base());
-    let stalled = tokio::spawn(async move {
-        client()
-            .post(url)
-            .header("Content-Type", format!("multipart/form-data; boundary={boundary}"))
-            .body(reqwest::Body::wrap_stream(body))
-            .send()
-            .await
-    });
+    let stalled = stalled_upload(env.base(), &token, 48, 262_144);
     tokio::time::sleep(Duration::from_secs(2)).await;
     env.kill_server(); // SIGKILL, mid-upload
     assert!(stalled.await.unwrap().is_err());

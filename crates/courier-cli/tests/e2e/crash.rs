@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 
-use crate::harness::{Env, bytes, client, upload};
+use crate::harness::{Env, bytes, client, stalled_upload, upload};
 
 #[tokio::test]
 async fn kill_9_mid_upload_leaves_no_document_and_no_orphan() {
@@ -13,20 +13,8 @@ async fn kill_9_mid_upload_leaves_no_document_and_no_orphan() {
         return;
     }
     let (_, token) = env.create_portal(&[]);
-    let boundary = "b0undary";
-    let head = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"half.bin\"\r\n\r\n");
-    // A body that sends 2 MiB and then stalls forever: the server must be mid-upload when killed.
-    let chunks = std::iter::once(head.into_bytes()).chain((0..32).map(|i| bytes(65_536, i)));
-    let body = futures_util::stream::iter(chunks.map(Ok::<_, std::io::Error>)).chain(futures_util::stream::pending());
-    let url = format!("{}/p/{token}/files", env.base());
-    let request = tokio::spawn(async move {
-        client()
-            .post(url)
-            .header("Content-Type", format!("multipart/form-data; boundary={boundary}"))
-            .body(reqwest::Body::wrap_stream(body))
-            .send()
-            .await
-    });
+    // 2 MiB, then the body stalls: the server is mid-upload when it is killed.
+    let request = stalled_upload(env.base(), &token, 32, 65_536);
     let staging = env.data_dir().join("blobs").join("staging");
     let mut waited = 0;
     while std::fs::read_dir(&staging).unwrap().next().is_none() {

@@ -374,6 +374,36 @@ pub async fn upload(base: &str, token: &str, files: &[(&str, &[u8])]) -> reqwest
         .expect("upload request")
 }
 
+pub const BOUNDARY: &str = "b0undary";
+
+/// The opening of a one-file multipart body, up to the file's first byte.
+pub fn multipart_head(file_name: &str) -> Vec<u8> {
+    format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\n\r\n")
+        .into_bytes()
+}
+
+/// Starts an upload that sends `chunks` chunks of `chunk_size` bytes and then stalls forever,
+/// so the server is mid-upload for as long as the test needs.
+pub fn stalled_upload(
+    base: &str,
+    token: &str,
+    chunks: u64,
+    chunk_size: usize,
+) -> tokio::task::JoinHandle<reqwest::Result<reqwest::Response>> {
+    use futures_util::StreamExt;
+    let parts = std::iter::once(multipart_head("half.bin")).chain((0..chunks).map(move |i| bytes(chunk_size, i)));
+    let body = futures_util::stream::iter(parts.map(Ok::<_, std::io::Error>)).chain(futures_util::stream::pending());
+    let url = format!("{base}/p/{token}/files");
+    tokio::spawn(async move {
+        client()
+            .post(url)
+            .header("Content-Type", format!("multipart/form-data; boundary={BOUNDARY}"))
+            .body(reqwest::Body::wrap_stream(body))
+            .send()
+            .await
+    })
+}
+
 pub fn sha256_hex(data: &[u8]) -> String {
     courier_crypto::sha256(data).iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -34,6 +34,12 @@ impl PasswordHasher {
         Self { permits: Arc::new(Semaphore::new(max_in_flight)) }
     }
 
+    /// Computes the dummy hash now, so that the first login with an unknown email does not take
+    /// an extra hash's time (which would tell that the email is unknown). Called by `serve`.
+    pub async fn warm_up(&self) {
+        let _ = tokio::task::spawn_blocking(|| LazyLock::force(&DUMMY_HASH)).await;
+    }
+
     pub async fn hash(&self, secret: Zeroizing<String>) -> Result<String> {
         let _permit = self.permits.acquire().await.map_err(|e| Error::internal("hash permits", e))?;
         tokio::task::spawn_blocking(move || {
