@@ -16,7 +16,7 @@ use serde::Serialize;
 use serde_json::json;
 use zeroize::Zeroizing;
 
-use crate::{AuditCommand, Cli, Command, DocCommand, PortalCommand, UserCommand};
+use crate::{AuditCommand, Cli, Command, DocCommand, KeyCommand, PortalCommand, UserCommand};
 
 pub async fn run(cli: Cli) -> Result<ExitCode> {
     let serving = matches!(cli.command, Command::Serve { .. });
@@ -39,6 +39,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Portal(c) => portal(&courier, &caller, c).await,
         Command::Doc(c) => doc(&courier, &caller, c).await,
         Command::Audit(c) => audit(&courier, &caller, c).await,
+        Command::Key(c) => key(&courier, &caller, c).await,
     };
     courier.db.close().await;
     result
@@ -259,6 +260,43 @@ async fn audit(courier: &Courier, caller: &Caller, cmd: AuditCommand) -> Result<
             let mut out = std::io::BufWriter::new(stdout.lock());
             service(courier.audit.export(&courier.db, since_ms, |event| writeln!(out, "{event}")).await)?;
             out.flush()?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn key(courier: &Courier, caller: &Caller, cmd: KeyCommand) -> Result<ExitCode> {
+    let rewrapped = |r: courier_server::services::keys::Rewrapped, as_json: bool| -> Result<ExitCode> {
+        if as_json {
+            return print_json(&r);
+        }
+        println!(
+            "Current master key version {}: re-wrapped {} document keys and {} secrets.",
+            r.version, r.documents_rewrapped, r.secrets_rewrapped
+        );
+        Ok(ExitCode::SUCCESS)
+    };
+    match cmd {
+        KeyCommand::Status { json } => {
+            let status = service(courier.key_status().await)?;
+            audit_read(courier, caller, "key.status", "master_key", json!({})).await?;
+            if json.json {
+                return print_json(&status);
+            }
+            for (version, uses) in &status.versions {
+                let current = if *version == status.current_version { " (current)" } else { "" };
+                println!("version {version}{current}: {uses} wrapped keys");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        KeyCommand::Rotate { json } => rewrapped(service(courier.rotate_master_key(caller).await)?, json.json),
+        KeyCommand::Rewrap { json } => rewrapped(service(courier.rewrap_all(caller).await)?, json.json),
+        KeyCommand::Retire { version, json } => {
+            service(courier.retire_master_key(caller, version).await)?;
+            if json.json {
+                return print_json(&json!({ "version": version, "retired": true }));
+            }
+            println!("Master key version {version} erased.");
             Ok(ExitCode::SUCCESS)
         }
     }

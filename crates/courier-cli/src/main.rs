@@ -42,6 +42,37 @@ enum Command {
     /// The tamper-evident audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Master key versions: rotate, re-wrap, retire.
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Master key versions and how many wrapped keys use each.
+    Status {
+        #[command(flatten)]
+        json: Json,
+    },
+    /// Add the next version (or use `master.key.vN` already placed on every instance) and
+    /// re-wrap every data key under it.
+    Rotate {
+        #[command(flatten)]
+        json: Json,
+    },
+    /// Re-wrap whatever is not yet under the current version (e.g. keys an instance wrapped
+    /// before it loaded the new version).
+    Rewrap {
+        #[command(flatten)]
+        json: Json,
+    },
+    /// Erase an old version once nothing uses it.
+    Retire {
+        #[arg(long)]
+        version: u32,
+        #[command(flatten)]
+        json: Json,
+    },
 }
 
 #[derive(Args, Clone, Copy)]

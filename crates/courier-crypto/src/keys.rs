@@ -84,6 +84,11 @@ impl KeyRing {
         Ok(Self { keys })
     }
 
+    /// The versions this ring holds, oldest first.
+    pub fn versions(&self) -> Vec<u32> {
+        self.keys.keys().copied().collect()
+    }
+
     pub fn current_version(&self) -> u32 {
         self.keys.keys().next_back().copied().unwrap_or(1)
     }

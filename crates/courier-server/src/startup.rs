@@ -7,11 +7,12 @@ use std::path::Path;
 use std::sync::Arc;
 
 use courier_crypto::audit::HeadSigner;
-use courier_crypto::keys::{KeyRing, SecretKey};
+use courier_crypto::keys::SecretKey;
 use courier_store::Db;
 use courier_store::blob::{BlobStore, LocalBlobStore, S3BlobStore};
 use zeroize::Zeroizing;
 
+use crate::services::keys::MasterKeys;
 use crate::{Config, Courier, Error, Result};
 
 /// Opens (creating on first start) everything an installation needs.
@@ -19,12 +20,13 @@ pub async fn open(config: Config) -> Result<Arc<Courier>> {
     for dir in ["", "keys", "audit", "blobs"] {
         create_private_dir(&config.data_dir.join(dir))?;
     }
-    let master = load_or_create_key(&config.master_key_path())?;
+    let keys = MasterKeys::open(&config.master_key_path())?;
     let audit_seed = load_or_create_key(&config.audit_key_path())?;
     let signer = HeadSigner::from_seed(&audit_seed)?;
     // Derived, so instances sharing the master key agree on cookie signatures.
-    let cookie_key = courier_crypto::MacKey::derive(&master, b"courier cookie key v1");
-    let keys = KeyRing::new([(1, master)])?;
+    // From the audit seed, not the master key: master keys rotate and retire, and every
+    // instance must agree on cookie signatures throughout.
+    let cookie_key = courier_crypto::MacKey::derive(&audit_seed, b"courier cookie key v1");
 
     if config.database_url.is_none() {
         // SQLite creates its -wal and -shm files with the main file's mode.

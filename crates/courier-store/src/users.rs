@@ -189,3 +189,28 @@ pub async fn consume_setup_token(conn: &mut AnyConnection, token_hash: &[u8], no
     .await?;
     Ok(r.rows_affected() == 1)
 }
+
+/// A page of (user id, sealed TOTP seed), ordered by id, after `after_id`.
+pub async fn sealed_secrets_page<'c, E: Executor<'c, Database = sqlx::Any>>(
+    ex: E,
+    after_id: &str,
+    limit: i64,
+) -> Result<Vec<(String, Vec<u8>)>> {
+    let rows = sqlx::query("SELECT id, totp_sealed FROM users WHERE id > $1 ORDER BY id LIMIT $2")
+        .bind(after_id)
+        .bind(limit)
+        .fetch_all(ex)
+        .await?;
+    rows.iter().map(|r| Ok((col(r, "id")?, col(r, "totp_sealed")?))).collect()
+}
+
+/// Replaces a sealed TOTP seed only if it is still `old`.
+pub async fn replace_sealed_secret(conn: &mut AnyConnection, id: &str, old: &[u8], new: &[u8]) -> Result<bool> {
+    let r = sqlx::query("UPDATE users SET totp_sealed = $1 WHERE id = $2 AND totp_sealed = $3")
+        .bind(new)
+        .bind(id)
+        .bind(old)
+        .execute(conn)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}

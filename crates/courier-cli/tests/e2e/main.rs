@@ -9,5 +9,6 @@ mod cluster;
 mod crash;
 mod harness;
 mod hostile;
+mod keys;
 mod staff;
 mod transit;

@@ -73,6 +73,10 @@ impl Courier {
         let mut tick = tokio::time::interval(every);
         loop {
             tick.tick().await;
+            // Every instance, lease or not: pick up a new master key version promptly.
+            if let Err(e) = self.keys.reload() {
+                tracing::warn!(error = %e, "could not reload the master key files");
+            }
             let now = now_ms();
             let until = now + 3 * every.as_millis() as i64;
             match courier_store::leases::try_acquire(self.db.pool(), "maintenance", &self.instance_id, now, until).await

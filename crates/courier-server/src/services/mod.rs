@@ -4,6 +4,7 @@
 pub mod archive;
 pub mod audit;
 pub mod documents;
+pub mod keys;
 pub mod maintenance;
 pub mod passwords;
 pub mod portals;
@@ -14,7 +15,6 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use courier_crypto::audit::HeadSigner;
-use courier_crypto::keys::KeyRing;
 use courier_store::Db;
 use courier_store::blob::BlobStore;
 
@@ -27,7 +27,7 @@ pub struct Courier {
     pub config: Config,
     pub db: Db,
     pub blobs: Arc<dyn BlobStore>,
-    pub keys: KeyRing,
+    pub keys: keys::MasterKeys,
     pub audit: AuditLog,
     pub passwords: passwords::PasswordHasher,
     /// This process among the instances of a cluster (for leases).
@@ -42,7 +42,7 @@ impl Courier {
         config: Config,
         db: Db,
         blobs: Arc<dyn BlobStore>,
-        keys: KeyRing,
+        keys: keys::MasterKeys,
         signer: HeadSigner,
         cookie_key: courier_crypto::MacKey,
     ) -> Self {

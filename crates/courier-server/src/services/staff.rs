@@ -18,7 +18,7 @@ use crate::{Error, Result};
 
 pub const MIN_PASSWORD_CHARS: usize = 12;
 pub const MAX_PASSWORD_CHARS: usize = 128;
-const TOTP_PURPOSE: &[u8] = b"courier totp v1";
+pub(crate) const TOTP_PURPOSE: &[u8] = b"courier totp v1";
 const SETUP_LINK_TTL: Duration = Duration::from_secs(3600);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -234,7 +234,7 @@ impl Courier {
 
     fn matching_totp_step(&self, user: &UserRecord, code: &str) -> Result<Option<i64>> {
         let id: UserId = user.id.parse().map_err(|e| Error::internal("user id", e))?;
-        let secret = self.keys.open(TOTP_PURPOSE, id.as_uuid().as_bytes(), &user.totp_sealed)?;
+        let secret = self.keys.open_sealed(TOTP_PURPOSE, id.as_uuid().as_bytes(), &user.totp_sealed)?;
         let totp = totp(&secret, &user.email, &self.config.firm_name)?;
         if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
             return Ok(None);

@@ -1,0 +1,90 @@
+//! Master key rotation through the real binary, with a server running throughout.
+
+use totp_rs::{Algorithm, Secret, TOTP};
+
+use crate::harness::{Env, bytes, client, hidden_field, upload};
+
+const PASSWORD: &str = "violet tractor harbour 42";
+
+#[tokio::test]
+async fn rotate_rewrap_and_retire_while_the_server_runs() {
+    let env = Env::start();
+    let keys = env.data_dir().join("keys");
+    let (_, token) = env.create_portal(&[]);
+    let a = bytes(150_000, 1);
+    assert_eq!(upload(env.base(), &token, &[("a.bin", &a)]).await.status(), 201);
+    let user = env.cli_json(
+        &["user", "create", "--email", "ada@firm.example", "--role", "attorney", "--password-stdin", "--json"],
+        Some(&format!("{PASSWORD}\n")),
+    );
+    let v1 = std::fs::read(keys.join("master.key")).unwrap();
+
+    let rotated = env.cli_json(&["key", "rotate", "--json"], None);
+    assert_eq!(rotated["version"], 2);
+    assert_eq!((rotated["documents_rewrapped"].as_u64(), rotated["secrets_rewrapped"].as_u64()), (Some(1), Some(1)));
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(keys.join("master.key.v2")).unwrap().permissions().mode() & 0o777, 0o600);
+
+    // The running server has not loaded version 2 yet: what it wraps now is under version 1.
+    let b = bytes(70_000, 2);
+    assert_eq!(upload(env.base(), &token, &[("b.bin", &b)]).await.status(), 201);
+    let status = env.cli_json(&["key", "status", "--json"], None);
+    assert_eq!(status["current_version"], 2);
+    assert_eq!((status["versions"]["1"].as_u64(), status["versions"]["2"].as_u64()), (Some(1), Some(2)), "{status}");
+
+    let (ok, _, err) = env.cli(&["key", "retire", "--version", "2"], None);
+    assert!(!ok && err.contains("current"), "{err}");
+    let (ok, _, err) = env.cli(&["key", "retire", "--version", "1"], None);
+    assert!(!ok && err.contains("still use version 1"), "{err}");
+    let rewrapped = env.cli_json(&["key", "rewrap", "--json"], None);
+    assert_eq!(
+        (rewrapped["documents_rewrapped"].as_u64(), rewrapped["secrets_rewrapped"].as_u64()),
+        (Some(1), Some(0))
+    );
+    assert!(env.cli(&["key", "retire", "--version", "1"], None).0);
+    assert!(!keys.join("master.key").exists(), "version 1 was not erased");
+
+    // The server still holds only version 1 in memory; meeting version 2 it reloads by itself.
+    let c = client();
+    let page = c.get(format!("{}/login", env.base())).send().await.unwrap().text().await.unwrap();
+    let csrf = hidden_field(&page, "csrf_token");
+    let r = c
+        .post(format!("{}/login", env.base()))
+        .form(&[("email", "ada@firm.example"), ("password", PASSWORD), ("csrf_token", &csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let page = c.get(format!("{}/login/mfa", env.base())).send().await.unwrap().text().await.unwrap();
+    let secret = Secret::Encoded(user["totp_secret"].as_str().unwrap().to_owned()).to_bytes().unwrap();
+    let code = TOTP::new(Algorithm::SHA1, 6, 1, 30, secret, None, "x".into()).unwrap().generate_current().unwrap();
+    let r = c
+        .post(format!("{}/login/mfa", env.base()))
+        .form(&[("code", code.as_str()), ("csrf_token", &hidden_field(&page, "csrf_token"))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "sign-in after rotation failed");
+    for (name, data) in [("a.bin", &a), ("b.bin", &b)] {
+        let id = env.docs(None).iter().find(|d| d["name"] == name).unwrap()["id"].as_str().unwrap().to_owned();
+        let got = c.get(format!("{}/documents/{id}/download", env.base())).send().await.unwrap().bytes().await.unwrap();
+        assert_eq!(got.as_ref(), data.as_slice(), "{name} after rotation");
+        let out = env.dir.path().join(name);
+        assert!(env.cli(&["doc", "get", &id, "--output", out.to_str().unwrap()], None).0);
+        assert_eq!(&std::fs::read(&out).unwrap(), data);
+    }
+    // New uploads are under version 2 now, and no command re-creates version 1.
+    assert_eq!(upload(env.base(), &token, &[("c.bin", b"after")]).await.status(), 201);
+    let status = env.cli_json(&["key", "status", "--json"], None);
+    assert_eq!(status["versions"].as_object().unwrap().len(), 1, "{status}");
+    assert_eq!(status["versions"]["2"], 4);
+    assert!(!keys.join("master.key").exists());
+    for (path, data) in env.all_files() {
+        assert!(!data.windows(v1.len()).any(|w| w == v1.as_slice()), "retired key bytes remain in {path:?}");
+    }
+    let actions: Vec<String> = env.audit_events().iter().map(|e| e["action"].as_str().unwrap().to_owned()).collect();
+    for a in ["key.rotate", "key.rewrap", "key.retire"] {
+        assert!(actions.iter().any(|x| x == a), "{a} missing");
+    }
+    assert!(env.audit_ok());
+}
