@@ -16,7 +16,7 @@ use serde::Serialize;
 use serde_json::json;
 use zeroize::Zeroizing;
 
-use crate::{AuditCommand, Cli, Command, DocCommand, KeyCommand, PortalCommand, UserCommand};
+use crate::{AuditCommand, Cli, Command, DocCommand, KeyCommand, MaintenanceCommand, PortalCommand, UserCommand};
 
 pub async fn run(cli: Cli) -> Result<ExitCode> {
     let serving = matches!(cli.command, Command::Serve { .. });
@@ -40,6 +40,22 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Doc(c) => doc(&courier, &caller, c).await,
         Command::Audit(c) => audit(&courier, &caller, c).await,
         Command::Key(c) => key(&courier, &caller, c).await,
+        Command::Maintenance(MaintenanceCommand::Run { json }) => {
+            let report = courier.maintain_once().await;
+            audit_read(&courier, &caller, "maintenance.run", "maintenance", serde_json::to_value(&report)?).await?;
+            if json.json {
+                print_json(&report)
+            } else {
+                println!(
+                    "Recorded {} expiries; removed {} stale uploads and {} orphan blobs; ended {} sessions.",
+                    report.expiries_recorded,
+                    report.stale_uploads_removed,
+                    report.orphan_blobs_removed,
+                    report.sessions_expired
+                );
+                Ok(ExitCode::SUCCESS)
+            }
+        }
     };
     courier.db.close().await;
     result

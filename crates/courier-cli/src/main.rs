@@ -45,6 +45,19 @@ enum Command {
     /// Master key versions: rotate, re-wrap, retire.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Background upkeep.
+    #[command(subcommand)]
+    Maintenance(MaintenanceCommand),
+}
+
+#[derive(Subcommand)]
+enum MaintenanceCommand {
+    /// Run one round now (expiry records, stale uploads, orphan blobs, sessions); the server
+    /// does this every `maintenance_interval_secs` by itself.
+    Run {
+        #[command(flatten)]
+        json: Json,
+    },
 }
 
 #[derive(Subcommand)]

@@ -21,6 +21,9 @@ pub struct Config {
     pub s3_region: String,
     pub s3_access_key_id: Option<String>,
     pub s3_secret_access_key: Option<String>,
+    /// An S3 upload still unfinished after this long is taken as dead (its instance was killed)
+    /// and aborted by the sweep.
+    pub s3_stale_upload_secs: u64,
     pub bind: SocketAddr,
     /// Base of the links Courier hands out; default `http://<bind>`.
     pub public_url: Option<String>,
@@ -53,6 +56,7 @@ impl Default for Config {
             s3_region: "us-east-1".to_owned(),
             s3_access_key_id: None,
             s3_secret_access_key: None,
+            s3_stale_upload_secs: 24 * 3600,
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             public_url: None,
             firm_name: "Courier".to_owned(),
@@ -124,6 +128,11 @@ impl Config {
         if let Some(v) = vars("COURIER_S3_REGION") {
             cfg.s3_region = v;
         }
+        if let Some(v) = vars("COURIER_S3_STALE_UPLOAD_SECS") {
+            cfg.s3_stale_upload_secs = v
+                .parse()
+                .map_err(|_| ConfigError::Env("COURIER_S3_STALE_UPLOAD_SECS", "not a number of seconds".into()))?;
+        }
         // Secrets may also come from files (container secrets): `<NAME>_FILE`.
         let secret = |name: &'static str| -> Result<Option<String>, ConfigError> {
             match vars(&format!("{name}_FILE")) {
@@ -183,6 +192,7 @@ impl Config {
             region: self.s3_region.clone(),
             access_key_id: need(&self.s3_access_key_id, "s3_access_key_id (COURIER_S3_ACCESS_KEY_ID)")?,
             secret_access_key: need(&self.s3_secret_access_key, "s3_secret_access_key (COURIER_S3_SECRET_ACCESS_KEY)")?,
+            stale_upload_after: Duration::from_secs(self.s3_stale_upload_secs),
         }))
     }
 

@@ -121,6 +121,21 @@ async fn killing_one_instance_mid_upload_leaves_the_other_serving_and_no_half_do
     let names: Vec<String> = env.docs(None).iter().map(|d| d["name"].as_str().unwrap().to_owned()).collect();
     assert_eq!(names, ["whole.txt"], "a half document became visible");
     assert_eq!(env.blob_files().len(), 1, "an unfinished multipart upload became an object");
+    // The dead instance could not abort its multipart upload; the sweep (any instance, or the
+    // operator) does, once it is stale. Here "stale" is set to now.
+    let sweep = |env: &Env| {
+        let out = env
+            .command()
+            .env("COURIER_S3_STALE_UPLOAD_SECS", "0")
+            .args(["maintenance", "run", "--json"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    assert_eq!(sweep(&env)["stale_uploads_removed"], 1);
+    assert_eq!(sweep(&env)["stale_uploads_removed"], 0);
+    assert_eq!(env.blob_files().len(), 1);
     assert!(env.audit_ok());
 }
 

@@ -9,6 +9,15 @@ use serde_json::json;
 use super::{Caller, Courier};
 use crate::Result;
 
+/// What one round of upkeep did (`courier maintenance run`).
+#[derive(Debug, Default, serde::Serialize)]
+pub struct MaintenanceReport {
+    pub expiries_recorded: usize,
+    pub stale_uploads_removed: usize,
+    pub orphan_blobs_removed: usize,
+    pub sessions_expired: u64,
+}
+
 /// A committed blob without a live row is an orphan only after this grace period: an upload
 /// commits its blob a moment before its row.
 const ORPHAN_GRACE: Duration = Duration::from_secs(15 * 60);
@@ -81,25 +90,31 @@ impl Courier {
             let until = now + 3 * every.as_millis() as i64;
             match courier_store::leases::try_acquire(self.db.pool(), "maintenance", &self.instance_id, now, until).await
             {
-                Ok(true) => self.maintain_once().await,
+                Ok(true) => drop(self.maintain_once().await),
                 Ok(false) => tracing::debug!("another instance holds the maintenance lease"),
                 Err(e) => tracing::warn!(error = %e, "could not take the maintenance lease"),
             }
         }
     }
 
-    async fn maintain_once(&self) {
-        if let Err(e) = self.record_expiries().await {
-            tracing::warn!(error = %e, detail = e.internal_detail(), "recording expiries failed");
+    /// One round of upkeep; failures are logged and counted as zero.
+    pub async fn maintain_once(&self) -> MaintenanceReport {
+        let mut report = MaintenanceReport::default();
+        match self.record_expiries().await {
+            Ok(n) => report.expiries_recorded = n,
+            Err(e) => tracing::warn!(error = %e, detail = e.internal_detail(), "recording expiries failed"),
         }
-        if let Err(e) = self.sweep_blobs(None).await {
-            tracing::warn!(error = %e, detail = e.internal_detail(), "blob sweep failed");
+        match self.sweep_blobs(None).await {
+            Ok((staging, orphans)) => (report.stale_uploads_removed, report.orphan_blobs_removed) = (staging, orphans),
+            Err(e) => tracing::warn!(error = %e, detail = e.internal_detail(), "blob sweep failed"),
         }
         if let Err(e) = self.db.purge_freed().await {
             tracing::warn!(error = %e, "database checkpoint failed");
         }
-        if let Err(e) = self.expire_sessions().await {
-            tracing::warn!(error = %e, detail = e.internal_detail(), "session expiry failed");
+        match self.expire_sessions().await {
+            Ok(n) => report.sessions_expired = n,
+            Err(e) => tracing::warn!(error = %e, detail = e.internal_detail(), "session expiry failed"),
         }
+        report
     }
 }

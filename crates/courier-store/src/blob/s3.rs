@@ -3,19 +3,23 @@
 //! An upload is an S3 multipart upload: invisible until it completes, so `commit` is the
 //! atomic step and `abort` (or dropping the upload unfinished) aborts it on the server. Parts
 //! are 5 MiB (the S3 minimum) with at most two in flight, so an upload holds about 15 MiB of
-//! memory. Incomplete multipart uploads left by a crashed instance are invisible; configure
-//! the bucket's lifecycle rule `AbortIncompleteMultipartUpload` to reclaim their space
-//! (`docs/deployment.md`).
+//! memory. While an upload runs, a small marker object `<prefix>/pending-uploads/<key>` holds its
+//! multipart upload id: an instance killed mid-upload leaves the marker, and `sweep_staging`
+//! (any instance) aborts uploads whose marker is older than `stale_upload_after`.
 
+use std::collections::VecDeque;
 use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use futures_util::{StreamExt, TryStreamExt};
 use object_store::aws::{AmazonS3, AmazonS3Builder};
+use object_store::multipart::{MultipartStore, PartId};
 use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
+use object_store::{MultipartId, ObjectStore, ObjectStoreExt, PutPayload};
+use tokio::task::JoinHandle;
 use tokio_util::io::StreamReader;
 
 use super::{BlobReader, BlobStore, BlobUpload, invalid_key, is_valid_key};
@@ -34,6 +38,8 @@ pub struct S3Settings {
     pub region: String,
     pub access_key_id: String,
     pub secret_access_key: String,
+    /// An upload whose marker is older than this is taken as dead and aborted by the sweep.
+    pub stale_upload_after: Duration,
 }
 
 impl std::fmt::Debug for S3Settings {
@@ -43,6 +49,7 @@ impl std::fmt::Debug for S3Settings {
             .field("prefix", &self.prefix)
             .field("endpoint", &self.endpoint)
             .field("region", &self.region)
+            .field("stale_upload_after", &self.stale_upload_after)
             .finish_non_exhaustive()
     }
 }
@@ -61,7 +68,10 @@ impl S3Settings {
 pub struct S3BlobStore {
     store: Arc<AmazonS3>,
     prefix: String,
+    stale_upload_after: Duration,
 }
+
+const PENDING: &str = "pending-uploads";
 
 fn to_io(e: object_store::Error) -> io::Error {
     match e {
@@ -84,14 +94,22 @@ impl S3BlobStore {
                 .with_virtual_hosted_style_request(false);
         }
         let store = builder.build().map_err(to_io)?;
-        Ok(Self { store: Arc::new(store), prefix: s.prefix.clone() })
+        Ok(Self { store: Arc::new(store), prefix: s.prefix.clone(), stale_upload_after: s.stale_upload_after })
+    }
+
+    fn prefixed(&self, rest: &str) -> Path {
+        if self.prefix.is_empty() { Path::from(rest) } else { Path::from(format!("{}/{rest}", self.prefix)) }
+    }
+
+    fn marker(&self, key: &str) -> Path {
+        self.prefixed(&format!("{PENDING}/{key}"))
     }
 
     fn path(&self, key: &str) -> io::Result<Path> {
         if !is_valid_key(key) {
             return Err(invalid_key());
         }
-        Ok(if self.prefix.is_empty() { Path::from(key) } else { Path::from(format!("{}/{key}", self.prefix)) })
+        Ok(self.prefixed(key))
     }
 }
 
@@ -99,12 +117,22 @@ impl S3BlobStore {
 impl BlobStore for S3BlobStore {
     async fn create(&self, key: &str) -> io::Result<Box<dyn BlobUpload>> {
         let path = self.path(key)?;
-        let upload = self.store.put_multipart(&path).await.map_err(to_io)?;
+        let id = self.store.create_multipart(&path).await.map_err(to_io)?;
+        let marker = self.marker(key);
+        if let Err(e) = self.store.put(&marker, PutPayload::from(id.clone())).await {
+            let _ = self.store.abort_multipart(&path, &id).await;
+            return Err(to_io(e));
+        }
         Ok(Box::new(S3Upload {
-            writer: Some(WriteMultipart::new_with_chunk_size(upload, PART_SIZE)),
-            written: 0,
             store: Arc::clone(&self.store),
             path,
+            marker,
+            id,
+            buf: Vec::with_capacity(PART_SIZE),
+            parts: Vec::new(),
+            in_flight: VecDeque::new(),
+            written: 0,
+            finished: false,
         }))
     }
 
@@ -124,9 +152,13 @@ impl BlobStore for S3BlobStore {
         let prefix = (!self.prefix.is_empty()).then(|| Path::from(self.prefix.as_str()));
         let cutoff = chrono_cutoff(min_age);
         let mut keys = Vec::new();
+        let pending = self.prefixed(PENDING);
         let mut listing = self.store.list(prefix.as_ref());
         while let Some(meta) = listing.next().await {
             let meta = meta.map_err(to_io)?;
+            if meta.location.prefix_matches(&pending) {
+                continue;
+            }
             let Some(key) = meta.location.filename() else { continue };
             if is_valid_key(key) && meta.last_modified.timestamp_millis() <= cutoff {
                 keys.push(key.to_owned());
@@ -136,8 +168,33 @@ impl BlobStore for S3BlobStore {
     }
 
     async fn sweep_staging(&self) -> io::Result<usize> {
-        // Unfinished multipart uploads are not objects; the bucket lifecycle rule removes them.
-        Ok(0)
+        let cutoff = chrono_cutoff(self.stale_upload_after);
+        let mut stale = Vec::new();
+        let mut listing = self.store.list(Some(&self.prefixed(PENDING)));
+        while let Some(meta) = listing.next().await {
+            let meta = meta.map_err(to_io)?;
+            if meta.last_modified.timestamp_millis() <= cutoff {
+                stale.push(meta.location);
+            }
+        }
+        let mut aborted = 0;
+        for marker in stale {
+            let Some(key) = marker.filename().filter(|k| is_valid_key(k)).map(str::to_owned) else { continue };
+            let id = match self.store.get(&marker).await {
+                Ok(got) => String::from_utf8_lossy(&got.bytes().await.map_err(to_io)?).into_owned(),
+                Err(object_store::Error::NotFound { .. }) => continue, // finished meanwhile
+                Err(e) => return Err(to_io(e)),
+            };
+            // Already completed or aborted uploads answer NoSuchUpload: nothing left to do.
+            if let Err(e) = self.store.abort_multipart(&self.path(&key)?, &id).await {
+                tracing::debug!(error = %e, "stale multipart upload was already gone");
+            }
+            match self.store.delete(&marker).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => aborted += 1,
+                Err(e) => return Err(to_io(e)),
+            }
+        }
+        Ok(aborted)
     }
 }
 
@@ -148,53 +205,119 @@ fn chrono_cutoff(min_age: Duration) -> i64 {
 }
 
 struct S3Upload {
-    writer: Option<WriteMultipart>,
-    written: usize,
-    /// For the empty-object case: S3 servers refuse a multipart upload without data.
     store: Arc<AmazonS3>,
     path: Path,
+    marker: Path,
+    id: MultipartId,
+    /// The part being filled.
+    buf: Vec<u8>,
+    /// Ids of the parts sent so far, in order.
+    parts: Vec<PartId>,
+    in_flight: VecDeque<JoinHandle<object_store::Result<PartId>>>,
+    written: usize,
+    finished: bool,
+}
+
+impl S3Upload {
+    /// Sends one part, first waiting for the oldest while `PARTS_IN_FLIGHT` are under way.
+    async fn send_part(&mut self, data: Bytes) -> io::Result<()> {
+        while self.in_flight.len() >= PARTS_IN_FLIGHT {
+            self.collect_oldest().await?;
+        }
+        let (store, path, id) = (Arc::clone(&self.store), self.path.clone(), self.id.clone());
+        let idx = self.parts.len() + self.in_flight.len();
+        self.in_flight
+            .push_back(tokio::spawn(async move { store.put_part(&path, &id, idx, PutPayload::from(data)).await }));
+        Ok(())
+    }
+
+    async fn collect_oldest(&mut self) -> io::Result<()> {
+        if let Some(handle) = self.in_flight.pop_front() {
+            let part = handle.await.map_err(io::Error::other)?.map_err(to_io)?;
+            self.parts.push(part);
+        }
+        Ok(())
+    }
+
+    async fn discard(&mut self) -> io::Result<()> {
+        self.finished = true;
+        for handle in self.in_flight.drain(..) {
+            handle.abort();
+        }
+        let aborted = self.store.abort_multipart(&self.path, &self.id).await.map_err(to_io);
+        let unmarked = self.store.delete(&self.marker).await.map_err(to_io);
+        aborted.and(unmarked)
+    }
 }
 
 #[async_trait]
 impl BlobUpload for S3Upload {
-    async fn write(&mut self, data: &[u8]) -> io::Result<()> {
-        let w = self.writer.as_mut().ok_or_else(|| io::Error::other("upload already finished"))?;
-        w.wait_for_capacity(PARTS_IN_FLIGHT).await.map_err(to_io)?;
-        w.write(data);
+    async fn write(&mut self, mut data: &[u8]) -> io::Result<()> {
+        if self.finished {
+            return Err(io::Error::other("upload already finished"));
+        }
         self.written += data.len();
+        while !data.is_empty() {
+            let take = (PART_SIZE - self.buf.len()).min(data.len());
+            self.buf.extend_from_slice(&data[..take]);
+            data = &data[take..];
+            if self.buf.len() == PART_SIZE {
+                let part = Bytes::from(std::mem::replace(&mut self.buf, Vec::with_capacity(PART_SIZE)));
+                self.send_part(part).await?;
+            }
+        }
         Ok(())
     }
 
     async fn commit(mut self: Box<Self>) -> io::Result<()> {
-        let w = self.writer.take().ok_or_else(|| io::Error::other("upload already finished"))?;
+        if self.finished {
+            return Err(io::Error::other("upload already finished"));
+        }
         if self.written == 0 {
-            w.abort().await.map_err(to_io)?;
+            // S3 servers refuse a multipart upload without data: store an empty object instead.
+            self.discard().await?;
             self.store.put(&self.path, PutPayload::new()).await.map_err(to_io)?;
             return Ok(());
         }
-        w.finish().await.map_err(to_io)?;
+        if !self.buf.is_empty() {
+            let last = Bytes::from(std::mem::take(&mut self.buf));
+            self.send_part(last).await?;
+        }
+        while !self.in_flight.is_empty() {
+            self.collect_oldest().await?;
+        }
+        let parts = std::mem::take(&mut self.parts);
+        self.store.complete_multipart(&self.path, &self.id, parts).await.map_err(to_io)?;
+        self.finished = true;
+        // The object is complete; a marker that survives a failure here is swept harmlessly.
+        if let Err(e) = self.store.delete(&self.marker).await {
+            tracing::warn!(error = %e, "could not delete a pending-upload marker; the sweep will");
+        }
         Ok(())
     }
 
     async fn abort(mut self: Box<Self>) -> io::Result<()> {
-        match self.writer.take() {
-            Some(w) => w.abort().await.map_err(to_io),
-            None => Ok(()),
-        }
+        if self.finished { Ok(()) } else { self.discard().await }
     }
 }
 
 impl Drop for S3Upload {
     fn drop(&mut self) {
         // Dropped unfinished (the client went away, the task was cancelled): abort on the
-        // server too, so its parts do not linger until the lifecycle rule.
-        if let Some(w) = self.writer.take()
+        // server too, so its parts do not wait for the sweep.
+        if !self.finished
             && let Ok(handle) = tokio::runtime::Handle::try_current()
         {
+            for part in self.in_flight.drain(..) {
+                part.abort();
+            }
+            let (store, path, marker, id) =
+                (Arc::clone(&self.store), self.path.clone(), self.marker.clone(), self.id.clone());
             handle.spawn(async move {
-                if let Err(e) = w.abort().await {
+                if let Err(e) = store.abort_multipart(&path, &id).await {
                     tracing::warn!(error = %e, "could not abort an unfinished multipart upload");
                 }
+                let _ = store.delete(&marker).await;
             });
         }
     }
