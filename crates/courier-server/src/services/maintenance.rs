@@ -90,7 +90,10 @@ impl Courier {
             let until = now + 3 * every.as_millis() as i64;
             match courier_store::leases::try_acquire(self.db.pool(), "maintenance", &self.instance_id, now, until).await
             {
-                Ok(true) => drop(self.maintain_once().await),
+                Ok(true) => {
+                    let report = self.maintain_once().await;
+                    tracing::debug!(?report, "upkeep done");
+                }
                 Ok(false) => tracing::debug!("another instance holds the maintenance lease"),
                 Err(e) => tracing::warn!(error = %e, "could not take the maintenance lease"),
             }
