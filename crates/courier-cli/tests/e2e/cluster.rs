@@ -4,9 +4,7 @@
 
 use std::time::Duration;
 
-use crate::harness::{Env, bytes, client, hidden_field, sha256_hex, stalled_upload, upload};
-
-const PASSWORD: &str = "violet tractor harbour 42";
+use crate::harness::{Env, PASSWORD, bytes, client, hidden_field, sha256_hex, sign_in_at, stalled_upload, upload};
 
 fn cluster_env() -> Option<Env> {
     let env = Env::start();
@@ -15,12 +13,6 @@ fn cluster_env() -> Option<Env> {
         return None;
     }
     Some(env)
-}
-
-fn code(secret: &str) -> String {
-    use totp_rs::{Algorithm, Secret, TOTP};
-    let bytes = Secret::Encoded(secret.to_owned()).to_bytes().unwrap();
-    TOTP::new(Algorithm::SHA1, 6, 1, 30, bytes, None, "x".into()).unwrap().generate_current().unwrap()
 }
 
 #[tokio::test]
@@ -55,24 +47,8 @@ async fn two_instances_share_portals_documents_sessions_and_one_audit_chain() {
         Some(&format!("{PASSWORD}\n")),
     );
     let c = client();
-    let page = c.get(format!("{a_url}/login")).send().await.unwrap().text().await.unwrap();
-    let csrf = hidden_field(&page, "csrf_token");
-    let r = c
-        .post(format!("{a_url}/login"))
-        .form(&[("email", "ada@firm.example"), ("password", PASSWORD), ("csrf_token", &csrf)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 303);
-    // The MFA step is answered by the other instance.
-    let page = c.get(format!("{b_url}/login/mfa")).send().await.unwrap().text().await.unwrap();
-    let csrf = hidden_field(&page, "csrf_token");
-    let r = c
-        .post(format!("{b_url}/login/mfa"))
-        .form(&[("code", code(user["totp_secret"].as_str().unwrap()).as_str()), ("csrf_token", &csrf)])
-        .send()
-        .await
-        .unwrap();
+    // The password goes to instance A, the TOTP code to instance B.
+    let r = sign_in_at(&c, &a_url, &b_url, "ada@firm.example", PASSWORD, user["totp_secret"].as_str().unwrap()).await;
     assert_eq!(r.status(), 303);
 
     // Downloads through either instance return the exact bytes.

@@ -11,6 +11,8 @@ use std::time::Duration;
 use serde_json::Value;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_courier");
+/// A password that passes the staff password policy.
+pub const PASSWORD: &str = "violet tractor harbour 42";
 
 /// A temporary installation: data directory, optional config file, and a running server.
 pub struct Env {
@@ -420,6 +422,42 @@ pub fn bytes(len: usize, seed: u64) -> Vec<u8> {
             x as u8
         })
         .collect()
+}
+
+/// The current TOTP code for a base32 secret, as an authenticator app shows it.
+pub fn totp_code(secret: &str) -> String {
+    use totp_rs::{Algorithm, Secret, TOTP};
+    let bytes = Secret::Encoded(secret.to_owned()).to_bytes().expect("base32 secret");
+    TOTP::new(Algorithm::SHA1, 6, 1, 30, bytes, None, "x".into()).expect("totp").generate_current().expect("clock")
+}
+
+/// Signs in through the forms: password at `base`, then the TOTP code at `mfa_base` (another
+/// instance, in cluster tests). Returns the answer to the code.
+pub async fn sign_in_at(
+    c: &reqwest::Client,
+    base: &str,
+    mfa_base: &str,
+    email: &str,
+    password: &str,
+    totp_secret: &str,
+) -> reqwest::Response {
+    let page = c.get(format!("{base}/login")).send().await.unwrap().text().await.unwrap();
+    let csrf = hidden_field(&page, "csrf_token");
+    let r = c
+        .post(format!("{base}/login"))
+        .form(&[("email", email), ("password", password), ("csrf_token", &csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "password step");
+    assert_eq!(r.headers()["location"], "/login/mfa");
+    let page = c.get(format!("{mfa_base}/login/mfa")).send().await.unwrap().text().await.unwrap();
+    let csrf = hidden_field(&page, "csrf_token");
+    c.post(format!("{mfa_base}/login/mfa"))
+        .form(&[("code", totp_code(totp_secret).as_str()), ("csrf_token", &csrf)])
+        .send()
+        .await
+        .unwrap()
 }
 
 pub fn hidden_field(html: &str, name: &str) -> String {

@@ -1,10 +1,6 @@
 //! Master key rotation through the real binary, with a server running throughout.
 
-use totp_rs::{Algorithm, Secret, TOTP};
-
-use crate::harness::{Env, bytes, client, hidden_field, upload};
-
-const PASSWORD: &str = "violet tractor harbour 42";
+use crate::harness::{Env, PASSWORD, bytes, client, sign_in_at, upload};
 
 #[tokio::test]
 async fn rotate_rewrap_and_retire_while_the_server_runs() {
@@ -46,24 +42,8 @@ async fn rotate_rewrap_and_retire_while_the_server_runs() {
 
     // The server still holds only version 1 in memory; meeting version 2 it reloads by itself.
     let c = client();
-    let page = c.get(format!("{}/login", env.base())).send().await.unwrap().text().await.unwrap();
-    let csrf = hidden_field(&page, "csrf_token");
-    let r = c
-        .post(format!("{}/login", env.base()))
-        .form(&[("email", "ada@firm.example"), ("password", PASSWORD), ("csrf_token", &csrf)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 303);
-    let page = c.get(format!("{}/login/mfa", env.base())).send().await.unwrap().text().await.unwrap();
-    let secret = Secret::Encoded(user["totp_secret"].as_str().unwrap().to_owned()).to_bytes().unwrap();
-    let code = TOTP::new(Algorithm::SHA1, 6, 1, 30, secret, None, "x".into()).unwrap().generate_current().unwrap();
-    let r = c
-        .post(format!("{}/login/mfa", env.base()))
-        .form(&[("code", code.as_str()), ("csrf_token", &hidden_field(&page, "csrf_token"))])
-        .send()
-        .await
-        .unwrap();
+    let r = sign_in_at(&c, env.base(), env.base(), "ada@firm.example", PASSWORD, user["totp_secret"].as_str().unwrap())
+        .await;
     assert_eq!(r.status(), 303, "sign-in after rotation failed");
     for (name, data) in [("a.bin", &a), ("b.bin", &b)] {
         let id = env.docs(None).iter().find(|d| d["name"] == name).unwrap()["id"].as_str().unwrap().to_owned();

@@ -1,34 +1,9 @@
 //! Staff sign-in (password then TOTP), CSRF, the staff pages, and the first-admin setup link.
 
-use totp_rs::{Algorithm, Secret, TOTP};
-
-use crate::harness::{Env, client, hidden_field, upload};
-
-const PASSWORD: &str = "violet tractor harbour 42";
-
-fn code(secret: &str) -> String {
-    let bytes = Secret::Encoded(secret.to_owned()).to_bytes().unwrap();
-    TOTP::new(Algorithm::SHA1, 6, 1, 30, bytes, None, "x".into()).unwrap().generate_current().unwrap()
-}
+use crate::harness::{Env, PASSWORD, client, hidden_field, sign_in_at, upload};
 
 async fn sign_in(env: &Env, c: &reqwest::Client, email: &str, totp_secret: &str) -> reqwest::Response {
-    let page = c.get(format!("{}/login", env.base())).send().await.unwrap().text().await.unwrap();
-    let csrf = hidden_field(&page, "csrf_token");
-    let r = c
-        .post(format!("{}/login", env.base()))
-        .form(&[("email", email), ("password", PASSWORD), ("csrf_token", &csrf)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 303);
-    assert_eq!(r.headers()["location"], "/login/mfa");
-    let page = c.get(format!("{}/login/mfa", env.base())).send().await.unwrap().text().await.unwrap();
-    let csrf = hidden_field(&page, "csrf_token");
-    c.post(format!("{}/login/mfa", env.base()))
-        .form(&[("code", code(totp_secret).as_str()), ("csrf_token", &csrf)])
-        .send()
-        .await
-        .unwrap()
+    sign_in_at(c, env.base(), env.base(), email, PASSWORD, totp_secret).await
 }
 
 #[tokio::test]
