@@ -42,10 +42,7 @@ async fn two_instances_share_portals_documents_sessions_and_one_audit_chain() {
 
     // A staff session made on instance A works on instance B (sessions live in the database;
     // CSRF tokens too).
-    let user = env.cli_json(
-        &["user", "create", "--email", "ada@firm.example", "--role", "attorney", "--password-stdin", "--json"],
-        Some(&format!("{PASSWORD}\n")),
-    );
+    let user = env.create_user("ada@firm.example", "attorney");
     let c = client();
     // The password goes to instance A, the TOTP code to instance B.
     let r = sign_in_at(&c, &a_url, &b_url, "ada@firm.example", PASSWORD, user["totp_secret"].as_str().unwrap()).await;

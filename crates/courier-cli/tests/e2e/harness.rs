@@ -261,6 +261,14 @@ impl Env {
         serde_json::from_str(&out).unwrap_or_else(|e| panic!("courier {args:?} printed no JSON ({e}): {out}"))
     }
 
+    /// A staff account made with `courier user create` and `PASSWORD`; returns its enrolment.
+    pub fn create_user(&self, email: &str, role: &str) -> Value {
+        self.cli_json(
+            &["user", "create", "--email", email, "--role", role, "--password-stdin", "--json"],
+            Some(&format!("{PASSWORD}\n")),
+        )
+    }
+
     pub fn create_portal(&self, extra: &[&str]) -> (String, String) {
         let mut args = vec!["portal", "create", "--label", "Smith v. Jones — intake", "--json"];
         args.extend_from_slice(extra);

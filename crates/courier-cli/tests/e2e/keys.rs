@@ -9,10 +9,7 @@ async fn rotate_rewrap_and_retire_while_the_server_runs() {
     let (_, token) = env.create_portal(&[]);
     let a = bytes(150_000, 1);
     assert_eq!(upload(env.base(), &token, &[("a.bin", &a)]).await.status(), 201);
-    let user = env.cli_json(
-        &["user", "create", "--email", "ada@firm.example", "--role", "attorney", "--password-stdin", "--json"],
-        Some(&format!("{PASSWORD}\n")),
-    );
+    let user = env.create_user("ada@firm.example", "attorney");
     let v1 = std::fs::read(keys.join("master.key")).unwrap();
 
     let rotated = env.cli_json(&["key", "rotate", "--json"], None);

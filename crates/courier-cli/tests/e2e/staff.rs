@@ -9,10 +9,7 @@ async fn sign_in(env: &Env, c: &reqwest::Client, email: &str, totp_secret: &str)
 #[tokio::test]
 async fn staff_sign_in_manage_portal_download_and_sign_out() {
     let env = Env::start();
-    let user = env.cli_json(
-        &["user", "create", "--email", "ada@firm.example", "--role", "attorney", "--password-stdin", "--json"],
-        Some(&format!("{PASSWORD}\n")),
-    );
+    let user = env.create_user("ada@firm.example", "attorney");
     let secret = user["totp_secret"].as_str().unwrap();
     let c = client();
     assert_eq!(c.get(format!("{}/portals", env.base())).send().await.unwrap().status(), 303, "pages need a session");
@@ -124,10 +121,7 @@ async fn staff_sign_in_manage_portal_download_and_sign_out() {
 #[tokio::test]
 async fn wrong_password_unknown_email_and_replayed_codes_are_refused() {
     let env = Env::start();
-    let user = env.cli_json(
-        &["user", "create", "--email", "bo@firm.example", "--role", "paralegal", "--password-stdin", "--json"],
-        Some(&format!("{PASSWORD}\n")),
-    );
+    let user = env.create_user("bo@firm.example", "paralegal");
     let secret = user["totp_secret"].as_str().unwrap();
     let c = client();
     let page = c.get(format!("{}/login", env.base())).send().await.unwrap().text().await.unwrap();
@@ -144,6 +138,7 @@ async fn wrong_password_unknown_email_and_replayed_codes_are_refused() {
         bodies.push(r.text().await.unwrap().replace(&hidden_field(&page, "csrf_token"), ""));
     }
     assert!(bodies[0].contains("not right"));
+    assert_eq!(bodies[0], bodies[1], "an unknown email is answered differently from a wrong password");
 
     assert_eq!(sign_in(&env, &c, "bo@firm.example", secret).await.status(), 303);
     // The same code again (same 30-second step) is refused.
