@@ -1,0 +1,455 @@
+//! Personal-data detection (DLP). Candidates come from two regular expressions (numbers and
+//! IBANs in one pass, e-mail addresses in another) and the firm's own keywords and patterns;
+//! every number candidate is then checked by its rules (`validate`), so a bare run of digits
+//! is not a finding. A finding keeps the kind, the count and where, never the value.
+//!
+//! The regular expressions, automata and IBAN registry come from `regex`, `aho-corasick` and
+//! `iban_validate`; the candidate splitting and the SSN, card and NIR rules are written here.
+
+pub mod validate;
+
+use std::collections::BTreeMap;
+
+use aho_corasick::AhoCorasick;
+use regex::bytes::{Regex, RegexBuilder};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingKind {
+    Ssn,
+    PaymentCard,
+    Iban,
+    FrNir,
+    Email,
+    Phone,
+    Keyword,
+}
+
+impl FindingKind {
+    /// How much one occurrence counts towards flagging a document. Contact details are in
+    /// nearly every letter: it takes many of them to make a document one of personal data.
+    pub fn weight(self) -> f64 {
+        match self {
+            Self::Email | Self::Phone => 0.05,
+            _ => 1.0,
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Ssn => "US social security numbers",
+            Self::PaymentCard => "payment card numbers",
+            Self::Iban => "bank account numbers (IBAN)",
+            Self::FrNir => "French social security numbers (NIR)",
+            Self::Email => "e-mail addresses",
+            Self::Phone => "phone numbers",
+            Self::Keyword => "terms your firm asked us to look for",
+        }
+    }
+}
+
+/// Where a finding is: the part of a container (an archive entry, a sheet, `word/document.xml`),
+/// the page of a PDF, the byte offset in the text of that part.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Location {
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub part: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub page: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub offset: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    pub kind: FindingKind,
+    pub count: u64,
+    /// The first few places, not all of them.
+    pub locations: Vec<Location>,
+}
+
+const MAX_LOCATIONS: usize = 5;
+
+/// Findings of one file, by kind.
+#[derive(Debug, Default, Clone)]
+pub struct Findings(BTreeMap<FindingKind, (u64, Vec<Location>)>);
+
+impl Findings {
+    pub fn add(&mut self, kind: FindingKind, at: Location) {
+        let entry = self.0.entry(kind).or_default();
+        entry.0 += 1;
+        if entry.1.len() < MAX_LOCATIONS {
+            entry.1.push(at);
+        }
+    }
+
+    pub fn merge(&mut self, other: Findings) {
+        for (kind, (count, locations)) in other.0 {
+            let entry = self.0.entry(kind).or_default();
+            entry.0 += count;
+            let room = MAX_LOCATIONS.saturating_sub(entry.1.len());
+            entry.1.extend(locations.into_iter().take(room));
+        }
+    }
+
+    /// The same findings, placed inside `part` (a PDF inside an archive, say).
+    pub fn in_part(mut self, part: &str) -> Self {
+        for (_, locations) in self.0.values_mut() {
+            for l in locations {
+                l.part = Some(match l.part.take() {
+                    Some(inner) => format!("{part}/{inner}"),
+                    None => part.to_owned(),
+                });
+            }
+        }
+        self
+    }
+
+    pub fn count(&self, kind: FindingKind) -> u64 {
+        self.0.get(&kind).map_or(0, |e| e.0)
+    }
+
+    /// At least 1 makes a document one with personal data (see [`FindingKind::weight`]).
+    pub fn score(&self) -> f64 {
+        self.0.iter().map(|(k, (n, _))| k.weight() * *n as f64).sum()
+    }
+
+    pub fn into_vec(self) -> Vec<Finding> {
+        self.0.into_iter().map(|(kind, (count, locations))| Finding { kind, count, locations }).collect()
+    }
+}
+
+/// The firm's own terms: literal keywords (case-insensitive) and regular expressions.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct FirmRules {
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    #[serde(default)]
+    pub patterns: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("DLP pattern {pattern:?} is not a valid regular expression: {reason}")]
+pub struct RuleError {
+    pub pattern: String,
+    pub reason: String,
+}
+
+/// The compiled detectors; built once and shared by every scan.
+pub struct Detector {
+    numbers: Regex,
+    email: Regex,
+    keywords: Option<AhoCorasick>,
+    patterns: Vec<Regex>,
+}
+
+/// Longest candidate a streaming scan must see whole (an e-mail address may be long).
+pub const WINDOW: usize = 256;
+
+const NUMBERS: &str = concat!(
+    r"(?P<iban>[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?)",
+    r"|(?P<nir>[1-478] ?[0-9]{2} ?[0-9]{2} ?2[ABab] ?[0-9]{3} ?[0-9]{3} ?[0-9]{2})",
+    r"|(?P<paren>\([2-9][0-9]{2}\) ?[2-9][0-9]{2}[ .\-][0-9]{4})",
+    r"|(?P<num>[0-9](?:[ \-.]?[0-9]){8,})",
+);
+const EMAIL: &str = r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,24}";
+
+impl Detector {
+    pub fn new(rules: &FirmRules) -> Result<Self, RuleError> {
+        let build = |p: &str| {
+            RegexBuilder::new(p)
+                .unicode(false)
+                .size_limit(8 << 20)
+                .dfa_size_limit(8 << 20)
+                .build()
+                .map_err(|e| RuleError { pattern: p.to_owned(), reason: e.to_string() })
+        };
+        let keywords = rules.keywords.iter().map(|k| k.trim()).filter(|k| !k.is_empty()).collect::<Vec<_>>();
+        let keywords = if keywords.is_empty() {
+            None
+        } else {
+            let ac = AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+                .build(&keywords)
+                .map_err(|e| RuleError { pattern: keywords.join(", "), reason: e.to_string() })?;
+            Some(ac)
+        };
+        let patterns = rules.patterns.iter().map(|p| build(p)).collect::<Result<Vec<_>, _>>()?;
+        Ok(Self { numbers: build(NUMBERS)?, email: build(EMAIL)?, keywords, patterns })
+    }
+
+    /// Reports every finding in `hay` whose match ends after `from` and at or before `to`
+    /// (indices into `hay`), with the offset where it starts. Bytes around the window give
+    /// the context (word boundaries, a `+` before a phone number, an "SSN" label).
+    pub fn scan(&self, hay: &[u8], from: usize, to: usize, mut found: impl FnMut(FindingKind, usize)) {
+        let in_window = |end: usize| end > from && end <= to;
+        for caps in self.numbers.captures_iter(hay) {
+            let Some(whole) = caps.get(0) else { continue };
+            if !in_window(whole.end()) || !bounded(hay, whole.start(), whole.end()) {
+                continue;
+            }
+            if let Some(m) = caps.name("iban") {
+                if let Some(start) = iban_candidate(hay, m.start(), m.end()) {
+                    found(FindingKind::Iban, start);
+                }
+            } else if let Some(m) = caps.name("nir") {
+                if validate::fr_nir(&strip(&hay[m.range()])) {
+                    found(FindingKind::FrNir, m.start());
+                }
+            } else if let Some(m) = caps.name("paren") {
+                found(FindingKind::Phone, m.start());
+            } else if let Some(m) = caps.name("num") {
+                number_run(hay, m.start(), m.end(), &mut found);
+            }
+        }
+        for m in self.email.find_iter(hay) {
+            if in_window(m.end()) && bounded(hay, m.start(), m.end()) {
+                found(FindingKind::Email, m.start());
+            }
+        }
+        if let Some(ac) = &self.keywords {
+            for m in ac.find_iter(hay) {
+                if in_window(m.end()) {
+                    found(FindingKind::Keyword, m.start());
+                }
+            }
+        }
+        for p in &self.patterns {
+            for m in p.find_iter(hay) {
+                if in_window(m.end()) {
+                    found(FindingKind::Keyword, m.start());
+                }
+            }
+        }
+    }
+}
+
+/// A candidate stands alone: no letter or digit glued to either side.
+fn bounded(hay: &[u8], start: usize, end: usize) -> bool {
+    let glued = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_alphanumeric());
+    !glued(start.checked_sub(1).and_then(|i| hay.get(i))) && !glued(hay.get(end))
+}
+
+fn strip(s: &[u8]) -> Vec<u8> {
+    s.iter().copied().filter(|b| b.is_ascii_alphanumeric()).collect()
+}
+
+/// An IBAN candidate, or a shorter one without trailing groups that belong to the next words.
+fn iban_candidate(hay: &[u8], start: usize, end: usize) -> Option<usize> {
+    let mut span = &hay[start..end];
+    for _ in 0..3 {
+        if validate::iban(&strip(span)) {
+            return Some(start);
+        }
+        let cut = span.iter().rposition(|&b| b == b' ')?;
+        span = &span[..cut];
+    }
+    None
+}
+
+/// Splits a run of digits (with single spaces, dashes or dots between them) into the numbers
+/// it holds: the longest valid number from each space-separated group on, left to right.
+/// "123-45-6789 234-56-7890" is two SSNs, "4111 1111 1111 1111" one card.
+fn number_run(hay: &[u8], start: usize, end: usize, found: &mut impl FnMut(FindingKind, usize)) {
+    let mut tokens = Vec::new();
+    let mut at = start;
+    for piece in hay[start..end].split(|&b| b == b' ') {
+        tokens.push((at, at + piece.len()));
+        at += piece.len() + 1;
+    }
+    let mut i = 0;
+    while i < tokens.len() {
+        let mut best = None;
+        let mut digits = Vec::with_capacity(20);
+        for (j, &(_, tok_end)) in tokens.iter().enumerate().skip(i) {
+            digits.extend(hay[tokens[j].0..tok_end].iter().filter(|b| b.is_ascii_digit()));
+            if digits.len() > 19 {
+                break;
+            }
+            let span = &hay[tokens[i].0..tok_end];
+            if let Some(kind) = classify(&digits, span, hay, tokens[i].0) {
+                best = Some((j, kind));
+            }
+        }
+        match best {
+            Some((j, kind)) => {
+                found(kind, tokens[i].0);
+                i = j + 1;
+            }
+            None => i += 1,
+        }
+    }
+}
+
+fn classify(digits: &[u8], span: &[u8], hay: &[u8], start: usize) -> Option<FindingKind> {
+    if digits.len() == 9 && validate::ssn(digits) && (ssn_shaped(span) || ssn_label_before(hay, start)) {
+        return Some(FindingKind::Ssn);
+    }
+    if validate::payment_card(digits) {
+        return Some(FindingKind::PaymentCard);
+    }
+    if digits.len() == 15 && validate::fr_nir(digits) {
+        return Some(FindingKind::FrNir);
+    }
+    phone(digits, span, hay, start).then_some(FindingKind::Phone)
+}
+
+/// `123-45-6789` or `123 45 6789`.
+fn ssn_shaped(span: &[u8]) -> bool {
+    span.len() == 11 && (span[3] == b'-' || span[3] == b' ') && span[6] == span[3]
+}
+
+/// An unformatted nine-digit number is an SSN only where a label says so.
+fn ssn_label_before(hay: &[u8], start: usize) -> bool {
+    let context = hay[start.saturating_sub(40)..start].to_ascii_lowercase();
+    [&b"ssn"[..], b"social security", b"soc. sec", b"soc sec"].iter().any(|l| context.windows(l.len()).any(|w| w == *l))
+}
+
+/// International numbers written with `+`, and the common national shapes: French
+/// `06 12 34 56 78` and North American `212-555-0123` / `1-212-555-0123`.
+fn phone(digits: &[u8], span: &[u8], hay: &[u8], start: usize) -> bool {
+    let plus = start.checked_sub(1).is_some_and(|i| hay[i] == b'+');
+    let separated = span.iter().any(|b| matches!(b, b' ' | b'-' | b'.'));
+    if plus {
+        return (8..=15).contains(&digits.len()) && digits[0] != b'0';
+    }
+    if !separated {
+        return false;
+    }
+    let nanp = |d: &[u8]| d.len() == 10 && (b'2'..=b'9').contains(&d[0]) && (b'2'..=b'9').contains(&d[3]);
+    match digits.len() {
+        10 if digits[0] == b'0' => digits[1] != b'0',
+        10 => nanp(digits),
+        11 if digits[0] == b'1' => nanp(&digits[1..]),
+        _ => false,
+    }
+}
+
+/// Scans text that arrives in pieces, with bounded memory: a window of [`WINDOW`] bytes is
+/// kept between pieces so that a number cut by a piece boundary is still seen whole, and each
+/// finding is counted once (by where it ends).
+pub struct TextScanner<'d> {
+    detector: &'d Detector,
+    part: Option<String>,
+    page: Option<u32>,
+    buf: Vec<u8>,
+    /// Offset in the text of `buf[0]`.
+    base: u64,
+    /// Findings ending at or before this index of `buf` are counted already.
+    done: usize,
+    findings: Findings,
+    bytes: u64,
+}
+
+/// Text collected before a scan runs; larger pieces cost fewer regex restarts.
+const SCAN_AT: usize = 64 * 1024;
+
+impl<'d> TextScanner<'d> {
+    pub fn new(detector: &'d Detector, part: Option<String>, page: Option<u32>) -> Self {
+        Self {
+            detector,
+            part,
+            page,
+            buf: Vec::with_capacity(SCAN_AT + WINDOW * 2),
+            base: 0,
+            done: 0,
+            findings: Findings::default(),
+            bytes: 0,
+        }
+    }
+
+    pub fn push(&mut self, text: &[u8]) {
+        self.bytes += text.len() as u64;
+        for piece in text.chunks(SCAN_AT) {
+            self.buf.extend_from_slice(piece);
+            if self.buf.len() >= SCAN_AT + WINDOW {
+                self.scan(false);
+            }
+        }
+    }
+
+    /// Bytes of text pushed so far.
+    pub fn len(&self) -> u64 {
+        self.bytes
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.bytes == 0
+    }
+
+    fn scan(&mut self, last: bool) {
+        let cut = if last { self.buf.len() } else { self.buf.len().saturating_sub(WINDOW) };
+        let Self { detector, part, page, buf, base, done, findings, .. } = self;
+        detector.scan(buf, *done, cut, |kind, start| {
+            let at = Location { part: part.clone(), page: *page, offset: Some(*base + start as u64) };
+            findings.add(kind, at);
+        });
+        let keep_from = cut.saturating_sub(WINDOW);
+        self.buf.drain(..keep_from);
+        self.base += keep_from as u64;
+        self.done = cut - keep_from;
+    }
+
+    pub fn finish(mut self) -> Findings {
+        self.scan(true);
+        self.findings
+    }
+}
+
+/// Scans one complete text.
+pub fn scan_text(detector: &Detector, text: &[u8]) -> Findings {
+    let mut s = TextScanner::new(detector, None, None);
+    s.push(text);
+    s.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds(text: &str) -> Vec<(FindingKind, u64)> {
+        let d = Detector::new(&FirmRules::default()).expect("detectors");
+        scan_text(&d, text.as_bytes()).into_vec().into_iter().map(|f| (f.kind, f.count)).collect()
+    }
+
+    #[test]
+    fn finds_validated_numbers_only() {
+        assert_eq!(kinds("SSN 123-45-6789."), vec![(FindingKind::Ssn, 1)]);
+        assert_eq!(kinds("order 123456789 shipped"), vec![]);
+        assert_eq!(kinds("ssn: 123456789"), vec![(FindingKind::Ssn, 1)]);
+        assert_eq!(kinds("two: 123-45-6789 234-56-7890"), vec![(FindingKind::Ssn, 2)]);
+        assert_eq!(kinds("card 4111 1111 1111 1111 exp"), vec![(FindingKind::PaymentCard, 1)]);
+        assert_eq!(kinds("card 4111 1111 1111 1112 exp"), vec![]);
+        assert_eq!(kinds("IBAN FR76 3000 6000 0112 3456 7890 189 EUR"), vec![(FindingKind::Iban, 1)]);
+        assert_eq!(kinds("write to jane.doe@example.com today"), vec![(FindingKind::Email, 1)]);
+        assert_eq!(kinds("call +33 6 12 34 56 78 or (212) 555-0123"), vec![(FindingKind::Phone, 2)]);
+        assert_eq!(kinds("ref ABC123456789 and 3.14159265"), vec![]);
+    }
+
+    #[test]
+    fn a_number_cut_between_pieces_is_found_once() {
+        let d = Detector::new(&FirmRules::default()).expect("detectors");
+        let mut text = "x".repeat(SCAN_AT + WINDOW - 7).into_bytes();
+        text.extend_from_slice(b" 4111 1111 1111 1111 ");
+        text.extend(std::iter::repeat_n(b'y', 3 * SCAN_AT));
+        for piece in [1usize, 7, 4096, SCAN_AT] {
+            let mut s = TextScanner::new(&d, None, None);
+            for chunk in text.chunks(piece) {
+                s.push(chunk);
+            }
+            let f = s.finish();
+            assert_eq!(f.count(FindingKind::PaymentCard), 1, "pieces of {piece}");
+        }
+    }
+
+    #[test]
+    fn firm_keywords_and_patterns() {
+        let rules = FirmRules { keywords: vec!["Project Falcon".into()], patterns: vec![r"CLIENT-[0-9]{6}".into()] };
+        let d = Detector::new(&rules).expect("detectors");
+        let f = scan_text(&d, b"re: project falcon, file CLIENT-123456");
+        assert_eq!(f.count(FindingKind::Keyword), 2);
+        assert!(Detector::new(&FirmRules { keywords: vec![], patterns: vec!["(".into()] }).is_err());
+    }
+}

@@ -1,0 +1,633 @@
+//! The inspector: one pass over a file's plaintext as it streams in, on a blocking thread.
+//! It decides the type (refusing what is not allowed), walks ZIP containers entry by entry
+//! under the archive limits, and feeds the text it can extract to the detectors.
+//!
+//! The walk is written against `futures-io` traits because the streaming ZIP reader
+//! (`async_zip`) is; it runs on its own thread under `futures_lite::future::block_on`, where
+//! blocking reads are fine, so no async worker ever waits for it.
+
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::io::{self, Read};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+use async_zip::base::read::stream::ZipFileReader;
+use futures_lite::io::{AsyncBufRead, AsyncRead, AsyncReadExt, BufReader};
+use serde::Serialize;
+
+use crate::dlp::{Detector, Findings, TextScanner};
+use crate::extract;
+use crate::kind::{self, FileKind, Sniffed, TypeRefusal};
+
+/// Limits on what an archive may expand to. A ZIP bomb trips one of them long before it is
+/// inflated in full: sizes declared in a header are checked before any byte is inflated, and
+/// inflated bytes are counted as they come.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct ArchiveLimits {
+    pub max_entries: u64,
+    /// Bytes inflated from all entries at every nesting level together.
+    pub max_total: u64,
+    /// Inflated bytes per byte of upload, checked once more than 1 MiB is inflated.
+    pub max_ratio: u64,
+    /// Archives inside archives; an Office file counts as one level.
+    pub max_depth: u32,
+}
+
+impl Default for ArchiveLimits {
+    fn default() -> Self {
+        Self { max_entries: 10_000, max_total: 8 << 30, max_ratio: 100, max_depth: 3 }
+    }
+}
+
+/// What an inspection needs besides the detectors.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub allowed: Vec<FileKind>,
+    pub archive: ArchiveLimits,
+    /// Whether to look for personal data at all.
+    pub dlp: bool,
+    /// Largest PDF or Outlook message held in memory for its text (their structure needs
+    /// random access); larger ones are marked "text not extractable".
+    pub max_buffered: u64,
+    /// What any one compressed stream inside a PDF may inflate to.
+    pub max_inflate: usize,
+}
+
+/// Whether the text of a file was looked at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TextStatus {
+    Scanned,
+    /// The file has text that could not be read (encrypted, damaged, too large to hold).
+    NotExtractable,
+    /// Images: nothing to read.
+    NotApplicable,
+    /// The firm switched personal-data scanning off.
+    Off,
+}
+
+#[derive(Debug)]
+pub struct Report {
+    pub kind: FileKind,
+    pub findings: Findings,
+    pub text: TextStatus,
+}
+
+/// Why a file is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    #[error(transparent)]
+    Type(#[from] TypeRefusal),
+    /// Archive limits, encryption, layouts that cannot be read as a stream.
+    #[error("{0}")]
+    Archive(String),
+    /// The upload itself broke off; not the file's fault.
+    #[error("the upload ended early")]
+    Interrupted,
+}
+
+const SNIFF_LEN: usize = 8 * 1024;
+const READ_CHUNK: usize = 64 * 1024;
+
+/// Compiled detectors, the policy, and the slots for files held in memory.
+pub struct Inspector {
+    detector: Detector,
+    policy: Policy,
+    buffered_slots: tokio::sync::Semaphore,
+}
+
+impl Inspector {
+    /// `buffered_at_once` bounds how many PDFs or messages are held in memory at a time.
+    pub fn new(detector: Detector, policy: Policy, buffered_at_once: usize) -> Self {
+        Self { detector, policy, buffered_slots: tokio::sync::Semaphore::new(buffered_at_once.max(1)) }
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Inspects one file read from `input` (blocking reads), named `name` by the client.
+    /// `allowed` overrides the policy's allowlist (a portal's own list).
+    pub fn inspect(&self, input: impl Read, name: &str, allowed: Option<&[FileKind]>) -> Result<Report, Refusal> {
+        let outer = Rc::new(Cell::new(0u64));
+        let counted = CountOuter { inner: input, count: outer.clone() };
+        let mut reader = BufReader::with_capacity(READ_CHUNK, futures_util::io::AllowStdIo::new(counted));
+        let mut walk = Walk {
+            inspector: self,
+            allowed: allowed.unwrap_or(&self.policy.allowed),
+            budget: Rc::new(Budget {
+                outer,
+                inflated: Cell::new(0),
+                entries: Cell::new(0),
+                tripped: RefCell::new(None),
+                limits: self.policy.archive.clone(),
+            }),
+            findings: Findings::default(),
+            text: if self.policy.dlp { TextStatus::NotApplicable } else { TextStatus::Off },
+        };
+        let kind = futures_lite::future::block_on(walk.file(&mut reader, name, None, 0))?;
+        Ok(Report { kind, findings: walk.findings, text: walk.text })
+    }
+}
+
+/// Counts the bytes read from the upload itself, for the compression ratio.
+struct CountOuter<R> {
+    inner: R,
+    count: Rc<Cell<u64>>,
+}
+
+impl<R: Read> Read for CountOuter<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.set(self.count.get() + n as u64);
+        Ok(n)
+    }
+}
+
+/// The archive limits and what has been spent of them, shared by every level of a walk.
+struct Budget {
+    outer: Rc<Cell<u64>>,
+    inflated: Cell<u64>,
+    entries: Cell<u64>,
+    tripped: RefCell<Option<String>>,
+    limits: ArchiveLimits,
+}
+
+impl Budget {
+    fn spend(&self, n: usize) -> io::Result<()> {
+        let inflated = self.inflated.get() + n as u64;
+        self.inflated.set(inflated);
+        let l = &self.limits;
+        let reason = if inflated > l.max_total {
+            Some(format!("the archive expands to more than {} bytes, more than Courier accepts", l.max_total))
+        } else if inflated > 1 << 20 && inflated > l.max_ratio.saturating_mul(self.outer.get().max(1)) {
+            Some(format!("the archive is compressed more than {}:1, which is how archive bombs look", l.max_ratio))
+        } else {
+            None
+        };
+        match reason {
+            Some(r) => Err(self.trip(r)),
+            None => Ok(()),
+        }
+    }
+
+    fn trip(&self, reason: String) -> io::Error {
+        self.tripped.borrow_mut().get_or_insert(reason);
+        io::Error::other("archive limit")
+    }
+
+    fn refusal(&self, e: impl std::fmt::Display) -> Refusal {
+        match self.tripped.borrow().clone() {
+            Some(reason) => Refusal::Archive(reason),
+            None => Refusal::Archive(format!("the archive is damaged or uses a layout Courier cannot inspect ({e})")),
+        }
+    }
+}
+
+/// An archive entry's data, counted against the budget as it is inflated.
+struct Counted<'b, R> {
+    inner: R,
+    budget: &'b Budget,
+}
+
+impl<R: AsyncRead + Unpin> AsyncRead for Counted<'_, R> {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        let n = match Pin::new(&mut self.inner).poll_read(cx, buf) {
+            Poll::Ready(Ok(n)) => n,
+            other => return other,
+        };
+        Poll::Ready(self.budget.spend(n).map(|()| n))
+    }
+}
+
+type Reader<'r> = dyn AsyncBufRead + Unpin + 'r;
+
+struct Walk<'i> {
+    inspector: &'i Inspector,
+    allowed: &'i [FileKind],
+    budget: Rc<Budget>,
+    findings: Findings,
+    text: TextStatus,
+}
+
+/// How the entries of a ZIP are read: as files of an archive, or as parts of a document.
+#[derive(Debug, Default)]
+struct Container {
+    ooxml: bool,
+    odf: Option<Option<FileKind>>,
+    main: Option<FileKind>,
+    macros: bool,
+}
+
+impl<'i> Walk<'i> {
+    /// One file: the upload itself (depth 0) or an entry of a plain archive.
+    fn file<'a>(
+        &'a mut self,
+        r: &'a mut Reader<'a>,
+        name: &'a str,
+        path: Option<String>,
+        depth: u32,
+    ) -> Pin<Box<dyn Future<Output = Result<FileKind, Refusal>> + 'a>> {
+        Box::pin(async move {
+            let head = read_head(r).await?;
+            let mut r = futures_lite::io::Cursor::new(head.clone()).chain(r);
+            let kind = match kind::sniff(&head) {
+                Sniffed::Executable => return Err(TypeRefusal::Executable("a program".into()).into()),
+                Sniffed::Script => return Err(TypeRefusal::Executable("a script or web page".into()).into()),
+                Sniffed::Other(mime) => {
+                    kind::check_name(name)?;
+                    return Err(TypeRefusal::NotAllowed(
+                        format!("This type of file ({mime})"),
+                        kind::list(self.allowed),
+                    )
+                    .into());
+                }
+                Sniffed::Text { utf16 } => {
+                    let kind = kind::text_kind(&head, name);
+                    kind::check(kind, name, self.allowed)?;
+                    if utf16 {
+                        self.text_unreadable();
+                    } else {
+                        self.scan_text(&mut r, path).await?;
+                    }
+                    kind
+                }
+                Sniffed::Known(FileKind::Pdf) => {
+                    kind::check(FileKind::Pdf, name, self.allowed)?;
+                    self.pdf(&mut r, path).await?;
+                    FileKind::Pdf
+                }
+                Sniffed::Compound => {
+                    kind::check_name(name)?;
+                    self.compound(&mut r, name).await?
+                }
+                Sniffed::ZipContainer => {
+                    kind::check_name(name)?;
+                    if depth >= self.budget.limits.max_depth {
+                        return Err(Refusal::Archive(format!(
+                            "archives are nested more than {} levels deep",
+                            self.budget.limits.max_depth
+                        )));
+                    }
+                    let kind = self.zip(&mut r, path, depth + 1).await?;
+                    kind::check(kind, name, self.allowed)?;
+                    kind
+                }
+                Sniffed::Known(kind) => {
+                    kind::check(kind, name, self.allowed)?;
+                    kind
+                }
+            };
+            drain(&mut r).await?;
+            Ok(kind)
+        })
+    }
+
+    fn text_scanned(&mut self) {
+        if self.text != TextStatus::Off && self.text != TextStatus::NotExtractable {
+            self.text = TextStatus::Scanned;
+        }
+    }
+
+    fn text_unreadable(&mut self) {
+        if self.text != TextStatus::Off {
+            self.text = TextStatus::NotExtractable;
+        }
+    }
+
+    async fn scan_text(
+        &mut self,
+        r: &mut (impl AsyncRead + Unpin + ?Sized),
+        part: Option<String>,
+    ) -> Result<(), Refusal> {
+        if self.text == TextStatus::Off {
+            return Ok(());
+        }
+        let mut scanner = TextScanner::new(&self.inspector.detector, part, None);
+        let mut buf = vec![0u8; READ_CHUNK];
+        loop {
+            let n = r.read(&mut buf).await.map_err(|e| self.io_refusal(e))?;
+            if n == 0 {
+                break;
+            }
+            scanner.push(&buf[..n]);
+        }
+        self.findings.merge(scanner.finish());
+        self.text_scanned();
+        Ok(())
+    }
+
+    /// A PDF, held in memory (up to the cap, one of a few at a time) for its text.
+    async fn pdf(&mut self, r: &mut (impl AsyncRead + Unpin + ?Sized), part: Option<String>) -> Result<(), Refusal> {
+        if self.text == TextStatus::Off {
+            return Ok(());
+        }
+        let Some(bytes) = self.buffer(r).await? else { return Ok(()) };
+        let policy = &self.inspector.policy;
+        match extract::pdf_text(&bytes.0, &self.inspector.detector, policy.max_inflate) {
+            Ok(mut found) => {
+                if let Some(part) = part {
+                    found = found.in_part(&part);
+                }
+                self.findings.merge(found);
+                self.text_scanned();
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "no text from a PDF");
+                self.text_unreadable();
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads a whole file into memory if it fits under the cap, holding one of the slots.
+    /// Too large: the rest is left to the caller to drain, and the text is marked unreadable.
+    async fn buffer(&mut self, r: &mut (impl AsyncRead + Unpin + ?Sized)) -> Result<Option<Held<'i>>, Refusal> {
+        let cap = self.inspector.policy.max_buffered;
+        let permit = self.inspector.buffered_slots.acquire().await.map_err(|_| Refusal::Interrupted)?;
+        let mut bytes = Vec::new();
+        let mut limited = (&mut *r).take(cap + 1);
+        limited.read_to_end(&mut bytes).await.map_err(|e| self.io_refusal(e))?;
+        if bytes.len() as u64 > cap {
+            self.text_unreadable();
+            return Ok(None);
+        }
+        Ok(Some(Held(bytes, permit)))
+    }
+
+    /// An OLE compound file: accepted only as an Outlook message without macros.
+    async fn compound(&mut self, r: &mut (impl AsyncRead + Unpin + ?Sized), name: &str) -> Result<FileKind, Refusal> {
+        let Some(held) = self.buffer(r).await? else {
+            return Err(Refusal::Archive(format!(
+                "this Outlook message is larger than Courier can inspect ({} bytes at most)",
+                self.inspector.policy.max_buffered
+            )));
+        };
+        let kind = compound_kind(&held.0)?;
+        kind::check(kind, name, self.allowed)?;
+        // Message bodies and attachments are not decoded: say so rather than call it clean.
+        self.text_unreadable();
+        Ok(kind)
+    }
+
+    /// Walks a ZIP entry by entry. Returns what the container is: a plain archive (each entry
+    /// checked as a file) or an Office/OpenDocument file (its text parts scanned).
+    async fn zip(
+        &mut self,
+        r: &mut (impl AsyncBufRead + Unpin + ?Sized),
+        path: Option<String>,
+        depth: u32,
+    ) -> Result<FileKind, Refusal> {
+        let budget = self.budget.clone();
+        let mut zip = ZipFileReader::new(r);
+        let mut container = Container::default();
+        let mut first = true;
+        loop {
+            let Some(mut entry) = zip.next_with_entry().await.map_err(|e| budget.refusal(e))? else { break };
+            let (name, declared, compressed, is_dir) = {
+                let e = entry.reader().entry();
+                let name = String::from_utf8_lossy(e.filename().as_bytes()).into_owned();
+                (name.clone(), e.uncompressed_size(), e.compressed_size(), name.ends_with('/'))
+            };
+            budget.entries.set(budget.entries.get() + 1);
+            if budget.entries.get() > budget.limits.max_entries {
+                return Err(Refusal::Archive(format!(
+                    "the archive has more than {} entries",
+                    budget.limits.max_entries
+                )));
+            }
+            // Declared sizes (absent with a data descriptor) are checked before inflating.
+            if declared > budget.limits.max_total
+                || (declared > 1 << 20 && declared > budget.limits.max_ratio.saturating_mul(compressed.max(1)))
+            {
+                return Err(Refusal::Archive(format!(
+                    "an entry of the archive declares {declared} bytes from {compressed}, which is how archive bombs look"
+                )));
+            }
+            if first {
+                container.ooxml = name == "[Content_Types].xml" || OOXML_DIRS.iter().any(|d| name.starts_with(d));
+                if name == "mimetype" {
+                    container.odf = Some(None);
+                }
+                first = false;
+            }
+            let part_path = match &path {
+                Some(p) => format!("{p}/{name}"),
+                None => name.clone(),
+            };
+            {
+                let counted = Counted { inner: entry.reader_mut(), budget: &budget };
+                let mut data = BufReader::with_capacity(READ_CHUNK, counted);
+                if is_dir {
+                    // nothing to read
+                } else if container.ooxml || container.odf.is_some() {
+                    self.document_part(&mut data, &name, part_path, &mut container).await?;
+                } else {
+                    self.file(&mut data, &name, Some(part_path), depth).await?;
+                }
+                drain(&mut data).await.map_err(|_| budget.refusal("entry"))?;
+            }
+            zip = entry.done().await.map_err(|e| budget.refusal(e))?;
+        }
+        if container.macros {
+            return Err(TypeRefusal::Macros.into());
+        }
+        if let Some(odf) = container.odf {
+            return odf.ok_or_else(|| {
+                TypeRefusal::NotAllowed("This OpenDocument type".into(), kind::list(self.allowed)).into()
+            });
+        }
+        if container.ooxml {
+            return container.main.ok_or_else(|| {
+                Refusal::Archive("this Office file is damaged or of a kind Courier does not accept".into())
+            });
+        }
+        Ok(FileKind::Zip)
+    }
+
+    /// One part of an Office or OpenDocument file.
+    async fn document_part(
+        &mut self,
+        data: &mut (impl AsyncBufRead + Unpin + ?Sized),
+        name: &str,
+        part_path: String,
+        c: &mut Container,
+    ) -> Result<(), Refusal> {
+        let lower = name.to_ascii_lowercase();
+        if lower.ends_with("vbaproject.bin")
+            || lower.ends_with("vbadata.xml")
+            || lower.starts_with("basic/")
+            || lower.starts_with("scripts/")
+        {
+            c.macros = true;
+        }
+        match name {
+            "word/document.xml" => c.main = Some(FileKind::Docx),
+            "xl/workbook.xml" => c.main = Some(FileKind::Xlsx),
+            "ppt/presentation.xml" => c.main = Some(FileKind::Pptx),
+            "mimetype" => {
+                let mut m = String::new();
+                (&mut *data).take(256).read_to_string(&mut m).await.map_err(|e| self.io_refusal(e))?;
+                c.odf = Some(match m.trim() {
+                    "application/vnd.oasis.opendocument.text" => Some(FileKind::Odt),
+                    "application/vnd.oasis.opendocument.spreadsheet" => Some(FileKind::Ods),
+                    "application/vnd.oasis.opendocument.presentation" => Some(FileKind::Odp),
+                    _ => None,
+                });
+                return Ok(());
+            }
+            "[Content_Types].xml" => {
+                let mut types = Vec::new();
+                (&mut *data).take(1 << 20).read_to_end(&mut types).await.map_err(|e| self.io_refusal(e))?;
+                if types.to_ascii_lowercase().windows(12).any(|w| w == b"macroenabled") {
+                    c.macros = true;
+                }
+                return Ok(());
+            }
+            _ => {}
+        }
+        if self.text != TextStatus::Off && is_text_part(name) {
+            let mut scanner = TextScanner::new(&self.inspector.detector, Some(part_path), None);
+            let sync = std::io::BufReader::new(futures_lite::io::BlockOn::new(&mut *data));
+            match extract::xml_text(sync, &mut scanner) {
+                Ok(()) => {
+                    self.findings.merge(scanner.finish());
+                    self.text_scanned();
+                }
+                Err(e) => {
+                    if let Some(reason) = self.budget.tripped.borrow().clone() {
+                        return Err(Refusal::Archive(reason));
+                    }
+                    tracing::debug!(error = %e, "no text from a document part");
+                    self.text_unreadable();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn io_refusal(&self, e: io::Error) -> Refusal {
+        match self.budget.tripped.borrow().clone() {
+            Some(reason) => Refusal::Archive(reason),
+            None if e.kind() == io::ErrorKind::UnexpectedEof || e.kind() == io::ErrorKind::BrokenPipe => {
+                Refusal::Interrupted
+            }
+            None => Refusal::Archive(format!("the file could not be read ({e})")),
+        }
+    }
+}
+
+/// A file held in memory, with the slot it occupies.
+struct Held<'s>(Vec<u8>, #[allow(dead_code)] tokio::sync::SemaphorePermit<'s>);
+
+const OOXML_DIRS: &[&str] = &["_rels/", "docProps/", "word/", "xl/", "ppt/", "customXml/"];
+
+/// The XML parts whose text a reader of the document sees.
+fn is_text_part(name: &str) -> bool {
+    let xml = name.ends_with(".xml");
+    xml && (name == "word/document.xml"
+        || name.starts_with("word/header")
+        || name.starts_with("word/footer")
+        || name == "word/footnotes.xml"
+        || name == "word/endnotes.xml"
+        || name == "word/comments.xml"
+        || name == "xl/sharedStrings.xml"
+        || name.starts_with("xl/worksheets/sheet")
+        || name.starts_with("xl/comments")
+        || name.starts_with("ppt/slides/slide")
+        || name.starts_with("ppt/notesSlides/")
+        || name == "content.xml"
+        || name == "styles.xml")
+}
+
+/// The kind of an OLE compound file from its directory: an Outlook message has
+/// `__substg1.0_…` property streams; Word, Excel and PowerPoint binaries and anything with a
+/// VBA project are refused.
+fn compound_kind(bytes: &[u8]) -> Result<FileKind, Refusal> {
+    let cf = cfb::CompoundFile::open(io::Cursor::new(bytes))
+        .map_err(|e| Refusal::Archive(format!("this file is damaged ({e})")))?;
+    let mut msg = false;
+    for entry in cf.walk() {
+        let name = entry.name();
+        if name == "_VBA_PROJECT" || name == "VBA" || name == "Macros" || name == "_VBA_PROJECT_CUR" {
+            return Err(TypeRefusal::Macros.into());
+        }
+        if name.starts_with("__substg1.0_") || name == "__properties_version1.0" {
+            msg = true;
+        }
+    }
+    if msg {
+        Ok(FileKind::Msg)
+    } else {
+        Err(TypeRefusal::NotAllowed(
+            "An older Office file (.doc, .xls, .ppt)".into(),
+            "please save it in the current format (.docx, .xlsx, .pptx) or as a PDF".into(),
+        )
+        .into())
+    }
+}
+
+async fn read_head(r: &mut (impl AsyncRead + Unpin + ?Sized)) -> Result<Vec<u8>, Refusal> {
+    let mut head = Vec::with_capacity(SNIFF_LEN);
+    (&mut *r).take(SNIFF_LEN as u64).read_to_end(&mut head).await.map_err(|e| match e.kind() {
+        io::ErrorKind::UnexpectedEof | io::ErrorKind::BrokenPipe => Refusal::Interrupted,
+        _ => Refusal::Archive(format!("the file could not be read ({e})")),
+    })?;
+    Ok(head)
+}
+
+/// Reads what is left, so that bytes are counted and the next archive entry can start.
+async fn drain(r: &mut (impl AsyncRead + Unpin + ?Sized)) -> Result<(), Refusal> {
+    let mut buf = vec![0u8; READ_CHUNK];
+    loop {
+        match r.read(&mut buf).await {
+            Ok(0) => return Ok(()),
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof || e.kind() == io::ErrorKind::BrokenPipe => {
+                return Err(Refusal::Interrupted);
+            }
+            Err(e) => return Err(Refusal::Archive(format!("the file could not be read ({e})"))),
+        }
+    }
+}
+
+/// Plaintext chunks from the upload pipeline as a blocking `Read`. The end of the channel is
+/// the end of the file; a sender that goes away early is an interrupted upload.
+pub struct ChunkReader {
+    rx: tokio::sync::mpsc::Receiver<ChunkMsg>,
+    current: bytes::Bytes,
+    ended: bool,
+}
+
+/// What the pipeline sends: a chunk, or the end of the file.
+pub enum ChunkMsg {
+    Data(bytes::Bytes),
+    End,
+}
+
+impl ChunkReader {
+    pub fn new(rx: tokio::sync::mpsc::Receiver<ChunkMsg>) -> Self {
+        Self { rx, current: bytes::Bytes::new(), ended: false }
+    }
+}
+
+impl Read for ChunkReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.current.is_empty() {
+            if self.ended {
+                return Ok(0);
+            }
+            match self.rx.blocking_recv() {
+                Some(ChunkMsg::Data(b)) => self.current = b,
+                Some(ChunkMsg::End) => self.ended = true,
+                None => return Err(io::Error::new(io::ErrorKind::BrokenPipe, "upload interrupted")),
+            }
+        }
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current[..n]);
+        bytes::Buf::advance(&mut self.current, n);
+        Ok(n)
+    }
+}
