@@ -127,11 +127,23 @@ fn print_portal(p: &PortalView) {
     println!("  expires:       {}", p.expires_at.as_deref().unwrap_or("never"));
     println!("  max file size: {}", ByteSize(p.max_file_size));
     println!("  passcode:      {}", if p.has_passcode { "yes" } else { "no" });
+    println!("  accepts:       {}", p.allowed_types.join(", "));
+    println!("  personal data: {}", p.dlp_action);
 }
 
 async fn portal(courier: &Courier, caller: &Caller, cmd: PortalCommand) -> Result<ExitCode> {
     match cmd {
-        PortalCommand::Create { label, matter, expires_in, expires_at, passcode_stdin, max_file_size, json } => {
+        PortalCommand::Create {
+            label,
+            matter,
+            expires_in,
+            expires_at,
+            passcode_stdin,
+            max_file_size,
+            allow_types,
+            dlp_action,
+            json,
+        } => {
             let expires_at_ms = match (expires_in, expires_at) {
                 (Some(d), _) => Some(now_ms() + d.parse::<DurationSpec>()?.0.as_millis() as i64),
                 (None, Some(t)) => Some(parse_rfc3339(&t)?),
@@ -139,7 +151,13 @@ async fn portal(courier: &Courier, caller: &Caller, cmd: PortalCommand) -> Resul
             };
             let max_file_size = max_file_size.map(|s| s.parse::<ByteSize>()).transpose()?;
             let passcode = if passcode_stdin { Some(read_secret_line("passcode")?) } else { None };
-            let req = PortalRequest { label, matter, expires_at_ms, passcode, max_file_size };
+            let allowed_types = match allow_types {
+                Some(list) => courier_server::config::parse_type_list(&list).map_err(anyhow::Error::msg)?,
+                None => None,
+            };
+            let dlp_action = dlp_action.map(|a| a.parse()).transpose().map_err(anyhow::Error::msg)?;
+            let req =
+                PortalRequest { label, matter, expires_at_ms, passcode, max_file_size, allowed_types, dlp_action };
             let link = service(courier.create_portal(caller, req).await)?;
             if json.json {
                 return print_json(&link);
@@ -206,8 +224,8 @@ async fn doc(courier: &std::sync::Arc<Courier>, caller: &Caller, cmd: DocCommand
                 return print_json(&docs);
             }
             for d in &docs {
-                let state = if d.deleted_at.is_some() { "shredded" } else { "" };
-                println!("{}  {:>12}  {}  {}  {state}", d.id, d.size, d.uploaded_at, d.name);
+                let state = if d.deleted_at.is_some() { "shredded" } else { d.scan.status.as_str() };
+                println!("{}  {:>12}  {}  {:<11}  {}", d.id, d.size, d.uploaded_at, state, d.name);
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -236,6 +254,14 @@ async fn doc(courier: &std::sync::Arc<Courier>, caller: &Caller, cmd: DocCommand
             }
             std::fs::rename(&partial, &output).with_context(|| format!("writing {}", output.display()))?;
             eprintln!("Wrote {} bytes ({}) to {}", doc.size, doc.name, output.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        DocCommand::Release { id, reason, json } => {
+            service(courier.release_document(caller, &id, &reason).await)?;
+            if json.json {
+                return print_json(&json!({ "id": id, "released": true }));
+            }
+            println!("Released document {id}.");
             Ok(ExitCode::SUCCESS)
         }
         DocCommand::Delete { id, json } => {

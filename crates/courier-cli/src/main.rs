@@ -131,6 +131,13 @@ enum PortalCommand {
         /// e.g. 100MiB (default 2GiB)
         #[arg(long)]
         max_file_size: Option<String>,
+        /// Accepted file types, e.g. pdf,docx,xlsx (default: the firm's `allowed_types`).
+        #[arg(long)]
+        allow_types: Option<String>,
+        /// What to do with a file carrying personal data: flag, quarantine or block
+        /// (default: the firm's `dlp_action`).
+        #[arg(long)]
+        dlp_action: Option<String>,
         #[command(flatten)]
         json: Json,
     },
@@ -187,6 +194,15 @@ enum DocCommand {
     /// Shred a document.
     Delete {
         id: String,
+        #[command(flatten)]
+        json: Json,
+    },
+    /// Release a document held in quarantine (personal data) or found infected.
+    Release {
+        id: String,
+        /// Why it may be downloaded (kept in the audit trail).
+        #[arg(long)]
+        reason: String,
         #[command(flatten)]
         json: Json,
     },

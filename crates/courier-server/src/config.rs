@@ -44,6 +44,74 @@ pub struct Config {
     pub portal_unlock_secs: u64,
     /// How often background upkeep (expiry records, blob sweep, session expiry) runs.
     pub maintenance_interval_secs: u64,
+    /// ClamAV daemon: `unix:/path/to/clamd.sock` or `host:port`. Setting it turns malware
+    /// scanning on (fail closed).
+    pub clamd_addr: Option<String>,
+    /// `true` requires `clamd_addr`; `false` switches malware scanning off explicitly; unset:
+    /// on exactly when `clamd_addr` is set.
+    pub malware_scanning: Option<bool>,
+    /// What happens to an infected upload: `refuse` it, or keep it in `quarantine`.
+    pub malware_action: MalwareAction,
+    /// How long clamd may take for its verdict once the last byte is sent.
+    pub clamd_timeout_secs: u64,
+    /// Look for personal data in uploads.
+    pub dlp_scanning: bool,
+    /// Default action on personal data; a portal can choose its own.
+    pub dlp_action: DlpAction,
+    /// The firm's own terms to look for (case-insensitive) and regular expressions.
+    pub dlp_keywords: Vec<String>,
+    pub dlp_patterns: Vec<String>,
+    /// Accepted file types (by content); a portal can narrow or widen it.
+    pub allowed_types: Vec<String>,
+    pub archive_max_entries: u64,
+    pub archive_max_expanded: ByteSize,
+    pub archive_max_ratio: u64,
+    pub archive_max_depth: u32,
+    /// PDFs and Outlook messages are held in memory for their text up to this size, at most
+    /// `scan_buffered_at_once` at a time.
+    pub scan_max_buffered: ByteSize,
+    pub scan_buffered_at_once: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MalwareAction {
+    Refuse,
+    Quarantine,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DlpAction {
+    /// Accept and mark the document.
+    Flag,
+    /// Accept but hold the document back from download until an attorney releases it.
+    Quarantine,
+    /// Refuse the upload and tell the client which kind of data was found.
+    Block,
+}
+
+impl std::str::FromStr for DlpAction {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim() {
+            "flag" => Ok(Self::Flag),
+            "quarantine" => Ok(Self::Quarantine),
+            "block" => Ok(Self::Block),
+            other => Err(format!("{other:?} is not a DLP action (flag, quarantine or block)")),
+        }
+    }
+}
+
+impl DlpAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Flag => "flag",
+            Self::Quarantine => "quarantine",
+            Self::Block => "block",
+        }
+    }
 }
 
 impl Default for Config {
@@ -70,6 +138,21 @@ impl Default for Config {
             rate_limit_per_minute: 120,
             portal_unlock_secs: 30 * 60,
             maintenance_interval_secs: 60,
+            clamd_addr: None,
+            malware_scanning: None,
+            malware_action: MalwareAction::Refuse,
+            clamd_timeout_secs: 120,
+            dlp_scanning: true,
+            dlp_action: DlpAction::Flag,
+            dlp_keywords: Vec::new(),
+            dlp_patterns: Vec::new(),
+            allowed_types: courier_scan::FileKind::ALL.iter().map(|k| k.name().to_owned()).collect(),
+            archive_max_entries: 10_000,
+            archive_max_expanded: ByteSize::gib(8),
+            archive_max_ratio: 100,
+            archive_max_depth: 3,
+            scan_max_buffered: ByteSize::mib(64),
+            scan_buffered_at_once: 2,
         }
     }
 }
@@ -174,7 +257,53 @@ impl Config {
                     ConfigError::Env("COURIER_TRUSTED_PROXY", "not a comma-separated list of IP addresses".into())
                 })?;
         }
+        if let Some(v) = vars("COURIER_CLAMD_ADDR") {
+            cfg.clamd_addr = Some(v).filter(|v| !v.trim().is_empty());
+        }
+        if let Some(v) = vars("COURIER_MALWARE_SCANNING") {
+            cfg.malware_scanning =
+                Some(parse_switch(&v).ok_or(ConfigError::Env("COURIER_MALWARE_SCANNING", "use on or off".into()))?);
+        }
+        if let Some(v) = vars("COURIER_MALWARE_ACTION") {
+            cfg.malware_action = match v.trim() {
+                "refuse" => MalwareAction::Refuse,
+                "quarantine" => MalwareAction::Quarantine,
+                _ => return Err(ConfigError::Env("COURIER_MALWARE_ACTION", "use refuse or quarantine".into())),
+            };
+        }
+        if let Some(v) = vars("COURIER_DLP_SCANNING") {
+            cfg.dlp_scanning =
+                parse_switch(&v).ok_or(ConfigError::Env("COURIER_DLP_SCANNING", "use on or off".into()))?;
+        }
+        if let Some(v) = vars("COURIER_DLP_ACTION") {
+            cfg.dlp_action = v.parse().map_err(|e| ConfigError::Env("COURIER_DLP_ACTION", e))?;
+        }
+        if let Some(v) = vars("COURIER_ALLOWED_TYPES") {
+            cfg.allowed_types = v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect();
+        }
+        cfg.allowed_kinds()?;
+        if cfg.malware_scanning == Some(true) && cfg.clamd_addr.is_none() {
+            return Err(ConfigError::Invalid(
+                "malware_scanning is on but clamd_addr (COURIER_CLAMD_ADDR) is not set".into(),
+            ));
+        }
+        if let Some(addr) = &cfg.clamd_addr {
+            addr.parse::<courier_scan::clamd::ClamdAddr>().map_err(ConfigError::Invalid)?;
+        }
         Ok(cfg)
+    }
+
+    /// The allowlist as file kinds.
+    pub fn allowed_kinds(&self) -> Result<Vec<courier_scan::FileKind>, ConfigError> {
+        parse_kinds(&self.allowed_types).map_err(ConfigError::Invalid)
+    }
+
+    /// Where clamd listens, if malware scanning is on.
+    pub fn clamd(&self) -> Option<courier_scan::clamd::ClamdAddr> {
+        if self.malware_scanning == Some(false) {
+            return None;
+        }
+        self.clamd_addr.as_deref().and_then(|a| a.parse().ok())
     }
 
     /// The S3 settings when `blob_store` names a bucket.
@@ -236,6 +365,42 @@ impl Config {
             self.bind
         ))
     }
+}
+
+fn parse_switch(v: &str) -> Option<bool> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "on" | "true" | "1" | "yes" => Some(true),
+        "off" | "false" | "0" | "no" => Some(false),
+        _ => None,
+    }
+}
+
+/// `pdf, docx` to file kinds; an empty list means the firm's list.
+pub fn parse_type_list(list: &str) -> Result<Option<Vec<courier_scan::FileKind>>, String> {
+    let names: Vec<String> =
+        list.split([',', ' ']).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
+    if names.is_empty() {
+        return Ok(None);
+    }
+    parse_kinds(&names).map(Some)
+}
+
+/// File type names (`pdf`, `docx`, … as in [`courier_scan::FileKind`]) to kinds.
+pub fn parse_kinds(names: &[String]) -> Result<Vec<courier_scan::FileKind>, String> {
+    let mut kinds = Vec::new();
+    for n in names {
+        let k = courier_scan::FileKind::parse(n).ok_or_else(|| {
+            let known: Vec<_> = courier_scan::FileKind::ALL.iter().map(|k| k.name()).collect();
+            format!("unknown file type {n:?} (known: {})", known.join(", "))
+        })?;
+        if !kinds.contains(&k) {
+            kinds.push(k);
+        }
+    }
+    if kinds.is_empty() {
+        return Err("the list of allowed file types is empty".into());
+    }
+    Ok(kinds)
 }
 
 #[cfg(test)]

@@ -22,6 +22,15 @@ pub enum Error {
     Conflict(String),
     #[error("too many requests")]
     RateLimited,
+    /// A file type that is not accepted (by content, never by name).
+    #[error("{0}")]
+    UnsupportedType(String),
+    /// A file refused for what is in it: malware, personal data, an archive bomb.
+    #[error("{0}")]
+    Refused(String),
+    /// The malware scanner is down or does not answer: uploads fail closed.
+    #[error("malware scanning is unavailable")]
+    ScanUnavailable,
     /// The database or blob store cannot be reached; the client may retry.
     #[error("service temporarily unavailable")]
     Unavailable(String),
@@ -41,6 +50,9 @@ impl Error {
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Self::UnsupportedType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Refused(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::ScanUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -52,6 +64,7 @@ impl Error {
             Self::Unavailable(_) => "The service is temporarily unavailable. Please try again in a moment.".into(),
             Self::Internal(_) => "Something went wrong on our side. Please try again.".into(),
             Self::RateLimited => "Too many requests. Please wait a minute and try again.".into(),
+            Self::ScanUnavailable => "Scanning is temporarily unavailable, please try again in a few minutes.".into(),
             Self::LinkNotFound => "This link is not valid.".into(),
             other => other.to_string(),
         }

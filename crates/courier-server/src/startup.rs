@@ -13,10 +13,12 @@ use courier_store::blob::{BlobStore, LocalBlobStore, S3BlobStore};
 use zeroize::Zeroizing;
 
 use crate::services::keys::MasterKeys;
+use crate::services::scanning::Scanning;
 use crate::{Config, Courier, Error, Result};
 
 /// Opens (creating on first start) everything an installation needs.
 pub async fn open(config: Config) -> Result<Arc<Courier>> {
+    let scanning = Scanning::from_config(&config).map_err(Error::BadRequest)?;
     for dir in ["", "keys", "audit", "blobs"] {
         create_private_dir(&config.data_dir.join(dir))?;
     }
@@ -41,7 +43,7 @@ pub async fn open(config: Config) -> Result<Arc<Courier>> {
         (None, Some(dir)) if !dir.contains("://") => Arc::new(LocalBlobStore::open(Path::new(dir))?),
         (None, Some(other)) => return Err(Error::BadRequest(format!("blob store {other:?} is not supported"))),
     };
-    Ok(Arc::new(Courier::new(config, db, blobs, keys, signer, cookie_key)))
+    Ok(Arc::new(Courier::new(config, db, blobs, keys, signer, cookie_key, scanning)))
 }
 
 fn create_private_dir(path: &Path) -> Result<()> {

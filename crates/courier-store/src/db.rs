@@ -27,10 +27,12 @@ pub struct Db {
 const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../migrations/sqlite/0001_init.sql")),
     (2, "leases", include_str!("../migrations/sqlite/0002_leases.sql")),
+    (3, "scanning", include_str!("../migrations/sqlite/0003_scanning.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../migrations/postgres/0001_init.sql")),
     (2, "leases", include_str!("../migrations/postgres/0002_leases.sql")),
+    (3, "scanning", include_str!("../migrations/postgres/0003_scanning.sql")),
 ];
 
 impl Db {

@@ -20,10 +20,24 @@ pub struct DocumentRecord {
     pub wrapped_dek: Option<Vec<u8>>,
     pub uploaded_at: i64,
     pub deleted_at: Option<i64>,
+    pub scan: ScanRecord,
+}
+
+/// The scan result as stored: findings and checks are JSON text written by the service layer.
+#[derive(Debug, Clone, Default)]
+pub struct ScanRecord {
+    pub status: String,
+    pub malware: Option<String>,
+    pub findings: Option<String>,
+    pub checks: Option<String>,
+    /// Held back from every download until released.
+    pub held: bool,
+    pub released_at: Option<i64>,
 }
 
 const SELECT: &str = "SELECT id, portal_id, matter_id, receipt_id, name, size, content_type, sha256, blob_key, \
-     wrapped_dek, uploaded_at, deleted_at FROM documents";
+     wrapped_dek, uploaded_at, deleted_at, scan_status, scan_malware, scan_findings, scan_checks, held, released_at \
+     FROM documents";
 
 fn from_row(row: &AnyRow) -> Result<DocumentRecord> {
     Ok(DocumentRecord {
@@ -39,13 +53,22 @@ fn from_row(row: &AnyRow) -> Result<DocumentRecord> {
         wrapped_dek: col(row, "wrapped_dek")?,
         uploaded_at: col(row, "uploaded_at")?,
         deleted_at: col(row, "deleted_at")?,
+        scan: ScanRecord {
+            status: col(row, "scan_status")?,
+            malware: col(row, "scan_malware")?,
+            findings: col(row, "scan_findings")?,
+            checks: col(row, "scan_checks")?,
+            held: col::<i64>(row, "held")? != 0,
+            released_at: col(row, "released_at")?,
+        },
     })
 }
 
 pub async fn insert(conn: &mut AnyConnection, d: &DocumentRecord) -> Result<()> {
     sqlx::query(
         "INSERT INTO documents (id, portal_id, matter_id, receipt_id, name, size, content_type, sha256, blob_key, \
-         wrapped_dek, uploaded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+         wrapped_dek, uploaded_at, scan_status, scan_malware, scan_findings, scan_checks, held) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
     )
     .bind(&d.id)
     .bind(&d.portal_id)
@@ -58,6 +81,11 @@ pub async fn insert(conn: &mut AnyConnection, d: &DocumentRecord) -> Result<()> 
     .bind(&d.blob_key)
     .bind(&d.wrapped_dek)
     .bind(d.uploaded_at)
+    .bind(&d.scan.status)
+    .bind(&d.scan.malware)
+    .bind(&d.scan.findings)
+    .bind(&d.scan.checks)
+    .bind(i64::from(d.scan.held))
     .execute(conn)
     .await
     .map_err(StoreError::on_conflict)?;
@@ -99,6 +127,20 @@ pub async fn shred(conn: &mut AnyConnection, id: &str, now: i64) -> Result<bool>
             .bind(id)
             .execute(conn)
             .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Releases a held document with its new status; false if it is not held (or shredded).
+pub async fn release(conn: &mut AnyConnection, id: &str, status: &str, now: i64) -> Result<bool> {
+    let r = sqlx::query(
+        "UPDATE documents SET held = 0, released_at = $1, scan_status = $2 \
+         WHERE id = $3 AND held = 1 AND deleted_at IS NULL",
+    )
+    .bind(now)
+    .bind(status)
+    .bind(id)
+    .execute(conn)
+    .await?;
     Ok(r.rows_affected() == 1)
 }
 

@@ -20,6 +20,10 @@ pub struct PortalRecord {
     pub deleted_at: Option<i64>,
     pub document_count: i64,
     pub last_upload_at: Option<i64>,
+    /// Comma-separated type names; `None`: the firm's allowlist.
+    pub allowed_types: Option<String>,
+    /// `flag`, `quarantine` or `block`; `None`: the firm's default.
+    pub dlp_action: Option<String>,
 }
 
 pub struct NewPortal<'a> {
@@ -32,10 +36,13 @@ pub struct NewPortal<'a> {
     pub expires_at: Option<i64>,
     pub created_by: &'a str,
     pub created_at: i64,
+    pub allowed_types: Option<&'a str>,
+    pub dlp_action: Option<&'a str>,
 }
 
 const SELECT: &str = "SELECT p.id, p.matter_id, m.name AS matter_name, p.label, p.passcode_hash, \
      p.max_file_size, p.expires_at, p.enabled, p.created_by, p.created_at, p.deleted_at, \
+     p.allowed_types, p.dlp_action, \
      (SELECT COUNT(*) FROM documents d WHERE d.portal_id = p.id AND d.deleted_at IS NULL) AS document_count, \
      (SELECT MAX(d.uploaded_at) FROM documents d WHERE d.portal_id = p.id) AS last_upload_at \
      FROM portals p LEFT JOIN matters m ON m.id = p.matter_id";
@@ -55,13 +62,16 @@ fn from_row(row: &AnyRow) -> Result<PortalRecord> {
         deleted_at: col(row, "deleted_at")?,
         document_count: col(row, "document_count")?,
         last_upload_at: col(row, "last_upload_at")?,
+        allowed_types: col(row, "allowed_types")?,
+        dlp_action: col(row, "dlp_action")?,
     })
 }
 
 pub async fn insert(conn: &mut AnyConnection, p: &NewPortal<'_>) -> Result<()> {
     sqlx::query(
         "INSERT INTO portals (id, matter_id, label, token_hash, passcode_hash, max_file_size, expires_at, \
-         enabled, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9)",
+         enabled, created_by, created_at, allowed_types, dlp_action) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9, $10, $11)",
     )
     .bind(p.id)
     .bind(p.matter_id)
@@ -72,6 +82,8 @@ pub async fn insert(conn: &mut AnyConnection, p: &NewPortal<'_>) -> Result<()> {
     .bind(p.expires_at)
     .bind(p.created_by)
     .bind(p.created_at)
+    .bind(p.allowed_types)
+    .bind(p.dlp_action)
     .execute(conn)
     .await
     .map_err(StoreError::on_conflict)?;

@@ -66,6 +66,12 @@ fn doc(id: &str, portal: &str, at: i64) -> DocumentRecord {
         wrapped_dek: Some(vec![1; 64]),
         uploaded_at: at,
         deleted_at: None,
+        scan: courier_store::documents::ScanRecord {
+            status: "quarantined".into(),
+            findings: Some(r#"[{"kind":"ssn","count":2}]"#.into()),
+            held: true,
+            ..Default::default()
+        },
     }
 }
 
@@ -85,6 +91,8 @@ async fn portals_documents_and_shredding_behave_alike() {
                 expires_at: None,
                 created_by: "cli:test",
                 created_at: 1,
+                allowed_types: (id == "p1").then_some("pdf,docx"),
+                dlp_action: (id == "p1").then_some("block"),
             };
             portals::insert(&mut tx, &portal).await.unwrap();
         }
@@ -108,8 +116,28 @@ async fn portals_documents_and_shredding_behave_alike() {
         assert!(!documents::blob_key_known(db.pool(), "blob-d2").await.unwrap(), "{name}");
         assert!(documents::blob_key_known(db.pool(), "blob-d1").await.unwrap(), "{name}");
 
+        // Scan results and release.
+        let d1 = documents::get(db.pool(), "d1").await.unwrap().unwrap();
+        assert_eq!((d1.scan.status.as_str(), d1.scan.held), ("quarantined", true), "{name}");
+        assert_eq!(d1.scan.findings.as_deref(), Some(r#"[{"kind":"ssn","count":2}]"#), "{name}");
+        let mut tx = db.begin().await.unwrap();
+        assert!(documents::release(&mut tx, "d1", "flagged", 45).await.unwrap(), "{name}");
+        assert!(!documents::release(&mut tx, "d1", "flagged", 46).await.unwrap(), "{name}: released twice");
+        Db::commit(tx).await.unwrap();
+        let d1 = documents::get(db.pool(), "d1").await.unwrap().unwrap();
+        assert_eq!(
+            (d1.scan.status.as_str(), d1.scan.held, d1.scan.released_at),
+            ("flagged", false, Some(45)),
+            "{name}"
+        );
+
         let listed = portals::list(db.pool()).await.unwrap();
         let p1 = listed.iter().find(|p| p.id == "p1").unwrap();
+        assert_eq!(
+            (p1.allowed_types.as_deref(), p1.dlp_action.as_deref()),
+            (Some("pdf,docx"), Some("block")),
+            "{name}"
+        );
         assert_eq!((p1.document_count, p1.last_upload_at), (1, Some(30)), "{name}");
         assert!(portals::by_token_hash(db.pool(), &[2u8; 32]).await.unwrap().is_some(), "{name}");
         let mut tx = db.begin().await.unwrap();
@@ -129,6 +157,8 @@ async fn portals_documents_and_shredding_behave_alike() {
             expires_at: None,
             created_by: "cli:test",
             created_at: 1,
+            allowed_types: None,
+            dlp_action: None,
         };
         assert!(matches!(portals::insert(&mut tx, &clash).await, Err(courier_store::StoreError::Conflict)), "{name}");
     }

@@ -419,8 +419,18 @@ pub fn sha256_hex(data: &[u8]) -> String {
     courier_crypto::sha256(data).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Deterministic pseudo-random bytes (incompressible, unlike repeated text).
+/// Deterministic pseudo-random bytes (incompressible, unlike repeated text), shaped as a file
+/// Courier accepts: a PNG signature, then the noise. Portals refuse unrecognised content.
 pub fn bytes(len: usize, seed: u64) -> Vec<u8> {
+    let mut out = noise(len, seed);
+    let signature = b"\x89PNG\r\n\x1a\n";
+    let n = signature.len().min(len);
+    out[..n].copy_from_slice(&signature[..n]);
+    out
+}
+
+/// Deterministic pseudo-random bytes, no file signature: content of no accepted type.
+pub fn noise(len: usize, seed: u64) -> Vec<u8> {
     let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407) | 1;
     (0..len)
         .map(|_| {

@@ -28,7 +28,9 @@ async fn whole_loop_round_trips_bytes_and_shreds() {
         let doc = docs.iter().find(|d| d["name"] == name).expect("listed");
         assert_eq!(doc["portal_id"], portal.as_str());
         assert_eq!(doc["sha256"], sha256_hex(data));
-        assert_eq!(doc["scan"]["status"], "unscanned");
+        // Scanned for type and personal data (malware scanning is off: no clamd here).
+        assert_eq!(doc["scan"]["status"], "clean", "{doc}");
+        assert_eq!(doc["scan"]["checks"]["malware"], "off");
         let out = env.dir.path().join(format!("out-{name}"));
         let (ok, _, err) =
             env.cli(&["doc", "get", doc["id"].as_str().unwrap(), "--output", out.to_str().unwrap()], None);

@@ -28,7 +28,9 @@ impl Courier {
         portal_id: &str,
     ) -> Result<(String, impl Stream<Item = io::Result<Bytes>> + Send + 'static)> {
         let portal = self.portal(portal_id).await?;
-        let documents = self.list_documents(Some(portal_id), false).await?;
+        let mut documents = self.list_documents(Some(portal_id), false).await?;
+        // Held documents (quarantine, malware) are served by no download, this one included.
+        documents.retain(|d| !d.scan.held);
         if documents.is_empty() {
             return Err(Error::BadRequest("this portal has no documents to download".into()));
         }

@@ -1,9 +1,10 @@
 //! Documents: the streaming upload pipeline, streaming download and shredding.
 //!
-//! Upload: chunks -> size limit -> type sniffing (first bytes) -> SHA-256 -> segment
-//! encryption -> staged blob -> commit blob -> one transaction inserts the row and its audit
-//! event. Hashing and encryption run on the blocking pool in batches of `BATCH` bytes, so
-//! memory per upload is a few hundred KiB whatever the file size.
+//! Upload: chunks -> size limit -> scanners (type allowlist, archive limits, DLP, clamd;
+//! `scanning`) alongside SHA-256 -> segment encryption -> staged blob -> verdicts -> commit
+//! blob -> one transaction inserts the row and its audit event. Hashing and encryption run
+//! on the blocking pool in batches of `BATCH` bytes, so memory per upload is about a MiB
+//! whatever the file size.
 
 use std::io;
 
@@ -23,6 +24,7 @@ use serde_json::json;
 use tokio::io::AsyncReadExt;
 
 use super::portals::OpenPortal;
+use super::scanning::{self, ContentRefusal, ScanFeed, ScanView, Scanned, scan_view};
 use super::{Caller, Courier};
 use crate::{Error, Result};
 
@@ -33,8 +35,6 @@ const BATCH: usize = 256 * 1024;
 const DOWNLOAD_BATCH: usize = 1024 * 1024;
 /// Decrypted batches a download may run ahead of the client.
 const DOWNLOAD_AHEAD: usize = 2;
-/// Bytes kept for content-type sniffing.
-const SNIFF_LEN: usize = 8 * 1024;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct DocumentView {
@@ -50,14 +50,6 @@ pub struct DocumentView {
     pub scan: ScanView,
 }
 
-/// Scanning arrives with the upload-safety issue; until then every document says so.
-#[derive(Debug, Clone, Serialize)]
-pub struct ScanView {
-    pub status: &'static str,
-    pub malware: Option<String>,
-    pub findings: Vec<serde_json::Value>,
-}
-
 pub fn view(d: &DocumentRecord) -> DocumentView {
     DocumentView {
         id: d.id.clone(),
@@ -68,7 +60,7 @@ pub fn view(d: &DocumentRecord) -> DocumentView {
         sha256: d.sha256.clone(),
         uploaded_at: rfc3339(d.uploaded_at),
         deleted_at: d.deleted_at.map(rfc3339),
-        scan: ScanView { status: "unscanned", malware: None, findings: Vec::new() },
+        scan: scan_view(&d.scan),
     }
 }
 
@@ -76,15 +68,10 @@ pub fn view(d: &DocumentRecord) -> DocumentView {
 struct Sealer {
     encryptor: Encryptor,
     hasher: Sha256,
-    sniff: Vec<u8>,
 }
 
 impl Sealer {
     fn push(&mut self, plain: &[u8], out: &mut Vec<u8>) -> Result<()> {
-        if self.sniff.len() < SNIFF_LEN {
-            let take = (SNIFF_LEN - self.sniff.len()).min(plain.len());
-            self.sniff.extend_from_slice(&plain[..take]);
-        }
         self.hasher.update(plain);
         self.encryptor.push(plain, out)?;
         Ok(())
@@ -94,26 +81,12 @@ impl Sealer {
 struct Sealed {
     size: u64,
     sha256: [u8; 32],
-    sniff: Vec<u8>,
-}
-
-/// Content type from the first bytes, never from the client's claim.
-pub fn sniff_content_type(head: &[u8]) -> String {
-    if let Some(kind) = infer::get(head) {
-        return kind.mime_type().to_owned();
-    }
-    // Plain text: valid UTF-8 (a multi-byte character may be cut at the end) and no NULs.
-    let valid = match std::str::from_utf8(head) {
-        Ok(_) => true,
-        Err(e) => e.error_len().is_none(),
-    };
-    let mime = if valid && !head.contains(&0) { "text/plain" } else { "application/octet-stream" };
-    mime.to_owned()
 }
 
 impl Courier {
-    /// Streams one file into an encrypted blob and makes it visible as a document of `portal`,
-    /// all or nothing.
+    /// Streams one file into an encrypted blob, scanning it on the way, and makes it visible
+    /// as a document of `portal`, all or nothing. A refused file leaves no blob and no row,
+    /// only an audit event saying why (never its name or content).
     pub async fn ingest_portal_upload<S, E>(
         &self,
         caller: &Caller,
@@ -126,16 +99,27 @@ impl Courier {
         S: Stream<Item = std::result::Result<Bytes, E>> + Unpin,
         E: std::fmt::Display,
     {
+        let name = FileName::sanitize(raw_name.unwrap_or_default()).to_string();
         let id = DocumentId::random();
         let blob_key = uuid::Uuid::new_v4().to_string();
         let dek = Dek::generate()?;
         let mut upload = self.blobs.create(&blob_key).await?;
-        let sealed = match seal_into(&mut *upload, &dek, &id, portal.max_file_size, stream).await {
+        let sealed = async {
+            let mut scan = self.scanning.start(&name, portal.allowed_types.clone()).await?;
+            let sealed = seal_into(&mut *upload, &dek, &id, portal.max_file_size, stream, &mut scan).await?;
+            let scanned = scan.finish().await?;
+            let record = scanning::decide(&scanned, portal.dlp_action, self.scanning.malware_action())
+                .map_err(|refusal| refused(&scanned, refusal))?;
+            Ok::<_, Error>((sealed, scanned, record))
+        }
+        .await;
+        let (sealed, scanned, scan_record) = match sealed {
             Ok(s) => s,
             Err(e) => {
                 if let Err(abort) = upload.abort().await {
                     tracing::warn!(error = %abort, "could not remove a staged blob; the sweep will");
                 }
+                self.audit_refusal(caller, portal, &e).await;
                 return Err(e);
             }
         };
@@ -146,14 +130,15 @@ impl Courier {
             portal_id: Some(portal.id.clone()),
             matter_id: None,
             receipt_id: Some(receipt_id.to_owned()),
-            name: FileName::sanitize(raw_name.unwrap_or_default()).to_string(),
+            name,
             size: sealed.size as i64,
-            content_type: sniff_content_type(&sealed.sniff),
+            content_type: scanned.report.kind.mime().to_owned(),
             sha256: hex::encode(sealed.sha256),
             blob_key: blob_key.clone(),
             wrapped_dek: Some(self.keys.wrap(&dek, id.as_uuid().as_bytes())?),
             uploaded_at: now_ms(),
             deleted_at: None,
+            scan: scan_record,
         };
         let committed = async {
             let mut tx = self.db.begin().await?;
@@ -164,9 +149,18 @@ impl Courier {
                 return Err(Error::LinkNotFound);
             }
             rows::insert(&mut tx, &record).await?;
+            let findings: Vec<_> = scanned
+                .report
+                .findings
+                .clone()
+                .into_vec()
+                .into_iter()
+                .map(|f| json!({"kind": f.kind, "count": f.count}))
+                .collect();
             let details = json!({
                 "document_id": record.id, "portal_id": portal.id, "receipt_id": receipt_id,
                 "size": record.size, "sha256": record.sha256, "content_type": record.content_type,
+                "scan": { "status": record.scan.status, "malware": record.scan.malware, "findings": findings },
             });
             let head = self
                 .audit
@@ -180,6 +174,23 @@ impl Courier {
             return Err(e);
         }
         Ok(view(&record))
+    }
+
+    /// Records why a file was refused: the reason class and, for malware, the signature; for
+    /// personal data, the kinds and counts. Never the file's name or a matched value.
+    async fn audit_refusal(&self, caller: &Caller, portal: &OpenPortal, e: &Error) {
+        let reason = match e {
+            Error::UnsupportedType(_) => "type",
+            Error::Refused(_) => "content",
+            Error::ScanUnavailable => "scanner_unavailable",
+            Error::PayloadTooLarge(_) => "too_large",
+            _ => return, // interrupted uploads and outages are not decisions about the file
+        };
+        let details = json!({ "portal_id": portal.id, "reason": reason, "message": e.public_message() });
+        let target = format!("portal:{}", portal.id);
+        if let Err(audit) = self.audit.record(&self.db, caller, "document.refused", &target, details).await {
+            tracing::error!(error = %audit, "could not audit a refused upload");
+        }
     }
 
     pub async fn list_documents(&self, portal_id: Option<&str>, include_deleted: bool) -> Result<Vec<DocumentView>> {
@@ -201,6 +212,12 @@ impl Courier {
     ) -> Result<(DocumentView, impl Stream<Item = io::Result<Bytes>> + Send + 'static)> {
         let d = rows::get(self.db.pool(), id).await?.ok_or(Error::NotFound)?;
         let wrapped = d.wrapped_dek.as_deref().filter(|_| d.deleted_at.is_none()).ok_or(Error::NotFound)?;
+        if d.scan.held {
+            return Err(Error::Conflict(format!(
+                "this document is held ({}) and can be downloaded only after an attorney releases it",
+                d.scan.status
+            )));
+        }
         let doc_id: DocumentId = d.id.parse().map_err(|e| Error::internal("document id", e))?;
         let dek = self.keys.unwrap(wrapped, doc_id.as_uuid().as_bytes())?;
         let reader = self.blobs.open(&d.blob_key).await?;
@@ -292,15 +309,25 @@ impl Courier {
     }
 }
 
-/// Streams plaintext into `upload`. Reading the next batch from the network overlaps with
-/// hashing and encrypting the previous one on the blocking pool; two plaintext buffers and one
-/// ciphertext buffer circulate, so memory is about 1 MiB per upload whatever the file size.
+/// The error a client sees for a file refused for its content (audited with the others).
+fn refused(scanned: &Scanned, refusal: ContentRefusal) -> Error {
+    if let scanning::MalwareCheck::Infected(signature) = &scanned.malware {
+        tracing::warn!(signature = %signature, "refused an infected upload");
+    }
+    refusal.into_error()
+}
+
+/// Streams plaintext into `upload` and past the scanners. Reading the next batch from the
+/// network overlaps with hashing and encrypting the previous one on the blocking pool, and
+/// with the scanners, which share each batch (no copies); memory is about 1 MiB per upload
+/// whatever the file size.
 async fn seal_into<S, E>(
     upload: &mut dyn BlobUpload,
     dek: &Dek,
     id: &DocumentId,
     max_size: u64,
     mut stream: S,
+    scan: &mut ScanFeed,
 ) -> Result<Sealed>
 where
     S: Stream<Item = std::result::Result<Bytes, E>> + Unpin,
@@ -308,10 +335,9 @@ where
 {
     let (encryptor, header) = Encryptor::new(dek, id.as_uuid().as_bytes())?;
     upload.write(&header).await?;
-    let mut idle_sealer = Some(Sealer { encryptor, hasher: Sha256::default(), sniff: Vec::with_capacity(SNIFF_LEN) });
+    let mut idle_sealer = Some(Sealer { encryptor, hasher: Sha256::default() });
     let mut in_flight: Option<SealJob> = None;
     let mut filling = Vec::with_capacity(BATCH);
-    let mut spare_plain = Vec::with_capacity(BATCH);
     let mut spare_out = Vec::with_capacity(BATCH + 1024);
     let mut size: u64 = 0;
     loop {
@@ -332,16 +358,17 @@ where
         }
         let last = chunk.is_none();
         if filling.len() >= BATCH || (last && !filling.is_empty()) {
+            let batch = Bytes::from(std::mem::replace(&mut filling, Vec::with_capacity(BATCH)));
+            scan.feed(&batch).await?;
             let mut sealer = match in_flight.take() {
-                Some(job) => finish_job(job, upload, &mut spare_plain, &mut spare_out).await?,
+                Some(job) => finish_job(job, upload, &mut spare_out).await?,
                 None => idle_sealer.take().ok_or_else(|| Error::Internal("sealer lost".into()))?,
             };
-            let batch = std::mem::replace(&mut filling, std::mem::take(&mut spare_plain));
             let mut out = std::mem::take(&mut spare_out);
             in_flight = Some(tokio::task::spawn_blocking(move || {
                 out.clear();
                 sealer.push(&batch, &mut out)?;
-                Ok((sealer, batch, out))
+                Ok((sealer, out))
             }));
         }
         if last {
@@ -349,31 +376,23 @@ where
         }
     }
     let sealer = match in_flight.take() {
-        Some(job) => finish_job(job, upload, &mut spare_plain, &mut spare_out).await?,
+        Some(job) => finish_job(job, upload, &mut spare_out).await?,
         None => idle_sealer.take().ok_or_else(|| Error::Internal("sealer lost".into()))?,
     };
-    let Sealer { encryptor, hasher, sniff } = sealer;
+    let Sealer { encryptor, hasher } = sealer;
     spare_out.clear();
     encryptor.finish(&mut spare_out)?;
     upload.write(&spare_out).await?;
-    Ok(Sealed { size, sha256: hasher.finish(), sniff })
+    Ok(Sealed { size, sha256: hasher.finish() })
 }
 
-/// One batch sealed on the blocking pool: the sealer, the emptied plaintext buffer and the
-/// ciphertext come back for reuse.
-type SealJob = tokio::task::JoinHandle<Result<(Sealer, Vec<u8>, Vec<u8>)>>;
+/// One batch sealed on the blocking pool: the sealer and the ciphertext buffer come back.
+type SealJob = tokio::task::JoinHandle<Result<(Sealer, Vec<u8>)>>;
 
-/// Waits for a sealing job, writes its ciphertext and takes its buffers back.
-async fn finish_job(
-    job: SealJob,
-    upload: &mut dyn BlobUpload,
-    spare_plain: &mut Vec<u8>,
-    spare_out: &mut Vec<u8>,
-) -> Result<Sealer> {
-    let (sealer, mut plain, out) = job.await.map_err(|e| Error::internal("seal task", e))??;
+/// Waits for a sealing job, writes its ciphertext and takes its buffer back.
+async fn finish_job(job: SealJob, upload: &mut dyn BlobUpload, spare_out: &mut Vec<u8>) -> Result<Sealer> {
+    let (sealer, out) = job.await.map_err(|e| Error::internal("seal task", e))??;
     upload.write(&out).await?;
-    plain.clear();
-    *spare_plain = plain;
     *spare_out = out;
     Ok(sealer)
 }
@@ -412,16 +431,4 @@ async fn read_full(reader: &mut BlobReader, buf: &mut [u8]) -> io::Result<usize>
         filled += n;
     }
     Ok(filled)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn sniffing_uses_content_not_names() {
-        assert_eq!(super::sniff_content_type(b"%PDF-1.7\n..."), "application/pdf");
-        assert_eq!(super::sniff_content_type(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"), "image/png");
-        assert_eq!(super::sniff_content_type("Grüße, plain text".as_bytes()), "text/plain");
-        assert_eq!(super::sniff_content_type(&[0, 1, 2, 0xff]), "application/octet-stream");
-        assert_eq!(super::sniff_content_type(b""), "text/plain");
-    }
 }

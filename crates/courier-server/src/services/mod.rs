@@ -8,6 +8,7 @@ pub mod keys;
 pub mod maintenance;
 pub mod passwords;
 pub mod portals;
+pub mod scanning;
 pub mod staff;
 
 use std::fmt;
@@ -30,6 +31,7 @@ pub struct Courier {
     pub keys: keys::MasterKeys,
     pub audit: AuditLog,
     pub passwords: passwords::PasswordHasher,
+    pub scanning: scanning::Scanning,
     /// This process among the instances of a cluster (for leases).
     pub instance_id: String,
     /// HMAC key for short-lived signed cookies (portal unlock, login CSRF); derived from the
@@ -45,10 +47,21 @@ impl Courier {
         keys: keys::MasterKeys,
         signer: HeadSigner,
         cookie_key: courier_crypto::MacKey,
+        scanning: scanning::Scanning,
     ) -> Self {
         let audit = AuditLog::new(signer, config.data_dir.join("audit").join("heads.log"));
         let instance_id = uuid::Uuid::new_v4().to_string();
-        Self { config, db, blobs, keys, audit, passwords: passwords::PasswordHasher::new(2), instance_id, cookie_key }
+        Self {
+            config,
+            db,
+            blobs,
+            keys,
+            audit,
+            passwords: passwords::PasswordHasher::new(2),
+            scanning,
+            instance_id,
+            cookie_key,
+        }
     }
 
     /// HMAC-SHA256 over `parts` with the cookie key.

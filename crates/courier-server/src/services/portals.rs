@@ -12,8 +12,11 @@ use serde::Serialize;
 use serde_json::json;
 use zeroize::Zeroizing;
 
+use super::scanning::Scanning;
 use super::{Caller, Courier};
+use crate::config::DlpAction;
 use crate::{Error, Result};
+use courier_scan::FileKind;
 
 pub const MAX_LABEL_CHARS: usize = 200;
 pub const MIN_PASSCODE_CHARS: usize = 6;
@@ -25,6 +28,9 @@ pub struct PortalRequest {
     pub expires_at_ms: Option<i64>,
     pub passcode: Option<Zeroizing<String>>,
     pub max_file_size: Option<ByteSize>,
+    /// Narrows or widens the firm's allowlist for this portal.
+    pub allowed_types: Option<Vec<FileKind>>,
+    pub dlp_action: Option<DlpAction>,
 }
 
 /// What staff see of a portal.
@@ -42,6 +48,9 @@ pub struct PortalView {
     pub created_by: String,
     pub document_count: i64,
     pub last_upload_at: Option<String>,
+    /// The file types this portal accepts, and what it does with personal data.
+    pub allowed_types: Vec<&'static str>,
+    pub dlp_action: &'static str,
 }
 
 /// A link shown once: at creation and after "new link".
@@ -61,6 +70,9 @@ pub struct OpenPortal {
     pub passcode_hash: Option<String>,
     pub max_file_size: u64,
     pub expires_at: Option<i64>,
+    /// `None`: the firm's allowlist.
+    pub allowed_types: Option<Vec<FileKind>>,
+    pub dlp_action: DlpAction,
 }
 
 pub fn status(p: &PortalRecord, now: i64) -> &'static str {
@@ -75,8 +87,21 @@ pub fn status(p: &PortalRecord, now: i64) -> &'static str {
     }
 }
 
-pub fn view(p: &PortalRecord, now: i64) -> PortalView {
+/// A portal's own allowlist, if it has one. Stored names are validated on the way in.
+pub fn allowed_types(p: &PortalRecord) -> Option<Vec<FileKind>> {
+    let names: Vec<String> = p.allowed_types.as_deref()?.split(',').map(str::to_owned).collect();
+    crate::config::parse_kinds(&names).ok()
+}
+
+pub fn dlp_action(p: &PortalRecord, default: DlpAction) -> DlpAction {
+    p.dlp_action.as_deref().and_then(|a| a.parse().ok()).unwrap_or(default)
+}
+
+pub fn view(p: &PortalRecord, now: i64, scanning: &Scanning) -> PortalView {
+    let allowed = allowed_types(p).unwrap_or_else(|| scanning.default_allowed().to_vec());
     PortalView {
+        allowed_types: allowed.iter().map(|k| k.name()).collect(),
+        dlp_action: dlp_action(p, scanning.default_dlp_action()).as_str(),
         id: p.id.clone(),
         label: p.label.clone(),
         matter: p.matter_name.clone(),
@@ -126,6 +151,12 @@ impl Courier {
         if matter.is_some_and(|m| m.chars().count() > MAX_LABEL_CHARS || m.chars().any(char::is_control)) {
             return Err(Error::BadRequest(format!("the matter must be 1 to {MAX_LABEL_CHARS} characters")));
         }
+        let allowed =
+            req.allowed_types.as_ref().map(|kinds| kinds.iter().map(|k| k.name()).collect::<Vec<_>>().join(","));
+        if req.allowed_types.as_ref().is_some_and(Vec::is_empty) {
+            return Err(Error::BadRequest("a portal must accept at least one file type".into()));
+        }
+        let dlp_action = req.dlp_action.map(DlpAction::as_str);
         let token = Token::generate()?;
         let id = PortalId::random().to_string();
         let mut tx = self.db.begin().await?;
@@ -145,12 +176,15 @@ impl Courier {
                 expires_at: req.expires_at_ms,
                 created_by: &caller.actor.to_string(),
                 created_at: now,
+                allowed_types: allowed.as_deref(),
+                dlp_action,
             },
         )
         .await?;
         let details = json!({
             "portal_id": id, "matter_id": matter_id, "expires_at": req.expires_at_ms.map(rfc3339),
             "passcode": passcode_hash.is_some(), "max_file_size": max.bytes(),
+            "allowed_types": allowed, "dlp_action": dlp_action,
         });
         let head = self.audit.append(&mut tx, caller, "portal.create", &format!("portal:{id}"), details).await?;
         self.audit.commit(tx, head).await?;
@@ -164,12 +198,12 @@ impl Courier {
 
     pub async fn list_portals(&self) -> Result<Vec<PortalView>> {
         let now = now_ms();
-        Ok(rows::list(self.db.pool()).await?.iter().map(|p| view(p, now)).collect())
+        Ok(rows::list(self.db.pool()).await?.iter().map(|p| view(p, now, &self.scanning)).collect())
     }
 
     pub async fn portal(&self, id: &str) -> Result<PortalView> {
         let p = rows::get(self.db.pool(), id).await?.ok_or(Error::NotFound)?;
-        Ok(view(&p, now_ms()))
+        Ok(view(&p, now_ms(), &self.scanning))
     }
 
     pub async fn set_portal_enabled(&self, caller: &Caller, id: &str, enabled: bool) -> Result<PortalView> {
@@ -235,6 +269,8 @@ impl Courier {
             return Err(Error::LinkNotFound);
         }
         Ok(OpenPortal {
+            allowed_types: allowed_types(&p),
+            dlp_action: dlp_action(&p, self.scanning.default_dlp_action()),
             id: p.id,
             label: p.label,
             passcode_hash: p.passcode_hash,

@@ -72,6 +72,7 @@ pub fn router(courier: Arc<Courier>) -> Router {
         .route("/portals/{id}/{action}", post(staff::portal_action))
         .route("/documents/{id}/download", get(staff::download))
         .route("/documents/{id}/delete", post(staff::delete_document))
+        .route("/documents/{id}/release", post(staff::release_document))
         .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT));
 
     Router::new()

@@ -276,7 +276,9 @@ async fn render_portals(
 ) -> Result<Response> {
     let portals = state.courier.list_portals().await?;
     let ctx = json!({ "user": session.email, "csrf_token": session.csrf_token, "portals": portals, "error": error,
-        "default_max": state.courier.config.default_max_file_size.to_string() });
+        "default_max": state.courier.config.default_max_file_size.to_string(),
+        "default_types": courier_scan::kind::list(state.courier.scanning.default_allowed()),
+        "default_dlp": state.courier.scanning.default_dlp_action().as_str() });
     Ok((status, state.templates.render("portals.html", ctx)?).into_response())
 }
 
@@ -293,6 +295,12 @@ pub struct CreatePortalForm {
     passcode: String,
     #[serde(default)]
     max_file_size: String,
+    /// Comma-separated type names; empty: the firm's list.
+    #[serde(default)]
+    allowed_types: String,
+    /// `flag`, `quarantine`, `block`; empty: the firm's default.
+    #[serde(default)]
+    dlp_action: String,
     csrf_token: String,
 }
 
@@ -314,6 +322,12 @@ fn parse_portal_form(form: &CreatePortalForm) -> Result<PortalRequest> {
             .map(str::parse::<ByteSize>)
             .transpose()
             .map_err(bad)?,
+        allowed_types: crate::config::parse_type_list(&form.allowed_types).map_err(Error::BadRequest)?,
+        dlp_action: Some(form.dlp_action.trim())
+            .filter(|s| !s.is_empty())
+            .map(str::parse)
+            .transpose()
+            .map_err(Error::BadRequest)?,
     })
 }
 
@@ -437,6 +451,27 @@ fn content_disposition(name: &str) -> HeaderValue {
         .collect();
     let value = format!("attachment; filename=\"{}\"; filename*=UTF-8''{encoded}", name.ascii_fallback());
     HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static("attachment"))
+}
+
+#[derive(Deserialize)]
+pub struct ReleaseForm {
+    csrf_token: String,
+    #[serde(default)]
+    reason: String,
+}
+
+pub async fn release_document(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ip: ClientIp,
+    headers: HeaderMap,
+    Form(form): Form<ReleaseForm>,
+) -> Result<Response> {
+    let session = staff_or_redirect!(state, headers);
+    check_csrf(&state.courier, &session.csrf_token, &form.csrf_token, &headers)?;
+    let doc = state.courier.document(&id).await?;
+    state.courier.release_document(&session.caller(ip.0), &id, &form.reason).await?;
+    Ok(see_other(&doc.portal_id.map(|p| format!("/portals/{p}")).unwrap_or_else(|| "/portals".into())))
 }
 
 pub async fn delete_document(

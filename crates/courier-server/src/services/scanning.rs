@@ -1,0 +1,370 @@
+//! Upload safety in the service layer: the inspector (type allowlist, archive limits, DLP) and
+//! clamd are fed the plaintext batches of an upload while it is sealed, and their verdicts
+//! decide whether the document is refused, held in quarantine, flagged or clean. Releasing a
+//! held document is an audited decision of an attorney (or the operator).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use courier_core::time_fmt::{now_ms, rfc3339};
+use courier_scan::clamd::{self, ClamdAddr, Verdict};
+use courier_scan::{
+    ChunkMsg, ChunkReader, Detector, FileKind, Finding, FirmRules, Inspector, Refusal, Report, TextStatus,
+};
+use courier_store::documents::{self as rows, ScanRecord};
+use serde::Serialize;
+use serde_json::json;
+use tokio::sync::{mpsc, oneshot};
+
+use super::{Actor, Caller, Courier};
+use crate::config::{DlpAction, MalwareAction};
+use crate::{Config, Error, Result};
+
+/// Batches queued for the inspector before the upload waits for it.
+const INSPECT_QUEUE: usize = 2;
+pub const MAX_REASON_CHARS: usize = 500;
+
+/// The scanning side of an installation, built once from the settings.
+pub struct Scanning {
+    inspector: Arc<Inspector>,
+    clamd: Option<ClamdAddr>,
+    clamd_timeout: Duration,
+    malware_action: MalwareAction,
+    dlp_action: DlpAction,
+    /// Inspections running at once, each on a thread of its own.
+    slots: Arc<tokio::sync::Semaphore>,
+}
+
+/// Most uploads inspected at once; more wait for a slot.
+const MAX_INSPECTIONS: usize = 128;
+
+impl Scanning {
+    pub fn from_config(config: &Config) -> std::result::Result<Self, String> {
+        let rules = FirmRules { keywords: config.dlp_keywords.clone(), patterns: config.dlp_patterns.clone() };
+        let detector = Detector::new(&rules).map_err(|e| e.to_string())?;
+        let policy = courier_scan::Policy {
+            allowed: config.allowed_kinds().map_err(|e| e.to_string())?,
+            archive: courier_scan::ArchiveLimits {
+                max_entries: config.archive_max_entries,
+                max_total: config.archive_max_expanded.bytes(),
+                max_ratio: config.archive_max_ratio.max(1),
+                max_depth: config.archive_max_depth,
+            },
+            dlp: config.dlp_scanning,
+            max_buffered: config.scan_max_buffered.bytes(),
+            max_inflate: usize::try_from(config.scan_max_buffered.bytes()).unwrap_or(usize::MAX),
+        };
+        Ok(Self {
+            inspector: Arc::new(Inspector::new(detector, policy, config.scan_buffered_at_once)),
+            clamd: config.clamd(),
+            clamd_timeout: Duration::from_secs(config.clamd_timeout_secs.max(1)),
+            malware_action: config.malware_action,
+            dlp_action: config.dlp_action,
+            slots: Arc::new(tokio::sync::Semaphore::new(MAX_INSPECTIONS)),
+        })
+    }
+
+    pub fn malware_scanning(&self) -> Option<&ClamdAddr> {
+        self.clamd.as_ref()
+    }
+
+    pub fn malware_action(&self) -> MalwareAction {
+        self.malware_action
+    }
+
+    pub fn default_dlp_action(&self) -> DlpAction {
+        self.dlp_action
+    }
+
+    pub fn default_allowed(&self) -> &[FileKind] {
+        &self.inspector.policy().allowed
+    }
+
+    /// Starts the scanners for one file.
+    pub async fn start(&self, name: &str, allowed: Option<Vec<FileKind>>) -> Result<ScanFeed> {
+        let permit = self.slots.clone().acquire_owned().await.map_err(|e| Error::internal("scan slots", e))?;
+        let (tx, rx) = mpsc::channel(INSPECT_QUEUE);
+        let (done_tx, done_rx) = oneshot::channel();
+        let inspector = self.inspector.clone();
+        let name = name.to_owned();
+        // A thread of its own, not the blocking pool: an inspection waits for the upload's next
+        // batch, and must never hold a thread that the upload's own sealing needs.
+        std::thread::Builder::new()
+            .name("courier-inspect".into())
+            .spawn(move || {
+                let _permit = permit;
+                let result = inspector.inspect(ChunkReader::new(rx), &name, allowed.as_deref());
+                let _ = done_tx.send(result);
+            })
+            .map_err(|e| Error::internal("inspector thread", e))?;
+        Ok(ScanFeed {
+            inspect: Inspection::Running(tx, done_rx),
+            clamd: self.clamd.as_ref().map(clamd::Scan::start),
+            clamd_timeout: self.clamd_timeout,
+        })
+    }
+}
+
+enum Inspection {
+    Running(mpsc::Sender<ChunkMsg>, oneshot::Receiver<std::result::Result<Report, Refusal>>),
+    Failed(Error),
+}
+
+/// The scanners of one upload, fed batch by batch.
+pub struct ScanFeed {
+    inspect: Inspection,
+    clamd: Option<clamd::Scan>,
+    clamd_timeout: Duration,
+}
+
+/// What the scanners said of a whole file.
+pub struct Scanned {
+    pub report: Report,
+    pub malware: MalwareCheck,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MalwareCheck {
+    Off,
+    Clean,
+    Infected(String),
+}
+
+impl ScanFeed {
+    /// Hands one batch of plaintext to every scanner. An error refuses the file now (a type
+    /// the inspector refused after the first bytes, a scanner that went away).
+    pub async fn feed(&mut self, batch: &Bytes) -> Result<()> {
+        if let Inspection::Running(tx, _) = &self.inspect
+            && tx.send(ChunkMsg::Data(batch.clone())).await.is_err()
+        {
+            // The inspector stops reading only when it refuses the file.
+            return Err(self.inspection_error().await);
+        }
+        if let Some(scan) = &mut self.clamd
+            && scan.feed(batch.clone()).await.is_err()
+        {
+            let scan = self.clamd.take();
+            return Err(match scan {
+                Some(s) => match s.finish(Duration::from_secs(1)).await {
+                    Err(e) => scanner_unavailable(&e),
+                    Ok(_) => scanner_unavailable(&clamd::Unavailable("the scan ended early".into())),
+                },
+                None => Error::Internal("clamd scan lost".into()),
+            });
+        }
+        Ok(())
+    }
+
+    async fn inspection_error(&mut self) -> Error {
+        let state =
+            std::mem::replace(&mut self.inspect, Inspection::Failed(Error::Internal("inspection ended".into())));
+        let error = match state {
+            Inspection::Running(_, done) => match done.await {
+                Ok(Err(refusal)) => refusal_error(refusal),
+                Ok(Ok(_)) => Error::Internal("the inspector stopped reading early".into()),
+                Err(_) => Error::Internal("the inspector thread died".into()),
+            },
+            Inspection::Failed(e) => e,
+        };
+        self.inspect = Inspection::Failed(clone_error(&error));
+        error
+    }
+
+    /// The end of the file: waits for every verdict.
+    pub async fn finish(mut self) -> Result<Scanned> {
+        let report = match std::mem::replace(&mut self.inspect, Inspection::Failed(Error::Internal("finished".into())))
+        {
+            Inspection::Running(tx, done) => {
+                let _ = tx.send(ChunkMsg::End).await;
+                drop(tx);
+                match done.await {
+                    Ok(Ok(report)) => report,
+                    Ok(Err(refusal)) => return Err(refusal_error(refusal)),
+                    Err(_) => return Err(Error::Internal("the inspector thread died".into())),
+                }
+            }
+            Inspection::Failed(e) => return Err(e),
+        };
+        let malware = match self.clamd.take() {
+            None => MalwareCheck::Off,
+            Some(scan) => match scan.finish(self.clamd_timeout).await {
+                Ok(Verdict::Clean) => MalwareCheck::Clean,
+                Ok(Verdict::Infected(signature)) => MalwareCheck::Infected(signature),
+                Err(e) => return Err(scanner_unavailable(&e)),
+            },
+        };
+        Ok(Scanned { report, malware })
+    }
+}
+
+fn scanner_unavailable(e: &clamd::Unavailable) -> Error {
+    tracing::error!(error = %e, "malware scanner unavailable: refusing the upload (fail closed)");
+    Error::ScanUnavailable
+}
+
+fn refusal_error(r: Refusal) -> Error {
+    match r {
+        Refusal::Type(t) => Error::UnsupportedType(t.to_string()),
+        Refusal::Archive(reason) => Error::Refused(kind_capitalised(&reason)),
+        Refusal::Interrupted => Error::BadRequest("the upload was interrupted".into()),
+    }
+}
+
+fn kind_capitalised(s: &str) -> String {
+    courier_scan::kind::capitalise(s)
+}
+
+fn clone_error(e: &Error) -> Error {
+    match e {
+        Error::UnsupportedType(m) => Error::UnsupportedType(m.clone()),
+        Error::Refused(m) => Error::Refused(m.clone()),
+        Error::BadRequest(m) => Error::BadRequest(m.clone()),
+        Error::ScanUnavailable => Error::ScanUnavailable,
+        other => Error::Internal(other.to_string()),
+    }
+}
+
+/// The checks that ran, as stored and shown.
+#[derive(Debug, Clone, Serialize)]
+pub struct Checks {
+    #[serde(rename = "type")]
+    pub kind: FileKind,
+    pub malware: &'static str,
+    pub text: TextStatus,
+}
+
+/// Turns the verdicts into the stored scan result, or the refusal a client sees.
+pub fn decide(
+    scanned: &Scanned,
+    dlp_action: DlpAction,
+    malware_action: MalwareAction,
+) -> std::result::Result<ScanRecord, ContentRefusal> {
+    let report = &scanned.report;
+    let findings: Vec<Finding> = report.findings.clone().into_vec();
+    let personal_data = report.findings.score() >= 1.0;
+    let (status, malware, held) = match &scanned.malware {
+        MalwareCheck::Infected(signature) => {
+            if malware_action == MalwareAction::Refuse {
+                return Err(ContentRefusal::Malware(signature.clone()));
+            }
+            ("infected", Some(signature.clone()), true)
+        }
+        _ if personal_data => match dlp_action {
+            DlpAction::Block => return Err(ContentRefusal::PersonalData(findings)),
+            DlpAction::Quarantine => ("quarantined", None, true),
+            DlpAction::Flag => ("flagged", None, false),
+        },
+        MalwareCheck::Off if report.text == TextStatus::Off => ("unscanned", None, false),
+        _ if report.text == TextStatus::NotExtractable => ("unscanned", None, false),
+        _ => ("clean", None, false),
+    };
+    let checks = Checks {
+        kind: report.kind,
+        malware: match scanned.malware {
+            MalwareCheck::Off => "off",
+            MalwareCheck::Clean => "clean",
+            MalwareCheck::Infected(_) => "infected",
+        },
+        text: report.text,
+    };
+    Ok(ScanRecord {
+        status: status.to_owned(),
+        malware,
+        findings: Some(serde_json::to_string(&findings).unwrap_or_else(|_| "[]".into())),
+        checks: Some(serde_json::to_string(&checks).unwrap_or_else(|_| "{}".into())),
+        held,
+        released_at: None,
+    })
+}
+
+/// A file refused for what is in it (rather than for its type).
+#[derive(Debug)]
+pub enum ContentRefusal {
+    Malware(String),
+    PersonalData(Vec<Finding>),
+}
+
+impl ContentRefusal {
+    pub fn into_error(self) -> Error {
+        match self {
+            Self::Malware(signature) => Error::Refused(format!(
+                "This file was refused: the malware scanner found {signature} in it. Please check the file with your IT \
+                 support before sending it again."
+            )),
+            Self::PersonalData(findings) => {
+                let kinds: Vec<&str> =
+                    findings.iter().filter(|f| f.kind.weight() >= 1.0).map(|f| f.kind.describe()).collect();
+                let kinds = if kinds.is_empty() { vec!["personal data"] } else { kinds };
+                Error::Refused(format!(
+                    "This file was refused because it appears to contain {}. Please remove or redact them and upload \
+                     the file again.",
+                    kinds.join(", ")
+                ))
+            }
+        }
+    }
+}
+
+/// The scan result as `doc list --json` shows it (DESIGN.md).
+#[derive(Debug, Clone, Serialize)]
+pub struct ScanView {
+    pub status: String,
+    pub malware: Option<String>,
+    pub findings: Vec<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checks: Option<serde_json::Value>,
+    pub held: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub released_at: Option<String>,
+}
+
+pub fn scan_view(s: &ScanRecord) -> ScanView {
+    let parse = |v: &Option<String>| v.as_deref().and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok());
+    let findings = match parse(&s.findings) {
+        Some(serde_json::Value::Array(items)) => items,
+        _ => Vec::new(),
+    };
+    ScanView {
+        status: s.status.clone(),
+        malware: s.malware.clone(),
+        findings,
+        checks: parse(&s.checks),
+        held: s.held,
+        released_at: s.released_at.map(rfc3339),
+    }
+}
+
+impl Courier {
+    /// Releases a document held in quarantine (personal data) or found infected, so that it
+    /// can be downloaded. Attorneys and admins may; the reason goes into the audit trail.
+    pub async fn release_document(&self, caller: &Caller, id: &str, reason: &str) -> Result<()> {
+        let reason = reason.trim();
+        if reason.is_empty() || reason.chars().count() > MAX_REASON_CHARS || reason.chars().any(char::is_control) {
+            return Err(Error::BadRequest(format!(
+                "give a reason of 1 to {MAX_REASON_CHARS} characters for releasing the document"
+            )));
+        }
+        if let Actor::Staff(user_id) = &caller.actor {
+            let user = courier_store::users::by_id(self.db.pool(), user_id).await?.ok_or(Error::Forbidden)?;
+            if user.disabled || (user.role != "attorney" && user.role != "admin") {
+                return Err(Error::Forbidden);
+            }
+        }
+        let mut tx = self.db.begin().await?;
+        let d = rows::get(&mut *tx, id).await?.filter(|d| d.deleted_at.is_none()).ok_or(Error::NotFound)?;
+        if !d.scan.held {
+            return Err(Error::Conflict("this document is not held".into()));
+        }
+        let status = if d.scan.status == "quarantined" { "flagged" } else { d.scan.status.as_str() };
+        if !rows::release(&mut tx, id, status, now_ms()).await? {
+            return Err(Error::Conflict("this document is not held".into()));
+        }
+        let details = json!({
+            "document_id": id, "portal_id": d.portal_id, "previous_status": d.scan.status,
+            "malware": d.scan.malware, "reason": reason,
+        });
+        let head = self.audit.append(&mut tx, caller, "document.release", &format!("document:{id}"), details).await?;
+        self.audit.commit(tx, head).await
+    }
+}
