@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use courier_server::Config;
+use courier_server::{Config, Courier};
 
 pub async fn run(mut config: Config, bind: Option<SocketAddr>) -> Result<()> {
     if let Some(bind) = bind {
@@ -35,6 +35,7 @@ pub async fn run(mut config: Config, bind: Option<SocketAddr>) -> Result<()> {
     let every = Duration::from_secs(courier.config.maintenance_interval_secs.max(1));
     tokio::spawn(Arc::clone(&courier).run_maintenance(every));
 
+    report_scanning(&courier).await;
     println!("Courier is listening on http://{local} (public URL {})", courier.config.public_url());
     let app = courier_server::web::router(courier.clone()).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.context("serving HTTP")?;
@@ -56,4 +57,23 @@ async fn shutdown_signal() {
     };
     tokio::select! { () = ctrl_c => {}, () = term => {} }
     tracing::info!("shutting down");
+}
+
+/// Says on the console what uploads are scanned with, and warns where protection is off.
+async fn report_scanning(courier: &Courier) {
+    match courier.scanning.malware_scanning() {
+        None => println!(
+            "Warning: malware scanning is off. Set clamd_addr (COURIER_CLAMD_ADDR) to scan uploads with ClamAV."
+        ),
+        Some(addr) => match courier_scan::clamd::ping(addr, std::time::Duration::from_secs(5)).await {
+            Ok(()) => println!("Malware scanning: clamd at {addr}"),
+            Err(e) => {
+                tracing::warn!(error = %e, "clamd does not answer");
+                println!("Warning: clamd at {addr} does not answer; uploads are refused until it does ({e}).");
+            }
+        },
+    }
+    if !courier.config.dlp_scanning {
+        println!("Warning: personal-data (DLP) scanning is off.");
+    }
 }

@@ -231,7 +231,7 @@ impl<'i> Walk<'i> {
         depth: u32,
     ) -> Pin<Box<dyn Future<Output = Result<FileKind, Refusal>> + 'a>> {
         Box::pin(async move {
-            let head = read_head(r).await?;
+            let head = read_head(r).await.map_err(|e| self.io_refusal(e))?;
             let mut r = futures_lite::io::Cursor::new(head.clone()).chain(r);
             let kind = match kind::sniff(&head) {
                 Sniffed::Executable => return Err(TypeRefusal::Executable("a program".into()).into()),
@@ -280,7 +280,7 @@ impl<'i> Walk<'i> {
                     kind
                 }
             };
-            drain(&mut r).await?;
+            drain(&mut r).await.map_err(|e| self.io_refusal(e))?;
             Ok(kind)
         })
     }
@@ -399,9 +399,13 @@ impl<'i> Walk<'i> {
                 )));
             }
             // Declared sizes (absent with a data descriptor) are checked before inflating.
-            if declared > budget.limits.max_total
-                || (declared > 1 << 20 && declared > budget.limits.max_ratio.saturating_mul(compressed.max(1)))
-            {
+            if declared > budget.limits.max_total {
+                return Err(Refusal::Archive(format!(
+                    "an entry of the archive expands to more than {} bytes, more than Courier accepts",
+                    budget.limits.max_total
+                )));
+            }
+            if declared > 1 << 20 && declared > budget.limits.max_ratio.saturating_mul(compressed.max(1)) {
                 return Err(Refusal::Archive(format!(
                     "an entry of the archive declares {declared} bytes from {compressed}, which is how archive bombs look"
                 )));
@@ -569,28 +573,17 @@ fn compound_kind(bytes: &[u8]) -> Result<FileKind, Refusal> {
     }
 }
 
-async fn read_head(r: &mut (impl AsyncRead + Unpin + ?Sized)) -> Result<Vec<u8>, Refusal> {
+async fn read_head(r: &mut (impl AsyncRead + Unpin + ?Sized)) -> io::Result<Vec<u8>> {
     let mut head = Vec::with_capacity(SNIFF_LEN);
-    (&mut *r).take(SNIFF_LEN as u64).read_to_end(&mut head).await.map_err(|e| match e.kind() {
-        io::ErrorKind::UnexpectedEof | io::ErrorKind::BrokenPipe => Refusal::Interrupted,
-        _ => Refusal::Archive(format!("the file could not be read ({e})")),
-    })?;
+    (&mut *r).take(SNIFF_LEN as u64).read_to_end(&mut head).await?;
     Ok(head)
 }
 
 /// Reads what is left, so that bytes are counted and the next archive entry can start.
-async fn drain(r: &mut (impl AsyncRead + Unpin + ?Sized)) -> Result<(), Refusal> {
+async fn drain(r: &mut (impl AsyncRead + Unpin + ?Sized)) -> io::Result<()> {
     let mut buf = vec![0u8; READ_CHUNK];
-    loop {
-        match r.read(&mut buf).await {
-            Ok(0) => return Ok(()),
-            Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof || e.kind() == io::ErrorKind::BrokenPipe => {
-                return Err(Refusal::Interrupted);
-            }
-            Err(e) => return Err(Refusal::Archive(format!("the file could not be read ({e})"))),
-        }
-    }
+    while r.read(&mut buf).await? != 0 {}
+    Ok(())
 }
 
 /// Plaintext chunks from the upload pipeline as a blocking `Read`. The end of the channel is

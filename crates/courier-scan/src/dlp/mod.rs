@@ -308,21 +308,19 @@ fn ssn_label_before(hay: &[u8], start: usize) -> bool {
 }
 
 /// International numbers written with `+`, and the common national shapes: French
-/// `06 12 34 56 78` and North American `212-555-0123` / `1-212-555-0123`.
+/// `06 12 34 56 78` and North American `212-555-0123` / `1-212-555-0123`. The grouping must
+/// match, not just the count of digits: a run of other numbers is not a phone number.
 fn phone(digits: &[u8], span: &[u8], hay: &[u8], start: usize) -> bool {
     let plus = start.checked_sub(1).is_some_and(|i| hay[i] == b'+');
-    let separated = span.iter().any(|b| matches!(b, b' ' | b'-' | b'.'));
     if plus {
         return (8..=15).contains(&digits.len()) && digits[0] != b'0';
     }
-    if !separated {
-        return false;
-    }
-    let nanp = |d: &[u8]| d.len() == 10 && (b'2'..=b'9').contains(&d[0]) && (b'2'..=b'9').contains(&d[3]);
-    match digits.len() {
-        10 if digits[0] == b'0' => digits[1] != b'0',
-        10 => nanp(digits),
-        11 if digits[0] == b'1' => nanp(&digits[1..]),
+    let groups: Vec<usize> = span.split(|b| matches!(b, b' ' | b'-' | b'.')).map(<[u8]>::len).collect();
+    let nanp = |d: &[u8]| (b'2'..=b'9').contains(&d[0]) && (b'2'..=b'9').contains(&d[3]);
+    match groups.as_slice() {
+        [2, 2, 2, 2, 2] => digits[0] == b'0' && digits[1] != b'0',
+        [3, 3, 4] => nanp(digits),
+        [1, 3, 3, 4] => digits[0] == b'1' && nanp(&digits[1..]),
         _ => false,
     }
 }

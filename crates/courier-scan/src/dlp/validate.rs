@@ -14,8 +14,8 @@ pub fn ssn(d: &[u8]) -> bool {
         && area < 900
         && group != 0
         && serial != 0
-        && &d[..] != b"078051120"
-        && &d[..] != b"219099999"
+        && d != b"078051120"
+        && d != b"219099999"
 }
 
 /// Luhn (mod 10) checksum.
@@ -31,7 +31,7 @@ pub fn luhn(d: &[u8]) -> bool {
         }
         sum += v;
     }
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// Payment card number: issuer range (IIN) with a length that issuer uses, and Luhn.

@@ -1,0 +1,145 @@
+//! The inspector on real files: types by content, disguises, macros, archives and their
+//! limits, where findings are reported.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use courier_scan::{ArchiveLimits, FileKind, FindingKind, Refusal, TextStatus, TypeRefusal};
+use support::{Entry, compound, docx, docx_with, inspect, inspector_with, odt, pdf, xlsx, zip};
+
+fn kind(file: &[u8], name: &str) -> FileKind {
+    inspect(file, name).unwrap_or_else(|e| panic!("{name}: {e}")).kind
+}
+
+fn refusal(file: &[u8], name: &str) -> Refusal {
+    match inspect(file, name) {
+        Ok(r) => panic!("{name} was accepted as {:?}", r.kind),
+        Err(e) => e,
+    }
+}
+
+fn lines(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| (*s).to_owned()).collect()
+}
+
+#[test]
+fn documents_are_typed_by_content() {
+    assert_eq!(kind(&docx(&lines(&["Hello"])), "letter.docx"), FileKind::Docx);
+    assert_eq!(kind(&docx(&lines(&["Hello"])), "no-extension"), FileKind::Docx);
+    assert_eq!(kind(&xlsx(&[vec!["a".into()]]), "book.xlsx"), FileKind::Xlsx);
+    assert_eq!(kind(&odt(&lines(&["Bonjour"])), "lettre.odt"), FileKind::Odt);
+    assert_eq!(kind(&pdf(&[lines(&["Page one"])]), "brief.pdf"), FileKind::Pdf);
+    assert_eq!(kind(b"a,b\n1,2\n", "table.csv"), FileKind::Csv);
+    assert_eq!(kind(b"From: a@firm.example\nTo: b@client.example\nSubject: x\n\nHi", "mail.eml"), FileKind::Eml);
+    assert_eq!(kind(&zip(&[("a.txt", b"plain", Entry::Deflated)]), "bundle.zip"), FileKind::Zip);
+    let msg = compound(&[("/__properties_version1.0", b"props"), ("/__substg1.0_0037001F", b"S\0u\0b\0")]);
+    assert_eq!(kind(&msg, "mail.msg"), FileKind::Msg);
+}
+
+#[test]
+fn programs_scripts_macros_and_disguises_are_refused() {
+    let exe = [b"MZ\x90\0\x03\0\0\0".as_slice(), &[0u8; 120]].concat();
+    assert!(matches!(refusal(&exe, "invoice.pdf"), Refusal::Type(TypeRefusal::Executable(_))));
+    assert!(matches!(refusal(b"#!/bin/sh\nrm -rf ~\n", "notes.txt"), Refusal::Type(TypeRefusal::Executable(_))));
+    assert!(matches!(refusal(b"<html><script>x()</script>", "page.txt"), Refusal::Type(TypeRefusal::Executable(_))));
+    assert!(matches!(refusal(b"WScript.Echo 1", "run.vbs"), Refusal::Type(TypeRefusal::Executable(_))));
+    // A PDF named as an image, a text named as a PDF.
+    assert!(matches!(refusal(&pdf(&[lines(&["x"])]), "photo.jpg"), Refusal::Type(TypeRefusal::Disguised { .. })));
+    assert!(matches!(refusal(b"just text", "contract.pdf"), Refusal::Type(TypeRefusal::Disguised { .. })));
+    // Macros: a VBA project inside, or a macro-enabled name.
+    let macro_docx = docx_with(&lines(&["Enable content!"]), &[("word/vbaProject.bin", b"\xd0\xcf\x11\xe0")]);
+    assert!(matches!(refusal(&macro_docx, "letter.docx"), Refusal::Type(TypeRefusal::Macros)));
+    assert!(matches!(refusal(&docx(&lines(&["x"])), "letter.docm"), Refusal::Type(TypeRefusal::Macros)));
+    let legacy_macros = compound(&[("/WordDocument", b"w"), ("/Macros/VBA/dir", b"v")]);
+    assert!(matches!(refusal(&legacy_macros, "old.doc"), Refusal::Type(_)));
+    let legacy = compound(&[("/WordDocument", b"w")]);
+    assert!(matches!(refusal(&legacy, "old.msg"), Refusal::Type(TypeRefusal::NotAllowed(..))));
+    // Unknown binary content.
+    assert!(matches!(refusal(&[0u8, 1, 2, 3, 255, 254], "data"), Refusal::Type(TypeRefusal::NotAllowed(..))));
+}
+
+#[test]
+fn the_rules_apply_to_every_entry_of_an_archive() {
+    let exe = [b"MZ".as_slice(), &[0u8; 200]].concat();
+    let bad = zip(&[("ok.txt", b"fine", Entry::Deflated), ("setup.exe", &exe, Entry::Streamed)]);
+    assert!(matches!(refusal(&bad, "bundle.zip"), Refusal::Type(TypeRefusal::Executable(_))));
+    let disguised = zip(&[("scan.pdf", b"not a pdf at all", Entry::Stored)]);
+    assert!(matches!(refusal(&disguised, "bundle.zip"), Refusal::Type(TypeRefusal::Disguised { .. })));
+    let macro_inside =
+        zip(&[("inner.docx", &docx_with(&lines(&["x"]), &[("word/vbaProject.bin", b"vba")]), Entry::Stored)]);
+    assert!(matches!(refusal(&macro_inside, "bundle.zip"), Refusal::Type(TypeRefusal::Macros)));
+    // A clean nested archive passes, and its findings name where they are.
+    let inner = zip(&[("staff.csv", b"name,ssn\nJane,123-45-6789\n", Entry::Streamed)]);
+    let outer = zip(&[("readme.txt", b"see inside", Entry::Deflated), ("inner.zip", &inner, Entry::Stored)]);
+    let report = inspect(&outer, "outer.zip").expect("accepted");
+    assert_eq!(report.kind, FileKind::Zip);
+    let findings = report.findings.into_vec();
+    assert_eq!(findings.len(), 1);
+    assert_eq!(findings[0].kind, FindingKind::Ssn);
+    assert_eq!(findings[0].locations[0].part.as_deref(), Some("inner.zip/staff.csv"));
+}
+
+#[test]
+fn archive_bombs_are_refused_before_they_expand() {
+    // 64 MiB of one letter deflates to about 64 KiB: a ratio near 1000.
+    let zeros = vec![b'a'; 64 << 20];
+    let bomb = zip(&[("zeros.txt", &zeros, Entry::Streamed)]);
+    assert!(bomb.len() < 200 << 10);
+    let why = match refusal(&bomb, "bomb.zip") {
+        Refusal::Archive(why) => why,
+        other => panic!("not an archive refusal: {other}"),
+    };
+    assert!(why.contains("compressed more than"), "{why}");
+    // Declared sizes are refused before inflating anything.
+    let declared = zip(&[("zeros.txt", &zeros, Entry::Deflated)]);
+    let why = match refusal(&declared, "bomb.zip") {
+        Refusal::Archive(why) => why,
+        other => panic!("not an archive refusal: {other}"),
+    };
+    assert!(why.contains("declares"), "{why}");
+    // Total expanded size, entry count and nesting depth.
+    let limits = ArchiveLimits { max_total: 1 << 20, max_ratio: 1_000_000, ..ArchiveLimits::default() };
+    let png = [b"\x89PNG\r\n\x1a\n".as_slice(), &vec![7u8; 2 << 20]].concat();
+    for how in [Entry::Stored, Entry::Streamed] {
+        // Stored: the header declares the size; streamed: only counting while inflating tells.
+        let big = zip(&[("a.png", &png, how)]);
+        let r = inspector_with(limits.clone()).inspect(std::io::Cursor::new(&big), "big.zip", None);
+        assert!(matches!(r, Err(Refusal::Archive(ref why)) if why.contains("expands to more than")), "{r:?}");
+    }
+    let many: Vec<(String, Vec<u8>)> = (0..20).map(|i| (format!("{i}.txt"), b"x".to_vec())).collect();
+    let entries: Vec<(&str, &[u8], Entry)> =
+        many.iter().map(|(n, d)| (n.as_str(), d.as_slice(), Entry::Stored)).collect();
+    let limits = ArchiveLimits { max_entries: 10, ..ArchiveLimits::default() };
+    let r = inspector_with(limits).inspect(std::io::Cursor::new(zip(&entries)), "many.zip", None);
+    assert!(matches!(r, Err(Refusal::Archive(ref why)) if why.contains("more than 10 entries")), "{r:?}");
+    let mut nested = zip(&[("deep.txt", b"bottom", Entry::Stored)]);
+    for _ in 0..3 {
+        nested = zip(&[("next.zip", &nested, Entry::Stored)]);
+    }
+    assert!(matches!(refusal(&nested, "deep.zip"), Refusal::Archive(ref why) if why.contains("nested")));
+}
+
+#[test]
+fn findings_say_where_and_unreadable_text_is_not_called_clean() {
+    let report =
+        inspect(&pdf(&[lines(&["nothing here"]), lines(&["card 4111 1111 1111 1111"])]), "p.pdf").expect("pdf");
+    let f = report.findings.into_vec();
+    assert_eq!((f[0].kind, f[0].locations[0].page), (FindingKind::PaymentCard, Some(2)));
+    let report = inspect(&xlsx(&[vec!["Jane".into(), "123-45-6789".into()]]), "b.xlsx").expect("xlsx");
+    assert_eq!(report.findings.into_vec()[0].locations[0].part.as_deref(), Some("xl/worksheets/sheet1.xml"));
+    // A damaged PDF: accepted as a PDF, text marked as not extractable.
+    let report = inspect(b"%PDF-1.7\nthis is not really a pdf", "broken.pdf").expect("accepted");
+    assert_eq!(report.text, TextStatus::NotExtractable);
+    // Images have no text to read.
+    assert_eq!(inspect(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR", "i.png").expect("png").text, TextStatus::NotApplicable);
+}
+
+#[test]
+fn a_portal_can_narrow_the_allowlist() {
+    let only_pdf = [FileKind::Pdf];
+    let r = support::inspector().inspect(std::io::Cursor::new(&docx(&lines(&["x"]))), "a.docx", Some(&only_pdf));
+    assert!(matches!(r, Err(Refusal::Type(TypeRefusal::NotAllowed(..)))), "{r:?}");
+    let r = support::inspector().inspect(std::io::Cursor::new(&pdf(&[lines(&["x"])])), "a.pdf", Some(&only_pdf));
+    assert!(r.is_ok(), "{r:?}");
+}
