@@ -5,6 +5,7 @@
 pub mod clamd;
 pub mod dlp;
 pub mod extract;
+pub mod fixtures;
 pub mod inspect;
 pub mod kind;
 

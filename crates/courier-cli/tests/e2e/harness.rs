@@ -483,3 +483,14 @@ pub fn hidden_field(html: &str, name: &str) -> String {
     let start = html.find(&marker).unwrap_or_else(|| panic!("no {name} field in: {html}")) + marker.len();
     html[start..].split('"').next().expect("value").to_owned()
 }
+
+/// Creates a staff account with `role` and signs it in on `c`. Returns the session's CSRF
+/// token (from a staff page) and the account.
+pub async fn sign_in(env: &Env, c: &reqwest::Client, email: &str, role: &str) -> (String, Value) {
+    let user = env.create_user(email, role);
+    let secret = user["totp_secret"].as_str().expect("totp secret");
+    let r = sign_in_at(c, env.base(), env.base(), email, PASSWORD, secret).await;
+    assert_eq!(r.status(), 303, "TOTP step");
+    let page = c.get(format!("{}/portals", env.base())).send().await.unwrap().text().await.unwrap();
+    (hidden_field(&page, "csrf_token"), user)
+}

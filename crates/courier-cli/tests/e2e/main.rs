@@ -10,5 +10,6 @@ mod crash;
 mod harness;
 mod hostile;
 mod keys;
+mod scanning;
 mod staff;
 mod transit;

