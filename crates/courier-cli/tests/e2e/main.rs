@@ -10,6 +10,7 @@ mod crash;
 mod harness;
 mod hostile;
 mod keys;
+mod malware;
 mod scanning;
 mod staff;
 mod transit;
