@@ -36,8 +36,10 @@ MIB = 1024 * 1024
 
 
 def make_file(path, size):
+    """Incompressible bytes behind a PNG signature: portals accept files by content only."""
     with open(path, "wb") as f:
-        left = size
+        f.write(b"\x89PNG\r\n\x1a\n")
+        left = size - 8
         while left:
             n = min(left, 8 * MIB)
             f.write(os.urandom(n))

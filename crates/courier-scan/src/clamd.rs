@@ -62,6 +62,9 @@ pub struct Scan {
 
 /// Chunks queued for clamd before the upload waits for it.
 const QUEUE: usize = 4;
+/// Largest INSTREAM chunk: a whole pipeline batch goes out as one (the client's default of
+/// 4 KiB costs two writes per 4 KiB).
+const CHUNK: usize = 1 << 20;
 
 impl Scan {
     /// Connects and starts streaming; chunks follow through [`Scan::feed`].
@@ -74,14 +77,18 @@ impl Scan {
             });
             let response = match &addr {
                 ClamdAddr::Unix(path) => {
-                    clamav_client::tokio::scan_stream(chunks, clamav_client::tokio::Socket { socket_path: path }, None)
-                        .await
+                    clamav_client::tokio::scan_stream(
+                        chunks,
+                        clamav_client::tokio::Socket { socket_path: path },
+                        Some(CHUNK),
+                    )
+                    .await
                 }
                 ClamdAddr::Tcp(host) => {
                     clamav_client::tokio::scan_stream(
                         chunks,
                         clamav_client::tokio::Tcp { host_address: host.as_str() },
-                        None,
+                        Some(CHUNK),
                     )
                     .await
                 }
