@@ -195,3 +195,19 @@ async fn a_paralegal_cannot_release() {
     assert_eq!(resp.status(), 403);
     assert_eq!(env.docs(Some(&portal))[0]["scan"]["held"], true);
 }
+
+#[tokio::test]
+async fn the_firms_own_keywords_and_patterns_are_found() {
+    let env = Env::start_with_config("dlp_keywords = [\"Project Falcon\"]\ndlp_patterns = ['MATTER-[0-9]{6}']\n");
+    let (portal, token) = env.create_portal(&[]);
+    let memo = b"Re: project falcon (internal ref MATTER-123456). Privileged.";
+    assert_eq!(upload(env.base(), &token, &[("memo.txt", memo)]).await.status(), 201);
+    let doc = env.docs(Some(&portal)).remove(0);
+    assert_eq!(doc["scan"]["status"], "flagged");
+    assert_eq!(doc["scan"]["findings"][0]["kind"], "keyword");
+    assert_eq!(doc["scan"]["findings"][0]["count"], 2);
+    // A pattern that is not a regular expression stops the server at start, saying which.
+    let bad = Env::offline("dlp_patterns = ['([unclosed']\n");
+    let (ok, _, err) = bad.cli(&["serve", "--bind", "127.0.0.1:0"], None);
+    assert!(!ok && err.contains("([unclosed"), "{err}");
+}

@@ -104,12 +104,18 @@ impl Courier {
         let blob_key = uuid::Uuid::new_v4().to_string();
         let dek = Dek::generate()?;
         let mut upload = self.blobs.create(&blob_key).await?;
+        let mut signature = None;
         let sealed = async {
             let mut scan = self.scanning.start(&name, portal.allowed_types.clone()).await?;
             let sealed = seal_into(&mut *upload, &dek, &id, portal.max_file_size, stream, &mut scan).await?;
             let scanned = scan.finish().await?;
-            let record = scanning::decide(&scanned, portal.dlp_action, self.scanning.malware_action())
-                .map_err(|refusal| refused(&scanned, refusal))?;
+            let record =
+                scanning::decide(&scanned, portal.dlp_action, self.scanning.malware_action()).map_err(|refusal| {
+                    if let ContentRefusal::Malware(s) = &refusal {
+                        signature = Some(s.clone());
+                    }
+                    refused(&scanned, refusal)
+                })?;
             Ok::<_, Error>((sealed, scanned, record))
         }
         .await;
@@ -119,7 +125,7 @@ impl Courier {
                 if let Err(abort) = upload.abort().await {
                     tracing::warn!(error = %abort, "could not remove a staged blob; the sweep will");
                 }
-                self.audit_refusal(caller, portal, &e).await;
+                self.audit_refusal(caller, portal, &e, signature.as_deref()).await;
                 return Err(e);
             }
         };
@@ -178,15 +184,17 @@ impl Courier {
 
     /// Records why a file was refused: the reason class and, for malware, the signature; for
     /// personal data, the kinds and counts. Never the file's name or a matched value.
-    async fn audit_refusal(&self, caller: &Caller, portal: &OpenPortal, e: &Error) {
+    async fn audit_refusal(&self, caller: &Caller, portal: &OpenPortal, e: &Error, signature: Option<&str>) {
         let reason = match e {
             Error::UnsupportedType(_) => "type",
+            Error::Refused(_) if signature.is_some() => "malware",
             Error::Refused(_) => "content",
             Error::ScanUnavailable => "scanner_unavailable",
             Error::PayloadTooLarge(_) => "too_large",
             _ => return, // interrupted uploads and outages are not decisions about the file
         };
-        let details = json!({ "portal_id": portal.id, "reason": reason, "message": e.public_message() });
+        let details =
+            json!({ "portal_id": portal.id, "reason": reason, "signature": signature, "message": e.public_message() });
         let target = format!("portal:{}", portal.id);
         if let Err(audit) = self.audit.record(&self.db, caller, "document.refused", &target, details).await {
             tracing::error!(error = %audit, "could not audit a refused upload");
