@@ -280,7 +280,12 @@ impl<'i> Walk<'i> {
                     kind
                 }
             };
-            drain(&mut r).await.map_err(|e| self.io_refusal(e))?;
+            // An archive entry is read to its end so that the next one can start; the upload
+            // itself need not be: its type is decided and its text is read (the pipeline goes
+            // on without the inspector, and clamd still sees every byte).
+            if depth > 0 {
+                drain(&mut r).await.map_err(|e| self.io_refusal(e))?;
+            }
             Ok(kind)
         })
     }

@@ -108,6 +108,8 @@ impl Scanning {
 
 enum Inspection {
     Running(mpsc::Sender<ChunkMsg>, oneshot::Receiver<std::result::Result<Report, Refusal>>),
+    /// The inspector decided before the end of the file (an image, say).
+    Done(Report),
     Failed(Error),
 }
 
@@ -138,8 +140,8 @@ impl ScanFeed {
         if let Inspection::Running(tx, _) = &self.inspect
             && tx.send(ChunkMsg::Data(batch.clone())).await.is_err()
         {
-            // The inspector stops reading only when it refuses the file.
-            return Err(self.inspection_error().await);
+            // The inspector stopped reading: it has decided, one way or the other.
+            self.inspection_ended().await?;
         }
         if let Some(scan) = &mut self.clamd
             && scan.feed(batch.clone()).await.is_err()
@@ -156,19 +158,25 @@ impl ScanFeed {
         Ok(())
     }
 
-    async fn inspection_error(&mut self) -> Error {
-        let state =
-            std::mem::replace(&mut self.inspect, Inspection::Failed(Error::Internal("inspection ended".into())));
-        let error = match state {
-            Inspection::Running(_, done) => match done.await {
-                Ok(Err(refusal)) => refusal_error(refusal),
-                Ok(Ok(_)) => Error::Internal("the inspector stopped reading early".into()),
-                Err(_) => Error::Internal("the inspector thread died".into()),
-            },
-            Inspection::Failed(e) => e,
+    /// Takes the verdict of an inspector that stopped reading before the end of the file.
+    async fn inspection_ended(&mut self) -> Result<()> {
+        let state = std::mem::replace(&mut self.inspect, Inspection::Failed(Error::Internal("inspection ended".into())));
+        let Inspection::Running(_, done) = state else {
+            self.inspect = state;
+            return Ok(());
         };
-        self.inspect = Inspection::Failed(clone_error(&error));
-        error
+        match done.await {
+            Ok(Ok(report)) => {
+                self.inspect = Inspection::Done(report);
+                Ok(())
+            }
+            Ok(Err(refusal)) => {
+                let e = refusal_error(refusal);
+                self.inspect = Inspection::Failed(clone_error(&e));
+                Err(e)
+            }
+            Err(_) => Err(Error::Internal("the inspector thread died".into())),
+        }
     }
 
     /// The end of the file: waits for every verdict.
@@ -184,6 +192,7 @@ impl ScanFeed {
                     Err(_) => return Err(Error::Internal("the inspector thread died".into())),
                 }
             }
+            Inspection::Done(report) => report,
             Inspection::Failed(e) => return Err(e),
         };
         let malware = match self.clamd.take() {
