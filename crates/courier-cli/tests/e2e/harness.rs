@@ -34,7 +34,7 @@ fn test_s3_settings() -> Option<courier_store::blob::S3Settings> {
     };
     Some(courier_store::blob::S3Settings {
         bucket: var("BUCKET"),
-        prefix: format!("e2e-{}", hex(&bytes(8, std::process::id() as u64 ^ nanos()))),
+        prefix: format!("e2e-{}", hex(&noise(8, std::process::id() as u64 ^ nanos()))),
         endpoint: Some(endpoint),
         region: std::env::var("COURIER_TEST_S3_REGION").unwrap_or_else(|_| "garage".into()),
         access_key_id: var("ACCESS_KEY_ID"),
@@ -58,7 +58,7 @@ impl TestDatabase {
 
     /// A fresh database on the PostgreSQL server that `admin_url` reaches.
     pub fn create_on(admin_url: String) -> Self {
-        let name = format!("courier_test_{}", hex(&bytes(8, std::process::id() as u64 ^ nanos())));
+        let name = format!("courier_test_{}", hex(&noise(8, std::process::id() as u64 ^ nanos())));
         psql(&admin_url, &format!("CREATE DATABASE {name}"));
         let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(b, _)| b);
         let url = format!("{base}/{name}");
