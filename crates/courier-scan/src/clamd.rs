@@ -3,6 +3,7 @@
 //! read once the last chunk is sent; a scanner that is down, refuses the stream or does not
 //! answer in time is an error, and the caller fails closed.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -125,6 +126,60 @@ impl Scan {
 impl Drop for Scan {
     fn drop(&mut self) {
         self.task.abort();
+    }
+}
+
+/// One INSTREAM scan over a blocking connection, for the inspector thread: it sends each
+/// archive entry's inflated bytes to clamd on their own, so that an entry clamd's own archive
+/// parser cannot read is still scanned. (clamav-client's blocking API takes only whole buffers
+/// or files; the framing is four lines.)
+pub struct BlockingScan {
+    conn: Box<dyn ReadWrite>,
+}
+
+trait ReadWrite: std::io::Read + std::io::Write {}
+impl<T: std::io::Read + std::io::Write> ReadWrite for T {}
+
+impl BlockingScan {
+    pub fn start(addr: &ClamdAddr, timeout: Duration) -> Result<Self, Unavailable> {
+        use std::io::Write;
+        let fail = |e: std::io::Error| Unavailable(format!("{addr}: {e}"));
+        let mut conn: Box<dyn ReadWrite> = match addr {
+            ClamdAddr::Unix(path) => {
+                let s = std::os::unix::net::UnixStream::connect(path).map_err(fail)?;
+                s.set_read_timeout(Some(timeout)).map_err(fail)?;
+                s.set_write_timeout(Some(timeout)).map_err(fail)?;
+                Box::new(s)
+            }
+            ClamdAddr::Tcp(host) => {
+                let s = std::net::TcpStream::connect(host).map_err(fail)?;
+                s.set_read_timeout(Some(timeout)).map_err(fail)?;
+                s.set_write_timeout(Some(timeout)).map_err(fail)?;
+                Box::new(s)
+            }
+        };
+        conn.write_all(b"zINSTREAM\0").map_err(fail)?;
+        Ok(Self { conn })
+    }
+
+    pub fn send(&mut self, data: &[u8]) -> std::io::Result<()> {
+        for chunk in data.chunks(CHUNK) {
+            let len = u32::try_from(chunk.len()).map_err(std::io::Error::other)?;
+            self.conn.write_all(&len.to_be_bytes())?;
+            self.conn.write_all(chunk)?;
+        }
+        Ok(())
+    }
+
+    pub fn finish(mut self) -> Result<Verdict, Unavailable> {
+        use std::io::Read;
+        let mut response = Vec::new();
+        self.conn
+            .write_all(&[0, 0, 0, 0])
+            .and_then(|()| self.conn.flush())
+            .and_then(|()| self.conn.read_to_end(&mut response))
+            .map_err(|e| Unavailable(format!("clamd: {e}")))?;
+        parse(&response)
     }
 }
 

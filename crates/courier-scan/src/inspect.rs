@@ -53,6 +53,9 @@ pub struct Policy {
     pub max_buffered: u64,
     /// What any one compressed stream inside a PDF may inflate to.
     pub max_inflate: usize,
+    /// When set, every archive entry is also sent to clamd on its own, inflated (besides the
+    /// whole upload, which the pipeline streams to clamd).
+    pub clamd: Option<(crate::clamd::ClamdAddr, std::time::Duration)>,
 }
 
 /// Whether the text of a file was looked at.
@@ -73,6 +76,8 @@ pub struct Report {
     pub kind: FileKind,
     pub findings: Findings,
     pub text: TextStatus,
+    /// What clamd found in an archive entry scanned on its own, if anything.
+    pub malware: Option<String>,
 }
 
 /// Why a file is refused.
@@ -86,6 +91,9 @@ pub enum Refusal {
     /// The upload itself broke off; not the file's fault.
     #[error("the upload ended early")]
     Interrupted,
+    /// clamd could not scan an archive entry: fail closed.
+    #[error("{0}")]
+    ScannerUnavailable(String),
 }
 
 const SNIFF_LEN: usize = 8 * 1024;
@@ -122,13 +130,15 @@ impl Inspector {
                 inflated: Cell::new(0),
                 entries: Cell::new(0),
                 tripped: RefCell::new(None),
+                scanner_failed: RefCell::new(None),
                 limits: self.policy.archive.clone(),
             }),
             findings: Findings::default(),
             text: if self.policy.dlp { TextStatus::NotApplicable } else { TextStatus::Off },
+            malware: None,
         };
         let kind = futures_lite::future::block_on(walk.file(&mut reader, name, None, 0))?;
-        Ok(Report { kind, findings: walk.findings, text: walk.text })
+        Ok(Report { kind, findings: walk.findings, text: walk.text, malware: walk.malware })
     }
 }
 
@@ -152,6 +162,7 @@ struct Budget {
     inflated: Cell<u64>,
     entries: Cell<u64>,
     tripped: RefCell<Option<String>>,
+    scanner_failed: RefCell<Option<String>>,
     limits: ArchiveLimits,
 }
 
@@ -173,12 +184,20 @@ impl Budget {
         }
     }
 
+    fn scanner_lost(&self, e: io::Error) -> io::Error {
+        self.scanner_failed.borrow_mut().get_or_insert(format!("clamd: {e}"));
+        io::Error::other("scanner lost")
+    }
+
     fn trip(&self, reason: String) -> io::Error {
         self.tripped.borrow_mut().get_or_insert(reason);
         io::Error::other("archive limit")
     }
 
     fn refusal(&self, e: impl std::fmt::Display) -> Refusal {
+        if let Some(lost) = self.scanner_failed.borrow().clone() {
+            return Refusal::ScannerUnavailable(lost);
+        }
         match self.tripped.borrow().clone() {
             Some(reason) => Refusal::Archive(reason),
             None => Refusal::Archive(format!("the archive is damaged or uses a layout Courier cannot inspect ({e})")),
@@ -187,9 +206,11 @@ impl Budget {
 }
 
 /// An archive entry's data, counted against the budget as it is inflated.
+/// and, when clamd is configured, sent to it as they come.
 struct Counted<'b, R> {
     inner: R,
     budget: &'b Budget,
+    scan: Option<crate::clamd::BlockingScan>,
 }
 
 impl<R: AsyncRead + Unpin> AsyncRead for Counted<'_, R> {
@@ -198,6 +219,11 @@ impl<R: AsyncRead + Unpin> AsyncRead for Counted<'_, R> {
             Poll::Ready(Ok(n)) => n,
             other => return other,
         };
+        if let Some(scan) = &mut self.scan
+            && let Err(e) = scan.send(&buf[..n])
+        {
+            return Poll::Ready(Err(self.budget.scanner_lost(e)));
+        }
         Poll::Ready(self.budget.spend(n).map(|()| n))
     }
 }
@@ -210,6 +236,7 @@ struct Walk<'i> {
     budget: Rc<Budget>,
     findings: Findings,
     text: TextStatus,
+    malware: Option<String>,
 }
 
 /// How the entries of a ZIP are read: as files of an archive, or as parts of a document.
@@ -427,16 +454,36 @@ impl<'i> Walk<'i> {
                 None => name.clone(),
             };
             {
-                let counted = Counted { inner: entry.reader_mut(), budget: &budget };
+                let scan = match &self.inspector.policy.clamd {
+                    Some((addr, timeout)) if !is_dir => Some(
+                        crate::clamd::BlockingScan::start(addr, *timeout)
+                            .map_err(|e| Refusal::ScannerUnavailable(e.to_string()))?,
+                    ),
+                    _ => None,
+                };
+                let counted = Counted { inner: entry.reader_mut(), budget: &budget, scan };
                 let mut data = BufReader::with_capacity(READ_CHUNK, counted);
-                if is_dir {
-                    // nothing to read
+                let inspected = if is_dir {
+                    Ok(())
                 } else if container.ooxml || container.odf.is_some() {
-                    self.document_part(&mut data, &name, part_path, &mut container).await?;
+                    self.document_part(&mut data, &name, part_path, &mut container).await
                 } else {
-                    self.file(&mut data, &name, Some(part_path), depth).await?;
+                    self.file(&mut data, &name, Some(part_path), depth).await.map(drop)
+                };
+                if let Some(lost) = budget.scanner_failed.borrow().clone() {
+                    return Err(Refusal::ScannerUnavailable(lost));
                 }
+                inspected?;
                 drain(&mut data).await.map_err(|_| budget.refusal("entry"))?;
+                if let Some(scan) = data.into_inner().scan.take() {
+                    match scan.finish() {
+                        Ok(crate::clamd::Verdict::Clean) => {}
+                        Ok(crate::clamd::Verdict::Infected(signature)) => {
+                            self.malware.get_or_insert(signature);
+                        }
+                        Err(e) => return Err(Refusal::ScannerUnavailable(e.to_string())),
+                    }
+                }
             }
             zip = entry.done().await.map_err(|e| budget.refusal(e))?;
         }
@@ -518,6 +565,9 @@ impl<'i> Walk<'i> {
     }
 
     fn io_refusal(&self, e: io::Error) -> Refusal {
+        if let Some(lost) = self.budget.scanner_failed.borrow().clone() {
+            return Refusal::ScannerUnavailable(lost);
+        }
         match self.budget.tripped.borrow().clone() {
             Some(reason) => Refusal::Archive(reason),
             None if e.kind() == io::ErrorKind::UnexpectedEof || e.kind() == io::ErrorKind::BrokenPipe => {

@@ -10,8 +10,14 @@ pub fn inspector() -> Inspector {
 }
 
 pub fn inspector_with(archive: ArchiveLimits) -> Inspector {
-    let policy =
-        Policy { allowed: FileKind::ALL.to_vec(), archive, dlp: true, max_buffered: 64 << 20, max_inflate: 64 << 20 };
+    let policy = Policy {
+        allowed: FileKind::ALL.to_vec(),
+        archive,
+        dlp: true,
+        max_buffered: 64 << 20,
+        max_inflate: 64 << 20,
+        clamd: None,
+    };
     Inspector::new(Detector::new(&FirmRules::default()).expect("detectors"), policy, 2)
 }
 

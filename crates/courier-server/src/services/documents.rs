@@ -318,8 +318,8 @@ impl Courier {
 }
 
 /// The error a client sees for a file refused for its content (audited with the others).
-fn refused(scanned: &Scanned, refusal: ContentRefusal) -> Error {
-    if let scanning::MalwareCheck::Infected(signature) = &scanned.malware {
+fn refused(_scanned: &Scanned, refusal: ContentRefusal) -> Error {
+    if let ContentRefusal::Malware(signature) = &refusal {
         tracing::warn!(signature = %signature, "refused an infected upload");
     }
     refusal.into_error()

@@ -54,6 +54,7 @@ impl Scanning {
             dlp: config.dlp_scanning,
             max_buffered: config.scan_max_buffered.bytes(),
             max_inflate: usize::try_from(config.scan_max_buffered.bytes()).unwrap_or(usize::MAX),
+            clamd: config.clamd().map(|addr| (addr, Duration::from_secs(config.clamd_timeout_secs.max(1)))),
         };
         Ok(Self {
             inspector: Arc::new(Inspector::new(detector, policy, config.scan_buffered_at_once)),
@@ -160,7 +161,8 @@ impl ScanFeed {
 
     /// Takes the verdict of an inspector that stopped reading before the end of the file.
     async fn inspection_ended(&mut self) -> Result<()> {
-        let state = std::mem::replace(&mut self.inspect, Inspection::Failed(Error::Internal("inspection ended".into())));
+        let state =
+            std::mem::replace(&mut self.inspect, Inspection::Failed(Error::Internal("inspection ended".into())));
         let Inspection::Running(_, done) = state else {
             self.inspect = state;
             return Ok(());
@@ -217,6 +219,7 @@ fn refusal_error(r: Refusal) -> Error {
         Refusal::Type(t) => Error::UnsupportedType(t.to_string()),
         Refusal::Archive(reason) => Error::Refused(kind_capitalised(&reason)),
         Refusal::Interrupted => Error::BadRequest("the upload was interrupted".into()),
+        Refusal::ScannerUnavailable(detail) => scanner_unavailable(&clamd::Unavailable(detail)),
     }
 }
 
@@ -252,8 +255,13 @@ pub fn decide(
     let report = &scanned.report;
     let findings: Vec<Finding> = report.findings.clone().into_vec();
     let personal_data = report.findings.score() >= 1.0;
-    let (status, malware, held) = match &scanned.malware {
-        MalwareCheck::Infected(signature) => {
+    // clamd's verdict on the whole stream, or on an archive entry scanned on its own.
+    let infected = match (&scanned.malware, &report.malware) {
+        (MalwareCheck::Infected(signature), _) | (_, Some(signature)) => Some(signature),
+        _ => None,
+    };
+    let (status, malware, held) = match infected {
+        Some(signature) => {
             if malware_action == MalwareAction::Refuse {
                 return Err(ContentRefusal::Malware(signature.clone()));
             }
@@ -264,16 +272,16 @@ pub fn decide(
             DlpAction::Quarantine => ("quarantined", None, true),
             DlpAction::Flag => ("flagged", None, false),
         },
-        MalwareCheck::Off if report.text == TextStatus::Off => ("unscanned", None, false),
+        None if scanned.malware == MalwareCheck::Off && report.text == TextStatus::Off => ("unscanned", None, false),
         _ if report.text == TextStatus::NotExtractable => ("unscanned", None, false),
         _ => ("clean", None, false),
     };
     let checks = Checks {
         kind: report.kind,
-        malware: match scanned.malware {
-            MalwareCheck::Off => "off",
-            MalwareCheck::Clean => "clean",
-            MalwareCheck::Infected(_) => "infected",
+        malware: match (&scanned.malware, infected) {
+            (_, Some(_)) => "infected",
+            (MalwareCheck::Off, None) => "off",
+            _ => "clean",
         },
         text: report.text,
     };
