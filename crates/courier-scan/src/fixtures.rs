@@ -210,3 +210,43 @@ impl Rng {
         &items[self.below(items.len() as u64) as usize]
     }
 }
+
+/// Words of legal prose, for generated text; one in thirteen is a number or an amount.
+#[rustfmt::skip]
+pub const LEGAL_WORDS: &[&str] = &[
+    "the", "agreement", "party", "shall", "within", "days", "of", "notice", "counsel", "client", "court", "claim",
+    "damages", "hereby", "pursuant", "to", "section", "and", "or", "any", "such", "a", "in", "for", "on", "by",
+    "with", "respect", "obligations", "under", "this", "contract", "tenant", "landlord", "premises", "payment",
+    "invoice", "dated", "signed", "witness", "deposition", "exhibit", "schedule", "amended", "terminate", "breach",
+    "12", "2026", "EUR", "1,250.00",
+];
+
+/// Lines of generated legal prose, `bytes` long or a little more, with a value the detectors
+/// look for (an SSN, a phone number or an e-mail address) every 40 lines.
+pub fn legal_prose(seed: u64, bytes: usize) -> Vec<String> {
+    let mut r = Rng::new(seed);
+    let mut lines = Vec::new();
+    let mut size = 0;
+    while size < bytes {
+        let mut s = String::new();
+        for i in 0..8 + r.below(12) {
+            if i > 0 {
+                s.push(' ');
+            }
+            let word: &&str = r.pick(LEGAL_WORDS);
+            s.push_str(word);
+        }
+        if lines.len() % 40 == 0 {
+            let value = match r.below(3) {
+                0 => format!(" (SSN {:03}-{:02}-{:04})", 100 + r.below(500), 10 + r.below(80), 1000 + r.below(8000)),
+                1 => format!(" call 06 {} {} {} {}", r.digits(2), r.digits(2), r.digits(2), r.digits(2)),
+                _ => format!(" write to clerk{}@court.example.org", r.below(100)),
+            };
+            s.push_str(&value);
+        }
+        s.push('.');
+        size += s.len() + 1;
+        lines.push(s);
+    }
+    lines
+}

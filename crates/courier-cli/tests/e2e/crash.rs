@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 
-use crate::harness::{Env, bytes, client, stalled_upload, upload};
+use crate::harness::{Env, bytes, client, post_multipart_stream, stalled_upload, upload};
 
 #[tokio::test]
 async fn kill_9_mid_upload_leaves_no_document_and_no_orphan() {
@@ -38,7 +38,7 @@ async fn kill_9_mid_upload_leaves_no_document_and_no_orphan() {
 async fn client_disconnect_mid_upload_leaves_nothing() {
     let env = Env::start();
     let (_, token) = env.create_portal(&[]);
-    let boundary = "b0undary";
+    let boundary = crate::harness::BOUNDARY;
     let head = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"half.bin\"\r\n\r\n");
     let chunks = std::iter::once(head.into_bytes()).chain((0..8).map(|i| bytes(65_536, i)));
     let body = futures_util::stream::iter(chunks.map(Ok::<_, std::io::Error>))
@@ -72,7 +72,7 @@ async fn a_portal_disabled_mid_upload_does_not_receive_the_file() {
         return;
     }
     let (portal, token) = env.create_portal(&[]);
-    let boundary = "b0undary";
+    let boundary = crate::harness::BOUNDARY;
     let head = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"late.bin\"\r\n\r\n");
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     // Half the body now; the rest (and the closing boundary) only after the portal is disabled.
@@ -82,15 +82,7 @@ async fn a_portal_disabled_mid_upload_does_not_receive_the_file() {
         Ok::<_, std::io::Error>([bytes(1000, 2), format!("\r\n--{boundary}--\r\n").into_bytes()].concat())
     });
     let url = format!("{}/p/{token}/files", env.base());
-    let request = tokio::spawn(async move {
-        client()
-            .post(url)
-            .header("Accept", "application/json")
-            .header("Content-Type", format!("multipart/form-data; boundary={boundary}"))
-            .body(reqwest::Body::wrap_stream(first.chain(rest)))
-            .send()
-            .await
-    });
+    let request = tokio::spawn(post_multipart_stream(url, reqwest::Body::wrap_stream(first.chain(rest))));
     let staging = env.data_dir().join("blobs").join("staging");
     while std::fs::read_dir(&staging).unwrap().next().is_none() {
         tokio::time::sleep(Duration::from_millis(20)).await;

@@ -415,6 +415,17 @@ pub fn stalled_upload(
     })
 }
 
+/// Posts a multipart body (boundary [`BOUNDARY`]) sent as a stream, to control its timing.
+pub async fn post_multipart_stream(url: String, body: reqwest::Body) -> reqwest::Result<reqwest::Response> {
+    client()
+        .post(url)
+        .header("Accept", "application/json")
+        .header("Content-Type", format!("multipart/form-data; boundary={BOUNDARY}"))
+        .body(body)
+        .send()
+        .await
+}
+
 pub fn sha256_hex(data: &[u8]) -> String {
     courier_crypto::sha256(data).iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -149,14 +149,30 @@ async fn personal_data_is_flagged_quarantined_or_blocked_as_the_portal_says() {
     assert!(env.audit_ok());
 }
 
-#[tokio::test]
-async fn a_held_document_is_not_served_to_staff_either() {
+/// A quarantine portal with one held letter, and a signed-in staff member of `role`.
+async fn held_letter(role: &str) -> (Env, String, String, reqwest::Client, String) {
     let env = Env::start();
     let (portal, token) = env.create_portal(&["--dlp-action", "quarantine"]);
     assert_eq!(upload(env.base(), &token, &[("letter.txt", SSN_LETTER)]).await.status(), 201);
     let id = env.docs(Some(&portal))[0]["id"].as_str().unwrap().to_owned();
     let c = client();
-    let (csrf, _) = crate::harness::sign_in(&env, &c, "attorney@firm.example", "attorney").await;
+    let (csrf, _) = crate::harness::sign_in(&env, &c, &format!("{role}@firm.example"), role).await;
+    (env, portal, id, c, csrf)
+}
+
+async fn release_on_web(env: &Env, c: &reqwest::Client, csrf: &str, id: &str, reason: &str) -> reqwest::StatusCode {
+    c.post(format!("{}/documents/{id}/release", env.base()))
+        .header("Origin", env.base())
+        .form(&[("csrf_token", csrf), ("reason", reason)])
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn a_held_document_is_not_served_to_staff_either() {
+    let (env, portal, id, c, csrf) = held_letter("attorney").await;
     let resp = c.get(format!("{}/documents/{id}/download", env.base())).send().await.unwrap();
     assert_eq!(resp.status(), 409);
     let zip = c.get(format!("{}/portals/{portal}/download.zip", env.base())).send().await.unwrap();
@@ -164,14 +180,7 @@ async fn a_held_document_is_not_served_to_staff_either() {
     // The page offers a release form instead of a download link.
     let page = c.get(format!("{}/portals/{portal}", env.base())).send().await.unwrap().text().await.unwrap();
     assert!(page.contains(&format!("/documents/{id}/release")) && !page.contains(&format!("/documents/{id}/download")));
-    let resp = c
-        .post(format!("{}/documents/{id}/release", env.base()))
-        .header("Origin", env.base())
-        .form(&[("csrf_token", csrf.as_str()), ("reason", "redacted copy requested")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 303);
+    assert_eq!(release_on_web(&env, &c, &csrf, &id, "redacted copy requested").await, 303);
     let resp = c.get(format!("{}/documents/{id}/download", env.base())).send().await.unwrap();
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.bytes().await.unwrap().as_ref(), SSN_LETTER);
@@ -179,20 +188,8 @@ async fn a_held_document_is_not_served_to_staff_either() {
 
 #[tokio::test]
 async fn a_paralegal_cannot_release() {
-    let env = Env::start();
-    let (portal, token) = env.create_portal(&["--dlp-action", "quarantine"]);
-    assert_eq!(upload(env.base(), &token, &[("letter.txt", SSN_LETTER)]).await.status(), 201);
-    let id = env.docs(Some(&portal))[0]["id"].as_str().unwrap().to_owned();
-    let c = client();
-    let (csrf, _) = crate::harness::sign_in(&env, &c, "paralegal@firm.example", "paralegal").await;
-    let resp = c
-        .post(format!("{}/documents/{id}/release", env.base()))
-        .header("Origin", env.base())
-        .form(&[("csrf_token", csrf.as_str()), ("reason", "looks fine to me")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 403);
+    let (env, portal, id, c, csrf) = held_letter("paralegal").await;
+    assert_eq!(release_on_web(&env, &c, &csrf, &id, "looks fine to me").await, 403);
     assert_eq!(env.docs(Some(&portal))[0]["scan"]["held"], true);
 }
 
