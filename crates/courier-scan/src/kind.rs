@@ -356,6 +356,17 @@ pub fn check_name(name: &str) -> Result<(), TypeRefusal> {
     }
 }
 
+/// The extensions of the allowed kinds, for a file picker's `accept` attribute. A hint for the
+/// browser only: the content decides.
+pub fn picker_extensions(allowed: &[FileKind]) -> String {
+    KNOWN_EXTENSIONS
+        .iter()
+        .filter(|(_, kinds)| kinds.iter().any(|k| allowed.contains(k)))
+        .map(|(ext, _)| format!(".{ext}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 pub fn capitalise(s: &str) -> String {
     let mut c = s.chars();
     c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
@@ -388,6 +399,12 @@ mod tests {
         assert!(matches!(check(FileKind::Txt, "run.js", &all), Err(TypeRefusal::Executable(_))));
         assert!(matches!(check(FileKind::Docx, "letter.docm", &all), Err(TypeRefusal::Macros)));
         assert!(matches!(check(FileKind::Zip, "a.zip", &[FileKind::Pdf]), Err(TypeRefusal::NotAllowed(..))));
+    }
+
+    #[test]
+    fn the_picker_lists_the_extensions_of_allowed_kinds() {
+        assert_eq!(picker_extensions(&[FileKind::Pdf, FileKind::Png]), ".pdf,.png");
+        assert!(picker_extensions(&FileKind::ALL).contains(".docx"));
     }
 
     #[test]

@@ -57,6 +57,9 @@ async fn a_portal_narrows_the_allowlist_and_bad_type_names_are_refused() {
     let (portal, token) = env.create_portal(&["--allow-types", "pdf"]);
     let shown = env.cli_json(&["portal", "show", &portal, "--json"], None);
     assert_eq!(shown["allowed_types"], serde_json::json!(["pdf"]));
+    // The client is told before choosing a file, and the picker offers PDFs.
+    let page = client().get(format!("{}/p/{token}", env.base())).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Accepted: PDF.") && page.contains(r#"accept=".pdf""#), "{page}");
     let resp = upload(env.base(), &token, &[("note.txt", b"hello")]).await;
     assert_eq!(resp.status(), 415);
     let body: serde_json::Value = resp.json().await.unwrap();

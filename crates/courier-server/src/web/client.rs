@@ -42,6 +42,9 @@ struct PageContext<'a> {
     max_files: usize,
     expires_at: Option<String>,
     error: Option<String>,
+    /// The accepted types, for people ("PDF, DOCX, …") and for the file picker (".pdf,.docx").
+    accepted: String,
+    accept: String,
 }
 
 fn page_context<'a>(
@@ -50,6 +53,7 @@ fn page_context<'a>(
     token: &'a str,
     error: Option<String>,
 ) -> PageContext<'a> {
+    let allowed = portal.allowed_types.as_deref().unwrap_or(courier.scanning.default_allowed());
     PageContext {
         firm: &courier.config.firm_name,
         label: &portal.label,
@@ -58,6 +62,8 @@ fn page_context<'a>(
         max_files: courier.config.max_files_per_upload,
         expires_at: portal.expires_at.map(rfc3339),
         error,
+        accepted: courier_scan::kind::list(allowed),
+        accept: courier_scan::kind::picker_extensions(allowed),
     }
 }
 
