@@ -24,7 +24,7 @@ use serde_json::json;
 use tokio::io::AsyncReadExt;
 
 use super::portals::OpenPortal;
-use super::scanning::{self, ContentRefusal, ScanFeed, ScanView, Scanned, scan_view};
+use super::scanning::{self, ContentRefusal, ScanFeed, ScanView, scan_view};
 use super::{Caller, Courier};
 use crate::{Error, Result};
 
@@ -114,7 +114,7 @@ impl Courier {
                     if let ContentRefusal::Malware(s) = &refusal {
                         signature = Some(s.clone());
                     }
-                    refused(&scanned, refusal)
+                    refused(refusal)
                 })?;
             Ok::<_, Error>((sealed, scanned, record))
         }
@@ -318,7 +318,7 @@ impl Courier {
 }
 
 /// The error a client sees for a file refused for its content (audited with the others).
-fn refused(_scanned: &Scanned, refusal: ContentRefusal) -> Error {
+fn refused(refusal: ContentRefusal) -> Error {
     if let ContentRefusal::Malware(signature) = &refusal {
         tracing::warn!(signature = %signature, "refused an infected upload");
     }

@@ -111,7 +111,8 @@ enum Inspection {
     Running(mpsc::Sender<ChunkMsg>, oneshot::Receiver<std::result::Result<Report, Refusal>>),
     /// The inspector decided before the end of the file (an image, say).
     Done(Report),
-    Failed(Error),
+    /// It refused the file; the error went to the caller already.
+    Refused,
 }
 
 /// The scanners of one upload, fed batch by batch.
@@ -161,8 +162,7 @@ impl ScanFeed {
 
     /// Takes the verdict of an inspector that stopped reading before the end of the file.
     async fn inspection_ended(&mut self) -> Result<()> {
-        let state =
-            std::mem::replace(&mut self.inspect, Inspection::Failed(Error::Internal("inspection ended".into())));
+        let state = std::mem::replace(&mut self.inspect, Inspection::Refused);
         let Inspection::Running(_, done) = state else {
             self.inspect = state;
             return Ok(());
@@ -172,19 +172,14 @@ impl ScanFeed {
                 self.inspect = Inspection::Done(report);
                 Ok(())
             }
-            Ok(Err(refusal)) => {
-                let e = refusal_error(refusal);
-                self.inspect = Inspection::Failed(clone_error(&e));
-                Err(e)
-            }
+            Ok(Err(refusal)) => Err(refusal_error(refusal)),
             Err(_) => Err(Error::Internal("the inspector thread died".into())),
         }
     }
 
     /// The end of the file: waits for every verdict.
     pub async fn finish(mut self) -> Result<Scanned> {
-        let report = match std::mem::replace(&mut self.inspect, Inspection::Failed(Error::Internal("finished".into())))
-        {
+        let report = match std::mem::replace(&mut self.inspect, Inspection::Refused) {
             Inspection::Running(tx, done) => {
                 let _ = tx.send(ChunkMsg::End).await;
                 drop(tx);
@@ -195,7 +190,7 @@ impl ScanFeed {
                 }
             }
             Inspection::Done(report) => report,
-            Inspection::Failed(e) => return Err(e),
+            Inspection::Refused => return Err(Error::Internal("finishing a refused file".into())),
         };
         let malware = match self.clamd.take() {
             None => MalwareCheck::Off,
@@ -217,23 +212,9 @@ fn scanner_unavailable(e: &clamd::Unavailable) -> Error {
 fn refusal_error(r: Refusal) -> Error {
     match r {
         Refusal::Type(t) => Error::UnsupportedType(t.to_string()),
-        Refusal::Archive(reason) => Error::Refused(kind_capitalised(&reason)),
+        Refusal::Archive(reason) => Error::Refused(courier_scan::kind::capitalise(&reason)),
         Refusal::Interrupted => Error::BadRequest("the upload was interrupted".into()),
         Refusal::ScannerUnavailable(detail) => scanner_unavailable(&clamd::Unavailable(detail)),
-    }
-}
-
-fn kind_capitalised(s: &str) -> String {
-    courier_scan::kind::capitalise(s)
-}
-
-fn clone_error(e: &Error) -> Error {
-    match e {
-        Error::UnsupportedType(m) => Error::UnsupportedType(m.clone()),
-        Error::Refused(m) => Error::Refused(m.clone()),
-        Error::BadRequest(m) => Error::BadRequest(m.clone()),
-        Error::ScanUnavailable => Error::ScanUnavailable,
-        other => Error::Internal(other.to_string()),
     }
 }
 
