@@ -183,6 +183,7 @@ async fn a_held_document_is_not_served_to_staff_either() {
     // The page offers a release form instead of a download link.
     let page = c.get(format!("{}/portals/{portal}", env.base())).send().await.unwrap().text().await.unwrap();
     assert!(page.contains(&format!("/documents/{id}/release")) && !page.contains(&format!("/documents/{id}/download")));
+    assert!(page.contains("1 × US social security numbers"), "{page}");
     assert_eq!(release_on_web(&env, &c, &csrf, &id, "redacted copy requested").await, 303);
     let resp = c.get(format!("{}/documents/{id}/download", env.base())).send().await.unwrap();
     assert_eq!(resp.status(), 200);

@@ -34,6 +34,11 @@ impl Templates {
             }
         }
         env.add_filter("size", |n: u64| courier_core::ByteSize(n).human());
+        // "payment_card" -> "payment card numbers", as a finding is described to people.
+        env.add_filter("finding", |kind: String| {
+            serde_json::from_value::<courier_scan::FindingKind>(serde_json::Value::String(kind.clone()))
+                .map_or(kind, |k| k.describe().to_owned())
+        });
         // "2026-12-08T11:08:51Z" -> "2026-12-08 11:08 UTC"
         env.add_filter("when", |t: String| match t.split_once('T') {
             Some((date, time)) => format!("{date} {} UTC", time.get(..5).unwrap_or(time)),
