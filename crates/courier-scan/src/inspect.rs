@@ -292,6 +292,14 @@ impl<'i> Walk<'i> {
                 }
                 Sniffed::ZipContainer => {
                     kind::check_name(name)?;
+                    // Nothing ZIP-based may come in: refuse before walking (and inflating) it.
+                    if !self.allowed.iter().any(|k| ZIP_KINDS.contains(k)) {
+                        return Err(TypeRefusal::NotAllowed(
+                            "An archive or Office file".into(),
+                            kind::list(self.allowed),
+                        )
+                        .into());
+                    }
                     if depth >= self.budget.limits.max_depth {
                         return Err(Refusal::Archive(format!(
                             "archives are nested more than {} levels deep",
@@ -580,6 +588,10 @@ impl<'i> Walk<'i> {
 
 /// A file held in memory, with the slot it occupies.
 struct Held<'s>(Vec<u8>, #[allow(dead_code)] tokio::sync::SemaphorePermit<'s>);
+
+/// The kinds that are ZIP containers.
+const ZIP_KINDS: &[FileKind] =
+    &[FileKind::Zip, FileKind::Docx, FileKind::Xlsx, FileKind::Pptx, FileKind::Odt, FileKind::Ods, FileKind::Odp];
 
 const OOXML_DIRS: &[&str] = &["_rels/", "docProps/", "word/", "xl/", "ppt/", "customXml/"];
 

@@ -142,4 +142,8 @@ fn a_portal_can_narrow_the_allowlist() {
     assert!(matches!(r, Err(Refusal::Type(TypeRefusal::NotAllowed(..)))), "{r:?}");
     let r = support::inspector().inspect(std::io::Cursor::new(&pdf(&[lines(&["x"])])), "a.pdf", Some(&only_pdf));
     assert!(r.is_ok(), "{r:?}");
+    // An archive is refused before it is walked: not even its bomb is looked at.
+    let bomb = zip(&[("zeros.txt", &vec![b'a'; 64 << 20], Entry::Streamed)]);
+    let r = support::inspector().inspect(std::io::Cursor::new(&bomb), "a.zip", Some(&only_pdf));
+    assert!(matches!(r, Err(Refusal::Type(TypeRefusal::NotAllowed(ref what, _))) if what.contains("archive")), "{r:?}");
 }
