@@ -288,6 +288,13 @@ impl<'i> Walk<'i> {
                 }
                 Sniffed::Compound => {
                     kind::check_name(name)?;
+                    if !self.allowed.contains(&FileKind::Msg) {
+                        return Err(TypeRefusal::NotAllowed(
+                            "An Outlook message or older Office file".into(),
+                            kind::list(self.allowed),
+                        )
+                        .into());
+                    }
                     self.compound(&mut r, name).await?
                 }
                 Sniffed::ZipContainer => {
