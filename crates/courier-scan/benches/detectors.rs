@@ -1,7 +1,7 @@
 //! Detector throughput on plain text, one core, against baselines measured in the same run:
 //! SHA-256 (which every upload already pays per byte) and a plain memory copy.
 //!
-//!     cargo bench -p courier-scan --bench detectors [-- SIZE_MIB]    (CORPUS=prose|ledger for one)
+//!     cargo bench -p courier-scan --bench detectors [-- SIZE_MIB]    (CORPUS=prose|csv|ledger for one)
 
 #![allow(clippy::expect_used)]
 
@@ -30,6 +30,29 @@ fn ledger(mib: usize) -> Vec<u8> {
     out
 }
 
+/// A CSV export: a number in most cells, commas between them.
+fn csv(mib: usize) -> Vec<u8> {
+    let mut r = Rng::new(9);
+    let mut out = Vec::with_capacity(mib << 20);
+    out.extend_from_slice(b"invoice,client,date,amount,days,status\n");
+    let mut n = 0u64;
+    while out.len() < mib << 20 {
+        n += 1;
+        let status: &&str = r.pick(&["paid", "open", "overdue"]);
+        let line = format!(
+            "2026-{:04},\"Doe, J.\",2026-{:02}-{:02},{}.{:02},{},{status}\n",
+            n % 10_000,
+            1 + r.below(12),
+            1 + r.below(28),
+            r.below(100_000),
+            r.below(100),
+            r.below(90)
+        );
+        out.extend_from_slice(line.as_bytes());
+    }
+    out
+}
+
 /// Best of `rounds`, in MB/s.
 fn measure(bytes: usize, rounds: usize, mut f: impl FnMut()) -> f64 {
     let mut best = f64::MAX;
@@ -46,6 +69,9 @@ fn main() {
     let only = std::env::var("CORPUS").unwrap_or_default();
     if "prose".starts_with(only.as_str()) {
         run("prose (fixtures::legal_prose)", legal_prose(7, mib << 20).join("\n").as_bytes(), mib);
+    }
+    if "csv".starts_with(only.as_str()) {
+        run("CSV export (a number in most cells)", &csv(mib), mib);
     }
     if "ledger".starts_with(only.as_str()) {
         run("ledger (a number every third word)", &ledger(mib), mib);
