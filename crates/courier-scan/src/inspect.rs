@@ -436,7 +436,8 @@ impl<'i> Walk<'i> {
             let (name, declared, compressed, is_dir) = {
                 let e = entry.reader().entry();
                 let name = String::from_utf8_lossy(e.filename().as_bytes()).into_owned();
-                (name.clone(), e.uncompressed_size(), e.compressed_size(), name.ends_with('/'))
+                let is_dir = name.ends_with('/');
+                (name, e.uncompressed_size(), e.compressed_size(), is_dir)
             };
             budget.entries.set(budget.entries.get() + 1);
             if budget.entries.get() > budget.limits.max_entries {

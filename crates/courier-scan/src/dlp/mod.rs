@@ -483,7 +483,6 @@ pub struct TextScanner<'d> {
     /// Findings ending at or before this index of `buf` are counted already.
     done: usize,
     findings: Findings,
-    bytes: u64,
 }
 
 /// Text collected before a scan runs; larger pieces cost fewer regex restarts.
@@ -499,27 +498,16 @@ impl<'d> TextScanner<'d> {
             base: 0,
             done: 0,
             findings: Findings::default(),
-            bytes: 0,
         }
     }
 
     pub fn push(&mut self, text: &[u8]) {
-        self.bytes += text.len() as u64;
         for piece in text.chunks(SCAN_AT) {
             self.buf.extend_from_slice(piece);
             if self.buf.len() >= SCAN_AT + WINDOW {
                 self.scan(false);
             }
         }
-    }
-
-    /// Bytes of text pushed so far.
-    pub fn len(&self) -> u64 {
-        self.bytes
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.bytes == 0
     }
 
     fn scan(&mut self, last: bool) {

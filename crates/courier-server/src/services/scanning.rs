@@ -27,9 +27,8 @@ pub const MAX_REASON_CHARS: usize = 500;
 
 /// The scanning side of an installation, built once from the settings.
 pub struct Scanning {
+    /// Its policy holds the allowlist, the limits and clamd's address and timeout.
     inspector: Arc<Inspector>,
-    clamd: Option<ClamdAddr>,
-    clamd_timeout: Duration,
     malware_action: MalwareAction,
     dlp_action: DlpAction,
     /// Inspections running at once, each on a thread of its own.
@@ -58,8 +57,6 @@ impl Scanning {
         };
         Ok(Self {
             inspector: Arc::new(Inspector::new(detector, policy, config.scan_buffered_at_once)),
-            clamd: config.clamd(),
-            clamd_timeout: Duration::from_secs(config.clamd_timeout_secs.max(1)),
             malware_action: config.malware_action,
             dlp_action: config.dlp_action,
             slots: Arc::new(tokio::sync::Semaphore::new(MAX_INSPECTIONS)),
@@ -67,7 +64,7 @@ impl Scanning {
     }
 
     pub fn malware_scanning(&self) -> Option<&ClamdAddr> {
-        self.clamd.as_ref()
+        self.inspector.policy().clamd.as_ref().map(|(addr, _)| addr)
     }
 
     pub fn malware_action(&self) -> MalwareAction {
@@ -99,11 +96,11 @@ impl Scanning {
                 let _ = done_tx.send(result);
             })
             .map_err(|e| Error::internal("inspector thread", e))?;
-        Ok(ScanFeed {
-            inspect: Inspection::Running(tx, done_rx),
-            clamd: self.clamd.as_ref().map(clamd::Scan::start),
-            clamd_timeout: self.clamd_timeout,
-        })
+        let (clamd, clamd_timeout) = match &self.inspector.policy().clamd {
+            Some((addr, timeout)) => (Some(clamd::Scan::start(addr)), *timeout),
+            None => (None, Duration::ZERO),
+        };
+        Ok(ScanFeed { inspect: Inspection::Running(tx, done_rx), clamd, clamd_timeout })
     }
 }
 
@@ -145,17 +142,15 @@ impl ScanFeed {
             // The inspector stopped reading: it has decided, one way or the other.
             self.inspection_ended().await?;
         }
-        if let Some(scan) = &mut self.clamd
-            && scan.feed(batch.clone()).await.is_err()
-        {
-            let scan = self.clamd.take();
-            return Err(match scan {
-                Some(s) => match s.finish(Duration::from_secs(1)).await {
-                    Err(e) => scanner_unavailable(&e),
-                    Ok(_) => scanner_unavailable(&clamd::Unavailable("the scan ended early".into())),
-                },
-                None => Error::Internal("clamd scan lost".into()),
-            });
+        if let Some(mut scan) = self.clamd.take() {
+            if scan.feed(batch.clone()).await.is_err() {
+                // The scan ended early: its outcome says why (clamd gone, stream refused).
+                let why = scan.finish(Duration::from_secs(1)).await.err();
+                return Err(scanner_unavailable(
+                    &why.unwrap_or_else(|| clamd::Unavailable("the scan ended early".into())),
+                ));
+            }
+            self.clamd = Some(scan);
         }
         Ok(())
     }
