@@ -16,6 +16,7 @@ use serde::Serialize;
 use serde_json::json;
 use zeroize::Zeroizing;
 
+use crate::matters as matter_commands;
 use crate::{AuditCommand, Cli, Command, DocCommand, KeyCommand, MaintenanceCommand, PortalCommand, UserCommand};
 
 pub async fn run(cli: Cli) -> Result<ExitCode> {
@@ -39,6 +40,10 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Portal(c) => portal(&courier, &caller, c).await,
         Command::Doc(c) => doc(&courier, &caller, c).await,
         Command::Audit(c) => audit(&courier, &caller, c).await,
+        Command::Matter(c) => matter_commands::matter(&courier, &caller, c).await,
+        Command::Share(c) => matter_commands::share(&courier, &caller, c).await,
+        Command::Policy(c) => matter_commands::policy(&courier, &caller, c).await,
+        Command::Access(c) => matter_commands::access(&courier, &caller, c).await,
         Command::Key(c) => key(&courier, &caller, c).await,
         Command::Maintenance(MaintenanceCommand::Run { json }) => {
             let report = courier.maintain_once().await;
@@ -72,14 +77,14 @@ fn init_logging(default: &str) {
 }
 
 /// Service errors carry a public message and, for internal ones, a detail for the operator.
-fn service<T>(r: courier_server::Result<T>) -> Result<T> {
+pub(crate) fn service<T>(r: courier_server::Result<T>) -> Result<T> {
     r.map_err(|e| match e.internal_detail() {
         Some(detail) => anyhow::anyhow!("{e} ({detail})"),
         None => anyhow::anyhow!("{}", e.public_message()),
     })
 }
 
-fn read_secret_line(what: &str) -> Result<Zeroizing<String>> {
+pub(crate) fn read_secret_line(what: &str) -> Result<Zeroizing<String>> {
     let mut line = Zeroizing::new(String::new());
     std::io::stdin().lock().read_line(&mut line).with_context(|| format!("reading the {what} from standard input"))?;
     let trimmed = line.strip_suffix('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).unwrap_or(&line);
@@ -90,7 +95,7 @@ fn read_secret_line(what: &str) -> Result<Zeroizing<String>> {
 }
 
 /// The operator's reads are audited too (DESIGN.md: every CLI action).
-async fn audit_read(
+pub(crate) async fn audit_read(
     courier: &Courier,
     caller: &Caller,
     action: &str,
@@ -100,15 +105,18 @@ async fn audit_read(
     service(courier.audit.record(&courier.db, caller, action, target, details).await)
 }
 
-fn print_json(value: &impl Serialize) -> Result<ExitCode> {
+pub(crate) fn print_json(value: &impl Serialize) -> Result<ExitCode> {
     println!("{}", serde_json::to_string_pretty(value)?);
     Ok(ExitCode::SUCCESS)
 }
 
 async fn user(courier: &Courier, caller: &Caller, cmd: UserCommand) -> Result<ExitCode> {
-    let UserCommand::Create { email, role, password_stdin: _, json } = cmd;
+    let UserCommand::Create { email, role, password_stdin: _, department, json } = cmd;
     let password = read_secret_line("password")?;
     let enrolment = service(courier.create_user(caller, &email, service(role.parse())?, password).await)?;
+    if let Some(department) = department {
+        service(courier.set_user_department(caller, &enrolment.id, &department).await)?;
+    }
     if json.json {
         return print_json(&enrolment);
     }
@@ -167,7 +175,7 @@ async fn portal(courier: &Courier, caller: &Caller, cmd: PortalCommand) -> Resul
         }
         PortalCommand::List { json } => {
             audit_read(courier, caller, "portal.list", "portals", json!({})).await?;
-            let portals = service(courier.list_portals().await)?;
+            let portals = service(courier.list_portals(caller).await)?;
             if json.json {
                 return print_json(&portals);
             }
@@ -216,10 +224,30 @@ fn show_portal(p: PortalView, as_json: bool) -> Result<ExitCode> {
 
 async fn doc(courier: &std::sync::Arc<Courier>, caller: &Caller, cmd: DocCommand) -> Result<ExitCode> {
     match cmd {
-        DocCommand::List { portal, include_deleted, json } => {
-            let details = json!({ "portal_id": portal, "include_deleted": include_deleted });
+        DocCommand::Upload { matter, file, json } => {
+            let name = file.file_name().map(|n| n.to_string_lossy().into_owned());
+            let handle = tokio::fs::File::open(&file).await.with_context(|| format!("opening {}", file.display()))?;
+            let stream = tokio_util::io::ReaderStream::with_capacity(handle, 256 * 1024);
+            let doc = service(courier.ingest_staff_upload(caller, &matter, name.as_deref(), stream).await)?;
+            if json.json {
+                return print_json(&doc);
+            }
+            println!(
+                "Uploaded {} as document {} (SHA-256 {}), scan: {}",
+                doc.name, doc.id, doc.sha256, doc.scan.status
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        DocCommand::List { portal, matter, include_deleted, json } => {
+            let details = json!({ "portal_id": portal, "matter": matter, "include_deleted": include_deleted });
             audit_read(courier, caller, "document.list", "documents", details).await?;
-            let docs = service(courier.list_documents(portal.as_deref(), include_deleted).await)?;
+            let docs = match matter {
+                Some(m) => {
+                    let m = service(courier.resolve_matter(caller, &m, false).await)?;
+                    service(courier.matter_documents(caller, &m.id).await)?
+                }
+                None => service(courier.list_documents(portal.as_deref(), include_deleted).await)?,
+            };
             if json.json {
                 return print_json(&docs);
             }

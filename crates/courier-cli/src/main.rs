@@ -2,6 +2,7 @@
 //! the local operator (actor `cli:<os user>`); `serve` runs the web application.
 
 mod commands;
+mod matters;
 mod serve;
 
 use std::path::PathBuf;
@@ -42,6 +43,18 @@ enum Command {
     /// The tamper-evident audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Matters (case folders), their members, archive and break glass.
+    #[command(subcommand)]
+    Matter(MatterCommand),
+    /// Outbound shares: documents offered to a named recipient through a link.
+    #[command(subcommand)]
+    Share(ShareCommand),
+    /// The authorization policies (Cedar).
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+    /// Periodic access review.
+    #[command(subcommand)]
+    Access(AccessCommand),
     /// Master key versions: rotate, re-wrap, retire.
     #[command(subcommand)]
     Key(KeyCommand),
@@ -89,10 +102,10 @@ enum KeyCommand {
 }
 
 #[derive(Args, Clone, Copy)]
-struct Json {
+pub(crate) struct Json {
     /// Print one JSON document instead of text.
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
 }
 
 #[derive(Subcommand)]
@@ -106,6 +119,146 @@ enum UserCommand {
         /// Read the password from the first line of standard input.
         #[arg(long, required = true)]
         password_stdin: bool,
+        /// Used by attribute-based policies (a department's matters for that department).
+        #[arg(long)]
+        department: Option<String>,
+        #[command(flatten)]
+        json: Json,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum MatterCommand {
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        department: Option<String>,
+        #[arg(long, value_parser = ["normal", "confidential", "restricted"])]
+        sensitivity: Option<String>,
+        #[command(flatten)]
+        json: Json,
+    },
+    AddMember {
+        matter: String,
+        #[arg(long)]
+        user: String,
+        #[arg(long, value_parser = ["attorney", "paralegal"])]
+        role: String,
+        #[command(flatten)]
+        json: Json,
+    },
+    RemoveMember {
+        matter: String,
+        #[arg(long)]
+        user: String,
+        #[command(flatten)]
+        json: Json,
+    },
+    List {
+        #[command(flatten)]
+        json: Json,
+    },
+    Show {
+        matter: String,
+        #[command(flatten)]
+        json: Json,
+    },
+    Archive {
+        matter: String,
+        #[command(flatten)]
+        json: Json,
+    },
+    Unarchive {
+        matter: String,
+        #[command(flatten)]
+        json: Json,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum ShareCommand {
+    Create {
+        #[arg(long)]
+        matter: String,
+        #[arg(long = "doc", required = true)]
+        docs: Vec<String>,
+        #[arg(long)]
+        recipient: String,
+        #[arg(long)]
+        expires_in: Option<String>,
+        #[arg(long)]
+        max_downloads: Option<i64>,
+        #[arg(long)]
+        passcode_stdin: bool,
+        /// Share documents in which personal data was found (refused otherwise).
+        #[arg(long)]
+        allow_findings: bool,
+        #[command(flatten)]
+        json: Json,
+    },
+    List {
+        #[arg(long)]
+        matter: Option<String>,
+        #[command(flatten)]
+        json: Json,
+    },
+    Show {
+        id: String,
+        #[command(flatten)]
+        json: Json,
+    },
+    Revoke {
+        id: String,
+        #[command(flatten)]
+        json: Json,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum PolicyCommand {
+    /// Explains one decision offline: allowed or denied, and by which policy.
+    Check {
+        /// A staff member's email.
+        #[arg(long)]
+        principal: String,
+        /// e.g. document.download
+        #[arg(long)]
+        action: String,
+        /// firm, matter:ID|NAME, document:ID, portal:ID or share:ID
+        #[arg(long)]
+        resource: String,
+        /// The request's source address (default 127.0.0.1).
+        #[arg(long)]
+        ip: Option<std::net::IpAddr>,
+        /// The request's time, RFC 3339 (default now).
+        #[arg(long)]
+        at: Option<String>,
+        #[command(flatten)]
+        json: Json,
+    },
+    /// Loads and validates the policies; lists their ids.
+    Validate {
+        #[command(flatten)]
+        json: Json,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum AccessCommand {
+    /// Who can reach what, with flags for a reviewer.
+    Review {
+        #[command(flatten)]
+        json: Json,
+    },
+    /// Records that a matter's access was reviewed.
+    Record {
+        #[arg(long)]
+        matter: String,
+        #[arg(long, default_value = "")]
+        removed: String,
+        #[arg(long, default_value = "")]
+        note: String,
         #[command(flatten)]
         json: Json,
     },
@@ -176,9 +329,19 @@ enum PortalCommand {
 
 #[derive(Subcommand)]
 enum DocCommand {
+    /// A staff document uploaded to a matter (e.g. to share), scanned and encrypted.
+    Upload {
+        #[arg(long)]
+        matter: String,
+        file: PathBuf,
+        #[command(flatten)]
+        json: Json,
+    },
     List {
         #[arg(long)]
         portal: Option<String>,
+        #[arg(long, conflicts_with = "portal")]
+        matter: Option<String>,
         /// Also list shredded documents (with deleted_at).
         #[arg(long)]
         include_deleted: bool,

@@ -34,6 +34,9 @@
     return new Promise((resolve) => {
       const xhr = new XMLHttpRequest();
       const body = new FormData();
+      // Staff forms carry their CSRF token, which the server reads before the file.
+      const csrf = form.querySelector("input[name=csrf_token]");
+      if (csrf) body.append("csrf_token", csrf.value);
       body.append("file", file, file.name);
       const cancel = el("button", "Cancel"); cancel.type = "button"; cancel.className = "link";
       cancel.addEventListener("click", () => xhr.abort());
@@ -42,7 +45,7 @@
       xhr.addEventListener("load", () => {
         let data = null;
         try { data = JSON.parse(xhr.responseText); } catch { /* not JSON */ }
-        if (xhr.status === 201 && data) { file.row.state.textContent = "sent"; file.row.bar.value = 1; resolve(data.receipt); }
+        if (xhr.status === 201 && data) { file.row.state.textContent = "sent"; file.row.bar.value = 1; resolve(data.receipt || { files: [] }); }
         else { file.row.state.textContent = (data && data.detail) || "failed"; resolve(null); }
       });
       xhr.addEventListener("error", () => { file.row.state.textContent = "connection lost"; resolve(null); });
@@ -62,6 +65,8 @@
       const r = await send(f);
       if (r) receipts.push(r);
     }
+    // Staff uploads: show the matter page again once every file is in.
+    if (form.dataset.reload !== undefined && receipts.length === files.length) { window.location.reload(); return; }
     if (!receipts.length) return;
     const table = el("table");
     const head = el("tr"); ["File", "Size (bytes)", "SHA-256"].forEach((h) => head.append(el("th", h)));

@@ -71,6 +71,15 @@ pub struct Config {
     /// `scan_buffered_at_once` at a time.
     pub scan_max_buffered: ByteSize,
     pub scan_buffered_at_once: usize,
+    /// The firm's own Cedar policies (`*.cedar`), added to the defaults at start.
+    pub policy_dir: Option<PathBuf>,
+    /// The office clock that `context.hour` and `context.weekday` of policies use, in minutes
+    /// east of UTC (e.g. 60 for CET in winter).
+    pub policy_utc_offset_minutes: i64,
+    /// PDFs and images are stamped in memory for a share download up to this size, at most
+    /// `watermark_at_once` at a time; larger ones are refused for sharing.
+    pub watermark_max_size: ByteSize,
+    pub watermark_at_once: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
@@ -138,6 +147,10 @@ impl Default for Config {
             rate_limit_per_minute: 120,
             portal_unlock_secs: 30 * 60,
             maintenance_interval_secs: 60,
+            policy_dir: None,
+            policy_utc_offset_minutes: 0,
+            watermark_max_size: ByteSize::mib(64),
+            watermark_at_once: 2,
             clamd_addr: None,
             malware_scanning: None,
             malware_action: MalwareAction::Refuse,
@@ -277,6 +290,9 @@ impl Config {
         }
         if let Some(v) = vars("COURIER_DLP_ACTION") {
             cfg.dlp_action = v.parse().map_err(|e| ConfigError::Env("COURIER_DLP_ACTION", e))?;
+        }
+        if let Some(v) = vars("COURIER_POLICY_DIR") {
+            cfg.policy_dir = Some(PathBuf::from(v));
         }
         if let Some(v) = vars("COURIER_ALLOWED_TYPES") {
             cfg.allowed_types = v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect();

@@ -119,6 +119,16 @@ pub async fn list<'c, E: Executor<'c, Database = sqlx::Any>>(
     rows.iter().map(from_row).collect()
 }
 
+/// The live documents of one matter, newest first.
+pub async fn list_in_matter<'c, E: Executor<'c, Database = sqlx::Any>>(
+    ex: E,
+    matter_id: &str,
+) -> Result<Vec<DocumentRecord>> {
+    let sql = format!("{SELECT} WHERE matter_id = $1 AND deleted_at IS NULL ORDER BY uploaded_at DESC, id");
+    let rows = sqlx::query(&sql).bind(matter_id).fetch_all(ex).await?;
+    rows.iter().map(from_row).collect()
+}
+
 /// Shreds: forgets the wrapped key. Returns false if the document was already shredded.
 pub async fn shred(conn: &mut AnyConnection, id: &str, now: i64) -> Result<bool> {
     let r =

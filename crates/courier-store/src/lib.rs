@@ -9,7 +9,9 @@ pub mod blob;
 mod db;
 pub mod documents;
 pub mod leases;
+pub mod matters;
 pub mod portals;
+pub mod shares;
 pub mod users;
 
 pub use db::{Backend, Conn, Db, Tx};

@@ -90,18 +90,6 @@ pub async fn insert(conn: &mut AnyConnection, p: &NewPortal<'_>) -> Result<()> {
     Ok(())
 }
 
-/// Finds a matter by name or creates it (matters become full entities in a later issue).
-pub async fn matter_id_for_name(conn: &mut AnyConnection, name: &str, new_id: &str, now: i64) -> Result<String> {
-    sqlx::query("INSERT INTO matters (id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING")
-        .bind(new_id)
-        .bind(name)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
-    let row = sqlx::query("SELECT id FROM matters WHERE name = $1").bind(name).fetch_one(&mut *conn).await?;
-    col(&row, "id")
-}
-
 pub async fn get<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E, id: &str) -> Result<Option<PortalRecord>> {
     let row =
         sqlx::query(&format!("{SELECT} WHERE p.id = $1 AND p.deleted_at IS NULL")).bind(id).fetch_optional(ex).await?;

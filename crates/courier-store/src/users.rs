@@ -14,6 +14,9 @@ pub struct UserRecord {
     pub totp_sealed: Vec<u8>,
     pub totp_last_step: i64,
     pub disabled: bool,
+    /// Used by attribute-based policies (a department's matters for that department).
+    pub department: String,
+    pub last_login_at: Option<i64>,
 }
 
 fn user_from_row(row: &AnyRow) -> Result<UserRecord> {
@@ -25,15 +28,18 @@ fn user_from_row(row: &AnyRow) -> Result<UserRecord> {
         totp_sealed: col(row, "totp_sealed")?,
         totp_last_step: col(row, "totp_last_step")?,
         disabled: col::<i64>(row, "disabled")? != 0,
+        department: col(row, "department")?,
+        last_login_at: col(row, "last_login_at")?,
     })
 }
 
-const SELECT_USER: &str = "SELECT id, email, role, password_hash, totp_sealed, totp_last_step, disabled FROM users";
+const SELECT_USER: &str = "SELECT id, email, role, password_hash, totp_sealed, totp_last_step, disabled, \
+     department, last_login_at FROM users";
 
 pub async fn insert(conn: &mut AnyConnection, u: &UserRecord, now: i64) -> Result<()> {
     sqlx::query(
-        "INSERT INTO users (id, email, role, password_hash, totp_sealed, totp_last_step, disabled, created_at) \
-         VALUES ($1, $2, $3, $4, $5, 0, 0, $6)",
+        "INSERT INTO users (id, email, role, password_hash, totp_sealed, totp_last_step, disabled, created_at, \
+         department) VALUES ($1, $2, $3, $4, $5, 0, 0, $6, $7)",
     )
     .bind(&u.id)
     .bind(&u.email)
@@ -41,6 +47,7 @@ pub async fn insert(conn: &mut AnyConnection, u: &UserRecord, now: i64) -> Resul
     .bind(&u.password_hash)
     .bind(&u.totp_sealed)
     .bind(now)
+    .bind(&u.department)
     .execute(conn)
     .await
     .map_err(StoreError::on_conflict)?;
@@ -55,6 +62,16 @@ pub async fn by_email<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E, email: &
 pub async fn by_id<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E, id: &str) -> Result<Option<UserRecord>> {
     let row = sqlx::query(&format!("{SELECT_USER} WHERE id = $1")).bind(id).fetch_optional(ex).await?;
     row.as_ref().map(user_from_row).transpose()
+}
+
+pub async fn list<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E) -> Result<Vec<UserRecord>> {
+    let rows = sqlx::query(&format!("{SELECT_USER} ORDER BY email")).fetch_all(ex).await?;
+    rows.iter().map(user_from_row).collect()
+}
+
+pub async fn set_last_login<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E, id: &str, now: i64) -> Result<()> {
+    sqlx::query("UPDATE users SET last_login_at = $1 WHERE id = $2").bind(now).bind(id).execute(ex).await?;
+    Ok(())
 }
 
 pub async fn count_admins<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E) -> Result<i64> {
@@ -212,5 +229,11 @@ pub async fn replace_sealed_secret(conn: &mut AnyConnection, id: &str, old: &[u8
         .bind(old)
         .execute(conn)
         .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+pub async fn set_department(conn: &mut AnyConnection, id: &str, department: &str) -> Result<bool> {
+    let r =
+        sqlx::query("UPDATE users SET department = $1 WHERE id = $2").bind(department).bind(id).execute(conn).await?;
     Ok(r.rows_affected() == 1)
 }

@@ -27,7 +27,7 @@ impl Courier {
         caller: &Caller,
         portal_id: &str,
     ) -> Result<(String, impl Stream<Item = io::Result<Bytes>> + Send + 'static)> {
-        let portal = self.portal(portal_id).await?;
+        let portal = self.portal_for(caller, portal_id).await?;
         let mut documents = self.list_documents(Some(portal_id), false).await?;
         // Held documents (quarantine, malware) are served by no download, this one included.
         documents.retain(|d| !d.scan.held);

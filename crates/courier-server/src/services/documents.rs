@@ -40,6 +40,7 @@ const DOWNLOAD_AHEAD: usize = 2;
 pub struct DocumentView {
     pub id: String,
     pub portal_id: Option<String>,
+    pub matter_id: Option<String>,
     pub name: String,
     pub size: i64,
     pub content_type: String,
@@ -54,6 +55,7 @@ pub fn view(d: &DocumentRecord) -> DocumentView {
     DocumentView {
         id: d.id.clone(),
         portal_id: d.portal_id.clone(),
+        matter_id: d.matter_id.clone(),
         name: d.name.clone(),
         size: d.size,
         content_type: d.content_type.clone(),
@@ -78,6 +80,16 @@ impl Sealer {
     }
 }
 
+/// Where an upload goes and the rules it is held to.
+struct UploadTarget {
+    portal_id: Option<String>,
+    matter_id: String,
+    receipt_id: Option<String>,
+    allowed_types: Option<Vec<courier_scan::FileKind>>,
+    dlp_action: crate::config::DlpAction,
+    max_file_size: u64,
+}
+
 struct Sealed {
     size: u64,
     sha256: [u8; 32],
@@ -99,6 +111,59 @@ impl Courier {
         S: Stream<Item = std::result::Result<Bytes, E>> + Unpin,
         E: std::fmt::Display,
     {
+        let matter_id = courier_store::portals::get(self.db.pool(), &portal.id)
+            .await?
+            .and_then(|p| p.matter_id)
+            .unwrap_or_else(|| courier_store::matters::GENERAL.to_owned());
+        let target = UploadTarget {
+            portal_id: Some(portal.id.clone()),
+            matter_id,
+            receipt_id: Some(receipt_id.to_owned()),
+            allowed_types: portal.allowed_types.clone(),
+            dlp_action: portal.dlp_action,
+            max_file_size: portal.max_file_size,
+        };
+        self.ingest(caller, &target, raw_name, stream).await
+    }
+
+    /// A staff member's upload to a matter (for example a document to share): the same
+    /// streaming, scanned, encrypted, all-or-nothing pipeline as a client's, with the firm's
+    /// file types and DLP action.
+    pub async fn ingest_staff_upload<S, E>(
+        &self,
+        caller: &Caller,
+        matter: &str,
+        raw_name: Option<&str>,
+        stream: S,
+    ) -> Result<DocumentView>
+    where
+        S: Stream<Item = std::result::Result<Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
+        let m = self.resolve_matter(caller, matter, false).await?;
+        self.authorize(caller, super::authz::Action::DocumentUpload, &self.matter_resource(&m.id).await?).await?;
+        let target = UploadTarget {
+            portal_id: None,
+            matter_id: m.id,
+            receipt_id: None,
+            allowed_types: None,
+            dlp_action: self.scanning.default_dlp_action(),
+            max_file_size: self.config.default_max_file_size.bytes(),
+        };
+        self.ingest(caller, &target, raw_name, stream).await
+    }
+
+    async fn ingest<S, E>(
+        &self,
+        caller: &Caller,
+        target: &UploadTarget,
+        raw_name: Option<&str>,
+        stream: S,
+    ) -> Result<DocumentView>
+    where
+        S: Stream<Item = std::result::Result<Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
         let name = FileName::sanitize(raw_name.unwrap_or_default()).to_string();
         let id = DocumentId::random();
         let blob_key = uuid::Uuid::new_v4().to_string();
@@ -106,11 +171,11 @@ impl Courier {
         let mut upload = self.blobs.create(&blob_key).await?;
         let mut signature = None;
         let sealed = async {
-            let mut scan = self.scanning.start(&name, portal.allowed_types.clone()).await?;
-            let sealed = seal_into(&mut *upload, &dek, &id, portal.max_file_size, stream, &mut scan).await?;
+            let mut scan = self.scanning.start(&name, target.allowed_types.clone()).await?;
+            let sealed = seal_into(&mut *upload, &dek, &id, target.max_file_size, stream, &mut scan).await?;
             let scanned = scan.finish().await?;
             let record =
-                scanning::decide(&scanned, portal.dlp_action, self.scanning.malware_action()).map_err(|refusal| {
+                scanning::decide(&scanned, target.dlp_action, self.scanning.malware_action()).map_err(|refusal| {
                     if let ContentRefusal::Malware(s) = &refusal {
                         signature = Some(s.clone());
                     }
@@ -125,7 +190,7 @@ impl Courier {
                 if let Err(abort) = upload.abort().await {
                     tracing::warn!(error = %abort, "could not remove a staged blob; the sweep will");
                 }
-                self.audit_refusal(caller, portal, &e, signature.as_deref()).await;
+                self.audit_refusal(caller, target, &e, signature.as_deref()).await;
                 return Err(e);
             }
         };
@@ -133,9 +198,9 @@ impl Courier {
 
         let record = DocumentRecord {
             id: id.to_string(),
-            portal_id: Some(portal.id.clone()),
-            matter_id: None,
-            receipt_id: Some(receipt_id.to_owned()),
+            portal_id: target.portal_id.clone(),
+            matter_id: Some(target.matter_id.clone()),
+            receipt_id: target.receipt_id.clone(),
             name,
             size: sealed.size as i64,
             content_type: scanned.report.kind.mime().to_owned(),
@@ -150,9 +215,11 @@ impl Courier {
             let mut tx = self.db.begin().await?;
             // The portal may have been disabled, or deleted with its documents, while this
             // file streamed in; then the file must not appear.
-            let live = courier_store::portals::lock_live(&mut tx, &portal.id).await?;
-            if live.is_none_or(|p| super::portals::status(&p, now_ms()) != "active") {
-                return Err(Error::LinkNotFound);
+            if let Some(portal_id) = &target.portal_id {
+                let live = courier_store::portals::lock_live(&mut tx, portal_id).await?;
+                if live.is_none_or(|p| super::portals::status(&p, now_ms()) != "active") {
+                    return Err(Error::LinkNotFound);
+                }
             }
             rows::insert(&mut tx, &record).await?;
             let findings: Vec<_> = scanned
@@ -164,7 +231,8 @@ impl Courier {
                 .map(|f| json!({"kind": f.kind, "count": f.count}))
                 .collect();
             let details = json!({
-                "document_id": record.id, "portal_id": portal.id, "receipt_id": receipt_id,
+                "document_id": record.id, "portal_id": target.portal_id, "matter_id": target.matter_id,
+                "receipt_id": target.receipt_id,
                 "size": record.size, "sha256": record.sha256, "content_type": record.content_type,
                 "scan": { "status": record.scan.status, "malware": record.scan.malware, "findings": findings },
             });
@@ -184,7 +252,7 @@ impl Courier {
 
     /// Records why a file was refused: the reason class and, for malware, the signature; for
     /// personal data, the kinds and counts. Never the file's name or a matched value.
-    async fn audit_refusal(&self, caller: &Caller, portal: &OpenPortal, e: &Error, signature: Option<&str>) {
+    async fn audit_refusal(&self, caller: &Caller, to: &UploadTarget, e: &Error, signature: Option<&str>) {
         let reason = match e {
             Error::UnsupportedType(_) => "type",
             Error::Refused(_) if signature.is_some() => "malware",
@@ -193,9 +261,12 @@ impl Courier {
             Error::PayloadTooLarge(_) => "too_large",
             _ => return, // interrupted uploads and outages are not decisions about the file
         };
-        let details =
-            json!({ "portal_id": portal.id, "reason": reason, "signature": signature, "message": e.public_message() });
-        let target = format!("portal:{}", portal.id);
+        let details = json!({ "portal_id": to.portal_id, "matter_id": to.matter_id, "reason": reason,
+            "signature": signature, "message": e.public_message() });
+        let target = match &to.portal_id {
+            Some(p) => format!("portal:{p}"),
+            None => format!("matter:{}", to.matter_id),
+        };
         if let Err(audit) = self.audit.record(&self.db, caller, "document.refused", &target, details).await {
             tracing::error!(error = %audit, "could not audit a refused upload");
         }
@@ -210,15 +281,28 @@ impl Courier {
         Ok(view(&d))
     }
 
-    /// Opens a live document for reading: audits the download, then returns its metadata and
-    /// a stream of authenticated plaintext. A damaged blob ends the stream with an error (and
-    /// an audit event) before any unauthenticated byte.
+    /// Opens a live document for a staff member: checks the policy, audits the download, then
+    /// returns its metadata and a stream of authenticated plaintext. A damaged blob ends the
+    /// stream with an error (and an audit event) before any unauthenticated byte.
     pub async fn open_document(
         self: &std::sync::Arc<Self>,
         caller: &Caller,
         id: &str,
     ) -> Result<(DocumentView, impl Stream<Item = io::Result<Bytes>> + Send + 'static)> {
-        let d = rows::get(self.db.pool(), id).await?.ok_or(Error::NotFound)?;
+        let d = rows::get(self.db.pool(), id).await?.filter(|d| d.deleted_at.is_none()).ok_or(Error::NotFound)?;
+        self.authorize(caller, super::authz::Action::DocumentDownload, &self.document_resource(&d).await?).await?;
+        let stream = self.plaintext(&d).await?;
+        let details =
+            json!({ "document_id": d.id, "portal_id": d.portal_id, "matter_id": d.matter_id, "size": d.size });
+        self.audit.record(&self.db, caller, "document.download", &format!("document:{}", d.id), details).await?;
+        Ok((view(&d), stream))
+    }
+
+    /// The authenticated plaintext of a live, not held document. Callers check and audit.
+    pub(crate) async fn plaintext(
+        self: &std::sync::Arc<Self>,
+        d: &DocumentRecord,
+    ) -> Result<impl Stream<Item = io::Result<Bytes>> + Send + 'static + use<>> {
         let wrapped = d.wrapped_dek.as_deref().filter(|_| d.deleted_at.is_none()).ok_or(Error::NotFound)?;
         if d.scan.held {
             return Err(Error::Conflict(format!(
@@ -229,9 +313,7 @@ impl Courier {
         let doc_id: DocumentId = d.id.parse().map_err(|e| Error::internal("document id", e))?;
         let dek = self.keys.unwrap(wrapped, doc_id.as_uuid().as_bytes())?;
         let reader = self.blobs.open(&d.blob_key).await?;
-        let details = json!({ "document_id": d.id, "portal_id": d.portal_id, "size": d.size });
-        self.audit.record(&self.db, caller, "document.download", &format!("document:{}", d.id), details).await?;
-        Ok((view(&d), self.clone().decrypt_stream(reader, dek, doc_id)))
+        Ok(self.clone().decrypt_stream(reader, dek, doc_id))
     }
 
     /// Plaintext of a blob as a stream. A producer task reads and decrypts (on the blocking
@@ -279,6 +361,8 @@ impl Courier {
     /// Shreds one document: its wrapped key is forgotten in one audited transaction, then the
     /// blob is removed.
     pub async fn delete_document(&self, caller: &Caller, id: &str) -> Result<()> {
+        let d = rows::get(self.db.pool(), id).await?.filter(|d| d.deleted_at.is_none()).ok_or(Error::NotFound)?;
+        self.authorize(caller, super::authz::Action::DocumentDelete, &self.document_resource(&d).await?).await?;
         let mut tx = self.db.begin().await?;
         let d = rows::get(&mut *tx, id).await?.filter(|d| d.deleted_at.is_none()).ok_or(Error::NotFound)?;
         let head = self.shred_in(&mut tx, caller, &d, now_ms()).await?;

@@ -1,15 +1,20 @@
 //! The service layer. `Courier` owns the backends and the keys; each submodule owns one part
 //! of the domain and every transaction it needs, with the audit event inside it.
 
+pub mod access;
 pub mod archive;
 pub mod audit;
+pub mod authz;
 pub mod documents;
 pub mod keys;
 pub mod maintenance;
+pub mod matters;
 pub mod passwords;
 pub mod portals;
 pub mod scanning;
+pub mod shares;
 pub mod staff;
+pub mod watermark;
 
 use std::fmt;
 use std::net::IpAddr;
@@ -32,6 +37,9 @@ pub struct Courier {
     pub audit: AuditLog,
     pub passwords: passwords::PasswordHasher,
     pub scanning: scanning::Scanning,
+    pub authz: authz::Authorizer,
+    /// Bounds the memory of in-memory watermarking (PDF, images).
+    pub stamping: tokio::sync::Semaphore,
     /// This process among the instances of a cluster (for leases).
     pub instance_id: String,
     /// HMAC key for short-lived signed cookies (portal unlock, login CSRF); derived from the
@@ -40,6 +48,8 @@ pub struct Courier {
 }
 
 impl Courier {
+    // Called once, by `startup::open`, with every part it opened.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         config: Config,
         db: Db,
@@ -48,7 +58,9 @@ impl Courier {
         signer: HeadSigner,
         cookie_key: courier_crypto::MacKey,
         scanning: scanning::Scanning,
+        authz: authz::Authorizer,
     ) -> Self {
+        let stamping_permits = config.watermark_at_once.max(1);
         let audit = AuditLog::new(signer, config.data_dir.join("audit").join("heads.log"));
         let instance_id = uuid::Uuid::new_v4().to_string();
         Self {
@@ -59,6 +71,8 @@ impl Courier {
             audit,
             passwords: passwords::PasswordHasher::new(2),
             scanning,
+            authz,
+            stamping: tokio::sync::Semaphore::new(stamping_permits),
             instance_id,
             cookie_key,
         }
@@ -75,6 +89,8 @@ impl Courier {
 pub enum Actor {
     Staff(String),
     Client(String),
+    /// The recipient of a share, by share id.
+    Recipient(String),
     Cli(String),
     System,
 }
@@ -84,6 +100,7 @@ impl fmt::Display for Actor {
         match self {
             Self::Staff(id) => write!(f, "staff:{id}"),
             Self::Client(portal) => write!(f, "client:{portal}"),
+            Self::Recipient(share) => write!(f, "recipient:{share}"),
             Self::Cli(user) => write!(f, "cli:{user}"),
             Self::System => f.write_str("system"),
         }

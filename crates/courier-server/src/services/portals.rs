@@ -12,6 +12,7 @@ use serde::Serialize;
 use serde_json::json;
 use zeroize::Zeroizing;
 
+use super::authz::Action;
 use super::scanning::Scanning;
 use super::{Caller, Courier};
 use crate::config::DlpAction;
@@ -39,6 +40,7 @@ pub struct PortalView {
     pub id: String,
     pub label: String,
     pub matter: Option<String>,
+    pub matter_id: Option<String>,
     pub status: &'static str,
     pub enabled: bool,
     pub has_passcode: bool,
@@ -105,6 +107,7 @@ pub fn view(p: &PortalRecord, now: i64, scanning: &Scanning) -> PortalView {
         id: p.id.clone(),
         label: p.label.clone(),
         matter: p.matter_name.clone(),
+        matter_id: p.matter_id.clone(),
         status: status(p, now),
         enabled: p.enabled,
         has_passcode: p.passcode_hash.is_some(),
@@ -151,6 +154,10 @@ impl Courier {
         if matter.is_some_and(|m| m.chars().count() > MAX_LABEL_CHARS || m.chars().any(char::is_control)) {
             return Err(Error::BadRequest(format!("the matter must be 1 to {MAX_LABEL_CHARS} characters")));
         }
+        // Portals without a matter go to the firm-wide General matter; an unknown matter name
+        // is opened (if the caller may open matters).
+        let matter = self.resolve_matter(caller, matter.unwrap_or(courier_store::matters::GENERAL), true).await?;
+        self.authorize(caller, Action::PortalCreate, &self.matter_resource(&matter.id).await?).await?;
         let allowed =
             req.allowed_types.as_ref().map(|kinds| kinds.iter().map(|k| k.name()).collect::<Vec<_>>().join(","));
         if req.allowed_types.as_ref().is_some_and(Vec::is_empty) {
@@ -160,10 +167,7 @@ impl Courier {
         let token = Token::generate()?;
         let id = PortalId::random().to_string();
         let mut tx = self.db.begin().await?;
-        let matter_id = match matter {
-            Some(name) => Some(rows::matter_id_for_name(&mut tx, name, &uuid::Uuid::new_v4().to_string(), now).await?),
-            None => None,
-        };
+        let matter_id = Some(matter.id);
         rows::insert(
             &mut tx,
             &NewPortal {
@@ -196,9 +200,27 @@ impl Courier {
         })
     }
 
-    pub async fn list_portals(&self) -> Result<Vec<PortalView>> {
+    /// The portals `caller` may see.
+    pub async fn list_portals(&self, caller: &Caller) -> Result<Vec<PortalView>> {
         let now = now_ms();
-        Ok(rows::list(self.db.pool()).await?.iter().map(|p| view(p, now, &self.scanning)).collect())
+        let mut out = Vec::new();
+        for p in rows::list(self.db.pool()).await? {
+            if self.may(caller, Action::PortalView, &self.portal_resource(&p).await?).await? {
+                out.push(view(&p, now, &self.scanning));
+            }
+        }
+        Ok(out)
+    }
+
+    /// A portal as `caller` may see it.
+    pub async fn portal_for(&self, caller: &Caller, id: &str) -> Result<PortalView> {
+        self.authorize_portal(caller, Action::PortalView, id).await?;
+        self.portal(id).await
+    }
+
+    pub async fn authorize_portal(&self, caller: &Caller, action: Action, id: &str) -> Result<()> {
+        let p = rows::get(self.db.pool(), id).await?.ok_or(Error::NotFound)?;
+        self.authorize(caller, action, &self.portal_resource(&p).await?).await
     }
 
     pub async fn portal(&self, id: &str) -> Result<PortalView> {
@@ -207,6 +229,7 @@ impl Courier {
     }
 
     pub async fn set_portal_enabled(&self, caller: &Caller, id: &str, enabled: bool) -> Result<PortalView> {
+        self.authorize_portal(caller, Action::PortalManage, id).await?;
         let mut tx = self.db.begin().await?;
         if !rows::set_enabled(&mut tx, id, enabled).await? {
             return Err(Error::NotFound);
@@ -220,6 +243,7 @@ impl Courier {
 
     /// Issues a fresh token; the old link stops working at once.
     pub async fn new_portal_link(&self, caller: &Caller, id: &str) -> Result<IssuedLink> {
+        self.authorize_portal(caller, Action::PortalManage, id).await?;
         let token = Token::generate()?;
         let mut tx = self.db.begin().await?;
         if !rows::set_token_hash(&mut tx, id, &token.hash()).await? {
@@ -241,6 +265,7 @@ impl Courier {
 
     /// Deletes a portal and shreds its documents, all in one transaction.
     pub async fn delete_portal(&self, caller: &Caller, id: &str) -> Result<usize> {
+        self.authorize_portal(caller, Action::PortalDelete, id).await?;
         let now = now_ms();
         let mut tx = self.db.begin().await?;
         if rows::get(&mut *tx, id).await?.is_none() {

@@ -17,7 +17,7 @@ use serde::Serialize;
 use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 
-use super::{Actor, Caller, Courier};
+use super::{Caller, Courier};
 use crate::config::{DlpAction, MalwareAction};
 use crate::{Config, Error, Result};
 
@@ -330,7 +330,8 @@ pub fn scan_view(s: &ScanRecord) -> ScanView {
 
 impl Courier {
     /// Releases a document held in quarantine (personal data) or found infected, so that it
-    /// can be downloaded. Attorneys and admins may; the reason goes into the audit trail.
+    /// can be downloaded. The matter's attorneys may (policy `document.release`); the reason
+    /// goes into the audit trail.
     pub async fn release_document(&self, caller: &Caller, id: &str, reason: &str) -> Result<()> {
         let reason = reason.trim();
         if reason.is_empty() || reason.chars().count() > MAX_REASON_CHARS || reason.chars().any(char::is_control) {
@@ -338,12 +339,8 @@ impl Courier {
                 "give a reason of 1 to {MAX_REASON_CHARS} characters for releasing the document"
             )));
         }
-        if let Actor::Staff(user_id) = &caller.actor {
-            let user = courier_store::users::by_id(self.db.pool(), user_id).await?.ok_or(Error::Forbidden)?;
-            if user.disabled || (user.role != "attorney" && user.role != "admin") {
-                return Err(Error::Forbidden);
-            }
-        }
+        let d = rows::get(self.db.pool(), id).await?.filter(|d| d.deleted_at.is_none()).ok_or(Error::NotFound)?;
+        self.authorize(caller, super::authz::Action::DocumentRelease, &self.document_resource(&d).await?).await?;
         let mut tx = self.db.begin().await?;
         let d = rows::get(&mut *tx, id).await?.filter(|d| d.deleted_at.is_none()).ok_or(Error::NotFound)?;
         if !d.scan.held {

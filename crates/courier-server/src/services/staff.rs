@@ -127,6 +127,20 @@ impl Courier {
         Ok(enrolment)
     }
 
+    /// Sets the department that attribute-based policies see; audited with before and after.
+    pub async fn set_user_department(&self, caller: &Caller, user_id: &str, department: &str) -> Result<()> {
+        let department = department.trim();
+        if department.chars().count() > 200 || department.chars().any(char::is_control) {
+            return Err(Error::BadRequest("the department must be at most 200 characters".into()));
+        }
+        let mut tx = self.db.begin().await?;
+        let before = rows::by_id(&mut *tx, user_id).await?.ok_or(Error::NotFound)?.department;
+        rows::set_department(&mut tx, user_id, department).await?;
+        let details = json!({ "user_id": user_id, "before": before, "after": department });
+        let head = self.audit.append(&mut tx, caller, "user.department", &format!("user:{user_id}"), details).await?;
+        self.audit.commit(tx, head).await
+    }
+
     /// Checks the input and does the slow work (argon2) before any transaction starts.
     async fn prepare_user(
         &self,
@@ -148,6 +162,8 @@ impl Courier {
             totp_sealed: self.keys.seal(TOTP_PURPOSE, id.as_uuid().as_bytes(), &secret[..])?,
             totp_last_step: 0,
             disabled: false,
+            department: String::new(),
+            last_login_at: None,
         };
         let enrolment = Enrolment {
             id: record.id.clone(),
@@ -218,6 +234,7 @@ impl Courier {
                 let fresh = Token::generate()?;
                 let csrf = Token::generate()?;
                 rows::insert_session(&mut tx, &fresh.hash(), &user.id, "full", csrf.expose(), now_ms()).await?;
+                rows::set_last_login(&mut *tx, &user.id, now_ms()).await?;
                 Some(fresh)
             }
             _ => None,

@@ -21,7 +21,7 @@ fn caller(portal: &OpenPortal, ip: ClientIp) -> Caller {
     Caller { actor: Actor::Client(portal.id.clone()), ip: ip.0 }
 }
 
-fn wants_json(headers: &HeaderMap) -> bool {
+pub(super) fn wants_json(headers: &HeaderMap) -> bool {
     headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("application/json"))
 }
 

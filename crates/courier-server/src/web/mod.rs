@@ -4,7 +4,9 @@
 mod assets;
 mod client;
 mod errors;
+mod matters;
 mod middleware;
+mod shares;
 mod staff;
 mod templates;
 
@@ -54,6 +56,9 @@ pub fn router(courier: Arc<Courier>) -> Router {
         .route("/p/{token}", get(client::portal_page))
         .route("/p/{token}/unlock", post(client::unlock).layer(DefaultBodyLimit::max(FORM_BODY_LIMIT)))
         .route("/p/{token}/files", post(client::upload).layer(DefaultBodyLimit::disable()))
+        .route("/s/{token}", get(shares::share_page))
+        .route("/s/{token}/unlock", post(shares::unlock).layer(DefaultBodyLimit::max(FORM_BODY_LIMIT)))
+        .route("/s/{token}/files/{doc_id}", get(shares::download))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), middleware::rate_limit));
 
     let login = Router::new()
@@ -73,12 +78,23 @@ pub fn router(courier: Arc<Courier>) -> Router {
         .route("/documents/{id}/download", get(staff::download))
         .route("/documents/{id}/delete", post(staff::delete_document))
         .route("/documents/{id}/release", post(staff::release_document))
+        .route("/matters", get(matters::matters_page).post(matters::create_matter))
+        .route("/matters/{id}", get(matters::matter_page))
+        .route("/matters/{id}/shares", post(matters::create_share))
+        .route("/matters/{id}/{action}", post(matters::matter_action))
+        .route("/shares/{id}", get(matters::share_page))
+        .route("/shares/{id}/revoke", post(matters::revoke_share))
+        .route("/access-review", get(matters::access_review_page))
         .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT));
+    // Staff uploads stream with the firm's per-file limit.
+    let staff_uploads =
+        Router::new().route("/matters/{id}/documents", post(matters::upload).layer(DefaultBodyLimit::disable()));
 
     Router::new()
         .merge(client)
         .merge(login)
         .merge(staff)
+        .merge(staff_uploads)
         .route("/healthz", get(|| async { "ok" }))
         // Browsers ask for it on every page; an empty answer keeps 404s out of their consoles.
         .route("/favicon.ico", get(|| async { axum::http::StatusCode::NO_CONTENT }))

@@ -37,12 +37,21 @@ fn set_cookie(resp: &mut Response, courier: &Courier, name: &str, value: &str, m
     }
 }
 
-fn see_other(to: &str) -> Response {
+/// Where a document's page is: its portal, or its matter for a staff upload.
+fn back_to(doc: &crate::services::documents::DocumentView) -> String {
+    match (&doc.portal_id, &doc.matter_id) {
+        (Some(p), _) => format!("/portals/{p}"),
+        (None, Some(m)) => format!("/matters/{m}"),
+        (None, None) => "/portals".into(),
+    }
+}
+
+pub(super) fn see_other(to: &str) -> Response {
     Redirect::to(to).into_response()
 }
 
 /// The signed-in staff member, or a redirect to the login page.
-async fn signed_in(state: &AppState, headers: &HeaderMap) -> std::result::Result<StaffSession, Response> {
+pub(super) async fn signed_in(state: &AppState, headers: &HeaderMap) -> std::result::Result<StaffSession, Response> {
     let courier = &state.courier;
     let Some(id) = cookie(headers, session_cookie_name(courier)) else {
         return Err(see_other("/login"));
@@ -64,7 +73,7 @@ macro_rules! staff_or_redirect {
 }
 
 /// Synchronizer token plus an Origin/Referer check; SameSite=Strict is a third layer.
-fn check_csrf(courier: &Courier, expected: &str, given: &str, headers: &HeaderMap) -> Result<()> {
+pub(super) fn check_csrf(courier: &Courier, expected: &str, given: &str, headers: &HeaderMap) -> Result<()> {
     if !courier_crypto::ct_eq(expected.as_bytes(), given.as_bytes()) {
         return Err(Error::Forbidden);
     }
@@ -263,19 +272,23 @@ pub async fn setup(
     }
 }
 
-pub async fn portals_page(State(state): State<AppState>, headers: HeaderMap) -> Result<Response> {
+pub async fn portals_page(State(state): State<AppState>, ip: ClientIp, headers: HeaderMap) -> Result<Response> {
     let session = staff_or_redirect!(state, headers);
-    render_portals(&state, &session, None, StatusCode::OK).await
+    render_portals(&state, &session, ip, None, StatusCode::OK).await
 }
 
 async fn render_portals(
     state: &AppState,
     session: &StaffSession,
+    ip: ClientIp,
     error: Option<String>,
     status: StatusCode,
 ) -> Result<Response> {
-    let portals = state.courier.list_portals().await?;
+    let caller = session.caller(ip.0);
+    let portals = state.courier.list_portals(&caller).await?;
+    let matters = state.courier.list_matters(&caller).await?;
     let ctx = json!({ "user": session.email, "csrf_token": session.csrf_token, "portals": portals, "error": error,
+        "matters": matters, "role": session.role,
         "default_max": state.courier.config.default_max_file_size.to_string(),
         "default_types": courier_scan::kind::list(state.courier.scanning.default_allowed()),
         "default_dlp": state.courier.scanning.default_dlp_action().as_str() });
@@ -345,11 +358,11 @@ pub async fn create_portal(
     };
     match created {
         Ok(link) => {
-            let portal = state.courier.portal(&link.id).await?;
+            let portal = state.courier.portal_for(&session.caller(ip.0), &link.id).await?;
             let ctx = json!({ "user": session.email, "csrf_token": session.csrf_token, "portal": portal, "url": link.url, "fresh": true });
             Ok((StatusCode::CREATED, state.templates.render("portal_link.html", ctx)?).into_response())
         }
-        Err(Error::BadRequest(msg)) => render_portals(&state, &session, Some(msg), StatusCode::BAD_REQUEST).await,
+        Err(Error::BadRequest(msg)) => render_portals(&state, &session, ip, Some(msg), StatusCode::BAD_REQUEST).await,
         Err(e) => Err(e),
     }
 }
@@ -357,13 +370,13 @@ pub async fn create_portal(
 pub async fn portal_page(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    ip: ClientIp,
     headers: HeaderMap,
 ) -> Result<Response> {
     let session = staff_or_redirect!(state, headers);
-    let portal = state.courier.portal(&id).await?;
+    let portal = state.courier.portal_for(&session.caller(ip.0), &id).await?;
     let documents = state.courier.list_documents(Some(&id), false).await?;
-    let ctx =
-        json!({ "user": session.email, "csrf_token": session.csrf_token, "portal": portal, "documents": documents });
+    let ctx = json!({ "user": session.email, "csrf_token": session.csrf_token, "portal": portal, "documents": documents, "role": session.role });
     Ok(state.templates.render("portal.html", ctx)?.into_response())
 }
 
@@ -424,7 +437,7 @@ pub async fn download_all(
 }
 
 /// A download: never rendered inline by the browser, whatever the content.
-fn attachment(body: Body, content_type: &'static str, name: &str, length: Option<u64>) -> Response {
+pub(super) fn attachment(body: Body, content_type: &'static str, name: &str, length: Option<u64>) -> Response {
     let mut resp = Response::new(body);
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -471,7 +484,7 @@ pub async fn release_document(
     check_csrf(&state.courier, &session.csrf_token, &form.csrf_token, &headers)?;
     let doc = state.courier.document(&id).await?;
     state.courier.release_document(&session.caller(ip.0), &id, &form.reason).await?;
-    Ok(see_other(&doc.portal_id.map(|p| format!("/portals/{p}")).unwrap_or_else(|| "/portals".into())))
+    Ok(see_other(&back_to(&doc)))
 }
 
 pub async fn delete_document(
@@ -485,5 +498,5 @@ pub async fn delete_document(
     check_csrf(&state.courier, &session.csrf_token, &form.csrf_token, &headers)?;
     let doc = state.courier.document(&id).await?;
     state.courier.delete_document(&session.caller(ip.0), &id).await?;
-    Ok(see_other(&doc.portal_id.map(|p| format!("/portals/{p}")).unwrap_or_else(|| "/portals".into())))
+    Ok(see_other(&back_to(&doc)))
 }

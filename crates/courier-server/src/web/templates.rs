@@ -18,6 +18,13 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("portals.html", include_str!("../../templates/portals.html")),
     ("portal.html", include_str!("../../templates/portal.html")),
     ("portal_link.html", include_str!("../../templates/portal_link.html")),
+    ("matters.html", include_str!("../../templates/matters.html")),
+    ("matter.html", include_str!("../../templates/matter.html")),
+    ("share.html", include_str!("../../templates/share.html")),
+    ("share_link.html", include_str!("../../templates/share_link.html")),
+    ("client_share.html", include_str!("../../templates/client_share.html")),
+    ("client_share_passcode.html", include_str!("../../templates/client_share_passcode.html")),
+    ("access_review.html", include_str!("../../templates/access_review.html")),
 ];
 
 pub struct Templates {
@@ -70,7 +77,26 @@ mod tests {
         let hostile = "<script>alert(1)</script>";
         let ctx = json!({
             "firm": hostile, "label": hostile, "token": "t", "max_file_size": 1024, "max_files": 3, "user": "a@b.c",
-            "csrf_token": "c", "files": [{"name": hostile, "size": 1, "sha256": "00"}], "portals": [], "documents": [],
+            "csrf_token": "c", "files": [{"id": "d", "name": hostile, "size": 1, "sha256": "00", "downloads": 0}],
+            "portals": [], "documents": [], "matters": [], "shares": [], "role": "admin", "may_create": true,
+            "error": null, "break_glass": true, "may_revoke": true, "recipient": hostile, "expires_at": null,
+            "max_downloads": 2,
+            "may": {"matter_manage_members": true, "matter_archive": true, "matter_review": true,
+                "document_upload": true, "share_create": true, "portal_create": true},
+            "matter": {"id": "m", "name": hostile, "department": hostile, "sensitivity": "normal", "firm_wide": false,
+                "archived": false, "created_at": "x", "last_reviewed_at": null,
+                "members": [{"email": hostile, "role": "attorney", "added_at": "x"}]},
+            "share": {"id": "s", "matter_id": "m", "recipient": hostile, "status": "active", "has_passcode": true,
+                "expires_at": null, "max_downloads": 2, "created_by": hostile, "created_at": "x",
+                "files": [{"id": "d", "name": hostile, "size": 1, "watermarked": true, "downloads": 0}],
+                "downloads": [{"at": "x", "name": hostile, "ip": "1", "user_agent": hostile}]},
+            "report": {"generated_at": "x",
+                "users": [{"email": hostile, "role": "attorney", "mfa": ["totp"], "last_login_at": null,
+                    "disabled": false, "matters": [{"name": hostile, "role": "attorney"}], "api_tokens": [],
+                    "flags": [hostile]}],
+                "matters": [{"id": "m", "name": hostile, "archived": true, "sensitivity": "normal",
+                    "members": [{"email": hostile, "role": "paralegal"}], "portals": [{"label": hostile, "expires_at": null}],
+                    "shares": [{"recipient": hostile, "expires_at": null}], "last_reviewed_at": null, "flags": [hostile]}]},
             "portal": {"id": "p", "label": hostile, "status": "active", "enabled": true, "max_file_size": 5, "created_at": "x"},
             "url": "u", "qr_svg": "<svg></svg>", "email": "e", "totp_secret": "s", "receipt_id": "r", "received_at": "now",
         });

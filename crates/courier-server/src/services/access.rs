@@ -1,0 +1,167 @@
+//! Access review: who can reach what, with the things a reviewer should look at flagged, and
+//! the record that a matter's access was reviewed.
+
+use courier_core::time_fmt::{now_ms, rfc3339};
+use courier_store::matters as matter_rows;
+use serde::Serialize;
+use serde_json::json;
+
+use super::authz::{Action, Resource};
+use super::documents::DocumentView;
+use super::{Caller, Courier};
+use crate::{Error, Result};
+
+/// Accounts without a sign-in for this long are flagged.
+pub const STALE_LOGIN_MS: i64 = 90 * 86_400_000;
+const MAX_NOTE_CHARS: usize = 2000;
+
+#[derive(Debug, Serialize)]
+pub struct UserAccess {
+    pub id: String,
+    pub email: String,
+    pub role: String,
+    pub department: String,
+    pub disabled: bool,
+    pub mfa: Vec<&'static str>,
+    pub last_login_at: Option<String>,
+    pub matters: Vec<serde_json::Value>,
+    /// Personal API tokens (none exist yet: `/api/v1` tokens come with the accounts issue).
+    pub api_tokens: Vec<serde_json::Value>,
+    pub flags: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MatterAccess {
+    pub id: String,
+    pub name: String,
+    pub department: String,
+    pub sensitivity: String,
+    pub archived: bool,
+    pub last_reviewed_at: Option<String>,
+    pub members: Vec<serde_json::Value>,
+    pub portals: Vec<serde_json::Value>,
+    pub shares: Vec<serde_json::Value>,
+    pub flags: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AccessReport {
+    pub generated_at: String,
+    pub users: Vec<UserAccess>,
+    pub matters: Vec<MatterAccess>,
+}
+
+impl Courier {
+    /// The live documents of a matter, for someone who may see the matter.
+    pub async fn matter_documents(&self, caller: &Caller, matter_id: &str) -> Result<Vec<DocumentView>> {
+        self.authorize(caller, Action::MatterView, &self.matter_resource(matter_id).await?).await?;
+        let docs = courier_store::documents::list_in_matter(self.db.pool(), matter_id).await?;
+        Ok(docs.iter().map(super::documents::view).collect())
+    }
+
+    pub async fn access_review(&self, caller: &Caller) -> Result<AccessReport> {
+        self.authorize(caller, Action::AccessReview, &Resource::Firm).await?;
+        let now = now_ms();
+        let pool = self.db.pool();
+        let matters = matter_rows::list(pool).await?;
+        let mut users = Vec::new();
+        for u in courier_store::users::list(pool).await? {
+            let memberships = matter_rows::memberships(pool, &u.id).await?;
+            let mut flags = Vec::new();
+            match u.last_login_at {
+                None if !u.disabled => flags.push("never_signed_in".to_owned()),
+                Some(t) if !u.disabled && now - t > STALE_LOGIN_MS => flags.push("no_sign_in_for_90_days".to_owned()),
+                _ => {}
+            }
+            let mut on = Vec::new();
+            for m in &memberships {
+                let matter = matters.iter().find(|x| x.id == m.matter_id);
+                if matter.is_some_and(|x| x.archived_at.is_some()) {
+                    flags.push(format!("member_of_archived_matter:{}", m.matter_id));
+                }
+                on.push(json!({ "matter_id": m.matter_id, "name": matter.map(|x| x.name.clone()), "role": m.role }));
+            }
+            users.push(UserAccess {
+                id: u.id,
+                email: u.email,
+                role: u.role,
+                department: u.department,
+                disabled: u.disabled,
+                mfa: vec!["totp"],
+                last_login_at: u.last_login_at.map(rfc3339),
+                matters: on,
+                api_tokens: Vec::new(),
+                flags,
+            });
+        }
+        let portals = courier_store::portals::list(pool).await?;
+        let shares = courier_store::shares::list(pool).await?;
+        let mut out = Vec::new();
+        for m in matters {
+            let mut flags = Vec::new();
+            let archived = m.archived_at.is_some();
+            let members = matter_rows::members(pool, &m.id).await?;
+            if archived && !members.is_empty() {
+                flags.push("archived_with_members".to_owned());
+            }
+            let mut portal_list = Vec::new();
+            for p in portals.iter().filter(|p| p.matter_id.as_deref() == Some(m.id.as_str())) {
+                let status = super::portals::status(p, now);
+                if status == "active" && p.expires_at.is_none() {
+                    flags.push(format!("portal_without_expiry:{}", p.id));
+                }
+                if status == "active" {
+                    portal_list.push(json!({ "id": p.id, "label": p.label, "status": status,
+                        "expires_at": p.expires_at.map(rfc3339) }));
+                }
+            }
+            let mut share_list = Vec::new();
+            for s in shares.iter().filter(|s| s.matter_id == m.id) {
+                let status = super::shares::status(s, now);
+                if status == "active" && s.expires_at.is_none() {
+                    flags.push(format!("share_without_expiry:{}", s.id));
+                }
+                if status == "active" {
+                    share_list.push(json!({ "id": s.id, "recipient": s.recipient, "status": status,
+                        "expires_at": s.expires_at.map(rfc3339) }));
+                }
+            }
+            out.push(MatterAccess {
+                id: m.id,
+                name: m.name,
+                department: m.department,
+                sensitivity: m.sensitivity,
+                archived,
+                last_reviewed_at: m.last_reviewed_at.map(rfc3339),
+                members: members
+                    .iter()
+                    .map(|x| json!({ "user_id": x.user_id, "email": x.email, "role": x.role }))
+                    .collect(),
+                portals: portal_list,
+                shares: share_list,
+                flags,
+            });
+        }
+        Ok(AccessReport { generated_at: rfc3339(now), users, matters: out })
+    }
+
+    /// Records that a matter's access was reviewed: by whom, when, and what was removed.
+    pub async fn record_review(&self, caller: &Caller, matter: &str, removed: &str, note: &str) -> Result<String> {
+        let m = self.resolve_matter(caller, matter, false).await?;
+        self.authorize(caller, Action::MatterReview, &self.matter_resource(&m.id).await?).await?;
+        for (what, text) in [("removed", removed), ("note", note)] {
+            if text.chars().count() > MAX_NOTE_CHARS || text.chars().any(|c| c.is_control() && c != '\n') {
+                return Err(Error::BadRequest(format!("the {what} text must be at most {MAX_NOTE_CHARS} characters")));
+            }
+        }
+        let now = now_ms();
+        let id = uuid::Uuid::new_v4().to_string();
+        let mut tx = self.db.begin().await?;
+        matter_rows::record_review(&mut tx, &id, &m.id, &caller.actor.to_string(), now, removed.trim(), note.trim())
+            .await?;
+        let details = json!({ "matter_id": m.id, "review_id": id, "removed": removed.trim(), "note": note.trim() });
+        let head = self.audit.append(&mut tx, caller, "access.review", &format!("matter:{}", m.id), details).await?;
+        self.audit.commit(tx, head).await?;
+        Ok(rfc3339(now))
+    }
+}

@@ -1,0 +1,356 @@
+//! Matters, their members and break glass; and `authorize`, the one place where the service
+//! layer asks the authorizer about a staff member's request.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use courier_core::time_fmt::{now_ms, rfc3339};
+use courier_store::documents::DocumentRecord;
+use courier_store::matters::{self as rows, MatterRecord};
+use courier_store::portals::PortalRecord;
+use courier_store::shares::ShareRecord;
+use serde::Serialize;
+use serde_json::json;
+
+use super::authz::{Action, Decision, MatterFacts, Principal, RequestContext, Resource};
+use super::{Actor, Caller, Courier};
+use crate::{Error, Result};
+
+pub const SENSITIVITIES: [&str; 3] = ["normal", "confidential", "restricted"];
+const MAX_NAME_CHARS: usize = 200;
+/// Longest break-glass grant.
+pub const MAX_BREAK_GLASS_MS: i64 = 24 * 3_600_000;
+
+#[derive(Debug, Default)]
+pub struct MatterRequest {
+    pub name: String,
+    pub department: Option<String>,
+    pub sensitivity: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MemberView {
+    pub user_id: String,
+    pub email: String,
+    pub role: String,
+    pub added_at: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MatterView {
+    pub id: String,
+    pub name: String,
+    pub department: String,
+    pub sensitivity: String,
+    pub firm_wide: bool,
+    pub archived: bool,
+    pub archived_at: Option<String>,
+    pub created_at: String,
+    pub last_reviewed_at: Option<String>,
+    pub members: Vec<MemberView>,
+}
+
+fn text_field(what: &str, raw: &str, allow_empty: bool) -> Result<String> {
+    let v = raw.trim();
+    if (!allow_empty && v.is_empty()) || v.chars().count() > MAX_NAME_CHARS || v.chars().any(char::is_control) {
+        let min = if allow_empty { 0 } else { 1 };
+        return Err(Error::BadRequest(format!("the {what} must be {min} to {MAX_NAME_CHARS} characters")));
+    }
+    Ok(v.to_owned())
+}
+
+impl Courier {
+    /// The staff member behind `caller`, or `None` for the local operator and the system,
+    /// which staff policies do not bind (DESIGN.md). Clients never reach staff actions.
+    pub async fn principal(&self, caller: &Caller) -> Result<Option<Principal>> {
+        match &caller.actor {
+            Actor::Staff(id) => {
+                let user = courier_store::users::by_id(self.db.pool(), id).await?.ok_or(Error::Unauthenticated)?;
+                if user.disabled {
+                    return Err(Error::Unauthenticated);
+                }
+                Ok(Some(Principal::from(&user)))
+            }
+            Actor::Cli(_) | Actor::System => Ok(None),
+            Actor::Client(_) | Actor::Recipient(_) => Err(Error::Forbidden),
+        }
+    }
+
+    fn request_context(&self, caller: &Caller) -> RequestContext {
+        RequestContext { ip: caller.ip.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)), at_ms: now_ms(), via: "session" }
+    }
+
+    /// Allows or refuses `action` on `resource` for `caller`. A denial is audited with the
+    /// deciding policy. Someone who may not even see the resource's matter gets `NotFound`,
+    /// so ids of other matters reveal nothing; otherwise `Forbidden`.
+    pub async fn authorize(&self, caller: &Caller, action: Action, resource: &Resource) -> Result<()> {
+        let Some(principal) = self.principal(caller).await? else {
+            return Ok(());
+        };
+        let ctx = self.request_context(caller);
+        let decision = self.authz.decide(&principal, action, resource, &ctx);
+        if decision.allowed {
+            return Ok(());
+        }
+        for e in &decision.errors {
+            tracing::error!(error = %e, action = action.name(), "policy evaluation error (denied)");
+        }
+        let details = json!({
+            "action": action.name(), "policy": decision.deciding_policy(),
+            "ip": caller.ip.map(|i| i.to_string()),
+        });
+        self.audit.record(&self.db, caller, "access.denied", &resource.target(), details).await?;
+        let sees_matter = match resource.matter() {
+            Some(m) => self.authz.decide(&principal, Action::MatterView, &Resource::Matter(m.clone()), &ctx).allowed,
+            None => true,
+        };
+        Err(if sees_matter { Error::Forbidden } else { Error::NotFound })
+    }
+
+    /// True when `caller` may do `action` (for showing or hiding buttons and list entries);
+    /// nothing is audited.
+    pub async fn may(&self, caller: &Caller, action: Action, resource: &Resource) -> Result<bool> {
+        Ok(match self.principal(caller).await? {
+            None => true,
+            Some(p) => self.authz.decide(&p, action, resource, &self.request_context(caller)).allowed,
+        })
+    }
+
+    pub async fn matter_facts(&self, id: &str) -> Result<MatterFacts> {
+        let m = rows::get(self.db.pool(), id).await?.ok_or(Error::NotFound)?;
+        MatterFacts::load(&self.db, &m, now_ms()).await
+    }
+
+    pub async fn document_resource(&self, d: &DocumentRecord) -> Result<Resource> {
+        let matter_id = d.matter_id.as_deref().unwrap_or(rows::GENERAL);
+        let kind =
+            courier_scan::FileKind::ALL.iter().find(|k| k.mime() == d.content_type).map_or("unknown", |k| k.name());
+        Ok(Resource::Document {
+            matter: self.matter_facts(matter_id).await?,
+            id: d.id.clone(),
+            kind: kind.to_owned(),
+            scan_status: d.scan.status.clone(),
+            held: d.scan.held,
+            watermarkable: super::watermark::Stamp::supports(&d.content_type),
+        })
+    }
+
+    pub async fn portal_resource(&self, p: &PortalRecord) -> Result<Resource> {
+        let matter = self.matter_facts(p.matter_id.as_deref().unwrap_or(rows::GENERAL)).await?;
+        Ok(Resource::Portal { matter, id: p.id.clone() })
+    }
+
+    pub async fn share_resource(&self, s: &ShareRecord) -> Result<Resource> {
+        Ok(Resource::Share { matter: self.matter_facts(&s.matter_id).await?, id: s.id.clone() })
+    }
+
+    pub async fn matter_resource(&self, id: &str) -> Result<Resource> {
+        Ok(Resource::Matter(self.matter_facts(id).await?))
+    }
+
+    /// A matter named by id or name. An unknown name is created when `create` is set (the
+    /// CLI's `portal create --matter NAME`), audited like `matter create`.
+    pub async fn resolve_matter(&self, caller: &Caller, id_or_name: &str, create: bool) -> Result<MatterRecord> {
+        if let Some(m) = rows::find(self.db.pool(), id_or_name.trim()).await? {
+            return Ok(m);
+        }
+        if !create {
+            return Err(Error::BadRequest(format!("there is no matter {:?}", id_or_name.trim())));
+        }
+        let view = self.create_matter(caller, MatterRequest { name: id_or_name.into(), ..Default::default() }).await?;
+        rows::get(self.db.pool(), &view.id).await?.ok_or(Error::NotFound)
+    }
+
+    /// Opens a matter. A staff member who opens one becomes its attorney.
+    pub async fn create_matter(&self, caller: &Caller, req: MatterRequest) -> Result<MatterView> {
+        self.authorize(caller, Action::MatterCreate, &Resource::Firm).await?;
+        let name = text_field("matter name", &req.name, false)?;
+        let department = text_field("department", req.department.as_deref().unwrap_or(""), true)?;
+        let sensitivity = req.sensitivity.as_deref().map(str::trim).unwrap_or("normal").to_owned();
+        if !SENSITIVITIES.contains(&sensitivity.as_str()) {
+            return Err(Error::BadRequest("the sensitivity must be normal, confidential or restricted".into()));
+        }
+        let now = now_ms();
+        let record = MatterRecord {
+            id: uuid::Uuid::new_v4().to_string(),
+            name,
+            department,
+            sensitivity,
+            firm_wide: false,
+            created_at: now,
+            archived_at: None,
+            last_reviewed_at: None,
+        };
+        let mut tx = self.db.begin().await?;
+        rows::insert(&mut tx, &record).await.map_err(|e| match e {
+            courier_store::StoreError::Conflict => Error::Conflict("a matter with that name exists".into()),
+            e => e.into(),
+        })?;
+        if let Actor::Staff(user_id) = &caller.actor {
+            rows::upsert_member(&mut tx, &record.id, user_id, "attorney", now).await?;
+        }
+        let details = json!({
+            "matter_id": record.id, "name": record.name, "department": record.department,
+            "sensitivity": record.sensitivity,
+        });
+        let head =
+            self.audit.append(&mut tx, caller, "matter.create", &format!("matter:{}", record.id), details).await?;
+        self.audit.commit(tx, head).await?;
+        self.matter_view(&record.id).await
+    }
+
+    /// Adds a member or changes their role on the matter; audited with before and after.
+    pub async fn add_member(&self, caller: &Caller, matter: &str, email: &str, role: &str) -> Result<MatterView> {
+        let m = self.resolve_matter(caller, matter, false).await?;
+        self.authorize(caller, Action::MatterManageMembers, &self.matter_resource(&m.id).await?).await?;
+        if role != "attorney" && role != "paralegal" {
+            return Err(Error::BadRequest("a member's role must be attorney or paralegal".into()));
+        }
+        let email = super::staff::normalize_email(email)?;
+        let user = courier_store::users::by_email(self.db.pool(), &email)
+            .await?
+            .ok_or_else(|| Error::BadRequest(format!("there is no staff account {email}")))?;
+        let mut tx = self.db.begin().await?;
+        let before = rows::upsert_member(&mut tx, &m.id, &user.id, role, now_ms()).await?;
+        let details = json!({ "matter_id": m.id, "user_id": user.id, "before": before, "after": role });
+        let head =
+            self.audit.append(&mut tx, caller, "matter.member_set", &format!("matter:{}", m.id), details).await?;
+        self.audit.commit(tx, head).await?;
+        self.matter_view(&m.id).await
+    }
+
+    pub async fn remove_member(&self, caller: &Caller, matter: &str, email: &str) -> Result<MatterView> {
+        let m = self.resolve_matter(caller, matter, false).await?;
+        self.authorize(caller, Action::MatterManageMembers, &self.matter_resource(&m.id).await?).await?;
+        let email = super::staff::normalize_email(email)?;
+        let user = courier_store::users::by_email(self.db.pool(), &email).await?.ok_or(Error::NotFound)?;
+        let mut tx = self.db.begin().await?;
+        if !rows::remove_member(&mut tx, &m.id, &user.id).await? {
+            return Err(Error::NotFound);
+        }
+        let details = json!({ "matter_id": m.id, "user_id": user.id });
+        let head =
+            self.audit.append(&mut tx, caller, "matter.member_remove", &format!("matter:{}", m.id), details).await?;
+        self.audit.commit(tx, head).await?;
+        self.matter_view(&m.id).await
+    }
+
+    pub async fn set_matter_archived(&self, caller: &Caller, matter: &str, archived: bool) -> Result<MatterView> {
+        let m = self.resolve_matter(caller, matter, false).await?;
+        self.authorize(caller, Action::MatterArchive, &self.matter_resource(&m.id).await?).await?;
+        let mut tx = self.db.begin().await?;
+        if !rows::set_archived(&mut tx, &m.id, archived.then(now_ms)).await? {
+            return Err(Error::BadRequest("the General matter cannot be archived".into()));
+        }
+        let action = if archived { "matter.archive" } else { "matter.unarchive" };
+        let head =
+            self.audit.append(&mut tx, caller, action, &format!("matter:{}", m.id), json!({"matter_id": m.id})).await?;
+        self.audit.commit(tx, head).await?;
+        self.matter_view(&m.id).await
+    }
+
+    /// Break glass: an admin reads a matter it is not a member of, for a limited time and
+    /// with a reason, audited.
+    pub async fn break_glass(&self, caller: &Caller, matter: &str, reason: &str, for_ms: i64) -> Result<String> {
+        self.authorize(caller, Action::MatterBreakGlass, &Resource::Firm).await?;
+        let Actor::Staff(user_id) = &caller.actor else {
+            return Err(Error::BadRequest("break glass is for a signed-in admin".into()));
+        };
+        let m = self.resolve_matter(caller, matter, false).await?;
+        let reason = text_field("reason", reason, false)?;
+        if for_ms <= 0 || for_ms > MAX_BREAK_GLASS_MS {
+            return Err(Error::BadRequest("break glass lasts at most 24 hours".into()));
+        }
+        let now = now_ms();
+        let id = uuid::Uuid::new_v4().to_string();
+        let mut tx = self.db.begin().await?;
+        rows::insert_break_glass(&mut tx, &id, &m.id, user_id, &reason, now, now + for_ms).await?;
+        let details = json!({ "matter_id": m.id, "reason": reason, "expires_at": rfc3339(now + for_ms) });
+        let head =
+            self.audit.append(&mut tx, caller, "matter.break_glass", &format!("matter:{}", m.id), details).await?;
+        self.audit.commit(tx, head).await?;
+        Ok(rfc3339(now + for_ms))
+    }
+
+    pub async fn matter_view(&self, id: &str) -> Result<MatterView> {
+        let m = rows::get(self.db.pool(), id).await?.ok_or(Error::NotFound)?;
+        let members = rows::members(self.db.pool(), &m.id).await?;
+        Ok(MatterView {
+            id: m.id,
+            name: m.name,
+            department: m.department,
+            sensitivity: m.sensitivity,
+            firm_wide: m.firm_wide,
+            archived: m.archived_at.is_some(),
+            archived_at: m.archived_at.map(rfc3339),
+            created_at: rfc3339(m.created_at),
+            last_reviewed_at: m.last_reviewed_at.map(rfc3339),
+            members: members
+                .into_iter()
+                .map(|x| MemberView { user_id: x.user_id, email: x.email, role: x.role, added_at: rfc3339(x.added_at) })
+                .collect(),
+        })
+    }
+
+    /// A matter as `caller` may see it.
+    pub async fn matter_for(&self, caller: &Caller, id_or_name: &str) -> Result<MatterView> {
+        let m = rows::find(self.db.pool(), id_or_name).await?.ok_or(Error::NotFound)?;
+        self.authorize(caller, Action::MatterView, &self.matter_resource(&m.id).await?).await?;
+        self.matter_view(&m.id).await
+    }
+
+    /// The matters `caller` may see.
+    pub async fn list_matters(&self, caller: &Caller) -> Result<Vec<MatterView>> {
+        let mut out = Vec::new();
+        for m in rows::list(self.db.pool()).await? {
+            if self.may(caller, Action::MatterView, &self.matter_resource(&m.id).await?).await? {
+                out.push(self.matter_view(&m.id).await?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// `courier policy check`: the decision for a named user, action and resource, and why.
+    pub async fn explain(
+        &self,
+        email: &str,
+        action: Action,
+        resource: &str,
+        ip: IpAddr,
+        at_ms: i64,
+    ) -> Result<Decision> {
+        let email = super::staff::normalize_email(email)?;
+        let user = courier_store::users::by_email(self.db.pool(), &email)
+            .await?
+            .ok_or_else(|| Error::BadRequest(format!("there is no staff account {email}")))?;
+        let resource = self.named_resource(resource).await?;
+        let ctx = RequestContext { ip, at_ms, via: "session" };
+        Ok(self.authz.decide(&Principal::from(&user), action, &resource, &ctx))
+    }
+
+    /// `firm`, `matter:ID|NAME`, `document:ID`, `portal:ID` or `share:ID`.
+    async fn named_resource(&self, name: &str) -> Result<Resource> {
+        let unknown = || Error::BadRequest(format!("no such resource {name:?}"));
+        match name.split_once(':') {
+            None if name == "firm" => Ok(Resource::Firm),
+            Some(("matter", m)) => {
+                let m = rows::find(self.db.pool(), m).await?.ok_or_else(unknown)?;
+                self.matter_resource(&m.id).await
+            }
+            Some(("document", id)) => {
+                let d = courier_store::documents::get(self.db.pool(), id).await?.ok_or_else(unknown)?;
+                self.document_resource(&d).await
+            }
+            Some(("portal", id)) => {
+                let p = courier_store::portals::get(self.db.pool(), id).await?.ok_or_else(unknown)?;
+                self.portal_resource(&p).await
+            }
+            Some(("share", id)) => {
+                let s = courier_store::shares::get(self.db.pool(), id).await?.ok_or_else(unknown)?;
+                self.share_resource(&s).await
+            }
+            _ => Err(Error::BadRequest(format!(
+                "name the resource as firm, matter:ID, document:ID, portal:ID or share:ID, not {name:?}"
+            ))),
+        }
+    }
+}

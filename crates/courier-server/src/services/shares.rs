@@ -1,0 +1,438 @@
+//! Outbound shares: chosen documents of a matter, offered to one named recipient through an
+//! unguessable link. Only SHA-256 of the token is stored; every way a link can be unusable
+//! (unknown, malformed, revoked, expired) is the same `LinkNotFound`, as for portals. Every
+//! download is counted against the limit, recorded on the share and audited.
+
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use courier_core::time_fmt::{now_ms, rfc3339};
+use courier_crypto::token::Token;
+use courier_store::documents::{self as docs, DocumentRecord};
+use courier_store::shares::{self as rows, DownloadRecord, NewShare, ShareRecord};
+use futures_util::stream::BoxStream;
+use futures_util::{StreamExt, TryStreamExt};
+use serde::Serialize;
+use serde_json::json;
+use zeroize::Zeroizing;
+
+use super::authz::Action;
+use super::portals::{IssuedLink, MAX_LABEL_CHARS, MIN_PASSCODE_CHARS};
+use super::watermark::Stamp;
+use super::{Caller, Courier};
+use crate::{Error, Result};
+
+/// Most documents in one share.
+pub const MAX_SHARE_DOCUMENTS: usize = 100;
+
+#[derive(Debug, Default)]
+pub struct ShareRequest {
+    pub matter: String,
+    pub documents: Vec<String>,
+    pub recipient: String,
+    pub expires_at_ms: Option<i64>,
+    pub passcode: Option<Zeroizing<String>>,
+    pub max_downloads: Option<i64>,
+    /// Share documents in which personal data was found; without it they are refused.
+    pub allow_findings: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CreatedShare {
+    #[serde(flatten)]
+    pub link: IssuedLink,
+    /// Documents of a type that is not watermarked: served as they are.
+    pub served_unchanged: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SharedFile {
+    pub id: String,
+    pub name: String,
+    pub size: i64,
+    pub watermarked: bool,
+    pub downloads: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DownloadView {
+    pub document_id: String,
+    pub name: String,
+    pub at: String,
+    pub ip: String,
+    pub user_agent: String,
+    pub watermarked: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ShareView {
+    pub id: String,
+    pub matter_id: String,
+    pub recipient: String,
+    pub status: &'static str,
+    pub has_passcode: bool,
+    pub expires_at: Option<String>,
+    pub max_downloads: Option<i64>,
+    pub created_by: String,
+    pub created_at: String,
+    pub revoked_at: Option<String>,
+    pub files: Vec<SharedFile>,
+    pub downloads: Vec<DownloadView>,
+}
+
+/// A share as its recipient reaches it through a working link.
+#[derive(Debug, Clone)]
+pub struct OpenShare {
+    pub id: String,
+    pub recipient: String,
+    pub passcode_hash: Option<String>,
+    pub expires_at: Option<i64>,
+    pub max_downloads: Option<i64>,
+}
+
+/// One shared file on its way to the recipient.
+pub struct SharedDownload {
+    pub name: String,
+    pub content_type: String,
+    pub length: Option<u64>,
+    pub body: BoxStream<'static, io::Result<Bytes>>,
+}
+
+pub fn status(s: &ShareRecord, now: i64) -> &'static str {
+    if s.revoked_at.is_some() {
+        "revoked"
+    } else if s.expires_at.is_some_and(|e| e <= now) {
+        "expired"
+    } else {
+        "active"
+    }
+}
+
+fn findings_summary(d: &DocumentRecord) -> String {
+    let scan = super::scanning::scan_view(&d.scan);
+    scan.findings
+        .iter()
+        .map(|f| format!("{} ×{}", f["kind"].as_str().unwrap_or("?"), f["count"]))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Courier {
+    pub fn share_url(&self, token: &Token) -> String {
+        format!("{}/s/{}", self.config.public_url(), token.expose())
+    }
+
+    pub async fn create_share(&self, caller: &Caller, req: ShareRequest) -> Result<CreatedShare> {
+        let matter = self.resolve_matter(caller, &req.matter, false).await?;
+        self.authorize(caller, Action::ShareCreate, &self.matter_resource(&matter.id).await?).await?;
+        let recipient = req.recipient.trim();
+        if recipient.is_empty()
+            || recipient.chars().count() > MAX_LABEL_CHARS
+            || recipient.chars().any(char::is_control)
+        {
+            return Err(Error::BadRequest(format!(
+                "the recipient must be 1 to {MAX_LABEL_CHARS} characters, without control characters"
+            )));
+        }
+        let now = now_ms();
+        if req.expires_at_ms.is_some_and(|e| e <= now) {
+            return Err(Error::BadRequest("the expiry must be in the future".into()));
+        }
+        if req.max_downloads.is_some_and(|n| n < 1) {
+            return Err(Error::BadRequest("the download limit must be at least 1".into()));
+        }
+        let mut ids: Vec<String> = req.documents.iter().map(|d| d.trim().to_owned()).collect();
+        ids.sort();
+        ids.dedup();
+        if ids.is_empty() || ids.len() > MAX_SHARE_DOCUMENTS {
+            return Err(Error::BadRequest(format!("a share carries 1 to {MAX_SHARE_DOCUMENTS} documents")));
+        }
+        let mut unchanged = Vec::new();
+        for id in &ids {
+            // Another matter's document reads as absent, whatever it is.
+            let d = docs::get(self.db.pool(), id)
+                .await?
+                .filter(|d| d.deleted_at.is_none() && d.matter_id.as_deref() == Some(matter.id.as_str()))
+                .ok_or_else(|| Error::BadRequest(format!("there is no document {id} in this matter")))?;
+            self.authorize(caller, Action::DocumentShare, &self.document_resource(&d).await?).await?;
+            if d.scan.held {
+                return Err(Error::Conflict(format!("{} is held ({}) and cannot be shared", d.name, d.scan.status)));
+            }
+            let findings = findings_summary(&d);
+            if !findings.is_empty() && !req.allow_findings {
+                return Err(Error::Conflict(format!(
+                    "{} contains personal data ({findings}); confirm that it may be shared (--allow-findings)",
+                    d.name
+                )));
+            }
+            if Stamp::supports(&d.content_type) {
+                if d.size as u64 > self.config.watermark_max_size.bytes() {
+                    return Err(Error::BadRequest(format!(
+                        "{} is larger than can be watermarked ({})",
+                        d.name, self.config.watermark_max_size
+                    )));
+                }
+            } else {
+                unchanged.push(d.id.clone());
+            }
+        }
+        let passcode_hash = match req.passcode {
+            Some(p) if p.chars().count() < MIN_PASSCODE_CHARS || p.len() > 1024 => {
+                return Err(Error::BadRequest(format!("a passcode needs {MIN_PASSCODE_CHARS} to 1024 characters")));
+            }
+            Some(p) => Some(self.passwords.hash(p).await?),
+            None => None,
+        };
+        let token = Token::generate()?;
+        let record = ShareRecord {
+            id: uuid::Uuid::new_v4().to_string(),
+            matter_id: matter.id.clone(),
+            recipient: recipient.to_owned(),
+            passcode_hash,
+            expires_at: req.expires_at_ms,
+            max_downloads: req.max_downloads,
+            created_by: caller.actor.to_string(),
+            created_at: now,
+            revoked_at: None,
+        };
+        let mut tx = self.db.begin().await?;
+        rows::insert(&mut tx, &NewShare { record: &record, token_hash: &token.hash(), document_ids: &ids }).await?;
+        let details = json!({
+            "share_id": record.id, "matter_id": matter.id, "documents": ids,
+            "expires_at": record.expires_at.map(rfc3339), "max_downloads": record.max_downloads,
+            "passcode": record.passcode_hash.is_some(), "served_unchanged": unchanged,
+            "allow_findings": req.allow_findings,
+        });
+        let head = self.audit.append(&mut tx, caller, "share.create", &format!("share:{}", record.id), details).await?;
+        self.audit.commit(tx, head).await?;
+        Ok(CreatedShare {
+            link: IssuedLink {
+                id: record.id,
+                url: self.share_url(&token),
+                token: token.expose().to_owned(),
+                expires_at: record.expires_at.map(rfc3339),
+            },
+            served_unchanged: unchanged,
+        })
+    }
+
+    async fn share_view(&self, s: &ShareRecord) -> Result<ShareView> {
+        let downloads = rows::downloads(self.db.pool(), &s.id).await?;
+        let mut files = Vec::new();
+        for id in rows::document_ids(self.db.pool(), &s.id).await? {
+            if let Some(d) = docs::get(self.db.pool(), &id).await? {
+                let count = downloads.iter().filter(|x| x.document_id == d.id).count() as i64;
+                files.push(SharedFile {
+                    watermarked: Stamp::supports(&d.content_type),
+                    id: d.id,
+                    name: d.name,
+                    size: d.size,
+                    downloads: count,
+                });
+            }
+        }
+        let name_of = |id: &str| files.iter().find(|f| f.id == id).map(|f| f.name.clone()).unwrap_or_default();
+        let downloads = downloads
+            .iter()
+            .map(|x| DownloadView {
+                name: name_of(&x.document_id),
+                document_id: x.document_id.clone(),
+                at: rfc3339(x.at),
+                ip: x.ip.clone(),
+                user_agent: x.user_agent.clone(),
+                watermarked: x.watermarked,
+            })
+            .collect();
+        Ok(ShareView {
+            id: s.id.clone(),
+            matter_id: s.matter_id.clone(),
+            recipient: s.recipient.clone(),
+            status: status(s, now_ms()),
+            has_passcode: s.passcode_hash.is_some(),
+            expires_at: s.expires_at.map(rfc3339),
+            max_downloads: s.max_downloads,
+            created_by: s.created_by.clone(),
+            created_at: rfc3339(s.created_at),
+            revoked_at: s.revoked_at.map(rfc3339),
+            files,
+            downloads,
+        })
+    }
+
+    /// The shares `caller` may see, of one matter if given.
+    pub async fn list_shares(&self, caller: &Caller, matter_id: Option<&str>) -> Result<Vec<ShareView>> {
+        let mut out = Vec::new();
+        for s in rows::list(self.db.pool()).await? {
+            if matter_id.is_some_and(|m| m != s.matter_id) {
+                continue;
+            }
+            if self.may(caller, Action::ShareView, &self.share_resource(&s).await?).await? {
+                out.push(self.share_view(&s).await?);
+            }
+        }
+        Ok(out)
+    }
+
+    pub async fn share(&self, caller: &Caller, id: &str) -> Result<ShareView> {
+        let s = rows::get(self.db.pool(), id).await?.ok_or(Error::NotFound)?;
+        self.authorize(caller, Action::ShareView, &self.share_resource(&s).await?).await?;
+        self.share_view(&s).await
+    }
+
+    pub async fn revoke_share(&self, caller: &Caller, id: &str) -> Result<ShareView> {
+        let s = rows::get(self.db.pool(), id).await?.ok_or(Error::NotFound)?;
+        self.authorize(caller, Action::ShareRevoke, &self.share_resource(&s).await?).await?;
+        let mut tx = self.db.begin().await?;
+        if !rows::revoke(&mut tx, id, now_ms()).await? {
+            return Err(Error::Conflict("this share is revoked already".into()));
+        }
+        let head =
+            self.audit.append(&mut tx, caller, "share.revoke", &format!("share:{id}"), json!({"share_id": id})).await?;
+        self.audit.commit(tx, head).await?;
+        self.share(caller, id).await
+    }
+
+    /// Resolves a recipient's token to a usable share; everything else is `LinkNotFound`.
+    pub async fn open_share(&self, token: &str) -> Result<OpenShare> {
+        let token = Token::parse(token).ok_or(Error::LinkNotFound)?;
+        let s = rows::by_token_hash(self.db.pool(), &token.hash()).await?.ok_or(Error::LinkNotFound)?;
+        if status(&s, now_ms()) != "active" {
+            return Err(Error::LinkNotFound);
+        }
+        Ok(OpenShare {
+            id: s.id,
+            recipient: s.recipient,
+            passcode_hash: s.passcode_hash,
+            expires_at: s.expires_at,
+            max_downloads: s.max_downloads,
+        })
+    }
+
+    /// What the recipient sees: the live, downloadable files of the share.
+    pub async fn shared_files(&self, share: &OpenShare) -> Result<Vec<SharedFile>> {
+        let downloads = rows::downloads(self.db.pool(), &share.id).await?;
+        let mut files = Vec::new();
+        for id in rows::document_ids(self.db.pool(), &share.id).await? {
+            let Some(d) = docs::get(self.db.pool(), &id).await?.filter(|d| d.deleted_at.is_none() && !d.scan.held)
+            else {
+                continue;
+            };
+            let count = downloads.iter().filter(|x| x.document_id == d.id).count() as i64;
+            files.push(SharedFile {
+                watermarked: Stamp::supports(&d.content_type),
+                id: d.id,
+                name: d.name,
+                size: d.size,
+                downloads: count,
+            });
+        }
+        Ok(files)
+    }
+
+    pub async fn check_share_passcode(
+        &self,
+        caller: &Caller,
+        share: &OpenShare,
+        passcode: Zeroizing<String>,
+    ) -> Result<bool> {
+        let ok = self.passwords.verify(passcode, share.passcode_hash.clone()).await?;
+        if !ok {
+            let target = format!("share:{}", share.id);
+            self.audit
+                .record(&self.db, caller, "share.passcode_failed", &target, json!({ "share_id": share.id }))
+                .await?;
+        }
+        Ok(ok)
+    }
+
+    pub fn share_unlock_cookie(&self, share_id: &str) -> String {
+        let expires = now_ms() + Duration::from_secs(self.config.portal_unlock_secs).as_millis() as i64;
+        let mac = self.mac(&[b"share-unlock", share_id.as_bytes(), &expires.to_be_bytes()]);
+        format!("{expires}.{}", hex::encode(mac))
+    }
+
+    pub fn share_unlocked(&self, share_id: &str, cookie: Option<&str>) -> bool {
+        let Some((expires, mac)) = cookie.and_then(|c| c.split_once('.')) else {
+            return false;
+        };
+        let (Ok(expires), Ok(mac)) = (expires.parse::<i64>(), hex::decode(mac)) else {
+            return false;
+        };
+        let expected = self.mac(&[b"share-unlock", share_id.as_bytes(), &expires.to_be_bytes()]);
+        courier_crypto::ct_eq(&expected, &mac) && expires > now_ms()
+    }
+
+    /// One file for the recipient: stamped in memory where the type allows, counted against
+    /// the limit and audited before the first byte leaves. A document no longer in the share,
+    /// shredded or held reads as an unknown link.
+    pub async fn download_shared(
+        self: &Arc<Self>,
+        caller: &Caller,
+        share: &OpenShare,
+        document_id: &str,
+        user_agent: &str,
+    ) -> Result<SharedDownload> {
+        let in_share = rows::document_ids(self.db.pool(), &share.id).await?.iter().any(|d| d == document_id);
+        let d = docs::get(self.db.pool(), document_id)
+            .await?
+            .filter(|d| in_share && d.deleted_at.is_none() && !d.scan.held)
+            .ok_or(Error::LinkNotFound)?;
+        let now = now_ms();
+        let watermarked = Stamp::supports(&d.content_type);
+        let (body, length): (BoxStream<'static, io::Result<Bytes>>, Option<u64>) = if watermarked {
+            let stamp = Stamp { recipient: share.recipient.clone(), at: rfc3339(now), share_id: share.id.clone() };
+            let stamped = self.stamp(&d, stamp).await?;
+            let len = stamped.len() as u64;
+            (futures_util::stream::once(async move { Ok(Bytes::from(stamped)) }).boxed(), Some(len))
+        } else {
+            (self.plaintext(&d).await?.boxed(), Some(d.size as u64))
+        };
+        let record = DownloadRecord {
+            document_id: d.id.clone(),
+            at: now,
+            ip: caller.ip.map(|i| i.to_string()).unwrap_or_default(),
+            user_agent: user_agent.chars().filter(|c| !c.is_control()).take(300).collect(),
+            watermarked,
+        };
+        let mut tx = self.db.begin().await?;
+        let download_id = uuid::Uuid::new_v4().to_string();
+        if !rows::take_download(&mut tx, &share.id, &record, &download_id, share.max_downloads).await? {
+            return Err(Error::Conflict("this file has been downloaded as often as the share allows".into()));
+        }
+        let details = json!({
+            "share_id": share.id, "document_id": d.id, "ip": record.ip, "user_agent": record.user_agent,
+            "watermarked": watermarked, "size": d.size,
+        });
+        let head = self.audit.append(&mut tx, caller, "share.download", &format!("document:{}", d.id), details).await?;
+        self.audit.commit(tx, head).await?;
+        Ok(SharedDownload { name: d.name, content_type: d.content_type, length, body })
+    }
+
+    /// Decrypts a whole document into memory (bounded by `watermark_max_size`, at most
+    /// `watermark_at_once` at a time) and stamps it on the blocking pool.
+    async fn stamp(self: &Arc<Self>, d: &DocumentRecord, stamp: Stamp) -> Result<Vec<u8>> {
+        let max = self.config.watermark_max_size.bytes();
+        if d.size as u64 > max {
+            return Err(Error::PayloadTooLarge("this file is too large to be watermarked".into()));
+        }
+        let _permit = self.stamping.acquire().await.map_err(|e| Error::internal("stamping", e))?;
+        let mut plain = Zeroizing::new(Vec::with_capacity(d.size as usize));
+        let mut stream = Box::pin(self.plaintext(d).await?);
+        while let Some(chunk) = stream.try_next().await.map_err(|e| Error::internal("decrypt", e))? {
+            if (plain.len() + chunk.len()) as u64 > max {
+                return Err(Error::PayloadTooLarge("this file is too large to be watermarked".into()));
+            }
+            plain.extend_from_slice(&chunk);
+        }
+        let content_type = d.content_type.clone();
+        let stamped = tokio::task::spawn_blocking(move || stamp.apply(&content_type, &plain))
+            .await
+            .map_err(|e| Error::internal("stamp task", e))?;
+        stamped.map_err(|e| {
+            tracing::warn!(document = %d.id, error = %e, "could not watermark a shared document");
+            Error::Refused(format!("{} could not be watermarked, so it is not served; please ask the firm", d.name))
+        })
+    }
+}

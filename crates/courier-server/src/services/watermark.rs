@@ -1,0 +1,267 @@
+//! Watermarks for share downloads: every PDF page gets a visible stamp (a footer line and a
+//! faint diagonal) naming the recipient, the time and the share, and the same text goes into
+//! the document's metadata; PNG and JPEG images get a translucent band with the text drawn in
+//! an 8×8 bitmap font. Other types are served unchanged (the share screen says so).
+//!
+//! Both need the whole file: the caller bounds its size (`watermark_max_size`) and the number
+//! stamped at once (`watermark_at_once`), and the plaintext stays in memory, never on disk.
+
+use std::io::Cursor;
+
+use font8x8::UnicodeFonts;
+use image::{ImageFormat, ImageReader, Limits, Rgba, RgbaImage};
+use lopdf::content::{Content, Operation};
+use lopdf::{Dictionary, Document, Object, ObjectId, Stream, StringFormat, dictionary};
+
+/// Decoded images are refused beyond this many bytes of pixels.
+pub const MAX_DECODED_IMAGE: u64 = 256 * 1024 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct Stamp {
+    pub recipient: String,
+    /// RFC 3339, UTC.
+    pub at: String,
+    pub share_id: String,
+}
+
+impl Stamp {
+    /// Whether downloads of this content type are stamped.
+    pub fn supports(content_type: &str) -> bool {
+        matches!(content_type, "application/pdf" | "image/png" | "image/jpeg")
+    }
+
+    pub fn text(&self) -> String {
+        format!("Shared with {} - downloaded {} - share {}", self.recipient, self.at, self.share_id)
+    }
+
+    /// The stamped file, or why it could not be stamped (then it is not served).
+    pub fn apply(&self, content_type: &str, input: &[u8]) -> Result<Vec<u8>, String> {
+        match content_type {
+            "application/pdf" => self.pdf(input),
+            "image/png" => self.image(input, ImageFormat::Png),
+            "image/jpeg" => self.image(input, ImageFormat::Jpeg),
+            other => Err(format!("{other} is not watermarked")),
+        }
+    }
+
+    fn pdf(&self, input: &[u8]) -> Result<Vec<u8>, String> {
+        let mut doc = Document::load_mem(input).map_err(|e| format!("the PDF could not be read: {e}"))?;
+        if doc.is_encrypted() {
+            return Err("the PDF is encrypted".into());
+        }
+        let text = self.text();
+        let font = doc.add_object(dictionary! {
+            "Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Helvetica", "Encoding" => "WinAnsiEncoding",
+        });
+        let faint = doc.add_object(dictionary! { "Type" => "ExtGState", "ca" => 0.18, "CA" => 0.18 });
+        let pages: Vec<ObjectId> = doc.get_pages().into_values().collect();
+        if pages.is_empty() {
+            return Err("the PDF has no pages".into());
+        }
+        for page in pages {
+            let [x0, y0, x1, y1] = media_box(&doc, page);
+            add_resources(&mut doc, page, font, faint)?;
+            let stamp = stamp_content(&text, x0, y0, x1 - x0, y1 - y0)?;
+            // Wrap the page's own content in q/Q so its graphics state cannot hide the stamp.
+            let open = doc.add_object(Stream::new(Dictionary::new(), b"q\n".to_vec()));
+            let close = doc.add_object(Stream::new(Dictionary::new(), [b"Q\n".as_slice(), &stamp].concat()));
+            let existing = match doc.get_dictionary(page).map_err(pdf_err)?.get(b"Contents") {
+                Ok(Object::Reference(id)) => match doc.get_object(*id) {
+                    Ok(Object::Array(a)) => a.clone(),
+                    _ => vec![Object::Reference(*id)],
+                },
+                Ok(Object::Array(a)) => a.clone(),
+                _ => Vec::new(),
+            };
+            let contents: Vec<Object> =
+                std::iter::once(Object::Reference(open)).chain(existing).chain([Object::Reference(close)]).collect();
+            doc.get_dictionary_mut(page).map_err(pdf_err)?.set("Contents", contents);
+        }
+        let info_id = match doc.trailer.get(b"Info") {
+            Ok(Object::Reference(id)) => *id,
+            _ => {
+                let id = doc.add_object(Dictionary::new());
+                doc.trailer.set("Info", Object::Reference(id));
+                id
+            }
+        };
+        let info = doc.get_dictionary_mut(info_id).map_err(pdf_err)?;
+        info.set("CourierWatermark", Object::String(latin1(&text), StringFormat::Literal));
+        info.set("CourierShare", Object::String(self.share_id.clone().into_bytes(), StringFormat::Literal));
+        let mut out = Vec::with_capacity(input.len() + 4096);
+        doc.save_to(&mut out).map_err(|e| format!("the PDF could not be written: {e}"))?;
+        Ok(out)
+    }
+
+    fn image(&self, input: &[u8], format: ImageFormat) -> Result<Vec<u8>, String> {
+        let mut reader = ImageReader::with_format(Cursor::new(input), format);
+        let mut limits = Limits::default();
+        limits.max_alloc = Some(MAX_DECODED_IMAGE);
+        reader.limits(limits);
+        let mut img = reader.decode().map_err(|e| format!("the image could not be read: {e}"))?.to_rgba8();
+        draw_band(&mut img, &self.text());
+        let mut out = Cursor::new(Vec::with_capacity(input.len() + 4096));
+        match format {
+            ImageFormat::Jpeg => {
+                let rgb = image::DynamicImage::ImageRgba8(img).to_rgb8();
+                let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90);
+                rgb.write_with_encoder(encoder).map_err(|e| e.to_string())?;
+            }
+            _ => img.write_to(&mut out, format).map_err(|e| e.to_string())?,
+        }
+        Ok(out.into_inner())
+    }
+}
+
+fn pdf_err(e: lopdf::Error) -> String {
+    format!("the PDF could not be stamped: {e}")
+}
+
+/// The page's MediaBox, inherited from its parents if need be; US Letter if none.
+fn media_box(doc: &Document, page: ObjectId) -> [f32; 4] {
+    let mut id = Some(page);
+    for _ in 0..32 {
+        let Some(dict) = id.and_then(|i| doc.get_dictionary(i).ok()) else { break };
+        if let Ok(Object::Array(a)) = dict.get(b"MediaBox").and_then(|o| doc.dereference(o).map(|(_, o)| o)) {
+            let n: Vec<f32> = a.iter().filter_map(|o| o.as_float().ok()).collect();
+            if let [a, b, c, d] = n[..] {
+                return [a.min(c), b.min(d), a.max(c), b.max(d)];
+            }
+        }
+        id = dict.get(b"Parent").ok().and_then(|o| o.as_reference().ok());
+    }
+    [0.0, 0.0, 612.0, 792.0]
+}
+
+/// Puts the stamp's font and graphics state into the page's resources. Resources inherited
+/// from a parent are copied onto the page first, so the page keeps everything it had.
+fn add_resources(doc: &mut Document, page: ObjectId, font: ObjectId, faint: ObjectId) -> Result<(), String> {
+    let own = doc.get_dictionary(page).map_err(pdf_err)?.get(b"Resources").ok().cloned();
+    let resources_id = match own {
+        Some(Object::Reference(id)) => id,
+        Some(Object::Dictionary(d)) => {
+            let id = doc.add_object(d);
+            doc.get_dictionary_mut(page).map_err(pdf_err)?.set("Resources", Object::Reference(id));
+            id
+        }
+        _ => {
+            let inherited = doc.get_page_resources(page).ok().and_then(|(d, _)| d.cloned()).unwrap_or_default();
+            let id = doc.add_object(inherited);
+            doc.get_dictionary_mut(page).map_err(pdf_err)?.set("Resources", Object::Reference(id));
+            id
+        }
+    };
+    for (category, name, id) in [("Font", "CourierWM", font), ("ExtGState", "CourierGS", faint)] {
+        let entry = doc.get_dictionary(resources_id).map_err(pdf_err)?.get(category.as_bytes()).ok().cloned();
+        match entry {
+            Some(Object::Reference(sub)) => {
+                doc.get_dictionary_mut(sub).map_err(pdf_err)?.set(name, Object::Reference(id));
+            }
+            Some(Object::Dictionary(mut d)) => {
+                d.set(name, Object::Reference(id));
+                doc.get_dictionary_mut(resources_id).map_err(pdf_err)?.set(category, d);
+            }
+            _ => {
+                let d = dictionary! { name => Object::Reference(id) };
+                doc.get_dictionary_mut(resources_id).map_err(pdf_err)?.set(category, d);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A footer line in dark red on a white strip, and the same text large, faint and diagonal.
+fn stamp_content(text: &str, x: f32, y: f32, width: f32, height: f32) -> Result<Vec<u8>, String> {
+    let s = || Object::String(latin1(text), StringFormat::Literal);
+    // Helvetica averages about half an em per character.
+    let footer_size = (width / (text.chars().count() as f32 * 0.5 + 4.0)).clamp(4.0, 9.0);
+    let diagonal = (height.powi(2) + width.powi(2)).sqrt();
+    let big = (diagonal * 0.85 / (text.chars().count() as f32 * 0.5)).clamp(6.0, 40.0);
+    let (cos, sin) = (width / diagonal, height / diagonal);
+    let start = (diagonal - text.chars().count() as f32 * 0.5 * big) / 2.0;
+    let op = Operation::new;
+    let content = Content {
+        operations: vec![
+            op("q", vec![]),
+            op("rg", vec![1.into(), 1.into(), 1.into()]),
+            op("re", vec![x.into(), y.into(), width.into(), (footer_size + 6.0).into()]),
+            op("f", vec![]),
+            op("BT", vec![]),
+            op("rg", vec![0.55.into(), 0.0.into(), 0.0.into()]),
+            op("Tf", vec!["CourierWM".into(), footer_size.into()]),
+            op("Td", vec![(x + 6.0).into(), (y + 3.0).into()]),
+            op("Tj", vec![s()]),
+            op("ET", vec![]),
+            op("Q", vec![]),
+            op("q", vec![]),
+            op("gs", vec!["CourierGS".into()]),
+            op("BT", vec![]),
+            op("rg", vec![0.5.into(), 0.5.into(), 0.5.into()]),
+            op("Tf", vec!["CourierWM".into(), big.into()]),
+            op(
+                "Tm",
+                vec![
+                    cos.into(),
+                    sin.into(),
+                    (-sin).into(),
+                    cos.into(),
+                    (x + start * cos).into(),
+                    (y + start * sin).into(),
+                ],
+            ),
+            op("Tj", vec![s()]),
+            op("ET", vec![]),
+            op("Q", vec![]),
+        ],
+    };
+    content.encode().map_err(pdf_err)
+}
+
+/// WinAnsi is Latin-1 for the characters we write; others become '?'.
+fn latin1(text: &str) -> Vec<u8> {
+    text.chars().map(|c| if (c as u32) < 0x100 && !c.is_control() { c as u8 } else { b'?' }).collect()
+}
+
+/// A translucent dark band along the bottom with the text in white, wrapped to the width and
+/// scaled to the image.
+fn draw_band(img: &mut RgbaImage, text: &str) {
+    let (w, h) = img.dimensions();
+    let scale = (w / 480).clamp(1, 6);
+    let glyph = 8 * scale;
+    let per_line = ((w.saturating_sub(2 * glyph)) / glyph).max(1) as usize;
+    let chars: Vec<char> = text.chars().collect();
+    let lines: Vec<&[char]> = chars.chunks(per_line).collect();
+    let band = (lines.len() as u32 * (glyph + scale * 2) + 2 * scale * 2).min(h);
+    let top = h - band;
+    for y in top..h {
+        for x in 0..w {
+            let p = img.get_pixel_mut(x, y);
+            for c in 0..3 {
+                p.0[c] = (u16::from(p.0[c]) * 2 / 5) as u8;
+            }
+            p.0[3] = 255;
+        }
+    }
+    for (row, line) in lines.iter().enumerate() {
+        let y0 = top + scale * 2 + row as u32 * (glyph + scale * 2);
+        for (col, ch) in line.iter().enumerate() {
+            let bitmap = font8x8::LATIN_FONTS.get(*ch).or_else(|| font8x8::BASIC_FONTS.get(*ch)).unwrap_or([0; 8]);
+            let x0 = glyph + col as u32 * glyph;
+            for (gy, bits) in bitmap.iter().enumerate() {
+                for gx in 0..8u32 {
+                    if bits & (1 << gx) == 0 {
+                        continue;
+                    }
+                    for dy in 0..scale {
+                        for dx in 0..scale {
+                            let (px, py) = (x0 + gx * scale + dx, y0 + gy as u32 * scale + dy);
+                            if px < w && py < h {
+                                img.put_pixel(px, py, Rgba([255, 255, 255, 255]));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! What a recipient reaches through a share link: the list of shared files (HTML without
+//! JavaScript, or JSON), the passcode form and the downloads. Scripts may give the passcode in
+//! an `X-Courier-Passcode` header instead of the form.
+
+use axum::Form;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use courier_core::time_fmt::rfc3339;
+use serde::Deserialize;
+use serde_json::json;
+use zeroize::Zeroizing;
+
+use super::client::wants_json;
+use super::{AppState, ClientIp, cookie};
+use crate::services::shares::OpenShare;
+use crate::services::{Actor, Caller};
+use crate::{Error, Result};
+
+const UNLOCK_COOKIE: &str = "courier_share";
+const PASSCODE_HEADER: &str = "x-courier-passcode";
+
+fn caller(share: &OpenShare, ip: ClientIp) -> Caller {
+    Caller { actor: Actor::Recipient(share.id.clone()), ip: ip.0 }
+}
+
+/// The share behind `token`, and whether the passcode is still owed.
+async fn open(state: &AppState, token: &str, ip: ClientIp, headers: &HeaderMap) -> Result<(OpenShare, bool)> {
+    let courier = &state.courier;
+    let share = courier.open_share(token).await?;
+    if share.passcode_hash.is_none() || courier.share_unlocked(&share.id, cookie(headers, UNLOCK_COOKIE).as_deref()) {
+        return Ok((share, false));
+    }
+    if let Some(given) = headers.get(PASSCODE_HEADER).and_then(|v| v.to_str().ok()) {
+        let ok = courier.check_share_passcode(&caller(&share, ip), &share, Zeroizing::new(given.to_owned())).await?;
+        return Ok((share, !ok));
+    }
+    Ok((share, true))
+}
+
+fn no_store(mut resp: Response) -> Response {
+    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+pub async fn share_page(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    ip: ClientIp,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let (share, locked) = open(&state, &token, ip, &headers).await?;
+    let firm = &state.courier.config.firm_name;
+    if locked {
+        if wants_json(&headers) {
+            return Err(Error::Unauthenticated);
+        }
+        let ctx = json!({ "firm": firm, "token": token, "error": null });
+        return Ok(no_store(state.templates.render("client_share_passcode.html", ctx)?.into_response()));
+    }
+    let files = state.courier.shared_files(&share).await?;
+    if wants_json(&headers) {
+        let files: Vec<_> = files.iter().map(|f| json!({ "id": f.id, "name": f.name, "size": f.size })).collect();
+        return Ok(no_store(axum::Json(json!({ "files": files })).into_response()));
+    }
+    let ctx = json!({ "firm": firm, "token": token, "recipient": share.recipient, "files": files,
+        "expires_at": share.expires_at.map(rfc3339), "max_downloads": share.max_downloads });
+    Ok(no_store(state.templates.render("client_share.html", ctx)?.into_response()))
+}
+
+#[derive(Deserialize)]
+pub struct UnlockForm {
+    passcode: String,
+}
+
+pub async fn unlock(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    ip: ClientIp,
+    Form(form): Form<UnlockForm>,
+) -> Result<Response> {
+    let courier = &state.courier;
+    let share = courier.open_share(&token).await?;
+    if share.passcode_hash.is_none() {
+        return Ok(Redirect::to(&format!("/s/{token}")).into_response());
+    }
+    if !courier.check_share_passcode(&caller(&share, ip), &share, Zeroizing::new(form.passcode)).await? {
+        let ctx = json!({ "firm": courier.config.firm_name, "token": token,
+            "error": "That passcode is not right. Please check it and try again." });
+        let page = state.templates.render("client_share_passcode.html", ctx)?;
+        return Ok(no_store((StatusCode::UNAUTHORIZED, page).into_response()));
+    }
+    let secure = if courier.config.public_url().starts_with("https://") { "; Secure" } else { "" };
+    let cookie = format!(
+        "{UNLOCK_COOKIE}={}; Path=/s/{token}; Max-Age={}; HttpOnly; SameSite=Strict{secure}",
+        courier.share_unlock_cookie(&share.id),
+        courier.config.portal_unlock_secs
+    );
+    let mut resp = Redirect::to(&format!("/s/{token}")).into_response();
+    resp.headers_mut()
+        .insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(|e| Error::internal("cookie", e))?);
+    Ok(resp)
+}
+
+pub async fn download(
+    State(state): State<AppState>,
+    Path((token, doc_id)): Path<(String, String)>,
+    ip: ClientIp,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let (share, locked) = open(&state, &token, ip, &headers).await?;
+    if locked {
+        return Err(Error::Unauthenticated);
+    }
+    let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let file = state.courier.download_shared(&caller(&share, ip), &share, &doc_id, user_agent).await?;
+    let content_type = match file.content_type.as_str() {
+        "application/pdf" => "application/pdf",
+        "image/png" => "image/png",
+        "image/jpeg" => "image/jpeg",
+        _ => "application/octet-stream",
+    };
+    let resp = super::staff::attachment(Body::from_stream(file.body), content_type, &file.name, file.length);
+    Ok(no_store(resp))
+}
