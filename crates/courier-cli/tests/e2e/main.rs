@@ -12,5 +12,6 @@ mod hostile;
 mod keys;
 mod malware;
 mod scanning;
+mod shares;
 mod staff;
 mod transit;

@@ -1,5 +1,5 @@
-//! Watermarks for share downloads: every PDF page gets a visible stamp (a footer line and a
-//! faint diagonal) naming the recipient, the time and the share, and the same text goes into
+//! Watermarks for share downloads: every PDF page gets a visible stamp (a line in the top and
+//! the bottom margin) naming the recipient, the time and the share, and the same text goes into
 //! the document's metadata; PNG and JPEG images get a translucent band with the text drawn in
 //! an 8×8 bitmap font. Other types are served unchanged (the share screen says so).
 //!
@@ -53,7 +53,7 @@ impl Stamp {
         let font = doc.add_object(dictionary! {
             "Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Helvetica", "Encoding" => "WinAnsiEncoding",
         });
-        let faint = doc.add_object(dictionary! { "Type" => "ExtGState", "ca" => 0.18, "CA" => 0.18 });
+        let faint = doc.add_object(dictionary! { "Type" => "ExtGState", "ca" => 0.8, "CA" => 0.8 });
         let pages: Vec<ObjectId> = doc.get_pages().into_values().collect();
         if pages.is_empty() {
             return Err("the PDF has no pages".into());
@@ -145,7 +145,7 @@ fn add_resources(doc: &mut Document, page: ObjectId, font: ObjectId, faint: Obje
             id
         }
         _ => {
-            let inherited = doc.get_page_resources(page).ok().and_then(|(d, _)| d.cloned()).unwrap_or_default();
+            let inherited = inherited_resources(doc, page).unwrap_or_default();
             let id = doc.add_object(inherited);
             doc.get_dictionary_mut(page).map_err(pdf_err)?.set("Resources", Object::Reference(id));
             id
@@ -170,51 +170,44 @@ fn add_resources(doc: &mut Document, page: ObjectId, font: ObjectId, faint: Obje
     Ok(())
 }
 
-/// A footer line in dark red on a white strip, and the same text large, faint and diagonal.
+/// The stamp: one line in the top and one in the bottom margin, dark red and slightly
+/// translucent, drawn over the page without a background so it hides nothing. Upright text,
+/// so the recipient can still select and extract the page's own text in order.
 fn stamp_content(text: &str, x: f32, y: f32, width: f32, height: f32) -> Result<Vec<u8>, String> {
     let s = || Object::String(latin1(text), StringFormat::Literal);
     // Helvetica averages about half an em per character.
-    let footer_size = (width / (text.chars().count() as f32 * 0.5 + 4.0)).clamp(4.0, 9.0);
-    let diagonal = (height.powi(2) + width.powi(2)).sqrt();
-    let big = (diagonal * 0.85 / (text.chars().count() as f32 * 0.5)).clamp(6.0, 40.0);
-    let (cos, sin) = (width / diagonal, height / diagonal);
-    let start = (diagonal - text.chars().count() as f32 * 0.5 * big) / 2.0;
-    let op = Operation::new;
-    let content = Content {
-        operations: vec![
-            op("q", vec![]),
-            op("rg", vec![1.into(), 1.into(), 1.into()]),
-            op("re", vec![x.into(), y.into(), width.into(), (footer_size + 6.0).into()]),
-            op("f", vec![]),
-            op("BT", vec![]),
-            op("rg", vec![0.55.into(), 0.0.into(), 0.0.into()]),
-            op("Tf", vec!["CourierWM".into(), footer_size.into()]),
-            op("Td", vec![(x + 6.0).into(), (y + 3.0).into()]),
-            op("Tj", vec![s()]),
-            op("ET", vec![]),
-            op("Q", vec![]),
-            op("q", vec![]),
-            op("gs", vec!["CourierGS".into()]),
-            op("BT", vec![]),
-            op("rg", vec![0.5.into(), 0.5.into(), 0.5.into()]),
-            op("Tf", vec!["CourierWM".into(), big.into()]),
-            op(
-                "Tm",
-                vec![
-                    cos.into(),
-                    sin.into(),
-                    (-sin).into(),
-                    cos.into(),
-                    (x + start * cos).into(),
-                    (y + start * sin).into(),
-                ],
-            ),
-            op("Tj", vec![s()]),
-            op("ET", vec![]),
-            op("Q", vec![]),
-        ],
+    let size = (width / (text.chars().count() as f32 * 0.5 + 4.0)).clamp(4.0, 8.0);
+    let line = |at_y: f32| {
+        vec![
+            Operation::new("BT", vec![]),
+            Operation::new("Tf", vec!["CourierWM".into(), size.into()]),
+            Operation::new("Td", vec![(x + 6.0).into(), at_y.into()]),
+            Operation::new("Tj", vec![s()]),
+            Operation::new("ET", vec![]),
+        ]
     };
-    content.encode().map_err(pdf_err)
+    let mut operations = vec![
+        Operation::new("q", vec![]),
+        Operation::new("gs", vec!["CourierGS".into()]),
+        Operation::new("rg", vec![0.6.into(), 0.0.into(), 0.0.into()]),
+    ];
+    operations.extend(line(y + height - size - 4.0));
+    operations.extend(line(y + 4.0));
+    operations.push(Operation::new("Q", vec![]));
+    Content { operations }.encode().map_err(pdf_err)
+}
+
+/// The nearest ancestor's Resources dictionary, for a page that inherits its resources.
+fn inherited_resources(doc: &Document, page: ObjectId) -> Option<Dictionary> {
+    let mut id = doc.get_dictionary(page).ok()?.get(b"Parent").ok()?.as_reference().ok();
+    for _ in 0..32 {
+        let dict = doc.get_dictionary(id?).ok()?;
+        if let Ok(obj) = dict.get(b"Resources") {
+            return doc.dereference(obj).ok().and_then(|(_, o)| o.as_dict().ok().cloned());
+        }
+        id = dict.get(b"Parent").ok().and_then(|o| o.as_reference().ok());
+    }
+    None
 }
 
 /// WinAnsi is Latin-1 for the characters we write; others become '?'.

@@ -13,6 +13,7 @@ use zeroize::Zeroizing;
 
 use super::staff::{check_csrf, see_other, signed_in};
 use super::{AppState, ClientIp};
+use crate::services::Caller;
 use crate::services::authz::Action;
 use crate::services::matters::MatterRequest;
 use crate::services::shares::ShareRequest;
@@ -202,29 +203,42 @@ pub async fn upload(
     let caller = session.caller(ip.0);
     let mut csrf_seen = false;
     let mut stored = Vec::new();
-    while let Some(field) =
-        multipart.next_field().await.map_err(|e| Error::BadRequest(format!("the upload is malformed: {e}")))?
-    {
-        match field.name() {
-            // The token comes first in the form, so nothing is stored without it.
-            Some("csrf_token") => {
-                let given = field.text().await.map_err(|e| Error::BadRequest(e.to_string()))?;
-                check_csrf(courier, &session.csrf_token, &given, &headers)?;
-                csrf_seen = true;
-            }
-            Some("file") if csrf_seen => {
-                let name = field.file_name().map(str::to_owned);
-                if name.as_deref() == Some("") {
-                    continue;
+    // All or nothing, as for clients: a refused file undoes the ones before it.
+    let result = async {
+        while let Some(field) =
+            multipart.next_field().await.map_err(|e| Error::BadRequest(format!("the upload is malformed: {e}")))?
+        {
+            match field.name() {
+                // The token comes first in the form, so nothing is stored without it.
+                Some("csrf_token") => {
+                    let given = field.text().await.map_err(|e| Error::BadRequest(e.to_string()))?;
+                    check_csrf(courier, &session.csrf_token, &given, &headers)?;
+                    csrf_seen = true;
                 }
-                if stored.len() == courier.config.max_files_per_upload {
-                    return Err(Error::PayloadTooLarge("too many files in one upload".into()));
+                Some("file") if csrf_seen => {
+                    let name = field.file_name().map(str::to_owned);
+                    if name.as_deref() == Some("") {
+                        continue;
+                    }
+                    if stored.len() == courier.config.max_files_per_upload {
+                        return Err(Error::PayloadTooLarge("too many files in one upload".into()));
+                    }
+                    stored.push(courier.ingest_staff_upload(&caller, &id, name.as_deref(), field).await?);
                 }
-                stored.push(courier.ingest_staff_upload(&caller, &id, name.as_deref(), field).await?);
+                Some("file") => return Err(Error::Forbidden),
+                _ => {}
             }
-            Some("file") => return Err(Error::Forbidden),
-            _ => {}
         }
+        Ok(())
+    }
+    .await;
+    if let Err(e) = result {
+        for doc in &stored {
+            if let Err(undo) = courier.delete_document(&Caller::system(), &doc.id).await {
+                tracing::error!(error = %undo, "could not roll back a file of a failed upload");
+            }
+        }
+        return Err(e);
     }
     if super::client::wants_json(&headers) {
         return Ok((StatusCode::CREATED, axum::Json(json!({ "documents": stored }))).into_response());
