@@ -149,7 +149,7 @@ impl Default for Config {
             maintenance_interval_secs: 60,
             policy_dir: None,
             policy_utc_offset_minutes: 0,
-            watermark_max_size: ByteSize::mib(64),
+            watermark_max_size: ByteSize::mib(32),
             watermark_at_once: 2,
             clamd_addr: None,
             malware_scanning: None,

@@ -250,6 +250,16 @@ impl Courier {
         Ok(view(&record))
     }
 
+    /// Shreds the files already stored by a request that then failed (uploads are all or
+    /// nothing per request), as the system.
+    pub async fn undo_uploads(&self, stored: &[DocumentView]) {
+        for doc in stored {
+            if let Err(undo) = self.delete_document(&Caller::system(), &doc.id).await {
+                tracing::error!(error = %undo, "could not roll back a file of a failed upload");
+            }
+        }
+    }
+
     /// Records why a file was refused: the reason class and, for malware, the signature; for
     /// personal data, the kinds and counts. Never the file's name or a matched value.
     async fn audit_refusal(&self, caller: &Caller, to: &UploadTarget, e: &Error, signature: Option<&str>) {

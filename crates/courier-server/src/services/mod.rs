@@ -39,7 +39,7 @@ pub struct Courier {
     pub scanning: scanning::Scanning,
     pub authz: authz::Authorizer,
     /// Bounds the memory of in-memory watermarking (PDF, images).
-    pub stamping: tokio::sync::Semaphore,
+    pub stamping: Arc<tokio::sync::Semaphore>,
     /// This process among the instances of a cluster (for leases).
     pub instance_id: String,
     /// HMAC key for short-lived signed cookies (portal unlock, login CSRF); derived from the
@@ -72,7 +72,7 @@ impl Courier {
             passwords: passwords::PasswordHasher::new(2),
             scanning,
             authz,
-            stamping: tokio::sync::Semaphore::new(stamping_permits),
+            stamping: Arc::new(tokio::sync::Semaphore::new(stamping_permits)),
             instance_id,
             cookie_key,
         }
@@ -81,6 +81,43 @@ impl Courier {
     /// HMAC-SHA256 over `parts` with the cookie key.
     pub fn mac(&self, parts: &[&[u8]]) -> [u8; 32] {
         self.cookie_key.mac(parts)
+    }
+
+    /// A signed cookie value proving that the passcode of `link` (a portal or a share, named
+    /// by `purpose`) was given, valid for `portal_unlock_secs`.
+    pub fn unlock_cookie(&self, purpose: Unlock, link_id: &str) -> String {
+        let secs = std::time::Duration::from_secs(self.config.portal_unlock_secs);
+        let expires = courier_core::time_fmt::now_ms() + secs.as_millis() as i64;
+        let mac = self.mac(&[purpose.tag(), link_id.as_bytes(), &expires.to_be_bytes()]);
+        format!("{expires}.{}", hex::encode(mac))
+    }
+
+    /// Whether `cookie` is an unexpired `unlock_cookie` for this link.
+    pub fn unlocked(&self, purpose: Unlock, link_id: &str, cookie: Option<&str>) -> bool {
+        let Some((expires, mac)) = cookie.and_then(|c| c.split_once('.')) else {
+            return false;
+        };
+        let (Ok(expires), Ok(mac)) = (expires.parse::<i64>(), hex::decode(mac)) else {
+            return false;
+        };
+        let expected = self.mac(&[purpose.tag(), link_id.as_bytes(), &expires.to_be_bytes()]);
+        courier_crypto::ct_eq(&expected, &mac) && expires > courier_core::time_fmt::now_ms()
+    }
+}
+
+/// Which kind of link a passcode cookie unlocks (the MAC is bound to it).
+#[derive(Debug, Clone, Copy)]
+pub enum Unlock {
+    Portal,
+    Share,
+}
+
+impl Unlock {
+    fn tag(self) -> &'static [u8] {
+        match self {
+            Self::Portal => b"portal-unlock",
+            Self::Share => b"share-unlock",
+        }
     }
 }
 

@@ -2,8 +2,6 @@
 //! is shown once at creation (and at "new link"). Every way a link can be unusable (unknown,
 //! malformed, disabled, expired, deleted) gives the same `LinkNotFound`.
 
-use std::time::Duration;
-
 use courier_core::time_fmt::{now_ms, rfc3339};
 use courier_core::{ByteSize, PortalId};
 use courier_crypto::token::Token;
@@ -319,23 +317,5 @@ impl Courier {
                 .await?;
         }
         Ok(ok)
-    }
-
-    /// A signed cookie value proving the passcode was given, valid for `portal_unlock_secs`.
-    pub fn portal_unlock_cookie(&self, portal_id: &str) -> String {
-        let expires = now_ms() + Duration::from_secs(self.config.portal_unlock_secs).as_millis() as i64;
-        let mac = self.mac(&[b"portal-unlock", portal_id.as_bytes(), &expires.to_be_bytes()]);
-        format!("{expires}.{}", hex::encode(mac))
-    }
-
-    pub fn portal_unlocked(&self, portal_id: &str, cookie: Option<&str>) -> bool {
-        let Some((expires, mac)) = cookie.and_then(|c| c.split_once('.')) else {
-            return false;
-        };
-        let (Ok(expires), Ok(mac)) = (expires.parse::<i64>(), hex::decode(mac)) else {
-            return false;
-        };
-        let expected = self.mac(&[b"portal-unlock", portal_id.as_bytes(), &expires.to_be_bytes()]);
-        courier_crypto::ct_eq(&expected, &mac) && expires > now_ms()
     }
 }

@@ -5,7 +5,6 @@
 
 use std::io;
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
 use courier_core::time_fmt::{now_ms, rfc3339};
@@ -16,6 +15,7 @@ use futures_util::stream::BoxStream;
 use futures_util::{StreamExt, TryStreamExt};
 use serde::Serialize;
 use serde_json::json;
+use tokio::sync::OwnedSemaphorePermit;
 use zeroize::Zeroizing;
 
 use super::authz::Action;
@@ -107,6 +107,16 @@ pub fn status(s: &ShareRecord, now: i64) -> &'static str {
         "expired"
     } else {
         "active"
+    }
+}
+
+fn shared_file(d: DocumentRecord, downloads: &[DownloadRecord]) -> SharedFile {
+    SharedFile {
+        watermarked: Stamp::supports(&d.content_type),
+        downloads: downloads.iter().filter(|x| x.document_id == d.id).count() as i64,
+        id: d.id,
+        name: d.name,
+        size: d.size,
     }
 }
 
@@ -223,14 +233,7 @@ impl Courier {
         let mut files = Vec::new();
         for id in rows::document_ids(self.db.pool(), &s.id).await? {
             if let Some(d) = docs::get(self.db.pool(), &id).await? {
-                let count = downloads.iter().filter(|x| x.document_id == d.id).count() as i64;
-                files.push(SharedFile {
-                    watermarked: Stamp::supports(&d.content_type),
-                    id: d.id,
-                    name: d.name,
-                    size: d.size,
-                    downloads: count,
-                });
+                files.push(shared_file(d, &downloads));
             }
         }
         let name_of = |id: &str| files.iter().find(|f| f.id == id).map(|f| f.name.clone()).unwrap_or_default();
@@ -319,14 +322,7 @@ impl Courier {
             else {
                 continue;
             };
-            let count = downloads.iter().filter(|x| x.document_id == d.id).count() as i64;
-            files.push(SharedFile {
-                watermarked: Stamp::supports(&d.content_type),
-                id: d.id,
-                name: d.name,
-                size: d.size,
-                downloads: count,
-            });
+            files.push(shared_file(d, &downloads));
         }
         Ok(files)
     }
@@ -345,23 +341,6 @@ impl Courier {
                 .await?;
         }
         Ok(ok)
-    }
-
-    pub fn share_unlock_cookie(&self, share_id: &str) -> String {
-        let expires = now_ms() + Duration::from_secs(self.config.portal_unlock_secs).as_millis() as i64;
-        let mac = self.mac(&[b"share-unlock", share_id.as_bytes(), &expires.to_be_bytes()]);
-        format!("{expires}.{}", hex::encode(mac))
-    }
-
-    pub fn share_unlocked(&self, share_id: &str, cookie: Option<&str>) -> bool {
-        let Some((expires, mac)) = cookie.and_then(|c| c.split_once('.')) else {
-            return false;
-        };
-        let (Ok(expires), Ok(mac)) = (expires.parse::<i64>(), hex::decode(mac)) else {
-            return false;
-        };
-        let expected = self.mac(&[b"share-unlock", share_id.as_bytes(), &expires.to_be_bytes()]);
-        courier_crypto::ct_eq(&expected, &mac) && expires > now_ms()
     }
 
     /// One file for the recipient: stamped in memory where the type allows, counted against
@@ -383,9 +362,9 @@ impl Courier {
         let watermarked = Stamp::supports(&d.content_type);
         let (body, length): (BoxStream<'static, io::Result<Bytes>>, Option<u64>) = if watermarked {
             let stamp = Stamp { recipient: share.recipient.clone(), at: rfc3339(now), share_id: share.id.clone() };
-            let stamped = self.stamp(&d, stamp).await?;
+            let (stamped, permit) = self.stamp(&d, stamp).await?;
             let len = stamped.len() as u64;
-            (futures_util::stream::once(async move { Ok(Bytes::from(stamped)) }).boxed(), Some(len))
+            (sent_then_release(Bytes::from(stamped), permit), Some(len))
         } else {
             (self.plaintext(&d).await?.boxed(), Some(d.size as u64))
         };
@@ -412,12 +391,14 @@ impl Courier {
 
     /// Decrypts a whole document into memory (bounded by `watermark_max_size`, at most
     /// `watermark_at_once` at a time) and stamps it on the blocking pool.
-    async fn stamp(self: &Arc<Self>, d: &DocumentRecord, stamp: Stamp) -> Result<Vec<u8>> {
+    /// The permit comes back with the stamped file: it is held until the response is sent, so
+    /// that stamped files waiting for slow clients count against `watermark_at_once` too.
+    async fn stamp(self: &Arc<Self>, d: &DocumentRecord, stamp: Stamp) -> Result<(Vec<u8>, OwnedSemaphorePermit)> {
         let max = self.config.watermark_max_size.bytes();
         if d.size as u64 > max {
             return Err(Error::PayloadTooLarge("this file is too large to be watermarked".into()));
         }
-        let _permit = self.stamping.acquire().await.map_err(|e| Error::internal("stamping", e))?;
+        let permit = self.stamping.clone().acquire_owned().await.map_err(|e| Error::internal("stamping", e))?;
         let mut plain = Zeroizing::new(Vec::with_capacity(d.size as usize));
         let mut stream = Box::pin(self.plaintext(d).await?);
         while let Some(chunk) = stream.try_next().await.map_err(|e| Error::internal("decrypt", e))? {
@@ -430,9 +411,24 @@ impl Courier {
         let stamped = tokio::task::spawn_blocking(move || stamp.apply(&content_type, &plain))
             .await
             .map_err(|e| Error::internal("stamp task", e))?;
-        stamped.map_err(|e| {
+        let stamped = stamped.map_err(|e| {
             tracing::warn!(document = %d.id, error = %e, "could not watermark a shared document");
             Error::Refused(format!("{} could not be watermarked, so it is not served; please ask the firm", d.name))
-        })
+        })?;
+        Ok((stamped, permit))
     }
+}
+
+/// The stamped file in 1 MiB slices of one allocation; the stamping permit is released when
+/// the last slice has been taken (or the client went away and the body was dropped).
+fn sent_then_release(file: Bytes, permit: OwnedSemaphorePermit) -> BoxStream<'static, io::Result<Bytes>> {
+    const SLICE: usize = 1024 * 1024;
+    futures_util::stream::unfold((file, 0, permit), |(file, at, permit)| async move {
+        if at >= file.len() {
+            return None; // `permit` is dropped here
+        }
+        let end = (at + SLICE).min(file.len());
+        Some((Ok(file.slice(at..end)), (file, end, permit)))
+    })
+    .boxed()
 }

@@ -258,3 +258,83 @@ fn draw_band(img: &mut RgbaImage, text: &str) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stamp() -> Stamp {
+        Stamp { recipient: "Zoë Expert".into(), at: "2026-12-01T10:00:00Z".into(), share_id: "s-1".into() }
+    }
+
+    /// A page with its own inline resources and a content array, unlike the fixture PDFs.
+    fn pdf_with_inline_resources() -> Vec<u8> {
+        let mut doc = Document::with_version("1.7");
+        let pages_id = doc.new_object_id();
+        let font = doc.add_object(dictionary! { "Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Courier" });
+        let body = Content {
+            operations: vec![
+                Operation::new("BT", vec![]),
+                Operation::new("Tf", vec!["F9".into(), 12.into()]),
+                Operation::new("Td", vec![72.into(), 700.into()]),
+                Operation::new("Tj", vec![Object::string_literal("Body text")]),
+                Operation::new("ET", vec![]),
+            ],
+        };
+        let c1 = doc.add_object(Stream::new(Dictionary::new(), b"0.5 g\n".to_vec()));
+        let c2 = doc.add_object(Stream::new(Dictionary::new(), body.encode().unwrap()));
+        let page = doc.add_object(dictionary! {
+            "Type" => "Page", "Parent" => pages_id, "MediaBox" => vec![0.into(), 0.into(), 612.into(), 792.into()],
+            "Resources" => dictionary! { "Font" => dictionary! { "F9" => font } },
+            "Contents" => vec![c1.into(), c2.into()],
+        });
+        doc.objects.insert(
+            pages_id,
+            Object::Dictionary(dictionary! { "Type" => "Pages", "Kids" => vec![page.into()], "Count" => 1 }),
+        );
+        let catalog = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
+        doc.trailer.set("Root", catalog);
+        let mut out = Vec::new();
+        doc.save_to(&mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn a_pdf_page_with_inline_resources_keeps_them_and_gets_the_stamp() {
+        let out = stamp().apply("application/pdf", &pdf_with_inline_resources()).unwrap();
+        let doc = Document::load_mem(&out).unwrap();
+        let (page, id) = doc.get_pages().into_iter().next().unwrap();
+        assert_eq!(page, 1);
+        let text = doc.extract_text(&[1]).unwrap();
+        assert!(text.contains("Body text") && text.contains("Shared with Zo"), "{text}");
+        let content = String::from_utf8_lossy(&doc.get_page_content(id)).into_owned();
+        assert!(content.starts_with("q\n") && content.contains("/CourierWM"), "{content}");
+        let resources = doc.get_dictionary(id).unwrap().get(b"Resources").unwrap();
+        let resources = doc.dereference(resources).unwrap().1.as_dict().unwrap().clone();
+        let fonts = doc.dereference(resources.get(b"Font").unwrap()).unwrap().1.as_dict().unwrap().clone();
+        assert!(fonts.has(b"F9") && fonts.has(b"CourierWM"));
+        let info = doc.trailer.get(b"Info").and_then(Object::as_reference).unwrap();
+        let mark = doc.get_dictionary(info).unwrap().get(b"CourierWatermark").unwrap().as_str().unwrap().to_vec();
+        assert_eq!(mark, latin1(&stamp().text()), "Latin-1 in the metadata: ë kept");
+    }
+
+    #[test]
+    fn a_jpeg_is_stamped_at_the_bottom_and_stays_a_jpeg() {
+        let img = image::RgbImage::from_pixel(300, 200, image::Rgb([250, 250, 250]));
+        let mut jpeg = Cursor::new(Vec::new());
+        img.write_to(&mut jpeg, ImageFormat::Jpeg).unwrap();
+        let out = stamp().apply("image/jpeg", jpeg.get_ref()).unwrap();
+        assert_eq!(image::guess_format(&out).unwrap(), ImageFormat::Jpeg);
+        let got = image::load_from_memory(&out).unwrap().to_rgb8();
+        assert_eq!(got.dimensions(), (300, 200));
+        assert!(got.get_pixel(150, 195).0[0] < 160, "the band darkens the bottom");
+        assert!(got.get_pixel(150, 20).0[0] > 230, "the top is untouched");
+    }
+
+    #[test]
+    fn what_cannot_be_read_is_refused_not_served_unstamped() {
+        assert!(stamp().apply("application/pdf", b"%PDF-1.7 not really").is_err());
+        assert!(stamp().apply("image/png", b"\x89PNG\r\n\x1a\n broken").is_err());
+        assert!(stamp().apply("text/plain", b"hello").is_err());
+    }
+}

@@ -12,7 +12,7 @@ use zeroize::Zeroizing;
 
 use super::{AppState, ClientIp, cookie};
 use crate::services::portals::OpenPortal;
-use crate::services::{Actor, Caller};
+use crate::services::{Actor, Caller, Unlock};
 use crate::{Courier, Error, Result};
 
 const UNLOCK_COOKIE: &str = "courier_portal";
@@ -29,7 +29,7 @@ pub(super) fn wants_json(headers: &HeaderMap) -> bool {
 async fn open(courier: &Courier, token: &str, headers: &HeaderMap) -> Result<(OpenPortal, bool)> {
     let portal = courier.open_portal(token).await?;
     let locked = portal.passcode_hash.is_some()
-        && !courier.portal_unlocked(&portal.id, cookie(headers, UNLOCK_COOKIE).as_deref());
+        && !courier.unlocked(Unlock::Portal, &portal.id, cookie(headers, UNLOCK_COOKIE).as_deref());
     Ok((portal, locked))
 }
 
@@ -105,7 +105,7 @@ pub async fn unlock(
     let secure = if courier.config.public_url().starts_with("https://") { "; Secure" } else { "" };
     let cookie = format!(
         "{UNLOCK_COOKIE}={}; Path=/p/{token}; Max-Age={}; HttpOnly; SameSite=Strict{secure}",
-        courier.portal_unlock_cookie(&portal.id),
+        courier.unlock_cookie(Unlock::Portal, &portal.id),
         courier.config.portal_unlock_secs
     );
     let mut resp = Redirect::to(&format!("/p/{token}")).into_response();
@@ -171,11 +171,7 @@ pub async fn upload(
     }
     .await;
     if let Err(e) = result {
-        for doc in &stored {
-            if let Err(undo) = courier.delete_document(&Caller::system(), &doc.id).await {
-                tracing::error!(error = %undo, "could not roll back a file of a failed upload");
-            }
-        }
+        courier.undo_uploads(&stored).await;
         return Err(e);
     }
     if stored.is_empty() {

@@ -13,7 +13,6 @@ use zeroize::Zeroizing;
 
 use super::staff::{check_csrf, see_other, signed_in};
 use super::{AppState, ClientIp};
-use crate::services::Caller;
 use crate::services::authz::Action;
 use crate::services::matters::MatterRequest;
 use crate::services::shares::ShareRequest;
@@ -233,11 +232,7 @@ pub async fn upload(
     }
     .await;
     if let Err(e) = result {
-        for doc in &stored {
-            if let Err(undo) = courier.delete_document(&Caller::system(), &doc.id).await {
-                tracing::error!(error = %undo, "could not roll back a file of a failed upload");
-            }
-        }
+        courier.undo_uploads(&stored).await;
         return Err(e);
     }
     if super::client::wants_json(&headers) {

@@ -15,7 +15,7 @@ use zeroize::Zeroizing;
 use super::client::wants_json;
 use super::{AppState, ClientIp, cookie};
 use crate::services::shares::OpenShare;
-use crate::services::{Actor, Caller};
+use crate::services::{Actor, Caller, Unlock};
 use crate::{Error, Result};
 
 const UNLOCK_COOKIE: &str = "courier_share";
@@ -29,7 +29,9 @@ fn caller(share: &OpenShare, ip: ClientIp) -> Caller {
 async fn open(state: &AppState, token: &str, ip: ClientIp, headers: &HeaderMap) -> Result<(OpenShare, bool)> {
     let courier = &state.courier;
     let share = courier.open_share(token).await?;
-    if share.passcode_hash.is_none() || courier.share_unlocked(&share.id, cookie(headers, UNLOCK_COOKIE).as_deref()) {
+    if share.passcode_hash.is_none()
+        || courier.unlocked(Unlock::Share, &share.id, cookie(headers, UNLOCK_COOKIE).as_deref())
+    {
         return Ok((share, false));
     }
     if let Some(given) = headers.get(PASSCODE_HEADER).and_then(|v| v.to_str().ok()) {
@@ -94,7 +96,7 @@ pub async fn unlock(
     let secure = if courier.config.public_url().starts_with("https://") { "; Secure" } else { "" };
     let cookie = format!(
         "{UNLOCK_COOKIE}={}; Path=/s/{token}; Max-Age={}; HttpOnly; SameSite=Strict{secure}",
-        courier.share_unlock_cookie(&share.id),
+        courier.unlock_cookie(Unlock::Share, &share.id),
         courier.config.portal_unlock_secs
     );
     let mut resp = Redirect::to(&format!("/s/{token}")).into_response();
