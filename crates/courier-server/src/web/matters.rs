@@ -289,8 +289,8 @@ pub async fn share_page(
     let record = courier_store::shares::get(state.courier.db.pool(), &id).await?.ok_or(Error::NotFound)?;
     let may_revoke =
         state.courier.may(&caller, Action::ShareRevoke, &state.courier.share_resource(&record).await?).await?;
-    let ctx = json!({ "user": session.email, "csrf_token": session.csrf_token, "share": share,
-        "may_revoke": may_revoke });
+    let ctx = json!({ "user": session.email, "csrf_token": session.csrf_token, "role": session.role,
+        "share": share, "may_revoke": may_revoke });
     Ok(state.templates.render("share.html", ctx)?.into_response())
 }
 
@@ -311,6 +311,7 @@ pub async fn revoke_share(
 pub async fn access_review_page(State(state): State<AppState>, ip: ClientIp, headers: HeaderMap) -> Result<Response> {
     let session = session!(state, headers);
     let report = state.courier.access_review(&session.caller(ip.0)).await?;
-    let ctx = json!({ "user": session.email, "csrf_token": session.csrf_token, "report": report });
+    let ctx = json!({ "user": session.email, "csrf_token": session.csrf_token, "role": session.role,
+        "report": report });
     Ok(state.templates.render("access_review.html", ctx)?.into_response())
 }
