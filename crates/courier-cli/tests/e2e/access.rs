@@ -344,7 +344,19 @@ async fn the_access_review_flags_what_to_look_at_and_records_reviews() {
     let d = doc_in(env, own, "x");
     env.cli_json(&["share", "create", "--matter", own, "--doc", &d, "--recipient", "Forever", "--json"], None);
     env.cli_json(&["portal", "create", "--label", "Open-ended", "--matter", own, "--json"], None);
-    env.cli_json(&["matter", "archive", &world.matters["conf"], "--json"], None);
+    let conf = &world.matters["conf"];
+    let intake = env.cli_json(&["portal", "create", "--label", "Closing", "--matter", conf, "--json"], None);
+    let conf_doc = doc_in(env, conf, "c");
+    let outgoing =
+        env.cli_json(&["share", "create", "--matter", conf, "--doc", &conf_doc, "--recipient", "R", "--json"], None);
+    let c = client();
+    for link in [&intake, &outgoing] {
+        assert_eq!(c.get(link["url"].as_str().unwrap()).send().await.unwrap().status(), 200);
+    }
+    env.cli_json(&["matter", "archive", conf, "--json"], None);
+    for link in [&intake, &outgoing] {
+        assert_eq!(c.get(link["url"].as_str().unwrap()).send().await.unwrap().status(), 404, "archiving closes links");
+    }
     let _ = signed_in(&world, "att").await;
 
     let report = env.cli_json(&["access", "review", "--json"], None);

@@ -301,7 +301,7 @@ impl Courier {
     pub async fn open_share(&self, token: &str) -> Result<OpenShare> {
         let token = Token::parse(token).ok_or(Error::LinkNotFound)?;
         let s = rows::by_token_hash(self.db.pool(), &token.hash()).await?.ok_or(Error::LinkNotFound)?;
-        if status(&s, now_ms()) != "active" {
+        if status(&s, now_ms()) != "active" || self.matter_archived(Some(&s.matter_id)).await? {
             return Err(Error::LinkNotFound);
         }
         Ok(OpenShare {
