@@ -10,6 +10,8 @@ pub struct PortalRecord {
     pub id: String,
     pub matter_id: Option<String>,
     pub matter_name: Option<String>,
+    /// The matter is archived: its portals are closed.
+    pub matter_archived: bool,
     pub label: String,
     pub passcode_hash: Option<String>,
     pub max_file_size: i64,
@@ -40,7 +42,8 @@ pub struct NewPortal<'a> {
     pub dlp_action: Option<&'a str>,
 }
 
-const SELECT: &str = "SELECT p.id, p.matter_id, m.name AS matter_name, p.label, p.passcode_hash, \
+const SELECT: &str = "SELECT p.id, p.matter_id, m.name AS matter_name, \
+     CASE WHEN m.archived_at IS NULL THEN 0 ELSE 1 END AS matter_archived, p.label, p.passcode_hash, \
      p.max_file_size, p.expires_at, p.enabled, p.created_by, p.created_at, p.deleted_at, \
      p.allowed_types, p.dlp_action, \
      (SELECT COUNT(*) FROM documents d WHERE d.portal_id = p.id AND d.deleted_at IS NULL) AS document_count, \
@@ -52,6 +55,7 @@ fn from_row(row: &AnyRow) -> Result<PortalRecord> {
         id: col(row, "id")?,
         matter_id: col(row, "matter_id")?,
         matter_name: col(row, "matter_name")?,
+        matter_archived: col::<i64>(row, "matter_archived")? != 0,
         label: col(row, "label")?,
         passcode_hash: col(row, "passcode_hash")?,
         max_file_size: col(row, "max_file_size")?,

@@ -16,6 +16,8 @@ pub struct ShareRecord {
     pub created_by: String,
     pub created_at: i64,
     pub revoked_at: Option<i64>,
+    /// The matter is archived: its shares are closed.
+    pub matter_archived: bool,
 }
 
 pub struct NewShare<'a> {
@@ -33,8 +35,9 @@ pub struct DownloadRecord {
     pub watermarked: bool,
 }
 
-const SELECT: &str = "SELECT id, matter_id, recipient, passcode_hash, expires_at, max_downloads, created_by, \
-     created_at, revoked_at FROM shares";
+const SELECT: &str = "SELECT s.id, s.matter_id, s.recipient, s.passcode_hash, s.expires_at, s.max_downloads, \
+     s.created_by, s.created_at, s.revoked_at, CASE WHEN m.archived_at IS NULL THEN 0 ELSE 1 END AS matter_archived \
+     FROM shares s JOIN matters m ON m.id = s.matter_id";
 
 fn from_row(row: &AnyRow) -> Result<ShareRecord> {
     Ok(ShareRecord {
@@ -47,6 +50,7 @@ fn from_row(row: &AnyRow) -> Result<ShareRecord> {
         created_by: col(row, "created_by")?,
         created_at: col(row, "created_at")?,
         revoked_at: col(row, "revoked_at")?,
+        matter_archived: col::<i64>(row, "matter_archived")? != 0,
     })
 }
 
@@ -80,7 +84,7 @@ pub async fn insert(conn: &mut AnyConnection, s: &NewShare<'_>) -> Result<()> {
 }
 
 pub async fn get<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E, id: &str) -> Result<Option<ShareRecord>> {
-    let row = sqlx::query(&format!("{SELECT} WHERE id = $1")).bind(id).fetch_optional(ex).await?;
+    let row = sqlx::query(&format!("{SELECT} WHERE s.id = $1")).bind(id).fetch_optional(ex).await?;
     row.as_ref().map(from_row).transpose()
 }
 
@@ -88,12 +92,12 @@ pub async fn by_token_hash<'c, E: Executor<'c, Database = sqlx::Any>>(
     ex: E,
     token_hash: &[u8],
 ) -> Result<Option<ShareRecord>> {
-    let row = sqlx::query(&format!("{SELECT} WHERE token_hash = $1")).bind(token_hash).fetch_optional(ex).await?;
+    let row = sqlx::query(&format!("{SELECT} WHERE s.token_hash = $1")).bind(token_hash).fetch_optional(ex).await?;
     row.as_ref().map(from_row).transpose()
 }
 
 pub async fn list<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E) -> Result<Vec<ShareRecord>> {
-    let rows = sqlx::query(&format!("{SELECT} ORDER BY created_at DESC, id")).fetch_all(ex).await?;
+    let rows = sqlx::query(&format!("{SELECT} ORDER BY s.created_at DESC, s.id")).fetch_all(ex).await?;
     rows.iter().map(from_row).collect()
 }
 

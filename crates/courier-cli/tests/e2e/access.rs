@@ -357,6 +357,9 @@ async fn the_access_review_flags_what_to_look_at_and_records_reviews() {
     for link in [&intake, &outgoing] {
         assert_eq!(c.get(link["url"].as_str().unwrap()).send().await.unwrap().status(), 404, "archiving closes links");
     }
+    let shown = env.cli_json(&["share", "show", outgoing["id"].as_str().unwrap(), "--json"], None);
+    assert_eq!(shown["status"], "closed");
+    assert_eq!(env.cli_json(&["portal", "show", intake["id"].as_str().unwrap(), "--json"], None)["status"], "closed");
     let _ = signed_in(&world, "att").await;
 
     let report = env.cli_json(&["access", "review", "--json"], None);

@@ -82,6 +82,8 @@ pub fn status(p: &PortalRecord, now: i64) -> &'static str {
         "expired"
     } else if !p.enabled {
         "disabled"
+    } else if p.matter_archived {
+        "closed"
     } else {
         "active"
     }
@@ -288,7 +290,7 @@ impl Courier {
     pub async fn open_portal(&self, token: &str) -> Result<OpenPortal> {
         let token = Token::parse(token).ok_or(Error::LinkNotFound)?;
         let p = rows::by_token_hash(self.db.pool(), &token.hash()).await?.ok_or(Error::LinkNotFound)?;
-        if status(&p, now_ms()) != "active" || self.matter_archived(p.matter_id.as_deref()).await? {
+        if status(&p, now_ms()) != "active" {
             return Err(Error::LinkNotFound);
         }
         Ok(OpenPortal {
@@ -300,12 +302,6 @@ impl Courier {
             max_file_size: p.max_file_size as u64,
             expires_at: p.expires_at,
         })
-    }
-
-    /// An archived matter's portals and shares are closed: their links answer like dead ones.
-    pub(crate) async fn matter_archived(&self, matter_id: Option<&str>) -> Result<bool> {
-        let Some(id) = matter_id else { return Ok(false) };
-        Ok(courier_store::matters::get(self.db.pool(), id).await?.is_some_and(|m| m.archived_at.is_some()))
     }
 
     /// Checks a client's passcode; a wrong one is audited (without the passcode).

@@ -105,6 +105,8 @@ pub fn status(s: &ShareRecord, now: i64) -> &'static str {
         "revoked"
     } else if s.expires_at.is_some_and(|e| e <= now) {
         "expired"
+    } else if s.matter_archived {
+        "closed"
     } else {
         "active"
     }
@@ -206,6 +208,7 @@ impl Courier {
             created_by: caller.actor.to_string(),
             created_at: now,
             revoked_at: None,
+            matter_archived: false,
         };
         let mut tx = self.db.begin().await?;
         rows::insert(&mut tx, &NewShare { record: &record, token_hash: &token.hash(), document_ids: &ids }).await?;
@@ -301,7 +304,7 @@ impl Courier {
     pub async fn open_share(&self, token: &str) -> Result<OpenShare> {
         let token = Token::parse(token).ok_or(Error::LinkNotFound)?;
         let s = rows::by_token_hash(self.db.pool(), &token.hash()).await?.ok_or(Error::LinkNotFound)?;
-        if status(&s, now_ms()) != "active" || self.matter_archived(Some(&s.matter_id)).await? {
+        if status(&s, now_ms()) != "active" {
             return Err(Error::LinkNotFound);
         }
         Ok(OpenShare {
