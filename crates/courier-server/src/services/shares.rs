@@ -361,6 +361,14 @@ impl Courier {
             .await?
             .filter(|d| in_share && d.deleted_at.is_none() && !d.scan.held)
             .ok_or(Error::LinkNotFound)?;
+        let exhausted = "this file has been downloaded as often as the share allows";
+        // Checked first so a spent file costs no stamping; `take_download` decides for real.
+        if let Some(limit) = share.max_downloads {
+            let done = rows::downloads(self.db.pool(), &share.id).await?;
+            if done.iter().filter(|x| x.document_id == d.id).count() as i64 >= limit {
+                return Err(Error::Conflict(exhausted.into()));
+            }
+        }
         let now = now_ms();
         let watermarked = Stamp::supports(&d.content_type);
         let (body, length): (BoxStream<'static, io::Result<Bytes>>, Option<u64>) = if watermarked {
@@ -381,7 +389,7 @@ impl Courier {
         let mut tx = self.db.begin().await?;
         let download_id = uuid::Uuid::new_v4().to_string();
         if !rows::take_download(&mut tx, &share.id, &record, &download_id, share.max_downloads).await? {
-            return Err(Error::Conflict("this file has been downloaded as often as the share allows".into()));
+            return Err(Error::Conflict(exhausted.into()));
         }
         let details = json!({
             "share_id": share.id, "document_id": d.id, "ip": record.ip, "user_agent": record.user_agent,
