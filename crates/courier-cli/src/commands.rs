@@ -111,7 +111,17 @@ pub(crate) fn print_json(value: &impl Serialize) -> Result<ExitCode> {
 }
 
 async fn user(courier: &Courier, caller: &Caller, cmd: UserCommand) -> Result<ExitCode> {
-    let UserCommand::Create { email, role, password_stdin: _, department, json } = cmd;
+    let (email, role, department, json) = match cmd {
+        UserCommand::Create { email, role, password_stdin: _, department, json } => (email, role, department, json),
+        UserCommand::Unlock { email, json } => {
+            let was_locked = service(courier.unlock_account(caller, &email).await)?;
+            if json.json {
+                return print_json(&json!({ "email": email, "was_locked": was_locked }));
+            }
+            println!("{email}: {}", if was_locked { "unlocked" } else { "was not locked" });
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
     let password = read_secret_line("password")?;
     let enrolment = service(courier.create_user(caller, &email, service(role.parse())?, password).await)?;
     if let Some(department) = department {

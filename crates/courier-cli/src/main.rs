@@ -125,6 +125,13 @@ enum UserCommand {
         #[command(flatten)]
         json: Json,
     },
+    /// Lifts a sign-in lockout before it runs out.
+    Unlock {
+        #[arg(long)]
+        email: String,
+        #[command(flatten)]
+        json: Json,
+    },
 }
 
 #[derive(Subcommand)]

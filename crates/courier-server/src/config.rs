@@ -38,6 +38,14 @@ pub struct Config {
     pub max_files_per_upload: usize,
     pub session_idle_timeout_secs: u64,
     pub session_absolute_timeout_secs: u64,
+    /// Failed sign-ins (password or code) of one account within `lockout_window_secs` that
+    /// lock it for `lockout_secs`.
+    pub lockout_threshold: i64,
+    pub lockout_window_secs: u64,
+    pub lockout_secs: u64,
+    /// Longest delay before answering a source address with recent failures (it doubles with
+    /// each failure past the third).
+    pub login_delay_max_ms: u64,
     /// Requests per minute and per client address on `/p/` and on the login forms.
     pub rate_limit_per_minute: u32,
     /// Passcode unlock cookie lifetime.
@@ -144,6 +152,10 @@ impl Default for Config {
             max_files_per_upload: 20,
             session_idle_timeout_secs: 30 * 60,
             session_absolute_timeout_secs: 12 * 3600,
+            lockout_threshold: 10,
+            lockout_window_secs: 15 * 60,
+            lockout_secs: 15 * 60,
+            login_delay_max_ms: 8000,
             rate_limit_per_minute: 120,
             portal_unlock_secs: 30 * 60,
             maintenance_interval_secs: 60,

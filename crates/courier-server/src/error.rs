@@ -22,6 +22,9 @@ pub enum Error {
     Conflict(String),
     #[error("too many requests")]
     RateLimited,
+    /// Too many failed sign-ins for one account (the message says until when).
+    #[error("{0}")]
+    Locked(String),
     /// A file type that is not accepted (by content, never by name).
     #[error("{0}")]
     UnsupportedType(String),
@@ -49,7 +52,7 @@ impl Error {
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Conflict(_) => StatusCode::CONFLICT,
-            Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Self::RateLimited | Self::Locked(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::UnsupportedType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Refused(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::ScanUnavailable => StatusCode::SERVICE_UNAVAILABLE,

@@ -29,12 +29,14 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "leases", include_str!("../migrations/sqlite/0002_leases.sql")),
     (3, "scanning", include_str!("../migrations/sqlite/0003_scanning.sql")),
     (4, "matters_shares", include_str!("../migrations/sqlite/0004_matters_shares.sql")),
+    (5, "lockout", include_str!("../migrations/sqlite/0005_lockout.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../migrations/postgres/0001_init.sql")),
     (2, "leases", include_str!("../migrations/postgres/0002_leases.sql")),
     (3, "scanning", include_str!("../migrations/postgres/0003_scanning.sql")),
     (4, "matters_shares", include_str!("../migrations/postgres/0004_matters_shares.sql")),
+    (5, "lockout", include_str!("../migrations/postgres/0005_lockout.sql")),
 ];
 
 impl Db {

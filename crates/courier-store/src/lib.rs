@@ -9,6 +9,7 @@ pub mod blob;
 mod db;
 pub mod documents;
 pub mod leases;
+pub mod lockout;
 pub mod matters;
 pub mod portals;
 pub mod shares;

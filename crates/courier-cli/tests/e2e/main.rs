@@ -11,6 +11,7 @@ mod crash;
 mod harness;
 mod hostile;
 mod keys;
+mod lockout;
 mod malware;
 mod scanning;
 mod shares;

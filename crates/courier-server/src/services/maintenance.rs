@@ -118,6 +118,9 @@ impl Courier {
             Ok(n) => report.sessions_expired = n,
             Err(e) => tracing::warn!(error = %e, detail = e.internal_detail(), "session expiry failed"),
         }
+        if let Err(e) = self.prune_login_failures().await {
+            tracing::warn!(error = %e, detail = e.internal_detail(), "pruning old sign-in failures failed");
+        }
         report
     }
 }

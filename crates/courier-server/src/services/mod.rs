@@ -7,6 +7,7 @@ pub mod audit;
 pub mod authz;
 pub mod documents;
 pub mod keys;
+pub mod lockout;
 pub mod maintenance;
 pub mod matters;
 pub mod passwords;

@@ -197,12 +197,15 @@ impl Courier {
         email: &str,
         password: Zeroizing<String>,
     ) -> Result<Token> {
-        let email = email.trim().to_lowercase();
+        let email = super::lockout::login_key(email);
+        self.throttle(ip).await?;
+        self.refuse_if_locked(ip, &email).await?;
         let user = rows::by_email(self.db.pool(), &email).await?.filter(|u| !u.disabled);
         let ok = self.passwords.verify(password, user.as_ref().map(|u| u.password_hash.clone())).await?;
         let Some(user) = user.filter(|_| ok) else {
             let caller = Caller { actor: Actor::System, ip };
             self.audit.record(&self.db, &caller, "login.failed", "login", json!({ "step": "password" })).await?;
+            self.sign_in_failed(ip, &email).await?;
             return Err(Error::Unauthenticated);
         };
         let session = Token::generate()?;
@@ -225,6 +228,8 @@ impl Courier {
             .await?
             .filter(|u| !u.disabled)
             .ok_or(Error::Unauthenticated)?;
+        self.throttle(ip).await?;
+        self.refuse_if_locked(ip, &user.email).await?;
         let caller = Caller { actor: Actor::Staff(user.id.clone()), ip };
         let step = self.matching_totp_step(&user, code.trim())?;
         let mut tx = self.db.begin().await?;
@@ -246,7 +251,16 @@ impl Courier {
         };
         let head = self.audit.append(&mut tx, &caller, action, &format!("user:{}", user.id), details).await?;
         self.audit.commit(tx, head).await?;
-        fresh.ok_or(Error::Unauthenticated)
+        match fresh {
+            Some(fresh) => {
+                self.sign_in_succeeded(&user.email).await?;
+                Ok(fresh)
+            }
+            None => {
+                self.sign_in_failed(ip, &user.email).await?;
+                Err(Error::Unauthenticated)
+            }
+        }
     }
 
     fn matching_totp_step(&self, user: &UserRecord, code: &str) -> Result<Option<i64>> {

@@ -149,6 +149,7 @@ pub async fn login(
         Err(Error::Unauthenticated) => {
             render_login(&state, &headers, Some("The email or password is not right."), StatusCode::UNAUTHORIZED)
         }
+        Err(Error::Locked(msg)) => render_login(&state, &headers, Some(&msg), StatusCode::TOO_MANY_REQUESTS),
         Err(e) => Err(e),
     }
 }
@@ -197,6 +198,10 @@ pub async fn login_mfa(
             let ctx =
                 json!({ "csrf_token": pending.csrf_token, "error": "That code is not right, or was used already." });
             Ok((StatusCode::UNAUTHORIZED, state.templates.render("login_mfa.html", ctx)?).into_response())
+        }
+        Err(Error::Locked(msg)) => {
+            let ctx = json!({ "csrf_token": pending.csrf_token, "error": msg });
+            Ok((StatusCode::TOO_MANY_REQUESTS, state.templates.render("login_mfa.html", ctx)?).into_response())
         }
         Err(e) => Err(e),
     }

@@ -1,0 +1,68 @@
+//! Sign-in failures and account locks.
+
+use sqlx::{AnyConnection, Executor};
+
+use crate::{Result, col};
+
+pub async fn record_failure<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E, key: &str, at: i64) -> Result<()> {
+    sqlx::query("INSERT INTO login_failures (key, at) VALUES ($1, $2)").bind(key).bind(at).execute(ex).await?;
+    Ok(())
+}
+
+/// Failures recorded under `key` since `since`.
+pub async fn failures_since<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E, key: &str, since: i64) -> Result<i64> {
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM login_failures WHERE key = $1 AND at >= $2")
+        .bind(key)
+        .bind(since)
+        .fetch_one(ex)
+        .await?;
+    col(&row, "n")
+}
+
+pub async fn clear_failures<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E, key: &str) -> Result<()> {
+    sqlx::query("DELETE FROM login_failures WHERE key = $1").bind(key).execute(ex).await?;
+    Ok(())
+}
+
+/// Failures older than `before` no longer count; upkeep deletes them.
+pub async fn prune<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E, before: i64) -> Result<u64> {
+    let r = sqlx::query("DELETE FROM login_failures WHERE at < $1").bind(before).execute(ex).await?;
+    Ok(r.rows_affected())
+}
+
+pub async fn lock(conn: &mut AnyConnection, email: &str, until: i64) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO login_locks (email, locked_until) VALUES ($1, $2) \
+         ON CONFLICT (email) DO UPDATE SET locked_until = excluded.locked_until",
+    )
+    .bind(email)
+    .bind(until)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Until when `email` is locked, if it is locked at `now`.
+pub async fn locked_until<'c, E: Executor<'c, Database = sqlx::Any>>(
+    ex: E,
+    email: &str,
+    now: i64,
+) -> Result<Option<i64>> {
+    let row = sqlx::query("SELECT locked_until FROM login_locks WHERE email = $1 AND locked_until > $2")
+        .bind(email)
+        .bind(now)
+        .fetch_optional(ex)
+        .await?;
+    row.map(|r| col(&r, "locked_until")).transpose()
+}
+
+/// Lifts a lock; true if there was one in force.
+pub async fn unlock(conn: &mut AnyConnection, email: &str, now: i64) -> Result<bool> {
+    let r = sqlx::query("DELETE FROM login_locks WHERE email = $1 AND locked_until > $2")
+        .bind(email)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM login_failures WHERE key = $1").bind(format!("email:{email}")).execute(conn).await?;
+    Ok(r.rows_affected() > 0)
+}
