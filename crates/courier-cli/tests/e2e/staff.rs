@@ -169,6 +169,25 @@ async fn the_setup_link_creates_the_first_admin_once() {
         .await
         .unwrap();
     assert_eq!(short.status(), 400);
+    // Long enough but guessable: refused, and the form says why.
+    let guessable = c
+        .post(&link)
+        .form(&[
+            ("email", "admin@firm.example"),
+            ("password", "Password12345!"),
+            ("password_again", "Password12345!"),
+            ("csrf_token", &csrf),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(guessable.status(), 400);
+    assert!(guessable.text().await.unwrap().contains("too easy to guess"));
+    let (ok, _, err) = env.cli(
+        &["user", "create", "--email", "x@firm.example", "--role", "paralegal", "--password-stdin", "--json"],
+        Some("qwertyuiop123456\n"),
+    );
+    assert!(!ok && err.contains("too easy to guess"), "{err}");
     let done = c
         .post(&link)
         .form(&[

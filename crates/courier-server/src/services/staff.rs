@@ -88,7 +88,11 @@ pub fn normalize_email(raw: &str) -> Result<String> {
     if valid { Ok(email) } else { Err(Error::BadRequest("that is not a valid email address".into())) }
 }
 
-pub fn check_password_policy(password: &str, email: &str) -> Result<()> {
+/// Length 12 to 128 characters (any Unicode, never truncated, no composition rules), not the
+/// e-mail name, and not guessable: zxcvbn's estimate (its frequency lists, with the e-mail and
+/// the firm's name as known words) of the password without the firm's name must need more
+/// than 10^10 guesses (score 4).
+pub fn check_password_policy(password: &str, email: &str, firm: &str) -> Result<()> {
     let n = password.chars().count();
     if n < MIN_PASSWORD_CHARS {
         return Err(Error::BadRequest(format!("the password needs at least {MIN_PASSWORD_CHARS} characters")));
@@ -100,6 +104,23 @@ pub fn check_password_policy(password: &str, email: &str) -> Result<()> {
     let name = email.split('@').next().unwrap_or(email);
     if name.chars().count() >= 4 && password.to_lowercase().contains(name) {
         return Err(Error::BadRequest("the password must not contain your email name".into()));
+    }
+    let firm = firm.to_lowercase();
+    let mut known: Vec<&str> = vec![email, name, &firm];
+    known.extend(firm.split_whitespace().filter(|w| w.chars().count() >= 4));
+    // The firm's own name adds nothing an attacker would not try first: judge what is left.
+    let mut rest = password.to_lowercase();
+    for word in &known[2..] {
+        rest = rest.replace(word, "");
+    }
+    let estimate = zxcvbn::zxcvbn(&rest, &known);
+    if estimate.score() < zxcvbn::Score::Four {
+        let why = estimate.feedback().and_then(|f| f.warning()).map(|w| format!(" ({w})")).unwrap_or_default();
+        let hint =
+            estimate.feedback().and_then(|f| f.suggestions().first()).map(|s| format!(" {s}")).unwrap_or_default();
+        return Err(Error::BadRequest(format!(
+            "this password is too easy to guess{why}.{hint} A few unrelated words make a strong one."
+        )));
     }
     Ok(())
 }
@@ -149,7 +170,7 @@ impl Courier {
         password: Zeroizing<String>,
     ) -> Result<(UserRecord, Enrolment)> {
         let email = normalize_email(email)?;
-        check_password_policy(&password, &email)?;
+        check_password_policy(&password, &email, &self.config.firm_name)?;
         let id = UserId::random();
         let mut secret = Zeroizing::new([0u8; 20]);
         courier_crypto::random_bytes(&mut secret[..])?;
@@ -372,10 +393,20 @@ mod tests {
 
     #[test]
     fn password_policy() {
-        assert!(check_password_policy("short", "a@b.c").is_err());
-        assert!(check_password_policy(&"x".repeat(129), "a@b.c").is_err());
-        assert!(check_password_policy("alice-is-my-password", "alice@firm.example").is_err());
-        assert!(check_password_policy("tortoise umbrella quartz", "alice@firm.example").is_ok());
+        let firm = "Hartley Mendes LLP";
+        assert!(check_password_policy("short", "a@b.c", firm).is_err());
+        assert!(check_password_policy(&"x".repeat(129), "a@b.c", firm).is_err());
+        assert!(check_password_policy("alice-is-my-password", "alice@firm.example", firm).is_err());
+        assert!(check_password_policy("tortoise umbrella quartz", "alice@firm.example", firm).is_ok());
+        // Common passwords, keyboard walks and the firm's own name are refused, with a reason.
+        for weak in ["password1234", "qwertyuiop123", "Hartley Mendes 2026!", "aaaaaaaaaaaaaaaa"] {
+            let e = check_password_policy(weak, "alice@firm.example", firm).map_err(|e| e.to_string());
+            let e = e.err().unwrap_or_else(|| panic!("{weak} accepted"));
+            assert!(e.contains("too easy to guess"), "{weak}: {e}");
+        }
+        // Any Unicode, counted in characters, not bytes.
+        assert!(check_password_policy("ключ фиалка гора туман", "alice@firm.example", firm).is_ok());
+        assert!(check_password_policy(&"é".repeat(128), "a@b.c", firm).is_err(), "not guessable only by length");
     }
 
     #[test]
