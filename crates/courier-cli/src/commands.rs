@@ -254,7 +254,7 @@ async fn doc(courier: &std::sync::Arc<Courier>, caller: &Caller, cmd: DocCommand
             let docs = match matter {
                 Some(m) => {
                     let m = service(courier.resolve_matter(caller, &m, false).await)?;
-                    service(courier.matter_documents(caller, &m.id).await)?
+                    service(courier.matter_documents(caller, &m.id).await)?.into_iter().map(|d| d.doc).collect()
                 }
                 None => service(courier.list_documents(portal.as_deref(), include_deleted).await)?,
             };

@@ -24,9 +24,11 @@ pub async fn clear_failures<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E, ke
     Ok(())
 }
 
-/// Failures older than `before` no longer count; upkeep deletes them.
-pub async fn prune<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E, before: i64) -> Result<u64> {
-    let r = sqlx::query("DELETE FROM login_failures WHERE at < $1").bind(before).execute(ex).await?;
+/// Upkeep: failures older than `before` no longer count, and locks that ran out by `now`
+/// (also those of unknown e-mails an attacker typed) are gone.
+pub async fn prune(conn: &mut AnyConnection, before: i64, now: i64) -> Result<u64> {
+    let r = sqlx::query("DELETE FROM login_failures WHERE at < $1").bind(before).execute(&mut *conn).await?;
+    sqlx::query("DELETE FROM login_locks WHERE locked_until <= $1").bind(now).execute(conn).await?;
     Ok(r.rows_affected())
 }
 

@@ -44,6 +44,16 @@ pub struct MatterAccess {
     pub flags: Vec<String>,
 }
 
+/// A document of a matter page, with the viewer's rights on it.
+#[derive(Debug, Serialize)]
+pub struct MatterDocument {
+    pub doc: DocumentView,
+    pub may_download: bool,
+    pub may_delete: bool,
+    /// Stamped when downloaded through a share.
+    pub watermarked: bool,
+}
+
 #[derive(Debug, Serialize)]
 pub struct AccessReport {
     pub generated_at: String,
@@ -52,11 +62,25 @@ pub struct AccessReport {
 }
 
 impl Courier {
-    /// The live documents of a matter, for someone who may see the matter.
-    pub async fn matter_documents(&self, caller: &Caller, matter_id: &str) -> Result<Vec<DocumentView>> {
-        self.authorize(caller, Action::MatterView, &self.matter_resource(matter_id).await?).await?;
-        let docs = courier_store::documents::list_in_matter(self.db.pool(), matter_id).await?;
-        Ok(docs.iter().map(super::documents::view).collect())
+    /// The live documents of a matter, for someone who may see the matter, each with what
+    /// the caller may do with it. The matter's facts and the principal are read once.
+    pub async fn matter_documents(&self, caller: &Caller, matter_id: &str) -> Result<Vec<MatterDocument>> {
+        let matter = self.matter_facts(matter_id).await?;
+        self.authorize(caller, Action::MatterView, &Resource::Matter(matter.clone())).await?;
+        let principal = self.principal(caller).await?;
+        let ctx = self.request_context(caller);
+        let mut out = Vec::new();
+        for d in courier_store::documents::list_in_matter(self.db.pool(), matter_id).await? {
+            let resource = super::matters::document_resource_in(&d, matter.clone());
+            let may = |action| principal.as_ref().is_none_or(|p| self.authz.decide(p, action, &resource, &ctx).allowed);
+            out.push(MatterDocument {
+                may_download: may(Action::DocumentDownload),
+                may_delete: may(Action::DocumentDelete),
+                watermarked: super::watermark::Stamp::supports(&d.content_type),
+                doc: super::documents::view(&d),
+            });
+        }
+        Ok(out)
     }
 
     pub async fn access_review(&self, caller: &Caller) -> Result<AccessReport> {

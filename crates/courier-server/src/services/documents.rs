@@ -111,13 +111,9 @@ impl Courier {
         S: Stream<Item = std::result::Result<Bytes, E>> + Unpin,
         E: std::fmt::Display,
     {
-        let matter_id = courier_store::portals::get(self.db.pool(), &portal.id)
-            .await?
-            .and_then(|p| p.matter_id)
-            .unwrap_or_else(|| courier_store::matters::GENERAL.to_owned());
         let target = UploadTarget {
             portal_id: Some(portal.id.clone()),
-            matter_id,
+            matter_id: portal.matter_id.clone(),
             receipt_id: Some(receipt_id.to_owned()),
             allowed_types: portal.allowed_types.clone(),
             dlp_action: portal.dlp_action,

@@ -94,8 +94,10 @@ impl Courier {
         Ok(was_locked)
     }
 
-    /// Upkeep: failures older than the window no longer count.
+    /// Upkeep: old failures and locks that ran out.
     pub(crate) async fn prune_login_failures(&self) -> Result<u64> {
-        Ok(rows::prune(self.db.pool(), self.window_start(now_ms())).await?)
+        let now = now_ms();
+        let mut conn = self.db.pool().acquire().await.map_err(courier_store::StoreError::from)?;
+        Ok(rows::prune(&mut conn, self.window_start(now), now).await?)
     }
 }

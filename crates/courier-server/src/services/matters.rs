@@ -49,6 +49,19 @@ pub struct MatterView {
     pub members: Vec<MemberView>,
 }
 
+/// A document as the authorizer sees it, given its matter's facts.
+pub(crate) fn document_resource_in(d: &DocumentRecord, matter: MatterFacts) -> Resource {
+    let kind = courier_scan::FileKind::ALL.iter().find(|k| k.mime() == d.content_type).map_or("unknown", |k| k.name());
+    Resource::Document {
+        matter,
+        id: d.id.clone(),
+        kind: kind.to_owned(),
+        scan_status: d.scan.status.clone(),
+        held: d.scan.held,
+        watermarkable: super::watermark::Stamp::supports(&d.content_type),
+    }
+}
+
 fn text_field(what: &str, raw: &str, allow_empty: bool) -> Result<String> {
     let v = raw.trim();
     if (!allow_empty && v.is_empty()) || v.chars().count() > MAX_NAME_CHARS || v.chars().any(char::is_control) {
@@ -75,7 +88,7 @@ impl Courier {
         }
     }
 
-    fn request_context(&self, caller: &Caller) -> RequestContext {
+    pub(crate) fn request_context(&self, caller: &Caller) -> RequestContext {
         RequestContext { ip: caller.ip.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)), at_ms: now_ms(), via: "session" }
     }
 
@@ -121,17 +134,8 @@ impl Courier {
     }
 
     pub async fn document_resource(&self, d: &DocumentRecord) -> Result<Resource> {
-        let matter_id = d.matter_id.as_deref().unwrap_or(rows::GENERAL);
-        let kind =
-            courier_scan::FileKind::ALL.iter().find(|k| k.mime() == d.content_type).map_or("unknown", |k| k.name());
-        Ok(Resource::Document {
-            matter: self.matter_facts(matter_id).await?,
-            id: d.id.clone(),
-            kind: kind.to_owned(),
-            scan_status: d.scan.status.clone(),
-            held: d.scan.held,
-            watermarkable: super::watermark::Stamp::supports(&d.content_type),
-        })
+        let matter = self.matter_facts(d.matter_id.as_deref().unwrap_or(rows::GENERAL)).await?;
+        Ok(document_resource_in(d, matter))
     }
 
     pub async fn portal_resource(&self, p: &PortalRecord) -> Result<Resource> {

@@ -84,6 +84,27 @@ impl Courier {
         self.cookie_key.mac(parts)
     }
 
+    /// Checks the passcode a client or recipient gave for a link (`hash` is the link's
+    /// argon2id passcode hash); a wrong one is audited as `portal.passcode_failed` or
+    /// `share.passcode_failed`, never with the passcode.
+    pub async fn check_passcode(
+        &self,
+        caller: &Caller,
+        link: Unlock,
+        link_id: &str,
+        hash: Option<String>,
+        passcode: zeroize::Zeroizing<String>,
+    ) -> crate::Result<bool> {
+        let ok = self.passwords.verify(passcode, hash).await?;
+        if !ok {
+            let kind = link.kind();
+            let details = serde_json::json!({ format!("{kind}_id"): link_id });
+            let action = format!("{kind}.passcode_failed");
+            self.audit.record(&self.db, caller, &action, &format!("{kind}:{link_id}"), details).await?;
+        }
+        Ok(ok)
+    }
+
     /// A signed cookie value proving that the passcode of `link` (a portal or a share, named
     /// by `purpose`) was given, valid for `portal_unlock_secs`.
     pub fn unlock_cookie(&self, purpose: Unlock, link_id: &str) -> String {
@@ -114,6 +135,13 @@ pub enum Unlock {
 }
 
 impl Unlock {
+    fn kind(self) -> &'static str {
+        match self {
+            Self::Portal => "portal",
+            Self::Share => "share",
+        }
+    }
+
     fn tag(self) -> &'static [u8] {
         match self {
             Self::Portal => b"portal-unlock",

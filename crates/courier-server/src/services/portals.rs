@@ -66,6 +66,7 @@ pub struct IssuedLink {
 #[derive(Debug, Clone)]
 pub struct OpenPortal {
     pub id: String,
+    pub matter_id: String,
     pub label: String,
     pub passcode_hash: Option<String>,
     pub max_file_size: u64,
@@ -294,6 +295,7 @@ impl Courier {
             return Err(Error::LinkNotFound);
         }
         Ok(OpenPortal {
+            matter_id: p.matter_id.clone().unwrap_or_else(|| courier_store::matters::GENERAL.to_owned()),
             allowed_types: allowed_types(&p),
             dlp_action: dlp_action(&p, self.scanning.default_dlp_action()),
             id: p.id,
@@ -302,22 +304,5 @@ impl Courier {
             max_file_size: p.max_file_size as u64,
             expires_at: p.expires_at,
         })
-    }
-
-    /// Checks a client's passcode; a wrong one is audited (without the passcode).
-    pub async fn check_portal_passcode(
-        &self,
-        caller: &Caller,
-        portal: &OpenPortal,
-        passcode: Zeroizing<String>,
-    ) -> Result<bool> {
-        let ok = self.passwords.verify(passcode, portal.passcode_hash.clone()).await?;
-        if !ok {
-            let target = format!("portal:{}", portal.id);
-            self.audit
-                .record(&self.db, caller, "portal.passcode_failed", &target, json!({ "portal_id": portal.id }))
-                .await?;
-        }
-        Ok(ok)
     }
 }

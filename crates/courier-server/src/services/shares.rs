@@ -282,9 +282,16 @@ impl Courier {
     }
 
     pub async fn share(&self, caller: &Caller, id: &str) -> Result<ShareView> {
+        Ok(self.share_with_rights(caller, id).await?.0)
+    }
+
+    /// A share as `caller` may see it, and whether they may revoke it.
+    pub async fn share_with_rights(&self, caller: &Caller, id: &str) -> Result<(ShareView, bool)> {
         let s = rows::get(self.db.pool(), id).await?.ok_or(Error::NotFound)?;
-        self.authorize(caller, Action::ShareView, &self.share_resource(&s).await?).await?;
-        self.share_view(&s).await
+        let resource = self.share_resource(&s).await?;
+        self.authorize(caller, Action::ShareView, &resource).await?;
+        let may_revoke = self.may(caller, Action::ShareRevoke, &resource).await?;
+        Ok((self.share_view(&s).await?, may_revoke))
     }
 
     pub async fn revoke_share(&self, caller: &Caller, id: &str) -> Result<ShareView> {
@@ -328,22 +335,6 @@ impl Courier {
             files.push(shared_file(d, &downloads));
         }
         Ok(files)
-    }
-
-    pub async fn check_share_passcode(
-        &self,
-        caller: &Caller,
-        share: &OpenShare,
-        passcode: Zeroizing<String>,
-    ) -> Result<bool> {
-        let ok = self.passwords.verify(passcode, share.passcode_hash.clone()).await?;
-        if !ok {
-            let target = format!("share:{}", share.id);
-            self.audit
-                .record(&self.db, caller, "share.passcode_failed", &target, json!({ "share_id": share.id }))
-                .await?;
-        }
-        Ok(ok)
     }
 
     /// One file for the recipient: stamped in memory where the type allows, counted against

@@ -3,7 +3,7 @@
 
 use axum::Form;
 use axum::extract::{Multipart, Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use courier_core::time_fmt::{now_ms, rfc3339};
 use serde::{Deserialize, Serialize};
@@ -93,7 +93,11 @@ pub async fn unlock(
     if portal.passcode_hash.is_none() {
         return Ok(Redirect::to(&format!("/p/{token}")).into_response());
     }
-    if !courier.check_portal_passcode(&caller(&portal, ip), &portal, Zeroizing::new(form.passcode)).await? {
+    let given = Zeroizing::new(form.passcode);
+    if !courier
+        .check_passcode(&caller(&portal, ip), Unlock::Portal, &portal.id, portal.passcode_hash.clone(), given)
+        .await?
+    {
         let ctx = page_context(
             courier,
             &portal,
@@ -102,16 +106,8 @@ pub async fn unlock(
         );
         return Ok((StatusCode::UNAUTHORIZED, state.templates.render("client_passcode.html", ctx)?).into_response());
     }
-    let secure = if courier.config.public_url().starts_with("https://") { "; Secure" } else { "" };
-    let cookie = format!(
-        "{UNLOCK_COOKIE}={}; Path=/p/{token}; Max-Age={}; HttpOnly; SameSite=Strict{secure}",
-        courier.unlock_cookie(Unlock::Portal, &portal.id),
-        courier.config.portal_unlock_secs
-    );
-    let mut resp = Redirect::to(&format!("/p/{token}")).into_response();
-    resp.headers_mut()
-        .insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(|e| Error::internal("cookie", e))?);
-    Ok(resp)
+    let value = courier.unlock_cookie(Unlock::Portal, &portal.id);
+    super::unlocked_redirect(courier, UNLOCK_COOKIE, &format!("/p/{token}"), &value)
 }
 
 #[derive(Serialize)]

@@ -116,16 +116,7 @@ async fn render_matter(
     let caller = session.caller(ip.0);
     let matter = courier.matter_for(&caller, id).await?;
     let resource = courier.matter_resource(&matter.id).await?;
-    let mut documents = Vec::new();
-    for d in courier.matter_documents(&caller, &matter.id).await? {
-        let record = courier_store::documents::get(courier.db.pool(), &d.id).await?.ok_or(Error::NotFound)?;
-        let r = courier.document_resource(&record).await?;
-        let may_download = courier.may(&caller, Action::DocumentDownload, &r).await?;
-        let may_delete = courier.may(&caller, Action::DocumentDelete, &r).await?;
-        let watermarked = crate::services::watermark::Stamp::supports(&d.content_type);
-        documents.push(json!({ "doc": d, "may_download": may_download, "may_delete": may_delete,
-            "watermarked": watermarked }));
-    }
+    let documents = courier.matter_documents(&caller, &matter.id).await?;
     let portals: Vec<_> = courier
         .list_portals(&caller)
         .await?
@@ -285,10 +276,7 @@ pub async fn share_page(
 ) -> Result<Response> {
     let session = session!(state, headers);
     let caller = session.caller(ip.0);
-    let share = state.courier.share(&caller, &id).await?;
-    let record = courier_store::shares::get(state.courier.db.pool(), &id).await?.ok_or(Error::NotFound)?;
-    let may_revoke =
-        state.courier.may(&caller, Action::ShareRevoke, &state.courier.share_resource(&record).await?).await?;
+    let (share, may_revoke) = state.courier.share_with_rights(&caller, &id).await?;
     let ctx = json!({ "user": session.email, "csrf_token": session.csrf_token, "role": session.role,
         "share": share, "may_revoke": may_revoke });
     Ok(state.templates.render("share.html", ctx)?.into_response())

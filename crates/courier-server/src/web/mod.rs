@@ -20,6 +20,9 @@ use tower_http::LatencyUnit;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+
 use crate::Courier;
 
 pub use middleware::ClientIp;
@@ -42,6 +45,19 @@ fn cookie(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
         .filter_map(|kv| kv.trim().split_once('='))
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_owned())
+}
+
+/// A redirect back to a link's page (`/p/<token>` or `/s/<token>`) setting the signed cookie
+/// that proves its passcode was given, scoped to that link's path.
+fn unlocked_redirect(courier: &Courier, cookie_name: &str, link_path: &str, value: &str) -> crate::Result<Response> {
+    let secure = if staff::secure(courier) { "; Secure" } else { "" };
+    let max_age = courier.config.portal_unlock_secs;
+    let cookie =
+        format!("{cookie_name}={value}; Path={link_path}; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}");
+    let mut resp = axum::response::Redirect::to(link_path).into_response();
+    let cookie = HeaderValue::from_str(&cookie).map_err(|e| crate::Error::internal("cookie", e))?;
+    resp.headers_mut().insert(header::SET_COOKIE, cookie);
+    Ok(resp)
 }
 
 /// Largest non-upload request body (forms).

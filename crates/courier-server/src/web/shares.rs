@@ -35,7 +35,10 @@ async fn open(state: &AppState, token: &str, ip: ClientIp, headers: &HeaderMap) 
         return Ok((share, false));
     }
     if let Some(given) = headers.get(PASSCODE_HEADER).and_then(|v| v.to_str().ok()) {
-        let ok = courier.check_share_passcode(&caller(&share, ip), &share, Zeroizing::new(given.to_owned())).await?;
+        let given = Zeroizing::new(given.to_owned());
+        let ok = courier
+            .check_passcode(&caller(&share, ip), Unlock::Share, &share.id, share.passcode_hash.clone(), given)
+            .await?;
         return Ok((share, !ok));
     }
     Ok((share, true))
@@ -87,22 +90,18 @@ pub async fn unlock(
     if share.passcode_hash.is_none() {
         return Ok(Redirect::to(&format!("/s/{token}")).into_response());
     }
-    if !courier.check_share_passcode(&caller(&share, ip), &share, Zeroizing::new(form.passcode)).await? {
+    let given = Zeroizing::new(form.passcode);
+    if !courier
+        .check_passcode(&caller(&share, ip), Unlock::Share, &share.id, share.passcode_hash.clone(), given)
+        .await?
+    {
         let ctx = json!({ "firm": courier.config.firm_name, "token": token,
             "error": "That passcode is not right. Please check it and try again." });
         let page = state.templates.render("client_share_passcode.html", ctx)?;
         return Ok(no_store((StatusCode::UNAUTHORIZED, page).into_response()));
     }
-    let secure = if courier.config.public_url().starts_with("https://") { "; Secure" } else { "" };
-    let cookie = format!(
-        "{UNLOCK_COOKIE}={}; Path=/s/{token}; Max-Age={}; HttpOnly; SameSite=Strict{secure}",
-        courier.unlock_cookie(Unlock::Share, &share.id),
-        courier.config.portal_unlock_secs
-    );
-    let mut resp = Redirect::to(&format!("/s/{token}")).into_response();
-    resp.headers_mut()
-        .insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(|e| Error::internal("cookie", e))?);
-    Ok(resp)
+    let value = courier.unlock_cookie(Unlock::Share, &share.id);
+    super::unlocked_redirect(courier, UNLOCK_COOKIE, &format!("/s/{token}"), &value)
 }
 
 pub async fn download(

@@ -24,7 +24,7 @@ fn session_cookie_name(courier: &Courier) -> &'static str {
     if secure(courier) { "__Host-courier_session" } else { "courier_session" }
 }
 
-fn secure(courier: &Courier) -> bool {
+pub(super) fn secure(courier: &Courier) -> bool {
     courier.config.public_url().starts_with("https://")
 }
 
