@@ -17,7 +17,7 @@ use serde_json::json;
 use zeroize::Zeroizing;
 
 use crate::matters as matter_commands;
-use crate::{AuditCommand, Cli, Command, DocCommand, KeyCommand, MaintenanceCommand, PortalCommand, UserCommand};
+use crate::{AuditCommand, Cli, Command, DocCommand, KeyCommand, MaintenanceCommand, PortalCommand};
 
 pub async fn run(cli: Cli) -> Result<ExitCode> {
     let serving = matches!(cli.command, Command::Serve { .. });
@@ -36,7 +36,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
     let caller = Caller::cli();
     let result = match cli.command {
         Command::Serve { .. } => unreachable_serve(),
-        Command::User(c) => user(&courier, &caller, c).await,
+        Command::User(c) => crate::users::user(&courier, &caller, c).await,
         Command::Portal(c) => portal(&courier, &caller, c).await,
         Command::Doc(c) => doc(&courier, &caller, c).await,
         Command::Audit(c) => audit(&courier, &caller, c).await,
@@ -107,32 +107,6 @@ pub(crate) async fn audit_read(
 
 pub(crate) fn print_json(value: &impl Serialize) -> Result<ExitCode> {
     println!("{}", serde_json::to_string_pretty(value)?);
-    Ok(ExitCode::SUCCESS)
-}
-
-async fn user(courier: &Courier, caller: &Caller, cmd: UserCommand) -> Result<ExitCode> {
-    let (email, role, department, json) = match cmd {
-        UserCommand::Create { email, role, password_stdin: _, department, json } => (email, role, department, json),
-        UserCommand::Unlock { email, json } => {
-            let was_locked = service(courier.unlock_account(caller, &email).await)?;
-            if json.json {
-                return print_json(&json!({ "email": email, "was_locked": was_locked }));
-            }
-            println!("{email}: {}", if was_locked { "unlocked" } else { "was not locked" });
-            return Ok(ExitCode::SUCCESS);
-        }
-    };
-    let password = read_secret_line("password")?;
-    let enrolment = service(courier.create_user(caller, &email, service(role.parse())?, password).await)?;
-    if let Some(department) = department {
-        service(courier.set_user_department(caller, &enrolment.id, &department).await)?;
-    }
-    if json.json {
-        return print_json(&enrolment);
-    }
-    println!("Created {} ({}), id {}", enrolment.email, enrolment.role.as_str(), enrolment.id);
-    println!("Enrol this TOTP secret in an authenticator app now; it is not shown again:");
-    println!("  secret: {}\n  uri:    {}", enrolment.totp_secret, enrolment.otpauth_uri);
     Ok(ExitCode::SUCCESS)
 }
 

@@ -4,6 +4,7 @@
 mod commands;
 mod matters;
 mod serve;
+mod users;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -33,7 +34,7 @@ enum Command {
     },
     /// Staff accounts.
     #[command(subcommand)]
-    User(UserCommand),
+    User(users::UserCommand),
     /// Inbound collection portals.
     #[command(subcommand)]
     Portal(PortalCommand),
@@ -106,32 +107,6 @@ pub(crate) struct Json {
     /// Print one JSON document instead of text.
     #[arg(long)]
     pub(crate) json: bool,
-}
-
-#[derive(Subcommand)]
-enum UserCommand {
-    /// Create a staff account; prints its TOTP enrolment once.
-    Create {
-        #[arg(long)]
-        email: String,
-        #[arg(long, value_parser = ["admin", "attorney", "paralegal"])]
-        role: String,
-        /// Read the password from the first line of standard input.
-        #[arg(long, required = true)]
-        password_stdin: bool,
-        /// Used by attribute-based policies (a department's matters for that department).
-        #[arg(long)]
-        department: Option<String>,
-        #[command(flatten)]
-        json: Json,
-    },
-    /// Lifts a sign-in lockout before it runs out.
-    Unlock {
-        #[arg(long)]
-        email: String,
-        #[command(flatten)]
-        json: Json,
-    },
 }
 
 #[derive(Subcommand)]

@@ -38,6 +38,10 @@ pub struct Config {
     pub max_files_per_upload: usize,
     pub session_idle_timeout_secs: u64,
     pub session_absolute_timeout_secs: u64,
+    /// A new sign-in ends the user's older sessions (and says so on the next page).
+    pub single_session: bool,
+    /// How long an invitation link stays valid.
+    pub invitation_ttl_secs: u64,
     /// Failed sign-ins (password or code) of one account within `lockout_window_secs` that
     /// lock it for `lockout_secs`.
     pub lockout_threshold: i64,
@@ -152,6 +156,8 @@ impl Default for Config {
             max_files_per_upload: 20,
             session_idle_timeout_secs: 30 * 60,
             session_absolute_timeout_secs: 12 * 3600,
+            single_session: true,
+            invitation_ttl_secs: 72 * 3600,
             lockout_threshold: 10,
             lockout_window_secs: 15 * 60,
             lockout_secs: 15 * 60,

@@ -30,6 +30,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "scanning", include_str!("../migrations/sqlite/0003_scanning.sql")),
     (4, "matters_shares", include_str!("../migrations/sqlite/0004_matters_shares.sql")),
     (5, "lockout", include_str!("../migrations/sqlite/0005_lockout.sql")),
+    (6, "accounts", include_str!("../migrations/sqlite/0006_accounts.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../migrations/postgres/0001_init.sql")),
@@ -37,6 +38,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "scanning", include_str!("../migrations/postgres/0003_scanning.sql")),
     (4, "matters_shares", include_str!("../migrations/postgres/0004_matters_shares.sql")),
     (5, "lockout", include_str!("../migrations/postgres/0005_lockout.sql")),
+    (6, "accounts", include_str!("../migrations/postgres/0006_accounts.sql")),
 ];
 
 impl Db {

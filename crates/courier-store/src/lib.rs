@@ -8,10 +8,13 @@ pub mod audit;
 pub mod blob;
 mod db;
 pub mod documents;
+pub mod invitations;
 pub mod leases;
 pub mod lockout;
 pub mod matters;
 pub mod portals;
+pub mod recovery_codes;
+pub mod sessions;
 pub mod shares;
 pub mod users;
 

@@ -1,4 +1,4 @@
-//! Staff accounts, their sessions and the one-time setup links.
+//! Staff accounts and the one-time setup links.
 
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Executor};
@@ -17,6 +17,15 @@ pub struct UserRecord {
     /// Used by attribute-based policies (a department's matters for that department).
     pub department: String,
     pub last_login_at: Option<i64>,
+    /// False until the user has enrolled an authenticator (invited, or after an MFA reset).
+    pub mfa_enrolled: bool,
+}
+
+impl UserRecord {
+    /// Invited and not yet accepted: no password has been set.
+    pub fn invited(&self) -> bool {
+        self.password_hash.is_empty()
+    }
 }
 
 fn user_from_row(row: &AnyRow) -> Result<UserRecord> {
@@ -30,16 +39,17 @@ fn user_from_row(row: &AnyRow) -> Result<UserRecord> {
         disabled: col::<i64>(row, "disabled")? != 0,
         department: col(row, "department")?,
         last_login_at: col(row, "last_login_at")?,
+        mfa_enrolled: col::<i64>(row, "mfa_enrolled")? != 0,
     })
 }
 
 const SELECT_USER: &str = "SELECT id, email, role, password_hash, totp_sealed, totp_last_step, disabled, \
-     department, last_login_at FROM users";
+     department, last_login_at, mfa_enrolled FROM users";
 
 pub async fn insert(conn: &mut AnyConnection, u: &UserRecord, now: i64) -> Result<()> {
     sqlx::query(
         "INSERT INTO users (id, email, role, password_hash, totp_sealed, totp_last_step, disabled, created_at, \
-         department) VALUES ($1, $2, $3, $4, $5, 0, 0, $6, $7)",
+         department, mfa_enrolled) VALUES ($1, $2, $3, $4, $5, 0, 0, $6, $7, $8)",
     )
     .bind(&u.id)
     .bind(&u.email)
@@ -48,6 +58,7 @@ pub async fn insert(conn: &mut AnyConnection, u: &UserRecord, now: i64) -> Resul
     .bind(&u.totp_sealed)
     .bind(now)
     .bind(&u.department)
+    .bind(i64::from(u.mfa_enrolled))
     .execute(conn)
     .await
     .map_err(StoreError::on_conflict)?;
@@ -89,85 +100,6 @@ pub async fn advance_totp_step(conn: &mut AnyConnection, id: &str, step: i64) ->
         .execute(conn)
         .await?;
     Ok(r.rows_affected() == 1)
-}
-
-#[derive(Debug, Clone)]
-pub struct SessionRecord {
-    pub user_id: String,
-    pub stage: String,
-    pub csrf_token: String,
-    pub created_at: i64,
-    pub last_seen: i64,
-}
-
-pub async fn insert_session(
-    conn: &mut AnyConnection,
-    id_hash: &[u8],
-    user_id: &str,
-    stage: &str,
-    csrf_token: &str,
-    now: i64,
-) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO sessions (id_hash, user_id, stage, csrf_token, created_at, last_seen) VALUES ($1, $2, $3, $4, $5, $5)",
-    )
-    .bind(id_hash)
-    .bind(user_id)
-    .bind(stage)
-    .bind(csrf_token)
-    .bind(now)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-pub async fn session<'c, E: Executor<'c, Database = sqlx::Any>>(
-    ex: E,
-    id_hash: &[u8],
-) -> Result<Option<SessionRecord>> {
-    let row = sqlx::query("SELECT user_id, stage, csrf_token, created_at, last_seen FROM sessions WHERE id_hash = $1")
-        .bind(id_hash)
-        .fetch_optional(ex)
-        .await?;
-    row.map(|r| {
-        Ok(SessionRecord {
-            user_id: col(&r, "user_id")?,
-            stage: col(&r, "stage")?,
-            csrf_token: col(&r, "csrf_token")?,
-            created_at: col(&r, "created_at")?,
-            last_seen: col(&r, "last_seen")?,
-        })
-    })
-    .transpose()
-}
-
-pub async fn touch_session<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E, id_hash: &[u8], now: i64) -> Result<()> {
-    sqlx::query("UPDATE sessions SET last_seen = $1 WHERE id_hash = $2").bind(now).bind(id_hash).execute(ex).await?;
-    Ok(())
-}
-
-pub async fn delete_session<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E, id_hash: &[u8]) -> Result<()> {
-    sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(id_hash).execute(ex).await?;
-    Ok(())
-}
-
-/// Ends all of a user's sessions (single-session policy, logout everywhere).
-pub async fn delete_user_sessions(conn: &mut AnyConnection, user_id: &str) -> Result<u64> {
-    let r = sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(conn).await?;
-    Ok(r.rows_affected())
-}
-
-pub async fn delete_stale_sessions<'c, E: Executor<'c, Database = sqlx::Any>>(
-    ex: E,
-    idle_before: i64,
-    created_before: i64,
-) -> Result<u64> {
-    let r = sqlx::query("DELETE FROM sessions WHERE last_seen < $1 OR created_at < $2")
-        .bind(idle_before)
-        .bind(created_before)
-        .execute(ex)
-        .await?;
-    Ok(r.rows_affected())
 }
 
 pub async fn insert_setup_token(conn: &mut AnyConnection, token_hash: &[u8], expires_at: i64) -> Result<()> {
@@ -236,4 +168,64 @@ pub async fn set_department(conn: &mut AnyConnection, id: &str, department: &str
     let r =
         sqlx::query("UPDATE users SET department = $1 WHERE id = $2").bind(department).bind(id).execute(conn).await?;
     Ok(r.rows_affected() == 1)
+}
+
+pub async fn set_role(conn: &mut AnyConnection, id: &str, role: &str) -> Result<bool> {
+    let r = sqlx::query("UPDATE users SET role = $1 WHERE id = $2").bind(role).bind(id).execute(conn).await?;
+    Ok(r.rows_affected() == 1)
+}
+
+pub async fn set_disabled(conn: &mut AnyConnection, id: &str, disabled: bool) -> Result<bool> {
+    let r = sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")
+        .bind(i64::from(disabled))
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+pub async fn set_password(conn: &mut AnyConnection, id: &str, password_hash: &str) -> Result<bool> {
+    let r = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+        .bind(password_hash)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Marks the authenticator as not enrolled (MFA reset): the next sign-in must enrol again.
+pub async fn clear_mfa(conn: &mut AnyConnection, id: &str) -> Result<bool> {
+    let r = sqlx::query("UPDATE users SET mfa_enrolled = 0 WHERE id = $1").bind(id).execute(conn).await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Stores the authenticator secret offered at enrolment; only while not enrolled, so an
+/// enrolled secret is never replaced this way.
+pub async fn offer_totp(conn: &mut AnyConnection, id: &str, sealed: &[u8]) -> Result<bool> {
+    let r = sqlx::query("UPDATE users SET totp_sealed = $1, totp_last_step = 0 WHERE id = $2 AND mfa_enrolled = 0")
+        .bind(sealed)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Completes enrolment with the offered secret, if it is still the one the code matched.
+pub async fn confirm_totp(conn: &mut AnyConnection, id: &str, sealed: &[u8]) -> Result<bool> {
+    let r = sqlx::query("UPDATE users SET mfa_enrolled = 1 WHERE id = $1 AND mfa_enrolled = 0 AND totp_sealed = $2")
+        .bind(id)
+        .bind(sealed)
+        .execute(conn)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// On PostgreSQL, locks the rows of the enabled admins until the transaction ends, so two
+/// concurrent changes cannot both remove "the other" last admin. SQLite has one writer at a
+/// time, which gives the same guarantee.
+pub async fn lock_admins(conn: &mut AnyConnection, backend: crate::Backend) -> Result<()> {
+    if backend == crate::Backend::Postgres {
+        sqlx::query("SELECT id FROM users WHERE role = 'admin' AND disabled = 0 FOR UPDATE").fetch_all(conn).await?;
+    }
+    Ok(())
 }

@@ -470,6 +470,12 @@ pub async fn sign_in_at(
     password: &str,
     totp_secret: &str,
 ) -> reqwest::Response {
+    password_step(c, base, email, password).await;
+    second_factor(c, mfa_base, &totp_code(totp_secret)).await
+}
+
+/// The password step of sign-in, which must lead on to the second factor.
+pub async fn password_step(c: &reqwest::Client, base: &str, email: &str, password: &str) {
     let page = c.get(format!("{base}/login")).send().await.unwrap().text().await.unwrap();
     let csrf = hidden_field(&page, "csrf_token");
     let r = c
@@ -480,13 +486,19 @@ pub async fn sign_in_at(
         .unwrap();
     assert_eq!(r.status(), 303, "password step");
     assert_eq!(r.headers()["location"], "/login/mfa");
-    let page = c.get(format!("{mfa_base}/login/mfa")).send().await.unwrap().text().await.unwrap();
+}
+
+/// Posts a second factor (a TOTP or recovery code) to the session waiting for one.
+pub async fn second_factor(c: &reqwest::Client, base: &str, code: &str) -> reqwest::Response {
+    let page = c.get(format!("{base}/login/mfa")).send().await.unwrap().text().await.unwrap();
     let csrf = hidden_field(&page, "csrf_token");
-    c.post(format!("{mfa_base}/login/mfa"))
-        .form(&[("code", totp_code(totp_secret).as_str()), ("csrf_token", &csrf)])
-        .send()
-        .await
-        .unwrap()
+    c.post(format!("{base}/login/mfa")).form(&[("code", code), ("csrf_token", &csrf)]).send().await.unwrap()
+}
+
+/// The CSRF token of a signed-in session, read off a staff page.
+pub async fn csrf_of(c: &reqwest::Client, base: &str) -> String {
+    let page = c.get(format!("{base}/account")).send().await.unwrap().text().await.unwrap();
+    hidden_field(&page, "csrf_token")
 }
 
 pub fn hidden_field(html: &str, name: &str) -> String {

@@ -106,12 +106,12 @@ impl Courier {
                 on.push(json!({ "matter_id": m.matter_id, "name": matter.map(|x| x.name.clone()), "role": m.role }));
             }
             users.push(UserAccess {
+                mfa: super::mfa::methods(&u),
                 id: u.id,
                 email: u.email,
                 role: u.role,
                 department: u.department,
                 disabled: u.disabled,
-                mfa: vec!["totp"],
                 last_login_at: u.last_login_at.map(rfc3339),
                 matters: on,
                 api_tokens: Vec::new(),

@@ -18,7 +18,7 @@ use zeroize::Zeroizing;
 use super::{Caller, Courier};
 use crate::{Error, Result};
 
-const TOTP_PURPOSE: &[u8] = super::staff::TOTP_PURPOSE;
+const TOTP_PURPOSE: &[u8] = super::mfa::TOTP_PURPOSE;
 const PAGE: i64 = 500;
 
 /// The master key ring, reloadable from its files.

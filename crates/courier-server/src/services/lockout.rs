@@ -7,7 +7,7 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use courier_core::time_fmt::{now_ms, rfc3339};
+use courier_core::time_fmt::rfc3339;
 use courier_store::lockout as rows;
 use serde_json::json;
 
@@ -33,7 +33,8 @@ impl Courier {
     /// doubling with each one, at most `login_delay_max_ms`.
     pub(crate) async fn throttle(&self, ip: Option<IpAddr>) -> Result<()> {
         let Some(ip) = ip else { return Ok(()) };
-        let n = rows::failures_since(self.db.pool(), &format!("ip:{ip}"), self.window_start(now_ms())).await?;
+        let n =
+            rows::failures_since(self.db.pool(), &format!("ip:{ip}"), self.window_start(self.clock.now_ms())).await?;
         if n >= FREE_FAILURES {
             let shift = (n - FREE_FAILURES).min(16) as u32;
             let delay = FIRST_DELAY_MS.saturating_mul(1 << shift).min(self.config.login_delay_max_ms);
@@ -44,7 +45,7 @@ impl Courier {
 
     /// `Locked` when the account is locked now; the attempt is audited.
     pub(crate) async fn refuse_if_locked(&self, ip: Option<IpAddr>, email: &str) -> Result<()> {
-        let Some(until) = rows::locked_until(self.db.pool(), email, now_ms()).await? else {
+        let Some(until) = rows::locked_until(self.db.pool(), email, self.clock.now_ms()).await? else {
             return Ok(());
         };
         let caller = Caller { actor: Actor::System, ip };
@@ -58,7 +59,7 @@ impl Courier {
 
     /// Counts a failed password or code, and locks the account at the threshold.
     pub(crate) async fn sign_in_failed(&self, ip: Option<IpAddr>, email: &str) -> Result<()> {
-        let now = now_ms();
+        let now = self.clock.now_ms();
         let key = format!("email:{email}");
         rows::record_failure(self.db.pool(), &key, now).await?;
         if let Some(ip) = ip {
@@ -87,7 +88,7 @@ impl Courier {
         self.authorize(caller, Action::UserManage, &Resource::Firm).await?;
         let email = login_key(email);
         let mut tx = self.db.begin().await?;
-        let was_locked = rows::unlock(&mut tx, &email, now_ms()).await?;
+        let was_locked = rows::unlock(&mut tx, &email, self.clock.now_ms()).await?;
         let details = json!({ "email": email, "was_locked": was_locked });
         let head = self.audit.append(&mut tx, caller, "account.unlock", "login", details).await?;
         self.audit.commit(tx, head).await?;
@@ -96,7 +97,7 @@ impl Courier {
 
     /// Upkeep: old failures and locks that ran out.
     pub(crate) async fn prune_login_failures(&self) -> Result<u64> {
-        let now = now_ms();
+        let now = self.clock.now_ms();
         let mut conn = self.db.pool().acquire().await.map_err(courier_store::StoreError::from)?;
         Ok(rows::prune(&mut conn, self.window_start(now), now).await?)
     }

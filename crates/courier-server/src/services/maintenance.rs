@@ -69,10 +69,10 @@ impl Courier {
     }
 
     pub async fn expire_sessions(&self) -> Result<u64> {
-        let now = now_ms();
+        let now = self.clock.now_ms();
         let idle = now - self.config.session_idle_timeout().as_millis() as i64;
         let absolute = now - self.config.session_absolute_timeout().as_millis() as i64;
-        Ok(courier_store::users::delete_stale_sessions(self.db.pool(), idle, absolute).await?)
+        Ok(courier_store::sessions::delete_stale(self.db.pool(), idle, absolute).await?)
     }
 
     /// Runs the upkeep every `every` until the process ends, on one instance of a cluster at a

@@ -5,16 +5,20 @@ pub mod access;
 pub mod archive;
 pub mod audit;
 pub mod authz;
+pub mod clock;
 pub mod documents;
 pub mod keys;
 pub mod lockout;
 pub mod maintenance;
 pub mod matters;
+pub mod mfa;
 pub mod passwords;
 pub mod portals;
 pub mod scanning;
+pub mod sessions;
 pub mod shares;
 pub mod staff;
+pub mod users;
 pub mod watermark;
 
 use std::fmt;
@@ -43,6 +47,8 @@ pub struct Courier {
     pub stamping: Arc<tokio::sync::Semaphore>,
     /// This process among the instances of a cluster (for leases).
     pub instance_id: String,
+    /// The time for session, code and link expiry; tests move it forward.
+    pub clock: clock::Clock,
     /// HMAC key for short-lived signed cookies (portal unlock, login CSRF); derived from the
     /// master key so every instance sharing that key agrees.
     cookie_key: courier_crypto::MacKey,
@@ -75,6 +81,7 @@ impl Courier {
             authz,
             stamping: Arc::new(tokio::sync::Semaphore::new(stamping_permits)),
             instance_id,
+            clock: clock::Clock::default(),
             cookie_key,
         }
     }

@@ -1,24 +1,24 @@
-//! Staff accounts and sign-in: password (argon2id) then TOTP, sessions with idle and absolute
-//! timeouts, the one-time setup link for the first admin. The full ASVS level 2 work (lockout,
-//! passkeys, recovery codes, password strength) builds on this in its own issue.
+//! Staff accounts and sign-in: the password policy, password (argon2id) then a second factor
+//! (TOTP or a recovery code), and the one-time setup link for the first admin. Sessions are in
+//! `sessions`, second factors in `mfa`, account management in `users`.
 
 use std::time::Duration;
 
 use courier_core::UserId;
-use courier_core::time_fmt::now_ms;
 use courier_crypto::token::Token;
+use courier_store::recovery_codes;
 use courier_store::users::{self as rows, UserRecord};
 use serde::Serialize;
 use serde_json::json;
-use totp_rs::{Algorithm, TOTP};
 use zeroize::Zeroizing;
 
+use super::mfa::{SecondFactor, looks_like_recovery_code, new_recovery_codes};
+use super::sessions::Origin;
 use super::{Actor, Caller, Courier};
 use crate::{Error, Result};
 
 pub const MIN_PASSWORD_CHARS: usize = 12;
 pub const MAX_PASSWORD_CHARS: usize = 128;
-pub(crate) const TOTP_PURPOSE: &[u8] = b"courier totp v1";
 const SETUP_LINK_TTL: Duration = Duration::from_secs(3600);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -59,23 +59,8 @@ pub struct Enrolment {
     pub role: Role,
     pub totp_secret: String,
     pub otpauth_uri: String,
-}
-
-/// A signed-in staff member, as the web layer sees it.
-#[derive(Debug, Clone)]
-pub struct StaffSession {
-    pub user_id: String,
-    pub email: String,
-    pub role: String,
-    pub csrf_token: String,
-    /// Password given, TOTP not yet.
-    pub awaiting_mfa: bool,
-}
-
-impl StaffSession {
-    pub fn caller(&self, ip: Option<std::net::IpAddr>) -> Caller {
-        Caller { actor: Actor::Staff(self.user_id.clone()), ip }
-    }
+    /// Ten single-use codes for when the authenticator is lost.
+    pub recovery_codes: Vec<String>,
 }
 
 pub fn normalize_email(raw: &str) -> Result<String> {
@@ -125,13 +110,6 @@ pub fn check_password_policy(password: &str, email: &str, firm: &str) -> Result<
     Ok(())
 }
 
-fn totp(secret: &[u8], email: &str, issuer: &str) -> Result<TOTP> {
-    // The otpauth URI format reserves ':' in the issuer and account name.
-    let issuer = issuer.replace(':', " ");
-    TOTP::new(Algorithm::SHA1, 6, 1, 30, secret.to_vec(), Some(issuer), email.to_owned())
-        .map_err(|e| Error::internal("totp", e))
-}
-
 impl Courier {
     /// Creates a staff account with a fresh TOTP secret.
     pub async fn create_user(
@@ -141,9 +119,9 @@ impl Courier {
         role: Role,
         password: Zeroizing<String>,
     ) -> Result<Enrolment> {
-        let (record, enrolment) = self.prepare_user(email, role, password).await?;
+        let (record, enrolment, hashes) = self.prepare_user(email, role, password).await?;
         let mut tx = self.db.begin().await?;
-        let head = self.insert_user(&mut tx, caller, &record).await?;
+        let head = self.insert_user(&mut tx, caller, &record, &hashes).await?;
         self.audit.commit(tx, head).await?;
         Ok(enrolment)
     }
@@ -168,60 +146,63 @@ impl Courier {
         email: &str,
         role: Role,
         password: Zeroizing<String>,
-    ) -> Result<(UserRecord, Enrolment)> {
+    ) -> Result<(UserRecord, Enrolment, Vec<[u8; 32]>)> {
         let email = normalize_email(email)?;
         check_password_policy(&password, &email, &self.config.firm_name)?;
-        let id = UserId::random();
-        let mut secret = Zeroizing::new([0u8; 20]);
-        courier_crypto::random_bytes(&mut secret[..])?;
-        let totp = totp(&secret[..], &email, &self.config.firm_name)?;
+        let id = UserId::random().to_string();
+        let (totp_sealed, offer) = self.new_totp(&id, &email)?;
+        let (codes, hashes) = new_recovery_codes(&id)?;
         let record = UserRecord {
-            id: id.to_string(),
+            id: id.clone(),
             email: email.clone(),
             role: role.as_str().to_owned(),
             password_hash: self.passwords.hash(password).await?,
-            totp_sealed: self.keys.seal(TOTP_PURPOSE, id.as_uuid().as_bytes(), &secret[..])?,
+            totp_sealed,
             totp_last_step: 0,
             disabled: false,
             department: String::new(),
             last_login_at: None,
+            mfa_enrolled: true,
         };
         let enrolment = Enrolment {
-            id: record.id.clone(),
+            id,
             email,
             role,
-            totp_secret: totp.get_secret_base32(),
-            otpauth_uri: totp.get_url(),
+            totp_secret: offer.totp_secret,
+            otpauth_uri: offer.otpauth_uri,
+            recovery_codes: codes,
         };
-        Ok((record, enrolment))
+        Ok((record, enrolment, hashes))
     }
 
-    async fn insert_user(
+    /// Inserts a user (and their recovery codes, if enrolled) with the `user.create` event.
+    pub(crate) async fn insert_user(
         &self,
         tx: &mut courier_store::Tx,
         caller: &Caller,
         record: &UserRecord,
+        recovery: &[[u8; 32]],
     ) -> Result<courier_store::audit::HeadRecord> {
-        rows::insert(tx, record, now_ms()).await.map_err(|e| match e {
+        let now = self.clock.now_ms();
+        rows::insert(tx, record, now).await.map_err(|e| match e {
             courier_store::StoreError::Conflict => Error::Conflict("a user with this email exists".into()),
             other => other.into(),
         })?;
-        let details = json!({ "user_id": record.id, "role": record.role });
+        recovery_codes::replace(tx, &record.id, recovery, now).await?;
+        let details = json!({ "user_id": record.id, "email": record.email, "role": record.role,
+            "invited": record.invited() });
         self.audit.append(tx, caller, "user.create", &format!("user:{}", record.id), details).await
     }
 
-    /// First step of sign-in. Unknown email and wrong password take the same time and give
-    /// the same answer; both are audited. Returns a session id awaiting TOTP.
-    pub async fn login_password(
-        &self,
-        ip: Option<std::net::IpAddr>,
-        email: &str,
-        password: Zeroizing<String>,
-    ) -> Result<Token> {
+    /// First step of sign-in. Unknown email, invited (no password yet), disabled account and
+    /// wrong password take the same time and give the same answer; all are audited. Returns a
+    /// session id awaiting the second factor (or enrolment of one).
+    pub async fn login_password(&self, origin: &Origin, email: &str, password: Zeroizing<String>) -> Result<Token> {
+        let ip = origin.ip;
         let email = super::lockout::login_key(email);
         self.throttle(ip).await?;
         self.refuse_if_locked(ip, &email).await?;
-        let user = rows::by_email(self.db.pool(), &email).await?.filter(|u| !u.disabled);
+        let user = rows::by_email(self.db.pool(), &email).await?.filter(|u| !u.disabled && !u.invited());
         let ok = self.passwords.verify(password, user.as_ref().map(|u| u.password_hash.clone())).await?;
         let Some(user) = user.filter(|_| ok) else {
             let caller = Caller { actor: Actor::System, ip };
@@ -229,10 +210,9 @@ impl Courier {
             self.sign_in_failed(ip, &email).await?;
             return Err(Error::Unauthenticated);
         };
-        let session = Token::generate()?;
-        let csrf = Token::generate()?;
         let mut tx = self.db.begin().await?;
-        rows::insert_session(&mut tx, &session.hash(), &user.id, "mfa", csrf.expose(), now_ms()).await?;
+        let stage = if user.mfa_enrolled { "mfa" } else { "enrol" };
+        let session = self.start_pending_session(&mut tx, &user.id, stage, origin).await?;
         let caller = Caller { actor: Actor::Staff(user.id.clone()), ip };
         let head =
             self.audit.append(&mut tx, &caller, "login.password_ok", &format!("user:{}", user.id), json!({})).await?;
@@ -240,37 +220,50 @@ impl Courier {
         Ok(session)
     }
 
-    /// Second step: a TOTP code (±1 step, each step usable once). On success the session is
-    /// replaced by a fresh one (new id at the privilege change) and the user's other sessions
-    /// end (single session).
-    pub async fn login_totp(&self, ip: Option<std::net::IpAddr>, session: &str, code: &str) -> Result<Token> {
-        let pending = self.session(session).await?.filter(|s| s.awaiting_mfa).ok_or(Error::Unauthenticated)?;
+    /// Second step: a TOTP code (±1 step, each step usable once) or one of the user's unused
+    /// recovery codes. On success the session is replaced by a fresh full one.
+    pub async fn login_second_factor(&self, ip: Option<std::net::IpAddr>, session: &str, code: &str) -> Result<Token> {
+        let pending = self.session(session).await?.filter(|s| s.awaiting_mfa && !s.must_enrol);
+        let pending = pending.ok_or(Error::Unauthenticated)?;
         let user = rows::by_id(self.db.pool(), &pending.user_id)
             .await?
-            .filter(|u| !u.disabled)
+            .filter(|u| !u.disabled && u.mfa_enrolled)
             .ok_or(Error::Unauthenticated)?;
         self.throttle(ip).await?;
         self.refuse_if_locked(ip, &user.email).await?;
         let caller = Caller { actor: Actor::Staff(user.id.clone()), ip };
-        let step = self.matching_totp_step(&user, code.trim())?;
+        let code = code.trim();
+        let (factor, step) = if looks_like_recovery_code(code) {
+            (SecondFactor::RecoveryCode, None)
+        } else {
+            (SecondFactor::Totp, self.matching_totp_step(&user, code)?)
+        };
         let mut tx = self.db.begin().await?;
-        let fresh = match step {
-            Some(step) if rows::advance_totp_step(&mut tx, &user.id, step).await? => {
-                rows::delete_user_sessions(&mut tx, &user.id).await?;
-                let fresh = Token::generate()?;
-                let csrf = Token::generate()?;
-                rows::insert_session(&mut tx, &fresh.hash(), &user.id, "full", csrf.expose(), now_ms()).await?;
-                rows::set_last_login(&mut *tx, &user.id, now_ms()).await?;
-                Some(fresh)
+        let accepted = match factor {
+            SecondFactor::RecoveryCode => self.consume_recovery_code(&mut tx, &user.id, code).await?,
+            SecondFactor::Totp => match step {
+                Some(step) => rows::advance_totp_step(&mut tx, &user.id, step).await?,
+                None => false,
+            },
+        };
+        let target = format!("user:{}", user.id);
+        let fresh = if accepted {
+            let fresh = self.start_full_session(&mut tx, &caller, session, &user.id, factor).await?;
+            if factor == SecondFactor::RecoveryCode {
+                let left = recovery_codes::unused(&mut *tx, &user.id).await?;
+                let details = json!({ "remaining": left });
+                self.audit.append(&mut tx, &caller, "mfa.recovery_code_used", &target, details).await?;
             }
-            _ => None,
+            Some(fresh)
+        } else {
+            None
         };
         let (action, details) = match (&fresh, step) {
-            (Some(_), _) => ("login.success", json!({ "method": "totp" })),
+            (Some(_), _) => ("login.success", json!({ "method": factor.as_str() })),
             (None, Some(_)) => ("login.failed", json!({ "step": "totp", "reason": "code already used" })),
-            (None, None) => ("login.failed", json!({ "step": "totp" })),
+            (None, None) => ("login.failed", json!({ "step": factor.as_str() })),
         };
-        let head = self.audit.append(&mut tx, &caller, action, &format!("user:{}", user.id), details).await?;
+        let head = self.audit.append(&mut tx, &caller, action, &target, details).await?;
         self.audit.commit(tx, head).await?;
         match fresh {
             Some(fresh) => {
@@ -284,63 +277,6 @@ impl Courier {
         }
     }
 
-    fn matching_totp_step(&self, user: &UserRecord, code: &str) -> Result<Option<i64>> {
-        let id: UserId = user.id.parse().map_err(|e| Error::internal("user id", e))?;
-        let secret = self.keys.open_sealed(TOTP_PURPOSE, id.as_uuid().as_bytes(), &user.totp_sealed)?;
-        let totp = totp(&secret, &user.email, &self.config.firm_name)?;
-        if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
-            return Ok(None);
-        }
-        let now = (now_ms() / 1000) as u64;
-        let current = (now / 30) as i64;
-        Ok([current - 1, current, current + 1]
-            .into_iter()
-            .find(|step| courier_crypto::ct_eq(totp.generate(*step as u64 * 30).as_bytes(), code.as_bytes())))
-    }
-
-    /// Looks up a session, enforcing the idle and absolute timeouts, and marks it used.
-    pub async fn session(&self, session: &str) -> Result<Option<StaffSession>> {
-        let Some(token) = Token::parse(session) else {
-            return Ok(None);
-        };
-        let hash = token.hash();
-        let Some(s) = rows::session(self.db.pool(), &hash).await? else {
-            return Ok(None);
-        };
-        let now = now_ms();
-        let idle = self.config.session_idle_timeout().as_millis() as i64;
-        let absolute = self.config.session_absolute_timeout().as_millis() as i64;
-        if now - s.last_seen > idle || now - s.created_at > absolute {
-            rows::delete_session(self.db.pool(), &hash).await?;
-            return Ok(None);
-        }
-        let Some(user) = rows::by_id(self.db.pool(), &s.user_id).await?.filter(|u| !u.disabled) else {
-            return Ok(None);
-        };
-        // Writing on every request would serialise reads behind SQLite's writer; a minute's
-        // precision is plenty for a 30-minute idle timeout.
-        if now - s.last_seen > 60_000 {
-            rows::touch_session(self.db.pool(), &hash, now).await?;
-        }
-        Ok(Some(StaffSession {
-            user_id: user.id,
-            email: user.email,
-            role: user.role,
-            csrf_token: s.csrf_token,
-            awaiting_mfa: s.stage != "full",
-        }))
-    }
-
-    pub async fn logout(&self, caller: &Caller, session: &str) -> Result<()> {
-        let Some(token) = Token::parse(session) else {
-            return Ok(());
-        };
-        let mut tx = self.db.begin().await?;
-        rows::delete_session(&mut *tx, &token.hash()).await?;
-        let head = self.audit.append(&mut tx, caller, "logout", "session", json!({})).await?;
-        self.audit.commit(tx, head).await
-    }
-
     pub async fn admin_exists(&self) -> Result<bool> {
         Ok(rows::count_admins(self.db.pool()).await? > 0)
     }
@@ -349,7 +285,8 @@ impl Courier {
     pub async fn issue_setup_link(&self) -> Result<String> {
         let token = Token::generate()?;
         let mut tx = self.db.begin().await?;
-        rows::insert_setup_token(&mut tx, &token.hash(), now_ms() + SETUP_LINK_TTL.as_millis() as i64).await?;
+        let expires = self.clock.now_ms() + SETUP_LINK_TTL.as_millis() as i64;
+        rows::insert_setup_token(&mut tx, &token.hash(), expires).await?;
         let head = self.audit.append(&mut tx, &Caller::system(), "setup.link_issued", "setup", json!({})).await?;
         self.audit.commit(tx, head).await?;
         Ok(format!("{}/setup/{}", self.config.public_url(), token.expose()))
@@ -359,7 +296,7 @@ impl Courier {
         let Some(token) = Token::parse(token) else {
             return Ok(false);
         };
-        Ok(rows::setup_token_valid(self.db.pool(), &token.hash(), now_ms()).await?)
+        Ok(rows::setup_token_valid(self.db.pool(), &token.hash(), self.clock.now_ms()).await?)
     }
 
     /// Uses up the setup link and creates the first admin, in one transaction.
@@ -374,14 +311,14 @@ impl Courier {
         if !self.setup_link_valid(token.expose()).await? {
             return Err(Error::LinkNotFound);
         }
-        let (record, enrolment) = self.prepare_user(email, Role::Admin, password).await?;
+        let (record, enrolment, hashes) = self.prepare_user(email, Role::Admin, password).await?;
         let mut tx = self.db.begin().await?;
-        if !rows::consume_setup_token(&mut tx, &token.hash(), now_ms()).await? {
+        if !rows::consume_setup_token(&mut tx, &token.hash(), self.clock.now_ms()).await? {
             return Err(Error::LinkNotFound);
         }
         let caller = Caller { actor: Actor::System, ip };
         self.audit.append(&mut tx, &caller, "setup.link_used", "setup", json!({})).await?;
-        let head = self.insert_user(&mut tx, &caller, &record).await?;
+        let head = self.insert_user(&mut tx, &caller, &record, &hashes).await?;
         self.audit.commit(tx, head).await?;
         Ok(enrolment)
     }

@@ -11,22 +11,13 @@ use courier_core::time_fmt::now_ms;
 use serde_json::json;
 use zeroize::Zeroizing;
 
-use super::staff::{check_csrf, see_other, signed_in};
+use super::staff::{check_csrf, see_other};
 use super::{AppState, ClientIp};
 use crate::services::authz::Action;
 use crate::services::matters::MatterRequest;
+use crate::services::sessions::StaffSession;
 use crate::services::shares::ShareRequest;
-use crate::services::staff::StaffSession;
 use crate::{Error, Result};
-
-macro_rules! session {
-    ($state:expr, $headers:expr) => {
-        match signed_in(&$state, &$headers).await {
-            Ok(s) => s,
-            Err(resp) => return Ok(resp),
-        }
-    };
-}
 
 /// A form body as key/value pairs; repeated keys (checkboxes) are kept.
 fn form_pairs(body: &Bytes) -> Vec<(String, String)> {
@@ -52,7 +43,7 @@ fn expiry(pairs: &[(String, String)]) -> Result<Option<i64>> {
 }
 
 pub async fn matters_page(State(state): State<AppState>, ip: ClientIp, headers: HeaderMap) -> Result<Response> {
-    let session = session!(state, headers);
+    let session = staff_session!(state, headers);
     render_matters(&state, &session, ip, None, StatusCode::OK).await
 }
 
@@ -77,7 +68,7 @@ pub async fn create_matter(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response> {
-    let session = session!(state, headers);
+    let session = staff_session!(state, headers);
     let pairs = form_pairs(&body);
     csrf(&state, &session, &pairs, &headers)?;
     let req = MatterRequest {
@@ -100,7 +91,7 @@ pub async fn matter_page(
     ip: ClientIp,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let session = session!(state, headers);
+    let session = staff_session!(state, headers);
     render_matter(&state, &session, ip, &id, None, StatusCode::OK).await
 }
 
@@ -150,7 +141,7 @@ pub async fn matter_action(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response> {
-    let session = session!(state, headers);
+    let session = staff_session!(state, headers);
     let pairs = form_pairs(&body);
     csrf(&state, &session, &pairs, &headers)?;
     let courier = &state.courier;
@@ -186,7 +177,7 @@ pub async fn upload(
     headers: HeaderMap,
     multipart: std::result::Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Result<Response> {
-    let session = session!(state, headers);
+    let session = staff_session!(state, headers);
     let mut multipart =
         multipart.map_err(|_| Error::BadRequest("the upload must be sent as multipart/form-data".into()))?;
     let courier = &state.courier;
@@ -239,7 +230,7 @@ pub async fn create_share(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response> {
-    let session = session!(state, headers);
+    let session = staff_session!(state, headers);
     let pairs = form_pairs(&body);
     csrf(&state, &session, &pairs, &headers)?;
     let req = ShareRequest {
@@ -274,7 +265,7 @@ pub async fn share_page(
     ip: ClientIp,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let session = session!(state, headers);
+    let session = staff_session!(state, headers);
     let caller = session.caller(ip.0);
     let (share, may_revoke) = state.courier.share_with_rights(&caller, &id).await?;
     let ctx = json!({ "user": session.email, "csrf_token": session.csrf_token, "role": session.role,
@@ -289,7 +280,7 @@ pub async fn revoke_share(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response> {
-    let session = session!(state, headers);
+    let session = staff_session!(state, headers);
     let pairs = form_pairs(&body);
     csrf(&state, &session, &pairs, &headers)?;
     state.courier.revoke_share(&session.caller(ip.0), &id).await?;
@@ -297,7 +288,7 @@ pub async fn revoke_share(
 }
 
 pub async fn access_review_page(State(state): State<AppState>, ip: ClientIp, headers: HeaderMap) -> Result<Response> {
-    let session = session!(state, headers);
+    let session = staff_session!(state, headers);
     let report = state.courier.access_review(&session.caller(ip.0)).await?;
     let ctx = json!({ "user": session.email, "csrf_token": session.csrf_token, "role": session.role,
         "report": report });

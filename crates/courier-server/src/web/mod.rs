@@ -1,7 +1,19 @@
 //! The HTTP application: client pages (`/p/…`), the staff web UI, health and static assets.
 //! Handlers extract, call a service and render; rules live in `services`.
 
+/// The signed-in staff member, or (returned from the handler) a redirect to the login page.
+macro_rules! staff_session {
+    ($state:expr, $headers:expr) => {
+        match super::staff::signed_in(&$state, &$headers).await {
+            Ok(s) => s,
+            Err(resp) => return Ok(resp),
+        }
+    };
+}
+
+mod account;
 mod assets;
+mod auth;
 mod client;
 mod errors;
 mod matters;
@@ -9,6 +21,7 @@ mod middleware;
 mod shares;
 mod staff;
 mod templates;
+mod users;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -78,15 +91,23 @@ pub fn router(courier: Arc<Courier>) -> Router {
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), middleware::rate_limit));
 
     let login = Router::new()
-        .route("/login", get(staff::login_page).post(staff::login))
-        .route("/login/mfa", get(staff::mfa_page).post(staff::login_mfa))
-        .route("/setup/{token}", get(staff::setup_page).post(staff::setup))
+        .route("/login", get(auth::login_page).post(auth::login))
+        .route("/login/mfa", get(auth::mfa_page).post(auth::login_mfa))
+        .route("/setup/{token}", get(auth::setup_page).post(auth::setup))
+        .route("/invite/{token}", get(auth::invitation_page).post(auth::accept_invitation))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), middleware::rate_limit))
         .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT));
 
     let staff = Router::new()
         .route("/", get(staff::home))
-        .route("/logout", post(staff::logout))
+        .route("/logout", post(auth::logout))
+        .route("/account", get(account::account_page))
+        .route("/account/recovery-codes", post(account::new_recovery_codes))
+        .route("/account/password", post(account::change_password))
+        .route("/account/sessions/{handle}/end", post(account::end_session))
+        .route("/users", get(users::users_page))
+        .route("/users/invite", post(users::invite))
+        .route("/users/{id}/{action}", post(users::user_action))
         .route("/portals", get(staff::portals_page).post(staff::create_portal))
         .route("/portals/{id}", get(staff::portal_page))
         .route("/portals/{id}/download.zip", get(staff::download_all))

@@ -1,5 +1,6 @@
-//! The staff web UI: setup, sign-in (password, then TOTP), portals and their documents.
-//! Every state-changing form carries the session's CSRF token, and its Origin is checked.
+//! The staff web UI: portals and their documents, and what every staff page shares (the
+//! session cookie, the CSRF check). Every state-changing form carries the session's CSRF
+//! token, and its Origin is checked.
 
 use axum::Form;
 use axum::body::Body;
@@ -8,19 +9,16 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use courier_core::time_fmt::{now_ms, parse_rfc3339};
 use courier_core::{ByteSize, DurationSpec, FileName};
-use courier_crypto::token::Token;
 use serde::Deserialize;
 use serde_json::json;
 use zeroize::Zeroizing;
 
 use super::{AppState, ClientIp, cookie};
 use crate::services::portals::PortalRequest;
-use crate::services::staff::StaffSession;
+use crate::services::sessions::StaffSession;
 use crate::{Courier, Error, Result};
 
-const LOGIN_COOKIE: &str = "courier_login";
-
-fn session_cookie_name(courier: &Courier) -> &'static str {
+pub(super) fn session_cookie_name(courier: &Courier) -> &'static str {
     if secure(courier) { "__Host-courier_session" } else { "courier_session" }
 }
 
@@ -28,7 +26,7 @@ pub(super) fn secure(courier: &Courier) -> bool {
     courier.config.public_url().starts_with("https://")
 }
 
-fn set_cookie(resp: &mut Response, courier: &Courier, name: &str, value: &str, max_age: Option<u64>) {
+pub(super) fn set_cookie(resp: &mut Response, courier: &Courier, name: &str, value: &str, max_age: Option<u64>) {
     let secure = if secure(courier) { "; Secure" } else { "" };
     let age = max_age.map(|a| format!("; Max-Age={a}")).unwrap_or_default();
     let c = format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict{secure}{age}");
@@ -63,15 +61,6 @@ pub(super) async fn signed_in(state: &AppState, headers: &HeaderMap) -> std::res
     }
 }
 
-macro_rules! staff_or_redirect {
-    ($state:expr, $headers:expr) => {
-        match signed_in(&$state, &$headers).await {
-            Ok(s) => s,
-            Err(resp) => return Ok(resp),
-        }
-    };
-}
-
 /// Synchronizer token plus an Origin/Referer check; SameSite=Strict is a third layer.
 pub(super) fn check_csrf(courier: &Courier, expected: &str, given: &str, headers: &HeaderMap) -> Result<()> {
     if !courier_crypto::ct_eq(expected.as_bytes(), given.as_bytes()) {
@@ -95,190 +84,18 @@ fn origin_host(origin: &str) -> Option<&str> {
     origin.split_once("://").map(|(_, rest)| rest.split('/').next().unwrap_or(rest))
 }
 
-fn login_csrf(courier: &Courier, pre_session: &str) -> String {
-    hex::encode(courier.mac(&[b"login-csrf", pre_session.as_bytes()]))
-}
-
 pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Result<Response> {
-    let _ = staff_or_redirect!(state, headers);
+    let _ = staff_session!(state, headers);
     Ok(see_other("/portals"))
-}
-
-pub async fn login_page(State(state): State<AppState>, headers: HeaderMap) -> Result<Response> {
-    render_login(&state, &headers, None, StatusCode::OK)
-}
-
-fn render_login(state: &AppState, headers: &HeaderMap, error: Option<&str>, status: StatusCode) -> Result<Response> {
-    let courier = &state.courier;
-    let existing = cookie(headers, LOGIN_COOKIE).filter(|c| Token::parse(c).is_some());
-    let pre = match existing {
-        Some(c) => c,
-        None => Token::generate()?.expose().to_owned(),
-    };
-    let html = state.templates.render(
-        "login.html",
-        json!({ "firm": courier.config.firm_name, "csrf_token": login_csrf(courier, &pre), "error": error }),
-    )?;
-    let mut resp = (status, html).into_response();
-    set_cookie(&mut resp, courier, LOGIN_COOKIE, &pre, Some(3600));
-    Ok(resp)
-}
-
-#[derive(Deserialize)]
-pub struct LoginForm {
-    email: String,
-    password: String,
-    csrf_token: String,
-}
-
-pub async fn login(
-    State(state): State<AppState>,
-    ip: ClientIp,
-    headers: HeaderMap,
-    Form(form): Form<LoginForm>,
-) -> Result<Response> {
-    let courier = &state.courier;
-    let pre = cookie(&headers, LOGIN_COOKIE).unwrap_or_default();
-    check_csrf(courier, &login_csrf(courier, &pre), &form.csrf_token, &headers)?;
-    match courier.login_password(ip.0, &form.email, Zeroizing::new(form.password)).await {
-        Ok(session) => {
-            let mut resp = see_other("/login/mfa");
-            set_cookie(&mut resp, courier, session_cookie_name(courier), session.expose(), None);
-            Ok(resp)
-        }
-        Err(Error::Unauthenticated) => {
-            render_login(&state, &headers, Some("The email or password is not right."), StatusCode::UNAUTHORIZED)
-        }
-        Err(Error::Locked(msg)) => render_login(&state, &headers, Some(&msg), StatusCode::TOO_MANY_REQUESTS),
-        Err(e) => Err(e),
-    }
-}
-
-pub async fn mfa_page(State(state): State<AppState>, headers: HeaderMap) -> Result<Response> {
-    let courier = &state.courier;
-    let Some(id) = cookie(&headers, session_cookie_name(courier)) else {
-        return Ok(see_other("/login"));
-    };
-    let Some(session) = courier.session(&id).await?.filter(|s| s.awaiting_mfa) else {
-        return Ok(see_other("/login"));
-    };
-    Ok(state
-        .templates
-        .render("login_mfa.html", json!({ "csrf_token": session.csrf_token, "error": null }))?
-        .into_response())
-}
-
-#[derive(Deserialize)]
-pub struct MfaForm {
-    code: String,
-    csrf_token: String,
-}
-
-pub async fn login_mfa(
-    State(state): State<AppState>,
-    ip: ClientIp,
-    headers: HeaderMap,
-    Form(form): Form<MfaForm>,
-) -> Result<Response> {
-    let courier = &state.courier;
-    let Some(id) = cookie(&headers, session_cookie_name(courier)) else {
-        return Ok(see_other("/login"));
-    };
-    let Some(pending) = courier.session(&id).await?.filter(|s| s.awaiting_mfa) else {
-        return Ok(see_other("/login"));
-    };
-    check_csrf(courier, &pending.csrf_token, &form.csrf_token, &headers)?;
-    match courier.login_totp(ip.0, &id, &form.code).await {
-        Ok(fresh) => {
-            let mut resp = see_other("/");
-            set_cookie(&mut resp, courier, session_cookie_name(courier), fresh.expose(), None);
-            Ok(resp)
-        }
-        Err(Error::Unauthenticated) => {
-            let ctx =
-                json!({ "csrf_token": pending.csrf_token, "error": "That code is not right, or was used already." });
-            Ok((StatusCode::UNAUTHORIZED, state.templates.render("login_mfa.html", ctx)?).into_response())
-        }
-        Err(Error::Locked(msg)) => {
-            let ctx = json!({ "csrf_token": pending.csrf_token, "error": msg });
-            Ok((StatusCode::TOO_MANY_REQUESTS, state.templates.render("login_mfa.html", ctx)?).into_response())
-        }
-        Err(e) => Err(e),
-    }
 }
 
 #[derive(Deserialize)]
 pub struct CsrfForm {
-    csrf_token: String,
-}
-
-pub async fn logout(
-    State(state): State<AppState>,
-    ip: ClientIp,
-    headers: HeaderMap,
-    Form(form): Form<CsrfForm>,
-) -> Result<Response> {
-    let courier = &state.courier;
-    let session = staff_or_redirect!(state, headers);
-    check_csrf(courier, &session.csrf_token, &form.csrf_token, &headers)?;
-    if let Some(id) = cookie(&headers, session_cookie_name(courier)) {
-        courier.logout(&session.caller(ip.0), &id).await?;
-    }
-    let mut resp = see_other("/login");
-    set_cookie(&mut resp, courier, session_cookie_name(courier), "", Some(0));
-    Ok(resp)
-}
-
-pub async fn setup_page(State(state): State<AppState>, Path(token): Path<String>) -> Result<Response> {
-    if !state.courier.setup_link_valid(&token).await? {
-        return Err(Error::LinkNotFound);
-    }
-    let csrf = hex::encode(state.courier.mac(&[b"setup-csrf", token.as_bytes()]));
-    Ok(state
-        .templates
-        .render("setup.html", json!({ "firm": state.courier.config.firm_name, "csrf_token": csrf, "error": null }))?
-        .into_response())
-}
-
-#[derive(Deserialize)]
-pub struct SetupForm {
-    email: String,
-    password: String,
-    password_again: String,
-    csrf_token: String,
-}
-
-pub async fn setup(
-    State(state): State<AppState>,
-    Path(token): Path<String>,
-    ip: ClientIp,
-    headers: HeaderMap,
-    Form(form): Form<SetupForm>,
-) -> Result<Response> {
-    let courier = &state.courier;
-    let csrf = hex::encode(courier.mac(&[b"setup-csrf", token.as_bytes()]));
-    check_csrf(courier, &csrf, &form.csrf_token, &headers)?;
-    let retry = |msg: String| -> Result<Response> {
-        let ctx = json!({ "firm": courier.config.firm_name, "csrf_token": csrf, "error": msg });
-        Ok((StatusCode::BAD_REQUEST, state.templates.render("setup.html", ctx)?).into_response())
-    };
-    if form.password != form.password_again {
-        return retry("The two passwords differ.".into());
-    }
-    match courier.complete_setup(ip.0, &token, &form.email, Zeroizing::new(form.password)).await {
-        Ok(enrolment) => {
-            let qr = qrcode::QrCode::new(enrolment.otpauth_uri.as_bytes()).map_err(|e| Error::internal("qr", e))?;
-            let svg = qr.render::<qrcode::render::svg::Color>().min_dimensions(220, 220).build();
-            let ctx = json!({ "email": enrolment.email, "totp_secret": enrolment.totp_secret, "qr_svg": svg });
-            Ok(state.templates.render("setup_done.html", ctx)?.into_response())
-        }
-        Err(Error::BadRequest(msg)) => retry(msg),
-        Err(e) => Err(e),
-    }
+    pub(super) csrf_token: String,
 }
 
 pub async fn portals_page(State(state): State<AppState>, ip: ClientIp, headers: HeaderMap) -> Result<Response> {
-    let session = staff_or_redirect!(state, headers);
+    let session = staff_session!(state, headers);
     render_portals(&state, &session, ip, None, StatusCode::OK).await
 }
 
@@ -293,7 +110,7 @@ async fn render_portals(
     let portals = state.courier.list_portals(&caller).await?;
     let matters = state.courier.list_matters(&caller).await?;
     let ctx = json!({ "user": session.email, "csrf_token": session.csrf_token, "portals": portals, "error": error,
-        "matters": matters, "role": session.role,
+        "matters": matters, "role": session.role, "notice": state.courier.take_notice(session).await?,
         "default_max": state.courier.config.default_max_file_size.to_string(),
         "default_types": courier_scan::kind::list(state.courier.scanning.default_allowed()),
         "default_dlp": state.courier.scanning.default_dlp_action().as_str() });
@@ -355,7 +172,7 @@ pub async fn create_portal(
     headers: HeaderMap,
     Form(form): Form<CreatePortalForm>,
 ) -> Result<Response> {
-    let session = staff_or_redirect!(state, headers);
+    let session = staff_session!(state, headers);
     check_csrf(&state.courier, &session.csrf_token, &form.csrf_token, &headers)?;
     let created = match parse_portal_form(&form) {
         Ok(req) => state.courier.create_portal(&session.caller(ip.0), req).await,
@@ -378,7 +195,7 @@ pub async fn portal_page(
     ip: ClientIp,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let session = staff_or_redirect!(state, headers);
+    let session = staff_session!(state, headers);
     let portal = state.courier.portal_for(&session.caller(ip.0), &id).await?;
     let documents = state.courier.list_documents(Some(&id), false).await?;
     let ctx = json!({ "user": session.email, "csrf_token": session.csrf_token, "portal": portal, "documents": documents, "role": session.role });
@@ -392,7 +209,7 @@ pub async fn portal_action(
     headers: HeaderMap,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response> {
-    let session = staff_or_redirect!(state, headers);
+    let session = staff_session!(state, headers);
     check_csrf(&state.courier, &session.csrf_token, &form.csrf_token, &headers)?;
     let courier = &state.courier;
     let caller = session.caller(ip.0);
@@ -425,7 +242,7 @@ pub async fn download(
     ip: ClientIp,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let session = staff_or_redirect!(state, headers);
+    let session = staff_session!(state, headers);
     let (doc, stream) = state.courier.open_document(&session.caller(ip.0), &id).await?;
     Ok(attachment(Body::from_stream(stream), "application/octet-stream", &doc.name, Some(doc.size as u64)))
 }
@@ -436,7 +253,7 @@ pub async fn download_all(
     ip: ClientIp,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let session = staff_or_redirect!(state, headers);
+    let session = staff_session!(state, headers);
     let (filename, stream) = state.courier.portal_archive(&session.caller(ip.0), &id).await?;
     Ok(attachment(Body::from_stream(stream), "application/zip", &filename, None))
 }
@@ -485,7 +302,7 @@ pub async fn release_document(
     headers: HeaderMap,
     Form(form): Form<ReleaseForm>,
 ) -> Result<Response> {
-    let session = staff_or_redirect!(state, headers);
+    let session = staff_session!(state, headers);
     check_csrf(&state.courier, &session.csrf_token, &form.csrf_token, &headers)?;
     let doc = state.courier.document(&id).await?;
     state.courier.release_document(&session.caller(ip.0), &id, &form.reason).await?;
@@ -499,7 +316,7 @@ pub async fn delete_document(
     headers: HeaderMap,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response> {
-    let session = staff_or_redirect!(state, headers);
+    let session = staff_session!(state, headers);
     check_csrf(&state.courier, &session.csrf_token, &form.csrf_token, &headers)?;
     let doc = state.courier.document(&id).await?;
     state.courier.delete_document(&session.caller(ip.0), &id).await?;

@@ -25,6 +25,13 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("client_share.html", include_str!("../../templates/client_share.html")),
     ("client_share_passcode.html", include_str!("../../templates/client_share_passcode.html")),
     ("access_review.html", include_str!("../../templates/access_review.html")),
+    ("enrol.html", include_str!("../../templates/enrol.html")),
+    ("recovery_list.html", include_str!("../../templates/recovery_list.html")),
+    ("recovery_codes.html", include_str!("../../templates/recovery_codes.html")),
+    ("invitation.html", include_str!("../../templates/invitation.html")),
+    ("invitation_link.html", include_str!("../../templates/invitation_link.html")),
+    ("users.html", include_str!("../../templates/users.html")),
+    ("account.html", include_str!("../../templates/account.html")),
 ];
 
 pub struct Templates {
@@ -75,7 +82,7 @@ mod tests {
         let t = super::Templates::new();
         assert!(t.broken().is_empty(), "broken templates: {:?}", t.broken());
         let hostile = "<script>alert(1)</script>";
-        let ctx = json!({
+        let mut ctx = json!({
             "firm": hostile, "label": hostile, "token": "t", "max_file_size": 1024, "max_files": 3, "user": "a@b.c",
             "csrf_token": "c", "files": [{"id": "d", "name": hostile, "size": 1, "sha256": "00", "downloads": 0}],
             "portals": [], "documents": [], "matters": [], "shares": [], "role": "admin", "may_create": true,
@@ -100,6 +107,19 @@ mod tests {
             "portal": {"id": "p", "label": hostile, "status": "active", "enabled": true, "max_file_size": 5, "created_at": "x"},
             "url": "u", "qr_svg": "<svg></svg>", "email": "e", "totp_secret": "s", "receipt_id": "r", "received_at": "now",
         });
+        let accounts = json!({
+            "codes": [hostile], "continue": "/", "notice": hostile, "me": "u1", "single_session": true,
+            "invitation": {"email": hostile, "url": hostile, "expires_at": "x"},
+            "users": [{"id": "u1", "email": hostile, "role": "admin", "department": hostile, "status": "active",
+                "mfa": ["totp"], "recovery_codes_left": 10, "locked_until": "x", "last_login_at": null, "sessions": 1,
+                "invitation_expires_at": "x"}],
+            "account": {"email": hostile, "role": "attorney", "department": hostile, "mfa": ["totp"], "recovery_codes_left": 3},
+            "sessions": [{"handle": "ab", "created_at": "x", "last_seen": "x", "ip": "1", "device": hostile,
+                "current": false, "signed_in": true}],
+        });
+        if let (Some(all), serde_json::Value::Object(more)) = (ctx.as_object_mut(), accounts) {
+            all.extend(more);
+        }
         for (name, _) in super::TEMPLATES {
             let html = t.render(name, &ctx).unwrap_or_else(|e| panic!("{name}: {e:?}")).0;
             assert!(!html.contains(hostile), "{name} does not escape");

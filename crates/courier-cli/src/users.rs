@@ -1,0 +1,162 @@
+//! `courier user`: staff accounts from the command line (create, invite, list, disable,
+//! enable, role, MFA reset, unlock, ending sessions). Every change is audited as `cli:<user>`.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::Subcommand;
+use courier_core::DurationSpec;
+use courier_server::Courier;
+use courier_server::services::Caller;
+use courier_server::services::users::Change;
+use serde_json::json;
+
+use crate::Json;
+use crate::commands::{print_json, read_secret_line, service};
+
+const ROLES: [&str; 3] = ["admin", "attorney", "paralegal"];
+
+#[derive(Subcommand)]
+pub(crate) enum UserCommand {
+    /// Create a staff account; prints its TOTP enrolment and recovery codes once.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_parser = ROLES)]
+        role: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        /// Used by attribute-based policies (a department's matters for that department).
+        #[arg(long)]
+        department: Option<String>,
+        #[command(flatten)]
+        json: Json,
+    },
+    /// Invite someone: a single-use link to set a password; they enrol MFA at first sign-in.
+    /// Inviting someone who has not accepted yet replaces their link.
+    Invite {
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_parser = ROLES)]
+        role: String,
+        #[arg(long, default_value = "")]
+        department: String,
+        /// How long the link works (default `invitation_ttl_secs`, 72 hours).
+        #[arg(long)]
+        expires_in: Option<DurationSpec>,
+        #[command(flatten)]
+        json: Json,
+    },
+    /// Every staff account with its status, MFA, lock and sessions.
+    List {
+        #[command(flatten)]
+        json: Json,
+    },
+    /// Disable an account (its sessions end; the last enabled admin cannot be disabled).
+    Disable {
+        #[arg(long)]
+        email: String,
+    },
+    Enable {
+        #[arg(long)]
+        email: String,
+    },
+    /// Change a role (the user's sessions end; the last enabled admin cannot be demoted).
+    SetRole {
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_parser = ROLES)]
+        role: String,
+    },
+    /// Remove the authenticator and recovery codes; the user enrols again at next sign-in.
+    ResetMfa {
+        #[arg(long)]
+        email: String,
+    },
+    /// End every session of a user.
+    EndSessions {
+        #[arg(long)]
+        email: String,
+    },
+    /// Lift a sign-in lockout before it runs out.
+    Unlock {
+        #[arg(long)]
+        email: String,
+        #[command(flatten)]
+        json: Json,
+    },
+}
+
+pub(crate) async fn user(courier: &Courier, caller: &Caller, cmd: UserCommand) -> Result<ExitCode> {
+    let change = |email: String, change: Change| async move {
+        let user = service(courier.user_by_email(&email).await)?;
+        service(courier.change_user(caller, &user.id, change).await)?;
+        println!("{}: done", user.email);
+        Ok(ExitCode::SUCCESS)
+    };
+    match cmd {
+        UserCommand::Create { email, role, password_stdin: _, department, json } => {
+            let password = read_secret_line("password")?;
+            let enrolment = service(courier.create_user(caller, &email, service(role.parse())?, password).await)?;
+            if let Some(department) = department {
+                service(courier.set_user_department(caller, &enrolment.id, &department).await)?;
+            }
+            if json.json {
+                return print_json(&enrolment);
+            }
+            println!("Created {} ({}), id {}", enrolment.email, enrolment.role.as_str(), enrolment.id);
+            println!("Enrol this TOTP secret in an authenticator app now; it is not shown again:");
+            println!("  secret: {}\n  uri:    {}", enrolment.totp_secret, enrolment.otpauth_uri);
+            println!("Recovery codes (each works once; keep them safe):");
+            for code in &enrolment.recovery_codes {
+                println!("  {code}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        UserCommand::Invite { email, role, department, expires_in, json } => {
+            let role = service(role.parse())?;
+            let ttl = expires_in.map(|d| d.0);
+            let invitation = service(courier.invite_user(caller, &email, role, &department, ttl).await)?;
+            if json.json {
+                return print_json(&invitation);
+            }
+            println!("Invitation for {} ({}), valid until {}:", invitation.email, role.as_str(), invitation.expires_at);
+            println!("  {}", invitation.url);
+            Ok(ExitCode::SUCCESS)
+        }
+        UserCommand::List { json } => {
+            let users = service(courier.list_users(caller).await)?;
+            if json.json {
+                return print_json(&users);
+            }
+            for u in users {
+                let mfa = if u.mfa.is_empty() { "enrols at next sign-in".to_owned() } else { u.mfa.join(", ") };
+                let locked = u.locked_until.map(|t| format!(", locked until {t}")).unwrap_or_default();
+                println!(
+                    "{}  {}  {}  [{}{locked}]  mfa: {mfa}  sessions: {}",
+                    u.id, u.email, u.role, u.status, u.sessions
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        UserCommand::Disable { email } => change(email, Change::Disable).await,
+        UserCommand::Enable { email } => change(email, Change::Enable).await,
+        UserCommand::SetRole { email, role } => change(email, Change::Role(service(role.parse())?)).await,
+        UserCommand::ResetMfa { email } => change(email, Change::ResetMfa).await,
+        UserCommand::EndSessions { email } => {
+            let user = service(courier.user_by_email(&email).await)?;
+            let ended = service(courier.end_user_sessions(caller, &user.id).await)?;
+            println!("{}: {ended} sessions ended", user.email);
+            Ok(ExitCode::SUCCESS)
+        }
+        UserCommand::Unlock { email, json } => {
+            let was_locked = service(courier.unlock_account(caller, &email).await)?;
+            if json.json {
+                return print_json(&json!({ "email": email, "was_locked": was_locked }));
+            }
+            println!("{email}: {}", if was_locked { "unlocked" } else { "was not locked" });
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

@@ -1,0 +1,248 @@
+//! Staff sessions: 256-bit random ids stored hashed, idle and absolute timeouts on Courier's
+//! clock, a fresh id whenever the privilege changes, single session or a list the user manages.
+
+use courier_crypto::token::Token;
+use courier_store::sessions::{self as rows, SessionRecord};
+use courier_store::users;
+use serde::Serialize;
+use serde_json::json;
+
+use super::mfa::SecondFactor;
+use super::{Actor, Caller, Courier};
+use crate::{Error, Result};
+
+/// Longest user agent kept for the session list.
+const MAX_USER_AGENT: usize = 300;
+
+/// A signed-in (or signing-in) staff member, as the web layer sees it.
+#[derive(Debug, Clone)]
+pub struct StaffSession {
+    /// SHA-256 of the session id: names this session without being able to use it.
+    pub id_hash: Vec<u8>,
+    pub user_id: String,
+    pub email: String,
+    pub role: String,
+    pub csrf_token: String,
+    /// Password given, second factor not yet.
+    pub awaiting_mfa: bool,
+    /// Must enrol an authenticator before going on (invited, or MFA reset).
+    pub must_enrol: bool,
+    /// The second factor that made this session full.
+    pub mfa: String,
+    /// A message to show once (for example, that older sessions were ended).
+    pub notice: Option<String>,
+}
+
+impl StaffSession {
+    pub fn caller(&self, ip: Option<std::net::IpAddr>) -> Caller {
+        Caller { actor: Actor::Staff(self.user_id.clone()), ip }
+    }
+}
+
+/// One of a user's sessions, as their session list shows it.
+#[derive(Debug, Serialize)]
+pub struct SessionView {
+    /// Hex of the stored hash: names the session without being able to use it.
+    pub handle: String,
+    pub created_at: String,
+    pub last_seen: String,
+    pub ip: String,
+    pub device: String,
+    pub current: bool,
+    pub signed_in: bool,
+}
+
+/// Where a sign-in comes from, kept with its session.
+#[derive(Debug, Clone, Default)]
+pub struct Origin {
+    pub ip: Option<std::net::IpAddr>,
+    pub user_agent: String,
+}
+
+impl Origin {
+    pub fn new(ip: Option<std::net::IpAddr>, user_agent: Option<&str>) -> Self {
+        let ua: String =
+            user_agent.unwrap_or_default().chars().filter(|c| !c.is_control()).take(MAX_USER_AGENT).collect();
+        Self { ip, user_agent: ua }
+    }
+}
+
+impl Courier {
+    /// Starts a session at `stage` (`mfa` or `enrol`) for a user who gave their password.
+    pub(crate) async fn start_pending_session(
+        &self,
+        tx: &mut courier_store::Tx,
+        user_id: &str,
+        stage: &str,
+        origin: &Origin,
+    ) -> Result<Token> {
+        let id = Token::generate()?;
+        let now = self.clock.now_ms();
+        let record = SessionRecord {
+            id_hash: id.hash(),
+            user_id: user_id.to_owned(),
+            stage: stage.to_owned(),
+            csrf_token: Token::generate()?.expose().to_owned(),
+            created_at: now,
+            last_seen: now,
+            mfa: String::new(),
+            ip: origin.ip.map(|ip| ip.to_string()).unwrap_or_default(),
+            user_agent: origin.user_agent.clone(),
+            notice: String::new(),
+        };
+        rows::insert(tx, &record).await?;
+        Ok(id)
+    }
+
+    /// Replaces the pending session `pending` by a full one with a fresh id (the privilege
+    /// changes) and, with `single_session`, ends the user's older sessions, saying so once on
+    /// the next page and in the trail.
+    pub(crate) async fn start_full_session(
+        &self,
+        tx: &mut courier_store::Tx,
+        caller: &Caller,
+        pending: &str,
+        user_id: &str,
+        factor: SecondFactor,
+    ) -> Result<Token> {
+        let old = Token::parse(pending).map(|t| t.hash()).unwrap_or_default();
+        let origin = rows::get(&mut **tx, &old).await?.ok_or(Error::Unauthenticated)?;
+        rows::delete(&mut **tx, &old).await?;
+        let fresh = Token::generate()?;
+        let ended = if self.config.single_session { rows::delete_others(tx, user_id, &fresh.hash()).await? } else { 0 };
+        let now = self.clock.now_ms();
+        let notice = match ended {
+            0 => String::new(),
+            1 => "You were still signed in elsewhere; that session has now ended.".to_owned(),
+            n => format!("You were still signed in elsewhere; those {n} sessions have now ended."),
+        };
+        let record = SessionRecord {
+            id_hash: fresh.hash(),
+            stage: "full".into(),
+            csrf_token: Token::generate()?.expose().to_owned(),
+            created_at: now,
+            last_seen: now,
+            mfa: factor.as_str().into(),
+            notice,
+            ..origin
+        };
+        rows::insert(tx, &record).await?;
+        users::set_last_login(&mut **tx, user_id, now).await?;
+        if ended > 0 {
+            let details = json!({ "count": ended });
+            self.audit.append(tx, caller, "session.ended_by_new_login", &format!("user:{user_id}"), details).await?;
+        }
+        Ok(fresh)
+    }
+
+    /// Looks up a session, enforcing the idle and absolute timeouts, and marks it used.
+    pub async fn session(&self, session: &str) -> Result<Option<StaffSession>> {
+        let Some(token) = Token::parse(session) else {
+            return Ok(None);
+        };
+        let hash = token.hash();
+        let Some(s) = rows::get(self.db.pool(), &hash).await? else {
+            return Ok(None);
+        };
+        let now = self.clock.now_ms();
+        let idle = self.config.session_idle_timeout().as_millis() as i64;
+        let absolute = self.config.session_absolute_timeout().as_millis() as i64;
+        if now - s.last_seen > idle || now - s.created_at > absolute {
+            rows::delete(self.db.pool(), &hash).await?;
+            return Ok(None);
+        }
+        let Some(user) = users::by_id(self.db.pool(), &s.user_id).await?.filter(|u| !u.disabled) else {
+            return Ok(None);
+        };
+        // Writing on every request would serialise reads behind SQLite's writer; a minute's
+        // precision is plenty for a 30-minute idle timeout.
+        if now - s.last_seen > 60_000 {
+            rows::touch(self.db.pool(), &hash, now).await?;
+        }
+        Ok(Some(StaffSession {
+            id_hash: hash,
+            user_id: user.id,
+            email: user.email,
+            role: user.role,
+            csrf_token: s.csrf_token,
+            awaiting_mfa: s.stage != "full",
+            must_enrol: s.stage == "enrol",
+            mfa: s.mfa,
+            notice: Some(s.notice).filter(|n| !n.is_empty()),
+        }))
+    }
+
+    /// The session's one-time notice, cleared so it is shown once.
+    pub async fn take_notice(&self, staff: &StaffSession) -> Result<Option<String>> {
+        let taken = staff.notice.is_some() && rows::take_notice(self.db.pool(), &staff.id_hash).await?;
+        Ok(staff.notice.clone().filter(|_| taken))
+    }
+
+    pub async fn logout(&self, caller: &Caller, session: &str) -> Result<()> {
+        let Some(token) = Token::parse(session) else {
+            return Ok(());
+        };
+        let mut tx = self.db.begin().await?;
+        rows::delete(&mut *tx, &token.hash()).await?;
+        let head = self.audit.append(&mut tx, caller, "logout", "session", json!({})).await?;
+        self.audit.commit(tx, head).await
+    }
+
+    /// The signed-in user's sessions, newest first, marking the one asking.
+    pub async fn my_sessions(&self, me: &StaffSession) -> Result<Vec<SessionView>> {
+        let list = rows::for_user(self.db.pool(), &me.user_id).await?;
+        Ok(list.into_iter().map(|s| view(s, &me.id_hash)).collect())
+    }
+
+    /// Ends one of the signed-in user's own sessions, named by its handle.
+    pub async fn end_my_session(&self, caller: &Caller, handle: &str) -> Result<()> {
+        let Actor::Staff(user_id) = &caller.actor else {
+            return Err(Error::Forbidden);
+        };
+        let hash = hex::decode(handle).map_err(|_| Error::NotFound)?;
+        let mut tx = self.db.begin().await?;
+        if !rows::delete_of_user(&mut tx, user_id, &hash).await? {
+            return Err(Error::NotFound);
+        }
+        let head = self.audit.append(&mut tx, caller, "session.ended", &format!("user:{user_id}"), json!({})).await?;
+        self.audit.commit(tx, head).await
+    }
+
+    /// Gives the session `current` a fresh id and ends the user's other sessions (after a
+    /// password change). Returns the new id and how many others ended.
+    pub(crate) async fn renew_session(
+        &self,
+        tx: &mut courier_store::Tx,
+        current: &StaffSession,
+    ) -> Result<(Token, u64)> {
+        let user_id = &current.user_id;
+        let record = rows::get(&mut **tx, &current.id_hash)
+            .await?
+            .filter(|s| &s.user_id == user_id)
+            .ok_or(Error::Unauthenticated)?;
+        let ended = rows::delete_for_user(tx, user_id).await?.saturating_sub(1);
+        let fresh = Token::generate()?;
+        let record =
+            SessionRecord { id_hash: fresh.hash(), csrf_token: Token::generate()?.expose().to_owned(), ..record };
+        rows::insert(tx, &record).await?;
+        Ok((fresh, ended))
+    }
+
+    /// Ends every session of a user (an admin, the operator, or an account change).
+    pub(crate) async fn end_all_sessions(&self, tx: &mut courier_store::Tx, user_id: &str) -> Result<u64> {
+        Ok(rows::delete_for_user(tx, user_id).await?)
+    }
+}
+
+fn view(s: SessionRecord, current: &[u8]) -> SessionView {
+    use courier_core::time_fmt::rfc3339;
+    SessionView {
+        handle: hex::encode(&s.id_hash),
+        created_at: rfc3339(s.created_at),
+        last_seen: rfc3339(s.last_seen),
+        ip: s.ip,
+        device: if s.user_agent.is_empty() { "unknown".into() } else { s.user_agent },
+        current: s.id_hash == current,
+        signed_in: s.stage == "full",
+    }
+}

@@ -1,0 +1,293 @@
+//! Account management by admins (and the operator): invitations, disable and enable, role
+//! changes, MFA reset, ending sessions; and a user's own password change. Every change is
+//! audited with what it was before and after; the last enabled admin cannot be removed.
+
+use std::time::Duration;
+
+use courier_core::UserId;
+use courier_core::time_fmt::rfc3339;
+use courier_crypto::token::Token;
+use courier_store::users::{self as rows, UserRecord};
+use courier_store::{invitations, lockout, recovery_codes, sessions};
+use serde::Serialize;
+use serde_json::{Value, json};
+use zeroize::Zeroizing;
+
+use super::authz::{Action, Resource};
+use super::sessions::{Origin, StaffSession};
+use super::staff::{Role, check_password_policy, normalize_email};
+use super::{Actor, Caller, Courier};
+use crate::{Error, Result};
+
+/// A staff account as the users page and `user list` show it.
+#[derive(Debug, Serialize)]
+pub struct UserView {
+    pub id: String,
+    pub email: String,
+    pub role: String,
+    pub department: String,
+    /// `active`, `invited` or `disabled`.
+    pub status: &'static str,
+    /// Enrolled second factors (`totp`); empty until the user enrols.
+    pub mfa: Vec<&'static str>,
+    pub recovery_codes_left: i64,
+    pub locked_until: Option<String>,
+    pub last_login_at: Option<String>,
+    pub sessions: usize,
+    pub invitation_expires_at: Option<String>,
+}
+
+/// A new invitation link, shown once.
+#[derive(Debug, Serialize)]
+pub struct Invitation {
+    pub id: String,
+    pub email: String,
+    pub role: Role,
+    pub url: String,
+    pub token: String,
+    pub expires_at: String,
+}
+
+/// An admin's change to an account. Each ends the user's sessions: disabling and MFA reset
+/// take access away, and a role change is a privilege change that needs a fresh session.
+#[derive(Debug, Clone, Copy)]
+pub enum Change {
+    Disable,
+    Enable,
+    Role(Role),
+    /// Removes the authenticator and recovery codes; the user enrols again at next sign-in.
+    ResetMfa,
+}
+
+impl Change {
+    fn action(self) -> &'static str {
+        match self {
+            Self::Disable => "user.disable",
+            Self::Enable => "user.enable",
+            Self::Role(_) => "user.role",
+            Self::ResetMfa => "user.mfa_reset",
+        }
+    }
+}
+
+/// What an account looks like in an audit event's `before` and `after`.
+fn snapshot(u: &UserRecord) -> Value {
+    json!({ "role": u.role, "disabled": u.disabled, "mfa": super::mfa::methods(u) })
+}
+
+impl Courier {
+    pub async fn list_users(&self, caller: &Caller) -> Result<Vec<UserView>> {
+        self.authorize(caller, Action::UserManage, &Resource::Firm).await?;
+        let pool = self.db.pool();
+        let now = self.clock.now_ms();
+        let mut out = Vec::new();
+        for u in rows::list(pool).await? {
+            let status = match (u.disabled, u.invited()) {
+                (true, _) => "disabled",
+                (false, true) => "invited",
+                (false, false) => "active",
+            };
+            out.push(UserView {
+                recovery_codes_left: recovery_codes::unused(pool, &u.id).await?,
+                locked_until: lockout::locked_until(pool, &u.email, now).await?.map(rfc3339),
+                last_login_at: u.last_login_at.map(rfc3339),
+                sessions: sessions::for_user(pool, &u.id).await?.iter().filter(|s| s.stage == "full").count(),
+                invitation_expires_at: invitations::pending_until(pool, &u.id).await?.filter(|t| *t > now).map(rfc3339),
+                mfa: super::mfa::methods(&u),
+                status,
+                id: u.id,
+                email: u.email,
+                role: u.role,
+                department: u.department,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The signed-in user's own account, for their account page.
+    pub async fn my_account(&self, caller: &Caller) -> Result<Value> {
+        let Actor::Staff(id) = &caller.actor else {
+            return Err(Error::Forbidden);
+        };
+        let u = self.user(id).await?;
+        let left = recovery_codes::unused(self.db.pool(), id).await?;
+        Ok(json!({ "email": u.email, "role": u.role, "department": u.department,
+            "mfa": super::mfa::methods(&u), "recovery_codes_left": left }))
+    }
+
+    pub async fn user(&self, id: &str) -> Result<UserRecord> {
+        rows::by_id(self.db.pool(), id).await?.ok_or(Error::NotFound)
+    }
+
+    pub async fn user_by_email(&self, email: &str) -> Result<UserRecord> {
+        let email = normalize_email(email)?;
+        rows::by_email(self.db.pool(), &email).await?.ok_or(Error::NotFound)
+    }
+
+    /// Invites a new user (or sends a new link to one who has not accepted yet): a single-use
+    /// link through which they set a password, then enrol an authenticator at first sign-in.
+    pub async fn invite_user(
+        &self,
+        caller: &Caller,
+        email: &str,
+        role: Role,
+        department: &str,
+        ttl: Option<Duration>,
+    ) -> Result<Invitation> {
+        self.authorize(caller, Action::UserManage, &Resource::Firm).await?;
+        let email = normalize_email(email)?;
+        let department = department.trim();
+        if department.chars().count() > 200 || department.chars().any(char::is_control) {
+            return Err(Error::BadRequest("the department must be at most 200 characters".into()));
+        }
+        let ttl = ttl.unwrap_or(Duration::from_secs(self.config.invitation_ttl_secs));
+        if ttl.is_zero() || ttl > Duration::from_secs(30 * 24 * 3600) {
+            return Err(Error::BadRequest("an invitation may last at most 30 days".into()));
+        }
+        let token = Token::generate()?;
+        let now = self.clock.now_ms();
+        let expires_at = now + ttl.as_millis() as i64;
+        let mut tx = self.db.begin().await?;
+        let (user_id, head) = match rows::by_email(&mut *tx, &email).await? {
+            Some(u) if !u.invited() => return Err(Error::Conflict("a user with this email exists".into())),
+            Some(u) => {
+                let details = json!({ "user_id": u.id, "email": u.email, "reissued": true });
+                let head =
+                    self.audit.append(&mut tx, caller, "user.invite", &format!("user:{}", u.id), details).await?;
+                (u.id, head)
+            }
+            None => {
+                let id = UserId::random().to_string();
+                // A sealed secret is always present (key rotation re-seals it); this one is
+                // never shown: enrolment offers a new one.
+                let (totp_sealed, _) = self.new_totp(&id, &email)?;
+                let record = UserRecord {
+                    id: id.clone(),
+                    email: email.clone(),
+                    role: role.as_str().to_owned(),
+                    password_hash: String::new(),
+                    totp_sealed,
+                    totp_last_step: 0,
+                    disabled: false,
+                    department: department.to_owned(),
+                    last_login_at: None,
+                    mfa_enrolled: false,
+                };
+                self.insert_user(&mut tx, caller, &record, &[]).await?;
+                let details = json!({ "user_id": id, "email": email, "role": role.as_str(), "department": department });
+                let head = self.audit.append(&mut tx, caller, "user.invite", &format!("user:{id}"), details).await?;
+                (id, head)
+            }
+        };
+        invitations::insert(&mut tx, &token.hash(), &user_id, &caller.actor.to_string(), now, expires_at).await?;
+        self.audit.commit(tx, head).await?;
+        Ok(Invitation {
+            id: user_id,
+            email,
+            role,
+            url: format!("{}/invite/{}", self.config.public_url(), token.expose()),
+            token: token.expose().to_owned(),
+            expires_at: rfc3339(expires_at),
+        })
+    }
+
+    /// The invited account behind a live invitation link.
+    pub async fn invitation(&self, token: &str) -> Result<UserRecord> {
+        let token = Token::parse(token).ok_or(Error::LinkNotFound)?;
+        let user_id =
+            invitations::live(self.db.pool(), &token.hash(), self.clock.now_ms()).await?.ok_or(Error::LinkNotFound)?;
+        rows::by_id(self.db.pool(), &user_id).await?.filter(|u| !u.disabled && u.invited()).ok_or(Error::LinkNotFound)
+    }
+
+    /// Uses up an invitation: sets the password and starts a session that must enrol an
+    /// authenticator next.
+    pub async fn accept_invitation(&self, origin: &Origin, token: &str, password: Zeroizing<String>) -> Result<Token> {
+        let user = self.invitation(token).await?;
+        check_password_policy(&password, &user.email, &self.config.firm_name)?;
+        let hash = self.passwords.hash(password).await?;
+        let token = Token::parse(token).ok_or(Error::LinkNotFound)?;
+        let mut tx = self.db.begin().await?;
+        if invitations::consume(&mut tx, &token.hash(), self.clock.now_ms()).await?.as_deref() != Some(&user.id) {
+            return Err(Error::LinkNotFound);
+        }
+        rows::set_password(&mut tx, &user.id, &hash).await?;
+        let session = self.start_pending_session(&mut tx, &user.id, "enrol", origin).await?;
+        let caller = Caller { actor: Actor::Staff(user.id.clone()), ip: origin.ip };
+        let head = self
+            .audit
+            .append(&mut tx, &caller, "user.invitation_accepted", &format!("user:{}", user.id), json!({}))
+            .await?;
+        self.audit.commit(tx, head).await?;
+        Ok(session)
+    }
+
+    /// Disables or enables an account, changes its role, or resets its MFA (see [`Change`]).
+    /// The user's sessions end; the change is undone if no enabled admin would be left.
+    pub async fn change_user(&self, caller: &Caller, user_id: &str, change: Change) -> Result<()> {
+        self.authorize(caller, Action::UserManage, &Resource::Firm).await?;
+        let mut tx = self.db.begin().await?;
+        rows::lock_admins(&mut tx, self.db.backend()).await?;
+        let before = rows::by_id(&mut *tx, user_id).await?.ok_or(Error::NotFound)?;
+        match change {
+            Change::Disable => rows::set_disabled(&mut tx, user_id, true).await?,
+            Change::Enable => rows::set_disabled(&mut tx, user_id, false).await?,
+            Change::Role(role) => rows::set_role(&mut tx, user_id, role.as_str()).await?,
+            Change::ResetMfa => {
+                recovery_codes::delete_all(&mut tx, user_id).await?;
+                rows::clear_mfa(&mut tx, user_id).await?
+            }
+        };
+        let after = rows::by_id(&mut *tx, user_id).await?.ok_or(Error::NotFound)?;
+        let was_admin = before.role == "admin" && !before.disabled;
+        if was_admin && rows::count_admins(&mut *tx).await? == 0 {
+            return Err(Error::Conflict("this is the last enabled administrator; make another admin first".into()));
+        }
+        let ended = self.end_all_sessions(&mut tx, user_id).await?;
+        let details = json!({ "user_id": user_id, "email": before.email, "before": snapshot(&before),
+            "after": snapshot(&after), "sessions_ended": ended });
+        let head = self.audit.append(&mut tx, caller, change.action(), &format!("user:{user_id}"), details).await?;
+        self.audit.commit(tx, head).await
+    }
+
+    /// Ends every session of a user.
+    pub async fn end_user_sessions(&self, caller: &Caller, user_id: &str) -> Result<u64> {
+        self.authorize(caller, Action::UserManage, &Resource::Firm).await?;
+        let mut tx = self.db.begin().await?;
+        rows::by_id(&mut *tx, user_id).await?.ok_or(Error::NotFound)?;
+        let ended = self.end_all_sessions(&mut tx, user_id).await?;
+        let details = json!({ "user_id": user_id, "count": ended });
+        let head =
+            self.audit.append(&mut tx, caller, "user.sessions_ended", &format!("user:{user_id}"), details).await?;
+        self.audit.commit(tx, head).await?;
+        Ok(ended)
+    }
+
+    /// Changes the signed-in user's password (the current one is asked again). Their other
+    /// sessions end and this one gets a fresh id.
+    pub async fn change_password(
+        &self,
+        caller: &Caller,
+        session: &StaffSession,
+        current: Zeroizing<String>,
+        new: Zeroizing<String>,
+    ) -> Result<Token> {
+        let user_id = &session.user_id;
+        let user = rows::by_id(self.db.pool(), user_id).await?.ok_or(Error::Unauthenticated)?;
+        if !self.passwords.verify(current, Some(user.password_hash.clone())).await? {
+            let details = json!({ "step": "password_change" });
+            self.audit.record(&self.db, caller, "login.failed", &format!("user:{user_id}"), details).await?;
+            self.sign_in_failed(caller.ip, &user.email).await?;
+            return Err(Error::BadRequest("the current password is not right".into()));
+        }
+        check_password_policy(&new, &user.email, &self.config.firm_name)?;
+        let hash = self.passwords.hash(new).await?;
+        let mut tx = self.db.begin().await?;
+        rows::set_password(&mut tx, user_id, &hash).await?;
+        let (fresh, ended) = self.renew_session(&mut tx, session).await?;
+        let details = json!({ "sessions_ended": ended });
+        let head =
+            self.audit.append(&mut tx, caller, "user.password_changed", &format!("user:{user_id}"), details).await?;
+        self.audit.commit(tx, head).await?;
+        Ok(fresh)
+    }
+}

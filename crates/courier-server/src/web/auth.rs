@@ -1,0 +1,276 @@
+//! Signing in and becoming a user: the login form (password, then a TOTP or recovery code),
+//! authenticator enrolment, logout, the first admin's setup link and invitation links.
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use courier_crypto::token::Token;
+use serde::Deserialize;
+use serde_json::json;
+use zeroize::Zeroizing;
+
+use super::staff::{CsrfForm, check_csrf, see_other, session_cookie_name, set_cookie};
+use super::{AppState, ClientIp, cookie};
+use crate::services::sessions::{Origin, StaffSession};
+use crate::{Courier, Error, Result};
+
+const LOGIN_COOKIE: &str = "courier_login";
+
+fn login_csrf(courier: &Courier, pre_session: &str) -> String {
+    hex::encode(courier.mac(&[b"login-csrf", pre_session.as_bytes()]))
+}
+
+/// A one-time link's form token, bound to the link (`purpose` is `setup-csrf` or `invite-csrf`).
+fn link_csrf(courier: &Courier, purpose: &[u8], token: &str) -> String {
+    hex::encode(courier.mac(&[purpose, token.as_bytes()]))
+}
+
+fn origin(ip: &ClientIp, headers: &HeaderMap) -> Origin {
+    Origin::new(ip.0, headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()))
+}
+
+pub(super) fn qr_svg(uri: &str) -> Result<String> {
+    let qr = qrcode::QrCode::new(uri.as_bytes()).map_err(|e| Error::internal("qr", e))?;
+    Ok(qr.render::<qrcode::render::svg::Color>().min_dimensions(220, 220).build())
+}
+
+pub async fn login_page(State(state): State<AppState>, headers: HeaderMap) -> Result<Response> {
+    render_login(&state, &headers, None, StatusCode::OK)
+}
+
+fn render_login(state: &AppState, headers: &HeaderMap, error: Option<&str>, status: StatusCode) -> Result<Response> {
+    let courier = &state.courier;
+    let existing = cookie(headers, LOGIN_COOKIE).filter(|c| Token::parse(c).is_some());
+    let pre = match existing {
+        Some(c) => c,
+        None => Token::generate()?.expose().to_owned(),
+    };
+    let html = state.templates.render(
+        "login.html",
+        json!({ "firm": courier.config.firm_name, "csrf_token": login_csrf(courier, &pre), "error": error }),
+    )?;
+    let mut resp = (status, html).into_response();
+    set_cookie(&mut resp, courier, LOGIN_COOKIE, &pre, Some(3600));
+    Ok(resp)
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    email: String,
+    password: String,
+    csrf_token: String,
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Result<Response> {
+    let courier = &state.courier;
+    let pre = cookie(&headers, LOGIN_COOKIE).unwrap_or_default();
+    check_csrf(courier, &login_csrf(courier, &pre), &form.csrf_token, &headers)?;
+    match courier.login_password(&origin(&ip, &headers), &form.email, Zeroizing::new(form.password)).await {
+        Ok(session) => {
+            let mut resp = see_other("/login/mfa");
+            set_cookie(&mut resp, courier, session_cookie_name(courier), session.expose(), None);
+            Ok(resp)
+        }
+        Err(Error::Unauthenticated) => {
+            render_login(&state, &headers, Some("The email or password is not right."), StatusCode::UNAUTHORIZED)
+        }
+        Err(Error::Locked(msg)) => render_login(&state, &headers, Some(&msg), StatusCode::TOO_MANY_REQUESTS),
+        Err(e) => Err(e),
+    }
+}
+
+/// The session half-way through signing in, with its cookie value.
+async fn pending(state: &AppState, headers: &HeaderMap) -> Result<Option<(String, StaffSession)>> {
+    let Some(id) = cookie(headers, session_cookie_name(&state.courier)) else {
+        return Ok(None);
+    };
+    Ok(state.courier.session(&id).await?.filter(|s| s.awaiting_mfa).map(|s| (id, s)))
+}
+
+pub async fn mfa_page(State(state): State<AppState>, headers: HeaderMap) -> Result<Response> {
+    let Some((id, session)) = pending(&state, &headers).await? else {
+        return Ok(see_other("/login"));
+    };
+    if session.must_enrol {
+        return render_enrolment(&state, &id, &session, None, StatusCode::OK).await;
+    }
+    let ctx = json!({ "csrf_token": session.csrf_token, "error": null });
+    Ok(state.templates.render("login_mfa.html", ctx)?.into_response())
+}
+
+/// Offers a new authenticator secret (as a QR code and as text) and asks for a code from it.
+async fn render_enrolment(
+    state: &AppState,
+    id: &str,
+    session: &StaffSession,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Result<Response> {
+    let offer = state.courier.offer_enrolment(id).await?;
+    let ctx = json!({ "csrf_token": session.csrf_token, "email": session.email, "totp_secret": offer.totp_secret,
+        "qr_svg": qr_svg(&offer.otpauth_uri)?, "error": error });
+    Ok((status, state.templates.render("enrol.html", ctx)?).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct MfaForm {
+    code: String,
+    csrf_token: String,
+}
+
+pub async fn login_mfa(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    headers: HeaderMap,
+    Form(form): Form<MfaForm>,
+) -> Result<Response> {
+    let courier = &state.courier;
+    let Some((id, pending)) = pending(&state, &headers).await? else {
+        return Ok(see_other("/login"));
+    };
+    check_csrf(courier, &pending.csrf_token, &form.csrf_token, &headers)?;
+    if pending.must_enrol {
+        return enrol(&state, ip, &id, &pending, &form.code).await;
+    }
+    let retry = |status: StatusCode, msg: &str| -> Result<Response> {
+        let ctx = json!({ "csrf_token": pending.csrf_token, "error": msg });
+        Ok((status, state.templates.render("login_mfa.html", ctx)?).into_response())
+    };
+    match courier.login_second_factor(ip.0, &id, &form.code).await {
+        Ok(fresh) => {
+            let mut resp = see_other("/");
+            set_cookie(&mut resp, courier, session_cookie_name(courier), fresh.expose(), None);
+            Ok(resp)
+        }
+        Err(Error::Unauthenticated) => retry(StatusCode::UNAUTHORIZED, "That code is not right, or was used already."),
+        Err(Error::Locked(msg)) => retry(StatusCode::TOO_MANY_REQUESTS, &msg),
+        Err(e) => Err(e),
+    }
+}
+
+/// Confirms enrolment with a code from the new authenticator, then shows the recovery codes.
+async fn enrol(state: &AppState, ip: ClientIp, id: &str, pending: &StaffSession, code: &str) -> Result<Response> {
+    let courier = &state.courier;
+    match courier.complete_enrolment(ip.0, id, code).await {
+        Ok((fresh, codes)) => {
+            let ctx = json!({ "codes": codes, "continue": "/" });
+            let mut resp = state.templates.render("recovery_codes.html", ctx)?.into_response();
+            set_cookie(&mut resp, courier, session_cookie_name(courier), fresh.expose(), None);
+            Ok(resp)
+        }
+        Err(Error::Unauthenticated) => {
+            let msg = "That code is not right. Scan the new code below and try again.";
+            render_enrolment(state, id, pending, Some(msg), StatusCode::UNAUTHORIZED).await
+        }
+        Err(Error::Locked(msg)) => Err(Error::Locked(msg)),
+        Err(e) => Err(e),
+    }
+}
+
+pub async fn logout(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response> {
+    let courier = &state.courier;
+    let session = staff_session!(state, headers);
+    check_csrf(courier, &session.csrf_token, &form.csrf_token, &headers)?;
+    if let Some(id) = cookie(&headers, session_cookie_name(courier)) {
+        courier.logout(&session.caller(ip.0), &id).await?;
+    }
+    let mut resp = see_other("/login");
+    set_cookie(&mut resp, courier, session_cookie_name(courier), "", Some(0));
+    Ok(resp)
+}
+
+pub async fn setup_page(State(state): State<AppState>, Path(token): Path<String>) -> Result<Response> {
+    if !state.courier.setup_link_valid(&token).await? {
+        return Err(Error::LinkNotFound);
+    }
+    let csrf = link_csrf(&state.courier, b"setup-csrf", &token);
+    Ok(state
+        .templates
+        .render("setup.html", json!({ "firm": state.courier.config.firm_name, "csrf_token": csrf, "error": null }))?
+        .into_response())
+}
+
+#[derive(Deserialize)]
+pub struct SetupForm {
+    #[serde(default)]
+    email: String,
+    password: String,
+    password_again: String,
+    csrf_token: String,
+}
+
+pub async fn setup(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    ip: ClientIp,
+    headers: HeaderMap,
+    Form(form): Form<SetupForm>,
+) -> Result<Response> {
+    let courier = &state.courier;
+    let csrf = link_csrf(courier, b"setup-csrf", &token);
+    check_csrf(courier, &csrf, &form.csrf_token, &headers)?;
+    let retry = |msg: String| -> Result<Response> {
+        let ctx = json!({ "firm": courier.config.firm_name, "csrf_token": csrf, "error": msg });
+        Ok((StatusCode::BAD_REQUEST, state.templates.render("setup.html", ctx)?).into_response())
+    };
+    if form.password != form.password_again {
+        return retry("The two passwords differ.".into());
+    }
+    match courier.complete_setup(ip.0, &token, &form.email, Zeroizing::new(form.password)).await {
+        Ok(enrolment) => {
+            let ctx = json!({ "email": enrolment.email, "totp_secret": enrolment.totp_secret,
+                "qr_svg": qr_svg(&enrolment.otpauth_uri)?, "codes": enrolment.recovery_codes });
+            Ok(state.templates.render("setup_done.html", ctx)?.into_response())
+        }
+        Err(Error::BadRequest(msg)) => retry(msg),
+        Err(e) => Err(e),
+    }
+}
+
+pub async fn invitation_page(State(state): State<AppState>, Path(token): Path<String>) -> Result<Response> {
+    let user = state.courier.invitation(&token).await?;
+    let csrf = link_csrf(&state.courier, b"invite-csrf", &token);
+    let ctx = json!({ "firm": state.courier.config.firm_name, "email": user.email, "csrf_token": csrf, "error": null });
+    Ok(state.templates.render("invitation.html", ctx)?.into_response())
+}
+
+/// Sets the invited user's password and goes on to enrolling an authenticator.
+pub async fn accept_invitation(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    ip: ClientIp,
+    headers: HeaderMap,
+    Form(form): Form<SetupForm>,
+) -> Result<Response> {
+    let courier = &state.courier;
+    let csrf = link_csrf(courier, b"invite-csrf", &token);
+    check_csrf(courier, &csrf, &form.csrf_token, &headers)?;
+    let user = courier.invitation(&token).await?;
+    let retry = |msg: String| -> Result<Response> {
+        let ctx = json!({ "firm": courier.config.firm_name, "email": user.email, "csrf_token": csrf, "error": msg });
+        Ok((StatusCode::BAD_REQUEST, state.templates.render("invitation.html", ctx)?).into_response())
+    };
+    if form.password != form.password_again {
+        return retry("The two passwords differ.".into());
+    }
+    match courier.accept_invitation(&origin(&ip, &headers), &token, Zeroizing::new(form.password)).await {
+        Ok(session) => {
+            let mut resp = see_other("/login/mfa");
+            set_cookie(&mut resp, courier, session_cookie_name(courier), session.expose(), None);
+            Ok(resp)
+        }
+        Err(Error::BadRequest(msg)) => retry(msg),
+        Err(e) => Err(e),
+    }
+}
