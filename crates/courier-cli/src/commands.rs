@@ -37,6 +37,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
     let result = match cli.command {
         Command::Serve { .. } => unreachable_serve(),
         Command::User(c) => crate::users::user(&courier, &caller, c).await,
+        Command::Token(c) => crate::users::token(&courier, &caller, c).await,
         Command::Portal(c) => portal(&courier, &caller, c).await,
         Command::Doc(c) => doc(&courier, &caller, c).await,
         Command::Audit(c) => audit(&courier, &caller, c).await,

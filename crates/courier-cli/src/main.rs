@@ -35,6 +35,9 @@ enum Command {
     /// Staff accounts.
     #[command(subcommand)]
     User(users::UserCommand),
+    /// Personal API tokens for /api/v1.
+    #[command(subcommand)]
+    Token(users::TokenCommand),
     /// Inbound collection portals.
     #[command(subcommand)]
     Portal(PortalCommand),

@@ -1,5 +1,6 @@
 //! `courier user`: staff accounts from the command line (create, invite, list, disable,
-//! enable, role, MFA reset, unlock, ending sessions). Every change is audited as `cli:<user>`.
+//! enable, role, MFA reset, unlock, ending sessions), and `courier token`: their API tokens.
+//! Every change is audited as `cli:<user>`.
 
 use std::process::ExitCode;
 
@@ -8,6 +9,7 @@ use clap::Subcommand;
 use courier_core::DurationSpec;
 use courier_server::Courier;
 use courier_server::services::Caller;
+use courier_server::services::api_tokens::Scope;
 use courier_server::services::users::Change;
 use serde_json::json;
 
@@ -156,6 +158,75 @@ pub(crate) async fn user(courier: &Courier, caller: &Caller, cmd: UserCommand) -
                 return print_json(&json!({ "email": email, "was_locked": was_locked }));
             }
             println!("{email}: {}", if was_locked { "unlocked" } else { "was not locked" });
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+#[derive(Subcommand)]
+pub(crate) enum TokenCommand {
+    /// Make a personal API token for a user; prints it once.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// documents:read, documents:write, portals:read, portals:write, matters:read (repeatable).
+        #[arg(long = "scope", required = true)]
+        scopes: Vec<String>,
+        /// How long it works (default 90d, at most a year).
+        #[arg(long)]
+        expires_in: Option<DurationSpec>,
+        #[command(flatten)]
+        json: Json,
+    },
+    /// Tokens of one user, or of everybody.
+    List {
+        #[arg(long)]
+        email: Option<String>,
+        #[command(flatten)]
+        json: Json,
+    },
+    Revoke {
+        id: String,
+    },
+}
+
+pub(crate) async fn token(courier: &Courier, caller: &Caller, cmd: TokenCommand) -> Result<ExitCode> {
+    match cmd {
+        TokenCommand::Create { email, name, scopes, expires_in, json } => {
+            let user = service(courier.user_by_email(&email).await)?;
+            let scopes = scopes.iter().map(|s| s.parse()).collect::<courier_server::Result<Vec<Scope>>>();
+            let ttl = expires_in.map(|d| d.0);
+            let token = service(courier.create_api_token(caller, &user.id, &name, &service(scopes)?, ttl).await)?;
+            if json.json {
+                return print_json(&token);
+            }
+            println!(
+                "Token {} for {} (id {}), valid until {}; shown only now:",
+                token.name, user.email, token.id, token.expires_at
+            );
+            println!("  {}", token.token);
+            Ok(ExitCode::SUCCESS)
+        }
+        TokenCommand::List { email, json } => {
+            let user = match email {
+                Some(e) => Some(service(courier.user_by_email(&e).await)?.id),
+                None => None,
+            };
+            let tokens = service(courier.list_api_tokens(caller, user.as_deref()).await)?;
+            if json.json {
+                return print_json(&tokens);
+            }
+            for t in tokens {
+                let scopes: Vec<_> = t.scopes.iter().map(|s| s.as_str()).collect();
+                println!("{}  {}  [{}]  {}  expires {}", t.id, t.name, t.status, scopes.join(" "), t.expires_at);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        TokenCommand::Revoke { id } => {
+            service(courier.revoke_api_token(caller, &id).await)?;
+            println!("{id}: revoked");
             Ok(ExitCode::SUCCESS)
         }
     }

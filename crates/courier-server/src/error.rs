@@ -20,6 +20,9 @@ pub enum Error {
     PayloadTooLarge(String),
     #[error("{0}")]
     Conflict(String),
+    /// An API token without a scope the request needs.
+    #[error("this API token does not allow that; it needs the scope {0}")]
+    MissingScope(String),
     #[error("too many requests")]
     RateLimited,
     /// Too many failed sign-ins for one account (the message says until when).
@@ -49,7 +52,7 @@ impl Error {
             Self::LinkNotFound | Self::NotFound => StatusCode::NOT_FOUND,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unauthenticated => StatusCode::UNAUTHORIZED,
-            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::MissingScope(_) => StatusCode::FORBIDDEN,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::RateLimited | Self::Locked(_) => StatusCode::TOO_MANY_REQUESTS,

@@ -31,6 +31,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     (4, "matters_shares", include_str!("../migrations/sqlite/0004_matters_shares.sql")),
     (5, "lockout", include_str!("../migrations/sqlite/0005_lockout.sql")),
     (6, "accounts", include_str!("../migrations/sqlite/0006_accounts.sql")),
+    (7, "api_tokens", include_str!("../migrations/sqlite/0007_api_tokens.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../migrations/postgres/0001_init.sql")),
@@ -39,6 +40,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (4, "matters_shares", include_str!("../migrations/postgres/0004_matters_shares.sql")),
     (5, "lockout", include_str!("../migrations/postgres/0005_lockout.sql")),
     (6, "accounts", include_str!("../migrations/postgres/0006_accounts.sql")),
+    (7, "api_tokens", include_str!("../migrations/postgres/0007_api_tokens.sql")),
 ];
 
 impl Db {

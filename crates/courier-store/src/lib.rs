@@ -4,6 +4,7 @@
 //! Repositories are free functions over a connection, so the service layer decides where a
 //! transaction starts and ends and can put an action and its audit event in the same one.
 
+pub mod api_tokens;
 pub mod audit;
 pub mod blob;
 mod db;

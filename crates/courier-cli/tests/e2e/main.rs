@@ -6,6 +6,7 @@
 
 mod access;
 mod accounts;
+mod api;
 mod audit;
 mod cluster;
 mod crash;

@@ -26,7 +26,8 @@ pub struct UserAccess {
     pub last_login_at: Option<String>,
     pub matters: Vec<serde_json::Value>,
     /// Personal API tokens (none exist yet: `/api/v1` tokens come with the accounts issue).
-    pub api_tokens: Vec<serde_json::Value>,
+    /// Every token the user has made, with its scopes, expiry, last use and status.
+    pub api_tokens: Vec<super::api_tokens::TokenView>,
     pub flags: Vec<String>,
 }
 
@@ -97,6 +98,9 @@ impl Courier {
                 Some(t) if !u.disabled && now - t > STALE_LOGIN_MS => flags.push("no_sign_in_for_90_days".to_owned()),
                 _ => {}
             }
+            if !u.disabled && !u.mfa_enrolled {
+                flags.push("mfa_not_enrolled".to_owned());
+            }
             let mut on = Vec::new();
             for m in &memberships {
                 let matter = matters.iter().find(|x| x.id == m.matter_id);
@@ -107,6 +111,7 @@ impl Courier {
             }
             users.push(UserAccess {
                 mfa: super::mfa::methods(&u),
+                api_tokens: self.tokens_of(&u.id).await?,
                 id: u.id,
                 email: u.email,
                 role: u.role,
@@ -114,7 +119,6 @@ impl Courier {
                 disabled: u.disabled,
                 last_login_at: u.last_login_at.map(rfc3339),
                 matters: on,
-                api_tokens: Vec::new(),
                 flags,
             });
         }

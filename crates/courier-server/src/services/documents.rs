@@ -36,7 +36,7 @@ const DOWNLOAD_BATCH: usize = 1024 * 1024;
 /// Decrypted batches a download may run ahead of the client.
 const DOWNLOAD_AHEAD: usize = 2;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DocumentView {
     pub id: String,
     pub portal_id: Option<String>,

@@ -48,7 +48,7 @@ impl Courier {
         let Some(until) = rows::locked_until(self.db.pool(), email, self.clock.now_ms()).await? else {
             return Ok(());
         };
-        let caller = Caller { actor: Actor::System, ip };
+        let caller = Caller::new(Actor::System, ip);
         let details = json!({ "email": email, "locked_until": rfc3339(until) });
         self.audit.record(&self.db, &caller, "login.locked_out", "login", details).await?;
         Err(Error::Locked(format!(
@@ -73,7 +73,7 @@ impl Courier {
         let mut tx = self.db.begin().await?;
         rows::lock(&mut tx, email, until).await?;
         rows::clear_failures(&mut *tx, &key).await?;
-        let caller = Caller { actor: Actor::System, ip };
+        let caller = Caller::new(Actor::System, ip);
         let details = json!({ "email": email, "failures": failures, "locked_until": rfc3339(until) });
         let head = self.audit.append(&mut tx, &caller, "account.locked", "login", details).await?;
         self.audit.commit(tx, head).await

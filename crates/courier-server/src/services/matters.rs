@@ -11,8 +11,9 @@ use courier_store::shares::ShareRecord;
 use serde::Serialize;
 use serde_json::json;
 
+use super::api_tokens::Scope;
 use super::authz::{Action, Decision, MatterFacts, Principal, RequestContext, Resource};
-use super::{Actor, Caller, Courier};
+use super::{Actor, Caller, Courier, Via};
 use crate::{Error, Result};
 
 pub const SENSITIVITIES: [&str; 3] = ["normal", "confidential", "restricted"];
@@ -27,7 +28,7 @@ pub struct MatterRequest {
     pub sensitivity: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct MemberView {
     pub user_id: String,
     pub email: String,
@@ -35,7 +36,7 @@ pub struct MemberView {
     pub added_at: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct MatterView {
     pub id: String,
     pub name: String,
@@ -89,7 +90,33 @@ impl Courier {
     }
 
     pub(crate) fn request_context(&self, caller: &Caller) -> RequestContext {
-        RequestContext { ip: caller.ip.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)), at_ms: now_ms(), via: "session" }
+        let (via, mfa) = match &caller.via {
+            Via::Api(_) => ("api", "api_token".to_owned()),
+            Via::Session { mfa } => ("session", mfa.clone()),
+            Via::Direct => ("session", String::new()),
+        };
+        RequestContext {
+            ip: caller.ip.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+            at_ms: self.clock.now_ms(),
+            via,
+            mfa,
+        }
+    }
+
+    /// Refuses an API token whose scopes do not cover `action`, whatever the user may do.
+    fn check_scope(caller: &Caller, action: Action) -> Result<()> {
+        let Via::Api(grant) = &caller.via else {
+            return Ok(());
+        };
+        let allowing = Scope::allowing(action);
+        if allowing.iter().any(|s| grant.scopes.contains(s)) {
+            return Ok(());
+        }
+        let needed = match allowing.first() {
+            Some(s) => s.as_str().to_owned(),
+            None => "a signed-in person (no token scope allows it)".to_owned(),
+        };
+        Err(Error::MissingScope(needed))
     }
 
     /// Allows or refuses `action` on `resource` for `caller`. A denial is audited with the
@@ -99,6 +126,11 @@ impl Courier {
         let Some(principal) = self.principal(caller).await? else {
             return Ok(());
         };
+        if let Err(e) = Self::check_scope(caller, action) {
+            let details = json!({ "action": action.name(), "policy": "api-token-scope" });
+            self.audit.record(&self.db, caller, "access.denied", &resource.target(), details).await?;
+            return Err(e);
+        }
         let ctx = self.request_context(caller);
         let decision = self.authz.decide(&principal, action, resource, &ctx);
         if decision.allowed {
@@ -124,6 +156,7 @@ impl Courier {
     pub async fn may(&self, caller: &Caller, action: Action, resource: &Resource) -> Result<bool> {
         Ok(match self.principal(caller).await? {
             None => true,
+            Some(_) if Self::check_scope(caller, action).is_err() => false,
             Some(p) => self.authz.decide(&p, action, resource, &self.request_context(caller)).allowed,
         })
     }
@@ -327,7 +360,7 @@ impl Courier {
             .await?
             .ok_or_else(|| Error::BadRequest(format!("there is no staff account {email}")))?;
         let resource = self.named_resource(resource).await?;
-        let ctx = RequestContext { ip, at_ms, via: "session" };
+        let ctx = RequestContext { ip, at_ms, via: "session", mfa: "totp".into() };
         Ok(self.authz.decide(&Principal::from(&user), action, &resource, &ctx))
     }
 

@@ -131,7 +131,7 @@ impl Courier {
         if !rows::offer_totp(&mut tx, &s.user_id, &sealed).await? {
             return Err(Error::Unauthenticated);
         }
-        let caller = Caller { actor: super::Actor::Staff(s.user_id.clone()), ip: None };
+        let caller = Caller::new(super::Actor::Staff(s.user_id.clone()), None);
         let target = format!("user:{}", s.user_id);
         let head = self.audit.append(&mut tx, &caller, "mfa.enrolment_offered", &target, json!({})).await?;
         self.audit.commit(tx, head).await?;
@@ -153,7 +153,7 @@ impl Courier {
             .ok_or(Error::Unauthenticated)?;
         self.throttle(ip).await?;
         self.refuse_if_locked(ip, &user.email).await?;
-        let caller = Caller { actor: super::Actor::Staff(user.id.clone()), ip };
+        let caller = Caller::new(super::Actor::Staff(user.id.clone()), ip);
         let Some(step) = self.matching_totp_step(&user, code.trim())? else {
             let details = json!({ "step": "enrol" });
             self.audit.record(&self.db, &caller, "login.failed", &format!("user:{}", user.id), details).await?;

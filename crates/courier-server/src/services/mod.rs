@@ -2,6 +2,7 @@
 //! of the domain and every transaction it needs, with the audit event inside it.
 
 pub mod access;
+pub mod api_tokens;
 pub mod archive;
 pub mod audit;
 pub mod authz;
@@ -180,16 +181,45 @@ impl fmt::Display for Actor {
     }
 }
 
-/// The actor of a call and where it came from.
+/// The actor of a call, where it came from and how it authenticated.
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub actor: Actor,
     pub ip: Option<IpAddr>,
+    pub via: Via,
+}
+
+/// How a staff caller authenticated: policies see it (`context.via`, `context.mfa`), and an API
+/// token's scopes bound what it may do on top of the user's own rights.
+#[derive(Debug, Clone, Default)]
+pub enum Via {
+    /// The operator, the system, a client or recipient link.
+    #[default]
+    Direct,
+    /// A web session, with the second factor that made it.
+    Session { mfa: String },
+    /// A personal API token.
+    Api(api_tokens::Grant),
+}
+
+impl Via {
+    /// Whether an API token's scopes include `scope` (always true for other callers, whose
+    /// rights the policies alone decide).
+    pub fn allows(&self, scope: api_tokens::Scope) -> bool {
+        match self {
+            Self::Api(grant) => grant.scopes.contains(&scope),
+            _ => true,
+        }
+    }
 }
 
 impl Caller {
+    pub fn new(actor: Actor, ip: Option<IpAddr>) -> Self {
+        Self { actor, ip, via: Via::Direct }
+    }
+
     pub fn system() -> Self {
-        Self { actor: Actor::System, ip: None }
+        Self::new(Actor::System, None)
     }
 
     /// The local operator running a CLI command.
@@ -200,7 +230,7 @@ impl Caller {
             .filter(|u| !u.is_empty())
             .or_else(os_user_name)
             .unwrap_or_else(|| "unknown".into());
-        Self { actor: Actor::Cli(user), ip: None }
+        Self::new(Actor::Cli(user), None)
     }
 }
 

@@ -33,7 +33,7 @@ pub struct PortalRequest {
 }
 
 /// What staff see of a portal.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PortalView {
     pub id: String,
     pub label: String,
@@ -54,7 +54,7 @@ pub struct PortalView {
 }
 
 /// A link shown once: at creation and after "new link".
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct IssuedLink {
     pub id: String,
     pub url: String,

@@ -300,12 +300,14 @@ impl ContentRefusal {
 }
 
 /// The scan result as `doc list --json` shows it (DESIGN.md).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ScanView {
     pub status: String,
     pub malware: Option<String>,
+    #[schema(value_type = Vec<Object>)]
     pub findings: Vec<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     pub checks: Option<serde_json::Value>,
     pub held: bool,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::mfa::SecondFactor;
-use super::{Actor, Caller, Courier};
+use super::{Actor, Caller, Courier, Via};
 use crate::{Error, Result};
 
 /// Longest user agent kept for the session list.
@@ -35,7 +35,7 @@ pub struct StaffSession {
 
 impl StaffSession {
     pub fn caller(&self, ip: Option<std::net::IpAddr>) -> Caller {
-        Caller { actor: Actor::Staff(self.user_id.clone()), ip }
+        Caller { actor: Actor::Staff(self.user_id.clone()), ip, via: Via::Session { mfa: self.mfa.clone() } }
     }
 }
 

@@ -205,7 +205,7 @@ impl Courier {
         let user = rows::by_email(self.db.pool(), &email).await?.filter(|u| !u.disabled && !u.invited());
         let ok = self.passwords.verify(password, user.as_ref().map(|u| u.password_hash.clone())).await?;
         let Some(user) = user.filter(|_| ok) else {
-            let caller = Caller { actor: Actor::System, ip };
+            let caller = Caller::new(Actor::System, ip);
             self.audit.record(&self.db, &caller, "login.failed", "login", json!({ "step": "password" })).await?;
             self.sign_in_failed(ip, &email).await?;
             return Err(Error::Unauthenticated);
@@ -213,7 +213,7 @@ impl Courier {
         let mut tx = self.db.begin().await?;
         let stage = if user.mfa_enrolled { "mfa" } else { "enrol" };
         let session = self.start_pending_session(&mut tx, &user.id, stage, origin).await?;
-        let caller = Caller { actor: Actor::Staff(user.id.clone()), ip };
+        let caller = Caller::new(Actor::Staff(user.id.clone()), ip);
         let head =
             self.audit.append(&mut tx, &caller, "login.password_ok", &format!("user:{}", user.id), json!({})).await?;
         self.audit.commit(tx, head).await?;
@@ -231,7 +231,7 @@ impl Courier {
             .ok_or(Error::Unauthenticated)?;
         self.throttle(ip).await?;
         self.refuse_if_locked(ip, &user.email).await?;
-        let caller = Caller { actor: Actor::Staff(user.id.clone()), ip };
+        let caller = Caller::new(Actor::Staff(user.id.clone()), ip);
         let code = code.trim();
         let (factor, step) = if looks_like_recovery_code(code) {
             (SecondFactor::RecoveryCode, None)
@@ -316,7 +316,7 @@ impl Courier {
         if !rows::consume_setup_token(&mut tx, &token.hash(), self.clock.now_ms()).await? {
             return Err(Error::LinkNotFound);
         }
-        let caller = Caller { actor: Actor::System, ip };
+        let caller = Caller::new(Actor::System, ip);
         self.audit.append(&mut tx, &caller, "setup.link_used", "setup", json!({})).await?;
         let head = self.insert_user(&mut tx, &caller, &record, &hashes).await?;
         self.audit.commit(tx, head).await?;

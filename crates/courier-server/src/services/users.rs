@@ -212,7 +212,7 @@ impl Courier {
         }
         rows::set_password(&mut tx, &user.id, &hash).await?;
         let session = self.start_pending_session(&mut tx, &user.id, "enrol", origin).await?;
-        let caller = Caller { actor: Actor::Staff(user.id.clone()), ip: origin.ip };
+        let caller = Caller::new(Actor::Staff(user.id.clone()), origin.ip);
         let head = self
             .audit
             .append(&mut tx, &caller, "user.invitation_accepted", &format!("user:{}", user.id), json!({}))

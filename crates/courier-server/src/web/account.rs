@@ -2,15 +2,18 @@
 //! their sessions (device, address, last seen) with a way to end any of them.
 
 use axum::Form;
+use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use courier_core::DurationSpec;
 use serde::Deserialize;
 use serde_json::json;
 use zeroize::Zeroizing;
 
 use super::staff::{CsrfForm, check_csrf, see_other, session_cookie_name, set_cookie};
-use super::{AppState, ClientIp};
+use super::{AppState, ClientIp, field, form_pairs};
+use crate::services::api_tokens::Scope;
 use crate::services::sessions::StaffSession;
 use crate::{Error, Result};
 
@@ -30,6 +33,8 @@ async fn render_account(
     let account = courier.my_account(&session.caller(ip.0)).await?;
     let ctx = json!({ "user": session.email, "csrf_token": session.csrf_token, "role": session.role,
         "account": account, "sessions": courier.my_sessions(session).await?,
+        "tokens": courier.list_api_tokens(&session.caller(ip.0), None).await?,
+        "scopes": Scope::ALL.map(Scope::as_str),
         "single_session": courier.config.single_session, "notice": courier.take_notice(session).await?,
         "error": error });
     Ok((status, state.templates.render("account.html", ctx)?).into_response())
@@ -92,5 +97,49 @@ pub async fn end_session(
     let session = staff_session!(state, headers);
     check_csrf(&state.courier, &session.csrf_token, &form.csrf_token, &headers)?;
     state.courier.end_my_session(&session.caller(ip.0), &handle).await?;
+    Ok(see_other("/account"))
+}
+
+/// Makes a personal API token (name, scopes, lifetime) and shows it once.
+pub async fn create_token(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response> {
+    let session = staff_session!(state, headers);
+    let pairs = form_pairs(&body);
+    check_csrf(&state.courier, &session.csrf_token, &field(&pairs, "csrf_token"), &headers)?;
+    let made = async {
+        let scopes =
+            pairs.iter().filter(|(k, _)| k == "scope").map(|(_, v)| v.parse()).collect::<Result<Vec<Scope>>>()?;
+        let ttl = match field(&pairs, "expires_in").trim() {
+            "" => None,
+            d => Some(d.parse::<DurationSpec>().map_err(|e| Error::BadRequest(e.to_string()))?.0),
+        };
+        let caller = session.caller(ip.0);
+        state.courier.create_api_token(&caller, &session.user_id, &field(&pairs, "name"), &scopes, ttl).await
+    };
+    match made.await {
+        Ok(token) => {
+            let ctx = json!({ "user": session.email, "csrf_token": session.csrf_token, "role": session.role,
+                "api_token": token });
+            Ok((StatusCode::CREATED, state.templates.render("api_token.html", ctx)?).into_response())
+        }
+        Err(Error::BadRequest(msg)) => render_account(&state, &session, ip, Some(msg), StatusCode::BAD_REQUEST).await,
+        Err(e) => Err(e),
+    }
+}
+
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ip: ClientIp,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response> {
+    let session = staff_session!(state, headers);
+    check_csrf(&state.courier, &session.csrf_token, &form.csrf_token, &headers)?;
+    state.courier.revoke_api_token(&session.caller(ip.0), &id).await?;
     Ok(see_other("/account"))
 }

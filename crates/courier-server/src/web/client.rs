@@ -18,7 +18,7 @@ use crate::{Courier, Error, Result};
 const UNLOCK_COOKIE: &str = "courier_portal";
 
 fn caller(portal: &OpenPortal, ip: ClientIp) -> Caller {
-    Caller { actor: Actor::Client(portal.id.clone()), ip: ip.0 }
+    Caller::new(Actor::Client(portal.id.clone()), ip.0)
 }
 
 pub(super) fn wants_json(headers: &HeaderMap) -> bool {

@@ -12,21 +12,12 @@ use serde_json::json;
 use zeroize::Zeroizing;
 
 use super::staff::{check_csrf, see_other};
-use super::{AppState, ClientIp};
+use super::{AppState, ClientIp, field, form_pairs};
 use crate::services::authz::Action;
 use crate::services::matters::MatterRequest;
 use crate::services::sessions::StaffSession;
 use crate::services::shares::ShareRequest;
 use crate::{Error, Result};
-
-/// A form body as key/value pairs; repeated keys (checkboxes) are kept.
-fn form_pairs(body: &Bytes) -> Vec<(String, String)> {
-    form_urlencoded::parse(body).into_owned().collect()
-}
-
-fn field(pairs: &[(String, String)], name: &str) -> String {
-    pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default()
-}
 
 fn csrf(state: &AppState, session: &StaffSession, pairs: &[(String, String)], headers: &HeaderMap) -> Result<()> {
     check_csrf(&state.courier, &session.csrf_token, &field(pairs, "csrf_token"), headers)

@@ -12,6 +12,7 @@ macro_rules! staff_session {
 }
 
 mod account;
+mod api;
 mod assets;
 mod auth;
 mod client;
@@ -60,6 +61,15 @@ fn cookie(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
         .map(|(_, v)| v.to_owned())
 }
 
+/// A form body as key/value pairs; repeated keys (checkboxes) are kept.
+fn form_pairs(body: &axum::body::Bytes) -> Vec<(String, String)> {
+    form_urlencoded::parse(body).into_owned().collect()
+}
+
+fn field(pairs: &[(String, String)], name: &str) -> String {
+    pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default()
+}
+
 /// A redirect back to a link's page (`/p/<token>` or `/s/<token>`) setting the signed cookie
 /// that proves its passcode was given, scoped to that link's path.
 fn unlocked_redirect(courier: &Courier, cookie_name: &str, link_path: &str, value: &str) -> crate::Result<Response> {
@@ -105,6 +115,8 @@ pub fn router(courier: Arc<Courier>) -> Router {
         .route("/account/recovery-codes", post(account::new_recovery_codes))
         .route("/account/password", post(account::change_password))
         .route("/account/sessions/{handle}/end", post(account::end_session))
+        .route("/account/tokens", post(account::create_token))
+        .route("/account/tokens/{id}/revoke", post(account::revoke_token))
         .route("/users", get(users::users_page))
         .route("/users/invite", post(users::invite))
         .route("/users/{id}/{action}", post(users::user_action))
@@ -123,6 +135,19 @@ pub fn router(courier: Arc<Courier>) -> Router {
         .route("/shares/{id}/revoke", post(matters::revoke_share))
         .route("/access-review", get(matters::access_review_page))
         .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT));
+    let api = Router::new()
+        .route("/api/v1/openapi.json", get(api::openapi))
+        .route("/api/v1/me", get(api::me))
+        .route("/api/v1/portals", get(api::list_portals).post(api::create_portal))
+        .route("/api/v1/portals/{id}", get(api::show_portal))
+        .route("/api/v1/portals/{id}/disable", post(api::disable_portal))
+        .route("/api/v1/portals/{id}/enable", post(api::enable_portal))
+        .route("/api/v1/portals/{id}/documents", get(api::portal_documents))
+        .route("/api/v1/matters", get(api::list_matters))
+        .route("/api/v1/documents/{id}", axum::routing::delete(api::delete_document))
+        .route("/api/v1/documents/{id}/content", get(api::download_document))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), middleware::rate_limit))
+        .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT));
     // Staff uploads stream with the firm's per-file limit.
     let staff_uploads =
         Router::new().route("/matters/{id}/documents", post(matters::upload).layer(DefaultBodyLimit::disable()));
@@ -132,6 +157,7 @@ pub fn router(courier: Arc<Courier>) -> Router {
         .merge(login)
         .merge(staff)
         .merge(staff_uploads)
+        .merge(api)
         .route("/healthz", get(|| async { "ok" }))
         // Browsers ask for it on every page; an empty answer keeps 404s out of their consoles.
         .route("/favicon.ico", get(|| async { axum::http::StatusCode::NO_CONTENT }))

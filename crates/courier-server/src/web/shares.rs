@@ -22,7 +22,7 @@ const UNLOCK_COOKIE: &str = "courier_share";
 const PASSCODE_HEADER: &str = "x-courier-passcode";
 
 fn caller(share: &OpenShare, ip: ClientIp) -> Caller {
-    Caller { actor: Actor::Recipient(share.id.clone()), ip: ip.0 }
+    Caller::new(Actor::Recipient(share.id.clone()), ip.0)
 }
 
 /// The share behind `token`, and whether the passcode is still owed.

@@ -35,6 +35,18 @@ pub(super) fn set_cookie(resp: &mut Response, courier: &Courier, name: &str, val
     }
 }
 
+/// An expiry given as a duration from `now` (`7d`) or a time: RFC 3339, or what
+/// `<input type="datetime-local">` sends (no zone; staff enter UTC, the form says so). Empty
+/// strings mean "not given"; given both, the time wins.
+pub(super) fn expiry(expires_in: &str, expires_at: &str, now: i64) -> Result<Option<i64>> {
+    let bad = |e: courier_core::ParseError| Error::BadRequest(e.to_string());
+    Ok(match (expires_in.trim(), expires_at.trim()) {
+        ("", "") => None,
+        (d, "") => Some(now + d.parse::<DurationSpec>().map_err(bad)?.0.as_millis() as i64),
+        (_, t) => Some(parse_rfc3339(t).or_else(|_| parse_rfc3339(&format!("{t}:00Z"))).map_err(bad)?),
+    })
+}
+
 /// Where a document's page is: its portal, or its matter for a staff upload.
 fn back_to(doc: &crate::services::documents::DocumentView) -> String {
     match (&doc.portal_id, &doc.matter_id) {
@@ -141,12 +153,7 @@ pub struct CreatePortalForm {
 
 fn parse_portal_form(form: &CreatePortalForm) -> Result<PortalRequest> {
     let bad = |e: courier_core::ParseError| Error::BadRequest(e.to_string());
-    let expires_at_ms = match (form.expires_in.trim(), form.expires_at.trim()) {
-        ("", "") => None,
-        (d, "") => Some(now_ms() + d.parse::<DurationSpec>().map_err(bad)?.0.as_millis() as i64),
-        // `<input type="datetime-local">` sends no zone; staff enter UTC (the form says so).
-        (_, t) => Some(parse_rfc3339(t).or_else(|_| parse_rfc3339(&format!("{t}:00Z"))).map_err(bad)?),
-    };
+    let expires_at_ms = expiry(&form.expires_in, &form.expires_at, now_ms())?;
     Ok(PortalRequest {
         label: form.label.clone(),
         matter: Some(form.matter.clone()).filter(|m| !m.trim().is_empty()),

@@ -32,6 +32,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("invitation_link.html", include_str!("../../templates/invitation_link.html")),
     ("users.html", include_str!("../../templates/users.html")),
     ("account.html", include_str!("../../templates/account.html")),
+    ("api_token.html", include_str!("../../templates/api_token.html")),
 ];
 
 pub struct Templates {
@@ -99,7 +100,8 @@ mod tests {
                 "downloads": [{"at": "x", "name": hostile, "ip": "1", "user_agent": hostile}]},
             "report": {"generated_at": "x",
                 "users": [{"email": hostile, "role": "attorney", "mfa": ["totp"], "last_login_at": null,
-                    "disabled": false, "matters": [{"name": hostile, "role": "attorney"}], "api_tokens": [],
+                    "disabled": false, "matters": [{"name": hostile, "role": "attorney"}],
+                    "api_tokens": [{"name": hostile, "scopes": ["documents:read"], "status": "active", "expires_at": "x"}],
                     "flags": [hostile]}],
                 "matters": [{"id": "m", "name": hostile, "archived": true, "sensitivity": "normal",
                     "members": [{"email": hostile, "role": "paralegal"}], "portals": [{"label": hostile, "expires_at": null}],
@@ -116,6 +118,10 @@ mod tests {
             "account": {"email": hostile, "role": "attorney", "department": hostile, "mfa": ["totp"], "recovery_codes_left": 3},
             "sessions": [{"handle": "ab", "created_at": "x", "last_seen": "x", "ip": "1", "device": hostile,
                 "current": false, "signed_in": true}],
+            "tokens": [{"id": "t", "name": hostile, "scopes": ["documents:read"], "status": "active", "expires_at": "x",
+                "last_used_at": null}],
+            "scopes": ["documents:read"],
+            "api_token": {"name": hostile, "token": hostile, "scopes": [hostile], "expires_at": "x"},
         });
         if let (Some(all), serde_json::Value::Object(more)) = (ctx.as_object_mut(), accounts) {
             all.extend(more);

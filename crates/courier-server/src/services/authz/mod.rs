@@ -117,6 +117,8 @@ pub struct RequestContext {
     pub at_ms: i64,
     /// "session" (web UI) or "api".
     pub via: &'static str,
+    /// The session's second factor ("totp", "recovery_code"), or "api_token".
+    pub mfa: String,
 }
 
 /// The answer, with the policies that decided it.
@@ -275,7 +277,7 @@ impl Authorizer {
             ("minute_of_day".to_owned(), RestrictedExpression::new_long(minute_of_day)),
             ("weekday".to_owned(), RestrictedExpression::new_long(weekday)),
             ("via".to_owned(), string(ctx.via)),
-            ("mfa".to_owned(), string("totp")),
+            ("mfa".to_owned(), string(&ctx.mfa)),
         ])
         .map_err(|e| e.to_string())?;
         let action_uid = EntityUid::from_type_name_and_id(

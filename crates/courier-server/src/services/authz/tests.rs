@@ -1,7 +1,7 @@
 use super::*;
 
 fn ctx() -> RequestContext {
-    RequestContext { ip: "10.1.2.3".parse().unwrap(), at_ms: 12 * 3_600_000, via: "session" }
+    RequestContext { ip: "10.1.2.3".parse().unwrap(), at_ms: 12 * 3_600_000, via: "session", mfa: "totp".into() }
 }
 
 fn user(id: &str, role: &str) -> Principal {

@@ -1,5 +1,5 @@
-//! Session idle and absolute timeouts over real HTTP, with Courier's clock moved forward
-//! instead of sleeping. The server runs in this process so the test can reach its clock; it
+//! Timeouts over real HTTP (session idle and absolute timeouts, API token expiry), with
+//! Courier's clock moved forward instead of sleeping. The server runs in this process so the test can reach its clock; it
 //! is the same router `courier serve` runs, on a real socket with a real SQLite database.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use courier_server::services::Caller;
+use courier_server::services::api_tokens::Scope;
 use courier_server::services::staff::Role;
 use courier_server::{Config, Courier};
 use totp_rs::{Algorithm, Secret, TOTP};
@@ -89,4 +90,37 @@ async fn sessions_end_after_30_idle_minutes_and_12_hours_in_all() {
     // 11 h 40 min so far.
     app.courier.clock.advance(25 * MINUTE);
     assert_eq!(portals(&app, &c).await, 303, "past 12 hours");
+}
+
+#[tokio::test]
+async fn an_api_token_stops_working_when_it_expires() {
+    let app = start().await;
+    let caller = Caller::cli();
+    let user = app
+        .courier
+        .create_user(&caller, "tom@firm.example", Role::Attorney, Zeroizing::new(PASSWORD.into()))
+        .await
+        .unwrap();
+    let token = app
+        .courier
+        .create_api_token(&caller, &user.id, "nightly import", &[Scope::PortalsRead], Some(60 * MINUTE))
+        .await
+        .unwrap();
+    let me = || async {
+        reqwest::Client::new()
+            .get(format!("{}/api/v1/me", app.base))
+            .bearer_auth(&token.token)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(me().await, 200);
+    app.courier.clock.advance(59 * MINUTE);
+    assert_eq!(me().await, 200, "within its hour");
+    app.courier.clock.advance(2 * MINUTE);
+    assert_eq!(me().await, 401, "expired");
+    let listed = app.courier.list_api_tokens(&caller, None).await.unwrap();
+    assert_eq!(listed[0].status, "expired");
 }

@@ -1,0 +1,280 @@
+//! Personal API tokens for `/api/v1`: scoped, expiring, shown once, stored hashed, revocable,
+//! audited on every use. A token acts as its user, so the user's own rights (the Cedar
+//! policies) still apply; its scopes narrow them further.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use courier_core::time_fmt::rfc3339;
+use courier_crypto::token::Token;
+use courier_store::api_tokens::{self as rows, ApiTokenRecord};
+use courier_store::users;
+use serde::Serialize;
+use serde_json::json;
+
+use super::authz::Action;
+use super::{Actor, Caller, Courier, Via};
+use crate::{Error, Result};
+
+/// Tokens start with this, so secret scanners (and people) recognise a leaked one.
+pub const TOKEN_PREFIX: &str = "courier_pat_";
+pub const DEFAULT_TTL: Duration = Duration::from_secs(90 * 24 * 3600);
+pub const MAX_TTL: Duration = Duration::from_secs(366 * 24 * 3600);
+
+/// What a token may be used for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub enum Scope {
+    #[serde(rename = "documents:read")]
+    DocumentsRead,
+    #[serde(rename = "documents:write")]
+    DocumentsWrite,
+    #[serde(rename = "portals:read")]
+    PortalsRead,
+    #[serde(rename = "portals:write")]
+    PortalsWrite,
+    #[serde(rename = "matters:read")]
+    MattersRead,
+}
+
+impl Scope {
+    pub const ALL: [Scope; 5] =
+        [Self::DocumentsRead, Self::DocumentsWrite, Self::PortalsRead, Self::PortalsWrite, Self::MattersRead];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::DocumentsRead => "documents:read",
+            Self::DocumentsWrite => "documents:write",
+            Self::PortalsRead => "portals:read",
+            Self::PortalsWrite => "portals:write",
+            Self::MattersRead => "matters:read",
+        }
+    }
+
+    /// The scopes under which a token may take `action`. Actions not listed here (sharing,
+    /// releasing, matter and user administration, break glass, the access review) need a
+    /// signed-in person: no token can take them.
+    pub fn allowing(action: Action) -> &'static [Scope] {
+        use Scope::*;
+        match action {
+            Action::MatterView => &[MattersRead, DocumentsRead, DocumentsWrite, PortalsRead, PortalsWrite],
+            Action::PortalView => &[PortalsRead, PortalsWrite, DocumentsRead, DocumentsWrite],
+            Action::PortalCreate | Action::PortalManage => &[PortalsWrite],
+            Action::DocumentDownload => &[DocumentsRead],
+            Action::DocumentDelete | Action::DocumentUpload => &[DocumentsWrite],
+            _ => &[],
+        }
+    }
+}
+
+impl FromStr for Scope {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Self::ALL.into_iter().find(|x| x.as_str() == s.trim()).ok_or_else(|| {
+            let all: Vec<_> = Self::ALL.iter().map(|x| x.as_str()).collect();
+            Error::BadRequest(format!("unknown scope {s:?}; the scopes are {}", all.join(", ")))
+        })
+    }
+}
+
+fn parse_scopes(text: &str) -> Vec<Scope> {
+    text.split_whitespace().filter_map(|s| s.parse().ok()).collect()
+}
+
+/// What a token grants a request.
+#[derive(Debug, Clone)]
+pub struct Grant {
+    pub token_id: String,
+    pub scopes: Vec<Scope>,
+}
+
+/// A new token, shown once.
+#[derive(Debug, Serialize)]
+pub struct NewToken {
+    pub id: String,
+    pub name: String,
+    pub token: String,
+    pub scopes: Vec<Scope>,
+    pub expires_at: String,
+}
+
+/// A token as lists show it (never the token itself).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TokenView {
+    pub id: String,
+    pub user_id: String,
+    pub name: String,
+    pub scopes: Vec<Scope>,
+    /// `active`, `expired` or `revoked`.
+    pub status: &'static str,
+    pub created_at: String,
+    pub created_by: String,
+    pub expires_at: String,
+    pub last_used_at: Option<String>,
+    pub revoked_at: Option<String>,
+}
+
+fn token_view(t: ApiTokenRecord, now: i64) -> TokenView {
+    let status = match (t.revoked_at, t.expires_at <= now) {
+        (Some(_), _) => "revoked",
+        (None, true) => "expired",
+        (None, false) => "active",
+    };
+    TokenView {
+        scopes: parse_scopes(&t.scopes),
+        status,
+        id: t.id,
+        user_id: t.user_id,
+        name: t.name,
+        created_at: rfc3339(t.created_at),
+        created_by: t.created_by,
+        expires_at: rfc3339(t.expires_at),
+        last_used_at: t.last_used_at.map(rfc3339),
+        revoked_at: t.revoked_at.map(rfc3339),
+    }
+}
+
+impl Courier {
+    /// Makes a token for `user_id`: people make their own (in a web session), the operator
+    /// makes one for anybody. A token cannot make tokens.
+    pub async fn create_api_token(
+        &self,
+        caller: &Caller,
+        user_id: &str,
+        name: &str,
+        scopes: &[Scope],
+        ttl: Option<Duration>,
+    ) -> Result<NewToken> {
+        match (&caller.actor, &caller.via) {
+            (_, Via::Api(_)) => return Err(Error::Forbidden),
+            (Actor::Staff(me), _) if me != user_id => return Err(Error::Forbidden),
+            (Actor::Staff(_) | Actor::Cli(_), _) => {}
+            _ => return Err(Error::Forbidden),
+        }
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+            return Err(Error::BadRequest("a token needs a name of at most 100 characters".into()));
+        }
+        let mut scopes: Vec<Scope> = Scope::ALL.into_iter().filter(|s| scopes.contains(s)).collect();
+        scopes.dedup();
+        if scopes.is_empty() {
+            return Err(Error::BadRequest("a token needs at least one scope".into()));
+        }
+        let ttl = ttl.unwrap_or(DEFAULT_TTL);
+        if ttl.is_zero() || ttl > MAX_TTL {
+            return Err(Error::BadRequest("a token may last at most a year".into()));
+        }
+        let user = users::by_id(self.db.pool(), user_id).await?.filter(|u| !u.disabled).ok_or(Error::NotFound)?;
+        let secret = Token::generate()?;
+        let now = self.clock.now_ms();
+        let record = ApiTokenRecord {
+            id: uuid::Uuid::new_v4().to_string(),
+            user_id: user.id.clone(),
+            name: name.to_owned(),
+            token_hash: secret.hash(),
+            scopes: scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" "),
+            created_at: now,
+            created_by: caller.actor.to_string(),
+            expires_at: now + ttl.as_millis() as i64,
+            last_used_at: None,
+            revoked_at: None,
+        };
+        let mut tx = self.db.begin().await?;
+        rows::insert(&mut tx, &record).await?;
+        let details = json!({ "token_id": record.id, "user_id": user.id, "name": record.name,
+            "scopes": record.scopes, "expires_at": rfc3339(record.expires_at) });
+        let head = self
+            .audit
+            .append(&mut tx, caller, "api_token.create", &format!("api_token:{}", record.id), details)
+            .await?;
+        self.audit.commit(tx, head).await?;
+        Ok(NewToken {
+            id: record.id,
+            name: record.name,
+            token: format!("{TOKEN_PREFIX}{}", secret.expose()),
+            scopes,
+            expires_at: rfc3339(record.expires_at),
+        })
+    }
+
+    /// Tokens of `user_id` (all users' for the operator with `None`). Staff see their own.
+    pub async fn list_api_tokens(&self, caller: &Caller, user_id: Option<&str>) -> Result<Vec<TokenView>> {
+        let user_id = match (&caller.actor, &caller.via) {
+            (_, Via::Api(_)) => return Err(Error::Forbidden),
+            (Actor::Staff(me), _) => Some(me.as_str()),
+            (Actor::Cli(_), _) => user_id,
+            _ => return Err(Error::Forbidden),
+        };
+        let now = self.clock.now_ms();
+        Ok(rows::list(self.db.pool(), user_id).await?.into_iter().map(|t| token_view(t, now)).collect())
+    }
+
+    /// Every token of one user, for the access review (the caller is checked there).
+    pub(crate) async fn tokens_of(&self, user_id: &str) -> Result<Vec<TokenView>> {
+        let now = self.clock.now_ms();
+        Ok(rows::list(self.db.pool(), Some(user_id)).await?.into_iter().map(|t| token_view(t, now)).collect())
+    }
+
+    /// Revokes a token: its owner, an admin (`user.manage`) or the operator.
+    pub async fn revoke_api_token(&self, caller: &Caller, id: &str) -> Result<()> {
+        if matches!(caller.via, Via::Api(_)) {
+            return Err(Error::Forbidden);
+        }
+        let token = rows::by_id(self.db.pool(), id).await?.ok_or(Error::NotFound)?;
+        if !matches!(&caller.actor, Actor::Staff(me) if *me == token.user_id) {
+            self.authorize(caller, Action::UserManage, &super::authz::Resource::Firm)
+                .await
+                .map_err(|_| Error::NotFound)?;
+        }
+        let mut tx = self.db.begin().await?;
+        if !rows::revoke(&mut tx, id, self.clock.now_ms()).await? {
+            return Err(Error::Conflict("this token is revoked already".into()));
+        }
+        let details = json!({ "token_id": id, "user_id": token.user_id, "name": token.name });
+        let head = self.audit.append(&mut tx, caller, "api_token.revoke", &format!("api_token:{id}"), details).await?;
+        self.audit.commit(tx, head).await
+    }
+
+    /// The caller behind `Authorization: Bearer <token>`, for one API request. Every use is
+    /// audited (`api_token.used`, with the method and route); so is every refusal
+    /// (`api_token.refused`: unknown, revoked, expired, or the user is disabled).
+    pub async fn api_caller(
+        &self,
+        bearer: &str,
+        ip: Option<std::net::IpAddr>,
+        method: &str,
+        route: &str,
+    ) -> Result<Caller> {
+        let parsed = bearer.strip_prefix(TOKEN_PREFIX).and_then(Token::parse);
+        let record = match &parsed {
+            Some(t) => rows::by_hash(self.db.pool(), &t.hash()).await?,
+            None => None,
+        };
+        let now = self.clock.now_ms();
+        let refusal = match &record {
+            None => Some("unknown"),
+            Some(t) if t.revoked_at.is_some() => Some("revoked"),
+            Some(t) if t.expires_at <= now => Some("expired"),
+            Some(t) => match users::by_id(self.db.pool(), &t.user_id).await? {
+                Some(u) if !u.disabled => None,
+                _ => Some("user disabled"),
+            },
+        };
+        let request = json!({ "method": method, "route": route });
+        if let Some(reason) = refusal {
+            let target = record.as_ref().map(|t| format!("api_token:{}", t.id)).unwrap_or_else(|| "api".into());
+            let details = json!({ "reason": reason, "request": request });
+            self.audit.record(&self.db, &Caller::new(Actor::System, ip), "api_token.refused", &target, details).await?;
+            return Err(Error::Unauthenticated);
+        }
+        let t = record.ok_or(Error::Unauthenticated)?;
+        rows::touch(self.db.pool(), &t.id, now).await?;
+        let caller = Caller {
+            actor: Actor::Staff(t.user_id.clone()),
+            ip,
+            via: Via::Api(Grant { token_id: t.id.clone(), scopes: parse_scopes(&t.scopes) }),
+        };
+        let details = json!({ "token_id": t.id, "request": request });
+        self.audit.record(&self.db, &caller, "api_token.used", &format!("api_token:{}", t.id), details).await?;
+        Ok(caller)
+    }
+}
