@@ -1,11 +1,14 @@
 //! `courier serve`: bind, open the installation, print the setup link while no admin
-//! exists, run upkeep in the background, and serve until SIGTERM or Ctrl-C.
+//! exists, run upkeep in the background, and serve (over TLS when `tls_cert` and `tls_key` are
+//! set, reloading them on SIGHUP) until SIGTERM or Ctrl-C.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
+use axum_server::tls_rustls::RustlsConfig;
 use courier_server::{Config, Courier};
 
 pub async fn run(mut config: Config, bind: Option<SocketAddr>) -> Result<()> {
@@ -15,6 +18,17 @@ pub async fn run(mut config: Config, bind: Option<SocketAddr>) -> Result<()> {
     if let Err(why) = config.check_transport() {
         bail!(why);
     }
+    // Listen for SIGHUP from the start: its default action would end the process.
+    let hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).context("SIGHUP handler")?;
+    // Read the certificate before anything else, so a bad one stops start-up at once.
+    let tls = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => Some((
+            courier_server::tls::server_config(cert, key).map_err(anyhow::Error::msg)?,
+            cert.clone(),
+            key.clone(),
+        )),
+        _ => None,
+    };
     let listener =
         tokio::net::TcpListener::bind(config.bind).await.with_context(|| format!("binding {}", config.bind))?;
     let local = listener.local_addr()?;
@@ -36,11 +50,63 @@ pub async fn run(mut config: Config, bind: Option<SocketAddr>) -> Result<()> {
     tokio::spawn(Arc::clone(&courier).run_maintenance(every));
 
     report_scanning(&courier).await;
-    println!("Courier is listening on http://{local} (public URL {})", courier.config.public_url());
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    println!("Courier is listening on {scheme}://{local} (public URL {})", courier.config.public_url());
     let app = courier_server::web::router(courier.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.context("serving HTTP")?;
+    match tls {
+        None => {
+            tokio::spawn(reload_on_sighup(Arc::clone(&courier), hup, None));
+            axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.context("serving HTTP")?
+        }
+        Some((server_config, cert, key)) => {
+            let rustls = RustlsConfig::from_config(server_config);
+            tokio::spawn(reload_on_sighup(Arc::clone(&courier), hup, Some((rustls.clone(), cert, key))));
+            let handle = axum_server::Handle::new();
+            let stopping = handle.clone();
+            tokio::spawn(async move {
+                shutdown_signal().await;
+                stopping.graceful_shutdown(Some(Duration::from_secs(30)));
+            });
+            axum_server::from_tcp_rustls(listener.into_std()?, rustls)?
+                .handle(handle)
+                .serve(app)
+                .await
+                .context("serving HTTPS")?;
+        }
+    }
     courier.db.close().await;
     Ok(())
+}
+
+/// Reads the certificate and key again on every SIGHUP (after a renewal). A bad pair is
+/// refused, said on the console and in the trail, and the running one stays. Without TLS a
+/// SIGHUP (`systemctl reload`) changes nothing, and must not end the process either.
+async fn reload_on_sighup(
+    courier: Arc<Courier>,
+    mut hup: tokio::signal::unix::Signal,
+    tls: Option<(RustlsConfig, PathBuf, PathBuf)>,
+) {
+    while hup.recv().await.is_some() {
+        let Some((rustls, cert, key)) = &tls else {
+            println!("SIGHUP: nothing to reload (no tls_cert/tls_key)");
+            continue;
+        };
+        let (action, details) = match courier_server::tls::server_config(cert, key) {
+            Ok(config) => {
+                rustls.reload_from_config(config);
+                println!("TLS certificate reloaded from {}", cert.display());
+                ("tls.reloaded", serde_json::json!({ "cert": cert.display().to_string() }))
+            }
+            Err(e) => {
+                println!("TLS certificate NOT reloaded, the previous one stays: {e}");
+                ("tls.reload_failed", serde_json::json!({ "error": e }))
+            }
+        };
+        let caller = courier_server::services::Caller::system();
+        if let Err(e) = courier.audit.record(&courier.db, &caller, action, "tls", details).await {
+            tracing::error!(error = %e, "could not audit the TLS reload");
+        }
+    }
 }
 
 async fn shutdown_signal() {

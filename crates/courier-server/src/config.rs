@@ -33,6 +33,10 @@ pub struct Config {
     /// Addresses of reverse proxies allowed to set `X-Forwarded-For`/`-Proto`. Needed (or TLS)
     /// to bind anything but loopback.
     pub trusted_proxy: Vec<IpAddr>,
+    /// PEM certificate chain and private key: `serve` speaks TLS itself (1.2 and 1.3), and
+    /// reads both files again on SIGHUP.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
     pub default_max_file_size: ByteSize,
     /// Most files in one upload request.
     pub max_files_per_upload: usize,
@@ -152,6 +156,8 @@ impl Default for Config {
             master_key_file: None,
             audit_key_file: None,
             trusted_proxy: Vec::new(),
+            tls_cert: None,
+            tls_key: None,
             default_max_file_size: ByteSize::gib(2),
             max_files_per_upload: 20,
             session_idle_timeout_secs: 30 * 60,
@@ -212,6 +218,8 @@ impl std::fmt::Debug for Config {
             .field("bind", &self.bind)
             .field("public_url", &self.public_url)
             .field("trusted_proxy", &self.trusted_proxy)
+            .field("tls_cert", &self.tls_cert)
+            .field("tls_key", &self.tls_key)
             .finish_non_exhaustive()
     }
 }
@@ -277,6 +285,12 @@ impl Config {
         }
         if let Some(v) = vars("COURIER_AUDIT_KEY_FILE") {
             cfg.audit_key_file = Some(v.into());
+        }
+        if let Some(v) = vars("COURIER_TLS_CERT") {
+            cfg.tls_cert = Some(v.into());
+        }
+        if let Some(v) = vars("COURIER_TLS_KEY") {
+            cfg.tls_key = Some(v.into());
         }
         if let Some(v) = vars("COURIER_TRUSTED_PROXY") {
             cfg.trusted_proxy = v
@@ -368,7 +382,8 @@ impl Config {
     }
 
     pub fn public_url(&self) -> String {
-        let url = self.public_url.clone().unwrap_or_else(|| format!("http://{}", self.bind));
+        let scheme = if self.tls() { "https" } else { "http" };
+        let url = self.public_url.clone().unwrap_or_else(|| format!("{scheme}://{}", self.bind));
         url.trim_end_matches('/').to_owned()
     }
 
@@ -390,14 +405,23 @@ impl Config {
 
     /// Plain HTTP is allowed only on loopback, unless a trusted reverse proxy terminates TLS.
     pub fn check_transport(&self) -> Result<(), String> {
-        if self.bind.ip().is_loopback() || !self.trusted_proxy.is_empty() {
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            return Err("TLS needs both tls_cert and tls_key (COURIER_TLS_CERT, COURIER_TLS_KEY)".into());
+        }
+        if self.tls() || self.bind.ip().is_loopback() || !self.trusted_proxy.is_empty() {
             return Ok(());
         }
         Err(format!(
-            "refusing to serve plain HTTP on {}: bind a loopback address, or put Courier behind a \
-             TLS-terminating reverse proxy and name it in `trusted_proxy` (COURIER_TRUSTED_PROXY)",
+            "refusing to serve plain HTTP on {}: set tls_cert and tls_key (COURIER_TLS_CERT, \
+             COURIER_TLS_KEY), bind a loopback address, or put Courier behind a TLS-terminating \
+             reverse proxy and name it in `trusted_proxy` (COURIER_TRUSTED_PROXY)",
             self.bind
         ))
+    }
+
+    /// Whether `serve` terminates TLS itself.
+    pub fn tls(&self) -> bool {
+        self.tls_cert.is_some() && self.tls_key.is_some()
     }
 }
 
@@ -459,6 +483,11 @@ mod tests {
 
         let exposed = Config::load(Some(&file), |_| None).unwrap();
         assert!(exposed.check_transport().unwrap_err().contains("trusted_proxy"));
+        let half = Config::load(Some(&file), |k| (k == "COURIER_TLS_CERT").then(|| "/c.pem".to_owned())).unwrap();
+        assert!(half.check_transport().unwrap_err().contains("both"));
+        let tls = Config::load(Some(&file), |k| k.starts_with("COURIER_TLS_").then(|| "/x.pem".to_owned())).unwrap();
+        assert!(tls.check_transport().is_ok());
+        assert_eq!(tls.public_url(), "https://0.0.0.0:9000");
         let dir2 = dir.join("secret");
         std::fs::write(&dir2, "s3cr3t\n").unwrap();
         let secret_path = dir2.display().to_string();

@@ -5,6 +5,7 @@ pub mod config;
 pub mod error;
 pub mod services;
 pub mod startup;
+pub mod tls;
 pub mod web;
 
 pub use config::Config;

@@ -25,6 +25,8 @@ struct App {
 }
 
 async fn start() -> App {
+    // The test client's rustls needs a crypto provider for the process.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let dir = tempfile::tempdir().unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let config = Config { data_dir: dir.path().to_owned(), bind: listener.local_addr().unwrap(), ..Config::default() };

@@ -333,6 +333,7 @@ async fn without_single_session_users_see_and_end_their_sessions() {
     let env = Env::start_with_config("single_session = false\n");
     let laptop = client();
     let (_, user) = sign_in(&env, &laptop, "tia@firm.example", "attorney").await;
+    let _ = client();
     let phone = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .cookie_store(true)

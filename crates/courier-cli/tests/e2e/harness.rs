@@ -351,6 +351,9 @@ impl Env {
 }
 
 pub fn client() -> reqwest::Client {
+    // reqwest is built with rustls but no default provider (for the TLS tests); every client
+    // then needs one installed for the process.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().expect("client")
 }
 

@@ -18,4 +18,5 @@ mod malware;
 mod scanning;
 mod shares;
 mod staff;
+mod tls;
 mod transit;

@@ -16,10 +16,16 @@ use crate::Error;
 
 const CSP: &str = "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
+/// HSTS for a year, on answers that went out over TLS.
+const HSTS: &str = "max-age=31536000; includeSubDomains";
+
 /// Headers every response carries. Nothing Courier serves may be cached by a shared cache or
-/// leak its URL (which holds a link token) through `Referer`.
-pub async fn security_headers(req: Request, next: Next) -> Response {
+/// leak its URL (which holds a link token) through `Referer`. HSTS goes on answers that went
+/// out over TLS: Courier's own, or a trusted proxy's that says `X-Forwarded-Proto: https`.
+pub async fn security_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let is_static = req.uri().path().starts_with("/static/");
+    let config = &state.courier.config;
+    let over_tls = config.tls() || forwarded_https(&req, &config.trusted_proxy);
     let mut resp = next.run(req).await;
     let h = resp.headers_mut();
     h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
@@ -34,7 +40,18 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
     if !is_static {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
+    if over_tls {
+        h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static(HSTS));
+    }
     resp
+}
+
+/// `X-Forwarded-Proto: https` from a trusted proxy (from anyone else it is ignored).
+fn forwarded_https(req: &Request, trusted: &[IpAddr]) -> bool {
+    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    let proto = req.headers().get("x-forwarded-proto").and_then(|v| v.to_str().ok());
+    peer.is_some_and(|p| trusted.contains(&p))
+        && proto.and_then(|p| p.rsplit(',').next()).is_some_and(|p| p.trim().eq_ignore_ascii_case("https"))
 }
 
 /// Spans carry the request id and the route template, never the raw path: a raw `/p/…` path

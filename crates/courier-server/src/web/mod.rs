@@ -163,7 +163,7 @@ pub fn router(courier: Arc<Courier>) -> Router {
         .route("/favicon.ico", get(|| async { axum::http::StatusCode::NO_CONTENT }))
         .route("/static/{file}", get(assets::serve))
         .fallback(errors::not_found)
-        .layer(axum::middleware::from_fn(middleware::security_headers))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::security_headers))
         .layer(axum::middleware::from_fn(errors::render_errors))
         .layer(
             TraceLayer::new_for_http()
