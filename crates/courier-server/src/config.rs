@@ -44,6 +44,9 @@ pub struct Config {
     pub session_absolute_timeout_secs: u64,
     /// A new sign-in ends the user's older sessions (and says so on the next page).
     pub single_session: bool,
+    /// Staff may sign in with a passkey alone (e-mail, then the passkey with user
+    /// verification), without password or code.
+    pub passwordless_passkeys: bool,
     /// How long an invitation link stays valid.
     pub invitation_ttl_secs: u64,
     /// Failed sign-ins (password or code) of one account within `lockout_window_secs` that
@@ -164,6 +167,7 @@ impl Default for Config {
             session_absolute_timeout_secs: 12 * 3600,
             single_session: true,
             invitation_ttl_secs: 72 * 3600,
+            passwordless_passkeys: false,
             lockout_threshold: 10,
             lockout_window_secs: 15 * 60,
             lockout_secs: 15 * 60,

@@ -32,6 +32,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "lockout", include_str!("../migrations/sqlite/0005_lockout.sql")),
     (6, "accounts", include_str!("../migrations/sqlite/0006_accounts.sql")),
     (7, "api_tokens", include_str!("../migrations/sqlite/0007_api_tokens.sql")),
+    (8, "passkeys", include_str!("../migrations/sqlite/0008_passkeys.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../migrations/postgres/0001_init.sql")),
@@ -41,6 +42,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "lockout", include_str!("../migrations/postgres/0005_lockout.sql")),
     (6, "accounts", include_str!("../migrations/postgres/0006_accounts.sql")),
     (7, "api_tokens", include_str!("../migrations/postgres/0007_api_tokens.sql")),
+    (8, "passkeys", include_str!("../migrations/postgres/0008_passkeys.sql")),
 ];
 
 impl Db {

@@ -13,6 +13,7 @@ pub mod invitations;
 pub mod leases;
 pub mod lockout;
 pub mod matters;
+pub mod passkeys;
 pub mod portals;
 pub mod recovery_codes;
 pub mod sessions;

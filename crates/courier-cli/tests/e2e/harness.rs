@@ -118,6 +118,15 @@ impl Env {
         env
     }
 
+    /// A server whose public URL is `http://localhost:<port>` (WebAuthn needs a host name, not
+    /// an address), with `toml` added to its configuration.
+    pub fn start_on_localhost(toml: &str) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut env = Self::offline(&format!("public_url = \"http://localhost:{port}\"\n{toml}"));
+        env.server = Some(env.spawn_server_with(env.command(), &format!("127.0.0.1:{port}")));
+        env
+    }
+
     /// A data directory without a server (CLI-only tests).
     pub fn offline(toml: &str) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -175,7 +184,7 @@ impl Env {
 
     #[allow(clippy::zombie_processes)] // the child is owned by `Server`, whose Drop waits
     pub fn spawn_server(&self) -> Server {
-        self.spawn_server_with(self.command())
+        self.spawn_server_with(self.command(), "127.0.0.1:0")
     }
 
     /// Another instance on the same database, blob store and keys, with a data directory of
@@ -186,13 +195,13 @@ impl Env {
         c.env("COURIER_DATA_DIR", self.dir.path().join("data-2"))
             .env("COURIER_MASTER_KEY_FILE", keys.join("master.key"))
             .env("COURIER_AUDIT_KEY_FILE", keys.join("audit.key"));
-        self.spawn_server_with(c)
+        self.spawn_server_with(c, "127.0.0.1:0")
     }
 
     #[allow(clippy::zombie_processes)] // the child is owned by `Server`, whose Drop waits
-    fn spawn_server_with(&self, mut command: Command) -> Server {
+    fn spawn_server_with(&self, mut command: Command, bind: &str) -> Server {
         let mut child = command
-            .args(["serve", "--bind", "127.0.0.1:0"])
+            .args(["serve", "--bind", bind])
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

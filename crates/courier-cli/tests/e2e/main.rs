@@ -15,6 +15,7 @@ mod hostile;
 mod keys;
 mod lockout;
 mod malware;
+mod passkeys;
 mod scanning;
 mod shares;
 mod staff;

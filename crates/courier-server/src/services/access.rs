@@ -110,7 +110,7 @@ impl Courier {
                 on.push(json!({ "matter_id": m.matter_id, "name": matter.map(|x| x.name.clone()), "role": m.role }));
             }
             users.push(UserAccess {
-                mfa: super::mfa::methods(&u),
+                mfa: self.mfa_methods(&u).await?,
                 api_tokens: self.tokens_of(&u.id).await?,
                 id: u.id,
                 email: u.email,

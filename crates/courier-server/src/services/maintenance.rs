@@ -72,6 +72,7 @@ impl Courier {
         let now = self.clock.now_ms();
         let idle = now - self.config.session_idle_timeout().as_millis() as i64;
         let absolute = now - self.config.session_absolute_timeout().as_millis() as i64;
+        courier_store::passkeys::delete_expired_ceremonies(self.db.pool(), now).await?;
         Ok(courier_store::sessions::delete_stale(self.db.pool(), idle, absolute).await?)
     }
 

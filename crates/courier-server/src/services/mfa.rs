@@ -31,6 +31,7 @@ pub struct TotpOffer {
 pub enum SecondFactor {
     Totp,
     RecoveryCode,
+    Passkey,
 }
 
 impl SecondFactor {
@@ -38,6 +39,7 @@ impl SecondFactor {
         match self {
             Self::Totp => "totp",
             Self::RecoveryCode => "recovery_code",
+            Self::Passkey => "passkey",
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod lockout;
 pub mod maintenance;
 pub mod matters;
 pub mod mfa;
+pub mod passkeys;
 pub mod passwords;
 pub mod portals;
 pub mod scanning;
@@ -50,6 +51,8 @@ pub struct Courier {
     pub instance_id: String,
     /// The time for session, code and link expiry; tests move it forward.
     pub clock: clock::Clock,
+    /// The WebAuthn relying party; `None` when the public URL has no host name.
+    pub webauthn: Option<webauthn_rs::Webauthn>,
     /// HMAC key for short-lived signed cookies (portal unlock, login CSRF); derived from the
     /// master key so every instance sharing that key agrees.
     cookie_key: courier_crypto::MacKey,
@@ -71,6 +74,7 @@ impl Courier {
         let stamping_permits = config.watermark_at_once.max(1);
         let audit = AuditLog::new(signer, config.data_dir.join("audit").join("heads.log"));
         let instance_id = uuid::Uuid::new_v4().to_string();
+        let webauthn = passkeys::relying_party(&config);
         Self {
             config,
             db,
@@ -83,6 +87,7 @@ impl Courier {
             stamping: Arc::new(tokio::sync::Semaphore::new(stamping_permits)),
             instance_id,
             clock: clock::Clock::default(),
+            webauthn,
             cookie_key,
         }
     }

@@ -245,6 +245,8 @@ impl Courier {
                 Some(step) => rows::advance_totp_step(&mut tx, &user.id, step).await?,
                 None => false,
             },
+            // Passkeys answer a challenge of their own (`finish_passkey_second_factor`).
+            SecondFactor::Passkey => false,
         };
         let target = format!("user:{}", user.id);
         let fresh = if accepted {

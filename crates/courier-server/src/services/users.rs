@@ -71,8 +71,8 @@ impl Change {
 }
 
 /// What an account looks like in an audit event's `before` and `after`.
-fn snapshot(u: &UserRecord) -> Value {
-    json!({ "role": u.role, "disabled": u.disabled, "mfa": super::mfa::methods(u) })
+fn snapshot(u: &UserRecord, mfa: &[&str]) -> Value {
+    json!({ "role": u.role, "disabled": u.disabled, "mfa": mfa })
 }
 
 impl Courier {
@@ -93,7 +93,7 @@ impl Courier {
                 last_login_at: u.last_login_at.map(rfc3339),
                 sessions: sessions::for_user(pool, &u.id).await?.iter().filter(|s| s.stage == "full").count(),
                 invitation_expires_at: invitations::pending_until(pool, &u.id).await?.filter(|t| *t > now).map(rfc3339),
-                mfa: super::mfa::methods(&u),
+                mfa: self.mfa_methods(&u).await?,
                 status,
                 id: u.id,
                 email: u.email,
@@ -112,7 +112,8 @@ impl Courier {
         let u = self.user(id).await?;
         let left = recovery_codes::unused(self.db.pool(), id).await?;
         Ok(json!({ "email": u.email, "role": u.role, "department": u.department,
-            "mfa": super::mfa::methods(&u), "recovery_codes_left": left }))
+            "mfa": self.mfa_methods(&u).await?, "passkeys": self.passkeys_of(id).await?,
+            "recovery_codes_left": left }))
     }
 
     pub async fn user(&self, id: &str) -> Result<UserRecord> {
@@ -228,12 +229,14 @@ impl Courier {
         let mut tx = self.db.begin().await?;
         rows::lock_admins(&mut tx, self.db.backend()).await?;
         let before = rows::by_id(&mut *tx, user_id).await?.ok_or(Error::NotFound)?;
+        let mfa_before = self.mfa_methods(&before).await?;
         match change {
             Change::Disable => rows::set_disabled(&mut tx, user_id, true).await?,
             Change::Enable => rows::set_disabled(&mut tx, user_id, false).await?,
             Change::Role(role) => rows::set_role(&mut tx, user_id, role.as_str()).await?,
             Change::ResetMfa => {
                 recovery_codes::delete_all(&mut tx, user_id).await?;
+                courier_store::passkeys::delete_all(&mut tx, user_id).await?;
                 rows::clear_mfa(&mut tx, user_id).await?
             }
         };
@@ -243,8 +246,12 @@ impl Courier {
             return Err(Error::Conflict("this is the last enabled administrator; make another admin first".into()));
         }
         let ended = self.end_all_sessions(&mut tx, user_id).await?;
-        let details = json!({ "user_id": user_id, "email": before.email, "before": snapshot(&before),
-            "after": snapshot(&after), "sessions_ended": ended });
+        let mfa_after = match change {
+            Change::ResetMfa => Vec::new(),
+            _ => mfa_before.clone(),
+        };
+        let details = json!({ "user_id": user_id, "email": before.email, "before": snapshot(&before, &mfa_before),
+            "after": snapshot(&after, &mfa_after), "sessions_ended": ended });
         let head = self.audit.append(&mut tx, caller, change.action(), &format!("user:{user_id}"), details).await?;
         self.audit.commit(tx, head).await
     }

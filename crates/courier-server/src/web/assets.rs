@@ -11,6 +11,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("app.css", "text/css; charset=utf-8", include_str!("../../assets/app.css")),
     ("upload.js", "text/javascript; charset=utf-8", include_str!("../../assets/upload.js")),
     ("ui.js", "text/javascript; charset=utf-8", include_str!("../../assets/ui.js")),
+    ("passkeys.js", "text/javascript; charset=utf-8", include_str!("../../assets/passkeys.js")),
 ];
 
 pub async fn serve(Path(file): Path<String>) -> Response {

@@ -15,9 +15,9 @@ use super::{AppState, ClientIp, cookie};
 use crate::services::sessions::{Origin, StaffSession};
 use crate::{Courier, Error, Result};
 
-const LOGIN_COOKIE: &str = "courier_login";
+pub(super) const LOGIN_COOKIE: &str = "courier_login";
 
-fn login_csrf(courier: &Courier, pre_session: &str) -> String {
+pub(super) fn login_csrf(courier: &Courier, pre_session: &str) -> String {
     hex::encode(courier.mac(&[b"login-csrf", pre_session.as_bytes()]))
 }
 
@@ -26,7 +26,7 @@ fn link_csrf(courier: &Courier, purpose: &[u8], token: &str) -> String {
     hex::encode(courier.mac(&[purpose, token.as_bytes()]))
 }
 
-fn origin(ip: &ClientIp, headers: &HeaderMap) -> Origin {
+pub(super) fn origin(ip: &ClientIp, headers: &HeaderMap) -> Origin {
     Origin::new(ip.0, headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()))
 }
 
@@ -48,7 +48,8 @@ fn render_login(state: &AppState, headers: &HeaderMap, error: Option<&str>, stat
     };
     let html = state.templates.render(
         "login.html",
-        json!({ "firm": courier.config.firm_name, "csrf_token": login_csrf(courier, &pre), "error": error }),
+        json!({ "firm": courier.config.firm_name, "csrf_token": login_csrf(courier, &pre), "error": error,
+            "passwordless": courier.config.passwordless_passkeys && courier.webauthn.is_some() }),
     )?;
     let mut resp = (status, html).into_response();
     set_cookie(&mut resp, courier, LOGIN_COOKIE, &pre, Some(3600));
@@ -100,7 +101,8 @@ pub async fn mfa_page(State(state): State<AppState>, headers: HeaderMap) -> Resu
     if session.must_enrol {
         return render_enrolment(&state, &id, &session, None, StatusCode::OK).await;
     }
-    let ctx = json!({ "csrf_token": session.csrf_token, "error": null });
+    let has_passkey = !state.courier.passkeys_of(&session.user_id).await?.is_empty();
+    let ctx = json!({ "csrf_token": session.csrf_token, "error": null, "has_passkey": has_passkey });
     Ok(state.templates.render("login_mfa.html", ctx)?.into_response())
 }
 
@@ -138,8 +140,9 @@ pub async fn login_mfa(
     if pending.must_enrol {
         return enrol(&state, ip, &id, &pending, &form.code).await;
     }
+    let has_passkey = !courier.passkeys_of(&pending.user_id).await?.is_empty();
     let retry = |status: StatusCode, msg: &str| -> Result<Response> {
-        let ctx = json!({ "csrf_token": pending.csrf_token, "error": msg });
+        let ctx = json!({ "csrf_token": pending.csrf_token, "error": msg, "has_passkey": has_passkey });
         Ok((status, state.templates.render("login_mfa.html", ctx)?).into_response())
     };
     match courier.login_second_factor(ip.0, &id, &form.code).await {

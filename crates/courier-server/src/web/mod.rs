@@ -19,6 +19,7 @@ mod client;
 mod errors;
 mod matters;
 mod middleware;
+mod passkeys;
 mod shares;
 mod staff;
 mod templates;
@@ -105,6 +106,10 @@ pub fn router(courier: Arc<Courier>) -> Router {
         .route("/login/mfa", get(auth::mfa_page).post(auth::login_mfa))
         .route("/setup/{token}", get(auth::setup_page).post(auth::setup))
         .route("/invite/{token}", get(auth::invitation_page).post(auth::accept_invitation))
+        .route("/login/passkey/start", post(passkeys::start_second_factor))
+        .route("/login/passkey/finish", post(passkeys::finish_second_factor))
+        .route("/login/passwordless/start", post(passkeys::start_passwordless))
+        .route("/login/passwordless/finish", post(passkeys::finish_passwordless))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), middleware::rate_limit))
         .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT));
 
@@ -115,6 +120,9 @@ pub fn router(courier: Arc<Courier>) -> Router {
         .route("/account/recovery-codes", post(account::new_recovery_codes))
         .route("/account/password", post(account::change_password))
         .route("/account/sessions/{handle}/end", post(account::end_session))
+        .route("/account/passkeys/start", post(passkeys::start_registration))
+        .route("/account/passkeys/finish", post(passkeys::finish_registration))
+        .route("/account/passkeys/{id}/remove", post(passkeys::remove))
         .route("/account/tokens", post(account::create_token))
         .route("/account/tokens/{id}/revoke", post(account::revoke_token))
         .route("/users", get(users::users_page))

@@ -110,12 +110,13 @@ mod tests {
             "url": "u", "qr_svg": "<svg></svg>", "email": "e", "totp_secret": "s", "receipt_id": "r", "received_at": "now",
         });
         let accounts = json!({
-            "codes": [hostile], "continue": "/", "notice": hostile, "me": "u1", "single_session": true,
+            "codes": [hostile], "continue": "/", "has_passkey": true, "passwordless": true, "notice": hostile, "me": "u1", "single_session": true,
             "invitation": {"email": hostile, "url": hostile, "expires_at": "x"},
             "users": [{"id": "u1", "email": hostile, "role": "admin", "department": hostile, "status": "active",
                 "mfa": ["totp"], "recovery_codes_left": 10, "locked_until": "x", "last_login_at": null, "sessions": 1,
                 "invitation_expires_at": "x"}],
-            "account": {"email": hostile, "role": "attorney", "department": hostile, "mfa": ["totp"], "recovery_codes_left": 3},
+            "account": {"email": hostile, "role": "attorney", "department": hostile, "mfa": ["totp"], "recovery_codes_left": 3,
+                "passkeys": [{"id": "k", "name": hostile, "created_at": "x", "last_used_at": null}]},
             "sessions": [{"handle": "ab", "created_at": "x", "last_seen": "x", "ip": "1", "device": hostile,
                 "current": false, "signed_in": true}],
             "tokens": [{"id": "t", "name": hostile, "scopes": ["documents:read"], "status": "active", "expires_at": "x",

@@ -1,0 +1,136 @@
+//! Passkey ceremonies for the browser (`/static/passkeys.js` drives them with
+//! `navigator.credentials`): registering one on the account page, using one as the second
+//! factor, and the passwordless sign-in where the firm allows it. JSON in and out; the CSRF
+//! token travels in the `x-csrf-token` header.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
+
+use super::auth::{LOGIN_COOKIE, login_csrf, origin};
+use super::staff::{CsrfForm, check_csrf, see_other, session_cookie_name, set_cookie};
+use super::{AppState, ClientIp, cookie};
+use crate::services::sessions::StaffSession;
+use crate::{Error, Result};
+
+fn csrf_header(headers: &HeaderMap) -> &str {
+    headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or_default()
+}
+
+/// The signed-in member for a JSON call: 401 rather than a redirect.
+async fn member(state: &AppState, headers: &HeaderMap) -> Result<StaffSession> {
+    let s = super::staff::signed_in(state, headers).await.map_err(|_| Error::Unauthenticated)?;
+    check_csrf(&state.courier, &s.csrf_token, csrf_header(headers), headers)?;
+    Ok(s)
+}
+
+/// The session half-way through sign-in, with its cookie value, CSRF-checked.
+async fn pending(state: &AppState, headers: &HeaderMap) -> Result<(String, StaffSession)> {
+    let id = cookie(headers, session_cookie_name(&state.courier)).ok_or(Error::Unauthenticated)?;
+    let s = state.courier.session(&id).await?.filter(|s| s.awaiting_mfa).ok_or(Error::Unauthenticated)?;
+    check_csrf(&state.courier, &s.csrf_token, csrf_header(headers), headers)?;
+    Ok((id, s))
+}
+
+/// The pre-login cookie of the login page, CSRF-checked (passwordless sign-in).
+fn pre_login(state: &AppState, headers: &HeaderMap) -> Result<String> {
+    let pre = cookie(headers, LOGIN_COOKIE).ok_or(Error::Forbidden)?;
+    check_csrf(&state.courier, &login_csrf(&state.courier, &pre), csrf_header(headers), headers)?;
+    Ok(pre)
+}
+
+/// A JSON answer that also sets the new session cookie, and says where to go next.
+fn signed_in(state: &AppState, fresh: &courier_crypto::token::Token) -> Response {
+    let mut resp = Json(json!({ "redirect": "/" })).into_response();
+    set_cookie(&mut resp, &state.courier, session_cookie_name(&state.courier), fresh.expose(), None);
+    resp
+}
+
+pub async fn start_registration(State(state): State<AppState>, headers: HeaderMap) -> Result<Response> {
+    let me = member(&state, &headers).await?;
+    Ok(Json(state.courier.start_passkey_registration(&me).await?).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct Registration {
+    name: String,
+    credential: RegisterPublicKeyCredential,
+}
+
+pub async fn finish_registration(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    headers: HeaderMap,
+    Json(body): Json<Registration>,
+) -> Result<Response> {
+    let me = member(&state, &headers).await?;
+    let added = state.courier.finish_passkey_registration(&me.caller(ip.0), &me, &body.name, &body.credential).await?;
+    Ok((StatusCode::CREATED, Json(added)).into_response())
+}
+
+pub async fn remove(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ip: ClientIp,
+    headers: HeaderMap,
+    axum::Form(form): axum::Form<CsrfForm>,
+) -> Result<Response> {
+    let me = staff_session!(state, headers);
+    check_csrf(&state.courier, &me.csrf_token, &form.csrf_token, &headers)?;
+    state.courier.remove_passkey(&me.caller(ip.0), &me, &id).await?;
+    Ok(see_other("/account"))
+}
+
+pub async fn start_second_factor(State(state): State<AppState>, headers: HeaderMap) -> Result<Response> {
+    let (id, _) = pending(&state, &headers).await?;
+    Ok(Json(state.courier.start_passkey_second_factor(&id).await?).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct Assertion {
+    credential: PublicKeyCredential,
+}
+
+pub async fn finish_second_factor(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    headers: HeaderMap,
+    Json(body): Json<Assertion>,
+) -> Result<Response> {
+    let (id, _) = pending(&state, &headers).await?;
+    let fresh = state.courier.finish_passkey_second_factor(ip.0, &id, &body.credential).await?;
+    Ok(signed_in(&state, &fresh))
+}
+
+#[derive(Deserialize)]
+pub struct PasswordlessStart {
+    email: String,
+}
+
+pub async fn start_passwordless(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Json(body): Json<PasswordlessStart>,
+) -> Result<Response> {
+    let pre = pre_login(&state, &headers)?;
+    Ok(Json(state.courier.start_passwordless(&pre, &body.email).await?).into_response())
+}
+
+pub async fn finish_passwordless(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    headers: HeaderMap,
+    Json(body): Json<Assertion>,
+) -> Result<Response> {
+    let pre = pre_login(&state, &headers)?;
+    let fresh = state.courier.finish_passwordless(&origin(&ip, &headers), &pre, &body.credential).await?;
+    let mut resp = signed_in(&state, &fresh);
+    // The pre-login cookie has done its job.
+    set_cookie(&mut resp, &state.courier, LOGIN_COOKIE, "", Some(0));
+    resp.headers_mut().insert(header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+    Ok(resp)
+}
