@@ -76,10 +76,20 @@ pub(crate) enum UserCommand {
         #[arg(long)]
         email: String,
     },
-    /// End every session of a user.
+    /// End every session of a user, or of everyone with --all.
     EndSessions {
+        #[arg(long, required_unless_present = "all", conflicts_with = "all")]
+        email: Option<String>,
+        #[arg(long)]
+        all: bool,
+    },
+    /// A single-use link (24 h at most) through which a user who forgot their password sets a
+    /// new one; their second factor is still asked for.
+    ResetPassword {
         #[arg(long)]
         email: String,
+        #[command(flatten)]
+        json: Json,
     },
     /// Lift a sign-in lockout before it runs out.
     Unlock {
@@ -146,10 +156,28 @@ pub(crate) async fn user(courier: &Courier, caller: &Caller, cmd: UserCommand) -
         UserCommand::Enable { email } => change(email, Change::Enable).await,
         UserCommand::SetRole { email, role } => change(email, Change::Role(service(role.parse())?)).await,
         UserCommand::ResetMfa { email } => change(email, Change::ResetMfa).await,
-        UserCommand::EndSessions { email } => {
+        UserCommand::EndSessions { email: None, all: _ } => {
+            let ended = service(courier.end_everyones_sessions(caller).await)?;
+            println!("everyone: {ended} sessions ended");
+            Ok(ExitCode::SUCCESS)
+        }
+        UserCommand::EndSessions { email: Some(email), all: _ } => {
             let user = service(courier.user_by_email(&email).await)?;
             let ended = service(courier.end_user_sessions(caller, &user.id).await)?;
             println!("{}: {ended} sessions ended", user.email);
+            Ok(ExitCode::SUCCESS)
+        }
+        UserCommand::ResetPassword { email, json } => {
+            let user = service(courier.user_by_email(&email).await)?;
+            let link = service(courier.password_reset_link(caller, &user.id).await)?;
+            if json.json {
+                return print_json(&link);
+            }
+            println!(
+                "Password reset link for {}, valid until {} (send it through a channel you trust):",
+                link.email, link.expires_at
+            );
+            println!("  {}", link.url);
             Ok(ExitCode::SUCCESS)
         }
         UserCommand::Unlock { email, json } => {

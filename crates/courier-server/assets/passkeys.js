@@ -75,7 +75,8 @@
   const add = document.getElementById("passkey-add");
   if (add) wire(add, async (csrf) => {
     const name = document.getElementById("passkey-name").value || "Passkey";
-    const options = creationOptions(await post("/account/passkeys/start", csrf));
+    const password = document.getElementById("passkey-password").value;
+    const options = creationOptions(await post("/account/passkeys/start", csrf, { password }));
     const cred = await navigator.credentials.create(options);
     await post("/account/passkeys/finish", csrf, { name, credential: registration(cred) });
     window.location.reload();

@@ -102,6 +102,12 @@ pub async fn delete_of_user(conn: &mut AnyConnection, user_id: &str, id_hash: &[
     Ok(r.rows_affected() == 1)
 }
 
+/// Ends every session of every user.
+pub async fn delete_all(conn: &mut AnyConnection) -> Result<u64> {
+    let r = sqlx::query("DELETE FROM sessions").execute(conn).await?;
+    Ok(r.rows_affected())
+}
+
 /// Ends all of a user's sessions (account changes, an admin ending them).
 pub async fn delete_for_user(conn: &mut AnyConnection, user_id: &str) -> Result<u64> {
     let r = sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(conn).await?;

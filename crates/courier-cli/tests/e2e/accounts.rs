@@ -69,12 +69,26 @@ async fn recovery_codes_sign_in_once_and_can_be_regenerated() {
     assert!(!all.iter().any(|e| e.to_string().contains(&first[0])), "no code in the trail");
 
     // New codes need the CSRF token; then the old ones stop working and the new ones work.
-    let r = c.post(format!("{}/account/recovery-codes", env.base())).form(&[("csrf_token", "x")]).send().await.unwrap();
+    let r = c
+        .post(format!("{}/account/recovery-codes", env.base()))
+        .form(&[("csrf_token", "x"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 403);
     let csrf = csrf_of(&c, env.base()).await;
+    // And the password again: a change to how one signs in needs it (ASVS 7.5.1).
+    let r = c
+        .post(format!("{}/account/recovery-codes", env.base()))
+        .form(&[("csrf_token", csrf.as_str()), ("password", "not my password")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("password is not right"));
     let page = c
         .post(format!("{}/account/recovery-codes", env.base()))
-        .form(&[("csrf_token", &csrf)])
+        .form(&[("csrf_token", csrf.as_str()), ("password", PASSWORD)])
         .send()
         .await
         .unwrap()
@@ -346,7 +360,7 @@ async fn without_single_session_users_see_and_end_their_sessions() {
 
     let page = page_of(laptop.get(format!("{}/account", env.base())).send().await.unwrap()).await;
     assert!(page.contains("PhoneBrowser/1.0") && page.contains("127.0.0.1") && page.contains("this session"));
-    let handle = between(&page, "/account/sessions/", "/end").to_owned();
+    let handle = between(&page, "formaction=\"/account/sessions/", "/end").to_owned();
     let csrf = hidden_field(&page, "csrf_token");
 
     // Someone else cannot end it; its owner can.
@@ -354,18 +368,19 @@ async fn without_single_session_users_see_and_end_their_sessions() {
     let (other_csrf, _) = sign_in(&env, &other, "uma@firm.example", "attorney").await;
     let r = other
         .post(format!("{}/account/sessions/{handle}/end", env.base()))
-        .form(&[("csrf_token", &other_csrf)])
+        .form(&[("csrf_token", other_csrf.as_str()), ("password", PASSWORD)])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 404);
     assert_eq!(status_of(&phone, format!("{}/portals", env.base())).await, 200);
-    let r = laptop
-        .post(format!("{}/account/sessions/{handle}/end", env.base()))
-        .form(&[("csrf_token", &csrf)])
-        .send()
-        .await
-        .unwrap();
+    let end = |password: &'static str| {
+        let form = [("csrf_token", csrf.clone()), ("password", password.to_owned())];
+        laptop.post(format!("{}/account/sessions/{handle}/end", env.base())).form(&form).send()
+    };
+    assert_eq!(end("not my password").await.unwrap().status(), 400, "ending a session needs the password");
+    assert_eq!(status_of(&phone, format!("{}/portals", env.base())).await, 200);
+    let r = end(PASSWORD).await.unwrap();
     assert_eq!(r.status(), 303);
     assert_eq!(status_of(&phone, format!("{}/portals", env.base())).await, 303);
     assert_eq!(status_of(&laptop, format!("{}/portals", env.base())).await, 200);
@@ -410,4 +425,50 @@ async fn a_password_change_needs_the_current_one_and_ends_other_sessions() {
     assert_eq!(second_factor(&c, env.base(), &codes(&user)[1]).await.status(), 303);
     let changed = env.audit_events().into_iter().find(|e| e["action"] == "user.password_changed").expect("audited");
     assert_eq!(changed["details"]["sessions_ended"], 1);
+}
+
+#[tokio::test]
+async fn a_password_reset_link_sets_a_new_password_but_still_asks_for_the_second_factor() {
+    let env = Env::start();
+    let old = client();
+    let (_, user) = sign_in(&env, &old, "zoe@firm.example", "attorney").await;
+    let other = client();
+    sign_in(&env, &other, "yan@firm.example", "attorney").await;
+    let link = env.cli_json(&["user", "reset-password", "--email", "zoe@firm.example", "--json"], None);
+    let url = link["url"].as_str().unwrap().to_owned();
+
+    let c = client();
+    let page = c.get(&url).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Choose a new password"), "{page}");
+    let csrf = hidden_field(&page, "csrf_token");
+    let new = "amber kettle meadow 19";
+    let r =
+        c.post(&url).form(&[("password", new), ("password_again", new), ("csrf_token", &csrf)]).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/login/mfa");
+    assert_eq!(status_of(&old, format!("{}/portals", env.base())).await, 303, "the old sessions ended");
+    // Not signed in yet: the second factor is still asked for, not an enrolment.
+    assert_eq!(status_of(&c, format!("{}/portals", env.base())).await, 303);
+    let page = c.get(format!("{}/login/mfa", env.base())).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Verification code") && !page.contains("Set up your authenticator"));
+    assert_eq!(second_factor(&c, env.base(), &codes(&user)[0]).await.status(), 303);
+    assert_eq!(status_of(&c, format!("{}/portals", env.base())).await, 200);
+    assert_eq!(client().get(&url).send().await.unwrap().status(), 404, "single use");
+
+    let fresh = client();
+    let page = fresh.get(format!("{}/login", env.base())).send().await.unwrap().text().await.unwrap();
+    let login =
+        [("email", "zoe@firm.example"), ("password", PASSWORD), ("csrf_token", &hidden_field(&page, "csrf_token"))];
+    assert_eq!(fresh.post(format!("{}/login", env.base())).form(&login).send().await.unwrap().status(), 401);
+    let all = env.audit_events();
+    assert_eq!(events(&all, "user.password_reset_issued").len(), 1);
+    assert_eq!(events(&all, "user.password_reset").len(), 1);
+
+    // The operator (or an admin) can end every session of everyone at once.
+    assert_eq!(status_of(&other, format!("{}/portals", env.base())).await, 200);
+    let (ok, out, err) = env.cli(&["user", "end-sessions", "--all"], None);
+    assert!(ok && out.contains("sessions ended"), "{err}");
+    assert_eq!(status_of(&other, format!("{}/portals", env.base())).await, 303);
+    assert_eq!(status_of(&c, format!("{}/portals", env.base())).await, 303);
+    assert_eq!(events(&env.audit_events(), "sessions.ended_all").len(), 1);
 }

@@ -174,7 +174,13 @@ async fn people_make_and_revoke_their_own_tokens_in_the_web_ui() {
     let (csrf, _) = sign_in(&env, &c, "web@firm.example", "attorney").await;
     let form = [("name", "Laptop script"), ("scope", "portals:read"), ("scope", "matters:read"), ("csrf_token", "x")];
     assert_eq!(c.post(format!("{}/account/tokens", env.base())).form(&form).send().await.unwrap().status(), 403);
-    let form = [("name", "Laptop script"), ("scope", "portals:read"), ("scope", "matters:read"), ("csrf_token", &csrf)];
+    let form = [
+        ("name", "Laptop script"),
+        ("scope", "portals:read"),
+        ("scope", "matters:read"),
+        ("password", crate::harness::PASSWORD),
+        ("csrf_token", &csrf),
+    ];
     let r = c.post(format!("{}/account/tokens", env.base())).form(&form).send().await.unwrap();
     assert_eq!(r.status(), 201);
     let page = r.text().await.unwrap();
@@ -186,7 +192,7 @@ async fn people_make_and_revoke_their_own_tokens_in_the_web_ui() {
     assert!(page.contains("Laptop script") && !page.contains(&secret), "listed, never shown again");
 
     // A bad scope is refused with a reason; a token cannot be made over the API.
-    let form = [("name", "x"), ("scope", "users:admin"), ("csrf_token", &csrf)];
+    let form = [("name", "x"), ("scope", "users:admin"), ("password", crate::harness::PASSWORD), ("csrf_token", &csrf)];
     let r = c.post(format!("{}/account/tokens", env.base())).form(&form).send().await.unwrap();
     assert_eq!(r.status(), 400);
     assert!(r.text().await.unwrap().contains("unknown scope"));

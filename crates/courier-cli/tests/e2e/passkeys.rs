@@ -22,7 +22,8 @@ async fn post_json(c: &reqwest::Client, url: String, csrf: &str, body: Value) ->
 /// Registers a passkey named `name` from `key` for the user signed in on `c`.
 async fn register(env: &Env, c: &reqwest::Client, key: &mut SoftPasskey, name: &str) -> reqwest::Response {
     let csrf = csrf_of(c, env.base()).await;
-    let r = post_json(c, format!("{}/account/passkeys/start", env.base()), &csrf, json!({})).await;
+    let r =
+        post_json(c, format!("{}/account/passkeys/start", env.base()), &csrf, json!({ "password": PASSWORD })).await;
     assert_eq!(r.status(), 200);
     let options = r.json().await.unwrap();
     let credential = key.do_registration(origin(env), options).expect("the authenticator registers");
@@ -70,8 +71,10 @@ async fn passkeys_register_sign_in_as_second_factor_and_can_be_removed() {
 
     // A finish without a started ceremony, or a replayed one, is refused.
     let csrf = csrf_of(&c, env.base()).await;
-    let options: Value =
-        post_json(&c, format!("{}/account/passkeys/start", env.base()), &csrf, json!({})).await.json().await.unwrap();
+    // Without the password again, nothing starts (ASVS 7.5.1).
+    let start = format!("{}/account/passkeys/start", env.base());
+    assert_eq!(post_json(&c, start.clone(), &csrf, json!({ "password": "nope" })).await.status(), 400);
+    let options: Value = post_json(&c, start, &csrf, json!({ "password": PASSWORD })).await.json().await.unwrap();
     let mut other = SoftPasskey::new(true);
     let credential = other.do_registration(origin(&env), serde_json::from_value(options).unwrap()).unwrap();
     let body = json!({ "name": "Tablet", "credential": credential });
@@ -123,7 +126,7 @@ async fn passkeys_register_sign_in_as_second_factor_and_can_be_removed() {
     let csrf = hidden_field(&page, "csrf_token");
     let r = c2
         .post(format!("{}/account/passkeys/{id}/remove", env.base()))
-        .form(&[("csrf_token", &csrf)])
+        .form(&[("csrf_token", csrf.as_str()), ("password", PASSWORD)])
         .send()
         .await
         .unwrap();

@@ -146,6 +146,10 @@ async fn courier_serves_https_with_secure_cookies_and_reloads_its_certificate() 
     let answered = crate::harness::client().get(format!("{plain}/healthz")).send().await;
     assert!(answered.map(|r| r.status() != 200).unwrap_or(true), "plain HTTP must not be served");
 
+    // Under TLS every cookie carries a prefix: `__Host-` for site-wide ones.
+    let login = https_client(dir, BOTH).get(format!("{base}/login")).send().await.unwrap();
+    let pre = login.headers()["set-cookie"].to_str().unwrap();
+    assert!(pre.starts_with("__Host-courier_login=") && pre.contains("; Secure") && pre.contains("Path=/"), "{pre}");
     // Under TLS the session cookie is `__Host-courier_session`, Secure.
     let user = env.create_user("tls@firm.example", "attorney");
     let c = https_client(dir, BOTH);

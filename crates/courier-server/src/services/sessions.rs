@@ -228,6 +228,19 @@ impl Courier {
         Ok((fresh, ended))
     }
 
+    /// Ends the signed-in user's other sessions (this one goes on).
+    pub async fn end_other_sessions(&self, caller: &Caller, me: &StaffSession) -> Result<u64> {
+        let mut tx = self.db.begin().await?;
+        let ended = rows::delete_others(&mut tx, &me.user_id, &me.id_hash).await?;
+        let details = json!({ "count": ended });
+        let head = self
+            .audit
+            .append(&mut tx, caller, "session.ended_others", &format!("user:{}", me.user_id), details)
+            .await?;
+        self.audit.commit(tx, head).await?;
+        Ok(ended)
+    }
+
     /// Ends every session of a user (an admin, the operator, or an account change).
     pub(crate) async fn end_all_sessions(&self, tx: &mut courier_store::Tx, user_id: &str) -> Result<u64> {
         Ok(rows::delete_for_user(tx, user_id).await?)

@@ -192,16 +192,46 @@ impl Courier {
         })
     }
 
-    /// The invited account behind a live invitation link.
+    /// A single-use link through which a user who forgot their password sets a new one
+    /// (ASVS 6.4.3). The admin never learns or chooses the password, and the link does not
+    /// bypass MFA: the second factor is asked for right after.
+    pub async fn password_reset_link(&self, caller: &Caller, user_id: &str) -> Result<Invitation> {
+        self.authorize(caller, Action::UserManage, &Resource::Firm).await?;
+        let user = rows::by_id(self.db.pool(), user_id).await?.filter(|u| !u.disabled).ok_or(Error::NotFound)?;
+        if user.invited() {
+            return Err(Error::Conflict("this person has not accepted their invitation; invite them again".into()));
+        }
+        let token = Token::generate()?;
+        let now = self.clock.now_ms();
+        let expires_at = now + (self.config.invitation_ttl_secs.min(24 * 3600) as i64) * 1000;
+        let mut tx = self.db.begin().await?;
+        invitations::insert(&mut tx, &token.hash(), &user.id, &caller.actor.to_string(), now, expires_at).await?;
+        let details = json!({ "user_id": user.id, "email": user.email, "expires_at": rfc3339(expires_at) });
+        let head = self
+            .audit
+            .append(&mut tx, caller, "user.password_reset_issued", &format!("user:{}", user.id), details)
+            .await?;
+        self.audit.commit(tx, head).await?;
+        Ok(Invitation {
+            id: user.id,
+            email: user.email,
+            role: user.role.parse()?,
+            url: format!("{}/invite/{}", self.config.public_url(), token.expose()),
+            token: token.expose().to_owned(),
+            expires_at: rfc3339(expires_at),
+        })
+    }
+
+    /// The account behind a live invitation or password reset link.
     pub async fn invitation(&self, token: &str) -> Result<UserRecord> {
         let token = Token::parse(token).ok_or(Error::LinkNotFound)?;
         let user_id =
             invitations::live(self.db.pool(), &token.hash(), self.clock.now_ms()).await?.ok_or(Error::LinkNotFound)?;
-        rows::by_id(self.db.pool(), &user_id).await?.filter(|u| !u.disabled && u.invited()).ok_or(Error::LinkNotFound)
+        rows::by_id(self.db.pool(), &user_id).await?.filter(|u| !u.disabled).ok_or(Error::LinkNotFound)
     }
 
-    /// Uses up an invitation: sets the password and starts a session that must enrol an
-    /// authenticator next.
+    /// Uses up an invitation or reset link: sets the password, ends the user's sessions, and
+    /// starts one that must give the second factor next (or enrol one, if there is none yet).
     pub async fn accept_invitation(&self, origin: &Origin, token: &str, password: Zeroizing<String>) -> Result<Token> {
         let user = self.invitation(token).await?;
         check_password_policy(&password, &user.email, &self.config.firm_name)?;
@@ -212,12 +242,16 @@ impl Courier {
             return Err(Error::LinkNotFound);
         }
         rows::set_password(&mut tx, &user.id, &hash).await?;
-        let session = self.start_pending_session(&mut tx, &user.id, "enrol", origin).await?;
+        let ended = self.end_all_sessions(&mut tx, &user.id).await?;
+        let stage = if user.mfa_enrolled { "mfa" } else { "enrol" };
+        let session = self.start_pending_session(&mut tx, &user.id, stage, origin).await?;
         let caller = Caller::new(Actor::Staff(user.id.clone()), origin.ip);
-        let head = self
-            .audit
-            .append(&mut tx, &caller, "user.invitation_accepted", &format!("user:{}", user.id), json!({}))
-            .await?;
+        let (action, details) = if user.invited() {
+            ("user.invitation_accepted", json!({}))
+        } else {
+            ("user.password_reset", json!({ "sessions_ended": ended }))
+        };
+        let head = self.audit.append(&mut tx, &caller, action, &format!("user:{}", user.id), details).await?;
         self.audit.commit(tx, head).await?;
         Ok(session)
     }
@@ -256,6 +290,17 @@ impl Courier {
         self.audit.commit(tx, head).await
     }
 
+    /// Ends every session of every user (incident response); the caller signs in again too.
+    pub async fn end_everyones_sessions(&self, caller: &Caller) -> Result<u64> {
+        self.authorize(caller, Action::UserManage, &Resource::Firm).await?;
+        let mut tx = self.db.begin().await?;
+        let ended = sessions::delete_all(&mut tx).await?;
+        let head =
+            self.audit.append(&mut tx, caller, "sessions.ended_all", "sessions", json!({ "count": ended })).await?;
+        self.audit.commit(tx, head).await?;
+        Ok(ended)
+    }
+
     /// Ends every session of a user.
     pub async fn end_user_sessions(&self, caller: &Caller, user_id: &str) -> Result<u64> {
         self.authorize(caller, Action::UserManage, &Resource::Firm).await?;
@@ -269,6 +314,26 @@ impl Courier {
         Ok(ended)
     }
 
+    /// Asks the signed-in user for their password again before a change to how they sign in
+    /// or to their sessions (ASVS 7.5.1, 7.5.2). A wrong one is audited and counts towards the
+    /// lockout like a failed sign-in.
+    pub async fn reauthenticate(
+        &self,
+        caller: &Caller,
+        session: &StaffSession,
+        password: Zeroizing<String>,
+    ) -> Result<UserRecord> {
+        let user = rows::by_id(self.db.pool(), &session.user_id).await?.ok_or(Error::Unauthenticated)?;
+        self.refuse_if_locked(caller.ip, &user.email).await?;
+        if !self.passwords.verify(password, Some(user.password_hash.clone())).await? {
+            let details = json!({ "step": "reauthenticate" });
+            self.audit.record(&self.db, caller, "login.failed", &format!("user:{}", user.id), details).await?;
+            self.sign_in_failed(caller.ip, &user.email).await?;
+            return Err(Error::BadRequest("your password is not right".into()));
+        }
+        Ok(user)
+    }
+
     /// Changes the signed-in user's password (the current one is asked again). Their other
     /// sessions end and this one gets a fresh id.
     pub async fn change_password(
@@ -279,13 +344,7 @@ impl Courier {
         new: Zeroizing<String>,
     ) -> Result<Token> {
         let user_id = &session.user_id;
-        let user = rows::by_id(self.db.pool(), user_id).await?.ok_or(Error::Unauthenticated)?;
-        if !self.passwords.verify(current, Some(user.password_hash.clone())).await? {
-            let details = json!({ "step": "password_change" });
-            self.audit.record(&self.db, caller, "login.failed", &format!("user:{user_id}"), details).await?;
-            self.sign_in_failed(caller.ip, &user.email).await?;
-            return Err(Error::BadRequest("the current password is not right".into()));
-        }
+        let user = self.reauthenticate(caller, session, current).await?;
         check_password_policy(&new, &user.email, &self.config.firm_name)?;
         let hash = self.passwords.hash(new).await?;
         let mut tx = self.db.begin().await?;

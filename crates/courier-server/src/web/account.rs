@@ -40,14 +40,43 @@ async fn render_account(
     Ok((status, state.templates.render("account.html", ctx)?).into_response())
 }
 
+/// A form that changes how the user signs in, or their sessions: CSRF token and password.
+#[derive(Deserialize)]
+pub struct ConfirmedForm {
+    csrf_token: String,
+    #[serde(default)]
+    password: String,
+}
+
+/// Checks the CSRF token, then the password again (ASVS 7.5.1, 7.5.2); a wrong password
+/// re-renders the account page with the reason.
+async fn confirmed(
+    state: &AppState,
+    session: &StaffSession,
+    ip: ClientIp,
+    headers: &HeaderMap,
+    form: ConfirmedForm,
+) -> Result<std::result::Result<(), Response>> {
+    check_csrf(&state.courier, &session.csrf_token, &form.csrf_token, headers)?;
+    match state.courier.reauthenticate(&session.caller(ip.0), session, Zeroizing::new(form.password)).await {
+        Ok(_) => Ok(Ok(())),
+        Err(Error::BadRequest(msg)) => {
+            Ok(Err(render_account(state, session, ip, Some(msg), StatusCode::BAD_REQUEST).await?))
+        }
+        Err(e) => Err(e),
+    }
+}
+
 pub async fn new_recovery_codes(
     State(state): State<AppState>,
     ip: ClientIp,
     headers: HeaderMap,
-    Form(form): Form<CsrfForm>,
+    Form(form): Form<ConfirmedForm>,
 ) -> Result<Response> {
     let session = staff_session!(state, headers);
-    check_csrf(&state.courier, &session.csrf_token, &form.csrf_token, &headers)?;
+    if let Err(page) = confirmed(&state, &session, ip, &headers, form).await? {
+        return Ok(page);
+    }
     let codes = state.courier.regenerate_recovery_codes(&session.caller(ip.0)).await?;
     let ctx = json!({ "user": session.email, "csrf_token": session.csrf_token, "role": session.role,
         "codes": codes, "continue": "/account" });
@@ -92,11 +121,27 @@ pub async fn end_session(
     Path(handle): Path<String>,
     ip: ClientIp,
     headers: HeaderMap,
-    Form(form): Form<CsrfForm>,
+    Form(form): Form<ConfirmedForm>,
 ) -> Result<Response> {
     let session = staff_session!(state, headers);
-    check_csrf(&state.courier, &session.csrf_token, &form.csrf_token, &headers)?;
+    if let Err(page) = confirmed(&state, &session, ip, &headers, form).await? {
+        return Ok(page);
+    }
     state.courier.end_my_session(&session.caller(ip.0), &handle).await?;
+    Ok(see_other("/account"))
+}
+
+pub async fn end_other_sessions(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    headers: HeaderMap,
+    Form(form): Form<ConfirmedForm>,
+) -> Result<Response> {
+    let session = staff_session!(state, headers);
+    if let Err(page) = confirmed(&state, &session, ip, &headers, form).await? {
+        return Ok(page);
+    }
+    state.courier.end_other_sessions(&session.caller(ip.0), &session).await?;
     Ok(see_other("/account"))
 }
 
@@ -109,7 +154,10 @@ pub async fn create_token(
 ) -> Result<Response> {
     let session = staff_session!(state, headers);
     let pairs = form_pairs(&body);
-    check_csrf(&state.courier, &session.csrf_token, &field(&pairs, "csrf_token"), &headers)?;
+    let confirm = ConfirmedForm { csrf_token: field(&pairs, "csrf_token"), password: field(&pairs, "password") };
+    if let Err(page) = confirmed(&state, &session, ip, &headers, confirm).await? {
+        return Ok(page);
+    }
     let made = async {
         let scopes =
             pairs.iter().filter(|(k, _)| k == "scope").map(|(_, v)| v.parse()).collect::<Result<Vec<Scope>>>()?;

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::json;
 use zeroize::Zeroizing;
 
-use super::staff::{CsrfForm, check_csrf, see_other, session_cookie_name, set_cookie};
+use super::staff::{CsrfForm, check_csrf, cookie_name, see_other, session_cookie_name, set_cookie};
 use super::{AppState, ClientIp, cookie};
 use crate::services::sessions::{Origin, StaffSession};
 use crate::{Courier, Error, Result};
@@ -41,7 +41,7 @@ pub async fn login_page(State(state): State<AppState>, headers: HeaderMap) -> Re
 
 fn render_login(state: &AppState, headers: &HeaderMap, error: Option<&str>, status: StatusCode) -> Result<Response> {
     let courier = &state.courier;
-    let existing = cookie(headers, LOGIN_COOKIE).filter(|c| Token::parse(c).is_some());
+    let existing = cookie(headers, &cookie_name(courier, LOGIN_COOKIE)).filter(|c| Token::parse(c).is_some());
     let pre = match existing {
         Some(c) => c,
         None => Token::generate()?.expose().to_owned(),
@@ -52,7 +52,7 @@ fn render_login(state: &AppState, headers: &HeaderMap, error: Option<&str>, stat
             "passwordless": courier.config.passwordless_passkeys && courier.webauthn.is_some() }),
     )?;
     let mut resp = (status, html).into_response();
-    set_cookie(&mut resp, courier, LOGIN_COOKIE, &pre, Some(3600));
+    set_cookie(&mut resp, courier, &cookie_name(courier, LOGIN_COOKIE), &pre, Some(3600));
     Ok(resp)
 }
 
@@ -70,7 +70,7 @@ pub async fn login(
     Form(form): Form<LoginForm>,
 ) -> Result<Response> {
     let courier = &state.courier;
-    let pre = cookie(&headers, LOGIN_COOKIE).unwrap_or_default();
+    let pre = cookie(&headers, &cookie_name(courier, LOGIN_COOKIE)).unwrap_or_default();
     check_csrf(courier, &login_csrf(courier, &pre), &form.csrf_token, &headers)?;
     match courier.login_password(&origin(&ip, &headers), &form.email, Zeroizing::new(form.password)).await {
         Ok(session) => {
@@ -244,7 +244,8 @@ pub async fn setup(
 pub async fn invitation_page(State(state): State<AppState>, Path(token): Path<String>) -> Result<Response> {
     let user = state.courier.invitation(&token).await?;
     let csrf = link_csrf(&state.courier, b"invite-csrf", &token);
-    let ctx = json!({ "firm": state.courier.config.firm_name, "email": user.email, "csrf_token": csrf, "error": null });
+    let ctx = json!({ "firm": state.courier.config.firm_name, "email": user.email, "csrf_token": csrf, "error": null,
+        "reset": !user.invited() });
     Ok(state.templates.render("invitation.html", ctx)?.into_response())
 }
 
@@ -261,7 +262,8 @@ pub async fn accept_invitation(
     check_csrf(courier, &csrf, &form.csrf_token, &headers)?;
     let user = courier.invitation(&token).await?;
     let retry = |msg: String| -> Result<Response> {
-        let ctx = json!({ "firm": courier.config.firm_name, "email": user.email, "csrf_token": csrf, "error": msg });
+        let ctx = json!({ "firm": courier.config.firm_name, "email": user.email, "csrf_token": csrf, "error": msg,
+            "reset": !user.invited() });
         Ok((StatusCode::BAD_REQUEST, state.templates.render("invitation.html", ctx)?).into_response())
     };
     if form.password != form.password_again {

@@ -29,7 +29,11 @@ pub(super) fn wants_json(headers: &HeaderMap) -> bool {
 async fn open(courier: &Courier, token: &str, headers: &HeaderMap) -> Result<(OpenPortal, bool)> {
     let portal = courier.open_portal(token).await?;
     let locked = portal.passcode_hash.is_some()
-        && !courier.unlocked(Unlock::Portal, &portal.id, cookie(headers, UNLOCK_COOKIE).as_deref());
+        && !courier.unlocked(
+            Unlock::Portal,
+            &portal.id,
+            cookie(headers, &super::staff::cookie_name(courier, UNLOCK_COOKIE)).as_deref(),
+        );
     Ok((portal, locked))
 }
 
@@ -107,7 +111,12 @@ pub async fn unlock(
         return Ok((StatusCode::UNAUTHORIZED, state.templates.render("client_passcode.html", ctx)?).into_response());
     }
     let value = courier.unlock_cookie(Unlock::Portal, &portal.id);
-    super::unlocked_redirect(courier, UNLOCK_COOKIE, &format!("/p/{token}"), &value)
+    super::unlocked_redirect(
+        courier,
+        &super::staff::cookie_name(courier, UNLOCK_COOKIE),
+        &format!("/p/{token}"),
+        &value,
+    )
 }
 
 #[derive(Serialize)]

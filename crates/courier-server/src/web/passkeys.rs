@@ -10,9 +10,10 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
+use zeroize::Zeroizing;
 
 use super::auth::{LOGIN_COOKIE, login_csrf, origin};
-use super::staff::{CsrfForm, check_csrf, see_other, session_cookie_name, set_cookie};
+use super::staff::{check_csrf, cookie_name, see_other, session_cookie_name, set_cookie};
 use super::{AppState, ClientIp, cookie};
 use crate::services::sessions::StaffSession;
 use crate::{Error, Result};
@@ -38,7 +39,7 @@ async fn pending(state: &AppState, headers: &HeaderMap) -> Result<(String, Staff
 
 /// The pre-login cookie of the login page, CSRF-checked (passwordless sign-in).
 fn pre_login(state: &AppState, headers: &HeaderMap) -> Result<String> {
-    let pre = cookie(headers, LOGIN_COOKIE).ok_or(Error::Forbidden)?;
+    let pre = cookie(headers, &cookie_name(&state.courier, LOGIN_COOKIE)).ok_or(Error::Forbidden)?;
     check_csrf(&state.courier, &login_csrf(&state.courier, &pre), csrf_header(headers), headers)?;
     Ok(pre)
 }
@@ -50,8 +51,21 @@ fn signed_in(state: &AppState, fresh: &courier_crypto::token::Token) -> Response
     resp
 }
 
-pub async fn start_registration(State(state): State<AppState>, headers: HeaderMap) -> Result<Response> {
+#[derive(Deserialize)]
+pub struct Confirm {
+    #[serde(default)]
+    password: String,
+}
+
+/// Registration starts only with the password given again (ASVS 7.5.1).
+pub async fn start_registration(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    headers: HeaderMap,
+    Json(body): Json<Confirm>,
+) -> Result<Response> {
     let me = member(&state, &headers).await?;
+    state.courier.reauthenticate(&me.caller(ip.0), &me, Zeroizing::new(body.password)).await?;
     Ok(Json(state.courier.start_passkey_registration(&me).await?).into_response())
 }
 
@@ -72,15 +86,23 @@ pub async fn finish_registration(
     Ok((StatusCode::CREATED, Json(added)).into_response())
 }
 
+#[derive(Deserialize)]
+pub struct RemoveForm {
+    csrf_token: String,
+    #[serde(default)]
+    password: String,
+}
+
 pub async fn remove(
     State(state): State<AppState>,
     Path(id): Path<String>,
     ip: ClientIp,
     headers: HeaderMap,
-    axum::Form(form): axum::Form<CsrfForm>,
+    axum::Form(form): axum::Form<RemoveForm>,
 ) -> Result<Response> {
     let me = staff_session!(state, headers);
     check_csrf(&state.courier, &me.csrf_token, &form.csrf_token, &headers)?;
+    state.courier.reauthenticate(&me.caller(ip.0), &me, Zeroizing::new(form.password)).await?;
     state.courier.remove_passkey(&me.caller(ip.0), &me, &id).await?;
     Ok(see_other("/account"))
 }
@@ -130,7 +152,7 @@ pub async fn finish_passwordless(
     let fresh = state.courier.finish_passwordless(&origin(&ip, &headers), &pre, &body.credential).await?;
     let mut resp = signed_in(&state, &fresh);
     // The pre-login cookie has done its job.
-    set_cookie(&mut resp, &state.courier, LOGIN_COOKIE, "", Some(0));
+    set_cookie(&mut resp, &state.courier, &cookie_name(&state.courier, LOGIN_COOKIE), "", Some(0));
     resp.headers_mut().insert(header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
     Ok(resp)
 }

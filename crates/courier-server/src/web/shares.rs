@@ -30,7 +30,11 @@ async fn open(state: &AppState, token: &str, ip: ClientIp, headers: &HeaderMap) 
     let courier = &state.courier;
     let share = courier.open_share(token).await?;
     if share.passcode_hash.is_none()
-        || courier.unlocked(Unlock::Share, &share.id, cookie(headers, UNLOCK_COOKIE).as_deref())
+        || courier.unlocked(
+            Unlock::Share,
+            &share.id,
+            cookie(headers, &super::staff::cookie_name(courier, UNLOCK_COOKIE)).as_deref(),
+        )
     {
         return Ok((share, false));
     }
@@ -101,7 +105,12 @@ pub async fn unlock(
         return Ok(no_store((StatusCode::UNAUTHORIZED, page).into_response()));
     }
     let value = courier.unlock_cookie(Unlock::Share, &share.id);
-    super::unlocked_redirect(courier, UNLOCK_COOKIE, &format!("/s/{token}"), &value)
+    super::unlocked_redirect(
+        courier,
+        &super::staff::cookie_name(courier, UNLOCK_COOKIE),
+        &format!("/s/{token}"),
+        &value,
+    )
 }
 
 pub async fn download(

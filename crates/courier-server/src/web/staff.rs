@@ -22,6 +22,16 @@ pub(super) fn session_cookie_name(courier: &Courier) -> &'static str {
     if secure(courier) { "__Host-courier_session" } else { "courier_session" }
 }
 
+/// Under TLS a cookie's name carries the prefix browsers enforce: `__Host-` (Secure, Path=/,
+/// no Domain) for site-wide cookies, `__Secure-` for the path-scoped link unlock cookies.
+pub(super) fn cookie_name(courier: &Courier, name: &'static str) -> String {
+    match (secure(courier), name) {
+        (false, _) => name.to_owned(),
+        (true, "courier_portal" | "courier_share") => format!("__Secure-{name}"),
+        (true, _) => format!("__Host-{name}"),
+    }
+}
+
 pub(super) fn secure(courier: &Courier) -> bool {
     courier.config.public_url().starts_with("https://")
 }

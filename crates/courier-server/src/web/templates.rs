@@ -110,7 +110,7 @@ mod tests {
             "url": "u", "qr_svg": "<svg></svg>", "email": "e", "totp_secret": "s", "receipt_id": "r", "received_at": "now",
         });
         let accounts = json!({
-            "codes": [hostile], "continue": "/", "has_passkey": true, "passwordless": true, "notice": hostile, "me": "u1", "single_session": true,
+            "codes": [hostile], "continue": "/", "has_passkey": true, "passwordless": true, "reset": true, "notice": hostile, "me": "u1", "single_session": true,
             "invitation": {"email": hostile, "url": hostile, "expires_at": "x"},
             "users": [{"id": "u1", "email": hostile, "role": "admin", "department": hostile, "status": "active",
                 "mfa": ["totp"], "recovery_codes_left": 10, "locked_until": "x", "last_login_at": null, "sessions": 1,

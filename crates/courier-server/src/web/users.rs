@@ -100,6 +100,14 @@ pub async fn user_action(
             Err(e) => Err(e),
         },
         "end-sessions" => courier.end_user_sessions(&caller, &id).await.map(drop),
+        "reset-password" => match courier.password_reset_link(&caller, &id).await {
+            Ok(invitation) => {
+                let ctx = json!({ "user": session.email, "csrf_token": session.csrf_token, "role": session.role,
+                    "invitation": invitation, "reset": true });
+                return Ok(state.templates.render("invitation_link.html", ctx)?.into_response());
+            }
+            Err(e) => Err(e),
+        },
         "unlock" => match courier.user(&id).await {
             Ok(user) => courier.unlock_account(&caller, &user.email).await.map(drop),
             Err(e) => Err(e),
@@ -108,11 +116,26 @@ pub async fn user_action(
     };
     match done {
         // An admin who just took away their own access is signed out by it.
-        Ok(()) if id == session.user_id && action != "unlock" => Ok(see_other("/login")),
+        Ok(()) if id == session.user_id && !matches!(action.as_str(), "unlock" | "reset-password") => {
+            Ok(see_other("/login"))
+        }
         Ok(()) => Ok(see_other("/users")),
         Err(Error::Conflict(msg) | Error::BadRequest(msg)) => {
             render_users(&state, &session, ip, Some(msg), StatusCode::CONFLICT).await
         }
         Err(e) => Err(e),
     }
+}
+
+/// Ends every session of every user (after a suspected compromise); the admin too.
+pub async fn end_all_sessions(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    headers: HeaderMap,
+    Form(form): Form<UserActionForm>,
+) -> Result<Response> {
+    let session = staff_session!(state, headers);
+    check_csrf(&state.courier, &session.csrf_token, &form.csrf_token, &headers)?;
+    state.courier.end_everyones_sessions(&session.caller(ip.0)).await?;
+    Ok(see_other("/login"))
 }
