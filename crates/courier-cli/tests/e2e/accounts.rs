@@ -385,6 +385,17 @@ async fn without_single_session_users_see_and_end_their_sessions() {
     assert_eq!(status_of(&phone, format!("{}/portals", env.base())).await, 303);
     assert_eq!(status_of(&laptop, format!("{}/portals", env.base())).await, 200);
 
+    // "End all other sessions", with the password, leaves only this one.
+    let tablet = client();
+    password_step(&tablet, env.base(), "tia@firm.example", PASSWORD).await;
+    assert_eq!(second_factor(&tablet, env.base(), &codes(&user)[1]).await.status(), 303);
+    let form = [("csrf_token", csrf.as_str()), ("password", PASSWORD)];
+    let r = laptop.post(format!("{}/account/sessions/end-others", env.base())).form(&form).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(status_of(&tablet, format!("{}/portals", env.base())).await, 303);
+    assert_eq!(status_of(&laptop, format!("{}/portals", env.base())).await, 200);
+    assert_eq!(events(&env.audit_events(), "session.ended_others").len(), 1);
+
     // The operator (or an admin) ends all of a user's sessions.
     let (ok, out, _) = env.cli(&["user", "end-sessions", "--email", "tia@firm.example"], None);
     assert!(ok && out.contains("1 sessions ended"), "{out}");

@@ -125,8 +125,9 @@ impl Courier {
         rows::by_email(self.db.pool(), &email).await?.ok_or(Error::NotFound)
     }
 
-    /// Invites a new user (or sends a new link to one who has not accepted yet): a single-use
-    /// link through which they set a password, then enrol an authenticator at first sign-in.
+    /// Invites a new user (or sends a new link to one who has not accepted yet, keeping the
+    /// role and department of the first invitation; `change_user` changes the role): a
+    /// single-use link through which they set a password, then enrol an authenticator.
     pub async fn invite_user(
         &self,
         caller: &Caller,
