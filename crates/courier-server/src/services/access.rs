@@ -111,7 +111,7 @@ impl Courier {
             }
             users.push(UserAccess {
                 mfa: self.mfa_methods(&u).await?,
-                api_tokens: self.tokens_of(&u.id).await?,
+                api_tokens: self.tokens_of(Some(&u.id)).await?,
                 id: u.id,
                 email: u.email,
                 role: u.role,

@@ -19,6 +19,8 @@ use crate::{Error, Result};
 /// Tokens start with this, so secret scanners (and people) recognise a leaked one.
 pub const TOKEN_PREFIX: &str = "courier_pat_";
 pub const DEFAULT_TTL: Duration = Duration::from_secs(90 * 24 * 3600);
+/// Longest token name (a label for its owner's list).
+const MAX_NAME_CHARS: usize = 100;
 pub const MAX_TTL: Duration = Duration::from_secs(366 * 24 * 3600);
 
 /// What a token may be used for.
@@ -88,7 +90,8 @@ pub struct Grant {
 }
 
 /// A new token, shown once.
-#[derive(Debug, Serialize)]
+// No `Debug`: it holds the token, which must never reach a log.
+#[derive(Serialize)]
 pub struct NewToken {
     pub id: String,
     pub name: String,
@@ -150,10 +153,7 @@ impl Courier {
             (Actor::Staff(_) | Actor::Cli(_), _) => {}
             _ => return Err(Error::Forbidden),
         }
-        let name = name.trim();
-        if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-            return Err(Error::BadRequest("a token needs a name of at most 100 characters".into()));
-        }
+        let name = super::text_field("token name", name, false, MAX_NAME_CHARS)?;
         let mut scopes: Vec<Scope> = Scope::ALL.into_iter().filter(|s| scopes.contains(s)).collect();
         scopes.dedup();
         if scopes.is_empty() {
@@ -169,7 +169,7 @@ impl Courier {
         let record = ApiTokenRecord {
             id: uuid::Uuid::new_v4().to_string(),
             user_id: user.id.clone(),
-            name: name.to_owned(),
+            name,
             token_hash: secret.hash(),
             scopes: scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" "),
             created_at: now,
@@ -204,14 +204,13 @@ impl Courier {
             (Actor::Cli(_), _) => user_id,
             _ => return Err(Error::Forbidden),
         };
-        let now = self.clock.now_ms();
-        Ok(rows::list(self.db.pool(), user_id).await?.into_iter().map(|t| token_view(t, now)).collect())
+        self.tokens_of(user_id).await
     }
 
-    /// Every token of one user, for the access review (the caller is checked there).
-    pub(crate) async fn tokens_of(&self, user_id: &str) -> Result<Vec<TokenView>> {
+    /// The tokens of one user (of all with `None`), unchecked: callers decide who may see them.
+    pub(crate) async fn tokens_of(&self, user_id: Option<&str>) -> Result<Vec<TokenView>> {
         let now = self.clock.now_ms();
-        Ok(rows::list(self.db.pool(), Some(user_id)).await?.into_iter().map(|t| token_view(t, now)).collect())
+        Ok(rows::list(self.db.pool(), user_id).await?.into_iter().map(|t| token_view(t, now)).collect())
     }
 
     /// Revokes a token: its owner, an admin (`user.manage`) or the operator.

@@ -13,11 +13,11 @@ use serde_json::json;
 
 use super::api_tokens::Scope;
 use super::authz::{Action, Decision, MatterFacts, Principal, RequestContext, Resource};
-use super::{Actor, Caller, Courier, Via};
+use super::{Actor, Caller, Courier, Via, text_field};
 use crate::{Error, Result};
 
 pub const SENSITIVITIES: [&str; 3] = ["normal", "confidential", "restricted"];
-const MAX_NAME_CHARS: usize = 200;
+pub(crate) const MAX_NAME_CHARS: usize = 200;
 /// Longest break-glass grant.
 pub const MAX_BREAK_GLASS_MS: i64 = 24 * 3_600_000;
 
@@ -61,15 +61,6 @@ pub(crate) fn document_resource_in(d: &DocumentRecord, matter: MatterFacts) -> R
         held: d.scan.held,
         watermarkable: super::watermark::Stamp::supports(&d.content_type),
     }
-}
-
-fn text_field(what: &str, raw: &str, allow_empty: bool) -> Result<String> {
-    let v = raw.trim();
-    if (!allow_empty && v.is_empty()) || v.chars().count() > MAX_NAME_CHARS || v.chars().any(char::is_control) {
-        let min = if allow_empty { 0 } else { 1 };
-        return Err(Error::BadRequest(format!("the {what} must be {min} to {MAX_NAME_CHARS} characters")));
-    }
-    Ok(v.to_owned())
 }
 
 impl Courier {
@@ -200,8 +191,8 @@ impl Courier {
     /// Opens a matter. A staff member who opens one becomes its attorney.
     pub async fn create_matter(&self, caller: &Caller, req: MatterRequest) -> Result<MatterView> {
         self.authorize(caller, Action::MatterCreate, &Resource::Firm).await?;
-        let name = text_field("matter name", &req.name, false)?;
-        let department = text_field("department", req.department.as_deref().unwrap_or(""), true)?;
+        let name = text_field("matter name", &req.name, false, MAX_NAME_CHARS)?;
+        let department = text_field("department", req.department.as_deref().unwrap_or(""), true, MAX_NAME_CHARS)?;
         let sensitivity = req.sensitivity.as_deref().map(str::trim).unwrap_or("normal").to_owned();
         if !SENSITIVITIES.contains(&sensitivity.as_str()) {
             return Err(Error::BadRequest("the sensitivity must be normal, confidential or restricted".into()));
@@ -293,7 +284,7 @@ impl Courier {
             return Err(Error::BadRequest("break glass is for a signed-in admin".into()));
         };
         let m = self.resolve_matter(caller, matter, false).await?;
-        let reason = text_field("reason", reason, false)?;
+        let reason = text_field("reason", reason, false, MAX_NAME_CHARS)?;
         if for_ms <= 0 || for_ms > MAX_BREAK_GLASS_MS {
             return Err(Error::BadRequest("break glass lasts at most 24 hours".into()));
         }

@@ -20,7 +20,8 @@ const RECOVERY_CODE_CHARS: usize = 20;
 const RECOVERY_ALPHABET: &[u8; 32] = b"abcdefghijkmnpqrstuvwxyz23456789";
 
 /// An authenticator secret offered at enrolment, shown once.
-#[derive(Debug, Serialize)]
+// No `Debug`: it holds the TOTP secret.
+#[derive(Serialize)]
 pub struct TotpOffer {
     pub totp_secret: String,
     pub otpauth_uri: String,
@@ -42,11 +43,6 @@ impl SecondFactor {
             Self::Passkey => "passkey",
         }
     }
-}
-
-/// The second factors a user has enrolled, as listings and the access review name them.
-pub fn methods(user: &UserRecord) -> Vec<&'static str> {
-    if user.mfa_enrolled { vec!["totp"] } else { vec![] }
 }
 
 pub(crate) fn totp(secret: &[u8], email: &str, issuer: &str) -> Result<TOTP> {
@@ -88,6 +84,19 @@ pub(crate) fn looks_like_recovery_code(code: &str) -> bool {
 }
 
 impl Courier {
+    /// The second factors a user has enrolled, as listings and the access review name them:
+    /// `totp`, and `passkey` when they have one.
+    pub async fn mfa_methods(&self, user: &UserRecord) -> Result<Vec<&'static str>> {
+        let mut methods = Vec::new();
+        if user.mfa_enrolled {
+            methods.push("totp");
+        }
+        if !courier_store::passkeys::for_user(self.db.pool(), &user.id).await?.is_empty() {
+            methods.push("passkey");
+        }
+        Ok(methods)
+    }
+
     /// The TOTP step `code` matches (±1 step around now), if any. Whether the step was used
     /// already is for the caller to check, inside its transaction.
     pub(crate) fn matching_totp_step(&self, user: &UserRecord, code: &str) -> Result<Option<i64>> {

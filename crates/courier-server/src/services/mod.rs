@@ -140,6 +140,17 @@ impl Courier {
     }
 }
 
+/// A short name or label typed by staff: trimmed, `min` to `max_chars` characters (empty allowed
+/// with `allow_empty`), no control characters.
+pub(crate) fn text_field(what: &str, raw: &str, allow_empty: bool, max_chars: usize) -> crate::Result<String> {
+    let v = raw.trim();
+    if (!allow_empty && v.is_empty()) || v.chars().count() > max_chars || v.chars().any(char::is_control) {
+        let min = if allow_empty { 0 } else { 1 };
+        return Err(crate::Error::BadRequest(format!("the {what} must be {min} to {max_chars} characters")));
+    }
+    Ok(v.to_owned())
+}
+
 /// Which kind of link a passcode cookie unlocks (the MAC is bound to it).
 #[derive(Debug, Clone, Copy)]
 pub enum Unlock {
@@ -208,12 +219,13 @@ pub enum Via {
 }
 
 impl Via {
-    /// Whether an API token's scopes include `scope` (always true for other callers, whose
-    /// rights the policies alone decide).
-    pub fn allows(&self, scope: api_tokens::Scope) -> bool {
+    /// Refuses an API token without `scope` (other callers' rights the policies alone decide).
+    pub fn require(&self, scope: api_tokens::Scope) -> crate::Result<()> {
         match self {
-            Self::Api(grant) => grant.scopes.contains(&scope),
-            _ => true,
+            Self::Api(grant) if !grant.scopes.contains(&scope) => {
+                Err(crate::Error::MissingScope(scope.as_str().to_owned()))
+            }
+            _ => Ok(()),
         }
     }
 }

@@ -21,6 +21,8 @@ use super::sessions::{Origin, StaffSession};
 use super::{Actor, Caller, Courier};
 use crate::{Config, Error, Result};
 
+/// Longest passkey name.
+const MAX_NAME_CHARS: usize = 100;
 /// How long a started ceremony may take (the authenticator's own timeout is shorter).
 const CEREMONY_MS: i64 = 5 * 60 * 1000;
 
@@ -68,15 +70,6 @@ impl Courier {
         Ok(rows::for_user(self.db.pool(), user_id).await?.iter().map(view).collect())
     }
 
-    /// The second factors a user has enrolled: `totp`, and `passkey` when they have one.
-    pub async fn mfa_methods(&self, user: &users::UserRecord) -> Result<Vec<&'static str>> {
-        let mut methods = super::mfa::methods(user);
-        if !rows::for_user(self.db.pool(), &user.id).await?.is_empty() {
-            methods.push("passkey");
-        }
-        Ok(methods)
-    }
-
     async fn keep_ceremony(&self, key: &[u8], kind: &str, user_id: &str, state: String) -> Result<()> {
         let mut tx = self.db.begin().await?;
         rows::put_ceremony(&mut tx, key, kind, user_id, &state, self.clock.now_ms() + CEREMONY_MS).await?;
@@ -109,10 +102,7 @@ impl Courier {
         name: &str,
         credential: &RegisterPublicKeyCredential,
     ) -> Result<PasskeyView> {
-        let name = name.trim();
-        if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-            return Err(Error::BadRequest("a passkey needs a name of at most 100 characters".into()));
-        }
+        let name = super::text_field("passkey name", name, false, MAX_NAME_CHARS)?;
         let webauthn = self.webauthn()?;
         let mut tx = self.db.begin().await?;
         let (user_id, state) = rows::take_ceremony(&mut tx, &me.id_hash, "register", self.clock.now_ms())
@@ -126,7 +116,7 @@ impl Courier {
         let record = PasskeyRecord {
             id: uuid::Uuid::new_v4().to_string(),
             user_id,
-            name: name.to_owned(),
+            name,
             credential_id: passkey.cred_id().to_vec(),
             passkey: to_json(&passkey)?,
             created_at: self.clock.now_ms(),

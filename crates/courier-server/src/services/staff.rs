@@ -52,7 +52,8 @@ impl Role {
 }
 
 /// A new account's enrolment data, shown once.
-#[derive(Debug, Serialize)]
+// No `Debug`: it holds the TOTP secret and recovery codes, which must never reach a log.
+#[derive(Serialize)]
 pub struct Enrolment {
     pub id: String,
     pub email: String,
@@ -128,13 +129,10 @@ impl Courier {
 
     /// Sets the department that attribute-based policies see; audited with before and after.
     pub async fn set_user_department(&self, caller: &Caller, user_id: &str, department: &str) -> Result<()> {
-        let department = department.trim();
-        if department.chars().count() > 200 || department.chars().any(char::is_control) {
-            return Err(Error::BadRequest("the department must be at most 200 characters".into()));
-        }
+        let department = super::text_field("department", department, true, super::matters::MAX_NAME_CHARS)?;
         let mut tx = self.db.begin().await?;
         let before = rows::by_id(&mut *tx, user_id).await?.ok_or(Error::NotFound)?.department;
-        rows::set_department(&mut tx, user_id, department).await?;
+        rows::set_department(&mut tx, user_id, &department).await?;
         let details = json!({ "user_id": user_id, "before": before, "after": department });
         let head = self.audit.append(&mut tx, caller, "user.department", &format!("user:{user_id}"), details).await?;
         self.audit.commit(tx, head).await
@@ -233,20 +231,20 @@ impl Courier {
         self.refuse_if_locked(ip, &user.email).await?;
         let caller = Caller::new(Actor::Staff(user.id.clone()), ip);
         let code = code.trim();
-        let (factor, step) = if looks_like_recovery_code(code) {
+        // Passkeys answer a challenge of their own (`finish_passkey_second_factor`).
+        let recovery = looks_like_recovery_code(code);
+        let (factor, step) = if recovery {
             (SecondFactor::RecoveryCode, None)
         } else {
             (SecondFactor::Totp, self.matching_totp_step(&user, code)?)
         };
         let mut tx = self.db.begin().await?;
-        let accepted = match factor {
-            SecondFactor::RecoveryCode => self.consume_recovery_code(&mut tx, &user.id, code).await?,
-            SecondFactor::Totp => match step {
-                Some(step) => rows::advance_totp_step(&mut tx, &user.id, step).await?,
-                None => false,
-            },
-            // Passkeys answer a challenge of their own (`finish_passkey_second_factor`).
-            SecondFactor::Passkey => false,
+        let accepted = if recovery {
+            self.consume_recovery_code(&mut tx, &user.id, code).await?
+        } else if let Some(step) = step {
+            rows::advance_totp_step(&mut tx, &user.id, step).await?
+        } else {
+            false
         };
         let target = format!("user:{}", user.id);
         let fresh = if accepted {

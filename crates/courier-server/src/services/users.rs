@@ -38,7 +38,8 @@ pub struct UserView {
 }
 
 /// A new invitation link, shown once.
-#[derive(Debug, Serialize)]
+// No `Debug`: it holds the link token, which must never reach a log.
+#[derive(Serialize)]
 pub struct Invitation {
     pub id: String,
     pub email: String,
@@ -138,10 +139,7 @@ impl Courier {
     ) -> Result<Invitation> {
         self.authorize(caller, Action::UserManage, &Resource::Firm).await?;
         let email = normalize_email(email)?;
-        let department = department.trim();
-        if department.chars().count() > 200 || department.chars().any(char::is_control) {
-            return Err(Error::BadRequest("the department must be at most 200 characters".into()));
-        }
+        let department = super::text_field("department", department, true, super::matters::MAX_NAME_CHARS)?;
         let ttl = ttl.unwrap_or(Duration::from_secs(self.config.invitation_ttl_secs));
         if ttl.is_zero() || ttl > Duration::from_secs(30 * 24 * 3600) {
             return Err(Error::BadRequest("an invitation may last at most 30 days".into()));
@@ -171,7 +169,7 @@ impl Courier {
                     totp_sealed,
                     totp_last_step: 0,
                     disabled: false,
-                    department: department.to_owned(),
+                    department: department.clone(),
                     last_login_at: None,
                     mfa_enrolled: false,
                 };

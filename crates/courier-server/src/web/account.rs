@@ -6,13 +6,12 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use courier_core::DurationSpec;
 use serde::Deserialize;
 use serde_json::json;
 use zeroize::Zeroizing;
 
 use super::staff::{CsrfForm, check_csrf, see_other, session_cookie_name, set_cookie};
-use super::{AppState, ClientIp, field, form_pairs};
+use super::{AppState, ClientIp, duration_field, field, form_pairs};
 use crate::services::api_tokens::Scope;
 use crate::services::sessions::StaffSession;
 use crate::{Error, Result};
@@ -108,7 +107,7 @@ pub async fn change_password(
     match courier.change_password(&session.caller(ip.0), &session, current, new).await {
         Ok(fresh) => {
             let mut resp = see_other("/account");
-            set_cookie(&mut resp, courier, session_cookie_name(courier), fresh.expose(), None);
+            set_cookie(&mut resp, courier, &session_cookie_name(courier), fresh.expose(), None);
             Ok(resp)
         }
         Err(Error::BadRequest(msg)) => render_account(&state, &session, ip, Some(msg), StatusCode::BAD_REQUEST).await,
@@ -161,10 +160,7 @@ pub async fn create_token(
     let made = async {
         let scopes =
             pairs.iter().filter(|(k, _)| k == "scope").map(|(_, v)| v.parse()).collect::<Result<Vec<Scope>>>()?;
-        let ttl = match field(&pairs, "expires_in").trim() {
-            "" => None,
-            d => Some(d.parse::<DurationSpec>().map_err(|e| Error::BadRequest(e.to_string()))?.0),
-        };
+        let ttl = duration_field(&field(&pairs, "expires_in"))?;
         let caller = session.caller(ip.0);
         state.courier.create_api_token(&caller, &session.user_id, &field(&pairs, "name"), &scopes, ttl).await
     };

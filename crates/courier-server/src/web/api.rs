@@ -207,9 +207,7 @@ pub async fn portal_documents(
     ApiCaller(caller): ApiCaller,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<DocumentView>>> {
-    if !caller.via.allows(Scope::DocumentsRead) {
-        return Err(Error::MissingScope(Scope::DocumentsRead.as_str().into()));
-    }
+    caller.via.require(Scope::DocumentsRead)?;
     state.courier.portal_for(&caller, &id).await?;
     Ok(Json(state.courier.list_documents(Some(&id), false).await?))
 }
@@ -221,9 +219,7 @@ pub async fn list_matters(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
 ) -> Result<Json<Vec<MatterView>>> {
-    if !caller.via.allows(Scope::MattersRead) {
-        return Err(Error::MissingScope(Scope::MattersRead.as_str().into()));
-    }
+    caller.via.require(Scope::MattersRead)?;
     Ok(Json(state.courier.list_matters(&caller).await?))
 }
 

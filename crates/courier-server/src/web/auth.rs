@@ -75,7 +75,7 @@ pub async fn login(
     match courier.login_password(&origin(&ip, &headers), &form.email, Zeroizing::new(form.password)).await {
         Ok(session) => {
             let mut resp = see_other("/login/mfa");
-            set_cookie(&mut resp, courier, session_cookie_name(courier), session.expose(), None);
+            set_cookie(&mut resp, courier, &session_cookie_name(courier), session.expose(), None);
             Ok(resp)
         }
         Err(Error::Unauthenticated) => {
@@ -87,8 +87,8 @@ pub async fn login(
 }
 
 /// The session half-way through signing in, with its cookie value.
-async fn pending(state: &AppState, headers: &HeaderMap) -> Result<Option<(String, StaffSession)>> {
-    let Some(id) = cookie(headers, session_cookie_name(&state.courier)) else {
+pub(super) async fn pending(state: &AppState, headers: &HeaderMap) -> Result<Option<(String, StaffSession)>> {
+    let Some(id) = cookie(headers, &session_cookie_name(&state.courier)) else {
         return Ok(None);
     };
     Ok(state.courier.session(&id).await?.filter(|s| s.awaiting_mfa).map(|s| (id, s)))
@@ -148,7 +148,7 @@ pub async fn login_mfa(
     match courier.login_second_factor(ip.0, &id, &form.code).await {
         Ok(fresh) => {
             let mut resp = see_other("/");
-            set_cookie(&mut resp, courier, session_cookie_name(courier), fresh.expose(), None);
+            set_cookie(&mut resp, courier, &session_cookie_name(courier), fresh.expose(), None);
             Ok(resp)
         }
         Err(Error::Unauthenticated) => retry(StatusCode::UNAUTHORIZED, "That code is not right, or was used already."),
@@ -164,7 +164,7 @@ async fn enrol(state: &AppState, ip: ClientIp, id: &str, pending: &StaffSession,
         Ok((fresh, codes)) => {
             let ctx = json!({ "codes": codes, "continue": "/" });
             let mut resp = state.templates.render("recovery_codes.html", ctx)?.into_response();
-            set_cookie(&mut resp, courier, session_cookie_name(courier), fresh.expose(), None);
+            set_cookie(&mut resp, courier, &session_cookie_name(courier), fresh.expose(), None);
             Ok(resp)
         }
         Err(Error::Unauthenticated) => {
@@ -185,11 +185,11 @@ pub async fn logout(
     let courier = &state.courier;
     let session = staff_session!(state, headers);
     check_csrf(courier, &session.csrf_token, &form.csrf_token, &headers)?;
-    if let Some(id) = cookie(&headers, session_cookie_name(courier)) {
+    if let Some(id) = cookie(&headers, &session_cookie_name(courier)) {
         courier.logout(&session.caller(ip.0), &id).await?;
     }
     let mut resp = see_other("/login");
-    set_cookie(&mut resp, courier, session_cookie_name(courier), "", Some(0));
+    set_cookie(&mut resp, courier, &session_cookie_name(courier), "", Some(0));
     Ok(resp)
 }
 
@@ -272,7 +272,7 @@ pub async fn accept_invitation(
     match courier.accept_invitation(&origin(&ip, &headers), &token, Zeroizing::new(form.password)).await {
         Ok(session) => {
             let mut resp = see_other("/login/mfa");
-            set_cookie(&mut resp, courier, session_cookie_name(courier), session.expose(), None);
+            set_cookie(&mut resp, courier, &session_cookie_name(courier), session.expose(), None);
             Ok(resp)
         }
         Err(Error::BadRequest(msg)) => retry(msg),

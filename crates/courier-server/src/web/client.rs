@@ -32,7 +32,7 @@ async fn open(courier: &Courier, token: &str, headers: &HeaderMap) -> Result<(Op
         && !courier.unlocked(
             Unlock::Portal,
             &portal.id,
-            cookie(headers, &super::staff::cookie_name(courier, UNLOCK_COOKIE)).as_deref(),
+            cookie(headers, &super::staff::path_cookie_name(courier, UNLOCK_COOKIE)).as_deref(),
         );
     Ok((portal, locked))
 }
@@ -113,7 +113,7 @@ pub async fn unlock(
     let value = courier.unlock_cookie(Unlock::Portal, &portal.id);
     super::unlocked_redirect(
         courier,
-        &super::staff::cookie_name(courier, UNLOCK_COOKIE),
+        &super::staff::path_cookie_name(courier, UNLOCK_COOKIE),
         &format!("/p/{token}"),
         &value,
     )

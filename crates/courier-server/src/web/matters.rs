@@ -6,13 +6,12 @@ use axum::body::Bytes;
 use axum::extract::{Multipart, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use courier_core::DurationSpec;
 use courier_core::time_fmt::now_ms;
 use serde_json::json;
 use zeroize::Zeroizing;
 
 use super::staff::{check_csrf, see_other};
-use super::{AppState, ClientIp, field, form_pairs};
+use super::{AppState, ClientIp, duration_field, field, form_pairs};
 use crate::services::authz::Action;
 use crate::services::matters::MatterRequest;
 use crate::services::sessions::StaffSession;
@@ -24,13 +23,7 @@ fn csrf(state: &AppState, session: &StaffSession, pairs: &[(String, String)], he
 }
 
 fn expiry(pairs: &[(String, String)]) -> Result<Option<i64>> {
-    match field(pairs, "expires_in").trim() {
-        "" => Ok(None),
-        d => {
-            let d = d.parse::<DurationSpec>().map_err(|e| Error::BadRequest(e.to_string()))?;
-            Ok(Some(now_ms() + d.0.as_millis() as i64))
-        }
-    }
+    Ok(duration_field(&field(pairs, "expires_in"))?.map(|d| now_ms() + d.as_millis() as i64))
 }
 
 pub async fn matters_page(State(state): State<AppState>, ip: ClientIp, headers: HeaderMap) -> Result<Response> {

@@ -62,6 +62,14 @@ fn cookie(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
         .map(|(_, v)| v.to_owned())
 }
 
+/// A duration typed into a form (`7d`, `12h`); empty means "not given".
+fn duration_field(raw: &str) -> crate::Result<Option<std::time::Duration>> {
+    match raw.trim() {
+        "" => Ok(None),
+        d => Ok(Some(d.parse::<courier_core::DurationSpec>().map_err(|e| crate::Error::BadRequest(e.to_string()))?.0)),
+    }
+}
+
 /// A form body as key/value pairs; repeated keys (checkboxes) are kept.
 fn form_pairs(body: &axum::body::Bytes) -> Vec<(String, String)> {
     form_urlencoded::parse(body).into_owned().collect()

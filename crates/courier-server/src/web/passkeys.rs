@@ -31,8 +31,7 @@ async fn member(state: &AppState, headers: &HeaderMap) -> Result<StaffSession> {
 
 /// The session half-way through sign-in, with its cookie value, CSRF-checked.
 async fn pending(state: &AppState, headers: &HeaderMap) -> Result<(String, StaffSession)> {
-    let id = cookie(headers, session_cookie_name(&state.courier)).ok_or(Error::Unauthenticated)?;
-    let s = state.courier.session(&id).await?.filter(|s| s.awaiting_mfa).ok_or(Error::Unauthenticated)?;
+    let (id, s) = super::auth::pending(state, headers).await?.ok_or(Error::Unauthenticated)?;
     check_csrf(&state.courier, &s.csrf_token, csrf_header(headers), headers)?;
     Ok((id, s))
 }
@@ -45,9 +44,9 @@ fn pre_login(state: &AppState, headers: &HeaderMap) -> Result<String> {
 }
 
 /// A JSON answer that also sets the new session cookie, and says where to go next.
-fn signed_in(state: &AppState, fresh: &courier_crypto::token::Token) -> Response {
+fn signed_in_answer(state: &AppState, fresh: &courier_crypto::token::Token) -> Response {
     let mut resp = Json(json!({ "redirect": "/" })).into_response();
-    set_cookie(&mut resp, &state.courier, session_cookie_name(&state.courier), fresh.expose(), None);
+    set_cookie(&mut resp, &state.courier, &session_cookie_name(&state.courier), fresh.expose(), None);
     resp
 }
 
@@ -125,7 +124,7 @@ pub async fn finish_second_factor(
 ) -> Result<Response> {
     let (id, _) = pending(&state, &headers).await?;
     let fresh = state.courier.finish_passkey_second_factor(ip.0, &id, &body.credential).await?;
-    Ok(signed_in(&state, &fresh))
+    Ok(signed_in_answer(&state, &fresh))
 }
 
 #[derive(Deserialize)]
@@ -150,7 +149,7 @@ pub async fn finish_passwordless(
 ) -> Result<Response> {
     let pre = pre_login(&state, &headers)?;
     let fresh = state.courier.finish_passwordless(&origin(&ip, &headers), &pre, &body.credential).await?;
-    let mut resp = signed_in(&state, &fresh);
+    let mut resp = signed_in_answer(&state, &fresh);
     // The pre-login cookie has done its job.
     set_cookie(&mut resp, &state.courier, &cookie_name(&state.courier, LOGIN_COOKIE), "", Some(0));
     resp.headers_mut().insert(header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));

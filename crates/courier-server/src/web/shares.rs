@@ -33,7 +33,7 @@ async fn open(state: &AppState, token: &str, ip: ClientIp, headers: &HeaderMap) 
         || courier.unlocked(
             Unlock::Share,
             &share.id,
-            cookie(headers, &super::staff::cookie_name(courier, UNLOCK_COOKIE)).as_deref(),
+            cookie(headers, &super::staff::path_cookie_name(courier, UNLOCK_COOKIE)).as_deref(),
         )
     {
         return Ok((share, false));
@@ -107,7 +107,7 @@ pub async fn unlock(
     let value = courier.unlock_cookie(Unlock::Share, &share.id);
     super::unlocked_redirect(
         courier,
-        &super::staff::cookie_name(courier, UNLOCK_COOKIE),
+        &super::staff::path_cookie_name(courier, UNLOCK_COOKIE),
         &format!("/s/{token}"),
         &value,
     )

@@ -8,7 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use courier_core::time_fmt::{now_ms, parse_rfc3339};
-use courier_core::{ByteSize, DurationSpec, FileName};
+use courier_core::{ByteSize, FileName};
 use serde::Deserialize;
 use serde_json::json;
 use zeroize::Zeroizing;
@@ -18,18 +18,20 @@ use crate::services::portals::PortalRequest;
 use crate::services::sessions::StaffSession;
 use crate::{Courier, Error, Result};
 
-pub(super) fn session_cookie_name(courier: &Courier) -> &'static str {
-    if secure(courier) { "__Host-courier_session" } else { "courier_session" }
+pub(super) fn session_cookie_name(courier: &Courier) -> String {
+    cookie_name(courier, "courier_session")
 }
 
-/// Under TLS a cookie's name carries the prefix browsers enforce: `__Host-` (Secure, Path=/,
-/// no Domain) for site-wide cookies, `__Secure-` for the path-scoped link unlock cookies.
-pub(super) fn cookie_name(courier: &Courier, name: &'static str) -> String {
-    match (secure(courier), name) {
-        (false, _) => name.to_owned(),
-        (true, "courier_portal" | "courier_share") => format!("__Secure-{name}"),
-        (true, _) => format!("__Host-{name}"),
-    }
+/// A site-wide cookie's name: under TLS with the `__Host-` prefix browsers enforce (Secure,
+/// Path=/, no Domain).
+pub(super) fn cookie_name(courier: &Courier, name: &str) -> String {
+    if secure(courier) { format!("__Host-{name}") } else { name.to_owned() }
+}
+
+/// A cookie scoped to one path (a link's unlock cookie): `__Host-` forbids a path, so under
+/// TLS it gets the `__Secure-` prefix.
+pub(super) fn path_cookie_name(courier: &Courier, name: &str) -> String {
+    if secure(courier) { format!("__Secure-{name}") } else { name.to_owned() }
 }
 
 pub(super) fn secure(courier: &Courier) -> bool {
@@ -50,10 +52,9 @@ pub(super) fn set_cookie(resp: &mut Response, courier: &Courier, name: &str, val
 /// strings mean "not given"; given both, the time wins.
 pub(super) fn expiry(expires_in: &str, expires_at: &str, now: i64) -> Result<Option<i64>> {
     let bad = |e: courier_core::ParseError| Error::BadRequest(e.to_string());
-    Ok(match (expires_in.trim(), expires_at.trim()) {
-        ("", "") => None,
-        (d, "") => Some(now + d.parse::<DurationSpec>().map_err(bad)?.0.as_millis() as i64),
-        (_, t) => Some(parse_rfc3339(t).or_else(|_| parse_rfc3339(&format!("{t}:00Z"))).map_err(bad)?),
+    Ok(match expires_at.trim() {
+        "" => super::duration_field(expires_in)?.map(|d| now + d.as_millis() as i64),
+        t => Some(parse_rfc3339(t).or_else(|_| parse_rfc3339(&format!("{t}:00Z"))).map_err(bad)?),
     })
 }
 
@@ -73,7 +74,7 @@ pub(super) fn see_other(to: &str) -> Response {
 /// The signed-in staff member, or a redirect to the login page.
 pub(super) async fn signed_in(state: &AppState, headers: &HeaderMap) -> std::result::Result<StaffSession, Response> {
     let courier = &state.courier;
-    let Some(id) = cookie(headers, session_cookie_name(courier)) else {
+    let Some(id) = cookie(headers, &session_cookie_name(courier)) else {
         return Err(see_other("/login"));
     };
     match courier.session(&id).await {

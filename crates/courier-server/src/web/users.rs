@@ -5,12 +5,11 @@ use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use courier_core::DurationSpec;
 use serde::Deserialize;
 use serde_json::json;
 
 use super::staff::{check_csrf, see_other};
-use super::{AppState, ClientIp};
+use super::{AppState, ClientIp, duration_field};
 use crate::services::sessions::StaffSession;
 use crate::services::users::Change;
 use crate::{Error, Result};
@@ -54,10 +53,7 @@ pub async fn invite(
     check_csrf(&state.courier, &session.csrf_token, &form.csrf_token, &headers)?;
     let invited = async {
         let role = form.role.parse()?;
-        let ttl = match form.expires_in.trim() {
-            "" => None,
-            d => Some(d.parse::<DurationSpec>().map_err(|e| Error::BadRequest(e.to_string()))?.0),
-        };
+        let ttl = duration_field(&form.expires_in)?;
         state.courier.invite_user(&session.caller(ip.0), &form.email, role, &form.department, ttl).await
     };
     match invited.await {
