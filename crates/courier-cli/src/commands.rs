@@ -180,6 +180,14 @@ async fn portal(courier: &Courier, caller: &Caller, cmd: PortalCommand) -> Resul
         PortalCommand::Enable { id, json } => {
             show_portal(service(courier.set_portal_enabled(caller, &id, true).await)?, json.json)
         }
+        PortalCommand::UnlockPasscode { id, json } => {
+            let was_locked = service(courier.unlock_portal_passcode(caller, &id).await)?;
+            if json.json {
+                return print_json(&json!({ "portal_id": id, "was_locked": was_locked }));
+            }
+            println!("{}", if was_locked { "Passcode unlocked." } else { "The passcode was not locked." });
+            Ok(ExitCode::SUCCESS)
+        }
         PortalCommand::NewLink { id, json } => {
             let link = service(courier.new_portal_link(caller, &id).await)?;
             if json.json {
@@ -278,9 +286,15 @@ async fn doc(courier: &std::sync::Arc<Courier>, caller: &Caller, cmd: DocCommand
             Ok(ExitCode::SUCCESS)
         }
         DocCommand::Delete { id, json } => {
-            service(courier.delete_document(caller, &id).await)?;
+            let purged = service(courier.delete_document(caller, &id).await)?;
+            if !purged {
+                eprintln!(
+                    "Warning: another connection is reading the database, so an old copy of document {id}'s key may \
+                     stay in courier.db-wal until it stops; upkeep (or the next delete) clears it."
+                );
+            }
             if json.json {
-                return print_json(&json!({ "id": id, "deleted": true }));
+                return print_json(&json!({ "id": id, "deleted": true, "purged": purged }));
             }
             println!("Shredded document {id}.");
             Ok(ExitCode::SUCCESS)
@@ -292,11 +306,15 @@ async fn audit(courier: &Courier, caller: &Caller, cmd: AuditCommand) -> Result<
     match cmd {
         AuditCommand::Verify { json } => {
             let report = service(courier.audit.verify(&courier.db).await)?;
-            // Recorded after the walk, so the report covers the trail as it was found. A trail
-            // too damaged to append to must still get its report printed.
-            let details = json!({ "ok": report.ok, "events": report.events });
-            if let Err(e) = courier.audit.record(&courier.db, caller, "audit.verify", "audit", details).await {
-                tracing::warn!(error = %e, "could not record the verification in the audit trail");
+            // Recorded after the walk, so the report covers the trail as it was found. A broken
+            // trail gets no new signed head on top: that would bless what was done to it.
+            if report.ok {
+                let details = json!({ "ok": true, "events": report.events });
+                if let Err(e) = courier.audit.record(&courier.db, caller, "audit.verify", "audit", details).await {
+                    tracing::warn!(error = %e, "could not record the verification in the audit trail");
+                }
+            } else {
+                eprintln!("The audit trail does not verify; this verification is not appended to it.");
             }
             let code = if report.ok { ExitCode::SUCCESS } else { ExitCode::FAILURE };
             if json.json {

@@ -1,7 +1,9 @@
 //! The `courier` binary: argument parsing and wiring. Commands act on the data directory as
 //! the local operator (actor `cli:<os user>`); `serve` runs the web application.
 
+mod clamd_disk;
 mod commands;
+mod listener;
 mod matters;
 mod serve;
 mod users;
@@ -294,6 +296,12 @@ enum PortalCommand {
         json: Json,
     },
     Enable {
+        id: String,
+        #[command(flatten)]
+        json: Json,
+    },
+    /// Lift the lock that too many wrong passcodes put on the portal's link.
+    UnlockPasscode {
         id: String,
         #[command(flatten)]
         json: Json,

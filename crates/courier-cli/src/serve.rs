@@ -52,28 +52,22 @@ pub async fn run(mut config: Config, bind: Option<SocketAddr>) -> Result<()> {
     report_scanning(&courier).await;
     let scheme = if tls.is_some() { "https" } else { "http" };
     println!("Courier is listening on {scheme}://{local} (public URL {})", courier.config.public_url());
-    let app = courier_server::web::router(courier.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    match tls {
-        None => {
-            tokio::spawn(reload_on_sighup(Arc::clone(&courier), hup, None));
-            axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.context("serving HTTP")?
-        }
-        Some((server_config, cert, key)) => {
-            let rustls = RustlsConfig::from_config(server_config);
-            tokio::spawn(reload_on_sighup(Arc::clone(&courier), hup, Some((rustls.clone(), cert, key))));
-            let handle = axum_server::Handle::new();
-            let stopping = handle.clone();
-            tokio::spawn(async move {
-                shutdown_signal().await;
-                stopping.graceful_shutdown(Some(Duration::from_secs(30)));
-            });
-            axum_server::from_tcp_rustls(listener.into_std()?, rustls)?
-                .handle(handle)
-                .serve(app)
-                .await
-                .context("serving HTTPS")?;
-        }
-    }
+    let app = courier_server::web::router(courier.clone());
+    let limits = crate::listener::Limits {
+        max_connections: courier.config.max_connections.max(1),
+        per_address: courier.config.connections_per_address.max(1),
+        trusted: courier.config.trusted_proxy.clone(),
+        header_read_timeout: Duration::from_secs(courier.config.header_read_timeout_secs.max(1)),
+        write_stall: Duration::from_secs(courier.config.write_stall_secs.max(1)),
+    };
+    let rustls = tls.map(|(server_config, cert, key)| {
+        let rustls = RustlsConfig::from_config(server_config);
+        (rustls.clone(), cert, key)
+    });
+    tokio::spawn(reload_on_sighup(Arc::clone(&courier), hup, rustls.clone()));
+    crate::listener::serve(listener, app, rustls.map(|(r, _, _)| r), limits, shutdown_signal())
+        .await
+        .context("serving")?;
     courier.db.close().await;
     Ok(())
 }
@@ -131,13 +125,18 @@ async fn report_scanning(courier: &Courier) {
         None => println!(
             "Warning: malware scanning is off. Set clamd_addr (COURIER_CLAMD_ADDR) to scan uploads with ClamAV."
         ),
-        Some(addr) => match courier_scan::clamd::ping(addr, std::time::Duration::from_secs(5)).await {
-            Ok(()) => println!("Malware scanning: clamd at {addr}"),
-            Err(e) => {
-                tracing::warn!(error = %e, "clamd does not answer");
-                println!("Warning: clamd at {addr} does not answer; uploads are refused until it does ({e}).");
+        Some(addr) => {
+            match courier_scan::clamd::ping(addr, std::time::Duration::from_secs(5)).await {
+                Ok(()) => println!("Malware scanning: clamd at {addr}"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "clamd does not answer");
+                    println!("Warning: clamd at {addr} does not answer; uploads are refused until it does ({e}).");
+                }
             }
-        },
+            if let Some(warning) = crate::clamd_disk::warning(addr, &courier.config.clamd_config) {
+                println!("{warning}");
+            }
+        }
     }
     if !courier.config.dlp_scanning {
         println!("Warning: personal-data (DLP) scanning is off.");

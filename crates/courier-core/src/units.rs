@@ -46,6 +46,9 @@ impl TryFrom<SizeInput> for ByteSize {
 }
 
 impl ByteSize {
+    pub const fn kib(n: u64) -> Self {
+        Self(n * 1024)
+    }
     pub const fn mib(n: u64) -> Self {
         Self(n * 1024 * 1024)
     }

@@ -28,7 +28,7 @@ fn main() {
         courier_server::services::passwords::ITERATIONS
     );
     rt.block_on(async {
-        let hasher = Arc::new(PasswordHasher::new(2));
+        let hasher = Arc::new(PasswordHasher::new(2, std::time::Duration::from_secs(600)));
         let pw = || Zeroizing::new("violet tractor harbour 42".to_owned());
         let stored = hasher.hash(pw()).await.unwrap();
 

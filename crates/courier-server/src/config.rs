@@ -71,6 +71,9 @@ pub struct Config {
     pub malware_scanning: Option<bool>,
     /// What happens to an infected upload: `refuse` it, or keep it in `quarantine`.
     pub malware_action: MalwareAction,
+    /// clamd's own configuration file, read at start to check that a local clamd keeps the
+    /// uploads it scans on a tmpfs (its `TemporaryDirectory`).
+    pub clamd_config: PathBuf,
     /// How long clamd may take for its verdict once the last byte is sent.
     pub clamd_timeout_secs: u64,
     /// Look for personal data in uploads.
@@ -99,6 +102,24 @@ pub struct Config {
     /// `watermark_at_once` at a time; larger ones are refused for sharing.
     pub watermark_max_size: ByteSize,
     pub watermark_at_once: usize,
+    /// An upload body must bring at least this many bytes per second, averaged over each
+    /// `upload_rate_window_secs` (a trickle would hold an inspection slot for ever).
+    pub upload_min_rate: ByteSize,
+    pub upload_rate_window_secs: u64,
+    /// Uploads in flight at once through one portal link, and from one client address.
+    pub uploads_per_link: usize,
+    pub uploads_per_address: usize,
+    /// How long a request waits for a busy resource (an inspection slot, a stamping permit, a
+    /// password-hashing slot) before it is answered 503 with `Retry-After`.
+    pub busy_wait_secs: u64,
+    /// Open connections at once; more are closed at once (`LimitNOFILE` must be higher).
+    pub max_connections: usize,
+    /// Open connections at once from one client address (trusted proxies are not capped).
+    pub connections_per_address: usize,
+    /// A connection must send a request's headers within this time, and a response write
+    /// that makes no progress for `write_stall_secs` ends the connection.
+    pub header_read_timeout_secs: u64,
+    pub write_stall_secs: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
@@ -179,10 +200,20 @@ impl Default for Config {
             policy_utc_offset_minutes: 0,
             watermark_max_size: ByteSize::mib(32),
             watermark_at_once: 2,
+            upload_min_rate: ByteSize::kib(1),
+            upload_rate_window_secs: 30,
+            uploads_per_link: 16,
+            uploads_per_address: 16,
+            busy_wait_secs: 20,
+            max_connections: 1024,
+            connections_per_address: 64,
+            header_read_timeout_secs: 10,
+            write_stall_secs: 60,
             clamd_addr: None,
             malware_scanning: None,
             malware_action: MalwareAction::Refuse,
             clamd_timeout_secs: 120,
+            clamd_config: PathBuf::from("/etc/clamav/clamd.conf"),
             dlp_scanning: true,
             dlp_action: DlpAction::Flag,
             dlp_keywords: Vec::new(),

@@ -25,6 +25,12 @@ pub enum Error {
     MissingScope(String),
     #[error("too many requests")]
     RateLimited,
+    /// A client sent its request body below the minimum transfer rate.
+    #[error("{0}")]
+    TooSlow(String),
+    /// Every slot for this kind of work stayed taken for as long as a request may wait.
+    #[error("{0}")]
+    Busy(String),
     /// Too many failed sign-ins for one account (the message says until when).
     #[error("{0}")]
     Locked(String),
@@ -56,6 +62,8 @@ impl Error {
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::RateLimited | Self::Locked(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::TooSlow(_) => StatusCode::REQUEST_TIMEOUT,
+            Self::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::UnsupportedType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Refused(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::ScanUnavailable => StatusCode::SERVICE_UNAVAILABLE,

@@ -94,3 +94,24 @@ pub async fn revoke(conn: &mut AnyConnection, id: &str, now: i64) -> Result<bool
         .await?;
     Ok(r.rows_affected() == 1)
 }
+
+/// Revokes every live token of `user_id` (account recovery), or of everyone with `None`
+/// (incident response); how many were live.
+pub async fn revoke_all(conn: &mut AnyConnection, user_id: Option<&str>, now: i64) -> Result<u64> {
+    let r = match user_id {
+        Some(user) => {
+            sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+                .bind(now)
+                .bind(user)
+                .execute(conn)
+                .await?
+        }
+        None => {
+            sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE revoked_at IS NULL")
+                .bind(now)
+                .execute(conn)
+                .await?
+        }
+    };
+    Ok(r.rows_affected())
+}

@@ -118,12 +118,30 @@ impl Db {
 
     /// After shredding: on SQLite, copy the write-ahead log back into the (zeroed) database
     /// pages and truncate it, so no earlier page image with a wrapped key stays in the WAL.
-    /// Best effort: a busy checkpoint is retried by the next shred or the periodic upkeep.
-    pub async fn purge_freed(&self) -> Result<()> {
-        if self.backend == Backend::Sqlite {
-            self.pool.execute("PRAGMA wal_checkpoint(TRUNCATE)").await?;
+    /// A reader (another connection, another process) holding an older snapshot keeps the
+    /// checkpoint from completing: it is retried for up to `patience`, then `false` says the
+    /// log still holds old pages (the next shred or upkeep tries again). Always `true` on
+    /// PostgreSQL, whose files Courier does not manage.
+    pub async fn purge_freed(&self, patience: std::time::Duration) -> Result<bool> {
+        if self.backend != Backend::Sqlite {
+            return Ok(true);
         }
-        Ok(())
+        let deadline = tokio::time::Instant::now() + patience;
+        let mut pause = std::time::Duration::from_millis(20);
+        loop {
+            // (busy, frames in the log, frames checkpointed); busy = 1: not all could be.
+            let row = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").fetch_one(&self.pool).await?;
+            let busy: i64 =
+                sqlx::Row::try_get(&row, 0).map_err(|e| crate::StoreError::Corrupt(format!("checkpoint: {e}")))?;
+            if busy == 0 {
+                return Ok(true);
+            }
+            if tokio::time::Instant::now() + pause > deadline {
+                return Ok(false);
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(std::time::Duration::from_millis(500));
+        }
     }
 
     /// Commits a transaction started with `begin`.

@@ -45,9 +45,24 @@ impl StoreError {
         }
     }
 
-    /// True when the database could not be reached or was busy, as opposed to a bad query.
+    /// True when the database could not be reached or was busy, as opposed to a bad query:
+    /// the client may retry (503 with `Retry-After`), nothing is wrong with its request.
     pub fn is_unavailable(&self) -> bool {
-        matches!(self, Self::Db(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed))
+        match self {
+            Self::Db(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed) => true,
+            Self::Db(sqlx::Error::Database(d)) => d.code().is_some_and(|c| is_busy_code(&c)),
+            _ => false,
+        }
+    }
+}
+
+/// SQLite's SQLITE_BUSY and SQLITE_LOCKED (with their extended codes, whose low byte is
+/// the primary one); PostgreSQL's lock_not_available, serialization_failure and
+/// deadlock_detected.
+fn is_busy_code(code: &str) -> bool {
+    match code {
+        "55P03" | "40001" | "40P01" => true,
+        numeric => numeric.parse::<i64>().is_ok_and(|n| matches!(n & 0xff, 5 | 6)),
     }
 }
 
@@ -60,4 +75,17 @@ where
 {
     use sqlx::Row;
     row.try_get(name).map_err(|e| StoreError::Corrupt(format!("column {name}: {e}")))
+}
+
+#[cfg(test)]
+mod busy_tests {
+    #[test]
+    fn busy_and_locked_databases_are_unavailable_not_broken() {
+        for code in ["5", "6", "261", "517", "262", "55P03", "40001", "40P01"] {
+            assert!(super::is_busy_code(code), "{code}");
+        }
+        for code in ["1", "19", "2067", "23505", "42P01"] {
+            assert!(!super::is_busy_code(code), "{code}");
+        }
+    }
 }

@@ -32,16 +32,20 @@ pub async fn prune(conn: &mut AnyConnection, before: i64, now: i64) -> Result<u6
     Ok(r.rows_affected())
 }
 
-pub async fn lock(conn: &mut AnyConnection, email: &str, until: i64) -> Result<()> {
-    sqlx::query(
+/// Locks `key` until `until` unless a lock is in force at `now`; true if this call took it.
+/// One statement, so that of racing callers (PostgreSQL runs them at once) exactly one wins.
+pub async fn lock_if_unlocked(conn: &mut AnyConnection, key: &str, until: i64, now: i64) -> Result<bool> {
+    let r = sqlx::query(
         "INSERT INTO login_locks (email, locked_until) VALUES ($1, $2) \
-         ON CONFLICT (email) DO UPDATE SET locked_until = excluded.locked_until",
+         ON CONFLICT (email) DO UPDATE SET locked_until = excluded.locked_until \
+         WHERE login_locks.locked_until <= $3",
     )
-    .bind(email)
+    .bind(key)
     .bind(until)
+    .bind(now)
     .execute(conn)
     .await?;
-    Ok(())
+    Ok(r.rows_affected() == 1)
 }
 
 /// Until when `email` is locked, if it is locked at `now`.
@@ -58,13 +62,41 @@ pub async fn locked_until<'c, E: Executor<'c, Database = sqlx::Any>>(
     row.map(|r| col(&r, "locked_until")).transpose()
 }
 
-/// Lifts a lock; true if there was one in force.
+/// Lifts an account's lock; true if there was one in force.
 pub async fn unlock(conn: &mut AnyConnection, email: &str, now: i64) -> Result<bool> {
+    lift(conn, email, &format!("email:{email}"), now).await
+}
+
+/// Lifts the lock of a link's passcode (its lock and failure keys are the same).
+pub async fn unlock_key(conn: &mut AnyConnection, key: &str, now: i64) -> Result<bool> {
+    lift(conn, key, key, now).await
+}
+
+/// Deletes the lock under `lock_key` and the failures under `failures_key`; true if a lock
+/// was in force.
+async fn lift(conn: &mut AnyConnection, lock_key: &str, failures_key: &str, now: i64) -> Result<bool> {
     let r = sqlx::query("DELETE FROM login_locks WHERE email = $1 AND locked_until > $2")
-        .bind(email)
+        .bind(lock_key)
         .bind(now)
         .execute(&mut *conn)
         .await?;
-    sqlx::query("DELETE FROM login_failures WHERE key = $1").bind(format!("email:{email}")).execute(conn).await?;
+    sqlx::query("DELETE FROM login_failures WHERE key = $1").bind(failures_key).execute(conn).await?;
     Ok(r.rows_affected() > 0)
+}
+
+/// Takes back one failure counted under `key` in advance (an attempt that turned out right),
+/// leaving the others: the newest row, by the backend's own row identity.
+pub async fn forgive_one(conn: &mut AnyConnection, key: &str, backend: crate::Backend) -> Result<()> {
+    let sql = match backend {
+        crate::Backend::Sqlite => {
+            "DELETE FROM login_failures WHERE rowid = \
+             (SELECT rowid FROM login_failures WHERE key = $1 ORDER BY at DESC LIMIT 1)"
+        }
+        crate::Backend::Postgres => {
+            "DELETE FROM login_failures WHERE ctid = \
+             (SELECT ctid FROM login_failures WHERE key = $1 ORDER BY at DESC LIMIT 1)"
+        }
+    };
+    sqlx::query(sql).bind(key).execute(conn).await?;
+    Ok(())
 }

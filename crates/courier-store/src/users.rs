@@ -111,6 +111,18 @@ pub async fn insert_setup_token(conn: &mut AnyConnection, token_hash: &[u8], exp
     Ok(())
 }
 
+/// Whether any administrator account exists, enabled, disabled or still invited.
+pub async fn any_admin<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E) -> Result<bool> {
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM users WHERE role = 'admin'").fetch_one(ex).await?;
+    Ok(col::<i64>(&row, "n")? > 0)
+}
+
+/// Revokes every setup token not used yet (an administrator exists now); how many.
+pub async fn revoke_setup_tokens(conn: &mut AnyConnection, now: i64) -> Result<u64> {
+    let r = sqlx::query("UPDATE setup_tokens SET used_at = $1 WHERE used_at IS NULL").bind(now).execute(conn).await?;
+    Ok(r.rows_affected())
+}
+
 /// Whether a setup token is live (unused, unexpired).
 pub async fn setup_token_valid<'c, E: Executor<'c, Database = sqlx::Any>>(
     ex: E,

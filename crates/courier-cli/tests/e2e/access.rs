@@ -268,6 +268,20 @@ async fn ids_of_other_matters_reach_nothing_and_break_glass_is_limited_and_audit
     // Break glass: the admin reads for a limited time, with a reason, but deletes nothing.
     let admin = signed_in(&world, "admin").await;
     assert_eq!(admin.c.get(format!("{base}/documents/{doc}/download")).send().await.unwrap().status(), 403);
+    // Review finding 7: an admin cannot sidestep break glass by making itself a member.
+    let r = admin
+        .c
+        .post(format!("{base}/matters/{other}/members"))
+        .form(&[("csrf_token", admin.csrf.as_str()), ("email", "admin@firm.example"), ("role", "attorney")])
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(r.status(), 303, "the admin added itself to the matter");
+    assert!(!env.audit_events().iter().any(|e| e["action"] == "matter.member_set"
+        && e["details"]["after"] == "attorney"
+        && e["target"] == format!("matter:{other}")
+        && e["actor"].as_str().unwrap().starts_with("staff:")));
+    assert_eq!(admin.c.get(format!("{base}/documents/{doc}/download")).send().await.unwrap().status(), 403);
     let r = admin
         .c
         .post(format!("{base}/matters/{other}/break-glass"))

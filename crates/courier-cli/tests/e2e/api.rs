@@ -139,9 +139,14 @@ async fn revoked_tokens_and_tokens_of_disabled_users_are_refused() {
     let api = Api { env: &env, token: made["token"].as_str().unwrap().to_owned() };
     assert_eq!(api.get("/api/v1/me").await.status(), 200);
 
+    // A disabled user's token is refused at once; disabling also revokes it (review finding 6),
+    // so enabling the account again does not bring it back.
     env.cli(&["user", "disable", "--email", "ron@firm.example"], None);
     assert_eq!(api.get("/api/v1/me").await.status(), 401);
     env.cli(&["user", "enable", "--email", "ron@firm.example"], None);
+    assert_eq!(api.get("/api/v1/me").await.status(), 401);
+    let made = token(&env, "ron@firm.example", &["portals:read"]);
+    let api = Api { env: &env, token: made["token"].as_str().unwrap().to_owned() };
     assert_eq!(api.get("/api/v1/me").await.status(), 200);
 
     let (ok, _, err) = env.cli(&["token", "revoke", made["id"].as_str().unwrap()], None);
@@ -155,9 +160,13 @@ async fn revoked_tokens_and_tokens_of_disabled_users_are_refused() {
         .filter(|e| e["action"] == "api_token.refused")
         .map(|e| e["details"]["reason"].as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(reasons, ["user disabled", "revoked"]);
+    assert_eq!(reasons, ["revoked", "revoked", "revoked"]);
     let listed = env.cli_json(&["token", "list", "--email", "ron@firm.example", "--json"], None);
-    assert_eq!(listed[0]["status"], "revoked");
+    assert!(listed.as_array().unwrap().iter().all(|t| t["status"] == "revoked"), "{listed}");
+    assert!(
+        env.audit_events().iter().any(|e| e["action"] == "user.disable" && e["details"]["tokens_revoked"] == 1),
+        "the disabling is audited with the tokens it revoked"
+    );
     assert!(listed[0]["last_used_at"].is_string());
 
     // The access review shows every token.

@@ -112,6 +112,97 @@ async fn deleting_the_newest_events_and_rewinding_the_head_is_detected_by_heads_
     assert_broken_at(&env, 7);
 }
 
+/// Review finding 1: the attacker (database access only) deletes the newest events and puts
+/// back an older genuinely signed head. Courier must not extend it: new events would reuse the
+/// deleted sequence numbers in heads.log and hide the deletion.
+async fn rewind_to(env: &Env, pool: &AnyPool, seq: i64) {
+    let log = std::fs::read_to_string(env.data_dir().join("audit").join("heads.log")).unwrap();
+    let old: Value = log.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()).find(|h| h["seq"] == seq).unwrap();
+    sqlx::query(&format!("DELETE FROM audit_events WHERE seq > {seq}")).execute(pool).await.unwrap();
+    sqlx::query("UPDATE audit_head SET seq = $4, hash = $1, at = $2, signature = $3")
+        .bind(hex(&old["hash"]))
+        .bind(old["at"].as_i64().unwrap())
+        .bind(hex(&old["sig"]))
+        .bind(seq)
+        .execute(pool)
+        .await
+        .unwrap();
+}
+
+async fn event_count(pool: &AnyPool) -> i64 {
+    sqlx::query("SELECT COUNT(*) FROM audit_events").fetch_one(pool).await.unwrap().get::<i64, _>(0)
+}
+
+#[tokio::test]
+async fn a_rewound_head_is_not_extended_by_the_cli_or_the_server() {
+    let env = Env::start();
+    let (_, token) = env.create_portal(&[]);
+    for i in 0..3 {
+        env.cli_json(&["portal", "create", "--label", &format!("Portal {i}"), "--json"], None);
+    }
+    let pool = db(&env).await;
+    let before = event_count(&pool).await;
+    rewind_to(&env, &pool, before - 2).await;
+    // The CLI (a new process) refuses.
+    let (ok, _, err) = env.cli(&["portal", "create", "--label", "after the rewind"], None);
+    assert!(!ok, "the CLI appended on top of a rewound head");
+    assert!(err.contains("rolled back"), "{err}");
+    // The running server refuses too: the upload fails and leaves no event and no document.
+    let resp = upload(env.base(), &token, &[("a.txt", b"hello there, some text".as_slice())]).await;
+    assert_eq!(resp.status(), 500);
+    assert_eq!(event_count(&pool).await, before - 2);
+    let docs = sqlx::query("SELECT COUNT(*) FROM documents").fetch_one(&pool).await.unwrap().get::<i64, _>(0);
+    assert_eq!(docs, 0, "the upload left a document without its audit event");
+    assert_broken_at(&env, before - 1);
+}
+
+#[tokio::test]
+async fn two_different_heads_for_one_sequence_number_are_tampering() {
+    // Even if heads.log were cut back along with the database (by someone with both), the
+    // lines that were copied elsewhere and put back expose the rewrite.
+    let env = env_with_events();
+    let path = env.data_dir().join("audit").join("heads.log");
+    let original = std::fs::read_to_string(&path).unwrap();
+    let pool = db(&env).await;
+    rewind_to(&env, &pool, 6).await;
+    let kept: String = original.lines().take(6).map(|l| format!("{l}\n")).collect();
+    std::fs::write(&path, kept).unwrap();
+    for i in 0..2 {
+        assert!(env.cli(&["portal", "create", "--label", &format!("Rewritten {i}")], None).0);
+    }
+    let rewritten = std::fs::read_to_string(&path).unwrap();
+    let replayed: String = original.lines().skip(6).map(|l| format!("{l}\n")).collect();
+    std::fs::write(&path, format!("{rewritten}{replayed}")).unwrap();
+    let (ok, report) = verify(&env);
+    assert!(!ok, "{report}");
+    assert!(report["error"]["reason"].as_str().unwrap().contains("two different signed heads"), "{report}");
+    assert_eq!(report["error"]["seq"], 7);
+}
+
+#[tokio::test]
+async fn a_missing_heads_log_does_not_verify() {
+    let env = env_with_events();
+    std::fs::remove_file(env.data_dir().join("audit").join("heads.log")).unwrap();
+    let (ok, report) = verify(&env);
+    assert!(!ok, "{report}");
+    assert!(report["error"]["reason"].as_str().unwrap().contains("missing"), "{report}");
+}
+
+#[tokio::test]
+async fn a_failed_verification_signs_nothing_on_top() {
+    let env = env_with_events();
+    let pool = db(&env).await;
+    sqlx::query("UPDATE audit_events SET details = '{}' WHERE seq = 3").execute(&pool).await.unwrap();
+    let head = |pool: &AnyPool| {
+        let pool = pool.clone();
+        async move { sqlx::query("SELECT seq FROM audit_head").fetch_one(&pool).await.unwrap().get::<i64, _>(0) }
+    };
+    let before = head(&pool).await;
+    assert_broken_at(&env, 3);
+    assert_eq!(head(&pool).await, before, "a failed verification appended an event");
+    assert_eq!(event_count(&pool).await, before);
+}
+
 #[tokio::test]
 async fn a_deleted_head_row_is_detected_and_no_new_chain_starts() {
     let env = env_with_events();

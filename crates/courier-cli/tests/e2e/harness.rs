@@ -89,6 +89,8 @@ pub struct Server {
     pub child: Child,
     pub base: String,
     pub setup_link: Option<String>,
+    /// What `serve` printed up to and including "Courier is listening".
+    pub console: Vec<String>,
 }
 
 impl Drop for Server {
@@ -214,14 +216,16 @@ impl Env {
             }
         });
         let mut setup_link = None;
+        let mut console = Vec::new();
         loop {
             let line = rx.recv_timeout(Duration::from_secs(60)).expect("server did not start");
+            console.push(line.clone());
             if let Some(link) = line.trim().strip_prefix("http").filter(|l| l.contains("/setup/")) {
                 setup_link = Some(format!("http{link}"));
             }
             if let Some(rest) = line.strip_prefix("Courier is listening on ") {
                 let base = rest.split_whitespace().next().expect("address").to_owned();
-                return Server { child, base, setup_link };
+                return Server { child, base, setup_link, console };
             }
         }
     }

@@ -16,6 +16,7 @@ mod keys;
 mod lockout;
 mod malware;
 mod passkeys;
+mod review;
 mod routes;
 mod scanning;
 mod shares;

@@ -3,8 +3,9 @@
 //! `audit/heads.log` outside the database once the transaction committed.
 
 use std::collections::HashMap;
-use std::io::Write;
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
+use std::sync::Mutex;
 
 use courier_crypto::audit::{EventFields, GENESIS, HeadSigner, chain_hash};
 use courier_store::audit::{self as rows, AuditRecord, HeadRecord};
@@ -18,6 +19,24 @@ use crate::{Error, Result};
 pub struct AuditLog {
     signer: HeadSigner,
     heads_log: PathBuf,
+    /// The newest head this installation has written to `heads.log` (by any process), read
+    /// on from where the last look stopped. The database head may never fall behind it.
+    logged: Mutex<LoggedTip>,
+}
+
+/// How far `heads.log` has been read, and the highest genuinely signed head in it.
+#[derive(Default)]
+struct LoggedTip {
+    offset: u64,
+    seq: i64,
+    hash: [u8; 32],
+}
+
+/// What `heads.log` says: seq -> hash, or the first sequence number for which it records two
+/// different heads (a rolled-back and rewritten trail).
+struct LoggedHeads {
+    heads: HashMap<i64, [u8; 32]>,
+    conflict: Option<i64>,
 }
 
 /// The outcome of `courier audit verify`.
@@ -54,7 +73,58 @@ struct HeadLineIn {
 
 impl AuditLog {
     pub fn new(signer: HeadSigner, heads_log: PathBuf) -> Self {
-        Self { signer, heads_log }
+        Self { signer, heads_log, logged: Mutex::new(LoggedTip::default()) }
+    }
+
+    /// Refuses to extend a database head older than (or different from) the newest head in
+    /// `heads.log`: someone with write access to the database put back an older head, and
+    /// new events would reuse the sequence numbers of the deleted ones.
+    fn refuse_rollback(&self, head_seq: i64, head_hash: &[u8; 32]) -> Result<()> {
+        let mut tip = self.logged.lock().map_err(|_| Error::Internal("heads.log state poisoned".into()))?;
+        self.read_new_heads(&mut tip)?;
+        if head_seq < tip.seq || (head_seq == tip.seq && tip.seq > 0 && *head_hash != tip.hash) {
+            return Err(Error::Internal(format!(
+                "the audit trail was rolled back: the database head is at event {head_seq} but heads.log records                  event {}; nothing is appended until `courier audit verify` has been looked at",
+                tip.seq
+            )));
+        }
+        Ok(())
+    }
+
+    /// Reads the complete lines appended to `heads.log` since the last look and raises the tip
+    /// to the highest one whose signature verifies (only candidates above the tip are checked,
+    /// so the cost stays with the new lines).
+    fn read_new_heads(&self, tip: &mut LoggedTip) -> Result<()> {
+        let mut file = match std::fs::File::open(&self.heads_log) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(Error::internal(&format!("reading {}", self.heads_log.display()), e)),
+        };
+        let read = |file: &mut std::fs::File, buf: &mut Vec<u8>| -> std::io::Result<()> {
+            file.seek(SeekFrom::Start(tip.offset))?;
+            file.read_to_end(buf).map(|_| ())
+        };
+        let mut buf = Vec::new();
+        read(&mut file, &mut buf).map_err(|e| Error::internal(&format!("reading {}", self.heads_log.display()), e))?;
+        // A line still being written by another process is read next time.
+        let Some(end) = buf.iter().rposition(|b| *b == b'\n') else { return Ok(()) };
+        tip.offset += end as u64 + 1;
+        let mut candidates: Vec<HeadLineIn> = String::from_utf8_lossy(&buf[..end])
+            .lines()
+            .filter_map(|l| serde_json::from_str::<HeadLineIn>(l).ok())
+            .filter(|h| h.seq > tip.seq)
+            .collect();
+        candidates.sort_by_key(|h| std::cmp::Reverse(h.seq));
+        for h in candidates {
+            let Some(hash) = hex::decode(&h.hash).ok().and_then(|b| to_hash(&b)) else { continue };
+            let Ok(sig) = hex::decode(&h.sig) else { continue };
+            if self.signer.verify(h.seq, &hash, h.at, &sig) {
+                tip.seq = h.seq;
+                tip.hash = hash;
+                break;
+            }
+        }
+        Ok(())
     }
 
     /// Appends one event inside `tx` and returns the new signed head. The caller commits with
@@ -71,6 +141,7 @@ impl AuditLog {
         // tampered with, and starting a new chain would hide that.
         let head = rows::lock_head(tx).await?.ok_or_else(|| Error::Internal("the audit head row is missing".into()))?;
         let prev_hash = to_hash(&head.hash).ok_or_else(|| Error::Internal("audit head hash is malformed".into()))?;
+        self.refuse_rollback(head.seq, &prev_hash)?;
         let seq = head.seq + 1;
         let at = courier_core::time_fmt::now_ms();
         let actor = caller.actor.to_string();
@@ -124,7 +195,7 @@ impl AuditLog {
 
     /// Walks the whole chain and checks it against the signed head and `heads.log`.
     pub async fn verify(&self, db: &Db) -> Result<VerifyReport> {
-        let logged = self.read_heads_log().await?;
+        let LoggedHeads { heads: logged, conflict } = self.read_heads_log().await?;
         let mut prev = GENESIS;
         let mut last_seq = 0i64;
         let fail = |seq: i64, reason: String, last: i64| VerifyReport {
@@ -133,6 +204,13 @@ impl AuditLog {
             head_seq: None,
             error: Some(VerifyError { seq, reason }),
         };
+        if let Some(seq) = conflict {
+            let reason = format!(
+                "heads.log records two different signed heads for event {seq}: the trail was rolled back and rewritten"
+            );
+            return Ok(fail(seq, reason, 0));
+        }
+        let log_exists = tokio::fs::try_exists(&self.heads_log).await?;
         loop {
             let page = rows::page(db.pool(), last_seq, i64::MIN, 1000).await?;
             if page.is_empty() {
@@ -187,6 +265,13 @@ impl AuditLog {
             let reason = format!("signed head names event {} but the chain ends at {}", h.seq, last_seq);
             return Ok(fail(last_seq + 1, reason, last_seq));
         }
+        if last_seq > 0 && !log_exists {
+            let reason = format!(
+                "{} is missing although the trail has {last_seq} events: the external record of the heads is gone",
+                self.heads_log.display()
+            );
+            return Ok(fail(1, reason, last_seq));
+        }
         if let Some(max_logged) = logged.keys().max()
             && *max_logged > last_seq
         {
@@ -232,13 +317,16 @@ impl AuditLog {
 
     /// Seq -> hash of every head in `heads.log` whose signature verifies. A line with a bad
     /// signature is itself tampering and is reported as such.
-    async fn read_heads_log(&self) -> Result<HashMap<i64, [u8; 32]>> {
+    async fn read_heads_log(&self) -> Result<LoggedHeads> {
         let text = match tokio::fs::read_to_string(&self.heads_log).await {
             Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(HashMap::new()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(LoggedHeads { heads: HashMap::new(), conflict: None });
+            }
             Err(e) => return Err(e.into()),
         };
         let mut heads = HashMap::new();
+        let mut conflict: Option<i64> = None;
         for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
             let bad = || Error::BadRequest(format!("heads.log line {} is malformed or wrongly signed", n + 1));
             let h: HeadLineIn = serde_json::from_str(line).map_err(|_| bad())?;
@@ -247,9 +335,15 @@ impl AuditLog {
             if !self.signer.verify(h.seq, &hash, h.at, &sig) {
                 return Err(bad());
             }
-            heads.insert(h.seq, hash);
+            // The same head logged twice (two processes) is harmless; two different heads for
+            // one sequence number are not.
+            if let Some(earlier) = heads.insert(h.seq, hash)
+                && earlier != hash
+            {
+                conflict = Some(conflict.map_or(h.seq, |c| c.min(h.seq)));
+            }
         }
-        Ok(heads)
+        Ok(LoggedHeads { heads, conflict })
     }
 }
 

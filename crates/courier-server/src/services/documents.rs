@@ -122,6 +122,21 @@ impl Courier {
         self.ingest(caller, &target, raw_name, stream).await
     }
 
+    /// A slot for one upload through `portal_id` from `ip`, held while it streams; refused
+    /// (503) when the link or the address has `uploads_per_link`/`uploads_per_address` in
+    /// flight already.
+    pub fn upload_slot(&self, portal_id: &str, ip: Option<std::net::IpAddr>) -> Result<super::inflight::Slot> {
+        let mut caps = vec![(format!("portal:{portal_id}"), self.config.uploads_per_link.max(1))];
+        if let Some(ip) = ip {
+            caps.push((format!("ip:{ip}"), self.config.uploads_per_address.max(1)));
+        }
+        self.uploads.try_take(&caps).ok_or_else(|| {
+            Error::Busy(
+                "Too many uploads at once through this link or from this address; please try again shortly.".into(),
+            )
+        })
+    }
+
     /// A staff member's upload to a matter (for example a document to share): the same
     /// streaming, scanned, encrypted, all-or-nothing pipeline as a client's, with the firm's
     /// file types and DLP action.
@@ -240,7 +255,7 @@ impl Courier {
         }
         .await;
         if let Err(e) = committed {
-            self.delete_blobs(&[blob_key]).await;
+            let _purged = self.delete_blobs(&[blob_key]).await;
             return Err(e);
         }
         Ok(view(&record))
@@ -365,16 +380,16 @@ impl Courier {
     }
 
     /// Shreds one document: its wrapped key is forgotten in one audited transaction, then the
-    /// blob is removed.
-    pub async fn delete_document(&self, caller: &Caller, id: &str) -> Result<()> {
+    /// blob is removed. `Ok(false)`: shredded, but an old copy of the key may stay in
+    /// SQLite's write-ahead log until a reader lets go (finding 14); upkeep clears it.
+    pub async fn delete_document(&self, caller: &Caller, id: &str) -> Result<bool> {
         let d = rows::get(self.db.pool(), id).await?.filter(|d| d.deleted_at.is_none()).ok_or(Error::NotFound)?;
         self.authorize(caller, super::authz::Action::DocumentDelete, &self.document_resource(&d).await?).await?;
         let mut tx = self.db.begin().await?;
         let d = rows::get(&mut *tx, id).await?.filter(|d| d.deleted_at.is_none()).ok_or(Error::NotFound)?;
         let head = self.shred_in(&mut tx, caller, &d, now_ms()).await?;
         self.audit.commit(tx, head).await?;
-        self.delete_blobs(&[d.blob_key]).await;
-        Ok(())
+        Ok(self.delete_blobs(&[d.blob_key]).await)
     }
 
     pub(crate) async fn shred_in(
@@ -394,18 +409,30 @@ impl Courier {
     }
 
     /// Removes blobs whose rows are gone or shredded. Failures are logged; the orphan sweep
-    /// retries them.
-    pub(crate) async fn delete_blobs(&self, keys: &[String]) {
-        if let Err(e) = self.db.purge_freed().await {
-            tracing::warn!(error = %e, "could not checkpoint the database after shredding; upkeep retries");
-        }
+    /// retries them. Returns whether the database's write-ahead log was cleared of old pages.
+    pub(crate) async fn delete_blobs(&self, keys: &[String]) -> bool {
+        let purged = match self.db.purge_freed(PURGE_PATIENCE).await {
+            Ok(true) => true,
+            Ok(false) => {
+                tracing::warn!("a reader keeps the write-ahead log from being cleared after shredding; upkeep retries");
+                false
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "could not checkpoint the database after shredding; upkeep retries");
+                false
+            }
+        };
         for k in keys {
             if let Err(e) = self.blobs.delete(k).await {
                 tracing::warn!(error = %e, "could not delete a blob; the orphan sweep will retry");
             }
         }
+        purged
     }
 }
+
+/// How long a shred waits for readers to let the write-ahead log be cleared.
+const PURGE_PATIENCE: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// The error a client sees for a file refused for its content (audited with the others).
 fn refused(refusal: ContentRefusal) -> Error {

@@ -51,36 +51,167 @@ impl Courier {
         let caller = Caller::new(Actor::System, ip);
         let details = json!({ "email": email, "locked_until": rfc3339(until) });
         self.audit.record(&self.db, &caller, "login.locked_out", "login", details).await?;
-        Err(Error::Locked(format!(
-            "Too many failed sign-ins: this account is locked until {}. An administrator can unlock it sooner.",
-            rfc3339(until)
-        )))
+        Err(account_locked(until))
     }
 
-    /// Counts a failed password or code, and locks the account at the threshold.
-    pub(crate) async fn sign_in_failed(&self, ip: Option<IpAddr>, email: &str) -> Result<()> {
+    /// Takes the slot for one sign-in attempt of `email` before its secret is checked
+    /// (review finding 3): the attempt counts as a failure from now on, so of any number
+    /// sent at once at most `lockout_threshold` are ever checked; the rest are refused, and
+    /// the account is locked, without hashing. Call [`Courier::sign_in_failed`] or
+    /// [`Courier::sign_in_succeeded`] once the secret is checked.
+    pub(crate) async fn begin_sign_in(&self, ip: Option<IpAddr>, email: &str) -> Result<()> {
+        self.throttle(ip).await?;
+        self.refuse_if_locked(ip, email).await?;
         let now = self.clock.now_ms();
         let key = format!("email:{email}");
         rows::record_failure(self.db.pool(), &key, now).await?;
+        let attempts = rows::failures_since(self.db.pool(), &key, self.window_start(now)).await?;
+        if attempts > self.config.lockout_threshold {
+            let until = self.lock_once(ip, email, &key, attempts, "account.locked", json!({ "email": email })).await?;
+            return Err(account_locked(until));
+        }
+        // A lock taken between the first look and the count cleared the count it was taken
+        // on (this attempt's row may have gone with it): look again.
+        if let Some(until) = rows::locked_until(self.db.pool(), email, now).await? {
+            return Err(account_locked(until));
+        }
+        Ok(())
+    }
+
+    /// A failed password or code (its attempt was counted by `begin_sign_in`): counts the
+    /// address, and locks the account at the threshold.
+    pub(crate) async fn sign_in_failed(&self, ip: Option<IpAddr>, email: &str) -> Result<()> {
+        let now = self.clock.now_ms();
         if let Some(ip) = ip {
             rows::record_failure(self.db.pool(), &format!("ip:{ip}"), now).await?;
         }
+        let key = format!("email:{email}");
         let failures = rows::failures_since(self.db.pool(), &key, self.window_start(now)).await?;
-        if failures < self.config.lockout_threshold {
-            return Ok(());
+        if failures >= self.config.lockout_threshold {
+            self.lock_once(ip, email, &key, failures, "account.locked", json!({ "email": email })).await?;
         }
-        let until = now + Duration::from_secs(self.config.lockout_secs).as_millis() as i64;
-        let mut tx = self.db.begin().await?;
-        rows::lock(&mut tx, email, until).await?;
-        rows::clear_failures(&mut *tx, &key).await?;
-        let caller = Caller::new(Actor::System, ip);
-        let details = json!({ "email": email, "failures": failures, "locked_until": rfc3339(until) });
-        let head = self.audit.append(&mut tx, &caller, "account.locked", "login", details).await?;
-        self.audit.commit(tx, head).await
+        Ok(())
     }
 
-    pub(crate) async fn sign_in_succeeded(&self, email: &str) -> Result<()> {
+    /// A right secret. Attempts sent alongside it may have locked the account meanwhile: then
+    /// it is refused all the same, or guessing in parallel would still pay.
+    pub(crate) async fn sign_in_succeeded(&self, ip: Option<IpAddr>, email: &str) -> Result<()> {
+        self.refuse_if_locked(ip, email).await?;
         Ok(rows::clear_failures(self.db.pool(), &format!("email:{email}")).await?)
+    }
+
+    /// A right password on the way to a full sign-in (or a re-authentication): refused if
+    /// parallel guesses locked the account meanwhile; otherwise its own advance count is taken
+    /// back and earlier failures stay until the sign-in completes.
+    pub(crate) async fn sign_in_step_passed(&self, ip: Option<IpAddr>, email: &str) -> Result<()> {
+        self.refuse_if_locked(ip, email).await?;
+        let mut conn = self.db.pool().acquire().await.map_err(courier_store::StoreError::from)?;
+        Ok(rows::forgive_one(&mut conn, &format!("email:{email}"), self.db.backend()).await?)
+    }
+
+    /// Locks `lock_key` until `lockout_secs` from now, unless it is locked already (then the
+    /// lock in force is kept and nothing is audited again); returns until when it is locked.
+    async fn lock_once(
+        &self,
+        ip: Option<IpAddr>,
+        lock_key: &str,
+        failures_key: &str,
+        failures: i64,
+        action: &str,
+        mut details: serde_json::Value,
+    ) -> Result<i64> {
+        let now = self.clock.now_ms();
+        let until = now + Duration::from_secs(self.config.lockout_secs).as_millis() as i64;
+        let mut tx = self.db.begin().await?;
+        if !rows::lock_if_unlocked(&mut tx, lock_key, until, now).await? {
+            let current = rows::locked_until(&mut *tx, lock_key, now).await?;
+            tx.commit().await.map_err(courier_store::StoreError::from)?;
+            return Ok(current.unwrap_or(until));
+        }
+        rows::clear_failures(&mut *tx, failures_key).await?;
+        details["failures"] = json!(failures);
+        details["locked_until"] = json!(rfc3339(until));
+        let caller = Caller::new(Actor::System, ip);
+        let target = if action == "account.locked" { "login".to_owned() } else { lock_key.to_lowercase() };
+        let head = self.audit.append(&mut tx, &caller, action, &target, details).await?;
+        self.audit.commit(tx, head).await?;
+        Ok(until)
+    }
+
+    /// The lock key of a link's passcode. Upper case: no e-mail typed at sign-in (they are
+    /// lower-cased by `login_key`) can name it and lock a link.
+    fn link_key(kind: &str, link_id: &str) -> String {
+        format!("LINK:{kind}:{link_id}")
+    }
+
+    /// Until when the passcode of a link is locked, if it is (review finding 12).
+    pub async fn link_locked_until(&self, kind: &str, link_id: &str) -> Result<Option<i64>> {
+        Ok(rows::locked_until(self.db.pool(), &Self::link_key(kind, link_id), self.clock.now_ms()).await?)
+    }
+
+    /// Takes the slot for one passcode attempt at a link, from any address: refused while the
+    /// link is locked, and counted before the passcode is hashed, as for staff sign-in.
+    pub(crate) async fn begin_passcode_attempt(&self, ip: Option<IpAddr>, kind: &str, link_id: &str) -> Result<()> {
+        let key = Self::link_key(kind, link_id);
+        let now = self.clock.now_ms();
+        if let Some(until) = rows::locked_until(self.db.pool(), &key, now).await? {
+            return Err(link_locked(until));
+        }
+        rows::record_failure(self.db.pool(), &key, now).await?;
+        let attempts = rows::failures_since(self.db.pool(), &key, self.window_start(now)).await?;
+        if attempts > self.config.lockout_threshold {
+            let details = json!({ format!("{kind}_id"): link_id });
+            let until = self.lock_once(ip, &key, &key, attempts, &format!("{kind}.passcode_locked"), details).await?;
+            return Err(link_locked(until));
+        }
+        if let Some(until) = rows::locked_until(self.db.pool(), &key, now).await? {
+            return Err(link_locked(until));
+        }
+        // Growing waits past the third wrong passcode, as for an address at sign-in.
+        let shift = (attempts - 1 - FREE_FAILURES).clamp(-1, 16);
+        if shift >= 0 {
+            let delay = FIRST_DELAY_MS.saturating_mul(1 << shift).min(self.config.login_delay_max_ms);
+            tokio::time::sleep(Duration::from_millis(delay)).await;
+        }
+        Ok(())
+    }
+
+    /// After the passcode was checked: a wrong one locks the link at the threshold; a right
+    /// one is still refused if parallel guesses locked it meanwhile, and clears the count.
+    pub(crate) async fn end_passcode_attempt(
+        &self,
+        ip: Option<IpAddr>,
+        kind: &str,
+        link_id: &str,
+        right: bool,
+    ) -> Result<()> {
+        let key = Self::link_key(kind, link_id);
+        let now = self.clock.now_ms();
+        if right {
+            if let Some(until) = rows::locked_until(self.db.pool(), &key, now).await? {
+                return Err(link_locked(until));
+            }
+            return Ok(rows::clear_failures(self.db.pool(), &key).await?);
+        }
+        // A wrong one is answered as wrong; the lock shows from the next attempt on.
+        let failures = rows::failures_since(self.db.pool(), &key, self.window_start(now)).await?;
+        if failures >= self.config.lockout_threshold {
+            let details = json!({ format!("{kind}_id"): link_id });
+            self.lock_once(ip, &key, &key, failures, &format!("{kind}.passcode_locked"), details).await?;
+        }
+        Ok(())
+    }
+
+    /// The link's owner (or an admin, or the operator) lifts a passcode lock; audited.
+    pub(crate) async fn unlock_link_passcode(&self, caller: &Caller, kind: &str, link_id: &str) -> Result<bool> {
+        let key = Self::link_key(kind, link_id);
+        let mut tx = self.db.begin().await?;
+        let was_locked = rows::unlock_key(&mut tx, &key, self.clock.now_ms()).await?;
+        let details = json!({ format!("{kind}_id"): link_id, "was_locked": was_locked });
+        let target = format!("{kind}:{link_id}");
+        let head = self.audit.append(&mut tx, caller, &format!("{kind}.passcode_unlocked"), &target, details).await?;
+        self.audit.commit(tx, head).await?;
+        Ok(was_locked)
     }
 
     /// An admin (or the operator) lifts a lock before it runs out; audited.
@@ -101,4 +232,18 @@ impl Courier {
         let mut conn = self.db.pool().acquire().await.map_err(courier_store::StoreError::from)?;
         Ok(rows::prune(&mut conn, self.window_start(now), now).await?)
     }
+}
+
+fn account_locked(until: i64) -> Error {
+    Error::Locked(format!(
+        "Too many failed sign-ins: this account is locked until {}. An administrator can unlock it sooner.",
+        rfc3339(until)
+    ))
+}
+
+fn link_locked(until: i64) -> Error {
+    Error::Locked(format!(
+        "Too many wrong passcodes: this link is locked until {}. The person who sent it can unlock it sooner.",
+        rfc3339(until)
+    ))
 }

@@ -112,8 +112,10 @@ impl Courier {
             Ok((staging, orphans)) => (report.stale_uploads_removed, report.orphan_blobs_removed) = (staging, orphans),
             Err(e) => tracing::warn!(error = %e, detail = e.internal_detail(), "blob sweep failed"),
         }
-        if let Err(e) = self.db.purge_freed().await {
-            tracing::warn!(error = %e, "database checkpoint failed");
+        match self.db.purge_freed(std::time::Duration::from_secs(1)).await {
+            Ok(true) => {}
+            Ok(false) => tracing::warn!("a reader keeps the write-ahead log from being cleared; next upkeep retries"),
+            Err(e) => tracing::warn!(error = %e, "database checkpoint failed"),
         }
         match self.expire_sessions().await {
             Ok(n) => report.sessions_expired = n,

@@ -177,12 +177,25 @@ impl Courier {
 
     /// A matter named by id or name. An unknown name is created when `create` is set (the
     /// CLI's `portal create --matter NAME`), audited like `matter create`.
+    ///
+    /// Staff (web and API) see only the matters they may view: one they may not gets the same
+    /// answer as one that does not exist, and no matter is created implicitly for them, since
+    /// "created" against "refused" would tell that a name exists (review finding 13).
     pub async fn resolve_matter(&self, caller: &Caller, id_or_name: &str, create: bool) -> Result<MatterRecord> {
-        if let Some(m) = rows::find(self.db.pool(), id_or_name.trim()).await? {
+        let name = id_or_name.trim();
+        let found = rows::find(self.db.pool(), name).await?;
+        if let Actor::Staff(_) = &caller.actor {
+            let visible = match found {
+                Some(m) if self.may(caller, Action::MatterView, &self.matter_resource(&m.id).await?).await? => Some(m),
+                _ => None,
+            };
+            return visible.ok_or(Error::NotFound);
+        }
+        if let Some(m) = found {
             return Ok(m);
         }
         if !create {
-            return Err(Error::BadRequest(format!("there is no matter {:?}", id_or_name.trim())));
+            return Err(Error::BadRequest(format!("there is no matter {name:?}")));
         }
         let view = self.create_matter(caller, MatterRequest { name: id_or_name.into(), ..Default::default() }).await?;
         rows::get(self.db.pool(), &view.id).await?.ok_or(Error::NotFound)
@@ -237,6 +250,16 @@ impl Courier {
         let user = courier_store::users::by_email(self.db.pool(), &email)
             .await?
             .ok_or_else(|| Error::BadRequest(format!("there is no staff account {email}")))?;
+        // Nobody grants themselves a place on a matter (review finding 7): an admin who needs
+        // one goes through break glass (a reason, a time limit, audited), or another admin or
+        // the operator adds them.
+        if matches!(&caller.actor, Actor::Staff(me) if *me == user.id) {
+            return Err(Error::Conflict(
+                "you cannot change your own membership of a matter; use break glass (with a reason) or ask another \
+                 administrator"
+                    .into(),
+            ));
+        }
         let mut tx = self.db.begin().await?;
         let before = rows::upsert_member(&mut tx, &m.id, &user.id, role, now_ms()).await?;
         let details = json!({ "matter_id": m.id, "user_id": user.id, "before": before, "after": role });

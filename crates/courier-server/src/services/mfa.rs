@@ -162,8 +162,7 @@ impl Courier {
             .await?
             .filter(|u| !u.disabled && !u.mfa_enrolled)
             .ok_or(Error::Unauthenticated)?;
-        self.throttle(ip).await?;
-        self.refuse_if_locked(ip, &user.email).await?;
+        self.begin_sign_in(ip, &user.email).await?;
         let caller = Caller::new(super::Actor::Staff(user.id.clone()), ip);
         let Some(step) = self.matching_totp_step(&user, code.trim())? else {
             let details = json!({ "step": "enrol" });
@@ -195,7 +194,7 @@ impl Courier {
             )
             .await?;
         self.audit.commit(tx, head).await?;
-        self.sign_in_succeeded(&user.email).await?;
+        self.sign_in_succeeded(ip, &user.email).await?;
         Ok((fresh, codes))
     }
 

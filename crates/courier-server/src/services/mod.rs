@@ -8,6 +8,7 @@ pub mod audit;
 pub mod authz;
 pub mod clock;
 pub mod documents;
+pub mod inflight;
 pub mod keys;
 pub mod lockout;
 pub mod maintenance;
@@ -42,7 +43,11 @@ pub struct Courier {
     pub blobs: Arc<dyn BlobStore>,
     pub keys: keys::MasterKeys,
     pub audit: AuditLog,
+    /// Staff passwords; link passcodes queue apart in `passcodes`.
     pub passwords: passwords::PasswordHasher,
+    pub passcodes: passwords::PasswordHasher,
+    /// Uploads in flight per portal link and per client address.
+    pub uploads: Arc<inflight::InFlight>,
     pub scanning: scanning::Scanning,
     pub authz: authz::Authorizer,
     /// Bounds the memory of in-memory watermarking (PDF, images).
@@ -72,6 +77,7 @@ impl Courier {
         authz: authz::Authorizer,
     ) -> Self {
         let stamping_permits = config.watermark_at_once.max(1);
+        let busy_wait = std::time::Duration::from_secs(config.busy_wait_secs.max(1));
         let audit = AuditLog::new(signer, config.data_dir.join("audit").join("heads.log"));
         let instance_id = uuid::Uuid::new_v4().to_string();
         let webauthn = passkeys::relying_party(&config);
@@ -81,7 +87,9 @@ impl Courier {
             blobs,
             keys,
             audit,
-            passwords: passwords::PasswordHasher::new(2),
+            passwords: passwords::PasswordHasher::new(2, busy_wait),
+            passcodes: passwords::PasswordHasher::new(1, busy_wait),
+            uploads: Arc::default(),
             scanning,
             authz,
             stamping: Arc::new(tokio::sync::Semaphore::new(stamping_permits)),
@@ -108,13 +116,15 @@ impl Courier {
         hash: Option<String>,
         passcode: zeroize::Zeroizing<String>,
     ) -> crate::Result<bool> {
-        let ok = self.passwords.verify(passcode, hash).await?;
+        let kind = link.kind();
+        self.begin_passcode_attempt(caller.ip, kind, link_id).await?;
+        let ok = self.passcodes.verify(passcode, hash).await?;
         if !ok {
-            let kind = link.kind();
             let details = serde_json::json!({ format!("{kind}_id"): link_id });
             let action = format!("{kind}.passcode_failed");
             self.audit.record(&self.db, caller, &action, &format!("{kind}:{link_id}"), details).await?;
         }
+        self.end_passcode_attempt(caller.ip, kind, link_id, ok).await?;
         Ok(ok)
     }
 

@@ -178,23 +178,28 @@ impl Courier {
         credential: &PublicKeyCredential,
     ) -> Result<(users::UserRecord, courier_store::Tx)> {
         let webauthn = self.webauthn()?;
+        // The ceremony is used up in a transaction of its own: the throttle below may sleep,
+        // and no write transaction may be held across that (review finding 5).
         let mut tx = self.db.begin().await?;
-        let Some((user_id, state)) = rows::take_ceremony(&mut tx, key, kind, self.clock.now_ms()).await? else {
+        let taken = rows::take_ceremony(&mut tx, key, kind, self.clock.now_ms()).await?;
+        tx.commit().await.map_err(courier_store::StoreError::from)?;
+        let Some((user_id, state)) = taken else {
             return Err(Error::Unauthenticated);
         };
-        let user = users::by_id(&mut *tx, &user_id).await?.filter(|u| !u.disabled).ok_or(Error::Unauthenticated)?;
-        self.throttle(ip).await?;
-        self.refuse_if_locked(ip, &user.email).await?;
+        let user =
+            users::by_id(self.db.pool(), &user_id).await?.filter(|u| !u.disabled).ok_or(Error::Unauthenticated)?;
+        self.begin_sign_in(ip, &user.email).await?;
         let state: PasskeyAuthentication = from_json(&state)?;
         let verified = webauthn.finish_passkey_authentication(credential, &state);
         let caller = Caller::new(Actor::Staff(user.id.clone()), ip);
         let Ok(result) = verified else {
-            tx.commit().await.map_err(courier_store::StoreError::from)?;
             let details = json!({ "step": "passkey" });
             self.audit.record(&self.db, &caller, "login.failed", &format!("user:{}", user.id), details).await?;
             self.sign_in_failed(ip, &user.email).await?;
             return Err(Error::Unauthenticated);
         };
+        self.refuse_if_locked(ip, &user.email).await?;
+        let mut tx = self.db.begin().await?;
         let stored = rows::for_user(&mut *tx, &user.id).await?;
         for record in stored {
             let mut passkey: Passkey = from_json(&record.passkey)?;
@@ -224,7 +229,7 @@ impl Courier {
         let details = json!({ "method": "passkey" });
         let head = self.audit.append(&mut tx, &caller, "login.success", &format!("user:{}", user.id), details).await?;
         self.audit.commit(tx, head).await?;
-        self.sign_in_succeeded(&user.email).await?;
+        self.sign_in_succeeded(ip, &user.email).await?;
         Ok(fresh)
     }
 
@@ -284,7 +289,7 @@ impl Courier {
         let details = json!({ "method": "passkey", "passwordless": true });
         let head = self.audit.append(&mut tx, &caller, "login.success", &format!("user:{}", user.id), details).await?;
         self.audit.commit(tx, head).await?;
-        self.sign_in_succeeded(&user.email).await?;
+        self.sign_in_succeeded(origin.ip, &user.email).await?;
         Ok(fresh)
     }
 }

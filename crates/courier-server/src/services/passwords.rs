@@ -29,14 +29,25 @@ static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
     argon2().hash_password(b"courier dummy password for timing", &salt).map(|h| h.to_string()).unwrap_or_default()
 });
 
+/// One queue of hashes. Staff sign-in and link passcodes have one each, so that guessing
+/// passcodes from many addresses cannot delay the firm's own sign-ins (review finding 4d).
 #[derive(Clone)]
 pub struct PasswordHasher {
     permits: Arc<Semaphore>,
+    /// How long a hash may wait for its turn before the request is answered 503.
+    wait: std::time::Duration,
 }
 
 impl PasswordHasher {
-    pub fn new(max_in_flight: usize) -> Self {
-        Self { permits: Arc::new(Semaphore::new(max_in_flight)) }
+    pub fn new(max_in_flight: usize, wait: std::time::Duration) -> Self {
+        Self { permits: Arc::new(Semaphore::new(max_in_flight)), wait }
+    }
+
+    async fn turn(&self) -> Result<tokio::sync::SemaphorePermit<'_>> {
+        match tokio::time::timeout(self.wait, self.permits.acquire()).await {
+            Ok(permit) => permit.map_err(|e| Error::internal("hash permits", e)),
+            Err(_) => Err(Error::Busy("Too many sign-ins at once; please try again in a moment.".into())),
+        }
     }
 
     /// Computes the dummy hash now, so that the first login with an unknown email does not take
@@ -46,7 +57,7 @@ impl PasswordHasher {
     }
 
     pub async fn hash(&self, secret: Zeroizing<String>) -> Result<String> {
-        let _permit = self.permits.acquire().await.map_err(|e| Error::internal("hash permits", e))?;
+        let _permit = self.turn().await?;
         tokio::task::spawn_blocking(move || {
             let salt = SaltString::generate(&mut OsRng);
             argon2().hash_password(secret.as_bytes(), &salt).map(|h| h.to_string())
@@ -59,7 +70,7 @@ impl PasswordHasher {
     /// Verifies `secret` against `stored`, or against a dummy hash when `stored` is `None`
     /// (always false then, in the same time).
     pub async fn verify(&self, secret: Zeroizing<String>, stored: Option<String>) -> Result<bool> {
-        let _permit = self.permits.acquire().await.map_err(|e| Error::internal("hash permits", e))?;
+        let _permit = self.turn().await?;
         tokio::task::spawn_blocking(move || {
             let exists = stored.is_some();
             let stored = stored.unwrap_or_else(|| DUMMY_HASH.clone());
@@ -79,7 +90,7 @@ mod tests {
 
     #[tokio::test]
     async fn hashes_verify_and_unknown_accounts_never_do() {
-        let h = PasswordHasher::new(1);
+        let h = PasswordHasher::new(1, std::time::Duration::from_secs(60));
         let stored = h.hash(Zeroizing::new("correct horse battery".into())).await.unwrap();
         assert!(stored.starts_with("$argon2id$v=19$m=65536,t=3,p=1$"));
         assert!(h.verify(Zeroizing::new("correct horse battery".into()), Some(stored.clone())).await.unwrap());

@@ -155,9 +155,15 @@ impl Courier {
         if matter.is_some_and(|m| m.chars().count() > MAX_LABEL_CHARS || m.chars().any(char::is_control)) {
             return Err(Error::BadRequest(format!("the matter must be 1 to {MAX_LABEL_CHARS} characters")));
         }
-        // Portals without a matter go to the firm-wide General matter; an unknown matter name
-        // is opened (if the caller may open matters).
-        let matter = self.resolve_matter(caller, matter.unwrap_or(courier_store::matters::GENERAL), true).await?;
+        // Portals without a matter go to the firm-wide General matter. The operator's unknown
+        // matter name is opened; staff name one they can see (see `resolve_matter`).
+        let name = matter.unwrap_or(courier_store::matters::GENERAL);
+        let matter = self.resolve_matter(caller, name, true).await.map_err(|e| match e {
+            Error::NotFound => Error::BadRequest(format!(
+                "there is no matter {name:?} that you can use; open it under Matters first, or ask to be added to it"
+            )),
+            e => e,
+        })?;
         self.authorize(caller, Action::PortalCreate, &self.matter_resource(&matter.id).await?).await?;
         let allowed =
             req.allowed_types.as_ref().map(|kinds| kinds.iter().map(|k| k.name()).collect::<Vec<_>>().join(","));
@@ -229,6 +235,12 @@ impl Courier {
         Ok(view(&p, now_ms(), &self.scanning))
     }
 
+    /// Lifts the lock that wrong passcodes put on the portal's link (review finding 12).
+    pub async fn unlock_portal_passcode(&self, caller: &Caller, id: &str) -> Result<bool> {
+        self.authorize_portal(caller, Action::PortalManage, id).await?;
+        self.unlock_link_passcode(caller, "portal", id).await
+    }
+
     pub async fn set_portal_enabled(&self, caller: &Caller, id: &str, enabled: bool) -> Result<PortalView> {
         self.authorize_portal(caller, Action::PortalManage, id).await?;
         let mut tx = self.db.begin().await?;
@@ -282,7 +294,7 @@ impl Courier {
         let details = json!({ "portal_id": id, "documents_shredded": docs.len() });
         let head = self.audit.append(&mut tx, caller, "portal.delete", &format!("portal:{id}"), details).await?;
         self.audit.commit(tx, head).await?;
-        self.delete_blobs(&blob_keys).await;
+        let _purged = self.delete_blobs(&blob_keys).await;
         Ok(docs.len())
     }
 

@@ -33,6 +33,8 @@ pub struct Scanning {
     dlp_action: DlpAction,
     /// Inspections running at once, each on a thread of its own.
     slots: Arc<tokio::sync::Semaphore>,
+    /// How long an upload waits for a slot before it is answered 503.
+    slot_wait: Duration,
 }
 
 /// Most uploads inspected at once; more wait for a slot.
@@ -60,6 +62,7 @@ impl Scanning {
             malware_action: config.malware_action,
             dlp_action: config.dlp_action,
             slots: Arc::new(tokio::sync::Semaphore::new(MAX_INSPECTIONS)),
+            slot_wait: Duration::from_secs(config.busy_wait_secs.max(1)),
         })
     }
 
@@ -81,7 +84,10 @@ impl Scanning {
 
     /// Starts the scanners for one file.
     pub async fn start(&self, name: &str, allowed: Option<Vec<FileKind>>) -> Result<ScanFeed> {
-        let permit = self.slots.clone().acquire_owned().await.map_err(|e| Error::internal("scan slots", e))?;
+        let permit = match tokio::time::timeout(self.slot_wait, self.slots.clone().acquire_owned()).await {
+            Ok(permit) => permit.map_err(|e| Error::internal("scan slots", e))?,
+            Err(_) => return Err(Error::Busy("Too many uploads are being checked; please try again shortly.".into())),
+        };
         let (tx, rx) = mpsc::channel(INSPECT_QUEUE);
         let (done_tx, done_rx) = oneshot::channel();
         let inspector = self.inspector.clone();

@@ -294,6 +294,14 @@ impl Courier {
         Ok((self.share_view(&s).await?, may_revoke))
     }
 
+    /// Lifts the lock that wrong passcodes put on the share's link (review finding 12); for
+    /// whoever may revoke the share.
+    pub async fn unlock_share_passcode(&self, caller: &Caller, id: &str) -> Result<bool> {
+        let s = rows::get(self.db.pool(), id).await?.ok_or(Error::NotFound)?;
+        self.authorize(caller, Action::ShareRevoke, &self.share_resource(&s).await?).await?;
+        self.unlock_link_passcode(caller, "share", id).await
+    }
+
     pub async fn revoke_share(&self, caller: &Caller, id: &str) -> Result<ShareView> {
         let s = rows::get(self.db.pool(), id).await?.ok_or(Error::NotFound)?;
         self.authorize(caller, Action::ShareRevoke, &self.share_resource(&s).await?).await?;
@@ -400,7 +408,13 @@ impl Courier {
         if d.size as u64 > max {
             return Err(Error::PayloadTooLarge("this file is too large to be watermarked".into()));
         }
-        let permit = self.stamping.clone().acquire_owned().await.map_err(|e| Error::internal("stamping", e))?;
+        // A reader that never reads holds its permit until the connection's write-stall
+        // timeout ends it; the others wait at most `busy_wait_secs` (review finding 4b).
+        let wait = std::time::Duration::from_secs(self.config.busy_wait_secs.max(1));
+        let permit = match tokio::time::timeout(wait, self.stamping.clone().acquire_owned()).await {
+            Ok(permit) => permit.map_err(|e| Error::internal("stamping", e))?,
+            Err(_) => return Err(Error::Busy("Too many downloads at once; please try again shortly.".into())),
+        };
         let mut plain = Zeroizing::new(Vec::with_capacity(d.size as usize));
         let mut stream = Box::pin(self.plaintext(d).await?);
         while let Some(chunk) = stream.try_next().await.map_err(|e| Error::internal("decrypt", e))? {

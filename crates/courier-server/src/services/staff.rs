@@ -187,8 +187,10 @@ impl Courier {
             other => other.into(),
         })?;
         recovery_codes::replace(tx, &record.id, recovery, now).await?;
+        // The first-start setup link must not make a second administrator.
+        let setup_links_revoked = if record.role == "admin" { rows::revoke_setup_tokens(tx, now).await? } else { 0 };
         let details = json!({ "user_id": record.id, "email": record.email, "role": record.role,
-            "invited": record.invited() });
+            "invited": record.invited(), "setup_links_revoked": setup_links_revoked });
         self.audit.append(tx, caller, "user.create", &format!("user:{}", record.id), details).await
     }
 
@@ -198,8 +200,7 @@ impl Courier {
     pub async fn login_password(&self, origin: &Origin, email: &str, password: Zeroizing<String>) -> Result<Token> {
         let ip = origin.ip;
         let email = super::lockout::login_key(email);
-        self.throttle(ip).await?;
-        self.refuse_if_locked(ip, &email).await?;
+        self.begin_sign_in(ip, &email).await?;
         let user = rows::by_email(self.db.pool(), &email).await?.filter(|u| !u.disabled && !u.invited());
         let ok = self.passwords.verify(password, user.as_ref().map(|u| u.password_hash.clone())).await?;
         let Some(user) = user.filter(|_| ok) else {
@@ -208,6 +209,8 @@ impl Courier {
             self.sign_in_failed(ip, &email).await?;
             return Err(Error::Unauthenticated);
         };
+        // Guesses sent alongside may have locked the account while this one was hashed.
+        self.sign_in_step_passed(ip, &email).await?;
         let mut tx = self.db.begin().await?;
         let stage = if user.mfa_enrolled { "mfa" } else { "enrol" };
         let session = self.start_pending_session(&mut tx, &user.id, stage, origin).await?;
@@ -227,8 +230,7 @@ impl Courier {
             .await?
             .filter(|u| !u.disabled && u.mfa_enrolled)
             .ok_or(Error::Unauthenticated)?;
-        self.throttle(ip).await?;
-        self.refuse_if_locked(ip, &user.email).await?;
+        self.begin_sign_in(ip, &user.email).await?;
         let caller = Caller::new(Actor::Staff(user.id.clone()), ip);
         let code = code.trim();
         // Passkeys answer a challenge of their own (`finish_passkey_second_factor`).
@@ -238,6 +240,7 @@ impl Courier {
         } else {
             (SecondFactor::Totp, self.matching_totp_step(&user, code)?)
         };
+        self.refuse_if_locked(ip, &user.email).await?;
         let mut tx = self.db.begin().await?;
         let accepted = if recovery {
             self.consume_recovery_code(&mut tx, &user.id, code).await?
@@ -267,7 +270,7 @@ impl Courier {
         self.audit.commit(tx, head).await?;
         match fresh {
             Some(fresh) => {
-                self.sign_in_succeeded(&user.email).await?;
+                self.sign_in_succeeded(ip, &user.email).await?;
                 Ok(fresh)
             }
             None => {
@@ -296,7 +299,9 @@ impl Courier {
         let Some(token) = Token::parse(token) else {
             return Ok(false);
         };
-        Ok(rows::setup_token_valid(self.db.pool(), &token.hash(), self.clock.now_ms()).await?)
+        // Once an administrator exists (made by the CLI, say) the link is dead (finding 9).
+        Ok(!rows::any_admin(self.db.pool()).await?
+            && rows::setup_token_valid(self.db.pool(), &token.hash(), self.clock.now_ms()).await?)
     }
 
     /// Uses up the setup link and creates the first admin, in one transaction.
@@ -313,7 +318,9 @@ impl Courier {
         }
         let (record, enrolment, hashes) = self.prepare_user(email, Role::Admin, password).await?;
         let mut tx = self.db.begin().await?;
-        if !rows::consume_setup_token(&mut tx, &token.hash(), self.clock.now_ms()).await? {
+        if rows::any_admin(&mut *tx).await?
+            || !rows::consume_setup_token(&mut tx, &token.hash(), self.clock.now_ms()).await?
+        {
             return Err(Error::LinkNotFound);
         }
         let caller = Caller::new(Actor::System, ip);

@@ -242,13 +242,15 @@ impl Courier {
         }
         rows::set_password(&mut tx, &user.id, &hash).await?;
         let ended = self.end_all_sessions(&mut tx, &user.id).await?;
+        // A reset is account recovery: whoever had the account may have made tokens too.
+        let revoked = courier_store::api_tokens::revoke_all(&mut tx, Some(&user.id), self.clock.now_ms()).await?;
         let stage = if user.mfa_enrolled { "mfa" } else { "enrol" };
         let session = self.start_pending_session(&mut tx, &user.id, stage, origin).await?;
         let caller = Caller::new(Actor::Staff(user.id.clone()), origin.ip);
         let (action, details) = if user.invited() {
             ("user.invitation_accepted", json!({}))
         } else {
-            ("user.password_reset", json!({ "sessions_ended": ended }))
+            ("user.password_reset", json!({ "sessions_ended": ended, "tokens_revoked": revoked }))
         };
         let head = self.audit.append(&mut tx, &caller, action, &format!("user:{}", user.id), details).await?;
         self.audit.commit(tx, head).await?;
@@ -279,34 +281,46 @@ impl Courier {
             return Err(Error::Conflict("this is the last enabled administrator; make another admin first".into()));
         }
         let ended = self.end_all_sessions(&mut tx, user_id).await?;
+        // Disabling and an MFA reset are how an account is taken back: its API tokens go
+        // with its sessions (review finding 6). A role change keeps them; Cedar sees the new
+        // role on every request.
+        let revoked = match change {
+            Change::Disable | Change::ResetMfa => {
+                courier_store::api_tokens::revoke_all(&mut tx, Some(user_id), self.clock.now_ms()).await?
+            }
+            Change::Enable | Change::Role(_) => 0,
+        };
         let mfa_after = match change {
             Change::ResetMfa => Vec::new(),
             _ => mfa_before.clone(),
         };
         let details = json!({ "user_id": user_id, "email": before.email, "before": snapshot(&before, &mfa_before),
-            "after": snapshot(&after, &mfa_after), "sessions_ended": ended });
+            "after": snapshot(&after, &mfa_after), "sessions_ended": ended, "tokens_revoked": revoked });
         let head = self.audit.append(&mut tx, caller, change.action(), &format!("user:{user_id}"), details).await?;
         self.audit.commit(tx, head).await
     }
 
-    /// Ends every session of every user (incident response); the caller signs in again too.
+    /// Ends every session of every user and revokes every API token (incident response); the
+    /// caller signs in again too.
     pub async fn end_everyones_sessions(&self, caller: &Caller) -> Result<u64> {
         self.authorize(caller, Action::UserManage, &Resource::Firm).await?;
         let mut tx = self.db.begin().await?;
         let ended = sessions::delete_all(&mut tx).await?;
-        let head =
-            self.audit.append(&mut tx, caller, "sessions.ended_all", "sessions", json!({ "count": ended })).await?;
+        let revoked = courier_store::api_tokens::revoke_all(&mut tx, None, self.clock.now_ms()).await?;
+        let details = json!({ "count": ended, "tokens_revoked": revoked });
+        let head = self.audit.append(&mut tx, caller, "sessions.ended_all", "sessions", details).await?;
         self.audit.commit(tx, head).await?;
         Ok(ended)
     }
 
-    /// Ends every session of a user.
+    /// Ends every session of a user and revokes their API tokens.
     pub async fn end_user_sessions(&self, caller: &Caller, user_id: &str) -> Result<u64> {
         self.authorize(caller, Action::UserManage, &Resource::Firm).await?;
         let mut tx = self.db.begin().await?;
         rows::by_id(&mut *tx, user_id).await?.ok_or(Error::NotFound)?;
         let ended = self.end_all_sessions(&mut tx, user_id).await?;
-        let details = json!({ "user_id": user_id, "count": ended });
+        let revoked = courier_store::api_tokens::revoke_all(&mut tx, Some(user_id), self.clock.now_ms()).await?;
+        let details = json!({ "user_id": user_id, "count": ended, "tokens_revoked": revoked });
         let head =
             self.audit.append(&mut tx, caller, "user.sessions_ended", &format!("user:{user_id}"), details).await?;
         self.audit.commit(tx, head).await?;
@@ -323,13 +337,14 @@ impl Courier {
         password: Zeroizing<String>,
     ) -> Result<UserRecord> {
         let user = rows::by_id(self.db.pool(), &session.user_id).await?.ok_or(Error::Unauthenticated)?;
-        self.refuse_if_locked(caller.ip, &user.email).await?;
+        self.begin_sign_in(caller.ip, &user.email).await?;
         if !self.passwords.verify(password, Some(user.password_hash.clone())).await? {
             let details = json!({ "step": "reauthenticate" });
             self.audit.record(&self.db, caller, "login.failed", &format!("user:{}", user.id), details).await?;
             self.sign_in_failed(caller.ip, &user.email).await?;
             return Err(Error::BadRequest("your password is not right".into()));
         }
+        self.sign_in_step_passed(caller.ip, &user.email).await?;
         Ok(user)
     }
 

@@ -59,7 +59,7 @@ impl Stamp {
             return Err("the PDF has no pages".into());
         }
         for page in pages {
-            let [x0, y0, x1, y1] = media_box(&doc, page);
+            let [x0, y0, x1, y1] = visible_box(&doc, page);
             add_resources(&mut doc, page, font, faint)?;
             let stamp = stamp_content(&text, x0, y0, x1 - x0, y1 - y0)?;
             // Wrap the page's own content in q/Q so its graphics state cannot hide the stamp.
@@ -117,20 +117,36 @@ fn pdf_err(e: lopdf::Error) -> String {
     format!("the PDF could not be stamped: {e}")
 }
 
-/// The page's MediaBox, inherited from its parents if need be; US Letter if none.
-fn media_box(doc: &Document, page: ObjectId) -> [f32; 4] {
+/// What a viewer shows of the page (review finding 10): the MediaBox (US Letter if none),
+/// narrowed by the CropBox and the TrimBox where they are set. A stamp placed by the MediaBox
+/// alone can fall outside the shown area of a cropped page.
+fn visible_box(doc: &Document, page: ObjectId) -> [f32; 4] {
+    let media = page_box(doc, page, b"MediaBox", true).unwrap_or([0.0, 0.0, 612.0, 792.0]);
+    let narrowed = [page_box(doc, page, b"CropBox", true), page_box(doc, page, b"TrimBox", false)]
+        .into_iter()
+        .flatten()
+        .fold(media, |[a, b, c, d], [e, f, g, h]| [a.max(e), b.max(f), c.min(g), d.min(h)]);
+    // Boxes that do not overlap are broken: the MediaBox is the honest fallback.
+    if narrowed[2] - narrowed[0] < 1.0 || narrowed[3] - narrowed[1] < 1.0 { media } else { narrowed }
+}
+
+/// A page box `key` as `[x0, y0, x1, y1]`, from the page or (if `inherited`) its ancestors.
+fn page_box(doc: &Document, page: ObjectId, key: &[u8], inherited: bool) -> Option<[f32; 4]> {
     let mut id = Some(page);
     for _ in 0..32 {
-        let Some(dict) = id.and_then(|i| doc.get_dictionary(i).ok()) else { break };
-        if let Ok(Object::Array(a)) = dict.get(b"MediaBox").and_then(|o| doc.dereference(o).map(|(_, o)| o)) {
+        let dict = id.and_then(|i| doc.get_dictionary(i).ok())?;
+        if let Ok(Object::Array(a)) = dict.get(key).and_then(|o| doc.dereference(o).map(|(_, o)| o)) {
             let n: Vec<f32> = a.iter().filter_map(|o| o.as_float().ok()).collect();
             if let [a, b, c, d] = n[..] {
-                return [a.min(c), b.min(d), a.max(c), b.max(d)];
+                return Some([a.min(c), b.min(d), a.max(c), b.max(d)]);
             }
+        }
+        if !inherited {
+            return None;
         }
         id = dict.get(b"Parent").ok().and_then(|o| o.as_reference().ok());
     }
-    [0.0, 0.0, 612.0, 792.0]
+    None
 }
 
 /// Puts the stamp's font and graphics state into the page's resources. Resources inherited
@@ -265,6 +281,81 @@ mod tests {
 
     fn stamp() -> Stamp {
         Stamp { recipient: "Zoë Expert".into(), at: "2026-12-01T10:00:00Z".into(), share_id: "s-1".into() }
+    }
+
+    /// A Letter page cropped to its middle (CropBox 100 150 500 650), with body text inside.
+    fn cropped_pdf() -> Vec<u8> {
+        let mut doc = Document::with_version("1.7");
+        let pages_id = doc.new_object_id();
+        let font = doc.add_object(dictionary! { "Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Courier" });
+        let body = Content {
+            operations: vec![
+                Operation::new("BT", vec![]),
+                Operation::new("Tf", vec!["F9".into(), 12.into()]),
+                Operation::new("Td", vec![150.into(), 400.into()]),
+                Operation::new("Tj", vec![Object::string_literal("Body text")]),
+                Operation::new("ET", vec![]),
+            ],
+        };
+        let c = doc.add_object(Stream::new(Dictionary::new(), body.encode().unwrap()));
+        let page = doc.add_object(dictionary! {
+            "Type" => "Page", "Parent" => pages_id,
+            "Resources" => dictionary! { "Font" => dictionary! { "F9" => font } },
+            "Contents" => c,
+        });
+        doc.objects.insert(
+            pages_id,
+            Object::Dictionary(dictionary! { "Type" => "Pages", "Kids" => vec![page.into()], "Count" => 1,
+            "MediaBox" => vec![0.into(), 0.into(), 612.into(), 792.into()],
+            "CropBox" => vec![100.into(), 150.into(), 500.into(), 650.into()] }),
+        );
+        let catalog = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
+        doc.trailer.set("Root", catalog);
+        let mut out = Vec::new();
+        doc.save_to(&mut out).unwrap();
+        out
+    }
+
+    /// Reddish pixels (the stamp's colour) in the top and bottom sixth of the page as a viewer
+    /// shows it: the CropBox (pdftoppm `-cropbox`, as PDF viewers display pages).
+    fn stamp_pixels_in_margins(pdf: &[u8]) -> Option<(usize, usize)> {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("in.pdf");
+        std::fs::write(&input, pdf).unwrap();
+        let out = dir.path().join("page");
+        let status = std::process::Command::new("pdftoppm")
+            .args(["-png", "-r", "72", "-singlefile", "-cropbox"])
+            .arg(&input)
+            .arg(&out)
+            .status()
+            .ok()?;
+        assert!(status.success());
+        let img = image::open(dir.path().join("page.png")).unwrap().to_rgba8();
+        let (w, h) = img.dimensions();
+        assert_eq!((w, h), (400, 500), "rendered the CropBox");
+        let red = |y0: u32, y1: u32| {
+            (y0..y1)
+                .flat_map(|y| (0..w).map(move |x| (x, y)))
+                .filter(|&(x, y)| {
+                    let p = img.get_pixel(x, y);
+                    p[0] > 120 && p[1] < 110 && p[2] < 110
+                })
+                .count()
+        };
+        Some((red(0, h / 6), red(h - h / 6, h)))
+    }
+
+    #[test]
+    fn the_stamp_is_inside_the_crop_box_as_a_viewer_renders_it() {
+        let original = cropped_pdf();
+        let Some(control) = stamp_pixels_in_margins(&original) else {
+            eprintln!("skipped: pdftoppm (poppler-utils) is not installed");
+            return;
+        };
+        assert_eq!(control, (0, 0), "control: no red before stamping");
+        let stamped = stamp().apply("application/pdf", &original).unwrap();
+        let (top, bottom) = stamp_pixels_in_margins(&stamped).unwrap();
+        assert!(top > 20 && bottom > 20, "the stamp is not visible in the cropped page: top {top}, bottom {bottom}");
     }
 
     /// A page with its own inline resources and a content array, unlike the fixture PDFs.

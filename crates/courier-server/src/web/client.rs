@@ -2,7 +2,7 @@
 //! itself and the receipt. A client never sees other uploads to the portal.
 
 use axum::Form;
-use axum::extract::{Multipart, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use courier_core::time_fmt::{now_ms, rfc3339};
@@ -134,28 +134,23 @@ pub async fn upload(
     Path(token): Path<String>,
     ip: ClientIp,
     headers: HeaderMap,
-    multipart: std::result::Result<Multipart, axum::extract::multipart::MultipartRejection>,
+    body: axum::body::Body,
 ) -> Result<Response> {
     let courier = &state.courier;
     let (portal, locked) = open(courier, &token, &headers).await?;
     if locked {
         return Err(Error::Unauthenticated);
     }
-    let mut multipart =
-        multipart.map_err(|_| Error::BadRequest("the upload must be sent as multipart/form-data".into()))?;
+    // One link, or one address, cannot take every inspection slot (review finding 4a).
+    let _slot = courier.upload_slot(&portal.id, ip.0)?;
+    let mut multipart = super::upload_body(courier, &headers, body)?;
     let caller = caller(&portal, ip);
     let receipt_id = uuid::Uuid::new_v4().to_string();
     let mut stored = Vec::new();
     let result = async {
-        let mut parts = 0usize;
-        while let Some(field) =
-            multipart.next_field().await.map_err(|e| Error::BadRequest(format!("the upload is malformed: {e}")))?
-        {
-            parts += 1;
-            if parts > courier.config.max_files_per_upload + 8 {
-                return Err(Error::PayloadTooLarge("the upload has too many parts".into()));
-            }
+        while let Some(field) = multipart.next_part().await? {
             if field.name() != Some("file") {
+                field.skip().await?;
                 continue;
             }
             let name = field.file_name().map(str::to_owned);
@@ -169,7 +164,9 @@ pub async fn upload(
                     courier.config.max_files_per_upload
                 )));
             }
-            let doc = courier.ingest_portal_upload(&caller, &portal, &receipt_id, name.as_deref(), field).await?;
+            let doc = courier
+                .ingest_portal_upload(&caller, &portal, &receipt_id, name.as_deref(), field.into_stream())
+                .await?;
             stored.push(doc);
         }
         Ok(())
@@ -177,7 +174,7 @@ pub async fn upload(
     .await;
     if let Err(e) = result {
         courier.undo_uploads(&stored).await;
-        return Err(e);
+        return Err(multipart.reason(e));
     }
     if stored.is_empty() {
         return Err(Error::BadRequest("no file was uploaded; choose at least one file".into()));

@@ -29,8 +29,14 @@ impl IntoResponse for Error {
             uniform: matches!(self, Error::LinkNotFound),
         };
         let mut resp = info.status.into_response();
-        if matches!(self, Error::RateLimited) {
-            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+        match self {
+            Error::RateLimited => {
+                resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+            }
+            Error::Busy(_) | Error::Unavailable(_) | Error::ScanUnavailable => {
+                resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            }
+            _ => {}
         }
         resp.extensions_mut().insert(info);
         resp

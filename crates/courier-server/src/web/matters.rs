@@ -3,7 +3,7 @@
 //! parse and render; every decision is the service layer's.
 
 use axum::body::Bytes;
-use axum::extract::{Multipart, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use courier_core::time_fmt::now_ms;
@@ -159,24 +159,21 @@ pub async fn upload(
     Path(id): Path<String>,
     ip: ClientIp,
     headers: HeaderMap,
-    multipart: std::result::Result<Multipart, axum::extract::multipart::MultipartRejection>,
+    body: axum::body::Body,
 ) -> Result<Response> {
     let session = staff_session!(state, headers);
-    let mut multipart =
-        multipart.map_err(|_| Error::BadRequest("the upload must be sent as multipart/form-data".into()))?;
     let courier = &state.courier;
+    let mut multipart = super::upload_body(courier, &headers, body)?;
     let caller = session.caller(ip.0);
     let mut csrf_seen = false;
     let mut stored = Vec::new();
     // All or nothing, as for clients: a refused file undoes the ones before it.
     let result = async {
-        while let Some(field) =
-            multipart.next_field().await.map_err(|e| Error::BadRequest(format!("the upload is malformed: {e}")))?
-        {
+        while let Some(field) = multipart.next_part().await? {
             match field.name() {
                 // The token comes first in the form, so nothing is stored without it.
                 Some("csrf_token") => {
-                    let given = field.text().await.map_err(|e| Error::BadRequest(e.to_string()))?;
+                    let given = field.text().await?;
                     check_csrf(courier, &session.csrf_token, &given, &headers)?;
                     csrf_seen = true;
                 }
@@ -188,10 +185,10 @@ pub async fn upload(
                     if stored.len() == courier.config.max_files_per_upload {
                         return Err(Error::PayloadTooLarge("too many files in one upload".into()));
                     }
-                    stored.push(courier.ingest_staff_upload(&caller, &id, name.as_deref(), field).await?);
+                    stored.push(courier.ingest_staff_upload(&caller, &id, name.as_deref(), field.into_stream()).await?);
                 }
                 Some("file") => return Err(Error::Forbidden),
-                _ => {}
+                _ => field.skip().await?,
             }
         }
         Ok(())
@@ -199,7 +196,7 @@ pub async fn upload(
     .await;
     if let Err(e) = result {
         courier.undo_uploads(&stored).await;
-        return Err(e);
+        return Err(multipart.reason(e));
     }
     if super::client::wants_json(&headers) {
         return Ok((StatusCode::CREATED, axum::Json(json!({ "documents": stored }))).into_response());
@@ -252,14 +249,17 @@ pub async fn share_page(
     let session = staff_session!(state, headers);
     let caller = session.caller(ip.0);
     let (share, may_revoke) = state.courier.share_with_rights(&caller, &id).await?;
+    let passcode_locked_until =
+        state.courier.link_locked_until("share", &id).await?.map(courier_core::time_fmt::rfc3339);
     let ctx = json!({ "user": session.email, "csrf_token": session.csrf_token, "role": session.role,
-        "share": share, "may_revoke": may_revoke });
+        "share": share, "may_revoke": may_revoke, "passcode_locked_until": passcode_locked_until });
     Ok(state.templates.render("share.html", ctx)?.into_response())
 }
 
-pub async fn revoke_share(
+/// `revoke`, or `unlock-passcode` (lift the lock that wrong passcodes put on its link).
+pub async fn share_action(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Path((id, action)): Path<(String, String)>,
     ip: ClientIp,
     headers: HeaderMap,
     body: Bytes,
@@ -267,7 +267,12 @@ pub async fn revoke_share(
     let session = staff_session!(state, headers);
     let pairs = form_pairs(&body);
     csrf(&state, &session, &pairs, &headers)?;
-    state.courier.revoke_share(&session.caller(ip.0), &id).await?;
+    let caller = session.caller(ip.0);
+    match action.as_str() {
+        "revoke" => drop(state.courier.revoke_share(&caller, &id).await?),
+        "unlock-passcode" => drop(state.courier.unlock_share_passcode(&caller, &id).await?),
+        _ => return Err(Error::NotFound),
+    }
     Ok(see_other(&format!("/shares/{id}")))
 }
 

@@ -23,6 +23,7 @@ mod passkeys;
 mod shares;
 mod staff;
 mod templates;
+mod upload;
 mod users;
 
 use std::sync::Arc;
@@ -92,6 +93,28 @@ fn unlocked_redirect(courier: &Courier, cookie_name: &str, link_path: &str, valu
     Ok(resp)
 }
 
+/// An upload body bounded as the settings say: parts, rate (see `upload`).
+fn upload_body(
+    courier: &Courier,
+    headers: &axum::http::HeaderMap,
+    body: axum::body::Body,
+) -> crate::Result<upload::UploadBody> {
+    let window = courier.config.upload_rate_window_secs.max(1);
+    let rate = upload::MinRate {
+        bytes: courier.config.upload_min_rate.bytes().saturating_mul(window),
+        window: Duration::from_secs(window),
+    };
+    upload::UploadBody::new(headers, body, courier.config.max_files_per_upload + 8, rate)
+}
+
+/// HEAD on a download would run it: decrypt, stamp, audit and count a download against the
+/// share's limit (review finding 11). Downloads answer GET only.
+async fn refuse_head() -> Response {
+    let mut resp = axum::http::StatusCode::METHOD_NOT_ALLOWED.into_response();
+    resp.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET"));
+    resp
+}
+
 /// Largest non-upload request body (forms).
 const FORM_BODY_LIMIT: usize = 64 * 1024;
 
@@ -106,7 +129,7 @@ pub fn router(courier: Arc<Courier>) -> Router {
         .route("/p/{token}/files", post(client::upload).layer(DefaultBodyLimit::disable()))
         .route("/s/{token}", get(shares::share_page))
         .route("/s/{token}/unlock", post(shares::unlock).layer(DefaultBodyLimit::max(FORM_BODY_LIMIT)))
-        .route("/s/{token}/files/{doc_id}", get(shares::download))
+        .route("/s/{token}/files/{doc_id}", get(shares::download).head(refuse_head))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), middleware::rate_limit));
 
     let login = Router::new()
@@ -140,9 +163,9 @@ pub fn router(courier: Arc<Courier>) -> Router {
         .route("/users/{id}/{action}", post(users::user_action))
         .route("/portals", get(staff::portals_page).post(staff::create_portal))
         .route("/portals/{id}", get(staff::portal_page))
-        .route("/portals/{id}/download.zip", get(staff::download_all))
+        .route("/portals/{id}/download.zip", get(staff::download_all).head(refuse_head))
         .route("/portals/{id}/{action}", post(staff::portal_action))
-        .route("/documents/{id}/download", get(staff::download))
+        .route("/documents/{id}/download", get(staff::download).head(refuse_head))
         .route("/documents/{id}/delete", post(staff::delete_document))
         .route("/documents/{id}/release", post(staff::release_document))
         .route("/matters", get(matters::matters_page).post(matters::create_matter))
@@ -150,7 +173,7 @@ pub fn router(courier: Arc<Courier>) -> Router {
         .route("/matters/{id}/shares", post(matters::create_share))
         .route("/matters/{id}/{action}", post(matters::matter_action))
         .route("/shares/{id}", get(matters::share_page))
-        .route("/shares/{id}/revoke", post(matters::revoke_share))
+        .route("/shares/{id}/{action}", post(matters::share_action))
         .route("/access-review", get(matters::access_review_page))
         .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT));
     let api = Router::new()
@@ -163,7 +186,7 @@ pub fn router(courier: Arc<Courier>) -> Router {
         .route("/api/v1/portals/{id}/documents", get(api::portal_documents))
         .route("/api/v1/matters", get(api::list_matters))
         .route("/api/v1/documents/{id}", axum::routing::delete(api::delete_document))
-        .route("/api/v1/documents/{id}/content", get(api::download_document))
+        .route("/api/v1/documents/{id}/content", get(api::download_document).head(refuse_head))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), middleware::rate_limit))
         .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT));
     // Staff uploads stream with the firm's per-file limit.

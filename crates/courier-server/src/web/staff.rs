@@ -7,7 +7,7 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use courier_core::time_fmt::{now_ms, parse_rfc3339};
+use courier_core::time_fmt::{now_ms, parse_rfc3339, rfc3339};
 use courier_core::{ByteSize, FileName};
 use serde::Deserialize;
 use serde_json::json;
@@ -216,7 +216,9 @@ pub async fn portal_page(
     let session = staff_session!(state, headers);
     let portal = state.courier.portal_for(&session.caller(ip.0), &id).await?;
     let documents = state.courier.list_documents(Some(&id), false).await?;
-    let ctx = json!({ "user": session.email, "csrf_token": session.csrf_token, "portal": portal, "documents": documents, "role": session.role });
+    let passcode_locked_until = state.courier.link_locked_until("portal", &id).await?.map(rfc3339);
+    let ctx = json!({ "user": session.email, "csrf_token": session.csrf_token, "portal": portal, "documents": documents, "role": session.role,
+        "passcode_locked_until": passcode_locked_until });
     Ok(state.templates.render("portal.html", ctx)?.into_response())
 }
 
@@ -234,6 +236,7 @@ pub async fn portal_action(
     match action.as_str() {
         "disable" => drop(courier.set_portal_enabled(&caller, &id, false).await?),
         "enable" => drop(courier.set_portal_enabled(&caller, &id, true).await?),
+        "unlock-passcode" => drop(courier.unlock_portal_passcode(&caller, &id).await?),
         "delete" => {
             courier.delete_portal(&caller, &id).await?;
             return Ok(see_other("/portals"));

@@ -1,0 +1,376 @@
+//! Multipart upload bodies with every part bounded (review finding 2) and a minimum transfer
+//! rate (finding 4a).
+//!
+//! multer (behind axum's `Multipart`) buffers a part's header block until the blank line and
+//! has no limit on it but the whole stream's, and uploads have none: one never-ending header
+//! grew the server by 1.5 GiB. So the body passes through a [`GuardedBody`] first, which
+//! follows the multipart framing itself (delimiter, headers, data) with a few bytes of state
+//! and fails the request once a preamble or header block passes [`MAX_HEADER_BYTES`]; the
+//! parser therefore never holds more than that plus one read. It also fails a body whose
+//! client sends less than `min_upload_rate` bytes per window: a body timeout that restarts
+//! with every chunk let one byte every 20 s hold an inspection slot for ever.
+
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::body::{Body, BodyDataStream};
+use axum::http::HeaderMap;
+use bytes::Bytes;
+use futures_util::Stream;
+use memchr::memmem;
+use tokio::time::{Instant, Sleep};
+
+use crate::{Error, Result};
+
+/// Largest preamble, or header block of one part (`Content-Disposition`, `Content-Type`):
+/// far above what a browser sends, far below anything that matters for memory.
+pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+/// Largest non-file field (the staff form's `csrf_token`, anything a script adds).
+pub const MAX_TEXT_FIELD_BYTES: usize = 4 * 1024;
+
+/// The minimum rate a body must keep: at least `bytes` in every `window`.
+#[derive(Clone, Copy, Debug)]
+pub struct MinRate {
+    pub bytes: u64,
+    pub window: Duration,
+}
+
+/// Why a guarded body was cut off; the handler turns it into the answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Violation {
+    HeaderTooLarge,
+    TooSlow,
+}
+
+/// A multipart upload whose framing, field sizes, part count and rate are all bounded.
+pub struct UploadBody {
+    parts: multer::Multipart<'static>,
+    violation: Arc<Mutex<Option<Violation>>>,
+    seen: usize,
+    max_parts: usize,
+}
+
+/// One part of an [`UploadBody`].
+pub struct Part {
+    field: multer::Field<'static>,
+    violation: Arc<Mutex<Option<Violation>>>,
+}
+
+impl UploadBody {
+    /// `max_parts` counts every part, file or not.
+    pub fn new(headers: &HeaderMap, body: Body, max_parts: usize, rate: MinRate) -> Result<Self> {
+        let content_type = headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+        let boundary = content_type
+            .and_then(|ct| multer::parse_boundary(ct).ok())
+            .ok_or_else(|| Error::BadRequest("the upload must be sent as multipart/form-data".into()))?;
+        let violation = Arc::new(Mutex::new(None));
+        let guarded = GuardedBody::new(body.into_data_stream(), &boundary, rate, violation.clone());
+        Ok(Self { parts: multer::Multipart::new(guarded, boundary), violation, seen: 0, max_parts })
+    }
+
+    pub async fn next_part(&mut self) -> Result<Option<Part>> {
+        let field = self.parts.next_field().await.map_err(|e| explain(&self.violation, &e))?;
+        let Some(field) = field else { return Ok(None) };
+        self.seen += 1;
+        if self.seen > self.max_parts {
+            return Err(Error::PayloadTooLarge(format!("the upload has more than {} parts", self.max_parts)));
+        }
+        Ok(Some(Part { field, violation: self.violation.clone() }))
+    }
+}
+
+impl UploadBody {
+    /// The real reason for an upload that failed: the guard's, when it cut the body off (the
+    /// document pipeline only saw its stream end), else `e` itself.
+    pub fn reason(&self, e: Error) -> Error {
+        match self.violation.lock().ok().and_then(|v| *v) {
+            Some(_) => explain(&self.violation, &multer::Error::IncompleteStream),
+            None => e,
+        }
+    }
+}
+
+impl Part {
+    pub fn name(&self) -> Option<&str> {
+        self.field.name()
+    }
+
+    pub fn file_name(&self) -> Option<&str> {
+        self.field.file_name()
+    }
+
+    /// The field's value as text, refused past [`MAX_TEXT_FIELD_BYTES`] (read no further).
+    pub async fn text(mut self) -> Result<String> {
+        let mut value = Vec::new();
+        while let Some(chunk) = self.field.chunk().await.map_err(|e| explain(&self.violation, &e))? {
+            if value.len() + chunk.len() > MAX_TEXT_FIELD_BYTES {
+                let name = self.field.name().unwrap_or("(unnamed)").to_owned();
+                return Err(Error::PayloadTooLarge(format!(
+                    "the form field {name:?} is longer than {MAX_TEXT_FIELD_BYTES} bytes"
+                )));
+            }
+            value.extend_from_slice(&chunk);
+        }
+        String::from_utf8(value).map_err(|_| Error::BadRequest("a form field is not UTF-8 text".into()))
+    }
+
+    /// Reads a part that is not wanted to its end, within the text-field bound.
+    pub async fn skip(self) -> Result<()> {
+        self.text().await.map(drop)
+    }
+
+    /// The part's data, for streaming into a document. A cut-off body ends it with the reason.
+    pub fn into_stream(self) -> impl Stream<Item = std::result::Result<Bytes, String>> + Unpin + Send {
+        let violation = self.violation;
+        futures_util::StreamExt::map(self.field, move |r| r.map_err(|e| explain(&violation, &e).public_message()))
+    }
+}
+
+/// The answer for a multer error: the guard's reason when it cut the body off.
+fn explain(violation: &Mutex<Option<Violation>>, e: &multer::Error) -> Error {
+    match violation.lock().ok().and_then(|v| *v) {
+        Some(Violation::HeaderTooLarge) => Error::PayloadTooLarge(format!(
+            "a part's headers (or the text before the first part) are longer than {MAX_HEADER_BYTES} bytes"
+        )),
+        Some(Violation::TooSlow) => {
+            Error::TooSlow("the upload arrived too slowly and was stopped; please try again".into())
+        }
+        None => Error::BadRequest(format!("the upload is malformed: {e}")),
+    }
+}
+
+/// Where the framing scanner is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Framing {
+    /// Looking for the next delimiter: `in_preamble` counts the bytes before the first one.
+    Data { in_preamble: bool },
+    /// After a delimiter, looking for the blank line that ends the part's headers.
+    Headers,
+}
+
+/// Follows the multipart framing of the bytes that pass, bounding preamble and header
+/// blocks, without holding more than a delimiter's length of them.
+struct FramingScanner {
+    /// `\r\n--boundary`: how every delimiter but a first one at the very start looks.
+    delimiter: Vec<u8>,
+    state: Framing,
+    /// The last bytes of the previous chunk, so a pattern split across chunks is found.
+    carry: Vec<u8>,
+    header_bytes: usize,
+}
+
+const BLANK_LINE: &[u8] = b"\r\n\r\n";
+
+impl FramingScanner {
+    fn new(boundary: &str) -> Self {
+        // A body may open with the delimiter itself; a CRLF in front makes that the same case.
+        Self {
+            delimiter: format!("\r\n--{boundary}").into_bytes(),
+            state: Framing::Data { in_preamble: true },
+            carry: b"\r\n".to_vec(),
+            header_bytes: 0,
+        }
+    }
+
+    /// Feeds the next chunk; `false` once a preamble or header block is too long.
+    fn feed(&mut self, chunk: &[u8]) -> bool {
+        let mut data = std::mem::take(&mut self.carry);
+        let old = data.len();
+        data.extend_from_slice(chunk);
+        // Bytes before `old` were counted with the previous chunk.
+        let fresh = |from: usize, to: usize| to.saturating_sub(from.max(old));
+        let mut at = 0;
+        loop {
+            match self.state {
+                Framing::Data { in_preamble } => match memmem::find(&data[at..], &self.delimiter) {
+                    Some(i) => {
+                        if in_preamble {
+                            self.header_bytes += fresh(at, at + i);
+                        }
+                        at += i + self.delimiter.len();
+                        self.state = Framing::Headers;
+                        self.header_bytes = 0;
+                    }
+                    None => {
+                        if in_preamble {
+                            self.header_bytes += fresh(at, data.len());
+                        }
+                        let keep = (self.delimiter.len() - 1).min(data.len() - at);
+                        self.carry = data[data.len() - keep..].to_vec();
+                        return self.header_bytes <= MAX_HEADER_BYTES;
+                    }
+                },
+                Framing::Headers => match memmem::find(&data[at..], BLANK_LINE) {
+                    Some(i) => {
+                        self.header_bytes += fresh(at, at + i + BLANK_LINE.len());
+                        if self.header_bytes > MAX_HEADER_BYTES {
+                            return false;
+                        }
+                        at += i + BLANK_LINE.len();
+                        self.state = Framing::Data { in_preamble: false };
+                    }
+                    None => {
+                        self.header_bytes += fresh(at, data.len());
+                        let keep = (BLANK_LINE.len() - 1).min(data.len() - at);
+                        self.carry = data[data.len() - keep..].to_vec();
+                        return self.header_bytes <= MAX_HEADER_BYTES;
+                    }
+                },
+            }
+        }
+    }
+}
+
+/// The request body with the framing bound and the minimum rate enforced.
+struct GuardedBody {
+    inner: BodyDataStream,
+    scanner: FramingScanner,
+    rate: MinRate,
+    /// The end of the current rate window, and the bytes received in it.
+    window_end: Pin<Box<Sleep>>,
+    in_window: u64,
+    violation: Arc<Mutex<Option<Violation>>>,
+    failed: bool,
+}
+
+impl GuardedBody {
+    fn new(inner: BodyDataStream, boundary: &str, rate: MinRate, violation: Arc<Mutex<Option<Violation>>>) -> Self {
+        Self {
+            inner,
+            scanner: FramingScanner::new(boundary),
+            rate,
+            window_end: Box::pin(tokio::time::sleep(rate.window)),
+            in_window: 0,
+            violation,
+            failed: false,
+        }
+    }
+
+    fn fail(&mut self, why: Violation) -> Poll<Option<std::result::Result<Bytes, std::io::Error>>> {
+        self.failed = true;
+        if let Ok(mut v) = self.violation.lock() {
+            *v = Some(why);
+        }
+        let message = match why {
+            Violation::HeaderTooLarge => "multipart headers too large",
+            Violation::TooSlow => "upload below the minimum transfer rate",
+        };
+        Poll::Ready(Some(Err(std::io::Error::other(message))))
+    }
+
+    fn restart_window(&mut self) {
+        self.in_window = 0;
+        let next = Instant::now() + self.rate.window;
+        self.window_end.as_mut().reset(next);
+    }
+}
+
+impl Stream for GuardedBody {
+    type Item = std::result::Result<Bytes, std::io::Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.failed {
+            return Poll::Ready(None);
+        }
+        match Pin::new(&mut self.inner).poll_next(cx) {
+            Poll::Ready(Some(Ok(chunk))) => {
+                if !self.scanner.feed(&chunk) {
+                    return self.fail(Violation::HeaderTooLarge);
+                }
+                self.in_window += chunk.len() as u64;
+                // A window that ended while Courier itself was busy (not polling) is not the
+                // client's fault: it is judged only while waiting for the client, below.
+                if self.window_end.is_elapsed() {
+                    self.restart_window();
+                }
+                Poll::Ready(Some(Ok(chunk)))
+            }
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(std::io::Error::other(e)))),
+            Poll::Ready(None) => Poll::Ready(None),
+            // Waiting for the client: when the window ends it must have sent enough.
+            Poll::Pending => {
+                while self.window_end.as_mut().poll(cx).is_ready() {
+                    if self.in_window < self.rate.bytes {
+                        return self.fail(Violation::TooSlow);
+                    }
+                    self.restart_window();
+                }
+                Poll::Pending
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn feed_all(chunks: &[&[u8]]) -> bool {
+        let mut s = FramingScanner::new("XyZ");
+        chunks.iter().all(|c| s.feed(c))
+    }
+
+    fn body(header: &[u8], data: &[u8]) -> Vec<u8> {
+        let mut b = b"--XyZ\r\n".to_vec();
+        b.extend_from_slice(header);
+        b.extend_from_slice(b"\r\n\r\n");
+        b.extend_from_slice(data);
+        b.extend_from_slice(b"\r\n--XyZ--\r\n");
+        b
+    }
+
+    #[test]
+    fn ordinary_uploads_pass_whatever_the_chunking() {
+        let header = b"Content-Disposition: form-data; name=\"file\"; filename=\"a.bin\"";
+        let data: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let whole = body(header, &data);
+        for size in [1, 2, 3, 5, 64, 4096, whole.len()] {
+            let chunks: Vec<&[u8]> = whole.chunks(size).collect();
+            assert!(feed_all(&chunks), "chunk size {size}");
+        }
+    }
+
+    #[test]
+    fn data_of_any_size_never_counts_as_header() {
+        // File data that is mostly CRLFs and near-delimiters must not be taken for headers.
+        let data = b"\r\n\r\n--XyZ-\r\n--Xy\r\n\r\n".repeat(10_000);
+        let whole = body(b"Content-Disposition: form-data; name=\"file\"; filename=\"x\"", &data);
+        for size in [1, 7, 8192] {
+            let chunks: Vec<&[u8]> = whole.chunks(size).collect();
+            assert!(feed_all(&chunks), "chunk size {size}");
+        }
+    }
+
+    #[test]
+    fn a_header_block_that_never_ends_is_cut_off() {
+        let mut s = FramingScanner::new("XyZ");
+        assert!(s.feed(b"--XyZ\r\nContent-Disposition: form-data; name=\"file\"\r\nX-Pad: "));
+        let mut fed = 0;
+        while s.feed(&[b'a'; 1000]) {
+            fed += 1000;
+            assert!(fed <= MAX_HEADER_BYTES, "still accepted after {fed} header bytes");
+        }
+    }
+
+    #[test]
+    fn one_byte_at_a_time_is_counted_once() {
+        let mut s = FramingScanner::new("XyZ");
+        assert!(s.feed(b"--XyZ\r\nX: "));
+        for _ in 0..(MAX_HEADER_BYTES - 20) {
+            assert!(s.feed(b"a"));
+        }
+        assert!(!(0..40).all(|_| s.feed(b"a")));
+    }
+
+    #[test]
+    fn a_long_preamble_is_cut_off_and_a_second_part_is_bounded_too() {
+        assert!(!feed_all(&[&vec![b'p'; MAX_HEADER_BYTES + 1]]));
+        let mut first = body(b"Content-Disposition: form-data; name=\"a\"", b"1");
+        first.truncate(first.len() - 4); // drop the closing "--\r\n"
+        first.extend_from_slice(b"\r\nX: ");
+        first.extend_from_slice(&vec![b'h'; MAX_HEADER_BYTES + 1]);
+        assert!(!feed_all(&[&first]));
+    }
+}
