@@ -393,3 +393,24 @@ async fn finding_8_serve_warns_when_a_local_clamd_keeps_uploads_on_disk() {
     let text = console(&dir.path().join("missing.conf"));
     assert!(text.contains("cannot read clamd's configuration"), "{text}");
 }
+
+#[tokio::test]
+async fn finding_5_a_busy_database_is_503_with_retry_after_not_500() {
+    let env = Env::start();
+    if env.on_postgres() {
+        return;
+    }
+    let (_, token) = env.create_portal(&[]);
+    sqlx::any::install_default_drivers();
+    let pool = AnyPoolOptions::new().max_connections(1).connect(&env.database_url()).await.unwrap();
+    // Another writer holds SQLite's write lock past Courier's busy timeout (5 s).
+    let mut conn = pool.acquire().await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await.unwrap();
+    let r = upload(env.base(), &token, &[("a.txt", b"while the database is busy".as_slice())]).await;
+    assert_eq!(r.status(), 503);
+    assert!(r.headers().get("retry-after").is_some());
+    sqlx::query("ROLLBACK").execute(&mut *conn).await.unwrap();
+    drop(conn);
+    pool.close().await;
+    assert_eq!(upload(env.base(), &token, &[("b.txt", b"once it is free again".as_slice())]).await.status(), 201);
+}
