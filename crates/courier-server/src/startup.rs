@@ -25,20 +25,31 @@ pub async fn open(config: Config) -> Result<Arc<Courier>> {
     for dir in ["", "keys", "audit", "blobs"] {
         create_private_dir(&config.data_dir.join(dir))?;
     }
-    let keys = MasterKeys::open(&config.master_key_path())?;
-    let audit_seed = load_or_create_key(&config.audit_key_path())?;
-    let signer = HeadSigner::from_seed(&audit_seed)?;
-    // Derived, so instances sharing the master key agree on cookie signatures.
-    // From the audit seed, not the master key: master keys rotate and retire, and every
-    // instance must agree on cookie signatures throughout.
-    let cookie_key = courier_crypto::MacKey::derive(&audit_seed, b"courier cookie key v1");
-
     if config.database_url.is_none() {
         // SQLite creates its -wal and -shm files with the main file's mode.
         create_private_file(&config.data_dir.join("courier.db"))?;
     }
     let db = Db::connect(&config.database_url()).await.map_err(|e| Error::Unavailable(format!("database: {e}")))?;
     db.migrate().await?;
+    // The keys are made at first start only: a key file missing next to data that needs it is
+    // an operator's mistake (a restore in the wrong order, a wrong path), and a new key would
+    // make everything unreadable, silently.
+    let in_use = courier_store::documents::master_key_versions_in_use(db.pool()).await?;
+    let keys = MasterKeys::open(&config.master_key_path(), &in_use)?;
+    let audit_path = config.audit_key_path();
+    if !audit_path.exists() && courier_store::audit::has_events(db.pool()).await? {
+        return Err(Error::BadRequest(format!(
+            "the audit signing key {} is missing, but the audit trail has events: restore it from its backup \
+             (Courier does not make a new key, which could never verify the trail)",
+            audit_path.display()
+        )));
+    }
+    let audit_seed = load_or_create_key(&audit_path)?;
+    let signer = HeadSigner::from_seed(&audit_seed)?;
+    // Derived, so instances sharing the master key agree on cookie signatures.
+    // From the audit seed, not the master key: master keys rotate and retire, and every
+    // instance must agree on cookie signatures throughout.
+    let cookie_key = courier_crypto::MacKey::derive(&audit_seed, b"courier cookie key v1");
     let s3 = config.s3_settings().map_err(|e| Error::BadRequest(e.to_string()))?;
     let blobs: Arc<dyn BlobStore> = match (s3, config.blob_store.as_deref()) {
         (Some(s3), _) => Arc::new(S3BlobStore::new(&s3)?),

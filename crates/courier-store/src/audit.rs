@@ -113,3 +113,9 @@ pub async fn page<'c, E: Executor<'c, Database = sqlx::Any>>(
     .await?;
     rows.iter().map(from_row).collect()
 }
+
+/// Whether the trail has any event (then its signing key must not be made anew).
+pub async fn has_events<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E) -> Result<bool> {
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM audit_events").fetch_one(ex).await?;
+    Ok(crate::col::<i64>(&row, "n")? > 0)
+}

@@ -189,3 +189,27 @@ pub async fn replace_wrapped_key(conn: &mut AnyConnection, id: &str, old: &[u8],
         .await?;
     Ok(r.rows_affected() == 1)
 }
+
+/// The master key versions that the database's wrapped document keys and sealed secrets were
+/// made with (the first four bytes of each, big-endian), so that start-up can refuse to run
+/// without one of them rather than make a new key over data it could never open again.
+pub async fn master_key_versions_in_use<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E) -> Result<Vec<u32>> {
+    let rows = sqlx::query(
+        "SELECT DISTINCT substr(wrapped_dek, 1, 4) AS v FROM documents WHERE wrapped_dek IS NOT NULL \
+         UNION SELECT DISTINCT substr(totp_sealed, 1, 4) AS v FROM users WHERE length(totp_sealed) >= 4",
+    )
+    .fetch_all(ex)
+    .await?;
+    let mut versions = Vec::new();
+    for row in &rows {
+        let prefix: Vec<u8> = col(row, "v")?;
+        let bytes: [u8; 4] = prefix
+            .as_slice()
+            .try_into()
+            .map_err(|_| crate::StoreError::Corrupt("a wrapped key is shorter than its version".into()))?;
+        versions.push(u32::from_be_bytes(bytes));
+    }
+    versions.sort_unstable();
+    versions.dedup();
+    Ok(versions)
+}

@@ -65,3 +65,37 @@ async fn rotate_rewrap_and_retire_while_the_server_runs() {
     }
     assert!(env.audit_ok());
 }
+
+/// Issue 14 (operator traps): a missing key file next to data that needs it stops the CLI and
+/// the server, naming the file; no new key is made over the data, which it could never open.
+#[tokio::test]
+async fn a_missing_key_file_next_to_existing_data_is_refused_not_replaced() {
+    let mut env = Env::start();
+    let keys = env.data_dir().join("keys");
+    let (_, token) = env.create_portal(&[]);
+    assert_eq!(upload(env.base(), &token, &[("a.bin", &bytes(10_000, 2))]).await.status(), 201);
+    env.kill_server();
+    let master = keys.join("master.key");
+    let saved = std::fs::read(&master).unwrap();
+    std::fs::remove_file(&master).unwrap();
+    let (ok, _, err) = env.cli(&["doc", "list", "--json"], None);
+    assert!(!ok, "the CLI ran without the master key");
+    assert!(err.contains("master.key") && err.contains("missing"), "{err}");
+    assert!(!master.exists(), "a new master key was made over existing data");
+    let serve = env.command().args(["serve", "--bind", "127.0.0.1:0"]).output().unwrap();
+    assert!(!serve.status.success());
+    assert!(String::from_utf8_lossy(&serve.stderr).contains("master.key"));
+    assert!(!master.exists());
+
+    // The audit signing key likewise.
+    std::fs::write(&master, &saved).unwrap();
+    let audit = keys.join("audit.key");
+    let audit_saved = std::fs::read(&audit).unwrap();
+    std::fs::remove_file(&audit).unwrap();
+    let (ok, _, err) = env.cli(&["doc", "list", "--json"], None);
+    assert!(!ok && err.contains("audit.key"), "{err}");
+    assert!(!audit.exists());
+    std::fs::write(&audit, &audit_saved).unwrap();
+    assert_eq!(env.cli_json(&["doc", "list", "--json"], None).as_array().unwrap().len(), 1);
+    assert!(env.audit_ok());
+}

@@ -48,6 +48,11 @@ fn key_files(path: &Path) -> Result<BTreeMap<u32, PathBuf>> {
     Ok(files)
 }
 
+/// The file of master key `version`: `path` itself for version 1, `path.vN` otherwise.
+fn version_file(path: &Path, version: u32) -> PathBuf {
+    if version == 1 { path.to_owned() } else { PathBuf::from(format!("{}.v{version}", path.display())) }
+}
+
 fn read_ring(path: &Path) -> Result<KeyRing> {
     let mut keys = Vec::new();
     for (version, file) in key_files(path)? {
@@ -60,11 +65,25 @@ fn read_ring(path: &Path) -> Result<KeyRing> {
 }
 
 impl MasterKeys {
-    /// Loads every version next to `path`, creating version 1 when there is none at all (a
-    /// retired version 1 is not re-created).
-    pub fn open(path: &Path) -> Result<Self> {
-        if key_files(path)?.is_empty() {
+    /// Loads every version next to `path`, creating version 1 when there is none at all and
+    /// nothing uses one yet (a retired version 1 is not re-created). Refuses, naming the file,
+    /// when a version in `in_use` (what the database's wrapped keys were made with) is missing.
+    pub fn open(path: &Path, in_use: &[u32]) -> Result<Self> {
+        let files = key_files(path)?;
+        if files.is_empty() && in_use.is_empty() {
             crate::startup::load_or_create_key(path)?;
+        }
+        let missing: Vec<String> = in_use
+            .iter()
+            .filter(|v| !files.contains_key(v))
+            .map(|v| version_file(path, *v).display().to_string())
+            .collect();
+        if !missing.is_empty() {
+            return Err(Error::BadRequest(format!(
+                "the master key file {} is missing, but the database holds keys wrapped with it: restore it from its \
+                 separate backup before starting (Courier does not make a new key over existing data)",
+                missing.join(" and ")
+            )));
         }
         Ok(Self { path: path.to_owned(), ring: RwLock::new(Arc::new(read_ring(path)?)) })
     }
@@ -84,7 +103,7 @@ impl MasterKeys {
     }
 
     pub fn version_path(&self, version: u32) -> PathBuf {
-        if version == 1 { self.path.clone() } else { PathBuf::from(format!("{}.v{version}", self.path.display())) }
+        version_file(&self.path, version)
     }
 
     pub fn wrap(&self, dek: &Dek, document_id: &[u8; 16]) -> Result<Vec<u8>> {
