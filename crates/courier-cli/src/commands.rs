@@ -250,14 +250,35 @@ async fn doc(courier: &std::sync::Arc<Courier>, caller: &Caller, cmd: DocCommand
             }
             Ok(ExitCode::SUCCESS)
         }
-        DocCommand::Get { id, output } => {
+        DocCommand::Get { id, output, force } => {
+            let to_stdout = output.as_os_str() == "-";
+            // Checked before the document is opened (and its download audited).
+            if !to_stdout && let Ok(meta) = std::fs::metadata(&output) {
+                if !meta.is_file() {
+                    bail!("{} is not a regular file; use --output - for standard output", output.display());
+                }
+                if !force {
+                    bail!("{} exists; pass --force to overwrite it", output.display());
+                }
+            }
             let (doc, stream) = service(courier.open_document(caller, &id).await)?;
             let mut stream = std::pin::pin!(stream);
-            let partial = output.with_extension("courier-partial");
+            if to_stdout {
+                let mut out = std::io::stdout().lock();
+                while let Some(chunk) = stream.next().await {
+                    out.write_all(&chunk.context("decrypting the document")?)?;
+                }
+                out.flush()?;
+                eprintln!("Wrote {} bytes ({}) to standard output", doc.size, doc.name);
+                return Ok(ExitCode::SUCCESS);
+            }
+            let mut partial_name = output.file_name().unwrap_or_default().to_owned();
+            partial_name.push(".courier-partial");
+            let partial = output.with_file_name(partial_name);
             let mut file = std::fs::OpenOptions::new()
                 .write(true)
                 .create(true)
-                .truncate(true)
+                .truncate(true) // a partial file left by an interrupted run is ours to replace
                 .mode(0o600) // privileged plaintext: readable by the operator only
                 .open(&partial)
                 .with_context(|| format!("creating {}", partial.display()))?;
@@ -273,7 +294,14 @@ async fn doc(courier: &std::sync::Arc<Courier>, caller: &Caller, cmd: DocCommand
                 let _ = std::fs::remove_file(&partial);
                 return Err(e);
             }
-            std::fs::rename(&partial, &output).with_context(|| format!("writing {}", output.display()))?;
+            if force {
+                std::fs::rename(&partial, &output).with_context(|| format!("writing {}", output.display()))?;
+            } else {
+                // A hard link fails if the name was taken meanwhile: nothing is overwritten.
+                let linked = std::fs::hard_link(&partial, &output);
+                let _ = std::fs::remove_file(&partial);
+                linked.with_context(|| format!("writing {} (use --force to overwrite)", output.display()))?;
+            }
             eprintln!("Wrote {} bytes ({}) to {}", doc.size, doc.name, output.display());
             Ok(ExitCode::SUCCESS)
         }

@@ -341,11 +341,16 @@ enum DocCommand {
         #[command(flatten)]
         json: Json,
     },
-    /// Decrypt a document to FILE.
+    /// Decrypt a document to FILE (`-` for standard output).
     Get {
+        /// The document's id.
         id: String,
+        /// Where to write the plaintext (mode 0600); `-` writes to standard output.
         #[arg(long, short)]
         output: PathBuf,
+        /// Replace FILE if it exists (without it, an existing file is never overwritten).
+        #[arg(long)]
+        force: bool,
     },
     /// Shred a document.
     Delete {

@@ -46,7 +46,8 @@ async fn whole_loop_round_trips_bytes_and_shreds() {
     let all = env.cli_json(&["doc", "list", "--include-deleted", "--json"], None);
     let shredded = all.as_array().unwrap().iter().find(|d| d["id"] == letter.as_str()).expect("still listed");
     assert!(shredded["deleted_at"].is_string());
-    let (ok, _, err) = env.cli(&["doc", "get", &letter, "--output", "/dev/null"], None);
+    let gone = env.dir.path().join("shredded.txt");
+    let (ok, _, err) = env.cli(&["doc", "get", &letter, "--output", gone.to_str().unwrap()], None);
     assert!(!ok && err.contains("not found"), "{err}");
 
     let portal_json = env.cli_json(&["portal", "show", &portal, "--json"], None);
@@ -302,4 +303,32 @@ async fn concurrent_uploads_and_cli_actions_keep_one_valid_chain() {
     assert!(env.audit_ok());
     let actor = events.iter().find(|e| e["action"] == "portal.create").unwrap()["actor"].as_str().unwrap().to_owned();
     assert!(actor.starts_with("cli:") && actor != "cli:unknown", "{actor}");
+}
+
+/// Issue 14 (operator traps): `--output -` is standard output; an existing file is kept unless
+/// `--force`, and the refusal comes before the document is opened (no download is audited).
+#[tokio::test]
+async fn doc_get_writes_to_stdout_and_never_overwrites_without_force() {
+    let env = Env::start();
+    let (_, token) = env.create_portal(&[]);
+    let data = bytes(70_000, 9);
+    assert_eq!(upload(env.base(), &token, &[("exhibit.bin", &data)]).await.status(), 201);
+    let id = env.docs(None)[0]["id"].as_str().unwrap().to_owned();
+    let out = env.command().args(["doc", "get", &id, "--output", "-"]).output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(out.stdout, data, "the plaintext on standard output");
+    assert!(!env.dir.path().join("-").exists(), "no file named '-'");
+
+    let existing = env.dir.path().join("notes.bin");
+    std::fs::write(&existing, b"the lawyer's own notes").unwrap();
+    let downloads = |env: &Env| env.audit_events().iter().filter(|e| e["action"] == "document.download").count();
+    let before = downloads(&env);
+    let (ok, _, err) = env.cli(&["doc", "get", &id, "--output", existing.to_str().unwrap()], None);
+    assert!(!ok && err.contains("--force"), "{err}");
+    assert_eq!(std::fs::read(&existing).unwrap(), b"the lawyer's own notes");
+    assert_eq!(downloads(&env), before, "a refused doc get audited a download");
+    let (ok, _, err) = env.cli(&["doc", "get", &id, "--output", "/dev/null", "--force"], None);
+    assert!(!ok && err.contains("not a regular file"), "{err}");
+    assert!(env.cli(&["doc", "get", &id, "--output", existing.to_str().unwrap(), "--force"], None).0);
+    assert_eq!(std::fs::read(&existing).unwrap(), data);
 }
