@@ -354,6 +354,18 @@ async fn audit(courier: &Courier, caller: &Caller, cmd: AuditCommand) -> Result<
             }
             Ok(code)
         }
+        AuditCommand::RestartLog { reason, json } => {
+            let details = service(courier.audit.restart_log(&courier.db, caller, &reason).await)?;
+            if json.json {
+                return print_json(&details);
+            }
+            println!(
+                "Started a new heads.log at event {}; the old one is kept as {}.",
+                details["head_seq"],
+                details["replaced"].as_str().unwrap_or("(none)")
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         AuditCommand::Export { since, json: _ } => {
             let since_ms = since.map(|s| parse_rfc3339(&s)).transpose()?.unwrap_or(i64::MIN);
             audit_read(courier, caller, "audit.export", "audit", json!({ "since_ms": since_ms })).await?;

@@ -89,9 +89,10 @@ pub async fn serve(
         let builder = builder.clone();
         let stop = stop_rx.clone();
         let write_stall = limits.write_stall;
+        let header_read_timeout = limits.header_read_timeout;
         tokio::spawn(async move {
             let _held = (permit, address_slot);
-            let io = StallGuard::new(stream, write_stall);
+            let io = StallGuard::new(stream, write_stall, header_read_timeout);
             match tls {
                 None => serve_connection(&builder, io, app, peer, stop).await,
                 Some(tls) => {
@@ -147,16 +148,21 @@ async fn serve_connection<I>(
     }
 }
 
-/// A stream whose writes fail with `TimedOut` once they have made no progress for `stall`.
+/// A stream whose writes fail with `TimedOut` once they have made no progress for `stall`,
+/// and whose first read fails the same way if no byte came within `first_byte`: hyper's
+/// header deadline starts only with a request, so a connection that never sends one would
+/// otherwise be kept for ever.
 struct StallGuard<S> {
     inner: S,
     stall: Duration,
     stalled_since: Option<Pin<Box<Sleep>>>,
+    /// Until the first byte arrives.
+    first_byte: Option<Pin<Box<Sleep>>>,
 }
 
 impl<S> StallGuard<S> {
-    fn new(inner: S, stall: Duration) -> Self {
-        Self { inner, stall, stalled_since: None }
+    fn new(inner: S, stall: Duration, first_byte: Duration) -> Self {
+        Self { inner, stall, stalled_since: None, first_byte: Some(Box::pin(tokio::time::sleep(first_byte))) }
     }
 
     /// Passes a write's result through, timing how long it has been pending.
@@ -174,7 +180,17 @@ impl<S> StallGuard<S> {
 
 impl<S: AsyncRead + Unpin> AsyncRead for StallGuard<S> {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_read(cx, buf)
+        let before = buf.filled().len();
+        let poll = Pin::new(&mut self.inner).poll_read(cx, buf);
+        match (&poll, self.first_byte.as_mut()) {
+            (Poll::Ready(Ok(())), Some(_)) if buf.filled().len() > before => self.first_byte = None,
+            (Poll::Pending, Some(deadline)) => {
+                ready!(deadline.as_mut().poll(cx));
+                return Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, "no request arrived")));
+            }
+            _ => {}
+        }
+        poll
     }
 }
 

@@ -376,6 +376,16 @@ enum AuditCommand {
         #[command(flatten)]
         json: Json,
     },
+    /// After restoring a database older than audit/heads.log: keep the old log aside
+    /// (heads.log.replaced-<ms>) and start a new one at the database's signed head. The
+    /// database's own chain must verify; the restart is audited with the reason.
+    RestartLog {
+        /// Why (e.g. "restored the 02:00 database backup after disk failure").
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        json: Json,
+    },
     /// Print events as JSON Lines.
     Export {
         /// Only events at or after this RFC 3339 time.

@@ -120,6 +120,8 @@ pub struct Config {
     /// that makes no progress for `write_stall_secs` ends the connection.
     pub header_read_timeout_secs: u64,
     pub write_stall_secs: u64,
+    /// A form body (anything but an upload) must arrive in all within this.
+    pub form_body_timeout_secs: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
@@ -209,6 +211,7 @@ impl Default for Config {
             connections_per_address: 64,
             header_read_timeout_secs: 10,
             write_stall_secs: 60,
+            form_body_timeout_secs: 20,
             clamd_addr: None,
             malware_scanning: None,
             malware_action: MalwareAction::Refuse,

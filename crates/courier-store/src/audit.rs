@@ -119,3 +119,9 @@ pub async fn has_events<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E) -> Res
     let row = sqlx::query("SELECT COUNT(*) AS n FROM audit_events").fetch_one(ex).await?;
     Ok(crate::col::<i64>(&row, "n")? > 0)
 }
+
+/// The hash of event `seq`, if there is one.
+pub async fn event_hash(conn: &mut AnyConnection, seq: i64) -> Result<Option<Vec<u8>>> {
+    let row = sqlx::query("SELECT hash FROM audit_events WHERE seq = $1").bind(seq).fetch_optional(conn).await?;
+    row.map(|r| col(&r, "hash")).transpose()
+}

@@ -183,6 +183,13 @@ fn expected(who: &str, matter: &str) -> [u16; 6] {
         ("conf", "para") => with_download(PARALEGAL, 403),
         // The department rule binds admins as well; elsewhere they manage but do not read.
         ("lit", "admin") => HIDDEN,
+        // Off a restricted matter, an admin does not choose its members either (they could
+        // add an account of their own making): the change is refused on the matter's page.
+        ("restricted", "admin") => {
+            let mut row = ADMIN;
+            row[4] = 400;
+            row
+        }
         (_, "admin") => ADMIN,
         _ => HIDDEN,
     }
@@ -282,6 +289,19 @@ async fn ids_of_other_matters_reach_nothing_and_break_glass_is_limited_and_audit
         && e["target"] == format!("matter:{other}")
         && e["actor"].as_str().unwrap().starts_with("staff:")));
     assert_eq!(admin.c.get(format!("{base}/documents/{doc}/download")).send().await.unwrap().status(), 403);
+    // Nor by adding an account of its own making (an invitation it accepted itself) to a
+    // restricted matter it is not on (second review).
+    let restricted = &world.matters["restricted"];
+    let before = env.cli_json(&["matter", "show", restricted, "--json"], None)["members"].clone();
+    let r = admin
+        .c
+        .post(format!("{base}/matters/{restricted}/members"))
+        .form(&[("csrf_token", admin.csrf.as_str()), ("email", "out@firm.example"), ("role", "attorney")])
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(r.status(), 303, "an admin off a restricted matter changed its members");
+    assert_eq!(env.cli_json(&["matter", "show", restricted, "--json"], None)["members"], before);
     let r = admin
         .c
         .post(format!("{base}/matters/{other}/break-glass"))

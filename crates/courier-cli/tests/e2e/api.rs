@@ -226,3 +226,30 @@ async fn the_openapi_document_describes_the_api() {
     assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
     assert!(doc["components"]["schemas"]["DocumentView"]["properties"]["sha256"].is_object());
 }
+
+/// Second review of issue 13: changing one's own password, and signing out everywhere else,
+/// are self-recovery too; the account's tokens go with them.
+#[tokio::test]
+async fn a_password_change_and_ending_other_sessions_revoke_the_users_tokens() {
+    let env = Env::start();
+    let c = client();
+    let (csrf, _) = crate::harness::sign_in(&env, &c, "pat@firm.example", "attorney").await;
+    let made = token(&env, "pat@firm.example", &["portals:read"]);
+    let api = Api { env: &env, token: made["token"].as_str().unwrap().to_owned() };
+    assert_eq!(api.get("/api/v1/me").await.status(), 200);
+    let new = "quiet lantern orchard 77";
+    let form =
+        [("current", crate::harness::PASSWORD), ("password", new), ("password_again", new), ("csrf_token", &csrf)];
+    assert_eq!(c.post(format!("{}/account/password", env.base())).form(&form).send().await.unwrap().status(), 303);
+    assert_eq!(api.get("/api/v1/me").await.status(), 401, "a token survived the password change");
+
+    let made = token(&env, "pat@firm.example", &["portals:read"]);
+    let api = Api { env: &env, token: made["token"].as_str().unwrap().to_owned() };
+    assert_eq!(api.get("/api/v1/me").await.status(), 200);
+    let page = c.get(format!("{}/account", env.base())).send().await.unwrap().text().await.unwrap();
+    let csrf = crate::harness::hidden_field(&page, "csrf_token");
+    let form = [("csrf_token", csrf.as_str()), ("password", new)];
+    let r = c.post(format!("{}/account/sessions/end-others", env.base())).form(&form).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(api.get("/api/v1/me").await.status(), 401, "a token survived signing out everywhere else");
+}

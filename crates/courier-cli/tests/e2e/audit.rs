@@ -203,6 +203,91 @@ async fn a_failed_verification_signs_nothing_on_top() {
     assert_eq!(event_count(&pool).await, before);
 }
 
+/// A second review of issue 13: the chain hash is unkeyed, so an insider can append a forged
+/// event and a head with a junk signature. The next genuine action must not sign on top.
+#[tokio::test]
+async fn a_forged_event_with_an_unsigned_head_is_not_vouched_for() {
+    let env = env_with_events();
+    let pool = db(&env).await;
+    let last =
+        sqlx::query("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1").fetch_one(&pool).await.unwrap();
+    let (seq, prev): (i64, Vec<u8>) = (last.get(0), last.get(1));
+    let prev: [u8; 32] = prev.try_into().unwrap();
+    let (at, actor, action, target, ip, details) =
+        (1_800_000_000_000i64, "staff:frame-me", "document.download", "document:forged", "203.0.113.9", "{}");
+    let fields = courier_crypto::audit::EventFields { seq: seq + 1, at_ms: at, actor, action, target, ip, details };
+    let hash = courier_crypto::audit::chain_hash(&prev, &fields);
+    sqlx::query(
+        "INSERT INTO audit_events (seq, at, actor, action, target, ip, details, prev_hash, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(seq + 1)
+    .bind(at)
+    .bind(actor)
+    .bind(action)
+    .bind(target)
+    .bind(ip)
+    .bind(details)
+    .bind(prev.to_vec())
+    .bind(hash.to_vec())
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query("UPDATE audit_head SET seq = $1, hash = $2, at = $3, signature = $4")
+        .bind(seq + 1)
+        .bind(hash.to_vec())
+        .bind(at)
+        .bind(vec![0u8; 64])
+        .execute(&pool)
+        .await
+        .unwrap();
+    let (ok, _, err) = env.cli(&["portal", "create", "--label", "after the forgery"], None);
+    assert!(!ok, "an action signed a head on top of a forged one");
+    assert!(err.contains("not one Courier signed"), "{err}");
+    assert!(!verify(&env).0);
+}
+
+/// After restoring a database older than heads.log, appends are refused until the operator
+/// restarts the log: audited, the old log kept, the trail verifying again.
+#[tokio::test]
+async fn a_restored_older_database_is_recovered_by_restarting_the_log() {
+    let env = env_with_events();
+    if env.on_postgres() {
+        return;
+    }
+    let backup = env.dir.path().join("backup.db");
+    let pool = db(&env).await;
+    sqlx::query(&format!("VACUUM INTO '{}'", backup.display())).execute(&pool).await.unwrap();
+    pool.close().await;
+    for i in 0..2 {
+        assert!(env.cli(&["portal", "create", "--label", &format!("after the backup {i}")], None).0);
+    }
+    let live = env.data_dir().join("courier.db");
+    std::fs::copy(&backup, &live).unwrap();
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(env.data_dir().join(format!("courier.db{suffix}")));
+    }
+    let (ok, _, err) = env.cli(&["portal", "create", "--label", "refused"], None);
+    assert!(!ok && err.contains("restart-log"), "{err}");
+    let (ok, _, err) = env.cli(&["audit", "restart-log", "--reason", " "], None);
+    assert!(!ok && err.contains("reason"), "{err}");
+    let restarted = env.cli_json(
+        &["audit", "restart-log", "--reason", "restored the 02:00 backup after a disk failure", "--json"],
+        None,
+    );
+    assert_eq!(restarted["head_seq"], 8);
+    assert_eq!(restarted["replaced_last_seq"], 10);
+    let kept = std::fs::read_dir(env.data_dir().join("audit"))
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with("heads.log.replaced-"))
+        .count();
+    assert_eq!(kept, 1, "the old log is kept");
+    assert!(env.cli(&["portal", "create", "--label", "after the restart"], None).0);
+    let (ok, report) = verify(&env);
+    assert!(ok, "{report}");
+    assert!(env.audit_events().iter().any(|e| e["action"] == "audit.log_restarted"));
+}
+
 #[tokio::test]
 async fn a_deleted_head_row_is_detected_and_no_new_chain_starts() {
     let env = env_with_events();

@@ -84,11 +84,32 @@ impl AuditLog {
         self.read_new_heads(&mut tip)?;
         if head_seq < tip.seq || (head_seq == tip.seq && tip.seq > 0 && *head_hash != tip.hash) {
             return Err(Error::Internal(format!(
-                "the audit trail was rolled back: the database head is at event {head_seq} but heads.log records                  event {}; nothing is appended until `courier audit verify` has been looked at",
+                "the audit trail was rolled back: the database head is at event {head_seq} but heads.log records event {}; nothing is appended until `courier audit verify` has been looked at (after \
+                 restoring an older database: `courier audit restart-log`)",
                 tip.seq
             )));
         }
         Ok(())
+    }
+
+    /// Refuses to sign on top of a head that Courier did not sign, or that does not name the
+    /// chain's last event: events forged with database access (the chain hash is unkeyed)
+    /// would otherwise be vouched for by the next genuine signature.
+    async fn refuse_forged_head(&self, tx: &mut Tx, head: &HeadRecord, hash: &[u8; 32]) -> Result<()> {
+        let genuine = if head.seq == 0 {
+            *hash == GENESIS
+        } else {
+            self.signer.verify(head.seq, hash, head.at, &head.signature)
+                && rows::event_hash(tx, head.seq).await?.as_deref() == Some(hash.as_slice())
+        };
+        if genuine {
+            return Ok(());
+        }
+        Err(Error::Internal(format!(
+            "the audit head at event {} is not one Courier signed, or does not match that event: the trail was \
+             tampered with; nothing is appended until `courier audit verify` has been looked at",
+            head.seq
+        )))
     }
 
     /// Reads the complete lines appended to `heads.log` since the last look and raises the tip
@@ -142,6 +163,7 @@ impl AuditLog {
         let head = rows::lock_head(tx).await?.ok_or_else(|| Error::Internal("the audit head row is missing".into()))?;
         let prev_hash = to_hash(&head.hash).ok_or_else(|| Error::Internal("audit head hash is malformed".into()))?;
         self.refuse_rollback(head.seq, &prev_hash)?;
+        self.refuse_forged_head(tx, &head, &prev_hash).await?;
         let seq = head.seq + 1;
         let at = courier_core::time_fmt::now_ms();
         let actor = caller.actor.to_string();
@@ -171,6 +193,11 @@ impl AuditLog {
     /// could leave a head the database never had.
     pub async fn commit(&self, tx: Tx, head: HeadRecord) -> Result<()> {
         Db::commit(tx).await?;
+        self.append_line(&head).await
+    }
+
+    /// Appends one head to `heads.log`, fsynced.
+    async fn append_line(&self, head: &HeadRecord) -> Result<()> {
         let line =
             HeadLine { seq: head.seq, hash: hex::encode(&head.hash), at: head.at, sig: hex::encode(&head.signature) };
         let mut text = serde_json::to_string(&line).map_err(|e| Error::internal("head line", e))?;
@@ -195,7 +222,53 @@ impl AuditLog {
 
     /// Walks the whole chain and checks it against the signed head and `heads.log`.
     pub async fn verify(&self, db: &Db) -> Result<VerifyReport> {
-        let LoggedHeads { heads: logged, conflict } = self.read_heads_log().await?;
+        self.verify_against(db, true).await
+    }
+
+    /// After a restore of an older database (backups of the database and of `heads.log` are
+    /// not taken at one instant), `heads.log` is ahead of the chain and every append is
+    /// refused. The operator, having checked why, starts a new log: the database's own chain
+    /// and signed head must verify; the old log is kept beside it as `heads.log.replaced-<ms>`
+    /// (never deleted: it is the evidence of what the trail held); the new log starts at the
+    /// current signed head; and the restart is itself an audited event with the reason and what
+    /// the old log recorded last.
+    pub async fn restart_log(&self, db: &Db, caller: &Caller, reason: &str) -> Result<Value> {
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(Error::BadRequest("say why the log is restarted (--reason)".into()));
+        }
+        let report = self.verify_against(db, false).await?;
+        if let Some(e) = &report.error {
+            return Err(Error::Conflict(format!(
+                "the database's own chain does not verify (event {}: {}); restore a database whose chain verifies",
+                e.seq, e.reason
+            )));
+        }
+        let head =
+            rows::head(db.pool()).await?.ok_or_else(|| Error::Internal("the audit head row is missing".into()))?;
+        let replaced =
+            self.heads_log.with_file_name(format!("heads.log.replaced-{}", courier_core::time_fmt::now_ms()));
+        let logged_last = self.read_heads_log().await?.heads.keys().max().copied();
+        match std::fs::rename(&self.heads_log, &replaced) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::internal(&format!("moving {} aside", self.heads_log.display()), e)),
+        }
+        if let Ok(mut tip) = self.logged.lock() {
+            *tip = LoggedTip::default();
+        }
+        if head.seq > 0 {
+            self.append_line(&head).await?;
+        }
+        let details = json!({ "reason": reason, "replaced": replaced.file_name().map(|n| n.to_string_lossy().into_owned()),
+            "replaced_last_seq": logged_last, "head_seq": head.seq });
+        self.record(db, caller, "audit.log_restarted", "audit", details.clone()).await?;
+        Ok(details)
+    }
+
+    async fn verify_against(&self, db: &Db, use_log: bool) -> Result<VerifyReport> {
+        let LoggedHeads { heads: logged, conflict } =
+            if use_log { self.read_heads_log().await? } else { LoggedHeads { heads: HashMap::new(), conflict: None } };
         let mut prev = GENESIS;
         let mut last_seq = 0i64;
         let fail = |seq: i64, reason: String, last: i64| VerifyReport {
@@ -210,7 +283,7 @@ impl AuditLog {
             );
             return Ok(fail(seq, reason, 0));
         }
-        let log_exists = tokio::fs::try_exists(&self.heads_log).await?;
+        let log_exists = !use_log || tokio::fs::try_exists(&self.heads_log).await?;
         loop {
             let page = rows::page(db.pool(), last_seq, i64::MIN, 1000).await?;
             if page.is_empty() {

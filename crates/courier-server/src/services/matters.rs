@@ -253,12 +253,24 @@ impl Courier {
         // Nobody grants themselves a place on a matter (review finding 7): an admin who needs
         // one goes through break glass (a reason, a time limit, audited), or another admin or
         // the operator adds them.
-        if matches!(&caller.actor, Actor::Staff(me) if *me == user.id) {
-            return Err(Error::Conflict(
-                "you cannot change your own membership of a matter; use break glass (with a reason) or ask another \
-                 administrator"
-                    .into(),
-            ));
+        if let Actor::Staff(me) = &caller.actor {
+            if *me == user.id {
+                return Err(Error::Conflict(
+                    "you cannot change your own membership of a matter; use break glass (with a reason) or ask \
+                     another administrator"
+                        .into(),
+                ));
+            }
+            // Nor through an account of their making (an invitation they accept themselves):
+            // on a restricted matter only its own members (or the operator) change who is on it.
+            let on_it = rows::members(self.db.pool(), &m.id).await?.iter().any(|member| member.user_id == *me);
+            if m.sensitivity == "restricted" && !on_it {
+                return Err(Error::Conflict(
+                    "only members of a restricted matter change who is on it; use break glass (with a reason) to read \
+                     it, or ask one of its attorneys or the operator"
+                        .into(),
+                ));
+            }
         }
         let mut tx = self.db.begin().await?;
         let before = rows::upsert_member(&mut tx, &m.id, &user.id, role, now_ms()).await?;

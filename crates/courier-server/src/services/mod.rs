@@ -46,7 +46,8 @@ pub struct Courier {
     /// Staff passwords; link passcodes queue apart in `passcodes`.
     pub passwords: passwords::PasswordHasher,
     pub passcodes: passwords::PasswordHasher,
-    /// Uploads in flight per portal link and per client address.
+    /// Uploads in flight per portal link and per client address, and stamped downloads per
+    /// share link and per address.
     pub uploads: Arc<inflight::InFlight>,
     pub scanning: scanning::Scanning,
     pub authz: authz::Authorizer,

@@ -232,7 +232,10 @@ impl Courier {
     pub async fn end_other_sessions(&self, caller: &Caller, me: &StaffSession) -> Result<u64> {
         let mut tx = self.db.begin().await?;
         let ended = rows::delete_others(&mut tx, &me.user_id, &me.id_hash).await?;
-        let details = json!({ "count": ended });
+        // "Sign out everywhere else" is what someone does who fears their account is used by
+        // another: tokens made from it go too (the person makes new ones under Account).
+        let revoked = courier_store::api_tokens::revoke_all(&mut tx, Some(&me.user_id), self.clock.now_ms()).await?;
+        let details = json!({ "count": ended, "tokens_revoked": revoked });
         let head = self
             .audit
             .append(&mut tx, caller, "session.ended_others", &format!("user:{}", me.user_id), details)

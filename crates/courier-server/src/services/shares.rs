@@ -372,9 +372,18 @@ impl Courier {
         let watermarked = Stamp::supports(&d.content_type);
         let (body, length): (BoxStream<'static, io::Result<Bytes>>, Option<u64>) = if watermarked {
             let stamp = Stamp { recipient: share.recipient.clone(), at: rfc3339(now), share_id: share.id.clone() };
+            // One stamped download at a time per share link and per address, so that one link
+            // read slowly cannot hold every stamping permit (second review of issue 13).
+            let mut caps = vec![(format!("share:{}", share.id), 1)];
+            if let Some(ip) = caller.ip {
+                caps.push((format!("stamp-ip:{ip}"), 1));
+            }
+            let slot = self.uploads.try_take(&caps).ok_or_else(|| {
+                Error::Busy("Another download through this link is still running; please try again shortly.".into())
+            })?;
             let (stamped, permit) = self.stamp(&d, stamp).await?;
             let len = stamped.len() as u64;
-            (sent_then_release(Bytes::from(stamped), permit), Some(len))
+            (sent_then_release(Bytes::from(stamped), (permit, slot)), Some(len))
         } else {
             (self.plaintext(&d).await?.boxed(), Some(d.size as u64))
         };
@@ -437,7 +446,10 @@ impl Courier {
 
 /// The stamped file in 1 MiB slices of one allocation; the stamping permit is released when
 /// the last slice has been taken (or the client went away and the body was dropped).
-fn sent_then_release(file: Bytes, permit: OwnedSemaphorePermit) -> BoxStream<'static, io::Result<Bytes>> {
+fn sent_then_release(
+    file: Bytes,
+    permit: (OwnedSemaphorePermit, super::inflight::Slot),
+) -> BoxStream<'static, io::Result<Bytes>> {
     const SLICE: usize = 1024 * 1024;
     futures_util::stream::unfold((file, 0, permit), |(file, at, permit)| async move {
         if at >= file.len() {

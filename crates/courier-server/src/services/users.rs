@@ -364,7 +364,9 @@ impl Courier {
         let mut tx = self.db.begin().await?;
         rows::set_password(&mut tx, user_id, &hash).await?;
         let (fresh, ended) = self.renew_session(&mut tx, session).await?;
-        let details = json!({ "sessions_ended": ended });
+        // Changing one's password is self-recovery too: tokens made with the old one go.
+        let revoked = courier_store::api_tokens::revoke_all(&mut tx, Some(user_id), self.clock.now_ms()).await?;
+        let details = json!({ "sessions_ended": ended, "tokens_revoked": revoked });
         let head =
             self.audit.append(&mut tx, caller, "user.password_changed", &format!("user:{user_id}"), details).await?;
         self.audit.commit(tx, head).await?;

@@ -115,6 +115,32 @@ async fn refuse_head() -> Response {
     resp
 }
 
+/// A non-upload body (a form, at most `FORM_BODY_LIMIT`) must arrive in all within
+/// `form_body_timeout_secs`: the body timeout restarts with every chunk, so a byte every 20 s
+/// kept a connection for ever.
+async fn form_body_deadline(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    use futures_util::StreamExt;
+    let (parts, body) = req.into_parts();
+    let deadline =
+        tokio::time::Instant::now() + Duration::from_secs(state.courier.config.form_body_timeout_secs.max(1));
+    let timed = futures_util::stream::unfold(Some(body.into_data_stream()), move |stream| async move {
+        let mut stream = stream?;
+        match tokio::time::timeout_at(deadline, stream.next()).await {
+            Ok(Some(item)) => Some((item.map_err(std::io::Error::other), Some(stream))),
+            Ok(None) => None,
+            Err(_) => Some((
+                Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "the request body arrived too slowly")),
+                None,
+            )),
+        }
+    });
+    next.run(axum::extract::Request::from_parts(parts, axum::body::Body::from_stream(timed))).await
+}
+
 /// Largest non-upload request body (forms).
 const FORM_BODY_LIMIT: usize = 64 * 1024;
 
@@ -125,10 +151,20 @@ pub fn router(courier: Arc<Courier>) -> Router {
     // Client routes: uploads stream with their own per-file limits, so no whole-body limit.
     let client = Router::new()
         .route("/p/{token}", get(client::portal_page))
-        .route("/p/{token}/unlock", post(client::unlock).layer(DefaultBodyLimit::max(FORM_BODY_LIMIT)))
+        .route(
+            "/p/{token}/unlock",
+            post(client::unlock)
+                .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT))
+                .layer(axum::middleware::from_fn_with_state(state.clone(), form_body_deadline)),
+        )
         .route("/p/{token}/files", post(client::upload).layer(DefaultBodyLimit::disable()))
         .route("/s/{token}", get(shares::share_page))
-        .route("/s/{token}/unlock", post(shares::unlock).layer(DefaultBodyLimit::max(FORM_BODY_LIMIT)))
+        .route(
+            "/s/{token}/unlock",
+            post(shares::unlock)
+                .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT))
+                .layer(axum::middleware::from_fn_with_state(state.clone(), form_body_deadline)),
+        )
         .route("/s/{token}/files/{doc_id}", get(shares::download).head(refuse_head))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), middleware::rate_limit));
 
@@ -142,7 +178,8 @@ pub fn router(courier: Arc<Courier>) -> Router {
         .route("/login/passwordless/start", post(passkeys::start_passwordless))
         .route("/login/passwordless/finish", post(passkeys::finish_passwordless))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), middleware::rate_limit))
-        .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT));
+        .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), form_body_deadline));
 
     let staff = Router::new()
         .route("/", get(staff::home))
@@ -175,7 +212,8 @@ pub fn router(courier: Arc<Courier>) -> Router {
         .route("/shares/{id}", get(matters::share_page))
         .route("/shares/{id}/{action}", post(matters::share_action))
         .route("/access-review", get(matters::access_review_page))
-        .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT));
+        .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), form_body_deadline));
     let api = Router::new()
         .route("/api/v1/openapi.json", get(api::openapi))
         .route("/api/v1/me", get(api::me))
@@ -188,7 +226,8 @@ pub fn router(courier: Arc<Courier>) -> Router {
         .route("/api/v1/documents/{id}", axum::routing::delete(api::delete_document))
         .route("/api/v1/documents/{id}/content", get(api::download_document).head(refuse_head))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), middleware::rate_limit))
-        .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT));
+        .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), form_body_deadline));
     // Staff uploads stream with the firm's per-file limit.
     let staff_uploads =
         Router::new().route("/matters/{id}/documents", post(matters::upload).layer(DefaultBodyLimit::disable()));

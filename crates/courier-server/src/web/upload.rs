@@ -141,23 +141,34 @@ fn explain(violation: &Mutex<Option<Violation>>, e: &multer::Error) -> Error {
     }
 }
 
-/// Where the framing scanner is.
+/// Where the framing scanner is. The states mirror multer's parser (`multipart.rs`) step by
+/// step, so that both agree on where a header block starts and ends: a scanner that found the
+/// end of the headers earlier than multer would stop counting while multer kept buffering.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Framing {
-    /// Looking for the next delimiter: `in_preamble` counts the bytes before the first one.
-    Data { in_preamble: bool },
-    /// After a delimiter, looking for the blank line that ends the part's headers.
+    /// Before the first `--boundary`, which multer finds anywhere in the body.
+    Preamble,
+    /// Right after a `--boundary`: `--` closes the body; else spaces and tabs, then CRLF.
+    /// `dash` is set after one `-`, `cr` after the CR.
+    BoundaryLine { dash: bool, cr: bool },
+    /// After the boundary line's CRLF, until the first CRLF CRLF (multer's `read_until`).
     Headers,
+    /// A part's data, until `\r\n--boundary`.
+    Data,
+    /// After the closing `--boundary--`: multer reads no further.
+    Epilogue,
 }
 
 /// Follows the multipart framing of the bytes that pass, bounding preamble and header
 /// blocks, without holding more than a delimiter's length of them.
 struct FramingScanner {
-    /// `\r\n--boundary`: how every delimiter but a first one at the very start looks.
+    /// `\r\n--boundary`, how a part's data ends; `--boundary` (the same without the CRLF)
+    /// opens the body.
     delimiter: Vec<u8>,
     state: Framing,
     /// The last bytes of the previous chunk, so a pattern split across chunks is found.
     carry: Vec<u8>,
+    /// Bytes of the current preamble, boundary line and header block.
     header_bytes: usize,
 }
 
@@ -165,11 +176,10 @@ const BLANK_LINE: &[u8] = b"\r\n\r\n";
 
 impl FramingScanner {
     fn new(boundary: &str) -> Self {
-        // A body may open with the delimiter itself; a CRLF in front makes that the same case.
         Self {
             delimiter: format!("\r\n--{boundary}").into_bytes(),
-            state: Framing::Data { in_preamble: true },
-            carry: b"\r\n".to_vec(),
+            state: Framing::Preamble,
+            carry: Vec::new(),
             header_bytes: 0,
         }
     }
@@ -182,44 +192,67 @@ impl FramingScanner {
         // Bytes before `old` were counted with the previous chunk.
         let fresh = |from: usize, to: usize| to.saturating_sub(from.max(old));
         let mut at = 0;
-        loop {
+        while at < data.len() {
             match self.state {
-                Framing::Data { in_preamble } => match memmem::find(&data[at..], &self.delimiter) {
-                    Some(i) => {
-                        if in_preamble {
-                            self.header_bytes += fresh(at, at + i);
+                Framing::Preamble | Framing::Data | Framing::Headers => {
+                    let pattern: &[u8] = match self.state {
+                        Framing::Preamble => &self.delimiter[2..],
+                        Framing::Data => &self.delimiter,
+                        _ => BLANK_LINE,
+                    };
+                    let counted = self.state != Framing::Data;
+                    match memmem::find(&data[at..], pattern) {
+                        Some(i) => {
+                            let end = at + i + pattern.len();
+                            if counted {
+                                self.header_bytes += fresh(at, end);
+                            }
+                            at = end;
+                            self.state = match self.state {
+                                Framing::Headers => Framing::Data,
+                                _ => Framing::BoundaryLine { dash: false, cr: false },
+                            };
+                            // A new block starts: preamble and header bytes are counted afresh.
+                            if self.state == Framing::Data {
+                                self.header_bytes = 0;
+                            }
                         }
-                        at += i + self.delimiter.len();
-                        self.state = Framing::Headers;
-                        self.header_bytes = 0;
-                    }
-                    None => {
-                        if in_preamble {
-                            self.header_bytes += fresh(at, data.len());
+                        None => {
+                            if counted {
+                                self.header_bytes += fresh(at, data.len());
+                            }
+                            let keep = (pattern.len() - 1).min(data.len() - at);
+                            self.carry = data[data.len() - keep..].to_vec();
+                            return self.header_bytes <= MAX_HEADER_BYTES;
                         }
-                        let keep = (self.delimiter.len() - 1).min(data.len() - at);
-                        self.carry = data[data.len() - keep..].to_vec();
-                        return self.header_bytes <= MAX_HEADER_BYTES;
                     }
-                },
-                Framing::Headers => match memmem::find(&data[at..], BLANK_LINE) {
-                    Some(i) => {
-                        self.header_bytes += fresh(at, at + i + BLANK_LINE.len());
-                        if self.header_bytes > MAX_HEADER_BYTES {
-                            return false;
-                        }
-                        at += i + BLANK_LINE.len();
-                        self.state = Framing::Data { in_preamble: false };
+                }
+                Framing::BoundaryLine { dash, cr } => {
+                    let byte = data[at];
+                    if at >= old {
+                        self.header_bytes += 1;
                     }
-                    None => {
-                        self.header_bytes += fresh(at, data.len());
-                        let keep = (BLANK_LINE.len() - 1).min(data.len() - at);
-                        self.carry = data[data.len() - keep..].to_vec();
-                        return self.header_bytes <= MAX_HEADER_BYTES;
-                    }
-                },
+                    at += 1;
+                    self.state = match (dash, cr, byte) {
+                        (false, false, b'-') => Framing::BoundaryLine { dash: true, cr: false },
+                        (true, false, b'-') => Framing::Epilogue,
+                        (false, false, b' ' | b'\t') => Framing::BoundaryLine { dash: false, cr: false },
+                        (false, false, b'\r') => Framing::BoundaryLine { dash: false, cr: true },
+                        (false, true, b'\n') => Framing::Headers,
+                        // Anything else makes multer fail the request; count it as header.
+                        _ => Framing::Headers,
+                    };
+                }
+                Framing::Epilogue => {
+                    self.header_bytes += fresh(at, data.len());
+                    return self.header_bytes <= MAX_HEADER_BYTES;
+                }
+            }
+            if self.header_bytes > MAX_HEADER_BYTES {
+                return false;
             }
         }
+        self.header_bytes <= MAX_HEADER_BYTES
     }
 }
 
@@ -362,6 +395,30 @@ mod tests {
             assert!(s.feed(b"a"));
         }
         assert!(!(0..40).all(|_| s.feed(b"a")));
+    }
+
+    #[test]
+    fn a_blank_line_right_after_the_boundary_does_not_end_the_count() {
+        // multer consumes the boundary line's CRLF first and then looks for CRLF CRLF: the
+        // bytes after "--B\r\n\r\n" are still headers to it (review of issue 13).
+        let mut s = FramingScanner::new("XyZ");
+        assert!(s.feed(b"--XyZ\r\n\r\n"));
+        let mut fed = 0;
+        while s.feed(&[b'a'; 1000]) {
+            fed += 1000;
+            assert!(fed <= MAX_HEADER_BYTES, "still accepted after {fed} bytes");
+        }
+        // Transport padding after the boundary is headers too, and "--" ends the body.
+        let mut s = FramingScanner::new("XyZ");
+        assert!(s.feed(b"--XyZ \t \r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n--XyZ--"));
+        assert_eq!(s.state, Framing::Epilogue);
+    }
+
+    #[test]
+    fn a_preamble_without_a_line_break_before_the_boundary_is_what_multer_accepts() {
+        let whole =
+            [b"junk--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n".as_slice(), &[b'd'; 100_000]].concat();
+        assert!(feed_all(&whole.chunks(333).collect::<Vec<_>>()));
     }
 
     #[test]
