@@ -68,7 +68,13 @@ class Courier:
     def __init__(self, work, port):
         self.data = tempfile.mkdtemp(prefix="courier-data-", dir=work)
         self.base = f"http://127.0.0.1:{port}"
-        self.env = dict(os.environ, COURIER_DATA_DIR=self.data, COURIER_PUBLIC_URL=self.base, RUST_LOG="warn")
+        # 32 uploads at once through one link from one address measure memory under load; the
+        # default caps (16 per link and per address) would turn half of them away.
+        config = os.path.join(self.data, "bench.toml")
+        with open(config, "w") as f:
+            f.write("uploads_per_link = 64\nuploads_per_address = 64\n")
+        self.env = dict(os.environ, COURIER_DATA_DIR=self.data, COURIER_PUBLIC_URL=self.base, RUST_LOG="warn",
+                        COURIER_CONFIG=config)
         self.proc = subprocess.Popen([BIN, "serve", "--bind", f"127.0.0.1:{port}"], env=self.env,
                                      stdout=subprocess.PIPE, text=True)
         for line in self.proc.stdout:

@@ -354,8 +354,8 @@ async fn audit(courier: &Courier, caller: &Caller, cmd: AuditCommand) -> Result<
             }
             Ok(code)
         }
-        AuditCommand::RestartLog { reason, json } => {
-            let details = service(courier.audit.restart_log(&courier.db, caller, &reason).await)?;
+        AuditCommand::RestartLog { reason, accept_lost_events, json } => {
+            let details = service(courier.audit.restart_log(&courier.db, caller, &reason, accept_lost_events).await)?;
             if json.json {
                 return print_json(&details);
             }

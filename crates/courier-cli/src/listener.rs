@@ -15,9 +15,9 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::ConnectInfo;
 use axum_server::tls_rustls::RustlsConfig;
-use courier_server::services::inflight::InFlight;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto::Builder;
+use courier_server::services::inflight::{InFlight, address_key};
+use hyper::server::conn::http1::Builder;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
@@ -50,9 +50,12 @@ pub async fn serve(
     let connections = Arc::new(Semaphore::new(limits.max_connections));
     let per_address = Arc::new(InFlight::default());
     let (stop_tx, stop_rx) = watch::channel(false);
-    // HTTP/1.1 only, as the TLS configuration offers by ALPN.
-    let mut builder = Builder::new(TokioExecutor::new()).http1_only();
-    builder.http1().timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout).max_buf_size(64 * 1024);
+    // HTTP/1.1 only, as the TLS configuration offers by ALPN, with hyper's own HTTP/1 server:
+    // hyper-util's version-sniffing builder waited without a deadline for the 24 bytes of an
+    // HTTP/2 preface, so a client that sent just "P" held its connection for ever (second
+    // review). Here the header deadline runs from the connection's first read.
+    let mut builder = Builder::new();
+    builder.timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout).max_buf_size(64 * 1024);
     let builder = Arc::new(builder);
     tokio::pin!(shutdown);
     loop {
@@ -75,7 +78,7 @@ pub async fn serve(
         let address_slot = if limits.trusted.contains(&peer.ip()) {
             None
         } else {
-            match per_address.try_take(&[(peer.ip().to_string(), limits.per_address)]) {
+            match per_address.try_take(&[(address_key(peer.ip()), limits.per_address)]) {
                 Some(slot) => Some(slot),
                 None => {
                     tracing::warn!(%peer, "connection refused: too many from this address");
@@ -116,20 +119,15 @@ pub async fn serve(
     Ok(())
 }
 
-async fn serve_connection<I>(
-    builder: &Builder<TokioExecutor>,
-    io: I,
-    app: Router,
-    peer: SocketAddr,
-    mut stop: watch::Receiver<bool>,
-) where
+async fn serve_connection<I>(builder: &Builder, io: I, app: Router, peer: SocketAddr, mut stop: watch::Receiver<bool>)
+where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
         req.extensions_mut().insert(ConnectInfo(peer));
         app.clone().oneshot(req)
     });
-    let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
+    let conn = builder.serve_connection(TokioIo::new(io), service);
     tokio::pin!(conn);
     // The flag's read guard stays inside this future, off the connection task's await points.
     let stopped = async move {

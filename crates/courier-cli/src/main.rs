@@ -383,6 +383,9 @@ enum AuditCommand {
         /// Why (e.g. "restored the 02:00 database backup after disk failure").
         #[arg(long)]
         reason: String,
+        /// How many logged events the restore lost (the command says the number if wrong).
+        #[arg(long, default_value_t = 0)]
+        accept_lost_events: i64,
         #[command(flatten)]
         json: Json,
     },

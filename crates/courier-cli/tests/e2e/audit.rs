@@ -271,12 +271,14 @@ async fn a_restored_older_database_is_recovered_by_restarting_the_log() {
     assert!(!ok && err.contains("restart-log"), "{err}");
     let (ok, _, err) = env.cli(&["audit", "restart-log", "--reason", " "], None);
     assert!(!ok && err.contains("reason"), "{err}");
-    let restarted = env.cli_json(
-        &["audit", "restart-log", "--reason", "restored the 02:00 backup after a disk failure", "--json"],
-        None,
-    );
+    let reason = "restored the 02:00 backup after a disk failure";
+    let (ok, _, err) = env.cli(&["audit", "restart-log", "--reason", reason], None);
+    assert!(!ok && err.contains("--accept-lost-events 2"), "the operator must name what is lost: {err}");
+    let restarted =
+        env.cli_json(&["audit", "restart-log", "--reason", reason, "--accept-lost-events", "2", "--json"], None);
     assert_eq!(restarted["head_seq"], 8);
     assert_eq!(restarted["replaced_last_seq"], 10);
+    assert_eq!(restarted["events_lost"], 2);
     let kept = std::fs::read_dir(env.data_dir().join("audit"))
         .unwrap()
         .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with("heads.log.replaced-"))

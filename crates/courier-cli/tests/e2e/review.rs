@@ -424,6 +424,9 @@ async fn finding_4c_silent_connections_and_trickled_form_bodies_are_ended() {
     let addr = host_port(env.base());
     let started = Instant::now();
     let mut silent = TcpStream::connect(&addr).unwrap();
+    // One byte that could open an HTTP/2 preface, then nothing (second review).
+    let mut one_byte = TcpStream::connect(&addr).unwrap();
+    one_byte.write_all(b"P").unwrap();
     let mut trickle = TcpStream::connect(&addr).unwrap();
     trickle
         .write_all(
@@ -449,5 +452,6 @@ async fn finding_4c_silent_connections_and_trickled_form_bodies_are_ended() {
         false
     };
     assert!(closed(&mut silent, Duration::from_secs(8), false), "a connection that never spoke was kept");
+    assert!(closed(&mut one_byte, Duration::from_secs(8), false), "a connection that sent one byte was kept");
     assert!(closed(&mut trickle, Duration::from_secs(12), true), "a trickled form body was kept");
 }

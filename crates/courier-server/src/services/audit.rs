@@ -27,6 +27,8 @@ pub struct AuditLog {
 /// How far `heads.log` has been read, and the highest genuinely signed head in it.
 #[derive(Default)]
 struct LoggedTip {
+    /// The file read (its inode), how far, and the highest head in it.
+    inode: u64,
     offset: u64,
     seq: i64,
     hash: [u8; 32],
@@ -79,17 +81,18 @@ impl AuditLog {
     /// Refuses to extend a database head older than (or different from) the newest head in
     /// `heads.log`: someone with write access to the database put back an older head, and
     /// new events would reuse the sequence numbers of the deleted ones.
-    fn refuse_rollback(&self, head_seq: i64, head_hash: &[u8; 32]) -> Result<()> {
+    fn refuse_rollback(&self, head_seq: i64, head_hash: &[u8; 32]) -> Result<(i64, [u8; 32])> {
         let mut tip = self.logged.lock().map_err(|_| Error::Internal("heads.log state poisoned".into()))?;
         self.read_new_heads(&mut tip)?;
         if head_seq < tip.seq || (head_seq == tip.seq && tip.seq > 0 && *head_hash != tip.hash) {
             return Err(Error::Internal(format!(
-                "the audit trail was rolled back: the database head is at event {head_seq} but heads.log records event {}; nothing is appended until `courier audit verify` has been looked at (after \
-                 restoring an older database: `courier audit restart-log`)",
+                "the audit trail was rolled back: the database head is at event {head_seq} but heads.log records \
+                 event {}; nothing is appended until `courier audit verify` has been looked at (after restoring an \
+                 older database: `courier audit restart-log`)",
                 tip.seq
             )));
         }
-        Ok(())
+        Ok((tip.seq, tip.hash))
     }
 
     /// Refuses to sign on top of a head that Courier did not sign, or that does not name the
@@ -121,6 +124,14 @@ impl AuditLog {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
             Err(e) => return Err(Error::internal(&format!("reading {}", self.heads_log.display()), e)),
         };
+        // Another file than the one read so far (`restart_log` replaced it, maybe from another
+        // process): read the new one from its start.
+        let inode = std::os::unix::fs::MetadataExt::ino(
+            &file.metadata().map_err(|e| Error::internal(&format!("reading {}", self.heads_log.display()), e))?,
+        );
+        if inode != tip.inode {
+            *tip = LoggedTip { inode, ..LoggedTip::default() };
+        }
         let read = |file: &mut std::fs::File, buf: &mut Vec<u8>| -> std::io::Result<()> {
             file.seek(SeekFrom::Start(tip.offset))?;
             file.read_to_end(buf).map(|_| ())
@@ -162,8 +173,16 @@ impl AuditLog {
         // tampered with, and starting a new chain would hide that.
         let head = rows::lock_head(tx).await?.ok_or_else(|| Error::Internal("the audit head row is missing".into()))?;
         let prev_hash = to_hash(&head.hash).ok_or_else(|| Error::Internal("audit head hash is malformed".into()))?;
-        self.refuse_rollback(head.seq, &prev_hash)?;
+        let (tip_seq, tip_hash) = self.refuse_rollback(head.seq, &prev_hash)?;
         self.refuse_forged_head(tx, &head, &prev_hash).await?;
+        // The chain must pass through the newest logged head: a higher head on another branch
+        // (one put back after a restart of the log) is not this trail.
+        if tip_seq > 0 && rows::event_hash(tx, tip_seq).await?.as_deref() != Some(tip_hash.as_slice()) {
+            return Err(Error::Internal(format!(
+                "the audit chain in the database does not pass through event {tip_seq} as heads.log records it; \
+                 nothing is appended until `courier audit verify` has been looked at"
+            )));
+        }
         let seq = head.seq + 1;
         let at = courier_core::time_fmt::now_ms();
         let actor = caller.actor.to_string();
@@ -232,7 +251,12 @@ impl AuditLog {
     /// (never deleted: it is the evidence of what the trail held); the new log starts at the
     /// current signed head; and the restart is itself an audited event with the reason and what
     /// the old log recorded last.
-    pub async fn restart_log(&self, db: &Db, caller: &Caller, reason: &str) -> Result<Value> {
+    ///
+    /// The old log must agree with the database up to the database's head (a real restore is
+    /// a prefix of what was logged), and the operator must name how many events are lost
+    /// (`accept_lost`), which the command tells when it is wrong: a rollback made to look like
+    /// a restore then needs a person to accept, in the trail, exactly what it removed.
+    pub async fn restart_log(&self, db: &Db, caller: &Caller, reason: &str, accept_lost: i64) -> Result<Value> {
         let reason = reason.trim();
         if reason.is_empty() {
             return Err(Error::BadRequest("say why the log is restarted (--reason)".into()));
@@ -246,9 +270,32 @@ impl AuditLog {
         }
         let head =
             rows::head(db.pool()).await?.ok_or_else(|| Error::Internal("the audit head row is missing".into()))?;
+        let old = self.read_heads_log().await?;
+        if let Some(seq) = old.conflict {
+            return Err(Error::Conflict(format!("heads.log records two different heads for event {seq}")));
+        }
+        // Every logged head the database has must be the database's: a restore is a prefix.
+        let mut conn = db.pool().acquire().await.map_err(courier_store::StoreError::from)?;
+        for (seq, hash) in old.heads.iter().filter(|(seq, _)| **seq <= head.seq) {
+            if rows::event_hash(&mut conn, *seq).await?.as_deref() != Some(hash.as_slice()) {
+                return Err(Error::Conflict(format!(
+                    "event {seq} in the database differs from the head heads.log records for it: this is not an \
+                     older copy of the same trail"
+                )));
+            }
+        }
+        drop(conn);
+        let logged_last = old.heads.keys().max().copied();
+        let lost = logged_last.map_or(0, |last| (last - head.seq).max(0));
+        if accept_lost != lost {
+            return Err(Error::Conflict(format!(
+                "restarting the log gives up {lost} events that heads.log records after the database's event {}; \
+                 run again with --accept-lost-events {lost} if that is what the restore lost",
+                head.seq
+            )));
+        }
         let replaced =
             self.heads_log.with_file_name(format!("heads.log.replaced-{}", courier_core::time_fmt::now_ms()));
-        let logged_last = self.read_heads_log().await?.heads.keys().max().copied();
         match std::fs::rename(&self.heads_log, &replaced) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -261,7 +308,7 @@ impl AuditLog {
             self.append_line(&head).await?;
         }
         let details = json!({ "reason": reason, "replaced": replaced.file_name().map(|n| n.to_string_lossy().into_owned()),
-            "replaced_last_seq": logged_last, "head_seq": head.seq });
+            "replaced_last_seq": logged_last, "head_seq": head.seq, "events_lost": lost });
         self.record(db, caller, "audit.log_restarted", "audit", details.clone()).await?;
         Ok(details)
     }

@@ -128,7 +128,7 @@ impl Courier {
     pub fn upload_slot(&self, portal_id: &str, ip: Option<std::net::IpAddr>) -> Result<super::inflight::Slot> {
         let mut caps = vec![(format!("portal:{portal_id}"), self.config.uploads_per_link.max(1))];
         if let Some(ip) = ip {
-            caps.push((format!("ip:{ip}"), self.config.uploads_per_address.max(1)));
+            caps.push((format!("ip:{}", super::inflight::address_key(ip)), self.config.uploads_per_address.max(1)));
         }
         self.uploads.try_take(&caps).ok_or_else(|| {
             Error::Busy(

@@ -5,6 +5,21 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+/// The key of a client address for per-address caps: an IPv4 address, or an IPv6 address's
+/// /64 (one subscriber's network: a single IPv6 host can use millions of addresses).
+pub fn address_key(ip: std::net::IpAddr) -> String {
+    match ip {
+        std::net::IpAddr::V4(v4) => v4.to_string(),
+        std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
+}
+
 #[derive(Default)]
 pub struct InFlight {
     counts: Mutex<HashMap<String, usize>>,
@@ -52,6 +67,16 @@ impl Drop for Slot {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ipv6_addresses_count_by_their_64() {
+        let a: std::net::IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let b: std::net::IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        let c: std::net::IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(address_key(a), address_key(b));
+        assert_ne!(address_key(a), address_key(c));
+        assert_eq!(address_key("::ffff:192.0.2.1".parse().unwrap()), "192.0.2.1");
+    }
 
     #[test]
     fn all_keys_or_none_and_given_back_on_drop() {

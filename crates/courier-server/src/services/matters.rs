@@ -253,25 +253,14 @@ impl Courier {
         // Nobody grants themselves a place on a matter (review finding 7): an admin who needs
         // one goes through break glass (a reason, a time limit, audited), or another admin or
         // the operator adds them.
-        if let Actor::Staff(me) = &caller.actor {
-            if *me == user.id {
-                return Err(Error::Conflict(
-                    "you cannot change your own membership of a matter; use break glass (with a reason) or ask \
-                     another administrator"
-                        .into(),
-                ));
-            }
-            // Nor through an account of their making (an invitation they accept themselves):
-            // on a restricted matter only its own members (or the operator) change who is on it.
-            let on_it = rows::members(self.db.pool(), &m.id).await?.iter().any(|member| member.user_id == *me);
-            if m.sensitivity == "restricted" && !on_it {
-                return Err(Error::Conflict(
-                    "only members of a restricted matter change who is on it; use break glass (with a reason) to read \
-                     it, or ask one of its attorneys or the operator"
-                        .into(),
-                ));
-            }
+        if matches!(&caller.actor, Actor::Staff(me) if *me == user.id) {
+            return Err(Error::Conflict(
+                "you cannot change your own membership of a matter; use break glass (with a reason) or ask another \
+                 administrator"
+                    .into(),
+            ));
         }
+        self.refuse_outsider_membership_change(caller, &m).await?;
         let mut tx = self.db.begin().await?;
         let before = rows::upsert_member(&mut tx, &m.id, &user.id, role, now_ms()).await?;
         let details = json!({ "matter_id": m.id, "user_id": user.id, "before": before, "after": role });
@@ -281,9 +270,29 @@ impl Courier {
         self.matter_view(&m.id).await
     }
 
+    /// On a restricted matter only its attorneys (or the operator) change who is on it: an
+    /// admin off it could otherwise add an account of their own making (an invitation they
+    /// accept themselves), or remove every attorney (second review of issue 13).
+    async fn refuse_outsider_membership_change(&self, caller: &Caller, m: &MatterRecord) -> Result<()> {
+        let Actor::Staff(me) = &caller.actor else { return Ok(()) };
+        if m.sensitivity != "restricted" {
+            return Ok(());
+        }
+        let members = rows::members(self.db.pool(), &m.id).await?;
+        if members.iter().any(|member| member.user_id == *me && member.role == "attorney") {
+            return Ok(());
+        }
+        Err(Error::Conflict(
+            "only attorneys of a restricted matter change who is on it; use break glass (with a reason) to read it, \
+             or ask one of its attorneys or the operator"
+                .into(),
+        ))
+    }
+
     pub async fn remove_member(&self, caller: &Caller, matter: &str, email: &str) -> Result<MatterView> {
         let m = self.resolve_matter(caller, matter, false).await?;
         self.authorize(caller, Action::MatterManageMembers, &self.matter_resource(&m.id).await?).await?;
+        self.refuse_outsider_membership_change(caller, &m).await?;
         let email = super::staff::normalize_email(email)?;
         let user = courier_store::users::by_email(self.db.pool(), &email).await?.ok_or(Error::NotFound)?;
         let mut tx = self.db.begin().await?;

@@ -376,7 +376,7 @@ impl Courier {
             // read slowly cannot hold every stamping permit (second review of issue 13).
             let mut caps = vec![(format!("share:{}", share.id), 1)];
             if let Some(ip) = caller.ip {
-                caps.push((format!("stamp-ip:{ip}"), 1));
+                caps.push((format!("stamp-ip:{}", super::inflight::address_key(ip)), 1));
             }
             let slot = self.uploads.try_take(&caps).ok_or_else(|| {
                 Error::Busy("Another download through this link is still running; please try again shortly.".into())
