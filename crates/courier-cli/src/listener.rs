@@ -55,7 +55,9 @@ pub async fn serve(
     // HTTP/2 preface, so a client that sent just "P" held its connection for ever (second
     // review). Here the header deadline runs from the connection's first read.
     let mut builder = Builder::new();
-    builder.timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout).max_buf_size(64 * 1024);
+    // hyper's own read-buffer ceiling (about 400 KiB) bounds a request head; a smaller one
+    // would also shrink every body read, and uploads with it.
+    builder.timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout);
     let builder = Arc::new(builder);
     tokio::pin!(shutdown);
     loop {
