@@ -95,22 +95,35 @@ impl AuditLog {
         Ok((tip.seq, tip.hash))
     }
 
-    /// Refuses to sign on top of a head that Courier did not sign, or that does not name the
-    /// chain's last event: events forged with database access (the chain hash is unkeyed)
-    /// would otherwise be vouched for by the next genuine signature.
-    async fn refuse_forged_head(&self, tx: &mut Tx, head: &HeadRecord, hash: &[u8; 32]) -> Result<()> {
+    /// Refuses to sign on top of a head that Courier did not sign, that does not name the
+    /// chain's last event, or whose chain does not pass through the newest logged head `tip`
+    /// (a higher head on another branch, one put back after a restart of the log): events
+    /// forged with database access (the chain hash is unkeyed) would otherwise be vouched for
+    /// by the next genuine signature.
+    async fn refuse_forged_head(
+        &self,
+        tx: &mut Tx,
+        head: &HeadRecord,
+        hash: &[u8; 32],
+        (tip_seq, tip_hash): (i64, [u8; 32]),
+    ) -> Result<()> {
         let genuine = if head.seq == 0 {
             *hash == GENESIS
         } else {
             self.signer.verify(head.seq, hash, head.at, &head.signature)
                 && rows::event_hash(tx, head.seq).await?.as_deref() == Some(hash.as_slice())
         };
-        if genuine {
+        // At the same number `refuse_rollback` compared the hashes already: no second query.
+        let on_branch = tip_seq == 0
+            || tip_seq == head.seq
+            || rows::event_hash(tx, tip_seq).await?.as_deref() == Some(tip_hash.as_slice());
+        if genuine && on_branch {
             return Ok(());
         }
         Err(Error::Internal(format!(
-            "the audit head at event {} is not one Courier signed, or does not match that event: the trail was \
-             tampered with; nothing is appended until `courier audit verify` has been looked at",
+            "the audit head at event {} is not one Courier signed, does not match that event, or is not on the \
+             chain heads.log records: the trail was tampered with; nothing is appended until `courier audit \
+             verify` has been looked at",
             head.seq
         )))
     }
@@ -173,16 +186,8 @@ impl AuditLog {
         // tampered with, and starting a new chain would hide that.
         let head = rows::lock_head(tx).await?.ok_or_else(|| Error::Internal("the audit head row is missing".into()))?;
         let prev_hash = to_hash(&head.hash).ok_or_else(|| Error::Internal("audit head hash is malformed".into()))?;
-        let (tip_seq, tip_hash) = self.refuse_rollback(head.seq, &prev_hash)?;
-        self.refuse_forged_head(tx, &head, &prev_hash).await?;
-        // The chain must pass through the newest logged head: a higher head on another branch
-        // (one put back after a restart of the log) is not this trail.
-        if tip_seq > 0 && rows::event_hash(tx, tip_seq).await?.as_deref() != Some(tip_hash.as_slice()) {
-            return Err(Error::Internal(format!(
-                "the audit chain in the database does not pass through event {tip_seq} as heads.log records it; \
-                 nothing is appended until `courier audit verify` has been looked at"
-            )));
-        }
+        let tip = self.refuse_rollback(head.seq, &prev_hash)?;
+        self.refuse_forged_head(tx, &head, &prev_hash, tip).await?;
         let seq = head.seq + 1;
         let at = courier_core::time_fmt::now_ms();
         let actor = caller.actor.to_string();

@@ -35,12 +35,19 @@ impl Courier {
         let Some(ip) = ip else { return Ok(()) };
         let n =
             rows::failures_since(self.db.pool(), &format!("ip:{ip}"), self.window_start(self.clock.now_ms())).await?;
-        if n >= FREE_FAILURES {
-            let shift = (n - FREE_FAILURES).min(16) as u32;
-            let delay = FIRST_DELAY_MS.saturating_mul(1 << shift).min(self.config.login_delay_max_ms);
-            tokio::time::sleep(Duration::from_millis(delay)).await;
+        if let Some(delay) = self.backoff(n) {
+            tokio::time::sleep(delay).await;
         }
         Ok(())
+    }
+
+    /// The wait before answering after `failures` recent failures: none for the first
+    /// three, then 250 ms doubling with each, at most `login_delay_max_ms`.
+    fn backoff(&self, failures: i64) -> Option<Duration> {
+        let past_free = u32::try_from(failures - FREE_FAILURES).ok()?;
+        Some(Duration::from_millis(
+            FIRST_DELAY_MS.saturating_mul(1 << past_free.min(16)).min(self.config.login_delay_max_ms),
+        ))
     }
 
     /// `Locked` when the account is locked now; the attempt is audited.
@@ -62,20 +69,26 @@ impl Courier {
     pub(crate) async fn begin_sign_in(&self, ip: Option<IpAddr>, email: &str) -> Result<()> {
         self.throttle(ip).await?;
         self.refuse_if_locked(ip, email).await?;
+        let lock = Lock::account(email);
+        self.take_attempt(ip, &lock).await?.map(drop).map_err(account_locked)
+    }
+
+    /// Counts one attempt under `lock` before its secret is checked: `Ok(attempts so far)`, or
+    /// `Err(locked until)` when this attempt passed the threshold (the lock is then taken) or
+    /// a lock is in force.
+    async fn take_attempt(&self, ip: Option<IpAddr>, lock: &Lock) -> Result<std::result::Result<i64, i64>> {
         let now = self.clock.now_ms();
-        let key = format!("email:{email}");
-        rows::record_failure(self.db.pool(), &key, now).await?;
-        let attempts = rows::failures_since(self.db.pool(), &key, self.window_start(now)).await?;
+        rows::record_failure(self.db.pool(), &lock.failures_key, now).await?;
+        let attempts = rows::failures_since(self.db.pool(), &lock.failures_key, self.window_start(now)).await?;
         if attempts > self.config.lockout_threshold {
-            let until = self.lock_once(ip, email, &key, attempts, "account.locked", json!({ "email": email })).await?;
-            return Err(account_locked(until));
+            return Ok(Err(self.lock_once(ip, lock, attempts).await?));
         }
         // A lock taken between the first look and the count cleared the count it was taken
         // on (this attempt's row may have gone with it): look again.
-        if let Some(until) = rows::locked_until(self.db.pool(), email, now).await? {
-            return Err(account_locked(until));
+        match rows::locked_until(self.db.pool(), &lock.key, now).await? {
+            Some(until) => Ok(Err(until)),
+            None => Ok(Ok(attempts)),
         }
-        Ok(())
     }
 
     /// A failed password or code (its attempt was counted by `begin_sign_in`): counts the
@@ -88,7 +101,7 @@ impl Courier {
         let key = format!("email:{email}");
         let failures = rows::failures_since(self.db.pool(), &key, self.window_start(now)).await?;
         if failures >= self.config.lockout_threshold {
-            self.lock_once(ip, email, &key, failures, "account.locked", json!({ "email": email })).await?;
+            self.lock_once(ip, &Lock::account(email), failures).await?;
         }
         Ok(())
     }
@@ -109,69 +122,43 @@ impl Courier {
         Ok(rows::forgive_one(&mut conn, &format!("email:{email}"), self.db.backend()).await?)
     }
 
-    /// Locks `lock_key` until `lockout_secs` from now, unless it is locked already (then the
+    /// Locks `lock.key` until `lockout_secs` from now, unless it is locked already (then the
     /// lock in force is kept and nothing is audited again); returns until when it is locked.
-    async fn lock_once(
-        &self,
-        ip: Option<IpAddr>,
-        lock_key: &str,
-        failures_key: &str,
-        failures: i64,
-        action: &str,
-        mut details: serde_json::Value,
-    ) -> Result<i64> {
+    async fn lock_once(&self, ip: Option<IpAddr>, lock: &Lock, failures: i64) -> Result<i64> {
         let now = self.clock.now_ms();
         let until = now + Duration::from_secs(self.config.lockout_secs).as_millis() as i64;
         let mut tx = self.db.begin().await?;
-        if !rows::lock_if_unlocked(&mut tx, lock_key, until, now).await? {
-            let current = rows::locked_until(&mut *tx, lock_key, now).await?;
+        if !rows::lock_if_unlocked(&mut tx, &lock.key, until, now).await? {
+            let current = rows::locked_until(&mut *tx, &lock.key, now).await?;
             tx.commit().await.map_err(courier_store::StoreError::from)?;
             return Ok(current.unwrap_or(until));
         }
-        rows::clear_failures(&mut *tx, failures_key).await?;
+        rows::clear_failures(&mut *tx, &lock.failures_key).await?;
+        let mut details = lock.details.clone();
         details["failures"] = json!(failures);
         details["locked_until"] = json!(rfc3339(until));
         let caller = Caller::new(Actor::System, ip);
-        let target = if action == "account.locked" { "login".to_owned() } else { lock_key.to_lowercase() };
-        let head = self.audit.append(&mut tx, &caller, action, &target, details).await?;
+        let head = self.audit.append(&mut tx, &caller, &lock.action, &lock.target, details).await?;
         self.audit.commit(tx, head).await?;
         Ok(until)
     }
 
-    /// The lock key of a link's passcode. Upper case: no e-mail typed at sign-in (they are
-    /// lower-cased by `login_key`) can name it and lock a link.
-    fn link_key(kind: &str, link_id: &str) -> String {
-        format!("LINK:{kind}:{link_id}")
-    }
-
     /// Until when the passcode of a link is locked, if it is (review finding 12).
     pub async fn link_locked_until(&self, kind: &str, link_id: &str) -> Result<Option<i64>> {
-        Ok(rows::locked_until(self.db.pool(), &Self::link_key(kind, link_id), self.clock.now_ms()).await?)
+        Ok(rows::locked_until(self.db.pool(), &Lock::link(kind, link_id).key, self.clock.now_ms()).await?)
     }
 
     /// Takes the slot for one passcode attempt at a link, from any address: refused while the
     /// link is locked, and counted before the passcode is hashed, as for staff sign-in.
     pub(crate) async fn begin_passcode_attempt(&self, ip: Option<IpAddr>, kind: &str, link_id: &str) -> Result<()> {
-        let key = Self::link_key(kind, link_id);
-        let now = self.clock.now_ms();
-        if let Some(until) = rows::locked_until(self.db.pool(), &key, now).await? {
+        let lock = Lock::link(kind, link_id);
+        if let Some(until) = rows::locked_until(self.db.pool(), &lock.key, self.clock.now_ms()).await? {
             return Err(link_locked(until));
         }
-        rows::record_failure(self.db.pool(), &key, now).await?;
-        let attempts = rows::failures_since(self.db.pool(), &key, self.window_start(now)).await?;
-        if attempts > self.config.lockout_threshold {
-            let details = json!({ format!("{kind}_id"): link_id });
-            let until = self.lock_once(ip, &key, &key, attempts, &format!("{kind}.passcode_locked"), details).await?;
-            return Err(link_locked(until));
-        }
-        if let Some(until) = rows::locked_until(self.db.pool(), &key, now).await? {
-            return Err(link_locked(until));
-        }
+        let attempts = self.take_attempt(ip, &lock).await?.map_err(link_locked)?;
         // Growing waits past the third wrong passcode, as for an address at sign-in.
-        let shift = (attempts - 1 - FREE_FAILURES).clamp(-1, 16);
-        if shift >= 0 {
-            let delay = FIRST_DELAY_MS.saturating_mul(1 << shift).min(self.config.login_delay_max_ms);
-            tokio::time::sleep(Duration::from_millis(delay)).await;
+        if let Some(delay) = self.backoff(attempts - 1) {
+            tokio::time::sleep(delay).await;
         }
         Ok(())
     }
@@ -185,26 +172,25 @@ impl Courier {
         link_id: &str,
         right: bool,
     ) -> Result<()> {
-        let key = Self::link_key(kind, link_id);
+        let lock = Lock::link(kind, link_id);
         let now = self.clock.now_ms();
         if right {
-            if let Some(until) = rows::locked_until(self.db.pool(), &key, now).await? {
+            if let Some(until) = rows::locked_until(self.db.pool(), &lock.key, now).await? {
                 return Err(link_locked(until));
             }
-            return Ok(rows::clear_failures(self.db.pool(), &key).await?);
+            return Ok(rows::clear_failures(self.db.pool(), &lock.failures_key).await?);
         }
         // A wrong one is answered as wrong; the lock shows from the next attempt on.
-        let failures = rows::failures_since(self.db.pool(), &key, self.window_start(now)).await?;
+        let failures = rows::failures_since(self.db.pool(), &lock.failures_key, self.window_start(now)).await?;
         if failures >= self.config.lockout_threshold {
-            let details = json!({ format!("{kind}_id"): link_id });
-            self.lock_once(ip, &key, &key, failures, &format!("{kind}.passcode_locked"), details).await?;
+            self.lock_once(ip, &lock, failures).await?;
         }
         Ok(())
     }
 
     /// The link's owner (or an admin, or the operator) lifts a passcode lock; audited.
     pub(crate) async fn unlock_link_passcode(&self, caller: &Caller, kind: &str, link_id: &str) -> Result<bool> {
-        let key = Self::link_key(kind, link_id);
+        let key = Lock::link(kind, link_id).key;
         let mut tx = self.db.begin().await?;
         let was_locked = rows::unlock_key(&mut tx, &key, self.clock.now_ms()).await?;
         let details = json!({ format!("{kind}_id"): link_id, "was_locked": was_locked });
@@ -246,4 +232,40 @@ fn link_locked(until: i64) -> Error {
         "Too many wrong passcodes: this link is locked until {}. The person who sent it can unlock it sooner.",
         rfc3339(until)
     ))
+}
+
+/// What a run of failures locks: the lock's key, the key its failures count under, and how
+/// taking it is audited.
+struct Lock {
+    key: String,
+    failures_key: String,
+    action: String,
+    target: String,
+    details: serde_json::Value,
+}
+
+impl Lock {
+    /// An account, by its login key (the e-mail as typed, lower-cased).
+    fn account(email: &str) -> Self {
+        Self {
+            key: email.to_owned(),
+            failures_key: format!("email:{email}"),
+            action: "account.locked".into(),
+            target: "login".into(),
+            details: json!({ "email": email }),
+        }
+    }
+
+    /// A link's passcode. Upper case: no e-mail typed at sign-in (they are lower-cased by
+    /// `login_key`) can name it and lock a link.
+    fn link(kind: &str, link_id: &str) -> Self {
+        let key = format!("LINK:{kind}:{link_id}");
+        Self {
+            failures_key: key.clone(),
+            key,
+            action: format!("{kind}.passcode_locked"),
+            target: format!("{kind}:{link_id}"),
+            details: json!({ format!("{kind}_id"): link_id }),
+        }
+    }
 }

@@ -175,6 +175,27 @@ struct FramingScanner {
 const BLANK_LINE: &[u8] = b"\r\n\r\n";
 
 impl FramingScanner {
+    /// The common case, without copying the chunk: part data in which no delimiter starts. A
+    /// delimiter in `carry ++ chunk` lies in the chunk, or starts in the carry (shorter than
+    /// a delimiter) and ends in the chunk's first bytes: both are looked for. `false` leaves
+    /// everything as it was for the general path.
+    fn data_continues(&mut self, chunk: &[u8]) -> bool {
+        let keep = self.delimiter.len() - 1;
+        let mut seam = self.carry.clone();
+        seam.extend_from_slice(&chunk[..chunk.len().min(keep)]);
+        if memmem::find(&seam, &self.delimiter).is_some() || memmem::find(chunk, &self.delimiter).is_some() {
+            return false;
+        }
+        self.carry = if chunk.len() >= keep {
+            chunk[chunk.len() - keep..].to_vec()
+        } else {
+            seam[seam.len().saturating_sub(keep)..].to_vec()
+        };
+        true
+    }
+}
+
+impl FramingScanner {
     fn new(boundary: &str) -> Self {
         Self {
             delimiter: format!("\r\n--{boundary}").into_bytes(),
@@ -186,6 +207,9 @@ impl FramingScanner {
 
     /// Feeds the next chunk; `false` once a preamble or header block is too long.
     fn feed(&mut self, chunk: &[u8]) -> bool {
+        if self.state == Framing::Data && self.data_continues(chunk) {
+            return true;
+        }
         let mut data = std::mem::take(&mut self.carry);
         let old = data.len();
         data.extend_from_slice(chunk);
