@@ -8,9 +8,10 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use courier_core::time_fmt::{now_ms, parse_rfc3339};
 use courier_core::{ByteSize, DurationSpec};
-use courier_server::services::Caller;
+use courier_server::Config;
+use courier_server::services::documents::{IncomingFile, IncomingFiles};
+use courier_server::services::handles::Acting;
 use courier_server::services::portals::{PortalRequest, PortalView};
-use courier_server::{Config, Courier};
 use futures_util::StreamExt;
 use serde::Serialize;
 use serde_json::json;
@@ -33,22 +34,22 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
     let courier = courier_server::startup::open(config)
         .await
         .map_err(|e| anyhow::anyhow!("{e}: {}", e.internal_detail().unwrap_or("")))?;
-    let caller = Caller::cli();
+    let me = courier.operator();
     let result = match cli.command {
         Command::Serve { .. } => unreachable_serve(),
-        Command::User(c) => crate::users::user(&courier, &caller, c).await,
-        Command::Token(c) => crate::users::token(&courier, &caller, c).await,
-        Command::Portal(c) => portal(&courier, &caller, c).await,
-        Command::Doc(c) => doc(&courier, &caller, c).await,
-        Command::Audit(c) => audit(&courier, &caller, c).await,
-        Command::Matter(c) => matter_commands::matter(&courier, &caller, c).await,
-        Command::Share(c) => matter_commands::share(&courier, &caller, c).await,
-        Command::Policy(c) => matter_commands::policy(&courier, &caller, c).await,
-        Command::Access(c) => matter_commands::access(&courier, &caller, c).await,
-        Command::Key(c) => key(&courier, &caller, c).await,
+        Command::User(c) => crate::users::user(&me, c).await,
+        Command::Token(c) => crate::users::token(&me, c).await,
+        Command::Portal(c) => portal(&me, c).await,
+        Command::Doc(c) => doc(&me, c).await,
+        Command::Audit(c) => audit(&me, c).await,
+        Command::Matter(c) => matter_commands::matter(&me, c).await,
+        Command::Share(c) => matter_commands::share(&me, c).await,
+        Command::Policy(c) => matter_commands::policy(&courier, &me, c).await,
+        Command::Access(c) => matter_commands::access(&me, c).await,
+        Command::Key(c) => key(&me, c).await,
         Command::Maintenance(MaintenanceCommand::Run { json }) => {
-            let report = courier.maintain_once().await;
-            audit_read(&courier, &caller, "maintenance.run", "maintenance", serde_json::to_value(&report)?).await?;
+            let report = service(me.maintain_once().await)?;
+            audit_read(&me, "maintenance.run", "maintenance", serde_json::to_value(&report)?).await?;
             if json.json {
                 print_json(&report)
             } else {
@@ -63,7 +64,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             }
         }
     };
-    courier.db.close().await;
+    courier.close().await;
     result
 }
 
@@ -96,14 +97,8 @@ pub(crate) fn read_secret_line(what: &str) -> Result<Zeroizing<String>> {
 }
 
 /// The operator's reads are audited too (DESIGN.md: every CLI action).
-pub(crate) async fn audit_read(
-    courier: &Courier,
-    caller: &Caller,
-    action: &str,
-    target: &str,
-    details: serde_json::Value,
-) -> Result<()> {
-    service(courier.audit.record(&courier.db, caller, action, target, details).await)
+pub(crate) async fn audit_read(me: &Acting, action: &str, target: &str, details: serde_json::Value) -> Result<()> {
+    service(me.audit_read(action, target, details).await)
 }
 
 pub(crate) fn print_json(value: &impl Serialize) -> Result<ExitCode> {
@@ -124,7 +119,7 @@ fn print_portal(p: &PortalView) {
     println!("  personal data: {}", p.dlp_action);
 }
 
-async fn portal(courier: &Courier, caller: &Caller, cmd: PortalCommand) -> Result<ExitCode> {
+async fn portal(me: &Acting, cmd: PortalCommand) -> Result<ExitCode> {
     match cmd {
         PortalCommand::Create {
             label,
@@ -151,7 +146,7 @@ async fn portal(courier: &Courier, caller: &Caller, cmd: PortalCommand) -> Resul
             let dlp_action = dlp_action.map(|a| a.parse()).transpose().map_err(anyhow::Error::msg)?;
             let req =
                 PortalRequest { label, matter, expires_at_ms, passcode, max_file_size, allowed_types, dlp_action };
-            let link = service(courier.create_portal(caller, req).await)?;
+            let link = service(me.create_portal(req).await)?;
             if json.json {
                 return print_json(&link);
             }
@@ -159,8 +154,8 @@ async fn portal(courier: &Courier, caller: &Caller, cmd: PortalCommand) -> Resul
             Ok(ExitCode::SUCCESS)
         }
         PortalCommand::List { json } => {
-            audit_read(courier, caller, "portal.list", "portals", json!({})).await?;
-            let portals = service(courier.list_portals(caller).await)?;
+            audit_read(me, "portal.list", "portals", json!({})).await?;
+            let portals = service(me.list_portals().await)?;
             if json.json {
                 return print_json(&portals);
             }
@@ -170,18 +165,16 @@ async fn portal(courier: &Courier, caller: &Caller, cmd: PortalCommand) -> Resul
             Ok(ExitCode::SUCCESS)
         }
         PortalCommand::Show { id, json } => {
-            let portal = service(courier.portal(&id).await)?;
-            audit_read(courier, caller, "portal.show", &format!("portal:{id}"), json!({ "portal_id": id })).await?;
+            let portal = service(me.portal(&id).await)?;
+            audit_read(me, "portal.show", &format!("portal:{id}"), json!({ "portal_id": id })).await?;
             show_portal(portal, json.json)
         }
         PortalCommand::Disable { id, json } => {
-            show_portal(service(courier.set_portal_enabled(caller, &id, false).await)?, json.json)
+            show_portal(service(me.set_portal_enabled(&id, false).await)?, json.json)
         }
-        PortalCommand::Enable { id, json } => {
-            show_portal(service(courier.set_portal_enabled(caller, &id, true).await)?, json.json)
-        }
+        PortalCommand::Enable { id, json } => show_portal(service(me.set_portal_enabled(&id, true).await)?, json.json),
         PortalCommand::UnlockPasscode { id, json } => {
-            let was_locked = service(courier.unlock_portal_passcode(caller, &id).await)?;
+            let was_locked = service(me.unlock_portal_passcode(&id).await)?;
             if json.json {
                 return print_json(&json!({ "portal_id": id, "was_locked": was_locked }));
             }
@@ -189,7 +182,7 @@ async fn portal(courier: &Courier, caller: &Caller, cmd: PortalCommand) -> Resul
             Ok(ExitCode::SUCCESS)
         }
         PortalCommand::NewLink { id, json } => {
-            let link = service(courier.new_portal_link(caller, &id).await)?;
+            let link = service(me.new_portal_link(&id).await)?;
             if json.json {
                 return print_json(&link);
             }
@@ -197,7 +190,7 @@ async fn portal(courier: &Courier, caller: &Caller, cmd: PortalCommand) -> Resul
             Ok(ExitCode::SUCCESS)
         }
         PortalCommand::Delete { id, json } => {
-            let shredded = service(courier.delete_portal(caller, &id).await)?;
+            let shredded = service(me.delete_portal(&id).await)?;
             if json.json {
                 return print_json(&json!({ "id": id, "deleted": true, "documents_shredded": shredded }));
             }
@@ -215,13 +208,17 @@ fn show_portal(p: PortalView, as_json: bool) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn doc(courier: &std::sync::Arc<Courier>, caller: &Caller, cmd: DocCommand) -> Result<ExitCode> {
+async fn doc(me: &Acting, cmd: DocCommand) -> Result<ExitCode> {
     match cmd {
         DocCommand::Upload { matter, file, json } => {
             let name = file.file_name().map(|n| n.to_string_lossy().into_owned());
             let handle = tokio::fs::File::open(&file).await.with_context(|| format!("opening {}", file.display()))?;
             let stream = tokio_util::io::ReaderStream::with_capacity(handle, 256 * 1024);
-            let doc = service(courier.ingest_staff_upload(caller, &matter, name.as_deref(), stream).await)?;
+            let bytes = futures_util::StreamExt::boxed(futures_util::StreamExt::map(stream, |r| {
+                r.map_err(|e| format!("reading the file: {e}"))
+            }));
+            let mut files = OneFile(Some(IncomingFile { name, bytes }));
+            let doc = service(me.upload_to_matter(&matter, &mut files).await)?.remove(0);
             if json.json {
                 return print_json(&doc);
             }
@@ -233,13 +230,13 @@ async fn doc(courier: &std::sync::Arc<Courier>, caller: &Caller, cmd: DocCommand
         }
         DocCommand::List { portal, matter, include_deleted, json } => {
             let details = json!({ "portal_id": portal, "matter": matter, "include_deleted": include_deleted });
-            audit_read(courier, caller, "document.list", "documents", details).await?;
+            audit_read(me, "document.list", "documents", details).await?;
             let docs = match matter {
                 Some(m) => {
-                    let m = service(courier.resolve_matter(caller, &m, false).await)?;
-                    service(courier.matter_documents(caller, &m.id).await)?.into_iter().map(|d| d.doc).collect()
+                    let m = service(me.resolve_matter(&m, false).await)?;
+                    service(me.matter_documents(&m).await)?.into_iter().map(|d| d.doc).collect()
                 }
-                None => service(courier.list_documents(portal.as_deref(), include_deleted).await)?,
+                None => service(me.all_documents(portal.as_deref(), include_deleted).await)?,
             };
             if json.json {
                 return print_json(&docs);
@@ -261,7 +258,7 @@ async fn doc(courier: &std::sync::Arc<Courier>, caller: &Caller, cmd: DocCommand
                     bail!("{} exists; pass --force to overwrite it", output.display());
                 }
             }
-            let (doc, stream) = service(courier.open_document(caller, &id).await)?;
+            let (doc, stream) = service(me.open_document(&id).await)?;
             let mut stream = std::pin::pin!(stream);
             if to_stdout {
                 let mut out = std::io::stdout().lock();
@@ -306,7 +303,7 @@ async fn doc(courier: &std::sync::Arc<Courier>, caller: &Caller, cmd: DocCommand
             Ok(ExitCode::SUCCESS)
         }
         DocCommand::Release { id, reason, json } => {
-            service(courier.release_document(caller, &id, &reason).await)?;
+            service(me.release_document(&id, &reason).await)?;
             if json.json {
                 return print_json(&json!({ "id": id, "released": true }));
             }
@@ -314,7 +311,7 @@ async fn doc(courier: &std::sync::Arc<Courier>, caller: &Caller, cmd: DocCommand
             Ok(ExitCode::SUCCESS)
         }
         DocCommand::Delete { id, json } => {
-            let purged = service(courier.delete_document(caller, &id).await)?;
+            let purged = service(me.delete_document(&id).await)?;
             if !purged {
                 eprintln!(
                     "Warning: another connection is reading the database, so an old copy of document {id}'s key may \
@@ -330,15 +327,15 @@ async fn doc(courier: &std::sync::Arc<Courier>, caller: &Caller, cmd: DocCommand
     }
 }
 
-async fn audit(courier: &Courier, caller: &Caller, cmd: AuditCommand) -> Result<ExitCode> {
+async fn audit(me: &Acting, cmd: AuditCommand) -> Result<ExitCode> {
     match cmd {
         AuditCommand::Verify { json } => {
-            let report = service(courier.audit.verify(&courier.db).await)?;
+            let report = service(me.verify_audit().await)?;
             // Recorded after the walk, so the report covers the trail as it was found. A broken
             // trail gets no new signed head on top: that would bless what was done to it.
             if report.ok {
                 let details = json!({ "ok": true, "events": report.events });
-                if let Err(e) = courier.audit.record(&courier.db, caller, "audit.verify", "audit", details).await {
+                if let Err(e) = me.audit_read("audit.verify", "audit", details).await {
                     tracing::warn!(error = %e, "could not record the verification in the audit trail");
                 }
             } else {
@@ -355,7 +352,7 @@ async fn audit(courier: &Courier, caller: &Caller, cmd: AuditCommand) -> Result<
             Ok(code)
         }
         AuditCommand::RestartLog { reason, accept_lost_events, json } => {
-            let details = service(courier.audit.restart_log(&courier.db, caller, &reason, accept_lost_events).await)?;
+            let details = service(me.restart_audit_log(&reason, accept_lost_events).await)?;
             if json.json {
                 return print_json(&details);
             }
@@ -368,17 +365,17 @@ async fn audit(courier: &Courier, caller: &Caller, cmd: AuditCommand) -> Result<
         }
         AuditCommand::Export { since, json: _ } => {
             let since_ms = since.map(|s| parse_rfc3339(&s)).transpose()?.unwrap_or(i64::MIN);
-            audit_read(courier, caller, "audit.export", "audit", json!({ "since_ms": since_ms })).await?;
+            audit_read(me, "audit.export", "audit", json!({ "since_ms": since_ms })).await?;
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
-            service(courier.audit.export(&courier.db, since_ms, |event| writeln!(out, "{event}")).await)?;
+            service(me.export_audit(since_ms, |event| writeln!(out, "{event}")).await)?;
             out.flush()?;
             Ok(ExitCode::SUCCESS)
         }
     }
 }
 
-async fn key(courier: &Courier, caller: &Caller, cmd: KeyCommand) -> Result<ExitCode> {
+async fn key(me: &Acting, cmd: KeyCommand) -> Result<ExitCode> {
     let rewrapped = |r: courier_server::services::keys::Rewrapped, as_json: bool| -> Result<ExitCode> {
         if as_json {
             return print_json(&r);
@@ -391,8 +388,8 @@ async fn key(courier: &Courier, caller: &Caller, cmd: KeyCommand) -> Result<Exit
     };
     match cmd {
         KeyCommand::Status { json } => {
-            let status = service(courier.key_status().await)?;
-            audit_read(courier, caller, "key.status", "master_key", json!({})).await?;
+            let status = service(me.key_status().await)?;
+            audit_read(me, "key.status", "master_key", json!({})).await?;
             if json.json {
                 return print_json(&status);
             }
@@ -402,15 +399,24 @@ async fn key(courier: &Courier, caller: &Caller, cmd: KeyCommand) -> Result<Exit
             }
             Ok(ExitCode::SUCCESS)
         }
-        KeyCommand::Rotate { json } => rewrapped(service(courier.rotate_master_key(caller).await)?, json.json),
-        KeyCommand::Rewrap { json } => rewrapped(service(courier.rewrap_all(caller).await)?, json.json),
+        KeyCommand::Rotate { json } => rewrapped(service(me.rotate_master_key().await)?, json.json),
+        KeyCommand::Rewrap { json } => rewrapped(service(me.rewrap_all().await)?, json.json),
         KeyCommand::Retire { version, json } => {
-            service(courier.retire_master_key(caller, version).await)?;
+            service(me.retire_master_key(version).await)?;
             if json.json {
                 return print_json(&json!({ "version": version, "retired": true }));
             }
             println!("Master key version {version} erased.");
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// The one file of `doc upload`, as the upload use case takes files.
+struct OneFile(Option<IncomingFile>);
+
+impl IncomingFiles for OneFile {
+    async fn next_file(&mut self) -> courier_server::Result<Option<IncomingFile>> {
+        Ok(self.0.take())
     }
 }

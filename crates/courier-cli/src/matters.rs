@@ -2,14 +2,13 @@
 //! The CLI is the local operator: not bound by staff policies, but every action is audited.
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use courier_core::DurationSpec;
 use courier_core::time_fmt::{now_ms, parse_rfc3339};
 use courier_server::Courier;
-use courier_server::services::Caller;
 use courier_server::services::authz::Action;
+use courier_server::services::handles::Acting;
 use courier_server::services::matters::{MatterRequest, MatterView};
 use courier_server::services::shares::{ShareRequest, ShareView};
 use serde_json::json;
@@ -31,10 +30,10 @@ fn show_matter(m: &MatterView, as_json: bool) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn matter(courier: &Courier, caller: &Caller, cmd: MatterCommand) -> Result<ExitCode> {
+pub async fn matter(me: &Acting, cmd: MatterCommand) -> Result<ExitCode> {
     match cmd {
         MatterCommand::Create { name, department, sensitivity, json } => {
-            let m = service(courier.create_matter(caller, MatterRequest { name, department, sensitivity }).await)?;
+            let m = service(me.create_matter(MatterRequest { name, department, sensitivity }).await)?;
             if json.json {
                 return print_json(&json!({ "id": m.id, "name": m.name, "department": m.department,
                     "sensitivity": m.sensitivity }));
@@ -42,25 +41,25 @@ pub async fn matter(courier: &Courier, caller: &Caller, cmd: MatterCommand) -> R
             show_matter(&m, false)
         }
         MatterCommand::AddMember { matter, user, role, json } => {
-            show_matter(&service(courier.add_member(caller, &matter, &user, &role).await)?, json.json)
+            show_matter(&service(me.add_member(&matter, &user, &role).await)?, json.json)
         }
         MatterCommand::RemoveMember { matter, user, json } => {
-            show_matter(&service(courier.remove_member(caller, &matter, &user).await)?, json.json)
+            show_matter(&service(me.remove_member(&matter, &user).await)?, json.json)
         }
         MatterCommand::Archive { matter, json } => {
-            show_matter(&service(courier.set_matter_archived(caller, &matter, true).await)?, json.json)
+            show_matter(&service(me.set_matter_archived(&matter, true).await)?, json.json)
         }
         MatterCommand::Unarchive { matter, json } => {
-            show_matter(&service(courier.set_matter_archived(caller, &matter, false).await)?, json.json)
+            show_matter(&service(me.set_matter_archived(&matter, false).await)?, json.json)
         }
         MatterCommand::Show { matter, json } => {
-            let m = service(courier.matter_for(caller, &matter).await)?;
-            audit_read(courier, caller, "matter.show", &format!("matter:{}", m.id), json!({})).await?;
+            let m = service(me.matter(&matter).await)?;
+            audit_read(me, "matter.show", &format!("matter:{}", m.id), json!({})).await?;
             show_matter(&m, json.json)
         }
         MatterCommand::List { json } => {
-            let matters = service(courier.list_matters(caller).await)?;
-            audit_read(courier, caller, "matter.list", "matters", json!({})).await?;
+            let matters = service(me.list_matters().await)?;
+            audit_read(me, "matter.list", "matters", json!({})).await?;
             if json.json {
                 return print_json(&matters);
             }
@@ -93,7 +92,7 @@ fn show_share(s: &ShareView, as_json: bool) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn share(courier: &Arc<Courier>, caller: &Caller, cmd: ShareCommand) -> Result<ExitCode> {
+pub async fn share(me: &Acting, cmd: ShareCommand) -> Result<ExitCode> {
     match cmd {
         ShareCommand::Create {
             matter,
@@ -119,7 +118,7 @@ pub async fn share(courier: &Arc<Courier>, caller: &Caller, cmd: ShareCommand) -
                 max_downloads,
                 allow_findings,
             };
-            let created = service(courier.create_share(caller, req).await)?;
+            let created = service(me.create_share(req).await)?;
             if json.json {
                 return print_json(&created);
             }
@@ -132,11 +131,11 @@ pub async fn share(courier: &Arc<Courier>, caller: &Caller, cmd: ShareCommand) -
         }
         ShareCommand::List { matter, json } => {
             let matter_id = match matter {
-                Some(m) => Some(service(courier.resolve_matter(caller, &m, false).await)?.id),
+                Some(m) => Some(service(me.resolve_matter(&m, false).await)?),
                 None => None,
             };
-            let shares = service(courier.list_shares(caller, matter_id.as_deref()).await)?;
-            audit_read(courier, caller, "share.list", "shares", json!({ "matter_id": matter_id })).await?;
+            let shares = service(me.list_shares(matter_id.as_deref()).await)?;
+            audit_read(me, "share.list", "shares", json!({ "matter_id": matter_id })).await?;
             if json.json {
                 return print_json(&shares);
             }
@@ -146,24 +145,23 @@ pub async fn share(courier: &Arc<Courier>, caller: &Caller, cmd: ShareCommand) -
             Ok(ExitCode::SUCCESS)
         }
         ShareCommand::Show { id, json } => {
-            let s = service(courier.share(caller, &id).await)?;
-            audit_read(courier, caller, "share.show", &format!("share:{id}"), json!({})).await?;
+            let s = service(me.share(&id).await)?;
+            audit_read(me, "share.show", &format!("share:{id}"), json!({})).await?;
             show_share(&s, json.json)
         }
-        ShareCommand::Revoke { id, json } => show_share(&service(courier.revoke_share(caller, &id).await)?, json.json),
+        ShareCommand::Revoke { id, json } => show_share(&service(me.revoke_share(&id).await)?, json.json),
     }
 }
 
-pub async fn policy(courier: &Courier, caller: &Caller, cmd: PolicyCommand) -> Result<ExitCode> {
+pub async fn policy(courier: &Courier, me: &Acting, cmd: PolicyCommand) -> Result<ExitCode> {
     match cmd {
         PolicyCommand::Check { principal, action, resource, ip, at, json } => {
             let action: Action = action.parse().map_err(anyhow::Error::msg)?;
             let at_ms = at.map(|t| parse_rfc3339(&t)).transpose().context("--at")?.unwrap_or_else(now_ms);
             let ip = ip.unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]));
-            let decision = service(courier.explain(&principal, action, &resource, ip, at_ms).await)?;
+            let decision = service(me.explain(&principal, action, &resource, ip, at_ms).await)?;
             audit_read(
-                courier,
-                caller,
+                me,
                 "policy.check",
                 &resource,
                 json!({ "principal": principal,
@@ -185,21 +183,23 @@ pub async fn policy(courier: &Courier, caller: &Caller, cmd: PolicyCommand) -> R
             Ok(code)
         }
         PolicyCommand::Validate { json } => {
-            let sources: Vec<String> = courier.authz.sources.iter().map(|p| p.display().to_string()).collect();
+            let sources: Vec<String> = courier.policies().sources.iter().map(|p| p.display().to_string()).collect();
             if json.json {
-                return print_json(&json!({ "ok": true, "policies": courier.authz.policy_count(), "files": sources }));
+                return print_json(
+                    &json!({ "ok": true, "policies": courier.policies().policy_count(), "files": sources }),
+                );
             }
-            println!("OK: {} policies from {}", courier.authz.policy_count(), sources.join(", "));
+            println!("OK: {} policies from {}", courier.policies().policy_count(), sources.join(", "));
             Ok(ExitCode::SUCCESS)
         }
     }
 }
 
-pub async fn access(courier: &Courier, caller: &Caller, cmd: AccessCommand) -> Result<ExitCode> {
+pub async fn access(me: &Acting, cmd: AccessCommand) -> Result<ExitCode> {
     match cmd {
         AccessCommand::Review { json } => {
-            let report = service(courier.access_review(caller).await)?;
-            audit_read(courier, caller, "access.report", "firm", json!({})).await?;
+            let report = service(me.access_review().await)?;
+            audit_read(me, "access.report", "firm", json!({})).await?;
             if json.json {
                 return print_json(&report);
             }
@@ -238,7 +238,7 @@ pub async fn access(courier: &Courier, caller: &Caller, cmd: AccessCommand) -> R
             Ok(ExitCode::SUCCESS)
         }
         AccessCommand::Record { matter, removed, note, json } => {
-            let at = service(courier.record_review(caller, &matter, &removed, &note).await)?;
+            let at = service(me.record_review(&matter, &removed, &note).await)?;
             if json.json {
                 return print_json(&json!({ "matter": matter, "reviewed_at": at }));
             }

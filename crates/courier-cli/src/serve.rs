@@ -38,27 +38,28 @@ pub async fn run(mut config: Config, bind: Option<SocketAddr>) -> Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("{e}: {}", e.internal_detail().unwrap_or("")))?;
 
-    courier.passwords.warm_up().await;
-    let (staging, orphans) = courier.sweep_blobs(None).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    courier.warm_up().await;
+    let operator = courier.operator();
+    let (staging, orphans) = operator.sweep_blobs(None).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     tracing::info!(staging, orphans, "start-up blob sweep done");
     if !courier.admin_exists().await.map_err(|e| anyhow::anyhow!("{e}"))? {
-        let link = courier.issue_setup_link().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        let link = operator.issue_setup_link().await.map_err(|e| anyhow::anyhow!("{e}"))?;
         println!("No administrator exists yet. Open this one-time link within one hour to create one:");
         println!("  {link}");
     }
-    let every = Duration::from_secs(courier.config.maintenance_interval_secs.max(1));
+    let every = Duration::from_secs(courier.config().maintenance_interval_secs.max(1));
     tokio::spawn(Arc::clone(&courier).run_maintenance(every));
 
     report_scanning(&courier).await;
     let scheme = if tls.is_some() { "https" } else { "http" };
-    println!("Courier is listening on {scheme}://{local} (public URL {})", courier.config.public_url());
+    println!("Courier is listening on {scheme}://{local} (public URL {})", courier.config().public_url());
     let app = courier_server::web::router(courier.clone());
     let limits = crate::listener::Limits {
-        max_connections: courier.config.max_connections.max(1),
-        per_address: courier.config.connections_per_address.max(1),
-        trusted: courier.config.trusted_proxy.clone(),
-        header_read_timeout: Duration::from_secs(courier.config.header_read_timeout_secs.max(1)),
-        write_stall: Duration::from_secs(courier.config.write_stall_secs.max(1)),
+        max_connections: courier.config().max_connections.max(1),
+        per_address: courier.config().connections_per_address.max(1),
+        trusted: courier.config().trusted_proxy.clone(),
+        header_read_timeout: Duration::from_secs(courier.config().header_read_timeout_secs.max(1)),
+        write_stall: Duration::from_secs(courier.config().write_stall_secs.max(1)),
     };
     let rustls = tls.map(|(server_config, cert, key)| {
         let rustls = RustlsConfig::from_config(server_config);
@@ -68,7 +69,7 @@ pub async fn run(mut config: Config, bind: Option<SocketAddr>) -> Result<()> {
     crate::listener::serve(listener, app, rustls.map(|(r, _, _)| r), limits, shutdown_signal())
         .await
         .context("serving")?;
-    courier.db.close().await;
+    courier.close().await;
     Ok(())
 }
 
@@ -96,8 +97,7 @@ async fn reload_on_sighup(
                 ("tls.reload_failed", serde_json::json!({ "error": e }))
             }
         };
-        let caller = courier_server::services::Caller::system();
-        if let Err(e) = courier.audit.record(&courier.db, &caller, action, "tls", details).await {
+        if let Err(e) = courier.record_tls_reload(action, details).await {
             tracing::error!(error = %e, "could not audit the TLS reload");
         }
     }
@@ -121,7 +121,7 @@ async fn shutdown_signal() {
 
 /// Says on the console what uploads are scanned with, and warns where protection is off.
 async fn report_scanning(courier: &Courier) {
-    match courier.scanning.malware_scanning() {
+    match courier.scanning().malware_scanning() {
         None => println!(
             "Warning: malware scanning is off. Set clamd_addr (COURIER_CLAMD_ADDR) to scan uploads with ClamAV."
         ),
@@ -133,12 +133,12 @@ async fn report_scanning(courier: &Courier) {
                     println!("Warning: clamd at {addr} does not answer; uploads are refused until it does ({e}).");
                 }
             }
-            if let Some(warning) = crate::clamd_disk::warning(addr, &courier.config.clamd_config) {
+            if let Some(warning) = crate::clamd_disk::warning(addr, &courier.config().clamd_config) {
                 println!("{warning}");
             }
         }
     }
-    if !courier.config.dlp_scanning {
+    if !courier.config().dlp_scanning {
         println!("Warning: personal-data (DLP) scanning is off.");
     }
 }

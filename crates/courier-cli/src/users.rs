@@ -7,9 +7,8 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::Subcommand;
 use courier_core::DurationSpec;
-use courier_server::Courier;
-use courier_server::services::Caller;
 use courier_server::services::api_tokens::Scope;
+use courier_server::services::handles::Acting;
 use courier_server::services::users::Change;
 use serde_json::json;
 
@@ -100,19 +99,19 @@ pub(crate) enum UserCommand {
     },
 }
 
-pub(crate) async fn user(courier: &Courier, caller: &Caller, cmd: UserCommand) -> Result<ExitCode> {
+pub(crate) async fn user(me: &Acting, cmd: UserCommand) -> Result<ExitCode> {
     let change = |email: String, change: Change| async move {
-        let user = service(courier.user_by_email(&email).await)?;
-        service(courier.change_user(caller, &user.id, change).await)?;
+        let user = service(me.user_by_email(&email).await)?;
+        service(me.change_user(&user.id, change).await)?;
         println!("{}: done", user.email);
         Ok(ExitCode::SUCCESS)
     };
     match cmd {
         UserCommand::Create { email, role, password_stdin: _, department, json } => {
             let password = read_secret_line("password")?;
-            let enrolment = service(courier.create_user(caller, &email, service(role.parse())?, password).await)?;
+            let enrolment = service(me.create_user(&email, service(role.parse())?, password).await)?;
             if let Some(department) = department {
-                service(courier.set_user_department(caller, &enrolment.id, &department).await)?;
+                service(me.set_user_department(&enrolment.id, &department).await)?;
             }
             if json.json {
                 return print_json(&enrolment);
@@ -129,7 +128,7 @@ pub(crate) async fn user(courier: &Courier, caller: &Caller, cmd: UserCommand) -
         UserCommand::Invite { email, role, department, expires_in, json } => {
             let role = service(role.parse())?;
             let ttl = expires_in.map(|d| d.0);
-            let invitation = service(courier.invite_user(caller, &email, role, &department, ttl).await)?;
+            let invitation = service(me.invite_user(&email, role, &department, ttl).await)?;
             if json.json {
                 return print_json(&invitation);
             }
@@ -138,7 +137,7 @@ pub(crate) async fn user(courier: &Courier, caller: &Caller, cmd: UserCommand) -
             Ok(ExitCode::SUCCESS)
         }
         UserCommand::List { json } => {
-            let users = service(courier.list_users(caller).await)?;
+            let users = service(me.list_users().await)?;
             if json.json {
                 return print_json(&users);
             }
@@ -157,19 +156,19 @@ pub(crate) async fn user(courier: &Courier, caller: &Caller, cmd: UserCommand) -
         UserCommand::SetRole { email, role } => change(email, Change::Role(service(role.parse())?)).await,
         UserCommand::ResetMfa { email } => change(email, Change::ResetMfa).await,
         UserCommand::EndSessions { email: None, all: _ } => {
-            let ended = service(courier.end_everyones_sessions(caller).await)?;
+            let ended = service(me.end_everyones_sessions().await)?;
             println!("everyone: {ended} sessions ended");
             Ok(ExitCode::SUCCESS)
         }
         UserCommand::EndSessions { email: Some(email), all: _ } => {
-            let user = service(courier.user_by_email(&email).await)?;
-            let ended = service(courier.end_user_sessions(caller, &user.id).await)?;
+            let user = service(me.user_by_email(&email).await)?;
+            let ended = service(me.end_user_sessions(&user.id).await)?;
             println!("{}: {ended} sessions ended", user.email);
             Ok(ExitCode::SUCCESS)
         }
         UserCommand::ResetPassword { email, json } => {
-            let user = service(courier.user_by_email(&email).await)?;
-            let link = service(courier.password_reset_link(caller, &user.id).await)?;
+            let user = service(me.user_by_email(&email).await)?;
+            let link = service(me.password_reset_link(&user.id).await)?;
             if json.json {
                 return print_json(&link);
             }
@@ -181,7 +180,7 @@ pub(crate) async fn user(courier: &Courier, caller: &Caller, cmd: UserCommand) -
             Ok(ExitCode::SUCCESS)
         }
         UserCommand::Unlock { email, json } => {
-            let was_locked = service(courier.unlock_account(caller, &email).await)?;
+            let was_locked = service(me.unlock_account(&email).await)?;
             if json.json {
                 return print_json(&json!({ "email": email, "was_locked": was_locked }));
             }
@@ -220,13 +219,13 @@ pub(crate) enum TokenCommand {
     },
 }
 
-pub(crate) async fn token(courier: &Courier, caller: &Caller, cmd: TokenCommand) -> Result<ExitCode> {
+pub(crate) async fn token(me: &Acting, cmd: TokenCommand) -> Result<ExitCode> {
     match cmd {
         TokenCommand::Create { email, name, scopes, expires_in, json } => {
-            let user = service(courier.user_by_email(&email).await)?;
+            let user = service(me.user_by_email(&email).await)?;
             let scopes = scopes.iter().map(|s| s.parse()).collect::<courier_server::Result<Vec<Scope>>>();
             let ttl = expires_in.map(|d| d.0);
-            let token = service(courier.create_api_token(caller, &user.id, &name, &service(scopes)?, ttl).await)?;
+            let token = service(me.create_api_token(&user.id, &name, &service(scopes)?, ttl).await)?;
             if json.json {
                 return print_json(&token);
             }
@@ -239,10 +238,10 @@ pub(crate) async fn token(courier: &Courier, caller: &Caller, cmd: TokenCommand)
         }
         TokenCommand::List { email, json } => {
             let user = match email {
-                Some(e) => Some(service(courier.user_by_email(&e).await)?.id),
+                Some(e) => Some(service(me.user_by_email(&e).await)?.id),
                 None => None,
             };
-            let tokens = service(courier.list_api_tokens(caller, user.as_deref()).await)?;
+            let tokens = service(me.list_api_tokens(user.as_deref()).await)?;
             if json.json {
                 return print_json(&tokens);
             }
@@ -253,7 +252,7 @@ pub(crate) async fn token(courier: &Courier, caller: &Caller, cmd: TokenCommand)
             Ok(ExitCode::SUCCESS)
         }
         TokenCommand::Revoke { id } => {
-            service(courier.revoke_api_token(caller, &id).await)?;
+            service(me.revoke_api_token(&id).await)?;
             println!("{id}: revoked");
             Ok(ExitCode::SUCCESS)
         }

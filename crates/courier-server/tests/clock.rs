@@ -8,7 +8,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use courier_server::services::Caller;
 use courier_server::services::api_tokens::Scope;
 use courier_server::services::staff::Role;
 use courier_server::{Config, Courier};
@@ -53,7 +52,7 @@ async fn sign_in(app: &App, email: &str, secret: &str) -> reqwest::Client {
     let totp =
         TOTP::new(Algorithm::SHA1, 6, 1, 30, Secret::Encoded(secret.into()).to_bytes().unwrap(), None, String::new())
             .unwrap();
-    let code = totp.generate((app.courier.clock.now_ms() / 1000) as u64);
+    let code = totp.generate((app.courier.clock().now_ms() / 1000) as u64);
     let form = [("code", code.as_str()), ("csrf_token", &hidden(&page, "csrf_token"))];
     assert_eq!(c.post(format!("{}/login/mfa", app.base)).form(&form).send().await.unwrap().status(), 303);
     c
@@ -66,48 +65,37 @@ async fn portals(app: &App, c: &reqwest::Client) -> u16 {
 #[tokio::test]
 async fn sessions_end_after_30_idle_minutes_and_12_hours_in_all() {
     let app = start().await;
-    let caller = Caller::cli();
-    let user = app
-        .courier
-        .create_user(&caller, "ida@firm.example", Role::Attorney, Zeroizing::new(PASSWORD.into()))
-        .await
-        .unwrap();
+    let operator = app.courier.operator();
+    let user = operator.create_user("ida@firm.example", Role::Attorney, Zeroizing::new(PASSWORD.into())).await.unwrap();
 
     // Idle: use keeps it alive; 31 minutes without a request end it.
     let c = sign_in(&app, "ida@firm.example", &user.totp_secret).await;
     for _ in 0..3 {
-        app.courier.clock.advance(29 * MINUTE);
+        app.courier.clock().advance(29 * MINUTE);
         assert_eq!(portals(&app, &c).await, 200, "used within 30 minutes");
     }
-    app.courier.clock.advance(31 * MINUTE);
+    app.courier.clock().advance(31 * MINUTE);
     assert_eq!(portals(&app, &c).await, 303, "idle for 31 minutes");
     assert_eq!(portals(&app, &c).await, 303, "and gone for good");
 
     // Absolute: even in constant use, a session ends 12 hours after sign-in.
     let c = sign_in(&app, "ida@firm.example", &user.totp_secret).await;
     for _ in 0..28 {
-        app.courier.clock.advance(25 * MINUTE);
+        app.courier.clock().advance(25 * MINUTE);
         assert_eq!(portals(&app, &c).await, 200, "within 12 hours");
     }
     // 11 h 40 min so far.
-    app.courier.clock.advance(25 * MINUTE);
+    app.courier.clock().advance(25 * MINUTE);
     assert_eq!(portals(&app, &c).await, 303, "past 12 hours");
 }
 
 #[tokio::test]
 async fn an_api_token_stops_working_when_it_expires() {
     let app = start().await;
-    let caller = Caller::cli();
-    let user = app
-        .courier
-        .create_user(&caller, "tom@firm.example", Role::Attorney, Zeroizing::new(PASSWORD.into()))
-        .await
-        .unwrap();
-    let token = app
-        .courier
-        .create_api_token(&caller, &user.id, "nightly import", &[Scope::PortalsRead], Some(60 * MINUTE))
-        .await
-        .unwrap();
+    let operator = app.courier.operator();
+    let user = operator.create_user("tom@firm.example", Role::Attorney, Zeroizing::new(PASSWORD.into())).await.unwrap();
+    let token =
+        operator.create_api_token(&user.id, "nightly import", &[Scope::PortalsRead], Some(60 * MINUTE)).await.unwrap();
     let me = || async {
         reqwest::Client::new()
             .get(format!("{}/api/v1/me", app.base))
@@ -119,10 +107,10 @@ async fn an_api_token_stops_working_when_it_expires() {
             .as_u16()
     };
     assert_eq!(me().await, 200);
-    app.courier.clock.advance(59 * MINUTE);
+    app.courier.clock().advance(59 * MINUTE);
     assert_eq!(me().await, 200, "within its hour");
-    app.courier.clock.advance(2 * MINUTE);
+    app.courier.clock().advance(2 * MINUTE);
     assert_eq!(me().await, 401, "expired");
-    let listed = app.courier.list_api_tokens(&caller, None).await.unwrap();
+    let listed = operator.list_api_tokens(None).await.unwrap();
     assert_eq!(listed[0].status, "expired");
 }

@@ -65,7 +65,7 @@ pub struct AccessReport {
 impl Courier {
     /// The live documents of a matter, for someone who may see the matter, each with what
     /// the caller may do with it. The matter's facts and the principal are read once.
-    pub async fn matter_documents(&self, caller: &Caller, matter_id: &str) -> Result<Vec<MatterDocument>> {
+    pub(super) async fn matter_documents(&self, caller: &Caller, matter_id: &str) -> Result<Vec<MatterDocument>> {
         let matter = self.matter_facts(matter_id).await?;
         self.authorize(caller, Action::MatterView, &Resource::Matter(matter.clone())).await?;
         let principal = self.principal(caller).await?;
@@ -84,7 +84,7 @@ impl Courier {
         Ok(out)
     }
 
-    pub async fn access_review(&self, caller: &Caller) -> Result<AccessReport> {
+    pub(super) async fn access_review(&self, caller: &Caller) -> Result<AccessReport> {
         self.authorize(caller, Action::AccessReview, &Resource::Firm).await?;
         let now = now_ms();
         let pool = self.db.pool();
@@ -174,7 +174,13 @@ impl Courier {
     }
 
     /// Records that a matter's access was reviewed: by whom, when, and what was removed.
-    pub async fn record_review(&self, caller: &Caller, matter: &str, removed: &str, note: &str) -> Result<String> {
+    pub(super) async fn record_review(
+        &self,
+        caller: &Caller,
+        matter: &str,
+        removed: &str,
+        note: &str,
+    ) -> Result<String> {
         let m = self.resolve_matter(caller, matter, false).await?;
         self.authorize(caller, Action::MatterReview, &self.matter_resource(&m.id).await?).await?;
         for (what, text) in [("removed", removed), ("note", note)] {

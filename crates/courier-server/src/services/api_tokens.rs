@@ -139,7 +139,7 @@ fn token_view(t: ApiTokenRecord, now: i64) -> TokenView {
 impl Courier {
     /// Makes a token for `user_id`: people make their own (in a web session), the operator
     /// makes one for anybody. A token cannot make tokens.
-    pub async fn create_api_token(
+    pub(super) async fn create_api_token(
         &self,
         caller: &Caller,
         user_id: &str,
@@ -197,7 +197,7 @@ impl Courier {
     }
 
     /// Tokens of `user_id` (all users' for the operator with `None`). Staff see their own.
-    pub async fn list_api_tokens(&self, caller: &Caller, user_id: Option<&str>) -> Result<Vec<TokenView>> {
+    pub(super) async fn list_api_tokens(&self, caller: &Caller, user_id: Option<&str>) -> Result<Vec<TokenView>> {
         let user_id = match (&caller.actor, &caller.via) {
             (_, Via::Api(_)) => return Err(Error::Forbidden),
             (Actor::Staff(me), _) => Some(me.as_str()),
@@ -208,13 +208,13 @@ impl Courier {
     }
 
     /// The tokens of one user (of all with `None`), unchecked: callers decide who may see them.
-    pub(crate) async fn tokens_of(&self, user_id: Option<&str>) -> Result<Vec<TokenView>> {
+    pub(super) async fn tokens_of(&self, user_id: Option<&str>) -> Result<Vec<TokenView>> {
         let now = self.clock.now_ms();
         Ok(rows::list(self.db.pool(), user_id).await?.into_iter().map(|t| token_view(t, now)).collect())
     }
 
     /// Revokes a token: its owner, an admin (`user.manage`) or the operator.
-    pub async fn revoke_api_token(&self, caller: &Caller, id: &str) -> Result<()> {
+    pub(super) async fn revoke_api_token(&self, caller: &Caller, id: &str) -> Result<()> {
         if matches!(caller.via, Via::Api(_)) {
             return Err(Error::Forbidden);
         }
@@ -236,7 +236,7 @@ impl Courier {
     /// The caller behind `Authorization: Bearer <token>`, for one API request. Every use is
     /// audited (`api_token.used`, with the method and route); so is every refusal
     /// (`api_token.refused`: unknown, revoked, expired, or the user is disabled).
-    pub async fn api_caller(
+    pub(super) async fn api_caller(
         &self,
         bearer: &str,
         ip: Option<std::net::IpAddr>,

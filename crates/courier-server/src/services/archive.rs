@@ -22,7 +22,7 @@ const PIPE_BYTES: usize = 256 * 1024;
 impl Courier {
     /// Streams every live document of `portal_id` as a ZIP archive. A document that fails to
     /// decrypt ends the stream with an error, so the client never gets a ZIP that looks whole.
-    pub async fn portal_archive(
+    pub(super) async fn portal_archive(
         self: &Arc<Self>,
         caller: &Caller,
         portal_id: &str,

@@ -90,6 +90,27 @@ struct UploadTarget {
     max_file_size: u64,
 }
 
+/// Where one upload request's files go.
+#[derive(Clone, Copy)]
+pub enum Into<'a> {
+    /// A client's portal, under a receipt id.
+    Portal(&'a OpenPortal, &'a str),
+    /// A matter, named by id or name.
+    Matter(&'a str),
+}
+
+/// One file arriving: its name as sent and its bytes, streamed.
+pub struct IncomingFile {
+    pub name: Option<String>,
+    pub bytes: futures_util::stream::BoxStream<'static, std::result::Result<Bytes, String>>,
+}
+
+/// The files of one upload request, one after another (a multipart body).
+pub trait IncomingFiles: Send {
+    /// The next file, or `None` after the last; a framing or transport error ends the upload.
+    fn next_file(&mut self) -> impl std::future::Future<Output = Result<Option<IncomingFile>>> + Send;
+}
+
 struct Sealed {
     size: u64,
     sha256: [u8; 32],
@@ -99,7 +120,7 @@ impl Courier {
     /// Streams one file into an encrypted blob, scanning it on the way, and makes it visible
     /// as a document of `portal`, all or nothing. A refused file leaves no blob and no row,
     /// only an audit event saying why (never its name or content).
-    pub async fn ingest_portal_upload<S, E>(
+    pub(super) async fn ingest_portal_upload<S, E>(
         &self,
         caller: &Caller,
         portal: &OpenPortal,
@@ -125,7 +146,7 @@ impl Courier {
     /// A slot for one upload through `portal_id` from `ip`, held while it streams; refused
     /// (503) when the link or the address has `uploads_per_link`/`uploads_per_address` in
     /// flight already.
-    pub fn upload_slot(&self, portal_id: &str, ip: Option<std::net::IpAddr>) -> Result<super::inflight::Slot> {
+    pub(super) fn upload_slot(&self, portal_id: &str, ip: Option<std::net::IpAddr>) -> Result<super::inflight::Slot> {
         let mut caps = vec![(format!("portal:{portal_id}"), self.config.uploads_per_link.max(1))];
         if let Some(ip) = ip {
             caps.push((format!("ip:{}", super::inflight::address_key(ip)), self.config.uploads_per_address.max(1)));
@@ -140,7 +161,7 @@ impl Courier {
     /// A staff member's upload to a matter (for example a document to share): the same
     /// streaming, scanned, encrypted, all-or-nothing pipeline as a client's, with the firm's
     /// file types and DLP action.
-    pub async fn ingest_staff_upload<S, E>(
+    pub(super) async fn ingest_staff_upload<S, E>(
         &self,
         caller: &Caller,
         matter: &str,
@@ -263,7 +284,46 @@ impl Courier {
 
     /// Shreds the files already stored by a request that then failed (uploads are all or
     /// nothing per request), as the system.
-    pub async fn undo_uploads(&self, stored: &[DocumentView]) {
+    /// One upload request, client's or staff's: every file of `files` goes `into` the portal
+    /// or the matter, at most `max_files_per_upload` of them, all or nothing. If any file is
+    /// refused or the body fails, the files this request already stored are shredded again.
+    pub(super) async fn ingest_all<F: IncomingFiles>(
+        &self,
+        caller: &Caller,
+        into: Into<'_>,
+        files: &mut F,
+    ) -> Result<Vec<DocumentView>> {
+        let max = self.config.max_files_per_upload;
+        let mut stored = Vec::new();
+        let result = async {
+            while let Some(file) = files.next_file().await? {
+                if stored.len() == max {
+                    return Err(Error::PayloadTooLarge(format!("at most {max} files per upload")));
+                }
+                let doc = match into {
+                    Into::Portal(portal, receipt) => {
+                        self.ingest_portal_upload(caller, portal, receipt, file.name.as_deref(), file.bytes).await?
+                    }
+                    Into::Matter(matter) => {
+                        self.ingest_staff_upload(caller, matter, file.name.as_deref(), file.bytes).await?
+                    }
+                };
+                stored.push(doc);
+            }
+            Ok(())
+        }
+        .await;
+        if let Err(e) = result {
+            self.undo_uploads(&stored).await;
+            return Err(e);
+        }
+        if stored.is_empty() {
+            return Err(Error::BadRequest("no file was uploaded; choose at least one file".into()));
+        }
+        Ok(stored)
+    }
+
+    pub(super) async fn undo_uploads(&self, stored: &[DocumentView]) {
         for doc in stored {
             if let Err(undo) = self.delete_document(&Caller::system(), &doc.id).await {
                 tracing::error!(error = %undo, "could not roll back a file of a failed upload");
@@ -293,11 +353,15 @@ impl Courier {
         }
     }
 
-    pub async fn list_documents(&self, portal_id: Option<&str>, include_deleted: bool) -> Result<Vec<DocumentView>> {
+    pub(super) async fn list_documents(
+        &self,
+        portal_id: Option<&str>,
+        include_deleted: bool,
+    ) -> Result<Vec<DocumentView>> {
         Ok(rows::list(self.db.pool(), portal_id, include_deleted).await?.iter().map(view).collect())
     }
 
-    pub async fn document(&self, id: &str) -> Result<DocumentView> {
+    pub(super) async fn document(&self, id: &str) -> Result<DocumentView> {
         let d = rows::get(self.db.pool(), id).await?.ok_or(Error::NotFound)?;
         Ok(view(&d))
     }
@@ -305,7 +369,7 @@ impl Courier {
     /// Opens a live document for a staff member: checks the policy, audits the download, then
     /// returns its metadata and a stream of authenticated plaintext. A damaged blob ends the
     /// stream with an error (and an audit event) before any unauthenticated byte.
-    pub async fn open_document(
+    pub(super) async fn open_document(
         self: &std::sync::Arc<Self>,
         caller: &Caller,
         id: &str,
@@ -320,7 +384,7 @@ impl Courier {
     }
 
     /// The authenticated plaintext of a live, not held document. Callers check and audit.
-    pub(crate) async fn plaintext(
+    pub(super) async fn plaintext(
         self: &std::sync::Arc<Self>,
         d: &DocumentRecord,
     ) -> Result<impl Stream<Item = io::Result<Bytes>> + Send + 'static + use<>> {
@@ -382,7 +446,7 @@ impl Courier {
     /// Shreds one document: its wrapped key is forgotten in one audited transaction, then the
     /// blob is removed. `Ok(false)`: shredded, but an old copy of the key may stay in
     /// SQLite's write-ahead log until a reader lets go (finding 14); upkeep clears it.
-    pub async fn delete_document(&self, caller: &Caller, id: &str) -> Result<bool> {
+    pub(super) async fn delete_document(&self, caller: &Caller, id: &str) -> Result<bool> {
         let d = rows::get(self.db.pool(), id).await?.filter(|d| d.deleted_at.is_none()).ok_or(Error::NotFound)?;
         self.authorize(caller, super::authz::Action::DocumentDelete, &self.document_resource(&d).await?).await?;
         let mut tx = self.db.begin().await?;
@@ -392,7 +456,7 @@ impl Courier {
         Ok(self.delete_blobs(&[d.blob_key]).await)
     }
 
-    pub(crate) async fn shred_in(
+    pub(super) async fn shred_in(
         &self,
         tx: &mut Tx,
         caller: &Caller,
@@ -410,7 +474,7 @@ impl Courier {
 
     /// Removes blobs whose rows are gone or shredded. Failures are logged; the orphan sweep
     /// retries them. Returns whether the database's write-ahead log was cleared of old pages.
-    pub(crate) async fn delete_blobs(&self, keys: &[String]) -> bool {
+    pub(super) async fn delete_blobs(&self, keys: &[String]) -> bool {
         let purged = match self.db.purge_freed(PURGE_PATIENCE).await {
             Ok(true) => true,
             Ok(false) => {

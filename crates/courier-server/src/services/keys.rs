@@ -158,7 +158,7 @@ fn owner_bytes(id: &str) -> Result<[u8; 16]> {
 
 impl Courier {
     /// Versions on disk and how many wrapped values use each.
-    pub async fn key_status(&self) -> Result<KeyStatus> {
+    pub(super) async fn key_status(&self) -> Result<KeyStatus> {
         self.keys.reload()?;
         let ring = self.keys.ring();
         let mut versions: BTreeMap<u32, u64> = ring.versions().into_iter().map(|v| (v, 0)).collect();
@@ -188,7 +188,7 @@ impl Courier {
 
     /// Adds the next master key version (or takes one the operator already placed on every
     /// instance) and re-wraps everything under it.
-    pub async fn rotate_master_key(&self, caller: &Caller) -> Result<Rewrapped> {
+    pub(super) async fn rotate_master_key(&self, caller: &Caller) -> Result<Rewrapped> {
         self.keys.reload()?;
         let next = self.keys.ring().current_version() + 1;
         let path = self.keys.version_path(next);
@@ -214,7 +214,7 @@ impl Courier {
 
     /// Re-wraps every data key and sealed secret not yet under the current version, in batches,
     /// each replacement conditional on the old value (a concurrent shred is not undone).
-    pub async fn rewrap_all(&self, caller: &Caller) -> Result<Rewrapped> {
+    pub(super) async fn rewrap_all(&self, caller: &Caller) -> Result<Rewrapped> {
         self.keys.reload()?;
         let ring = self.keys.ring();
         let current = ring.current_version();
@@ -253,7 +253,7 @@ impl Courier {
 
     /// Erases an old master key version once nothing uses it. Whatever still holds keys wrapped
     /// by it (a backup, a dead database page) becomes unreadable.
-    pub async fn retire_master_key(&self, caller: &Caller, version: u32) -> Result<()> {
+    pub(super) async fn retire_master_key(&self, caller: &Caller, version: u32) -> Result<()> {
         let status = self.key_status().await?;
         if version == status.current_version {
             return Err(Error::BadRequest(format!("version {version} is the current master key; rotate first")));

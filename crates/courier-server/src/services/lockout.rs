@@ -31,7 +31,7 @@ impl Courier {
 
     /// Waits before answering an address with recent failures: 250 ms after the third,
     /// doubling with each one, at most `login_delay_max_ms`.
-    pub(crate) async fn throttle(&self, ip: Option<IpAddr>) -> Result<()> {
+    pub(super) async fn throttle(&self, ip: Option<IpAddr>) -> Result<()> {
         let Some(ip) = ip else { return Ok(()) };
         let n =
             rows::failures_since(self.db.pool(), &format!("ip:{ip}"), self.window_start(self.clock.now_ms())).await?;
@@ -51,7 +51,7 @@ impl Courier {
     }
 
     /// `Locked` when the account is locked now; the attempt is audited.
-    pub(crate) async fn refuse_if_locked(&self, ip: Option<IpAddr>, email: &str) -> Result<()> {
+    pub(super) async fn refuse_if_locked(&self, ip: Option<IpAddr>, email: &str) -> Result<()> {
         let Some(until) = rows::locked_until(self.db.pool(), email, self.clock.now_ms()).await? else {
             return Ok(());
         };
@@ -66,7 +66,7 @@ impl Courier {
     /// sent at once at most `lockout_threshold` are ever checked; the rest are refused, and
     /// the account is locked, without hashing. Call [`Courier::sign_in_failed`] or
     /// [`Courier::sign_in_succeeded`] once the secret is checked.
-    pub(crate) async fn begin_sign_in(&self, ip: Option<IpAddr>, email: &str) -> Result<()> {
+    pub(super) async fn begin_sign_in(&self, ip: Option<IpAddr>, email: &str) -> Result<()> {
         self.throttle(ip).await?;
         self.refuse_if_locked(ip, email).await?;
         let lock = Lock::account(email);
@@ -93,7 +93,7 @@ impl Courier {
 
     /// A failed password or code (its attempt was counted by `begin_sign_in`): counts the
     /// address, and locks the account at the threshold.
-    pub(crate) async fn sign_in_failed(&self, ip: Option<IpAddr>, email: &str) -> Result<()> {
+    pub(super) async fn sign_in_failed(&self, ip: Option<IpAddr>, email: &str) -> Result<()> {
         let now = self.clock.now_ms();
         if let Some(ip) = ip {
             rows::record_failure(self.db.pool(), &format!("ip:{ip}"), now).await?;
@@ -108,7 +108,7 @@ impl Courier {
 
     /// A right secret. Attempts sent alongside it may have locked the account meanwhile: then
     /// it is refused all the same, or guessing in parallel would still pay.
-    pub(crate) async fn sign_in_succeeded(&self, ip: Option<IpAddr>, email: &str) -> Result<()> {
+    pub(super) async fn sign_in_succeeded(&self, ip: Option<IpAddr>, email: &str) -> Result<()> {
         self.refuse_if_locked(ip, email).await?;
         Ok(rows::clear_failures(self.db.pool(), &format!("email:{email}")).await?)
     }
@@ -116,7 +116,7 @@ impl Courier {
     /// A right password on the way to a full sign-in (or a re-authentication): refused if
     /// parallel guesses locked the account meanwhile; otherwise its own advance count is taken
     /// back and earlier failures stay until the sign-in completes.
-    pub(crate) async fn sign_in_step_passed(&self, ip: Option<IpAddr>, email: &str) -> Result<()> {
+    pub(super) async fn sign_in_step_passed(&self, ip: Option<IpAddr>, email: &str) -> Result<()> {
         self.refuse_if_locked(ip, email).await?;
         let mut conn = self.db.pool().acquire().await.map_err(courier_store::StoreError::from)?;
         Ok(rows::forgive_one(&mut conn, &format!("email:{email}"), self.db.backend()).await?)
@@ -144,13 +144,13 @@ impl Courier {
     }
 
     /// Until when the passcode of a link is locked, if it is (review finding 12).
-    pub async fn link_locked_until(&self, kind: &str, link_id: &str) -> Result<Option<i64>> {
+    pub(super) async fn link_locked_until(&self, kind: &str, link_id: &str) -> Result<Option<i64>> {
         Ok(rows::locked_until(self.db.pool(), &Lock::link(kind, link_id).key, self.clock.now_ms()).await?)
     }
 
     /// Takes the slot for one passcode attempt at a link, from any address: refused while the
     /// link is locked, and counted before the passcode is hashed, as for staff sign-in.
-    pub(crate) async fn begin_passcode_attempt(&self, ip: Option<IpAddr>, kind: &str, link_id: &str) -> Result<()> {
+    pub(super) async fn begin_passcode_attempt(&self, ip: Option<IpAddr>, kind: &str, link_id: &str) -> Result<()> {
         let lock = Lock::link(kind, link_id);
         if let Some(until) = rows::locked_until(self.db.pool(), &lock.key, self.clock.now_ms()).await? {
             return Err(link_locked(until));
@@ -165,7 +165,7 @@ impl Courier {
 
     /// After the passcode was checked: a wrong one locks the link at the threshold; a right
     /// one is still refused if parallel guesses locked it meanwhile, and clears the count.
-    pub(crate) async fn end_passcode_attempt(
+    pub(super) async fn end_passcode_attempt(
         &self,
         ip: Option<IpAddr>,
         kind: &str,
@@ -189,7 +189,7 @@ impl Courier {
     }
 
     /// The link's owner (or an admin, or the operator) lifts a passcode lock; audited.
-    pub(crate) async fn unlock_link_passcode(&self, caller: &Caller, kind: &str, link_id: &str) -> Result<bool> {
+    pub(super) async fn unlock_link_passcode(&self, caller: &Caller, kind: &str, link_id: &str) -> Result<bool> {
         let key = Lock::link(kind, link_id).key;
         let mut tx = self.db.begin().await?;
         let was_locked = rows::unlock_key(&mut tx, &key, self.clock.now_ms()).await?;
@@ -201,7 +201,7 @@ impl Courier {
     }
 
     /// An admin (or the operator) lifts a lock before it runs out; audited.
-    pub async fn unlock_account(&self, caller: &Caller, email: &str) -> Result<bool> {
+    pub(super) async fn unlock_account(&self, caller: &Caller, email: &str) -> Result<bool> {
         self.authorize(caller, Action::UserManage, &Resource::Firm).await?;
         let email = login_key(email);
         let mut tx = self.db.begin().await?;
@@ -213,7 +213,7 @@ impl Courier {
     }
 
     /// Upkeep: old failures and locks that ran out.
-    pub(crate) async fn prune_login_failures(&self) -> Result<u64> {
+    pub(super) async fn prune_login_failures(&self) -> Result<u64> {
         let now = self.clock.now_ms();
         let mut conn = self.db.pool().acquire().await.map_err(courier_store::StoreError::from)?;
         Ok(rows::prune(&mut conn, self.window_start(now), now).await?)

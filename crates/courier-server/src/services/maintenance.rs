@@ -24,7 +24,7 @@ const ORPHAN_GRACE: Duration = Duration::from_secs(15 * 60);
 
 impl Courier {
     /// Writes one `portal.expire` event per portal that expired since the last run.
-    pub async fn record_expiries(&self) -> Result<usize> {
+    pub(super) async fn record_expiries(&self) -> Result<usize> {
         let mut conn = self.db.pool().acquire().await.map_err(courier_store::StoreError::from)?;
         let expired = courier_store::portals::expired_unrecorded(&mut conn, now_ms()).await?;
         drop(conn);
@@ -53,7 +53,7 @@ impl Courier {
 
     /// Removes staging blobs of dead uploads, and committed blobs that no live document
     /// references (crash between blob commit and row insert, or a failed delete).
-    pub async fn sweep_blobs(&self, grace: Option<Duration>) -> Result<(usize, usize)> {
+    pub(super) async fn sweep_blobs(&self, grace: Option<Duration>) -> Result<(usize, usize)> {
         let staging = self.blobs.sweep_staging().await?;
         let mut orphans = 0;
         for key in self.blobs.list_older_than(grace.unwrap_or(ORPHAN_GRACE)).await? {
@@ -68,7 +68,7 @@ impl Courier {
         Ok((staging, orphans))
     }
 
-    pub async fn expire_sessions(&self) -> Result<u64> {
+    pub(super) async fn expire_sessions(&self) -> Result<u64> {
         let now = self.clock.now_ms();
         let idle = now - self.config.session_idle_timeout().as_millis() as i64;
         let absolute = now - self.config.session_absolute_timeout().as_millis() as i64;
@@ -102,7 +102,7 @@ impl Courier {
     }
 
     /// One round of upkeep; failures are logged and counted as zero.
-    pub async fn maintain_once(&self) -> MaintenanceReport {
+    pub(super) async fn maintain_once(&self) -> MaintenanceReport {
         let mut report = MaintenanceReport::default();
         match self.record_expiries().await {
             Ok(n) => report.expiries_recorded = n,

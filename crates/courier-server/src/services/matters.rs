@@ -66,7 +66,7 @@ pub(crate) fn document_resource_in(d: &DocumentRecord, matter: MatterFacts) -> R
 impl Courier {
     /// The staff member behind `caller`, or `None` for the local operator and the system,
     /// which staff policies do not bind (DESIGN.md). Clients never reach staff actions.
-    pub async fn principal(&self, caller: &Caller) -> Result<Option<Principal>> {
+    pub(super) async fn principal(&self, caller: &Caller) -> Result<Option<Principal>> {
         match &caller.actor {
             Actor::Staff(id) => {
                 let user = courier_store::users::by_id(self.db.pool(), id).await?.ok_or(Error::Unauthenticated)?;
@@ -80,7 +80,7 @@ impl Courier {
         }
     }
 
-    pub(crate) fn request_context(&self, caller: &Caller) -> RequestContext {
+    pub(super) fn request_context(&self, caller: &Caller) -> RequestContext {
         let (via, mfa) = match &caller.via {
             Via::Api(_) => ("api", "api_token".to_owned()),
             Via::Session { mfa } => ("session", mfa.clone()),
@@ -113,7 +113,7 @@ impl Courier {
     /// Allows or refuses `action` on `resource` for `caller`. A denial is audited with the
     /// deciding policy. Someone who may not even see the resource's matter gets `NotFound`,
     /// so ids of other matters reveal nothing; otherwise `Forbidden`.
-    pub async fn authorize(&self, caller: &Caller, action: Action, resource: &Resource) -> Result<()> {
+    pub(super) async fn authorize(&self, caller: &Caller, action: Action, resource: &Resource) -> Result<()> {
         let Some(principal) = self.principal(caller).await? else {
             return Ok(());
         };
@@ -144,7 +144,7 @@ impl Courier {
 
     /// True when `caller` may do `action` (for showing or hiding buttons and list entries);
     /// nothing is audited.
-    pub async fn may(&self, caller: &Caller, action: Action, resource: &Resource) -> Result<bool> {
+    pub(super) async fn may(&self, caller: &Caller, action: Action, resource: &Resource) -> Result<bool> {
         Ok(match self.principal(caller).await? {
             None => true,
             Some(_) if Self::check_scope(caller, action).is_err() => false,
@@ -152,26 +152,26 @@ impl Courier {
         })
     }
 
-    pub async fn matter_facts(&self, id: &str) -> Result<MatterFacts> {
+    pub(super) async fn matter_facts(&self, id: &str) -> Result<MatterFacts> {
         let m = rows::get(self.db.pool(), id).await?.ok_or(Error::NotFound)?;
         MatterFacts::load(&self.db, &m, now_ms()).await
     }
 
-    pub async fn document_resource(&self, d: &DocumentRecord) -> Result<Resource> {
+    pub(super) async fn document_resource(&self, d: &DocumentRecord) -> Result<Resource> {
         let matter = self.matter_facts(d.matter_id.as_deref().unwrap_or(rows::GENERAL)).await?;
         Ok(document_resource_in(d, matter))
     }
 
-    pub async fn portal_resource(&self, p: &PortalRecord) -> Result<Resource> {
+    pub(super) async fn portal_resource(&self, p: &PortalRecord) -> Result<Resource> {
         let matter = self.matter_facts(p.matter_id.as_deref().unwrap_or(rows::GENERAL)).await?;
         Ok(Resource::Portal { matter, id: p.id.clone() })
     }
 
-    pub async fn share_resource(&self, s: &ShareRecord) -> Result<Resource> {
+    pub(super) async fn share_resource(&self, s: &ShareRecord) -> Result<Resource> {
         Ok(Resource::Share { matter: self.matter_facts(&s.matter_id).await?, id: s.id.clone() })
     }
 
-    pub async fn matter_resource(&self, id: &str) -> Result<Resource> {
+    pub(super) async fn matter_resource(&self, id: &str) -> Result<Resource> {
         Ok(Resource::Matter(self.matter_facts(id).await?))
     }
 
@@ -181,7 +181,7 @@ impl Courier {
     /// Staff (web and API) see only the matters they may view: one they may not gets the same
     /// answer as one that does not exist, and no matter is created implicitly for them, since
     /// "created" against "refused" would tell that a name exists (review finding 13).
-    pub async fn resolve_matter(&self, caller: &Caller, id_or_name: &str, create: bool) -> Result<MatterRecord> {
+    pub(super) async fn resolve_matter(&self, caller: &Caller, id_or_name: &str, create: bool) -> Result<MatterRecord> {
         let name = id_or_name.trim();
         let found = rows::find(self.db.pool(), name).await?;
         if let Actor::Staff(_) = &caller.actor {
@@ -202,7 +202,7 @@ impl Courier {
     }
 
     /// Opens a matter. A staff member who opens one becomes its attorney.
-    pub async fn create_matter(&self, caller: &Caller, req: MatterRequest) -> Result<MatterView> {
+    pub(super) async fn create_matter(&self, caller: &Caller, req: MatterRequest) -> Result<MatterView> {
         self.authorize(caller, Action::MatterCreate, &Resource::Firm).await?;
         let name = text_field("matter name", &req.name, false, MAX_NAME_CHARS)?;
         let department = text_field("department", req.department.as_deref().unwrap_or(""), true, MAX_NAME_CHARS)?;
@@ -240,7 +240,13 @@ impl Courier {
     }
 
     /// Adds a member or changes their role on the matter; audited with before and after.
-    pub async fn add_member(&self, caller: &Caller, matter: &str, email: &str, role: &str) -> Result<MatterView> {
+    pub(super) async fn add_member(
+        &self,
+        caller: &Caller,
+        matter: &str,
+        email: &str,
+        role: &str,
+    ) -> Result<MatterView> {
         let m = self.resolve_matter(caller, matter, false).await?;
         self.authorize(caller, Action::MatterManageMembers, &self.matter_resource(&m.id).await?).await?;
         if role != "attorney" && role != "paralegal" {
@@ -289,7 +295,7 @@ impl Courier {
         ))
     }
 
-    pub async fn remove_member(&self, caller: &Caller, matter: &str, email: &str) -> Result<MatterView> {
+    pub(super) async fn remove_member(&self, caller: &Caller, matter: &str, email: &str) -> Result<MatterView> {
         let m = self.resolve_matter(caller, matter, false).await?;
         self.authorize(caller, Action::MatterManageMembers, &self.matter_resource(&m.id).await?).await?;
         self.refuse_outsider_membership_change(caller, &m).await?;
@@ -306,7 +312,12 @@ impl Courier {
         self.matter_view(&m.id).await
     }
 
-    pub async fn set_matter_archived(&self, caller: &Caller, matter: &str, archived: bool) -> Result<MatterView> {
+    pub(super) async fn set_matter_archived(
+        &self,
+        caller: &Caller,
+        matter: &str,
+        archived: bool,
+    ) -> Result<MatterView> {
         let m = self.resolve_matter(caller, matter, false).await?;
         self.authorize(caller, Action::MatterArchive, &self.matter_resource(&m.id).await?).await?;
         let mut tx = self.db.begin().await?;
@@ -322,7 +333,7 @@ impl Courier {
 
     /// Break glass: an admin reads a matter it is not a member of, for a limited time and
     /// with a reason, audited.
-    pub async fn break_glass(&self, caller: &Caller, matter: &str, reason: &str, for_ms: i64) -> Result<String> {
+    pub(super) async fn break_glass(&self, caller: &Caller, matter: &str, reason: &str, for_ms: i64) -> Result<String> {
         self.authorize(caller, Action::MatterBreakGlass, &Resource::Firm).await?;
         let Actor::Staff(user_id) = &caller.actor else {
             return Err(Error::BadRequest("break glass is for a signed-in admin".into()));
@@ -343,7 +354,7 @@ impl Courier {
         Ok(rfc3339(now + for_ms))
     }
 
-    pub async fn matter_view(&self, id: &str) -> Result<MatterView> {
+    pub(super) async fn matter_view(&self, id: &str) -> Result<MatterView> {
         let m = rows::get(self.db.pool(), id).await?.ok_or(Error::NotFound)?;
         let members = rows::members(self.db.pool(), &m.id).await?;
         Ok(MatterView {
@@ -364,14 +375,14 @@ impl Courier {
     }
 
     /// A matter as `caller` may see it.
-    pub async fn matter_for(&self, caller: &Caller, id_or_name: &str) -> Result<MatterView> {
+    pub(super) async fn matter_for(&self, caller: &Caller, id_or_name: &str) -> Result<MatterView> {
         let m = rows::find(self.db.pool(), id_or_name).await?.ok_or(Error::NotFound)?;
         self.authorize(caller, Action::MatterView, &self.matter_resource(&m.id).await?).await?;
         self.matter_view(&m.id).await
     }
 
     /// The matters `caller` may see.
-    pub async fn list_matters(&self, caller: &Caller) -> Result<Vec<MatterView>> {
+    pub(super) async fn list_matters(&self, caller: &Caller) -> Result<Vec<MatterView>> {
         let mut out = Vec::new();
         for m in rows::list(self.db.pool()).await? {
             if self.may(caller, Action::MatterView, &self.matter_resource(&m.id).await?).await? {
@@ -382,7 +393,7 @@ impl Courier {
     }
 
     /// `courier policy check`: the decision for a named user, action and resource, and why.
-    pub async fn explain(
+    pub(super) async fn explain(
         &self,
         email: &str,
         action: Action,

@@ -86,7 +86,7 @@ pub(crate) fn looks_like_recovery_code(code: &str) -> bool {
 impl Courier {
     /// The second factors a user has enrolled, as listings and the access review name them:
     /// `totp`, and `passkey` when they have one.
-    pub async fn mfa_methods(&self, user: &UserRecord) -> Result<Vec<&'static str>> {
+    pub(super) async fn mfa_methods(&self, user: &UserRecord) -> Result<Vec<&'static str>> {
         let mut methods = Vec::new();
         if user.mfa_enrolled {
             methods.push("totp");
@@ -99,7 +99,7 @@ impl Courier {
 
     /// The TOTP step `code` matches (±1 step around now), if any. Whether the step was used
     /// already is for the caller to check, inside its transaction.
-    pub(crate) fn matching_totp_step(&self, user: &UserRecord, code: &str) -> Result<Option<i64>> {
+    pub(super) fn matching_totp_step(&self, user: &UserRecord, code: &str) -> Result<Option<i64>> {
         let id: UserId = user.id.parse().map_err(|e| Error::internal("user id", e))?;
         let secret = self.keys.open_sealed(TOTP_PURPOSE, id.as_uuid().as_bytes(), &user.totp_sealed)?;
         let totp = totp(&secret, &user.email, &self.config.firm_name)?;
@@ -113,7 +113,7 @@ impl Courier {
     }
 
     /// A fresh sealed TOTP secret for `user_id`, and what the authenticator app needs.
-    pub(crate) fn new_totp(&self, user_id: &str, email: &str) -> Result<(Vec<u8>, TotpOffer)> {
+    pub(super) fn new_totp(&self, user_id: &str, email: &str) -> Result<(Vec<u8>, TotpOffer)> {
         let id: UserId = user_id.parse().map_err(|e| Error::internal("user id", e))?;
         let mut secret = Zeroizing::new([0u8; 20]);
         courier_crypto::random_bytes(&mut secret[..])?;
@@ -123,7 +123,7 @@ impl Courier {
     }
 
     /// Uses up one of the user's recovery codes, inside the caller's transaction.
-    pub(crate) async fn consume_recovery_code(
+    pub(super) async fn consume_recovery_code(
         &self,
         tx: &mut courier_store::Tx,
         user_id: &str,
@@ -199,7 +199,7 @@ impl Courier {
     }
 
     /// Replaces the signed-in user's recovery codes with ten new ones, shown once.
-    pub async fn regenerate_recovery_codes(&self, caller: &Caller) -> Result<Vec<String>> {
+    pub(super) async fn regenerate_recovery_codes(&self, caller: &Caller) -> Result<Vec<String>> {
         let super::Actor::Staff(user_id) = &caller.actor else {
             return Err(Error::Forbidden);
         };

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod authz;
 pub mod clock;
 pub mod documents;
+pub mod handles;
 pub mod inflight;
 pub mod keys;
 pub mod lockout;
@@ -38,27 +39,27 @@ pub use audit::AuditLog;
 
 /// Everything a request or a CLI command needs; cheap to share behind an `Arc`.
 pub struct Courier {
-    pub config: Config,
-    pub db: Db,
-    pub blobs: Arc<dyn BlobStore>,
-    pub keys: keys::MasterKeys,
-    pub audit: AuditLog,
+    config: Config,
+    db: Db,
+    blobs: Arc<dyn BlobStore>,
+    keys: keys::MasterKeys,
+    audit: AuditLog,
     /// Staff passwords; link passcodes queue apart in `passcodes`.
-    pub passwords: passwords::PasswordHasher,
-    pub passcodes: passwords::PasswordHasher,
+    passwords: passwords::PasswordHasher,
+    passcodes: passwords::PasswordHasher,
     /// Uploads in flight per portal link and per client address, and stamped downloads per
     /// share link and per address.
-    pub uploads: Arc<inflight::InFlight>,
-    pub scanning: scanning::Scanning,
-    pub authz: authz::Authorizer,
+    uploads: Arc<inflight::InFlight>,
+    scanning: scanning::Scanning,
+    authz: authz::Authorizer,
     /// Bounds the memory of in-memory watermarking (PDF, images).
-    pub stamping: Arc<tokio::sync::Semaphore>,
+    stamping: Arc<tokio::sync::Semaphore>,
     /// This process among the instances of a cluster (for leases).
-    pub instance_id: String,
+    instance_id: String,
     /// The time for session, code and link expiry; tests move it forward.
-    pub clock: clock::Clock,
+    clock: clock::Clock,
     /// The WebAuthn relying party; `None` when the public URL has no host name.
-    pub webauthn: Option<webauthn_rs::Webauthn>,
+    webauthn: Option<webauthn_rs::Webauthn>,
     /// HMAC key for short-lived signed cookies (portal unlock, login CSRF); derived from the
     /// master key so every instance sharing that key agrees.
     cookie_key: courier_crypto::MacKey,
@@ -101,6 +102,49 @@ impl Courier {
         }
     }
 
+    /// The settings this instance runs with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The firm's scanning rules (type allowlist, DLP action), for forms and pages.
+    pub fn scanning(&self) -> &scanning::Scanning {
+        &self.scanning
+    }
+
+    /// The clock for expiries; tests move it forward.
+    pub fn clock(&self) -> &clock::Clock {
+        &self.clock
+    }
+
+    /// The loaded Cedar policies (`policy check`).
+    pub fn policies(&self) -> &authz::Authorizer {
+        &self.authz
+    }
+
+    /// Whether passkeys can be used (the public URL names a host).
+    pub fn passkeys_enabled(&self) -> bool {
+        self.webauthn.is_some()
+    }
+
+    /// Hashes one throwaway password so the first sign-in does not pay argon2's warm-up.
+    pub async fn warm_up(&self) {
+        self.passwords.warm_up().await;
+    }
+
+    /// Closes the database pool (the CLI, before it exits).
+    pub async fn close(&self) {
+        self.db.close().await;
+    }
+
+    /// Audits a certificate reload on SIGHUP (`tls.reloaded` or `tls.reload_failed`).
+    pub async fn record_tls_reload(&self, action: &str, details: serde_json::Value) -> crate::Result<()> {
+        if !matches!(action, "tls.reloaded" | "tls.reload_failed") {
+            return Err(crate::Error::BadRequest(format!("{action} is not a TLS event")));
+        }
+        self.audit.record(&self.db, &Caller::system(), action, "tls", details).await
+    }
+
     /// HMAC-SHA256 over `parts` with the cookie key.
     pub fn mac(&self, parts: &[&[u8]]) -> [u8; 32] {
         self.cookie_key.mac(parts)
@@ -109,7 +153,7 @@ impl Courier {
     /// Checks the passcode a client or recipient gave for a link (`hash` is the link's
     /// argon2id passcode hash); a wrong one is audited as `portal.passcode_failed` or
     /// `share.passcode_failed`, never with the passcode.
-    pub async fn check_passcode(
+    async fn check_passcode(
         &self,
         caller: &Caller,
         link: Unlock,
@@ -131,7 +175,7 @@ impl Courier {
 
     /// A signed cookie value proving that the passcode of `link` (a portal or a share, named
     /// by `purpose`) was given, valid for `portal_unlock_secs`.
-    pub fn unlock_cookie(&self, purpose: Unlock, link_id: &str) -> String {
+    fn unlock_cookie(&self, purpose: Unlock, link_id: &str) -> String {
         let secs = std::time::Duration::from_secs(self.config.portal_unlock_secs);
         let expires = courier_core::time_fmt::now_ms() + secs.as_millis() as i64;
         let mac = self.mac(&[purpose.tag(), link_id.as_bytes(), &expires.to_be_bytes()]);
@@ -139,7 +183,7 @@ impl Courier {
     }
 
     /// Whether `cookie` is an unexpired `unlock_cookie` for this link.
-    pub fn unlocked(&self, purpose: Unlock, link_id: &str, cookie: Option<&str>) -> bool {
+    fn unlocked(&self, purpose: Unlock, link_id: &str, cookie: Option<&str>) -> bool {
         let Some((expires, mac)) = cookie.and_then(|c| c.split_once('.')) else {
             return false;
         };
@@ -170,7 +214,7 @@ pub enum Unlock {
 }
 
 impl Unlock {
-    fn kind(self) -> &'static str {
+    pub(crate) fn kind(self) -> &'static str {
         match self {
             Self::Portal => "portal",
             Self::Share => "share",

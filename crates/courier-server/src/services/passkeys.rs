@@ -66,7 +66,13 @@ impl Courier {
             .ok_or_else(|| Error::BadRequest("passkeys need a public_url with a host name (not an IP address)".into()))
     }
 
-    pub async fn passkeys_of(&self, user_id: &str) -> Result<Vec<PasskeyView>> {
+    /// Whether the user signing in with `session` has a passkey (the second-factor page
+    /// offers it).
+    pub async fn has_passkey(&self, session: &StaffSession) -> Result<bool> {
+        Ok(!self.passkeys_of(&session.user_id).await?.is_empty())
+    }
+
+    pub(super) async fn passkeys_of(&self, user_id: &str) -> Result<Vec<PasskeyView>> {
         Ok(rows::for_user(self.db.pool(), user_id).await?.iter().map(view).collect())
     }
 
@@ -78,7 +84,7 @@ impl Courier {
     }
 
     /// Starts registering a passkey for the signed-in user.
-    pub async fn start_passkey_registration(&self, me: &StaffSession) -> Result<CreationChallengeResponse> {
+    pub(super) async fn start_passkey_registration(&self, me: &StaffSession) -> Result<CreationChallengeResponse> {
         let webauthn = self.webauthn()?;
         let uuid: uuid::Uuid = me.user_id.parse().map_err(|e| Error::internal("user id", e))?;
         let existing: Vec<Passkey> = rows::for_user(self.db.pool(), &me.user_id)
@@ -95,7 +101,7 @@ impl Courier {
     }
 
     /// Completes a registration with the authenticator's answer; audited `mfa.passkey_added`.
-    pub async fn finish_passkey_registration(
+    pub(super) async fn finish_passkey_registration(
         &self,
         caller: &Caller,
         me: &StaffSession,
@@ -134,7 +140,7 @@ impl Courier {
     }
 
     /// Removes one of the signed-in user's passkeys; their other sessions end (a factor changed).
-    pub async fn remove_passkey(&self, caller: &Caller, me: &StaffSession, id: &str) -> Result<()> {
+    pub(super) async fn remove_passkey(&self, caller: &Caller, me: &StaffSession, id: &str) -> Result<()> {
         let mut tx = self.db.begin().await?;
         let removed = rows::delete(&mut tx, &me.user_id, id).await?.ok_or(Error::NotFound)?;
         let ended = courier_store::sessions::delete_others(&mut tx, &me.user_id, &me.id_hash).await?;

@@ -122,11 +122,11 @@ pub fn view(p: &PortalRecord, now: i64, scanning: &Scanning) -> PortalView {
 }
 
 impl Courier {
-    pub fn portal_url(&self, token: &Token) -> String {
+    pub(super) fn portal_url(&self, token: &Token) -> String {
         format!("{}/p/{}", self.config.public_url(), token.expose())
     }
 
-    pub async fn create_portal(&self, caller: &Caller, req: PortalRequest) -> Result<IssuedLink> {
+    pub(super) async fn create_portal(&self, caller: &Caller, req: PortalRequest) -> Result<IssuedLink> {
         let label = req.label.trim();
         if label.is_empty() || label.chars().count() > MAX_LABEL_CHARS || label.chars().any(char::is_control) {
             return Err(Error::BadRequest(format!(
@@ -208,7 +208,7 @@ impl Courier {
     }
 
     /// The portals `caller` may see.
-    pub async fn list_portals(&self, caller: &Caller) -> Result<Vec<PortalView>> {
+    pub(super) async fn list_portals(&self, caller: &Caller) -> Result<Vec<PortalView>> {
         let now = now_ms();
         let mut out = Vec::new();
         for p in rows::list(self.db.pool()).await? {
@@ -220,28 +220,28 @@ impl Courier {
     }
 
     /// A portal as `caller` may see it.
-    pub async fn portal_for(&self, caller: &Caller, id: &str) -> Result<PortalView> {
+    pub(super) async fn portal_for(&self, caller: &Caller, id: &str) -> Result<PortalView> {
         self.authorize_portal(caller, Action::PortalView, id).await?;
         self.portal(id).await
     }
 
-    pub async fn authorize_portal(&self, caller: &Caller, action: Action, id: &str) -> Result<()> {
+    pub(super) async fn authorize_portal(&self, caller: &Caller, action: Action, id: &str) -> Result<()> {
         let p = rows::get(self.db.pool(), id).await?.ok_or(Error::NotFound)?;
         self.authorize(caller, action, &self.portal_resource(&p).await?).await
     }
 
-    pub async fn portal(&self, id: &str) -> Result<PortalView> {
+    pub(super) async fn portal(&self, id: &str) -> Result<PortalView> {
         let p = rows::get(self.db.pool(), id).await?.ok_or(Error::NotFound)?;
         Ok(view(&p, now_ms(), &self.scanning))
     }
 
     /// Lifts the lock that wrong passcodes put on the portal's link (review finding 12).
-    pub async fn unlock_portal_passcode(&self, caller: &Caller, id: &str) -> Result<bool> {
+    pub(super) async fn unlock_portal_passcode(&self, caller: &Caller, id: &str) -> Result<bool> {
         self.authorize_portal(caller, Action::PortalManage, id).await?;
         self.unlock_link_passcode(caller, "portal", id).await
     }
 
-    pub async fn set_portal_enabled(&self, caller: &Caller, id: &str, enabled: bool) -> Result<PortalView> {
+    pub(super) async fn set_portal_enabled(&self, caller: &Caller, id: &str, enabled: bool) -> Result<PortalView> {
         self.authorize_portal(caller, Action::PortalManage, id).await?;
         let mut tx = self.db.begin().await?;
         if !rows::set_enabled(&mut tx, id, enabled).await? {
@@ -255,7 +255,7 @@ impl Courier {
     }
 
     /// Issues a fresh token; the old link stops working at once.
-    pub async fn new_portal_link(&self, caller: &Caller, id: &str) -> Result<IssuedLink> {
+    pub(super) async fn new_portal_link(&self, caller: &Caller, id: &str) -> Result<IssuedLink> {
         self.authorize_portal(caller, Action::PortalManage, id).await?;
         let token = Token::generate()?;
         let mut tx = self.db.begin().await?;
@@ -277,7 +277,7 @@ impl Courier {
     }
 
     /// Deletes a portal and shreds its documents, all in one transaction.
-    pub async fn delete_portal(&self, caller: &Caller, id: &str) -> Result<usize> {
+    pub(super) async fn delete_portal(&self, caller: &Caller, id: &str) -> Result<usize> {
         self.authorize_portal(caller, Action::PortalDelete, id).await?;
         let now = now_ms();
         let mut tx = self.db.begin().await?;
@@ -300,7 +300,7 @@ impl Courier {
 
     /// Resolves a client-presented token to a portal accepting uploads. Malformed, unknown,
     /// disabled, expired and deleted all give `LinkNotFound`.
-    pub async fn open_portal(&self, token: &str) -> Result<OpenPortal> {
+    pub(super) async fn open_portal(&self, token: &str) -> Result<OpenPortal> {
         let token = Token::parse(token).ok_or(Error::LinkNotFound)?;
         let p = rows::by_token_hash(self.db.pool(), &token.hash()).await?.ok_or(Error::LinkNotFound)?;
         if status(&p, now_ms()) != "active" {

@@ -340,7 +340,7 @@ impl Courier {
     /// Releases a document held in quarantine (personal data) or found infected, so that it
     /// can be downloaded. The matter's attorneys may (policy `document.release`); the reason
     /// goes into the audit trail.
-    pub async fn release_document(&self, caller: &Caller, id: &str, reason: &str) -> Result<()> {
+    pub(super) async fn release_document(&self, caller: &Caller, id: &str, reason: &str) -> Result<()> {
         let reason = reason.trim();
         if reason.is_empty() || reason.chars().count() > MAX_REASON_CHARS || reason.chars().any(char::is_control) {
             return Err(Error::BadRequest(format!(

@@ -18,23 +18,35 @@ const MAX_USER_AGENT: usize = 300;
 #[derive(Debug, Clone)]
 pub struct StaffSession {
     /// SHA-256 of the session id: names this session without being able to use it.
-    pub id_hash: Vec<u8>,
-    pub user_id: String,
+    pub(super) id_hash: Vec<u8>,
+    pub(super) user_id: String,
     pub email: String,
     pub role: String,
     pub csrf_token: String,
     /// Password given, second factor not yet.
-    pub awaiting_mfa: bool,
+    pub(super) awaiting_mfa: bool,
     /// Must enrol an authenticator before going on (invited, or MFA reset).
     pub must_enrol: bool,
     /// The second factor that made this session full.
-    pub mfa: String,
+    pub(super) mfa: String,
     /// A message to show once (for example, that older sessions were ended).
     pub notice: Option<String>,
+    /// Only `Courier::session` makes one: a handle built from a session cannot be forged.
+    _sealed: (),
 }
 
 impl StaffSession {
-    pub fn caller(&self, ip: Option<std::net::IpAddr>) -> Caller {
+    /// The signed-in user's id (read-only: handles are built from it).
+    pub fn user_id(&self) -> &str {
+        &self.user_id
+    }
+
+    /// Password given, second factor not yet.
+    pub fn awaiting_mfa(&self) -> bool {
+        self.awaiting_mfa
+    }
+
+    pub(super) fn caller(&self, ip: Option<std::net::IpAddr>) -> Caller {
         Caller { actor: Actor::Staff(self.user_id.clone()), ip, via: Via::Session { mfa: self.mfa.clone() } }
     }
 }
@@ -69,7 +81,7 @@ impl Origin {
 
 impl Courier {
     /// Starts a session at `stage` (`mfa` or `enrol`) for a user who gave their password.
-    pub(crate) async fn start_pending_session(
+    pub(super) async fn start_pending_session(
         &self,
         tx: &mut courier_store::Tx,
         user_id: &str,
@@ -97,7 +109,7 @@ impl Courier {
     /// Replaces the pending session `pending` by a full one with a fresh id (the privilege
     /// changes) and, with `single_session`, ends the user's older sessions, saying so once on
     /// the next page and in the trail.
-    pub(crate) async fn start_full_session(
+    pub(super) async fn start_full_session(
         &self,
         tx: &mut courier_store::Tx,
         caller: &Caller,
@@ -169,16 +181,17 @@ impl Courier {
             must_enrol: s.stage == "enrol",
             mfa: s.mfa,
             notice: Some(s.notice).filter(|n| !n.is_empty()),
+            _sealed: (),
         }))
     }
 
     /// The session's one-time notice, cleared so it is shown once.
-    pub async fn take_notice(&self, staff: &StaffSession) -> Result<Option<String>> {
+    pub(super) async fn take_notice(&self, staff: &StaffSession) -> Result<Option<String>> {
         let taken = staff.notice.is_some() && rows::take_notice(self.db.pool(), &staff.id_hash).await?;
         Ok(staff.notice.clone().filter(|_| taken))
     }
 
-    pub async fn logout(&self, caller: &Caller, session: &str) -> Result<()> {
+    pub(super) async fn logout(&self, caller: &Caller, session: &str) -> Result<()> {
         let Some(token) = Token::parse(session) else {
             return Ok(());
         };
@@ -189,13 +202,13 @@ impl Courier {
     }
 
     /// The signed-in user's sessions, newest first, marking the one asking.
-    pub async fn my_sessions(&self, me: &StaffSession) -> Result<Vec<SessionView>> {
+    pub(super) async fn my_sessions(&self, me: &StaffSession) -> Result<Vec<SessionView>> {
         let list = rows::for_user(self.db.pool(), &me.user_id).await?;
         Ok(list.into_iter().map(|s| view(s, &me.id_hash)).collect())
     }
 
     /// Ends one of the signed-in user's own sessions, named by its handle.
-    pub async fn end_my_session(&self, caller: &Caller, handle: &str) -> Result<()> {
+    pub(super) async fn end_my_session(&self, caller: &Caller, handle: &str) -> Result<()> {
         let Actor::Staff(user_id) = &caller.actor else {
             return Err(Error::Forbidden);
         };
@@ -210,7 +223,7 @@ impl Courier {
 
     /// Gives the session `current` a fresh id and ends the user's other sessions (after a
     /// password change). Returns the new id and how many others ended.
-    pub(crate) async fn renew_session(
+    pub(super) async fn renew_session(
         &self,
         tx: &mut courier_store::Tx,
         current: &StaffSession,
@@ -229,7 +242,7 @@ impl Courier {
     }
 
     /// Ends the signed-in user's other sessions (this one goes on).
-    pub async fn end_other_sessions(&self, caller: &Caller, me: &StaffSession) -> Result<u64> {
+    pub(super) async fn end_other_sessions(&self, caller: &Caller, me: &StaffSession) -> Result<u64> {
         let mut tx = self.db.begin().await?;
         let ended = rows::delete_others(&mut tx, &me.user_id, &me.id_hash).await?;
         // "Sign out everywhere else" is what someone does who fears their account is used by
@@ -245,7 +258,7 @@ impl Courier {
     }
 
     /// Ends every session of a user (an admin, the operator, or an account change).
-    pub(crate) async fn end_all_sessions(&self, tx: &mut courier_store::Tx, user_id: &str) -> Result<u64> {
+    pub(super) async fn end_all_sessions(&self, tx: &mut courier_store::Tx, user_id: &str) -> Result<u64> {
         Ok(rows::delete_for_user(tx, user_id).await?)
     }
 }

@@ -132,11 +132,11 @@ fn findings_summary(d: &DocumentRecord) -> String {
 }
 
 impl Courier {
-    pub fn share_url(&self, token: &Token) -> String {
+    pub(super) fn share_url(&self, token: &Token) -> String {
         format!("{}/s/{}", self.config.public_url(), token.expose())
     }
 
-    pub async fn create_share(&self, caller: &Caller, req: ShareRequest) -> Result<CreatedShare> {
+    pub(super) async fn create_share(&self, caller: &Caller, req: ShareRequest) -> Result<CreatedShare> {
         let matter = self.resolve_matter(caller, &req.matter, false).await?;
         self.authorize(caller, Action::ShareCreate, &self.matter_resource(&matter.id).await?).await?;
         let recipient = req.recipient.trim();
@@ -268,7 +268,7 @@ impl Courier {
     }
 
     /// The shares `caller` may see, of one matter if given.
-    pub async fn list_shares(&self, caller: &Caller, matter_id: Option<&str>) -> Result<Vec<ShareView>> {
+    pub(super) async fn list_shares(&self, caller: &Caller, matter_id: Option<&str>) -> Result<Vec<ShareView>> {
         let mut out = Vec::new();
         for s in rows::list(self.db.pool()).await? {
             if matter_id.is_some_and(|m| m != s.matter_id) {
@@ -281,12 +281,12 @@ impl Courier {
         Ok(out)
     }
 
-    pub async fn share(&self, caller: &Caller, id: &str) -> Result<ShareView> {
+    pub(super) async fn share(&self, caller: &Caller, id: &str) -> Result<ShareView> {
         Ok(self.share_with_rights(caller, id).await?.0)
     }
 
     /// A share as `caller` may see it, and whether they may revoke it.
-    pub async fn share_with_rights(&self, caller: &Caller, id: &str) -> Result<(ShareView, bool)> {
+    pub(super) async fn share_with_rights(&self, caller: &Caller, id: &str) -> Result<(ShareView, bool)> {
         let s = rows::get(self.db.pool(), id).await?.ok_or(Error::NotFound)?;
         let resource = self.share_resource(&s).await?;
         self.authorize(caller, Action::ShareView, &resource).await?;
@@ -296,13 +296,13 @@ impl Courier {
 
     /// Lifts the lock that wrong passcodes put on the share's link (review finding 12); for
     /// whoever may revoke the share.
-    pub async fn unlock_share_passcode(&self, caller: &Caller, id: &str) -> Result<bool> {
+    pub(super) async fn unlock_share_passcode(&self, caller: &Caller, id: &str) -> Result<bool> {
         let s = rows::get(self.db.pool(), id).await?.ok_or(Error::NotFound)?;
         self.authorize(caller, Action::ShareRevoke, &self.share_resource(&s).await?).await?;
         self.unlock_link_passcode(caller, "share", id).await
     }
 
-    pub async fn revoke_share(&self, caller: &Caller, id: &str) -> Result<ShareView> {
+    pub(super) async fn revoke_share(&self, caller: &Caller, id: &str) -> Result<ShareView> {
         let s = rows::get(self.db.pool(), id).await?.ok_or(Error::NotFound)?;
         self.authorize(caller, Action::ShareRevoke, &self.share_resource(&s).await?).await?;
         let mut tx = self.db.begin().await?;
@@ -316,7 +316,7 @@ impl Courier {
     }
 
     /// Resolves a recipient's token to a usable share; everything else is `LinkNotFound`.
-    pub async fn open_share(&self, token: &str) -> Result<OpenShare> {
+    pub(super) async fn open_share(&self, token: &str) -> Result<OpenShare> {
         let token = Token::parse(token).ok_or(Error::LinkNotFound)?;
         let s = rows::by_token_hash(self.db.pool(), &token.hash()).await?.ok_or(Error::LinkNotFound)?;
         if status(&s, now_ms()) != "active" {
@@ -332,7 +332,7 @@ impl Courier {
     }
 
     /// What the recipient sees: the live, downloadable files of the share.
-    pub async fn shared_files(&self, share: &OpenShare) -> Result<Vec<SharedFile>> {
+    pub(super) async fn shared_files(&self, share: &OpenShare) -> Result<Vec<SharedFile>> {
         let downloads = rows::downloads(self.db.pool(), &share.id).await?;
         let mut files = Vec::new();
         for id in rows::document_ids(self.db.pool(), &share.id).await? {
@@ -348,7 +348,7 @@ impl Courier {
     /// One file for the recipient: stamped in memory where the type allows, counted against
     /// the limit and audited before the first byte leaves. A document no longer in the share,
     /// shredded or held reads as an unknown link.
-    pub async fn download_shared(
+    pub(super) async fn download_shared(
         self: &Arc<Self>,
         caller: &Caller,
         share: &OpenShare,

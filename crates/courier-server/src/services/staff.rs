@@ -113,7 +113,7 @@ pub fn check_password_policy(password: &str, email: &str, firm: &str) -> Result<
 
 impl Courier {
     /// Creates a staff account with a fresh TOTP secret.
-    pub async fn create_user(
+    pub(super) async fn create_user(
         &self,
         caller: &Caller,
         email: &str,
@@ -128,7 +128,7 @@ impl Courier {
     }
 
     /// Sets the department that attribute-based policies see; audited with before and after.
-    pub async fn set_user_department(&self, caller: &Caller, user_id: &str, department: &str) -> Result<()> {
+    pub(super) async fn set_user_department(&self, caller: &Caller, user_id: &str, department: &str) -> Result<()> {
         let department = super::text_field("department", department, true, super::matters::MAX_NAME_CHARS)?;
         let mut tx = self.db.begin().await?;
         let before = rows::by_id(&mut *tx, user_id).await?.ok_or(Error::NotFound)?.department;
@@ -174,7 +174,7 @@ impl Courier {
     }
 
     /// Inserts a user (and their recovery codes, if enrolled) with the `user.create` event.
-    pub(crate) async fn insert_user(
+    pub(super) async fn insert_user(
         &self,
         tx: &mut courier_store::Tx,
         caller: &Caller,
@@ -285,7 +285,7 @@ impl Courier {
     }
 
     /// A one-time link through which the first admin is created (valid one hour).
-    pub async fn issue_setup_link(&self) -> Result<String> {
+    pub(super) async fn issue_setup_link(&self) -> Result<String> {
         let token = Token::generate()?;
         let mut tx = self.db.begin().await?;
         let expires = self.clock.now_ms() + SETUP_LINK_TTL.as_millis() as i64;

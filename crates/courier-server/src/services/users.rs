@@ -77,7 +77,7 @@ fn snapshot(u: &UserRecord, mfa: &[&str]) -> Value {
 }
 
 impl Courier {
-    pub async fn list_users(&self, caller: &Caller) -> Result<Vec<UserView>> {
+    pub(super) async fn list_users(&self, caller: &Caller) -> Result<Vec<UserView>> {
         self.authorize(caller, Action::UserManage, &Resource::Firm).await?;
         let pool = self.db.pool();
         let now = self.clock.now_ms();
@@ -106,7 +106,7 @@ impl Courier {
     }
 
     /// The signed-in user's own account, for their account page.
-    pub async fn my_account(&self, caller: &Caller) -> Result<Value> {
+    pub(super) async fn my_account(&self, caller: &Caller) -> Result<Value> {
         let Actor::Staff(id) = &caller.actor else {
             return Err(Error::Forbidden);
         };
@@ -117,11 +117,11 @@ impl Courier {
             "recovery_codes_left": left }))
     }
 
-    pub async fn user(&self, id: &str) -> Result<UserRecord> {
+    pub(super) async fn user(&self, id: &str) -> Result<UserRecord> {
         rows::by_id(self.db.pool(), id).await?.ok_or(Error::NotFound)
     }
 
-    pub async fn user_by_email(&self, email: &str) -> Result<UserRecord> {
+    pub(super) async fn user_by_email(&self, email: &str) -> Result<UserRecord> {
         let email = normalize_email(email)?;
         rows::by_email(self.db.pool(), &email).await?.ok_or(Error::NotFound)
     }
@@ -129,7 +129,7 @@ impl Courier {
     /// Invites a new user (or sends a new link to one who has not accepted yet, keeping the
     /// role and department of the first invitation; `change_user` changes the role): a
     /// single-use link through which they set a password, then enrol an authenticator.
-    pub async fn invite_user(
+    pub(super) async fn invite_user(
         &self,
         caller: &Caller,
         email: &str,
@@ -194,7 +194,7 @@ impl Courier {
     /// A single-use link through which a user who forgot their password sets a new one
     /// (ASVS 6.4.3). The admin never learns or chooses the password, and the link does not
     /// bypass MFA: the second factor is asked for right after.
-    pub async fn password_reset_link(&self, caller: &Caller, user_id: &str) -> Result<Invitation> {
+    pub(super) async fn password_reset_link(&self, caller: &Caller, user_id: &str) -> Result<Invitation> {
         self.authorize(caller, Action::UserManage, &Resource::Firm).await?;
         let user = rows::by_id(self.db.pool(), user_id).await?.filter(|u| !u.disabled).ok_or(Error::NotFound)?;
         if user.invited() {
@@ -259,7 +259,7 @@ impl Courier {
 
     /// Disables or enables an account, changes its role, or resets its MFA (see [`Change`]).
     /// The user's sessions end; the change is undone if no enabled admin would be left.
-    pub async fn change_user(&self, caller: &Caller, user_id: &str, change: Change) -> Result<()> {
+    pub(super) async fn change_user(&self, caller: &Caller, user_id: &str, change: Change) -> Result<()> {
         self.authorize(caller, Action::UserManage, &Resource::Firm).await?;
         let mut tx = self.db.begin().await?;
         rows::lock_admins(&mut tx, self.db.backend()).await?;
@@ -302,7 +302,7 @@ impl Courier {
 
     /// Ends every session of every user and revokes every API token (incident response); the
     /// caller signs in again too.
-    pub async fn end_everyones_sessions(&self, caller: &Caller) -> Result<u64> {
+    pub(super) async fn end_everyones_sessions(&self, caller: &Caller) -> Result<u64> {
         self.authorize(caller, Action::UserManage, &Resource::Firm).await?;
         let mut tx = self.db.begin().await?;
         let ended = sessions::delete_all(&mut tx).await?;
@@ -314,7 +314,7 @@ impl Courier {
     }
 
     /// Ends every session of a user and revokes their API tokens.
-    pub async fn end_user_sessions(&self, caller: &Caller, user_id: &str) -> Result<u64> {
+    pub(super) async fn end_user_sessions(&self, caller: &Caller, user_id: &str) -> Result<u64> {
         self.authorize(caller, Action::UserManage, &Resource::Firm).await?;
         let mut tx = self.db.begin().await?;
         rows::by_id(&mut *tx, user_id).await?.ok_or(Error::NotFound)?;
@@ -330,7 +330,7 @@ impl Courier {
     /// Asks the signed-in user for their password again before a change to how they sign in
     /// or to their sessions (ASVS 7.5.1, 7.5.2). A wrong one is audited and counts towards the
     /// lockout like a failed sign-in.
-    pub async fn reauthenticate(
+    pub(super) async fn reauthenticate(
         &self,
         caller: &Caller,
         session: &StaffSession,
@@ -350,7 +350,7 @@ impl Courier {
 
     /// Changes the signed-in user's password (the current one is asked again). Their other
     /// sessions end and this one gets a fresh id.
-    pub async fn change_password(
+    pub(super) async fn change_password(
         &self,
         caller: &Caller,
         session: &StaffSession,

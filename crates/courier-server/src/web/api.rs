@@ -6,9 +6,8 @@
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{FromRequestParts, MatchedPath, Path, State};
-use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use courier_core::ByteSize;
 use serde::{Deserialize, Serialize};
@@ -16,9 +15,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 use zeroize::Zeroizing;
 
+use super::AppState;
+use super::extract::ApiCaller;
 use super::staff::{attachment, expiry};
-use super::{AppState, ClientIp};
-use crate::services::Caller;
 use crate::services::api_tokens::Scope;
 use crate::services::documents::DocumentView;
 use crate::services::matters::{MatterView, MemberView};
@@ -55,38 +54,6 @@ pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
 }
 
-/// The caller behind the request's bearer token; a missing, unknown, revoked or expired token
-/// is refused with 401 and `WWW-Authenticate: Bearer`.
-pub struct ApiCaller(pub Caller);
-
-impl FromRequestParts<AppState> for ApiCaller {
-    type Rejection = Response;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> std::result::Result<Self, Response> {
-        let ip = ClientIp::from_request_parts(parts, state).await.unwrap_or(ClientIp(None));
-        let route = parts.extensions.get::<MatchedPath>().map(|m| m.as_str().to_owned()).unwrap_or_default();
-        let bearer = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim);
-        let refused = |e: Error| {
-            let mut resp = e.into_response();
-            resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"courier\""));
-            resp
-        };
-        let Some(bearer) = bearer else {
-            return Err(refused(Error::Unauthenticated));
-        };
-        match state.courier.api_caller(bearer, ip.0, parts.method.as_str(), &route).await {
-            Ok(caller) => Ok(Self(caller)),
-            Err(Error::Unauthenticated) => Err(refused(Error::Unauthenticated)),
-            Err(e) => Err(e.into_response()),
-        }
-    }
-}
-
 /// Who the token acts as.
 #[derive(Serialize, ToSchema)]
 pub struct Me {
@@ -99,31 +66,20 @@ pub struct Me {
 
 #[utoipa::path(get, path = "/api/v1/me", tag = "account",
     responses((status = 200, description = "The token's user and scopes", body = Me), (status = 401)))]
-pub async fn me(State(state): State<AppState>, ApiCaller(caller): ApiCaller) -> Result<Json<Me>> {
-    let crate::services::Via::Api(grant) = &caller.via else {
+pub async fn me(ApiCaller(me): ApiCaller) -> Result<Json<Me>> {
+    let (Some(token_id), Some(scopes)) = (me.token_id(), me.scopes()) else {
         return Err(Error::Unauthenticated);
     };
-    let crate::services::Actor::Staff(id) = &caller.actor else {
-        return Err(Error::Unauthenticated);
-    };
-    let user = state.courier.user(id).await?;
-    Ok(Json(Me {
-        user_id: user.id,
-        email: user.email,
-        role: user.role,
-        token_id: grant.token_id.clone(),
-        scopes: grant.scopes.clone(),
-    }))
+    let (token_id, scopes) = (token_id.to_owned(), scopes.to_vec());
+    let user = me.me().await?;
+    Ok(Json(Me { user_id: user.id, email: user.email, role: user.role, token_id, scopes }))
 }
 
 #[utoipa::path(get, path = "/api/v1/portals", tag = "portals",
     description = "Portals the user may see. Scope `portals:read` (or any portals or documents scope).",
     responses((status = 200, body = Vec<PortalView>), (status = 401), (status = 403)))]
-pub async fn list_portals(
-    State(state): State<AppState>,
-    ApiCaller(caller): ApiCaller,
-) -> Result<Json<Vec<PortalView>>> {
-    Ok(Json(state.courier.list_portals(&caller).await?))
+pub async fn list_portals(ApiCaller(me): ApiCaller) -> Result<Json<Vec<PortalView>>> {
+    Ok(Json(me.list_portals().await?))
 }
 
 /// A portal to open. Give at most one of `expires_in` (`7d`, `12h`) and `expires_at` (RFC 3339).
@@ -145,7 +101,7 @@ pub struct NewPortal {
     responses((status = 201, body = IssuedLink), (status = 400), (status = 401), (status = 403)))]
 pub async fn create_portal(
     State(state): State<AppState>,
-    ApiCaller(caller): ApiCaller,
+    ApiCaller(me): ApiCaller,
     Json(body): Json<NewPortal>,
 ) -> Result<Response> {
     let bad = |e: courier_core::ParseError| Error::BadRequest(e.to_string());
@@ -153,7 +109,7 @@ pub async fn create_portal(
         return Err(Error::BadRequest("give expires_in or expires_at, not both".into()));
     }
     let (expires_in, expires_at) = (body.expires_in.unwrap_or_default(), body.expires_at.unwrap_or_default());
-    let expires_at_ms = expiry(&expires_in, &expires_at, state.courier.clock.now_ms())?;
+    let expires_at_ms = expiry(&expires_in, &expires_at, state.courier.clock().now_ms())?;
     let req = PortalRequest {
         label: body.label,
         matter: body.matter,
@@ -163,64 +119,42 @@ pub async fn create_portal(
         allowed_types: None,
         dlp_action: None,
     };
-    let link = state.courier.create_portal(&caller, req).await?;
+    let link = me.create_portal(req).await?;
     Ok((StatusCode::CREATED, Json(link)).into_response())
 }
 
 #[utoipa::path(get, path = "/api/v1/portals/{id}", tag = "portals",
     responses((status = 200, body = PortalView), (status = 401), (status = 403), (status = 404)))]
-pub async fn show_portal(
-    State(state): State<AppState>,
-    ApiCaller(caller): ApiCaller,
-    Path(id): Path<String>,
-) -> Result<Json<PortalView>> {
-    Ok(Json(state.courier.portal_for(&caller, &id).await?))
+pub async fn show_portal(ApiCaller(me): ApiCaller, Path(id): Path<String>) -> Result<Json<PortalView>> {
+    Ok(Json(me.portal(&id).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/portals/{id}/disable", tag = "portals",
     description = "Closes the link until enabled again. Scope `portals:write`.",
     responses((status = 200, body = PortalView), (status = 401), (status = 403), (status = 404)))]
-pub async fn disable_portal(
-    State(state): State<AppState>,
-    ApiCaller(caller): ApiCaller,
-    Path(id): Path<String>,
-) -> Result<Json<PortalView>> {
-    Ok(Json(state.courier.set_portal_enabled(&caller, &id, false).await?))
+pub async fn disable_portal(ApiCaller(me): ApiCaller, Path(id): Path<String>) -> Result<Json<PortalView>> {
+    Ok(Json(me.set_portal_enabled(&id, false).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/portals/{id}/enable", tag = "portals",
     description = "Opens a disabled link again. Scope `portals:write`.",
     responses((status = 200, body = PortalView), (status = 401), (status = 403), (status = 404)))]
-pub async fn enable_portal(
-    State(state): State<AppState>,
-    ApiCaller(caller): ApiCaller,
-    Path(id): Path<String>,
-) -> Result<Json<PortalView>> {
-    Ok(Json(state.courier.set_portal_enabled(&caller, &id, true).await?))
+pub async fn enable_portal(ApiCaller(me): ApiCaller, Path(id): Path<String>) -> Result<Json<PortalView>> {
+    Ok(Json(me.set_portal_enabled(&id, true).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/portals/{id}/documents", tag = "documents",
     description = "The portal's live documents with their scan results. Scope `documents:read`.",
     responses((status = 200, body = Vec<DocumentView>), (status = 401), (status = 403), (status = 404)))]
-pub async fn portal_documents(
-    State(state): State<AppState>,
-    ApiCaller(caller): ApiCaller,
-    Path(id): Path<String>,
-) -> Result<Json<Vec<DocumentView>>> {
-    caller.via.require(Scope::DocumentsRead)?;
-    state.courier.portal_for(&caller, &id).await?;
-    Ok(Json(state.courier.list_documents(Some(&id), false).await?))
+pub async fn portal_documents(ApiCaller(me): ApiCaller, Path(id): Path<String>) -> Result<Json<Vec<DocumentView>>> {
+    Ok(Json(me.portal_documents(&id).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/matters", tag = "matters",
     description = "Matters the user may see, with their members. Scope `matters:read`.",
     responses((status = 200, body = Vec<MatterView>), (status = 401), (status = 403)))]
-pub async fn list_matters(
-    State(state): State<AppState>,
-    ApiCaller(caller): ApiCaller,
-) -> Result<Json<Vec<MatterView>>> {
-    caller.via.require(Scope::MattersRead)?;
-    Ok(Json(state.courier.list_matters(&caller).await?))
+pub async fn list_matters(ApiCaller(me): ApiCaller) -> Result<Json<Vec<MatterView>>> {
+    Ok(Json(me.list_matters().await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/documents/{id}/content", tag = "documents",
@@ -228,12 +162,8 @@ pub async fn list_matters(
     responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>,
         headers(("x-content-sha256" = String, description = "SHA-256 of the plaintext, hex"))),
         (status = 401), (status = 403), (status = 404)))]
-pub async fn download_document(
-    State(state): State<AppState>,
-    ApiCaller(caller): ApiCaller,
-    Path(id): Path<String>,
-) -> Result<Response> {
-    let (doc, stream) = state.courier.open_document(&caller, &id).await?;
+pub async fn download_document(ApiCaller(me): ApiCaller, Path(id): Path<String>) -> Result<Response> {
+    let (doc, stream) = me.open_document(&id).await?;
     let mut resp = attachment(Body::from_stream(stream), "application/octet-stream", &doc.name, Some(doc.size as u64));
     if let Ok(v) = HeaderValue::from_str(&doc.sha256) {
         resp.headers_mut().insert("x-content-sha256", v);
@@ -244,11 +174,7 @@ pub async fn download_document(
 #[utoipa::path(delete, path = "/api/v1/documents/{id}", tag = "documents",
     description = "Crypto-shreds the document (after it was pulled into the firm's system). Scope `documents:write`.",
     responses((status = 204), (status = 401), (status = 403), (status = 404)))]
-pub async fn delete_document(
-    State(state): State<AppState>,
-    ApiCaller(caller): ApiCaller,
-    Path(id): Path<String>,
-) -> Result<StatusCode> {
-    state.courier.delete_document(&caller, &id).await?;
+pub async fn delete_document(ApiCaller(me): ApiCaller, Path(id): Path<String>) -> Result<StatusCode> {
+    me.delete_document(&id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -10,7 +10,8 @@ use serde::Deserialize;
 use serde_json::json;
 use zeroize::Zeroizing;
 
-use super::staff::{CsrfForm, check_csrf, cookie_name, see_other, session_cookie_name, set_cookie};
+use super::extract::{CsrfForm, Empty};
+use super::staff::{check_csrf, cookie_name, see_other, session_cookie_name, set_cookie};
 use super::{AppState, ClientIp, cookie};
 use crate::services::sessions::{Origin, StaffSession};
 use crate::{Courier, Error, Result};
@@ -48,8 +49,8 @@ fn render_login(state: &AppState, headers: &HeaderMap, error: Option<&str>, stat
     };
     let html = state.templates.render(
         "login.html",
-        json!({ "firm": courier.config.firm_name, "csrf_token": login_csrf(courier, &pre), "error": error,
-            "passwordless": courier.config.passwordless_passkeys && courier.webauthn.is_some() }),
+        json!({ "firm": courier.config().firm_name, "csrf_token": login_csrf(courier, &pre), "error": error,
+            "passwordless": courier.config().passwordless_passkeys && courier.passkeys_enabled() }),
     )?;
     let mut resp = (status, html).into_response();
     set_cookie(&mut resp, courier, &cookie_name(courier, LOGIN_COOKIE), &pre, Some(3600));
@@ -91,7 +92,7 @@ pub(super) async fn pending(state: &AppState, headers: &HeaderMap) -> Result<Opt
     let Some(id) = cookie(headers, &session_cookie_name(&state.courier)) else {
         return Ok(None);
     };
-    Ok(state.courier.session(&id).await?.filter(|s| s.awaiting_mfa).map(|s| (id, s)))
+    Ok(state.courier.session(&id).await?.filter(|s| s.awaiting_mfa()).map(|s| (id, s)))
 }
 
 pub async fn mfa_page(State(state): State<AppState>, headers: HeaderMap) -> Result<Response> {
@@ -101,7 +102,7 @@ pub async fn mfa_page(State(state): State<AppState>, headers: HeaderMap) -> Resu
     if session.must_enrol {
         return render_enrolment(&state, &id, &session, None, StatusCode::OK).await;
     }
-    let has_passkey = !state.courier.passkeys_of(&session.user_id).await?.is_empty();
+    let has_passkey = state.courier.has_passkey(&session).await?;
     let ctx = json!({ "csrf_token": session.csrf_token, "error": null, "has_passkey": has_passkey });
     Ok(state.templates.render("login_mfa.html", ctx)?.into_response())
 }
@@ -140,7 +141,7 @@ pub async fn login_mfa(
     if pending.must_enrol {
         return enrol(&state, ip, &id, &pending, &form.code).await;
     }
-    let has_passkey = !courier.passkeys_of(&pending.user_id).await?.is_empty();
+    let has_passkey = courier.has_passkey(&pending).await?;
     let retry = |status: StatusCode, msg: &str| -> Result<Response> {
         let ctx = json!({ "csrf_token": pending.csrf_token, "error": msg, "has_passkey": has_passkey });
         Ok((status, state.templates.render("login_mfa.html", ctx)?).into_response())
@@ -178,15 +179,12 @@ async fn enrol(state: &AppState, ip: ClientIp, id: &str, pending: &StaffSession,
 
 pub async fn logout(
     State(state): State<AppState>,
-    ip: ClientIp,
     headers: HeaderMap,
-    Form(form): Form<CsrfForm>,
+    CsrfForm { staff, .. }: CsrfForm<Empty>,
 ) -> Result<Response> {
     let courier = &state.courier;
-    let session = staff_session!(state, headers);
-    check_csrf(courier, &session.csrf_token, &form.csrf_token, &headers)?;
     if let Some(id) = cookie(&headers, &session_cookie_name(courier)) {
-        courier.logout(&session.caller(ip.0), &id).await?;
+        staff.me.logout(&id).await?;
     }
     let mut resp = see_other("/login");
     set_cookie(&mut resp, courier, &session_cookie_name(courier), "", Some(0));
@@ -200,7 +198,7 @@ pub async fn setup_page(State(state): State<AppState>, Path(token): Path<String>
     let csrf = link_csrf(&state.courier, b"setup-csrf", &token);
     Ok(state
         .templates
-        .render("setup.html", json!({ "firm": state.courier.config.firm_name, "csrf_token": csrf, "error": null }))?
+        .render("setup.html", json!({ "firm": state.courier.config().firm_name, "csrf_token": csrf, "error": null }))?
         .into_response())
 }
 
@@ -224,7 +222,7 @@ pub async fn setup(
     let csrf = link_csrf(courier, b"setup-csrf", &token);
     check_csrf(courier, &csrf, &form.csrf_token, &headers)?;
     let retry = |msg: String| -> Result<Response> {
-        let ctx = json!({ "firm": courier.config.firm_name, "csrf_token": csrf, "error": msg });
+        let ctx = json!({ "firm": courier.config().firm_name, "csrf_token": csrf, "error": msg });
         Ok((StatusCode::BAD_REQUEST, state.templates.render("setup.html", ctx)?).into_response())
     };
     if form.password != form.password_again {
@@ -244,7 +242,7 @@ pub async fn setup(
 pub async fn invitation_page(State(state): State<AppState>, Path(token): Path<String>) -> Result<Response> {
     let user = state.courier.invitation(&token).await?;
     let csrf = link_csrf(&state.courier, b"invite-csrf", &token);
-    let ctx = json!({ "firm": state.courier.config.firm_name, "email": user.email, "csrf_token": csrf, "error": null,
+    let ctx = json!({ "firm": state.courier.config().firm_name, "email": user.email, "csrf_token": csrf, "error": null,
         "reset": !user.invited() });
     Ok(state.templates.render("invitation.html", ctx)?.into_response())
 }
@@ -262,7 +260,7 @@ pub async fn accept_invitation(
     check_csrf(courier, &csrf, &form.csrf_token, &headers)?;
     let user = courier.invitation(&token).await?;
     let retry = |msg: String| -> Result<Response> {
-        let ctx = json!({ "firm": courier.config.firm_name, "email": user.email, "csrf_token": csrf, "error": msg,
+        let ctx = json!({ "firm": courier.config().firm_name, "email": user.email, "csrf_token": csrf, "error": msg,
             "reset": !user.invited() });
         Ok((StatusCode::BAD_REQUEST, state.templates.render("invitation.html", ctx)?).into_response())
     };

@@ -5,36 +5,26 @@ use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use courier_core::time_fmt::{now_ms, rfc3339};
+use courier_core::time_fmt::rfc3339;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use zeroize::Zeroizing;
 
+use super::upload::FileParts;
 use super::{AppState, ClientIp, cookie};
+use crate::services::handles::PortalLink;
 use crate::services::portals::OpenPortal;
-use crate::services::{Actor, Caller, Unlock};
-use crate::{Courier, Error, Result};
+use crate::{Courier, Result};
 
 const UNLOCK_COOKIE: &str = "courier_portal";
-
-fn caller(portal: &OpenPortal, ip: ClientIp) -> Caller {
-    Caller::new(Actor::Client(portal.id.clone()), ip.0)
-}
 
 pub(super) fn wants_json(headers: &HeaderMap) -> bool {
     headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("application/json"))
 }
 
-/// The portal behind `token`, and whether the client still has to give its passcode.
-async fn open(courier: &Courier, token: &str, headers: &HeaderMap) -> Result<(OpenPortal, bool)> {
-    let portal = courier.open_portal(token).await?;
-    let locked = portal.passcode_hash.is_some()
-        && !courier.unlocked(
-            Unlock::Portal,
-            &portal.id,
-            cookie(headers, &super::staff::path_cookie_name(courier, UNLOCK_COOKIE)).as_deref(),
-        );
-    Ok((portal, locked))
+/// The unlock cookie the request sent for a portal link.
+fn unlock_cookie(courier: &Courier, headers: &HeaderMap) -> Option<String> {
+    cookie(headers, &super::staff::path_cookie_name(courier, UNLOCK_COOKIE))
 }
 
 #[derive(Serialize)]
@@ -57,13 +47,13 @@ fn page_context<'a>(
     token: &'a str,
     error: Option<String>,
 ) -> PageContext<'a> {
-    let allowed = portal.allowed_types.as_deref().unwrap_or(courier.scanning.default_allowed());
+    let allowed = portal.allowed_types.as_deref().unwrap_or(courier.scanning().default_allowed());
     PageContext {
-        firm: &courier.config.firm_name,
+        firm: &courier.config().firm_name,
         label: &portal.label,
         token,
         max_file_size: portal.max_file_size,
-        max_files: courier.config.max_files_per_upload,
+        max_files: courier.config().max_files_per_upload,
         expires_at: portal.expires_at.map(rfc3339),
         error,
         accepted: courier_scan::kind::list(allowed),
@@ -74,11 +64,13 @@ fn page_context<'a>(
 pub async fn portal_page(
     State(state): State<AppState>,
     Path(token): Path<String>,
+    ip: ClientIp,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let (portal, locked) = open(&state.courier, &token, &headers).await?;
+    let link = state.courier.portal_link(&token, ip.0).await?;
+    let locked = link.locked(unlock_cookie(&state.courier, &headers).as_deref());
     let template = if locked { "client_passcode.html" } else { "client_portal.html" };
-    Ok(state.templates.render(template, page_context(&state.courier, &portal, &token, None))?.into_response())
+    Ok(state.templates.render(template, page_context(&state.courier, link.portal(), &token, None))?.into_response())
 }
 
 #[derive(Deserialize)]
@@ -93,24 +85,19 @@ pub async fn unlock(
     Form(form): Form<UnlockForm>,
 ) -> Result<Response> {
     let courier = &state.courier;
-    let portal = courier.open_portal(&token).await?;
-    if portal.passcode_hash.is_none() {
+    let mut link: PortalLink = courier.portal_link(&token, ip.0).await?;
+    if link.portal().passcode_hash.is_none() {
         return Ok(Redirect::to(&format!("/p/{token}")).into_response());
     }
-    let given = Zeroizing::new(form.passcode);
-    if !courier
-        .check_passcode(&caller(&portal, ip), Unlock::Portal, &portal.id, portal.passcode_hash.clone(), given)
-        .await?
-    {
+    let Some(value) = link.unlock(Zeroizing::new(form.passcode)).await? else {
         let ctx = page_context(
             courier,
-            &portal,
+            link.portal(),
             &token,
             Some("That passcode is not right. Please check it and try again.".into()),
         );
         return Ok((StatusCode::UNAUTHORIZED, state.templates.render("client_passcode.html", ctx)?).into_response());
-    }
-    let value = courier.unlock_cookie(Unlock::Portal, &portal.id);
+    };
     super::unlocked_redirect(
         courier,
         &super::staff::path_cookie_name(courier, UNLOCK_COOKIE),
@@ -137,58 +124,24 @@ pub async fn upload(
     body: axum::body::Body,
 ) -> Result<Response> {
     let courier = &state.courier;
-    let (portal, locked) = open(courier, &token, &headers).await?;
-    if locked {
-        return Err(Error::Unauthenticated);
-    }
-    // One link, or one address, cannot take every inspection slot (review finding 4a).
-    let _slot = courier.upload_slot(&portal.id, ip.0)?;
+    let link = courier.portal_link(&token, ip.0).await?;
+    let cookie = unlock_cookie(courier, &headers);
     let mut multipart = super::upload_body(courier, &headers, body)?;
-    let caller = caller(&portal, ip);
-    let receipt_id = uuid::Uuid::new_v4().to_string();
-    let mut stored = Vec::new();
-    let result = async {
-        while let Some(field) = multipart.next_part().await? {
-            if field.name() != Some("file") {
-                field.skip().await?;
-                continue;
-            }
-            let name = field.file_name().map(str::to_owned);
-            // Browsers send a nameless empty part when a form is submitted with no file chosen.
-            if name.as_deref() == Some("") {
-                continue;
-            }
-            if stored.len() == courier.config.max_files_per_upload {
-                return Err(Error::PayloadTooLarge(format!(
-                    "at most {} files per upload",
-                    courier.config.max_files_per_upload
-                )));
-            }
-            let doc = courier
-                .ingest_portal_upload(&caller, &portal, &receipt_id, name.as_deref(), field.into_stream())
-                .await?;
-            stored.push(doc);
-        }
-        Ok(())
-    }
-    .await;
-    if let Err(e) = result {
-        courier.undo_uploads(&stored).await;
-        return Err(multipart.reason(e));
-    }
-    if stored.is_empty() {
-        return Err(Error::BadRequest("no file was uploaded; choose at least one file".into()));
-    }
+    let (receipt_id, stored) = match link.upload(cookie.as_deref(), &mut FileParts::client(&mut multipart)).await {
+        Ok(done) => done,
+        Err(e) => return Err(multipart.reason(e)),
+    };
+    let portal = link.portal();
     let files: Vec<ReceiptFile> = stored
         .into_iter()
         .map(|d| ReceiptFile { name: d.name, size: d.size, sha256: d.sha256, content_type: d.content_type })
         .collect();
-    let received_at = rfc3339(now_ms());
+    let received_at = rfc3339(courier.clock().now_ms());
     if wants_json(&headers) {
         let body = json!({ "receipt": { "id": receipt_id, "received_at": received_at, "files": files } });
         return Ok((StatusCode::CREATED, axum::Json(body)).into_response());
     }
-    let ctx = json!({ "firm": courier.config.firm_name, "label": portal.label, "token": token,
+    let ctx = json!({ "firm": courier.config().firm_name, "label": portal.label, "token": token,
         "receipt_id": receipt_id, "received_at": received_at, "files": files });
     Ok((StatusCode::CREATED, state.templates.render("client_receipt.html", ctx)?).into_response())
 }

@@ -24,7 +24,7 @@ const HSTS: &str = "max-age=31536000; includeSubDomains";
 /// out over TLS: Courier's own, or a trusted proxy's that says `X-Forwarded-Proto: https`.
 pub async fn security_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let is_static = req.uri().path().starts_with("/static/");
-    let config = &state.courier.config;
+    let config = state.courier.config();
     let over_tls = config.tls() || forwarded_https(&req, &config.trusted_proxy);
     let mut resp = next.run(req).await;
     let h = resp.headers_mut();
@@ -72,7 +72,7 @@ impl FromRequestParts<AppState> for ClientIp {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        Ok(Self(client_ip(parts, &state.courier.config.trusted_proxy)))
+        Ok(Self(client_ip(parts, &state.courier.config().trusted_proxy)))
     }
 }
 
@@ -98,7 +98,7 @@ impl RateLimiter {
 
 pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let (parts, body) = req.into_parts();
-    let ip = client_ip(&parts, &state.courier.config.trusted_proxy);
+    let ip = client_ip(&parts, &state.courier.config().trusted_proxy);
     if let Some(ip) = ip {
         if state.limiter.0.check_key(&ip).is_err() {
             tracing::warn!("rate limit exceeded");

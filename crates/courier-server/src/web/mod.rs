@@ -1,22 +1,13 @@
 //! The HTTP application: client pages (`/p/…`), the staff web UI, health and static assets.
 //! Handlers extract, call a service and render; rules live in `services`.
 
-/// The signed-in staff member, or (returned from the handler) a redirect to the login page.
-macro_rules! staff_session {
-    ($state:expr, $headers:expr) => {
-        match super::staff::signed_in(&$state, &$headers).await {
-            Ok(s) => s,
-            Err(resp) => return Ok(resp),
-        }
-    };
-}
-
 mod account;
 mod api;
 mod assets;
 mod auth;
 mod client;
 mod errors;
+mod extract;
 mod matters;
 mod middleware;
 mod passkeys;
@@ -71,11 +62,6 @@ fn duration_field(raw: &str) -> crate::Result<Option<std::time::Duration>> {
     }
 }
 
-/// A form body as key/value pairs; repeated keys (checkboxes) are kept.
-fn form_pairs(body: &axum::body::Bytes) -> Vec<(String, String)> {
-    form_urlencoded::parse(body).into_owned().collect()
-}
-
 fn field(pairs: &[(String, String)], name: &str) -> String {
     pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default()
 }
@@ -84,7 +70,7 @@ fn field(pairs: &[(String, String)], name: &str) -> String {
 /// that proves its passcode was given, scoped to that link's path.
 fn unlocked_redirect(courier: &Courier, cookie_name: &str, link_path: &str, value: &str) -> crate::Result<Response> {
     let secure = if staff::secure(courier) { "; Secure" } else { "" };
-    let max_age = courier.config.portal_unlock_secs;
+    let max_age = courier.config().portal_unlock_secs;
     let cookie =
         format!("{cookie_name}={value}; Path={link_path}; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}");
     let mut resp = axum::response::Redirect::to(link_path).into_response();
@@ -99,12 +85,12 @@ fn upload_body(
     headers: &axum::http::HeaderMap,
     body: axum::body::Body,
 ) -> crate::Result<upload::UploadBody> {
-    let window = courier.config.upload_rate_window_secs.max(1);
+    let window = courier.config().upload_rate_window_secs.max(1);
     let rate = upload::MinRate {
-        bytes: courier.config.upload_min_rate.bytes().saturating_mul(window),
+        bytes: courier.config().upload_min_rate.bytes().saturating_mul(window),
         window: Duration::from_secs(window),
     };
-    upload::UploadBody::new(headers, body, courier.config.max_files_per_upload + 8, rate)
+    upload::UploadBody::new(headers, body, courier.config().max_files_per_upload + 8, rate)
 }
 
 /// HEAD on a download would run it: decrypt, stamp, audit and count a download against the
@@ -126,7 +112,7 @@ async fn form_body_deadline(
     use futures_util::StreamExt;
     let (parts, body) = req.into_parts();
     let deadline =
-        tokio::time::Instant::now() + Duration::from_secs(state.courier.config.form_body_timeout_secs.max(1));
+        tokio::time::Instant::now() + Duration::from_secs(state.courier.config().form_body_timeout_secs.max(1));
     let timed = futures_util::stream::unfold(Some(body.into_data_stream()), move |stream| async move {
         let mut stream = stream?;
         match tokio::time::timeout_at(deadline, stream.next()).await {
@@ -145,7 +131,7 @@ async fn form_body_deadline(
 const FORM_BODY_LIMIT: usize = 64 * 1024;
 
 pub fn router(courier: Arc<Courier>) -> Router {
-    let limiter = Arc::new(middleware::RateLimiter::new(courier.config.rate_limit_per_minute));
+    let limiter = Arc::new(middleware::RateLimiter::new(courier.config().rate_limit_per_minute));
     let state = AppState { courier, templates: Arc::new(templates::Templates::new()), limiter };
 
     // Client routes: uploads stream with their own per-file limits, so no whole-body limit.

@@ -13,6 +13,7 @@ use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
 use zeroize::Zeroizing;
 
 use super::auth::{LOGIN_COOKIE, login_csrf, origin};
+use super::extract::{CsrfForm, Staff};
 use super::staff::{check_csrf, cookie_name, see_other, session_cookie_name, set_cookie};
 use super::{AppState, ClientIp, cookie};
 use crate::services::sessions::StaffSession;
@@ -20,13 +21,6 @@ use crate::{Error, Result};
 
 fn csrf_header(headers: &HeaderMap) -> &str {
     headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or_default()
-}
-
-/// The signed-in member for a JSON call: 401 rather than a redirect.
-async fn member(state: &AppState, headers: &HeaderMap) -> Result<StaffSession> {
-    let s = super::staff::signed_in(state, headers).await.map_err(|_| Error::Unauthenticated)?;
-    check_csrf(&state.courier, &s.csrf_token, csrf_header(headers), headers)?;
-    Ok(s)
 }
 
 /// The session half-way through sign-in, with its cookie value, CSRF-checked.
@@ -63,9 +57,9 @@ pub async fn start_registration(
     headers: HeaderMap,
     Json(body): Json<Confirm>,
 ) -> Result<Response> {
-    let me = member(&state, &headers).await?;
-    state.courier.reauthenticate(&me.caller(ip.0), &me, Zeroizing::new(body.password)).await?;
-    Ok(Json(state.courier.start_passkey_registration(&me).await?).into_response())
+    let me = Staff::from_json_call(&state, &headers, ip).await?.me;
+    me.reauthenticate(Zeroizing::new(body.password)).await?;
+    Ok(Json(me.start_passkey_registration().await?).into_response())
 }
 
 #[derive(Deserialize)]
@@ -80,29 +74,20 @@ pub async fn finish_registration(
     headers: HeaderMap,
     Json(body): Json<Registration>,
 ) -> Result<Response> {
-    let me = member(&state, &headers).await?;
-    let added = state.courier.finish_passkey_registration(&me.caller(ip.0), &me, &body.name, &body.credential).await?;
+    let me = Staff::from_json_call(&state, &headers, ip).await?.me;
+    let added = me.finish_passkey_registration(&body.name, &body.credential).await?;
     Ok((StatusCode::CREATED, Json(added)).into_response())
 }
 
 #[derive(Deserialize)]
 pub struct RemoveForm {
-    csrf_token: String,
     #[serde(default)]
     password: String,
 }
 
-pub async fn remove(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    ip: ClientIp,
-    headers: HeaderMap,
-    axum::Form(form): axum::Form<RemoveForm>,
-) -> Result<Response> {
-    let me = staff_session!(state, headers);
-    check_csrf(&state.courier, &me.csrf_token, &form.csrf_token, &headers)?;
-    state.courier.reauthenticate(&me.caller(ip.0), &me, Zeroizing::new(form.password)).await?;
-    state.courier.remove_passkey(&me.caller(ip.0), &me, &id).await?;
+pub async fn remove(Path(id): Path<String>, CsrfForm { staff, form }: CsrfForm<RemoveForm>) -> Result<Response> {
+    staff.me.reauthenticate(Zeroizing::new(form.password)).await?;
+    staff.me.remove_passkey(&id).await?;
     Ok(see_other("/account"))
 }
 

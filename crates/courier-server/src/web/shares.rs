@@ -14,38 +14,24 @@ use zeroize::Zeroizing;
 
 use super::client::wants_json;
 use super::{AppState, ClientIp, cookie};
-use crate::services::shares::OpenShare;
-use crate::services::{Actor, Caller, Unlock};
+use crate::services::handles::ShareLink;
 use crate::{Error, Result};
 
 const UNLOCK_COOKIE: &str = "courier_share";
 const PASSCODE_HEADER: &str = "x-courier-passcode";
 
-fn caller(share: &OpenShare, ip: ClientIp) -> Caller {
-    Caller::new(Actor::Recipient(share.id.clone()), ip.0)
-}
-
-/// The share behind `token`, and whether the passcode is still owed.
-async fn open(state: &AppState, token: &str, ip: ClientIp, headers: &HeaderMap) -> Result<(OpenShare, bool)> {
+/// The share behind `token` and the request's unlock cookie. A passcode sent in the
+/// `x-courier-passcode` header (scripts) is checked here and unlocks the handle.
+async fn open(state: &AppState, token: &str, ip: ClientIp, headers: &HeaderMap) -> Result<(ShareLink, Option<String>)> {
     let courier = &state.courier;
-    let share = courier.open_share(token).await?;
-    if share.passcode_hash.is_none()
-        || courier.unlocked(
-            Unlock::Share,
-            &share.id,
-            cookie(headers, &super::staff::path_cookie_name(courier, UNLOCK_COOKIE)).as_deref(),
-        )
+    let mut link = courier.share_link(token, ip.0).await?;
+    let cookie = cookie(headers, &super::staff::path_cookie_name(courier, UNLOCK_COOKIE));
+    if link.locked(cookie.as_deref())
+        && let Some(given) = headers.get(PASSCODE_HEADER).and_then(|v| v.to_str().ok())
     {
-        return Ok((share, false));
+        link.unlock(Zeroizing::new(given.to_owned())).await?;
     }
-    if let Some(given) = headers.get(PASSCODE_HEADER).and_then(|v| v.to_str().ok()) {
-        let given = Zeroizing::new(given.to_owned());
-        let ok = courier
-            .check_passcode(&caller(&share, ip), Unlock::Share, &share.id, share.passcode_hash.clone(), given)
-            .await?;
-        return Ok((share, !ok));
-    }
-    Ok((share, true))
+    Ok((link, cookie))
 }
 
 fn no_store(mut resp: Response) -> Response {
@@ -59,16 +45,17 @@ pub async fn share_page(
     ip: ClientIp,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let (share, locked) = open(&state, &token, ip, &headers).await?;
-    let firm = &state.courier.config.firm_name;
-    if locked {
+    let (link, cookie) = open(&state, &token, ip, &headers).await?;
+    let firm = &state.courier.config().firm_name;
+    if link.locked(cookie.as_deref()) {
         if wants_json(&headers) {
             return Err(Error::Unauthenticated);
         }
         let ctx = json!({ "firm": firm, "token": token, "error": null });
         return Ok(no_store(state.templates.render("client_share_passcode.html", ctx)?.into_response()));
     }
-    let files = state.courier.shared_files(&share).await?;
+    let files = link.files(cookie.as_deref()).await?;
+    let share = link.share();
     if wants_json(&headers) {
         let files: Vec<_> = files.iter().map(|f| json!({ "id": f.id, "name": f.name, "size": f.size })).collect();
         return Ok(no_store(axum::Json(json!({ "files": files })).into_response()));
@@ -90,21 +77,16 @@ pub async fn unlock(
     Form(form): Form<UnlockForm>,
 ) -> Result<Response> {
     let courier = &state.courier;
-    let share = courier.open_share(&token).await?;
-    if share.passcode_hash.is_none() {
+    let mut link = courier.share_link(&token, ip.0).await?;
+    if link.share().passcode_hash.is_none() {
         return Ok(Redirect::to(&format!("/s/{token}")).into_response());
     }
-    let given = Zeroizing::new(form.passcode);
-    if !courier
-        .check_passcode(&caller(&share, ip), Unlock::Share, &share.id, share.passcode_hash.clone(), given)
-        .await?
-    {
-        let ctx = json!({ "firm": courier.config.firm_name, "token": token,
+    let Some(value) = link.unlock(Zeroizing::new(form.passcode)).await? else {
+        let ctx = json!({ "firm": courier.config().firm_name, "token": token,
             "error": "That passcode is not right. Please check it and try again." });
         let page = state.templates.render("client_share_passcode.html", ctx)?;
         return Ok(no_store((StatusCode::UNAUTHORIZED, page).into_response()));
-    }
-    let value = courier.unlock_cookie(Unlock::Share, &share.id);
+    };
     super::unlocked_redirect(
         courier,
         &super::staff::path_cookie_name(courier, UNLOCK_COOKIE),
@@ -119,12 +101,9 @@ pub async fn download(
     ip: ClientIp,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let (share, locked) = open(&state, &token, ip, &headers).await?;
-    if locked {
-        return Err(Error::Unauthenticated);
-    }
+    let (link, cookie) = open(&state, &token, ip, &headers).await?;
     let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    let file = state.courier.download_shared(&caller(&share, ip), &share, &doc_id, user_agent).await?;
+    let file = link.download(cookie.as_deref(), &doc_id, user_agent).await?;
     let content_type = match file.content_type.as_str() {
         "application/pdf" => "application/pdf",
         "image/png" => "image/png",

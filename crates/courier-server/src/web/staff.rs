@@ -2,20 +2,20 @@
 //! session cookie, the CSRF check). Every state-changing form carries the session's CSRF
 //! token, and its Origin is checked.
 
-use axum::Form;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use courier_core::time_fmt::{now_ms, parse_rfc3339, rfc3339};
+use courier_core::time_fmt::{parse_rfc3339, rfc3339};
 use courier_core::{ByteSize, FileName};
 use serde::Deserialize;
 use serde_json::json;
 use zeroize::Zeroizing;
 
-use super::{AppState, ClientIp, cookie};
+use super::AppState;
+use super::extract::{CsrfForm, Empty, Staff};
+use crate::services::Unlock;
 use crate::services::portals::PortalRequest;
-use crate::services::sessions::StaffSession;
 use crate::{Courier, Error, Result};
 
 pub(super) fn session_cookie_name(courier: &Courier) -> String {
@@ -35,7 +35,7 @@ pub(super) fn path_cookie_name(courier: &Courier, name: &str) -> String {
 }
 
 pub(super) fn secure(courier: &Courier) -> bool {
-    courier.config.public_url().starts_with("https://")
+    courier.config().public_url().starts_with("https://")
 }
 
 pub(super) fn set_cookie(resp: &mut Response, courier: &Courier, name: &str, value: &str, max_age: Option<u64>) {
@@ -71,19 +71,6 @@ pub(super) fn see_other(to: &str) -> Response {
     Redirect::to(to).into_response()
 }
 
-/// The signed-in staff member, or a redirect to the login page.
-pub(super) async fn signed_in(state: &AppState, headers: &HeaderMap) -> std::result::Result<StaffSession, Response> {
-    let courier = &state.courier;
-    let Some(id) = cookie(headers, &session_cookie_name(courier)) else {
-        return Err(see_other("/login"));
-    };
-    match courier.session(&id).await {
-        Ok(Some(s)) if !s.awaiting_mfa => Ok(s),
-        Ok(_) => Err(see_other("/login")),
-        Err(e) => Err(e.into_response()),
-    }
-}
-
 /// Synchronizer token plus an Origin/Referer check; SameSite=Strict is a third layer.
 pub(super) fn check_csrf(courier: &Courier, expected: &str, given: &str, headers: &HeaderMap) -> Result<()> {
     if !courier_crypto::ct_eq(expected.as_bytes(), given.as_bytes()) {
@@ -91,7 +78,7 @@ pub(super) fn check_csrf(courier: &Courier, expected: &str, given: &str, headers
     }
     let origin = headers.get(header::ORIGIN).or_else(|| headers.get(header::REFERER)).and_then(|v| v.to_str().ok());
     if let Some(origin) = origin {
-        let ours = courier.config.public_url();
+        let ours = courier.config().public_url();
         let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
         let same = origin == ours || origin.starts_with(&format!("{ours}/")) || origin_host(origin) == Some(host);
         // Under `Referrer-Policy: no-referrer` browsers send `Origin: null` even for our own
@@ -107,36 +94,28 @@ fn origin_host(origin: &str) -> Option<&str> {
     origin.split_once("://").map(|(_, rest)| rest.split('/').next().unwrap_or(rest))
 }
 
-pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Result<Response> {
-    let _ = staff_session!(state, headers);
+pub async fn home(_staff: Staff) -> Result<Response> {
     Ok(see_other("/portals"))
 }
 
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    pub(super) csrf_token: String,
-}
-
-pub async fn portals_page(State(state): State<AppState>, ip: ClientIp, headers: HeaderMap) -> Result<Response> {
-    let session = staff_session!(state, headers);
-    render_portals(&state, &session, ip, None, StatusCode::OK).await
+pub async fn portals_page(State(state): State<AppState>, staff: Staff) -> Result<Response> {
+    render_portals(&state, &staff, None, StatusCode::OK).await
 }
 
 async fn render_portals(
     state: &AppState,
-    session: &StaffSession,
-    ip: ClientIp,
+    staff: &Staff,
     error: Option<String>,
     status: StatusCode,
 ) -> Result<Response> {
-    let caller = session.caller(ip.0);
-    let portals = state.courier.list_portals(&caller).await?;
-    let matters = state.courier.list_matters(&caller).await?;
+    let (me, session) = (&staff.me, &staff.session);
+    let portals = me.list_portals().await?;
+    let matters = me.list_matters().await?;
     let ctx = json!({ "user": session.email, "csrf_token": session.csrf_token, "portals": portals, "error": error,
-        "matters": matters, "role": session.role, "notice": state.courier.take_notice(session).await?,
-        "default_max": state.courier.config.default_max_file_size.to_string(),
-        "default_types": courier_scan::kind::list(state.courier.scanning.default_allowed()),
-        "default_dlp": state.courier.scanning.default_dlp_action().as_str() });
+        "matters": matters, "role": session.role, "notice": me.take_notice().await?,
+        "default_max": state.courier.config().default_max_file_size.to_string(),
+        "default_types": courier_scan::kind::list(state.courier.scanning().default_allowed()),
+        "default_dlp": state.courier.scanning().default_dlp_action().as_str() });
     Ok((status, state.templates.render("portals.html", ctx)?).into_response())
 }
 
@@ -159,12 +138,11 @@ pub struct CreatePortalForm {
     /// `flag`, `quarantine`, `block`; empty: the firm's default.
     #[serde(default)]
     dlp_action: String,
-    csrf_token: String,
 }
 
-fn parse_portal_form(form: &CreatePortalForm) -> Result<PortalRequest> {
+fn parse_portal_form(form: &CreatePortalForm, now: i64) -> Result<PortalRequest> {
     let bad = |e: courier_core::ParseError| Error::BadRequest(e.to_string());
-    let expires_at_ms = expiry(&form.expires_in, &form.expires_at, now_ms())?;
+    let expires_at_ms = expiry(&form.expires_in, &form.expires_at, now)?;
     Ok(PortalRequest {
         label: form.label.clone(),
         matter: Some(form.matter.clone()).filter(|m| !m.trim().is_empty()),
@@ -186,37 +164,29 @@ fn parse_portal_form(form: &CreatePortalForm) -> Result<PortalRequest> {
 
 pub async fn create_portal(
     State(state): State<AppState>,
-    ip: ClientIp,
-    headers: HeaderMap,
-    Form(form): Form<CreatePortalForm>,
+    CsrfForm { staff, form }: CsrfForm<CreatePortalForm>,
 ) -> Result<Response> {
-    let session = staff_session!(state, headers);
-    check_csrf(&state.courier, &session.csrf_token, &form.csrf_token, &headers)?;
-    let created = match parse_portal_form(&form) {
-        Ok(req) => state.courier.create_portal(&session.caller(ip.0), req).await,
+    let created = match parse_portal_form(&form, state.courier.clock().now_ms()) {
+        Ok(req) => staff.me.create_portal(req).await,
         Err(e) => Err(e),
     };
+    let session = &staff.session;
     match created {
         Ok(link) => {
-            let portal = state.courier.portal_for(&session.caller(ip.0), &link.id).await?;
+            let portal = staff.me.portal(&link.id).await?;
             let ctx = json!({ "user": session.email, "csrf_token": session.csrf_token, "portal": portal, "url": link.url, "fresh": true });
             Ok((StatusCode::CREATED, state.templates.render("portal_link.html", ctx)?).into_response())
         }
-        Err(Error::BadRequest(msg)) => render_portals(&state, &session, ip, Some(msg), StatusCode::BAD_REQUEST).await,
+        Err(Error::BadRequest(msg)) => render_portals(&state, &staff, Some(msg), StatusCode::BAD_REQUEST).await,
         Err(e) => Err(e),
     }
 }
 
-pub async fn portal_page(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    ip: ClientIp,
-    headers: HeaderMap,
-) -> Result<Response> {
-    let session = staff_session!(state, headers);
-    let portal = state.courier.portal_for(&session.caller(ip.0), &id).await?;
-    let documents = state.courier.list_documents(Some(&id), false).await?;
-    let passcode_locked_until = state.courier.link_locked_until("portal", &id).await?.map(rfc3339);
+pub async fn portal_page(State(state): State<AppState>, Path(id): Path<String>, staff: Staff) -> Result<Response> {
+    let (me, session) = (&staff.me, &staff.session);
+    let portal = me.portal(&id).await?;
+    let documents = me.portal_documents(&id).await?;
+    let passcode_locked_until = me.link_locked_until(Unlock::Portal, &id).await?.map(rfc3339);
     let ctx = json!({ "user": session.email, "csrf_token": session.csrf_token, "portal": portal, "documents": documents, "role": session.role,
         "passcode_locked_until": passcode_locked_until });
     Ok(state.templates.render("portal.html", ctx)?.into_response())
@@ -225,30 +195,25 @@ pub async fn portal_page(
 pub async fn portal_action(
     State(state): State<AppState>,
     Path((id, action)): Path<(String, String)>,
-    ip: ClientIp,
-    headers: HeaderMap,
-    Form(form): Form<CsrfForm>,
+    CsrfForm { staff, .. }: CsrfForm<Empty>,
 ) -> Result<Response> {
-    let session = staff_session!(state, headers);
-    check_csrf(&state.courier, &session.csrf_token, &form.csrf_token, &headers)?;
-    let courier = &state.courier;
-    let caller = session.caller(ip.0);
+    let (me, session) = (&staff.me, &staff.session);
     match action.as_str() {
-        "disable" => drop(courier.set_portal_enabled(&caller, &id, false).await?),
-        "enable" => drop(courier.set_portal_enabled(&caller, &id, true).await?),
-        "unlock-passcode" => drop(courier.unlock_portal_passcode(&caller, &id).await?),
+        "disable" => drop(me.set_portal_enabled(&id, false).await?),
+        "enable" => drop(me.set_portal_enabled(&id, true).await?),
+        "unlock-passcode" => drop(me.unlock_portal_passcode(&id).await?),
         "delete" => {
-            courier.delete_portal(&caller, &id).await?;
+            me.delete_portal(&id).await?;
             return Ok(see_other("/portals"));
         }
         "delete-documents" => {
-            for doc in courier.list_documents(Some(&id), false).await? {
-                courier.delete_document(&caller, &doc.id).await?;
+            for doc in me.portal_documents(&id).await? {
+                me.delete_document(&doc.id).await?;
             }
         }
         "new-link" => {
-            let link = courier.new_portal_link(&caller, &id).await?;
-            let portal = courier.portal(&id).await?;
+            let link = me.new_portal_link(&id).await?;
+            let portal = me.portal(&id).await?;
             let ctx = json!({ "user": session.email, "csrf_token": session.csrf_token, "portal": portal, "url": link.url, "fresh": false });
             return Ok(state.templates.render("portal_link.html", ctx)?.into_response());
         }
@@ -257,25 +222,13 @@ pub async fn portal_action(
     Ok(see_other(&format!("/portals/{id}")))
 }
 
-pub async fn download(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    ip: ClientIp,
-    headers: HeaderMap,
-) -> Result<Response> {
-    let session = staff_session!(state, headers);
-    let (doc, stream) = state.courier.open_document(&session.caller(ip.0), &id).await?;
+pub async fn download(Path(id): Path<String>, staff: Staff) -> Result<Response> {
+    let (doc, stream) = staff.me.open_document(&id).await?;
     Ok(attachment(Body::from_stream(stream), "application/octet-stream", &doc.name, Some(doc.size as u64)))
 }
 
-pub async fn download_all(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    ip: ClientIp,
-    headers: HeaderMap,
-) -> Result<Response> {
-    let session = staff_session!(state, headers);
-    let (filename, stream) = state.courier.portal_archive(&session.caller(ip.0), &id).await?;
+pub async fn download_all(Path(id): Path<String>, staff: Staff) -> Result<Response> {
+    let (filename, stream) = staff.me.portal_archive(&id).await?;
     Ok(attachment(Body::from_stream(stream), "application/zip", &filename, None))
 }
 
@@ -311,35 +264,21 @@ fn content_disposition(name: &str) -> HeaderValue {
 
 #[derive(Deserialize)]
 pub struct ReleaseForm {
-    csrf_token: String,
     #[serde(default)]
     reason: String,
 }
 
 pub async fn release_document(
-    State(state): State<AppState>,
     Path(id): Path<String>,
-    ip: ClientIp,
-    headers: HeaderMap,
-    Form(form): Form<ReleaseForm>,
+    CsrfForm { staff, form }: CsrfForm<ReleaseForm>,
 ) -> Result<Response> {
-    let session = staff_session!(state, headers);
-    check_csrf(&state.courier, &session.csrf_token, &form.csrf_token, &headers)?;
-    let doc = state.courier.document(&id).await?;
-    state.courier.release_document(&session.caller(ip.0), &id, &form.reason).await?;
+    let doc = staff.me.document(&id).await?;
+    staff.me.release_document(&id, &form.reason).await?;
     Ok(see_other(&back_to(&doc)))
 }
 
-pub async fn delete_document(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    ip: ClientIp,
-    headers: HeaderMap,
-    Form(form): Form<CsrfForm>,
-) -> Result<Response> {
-    let session = staff_session!(state, headers);
-    check_csrf(&state.courier, &session.csrf_token, &form.csrf_token, &headers)?;
-    let doc = state.courier.document(&id).await?;
-    state.courier.delete_document(&session.caller(ip.0), &id).await?;
+pub async fn delete_document(Path(id): Path<String>, CsrfForm { staff, .. }: CsrfForm<Empty>) -> Result<Response> {
+    let doc = staff.me.document(&id).await?;
+    staff.me.delete_document(&id).await?;
     Ok(see_other(&back_to(&doc)))
 }

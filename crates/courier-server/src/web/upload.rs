@@ -22,6 +22,7 @@ use futures_util::Stream;
 use memchr::memmem;
 use tokio::time::{Instant, Sleep};
 
+use crate::services::documents::{IncomingFile, IncomingFiles};
 use crate::{Error, Result};
 
 /// Largest preamble, or header block of one part (`Content-Disposition`, `Content-Type`):
@@ -125,6 +126,63 @@ impl Part {
     pub fn into_stream(self) -> impl Stream<Item = std::result::Result<Bytes, String>> + Unpin + Send {
         let violation = self.violation;
         futures_util::StreamExt::map(self.field, move |r| r.map_err(|e| explain(&violation, &e).public_message()))
+    }
+}
+
+/// The `file` parts of an upload body, as the upload use case takes them: other parts are
+/// skipped, and so is the nameless empty part a browser sends when no file was chosen. A
+/// staff form's `csrf_token` part is checked, and must come before any file.
+pub struct FileParts<'a> {
+    body: &'a mut UploadBody,
+    csrf: Option<StaffCsrf<'a>>,
+}
+
+struct StaffCsrf<'a> {
+    courier: &'a crate::Courier,
+    expected: &'a str,
+    headers: &'a HeaderMap,
+    seen: bool,
+}
+
+impl<'a> FileParts<'a> {
+    /// A client's upload (the link is the credential).
+    pub fn client(body: &'a mut UploadBody) -> Self {
+        Self { body, csrf: None }
+    }
+
+    /// A staff member's upload: `expected` is the session's CSRF token.
+    pub fn staff(
+        body: &'a mut UploadBody,
+        courier: &'a crate::Courier,
+        expected: &'a str,
+        headers: &'a HeaderMap,
+    ) -> Self {
+        Self { body, csrf: Some(StaffCsrf { courier, expected, headers, seen: false }) }
+    }
+}
+
+impl IncomingFiles for FileParts<'_> {
+    async fn next_file(&mut self) -> Result<Option<IncomingFile>> {
+        while let Some(part) = self.body.next_part().await? {
+            match (part.name(), &mut self.csrf) {
+                (Some("csrf_token"), Some(csrf)) => {
+                    let given = part.text().await?;
+                    super::staff::check_csrf(csrf.courier, csrf.expected, &given, csrf.headers)?;
+                    csrf.seen = true;
+                }
+                (Some("file"), Some(csrf)) if !csrf.seen => return Err(Error::Forbidden),
+                (Some("file"), _) => {
+                    let name = part.file_name().map(str::to_owned);
+                    if name.as_deref() == Some("") {
+                        continue;
+                    }
+                    let bytes = futures_util::StreamExt::boxed(part.into_stream());
+                    return Ok(Some(IncomingFile { name, bytes }));
+                }
+                _ => part.skip().await?,
+            }
+        }
+        Ok(None)
     }
 }
 

@@ -1,34 +1,27 @@
 //! The admin's users page: invitations, disable and enable, role changes, MFA reset, unlock,
 //! ending a user's sessions. The service decides who may; this parses and renders.
 
-use axum::Form;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::staff::{check_csrf, see_other};
-use super::{AppState, ClientIp, duration_field};
-use crate::services::sessions::StaffSession;
+use super::extract::{CsrfForm, Empty, Staff};
+use super::staff::see_other;
+use super::{AppState, duration_field};
 use crate::services::users::Change;
 use crate::{Error, Result};
 
-pub async fn users_page(State(state): State<AppState>, ip: ClientIp, headers: HeaderMap) -> Result<Response> {
-    let session = staff_session!(state, headers);
-    render_users(&state, &session, ip, None, StatusCode::OK).await
+pub async fn users_page(State(state): State<AppState>, staff: Staff) -> Result<Response> {
+    render_users(&state, &staff, None, StatusCode::OK).await
 }
 
-async fn render_users(
-    state: &AppState,
-    session: &StaffSession,
-    ip: ClientIp,
-    error: Option<String>,
-    status: StatusCode,
-) -> Result<Response> {
-    let users = state.courier.list_users(&session.caller(ip.0)).await?;
+async fn render_users(state: &AppState, staff: &Staff, error: Option<String>, status: StatusCode) -> Result<Response> {
+    let users = staff.me.list_users().await?;
+    let session = &staff.session;
     let ctx = json!({ "user": session.email, "csrf_token": session.csrf_token, "role": session.role,
-        "me": session.user_id, "users": users, "error": error });
+        "me": session.user_id(), "users": users, "error": error });
     Ok((status, state.templates.render("users.html", ctx)?).into_response())
 }
 
@@ -40,30 +33,23 @@ pub struct InviteForm {
     department: String,
     #[serde(default)]
     expires_in: String,
-    csrf_token: String,
 }
 
-pub async fn invite(
-    State(state): State<AppState>,
-    ip: ClientIp,
-    headers: HeaderMap,
-    Form(form): Form<InviteForm>,
-) -> Result<Response> {
-    let session = staff_session!(state, headers);
-    check_csrf(&state.courier, &session.csrf_token, &form.csrf_token, &headers)?;
+pub async fn invite(State(state): State<AppState>, CsrfForm { staff, form }: CsrfForm<InviteForm>) -> Result<Response> {
     let invited = async {
         let role = form.role.parse()?;
         let ttl = duration_field(&form.expires_in)?;
-        state.courier.invite_user(&session.caller(ip.0), &form.email, role, &form.department, ttl).await
+        staff.me.invite_user(&form.email, role, &form.department, ttl).await
     };
     match invited.await {
         Ok(invitation) => {
+            let session = &staff.session;
             let ctx = json!({ "user": session.email, "csrf_token": session.csrf_token, "role": session.role,
                 "invitation": invitation });
             Ok((StatusCode::CREATED, state.templates.render("invitation_link.html", ctx)?).into_response())
         }
         Err(Error::BadRequest(msg) | Error::Conflict(msg)) => {
-            render_users(&state, &session, ip, Some(msg), StatusCode::BAD_REQUEST).await
+            render_users(&state, &staff, Some(msg), StatusCode::BAD_REQUEST).await
         }
         Err(e) => Err(e),
     }
@@ -71,7 +57,6 @@ pub async fn invite(
 
 #[derive(Deserialize)]
 pub struct UserActionForm {
-    csrf_token: String,
     #[serde(default)]
     role: String,
 }
@@ -79,59 +64,45 @@ pub struct UserActionForm {
 pub async fn user_action(
     State(state): State<AppState>,
     Path((id, action)): Path<(String, String)>,
-    ip: ClientIp,
-    headers: HeaderMap,
-    Form(form): Form<UserActionForm>,
+    CsrfForm { staff, form }: CsrfForm<UserActionForm>,
 ) -> Result<Response> {
-    let session = staff_session!(state, headers);
-    check_csrf(&state.courier, &session.csrf_token, &form.csrf_token, &headers)?;
-    let courier = &state.courier;
-    let caller = session.caller(ip.0);
+    let me = &staff.me;
     let done = match action.as_str() {
-        "disable" => courier.change_user(&caller, &id, Change::Disable).await,
-        "enable" => courier.change_user(&caller, &id, Change::Enable).await,
-        "reset-mfa" => courier.change_user(&caller, &id, Change::ResetMfa).await,
+        "disable" => me.change_user(&id, Change::Disable).await,
+        "enable" => me.change_user(&id, Change::Enable).await,
+        "reset-mfa" => me.change_user(&id, Change::ResetMfa).await,
         "role" => match form.role.parse() {
-            Ok(role) => courier.change_user(&caller, &id, Change::Role(role)).await,
+            Ok(role) => me.change_user(&id, Change::Role(role)).await,
             Err(e) => Err(e),
         },
-        "end-sessions" => courier.end_user_sessions(&caller, &id).await.map(drop),
-        "reset-password" => match courier.password_reset_link(&caller, &id).await {
+        "end-sessions" => me.end_user_sessions(&id).await.map(drop),
+        "reset-password" => match me.password_reset_link(&id).await {
             Ok(invitation) => {
+                let session = &staff.session;
                 let ctx = json!({ "user": session.email, "csrf_token": session.csrf_token, "role": session.role,
                     "invitation": invitation, "reset": true });
                 return Ok(state.templates.render("invitation_link.html", ctx)?.into_response());
             }
             Err(e) => Err(e),
         },
-        "unlock" => match courier.user(&id).await {
-            Ok(user) => courier.unlock_account(&caller, &user.email).await.map(drop),
-            Err(e) => Err(e),
-        },
+        "unlock" => me.unlock_user(&id).await.map(drop),
         _ => return Err(Error::NotFound),
     };
     match done {
         // An admin who just took away their own access is signed out by it.
-        Ok(()) if id == session.user_id && !matches!(action.as_str(), "unlock" | "reset-password") => {
+        Ok(()) if id == staff.session.user_id() && !matches!(action.as_str(), "unlock" | "reset-password") => {
             Ok(see_other("/login"))
         }
         Ok(()) => Ok(see_other("/users")),
         Err(Error::Conflict(msg) | Error::BadRequest(msg)) => {
-            render_users(&state, &session, ip, Some(msg), StatusCode::CONFLICT).await
+            render_users(&state, &staff, Some(msg), StatusCode::CONFLICT).await
         }
         Err(e) => Err(e),
     }
 }
 
 /// Ends every session of every user (after a suspected compromise); the admin too.
-pub async fn end_all_sessions(
-    State(state): State<AppState>,
-    ip: ClientIp,
-    headers: HeaderMap,
-    Form(form): Form<UserActionForm>,
-) -> Result<Response> {
-    let session = staff_session!(state, headers);
-    check_csrf(&state.courier, &session.csrf_token, &form.csrf_token, &headers)?;
-    state.courier.end_everyones_sessions(&session.caller(ip.0)).await?;
+pub async fn end_all_sessions(CsrfForm { staff, .. }: CsrfForm<Empty>) -> Result<Response> {
+    staff.me.end_everyones_sessions().await?;
     Ok(see_other("/login"))
 }
