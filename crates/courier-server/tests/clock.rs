@@ -4,59 +4,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::net::SocketAddr;
-use std::sync::Arc;
+mod common;
+
 use std::time::Duration;
 
+use common::{App, PASSWORD, sign_in, start};
 use courier_server::services::api_tokens::Scope;
 use courier_server::services::staff::Role;
-use courier_server::{Config, Courier};
-use totp_rs::{Algorithm, Secret, TOTP};
 use zeroize::Zeroizing;
 
-const PASSWORD: &str = "violet tractor harbour 42";
 const MINUTE: Duration = Duration::from_secs(60);
-
-struct App {
-    courier: Arc<Courier>,
-    base: String,
-    _dir: tempfile::TempDir,
-}
-
-async fn start() -> App {
-    // The test client's rustls needs a crypto provider for the process.
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let dir = tempfile::tempdir().unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let config = Config { data_dir: dir.path().to_owned(), bind: listener.local_addr().unwrap(), ..Config::default() };
-    let courier = courier_server::startup::open(config).await.unwrap();
-    let app = courier_server::web::router(courier.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    App { courier, base, _dir: dir }
-}
-
-fn hidden(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html.find(&marker).expect("field") + marker.len();
-    html[start..].split('"').next().unwrap().to_owned()
-}
-
-/// Signs in with password and a TOTP code for Courier's (moved) clock.
-async fn sign_in(app: &App, email: &str, secret: &str) -> reqwest::Client {
-    let c = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().unwrap();
-    let page = c.get(format!("{}/login", app.base)).send().await.unwrap().text().await.unwrap();
-    let form = [("email", email), ("password", PASSWORD), ("csrf_token", &hidden(&page, "csrf_token"))];
-    assert_eq!(c.post(format!("{}/login", app.base)).form(&form).send().await.unwrap().status(), 303);
-    let page = c.get(format!("{}/login/mfa", app.base)).send().await.unwrap().text().await.unwrap();
-    let totp =
-        TOTP::new(Algorithm::SHA1, 6, 1, 30, Secret::Encoded(secret.into()).to_bytes().unwrap(), None, String::new())
-            .unwrap();
-    let code = totp.generate((app.courier.clock().now_ms() / 1000) as u64);
-    let form = [("code", code.as_str()), ("csrf_token", &hidden(&page, "csrf_token"))];
-    assert_eq!(c.post(format!("{}/login/mfa", app.base)).form(&form).send().await.unwrap().status(), 303);
-    c
-}
 
 async fn portals(app: &App, c: &reqwest::Client) -> u16 {
     c.get(format!("{}/portals", app.base)).send().await.unwrap().status().as_u16()
@@ -69,7 +26,7 @@ async fn sessions_end_after_30_idle_minutes_and_12_hours_in_all() {
     let user = operator.create_user("ida@firm.example", Role::Attorney, Zeroizing::new(PASSWORD.into())).await.unwrap();
 
     // Idle: use keeps it alive; 31 minutes without a request end it.
-    let c = sign_in(&app, "ida@firm.example", &user.totp_secret).await;
+    let (c, _) = sign_in(&app, "ida@firm.example", &user.totp_secret).await;
     for _ in 0..3 {
         app.courier.clock().advance(29 * MINUTE);
         assert_eq!(portals(&app, &c).await, 200, "used within 30 minutes");
@@ -79,7 +36,7 @@ async fn sessions_end_after_30_idle_minutes_and_12_hours_in_all() {
     assert_eq!(portals(&app, &c).await, 303, "and gone for good");
 
     // Absolute: even in constant use, a session ends 12 hours after sign-in.
-    let c = sign_in(&app, "ida@firm.example", &user.totp_secret).await;
+    let (c, _) = sign_in(&app, "ida@firm.example", &user.totp_secret).await;
     for _ in 0..28 {
         app.courier.clock().advance(25 * MINUTE);
         assert_eq!(portals(&app, &c).await, 200, "within 12 hours");

@@ -15,6 +15,7 @@ mod hostile;
 mod keys;
 mod lockout;
 mod malware;
+mod outsider;
 mod passkeys;
 mod review;
 mod routes;

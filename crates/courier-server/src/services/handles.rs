@@ -12,7 +12,8 @@
 //! The service functions behind these handles are private to `services`, and `Courier`'s
 //! fields are private, so a handler cannot forget the decision: there is nothing else to call.
 //! The sign-in steps (`login_password`, `complete_setup`, …) stay on `Courier`: each is decided
-//! by the secret it is given. `tests/outsider.rs`-style coverage lives in `handles_tests.rs`.
+//! by the secret it is given. `tests/handles.rs` calls every method of [`Acting`] as an outsider,
+//! and the e2e `outsider.rs` every route.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -121,9 +122,10 @@ impl Acting {
         self.c().may(&self.caller, action, &resource).await
     }
 
-    /// Records that the caller read something (CLI listings): reads through a handle are
-    /// audited as the trail's readers expect.
+    /// Records that the operator read something (CLI listings and shows): DESIGN.md has every
+    /// CLI action in the trail.
     pub async fn audit_read(&self, action: &str, target: &str, details: Value) -> Result<()> {
+        self.operator_only()?;
         self.c().audit.record(&self.c().db, &self.caller, action, target, details).await
     }
 
