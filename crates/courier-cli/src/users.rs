@@ -109,7 +109,9 @@ pub(crate) async fn user(me: &Acting, cmd: UserCommand) -> Result<ExitCode> {
     match cmd {
         UserCommand::Create { email, role, password_stdin: _, department, json } => {
             let password = read_secret_line("password")?;
-            let enrolment = service(me.create_user(&email, service(role.parse())?, password).await)?;
+            let enrolment = service(
+                me.create_user(&email, role.parse::<courier_server::services::staff::Role>()?, password).await,
+            )?;
             if let Some(department) = department {
                 service(me.set_user_department(&enrolment.id, &department).await)?;
             }
@@ -126,7 +128,7 @@ pub(crate) async fn user(me: &Acting, cmd: UserCommand) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         UserCommand::Invite { email, role, department, expires_in, json } => {
-            let role = service(role.parse())?;
+            let role = role.parse::<courier_server::services::staff::Role>()?;
             let ttl = expires_in.map(|d| d.0);
             let invitation = service(me.invite_user(&email, role, &department, ttl).await)?;
             if json.json {
@@ -153,7 +155,9 @@ pub(crate) async fn user(me: &Acting, cmd: UserCommand) -> Result<ExitCode> {
         }
         UserCommand::Disable { email } => change(email, Change::Disable).await,
         UserCommand::Enable { email } => change(email, Change::Enable).await,
-        UserCommand::SetRole { email, role } => change(email, Change::Role(service(role.parse())?)).await,
+        UserCommand::SetRole { email, role } => {
+            change(email, Change::Role(role.parse::<courier_server::services::staff::Role>()?)).await
+        }
         UserCommand::ResetMfa { email } => change(email, Change::ResetMfa).await,
         UserCommand::EndSessions { email: None, all: _ } => {
             let ended = service(me.end_everyones_sessions().await)?;

@@ -1,11 +1,15 @@
 //! Courier domain types. No I/O here: parsing at the edge, newtypes that can only hold valid
 //! values, and the few rules every other crate shares.
 
+pub mod domain;
 pub mod filename;
 pub mod ids;
 pub mod time_fmt;
 pub mod units;
 
+pub use domain::{
+    DlpAction, MemberRole, PortalFacts, PortalStatus, Role, ScanStatus, SessionStage, ShareStatus, UnknownWord,
+};
 pub use filename::FileName;
 pub use ids::{DocumentId, PortalId, UserId};
 pub use units::{ByteSize, DurationSpec, ParseError};

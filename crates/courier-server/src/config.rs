@@ -131,39 +131,8 @@ pub enum MalwareAction {
     Quarantine,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum DlpAction {
-    /// Accept and mark the document.
-    Flag,
-    /// Accept but hold the document back from download until an attorney releases it.
-    Quarantine,
-    /// Refuse the upload and tell the client which kind of data was found.
-    Block,
-}
-
-impl std::str::FromStr for DlpAction {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s.trim() {
-            "flag" => Ok(Self::Flag),
-            "quarantine" => Ok(Self::Quarantine),
-            "block" => Ok(Self::Block),
-            other => Err(format!("{other:?} is not a DLP action (flag, quarantine or block)")),
-        }
-    }
-}
-
-impl DlpAction {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Flag => "flag",
-            Self::Quarantine => "quarantine",
-            Self::Block => "block",
-        }
-    }
-}
+/// What happens to an upload with personal data in it (defined with the domain's other words).
+pub use courier_core::DlpAction;
 
 impl Default for Config {
     fn default() -> Self {
@@ -359,7 +328,10 @@ impl Config {
                 parse_switch(&v).ok_or(ConfigError::Env("COURIER_DLP_SCANNING", "use on or off".into()))?;
         }
         if let Some(v) = vars("COURIER_DLP_ACTION") {
-            cfg.dlp_action = v.parse().map_err(|e| ConfigError::Env("COURIER_DLP_ACTION", e))?;
+            cfg.dlp_action = v
+                .trim()
+                .parse()
+                .map_err(|e: courier_core::UnknownWord| ConfigError::Env("COURIER_DLP_ACTION", e.to_string()))?;
         }
         if let Some(v) = vars("COURIER_POLICY_DIR") {
             cfg.policy_dir = Some(PathBuf::from(v));

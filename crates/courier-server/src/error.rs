@@ -109,6 +109,14 @@ impl From<courier_store::StoreError> for Error {
     }
 }
 
+/// A word typed by someone (a role in a form, an action on the command line) that is not one
+/// of its set's. Words read back from the database that do not parse are `StoreError::Corrupt`.
+impl From<courier_core::UnknownWord> for Error {
+    fn from(e: courier_core::UnknownWord) -> Self {
+        Self::BadRequest(e.to_string())
+    }
+}
+
 impl From<courier_crypto::CryptoError> for Error {
     fn from(e: courier_crypto::CryptoError) -> Self {
         Self::Internal(format!("crypto: {e}"))

@@ -24,9 +24,9 @@ pub struct DocumentRecord {
 }
 
 /// The scan result as stored: findings and checks are JSON text written by the service layer.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ScanRecord {
-    pub status: String,
+    pub status: courier_core::ScanStatus,
     pub malware: Option<String>,
     pub findings: Option<String>,
     pub checks: Option<String>,
@@ -54,7 +54,7 @@ fn from_row(row: &AnyRow) -> Result<DocumentRecord> {
         uploaded_at: col(row, "uploaded_at")?,
         deleted_at: col(row, "deleted_at")?,
         scan: ScanRecord {
-            status: col(row, "scan_status")?,
+            status: crate::word(row, "scan_status")?,
             malware: col(row, "scan_malware")?,
             findings: col(row, "scan_findings")?,
             checks: col(row, "scan_checks")?,
@@ -81,7 +81,7 @@ pub async fn insert(conn: &mut AnyConnection, d: &DocumentRecord) -> Result<()> 
     .bind(&d.blob_key)
     .bind(&d.wrapped_dek)
     .bind(d.uploaded_at)
-    .bind(&d.scan.status)
+    .bind(d.scan.status.as_str())
     .bind(&d.scan.malware)
     .bind(&d.scan.findings)
     .bind(&d.scan.checks)
@@ -141,13 +141,13 @@ pub async fn shred(conn: &mut AnyConnection, id: &str, now: i64) -> Result<bool>
 }
 
 /// Releases a held document with its new status; false if it is not held (or shredded).
-pub async fn release(conn: &mut AnyConnection, id: &str, status: &str, now: i64) -> Result<bool> {
+pub async fn release(conn: &mut AnyConnection, id: &str, status: courier_core::ScanStatus, now: i64) -> Result<bool> {
     let r = sqlx::query(
         "UPDATE documents SET held = 0, released_at = $1, scan_status = $2 \
          WHERE id = $3 AND held = 1 AND deleted_at IS NULL",
     )
     .bind(now)
-    .bind(status)
+    .bind(status.as_str())
     .bind(id)
     .execute(conn)
     .await?;

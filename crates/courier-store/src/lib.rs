@@ -77,6 +77,25 @@ where
     row.try_get(name).map_err(|e| StoreError::Corrupt(format!("column {name}: {e}")))
 }
 
+/// Reads a column holding one of the domain's words (a role, a stage): a word outside the set
+/// is `Corrupt`, never a default.
+pub(crate) fn word<T>(row: &sqlx::any::AnyRow, name: &str) -> Result<T>
+where
+    T: std::str::FromStr<Err = courier_core::UnknownWord>,
+{
+    let raw: String = col(row, name)?;
+    raw.parse().map_err(|e| StoreError::Corrupt(format!("column {name}: {e}")))
+}
+
+/// `word` for a column that may be NULL.
+pub(crate) fn word_or_null<T>(row: &sqlx::any::AnyRow, name: &str) -> Result<Option<T>>
+where
+    T: std::str::FromStr<Err = courier_core::UnknownWord>,
+{
+    let raw: Option<String> = col(row, name)?;
+    raw.map(|w| w.parse().map_err(|e| StoreError::Corrupt(format!("column {name}: {e}")))).transpose()
+}
+
 #[cfg(test)]
 mod busy_tests {
     #[test]

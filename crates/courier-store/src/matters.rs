@@ -25,7 +25,7 @@ pub struct MemberRecord {
     pub matter_id: String,
     pub user_id: String,
     pub email: String,
-    pub role: String,
+    pub role: courier_core::MemberRole,
     pub added_at: i64,
 }
 
@@ -96,7 +96,7 @@ fn member_from_row(row: &AnyRow) -> Result<MemberRecord> {
         matter_id: col(row, "matter_id")?,
         user_id: col(row, "user_id")?,
         email: col(row, "email")?,
-        role: col(row, "role")?,
+        role: crate::word(row, "role")?,
         added_at: col(row, "added_at")?,
     })
 }
@@ -122,15 +122,15 @@ pub async fn upsert_member(
     conn: &mut AnyConnection,
     matter_id: &str,
     user_id: &str,
-    role: &str,
+    role: courier_core::MemberRole,
     now: i64,
-) -> Result<Option<String>> {
+) -> Result<Option<courier_core::MemberRole>> {
     let before = sqlx::query("SELECT role FROM matter_members WHERE matter_id = $1 AND user_id = $2")
         .bind(matter_id)
         .bind(user_id)
         .fetch_optional(&mut *conn)
         .await?
-        .map(|r| col::<String>(&r, "role"))
+        .map(|r| crate::word(&r, "role"))
         .transpose()?;
     sqlx::query(
         "INSERT INTO matter_members (matter_id, user_id, role, added_at) VALUES ($1, $2, $3, $4) \
@@ -138,7 +138,7 @@ pub async fn upsert_member(
     )
     .bind(matter_id)
     .bind(user_id)
-    .bind(role)
+    .bind(role.as_str())
     .bind(now)
     .execute(conn)
     .await?;

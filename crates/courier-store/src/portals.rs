@@ -24,8 +24,8 @@ pub struct PortalRecord {
     pub last_upload_at: Option<i64>,
     /// Comma-separated type names; `None`: the firm's allowlist.
     pub allowed_types: Option<String>,
-    /// `flag`, `quarantine` or `block`; `None`: the firm's default.
-    pub dlp_action: Option<String>,
+    /// `None`: the firm's default.
+    pub dlp_action: Option<courier_core::DlpAction>,
 }
 
 pub struct NewPortal<'a> {
@@ -67,7 +67,7 @@ fn from_row(row: &AnyRow) -> Result<PortalRecord> {
         document_count: col(row, "document_count")?,
         last_upload_at: col(row, "last_upload_at")?,
         allowed_types: col(row, "allowed_types")?,
-        dlp_action: col(row, "dlp_action")?,
+        dlp_action: crate::word_or_null(row, "dlp_action")?,
     })
 }
 

@@ -10,7 +10,7 @@ pub struct SessionRecord {
     pub id_hash: Vec<u8>,
     pub user_id: String,
     /// `mfa` (password given), `enrol` (must enrol an authenticator) or `full`.
-    pub stage: String,
+    pub stage: courier_core::SessionStage,
     pub csrf_token: String,
     pub created_at: i64,
     pub last_seen: i64,
@@ -25,7 +25,7 @@ fn from_row(r: &AnyRow) -> Result<SessionRecord> {
     Ok(SessionRecord {
         id_hash: col(r, "id_hash")?,
         user_id: col(r, "user_id")?,
-        stage: col(r, "stage")?,
+        stage: crate::word(r, "stage")?,
         csrf_token: col(r, "csrf_token")?,
         created_at: col(r, "created_at")?,
         last_seen: col(r, "last_seen")?,
@@ -46,7 +46,7 @@ pub async fn insert(conn: &mut AnyConnection, s: &SessionRecord) -> Result<()> {
     )
     .bind(&s.id_hash)
     .bind(&s.user_id)
-    .bind(&s.stage)
+    .bind(s.stage.as_str())
     .bind(&s.csrf_token)
     .bind(s.created_at)
     .bind(s.last_seen)

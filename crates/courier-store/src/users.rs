@@ -9,7 +9,7 @@ use crate::{Result, StoreError, col};
 pub struct UserRecord {
     pub id: String,
     pub email: String,
-    pub role: String,
+    pub role: courier_core::Role,
     pub password_hash: String,
     pub totp_sealed: Vec<u8>,
     pub totp_last_step: i64,
@@ -32,7 +32,7 @@ fn user_from_row(row: &AnyRow) -> Result<UserRecord> {
     Ok(UserRecord {
         id: col(row, "id")?,
         email: col(row, "email")?,
-        role: col(row, "role")?,
+        role: crate::word(row, "role")?,
         password_hash: col(row, "password_hash")?,
         totp_sealed: col(row, "totp_sealed")?,
         totp_last_step: col(row, "totp_last_step")?,
@@ -53,7 +53,7 @@ pub async fn insert(conn: &mut AnyConnection, u: &UserRecord, now: i64) -> Resul
     )
     .bind(&u.id)
     .bind(&u.email)
-    .bind(&u.role)
+    .bind(u.role.as_str())
     .bind(&u.password_hash)
     .bind(&u.totp_sealed)
     .bind(now)
@@ -182,8 +182,8 @@ pub async fn set_department(conn: &mut AnyConnection, id: &str, department: &str
     Ok(r.rows_affected() == 1)
 }
 
-pub async fn set_role(conn: &mut AnyConnection, id: &str, role: &str) -> Result<bool> {
-    let r = sqlx::query("UPDATE users SET role = $1 WHERE id = $2").bind(role).bind(id).execute(conn).await?;
+pub async fn set_role(conn: &mut AnyConnection, id: &str, role: courier_core::Role) -> Result<bool> {
+    let r = sqlx::query("UPDATE users SET role = $1 WHERE id = $2").bind(role.as_str()).bind(id).execute(conn).await?;
     Ok(r.rows_affected() == 1)
 }
 

@@ -67,10 +67,12 @@ fn doc(id: &str, portal: &str, at: i64) -> DocumentRecord {
         uploaded_at: at,
         deleted_at: None,
         scan: courier_store::documents::ScanRecord {
-            status: "quarantined".into(),
+            status: courier_core::ScanStatus::Quarantined,
+            malware: None,
             findings: Some(r#"[{"kind":"ssn","count":2}]"#.into()),
+            checks: None,
             held: true,
-            ..Default::default()
+            released_at: None,
         },
     }
 }
@@ -121,23 +123,33 @@ async fn portals_documents_and_shredding_behave_alike() {
         assert_eq!((d1.scan.status.as_str(), d1.scan.held), ("quarantined", true), "{name}");
         assert_eq!(d1.scan.findings.as_deref(), Some(r#"[{"kind":"ssn","count":2}]"#), "{name}");
         let mut tx = db.begin().await.unwrap();
-        assert!(documents::release(&mut tx, "d1", "flagged", 45).await.unwrap(), "{name}");
-        assert!(!documents::release(&mut tx, "d1", "flagged", 46).await.unwrap(), "{name}: released twice");
+        assert!(documents::release(&mut tx, "d1", courier_core::ScanStatus::Flagged, 45).await.unwrap(), "{name}");
+        assert!(
+            !documents::release(&mut tx, "d1", courier_core::ScanStatus::Flagged, 46).await.unwrap(),
+            "{name}: released twice"
+        );
         Db::commit(tx).await.unwrap();
         let d1 = documents::get(db.pool(), "d1").await.unwrap().unwrap();
         assert_eq!(
-            (d1.scan.status.as_str(), d1.scan.held, d1.scan.released_at),
-            ("flagged", false, Some(45)),
+            (d1.scan.status, d1.scan.held, d1.scan.released_at),
+            (courier_core::ScanStatus::Flagged, false, Some(45)),
             "{name}"
         );
 
         let listed = portals::list(db.pool()).await.unwrap();
         let p1 = listed.iter().find(|p| p.id == "p1").unwrap();
         assert_eq!(
-            (p1.allowed_types.as_deref(), p1.dlp_action.as_deref()),
-            (Some("pdf,docx"), Some("block")),
+            (p1.allowed_types.as_deref(), p1.dlp_action),
+            (Some("pdf,docx"), Some(courier_core::DlpAction::Block)),
             "{name}"
         );
+        // A word changed behind Courier's back is an error, never the default (fail closed).
+        sqlx::query("UPDATE portals SET dlp_action = 'shrug' WHERE id = 'p1'").execute(db.pool()).await.unwrap();
+        match portals::get(db.pool(), "p1").await {
+            Err(courier_store::StoreError::Corrupt(why)) => assert!(why.contains("dlp_action"), "{name}: {why}"),
+            other => panic!("{name}: a corrupt dlp_action read as {other:?}"),
+        }
+        sqlx::query("UPDATE portals SET dlp_action = 'block' WHERE id = 'p1'").execute(db.pool()).await.unwrap();
         assert_eq!((p1.document_count, p1.last_upload_at), (1, Some(30)), "{name}");
         assert!(portals::by_token_hash(db.pool(), &[2u8; 32]).await.unwrap().is_some(), "{name}");
         let mut tx = db.begin().await.unwrap();

@@ -2,6 +2,7 @@
 //! the record that a matter's access was reviewed.
 
 use courier_core::time_fmt::{now_ms, rfc3339};
+use courier_core::{PortalStatus, ShareStatus};
 use courier_store::matters as matter_rows;
 use serde::Serialize;
 use serde_json::json;
@@ -19,7 +20,7 @@ const MAX_NOTE_CHARS: usize = 2000;
 pub struct UserAccess {
     pub id: String,
     pub email: String,
-    pub role: String,
+    pub role: courier_core::Role,
     pub department: String,
     pub disabled: bool,
     pub mfa: Vec<&'static str>,
@@ -135,10 +136,10 @@ impl Courier {
             let mut portal_list = Vec::new();
             for p in portals.iter().filter(|p| p.matter_id.as_deref() == Some(m.id.as_str())) {
                 let status = super::portals::status(p, now);
-                if status == "active" && p.expires_at.is_none() {
+                if status == PortalStatus::Active && p.expires_at.is_none() {
                     flags.push(format!("portal_without_expiry:{}", p.id));
                 }
-                if status == "active" {
+                if status == PortalStatus::Active {
                     portal_list.push(json!({ "id": p.id, "label": p.label, "status": status,
                         "expires_at": p.expires_at.map(rfc3339) }));
                 }
@@ -146,10 +147,10 @@ impl Courier {
             let mut share_list = Vec::new();
             for s in shares.iter().filter(|s| s.matter_id == m.id) {
                 let status = super::shares::status(s, now);
-                if status == "active" && s.expires_at.is_none() {
+                if status == ShareStatus::Active && s.expires_at.is_none() {
                     flags.push(format!("share_without_expiry:{}", s.id));
                 }
-                if status == "active" {
+                if status == ShareStatus::Active {
                     share_list.push(json!({ "id": s.id, "recipient": s.recipient, "status": status,
                         "expires_at": s.expires_at.map(rfc3339) }));
                 }

@@ -249,7 +249,7 @@ impl Courier {
             // file streamed in; then the file must not appear.
             if let Some(portal_id) = &target.portal_id {
                 let live = courier_store::portals::lock_live(&mut tx, portal_id).await?;
-                if live.is_none_or(|p| super::portals::status(&p, now_ms()) != "active") {
+                if live.is_none_or(|p| !super::portals::status(&p, now_ms()).takes_uploads()) {
                     return Err(Error::LinkNotFound);
                 }
             }

@@ -1,6 +1,7 @@
 //! Matters, their members and break glass; and `authorize`, the one place where the service
 //! layer asks the authorizer about a staff member's request.
 
+use courier_core::MemberRole;
 use std::net::{IpAddr, Ipv4Addr};
 
 use courier_core::time_fmt::{now_ms, rfc3339};
@@ -32,7 +33,9 @@ pub struct MatterRequest {
 pub struct MemberView {
     pub user_id: String,
     pub email: String,
-    pub role: String,
+    /// `attorney` or `paralegal`.
+    #[schema(value_type = String)]
+    pub role: MemberRole,
     pub added_at: String,
 }
 
@@ -57,7 +60,7 @@ pub(crate) fn document_resource_in(d: &DocumentRecord, matter: MatterFacts) -> R
         matter,
         id: d.id.clone(),
         kind: kind.to_owned(),
-        scan_status: d.scan.status.clone(),
+        scan_status: d.scan.status.as_str().to_owned(),
         held: d.scan.held,
         watermarkable: super::watermark::Stamp::supports(&d.content_type),
     }
@@ -227,7 +230,7 @@ impl Courier {
             e => e.into(),
         })?;
         if let Actor::Staff(user_id) = &caller.actor {
-            rows::upsert_member(&mut tx, &record.id, user_id, "attorney", now).await?;
+            rows::upsert_member(&mut tx, &record.id, user_id, MemberRole::Attorney, now).await?;
         }
         let details = json!({
             "matter_id": record.id, "name": record.name, "department": record.department,
@@ -249,9 +252,7 @@ impl Courier {
     ) -> Result<MatterView> {
         let m = self.resolve_matter(caller, matter, false).await?;
         self.authorize(caller, Action::MatterManageMembers, &self.matter_resource(&m.id).await?).await?;
-        if role != "attorney" && role != "paralegal" {
-            return Err(Error::BadRequest("a member's role must be attorney or paralegal".into()));
-        }
+        let role: MemberRole = role.parse()?;
         let email = super::staff::normalize_email(email)?;
         let user = courier_store::users::by_email(self.db.pool(), &email)
             .await?
@@ -285,7 +286,7 @@ impl Courier {
             return Ok(());
         }
         let members = rows::members(self.db.pool(), &m.id).await?;
-        if members.iter().any(|member| member.user_id == *me && member.role == "attorney") {
+        if members.iter().any(|member| member.user_id == *me && member.role == MemberRole::Attorney) {
             return Ok(());
         }
         Err(Error::Conflict(

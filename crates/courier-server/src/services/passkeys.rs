@@ -288,7 +288,7 @@ impl Courier {
         }
         let key = Token::parse(pre_login).ok_or(Error::Unauthenticated)?.hash();
         let (user, mut tx) = self.finish_assertion(origin.ip, &key, "passwordless", credential).await?;
-        let pending = self.start_pending_session(&mut tx, &user.id, "mfa", origin).await?;
+        let pending = self.start_pending_session(&mut tx, &user.id, courier_core::SessionStage::Mfa, origin).await?;
         let caller = Caller::new(Actor::Staff(user.id.clone()), origin.ip);
         let fresh =
             self.start_full_session(&mut tx, &caller, pending.expose(), &user.id, SecondFactor::Passkey).await?;

@@ -3,7 +3,7 @@
 //! malformed, disabled, expired, deleted) gives the same `LinkNotFound`.
 
 use courier_core::time_fmt::{now_ms, rfc3339};
-use courier_core::{ByteSize, PortalId};
+use courier_core::{ByteSize, PortalFacts, PortalId, PortalStatus};
 use courier_crypto::token::Token;
 use courier_store::portals::{self as rows, NewPortal, PortalRecord};
 use serde::Serialize;
@@ -76,40 +76,43 @@ pub struct OpenPortal {
     pub dlp_action: DlpAction,
 }
 
-pub fn status(p: &PortalRecord, now: i64) -> &'static str {
-    if p.deleted_at.is_some() {
-        "deleted"
-    } else if p.expires_at.is_some_and(|e| e <= now) {
-        "expired"
-    } else if !p.enabled {
-        "disabled"
-    } else if p.matter_archived {
-        "closed"
-    } else {
-        "active"
-    }
+pub fn status(p: &PortalRecord, now: i64) -> PortalStatus {
+    let facts = PortalFacts {
+        deleted: p.deleted_at.is_some(),
+        expires_at: p.expires_at,
+        enabled: p.enabled,
+        matter_archived: p.matter_archived,
+    };
+    PortalStatus::of(facts, now)
 }
 
-/// A portal's own allowlist, if it has one. Stored names are validated on the way in.
-pub fn allowed_types(p: &PortalRecord) -> Option<Vec<FileKind>> {
-    let names: Vec<String> = p.allowed_types.as_deref()?.split(',').map(str::to_owned).collect();
-    crate::config::parse_kinds(&names).ok()
+/// A portal's own allowlist; `None`: the firm's. Names are validated on the way in, so a stored
+/// list that does not parse was changed behind Courier's back: that is an error (uploads are
+/// refused), never the firm's wider list.
+pub fn allowed_types(p: &PortalRecord) -> Result<Option<Vec<FileKind>>> {
+    let Some(stored) = p.allowed_types.as_deref() else {
+        return Ok(None);
+    };
+    let names: Vec<String> = stored.split(',').map(str::to_owned).collect();
+    crate::config::parse_kinds(&names)
+        .map(Some)
+        .map_err(|e| Error::Internal(format!("portal {}: the stored allowlist is unreadable ({e})", p.id)))
 }
 
 pub fn dlp_action(p: &PortalRecord, default: DlpAction) -> DlpAction {
-    p.dlp_action.as_deref().and_then(|a| a.parse().ok()).unwrap_or(default)
+    p.dlp_action.unwrap_or(default)
 }
 
-pub fn view(p: &PortalRecord, now: i64, scanning: &Scanning) -> PortalView {
-    let allowed = allowed_types(p).unwrap_or_else(|| scanning.default_allowed().to_vec());
-    PortalView {
+pub fn view(p: &PortalRecord, now: i64, scanning: &Scanning) -> Result<PortalView> {
+    let allowed = allowed_types(p)?.unwrap_or_else(|| scanning.default_allowed().to_vec());
+    Ok(PortalView {
         allowed_types: allowed.iter().map(|k| k.name()).collect(),
         dlp_action: dlp_action(p, scanning.default_dlp_action()).as_str(),
         id: p.id.clone(),
         label: p.label.clone(),
         matter: p.matter_name.clone(),
         matter_id: p.matter_id.clone(),
-        status: status(p, now),
+        status: status(p, now).as_str(),
         enabled: p.enabled,
         has_passcode: p.passcode_hash.is_some(),
         max_file_size: p.max_file_size as u64,
@@ -118,7 +121,7 @@ pub fn view(p: &PortalRecord, now: i64, scanning: &Scanning) -> PortalView {
         created_by: p.created_by.clone(),
         document_count: p.document_count,
         last_upload_at: p.last_upload_at.map(rfc3339),
-    }
+    })
 }
 
 impl Courier {
@@ -213,7 +216,7 @@ impl Courier {
         let mut out = Vec::new();
         for p in rows::list(self.db.pool()).await? {
             if self.may(caller, Action::PortalView, &self.portal_resource(&p).await?).await? {
-                out.push(view(&p, now, &self.scanning));
+                out.push(view(&p, now, &self.scanning)?);
             }
         }
         Ok(out)
@@ -232,7 +235,7 @@ impl Courier {
 
     pub(super) async fn portal(&self, id: &str) -> Result<PortalView> {
         let p = rows::get(self.db.pool(), id).await?.ok_or(Error::NotFound)?;
-        Ok(view(&p, now_ms(), &self.scanning))
+        view(&p, now_ms(), &self.scanning)
     }
 
     /// Lifts the lock that wrong passcodes put on the portal's link (review finding 12).
@@ -303,12 +306,12 @@ impl Courier {
     pub(super) async fn open_portal(&self, token: &str) -> Result<OpenPortal> {
         let token = Token::parse(token).ok_or(Error::LinkNotFound)?;
         let p = rows::by_token_hash(self.db.pool(), &token.hash()).await?.ok_or(Error::LinkNotFound)?;
-        if status(&p, now_ms()) != "active" {
+        if !status(&p, now_ms()).takes_uploads() {
             return Err(Error::LinkNotFound);
         }
         Ok(OpenPortal {
             matter_id: p.matter_id.clone().unwrap_or_else(|| courier_store::matters::GENERAL.to_owned()),
-            allowed_types: allowed_types(&p),
+            allowed_types: allowed_types(&p)?,
             dlp_action: dlp_action(&p, self.scanning.default_dlp_action()),
             id: p.id,
             label: p.label,
@@ -316,5 +319,44 @@ impl Courier {
             max_file_size: p.max_file_size as u64,
             expires_at: p.expires_at,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(allowed_types: Option<&str>) -> PortalRecord {
+        PortalRecord {
+            id: "p1".into(),
+            matter_id: None,
+            matter_name: None,
+            matter_archived: false,
+            label: "x".into(),
+            passcode_hash: None,
+            max_file_size: 1,
+            expires_at: None,
+            enabled: true,
+            created_by: "x".into(),
+            created_at: 0,
+            deleted_at: None,
+            document_count: 0,
+            last_upload_at: None,
+            allowed_types: allowed_types.map(str::to_owned),
+            dlp_action: None,
+        }
+    }
+
+    /// Review finding of issue 14: a stored allowlist that no longer parsed became the firm's
+    /// wider list. Now it is an error, and the portal takes nothing.
+    #[test]
+    fn an_unreadable_allowlist_fails_closed() {
+        assert!(allowed_types(&record(None)).unwrap().is_none(), "no list: the firm's");
+        let narrow = allowed_types(&record(Some("pdf"))).unwrap().unwrap();
+        assert_eq!(narrow.iter().map(|k| k.name()).collect::<Vec<_>>(), ["pdf"]);
+        for corrupt in ["pdf,shrug", "", ",", "pdf;docx"] {
+            let e = allowed_types(&record(Some(corrupt))).unwrap_err();
+            assert!(matches!(e, Error::Internal(ref m) if m.contains("portal p1")), "{corrupt:?}: {e:?}");
+        }
     }
 }

@@ -3,6 +3,7 @@
 //! decide whether the document is refused, held in quarantine, flagged or clean. Releasing a
 //! held document is an audited decision of an attorney (or the operator).
 
+use courier_core::ScanStatus;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -247,16 +248,18 @@ pub fn decide(
             if malware_action == MalwareAction::Refuse {
                 return Err(ContentRefusal::Malware(signature.clone()));
             }
-            ("infected", Some(signature.clone()), true)
+            (ScanStatus::Infected, Some(signature.clone()), true)
         }
         _ if personal_data => match dlp_action {
             DlpAction::Block => return Err(ContentRefusal::PersonalData(findings)),
-            DlpAction::Quarantine => ("quarantined", None, true),
-            DlpAction::Flag => ("flagged", None, false),
+            DlpAction::Quarantine => (ScanStatus::Quarantined, None, true),
+            DlpAction::Flag => (ScanStatus::Flagged, None, false),
         },
-        None if scanned.malware == MalwareCheck::Off && report.text == TextStatus::Off => ("unscanned", None, false),
-        _ if report.text == TextStatus::NotExtractable => ("unscanned", None, false),
-        _ => ("clean", None, false),
+        None if scanned.malware == MalwareCheck::Off && report.text == TextStatus::Off => {
+            (ScanStatus::Unscanned, None, false)
+        }
+        _ if report.text == TextStatus::NotExtractable => (ScanStatus::Unscanned, None, false),
+        _ => (ScanStatus::Clean, None, false),
     };
     let checks = Checks {
         kind: report.kind,
@@ -268,7 +271,7 @@ pub fn decide(
         text: report.text,
     };
     Ok(ScanRecord {
-        status: status.to_owned(),
+        status,
         malware,
         findings: Some(serde_json::to_string(&findings).unwrap_or_else(|_| "[]".into())),
         checks: Some(serde_json::to_string(&checks).unwrap_or_else(|_| "{}".into())),
@@ -327,7 +330,7 @@ pub fn scan_view(s: &ScanRecord) -> ScanView {
         _ => Vec::new(),
     };
     ScanView {
-        status: s.status.clone(),
+        status: s.status.as_str().to_owned(),
         malware: s.malware.clone(),
         findings,
         checks: parse(&s.checks),
@@ -354,7 +357,7 @@ impl Courier {
         if !d.scan.held {
             return Err(Error::Conflict("this document is not held".into()));
         }
-        let status = if d.scan.status == "quarantined" { "flagged" } else { d.scan.status.as_str() };
+        let status = if d.scan.status == ScanStatus::Quarantined { ScanStatus::Flagged } else { d.scan.status };
         if !rows::release(&mut tx, id, status, now_ms()).await? {
             return Err(Error::Conflict("this document is not held".into()));
         }

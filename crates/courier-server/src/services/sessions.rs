@@ -7,6 +7,8 @@ use courier_store::users;
 use serde::Serialize;
 use serde_json::json;
 
+use courier_core::SessionStage;
+
 use super::mfa::SecondFactor;
 use super::{Actor, Caller, Courier, Via};
 use crate::{Error, Result};
@@ -21,7 +23,7 @@ pub struct StaffSession {
     pub(super) id_hash: Vec<u8>,
     pub(super) user_id: String,
     pub email: String,
-    pub role: String,
+    pub role: courier_core::Role,
     pub csrf_token: String,
     /// Password given, second factor not yet.
     pub(super) awaiting_mfa: bool,
@@ -80,12 +82,12 @@ impl Origin {
 }
 
 impl Courier {
-    /// Starts a session at `stage` (`mfa` or `enrol`) for a user who gave their password.
+    /// Starts a session at `stage` (`Mfa` or `Enrol`) for a user who gave their password.
     pub(super) async fn start_pending_session(
         &self,
         tx: &mut courier_store::Tx,
         user_id: &str,
-        stage: &str,
+        stage: SessionStage,
         origin: &Origin,
     ) -> Result<Token> {
         let id = Token::generate()?;
@@ -93,7 +95,7 @@ impl Courier {
         let record = SessionRecord {
             id_hash: id.hash(),
             user_id: user_id.to_owned(),
-            stage: stage.to_owned(),
+            stage,
             csrf_token: Token::generate()?.expose().to_owned(),
             created_at: now,
             last_seen: now,
@@ -130,7 +132,7 @@ impl Courier {
         };
         let record = SessionRecord {
             id_hash: fresh.hash(),
-            stage: "full".into(),
+            stage: SessionStage::Full,
             csrf_token: Token::generate()?.expose().to_owned(),
             created_at: now,
             last_seen: now,
@@ -177,8 +179,8 @@ impl Courier {
             email: user.email,
             role: user.role,
             csrf_token: s.csrf_token,
-            awaiting_mfa: s.stage != "full",
-            must_enrol: s.stage == "enrol",
+            awaiting_mfa: s.stage != SessionStage::Full,
+            must_enrol: s.stage == SessionStage::Enrol,
             mfa: s.mfa,
             notice: Some(s.notice).filter(|n| !n.is_empty()),
             _sealed: (),
@@ -272,6 +274,6 @@ fn view(s: SessionRecord, current: &[u8]) -> SessionView {
         ip: s.ip,
         device: if s.user_agent.is_empty() { "unknown".into() } else { s.user_agent },
         current: s.id_hash == current,
-        signed_in: s.stage == "full",
+        signed_in: s.stage == SessionStage::Full,
     }
 }

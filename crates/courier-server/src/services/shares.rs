@@ -3,6 +3,7 @@
 //! (unknown, malformed, revoked, expired) is the same `LinkNotFound`, as for portals. Every
 //! download is counted against the limit, recorded on the share and audited.
 
+use courier_core::ShareStatus;
 use std::io;
 use std::sync::Arc;
 
@@ -100,16 +101,8 @@ pub struct SharedDownload {
     pub body: BoxStream<'static, io::Result<Bytes>>,
 }
 
-pub fn status(s: &ShareRecord, now: i64) -> &'static str {
-    if s.revoked_at.is_some() {
-        "revoked"
-    } else if s.expires_at.is_some_and(|e| e <= now) {
-        "expired"
-    } else if s.matter_archived {
-        "closed"
-    } else {
-        "active"
-    }
+pub fn status(s: &ShareRecord, now: i64) -> ShareStatus {
+    ShareStatus::of(s.revoked_at.is_some(), s.expires_at, s.matter_archived, now)
 }
 
 fn shared_file(d: DocumentRecord, downloads: &[DownloadRecord]) -> SharedFile {
@@ -255,7 +248,7 @@ impl Courier {
             id: s.id.clone(),
             matter_id: s.matter_id.clone(),
             recipient: s.recipient.clone(),
-            status: status(s, now_ms()),
+            status: status(s, now_ms()).as_str(),
             has_passcode: s.passcode_hash.is_some(),
             expires_at: s.expires_at.map(rfc3339),
             max_downloads: s.max_downloads,
@@ -319,7 +312,7 @@ impl Courier {
     pub(super) async fn open_share(&self, token: &str) -> Result<OpenShare> {
         let token = Token::parse(token).ok_or(Error::LinkNotFound)?;
         let s = rows::by_token_hash(self.db.pool(), &token.hash()).await?.ok_or(Error::LinkNotFound)?;
-        if status(&s, now_ms()) != "active" {
+        if status(&s, now_ms()) != ShareStatus::Active {
             return Err(Error::LinkNotFound);
         }
         Ok(OpenShare {

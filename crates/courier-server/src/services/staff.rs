@@ -21,35 +21,7 @@ pub const MIN_PASSWORD_CHARS: usize = 12;
 pub const MAX_PASSWORD_CHARS: usize = 128;
 const SETUP_LINK_TTL: Duration = Duration::from_secs(3600);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Admin,
-    Attorney,
-    Paralegal,
-}
-
-impl std::str::FromStr for Role {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "admin" => Ok(Self::Admin),
-            "attorney" => Ok(Self::Attorney),
-            "paralegal" => Ok(Self::Paralegal),
-            _ => Err(Error::BadRequest("the role must be admin, attorney or paralegal".into())),
-        }
-    }
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Admin => "admin",
-            Self::Attorney => "attorney",
-            Self::Paralegal => "paralegal",
-        }
-    }
-}
+pub use courier_core::Role;
 
 /// A new account's enrolment data, shown once.
 // No `Debug`: it holds the TOTP secret and recovery codes, which must never reach a log.
@@ -153,7 +125,7 @@ impl Courier {
         let record = UserRecord {
             id: id.clone(),
             email: email.clone(),
-            role: role.as_str().to_owned(),
+            role,
             password_hash: self.passwords.hash(password).await?,
             totp_sealed,
             totp_last_step: 0,
@@ -188,7 +160,8 @@ impl Courier {
         })?;
         recovery_codes::replace(tx, &record.id, recovery, now).await?;
         // The first-start setup link must not make a second administrator.
-        let setup_links_revoked = if record.role == "admin" { rows::revoke_setup_tokens(tx, now).await? } else { 0 };
+        let setup_links_revoked =
+            if record.role == Role::Admin { rows::revoke_setup_tokens(tx, now).await? } else { 0 };
         let details = json!({ "user_id": record.id, "email": record.email, "role": record.role,
             "invited": record.invited(), "setup_links_revoked": setup_links_revoked });
         self.audit.append(tx, caller, "user.create", &format!("user:{}", record.id), details).await
@@ -212,7 +185,7 @@ impl Courier {
         // Guesses sent alongside may have locked the account while this one was hashed.
         self.sign_in_step_passed(ip, &email).await?;
         let mut tx = self.db.begin().await?;
-        let stage = if user.mfa_enrolled { "mfa" } else { "enrol" };
+        let stage = if user.mfa_enrolled { courier_core::SessionStage::Mfa } else { courier_core::SessionStage::Enrol };
         let session = self.start_pending_session(&mut tx, &user.id, stage, origin).await?;
         let caller = Caller::new(Actor::Staff(user.id.clone()), ip);
         let head =

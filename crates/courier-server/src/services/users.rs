@@ -24,7 +24,7 @@ use crate::{Error, Result};
 pub struct UserView {
     pub id: String,
     pub email: String,
-    pub role: String,
+    pub role: courier_core::Role,
     pub department: String,
     /// `active`, `invited` or `disabled`.
     pub status: &'static str,
@@ -92,7 +92,11 @@ impl Courier {
                 recovery_codes_left: recovery_codes::unused(pool, &u.id).await?,
                 locked_until: lockout::locked_until(pool, &u.email, now).await?.map(rfc3339),
                 last_login_at: u.last_login_at.map(rfc3339),
-                sessions: sessions::for_user(pool, &u.id).await?.iter().filter(|s| s.stage == "full").count(),
+                sessions: sessions::for_user(pool, &u.id)
+                    .await?
+                    .iter()
+                    .filter(|s| s.stage == courier_core::SessionStage::Full)
+                    .count(),
                 invitation_expires_at: invitations::pending_until(pool, &u.id).await?.filter(|t| *t > now).map(rfc3339),
                 mfa: self.mfa_methods(&u).await?,
                 status,
@@ -164,7 +168,7 @@ impl Courier {
                 let record = UserRecord {
                     id: id.clone(),
                     email: email.clone(),
-                    role: role.as_str().to_owned(),
+                    role,
                     password_hash: String::new(),
                     totp_sealed,
                     totp_last_step: 0,
@@ -214,7 +218,7 @@ impl Courier {
         Ok(Invitation {
             id: user.id,
             email: user.email,
-            role: user.role.parse()?,
+            role: user.role,
             url: format!("{}/invite/{}", self.config.public_url(), token.expose()),
             token: token.expose().to_owned(),
             expires_at: rfc3339(expires_at),
@@ -244,7 +248,7 @@ impl Courier {
         let ended = self.end_all_sessions(&mut tx, &user.id).await?;
         // A reset is account recovery: whoever had the account may have made tokens too.
         let revoked = courier_store::api_tokens::revoke_all(&mut tx, Some(&user.id), self.clock.now_ms()).await?;
-        let stage = if user.mfa_enrolled { "mfa" } else { "enrol" };
+        let stage = if user.mfa_enrolled { courier_core::SessionStage::Mfa } else { courier_core::SessionStage::Enrol };
         let session = self.start_pending_session(&mut tx, &user.id, stage, origin).await?;
         let caller = Caller::new(Actor::Staff(user.id.clone()), origin.ip);
         let (action, details) = if user.invited() {
@@ -268,7 +272,7 @@ impl Courier {
         match change {
             Change::Disable => rows::set_disabled(&mut tx, user_id, true).await?,
             Change::Enable => rows::set_disabled(&mut tx, user_id, false).await?,
-            Change::Role(role) => rows::set_role(&mut tx, user_id, role.as_str()).await?,
+            Change::Role(role) => rows::set_role(&mut tx, user_id, role).await?,
             Change::ResetMfa => {
                 recovery_codes::delete_all(&mut tx, user_id).await?;
                 courier_store::passkeys::delete_all(&mut tx, user_id).await?;
@@ -276,7 +280,7 @@ impl Courier {
             }
         };
         let after = rows::by_id(&mut *tx, user_id).await?.ok_or(Error::NotFound)?;
-        let was_admin = before.role == "admin" && !before.disabled;
+        let was_admin = before.role == Role::Admin && !before.disabled;
         if was_admin && rows::count_admins(&mut *tx).await? == 0 {
             return Err(Error::Conflict("this is the last enabled administrator; make another admin first".into()));
         }

@@ -72,7 +72,7 @@ pub async fn me(ApiCaller(me): ApiCaller) -> Result<Json<Me>> {
     };
     let (token_id, scopes) = (token_id.to_owned(), scopes.to_vec());
     let user = me.me().await?;
-    Ok(Json(Me { user_id: user.id, email: user.email, role: user.role, token_id, scopes }))
+    Ok(Json(Me { user_id: user.id, email: user.email, role: user.role.to_string(), token_id, scopes }))
 }
 
 #[utoipa::path(get, path = "/api/v1/portals", tag = "portals",

@@ -156,9 +156,8 @@ fn parse_portal_form(form: &CreatePortalForm, now: i64) -> Result<PortalRequest>
         allowed_types: crate::config::parse_type_list(&form.allowed_types).map_err(Error::BadRequest)?,
         dlp_action: Some(form.dlp_action.trim())
             .filter(|s| !s.is_empty())
-            .map(str::parse)
-            .transpose()
-            .map_err(Error::BadRequest)?,
+            .map(str::parse::<crate::config::DlpAction>)
+            .transpose()?,
     })
 }
 

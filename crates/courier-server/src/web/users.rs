@@ -73,7 +73,7 @@ pub async fn user_action(
         "reset-mfa" => me.change_user(&id, Change::ResetMfa).await,
         "role" => match form.role.parse() {
             Ok(role) => me.change_user(&id, Change::Role(role)).await,
-            Err(e) => Err(e),
+            Err(e) => Err(e.into()),
         },
         "end-sessions" => me.end_user_sessions(&id).await.map(drop),
         "reset-password" => match me.password_reset_link(&id).await {

@@ -1,6 +1,7 @@
 //! The facts a decision needs, read from the database: the principal, a resource's matter
 //! with its members and break-glass grants.
 
+use courier_core::MemberRole;
 use courier_store::Db;
 use courier_store::matters::{self, MatterRecord};
 use courier_store::users::UserRecord;
@@ -16,7 +17,7 @@ pub struct Principal {
 
 impl From<&UserRecord> for Principal {
     fn from(u: &UserRecord) -> Self {
-        Self { id: u.id.clone(), role: u.role.clone(), department: u.department.clone() }
+        Self { id: u.id.clone(), role: u.role.as_str().to_owned(), department: u.department.clone() }
     }
 }
 
@@ -37,15 +38,16 @@ impl MatterFacts {
     pub async fn load(db: &Db, m: &MatterRecord, now: i64) -> Result<Self> {
         let members = matters::members(db.pool(), &m.id).await?;
         let break_glass = matters::break_glass_users(db.pool(), &m.id, now).await?;
-        let with_role = |role: &str| members.iter().filter(|x| x.role == role).map(|x| x.user_id.clone()).collect();
+        let with_role =
+            |role: MemberRole| members.iter().filter(|x| x.role == role).map(|x| x.user_id.clone()).collect();
         Ok(Self {
             id: m.id.clone(),
             department: m.department.clone(),
             sensitivity: m.sensitivity.clone(),
             firm_wide: m.firm_wide,
             archived: m.archived_at.is_some(),
-            attorneys: with_role("attorney"),
-            paralegals: with_role("paralegal"),
+            attorneys: with_role(MemberRole::Attorney),
+            paralegals: with_role(MemberRole::Paralegal),
             break_glass,
         })
     }
