@@ -9,6 +9,7 @@ use anyhow::{Context, Result, bail};
 use courier_core::time_fmt::{now_ms, parse_rfc3339};
 use courier_core::{ByteSize, DurationSpec};
 use courier_server::Config;
+use courier_server::services::audit::AuditAction;
 use courier_server::services::documents::{IncomingFile, IncomingFiles};
 use courier_server::services::handles::Acting;
 use courier_server::services::portals::{PortalRequest, PortalView};
@@ -49,7 +50,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Key(c) => key(&me, c).await,
         Command::Maintenance(MaintenanceCommand::Run { json }) => {
             let report = service(me.maintain_once().await)?;
-            audit_read(&me, "maintenance.run", "maintenance", serde_json::to_value(&report)?).await?;
+            audit_read(&me, AuditAction::MaintenanceRun, "maintenance", serde_json::to_value(&report)?).await?;
             if json.json {
                 print_json(&report)
             } else {
@@ -97,7 +98,12 @@ pub(crate) fn read_secret_line(what: &str) -> Result<Zeroizing<String>> {
 }
 
 /// The operator's reads are audited too (DESIGN.md: every CLI action).
-pub(crate) async fn audit_read(me: &Acting, action: &str, target: &str, details: serde_json::Value) -> Result<()> {
+pub(crate) async fn audit_read(
+    me: &Acting,
+    action: AuditAction,
+    target: &str,
+    details: serde_json::Value,
+) -> Result<()> {
     service(me.audit_read(action, target, details).await)
 }
 
@@ -154,7 +160,7 @@ async fn portal(me: &Acting, cmd: PortalCommand) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         PortalCommand::List { json } => {
-            audit_read(me, "portal.list", "portals", json!({})).await?;
+            audit_read(me, AuditAction::PortalList, "portals", json!({})).await?;
             let portals = service(me.list_portals().await)?;
             if json.json {
                 return print_json(&portals);
@@ -166,7 +172,7 @@ async fn portal(me: &Acting, cmd: PortalCommand) -> Result<ExitCode> {
         }
         PortalCommand::Show { id, json } => {
             let portal = service(me.portal(&id).await)?;
-            audit_read(me, "portal.show", &format!("portal:{id}"), json!({ "portal_id": id })).await?;
+            audit_read(me, AuditAction::PortalShow, &format!("portal:{id}"), json!({ "portal_id": id })).await?;
             show_portal(portal, json.json)
         }
         PortalCommand::Disable { id, json } => {
@@ -230,7 +236,7 @@ async fn doc(me: &Acting, cmd: DocCommand) -> Result<ExitCode> {
         }
         DocCommand::List { portal, matter, include_deleted, json } => {
             let details = json!({ "portal_id": portal, "matter": matter, "include_deleted": include_deleted });
-            audit_read(me, "document.list", "documents", details).await?;
+            audit_read(me, AuditAction::DocumentList, "documents", details).await?;
             let docs = match matter {
                 Some(m) => {
                     let m = service(me.resolve_matter(&m, false).await)?;
@@ -335,7 +341,7 @@ async fn audit(me: &Acting, cmd: AuditCommand) -> Result<ExitCode> {
             // trail gets no new signed head on top: that would bless what was done to it.
             if report.ok {
                 let details = json!({ "ok": true, "events": report.events });
-                if let Err(e) = me.audit_read("audit.verify", "audit", details).await {
+                if let Err(e) = me.audit_read(AuditAction::AuditVerify, "audit", details).await {
                     tracing::warn!(error = %e, "could not record the verification in the audit trail");
                 }
             } else {
@@ -365,7 +371,7 @@ async fn audit(me: &Acting, cmd: AuditCommand) -> Result<ExitCode> {
         }
         AuditCommand::Export { since, json: _ } => {
             let since_ms = since.map(|s| parse_rfc3339(&s)).transpose()?.unwrap_or(i64::MIN);
-            audit_read(me, "audit.export", "audit", json!({ "since_ms": since_ms })).await?;
+            audit_read(me, AuditAction::AuditExport, "audit", json!({ "since_ms": since_ms })).await?;
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
             service(me.export_audit(since_ms, |event| writeln!(out, "{event}")).await)?;
@@ -389,7 +395,7 @@ async fn key(me: &Acting, cmd: KeyCommand) -> Result<ExitCode> {
     match cmd {
         KeyCommand::Status { json } => {
             let status = service(me.key_status().await)?;
-            audit_read(me, "key.status", "master_key", json!({})).await?;
+            audit_read(me, AuditAction::KeyStatus, "master_key", json!({})).await?;
             if json.json {
                 return print_json(&status);
             }

@@ -7,6 +7,7 @@ use anyhow::{Context, Result};
 use courier_core::DurationSpec;
 use courier_core::time_fmt::{now_ms, parse_rfc3339};
 use courier_server::Courier;
+use courier_server::services::audit::AuditAction;
 use courier_server::services::authz::Action;
 use courier_server::services::handles::Acting;
 use courier_server::services::matters::{MatterRequest, MatterView};
@@ -54,12 +55,12 @@ pub async fn matter(me: &Acting, cmd: MatterCommand) -> Result<ExitCode> {
         }
         MatterCommand::Show { matter, json } => {
             let m = service(me.matter(&matter).await)?;
-            audit_read(me, "matter.show", &format!("matter:{}", m.id), json!({})).await?;
+            audit_read(me, AuditAction::MatterShow, &format!("matter:{}", m.id), json!({})).await?;
             show_matter(&m, json.json)
         }
         MatterCommand::List { json } => {
             let matters = service(me.list_matters().await)?;
-            audit_read(me, "matter.list", "matters", json!({})).await?;
+            audit_read(me, AuditAction::MatterList, "matters", json!({})).await?;
             if json.json {
                 return print_json(&matters);
             }
@@ -135,7 +136,7 @@ pub async fn share(me: &Acting, cmd: ShareCommand) -> Result<ExitCode> {
                 None => None,
             };
             let shares = service(me.list_shares(matter_id.as_deref()).await)?;
-            audit_read(me, "share.list", "shares", json!({ "matter_id": matter_id })).await?;
+            audit_read(me, AuditAction::ShareList, "shares", json!({ "matter_id": matter_id })).await?;
             if json.json {
                 return print_json(&shares);
             }
@@ -146,7 +147,7 @@ pub async fn share(me: &Acting, cmd: ShareCommand) -> Result<ExitCode> {
         }
         ShareCommand::Show { id, json } => {
             let s = service(me.share(&id).await)?;
-            audit_read(me, "share.show", &format!("share:{id}"), json!({})).await?;
+            audit_read(me, AuditAction::ShareShow, &format!("share:{id}"), json!({})).await?;
             show_share(&s, json.json)
         }
         ShareCommand::Revoke { id, json } => show_share(&service(me.revoke_share(&id).await)?, json.json),
@@ -162,7 +163,7 @@ pub async fn policy(courier: &Courier, me: &Acting, cmd: PolicyCommand) -> Resul
             let decision = service(me.explain(&principal, action, &resource, ip, at_ms).await)?;
             audit_read(
                 me,
-                "policy.check",
+                AuditAction::PolicyCheck,
                 &resource,
                 json!({ "principal": principal,
                 "action": action.name(), "allowed": decision.allowed, "policy": decision.deciding_policy() }),
@@ -199,7 +200,7 @@ pub async fn access(me: &Acting, cmd: AccessCommand) -> Result<ExitCode> {
     match cmd {
         AccessCommand::Review { json } => {
             let report = service(me.access_review().await)?;
-            audit_read(me, "access.report", "firm", json!({})).await?;
+            audit_read(me, AuditAction::AccessReport, "firm", json!({})).await?;
             if json.json {
                 return print_json(&report);
             }

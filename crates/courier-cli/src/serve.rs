@@ -86,18 +86,18 @@ async fn reload_on_sighup(
             println!("SIGHUP: nothing to reload (no tls_cert/tls_key)");
             continue;
         };
-        let (action, details) = match courier_server::tls::server_config(cert, key) {
+        let (reloaded, details) = match courier_server::tls::server_config(cert, key) {
             Ok(config) => {
                 rustls.reload_from_config(config);
                 println!("TLS certificate reloaded from {}", cert.display());
-                ("tls.reloaded", serde_json::json!({ "cert": cert.display().to_string() }))
+                (true, serde_json::json!({ "cert": cert.display().to_string() }))
             }
             Err(e) => {
                 println!("TLS certificate NOT reloaded, the previous one stays: {e}");
-                ("tls.reload_failed", serde_json::json!({ "error": e }))
+                (false, serde_json::json!({ "error": e }))
             }
         };
-        if let Err(e) = courier.record_tls_reload(action, details).await {
+        if let Err(e) = courier.record_tls_reload(reloaded, details).await {
             tracing::error!(error = %e, "could not audit the TLS reload");
         }
     }

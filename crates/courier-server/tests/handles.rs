@@ -214,7 +214,7 @@ async fn every_handle_method_refuses_an_outsider() {
     refuses!(revoke_api_token, &token);
     hides!(list_api_tokens, Some(owner.id.as_str()));
     // The operator's steps.
-    refuses!(audit_read, "portal.list", "portals", serde_json::json!({}));
+    refuses!(audit_read, courier_server::services::audit::AuditAction::PortalList, "portals", serde_json::json!({}));
     refuses!(key_status);
     refuses!(rotate_master_key);
     refuses!(rewrap_all);

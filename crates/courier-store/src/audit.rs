@@ -4,7 +4,7 @@
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Executor};
 
-use crate::{Result, col};
+use crate::{Backend, Result, col};
 
 #[derive(Debug, Clone)]
 pub struct AuditRecord {
@@ -41,24 +41,28 @@ fn from_row(row: &AnyRow) -> Result<AuditRecord> {
     })
 }
 
-/// Takes the chain's write lock for this transaction (the head row's lock on PostgreSQL; the
-/// transaction already holds SQLite's write lock) and returns the current head, if any.
-pub async fn lock_head(conn: &mut AnyConnection) -> Result<Option<HeadRecord>> {
-    sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1").execute(&mut *conn).await?;
-    head(conn).await
+/// Takes the chain's write lock for this transaction and returns the current head, if any:
+/// the head row's lock on PostgreSQL (`FOR UPDATE`, no write), and on SQLite the write lock
+/// the transaction took at `BEGIN IMMEDIATE`.
+pub async fn lock_head(conn: &mut AnyConnection, backend: Backend) -> Result<Option<HeadRecord>> {
+    match backend {
+        Backend::Postgres => {
+            let row = sqlx::query("SELECT seq, hash, at, signature FROM audit_head WHERE id = 1 FOR UPDATE")
+                .fetch_optional(&mut *conn)
+                .await?;
+            row.as_ref().map(head_from_row).transpose()
+        }
+        Backend::Sqlite => head(conn).await,
+    }
 }
 
 pub async fn head<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E) -> Result<Option<HeadRecord>> {
     let row = sqlx::query("SELECT seq, hash, at, signature FROM audit_head WHERE id = 1").fetch_optional(ex).await?;
-    row.map(|r| {
-        Ok(HeadRecord {
-            seq: col(&r, "seq")?,
-            hash: col(&r, "hash")?,
-            at: col(&r, "at")?,
-            signature: col(&r, "signature")?,
-        })
-    })
-    .transpose()
+    row.as_ref().map(head_from_row).transpose()
+}
+
+fn head_from_row(r: &AnyRow) -> Result<HeadRecord> {
+    Ok(HeadRecord { seq: col(r, "seq")?, hash: col(r, "hash")?, at: col(r, "at")?, signature: col(r, "signature")? })
 }
 
 pub async fn insert_event(conn: &mut AnyConnection, e: &AuditRecord) -> Result<()> {
@@ -80,18 +84,18 @@ pub async fn insert_event(conn: &mut AnyConnection, e: &AuditRecord) -> Result<(
     Ok(())
 }
 
+/// Moves the head (the row exists from the first migration on; a missing one is `Corrupt`).
 pub async fn write_head(conn: &mut AnyConnection, h: &HeadRecord) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO audit_head (id, seq, hash, at, signature) VALUES (1, $1, $2, $3, $4) \
-         ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, at = excluded.at, \
-         signature = excluded.signature",
-    )
-    .bind(h.seq)
-    .bind(&h.hash)
-    .bind(h.at)
-    .bind(&h.signature)
-    .execute(conn)
-    .await?;
+    let r = sqlx::query("UPDATE audit_head SET seq = $1, hash = $2, at = $3, signature = $4 WHERE id = 1")
+        .bind(h.seq)
+        .bind(&h.hash)
+        .bind(h.at)
+        .bind(&h.signature)
+        .execute(conn)
+        .await?;
+    if r.rows_affected() != 1 {
+        return Err(crate::StoreError::Corrupt("the audit head row is missing".into()));
+    }
     Ok(())
 }
 

@@ -24,26 +24,33 @@ pub struct Db {
     backend: Backend,
 }
 
-const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
-    (1, "init", include_str!("../migrations/sqlite/0001_init.sql")),
-    (2, "leases", include_str!("../migrations/sqlite/0002_leases.sql")),
-    (3, "scanning", include_str!("../migrations/sqlite/0003_scanning.sql")),
-    (4, "matters_shares", include_str!("../migrations/sqlite/0004_matters_shares.sql")),
-    (5, "lockout", include_str!("../migrations/sqlite/0005_lockout.sql")),
-    (6, "accounts", include_str!("../migrations/sqlite/0006_accounts.sql")),
-    (7, "api_tokens", include_str!("../migrations/sqlite/0007_api_tokens.sql")),
-    (8, "passkeys", include_str!("../migrations/sqlite/0008_passkeys.sql")),
+/// Every migration, once for both backends: `{{BYTES}}` and the other placeholders of
+/// [`render`] are all that differ. Never edit a shipped migration (databases keep its checksum
+/// and refuse a changed one); add the next number.
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("../migrations/0001_init.sql")),
+    (2, "leases", include_str!("../migrations/0002_leases.sql")),
+    (3, "scanning", include_str!("../migrations/0003_scanning.sql")),
+    (4, "matters_shares", include_str!("../migrations/0004_matters_shares.sql")),
+    (5, "lockout", include_str!("../migrations/0005_lockout.sql")),
+    (6, "accounts", include_str!("../migrations/0006_accounts.sql")),
+    (7, "api_tokens", include_str!("../migrations/0007_api_tokens.sql")),
+    (8, "passkeys", include_str!("../migrations/0008_passkeys.sql")),
 ];
-const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
-    (1, "init", include_str!("../migrations/postgres/0001_init.sql")),
-    (2, "leases", include_str!("../migrations/postgres/0002_leases.sql")),
-    (3, "scanning", include_str!("../migrations/postgres/0003_scanning.sql")),
-    (4, "matters_shares", include_str!("../migrations/postgres/0004_matters_shares.sql")),
-    (5, "lockout", include_str!("../migrations/postgres/0005_lockout.sql")),
-    (6, "accounts", include_str!("../migrations/postgres/0006_accounts.sql")),
-    (7, "api_tokens", include_str!("../migrations/postgres/0007_api_tokens.sql")),
-    (8, "passkeys", include_str!("../migrations/postgres/0008_passkeys.sql")),
-];
+
+/// A migration's SQL for `backend`: the byte type, byte literals and (in 0001's comment) the
+/// other backend's name.
+fn render(sql: &str, backend: Backend) -> String {
+    let zero_hash = "0".repeat(64);
+    let (bytes, zero, empty, other) = match backend {
+        Backend::Sqlite => ("BLOB", format!("X'{zero_hash}'"), "X''", "postgres"),
+        Backend::Postgres => ("BYTEA", format!("'\\x{zero_hash}'::bytea"), "''::bytea", "sqlite"),
+    };
+    sql.replace("{{BYTES}}", bytes)
+        .replace("{{ZERO_HASH}}", &zero)
+        .replace("{{NO_BYTES}}", empty)
+        .replace("{{OTHER}}", other)
+}
 
 impl Db {
     /// Connects to `url` (`sqlite://…` or `postgres://…`). Acquiring a connection gives up after
@@ -83,13 +90,12 @@ impl Db {
     /// Applies the embedded migrations of this backend (PostgreSQL takes an advisory lock, so
     /// instances starting together do not race).
     pub async fn migrate(&self) -> Result<()> {
-        let source = match self.backend {
-            Backend::Sqlite => SQLITE_MIGRATIONS,
-            Backend::Postgres => POSTGRES_MIGRATIONS,
-        };
-        let migrations: Vec<Migration> = source
+        let migrations: Vec<Migration> = MIGRATIONS
             .iter()
-            .map(|(v, d, sql)| Migration::new(*v, Cow::Borrowed(*d), MigrationType::Simple, Cow::Borrowed(*sql), false))
+            .map(|(v, d, sql)| {
+                let sql = Cow::Owned(render(sql, self.backend));
+                Migration::new(*v, Cow::Borrowed(*d), MigrationType::Simple, sql, false)
+            })
             .collect();
         let mut migrator = Migrator::DEFAULT;
         migrator.migrations = Cow::Owned(migrations);
@@ -152,5 +158,79 @@ impl Db {
 
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+#[cfg(test)]
+mod migration_tests {
+    use super::*;
+
+    /// The SHA-384 checksums sqlx recorded for the two trees of migrations this single source
+    /// replaced: a database migrated before keeps working only if each rendering is the same
+    /// text, byte for byte.
+    const SHIPPED: &[(i64, &str, &str)] = &[
+        (
+            1,
+            "fea464e0109df388dd3689be9ce512d06cb702ab7a34092308687a52cd42da1192a3b54ed0cea4861b022a8e9e1eae36",
+            "dd20884a8bd194c7fa2200ddaae23d8d3bfcdd4aeda2694e9b2f0d06a6461f78db2e0e3ec605e790972575136f6eae57",
+        ),
+        (
+            2,
+            "2098b16f4ab6f01df86a30687070b2703e4c3618ed4799823a12cc2e761003fc1ff620775eacfa7d98e796c8bd5c4344",
+            "2098b16f4ab6f01df86a30687070b2703e4c3618ed4799823a12cc2e761003fc1ff620775eacfa7d98e796c8bd5c4344",
+        ),
+        (
+            3,
+            "381771cad5a18ecf65a03fbf94ae2f5e059aa336d2791641b6b606503bac2e8377da34276346609f1f77636762ab804e",
+            "381771cad5a18ecf65a03fbf94ae2f5e059aa336d2791641b6b606503bac2e8377da34276346609f1f77636762ab804e",
+        ),
+        (
+            4,
+            "bc738fde88faf5b05d6515e53469931ac6d9d9377155c86cae7dac965047c786245c4d620f3560a1db4dd93b1f3d7332",
+            "c605b3da1b83600aef03463fef6f9889599998c11963ee1ef018245d643675afdc6858915cef54c030536576747dec92",
+        ),
+        (
+            5,
+            "52438752d02690e7715c14d43492f8c77aef1e4afbf8a193d0613e5e906796946c211d402dc14dec9a809db8ad10b384",
+            "52438752d02690e7715c14d43492f8c77aef1e4afbf8a193d0613e5e906796946c211d402dc14dec9a809db8ad10b384",
+        ),
+        (
+            6,
+            "d39d6f3befb641190abaa2294853fca9dadaa427969222dab5ddbc1cf16621b841afea36f9ab6d9542d11e891ad00b62",
+            "0cd9184bf9887e9dd04786e125acb4980d9dce0d3c72a2840961a2156cd701b86a5df3c240990687d2323342aac66911",
+        ),
+        (
+            7,
+            "1e708762886e8d5bb4effd72c439963de840db651c3acfaa8e1f73d7b7c234bf56cb8bd8cd0c790655c35f71c322992a",
+            "76a8b62f521b102d0621543491e11109f9cb9aba4d771d7b964ec227330d51263367d853074737e84a8376b56bc09da4",
+        ),
+        (
+            8,
+            "19977ff4aa230cf5db5d5b9f3a8183eb798fe2e9d324f56e89921d4d6b81cca9fa045a8f8a68b3eeb38e8743fbfa9694",
+            "0fc420b16461e65d8e06e0dd88dde92cd7d89445247369bdf4f175fb942031ea52db71cef6b00fd376f4812e17f379ec",
+        ),
+    ];
+
+    fn checksum(v: i64, backend: Backend) -> String {
+        let (_, d, sql) = MIGRATIONS.iter().find(|(n, _, _)| *n == v).expect("migration");
+        let m = Migration::new(v, Cow::Borrowed(*d), MigrationType::Simple, Cow::Owned(render(sql, backend)), false);
+        m.checksum.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    #[test]
+    fn each_rendering_is_the_migration_databases_already_ran() {
+        for (v, sqlite, postgres) in SHIPPED {
+            assert_eq!(checksum(*v, Backend::Sqlite), *sqlite, "migration {v} on SQLite changed");
+            assert_eq!(checksum(*v, Backend::Postgres), *postgres, "migration {v} on PostgreSQL changed");
+        }
+    }
+
+    #[test]
+    fn no_placeholder_is_left_unrendered() {
+        for (v, _, sql) in MIGRATIONS {
+            for backend in [Backend::Sqlite, Backend::Postgres] {
+                assert!(!render(sql, backend).contains("{{"), "migration {v} for {backend:?}");
+            }
+        }
     }
 }

@@ -7,6 +7,7 @@ use courier_store::matters as matter_rows;
 use serde::Serialize;
 use serde_json::json;
 
+use super::audit::AuditAction;
 use super::authz::{Action, Resource};
 use super::documents::DocumentView;
 use super::{Caller, Courier};
@@ -191,12 +192,12 @@ impl Courier {
         }
         let now = now_ms();
         let id = uuid::Uuid::new_v4().to_string();
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.audit.begin(&self.db).await?;
         matter_rows::record_review(&mut tx, &id, &m.id, &caller.actor.to_string(), now, removed.trim(), note.trim())
             .await?;
         let details = json!({ "matter_id": m.id, "review_id": id, "removed": removed.trim(), "note": note.trim() });
-        let head = self.audit.append(&mut tx, caller, "access.review", &format!("matter:{}", m.id), details).await?;
-        self.audit.commit(tx, head).await?;
+        tx.record(caller, AuditAction::AccessReview, &format!("matter:{}", m.id), details).await?;
+        tx.commit().await?;
         Ok(rfc3339(now))
     }
 }

@@ -12,6 +12,7 @@ use courier_store::users;
 use serde::Serialize;
 use serde_json::json;
 
+use super::audit::AuditAction;
 use super::authz::Action;
 use super::{Actor, Caller, Courier, Via};
 use crate::{Error, Result};
@@ -178,15 +179,12 @@ impl Courier {
             last_used_at: None,
             revoked_at: None,
         };
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.audit.begin(&self.db).await?;
         rows::insert(&mut tx, &record).await?;
         let details = json!({ "token_id": record.id, "user_id": user.id, "name": record.name,
             "scopes": record.scopes, "expires_at": rfc3339(record.expires_at) });
-        let head = self
-            .audit
-            .append(&mut tx, caller, "api_token.create", &format!("api_token:{}", record.id), details)
-            .await?;
-        self.audit.commit(tx, head).await?;
+        tx.record(caller, AuditAction::ApiTokenCreate, &format!("api_token:{}", record.id), details).await?;
+        tx.commit().await?;
         Ok(NewToken {
             id: record.id,
             name: record.name,
@@ -224,13 +222,13 @@ impl Courier {
                 .await
                 .map_err(|_| Error::NotFound)?;
         }
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.audit.begin(&self.db).await?;
         if !rows::revoke(&mut tx, id, self.clock.now_ms()).await? {
             return Err(Error::Conflict("this token is revoked already".into()));
         }
         let details = json!({ "token_id": id, "user_id": token.user_id, "name": token.name });
-        let head = self.audit.append(&mut tx, caller, "api_token.revoke", &format!("api_token:{id}"), details).await?;
-        self.audit.commit(tx, head).await
+        tx.record(caller, AuditAction::ApiTokenRevoke, &format!("api_token:{id}"), details).await?;
+        tx.commit().await
     }
 
     /// The caller behind `Authorization: Bearer <token>`, for one API request. Every use is
@@ -262,7 +260,9 @@ impl Courier {
         if let Some(reason) = refusal {
             let target = record.as_ref().map(|t| format!("api_token:{}", t.id)).unwrap_or_else(|| "api".into());
             let details = json!({ "reason": reason, "request": request });
-            self.audit.record(&self.db, &Caller::new(Actor::System, ip), "api_token.refused", &target, details).await?;
+            self.audit
+                .record(&self.db, &Caller::new(Actor::System, ip), AuditAction::ApiTokenRefused, &target, details)
+                .await?;
             return Err(Error::Unauthenticated);
         }
         let t = record.ok_or(Error::Unauthenticated)?;
@@ -273,7 +273,9 @@ impl Courier {
             via: Via::Api(Grant { token_id: t.id.clone(), scopes: parse_scopes(&t.scopes) }),
         };
         let details = json!({ "token_id": t.id, "request": request });
-        self.audit.record(&self.db, &caller, "api_token.used", &format!("api_token:{}", t.id), details).await?;
+        self.audit
+            .record(&self.db, &caller, AuditAction::ApiTokenUsed, &format!("api_token:{}", t.id), details)
+            .await?;
         Ok(caller)
     }
 }

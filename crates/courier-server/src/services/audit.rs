@@ -1,6 +1,6 @@
 //! The tamper-evident audit trail (DESIGN.md): a hash chain in the database, a signed head
-//! row rewritten in the same transaction as every append, and the same heads appended to
-//! `audit/heads.log` outside the database once the transaction committed.
+//! row rewritten (once) in the same transaction as the events it names, and the same heads
+//! appended to `audit/heads.log` outside the database once the transaction committed.
 
 use std::collections::HashMap;
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -9,12 +9,71 @@ use std::sync::Mutex;
 
 use courier_crypto::audit::{EventFields, GENESIS, HeadSigner, chain_hash};
 use courier_store::audit::{self as rows, AuditRecord, HeadRecord};
-use courier_store::{Db, Tx};
+use courier_store::{Backend, Db, Tx};
 use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::Caller;
+pub use super::audit_events::AuditAction;
 use crate::{Error, Result};
+
+/// A write transaction that records what it does, the only way to write to the trail:
+/// [`AuditLog::begin`] (or `Courier::audited`) starts it, database work runs on it (it
+/// dereferences to the transaction), [`AuditedTx::record`] appends events, and
+/// [`AuditedTx::commit`] writes the signed head once, commits, then appends that head to
+/// `heads.log`. Dropped without `commit`, it rolls back and logs nothing; committed without an
+/// event, it is refused (a writer that forgot its event is a bug, not a silent change).
+///
+/// Keep slow work (hashing, network, sleeps) out of it: on SQLite it holds the one write lock,
+/// on PostgreSQL the chain's head row.
+pub struct AuditedTx<'a> {
+    tx: Tx,
+    backend: Backend,
+    log: &'a AuditLog,
+    /// The head after this transaction's last event; `None` until the first.
+    tip: Option<HeadRecord>,
+}
+
+impl AuditedTx<'_> {
+    /// The transaction's connection, for queries generic over their executor.
+    pub fn conn(&mut self) -> &mut courier_store::Conn {
+        &mut self.tx
+    }
+
+    /// Appends one event after the chain's head (the first call locks and checks it).
+    pub async fn record(&mut self, caller: &Caller, action: AuditAction, target: &str, details: Value) -> Result<()> {
+        let prev = match self.tip.take() {
+            Some(tip) => tip,
+            None => self.log.checked_head(&mut self.tx, self.backend).await?,
+        };
+        let head = self.log.insert_event(&mut self.tx, &prev, caller, action, target, details).await?;
+        self.tip = Some(head);
+        Ok(())
+    }
+
+    /// Writes the head row (once, however many events), commits, and appends the head to
+    /// `heads.log` (fsynced). A crash between the two leaves the log one head behind, which
+    /// verification accepts; the other order could leave a head the database never had.
+    pub async fn commit(mut self) -> Result<()> {
+        let head = self.tip.take().ok_or_else(|| Error::Internal("an audited transaction recorded no event".into()))?;
+        rows::write_head(&mut self.tx, &head).await?;
+        Db::commit(self.tx).await?;
+        self.log.append_line(&head).await
+    }
+}
+
+impl std::ops::Deref for AuditedTx<'_> {
+    type Target = Tx;
+    fn deref(&self) -> &Tx {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for AuditedTx<'_> {
+    fn deref_mut(&mut self) -> &mut Tx {
+        &mut self.tx
+    }
+}
 
 pub struct AuditLog {
     signer: HeadSigner,
@@ -172,27 +231,43 @@ impl AuditLog {
         Ok(())
     }
 
-    /// Appends one event inside `tx` and returns the new signed head. The caller commits with
-    /// [`AuditLog::commit`]. Details must never hold a secret or client-typed text.
-    pub async fn append(
+    /// Begins a write transaction that records what it does (see [`AuditedTx`]).
+    pub async fn begin<'a>(&'a self, db: &Db) -> Result<AuditedTx<'a>> {
+        Ok(AuditedTx { tx: db.begin().await?, backend: db.backend(), log: self, tip: None })
+    }
+
+    /// The chain's current head, locked for this transaction and checked against `heads.log`
+    /// and its signature before anything is signed on top of it.
+    async fn checked_head(&self, tx: &mut Tx, backend: Backend) -> Result<HeadRecord> {
+        // The head row exists from the migration on; a missing one means the table was
+        // tampered with, and starting a new chain would hide that.
+        let head = rows::lock_head(tx, backend)
+            .await?
+            .ok_or_else(|| Error::Internal("the audit head row is missing".into()))?;
+        let hash = to_hash(&head.hash).ok_or_else(|| Error::Internal("audit head hash is malformed".into()))?;
+        let tip = self.refuse_rollback(head.seq, &hash)?;
+        self.refuse_forged_head(tx, &head, &hash, tip).await?;
+        Ok(head)
+    }
+
+    /// Inserts one event after `prev` and returns the signed head naming it. Details must
+    /// never hold a secret or client-typed text.
+    async fn insert_event(
         &self,
         tx: &mut Tx,
+        prev: &HeadRecord,
         caller: &Caller,
-        action: &str,
+        action: AuditAction,
         target: &str,
         details: Value,
     ) -> Result<HeadRecord> {
-        // The head row exists from the migration on; a missing one means the table was
-        // tampered with, and starting a new chain would hide that.
-        let head = rows::lock_head(tx).await?.ok_or_else(|| Error::Internal("the audit head row is missing".into()))?;
-        let prev_hash = to_hash(&head.hash).ok_or_else(|| Error::Internal("audit head hash is malformed".into()))?;
-        let tip = self.refuse_rollback(head.seq, &prev_hash)?;
-        self.refuse_forged_head(tx, &head, &prev_hash, tip).await?;
-        let seq = head.seq + 1;
+        let prev_hash = to_hash(&prev.hash).ok_or_else(|| Error::Internal("audit head hash is malformed".into()))?;
+        let seq = prev.seq + 1;
         let at = courier_core::time_fmt::now_ms();
         let actor = caller.actor.to_string();
         let ip = caller.ip.map(|ip| ip.to_string()).unwrap_or_default();
         let details = details.to_string();
+        let action = action.as_str();
         let fields = EventFields { seq, at_ms: at, actor: &actor, action, target, ip: &ip, details: &details };
         let hash = chain_hash(&prev_hash, &fields);
         let record = AuditRecord {
@@ -207,17 +282,7 @@ impl AuditLog {
             hash: hash.to_vec(),
         };
         rows::insert_event(tx, &record).await?;
-        let new_head = HeadRecord { seq, hash: hash.to_vec(), at, signature: self.signer.sign(seq, &hash, at) };
-        rows::write_head(tx, &new_head).await?;
-        Ok(new_head)
-    }
-
-    /// Commits the transaction, then appends its head to `heads.log` (fsynced). A crash between
-    /// the two leaves the log one head behind, which verification accepts; the other order
-    /// could leave a head the database never had.
-    pub async fn commit(&self, tx: Tx, head: HeadRecord) -> Result<()> {
-        Db::commit(tx).await?;
-        self.append_line(&head).await
+        Ok(HeadRecord { seq, hash: hash.to_vec(), at, signature: self.signer.sign(seq, &hash, at) })
     }
 
     /// Appends one head to `heads.log`, fsynced.
@@ -238,10 +303,17 @@ impl AuditLog {
     }
 
     /// Appends one event in a transaction of its own.
-    pub async fn record(&self, db: &Db, caller: &Caller, action: &str, target: &str, details: Value) -> Result<()> {
-        let mut tx = db.begin().await?;
-        let head = self.append(&mut tx, caller, action, target, details).await?;
-        self.commit(tx, head).await
+    pub async fn record(
+        &self,
+        db: &Db,
+        caller: &Caller,
+        action: AuditAction,
+        target: &str,
+        details: Value,
+    ) -> Result<()> {
+        let mut tx = self.begin(db).await?;
+        tx.record(caller, action, target, details).await?;
+        tx.commit().await
     }
 
     /// Walks the whole chain and checks it against the signed head and `heads.log`.
@@ -314,7 +386,7 @@ impl AuditLog {
         }
         let details = json!({ "reason": reason, "replaced": replaced.file_name().map(|n| n.to_string_lossy().into_owned()),
             "replaced_last_seq": logged_last, "head_seq": head.seq, "events_lost": lost });
-        self.record(db, caller, "audit.log_restarted", "audit", details.clone()).await?;
+        self.record(db, caller, AuditAction::AuditLogRestarted, "audit", details.clone()).await?;
         Ok(details)
     }
 

@@ -14,8 +14,6 @@ use courier_core::{DocumentId, FileName};
 use courier_crypto::Sha256;
 use courier_crypto::keys::Dek;
 use courier_crypto::stream::{Decryptor, Encryptor};
-use courier_store::Tx;
-use courier_store::audit::HeadRecord;
 use courier_store::blob::{BlobReader, BlobUpload};
 use courier_store::documents::{self as rows, DocumentRecord};
 use futures_util::{Stream, StreamExt};
@@ -23,6 +21,7 @@ use serde::Serialize;
 use serde_json::json;
 use tokio::io::AsyncReadExt;
 
+use super::audit::{AuditAction, AuditedTx};
 use super::portals::OpenPortal;
 use super::scanning::{self, ContentRefusal, ScanFeed, ScanView, scan_view};
 use super::{Caller, Courier};
@@ -244,7 +243,7 @@ impl Courier {
             scan: scan_record,
         };
         let committed = async {
-            let mut tx = self.db.begin().await?;
+            let mut tx = self.audit.begin(&self.db).await?;
             // The portal may have been disabled, or deleted with its documents, while this
             // file streamed in; then the file must not appear.
             if let Some(portal_id) = &target.portal_id {
@@ -268,11 +267,8 @@ impl Courier {
                 "size": record.size, "sha256": record.sha256, "content_type": record.content_type,
                 "scan": { "status": record.scan.status, "malware": record.scan.malware, "findings": findings },
             });
-            let head = self
-                .audit
-                .append(&mut tx, caller, "document.upload", &format!("document:{}", record.id), details)
-                .await?;
-            self.audit.commit(tx, head).await
+            tx.record(caller, AuditAction::DocumentUpload, &format!("document:{}", record.id), details).await?;
+            tx.commit().await
         }
         .await;
         if let Err(e) = committed {
@@ -348,7 +344,7 @@ impl Courier {
             Some(p) => format!("portal:{p}"),
             None => format!("matter:{}", to.matter_id),
         };
-        if let Err(audit) = self.audit.record(&self.db, caller, "document.refused", &target, details).await {
+        if let Err(audit) = self.audit.record(&self.db, caller, AuditAction::DocumentRefused, &target, details).await {
             tracing::error!(error = %audit, "could not audit a refused upload");
         }
     }
@@ -379,7 +375,9 @@ impl Courier {
         let stream = self.plaintext(&d).await?;
         let details =
             json!({ "document_id": d.id, "portal_id": d.portal_id, "matter_id": d.matter_id, "size": d.size });
-        self.audit.record(&self.db, caller, "document.download", &format!("document:{}", d.id), details).await?;
+        self.audit
+            .record(&self.db, caller, AuditAction::DocumentDownload, &format!("document:{}", d.id), details)
+            .await?;
         Ok((view(&d), stream))
     }
 
@@ -438,7 +436,9 @@ impl Courier {
         tracing::error!(document = %id, error = %e, "document blob failed authentication or could not be read");
         let details = json!({ "document_id": id.to_string(), "error": e.to_string() });
         let target = format!("document:{id}");
-        if let Err(audit) = self.audit.record(&self.db, &Caller::system(), "document.corrupt", &target, details).await {
+        if let Err(audit) =
+            self.audit.record(&self.db, &Caller::system(), AuditAction::DocumentCorrupt, &target, details).await
+        {
             tracing::error!(error = %audit, "could not audit a corrupt blob");
         }
     }
@@ -449,27 +449,27 @@ impl Courier {
     pub(super) async fn delete_document(&self, caller: &Caller, id: &str) -> Result<bool> {
         let d = rows::get(self.db.pool(), id).await?.filter(|d| d.deleted_at.is_none()).ok_or(Error::NotFound)?;
         self.authorize(caller, super::authz::Action::DocumentDelete, &self.document_resource(&d).await?).await?;
-        let mut tx = self.db.begin().await?;
-        let d = rows::get(&mut *tx, id).await?.filter(|d| d.deleted_at.is_none()).ok_or(Error::NotFound)?;
-        let head = self.shred_in(&mut tx, caller, &d, now_ms()).await?;
-        self.audit.commit(tx, head).await?;
+        let mut tx = self.audit.begin(&self.db).await?;
+        let d = rows::get(tx.conn(), id).await?.filter(|d| d.deleted_at.is_none()).ok_or(Error::NotFound)?;
+        self.shred_in(&mut tx, caller, &d, now_ms()).await?;
+        tx.commit().await?;
         Ok(self.delete_blobs(&[d.blob_key]).await)
     }
 
     pub(super) async fn shred_in(
         &self,
-        tx: &mut Tx,
+        tx: &mut AuditedTx<'_>,
         caller: &Caller,
         d: &DocumentRecord,
         now: i64,
-    ) -> Result<HeadRecord> {
+    ) -> Result<()> {
         // Conditional on not being shredded yet: a concurrent delete (another instance, the CLI)
         // must not be recorded twice.
         if !rows::shred(tx, &d.id, now).await? {
             return Err(Error::NotFound);
         }
         let details = json!({ "document_id": d.id, "portal_id": d.portal_id, "size": d.size, "sha256": d.sha256 });
-        self.audit.append(tx, caller, "document.delete", &format!("document:{}", d.id), details).await
+        tx.record(caller, AuditAction::DocumentDelete, &format!("document:{}", d.id), details).await
     }
 
     /// Removes blobs whose rows are gone or shredded. Failures are logged; the orphan sweep

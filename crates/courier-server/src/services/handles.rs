@@ -28,6 +28,7 @@ use zeroize::Zeroizing;
 
 use super::access::{AccessReport, MatterDocument};
 use super::api_tokens::{NewToken, Scope, TokenView};
+use super::audit::AuditAction;
 use super::authz::{Action, Resource};
 use super::documents::{DocumentView, IncomingFiles};
 use super::keys::{KeyStatus, Rewrapped};
@@ -124,7 +125,7 @@ impl Acting {
 
     /// Records that the operator read something (CLI listings and shows): DESIGN.md has every
     /// CLI action in the trail.
-    pub async fn audit_read(&self, action: &str, target: &str, details: Value) -> Result<()> {
+    pub async fn audit_read(&self, action: AuditAction, target: &str, details: Value) -> Result<()> {
         self.operator_only()?;
         self.c().audit.record(&self.c().db, &self.caller, action, target, details).await
     }
@@ -204,7 +205,7 @@ impl Acting {
             Unlock::Portal => self.c().authorize_portal(&self.caller, Action::PortalView, id).await?,
             Unlock::Share => drop(self.c().share(&self.caller, id).await?),
         }
-        self.c().link_locked_until(unlock.kind(), id).await
+        self.c().link_locked_until(unlock, id).await
     }
 
     pub async fn set_portal_enabled(&self, id: &str, enabled: bool) -> Result<PortalView> {

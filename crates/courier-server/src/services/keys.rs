@@ -15,6 +15,7 @@ use serde::Serialize;
 use serde_json::json;
 use zeroize::Zeroizing;
 
+use super::audit::AuditAction;
 use super::{Caller, Courier};
 use crate::{Error, Result};
 
@@ -204,7 +205,7 @@ impl Courier {
             .record(
                 &self.db,
                 caller,
-                "key.rotate",
+                AuditAction::KeyRotate,
                 &format!("master_key:v{next}"),
                 json!({ "version": next, "created": created }),
             )
@@ -247,7 +248,7 @@ impl Courier {
             courier_store::Db::commit(tx).await?;
         }
         let details = json!({ "version": current, "documents": documents, "secrets": secrets });
-        self.audit.record(&self.db, caller, "key.rewrap", &format!("master_key:v{current}"), details).await?;
+        self.audit.record(&self.db, caller, AuditAction::KeyRewrap, &format!("master_key:v{current}"), details).await?;
         Ok(Rewrapped { version: current, documents_rewrapped: documents, secrets_rewrapped: secrets })
     }
 
@@ -272,7 +273,13 @@ impl Courier {
         std::fs::remove_file(&path)?;
         self.keys.reload()?;
         self.audit
-            .record(&self.db, caller, "key.retire", &format!("master_key:v{version}"), json!({ "version": version }))
+            .record(
+                &self.db,
+                caller,
+                AuditAction::KeyRetire,
+                &format!("master_key:v{version}"),
+                json!({ "version": version }),
+            )
             .await
     }
 }

@@ -11,8 +11,9 @@ use courier_core::time_fmt::rfc3339;
 use courier_store::lockout as rows;
 use serde_json::json;
 
+use super::audit::AuditAction;
 use super::authz::{Action, Resource};
-use super::{Actor, Caller, Courier};
+use super::{Actor, Caller, Courier, Unlock};
 use crate::{Error, Result};
 
 /// Failures from one address before answers are delayed.
@@ -57,7 +58,7 @@ impl Courier {
         };
         let caller = Caller::new(Actor::System, ip);
         let details = json!({ "email": email, "locked_until": rfc3339(until) });
-        self.audit.record(&self.db, &caller, "login.locked_out", "login", details).await?;
+        self.audit.record(&self.db, &caller, AuditAction::LoginLockedOut, "login", details).await?;
         Err(account_locked(until))
     }
 
@@ -127,30 +128,30 @@ impl Courier {
     async fn lock_once(&self, ip: Option<IpAddr>, lock: &Lock, failures: i64) -> Result<i64> {
         let now = self.clock.now_ms();
         let until = now + Duration::from_secs(self.config.lockout_secs).as_millis() as i64;
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.audit.begin(&self.db).await?;
         if !rows::lock_if_unlocked(&mut tx, &lock.key, until, now).await? {
-            let current = rows::locked_until(&mut *tx, &lock.key, now).await?;
-            tx.commit().await.map_err(courier_store::StoreError::from)?;
+            // Locked already: nothing was written, nothing to record; the transaction ends.
+            let current = rows::locked_until(tx.conn(), &lock.key, now).await?;
             return Ok(current.unwrap_or(until));
         }
-        rows::clear_failures(&mut *tx, &lock.failures_key).await?;
+        rows::clear_failures(tx.conn(), &lock.failures_key).await?;
         let mut details = lock.details.clone();
         details["failures"] = json!(failures);
         details["locked_until"] = json!(rfc3339(until));
         let caller = Caller::new(Actor::System, ip);
-        let head = self.audit.append(&mut tx, &caller, &lock.action, &lock.target, details).await?;
-        self.audit.commit(tx, head).await?;
+        tx.record(&caller, lock.action, &lock.target, details).await?;
+        tx.commit().await?;
         Ok(until)
     }
 
     /// Until when the passcode of a link is locked, if it is (review finding 12).
-    pub(super) async fn link_locked_until(&self, kind: &str, link_id: &str) -> Result<Option<i64>> {
+    pub(super) async fn link_locked_until(&self, kind: Unlock, link_id: &str) -> Result<Option<i64>> {
         Ok(rows::locked_until(self.db.pool(), &Lock::link(kind, link_id).key, self.clock.now_ms()).await?)
     }
 
     /// Takes the slot for one passcode attempt at a link, from any address: refused while the
     /// link is locked, and counted before the passcode is hashed, as for staff sign-in.
-    pub(super) async fn begin_passcode_attempt(&self, ip: Option<IpAddr>, kind: &str, link_id: &str) -> Result<()> {
+    pub(super) async fn begin_passcode_attempt(&self, ip: Option<IpAddr>, kind: Unlock, link_id: &str) -> Result<()> {
         let lock = Lock::link(kind, link_id);
         if let Some(until) = rows::locked_until(self.db.pool(), &lock.key, self.clock.now_ms()).await? {
             return Err(link_locked(until));
@@ -168,7 +169,7 @@ impl Courier {
     pub(super) async fn end_passcode_attempt(
         &self,
         ip: Option<IpAddr>,
-        kind: &str,
+        kind: Unlock,
         link_id: &str,
         right: bool,
     ) -> Result<()> {
@@ -189,14 +190,14 @@ impl Courier {
     }
 
     /// The link's owner (or an admin, or the operator) lifts a passcode lock; audited.
-    pub(super) async fn unlock_link_passcode(&self, caller: &Caller, kind: &str, link_id: &str) -> Result<bool> {
+    pub(super) async fn unlock_link_passcode(&self, caller: &Caller, kind: Unlock, link_id: &str) -> Result<bool> {
         let key = Lock::link(kind, link_id).key;
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.audit.begin(&self.db).await?;
         let was_locked = rows::unlock_key(&mut tx, &key, self.clock.now_ms()).await?;
-        let details = json!({ format!("{kind}_id"): link_id, "was_locked": was_locked });
-        let target = format!("{kind}:{link_id}");
-        let head = self.audit.append(&mut tx, caller, &format!("{kind}.passcode_unlocked"), &target, details).await?;
-        self.audit.commit(tx, head).await?;
+        let details = json!({ format!("{}_id", kind.kind()): link_id, "was_locked": was_locked });
+        let target = format!("{}:{link_id}", kind.kind());
+        tx.record(caller, kind.audit_unlocked(), &target, details).await?;
+        tx.commit().await?;
         Ok(was_locked)
     }
 
@@ -204,11 +205,11 @@ impl Courier {
     pub(super) async fn unlock_account(&self, caller: &Caller, email: &str) -> Result<bool> {
         self.authorize(caller, Action::UserManage, &Resource::Firm).await?;
         let email = login_key(email);
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.audit.begin(&self.db).await?;
         let was_locked = rows::unlock(&mut tx, &email, self.clock.now_ms()).await?;
         let details = json!({ "email": email, "was_locked": was_locked });
-        let head = self.audit.append(&mut tx, caller, "account.unlock", "login", details).await?;
-        self.audit.commit(tx, head).await?;
+        tx.record(caller, AuditAction::AccountUnlock, "login", details).await?;
+        tx.commit().await?;
         Ok(was_locked)
     }
 
@@ -239,7 +240,7 @@ fn link_locked(until: i64) -> Error {
 struct Lock {
     key: String,
     failures_key: String,
-    action: String,
+    action: AuditAction,
     target: String,
     details: serde_json::Value,
 }
@@ -250,7 +251,7 @@ impl Lock {
         Self {
             key: email.to_owned(),
             failures_key: format!("email:{email}"),
-            action: "account.locked".into(),
+            action: AuditAction::AccountLocked,
             target: "login".into(),
             details: json!({ "email": email }),
         }
@@ -258,12 +259,13 @@ impl Lock {
 
     /// A link's passcode. Upper case: no e-mail typed at sign-in (they are lower-cased by
     /// `login_key`) can name it and lock a link.
-    fn link(kind: &str, link_id: &str) -> Self {
+    fn link(link: Unlock, link_id: &str) -> Self {
+        let kind = link.kind();
         let key = format!("LINK:{kind}:{link_id}");
         Self {
             failures_key: key.clone(),
             key,
-            action: format!("{kind}.passcode_locked"),
+            action: link.audit_locked(),
             target: format!("{kind}:{link_id}"),
             details: json!({ format!("{kind}_id"): link_id }),
         }

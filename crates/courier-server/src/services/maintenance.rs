@@ -6,6 +6,7 @@ use std::time::Duration;
 use courier_core::time_fmt::now_ms;
 use serde_json::json;
 
+use super::audit::AuditAction;
 use super::{Caller, Courier};
 use crate::Result;
 
@@ -30,22 +31,19 @@ impl Courier {
         drop(conn);
         let mut recorded = 0;
         for id in expired {
-            let mut tx = self.db.begin().await?;
+            let mut tx = self.audit.begin(&self.db).await?;
             // Claimed inside the transaction, so two instances never record the same expiry.
             if !courier_store::portals::mark_expiry_recorded(&mut tx, &id).await? {
                 continue;
             }
-            let head = self
-                .audit
-                .append(
-                    &mut tx,
-                    &Caller::system(),
-                    "portal.expire",
-                    &format!("portal:{id}"),
-                    json!({ "portal_id": id }),
-                )
-                .await?;
-            self.audit.commit(tx, head).await?;
+            tx.record(
+                &Caller::system(),
+                AuditAction::PortalExpire,
+                &format!("portal:{id}"),
+                json!({ "portal_id": id }),
+            )
+            .await?;
+            tx.commit().await?;
             recorded += 1;
         }
         Ok(recorded)

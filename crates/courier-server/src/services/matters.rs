@@ -13,6 +13,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::api_tokens::Scope;
+use super::audit::AuditAction;
 use super::authz::{Action, Decision, MatterFacts, Principal, RequestContext, Resource};
 use super::{Actor, Caller, Courier, Via, text_field};
 use crate::{Error, Result};
@@ -122,7 +123,7 @@ impl Courier {
         };
         if let Err(e) = Self::check_scope(caller, action) {
             let details = json!({ "action": action.name(), "policy": "api-token-scope" });
-            self.audit.record(&self.db, caller, "access.denied", &resource.target(), details).await?;
+            self.audit.record(&self.db, caller, AuditAction::AccessDenied, &resource.target(), details).await?;
             return Err(e);
         }
         let ctx = self.request_context(caller);
@@ -137,7 +138,7 @@ impl Courier {
             "action": action.name(), "policy": decision.deciding_policy(),
             "ip": caller.ip.map(|i| i.to_string()),
         });
-        self.audit.record(&self.db, caller, "access.denied", &resource.target(), details).await?;
+        self.audit.record(&self.db, caller, AuditAction::AccessDenied, &resource.target(), details).await?;
         let sees_matter = match resource.matter() {
             Some(m) => self.authz.decide(&principal, Action::MatterView, &Resource::Matter(m.clone()), &ctx).allowed,
             None => true,
@@ -224,7 +225,7 @@ impl Courier {
             archived_at: None,
             last_reviewed_at: None,
         };
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.audit.begin(&self.db).await?;
         rows::insert(&mut tx, &record).await.map_err(|e| match e {
             courier_store::StoreError::Conflict => Error::Conflict("a matter with that name exists".into()),
             e => e.into(),
@@ -236,9 +237,8 @@ impl Courier {
             "matter_id": record.id, "name": record.name, "department": record.department,
             "sensitivity": record.sensitivity,
         });
-        let head =
-            self.audit.append(&mut tx, caller, "matter.create", &format!("matter:{}", record.id), details).await?;
-        self.audit.commit(tx, head).await?;
+        tx.record(caller, AuditAction::MatterCreate, &format!("matter:{}", record.id), details).await?;
+        tx.commit().await?;
         self.matter_view(&record.id).await
     }
 
@@ -268,12 +268,11 @@ impl Courier {
             ));
         }
         self.refuse_outsider_membership_change(caller, &m).await?;
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.audit.begin(&self.db).await?;
         let before = rows::upsert_member(&mut tx, &m.id, &user.id, role, now_ms()).await?;
         let details = json!({ "matter_id": m.id, "user_id": user.id, "before": before, "after": role });
-        let head =
-            self.audit.append(&mut tx, caller, "matter.member_set", &format!("matter:{}", m.id), details).await?;
-        self.audit.commit(tx, head).await?;
+        tx.record(caller, AuditAction::MatterMemberSet, &format!("matter:{}", m.id), details).await?;
+        tx.commit().await?;
         self.matter_view(&m.id).await
     }
 
@@ -302,14 +301,13 @@ impl Courier {
         self.refuse_outsider_membership_change(caller, &m).await?;
         let email = super::staff::normalize_email(email)?;
         let user = courier_store::users::by_email(self.db.pool(), &email).await?.ok_or(Error::NotFound)?;
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.audit.begin(&self.db).await?;
         if !rows::remove_member(&mut tx, &m.id, &user.id).await? {
             return Err(Error::NotFound);
         }
         let details = json!({ "matter_id": m.id, "user_id": user.id });
-        let head =
-            self.audit.append(&mut tx, caller, "matter.member_remove", &format!("matter:{}", m.id), details).await?;
-        self.audit.commit(tx, head).await?;
+        tx.record(caller, AuditAction::MatterMemberRemove, &format!("matter:{}", m.id), details).await?;
+        tx.commit().await?;
         self.matter_view(&m.id).await
     }
 
@@ -321,14 +319,13 @@ impl Courier {
     ) -> Result<MatterView> {
         let m = self.resolve_matter(caller, matter, false).await?;
         self.authorize(caller, Action::MatterArchive, &self.matter_resource(&m.id).await?).await?;
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.audit.begin(&self.db).await?;
         if !rows::set_archived(&mut tx, &m.id, archived.then(now_ms)).await? {
             return Err(Error::BadRequest("the General matter cannot be archived".into()));
         }
-        let action = if archived { "matter.archive" } else { "matter.unarchive" };
-        let head =
-            self.audit.append(&mut tx, caller, action, &format!("matter:{}", m.id), json!({"matter_id": m.id})).await?;
-        self.audit.commit(tx, head).await?;
+        let action = if archived { AuditAction::MatterArchive } else { AuditAction::MatterUnarchive };
+        tx.record(caller, action, &format!("matter:{}", m.id), json!({"matter_id": m.id})).await?;
+        tx.commit().await?;
         self.matter_view(&m.id).await
     }
 
@@ -346,12 +343,11 @@ impl Courier {
         }
         let now = now_ms();
         let id = uuid::Uuid::new_v4().to_string();
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.audit.begin(&self.db).await?;
         rows::insert_break_glass(&mut tx, &id, &m.id, user_id, &reason, now, now + for_ms).await?;
         let details = json!({ "matter_id": m.id, "reason": reason, "expires_at": rfc3339(now + for_ms) });
-        let head =
-            self.audit.append(&mut tx, caller, "matter.break_glass", &format!("matter:{}", m.id), details).await?;
-        self.audit.commit(tx, head).await?;
+        tx.record(caller, AuditAction::MatterBreakGlass, &format!("matter:{}", m.id), details).await?;
+        tx.commit().await?;
         Ok(rfc3339(now + for_ms))
     }
 

@@ -9,6 +9,7 @@ use serde_json::json;
 use totp_rs::{Algorithm, TOTP};
 use zeroize::Zeroizing;
 
+use super::audit::AuditAction;
 use super::{Caller, Courier};
 use crate::{Error, Result};
 
@@ -138,14 +139,14 @@ impl Courier {
     pub async fn offer_enrolment(&self, session: &str) -> Result<TotpOffer> {
         let s = self.session(session).await?.filter(|s| s.must_enrol).ok_or(Error::Unauthenticated)?;
         let (sealed, offer) = self.new_totp(&s.user_id, &s.email)?;
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.audit.begin(&self.db).await?;
         if !rows::offer_totp(&mut tx, &s.user_id, &sealed).await? {
             return Err(Error::Unauthenticated);
         }
         let caller = Caller::new(super::Actor::Staff(s.user_id.clone()), None);
         let target = format!("user:{}", s.user_id);
-        let head = self.audit.append(&mut tx, &caller, "mfa.enrolment_offered", &target, json!({})).await?;
-        self.audit.commit(tx, head).await?;
+        tx.record(&caller, AuditAction::MfaEnrolmentOffered, &target, json!({})).await?;
+        tx.commit().await?;
         Ok(offer)
     }
 
@@ -166,12 +167,14 @@ impl Courier {
         let caller = Caller::new(super::Actor::Staff(user.id.clone()), ip);
         let Some(step) = self.matching_totp_step(&user, code.trim())? else {
             let details = json!({ "step": "enrol" });
-            self.audit.record(&self.db, &caller, "login.failed", &format!("user:{}", user.id), details).await?;
+            self.audit
+                .record(&self.db, &caller, AuditAction::LoginFailed, &format!("user:{}", user.id), details)
+                .await?;
             self.sign_in_failed(ip, &user.email).await?;
             return Err(Error::Unauthenticated);
         };
         let (codes, hashes) = new_recovery_codes(&user.id)?;
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.audit.begin(&self.db).await?;
         // The secret must still be the one the code matched (no newer offer in another tab).
         if !rows::confirm_totp(&mut tx, &user.id, &user.totp_sealed).await?
             || !rows::advance_totp_step(&mut tx, &user.id, step).await?
@@ -179,21 +182,16 @@ impl Courier {
             return Err(Error::Unauthenticated);
         }
         recovery_codes::replace(&mut tx, &user.id, &hashes, self.clock.now_ms()).await?;
-        self.audit
-            .append(&mut tx, &caller, "mfa.enrolled", &format!("user:{}", user.id), json!({ "method": "totp" }))
-            .await?;
+        tx.record(&caller, AuditAction::MfaEnrolled, &format!("user:{}", user.id), json!({ "method": "totp" })).await?;
         let fresh = self.start_full_session(&mut tx, &caller, session, &user.id, SecondFactor::Totp).await?;
-        let head = self
-            .audit
-            .append(
-                &mut tx,
-                &caller,
-                "login.success",
-                &format!("user:{}", user.id),
-                json!({ "method": "totp", "enrolled": true }),
-            )
-            .await?;
-        self.audit.commit(tx, head).await?;
+        tx.record(
+            &caller,
+            AuditAction::LoginSuccess,
+            &format!("user:{}", user.id),
+            json!({ "method": "totp", "enrolled": true }),
+        )
+        .await?;
+        tx.commit().await?;
         self.sign_in_succeeded(ip, &user.email).await?;
         Ok((fresh, codes))
     }
@@ -204,14 +202,11 @@ impl Courier {
             return Err(Error::Forbidden);
         };
         let (codes, hashes) = new_recovery_codes(user_id)?;
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.audit.begin(&self.db).await?;
         recovery_codes::replace(&mut tx, user_id, &hashes, self.clock.now_ms()).await?;
         let details = json!({ "count": codes.len() });
-        let head = self
-            .audit
-            .append(&mut tx, caller, "mfa.recovery_codes_regenerated", &format!("user:{user_id}"), details)
-            .await?;
-        self.audit.commit(tx, head).await?;
+        tx.record(caller, AuditAction::MfaRecoveryCodesRegenerated, &format!("user:{user_id}"), details).await?;
+        tx.commit().await?;
         Ok(codes)
     }
 }

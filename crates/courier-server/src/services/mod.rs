@@ -5,6 +5,7 @@ pub mod access;
 pub mod api_tokens;
 pub mod archive;
 pub mod audit;
+pub mod audit_events;
 pub mod authz;
 pub mod clock;
 pub mod documents;
@@ -138,10 +139,8 @@ impl Courier {
     }
 
     /// Audits a certificate reload on SIGHUP (`tls.reloaded` or `tls.reload_failed`).
-    pub async fn record_tls_reload(&self, action: &str, details: serde_json::Value) -> crate::Result<()> {
-        if !matches!(action, "tls.reloaded" | "tls.reload_failed") {
-            return Err(crate::Error::BadRequest(format!("{action} is not a TLS event")));
-        }
+    pub async fn record_tls_reload(&self, reloaded: bool, details: serde_json::Value) -> crate::Result<()> {
+        let action = if reloaded { audit::AuditAction::TlsReloaded } else { audit::AuditAction::TlsReloadFailed };
         self.audit.record(&self.db, &Caller::system(), action, "tls", details).await
     }
 
@@ -162,14 +161,14 @@ impl Courier {
         passcode: zeroize::Zeroizing<String>,
     ) -> crate::Result<bool> {
         let kind = link.kind();
-        self.begin_passcode_attempt(caller.ip, kind, link_id).await?;
+        self.begin_passcode_attempt(caller.ip, link, link_id).await?;
         let ok = self.passcodes.verify(passcode, hash).await?;
         if !ok {
             let details = serde_json::json!({ format!("{kind}_id"): link_id });
-            let action = format!("{kind}.passcode_failed");
-            self.audit.record(&self.db, caller, &action, &format!("{kind}:{link_id}"), details).await?;
+            let action = link.audit_failed();
+            self.audit.record(&self.db, caller, action, &format!("{kind}:{link_id}"), details).await?;
         }
-        self.end_passcode_attempt(caller.ip, kind, link_id, ok).await?;
+        self.end_passcode_attempt(caller.ip, link, link_id, ok).await?;
         Ok(ok)
     }
 
@@ -207,7 +206,7 @@ pub(crate) fn text_field(what: &str, raw: &str, allow_empty: bool, max_chars: us
 }
 
 /// Which kind of link a passcode cookie unlocks (the MAC is bound to it).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unlock {
     Portal,
     Share,
@@ -218,6 +217,27 @@ impl Unlock {
         match self {
             Self::Portal => "portal",
             Self::Share => "share",
+        }
+    }
+
+    fn audit_failed(self) -> audit::AuditAction {
+        match self {
+            Self::Portal => audit::AuditAction::PortalPasscodeFailed,
+            Self::Share => audit::AuditAction::SharePasscodeFailed,
+        }
+    }
+
+    fn audit_locked(self) -> audit::AuditAction {
+        match self {
+            Self::Portal => audit::AuditAction::PortalPasscodeLocked,
+            Self::Share => audit::AuditAction::SharePasscodeLocked,
+        }
+    }
+
+    fn audit_unlocked(self) -> audit::AuditAction {
+        match self {
+            Self::Portal => audit::AuditAction::PortalPasscodeUnlocked,
+            Self::Share => audit::AuditAction::SharePasscodeUnlocked,
         }
     }
 

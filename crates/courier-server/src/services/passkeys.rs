@@ -16,6 +16,7 @@ use webauthn_rs::prelude::{
     RegisterPublicKeyCredential, RequestChallengeResponse, Url, Webauthn, WebauthnBuilder,
 };
 
+use super::audit::{AuditAction, AuditedTx};
 use super::mfa::SecondFactor;
 use super::sessions::{Origin, StaffSession};
 use super::{Actor, Caller, Courier};
@@ -110,7 +111,7 @@ impl Courier {
     ) -> Result<PasskeyView> {
         let name = super::text_field("passkey name", name, false, MAX_NAME_CHARS)?;
         let webauthn = self.webauthn()?;
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.audit.begin(&self.db).await?;
         let (user_id, state) = rows::take_ceremony(&mut tx, &me.id_hash, "register", self.clock.now_ms())
             .await?
             .filter(|(u, _)| *u == me.user_id)
@@ -133,21 +134,19 @@ impl Courier {
             other => other.into(),
         })?;
         let details = json!({ "passkey_id": record.id, "name": record.name });
-        let head =
-            self.audit.append(&mut tx, caller, "mfa.passkey_added", &format!("user:{}", me.user_id), details).await?;
-        self.audit.commit(tx, head).await?;
+        tx.record(caller, AuditAction::MfaPasskeyAdded, &format!("user:{}", me.user_id), details).await?;
+        tx.commit().await?;
         Ok(view(&record))
     }
 
     /// Removes one of the signed-in user's passkeys; their other sessions end (a factor changed).
     pub(super) async fn remove_passkey(&self, caller: &Caller, me: &StaffSession, id: &str) -> Result<()> {
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.audit.begin(&self.db).await?;
         let removed = rows::delete(&mut tx, &me.user_id, id).await?.ok_or(Error::NotFound)?;
         let ended = courier_store::sessions::delete_others(&mut tx, &me.user_id, &me.id_hash).await?;
         let details = json!({ "passkey_id": removed.id, "name": removed.name, "sessions_ended": ended });
-        let head =
-            self.audit.append(&mut tx, caller, "mfa.passkey_removed", &format!("user:{}", me.user_id), details).await?;
-        self.audit.commit(tx, head).await
+        tx.record(caller, AuditAction::MfaPasskeyRemoved, &format!("user:{}", me.user_id), details).await?;
+        tx.commit().await
     }
 
     /// Starts a passkey assertion as the second factor of the session `session` (password given).
@@ -182,7 +181,7 @@ impl Courier {
         key: &[u8],
         kind: &str,
         credential: &PublicKeyCredential,
-    ) -> Result<(users::UserRecord, courier_store::Tx)> {
+    ) -> Result<(users::UserRecord, AuditedTx<'_>)> {
         let webauthn = self.webauthn()?;
         // The ceremony is used up in a transaction of its own: the throttle below may sleep,
         // and no write transaction may be held across that (review finding 5).
@@ -200,13 +199,15 @@ impl Courier {
         let caller = Caller::new(Actor::Staff(user.id.clone()), ip);
         let Ok(result) = verified else {
             let details = json!({ "step": "passkey" });
-            self.audit.record(&self.db, &caller, "login.failed", &format!("user:{}", user.id), details).await?;
+            self.audit
+                .record(&self.db, &caller, AuditAction::LoginFailed, &format!("user:{}", user.id), details)
+                .await?;
             self.sign_in_failed(ip, &user.email).await?;
             return Err(Error::Unauthenticated);
         };
         self.refuse_if_locked(ip, &user.email).await?;
-        let mut tx = self.db.begin().await?;
-        let stored = rows::for_user(&mut *tx, &user.id).await?;
+        let mut tx = self.audit.begin(&self.db).await?;
+        let stored = rows::for_user(tx.conn(), &user.id).await?;
         for record in stored {
             let mut passkey: Passkey = from_json(&record.passkey)?;
             if passkey.cred_id() == result.cred_id() {
@@ -233,8 +234,8 @@ impl Courier {
         let caller = Caller::new(Actor::Staff(user.id.clone()), ip);
         let fresh = self.start_full_session(&mut tx, &caller, session, &user.id, SecondFactor::Passkey).await?;
         let details = json!({ "method": "passkey" });
-        let head = self.audit.append(&mut tx, &caller, "login.success", &format!("user:{}", user.id), details).await?;
-        self.audit.commit(tx, head).await?;
+        tx.record(&caller, AuditAction::LoginSuccess, &format!("user:{}", user.id), details).await?;
+        tx.commit().await?;
         self.sign_in_succeeded(ip, &user.email).await?;
         Ok(fresh)
     }
@@ -293,8 +294,8 @@ impl Courier {
         let fresh =
             self.start_full_session(&mut tx, &caller, pending.expose(), &user.id, SecondFactor::Passkey).await?;
         let details = json!({ "method": "passkey", "passwordless": true });
-        let head = self.audit.append(&mut tx, &caller, "login.success", &format!("user:{}", user.id), details).await?;
-        self.audit.commit(tx, head).await?;
+        tx.record(&caller, AuditAction::LoginSuccess, &format!("user:{}", user.id), details).await?;
+        tx.commit().await?;
         self.sign_in_succeeded(origin.ip, &user.email).await?;
         Ok(fresh)
     }

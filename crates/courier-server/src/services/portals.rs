@@ -10,6 +10,7 @@ use serde::Serialize;
 use serde_json::json;
 use zeroize::Zeroizing;
 
+use super::audit::AuditAction;
 use super::authz::Action;
 use super::scanning::Scanning;
 use super::{Caller, Courier};
@@ -176,7 +177,7 @@ impl Courier {
         let dlp_action = req.dlp_action.map(DlpAction::as_str);
         let token = Token::generate()?;
         let id = PortalId::random().to_string();
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.audit.begin(&self.db).await?;
         let matter_id = Some(matter.id);
         rows::insert(
             &mut tx,
@@ -200,8 +201,8 @@ impl Courier {
             "passcode": passcode_hash.is_some(), "max_file_size": max.bytes(),
             "allowed_types": allowed, "dlp_action": dlp_action,
         });
-        let head = self.audit.append(&mut tx, caller, "portal.create", &format!("portal:{id}"), details).await?;
-        self.audit.commit(tx, head).await?;
+        tx.record(caller, AuditAction::PortalCreate, &format!("portal:{id}"), details).await?;
+        tx.commit().await?;
         Ok(IssuedLink {
             url: self.portal_url(&token),
             token: token.expose().to_owned(),
@@ -241,19 +242,18 @@ impl Courier {
     /// Lifts the lock that wrong passcodes put on the portal's link (review finding 12).
     pub(super) async fn unlock_portal_passcode(&self, caller: &Caller, id: &str) -> Result<bool> {
         self.authorize_portal(caller, Action::PortalManage, id).await?;
-        self.unlock_link_passcode(caller, "portal", id).await
+        self.unlock_link_passcode(caller, super::Unlock::Portal, id).await
     }
 
     pub(super) async fn set_portal_enabled(&self, caller: &Caller, id: &str, enabled: bool) -> Result<PortalView> {
         self.authorize_portal(caller, Action::PortalManage, id).await?;
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.audit.begin(&self.db).await?;
         if !rows::set_enabled(&mut tx, id, enabled).await? {
             return Err(Error::NotFound);
         }
-        let action = if enabled { "portal.enable" } else { "portal.disable" };
-        let head =
-            self.audit.append(&mut tx, caller, action, &format!("portal:{id}"), json!({ "portal_id": id })).await?;
-        self.audit.commit(tx, head).await?;
+        let action = if enabled { AuditAction::PortalEnable } else { AuditAction::PortalDisable };
+        tx.record(caller, action, &format!("portal:{id}"), json!({ "portal_id": id })).await?;
+        tx.commit().await?;
         self.portal(id).await
     }
 
@@ -261,15 +261,12 @@ impl Courier {
     pub(super) async fn new_portal_link(&self, caller: &Caller, id: &str) -> Result<IssuedLink> {
         self.authorize_portal(caller, Action::PortalManage, id).await?;
         let token = Token::generate()?;
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.audit.begin(&self.db).await?;
         if !rows::set_token_hash(&mut tx, id, &token.hash()).await? {
             return Err(Error::NotFound);
         }
-        let head = self
-            .audit
-            .append(&mut tx, caller, "portal.new_link", &format!("portal:{id}"), json!({ "portal_id": id }))
-            .await?;
-        self.audit.commit(tx, head).await?;
+        tx.record(caller, AuditAction::PortalNewLink, &format!("portal:{id}"), json!({ "portal_id": id })).await?;
+        tx.commit().await?;
         let p = self.portal(id).await?;
         Ok(IssuedLink {
             id: p.id,
@@ -283,11 +280,11 @@ impl Courier {
     pub(super) async fn delete_portal(&self, caller: &Caller, id: &str) -> Result<usize> {
         self.authorize_portal(caller, Action::PortalDelete, id).await?;
         let now = now_ms();
-        let mut tx = self.db.begin().await?;
-        if rows::get(&mut *tx, id).await?.is_none() {
+        let mut tx = self.audit.begin(&self.db).await?;
+        if rows::get(tx.conn(), id).await?.is_none() {
             return Err(Error::NotFound);
         }
-        let docs = courier_store::documents::list(&mut *tx, Some(id), false).await?;
+        let docs = courier_store::documents::list(tx.conn(), Some(id), false).await?;
         let mut blob_keys = Vec::with_capacity(docs.len());
         for d in &docs {
             self.shred_in(&mut tx, caller, d, now).await?;
@@ -295,8 +292,8 @@ impl Courier {
         }
         rows::mark_deleted(&mut tx, id, now).await?;
         let details = json!({ "portal_id": id, "documents_shredded": docs.len() });
-        let head = self.audit.append(&mut tx, caller, "portal.delete", &format!("portal:{id}"), details).await?;
-        self.audit.commit(tx, head).await?;
+        tx.record(caller, AuditAction::PortalDelete, &format!("portal:{id}"), details).await?;
+        tx.commit().await?;
         let _purged = self.delete_blobs(&blob_keys).await;
         Ok(docs.len())
     }

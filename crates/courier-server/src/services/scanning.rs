@@ -18,6 +18,7 @@ use serde::Serialize;
 use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 
+use super::audit::AuditAction;
 use super::{Caller, Courier};
 use crate::config::{DlpAction, MalwareAction};
 use crate::{Config, Error, Result};
@@ -352,8 +353,8 @@ impl Courier {
         }
         let d = rows::get(self.db.pool(), id).await?.filter(|d| d.deleted_at.is_none()).ok_or(Error::NotFound)?;
         self.authorize(caller, super::authz::Action::DocumentRelease, &self.document_resource(&d).await?).await?;
-        let mut tx = self.db.begin().await?;
-        let d = rows::get(&mut *tx, id).await?.filter(|d| d.deleted_at.is_none()).ok_or(Error::NotFound)?;
+        let mut tx = self.audit.begin(&self.db).await?;
+        let d = rows::get(tx.conn(), id).await?.filter(|d| d.deleted_at.is_none()).ok_or(Error::NotFound)?;
         if !d.scan.held {
             return Err(Error::Conflict("this document is not held".into()));
         }
@@ -365,7 +366,7 @@ impl Courier {
             "document_id": id, "portal_id": d.portal_id, "previous_status": d.scan.status,
             "malware": d.scan.malware, "reason": reason,
         });
-        let head = self.audit.append(&mut tx, caller, "document.release", &format!("document:{id}"), details).await?;
-        self.audit.commit(tx, head).await
+        tx.record(caller, AuditAction::DocumentRelease, &format!("document:{id}"), details).await?;
+        tx.commit().await
     }
 }

@@ -9,6 +9,7 @@ use serde_json::json;
 
 use courier_core::SessionStage;
 
+use super::audit::{AuditAction, AuditedTx};
 use super::mfa::SecondFactor;
 use super::{Actor, Caller, Courier, Via};
 use crate::{Error, Result};
@@ -113,15 +114,15 @@ impl Courier {
     /// the next page and in the trail.
     pub(super) async fn start_full_session(
         &self,
-        tx: &mut courier_store::Tx,
+        tx: &mut AuditedTx<'_>,
         caller: &Caller,
         pending: &str,
         user_id: &str,
         factor: SecondFactor,
     ) -> Result<Token> {
         let old = Token::parse(pending).map(|t| t.hash()).unwrap_or_default();
-        let origin = rows::get(&mut **tx, &old).await?.ok_or(Error::Unauthenticated)?;
-        rows::delete(&mut **tx, &old).await?;
+        let origin = rows::get(tx.conn(), &old).await?.ok_or(Error::Unauthenticated)?;
+        rows::delete(tx.conn(), &old).await?;
         let fresh = Token::generate()?;
         let ended = if self.config.single_session { rows::delete_others(tx, user_id, &fresh.hash()).await? } else { 0 };
         let now = self.clock.now_ms();
@@ -141,10 +142,10 @@ impl Courier {
             ..origin
         };
         rows::insert(tx, &record).await?;
-        users::set_last_login(&mut **tx, user_id, now).await?;
+        users::set_last_login(tx.conn(), user_id, now).await?;
         if ended > 0 {
             let details = json!({ "count": ended });
-            self.audit.append(tx, caller, "session.ended_by_new_login", &format!("user:{user_id}"), details).await?;
+            tx.record(caller, AuditAction::SessionEndedByNewLogin, &format!("user:{user_id}"), details).await?;
         }
         Ok(fresh)
     }
@@ -197,10 +198,10 @@ impl Courier {
         let Some(token) = Token::parse(session) else {
             return Ok(());
         };
-        let mut tx = self.db.begin().await?;
-        rows::delete(&mut *tx, &token.hash()).await?;
-        let head = self.audit.append(&mut tx, caller, "logout", "session", json!({})).await?;
-        self.audit.commit(tx, head).await
+        let mut tx = self.audit.begin(&self.db).await?;
+        rows::delete(tx.conn(), &token.hash()).await?;
+        tx.record(caller, AuditAction::Logout, "session", json!({})).await?;
+        tx.commit().await
     }
 
     /// The signed-in user's sessions, newest first, marking the one asking.
@@ -215,12 +216,12 @@ impl Courier {
             return Err(Error::Forbidden);
         };
         let hash = hex::decode(handle).map_err(|_| Error::NotFound)?;
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.audit.begin(&self.db).await?;
         if !rows::delete_of_user(&mut tx, user_id, &hash).await? {
             return Err(Error::NotFound);
         }
-        let head = self.audit.append(&mut tx, caller, "session.ended", &format!("user:{user_id}"), json!({})).await?;
-        self.audit.commit(tx, head).await
+        tx.record(caller, AuditAction::SessionEnded, &format!("user:{user_id}"), json!({})).await?;
+        tx.commit().await
     }
 
     /// Gives the session `current` a fresh id and ends the user's other sessions (after a
@@ -245,17 +246,14 @@ impl Courier {
 
     /// Ends the signed-in user's other sessions (this one goes on).
     pub(super) async fn end_other_sessions(&self, caller: &Caller, me: &StaffSession) -> Result<u64> {
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.audit.begin(&self.db).await?;
         let ended = rows::delete_others(&mut tx, &me.user_id, &me.id_hash).await?;
         // "Sign out everywhere else" is what someone does who fears their account is used by
         // another: tokens made from it go too (the person makes new ones under Account).
         let revoked = courier_store::api_tokens::revoke_all(&mut tx, Some(&me.user_id), self.clock.now_ms()).await?;
         let details = json!({ "count": ended, "tokens_revoked": revoked });
-        let head = self
-            .audit
-            .append(&mut tx, caller, "session.ended_others", &format!("user:{}", me.user_id), details)
-            .await?;
-        self.audit.commit(tx, head).await?;
+        tx.record(caller, AuditAction::SessionEndedOthers, &format!("user:{}", me.user_id), details).await?;
+        tx.commit().await?;
         Ok(ended)
     }
 

@@ -19,6 +19,7 @@ use serde_json::json;
 use tokio::sync::OwnedSemaphorePermit;
 use zeroize::Zeroizing;
 
+use super::audit::AuditAction;
 use super::authz::Action;
 use super::portals::{IssuedLink, MAX_LABEL_CHARS, MIN_PASSCODE_CHARS};
 use super::watermark::Stamp;
@@ -203,7 +204,7 @@ impl Courier {
             revoked_at: None,
             matter_archived: false,
         };
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.audit.begin(&self.db).await?;
         rows::insert(&mut tx, &NewShare { record: &record, token_hash: &token.hash(), document_ids: &ids }).await?;
         let details = json!({
             "share_id": record.id, "matter_id": matter.id, "documents": ids,
@@ -211,8 +212,8 @@ impl Courier {
             "passcode": record.passcode_hash.is_some(), "served_unchanged": unchanged,
             "allow_findings": req.allow_findings,
         });
-        let head = self.audit.append(&mut tx, caller, "share.create", &format!("share:{}", record.id), details).await?;
-        self.audit.commit(tx, head).await?;
+        tx.record(caller, AuditAction::ShareCreate, &format!("share:{}", record.id), details).await?;
+        tx.commit().await?;
         Ok(CreatedShare {
             link: IssuedLink {
                 id: record.id,
@@ -292,19 +293,18 @@ impl Courier {
     pub(super) async fn unlock_share_passcode(&self, caller: &Caller, id: &str) -> Result<bool> {
         let s = rows::get(self.db.pool(), id).await?.ok_or(Error::NotFound)?;
         self.authorize(caller, Action::ShareRevoke, &self.share_resource(&s).await?).await?;
-        self.unlock_link_passcode(caller, "share", id).await
+        self.unlock_link_passcode(caller, super::Unlock::Share, id).await
     }
 
     pub(super) async fn revoke_share(&self, caller: &Caller, id: &str) -> Result<ShareView> {
         let s = rows::get(self.db.pool(), id).await?.ok_or(Error::NotFound)?;
         self.authorize(caller, Action::ShareRevoke, &self.share_resource(&s).await?).await?;
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.audit.begin(&self.db).await?;
         if !rows::revoke(&mut tx, id, now_ms()).await? {
             return Err(Error::Conflict("this share is revoked already".into()));
         }
-        let head =
-            self.audit.append(&mut tx, caller, "share.revoke", &format!("share:{id}"), json!({"share_id": id})).await?;
-        self.audit.commit(tx, head).await?;
+        tx.record(caller, AuditAction::ShareRevoke, &format!("share:{id}"), json!({"share_id": id})).await?;
+        tx.commit().await?;
         self.share(caller, id).await
     }
 
@@ -387,7 +387,7 @@ impl Courier {
             user_agent: user_agent.chars().filter(|c| !c.is_control()).take(300).collect(),
             watermarked,
         };
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.audit.begin(&self.db).await?;
         let download_id = uuid::Uuid::new_v4().to_string();
         if !rows::take_download(&mut tx, &share.id, &record, &download_id, share.max_downloads).await? {
             return Err(Error::Conflict(exhausted.into()));
@@ -396,8 +396,8 @@ impl Courier {
             "share_id": share.id, "document_id": d.id, "ip": record.ip, "user_agent": record.user_agent,
             "watermarked": watermarked, "size": d.size,
         });
-        let head = self.audit.append(&mut tx, caller, "share.download", &format!("document:{}", d.id), details).await?;
-        self.audit.commit(tx, head).await?;
+        tx.record(caller, AuditAction::ShareDownload, &format!("document:{}", d.id), details).await?;
+        tx.commit().await?;
         Ok(SharedDownload { name: d.name, content_type: d.content_type, length, body })
     }
 

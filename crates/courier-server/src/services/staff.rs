@@ -12,6 +12,7 @@ use serde::Serialize;
 use serde_json::json;
 use zeroize::Zeroizing;
 
+use super::audit::{AuditAction, AuditedTx};
 use super::mfa::{SecondFactor, looks_like_recovery_code, new_recovery_codes};
 use super::sessions::Origin;
 use super::{Actor, Caller, Courier};
@@ -93,21 +94,21 @@ impl Courier {
         password: Zeroizing<String>,
     ) -> Result<Enrolment> {
         let (record, enrolment, hashes) = self.prepare_user(email, role, password).await?;
-        let mut tx = self.db.begin().await?;
-        let head = self.insert_user(&mut tx, caller, &record, &hashes).await?;
-        self.audit.commit(tx, head).await?;
+        let mut tx = self.audit.begin(&self.db).await?;
+        self.insert_user(&mut tx, caller, &record, &hashes).await?;
+        tx.commit().await?;
         Ok(enrolment)
     }
 
     /// Sets the department that attribute-based policies see; audited with before and after.
     pub(super) async fn set_user_department(&self, caller: &Caller, user_id: &str, department: &str) -> Result<()> {
         let department = super::text_field("department", department, true, super::matters::MAX_NAME_CHARS)?;
-        let mut tx = self.db.begin().await?;
-        let before = rows::by_id(&mut *tx, user_id).await?.ok_or(Error::NotFound)?.department;
+        let mut tx = self.audit.begin(&self.db).await?;
+        let before = rows::by_id(tx.conn(), user_id).await?.ok_or(Error::NotFound)?.department;
         rows::set_department(&mut tx, user_id, &department).await?;
         let details = json!({ "user_id": user_id, "before": before, "after": department });
-        let head = self.audit.append(&mut tx, caller, "user.department", &format!("user:{user_id}"), details).await?;
-        self.audit.commit(tx, head).await
+        tx.record(caller, AuditAction::UserDepartment, &format!("user:{user_id}"), details).await?;
+        tx.commit().await
     }
 
     /// Checks the input and does the slow work (argon2) before any transaction starts.
@@ -148,11 +149,11 @@ impl Courier {
     /// Inserts a user (and their recovery codes, if enrolled) with the `user.create` event.
     pub(super) async fn insert_user(
         &self,
-        tx: &mut courier_store::Tx,
+        tx: &mut AuditedTx<'_>,
         caller: &Caller,
         record: &UserRecord,
         recovery: &[[u8; 32]],
-    ) -> Result<courier_store::audit::HeadRecord> {
+    ) -> Result<()> {
         let now = self.clock.now_ms();
         rows::insert(tx, record, now).await.map_err(|e| match e {
             courier_store::StoreError::Conflict => Error::Conflict("a user with this email exists".into()),
@@ -164,7 +165,7 @@ impl Courier {
             if record.role == Role::Admin { rows::revoke_setup_tokens(tx, now).await? } else { 0 };
         let details = json!({ "user_id": record.id, "email": record.email, "role": record.role,
             "invited": record.invited(), "setup_links_revoked": setup_links_revoked });
-        self.audit.append(tx, caller, "user.create", &format!("user:{}", record.id), details).await
+        tx.record(caller, AuditAction::UserCreate, &format!("user:{}", record.id), details).await
     }
 
     /// First step of sign-in. Unknown email, invited (no password yet), disabled account and
@@ -178,19 +179,20 @@ impl Courier {
         let ok = self.passwords.verify(password, user.as_ref().map(|u| u.password_hash.clone())).await?;
         let Some(user) = user.filter(|_| ok) else {
             let caller = Caller::new(Actor::System, ip);
-            self.audit.record(&self.db, &caller, "login.failed", "login", json!({ "step": "password" })).await?;
+            self.audit
+                .record(&self.db, &caller, AuditAction::LoginFailed, "login", json!({ "step": "password" }))
+                .await?;
             self.sign_in_failed(ip, &email).await?;
             return Err(Error::Unauthenticated);
         };
         // Guesses sent alongside may have locked the account while this one was hashed.
         self.sign_in_step_passed(ip, &email).await?;
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.audit.begin(&self.db).await?;
         let stage = if user.mfa_enrolled { courier_core::SessionStage::Mfa } else { courier_core::SessionStage::Enrol };
         let session = self.start_pending_session(&mut tx, &user.id, stage, origin).await?;
         let caller = Caller::new(Actor::Staff(user.id.clone()), ip);
-        let head =
-            self.audit.append(&mut tx, &caller, "login.password_ok", &format!("user:{}", user.id), json!({})).await?;
-        self.audit.commit(tx, head).await?;
+        tx.record(&caller, AuditAction::LoginPasswordOk, &format!("user:{}", user.id), json!({})).await?;
+        tx.commit().await?;
         Ok(session)
     }
 
@@ -214,7 +216,7 @@ impl Courier {
             (SecondFactor::Totp, self.matching_totp_step(&user, code)?)
         };
         self.refuse_if_locked(ip, &user.email).await?;
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.audit.begin(&self.db).await?;
         let accepted = if recovery {
             self.consume_recovery_code(&mut tx, &user.id, code).await?
         } else if let Some(step) = step {
@@ -226,21 +228,21 @@ impl Courier {
         let fresh = if accepted {
             let fresh = self.start_full_session(&mut tx, &caller, session, &user.id, factor).await?;
             if factor == SecondFactor::RecoveryCode {
-                let left = recovery_codes::unused(&mut *tx, &user.id).await?;
+                let left = recovery_codes::unused(tx.conn(), &user.id).await?;
                 let details = json!({ "remaining": left });
-                self.audit.append(&mut tx, &caller, "mfa.recovery_code_used", &target, details).await?;
+                tx.record(&caller, AuditAction::MfaRecoveryCodeUsed, &target, details).await?;
             }
             Some(fresh)
         } else {
             None
         };
         let (action, details) = match (&fresh, step) {
-            (Some(_), _) => ("login.success", json!({ "method": factor.as_str() })),
-            (None, Some(_)) => ("login.failed", json!({ "step": "totp", "reason": "code already used" })),
-            (None, None) => ("login.failed", json!({ "step": factor.as_str() })),
+            (Some(_), _) => (AuditAction::LoginSuccess, json!({ "method": factor.as_str() })),
+            (None, Some(_)) => (AuditAction::LoginFailed, json!({ "step": "totp", "reason": "code already used" })),
+            (None, None) => (AuditAction::LoginFailed, json!({ "step": factor.as_str() })),
         };
-        let head = self.audit.append(&mut tx, &caller, action, &target, details).await?;
-        self.audit.commit(tx, head).await?;
+        tx.record(&caller, action, &target, details).await?;
+        tx.commit().await?;
         match fresh {
             Some(fresh) => {
                 self.sign_in_succeeded(ip, &user.email).await?;
@@ -260,11 +262,11 @@ impl Courier {
     /// A one-time link through which the first admin is created (valid one hour).
     pub(super) async fn issue_setup_link(&self) -> Result<String> {
         let token = Token::generate()?;
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.audit.begin(&self.db).await?;
         let expires = self.clock.now_ms() + SETUP_LINK_TTL.as_millis() as i64;
         rows::insert_setup_token(&mut tx, &token.hash(), expires).await?;
-        let head = self.audit.append(&mut tx, &Caller::system(), "setup.link_issued", "setup", json!({})).await?;
-        self.audit.commit(tx, head).await?;
+        tx.record(&Caller::system(), AuditAction::SetupLinkIssued, "setup", json!({})).await?;
+        tx.commit().await?;
         Ok(format!("{}/setup/{}", self.config.public_url(), token.expose()))
     }
 
@@ -290,16 +292,16 @@ impl Courier {
             return Err(Error::LinkNotFound);
         }
         let (record, enrolment, hashes) = self.prepare_user(email, Role::Admin, password).await?;
-        let mut tx = self.db.begin().await?;
-        if rows::any_admin(&mut *tx).await?
+        let mut tx = self.audit.begin(&self.db).await?;
+        if rows::any_admin(tx.conn()).await?
             || !rows::consume_setup_token(&mut tx, &token.hash(), self.clock.now_ms()).await?
         {
             return Err(Error::LinkNotFound);
         }
         let caller = Caller::new(Actor::System, ip);
-        self.audit.append(&mut tx, &caller, "setup.link_used", "setup", json!({})).await?;
-        let head = self.insert_user(&mut tx, &caller, &record, &hashes).await?;
-        self.audit.commit(tx, head).await?;
+        tx.record(&caller, AuditAction::SetupLinkUsed, "setup", json!({})).await?;
+        self.insert_user(&mut tx, &caller, &record, &hashes).await?;
+        tx.commit().await?;
         Ok(enrolment)
     }
 }

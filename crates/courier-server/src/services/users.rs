@@ -13,6 +13,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use zeroize::Zeroizing;
 
+use super::audit::AuditAction;
 use super::authz::{Action, Resource};
 use super::sessions::{Origin, StaffSession};
 use super::staff::{Role, check_password_policy, normalize_email};
@@ -61,12 +62,12 @@ pub enum Change {
 }
 
 impl Change {
-    fn action(self) -> &'static str {
+    fn action(self) -> AuditAction {
         match self {
-            Self::Disable => "user.disable",
-            Self::Enable => "user.enable",
-            Self::Role(_) => "user.role",
-            Self::ResetMfa => "user.mfa_reset",
+            Self::Disable => AuditAction::UserDisable,
+            Self::Enable => AuditAction::UserEnable,
+            Self::Role(_) => AuditAction::UserRole,
+            Self::ResetMfa => AuditAction::UserMfaReset,
         }
     }
 }
@@ -151,14 +152,13 @@ impl Courier {
         let token = Token::generate()?;
         let now = self.clock.now_ms();
         let expires_at = now + ttl.as_millis() as i64;
-        let mut tx = self.db.begin().await?;
-        let (user_id, head) = match rows::by_email(&mut *tx, &email).await? {
+        let mut tx = self.audit.begin(&self.db).await?;
+        let user_id = match rows::by_email(tx.conn(), &email).await? {
             Some(u) if !u.invited() => return Err(Error::Conflict("a user with this email exists".into())),
             Some(u) => {
                 let details = json!({ "user_id": u.id, "email": u.email, "reissued": true });
-                let head =
-                    self.audit.append(&mut tx, caller, "user.invite", &format!("user:{}", u.id), details).await?;
-                (u.id, head)
+                tx.record(caller, AuditAction::UserInvite, &format!("user:{}", u.id), details).await?;
+                u.id
             }
             None => {
                 let id = UserId::random().to_string();
@@ -179,12 +179,12 @@ impl Courier {
                 };
                 self.insert_user(&mut tx, caller, &record, &[]).await?;
                 let details = json!({ "user_id": id, "email": email, "role": role.as_str(), "department": department });
-                let head = self.audit.append(&mut tx, caller, "user.invite", &format!("user:{id}"), details).await?;
-                (id, head)
+                tx.record(caller, AuditAction::UserInvite, &format!("user:{id}"), details).await?;
+                id
             }
         };
         invitations::insert(&mut tx, &token.hash(), &user_id, &caller.actor.to_string(), now, expires_at).await?;
-        self.audit.commit(tx, head).await?;
+        tx.commit().await?;
         Ok(Invitation {
             id: user_id,
             email,
@@ -207,14 +207,11 @@ impl Courier {
         let token = Token::generate()?;
         let now = self.clock.now_ms();
         let expires_at = now + (self.config.invitation_ttl_secs.min(24 * 3600) as i64) * 1000;
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.audit.begin(&self.db).await?;
         invitations::insert(&mut tx, &token.hash(), &user.id, &caller.actor.to_string(), now, expires_at).await?;
         let details = json!({ "user_id": user.id, "email": user.email, "expires_at": rfc3339(expires_at) });
-        let head = self
-            .audit
-            .append(&mut tx, caller, "user.password_reset_issued", &format!("user:{}", user.id), details)
-            .await?;
-        self.audit.commit(tx, head).await?;
+        tx.record(caller, AuditAction::UserPasswordResetIssued, &format!("user:{}", user.id), details).await?;
+        tx.commit().await?;
         Ok(Invitation {
             id: user.id,
             email: user.email,
@@ -240,7 +237,7 @@ impl Courier {
         check_password_policy(&password, &user.email, &self.config.firm_name)?;
         let hash = self.passwords.hash(password).await?;
         let token = Token::parse(token).ok_or(Error::LinkNotFound)?;
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.audit.begin(&self.db).await?;
         if invitations::consume(&mut tx, &token.hash(), self.clock.now_ms()).await?.as_deref() != Some(&user.id) {
             return Err(Error::LinkNotFound);
         }
@@ -252,12 +249,12 @@ impl Courier {
         let session = self.start_pending_session(&mut tx, &user.id, stage, origin).await?;
         let caller = Caller::new(Actor::Staff(user.id.clone()), origin.ip);
         let (action, details) = if user.invited() {
-            ("user.invitation_accepted", json!({}))
+            (AuditAction::UserInvitationAccepted, json!({}))
         } else {
-            ("user.password_reset", json!({ "sessions_ended": ended, "tokens_revoked": revoked }))
+            (AuditAction::UserPasswordReset, json!({ "sessions_ended": ended, "tokens_revoked": revoked }))
         };
-        let head = self.audit.append(&mut tx, &caller, action, &format!("user:{}", user.id), details).await?;
-        self.audit.commit(tx, head).await?;
+        tx.record(&caller, action, &format!("user:{}", user.id), details).await?;
+        tx.commit().await?;
         Ok(session)
     }
 
@@ -265,9 +262,9 @@ impl Courier {
     /// The user's sessions end; the change is undone if no enabled admin would be left.
     pub(super) async fn change_user(&self, caller: &Caller, user_id: &str, change: Change) -> Result<()> {
         self.authorize(caller, Action::UserManage, &Resource::Firm).await?;
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.audit.begin(&self.db).await?;
         rows::lock_admins(&mut tx, self.db.backend()).await?;
-        let before = rows::by_id(&mut *tx, user_id).await?.ok_or(Error::NotFound)?;
+        let before = rows::by_id(tx.conn(), user_id).await?.ok_or(Error::NotFound)?;
         let mfa_before = self.mfa_methods(&before).await?;
         match change {
             Change::Disable => rows::set_disabled(&mut tx, user_id, true).await?,
@@ -279,9 +276,9 @@ impl Courier {
                 rows::clear_mfa(&mut tx, user_id).await?
             }
         };
-        let after = rows::by_id(&mut *tx, user_id).await?.ok_or(Error::NotFound)?;
+        let after = rows::by_id(tx.conn(), user_id).await?.ok_or(Error::NotFound)?;
         let was_admin = before.role == Role::Admin && !before.disabled;
-        if was_admin && rows::count_admins(&mut *tx).await? == 0 {
+        if was_admin && rows::count_admins(tx.conn()).await? == 0 {
             return Err(Error::Conflict("this is the last enabled administrator; make another admin first".into()));
         }
         let ended = self.end_all_sessions(&mut tx, user_id).await?;
@@ -300,34 +297,33 @@ impl Courier {
         };
         let details = json!({ "user_id": user_id, "email": before.email, "before": snapshot(&before, &mfa_before),
             "after": snapshot(&after, &mfa_after), "sessions_ended": ended, "tokens_revoked": revoked });
-        let head = self.audit.append(&mut tx, caller, change.action(), &format!("user:{user_id}"), details).await?;
-        self.audit.commit(tx, head).await
+        tx.record(caller, change.action(), &format!("user:{user_id}"), details).await?;
+        tx.commit().await
     }
 
     /// Ends every session of every user and revokes every API token (incident response); the
     /// caller signs in again too.
     pub(super) async fn end_everyones_sessions(&self, caller: &Caller) -> Result<u64> {
         self.authorize(caller, Action::UserManage, &Resource::Firm).await?;
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.audit.begin(&self.db).await?;
         let ended = sessions::delete_all(&mut tx).await?;
         let revoked = courier_store::api_tokens::revoke_all(&mut tx, None, self.clock.now_ms()).await?;
         let details = json!({ "count": ended, "tokens_revoked": revoked });
-        let head = self.audit.append(&mut tx, caller, "sessions.ended_all", "sessions", details).await?;
-        self.audit.commit(tx, head).await?;
+        tx.record(caller, AuditAction::SessionsEndedAll, "sessions", details).await?;
+        tx.commit().await?;
         Ok(ended)
     }
 
     /// Ends every session of a user and revokes their API tokens.
     pub(super) async fn end_user_sessions(&self, caller: &Caller, user_id: &str) -> Result<u64> {
         self.authorize(caller, Action::UserManage, &Resource::Firm).await?;
-        let mut tx = self.db.begin().await?;
-        rows::by_id(&mut *tx, user_id).await?.ok_or(Error::NotFound)?;
+        let mut tx = self.audit.begin(&self.db).await?;
+        rows::by_id(tx.conn(), user_id).await?.ok_or(Error::NotFound)?;
         let ended = self.end_all_sessions(&mut tx, user_id).await?;
         let revoked = courier_store::api_tokens::revoke_all(&mut tx, Some(user_id), self.clock.now_ms()).await?;
         let details = json!({ "user_id": user_id, "count": ended, "tokens_revoked": revoked });
-        let head =
-            self.audit.append(&mut tx, caller, "user.sessions_ended", &format!("user:{user_id}"), details).await?;
-        self.audit.commit(tx, head).await?;
+        tx.record(caller, AuditAction::UserSessionsEnded, &format!("user:{user_id}"), details).await?;
+        tx.commit().await?;
         Ok(ended)
     }
 
@@ -344,7 +340,9 @@ impl Courier {
         self.begin_sign_in(caller.ip, &user.email).await?;
         if !self.passwords.verify(password, Some(user.password_hash.clone())).await? {
             let details = json!({ "step": "reauthenticate" });
-            self.audit.record(&self.db, caller, "login.failed", &format!("user:{}", user.id), details).await?;
+            self.audit
+                .record(&self.db, caller, AuditAction::LoginFailed, &format!("user:{}", user.id), details)
+                .await?;
             self.sign_in_failed(caller.ip, &user.email).await?;
             return Err(Error::BadRequest("your password is not right".into()));
         }
@@ -365,15 +363,14 @@ impl Courier {
         let user = self.reauthenticate(caller, session, current).await?;
         check_password_policy(&new, &user.email, &self.config.firm_name)?;
         let hash = self.passwords.hash(new).await?;
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.audit.begin(&self.db).await?;
         rows::set_password(&mut tx, user_id, &hash).await?;
         let (fresh, ended) = self.renew_session(&mut tx, session).await?;
         // Changing one's password is self-recovery too: tokens made with the old one go.
         let revoked = courier_store::api_tokens::revoke_all(&mut tx, Some(user_id), self.clock.now_ms()).await?;
         let details = json!({ "sessions_ended": ended, "tokens_revoked": revoked });
-        let head =
-            self.audit.append(&mut tx, caller, "user.password_changed", &format!("user:{user_id}"), details).await?;
-        self.audit.commit(tx, head).await?;
+        tx.record(caller, AuditAction::UserPasswordChanged, &format!("user:{user_id}"), details).await?;
+        tx.commit().await?;
         Ok(fresh)
     }
 }

@@ -4,7 +4,7 @@ CREATE TABLE api_tokens (
     id            TEXT PRIMARY KEY,
     user_id       TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     name          TEXT NOT NULL,
-    token_hash    BYTEA NOT NULL UNIQUE,
+    token_hash    {{BYTES}} NOT NULL UNIQUE,
     -- Space-separated, e.g. "documents:read portals:write".
     scopes        TEXT NOT NULL,
     created_at    BIGINT NOT NULL,

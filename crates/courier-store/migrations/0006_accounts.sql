@@ -8,7 +8,7 @@ ALTER TABLE users ADD COLUMN mfa_enrolled BIGINT NOT NULL DEFAULT 1;
 -- 100-bit code. A used code keeps its row, so the trail can say how many are left.
 CREATE TABLE recovery_codes (
     user_id    TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-    code_hash  BLOB NOT NULL,
+    code_hash  {{BYTES}} NOT NULL,
     created_at BIGINT NOT NULL,
     used_at    BIGINT,
     PRIMARY KEY (user_id, code_hash)
@@ -16,7 +16,7 @@ CREATE TABLE recovery_codes (
 
 -- A single-use link through which an invited user sets a password. Only its hash is stored.
 CREATE TABLE invitations (
-    token_hash  BLOB PRIMARY KEY,
+    token_hash  {{BYTES}} PRIMARY KEY,
     user_id     TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     created_by  TEXT NOT NULL,
     created_at  BIGINT NOT NULL,
@@ -30,7 +30,7 @@ CREATE INDEX invitations_user ON invitations (user_id);
 -- than altered: upgrading signs everyone out once.
 DROP TABLE sessions;
 CREATE TABLE sessions (
-    id_hash     BLOB PRIMARY KEY,
+    id_hash     {{BYTES}} PRIMARY KEY,
     user_id     TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     stage       TEXT NOT NULL CHECK (stage IN ('mfa', 'enrol', 'full')),
     csrf_token  TEXT NOT NULL,

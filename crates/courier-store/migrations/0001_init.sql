@@ -1,19 +1,19 @@
 -- Courier schema v1. Times are Unix milliseconds (BIGINT); flags are 0/1 BIGINT so the same
--- queries run on SQLite and PostgreSQL. Keep migrations/sqlite/0001_init.sql in step.
+-- queries run on SQLite and PostgreSQL. Keep migrations/{{OTHER}}/0001_init.sql in step.
 
 CREATE TABLE users (
     id              TEXT PRIMARY KEY,
     email           TEXT NOT NULL UNIQUE,
     role            TEXT NOT NULL CHECK (role IN ('admin', 'attorney', 'paralegal')),
     password_hash   TEXT NOT NULL,
-    totp_sealed     BYTEA NOT NULL,
+    totp_sealed     {{BYTES}} NOT NULL,
     totp_last_step  BIGINT NOT NULL DEFAULT 0,
     disabled        BIGINT NOT NULL DEFAULT 0,
     created_at      BIGINT NOT NULL
 );
 
 CREATE TABLE sessions (
-    id_hash     BYTEA PRIMARY KEY,
+    id_hash     {{BYTES}} PRIMARY KEY,
     user_id     TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     stage       TEXT NOT NULL CHECK (stage IN ('mfa', 'full')),
     csrf_token  TEXT NOT NULL,
@@ -23,7 +23,7 @@ CREATE TABLE sessions (
 CREATE INDEX sessions_user ON sessions (user_id);
 
 CREATE TABLE setup_tokens (
-    token_hash  BYTEA PRIMARY KEY,
+    token_hash  {{BYTES}} PRIMARY KEY,
     expires_at  BIGINT NOT NULL,
     used_at     BIGINT
 );
@@ -38,7 +38,7 @@ CREATE TABLE portals (
     id               TEXT PRIMARY KEY,
     matter_id        TEXT REFERENCES matters (id),
     label            TEXT NOT NULL,
-    token_hash       BYTEA NOT NULL UNIQUE,
+    token_hash       {{BYTES}} NOT NULL UNIQUE,
     passcode_hash    TEXT,
     max_file_size    BIGINT NOT NULL,
     expires_at       BIGINT,
@@ -59,7 +59,7 @@ CREATE TABLE documents (
     content_type  TEXT NOT NULL,
     sha256        TEXT NOT NULL,
     blob_key      TEXT NOT NULL UNIQUE,
-    wrapped_dek   BYTEA,
+    wrapped_dek   {{BYTES}},
     uploaded_at   BIGINT NOT NULL,
     deleted_at    BIGINT
 );
@@ -73,8 +73,8 @@ CREATE TABLE audit_events (
     target     TEXT NOT NULL,
     ip         TEXT NOT NULL,
     details    TEXT NOT NULL,
-    prev_hash  BYTEA NOT NULL,
-    hash       BYTEA NOT NULL
+    prev_hash  {{BYTES}} NOT NULL,
+    hash       {{BYTES}} NOT NULL
 );
 CREATE INDEX audit_events_at ON audit_events (at);
 
@@ -85,8 +85,8 @@ CREATE INDEX audit_events_at ON audit_events (at);
 CREATE TABLE audit_head (
     id         BIGINT PRIMARY KEY CHECK (id = 1),
     seq        BIGINT NOT NULL,
-    hash       BYTEA NOT NULL,
+    hash       {{BYTES}} NOT NULL,
     at         BIGINT NOT NULL,
-    signature  BYTEA NOT NULL
+    signature  {{BYTES}} NOT NULL
 );
-INSERT INTO audit_head (id, seq, hash, at, signature) VALUES (1, 0, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea, 0, ''::bytea);
+INSERT INTO audit_head (id, seq, hash, at, signature) VALUES (1, 0, {{ZERO_HASH}}, 0, {{NO_BYTES}});

@@ -4,7 +4,7 @@ CREATE TABLE passkeys (
     id             TEXT PRIMARY KEY,
     user_id        TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     name           TEXT NOT NULL,
-    credential_id  BLOB NOT NULL UNIQUE,
+    credential_id  {{BYTES}} NOT NULL UNIQUE,
     -- webauthn-rs's Passkey (public key, counter, flags) as JSON: no secret in it.
     passkey        TEXT NOT NULL,
     created_at     BIGINT NOT NULL,
@@ -14,7 +14,7 @@ CREATE INDEX passkeys_user ON passkeys (user_id);
 
 -- Keyed by the SHA-256 of the session (or pre-login cookie) that started it; used once.
 CREATE TABLE webauthn_ceremonies (
-    key_hash    BLOB NOT NULL,
+    key_hash    {{BYTES}} NOT NULL,
     kind        TEXT NOT NULL,
     user_id     TEXT NOT NULL,
     state       TEXT NOT NULL,

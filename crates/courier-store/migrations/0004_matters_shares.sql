@@ -41,7 +41,7 @@ CREATE TABLE shares (
     id             TEXT PRIMARY KEY,
     matter_id      TEXT NOT NULL REFERENCES matters (id),
     recipient      TEXT NOT NULL,
-    token_hash     BYTEA NOT NULL UNIQUE,
+    token_hash     {{BYTES}} NOT NULL UNIQUE,
     passcode_hash  TEXT,
     expires_at     BIGINT,
     max_downloads  BIGINT,
