@@ -30,7 +30,8 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.join(ROOT, "target", "release", "courier")
+# COURIER_BENCH_BIN measures another build (an older commit) with the same script.
+BIN = os.environ.get("COURIER_BENCH_BIN", os.path.join(ROOT, "target", "release", "courier"))
 PASSWORD = "correct horse battery staple"
 MIB = 1024 * 1024
 
@@ -65,14 +66,14 @@ def proc_value(pid, name, field):
 class Courier:
     """A fresh Courier server with its own data directory."""
 
-    def __init__(self, work, port):
+    def __init__(self, work, port, extra_config=""):
         self.data = tempfile.mkdtemp(prefix="courier-data-", dir=work)
         self.base = f"http://127.0.0.1:{port}"
         # 32 uploads at once through one link from one address measure memory under load; the
         # default caps (16 per link and per address) would turn half of them away.
         config = os.path.join(self.data, "bench.toml")
         with open(config, "w") as f:
-            f.write("uploads_per_link = 64\nuploads_per_address = 64\n")
+            f.write("uploads_per_link = 64\nuploads_per_address = 64\n" + extra_config)
         self.env = dict(os.environ, COURIER_DATA_DIR=self.data, COURIER_PUBLIC_URL=self.base, RUST_LOG="warn",
                         COURIER_CONFIG=config)
         self.proc = subprocess.Popen([BIN, "serve", "--bind", f"127.0.0.1:{port}"], env=self.env,

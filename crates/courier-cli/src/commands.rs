@@ -107,6 +107,17 @@ pub(crate) async fn audit_read(
     service(me.audit_read(action, target, details).await)
 }
 
+/// Links built on the default public URL (`http://<bind>`) reach only this machine; say so on
+/// standard error (the link on standard output stays machine-readable).
+pub(crate) fn warn_default_link_base(me: &Acting) {
+    if let Some(base) = me.default_link_base() {
+        eprintln!(
+            "warning: public_url is not set, so this link starts with {base}, which only this machine can \
+             open; set public_url (COURIER_PUBLIC_URL) to the address clients use, then issue a new link"
+        );
+    }
+}
+
 pub(crate) fn print_json(value: &impl Serialize) -> Result<ExitCode> {
     println!("{}", serde_json::to_string_pretty(value)?);
     Ok(ExitCode::SUCCESS)
@@ -153,6 +164,7 @@ async fn portal(me: &Acting, cmd: PortalCommand) -> Result<ExitCode> {
             let req =
                 PortalRequest { label, matter, expires_at_ms, passcode, max_file_size, allowed_types, dlp_action };
             let link = service(me.create_portal(req).await)?;
+            warn_default_link_base(me);
             if json.json {
                 return print_json(&link);
             }
@@ -189,6 +201,7 @@ async fn portal(me: &Acting, cmd: PortalCommand) -> Result<ExitCode> {
         }
         PortalCommand::NewLink { id, json } => {
             let link = service(me.new_portal_link(&id).await)?;
+            warn_default_link_base(me);
             if json.json {
                 return print_json(&link);
             }

@@ -100,6 +100,7 @@ enum KeyCommand {
     },
     /// Erase an old version once nothing uses it.
     Retire {
+        /// The master key version to erase.
         #[arg(long)]
         version: u32,
         #[command(flatten)]
@@ -116,47 +117,65 @@ pub(crate) struct Json {
 
 #[derive(Subcommand)]
 pub(crate) enum MatterCommand {
+    /// Create a matter (case folder).
     Create {
+        /// A name to recognise it by.
         #[arg(long)]
         name: String,
+        /// The department attribute-based policies see (empty: none).
         #[arg(long)]
         department: Option<String>,
+        /// normal (default), confidential or restricted (members only).
         #[arg(long, value_parser = ["normal", "confidential", "restricted"])]
         sensitivity: Option<String>,
         #[command(flatten)]
         json: Json,
     },
+    /// Add a member to a matter, or change their role on it.
     AddMember {
+        /// The matter, by id or name.
         matter: String,
+        /// The member's e-mail address.
         #[arg(long)]
         user: String,
+        /// attorney or paralegal on this matter.
         #[arg(long, value_parser = ["attorney", "paralegal"])]
         role: String,
         #[command(flatten)]
         json: Json,
     },
+    /// Take a member off a matter.
     RemoveMember {
+        /// The matter, by id or name.
         matter: String,
+        /// The member's e-mail address.
         #[arg(long)]
         user: String,
         #[command(flatten)]
         json: Json,
     },
+    /// Every matter with its members.
     List {
         #[command(flatten)]
         json: Json,
     },
+    /// One matter with its members.
     Show {
+        /// The matter, by id or name.
         matter: String,
         #[command(flatten)]
         json: Json,
     },
+    /// Archive a matter: its portals and shares close.
     Archive {
+        /// The matter, by id or name.
         matter: String,
         #[command(flatten)]
         json: Json,
     },
+    /// Open an archived matter again.
     Unarchive {
+        /// The matter, by id or name.
         matter: String,
         #[command(flatten)]
         json: Json,
@@ -165,17 +184,24 @@ pub(crate) enum MatterCommand {
 
 #[derive(Subcommand)]
 pub(crate) enum ShareCommand {
+    /// Share documents of a matter with a recipient; prints the link once.
     Create {
+        /// The matter, by id or name.
         #[arg(long)]
         matter: String,
+        /// A document id to share (repeat for several).
         #[arg(long = "doc", required = true)]
         docs: Vec<String>,
+        /// Who the link is for (shown on the page and stamped on each watermarked copy).
         #[arg(long)]
         recipient: String,
+        /// How long the link works, e.g. 7d or 12h (default: no expiry).
         #[arg(long)]
         expires_in: Option<String>,
+        /// Downloads allowed per document (default: unlimited).
         #[arg(long)]
         max_downloads: Option<i64>,
+        /// Read a passcode from the first line of standard input.
         #[arg(long)]
         passcode_stdin: bool,
         /// Share documents in which personal data was found (refused otherwise).
@@ -184,18 +210,24 @@ pub(crate) enum ShareCommand {
         #[command(flatten)]
         json: Json,
     },
+    /// Shares with their status and downloads.
     List {
+        /// The matter, by id or name.
         #[arg(long)]
         matter: Option<String>,
         #[command(flatten)]
         json: Json,
     },
+    /// One share: its documents, downloads and status.
     Show {
+        /// The id (as `list` prints it).
         id: String,
         #[command(flatten)]
         json: Json,
     },
+    /// Revoke a share; its link stops working at once.
     Revoke {
+        /// The id (as `list` prints it).
         id: String,
         #[command(flatten)]
         json: Json,
@@ -240,10 +272,13 @@ pub(crate) enum AccessCommand {
     },
     /// Records that a matter's access was reviewed.
     Record {
+        /// The matter, by id or name.
         #[arg(long)]
         matter: String,
+        /// Who was taken off, for the record.
         #[arg(long, default_value = "")]
         removed: String,
+        /// What was checked, for the record.
         #[arg(long, default_value = "")]
         note: String,
         #[command(flatten)]
@@ -255,8 +290,10 @@ pub(crate) enum AccessCommand {
 enum PortalCommand {
     /// Open a portal; prints its link once.
     Create {
+        /// What the client sees at the top of the page (e.g. the case and what to send).
         #[arg(long)]
         label: String,
+        /// The matter, by id or name.
         #[arg(long)]
         matter: Option<String>,
         /// e.g. 30m, 12h, 7d
@@ -281,39 +318,49 @@ enum PortalCommand {
         #[command(flatten)]
         json: Json,
     },
+    /// Every portal with its status and document count.
     List {
         #[command(flatten)]
         json: Json,
     },
+    /// One portal: status, expiry, limits, documents.
     Show {
+        /// The id (as `list` prints it).
         id: String,
         #[command(flatten)]
         json: Json,
     },
+    /// Close the portal's link (enable opens it again).
     Disable {
+        /// The id (as `list` prints it).
         id: String,
         #[command(flatten)]
         json: Json,
     },
+    /// Open a disabled portal's link again.
     Enable {
+        /// The id (as `list` prints it).
         id: String,
         #[command(flatten)]
         json: Json,
     },
     /// Lift the lock that too many wrong passcodes put on the portal's link.
     UnlockPasscode {
+        /// The id (as `list` prints it).
         id: String,
         #[command(flatten)]
         json: Json,
     },
     /// Issue a fresh link; the old one stops working.
     NewLink {
+        /// The id (as `list` prints it).
         id: String,
         #[command(flatten)]
         json: Json,
     },
     /// Delete the portal and shred its documents.
     Delete {
+        /// The id (as `list` prints it).
         id: String,
         #[command(flatten)]
         json: Json,
@@ -324,15 +371,20 @@ enum PortalCommand {
 enum DocCommand {
     /// A staff document uploaded to a matter (e.g. to share), scanned and encrypted.
     Upload {
+        /// The matter, by id or name.
         #[arg(long)]
         matter: String,
+        /// The file to upload.
         file: PathBuf,
         #[command(flatten)]
         json: Json,
     },
+    /// Documents with their scan results (live ones unless --include-deleted).
     List {
+        /// Only this portal's documents (by id).
         #[arg(long)]
         portal: Option<String>,
+        /// The matter, by id or name.
         #[arg(long, conflicts_with = "portal")]
         matter: Option<String>,
         /// Also list shredded documents (with deleted_at).
@@ -354,12 +406,14 @@ enum DocCommand {
     },
     /// Shred a document.
     Delete {
+        /// The id (as `list` prints it).
         id: String,
         #[command(flatten)]
         json: Json,
     },
     /// Release a document held in quarantine (personal data) or found infected.
     Release {
+        /// The id (as `list` prints it).
         id: String,
         /// Why it may be downloaded (kept in the audit trail).
         #[arg(long)]
@@ -414,5 +468,33 @@ fn main() -> ExitCode {
             eprintln!("courier: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod help_tests {
+    use clap::CommandFactory;
+
+    /// Every command and every flag explains itself in `--help`.
+    #[test]
+    fn every_command_and_flag_has_help_text() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            let path = format!("{path} {}", cmd.get_name());
+            if cmd.get_about().is_none() {
+                missing.push(format!("{path}: no about"));
+            }
+            for arg in cmd.get_arguments() {
+                let id = arg.get_id().as_str();
+                if !matches!(id, "help" | "version") && arg.get_help().is_none() {
+                    missing.push(format!("{path} --{id}: no help"));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, &path, missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&super::Cli::command(), "", &mut missing);
+        assert!(missing.is_empty(), "{} without help text:\n{}", missing.len(), missing.join("\n"));
     }
 }

@@ -120,6 +120,7 @@ pub async fn share(me: &Acting, cmd: ShareCommand) -> Result<ExitCode> {
                 allow_findings,
             };
             let created = service(me.create_share(req).await)?;
+            crate::commands::warn_default_link_base(me);
             if json.json {
                 return print_json(&created);
             }

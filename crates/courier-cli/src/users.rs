@@ -21,8 +21,10 @@ const ROLES: [&str; 3] = ["admin", "attorney", "paralegal"];
 pub(crate) enum UserCommand {
     /// Create a staff account; prints its TOTP enrolment and recovery codes once.
     Create {
+        /// The staff member's e-mail address.
         #[arg(long)]
         email: String,
+        /// admin, attorney or paralegal.
         #[arg(long, value_parser = ROLES)]
         role: String,
         /// Read the password from the first line of standard input.
@@ -37,10 +39,13 @@ pub(crate) enum UserCommand {
     /// Invite someone: a single-use link to set a password; they enrol MFA at first sign-in.
     /// Inviting someone who has not accepted yet replaces their link.
     Invite {
+        /// The staff member's e-mail address.
         #[arg(long)]
         email: String,
+        /// admin, attorney or paralegal.
         #[arg(long, value_parser = ROLES)]
         role: String,
+        /// The department attribute-based policies see (empty: none).
         #[arg(long, default_value = "")]
         department: String,
         /// How long the link works (default `invitation_ttl_secs`, 72 hours).
@@ -56,35 +61,44 @@ pub(crate) enum UserCommand {
     },
     /// Disable an account (its sessions end; the last enabled admin cannot be disabled).
     Disable {
+        /// The staff member's e-mail address.
         #[arg(long)]
         email: String,
     },
+    /// Enable a disabled account again.
     Enable {
+        /// The staff member's e-mail address.
         #[arg(long)]
         email: String,
     },
     /// Change a role (the user's sessions end; the last enabled admin cannot be demoted).
     SetRole {
+        /// The staff member's e-mail address.
         #[arg(long)]
         email: String,
+        /// admin, attorney or paralegal.
         #[arg(long, value_parser = ROLES)]
         role: String,
     },
     /// Remove the authenticator and recovery codes; the user enrols again at next sign-in.
     ResetMfa {
+        /// The staff member's e-mail address.
         #[arg(long)]
         email: String,
     },
     /// End every session of a user, or of everyone with --all.
     EndSessions {
+        /// The staff member's e-mail address.
         #[arg(long, required_unless_present = "all", conflicts_with = "all")]
         email: Option<String>,
+        /// Every user, this operator's own sessions included.
         #[arg(long)]
         all: bool,
     },
     /// A single-use link (24 h at most) through which a user who forgot their password sets a
     /// new one; their second factor is still asked for.
     ResetPassword {
+        /// The staff member's e-mail address.
         #[arg(long)]
         email: String,
         #[command(flatten)]
@@ -92,6 +106,7 @@ pub(crate) enum UserCommand {
     },
     /// Lift a sign-in lockout before it runs out.
     Unlock {
+        /// The staff member's e-mail address.
         #[arg(long)]
         email: String,
         #[command(flatten)]
@@ -131,6 +146,7 @@ pub(crate) async fn user(me: &Acting, cmd: UserCommand) -> Result<ExitCode> {
             let role = role.parse::<courier_server::services::staff::Role>()?;
             let ttl = expires_in.map(|d| d.0);
             let invitation = service(me.invite_user(&email, role, &department, ttl).await)?;
+            crate::commands::warn_default_link_base(me);
             if json.json {
                 return print_json(&invitation);
             }
@@ -173,6 +189,7 @@ pub(crate) async fn user(me: &Acting, cmd: UserCommand) -> Result<ExitCode> {
         UserCommand::ResetPassword { email, json } => {
             let user = service(me.user_by_email(&email).await)?;
             let link = service(me.password_reset_link(&user.id).await)?;
+            crate::commands::warn_default_link_base(me);
             if json.json {
                 return print_json(&link);
             }
@@ -198,8 +215,10 @@ pub(crate) async fn user(me: &Acting, cmd: UserCommand) -> Result<ExitCode> {
 pub(crate) enum TokenCommand {
     /// Make a personal API token for a user; prints it once.
     Create {
+        /// The staff member's e-mail address.
         #[arg(long)]
         email: String,
+        /// A name to recognise it by.
         #[arg(long)]
         name: String,
         /// documents:read, documents:write, portals:read, portals:write, matters:read (repeatable).
@@ -213,12 +232,15 @@ pub(crate) enum TokenCommand {
     },
     /// Tokens of one user, or of everybody.
     List {
+        /// The staff member's e-mail address.
         #[arg(long)]
         email: Option<String>,
         #[command(flatten)]
         json: Json,
     },
+    /// Revoke a token; it stops working at once.
     Revoke {
+        /// The id (as `list` prints it).
         id: String,
     },
 }

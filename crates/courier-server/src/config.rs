@@ -208,7 +208,7 @@ pub enum ConfigError {
     #[error("config file {0}: {1}")]
     Parse(PathBuf, toml::de::Error),
     #[error("environment variable {0}: {1}")]
-    Env(&'static str, String),
+    Env(String, String),
     #[error("{0}")]
     Invalid(String),
 }
@@ -231,114 +231,147 @@ impl std::fmt::Debug for Config {
     }
 }
 
+/// How an environment variable's text becomes a setting's value.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Kind {
+    /// Taken as it is (paths, URLs, words; sizes like `100MiB`).
+    Text,
+    /// A whole number.
+    Number,
+    /// `on`/`off` (or `true`/`false`, `yes`/`no`, `1`/`0`).
+    Switch,
+    /// Comma-separated.
+    List,
+    /// One per line (regular expressions may hold commas).
+    Lines,
+    /// Text that may instead be read from the file named by `<VARIABLE>_FILE`.
+    Secret,
+}
+
+/// Every setting, by its name in the TOML file. Its environment variable is `COURIER_` and the
+/// name in capitals; a secret's may also be `…_FILE`. The loader, `docs/configuration.md`
+/// (a test checks it names every variable) and the struct (a test checks every field is here)
+/// read from this one table.
+const SETTINGS: &[(&str, Kind)] = &[
+    ("data_dir", Kind::Text),
+    ("database_url", Kind::Secret),
+    ("blob_store", Kind::Text),
+    ("s3_endpoint", Kind::Text),
+    ("s3_region", Kind::Text),
+    ("s3_access_key_id", Kind::Secret),
+    ("s3_secret_access_key", Kind::Secret),
+    ("s3_stale_upload_secs", Kind::Number),
+    ("bind", Kind::Text),
+    ("public_url", Kind::Text),
+    ("firm_name", Kind::Text),
+    ("master_key_file", Kind::Text),
+    ("audit_key_file", Kind::Text),
+    ("trusted_proxy", Kind::List),
+    ("tls_cert", Kind::Text),
+    ("tls_key", Kind::Text),
+    ("default_max_file_size", Kind::Text),
+    ("max_files_per_upload", Kind::Number),
+    ("session_idle_timeout_secs", Kind::Number),
+    ("session_absolute_timeout_secs", Kind::Number),
+    ("single_session", Kind::Switch),
+    ("passwordless_passkeys", Kind::Switch),
+    ("invitation_ttl_secs", Kind::Number),
+    ("lockout_threshold", Kind::Number),
+    ("lockout_window_secs", Kind::Number),
+    ("lockout_secs", Kind::Number),
+    ("login_delay_max_ms", Kind::Number),
+    ("rate_limit_per_minute", Kind::Number),
+    ("portal_unlock_secs", Kind::Number),
+    ("maintenance_interval_secs", Kind::Number),
+    ("clamd_addr", Kind::Text),
+    ("malware_scanning", Kind::Switch),
+    ("malware_action", Kind::Text),
+    ("clamd_config", Kind::Text),
+    ("clamd_timeout_secs", Kind::Number),
+    ("dlp_scanning", Kind::Switch),
+    ("dlp_action", Kind::Text),
+    ("dlp_keywords", Kind::List),
+    ("dlp_patterns", Kind::Lines),
+    ("allowed_types", Kind::List),
+    ("archive_max_entries", Kind::Number),
+    ("archive_max_expanded", Kind::Text),
+    ("archive_max_ratio", Kind::Number),
+    ("archive_max_depth", Kind::Number),
+    ("scan_max_buffered", Kind::Text),
+    ("scan_buffered_at_once", Kind::Number),
+    ("policy_dir", Kind::Text),
+    ("policy_utc_offset_minutes", Kind::Number),
+    ("watermark_max_size", Kind::Text),
+    ("watermark_at_once", Kind::Number),
+    ("upload_min_rate", Kind::Text),
+    ("upload_rate_window_secs", Kind::Number),
+    ("uploads_per_link", Kind::Number),
+    ("uploads_per_address", Kind::Number),
+    ("busy_wait_secs", Kind::Number),
+    ("max_connections", Kind::Number),
+    ("connections_per_address", Kind::Number),
+    ("header_read_timeout_secs", Kind::Number),
+    ("write_stall_secs", Kind::Number),
+    ("form_body_timeout_secs", Kind::Number),
+];
+
+/// The variable of a setting.
+pub fn env_name(setting: &str) -> String {
+    format!("COURIER_{}", setting.to_ascii_uppercase())
+}
+
+/// Lays the `COURIER_*` variables over the file's table. An empty variable means "not set
+/// here": the file's value, or else the default, holds.
+fn apply_env(table: &mut toml::Table, vars: &impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+    for &(name, kind) in SETTINGS {
+        let var = env_name(name);
+        let raw = match (kind, vars(&format!("{var}_FILE"))) {
+            (Kind::Secret, Some(path)) => Some(
+                std::fs::read_to_string(&path)
+                    .map(|s| s.trim_end_matches(['\r', '\n']).to_owned())
+                    .map_err(|e| ConfigError::Env(var.clone(), format!("cannot read {path}: {e}")))?,
+            ),
+            _ => vars(&var),
+        };
+        let Some(raw) = raw else { continue };
+        if raw.trim().is_empty() {
+            table.remove(name);
+            continue;
+        }
+        let bad = |what: &str| ConfigError::Env(var.clone(), format!("{raw:?} is not {what}"));
+        let value = match kind {
+            Kind::Text | Kind::Secret => toml::Value::String(raw.clone()),
+            Kind::Number => toml::Value::Integer(raw.trim().parse().map_err(|_| bad("a whole number"))?),
+            Kind::Switch => toml::Value::Boolean(parse_switch(&raw).ok_or_else(|| bad("on or off"))?),
+            Kind::List | Kind::Lines => {
+                let separator = if kind == Kind::List { ',' } else { '\n' };
+                let items = raw.split(separator).map(str::trim).filter(|s| !s.is_empty());
+                toml::Value::Array(items.map(|s| toml::Value::String(s.to_owned())).collect())
+            }
+        };
+        table.insert(name.to_owned(), value);
+    }
+    Ok(())
+}
+
 impl Config {
-    /// Reads the optional TOML file, then applies the environment (`vars` is the process
-    /// environment in production, a map in tests).
+    /// Reads the optional TOML file, then lays the environment over it (`vars` is the process
+    /// environment in production, a map in tests). A bad value names the file or the variable.
     pub fn load(file: Option<&Path>, vars: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let mut cfg = match file {
+        let mut table = match file {
             Some(path) => {
                 let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read(path.to_owned(), e))?;
-                toml::from_str(&text).map_err(|e| ConfigError::Parse(path.to_owned(), e))?
+                let table: toml::Table = toml::from_str(&text).map_err(|e| ConfigError::Parse(path.to_owned(), e))?;
+                // The file alone must be valid, so its mistakes are reported as the file's.
+                Config::deserialize(toml::Value::Table(table.clone()))
+                    .map_err(|e| ConfigError::Parse(path.to_owned(), e))?;
+                table
             }
-            None => Config::default(),
+            None => toml::Table::new(),
         };
-        if let Some(v) = vars("COURIER_DATA_DIR") {
-            cfg.data_dir = v.into();
-        }
-        if let Some(v) = vars("COURIER_DATABASE_URL") {
-            cfg.database_url = Some(v);
-        }
-        if let Some(v) = vars("COURIER_BLOB_STORE") {
-            cfg.blob_store = Some(v);
-        }
-        if let Some(v) = vars("COURIER_S3_ENDPOINT") {
-            cfg.s3_endpoint = Some(v);
-        }
-        if let Some(v) = vars("COURIER_S3_REGION") {
-            cfg.s3_region = v;
-        }
-        if let Some(v) = vars("COURIER_S3_STALE_UPLOAD_SECS") {
-            cfg.s3_stale_upload_secs = v
-                .parse()
-                .map_err(|_| ConfigError::Env("COURIER_S3_STALE_UPLOAD_SECS", "not a number of seconds".into()))?;
-        }
-        // Secrets may also come from files (container secrets): `<NAME>_FILE`.
-        let secret = |name: &'static str| -> Result<Option<String>, ConfigError> {
-            match vars(&format!("{name}_FILE")) {
-                Some(path) => std::fs::read_to_string(&path)
-                    .map(|s| Some(s.trim_end_matches(['\r', '\n']).to_owned()))
-                    .map_err(|e| ConfigError::Env(name, format!("cannot read {path}: {e}"))),
-                None => Ok(vars(name)),
-            }
-        };
-        if let Some(v) = secret("COURIER_S3_ACCESS_KEY_ID")? {
-            cfg.s3_access_key_id = Some(v);
-        }
-        if let Some(v) = secret("COURIER_S3_SECRET_ACCESS_KEY")? {
-            cfg.s3_secret_access_key = Some(v);
-        }
-        if let Some(v) = vars("COURIER_BIND") {
-            cfg.bind =
-                v.parse().map_err(|_| ConfigError::Env("COURIER_BIND", "not an address like 127.0.0.1:8080".into()))?;
-        }
-        if let Some(v) = vars("COURIER_PUBLIC_URL") {
-            cfg.public_url = Some(v);
-        }
-        if let Some(v) = vars("COURIER_FIRM_NAME") {
-            cfg.firm_name = v;
-        }
-        if let Some(v) = vars("COURIER_MASTER_KEY_FILE") {
-            cfg.master_key_file = Some(v.into());
-        }
-        if let Some(v) = vars("COURIER_AUDIT_KEY_FILE") {
-            cfg.audit_key_file = Some(v.into());
-        }
-        if let Some(v) = vars("COURIER_TLS_CERT") {
-            cfg.tls_cert = Some(v.into());
-        }
-        if let Some(v) = vars("COURIER_TLS_KEY") {
-            cfg.tls_key = Some(v.into());
-        }
-        if let Some(v) = vars("COURIER_TRUSTED_PROXY") {
-            cfg.trusted_proxy = v
-                .split(',')
-                .filter(|s| !s.trim().is_empty())
-                .map(|s| s.trim().parse())
-                .collect::<Result<_, _>>()
-                .map_err(|_| {
-                    ConfigError::Env("COURIER_TRUSTED_PROXY", "not a comma-separated list of IP addresses".into())
-                })?;
-        }
-        if let Some(v) = vars("COURIER_CLAMD_ADDR") {
-            cfg.clamd_addr = Some(v).filter(|v| !v.trim().is_empty());
-        }
-        if let Some(v) = vars("COURIER_MALWARE_SCANNING") {
-            cfg.malware_scanning =
-                Some(parse_switch(&v).ok_or(ConfigError::Env("COURIER_MALWARE_SCANNING", "use on or off".into()))?);
-        }
-        if let Some(v) = vars("COURIER_MALWARE_ACTION") {
-            cfg.malware_action = match v.trim() {
-                "refuse" => MalwareAction::Refuse,
-                "quarantine" => MalwareAction::Quarantine,
-                _ => return Err(ConfigError::Env("COURIER_MALWARE_ACTION", "use refuse or quarantine".into())),
-            };
-        }
-        if let Some(v) = vars("COURIER_DLP_SCANNING") {
-            cfg.dlp_scanning =
-                parse_switch(&v).ok_or(ConfigError::Env("COURIER_DLP_SCANNING", "use on or off".into()))?;
-        }
-        if let Some(v) = vars("COURIER_DLP_ACTION") {
-            cfg.dlp_action = v
-                .trim()
-                .parse()
-                .map_err(|e: courier_core::UnknownWord| ConfigError::Env("COURIER_DLP_ACTION", e.to_string()))?;
-        }
-        if let Some(v) = vars("COURIER_POLICY_DIR") {
-            cfg.policy_dir = Some(PathBuf::from(v));
-        }
-        if let Some(v) = vars("COURIER_ALLOWED_TYPES") {
-            cfg.allowed_types = v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect();
-        }
+        apply_env(&mut table, &vars)?;
+        let cfg = Config::deserialize(toml::Value::Table(table))
+            .map_err(|e| ConfigError::Invalid(format!("a COURIER_* environment variable: {e}")))?;
         cfg.allowed_kinds()?;
         if cfg.malware_scanning == Some(true) && cfg.clamd_addr.is_none() {
             return Err(ConfigError::Invalid(
@@ -517,6 +550,63 @@ mod tests {
 
         std::fs::write(&file, "no_such_setting = 1\n").unwrap();
         assert!(matches!(Config::load(Some(&file), |_| None), Err(ConfigError::Parse(..))));
+    }
+
+    #[test]
+    fn every_setting_has_a_variable_that_works() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| (*v).to_owned())
+        };
+        let cfg = Config::load(
+            None,
+            env(&[
+                ("COURIER_RATE_LIMIT_PER_MINUTE", "600"),
+                ("COURIER_SINGLE_SESSION", "on"),
+                ("COURIER_DEFAULT_MAX_FILE_SIZE", "2GiB"),
+                ("COURIER_DLP_KEYWORDS", "Project Falcon, Hawk"),
+                ("COURIER_DLP_PATTERNS", "AB-[0-9]{3,5}\nCD,EF"),
+                ("COURIER_POLICY_UTC_OFFSET_MINUTES", "-300"),
+                ("COURIER_UPLOAD_MIN_RATE", "1KiB"),
+                ("COURIER_WATERMARK_AT_ONCE", "3"),
+                ("COURIER_CLAMD_ADDR", ""),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(cfg.rate_limit_per_minute, 600);
+        assert!(cfg.single_session);
+        assert_eq!(cfg.default_max_file_size, ByteSize::gib(2));
+        assert_eq!(cfg.dlp_keywords, ["Project Falcon", "Hawk"]);
+        assert_eq!(cfg.dlp_patterns, ["AB-[0-9]{3,5}", "CD,EF"]);
+        assert_eq!(cfg.policy_utc_offset_minutes, -300);
+        assert_eq!(cfg.upload_min_rate, ByteSize::kib(1));
+        assert_eq!(cfg.watermark_at_once, 3);
+        assert!(cfg.clamd_addr.is_none(), "an empty variable means the default");
+
+        let err = Config::load(None, env(&[("COURIER_LOCKOUT_SECS", "ten")])).unwrap_err().to_string();
+        assert!(err.contains("COURIER_LOCKOUT_SECS") && err.contains("whole number"), "{err}");
+        let err = Config::load(None, env(&[("COURIER_BIND", "everywhere")])).unwrap_err().to_string();
+        assert!(err.contains("environment"), "{err}");
+        let err = Config::load(None, env(&[("COURIER_DATABASE_URL_FILE", "/nonexistent/db-url")])).unwrap_err();
+        assert!(err.to_string().contains("COURIER_DATABASE_URL"), "{err}");
+    }
+
+    /// The settings table, the struct and the documentation name the same settings.
+    #[test]
+    fn the_settings_table_covers_every_field_and_the_docs_every_variable() {
+        let source = include_str!("config.rs");
+        let body = &source[source.find("pub struct Config {").unwrap()..];
+        let body = &body[..body.find("\n}\n").unwrap()];
+        let fields: Vec<&str> = body.lines().filter_map(|l| l.strip_prefix("    pub ")?.split(':').next()).collect();
+        let table: Vec<&str> = SETTINGS.iter().map(|(n, _)| *n).collect();
+        assert_eq!(fields, table, "Config's fields and SETTINGS differ (same order)");
+        let docs = include_str!("../../../docs/configuration.md");
+        for (name, kind) in SETTINGS {
+            let var = env_name(name);
+            assert!(docs.contains(&format!("`{var}`")), "docs/configuration.md does not name {var}");
+            if *kind == Kind::Secret {
+                assert!(docs.contains(&format!("`{var}_FILE`")), "docs/configuration.md does not name {var}_FILE");
+            }
+        }
     }
 
     fn tempfile_dir() -> PathBuf {

@@ -99,3 +99,25 @@ async fn a_missing_key_file_next_to_existing_data_is_refused_not_replaced() {
     assert_eq!(env.cli_json(&["doc", "list", "--json"], None).as_array().unwrap().len(), 1);
     assert!(env.audit_ok());
 }
+
+/// A link built on the default public URL (`http://<bind>`) works only on this machine: the
+/// CLI says so on standard error, and says nothing when `public_url` is set.
+#[test]
+fn a_link_on_the_default_public_url_comes_with_a_warning() {
+    let env = Env::start();
+    let (ok, out, err) = env.cli(&["portal", "create", "--label", "Configured", "--json"], None);
+    assert!(ok && out.contains(env.base()), "{out}");
+    assert!(!err.contains("public_url"), "no warning when public_url is set: {err}");
+
+    let out = env
+        .command()
+        .env_remove("COURIER_PUBLIC_URL")
+        .args(["portal", "create", "--label", "Default", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let link: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout, untouched");
+    assert!(link["url"].as_str().unwrap().starts_with("http://127.0.0.1:8080/p/"), "{link}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("warning: public_url is not set"), "{err}");
+}

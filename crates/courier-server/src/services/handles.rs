@@ -85,6 +85,12 @@ impl Acting {
         }
     }
 
+    /// The base of the links this instance hands out, when it is only the default
+    /// (`http://<bind>`): `public_url` is not set, and a client elsewhere cannot open them.
+    pub fn default_link_base(&self) -> Option<String> {
+        self.c().config.public_url.is_none().then(|| self.c().config.public_url())
+    }
+
     /// The API token acted through, by id.
     pub fn token_id(&self) -> Option<&str> {
         match &self.caller.via {
