@@ -32,12 +32,33 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
     if let Command::Serve { bind } = cli.command {
         return crate::serve::run(config, bind).await.map(|()| ExitCode::SUCCESS);
     }
+    // DESIGN.md lets any command start an installation (keys are made at first start), so a
+    // missing directory is created; but a mistyped --data-dir must not pass unnoticed.
+    let data_dir = config.data_dir.clone();
+    let fresh = !data_dir.exists();
     let courier = courier_server::startup::open(config)
         .await
         .map_err(|e| anyhow::anyhow!("{e}: {}", e.internal_detail().unwrap_or("")))?;
+    if fresh && !matches!(cli.command, Command::Init { .. }) {
+        eprintln!(
+            "note: {} did not exist, so a new, empty installation was made there; if you meant an existing \
+             one, check --data-dir (COURIER_DATA_DIR)",
+            data_dir.display()
+        );
+    }
     let me = courier.operator();
     let result = match cli.command {
         Command::Serve { .. } => unreachable_serve(),
+        Command::Init { json } => {
+            let made = serde_json::json!({ "data_dir": data_dir.display().to_string(), "created": fresh });
+            if json.json {
+                print_json(&made)
+            } else {
+                let what = if fresh { "Created" } else { "Already in place:" };
+                println!("{what} an installation in {} (database, keys, audit log).", data_dir.display());
+                Ok(ExitCode::SUCCESS)
+            }
+        }
         Command::User(c) => crate::users::user(&me, c).await,
         Command::Token(c) => crate::users::token(&me, c).await,
         Command::Portal(c) => portal(&me, c).await,

@@ -28,6 +28,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Create an installation (data directory, database, master and audit keys) without
+    /// serving; every other command also creates one where none exists, and says so.
+    Init {
+        #[command(flatten)]
+        json: Json,
+    },
     /// Run the web application.
     Serve {
         /// Address to listen on (default 127.0.0.1:8080).

@@ -121,3 +121,30 @@ fn a_link_on_the_default_public_url_comes_with_a_warning() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("warning: public_url is not set"), "{err}");
 }
+
+/// A mistyped --data-dir makes a new installation (DESIGN.md lets any command start one), but
+/// never silently: the CLI says where. `courier init` makes one on purpose, and is idempotent.
+#[test]
+fn a_new_installation_made_by_a_typo_is_announced() {
+    let env = Env::offline("");
+    if env.on_postgres() {
+        // One database for every data directory: a typo finds its audit trail without the
+        // keys and is refused (`a_missing_key_file_next_to_existing_data_is_refused_not_replaced`).
+        return;
+    }
+    let typo = env.data_dir().with_file_name("courier-dta");
+    let out = env.command().arg("--data-dir").arg(&typo).args(["portal", "list", "--json"]).output().unwrap();
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("did not exist") && err.contains("courier-dta"), "{err}");
+    let again = env.command().arg("--data-dir").arg(&typo).args(["portal", "list", "--json"]).output().unwrap();
+    assert!(!String::from_utf8_lossy(&again.stderr).contains("did not exist"), "only the first time");
+
+    let fresh = env.data_dir().with_file_name("courier-init");
+    let made = env.command().arg("--data-dir").arg(&fresh).args(["init", "--json"]).output().unwrap();
+    let made: serde_json::Value = serde_json::from_slice(&made.stdout).unwrap();
+    assert_eq!(made["created"], true);
+    assert!(fresh.join("keys").join("master.key").exists() && fresh.join("keys").join("audit.key").exists());
+    let twice = env.command().arg("--data-dir").arg(&fresh).args(["init", "--json"]).output().unwrap();
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(&twice.stdout).unwrap()["created"], false);
+}
