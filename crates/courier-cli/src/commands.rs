@@ -36,7 +36,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
     // missing directory is created; but a mistyped --data-dir must not pass unnoticed.
     let data_dir = config.data_dir.clone();
     let fresh = !data_dir.exists();
-    let courier = courier_server::startup::open(config)
+    let (courier, operator) = courier_server::startup::open(config)
         .await
         .map_err(|e| anyhow::anyhow!("{e}: {}", e.internal_detail().unwrap_or("")))?;
     if fresh && !matches!(cli.command, Command::Init { .. }) {
@@ -46,7 +46,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             data_dir.display()
         );
     }
-    let me = courier.operator();
+    let me = courier.operator(&operator);
     let result = match cli.command {
         Command::Serve { .. } => unreachable_serve(),
         Command::Init { json } => {

@@ -34,12 +34,12 @@ pub async fn run(mut config: Config, bind: Option<SocketAddr>) -> Result<()> {
     let local = listener.local_addr()?;
     // With port 0 the real port is known only now; links must carry it.
     config.bind = local;
-    let courier = courier_server::startup::open(config)
+    let (courier, operator_key) = courier_server::startup::open(config)
         .await
         .map_err(|e| anyhow::anyhow!("{e}: {}", e.internal_detail().unwrap_or("")))?;
 
     courier.warm_up().await;
-    let operator = courier.operator();
+    let operator = courier.operator(&operator_key);
     let (staging, orphans) = operator.sweep_blobs(None).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     tracing::info!(staging, orphans, "start-up blob sweep done");
     if !courier.admin_exists().await.map_err(|e| anyhow::anyhow!("{e}"))? {

@@ -87,6 +87,15 @@ word_enum!(
 );
 
 word_enum!(
+    /// How closely a matter is held: restricted matters are for their members alone.
+    Sensitivity, "sensitivity" {
+        Normal => "normal",
+        Confidential => "confidential",
+        Restricted => "restricted",
+    }
+);
+
+word_enum!(
     /// What happens to an upload in which personal data was found.
     DlpAction, "personal-data action" {
         /// Accept it and show the findings.
@@ -119,6 +128,9 @@ word_enum!(
         /// Its matter is archived.
         Closed => "closed",
         Deleted => "deleted",
+        /// Its stored rules (file types) do not parse: changed behind Courier's back. It takes
+        /// nothing; `PortalStatus::of` never says this, the reader of the rules does.
+        Unreadable => "unreadable",
     }
 );
 

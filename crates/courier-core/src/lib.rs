@@ -8,7 +8,8 @@ pub mod time_fmt;
 pub mod units;
 
 pub use domain::{
-    DlpAction, MemberRole, PortalFacts, PortalStatus, Role, ScanStatus, SessionStage, ShareStatus, UnknownWord,
+    DlpAction, MemberRole, PortalFacts, PortalStatus, Role, ScanStatus, Sensitivity, SessionStage, ShareStatus,
+    UnknownWord,
 };
 pub use filename::FileName;
 pub use ids::{DocumentId, PortalId, UserId};

@@ -206,7 +206,7 @@ pub enum ConfigError {
     #[error("cannot read config file {0}: {1}")]
     Read(PathBuf, std::io::Error),
     #[error("config file {0}: {1}")]
-    Parse(PathBuf, toml::de::Error),
+    Parse(PathBuf, String),
     #[error("environment variable {0}: {1}")]
     Env(String, String),
     #[error("{0}")]
@@ -315,6 +315,38 @@ const SETTINGS: &[(&str, Kind)] = &[
     ("form_body_timeout_secs", Kind::Number),
 ];
 
+/// A TOML error as line, column and message, never quoting the file: the line may hold a
+/// secret (toml's own text shows the line, and a type error shows the value).
+fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
+    let at = e.span().map(|s| s.start).unwrap_or(0).min(text.len());
+    let line = text[..at].matches('\n').count() + 1;
+    let column = at - text[..at].rfind('\n').map_or(0, |i| i + 1) + 1;
+    let line_text = text.lines().nth(line - 1).unwrap_or_default();
+    let key = SETTINGS
+        .iter()
+        .filter(|(_, kind)| *kind == Kind::Secret)
+        .map(|(name, _)| *name)
+        .find(|name| line_text.trim_start().starts_with(name));
+    format!("line {line}, column {column}: {}", redacted(e.message(), key))
+}
+
+/// `message`, or for a secret only that its value is not valid.
+fn redacted(message: &str, secret: Option<&str>) -> String {
+    match secret {
+        Some(name) => format!("the value of {name} is not valid (not shown: it is a secret)"),
+        None => message.to_owned(),
+    }
+}
+
+/// The secret setting an error message names, if any.
+fn secret_named_in(message: &str) -> Option<&'static str> {
+    SETTINGS
+        .iter()
+        .filter(|(_, kind)| *kind == Kind::Secret)
+        .map(|(name, _)| *name)
+        .find(|name| message.contains(&format!("`{name}`")) || message.contains(name))
+}
+
 /// The variable of a setting.
 pub fn env_name(setting: &str) -> String {
     format!("COURIER_{}", setting.to_ascii_uppercase())
@@ -326,11 +358,19 @@ fn apply_env(table: &mut toml::Table, vars: &impl Fn(&str) -> Option<String>) ->
     for &(name, kind) in SETTINGS {
         let var = env_name(name);
         let raw = match (kind, vars(&format!("{var}_FILE"))) {
-            (Kind::Secret, Some(path)) => Some(
-                std::fs::read_to_string(&path)
+            (Kind::Secret, Some(_)) if vars(&var).is_some() => {
+                return Err(ConfigError::Env(var.clone(), format!("set {var} or {var}_FILE, not both")));
+            }
+            (Kind::Secret, Some(path)) => {
+                let value = std::fs::read_to_string(&path)
                     .map(|s| s.trim_end_matches(['\r', '\n']).to_owned())
-                    .map_err(|e| ConfigError::Env(var.clone(), format!("cannot read {path}: {e}")))?,
-            ),
+                    .map_err(|e| ConfigError::Env(format!("{var}_FILE"), format!("cannot read {path}: {e}")))?;
+                // An empty secret file is a mistake (a mount that did not happen), not "unset".
+                if value.trim().is_empty() {
+                    return Err(ConfigError::Env(format!("{var}_FILE"), format!("{path} is empty")));
+                }
+                Some(value)
+            }
             _ => vars(&var),
         };
         let Some(raw) = raw else { continue };
@@ -361,17 +401,27 @@ impl Config {
         let mut table = match file {
             Some(path) => {
                 let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read(path.to_owned(), e))?;
-                let table: toml::Table = toml::from_str(&text).map_err(|e| ConfigError::Parse(path.to_owned(), e))?;
+                let bad = |e: toml::de::Error| ConfigError::Parse(path.to_owned(), describe_toml_error(&text, &e));
+                let table: toml::Table = toml::from_str(&text).map_err(bad)?;
                 // The file alone must be valid, so its mistakes are reported as the file's.
-                Config::deserialize(toml::Value::Table(table.clone()))
-                    .map_err(|e| ConfigError::Parse(path.to_owned(), e))?;
+                Config::deserialize(toml::Value::Table(table.clone())).map_err(|e| {
+                    let key = secret_named_in(&e.to_string());
+                    ConfigError::Parse(path.to_owned(), redacted(e.message(), key))
+                })?;
                 table
             }
             None => toml::Table::new(),
         };
         apply_env(&mut table, &vars)?;
-        let cfg = Config::deserialize(toml::Value::Table(table))
-            .map_err(|e| ConfigError::Invalid(format!("a COURIER_* environment variable: {e}")))?;
+        let cfg = Config::deserialize(toml::Value::Table(table)).map_err(|e| {
+            // Only variables can be wrong here (the file was checked alone): name the one.
+            let text = e.to_string();
+            let setting = SETTINGS.iter().map(|(n, _)| *n).find(|n| text.contains(&format!("`{n}`")));
+            match setting {
+                Some(n) => ConfigError::Env(env_name(n), redacted(e.message(), secret_named_in(n))),
+                None => ConfigError::Invalid(format!("a COURIER_* environment variable: {}", e.message())),
+            }
+        })?;
         cfg.allowed_kinds()?;
         if cfg.malware_scanning == Some(true) && cfg.clamd_addr.is_none() {
             return Err(ConfigError::Invalid(
@@ -550,6 +600,21 @@ mod tests {
 
         std::fs::write(&file, "no_such_setting = 1\n").unwrap();
         assert!(matches!(Config::load(Some(&file), |_| None), Err(ConfigError::Parse(..))));
+
+        // A file's mistake never quotes a secret: not the line, not the value.
+        for text in [
+            "s3_secret_access_key = Sup3rS3cret\n",
+            "s3_secret_access_key = 12345678901234\n",
+            "database_url = 42424242\n",
+        ] {
+            std::fs::write(&file, text).unwrap();
+            let err = Config::load(Some(&file), |_| None).unwrap_err().to_string();
+            assert!(
+                !err.contains("Sup3rS3cret") && !err.contains("12345678901234") && !err.contains("42424242"),
+                "{err}"
+            );
+            assert!(err.contains("line 1") || err.contains("not shown: it is a secret"), "{err}");
+        }
     }
 
     #[test]
@@ -585,9 +650,22 @@ mod tests {
         let err = Config::load(None, env(&[("COURIER_LOCKOUT_SECS", "ten")])).unwrap_err().to_string();
         assert!(err.contains("COURIER_LOCKOUT_SECS") && err.contains("whole number"), "{err}");
         let err = Config::load(None, env(&[("COURIER_BIND", "everywhere")])).unwrap_err().to_string();
-        assert!(err.contains("environment"), "{err}");
+        assert!(err.contains("COURIER_BIND"), "{err}");
         let err = Config::load(None, env(&[("COURIER_DATABASE_URL_FILE", "/nonexistent/db-url")])).unwrap_err();
         assert!(err.to_string().contains("COURIER_DATABASE_URL"), "{err}");
+        // An empty secret file is a mount that did not happen, not "use the local default".
+        let empty = tempfile_dir().join("empty-secret");
+        std::fs::write(&empty, "\n").unwrap();
+        let path = empty.display().to_string();
+        let err = Config::load(None, |k| (k == "COURIER_DATABASE_URL_FILE").then(|| path.clone())).unwrap_err();
+        assert!(err.to_string().contains("is empty"), "{err}");
+        let both = Config::load(None, |k| match k {
+            "COURIER_DATABASE_URL_FILE" => Some(path.clone()),
+            "COURIER_DATABASE_URL" => Some("postgres://x".into()),
+            _ => None,
+        })
+        .unwrap_err();
+        assert!(both.to_string().contains("not both"), "{both}");
     }
 
     /// The settings table, the struct and the documentation name the same settings.

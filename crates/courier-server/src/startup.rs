@@ -12,13 +12,14 @@ use courier_store::Db;
 use courier_store::blob::{BlobStore, LocalBlobStore, S3BlobStore};
 use zeroize::Zeroizing;
 
+use crate::services::OperatorKey;
 use crate::services::authz::Authorizer;
 use crate::services::keys::MasterKeys;
 use crate::services::scanning::Scanning;
 use crate::{Config, Courier, Error, Result};
 
 /// Opens (creating on first start) everything an installation needs.
-pub async fn open(config: Config) -> Result<Arc<Courier>> {
+pub async fn open(config: Config) -> Result<(Arc<Courier>, OperatorKey)> {
     let scanning = Scanning::from_config(&config).map_err(Error::BadRequest)?;
     let authz = Authorizer::load(config.policy_dir.as_deref(), config.policy_utc_offset_minutes)
         .map_err(|e| Error::BadRequest(format!("policy: {e}")))?;
@@ -57,7 +58,8 @@ pub async fn open(config: Config) -> Result<Arc<Courier>> {
         (None, Some(dir)) if !dir.contains("://") => Arc::new(LocalBlobStore::open(Path::new(dir))?),
         (None, Some(other)) => return Err(Error::BadRequest(format!("blob store {other:?} is not supported"))),
     };
-    Ok(Arc::new(Courier::new(config, db, blobs, keys, signer, cookie_key, scanning, authz)))
+    let (courier, operator) = Courier::new(config, db, blobs, keys, signer, cookie_key, scanning, authz);
+    Ok((Arc::new(courier), operator))
 }
 
 fn create_private_dir(path: &Path) -> Result<()> {

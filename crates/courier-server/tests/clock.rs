@@ -22,7 +22,7 @@ async fn portals(app: &App, c: &reqwest::Client) -> u16 {
 #[tokio::test]
 async fn sessions_end_after_30_idle_minutes_and_12_hours_in_all() {
     let app = start().await;
-    let operator = app.courier.operator();
+    let operator = app.courier.operator(&app.operator);
     let user = operator.create_user("ida@firm.example", Role::Attorney, Zeroizing::new(PASSWORD.into())).await.unwrap();
 
     // Idle: use keeps it alive; 31 minutes without a request end it.
@@ -49,7 +49,7 @@ async fn sessions_end_after_30_idle_minutes_and_12_hours_in_all() {
 #[tokio::test]
 async fn an_api_token_stops_working_when_it_expires() {
     let app = start().await;
-    let operator = app.courier.operator();
+    let operator = app.courier.operator(&app.operator);
     let user = operator.create_user("tom@firm.example", Role::Attorney, Zeroizing::new(PASSWORD.into())).await.unwrap();
     let token =
         operator.create_api_token(&user.id, "nightly import", &[Scope::PortalsRead], Some(60 * MINUTE)).await.unwrap();

@@ -29,6 +29,7 @@ const NOT_ABOUT_THE_MATTER: &[(&str, &str)] = &[
     ("actor", "who the handle is"),
     ("scopes", "the handle's own token scopes"),
     ("token_id", "the handle's own token"),
+    ("default_link_base", "the instance's own settings, no data"),
     ("may", "yes or no for a resource the caller already holds"),
     ("me", "the caller's own user"),
     ("my_account", "the caller's own account"),
@@ -88,7 +89,7 @@ fn refused<T>(what: &str, r: courier_server::Result<T>) {
 #[tokio::test]
 async fn every_handle_method_refuses_an_outsider() {
     let app = start().await;
-    let operator = app.courier.operator();
+    let operator = app.courier.operator(&app.operator);
     let pw = || Zeroizing::new(PASSWORD.to_owned());
     let owner = operator.create_user("owner@firm.example", Role::Attorney, pw()).await.unwrap();
     let otto = operator.create_user("otto@firm.example", Role::Paralegal, pw()).await.unwrap();
@@ -118,7 +119,7 @@ async fn every_handle_method_refuses_an_outsider() {
 
     let (_client, cookie) = sign_in(&app, "otto@firm.example", &otto.totp_secret).await;
     let session = app.courier.session(&cookie).await.unwrap().expect("a full session");
-    let me = app.courier.staff(&session, None);
+    let me = app.courier.staff(&session, None).unwrap();
     let mut tried: BTreeSet<&str> = BTreeSet::new();
     macro_rules! refuses {
         ($name:ident $(, $arg:expr)*) => {{

@@ -13,7 +13,7 @@ pub struct MatterRecord {
     pub id: String,
     pub name: String,
     pub department: String,
-    pub sensitivity: String,
+    pub sensitivity: courier_core::Sensitivity,
     pub firm_wide: bool,
     pub created_at: i64,
     pub archived_at: Option<i64>,
@@ -37,7 +37,7 @@ fn from_row(row: &AnyRow) -> Result<MatterRecord> {
         id: col(row, "id")?,
         name: col(row, "name")?,
         department: col(row, "department")?,
-        sensitivity: col(row, "sensitivity")?,
+        sensitivity: crate::word(row, "sensitivity")?,
         firm_wide: col::<i64>(row, "firm_wide")? != 0,
         created_at: col(row, "created_at")?,
         archived_at: col(row, "archived_at")?,
@@ -52,7 +52,7 @@ pub async fn insert(conn: &mut AnyConnection, m: &MatterRecord) -> Result<()> {
     .bind(&m.id)
     .bind(&m.name)
     .bind(&m.department)
-    .bind(&m.sensitivity)
+    .bind(m.sensitivity.as_str())
     .bind(m.created_at)
     .execute(conn)
     .await

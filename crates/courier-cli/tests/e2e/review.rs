@@ -455,3 +455,33 @@ async fn finding_4c_silent_connections_and_trickled_form_bodies_are_ended() {
     assert!(closed(&mut one_byte, Duration::from_secs(8), false), "a connection that sent one byte was kept");
     assert!(closed(&mut trickle, Duration::from_secs(12), true), "a trickled form body was kept");
 }
+
+/// Issue 14 (fail closed): a portal whose stored rules were changed behind Courier's back
+/// (an allowlist that does not parse, a negative size limit) takes nothing and its link answers
+/// like a dead one; every listing still works and shows it as `unreadable`; staff can still
+/// disable it, and the command says it did.
+#[tokio::test]
+async fn a_portal_with_unreadable_rules_takes_nothing_and_breaks_no_listing() {
+    let env = Env::start();
+    let (bad, bad_link) = env.create_portal(&[]);
+    let (good, good_link) = env.create_portal(&[]);
+    sqlx::any::install_default_drivers();
+    let pool = AnyPoolOptions::new().max_connections(1).connect(&env.database_url()).await.unwrap();
+    let tamper = format!("UPDATE portals SET allowed_types = 'pdf,shrug' WHERE id = '{bad}'");
+    sqlx::query(&tamper).execute(&pool).await.unwrap();
+    pool.close().await;
+
+    let r = upload(env.base(), &bad_link, &[("a.pdf", b"%PDF-1.4 a\n%%EOF\n")]).await;
+    assert_eq!(r.status(), 404, "the unreadable portal takes nothing");
+    assert_eq!(client().get(format!("{}/p/{bad_link}", env.base())).send().await.unwrap().status(), 404);
+    let r = upload(env.base(), &good_link, &[("a.pdf", b"%PDF-1.4 a\n%%EOF\n")]).await;
+    assert_eq!(r.status(), 201, "the other portal is not affected");
+
+    let listed = env.cli_json(&["portal", "list", "--json"], None);
+    let status = |id: &str| listed.as_array().unwrap().iter().find(|p| p["id"] == id).unwrap()["status"].clone();
+    assert_eq!(status(&bad), "unreadable");
+    assert_eq!(status(&good), "active");
+    let (ok, out, err) = env.cli(&["portal", "disable", &bad, "--json"], None);
+    assert!(ok, "disabling it works and says so: {out} {err}");
+    assert_eq!(env.docs(Some(&good)).len(), 1);
+}

@@ -1,7 +1,7 @@
 //! Access review: who can reach what, with the things a reviewer should look at flagged, and
 //! the record that a matter's access was reviewed.
 
-use courier_core::time_fmt::{now_ms, rfc3339};
+use courier_core::time_fmt::rfc3339;
 use courier_core::{PortalStatus, ShareStatus};
 use courier_store::matters as matter_rows;
 use serde::Serialize;
@@ -88,7 +88,7 @@ impl Courier {
 
     pub(super) async fn access_review(&self, caller: &Caller) -> Result<AccessReport> {
         self.authorize(caller, Action::AccessReview, &Resource::Firm).await?;
-        let now = now_ms();
+        let now = self.clock.now_ms();
         let pool = self.db.pool();
         let matters = matter_rows::list(pool).await?;
         let mut users = Vec::new();
@@ -160,7 +160,7 @@ impl Courier {
                 id: m.id,
                 name: m.name,
                 department: m.department,
-                sensitivity: m.sensitivity,
+                sensitivity: m.sensitivity.as_str().to_owned(),
                 archived,
                 last_reviewed_at: m.last_reviewed_at.map(rfc3339),
                 members: members
@@ -190,7 +190,7 @@ impl Courier {
                 return Err(Error::BadRequest(format!("the {what} text must be at most {MAX_NOTE_CHARS} characters")));
             }
         }
-        let now = now_ms();
+        let now = self.clock.now_ms();
         let id = uuid::Uuid::new_v4().to_string();
         let mut tx = self.audit.begin(&self.db).await?;
         matter_rows::record_review(&mut tx, &id, &m.id, &caller.actor.to_string(), now, removed.trim(), note.trim())

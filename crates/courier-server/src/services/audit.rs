@@ -54,11 +54,25 @@ impl AuditedTx<'_> {
     /// Writes the head row (once, however many events), commits, and appends the head to
     /// `heads.log` (fsynced). A crash between the two leaves the log one head behind, which
     /// verification accepts; the other order could leave a head the database never had.
+    ///
+    /// Once the database committed, the action and its events are done: a failed `heads.log`
+    /// append (disk full, a file this process may not write) is logged as an error, not
+    /// returned, because a caller that took it for "not done" would undo work that is in the
+    /// trail (an upload's blob deleted under its live row). The next append carries the log
+    /// forward.
     pub async fn commit(mut self) -> Result<()> {
         let head = self.tip.take().ok_or_else(|| Error::Internal("an audited transaction recorded no event".into()))?;
         rows::write_head(&mut self.tx, &head).await?;
         Db::commit(self.tx).await?;
-        self.log.append_line(&head).await
+        if let Err(e) = self.log.append_line(&head).await {
+            tracing::error!(
+                seq = head.seq,
+                error = %e,
+                detail = e.internal_detail(),
+                "committed, but the head could not be appended to heads.log; fix the file (space, owner, mode)"
+            );
+        }
+        Ok(())
     }
 }
 
@@ -81,6 +95,8 @@ pub struct AuditLog {
     /// The newest head this installation has written to `heads.log` (by any process), read
     /// on from where the last look stopped. The database head may never fall behind it.
     logged: Mutex<LoggedTip>,
+    /// Courier's clock: events are dated on the time the rules use.
+    clock: std::sync::Arc<super::clock::Clock>,
 }
 
 /// How far `heads.log` has been read, and the highest genuinely signed head in it.
@@ -133,8 +149,8 @@ struct HeadLineIn {
 }
 
 impl AuditLog {
-    pub fn new(signer: HeadSigner, heads_log: PathBuf) -> Self {
-        Self { signer, heads_log, logged: Mutex::new(LoggedTip::default()) }
+    pub fn new(signer: HeadSigner, heads_log: PathBuf, clock: std::sync::Arc<super::clock::Clock>) -> Self {
+        Self { signer, heads_log, logged: Mutex::new(LoggedTip::default()), clock }
     }
 
     /// Refuses to extend a database head older than (or different from) the newest head in
@@ -263,7 +279,7 @@ impl AuditLog {
     ) -> Result<HeadRecord> {
         let prev_hash = to_hash(&prev.hash).ok_or_else(|| Error::Internal("audit head hash is malformed".into()))?;
         let seq = prev.seq + 1;
-        let at = courier_core::time_fmt::now_ms();
+        let at = self.clock.now_ms();
         let actor = caller.actor.to_string();
         let ip = caller.ip.map(|ip| ip.to_string()).unwrap_or_default();
         let details = details.to_string();
@@ -371,8 +387,7 @@ impl AuditLog {
                 head.seq
             )));
         }
-        let replaced =
-            self.heads_log.with_file_name(format!("heads.log.replaced-{}", courier_core::time_fmt::now_ms()));
+        let replaced = self.heads_log.with_file_name(format!("heads.log.replaced-{}", self.clock.now_ms()));
         match std::fs::rename(&self.heads_log, &replaced) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}

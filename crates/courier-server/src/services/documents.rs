@@ -9,7 +9,7 @@
 use std::io;
 
 use bytes::Bytes;
-use courier_core::time_fmt::{now_ms, rfc3339};
+use courier_core::time_fmt::rfc3339;
 use courier_core::{DocumentId, FileName};
 use courier_crypto::Sha256;
 use courier_crypto::keys::Dek;
@@ -238,7 +238,7 @@ impl Courier {
             sha256: hex::encode(sealed.sha256),
             blob_key: blob_key.clone(),
             wrapped_dek: Some(self.keys.wrap(&dek, id.as_uuid().as_bytes())?),
-            uploaded_at: now_ms(),
+            uploaded_at: self.clock.now_ms(),
             deleted_at: None,
             scan: scan_record,
         };
@@ -248,7 +248,7 @@ impl Courier {
             // file streamed in; then the file must not appear.
             if let Some(portal_id) = &target.portal_id {
                 let live = courier_store::portals::lock_live(&mut tx, portal_id).await?;
-                if live.is_none_or(|p| !super::portals::status(&p, now_ms()).takes_uploads()) {
+                if live.is_none_or(|p| !super::portals::status(&p, self.clock.now_ms()).takes_uploads()) {
                     return Err(Error::LinkNotFound);
                 }
             }
@@ -451,7 +451,7 @@ impl Courier {
         self.authorize(caller, super::authz::Action::DocumentDelete, &self.document_resource(&d).await?).await?;
         let mut tx = self.audit.begin(&self.db).await?;
         let d = rows::get(tx.conn(), id).await?.filter(|d| d.deleted_at.is_none()).ok_or(Error::NotFound)?;
-        self.shred_in(&mut tx, caller, &d, now_ms()).await?;
+        self.shred_in(&mut tx, caller, &d, self.clock.now_ms()).await?;
         tx.commit().await?;
         Ok(self.delete_blobs(&[d.blob_key]).await)
     }

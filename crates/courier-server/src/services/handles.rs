@@ -40,8 +40,22 @@ use super::sessions::{SessionView, StaffSession};
 use super::shares::{CreatedShare, OpenShare, ShareRequest, ShareView, SharedDownload, SharedFile};
 use super::staff::{Enrolment, Role};
 use super::users::{Change, Invitation, UserView};
-use super::{Actor, Caller, Courier, Unlock, Via};
+use super::{Actor, Caller, Courier, OperatorKey, Unlock, Via};
 use crate::{Error, Result};
+
+/// Who a user is, without what they sign in with (no password hash, no sealed TOTP secret).
+#[derive(Debug, Clone)]
+pub struct Person {
+    pub id: String,
+    pub email: String,
+    pub role: Role,
+}
+
+impl From<UserRecord> for Person {
+    fn from(u: UserRecord) -> Self {
+        Self { id: u.id, email: u.email, role: u.role }
+    }
+}
 
 /// A staff member (web session or API token) or the operator, bound to the service.
 pub struct Acting {
@@ -52,9 +66,13 @@ pub struct Acting {
 }
 
 impl Courier {
-    /// The handle of a signed-in staff member (from [`Courier::session`]).
-    pub fn staff(self: &Arc<Self>, session: &StaffSession, ip: Option<IpAddr>) -> Acting {
-        Acting { courier: self.clone(), caller: session.caller(ip), session: Some(session.clone()) }
+    /// The handle of a signed-in staff member (from [`Courier::session`]); a session still
+    /// owing its second factor (or an authenticator's enrolment) gets `Unauthenticated`.
+    pub fn staff(self: &Arc<Self>, session: &StaffSession, ip: Option<IpAddr>) -> Result<Acting> {
+        if session.awaiting_mfa() || session.must_enrol {
+            return Err(Error::Unauthenticated);
+        }
+        Ok(Acting { courier: self.clone(), caller: session.caller(ip), session: Some(session.clone()) })
     }
 
     /// The handle of an API token's holder. An unknown, revoked or expired token, or a disabled
@@ -65,8 +83,8 @@ impl Courier {
     }
 
     /// The handle of the local operator (the CLI): every right, every action audited under
-    /// the operating-system user.
-    pub fn operator(self: &Arc<Self>) -> Acting {
+    /// the operating-system user. Only the holder of the [`OperatorKey`] gets one.
+    pub fn operator(self: &Arc<Self>, _key: &OperatorKey) -> Acting {
         Acting { courier: self.clone(), caller: Caller::cli(), session: None }
     }
 }
@@ -313,17 +331,17 @@ impl Acting {
     }
 
     /// The user this handle acts for (a staff member or a token's holder).
-    pub async fn me(&self) -> Result<UserRecord> {
+    pub async fn me(&self) -> Result<Person> {
         match &self.caller.actor {
-            Actor::Staff(id) => self.c().user(id).await,
+            Actor::Staff(id) => self.c().user(id).await.map(Person::from),
             _ => Err(Error::Forbidden),
         }
     }
 
     /// A user by email, for those who manage users.
-    pub async fn user_by_email(&self, email: &str) -> Result<UserRecord> {
+    pub async fn user_by_email(&self, email: &str) -> Result<Person> {
         self.c().authorize(&self.caller, Action::UserManage, &Resource::Firm).await?;
-        self.c().user_by_email(email).await
+        self.c().user_by_email(email).await.map(Person::from)
     }
 
     pub async fn my_account(&self) -> Result<Value> {
@@ -405,10 +423,9 @@ impl Acting {
         self.c().take_notice(self.session()?).await
     }
 
-    /// Signs out: `cookie` is the session cookie's value.
-    pub async fn logout(&self, cookie: &str) -> Result<()> {
-        self.session()?;
-        self.c().logout(&self.caller, cookie).await
+    /// Signs out of the session this handle was made with.
+    pub async fn logout(&self) -> Result<()> {
+        self.c().logout(&self.caller, self.session()?).await
     }
 
     pub async fn my_sessions(&self) -> Result<Vec<SessionView>> {

@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use courier_core::time_fmt::now_ms;
 use serde_json::json;
 
 use super::audit::AuditAction;
@@ -27,7 +26,7 @@ impl Courier {
     /// Writes one `portal.expire` event per portal that expired since the last run.
     pub(super) async fn record_expiries(&self) -> Result<usize> {
         let mut conn = self.db.pool().acquire().await.map_err(courier_store::StoreError::from)?;
-        let expired = courier_store::portals::expired_unrecorded(&mut conn, now_ms()).await?;
+        let expired = courier_store::portals::expired_unrecorded(&mut conn, self.clock.now_ms()).await?;
         drop(conn);
         let mut recorded = 0;
         for id in expired {
@@ -85,7 +84,7 @@ impl Courier {
             if let Err(e) = self.keys.reload() {
                 tracing::warn!(error = %e, "could not reload the master key files");
             }
-            let now = now_ms();
+            let now = self.clock.now_ms();
             let until = now + 3 * every.as_millis() as i64;
             match courier_store::leases::try_acquire(self.db.pool(), "maintenance", &self.instance_id, now, until).await
             {

@@ -1,7 +1,7 @@
 //! Matters, their members and break glass; and `authorize`, the one place where the service
 //! layer asks the authorizer about a staff member's request.
 
-use courier_core::MemberRole;
+use courier_core::{MemberRole, Sensitivity};
 use std::net::{IpAddr, Ipv4Addr};
 
 use courier_core::time_fmt::{now_ms, rfc3339};
@@ -18,7 +18,6 @@ use super::authz::{Action, Decision, MatterFacts, Principal, RequestContext, Res
 use super::{Actor, Caller, Courier, Via, text_field};
 use crate::{Error, Result};
 
-pub const SENSITIVITIES: [&str; 3] = ["normal", "confidential", "restricted"];
 pub(crate) const MAX_NAME_CHARS: usize = 200;
 /// Longest break-glass grant.
 pub const MAX_BREAK_GLASS_MS: i64 = 24 * 3_600_000;
@@ -158,7 +157,7 @@ impl Courier {
 
     pub(super) async fn matter_facts(&self, id: &str) -> Result<MatterFacts> {
         let m = rows::get(self.db.pool(), id).await?.ok_or(Error::NotFound)?;
-        MatterFacts::load(&self.db, &m, now_ms()).await
+        MatterFacts::load(&self.db, &m, self.clock.now_ms()).await
     }
 
     pub(super) async fn document_resource(&self, d: &DocumentRecord) -> Result<Resource> {
@@ -210,11 +209,8 @@ impl Courier {
         self.authorize(caller, Action::MatterCreate, &Resource::Firm).await?;
         let name = text_field("matter name", &req.name, false, MAX_NAME_CHARS)?;
         let department = text_field("department", req.department.as_deref().unwrap_or(""), true, MAX_NAME_CHARS)?;
-        let sensitivity = req.sensitivity.as_deref().map(str::trim).unwrap_or("normal").to_owned();
-        if !SENSITIVITIES.contains(&sensitivity.as_str()) {
-            return Err(Error::BadRequest("the sensitivity must be normal, confidential or restricted".into()));
-        }
-        let now = now_ms();
+        let sensitivity: Sensitivity = req.sensitivity.as_deref().map(str::trim).unwrap_or("normal").parse()?;
+        let now = self.clock.now_ms();
         let record = MatterRecord {
             id: uuid::Uuid::new_v4().to_string(),
             name,
@@ -269,7 +265,7 @@ impl Courier {
         }
         self.refuse_outsider_membership_change(caller, &m).await?;
         let mut tx = self.audit.begin(&self.db).await?;
-        let before = rows::upsert_member(&mut tx, &m.id, &user.id, role, now_ms()).await?;
+        let before = rows::upsert_member(&mut tx, &m.id, &user.id, role, self.clock.now_ms()).await?;
         let details = json!({ "matter_id": m.id, "user_id": user.id, "before": before, "after": role });
         tx.record(caller, AuditAction::MatterMemberSet, &format!("matter:{}", m.id), details).await?;
         tx.commit().await?;
@@ -281,7 +277,7 @@ impl Courier {
     /// accept themselves), or remove every attorney (second review of issue 13).
     async fn refuse_outsider_membership_change(&self, caller: &Caller, m: &MatterRecord) -> Result<()> {
         let Actor::Staff(me) = &caller.actor else { return Ok(()) };
-        if m.sensitivity != "restricted" {
+        if m.sensitivity != Sensitivity::Restricted {
             return Ok(());
         }
         let members = rows::members(self.db.pool(), &m.id).await?;
@@ -341,7 +337,7 @@ impl Courier {
         if for_ms <= 0 || for_ms > MAX_BREAK_GLASS_MS {
             return Err(Error::BadRequest("break glass lasts at most 24 hours".into()));
         }
-        let now = now_ms();
+        let now = self.clock.now_ms();
         let id = uuid::Uuid::new_v4().to_string();
         let mut tx = self.audit.begin(&self.db).await?;
         rows::insert_break_glass(&mut tx, &id, &m.id, user_id, &reason, now, now + for_ms).await?;
@@ -358,7 +354,7 @@ impl Courier {
             id: m.id,
             name: m.name,
             department: m.department,
-            sensitivity: m.sensitivity,
+            sensitivity: m.sensitivity.as_str().to_owned(),
             firm_wide: m.firm_wide,
             archived: m.archived_at.is_some(),
             archived_at: m.archived_at.map(rfc3339),

@@ -38,6 +38,11 @@ use crate::Config;
 
 pub use audit::AuditLog;
 
+/// The right to act as the local operator ([`Courier::operator`]). `startup::open` hands out
+/// the only one, to the CLI; the web router gets the `Courier` without it, so no route can
+/// reach an operator handle.
+pub struct OperatorKey(());
+
 /// Everything a request or a CLI command needs; cheap to share behind an `Arc`.
 pub struct Courier {
     config: Config,
@@ -58,7 +63,7 @@ pub struct Courier {
     /// This process among the instances of a cluster (for leases).
     instance_id: String,
     /// The time for session, code and link expiry; tests move it forward.
-    clock: clock::Clock,
+    clock: Arc<clock::Clock>,
     /// The WebAuthn relying party; `None` when the public URL has no host name.
     webauthn: Option<webauthn_rs::Webauthn>,
     /// HMAC key for short-lived signed cookies (portal unlock, login CSRF); derived from the
@@ -78,13 +83,14 @@ impl Courier {
         cookie_key: courier_crypto::MacKey,
         scanning: scanning::Scanning,
         authz: authz::Authorizer,
-    ) -> Self {
+    ) -> (Self, OperatorKey) {
         let stamping_permits = config.watermark_at_once.max(1);
         let busy_wait = std::time::Duration::from_secs(config.busy_wait_secs.max(1));
-        let audit = AuditLog::new(signer, config.data_dir.join("audit").join("heads.log"));
+        let clock = Arc::new(clock::Clock::default());
+        let audit = AuditLog::new(signer, config.data_dir.join("audit").join("heads.log"), clock.clone());
         let instance_id = uuid::Uuid::new_v4().to_string();
         let webauthn = passkeys::relying_party(&config);
-        Self {
+        let courier = Self {
             config,
             db,
             blobs,
@@ -97,10 +103,11 @@ impl Courier {
             authz,
             stamping: Arc::new(tokio::sync::Semaphore::new(stamping_permits)),
             instance_id,
-            clock: clock::Clock::default(),
+            clock,
             webauthn,
             cookie_key,
-        }
+        };
+        (courier, OperatorKey(()))
     }
 
     /// The settings this instance runs with.
@@ -144,8 +151,22 @@ impl Courier {
         self.audit.record(&self.db, &Caller::system(), action, "tls", details).await
     }
 
+    /// The login form's CSRF token, bound to its pre-session cookie.
+    pub fn login_csrf(&self, pre_session: &str) -> String {
+        hex::encode(self.mac(&[b"login-csrf", pre_session.as_bytes()]))
+    }
+
+    /// A one-time link's form token, bound to the link.
+    pub fn link_csrf(&self, form: LinkForm, token: &str) -> String {
+        let purpose: &[u8] = match form {
+            LinkForm::Setup => b"setup-csrf",
+            LinkForm::Invitation => b"invite-csrf",
+        };
+        hex::encode(self.mac(&[purpose, token.as_bytes()]))
+    }
+
     /// HMAC-SHA256 over `parts` with the cookie key.
-    pub fn mac(&self, parts: &[&[u8]]) -> [u8; 32] {
+    fn mac(&self, parts: &[&[u8]]) -> [u8; 32] {
         self.cookie_key.mac(parts)
     }
 
@@ -176,7 +197,7 @@ impl Courier {
     /// by `purpose`) was given, valid for `portal_unlock_secs`.
     fn unlock_cookie(&self, purpose: Unlock, link_id: &str) -> String {
         let secs = std::time::Duration::from_secs(self.config.portal_unlock_secs);
-        let expires = courier_core::time_fmt::now_ms() + secs.as_millis() as i64;
+        let expires = self.clock.now_ms() + secs.as_millis() as i64;
         let mac = self.mac(&[purpose.tag(), link_id.as_bytes(), &expires.to_be_bytes()]);
         format!("{expires}.{}", hex::encode(mac))
     }
@@ -190,7 +211,7 @@ impl Courier {
             return false;
         };
         let expected = self.mac(&[purpose.tag(), link_id.as_bytes(), &expires.to_be_bytes()]);
-        courier_crypto::ct_eq(&expected, &mac) && expires > courier_core::time_fmt::now_ms()
+        courier_crypto::ct_eq(&expected, &mac) && expires > self.clock.now_ms()
     }
 }
 
@@ -203,6 +224,13 @@ pub(crate) fn text_field(what: &str, raw: &str, allow_empty: bool, max_chars: us
         return Err(crate::Error::BadRequest(format!("the {what} must be {min} to {max_chars} characters")));
     }
     Ok(v.to_owned())
+}
+
+/// The form behind a one-time link (its CSRF token is bound to the link and to this).
+#[derive(Debug, Clone, Copy)]
+pub enum LinkForm {
+    Setup,
+    Invitation,
 }
 
 /// Which kind of link a passcode cookie unlocks (the MAC is bound to it).

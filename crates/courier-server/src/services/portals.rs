@@ -2,7 +2,7 @@
 //! is shown once at creation (and at "new link"). Every way a link can be unusable (unknown,
 //! malformed, disabled, expired, deleted) gives the same `LinkNotFound`.
 
-use courier_core::time_fmt::{now_ms, rfc3339};
+use courier_core::time_fmt::rfc3339;
 use courier_core::{ByteSize, PortalFacts, PortalId, PortalStatus};
 use courier_crypto::token::Token;
 use courier_store::portals::{self as rows, NewPortal, PortalRecord};
@@ -87,6 +87,13 @@ pub fn status(p: &PortalRecord, now: i64) -> PortalStatus {
     PortalStatus::of(facts, now)
 }
 
+/// A portal's size limit; a negative one was written behind Courier's back.
+fn max_file_size(p: &PortalRecord) -> Result<u64> {
+    u64::try_from(p.max_file_size).map_err(|_| {
+        Error::Internal(format!("portal {}: the stored size limit {} is unreadable", p.id, p.max_file_size))
+    })
+}
+
 /// A portal's own allowlist; `None`: the firm's. Names are validated on the way in, so a stored
 /// list that does not parse was changed behind Courier's back: that is an error (uploads are
 /// refused), never the firm's wider list.
@@ -104,25 +111,33 @@ pub fn dlp_action(p: &PortalRecord, default: DlpAction) -> DlpAction {
     p.dlp_action.unwrap_or(default)
 }
 
-pub fn view(p: &PortalRecord, now: i64, scanning: &Scanning) -> Result<PortalView> {
-    let allowed = allowed_types(p)?.unwrap_or_else(|| scanning.default_allowed().to_vec());
-    Ok(PortalView {
+/// What staff see of a portal. A portal whose stored allowlist is unreadable is shown as
+/// `unreadable` with no accepted types (and takes nothing) instead of failing every listing.
+pub fn view(p: &PortalRecord, now: i64, scanning: &Scanning) -> PortalView {
+    let (status, allowed) = match allowed_types(p).and_then(|own| max_file_size(p).map(|_| own)) {
+        Ok(own) => (status(p, now), own.unwrap_or_else(|| scanning.default_allowed().to_vec())),
+        Err(e) => {
+            tracing::error!(error = %e, "a portal's stored rules are unreadable; it takes no uploads");
+            (PortalStatus::Unreadable, Vec::new())
+        }
+    };
+    PortalView {
         allowed_types: allowed.iter().map(|k| k.name()).collect(),
         dlp_action: dlp_action(p, scanning.default_dlp_action()).as_str(),
         id: p.id.clone(),
         label: p.label.clone(),
         matter: p.matter_name.clone(),
         matter_id: p.matter_id.clone(),
-        status: status(p, now).as_str(),
+        status: status.as_str(),
         enabled: p.enabled,
         has_passcode: p.passcode_hash.is_some(),
-        max_file_size: p.max_file_size as u64,
+        max_file_size: p.max_file_size.max(0) as u64,
         expires_at: p.expires_at.map(rfc3339),
         created_at: rfc3339(p.created_at),
         created_by: p.created_by.clone(),
         document_count: p.document_count,
         last_upload_at: p.last_upload_at.map(rfc3339),
-    })
+    }
 }
 
 impl Courier {
@@ -137,7 +152,7 @@ impl Courier {
                 "the label must be 1 to {MAX_LABEL_CHARS} characters, without control characters"
             )));
         }
-        let now = now_ms();
+        let now = self.clock.now_ms();
         if req.expires_at_ms.is_some_and(|e| e <= now) {
             return Err(Error::BadRequest("the expiry must be in the future".into()));
         }
@@ -213,11 +228,11 @@ impl Courier {
 
     /// The portals `caller` may see.
     pub(super) async fn list_portals(&self, caller: &Caller) -> Result<Vec<PortalView>> {
-        let now = now_ms();
+        let now = self.clock.now_ms();
         let mut out = Vec::new();
         for p in rows::list(self.db.pool()).await? {
             if self.may(caller, Action::PortalView, &self.portal_resource(&p).await?).await? {
-                out.push(view(&p, now, &self.scanning)?);
+                out.push(view(&p, now, &self.scanning));
             }
         }
         Ok(out)
@@ -236,7 +251,7 @@ impl Courier {
 
     pub(super) async fn portal(&self, id: &str) -> Result<PortalView> {
         let p = rows::get(self.db.pool(), id).await?.ok_or(Error::NotFound)?;
-        view(&p, now_ms(), &self.scanning)
+        Ok(view(&p, self.clock.now_ms(), &self.scanning))
     }
 
     /// Lifts the lock that wrong passcodes put on the portal's link (review finding 12).
@@ -279,7 +294,7 @@ impl Courier {
     /// Deletes a portal and shreds its documents, all in one transaction.
     pub(super) async fn delete_portal(&self, caller: &Caller, id: &str) -> Result<usize> {
         self.authorize_portal(caller, Action::PortalDelete, id).await?;
-        let now = now_ms();
+        let now = self.clock.now_ms();
         let mut tx = self.audit.begin(&self.db).await?;
         if rows::get(tx.conn(), id).await?.is_none() {
             return Err(Error::NotFound);
@@ -303,17 +318,24 @@ impl Courier {
     pub(super) async fn open_portal(&self, token: &str) -> Result<OpenPortal> {
         let token = Token::parse(token).ok_or(Error::LinkNotFound)?;
         let p = rows::by_token_hash(self.db.pool(), &token.hash()).await?.ok_or(Error::LinkNotFound)?;
-        if !status(&p, now_ms()).takes_uploads() {
+        if !status(&p, self.clock.now_ms()).takes_uploads() {
             return Err(Error::LinkNotFound);
         }
+        // Unreadable rules: the link answers like any dead link (the error is logged).
+        let unreadable = |e: Error| {
+            tracing::error!(error = %e, "a portal's stored rules are unreadable; its link is refused");
+            Error::LinkNotFound
+        };
+        let allowed_types = allowed_types(&p).map_err(unreadable)?;
+        let max_file_size = max_file_size(&p).map_err(unreadable)?;
         Ok(OpenPortal {
             matter_id: p.matter_id.clone().unwrap_or_else(|| courier_store::matters::GENERAL.to_owned()),
-            allowed_types: allowed_types(&p)?,
+            allowed_types,
             dlp_action: dlp_action(&p, self.scanning.default_dlp_action()),
             id: p.id,
             label: p.label,
             passcode_hash: p.passcode_hash,
-            max_file_size: p.max_file_size as u64,
+            max_file_size,
             expires_at: p.expires_at,
         })
     }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use courier_core::time_fmt::{now_ms, rfc3339};
+use courier_core::time_fmt::rfc3339;
 use courier_scan::clamd::{self, ClamdAddr, Verdict};
 use courier_scan::{
     ChunkMsg, ChunkReader, Detector, FileKind, Finding, FirmRules, Inspector, Refusal, Report, TextStatus,
@@ -359,7 +359,7 @@ impl Courier {
             return Err(Error::Conflict("this document is not held".into()));
         }
         let status = if d.scan.status == ScanStatus::Quarantined { ScanStatus::Flagged } else { d.scan.status };
-        if !rows::release(&mut tx, id, status, now_ms()).await? {
+        if !rows::release(&mut tx, id, status, self.clock.now_ms()).await? {
             return Err(Error::Conflict("this document is not held".into()));
         }
         let details = json!({

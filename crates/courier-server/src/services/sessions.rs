@@ -194,12 +194,10 @@ impl Courier {
         Ok(staff.notice.clone().filter(|_| taken))
     }
 
-    pub(super) async fn logout(&self, caller: &Caller, session: &str) -> Result<()> {
-        let Some(token) = Token::parse(session) else {
-            return Ok(());
-        };
+    /// Ends the caller's own session (`me`, from the session cookie the handle was made with).
+    pub(super) async fn logout(&self, caller: &Caller, me: &StaffSession) -> Result<()> {
         let mut tx = self.audit.begin(&self.db).await?;
-        rows::delete(tx.conn(), &token.hash()).await?;
+        rows::delete(tx.conn(), &me.id_hash).await?;
         tx.record(caller, AuditAction::Logout, "session", json!({})).await?;
         tx.commit().await
     }

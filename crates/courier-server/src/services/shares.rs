@@ -8,7 +8,7 @@ use std::io;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use courier_core::time_fmt::{now_ms, rfc3339};
+use courier_core::time_fmt::rfc3339;
 use courier_crypto::token::Token;
 use courier_store::documents::{self as docs, DocumentRecord};
 use courier_store::shares::{self as rows, DownloadRecord, NewShare, ShareRecord};
@@ -142,7 +142,7 @@ impl Courier {
                 "the recipient must be 1 to {MAX_LABEL_CHARS} characters, without control characters"
             )));
         }
-        let now = now_ms();
+        let now = self.clock.now_ms();
         if req.expires_at_ms.is_some_and(|e| e <= now) {
             return Err(Error::BadRequest("the expiry must be in the future".into()));
         }
@@ -249,7 +249,7 @@ impl Courier {
             id: s.id.clone(),
             matter_id: s.matter_id.clone(),
             recipient: s.recipient.clone(),
-            status: status(s, now_ms()).as_str(),
+            status: status(s, self.clock.now_ms()).as_str(),
             has_passcode: s.passcode_hash.is_some(),
             expires_at: s.expires_at.map(rfc3339),
             max_downloads: s.max_downloads,
@@ -300,7 +300,7 @@ impl Courier {
         let s = rows::get(self.db.pool(), id).await?.ok_or(Error::NotFound)?;
         self.authorize(caller, Action::ShareRevoke, &self.share_resource(&s).await?).await?;
         let mut tx = self.audit.begin(&self.db).await?;
-        if !rows::revoke(&mut tx, id, now_ms()).await? {
+        if !rows::revoke(&mut tx, id, self.clock.now_ms()).await? {
             return Err(Error::Conflict("this share is revoked already".into()));
         }
         tx.record(caller, AuditAction::ShareRevoke, &format!("share:{id}"), json!({"share_id": id})).await?;
@@ -312,7 +312,7 @@ impl Courier {
     pub(super) async fn open_share(&self, token: &str) -> Result<OpenShare> {
         let token = Token::parse(token).ok_or(Error::LinkNotFound)?;
         let s = rows::by_token_hash(self.db.pool(), &token.hash()).await?.ok_or(Error::LinkNotFound)?;
-        if status(&s, now_ms()) != ShareStatus::Active {
+        if status(&s, self.clock.now_ms()) != ShareStatus::Active {
             return Err(Error::LinkNotFound);
         }
         Ok(OpenShare {
@@ -361,7 +361,7 @@ impl Courier {
                 return Err(Error::Conflict(exhausted.into()));
             }
         }
-        let now = now_ms();
+        let now = self.clock.now_ms();
         let watermarked = Stamp::supports(&d.content_type);
         let (body, length): (BoxStream<'static, io::Result<Bytes>>, Option<u64>) = if watermarked {
             let stamp = Stamp { recipient: share.recipient.clone(), at: rfc3339(now), share_id: share.id.clone() };
@@ -391,6 +391,14 @@ impl Courier {
         let download_id = uuid::Uuid::new_v4().to_string();
         if !rows::take_download(&mut tx, &share.id, &record, &download_id, share.max_downloads).await? {
             return Err(Error::Conflict(exhausted.into()));
+        }
+        // Under the share row's lock (`take_download` took it): a revoke, an expiry or a shred
+        // that landed while the file waited for stamping wins, and nothing is counted.
+        let share_live = rows::get(tx.conn(), &share.id).await?.is_some_and(|s| status(&s, now) == ShareStatus::Active);
+        let still_shared = rows::document_ids(tx.conn(), &share.id).await?.contains(&d.id);
+        let doc_live = docs::get(tx.conn(), &d.id).await?.is_some_and(|x| x.deleted_at.is_none() && !x.scan.held);
+        if !(share_live && still_shared && doc_live) {
+            return Err(Error::LinkNotFound);
         }
         let details = json!({
             "share_id": share.id, "document_id": d.id, "ip": record.ip, "user_agent": record.user_agent,

@@ -13,18 +13,19 @@ use zeroize::Zeroizing;
 use super::extract::{CsrfForm, Empty};
 use super::staff::{check_csrf, cookie_name, see_other, session_cookie_name, set_cookie};
 use super::{AppState, ClientIp, cookie};
+use crate::services::LinkForm;
 use crate::services::sessions::{Origin, StaffSession};
 use crate::{Courier, Error, Result};
 
 pub(super) const LOGIN_COOKIE: &str = "courier_login";
 
 pub(super) fn login_csrf(courier: &Courier, pre_session: &str) -> String {
-    hex::encode(courier.mac(&[b"login-csrf", pre_session.as_bytes()]))
+    courier.login_csrf(pre_session)
 }
 
-/// A one-time link's form token, bound to the link (`purpose` is `setup-csrf` or `invite-csrf`).
-fn link_csrf(courier: &Courier, purpose: &[u8], token: &str) -> String {
-    hex::encode(courier.mac(&[purpose, token.as_bytes()]))
+/// A one-time link's form token, bound to the link.
+fn link_csrf(courier: &Courier, form: LinkForm, token: &str) -> String {
+    courier.link_csrf(form, token)
 }
 
 pub(super) fn origin(ip: &ClientIp, headers: &HeaderMap) -> Origin {
@@ -177,15 +178,9 @@ async fn enrol(state: &AppState, ip: ClientIp, id: &str, pending: &StaffSession,
     }
 }
 
-pub async fn logout(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    CsrfForm { staff, .. }: CsrfForm<Empty>,
-) -> Result<Response> {
+pub async fn logout(State(state): State<AppState>, CsrfForm { staff, .. }: CsrfForm<Empty>) -> Result<Response> {
     let courier = &state.courier;
-    if let Some(id) = cookie(&headers, &session_cookie_name(courier)) {
-        staff.me.logout(&id).await?;
-    }
+    staff.me.logout().await?;
     let mut resp = see_other("/login");
     set_cookie(&mut resp, courier, &session_cookie_name(courier), "", Some(0));
     Ok(resp)
@@ -195,7 +190,7 @@ pub async fn setup_page(State(state): State<AppState>, Path(token): Path<String>
     if !state.courier.setup_link_valid(&token).await? {
         return Err(Error::LinkNotFound);
     }
-    let csrf = link_csrf(&state.courier, b"setup-csrf", &token);
+    let csrf = link_csrf(&state.courier, LinkForm::Setup, &token);
     Ok(state
         .templates
         .render("setup.html", json!({ "firm": state.courier.config().firm_name, "csrf_token": csrf, "error": null }))?
@@ -219,7 +214,7 @@ pub async fn setup(
     Form(form): Form<SetupForm>,
 ) -> Result<Response> {
     let courier = &state.courier;
-    let csrf = link_csrf(courier, b"setup-csrf", &token);
+    let csrf = link_csrf(courier, LinkForm::Setup, &token);
     check_csrf(courier, &csrf, &form.csrf_token, &headers)?;
     let retry = |msg: String| -> Result<Response> {
         let ctx = json!({ "firm": courier.config().firm_name, "csrf_token": csrf, "error": msg });
@@ -241,7 +236,7 @@ pub async fn setup(
 
 pub async fn invitation_page(State(state): State<AppState>, Path(token): Path<String>) -> Result<Response> {
     let user = state.courier.invitation(&token).await?;
-    let csrf = link_csrf(&state.courier, b"invite-csrf", &token);
+    let csrf = link_csrf(&state.courier, LinkForm::Invitation, &token);
     let ctx = json!({ "firm": state.courier.config().firm_name, "email": user.email, "csrf_token": csrf, "error": null,
         "reset": !user.invited() });
     Ok(state.templates.render("invitation.html", ctx)?.into_response())
@@ -256,7 +251,7 @@ pub async fn accept_invitation(
     Form(form): Form<SetupForm>,
 ) -> Result<Response> {
     let courier = &state.courier;
-    let csrf = link_csrf(courier, b"invite-csrf", &token);
+    let csrf = link_csrf(courier, LinkForm::Invitation, &token);
     check_csrf(courier, &csrf, &form.csrf_token, &headers)?;
     let user = courier.invitation(&token).await?;
     let retry = |msg: String| -> Result<Response> {

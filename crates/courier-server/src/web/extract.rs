@@ -40,7 +40,8 @@ impl FromRequestParts<AppState> for Staff {
             },
         };
         parts.extensions.insert(session.clone());
-        Ok(Self { me: state.courier.staff(&session, ip.0), session })
+        let me = state.courier.staff(&session, ip.0).map_err(|_| see_other("/login"))?;
+        Ok(Self { me, session })
     }
 }
 
@@ -51,7 +52,7 @@ impl Staff {
         let session = signed_in(state, headers).await?.ok_or(Error::Unauthenticated)?;
         let given = headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or_default();
         check_csrf(&state.courier, &session.csrf_token, given, headers)?;
-        Ok(Self { me: state.courier.staff(&session, ip.0), session })
+        Ok(Self { me: state.courier.staff(&session, ip.0)?, session })
     }
 }
 

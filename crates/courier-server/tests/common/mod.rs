@@ -13,6 +13,7 @@ pub const PASSWORD: &str = "violet tractor harbour 42";
 
 pub struct App {
     pub courier: Arc<Courier>,
+    pub operator: courier_server::services::OperatorKey,
     pub base: String,
     _dir: tempfile::TempDir,
 }
@@ -23,11 +24,11 @@ pub async fn start() -> App {
     let dir = tempfile::tempdir().unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let config = Config { data_dir: dir.path().to_owned(), bind: listener.local_addr().unwrap(), ..Config::default() };
-    let courier = courier_server::startup::open(config).await.unwrap();
+    let (courier, operator) = courier_server::startup::open(config).await.unwrap();
     let app = courier_server::web::router(courier.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
-    App { courier, base, _dir: dir }
+    App { courier, operator, base, _dir: dir }
 }
 
 fn hidden(html: &str, name: &str) -> String {

@@ -43,7 +43,7 @@ impl MatterFacts {
         Ok(Self {
             id: m.id.clone(),
             department: m.department.clone(),
-            sensitivity: m.sensitivity.clone(),
+            sensitivity: m.sensitivity.as_str().to_owned(),
             firm_wide: m.firm_wide,
             archived: m.archived_at.is_some(),
             attorneys: with_role(MemberRole::Attorney),
