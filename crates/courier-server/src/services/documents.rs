@@ -2,7 +2,8 @@
 //!
 //! Upload: chunks -> size limit -> scanners (type allowlist, archive limits, DLP, clamd;
 //! `scanning`) alongside SHA-256 -> segment encryption -> staged blob -> verdicts -> commit
-//! blob -> one transaction inserts the row and its audit event. Hashing and encryption run
+//! blob; once every file of the request is in, one transaction inserts the rows and their
+//! audit events. Hashing and encryption run
 //! on the blocking pool in batches of `BATCH` bytes, so memory per upload is about a MiB
 //! whatever the file size.
 
@@ -110,36 +111,85 @@ pub trait IncomingFiles: Send {
     fn next_file(&mut self) -> impl std::future::Future<Output = Result<Option<IncomingFile>>> + Send;
 }
 
+/// A file streamed into its blob and scanned, waiting for the rest of its request.
+struct Staged {
+    record: DocumentRecord,
+    details: serde_json::Value,
+}
+
 struct Sealed {
     size: u64,
     sha256: [u8; 32],
 }
 
 impl Courier {
-    /// Streams one file into an encrypted blob, scanning it on the way, and makes it visible
-    /// as a document of `portal`, all or nothing. A refused file leaves no blob and no row,
-    /// only an audit event saying why (never its name or content).
-    pub(super) async fn ingest_portal_upload<S, E>(
+    /// One upload request, client's or staff's: every file of `files` goes `into` the portal
+    /// or the matter, at most `max_files_per_upload` of them, all or nothing, crash included.
+    ///
+    /// Each file is streamed into an encrypted blob and scanned on the way (`stage`); a refused
+    /// file leaves no blob, only an audit event saying why (never its name or content). Only
+    /// when the last file is in do the rows and their `document.upload` events go into the
+    /// database, in one transaction (`commit_staged`). If anything fails before, or the
+    /// process dies, no row exists: the blobs already written are deleted at once, or by the
+    /// orphan sweep after its grace period.
+    pub(super) async fn ingest_all<F: IncomingFiles>(
         &self,
         caller: &Caller,
-        portal: &OpenPortal,
-        receipt_id: &str,
-        raw_name: Option<&str>,
-        stream: S,
-    ) -> Result<DocumentView>
-    where
-        S: Stream<Item = std::result::Result<Bytes, E>> + Unpin,
-        E: std::fmt::Display,
-    {
-        let target = UploadTarget {
-            portal_id: Some(portal.id.clone()),
-            matter_id: portal.matter_id.clone(),
-            receipt_id: Some(receipt_id.to_owned()),
-            allowed_types: portal.allowed_types.clone(),
-            dlp_action: portal.dlp_action,
-            max_file_size: portal.max_file_size,
+        into: Into<'_>,
+        files: &mut F,
+    ) -> Result<Vec<DocumentView>> {
+        let target = match into {
+            Into::Portal(portal, receipt_id) => UploadTarget {
+                portal_id: Some(portal.id.clone()),
+                matter_id: portal.matter_id.clone(),
+                receipt_id: Some(receipt_id.to_owned()),
+                allowed_types: portal.allowed_types.clone(),
+                dlp_action: portal.dlp_action,
+                max_file_size: portal.max_file_size,
+            },
+            // Staff use the firm's file types and DLP action.
+            Into::Matter(matter) => {
+                let m = self.resolve_matter(caller, matter, false).await?;
+                let resource = self.matter_resource(&m.id).await?;
+                self.authorize(caller, super::authz::Action::DocumentUpload, &resource).await?;
+                UploadTarget {
+                    portal_id: None,
+                    matter_id: m.id,
+                    receipt_id: None,
+                    allowed_types: None,
+                    dlp_action: self.scanning.default_dlp_action(),
+                    max_file_size: self.config.default_max_file_size.bytes(),
+                }
+            }
         };
-        self.ingest(caller, &target, raw_name, stream).await
+        let max = self.config.max_files_per_upload;
+        let mut staged: Vec<Staged> = Vec::new();
+        let streamed = async {
+            while let Some(file) = files.next_file().await? {
+                if staged.len() == max {
+                    return Err(Error::PayloadTooLarge(format!("at most {max} files per upload")));
+                }
+                staged.push(self.stage(caller, &target, file.name.as_deref(), file.bytes).await?);
+            }
+            if staged.is_empty() {
+                return Err(Error::BadRequest("no file was uploaded; choose at least one file".into()));
+            }
+            Ok(())
+        }
+        .await;
+        let stored = match streamed {
+            Ok(()) => self.commit_staged(caller, &target, &staged).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = stored {
+            for s in &staged {
+                if let Err(delete) = self.blobs.delete(&s.record.blob_key).await {
+                    tracing::warn!(error = %delete, "could not delete a blob of a failed upload; the sweep will");
+                }
+            }
+            return Err(e);
+        }
+        Ok(staged.iter().map(|s| view(&s.record)).collect())
     }
 
     /// A slot for one upload through `portal_id` from `ip`, held while it streams; refused
@@ -157,40 +207,15 @@ impl Courier {
         })
     }
 
-    /// A staff member's upload to a matter (for example a document to share): the same
-    /// streaming, scanned, encrypted, all-or-nothing pipeline as a client's, with the firm's
-    /// file types and DLP action.
-    pub(super) async fn ingest_staff_upload<S, E>(
-        &self,
-        caller: &Caller,
-        matter: &str,
-        raw_name: Option<&str>,
-        stream: S,
-    ) -> Result<DocumentView>
-    where
-        S: Stream<Item = std::result::Result<Bytes, E>> + Unpin,
-        E: std::fmt::Display,
-    {
-        let m = self.resolve_matter(caller, matter, false).await?;
-        self.authorize(caller, super::authz::Action::DocumentUpload, &self.matter_resource(&m.id).await?).await?;
-        let target = UploadTarget {
-            portal_id: None,
-            matter_id: m.id,
-            receipt_id: None,
-            allowed_types: None,
-            dlp_action: self.scanning.default_dlp_action(),
-            max_file_size: self.config.default_max_file_size.bytes(),
-        };
-        self.ingest(caller, &target, raw_name, stream).await
-    }
-
-    async fn ingest<S, E>(
+    /// Streams one file into a committed blob, scanning it on the way; returns its row and the
+    /// details of its audit event, not yet in the database.
+    async fn stage<S, E>(
         &self,
         caller: &Caller,
         target: &UploadTarget,
         raw_name: Option<&str>,
         stream: S,
-    ) -> Result<DocumentView>
+    ) -> Result<Staged>
     where
         S: Stream<Item = std::result::Result<Bytes, E>> + Unpin,
         E: std::fmt::Display,
@@ -226,7 +251,6 @@ impl Courier {
             }
         };
         upload.commit().await?;
-
         let record = DocumentRecord {
             id: id.to_string(),
             portal_id: target.portal_id.clone(),
@@ -236,95 +260,46 @@ impl Courier {
             size: sealed.size as i64,
             content_type: scanned.report.kind.mime().to_owned(),
             sha256: hex::encode(sealed.sha256),
-            blob_key: blob_key.clone(),
+            blob_key,
             wrapped_dek: Some(self.keys.wrap(&dek, id.as_uuid().as_bytes())?),
             uploaded_at: self.clock.now_ms(),
             deleted_at: None,
             scan: scan_record,
         };
-        let committed = async {
-            let mut tx = self.audit.begin(&self.db).await?;
-            // The portal may have been disabled, or deleted with its documents, while this
-            // file streamed in; then the file must not appear.
-            if let Some(portal_id) = &target.portal_id {
-                let live = courier_store::portals::lock_live(&mut tx, portal_id).await?;
-                if live.is_none_or(|p| !super::portals::status(&p, self.clock.now_ms()).takes_uploads()) {
-                    return Err(Error::LinkNotFound);
-                }
-            }
-            rows::insert(&mut tx, &record).await?;
-            let findings: Vec<_> = scanned
-                .report
-                .findings
-                .clone()
-                .into_vec()
-                .into_iter()
-                .map(|f| json!({"kind": f.kind, "count": f.count}))
-                .collect();
-            let details = json!({
-                "document_id": record.id, "portal_id": target.portal_id, "matter_id": target.matter_id,
-                "receipt_id": target.receipt_id,
-                "size": record.size, "sha256": record.sha256, "content_type": record.content_type,
-                "scan": { "status": record.scan.status, "malware": record.scan.malware, "findings": findings },
-            });
-            tx.record(caller, AuditAction::DocumentUpload, &format!("document:{}", record.id), details).await?;
-            tx.commit().await
-        }
-        .await;
-        if let Err(e) = committed {
-            let _purged = self.delete_blobs(&[blob_key]).await;
-            return Err(e);
-        }
-        Ok(view(&record))
+        let findings: Vec<_> = scanned
+            .report
+            .findings
+            .clone()
+            .into_vec()
+            .into_iter()
+            .map(|f| json!({"kind": f.kind, "count": f.count}))
+            .collect();
+        let details = json!({
+            "document_id": record.id, "portal_id": target.portal_id, "matter_id": target.matter_id,
+            "receipt_id": target.receipt_id,
+            "size": record.size, "sha256": record.sha256, "content_type": record.content_type,
+            "scan": { "status": record.scan.status, "malware": record.scan.malware, "findings": findings },
+        });
+        Ok(Staged { record, details })
     }
 
-    /// Shreds the files already stored by a request that then failed (uploads are all or
-    /// nothing per request), as the system.
-    /// One upload request, client's or staff's: every file of `files` goes `into` the portal
-    /// or the matter, at most `max_files_per_upload` of them, all or nothing. If any file is
-    /// refused or the body fails, the files this request already stored are shredded again.
-    pub(super) async fn ingest_all<F: IncomingFiles>(
-        &self,
-        caller: &Caller,
-        into: Into<'_>,
-        files: &mut F,
-    ) -> Result<Vec<DocumentView>> {
-        let max = self.config.max_files_per_upload;
-        let mut stored = Vec::new();
-        let result = async {
-            while let Some(file) = files.next_file().await? {
-                if stored.len() == max {
-                    return Err(Error::PayloadTooLarge(format!("at most {max} files per upload")));
-                }
-                let doc = match into {
-                    Into::Portal(portal, receipt) => {
-                        self.ingest_portal_upload(caller, portal, receipt, file.name.as_deref(), file.bytes).await?
-                    }
-                    Into::Matter(matter) => {
-                        self.ingest_staff_upload(caller, matter, file.name.as_deref(), file.bytes).await?
-                    }
-                };
-                stored.push(doc);
-            }
-            Ok(())
-        }
-        .await;
-        if let Err(e) = result {
-            self.undo_uploads(&stored).await;
-            return Err(e);
-        }
-        if stored.is_empty() {
-            return Err(Error::BadRequest("no file was uploaded; choose at least one file".into()));
-        }
-        Ok(stored)
-    }
-
-    pub(super) async fn undo_uploads(&self, stored: &[DocumentView]) {
-        for doc in stored {
-            if let Err(undo) = self.delete_document(&Caller::system(), &doc.id).await {
-                tracing::error!(error = %undo, "could not roll back a file of a failed upload");
+    /// Makes a request's files documents, in one transaction with their events.
+    async fn commit_staged(&self, caller: &Caller, target: &UploadTarget, staged: &[Staged]) -> Result<()> {
+        let mut tx = self.audit.begin(&self.db).await?;
+        // The portal may have been disabled, or deleted with its documents, while the files
+        // streamed in; then they must not appear.
+        if let Some(portal_id) = &target.portal_id {
+            let live = courier_store::portals::lock_live(&mut tx, portal_id).await?;
+            if live.is_none_or(|p| !super::portals::status(&p, self.clock.now_ms()).takes_uploads()) {
+                return Err(Error::LinkNotFound);
             }
         }
+        for s in staged {
+            rows::insert(&mut tx, &s.record).await?;
+            let target = format!("document:{}", s.record.id);
+            tx.record(caller, AuditAction::DocumentUpload, &target, s.details.clone()).await?;
+        }
+        tx.commit().await
     }
 
     /// Records why a file was refused: the reason class and, for malware, the signature; for
