@@ -5,6 +5,8 @@
 pub mod clamd;
 pub mod dlp;
 pub mod extract;
+/// Test files (PDF, DOCX, ZIP, prose) for tests, benches and examples; not in release builds.
+#[cfg(any(test, feature = "fixtures"))]
 pub mod fixtures;
 pub mod inspect;
 pub mod kind;

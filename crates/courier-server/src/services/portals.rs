@@ -117,7 +117,7 @@ pub fn view(p: &PortalRecord, now: i64, scanning: &Scanning) -> PortalView {
     let (status, allowed) = match allowed_types(p).and_then(|own| max_file_size(p).map(|_| own)) {
         Ok(own) => (status(p, now), own.unwrap_or_else(|| scanning.default_allowed().to_vec())),
         Err(e) => {
-            tracing::error!(error = %e, "a portal's stored rules are unreadable; it takes no uploads");
+            tracing::error!(error = %e, detail = e.internal_detail(), "a portal's stored rules are unreadable; it takes no uploads");
             (PortalStatus::Unreadable, Vec::new())
         }
     };
@@ -323,7 +323,7 @@ impl Courier {
         }
         // Unreadable rules: the link answers like any dead link (the error is logged).
         let unreadable = |e: Error| {
-            tracing::error!(error = %e, "a portal's stored rules are unreadable; its link is refused");
+            tracing::error!(error = %e, detail = e.internal_detail(), "a portal's stored rules are unreadable; its link is refused");
             Error::LinkNotFound
         };
         let allowed_types = allowed_types(&p).map_err(unreadable)?;
