@@ -100,6 +100,14 @@ fn init_logging(default: &str) {
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 
+/// `service`, with a "not found" that says what was looked for.
+pub(crate) fn service_on<T>(what: &str, id: &str, r: courier_server::Result<T>) -> Result<T> {
+    match r {
+        Err(courier_server::Error::NotFound) => bail!("not found: no {what} {id:?} (or it was deleted)"),
+        other => service(other),
+    }
+}
+
 /// Service errors carry a public message and, for internal ones, a detail for the operator.
 pub(crate) fn service<T>(r: courier_server::Result<T>) -> Result<T> {
     r.map_err(|e| match e.internal_detail() {
@@ -204,16 +212,18 @@ async fn portal(me: &Acting, cmd: PortalCommand) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         PortalCommand::Show { id, json } => {
-            let portal = service(me.portal(&id).await)?;
+            let portal = service_on("portal", &id, me.portal(&id).await)?;
             audit_read(me, AuditAction::PortalShow, &format!("portal:{id}"), json!({ "portal_id": id })).await?;
             show_portal(portal, json.json)
         }
         PortalCommand::Disable { id, json } => {
-            show_portal(service(me.set_portal_enabled(&id, false).await)?, json.json)
+            show_portal(service_on("portal", &id, me.set_portal_enabled(&id, false).await)?, json.json)
         }
-        PortalCommand::Enable { id, json } => show_portal(service(me.set_portal_enabled(&id, true).await)?, json.json),
+        PortalCommand::Enable { id, json } => {
+            show_portal(service_on("portal", &id, me.set_portal_enabled(&id, true).await)?, json.json)
+        }
         PortalCommand::UnlockPasscode { id, json } => {
-            let was_locked = service(me.unlock_portal_passcode(&id).await)?;
+            let was_locked = service_on("portal", &id, me.unlock_portal_passcode(&id).await)?;
             if json.json {
                 return print_json(&json!({ "portal_id": id, "was_locked": was_locked }));
             }
@@ -221,7 +231,7 @@ async fn portal(me: &Acting, cmd: PortalCommand) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         PortalCommand::NewLink { id, json } => {
-            let link = service(me.new_portal_link(&id).await)?;
+            let link = service_on("portal", &id, me.new_portal_link(&id).await)?;
             warn_default_link_base(me);
             if json.json {
                 return print_json(&link);
@@ -230,7 +240,7 @@ async fn portal(me: &Acting, cmd: PortalCommand) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         PortalCommand::Delete { id, json } => {
-            let shredded = service(me.delete_portal(&id).await)?;
+            let shredded = service_on("portal", &id, me.delete_portal(&id).await)?;
             if json.json {
                 return print_json(&json!({ "id": id, "deleted": true, "documents_shredded": shredded }));
             }
@@ -273,7 +283,7 @@ async fn doc(me: &Acting, cmd: DocCommand) -> Result<ExitCode> {
             audit_read(me, AuditAction::DocumentList, "documents", details).await?;
             let docs = match matter {
                 Some(m) => {
-                    let m = service(me.resolve_matter(&m, false).await)?;
+                    let m = service_on("matter", &m, me.resolve_matter(&m, false).await)?;
                     service(me.matter_documents(&m).await)?.into_iter().map(|d| d.doc).collect()
                 }
                 None => service(me.all_documents(portal.as_deref(), include_deleted).await)?,
@@ -298,7 +308,7 @@ async fn doc(me: &Acting, cmd: DocCommand) -> Result<ExitCode> {
                     bail!("{} exists; pass --force to overwrite it", output.display());
                 }
             }
-            let (doc, stream) = service(me.open_document(&id).await)?;
+            let (doc, stream) = service_on("document", &id, me.open_document(&id).await)?;
             let mut stream = std::pin::pin!(stream);
             if to_stdout {
                 let mut out = std::io::stdout().lock();
@@ -343,7 +353,7 @@ async fn doc(me: &Acting, cmd: DocCommand) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         DocCommand::Release { id, reason, json } => {
-            service(me.release_document(&id, &reason).await)?;
+            service_on("document", &id, me.release_document(&id, &reason).await)?;
             if json.json {
                 return print_json(&json!({ "id": id, "released": true }));
             }
@@ -351,7 +361,7 @@ async fn doc(me: &Acting, cmd: DocCommand) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         DocCommand::Delete { id, json } => {
-            let purged = service(me.delete_document(&id).await)?;
+            let purged = service_on("document", &id, me.delete_document(&id).await)?;
             if !purged {
                 eprintln!(
                     "Warning: another connection is reading the database, so an old copy of document {id}'s key may \

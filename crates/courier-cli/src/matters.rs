@@ -14,7 +14,7 @@ use courier_server::services::matters::{MatterRequest, MatterView};
 use courier_server::services::shares::{ShareRequest, ShareView};
 use serde_json::json;
 
-use crate::commands::{audit_read, print_json, read_secret_line, service};
+use crate::commands::{audit_read, print_json, read_secret_line, service, service_on};
 use crate::{AccessCommand, MatterCommand, PolicyCommand, ShareCommand};
 
 fn show_matter(m: &MatterView, as_json: bool) -> Result<ExitCode> {
@@ -41,20 +41,22 @@ pub async fn matter(me: &Acting, cmd: MatterCommand) -> Result<ExitCode> {
             }
             show_matter(&m, false)
         }
-        MatterCommand::AddMember { matter, user, role, json } => {
-            show_matter(&service(me.add_member(&matter, &user, &role).await)?, json.json)
-        }
-        MatterCommand::RemoveMember { matter, user, json } => {
-            show_matter(&service(me.remove_member(&matter, &user).await)?, json.json)
-        }
+        MatterCommand::AddMember { matter, user, role, json } => show_matter(
+            &service_on("matter or user", &format!("{matter} / {user}"), me.add_member(&matter, &user, &role).await)?,
+            json.json,
+        ),
+        MatterCommand::RemoveMember { matter, user, json } => show_matter(
+            &service_on("matter or member", &format!("{matter} / {user}"), me.remove_member(&matter, &user).await)?,
+            json.json,
+        ),
         MatterCommand::Archive { matter, json } => {
-            show_matter(&service(me.set_matter_archived(&matter, true).await)?, json.json)
+            show_matter(&service_on("matter", &matter, me.set_matter_archived(&matter, true).await)?, json.json)
         }
         MatterCommand::Unarchive { matter, json } => {
-            show_matter(&service(me.set_matter_archived(&matter, false).await)?, json.json)
+            show_matter(&service_on("matter", &matter, me.set_matter_archived(&matter, false).await)?, json.json)
         }
         MatterCommand::Show { matter, json } => {
-            let m = service(me.matter(&matter).await)?;
+            let m = service_on("matter", &matter, me.matter(&matter).await)?;
             audit_read(me, AuditAction::MatterShow, &format!("matter:{}", m.id), json!({})).await?;
             show_matter(&m, json.json)
         }
@@ -133,7 +135,7 @@ pub async fn share(me: &Acting, cmd: ShareCommand) -> Result<ExitCode> {
         }
         ShareCommand::List { matter, json } => {
             let matter_id = match matter {
-                Some(m) => Some(service(me.resolve_matter(&m, false).await)?),
+                Some(m) => Some(service_on("matter", &m, me.resolve_matter(&m, false).await)?),
                 None => None,
             };
             let shares = service(me.list_shares(matter_id.as_deref()).await)?;
@@ -147,11 +149,13 @@ pub async fn share(me: &Acting, cmd: ShareCommand) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         ShareCommand::Show { id, json } => {
-            let s = service(me.share(&id).await)?;
+            let s = service_on("share", &id, me.share(&id).await)?;
             audit_read(me, AuditAction::ShareShow, &format!("share:{id}"), json!({})).await?;
             show_share(&s, json.json)
         }
-        ShareCommand::Revoke { id, json } => show_share(&service(me.revoke_share(&id).await)?, json.json),
+        ShareCommand::Revoke { id, json } => {
+            show_share(&service_on("share", &id, me.revoke_share(&id).await)?, json.json)
+        }
     }
 }
 

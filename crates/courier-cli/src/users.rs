@@ -13,7 +13,7 @@ use courier_server::services::users::Change;
 use serde_json::json;
 
 use crate::Json;
-use crate::commands::{print_json, read_secret_line, service};
+use crate::commands::{print_json, read_secret_line, service, service_on};
 
 const ROLES: [&str; 3] = ["admin", "attorney", "paralegal"];
 
@@ -116,7 +116,7 @@ pub(crate) enum UserCommand {
 
 pub(crate) async fn user(me: &Acting, cmd: UserCommand) -> Result<ExitCode> {
     let change = |email: String, change: Change| async move {
-        let user = service(me.user_by_email(&email).await)?;
+        let user = service_on("user", &email, me.user_by_email(&email).await)?;
         service(me.change_user(&user.id, change).await)?;
         println!("{}: done", user.email);
         Ok(ExitCode::SUCCESS)
@@ -181,13 +181,13 @@ pub(crate) async fn user(me: &Acting, cmd: UserCommand) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         UserCommand::EndSessions { email: Some(email), all: _ } => {
-            let user = service(me.user_by_email(&email).await)?;
+            let user = service_on("user", &email, me.user_by_email(&email).await)?;
             let ended = service(me.end_user_sessions(&user.id).await)?;
             println!("{}: {ended} sessions ended", user.email);
             Ok(ExitCode::SUCCESS)
         }
         UserCommand::ResetPassword { email, json } => {
-            let user = service(me.user_by_email(&email).await)?;
+            let user = service_on("user", &email, me.user_by_email(&email).await)?;
             let link = service(me.password_reset_link(&user.id).await)?;
             crate::commands::warn_default_link_base(me);
             if json.json {
@@ -248,7 +248,7 @@ pub(crate) enum TokenCommand {
 pub(crate) async fn token(me: &Acting, cmd: TokenCommand) -> Result<ExitCode> {
     match cmd {
         TokenCommand::Create { email, name, scopes, expires_in, json } => {
-            let user = service(me.user_by_email(&email).await)?;
+            let user = service_on("user", &email, me.user_by_email(&email).await)?;
             let scopes = scopes.iter().map(|s| s.parse()).collect::<courier_server::Result<Vec<Scope>>>();
             let ttl = expires_in.map(|d| d.0);
             let token = service(me.create_api_token(&user.id, &name, &service(scopes)?, ttl).await)?;
@@ -264,7 +264,7 @@ pub(crate) async fn token(me: &Acting, cmd: TokenCommand) -> Result<ExitCode> {
         }
         TokenCommand::List { email, json } => {
             let user = match email {
-                Some(e) => Some(service(me.user_by_email(&e).await)?.id),
+                Some(e) => Some(service_on("user", &e, me.user_by_email(&e).await)?.id),
                 None => None,
             };
             let tokens = service(me.list_api_tokens(user.as_deref()).await)?;
@@ -278,7 +278,7 @@ pub(crate) async fn token(me: &Acting, cmd: TokenCommand) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         TokenCommand::Revoke { id } => {
-            service(me.revoke_api_token(&id).await)?;
+            service_on("API token", &id, me.revoke_api_token(&id).await)?;
             println!("{id}: revoked");
             Ok(ExitCode::SUCCESS)
         }

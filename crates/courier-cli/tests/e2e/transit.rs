@@ -48,7 +48,7 @@ async fn whole_loop_round_trips_bytes_and_shreds() {
     assert!(shredded["deleted_at"].is_string());
     let gone = env.dir.path().join("shredded.txt");
     let (ok, _, err) = env.cli(&["doc", "get", &letter, "--output", gone.to_str().unwrap()], None);
-    assert!(!ok && err.contains("not found"), "{err}");
+    assert!(!ok && err.contains("not found") && err.contains(&letter), "the error names the document: {err}");
 
     let portal_json = env.cli_json(&["portal", "show", &portal, "--json"], None);
     assert_eq!(portal_json["document_count"], 1);

@@ -55,7 +55,11 @@ impl BlobStore for LocalBlobStore {
         if !is_valid_key(key) {
             return Err(invalid_key());
         }
-        let f = tokio::fs::File::open(self.final_path(key)).await?;
+        let path = self.final_path(key);
+        // The operator needs to know which file is missing or unreadable.
+        let f = tokio::fs::File::open(&path)
+            .await
+            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
         Ok(Box::pin(f))
     }
 
