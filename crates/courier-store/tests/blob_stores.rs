@@ -74,6 +74,31 @@ async fn a_blob_is_invisible_until_committed_and_reads_back_exactly() {
     }
 }
 
+/// A sealed upload waits for the rest of its request: still invisible, not an orphan to the
+/// sweep, closed to more data; then it commits to exactly its bytes, or aborts to nothing.
+#[tokio::test]
+async fn a_sealed_upload_stays_staged_until_committed_or_aborted() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, store) in stores(&dir) {
+        let content = data(7 * 1024 * 1024 + 3, 4); // one full S3 part and a short last one
+        let mut up = store.create(&key(5)).await.unwrap();
+        up.write(&content).await.unwrap();
+        up.seal().await.unwrap();
+        assert!(up.write(b"more").await.is_err(), "{name}: written after seal");
+        assert!(read_all(&*store, &key(5)).await.is_err(), "{name}: visible before commit");
+        assert!(store.list_older_than(Duration::ZERO).await.unwrap().is_empty(), "{name}: listed as a blob");
+        up.commit().await.unwrap();
+        assert!(read_all(&*store, &key(5)).await.unwrap() == content, "{name}: different bytes");
+        store.delete(&key(5)).await.unwrap();
+
+        let mut up = store.create(&key(6)).await.unwrap();
+        up.write(&content[..1000]).await.unwrap();
+        up.seal().await.unwrap();
+        up.abort().await.unwrap();
+        assert!(read_all(&*store, &key(6)).await.is_err(), "{name}: aborted but readable");
+    }
+}
+
 #[tokio::test]
 async fn aborted_and_abandoned_uploads_leave_nothing_visible() {
     let dir = tempfile::tempdir().unwrap();

@@ -115,6 +115,9 @@ pub trait IncomingFiles: Send {
 struct Staged {
     record: DocumentRecord,
     details: serde_json::Value,
+    /// The sealed, not yet visible blob: staged (and swept if this process dies) until the
+    /// whole request commits, so the orphan sweep never sees it however long the request lasts.
+    upload: Box<dyn courier_store::blob::BlobUpload>,
 }
 
 struct Sealed {
@@ -127,11 +130,12 @@ impl Courier {
     /// or the matter, at most `max_files_per_upload` of them, all or nothing, crash included.
     ///
     /// Each file is streamed into an encrypted blob and scanned on the way (`stage`); a refused
-    /// file leaves no blob, only an audit event saying why (never its name or content). Only
-    /// when the last file is in do the rows and their `document.upload` events go into the
-    /// database, in one transaction (`commit_staged`). If anything fails before, or the
-    /// process dies, no row exists: the blobs already written are deleted at once, or by the
-    /// orphan sweep after its grace period.
+    /// file leaves no blob, only an audit event saying why (never its name or content). The
+    /// blobs stay staged and sealed (no buffers held, invisible to the orphan sweep however
+    /// long the request lasts) until the last file is in; then they are committed and the rows
+    /// with their `document.upload` events go into the database in one transaction
+    /// (`commit_staged`). If anything fails before, the staged blobs are dropped; if the
+    /// process dies, the staging sweep removes them. No row ever exists without its blob.
     pub(super) async fn ingest_all<F: IncomingFiles>(
         &self,
         caller: &Caller,
@@ -177,19 +181,39 @@ impl Courier {
             Ok(())
         }
         .await;
-        let stored = match streamed {
-            Ok(()) => self.commit_staged(caller, &target, &staged).await,
+        if let Err(e) = streamed {
+            for s in staged {
+                if let Err(abort) = s.upload.abort().await {
+                    tracing::warn!(error = %abort, "could not remove a staged blob; the sweep will");
+                }
+            }
+            return Err(e);
+        }
+        // The blobs become visible, then their rows a moment later (the orphan sweep's grace
+        // covers that moment); if the rows cannot be written the blobs go again.
+        let mut records = Vec::with_capacity(staged.len());
+        let mut committed = Ok(());
+        for s in staged {
+            if committed.is_ok() {
+                committed = s.upload.commit().await.map_err(Error::from);
+            } else if let Err(abort) = s.upload.abort().await {
+                tracing::warn!(error = %abort, "could not remove a staged blob; the sweep will");
+            }
+            records.push((s.record, s.details));
+        }
+        let stored = match committed {
+            Ok(()) => self.commit_staged(caller, &target, &records).await,
             Err(e) => Err(e),
         };
         if let Err(e) = stored {
-            for s in &staged {
-                if let Err(delete) = self.blobs.delete(&s.record.blob_key).await {
+            for (record, _) in &records {
+                if let Err(delete) = self.blobs.delete(&record.blob_key).await {
                     tracing::warn!(error = %delete, "could not delete a blob of a failed upload; the sweep will");
                 }
             }
             return Err(e);
         }
-        Ok(staged.iter().map(|s| view(&s.record)).collect())
+        Ok(records.iter().map(|(record, _)| view(record)).collect())
     }
 
     /// A slot for one upload through `portal_id` from `ip`, held while it streams; refused
@@ -207,8 +231,8 @@ impl Courier {
         })
     }
 
-    /// Streams one file into a committed blob, scanning it on the way; returns its row and the
-    /// details of its audit event, not yet in the database.
+    /// Streams one file into a sealed, staged blob, scanning it on the way; returns its row and
+    /// the details of its audit event, not yet in the database.
     async fn stage<S, E>(
         &self,
         caller: &Caller,
@@ -250,7 +274,10 @@ impl Courier {
                 return Err(e);
             }
         };
-        upload.commit().await?;
+        if let Err(e) = upload.seal().await {
+            let _ = upload.abort().await;
+            return Err(e.into());
+        }
         let record = DocumentRecord {
             id: id.to_string(),
             portal_id: target.portal_id.clone(),
@@ -280,11 +307,16 @@ impl Courier {
             "size": record.size, "sha256": record.sha256, "content_type": record.content_type,
             "scan": { "status": record.scan.status, "malware": record.scan.malware, "findings": findings },
         });
-        Ok(Staged { record, details })
+        Ok(Staged { record, details, upload })
     }
 
     /// Makes a request's files documents, in one transaction with their events.
-    async fn commit_staged(&self, caller: &Caller, target: &UploadTarget, staged: &[Staged]) -> Result<()> {
+    async fn commit_staged(
+        &self,
+        caller: &Caller,
+        target: &UploadTarget,
+        staged: &[(DocumentRecord, serde_json::Value)],
+    ) -> Result<()> {
         let mut tx = self.audit.begin(&self.db).await?;
         // The portal may have been disabled, or deleted with its documents, while the files
         // streamed in; then they must not appear.
@@ -294,10 +326,10 @@ impl Courier {
                 return Err(Error::LinkNotFound);
             }
         }
-        for s in staged {
-            rows::insert(&mut tx, &s.record).await?;
-            let target = format!("document:{}", s.record.id);
-            tx.record(caller, AuditAction::DocumentUpload, &target, s.details.clone()).await?;
+        for (record, details) in staged {
+            rows::insert(&mut tx, record).await?;
+            let target = format!("document:{}", record.id);
+            tx.record(caller, AuditAction::DocumentUpload, &target, details.clone()).await?;
         }
         tx.commit().await
     }

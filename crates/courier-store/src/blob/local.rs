@@ -48,7 +48,7 @@ impl BlobStore for LocalBlobStore {
         })
         .await
         .map_err(io::Error::other)??;
-        Ok(Box::new(LocalUpload { file: Some(tokio::fs::File::from_std(file)), staging, target }))
+        Ok(Box::new(LocalUpload { file: Some(tokio::fs::File::from_std(file)), staging, target, sealed: false }))
     }
 
     async fn open(&self, key: &str) -> io::Result<BlobReader> {
@@ -130,13 +130,26 @@ struct LocalUpload {
     file: Option<tokio::fs::File>,
     staging: PathBuf,
     target: PathBuf,
+    /// `seal` was called: nothing more may be written.
+    sealed: bool,
 }
 
 #[async_trait]
 impl BlobUpload for LocalUpload {
     async fn write(&mut self, data: &[u8]) -> io::Result<()> {
         match self.file.as_mut() {
-            Some(f) => f.write_all(data).await,
+            Some(f) if !self.sealed => f.write_all(data).await,
+            _ => Err(io::Error::other("upload already finished")),
+        }
+    }
+
+    async fn seal(&mut self) -> io::Result<()> {
+        // The staging file keeps its lock (the sweep leaves it alone) and holds no buffer.
+        match self.file.as_mut() {
+            Some(f) => {
+                self.sealed = true;
+                f.flush().await
+            }
             None => Err(io::Error::other("upload already finished")),
         }
     }

@@ -34,6 +34,10 @@ pub trait BlobStore: Send + Sync {
 pub trait BlobUpload: Send {
     /// Appends `data`. Borrowed, so the caller can reuse its buffer for the next batch.
     async fn write(&mut self, data: &[u8]) -> io::Result<()>;
+    /// Sends or syncs what was written and frees the upload's buffers; nothing more may be
+    /// written. The upload stays staged (swept if its process dies) until `commit`, so an
+    /// upload may wait, sealed, for the other files of its request without holding memory.
+    async fn seal(&mut self) -> io::Result<()>;
     /// Makes the blob durable and visible under its key.
     async fn commit(self: Box<Self>) -> io::Result<()>;
     /// Drops the staged data.

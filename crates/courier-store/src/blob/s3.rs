@@ -133,6 +133,7 @@ impl BlobStore for S3BlobStore {
             in_flight: VecDeque::new(),
             written: 0,
             finished: false,
+            sealed: false,
         }))
     }
 
@@ -216,6 +217,8 @@ struct S3Upload {
     in_flight: VecDeque<JoinHandle<object_store::Result<PartId>>>,
     written: usize,
     finished: bool,
+    /// The last part is sent (`seal`): nothing more may be written.
+    sealed: bool,
 }
 
 impl S3Upload {
@@ -253,7 +256,7 @@ impl S3Upload {
 #[async_trait]
 impl BlobUpload for S3Upload {
     async fn write(&mut self, mut data: &[u8]) -> io::Result<()> {
-        if self.finished {
+        if self.finished || self.sealed {
             return Err(io::Error::other("upload already finished"));
         }
         self.written += data.len();
@@ -266,6 +269,24 @@ impl BlobUpload for S3Upload {
                 self.send_part(part).await?;
             }
         }
+        Ok(())
+    }
+
+    async fn seal(&mut self) -> io::Result<()> {
+        if self.finished {
+            return Err(io::Error::other("upload already finished"));
+        }
+        // The last part may be short; sending it now frees the part buffer while the upload
+        // waits (multipart uploads are completed, and visible, only at `commit`).
+        if !self.buf.is_empty() {
+            let last = Bytes::from(std::mem::take(&mut self.buf));
+            self.send_part(last).await?;
+        }
+        self.buf = Vec::new();
+        while !self.in_flight.is_empty() {
+            self.collect_oldest().await?;
+        }
+        self.sealed = true;
         Ok(())
     }
 
