@@ -358,7 +358,7 @@ fn apply_env(table: &mut toml::Table, vars: &impl Fn(&str) -> Option<String>) ->
     for &(name, kind) in SETTINGS {
         let var = env_name(name);
         let raw = match (kind, vars(&format!("{var}_FILE"))) {
-            (Kind::Secret, Some(_)) if vars(&var).is_some() => {
+            (Kind::Secret, Some(_)) if vars(&var).is_some_and(|v| !v.trim().is_empty()) => {
                 return Err(ConfigError::Env(var.clone(), format!("set {var} or {var}_FILE, not both")));
             }
             (Kind::Secret, Some(path)) => {

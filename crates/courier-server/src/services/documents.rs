@@ -118,6 +118,10 @@ struct Staged {
     /// The sealed, not yet visible blob: staged (and swept if this process dies) until the
     /// whole request commits, so the orphan sweep never sees it however long the request lasts.
     upload: Box<dyn courier_store::blob::BlobUpload>,
+    /// The data key, wrapped only at commit: a master key version retired while the request
+    /// streamed must not be the one its rows are wrapped with.
+    dek: Dek,
+    id: DocumentId,
 }
 
 struct Sealed {
@@ -194,12 +198,26 @@ impl Courier {
         let mut records = Vec::with_capacity(staged.len());
         let mut committed = Ok(());
         for s in staged {
-            if committed.is_ok() {
-                committed = s.upload.commit().await.map_err(Error::from);
-            } else if let Err(abort) = s.upload.abort().await {
-                tracing::warn!(error = %abort, "could not remove a staged blob; the sweep will");
+            let mut record = s.record;
+            let wrapped = match &committed {
+                Ok(()) => self.keys.wrap(&s.dek, s.id.as_uuid().as_bytes()).map(Some),
+                Err(_) => Ok(None),
+            };
+            match wrapped {
+                Ok(Some(wrapped)) => {
+                    record.wrapped_dek = Some(wrapped);
+                    committed = s.upload.commit().await.map_err(Error::from);
+                }
+                failed => {
+                    if let Err(e) = failed {
+                        committed = Err(e);
+                    }
+                    if let Err(abort) = s.upload.abort().await {
+                        tracing::warn!(error = %abort, "could not remove a staged blob; the sweep will");
+                    }
+                }
             }
-            records.push((s.record, s.details));
+            records.push((record, s.details));
         }
         let stored = match committed {
             Ok(()) => self.commit_staged(caller, &target, &records).await,
@@ -207,6 +225,11 @@ impl Courier {
         };
         if let Err(e) = stored {
             for (record, _) in &records {
+                // A commit reported as failed may have happened (a connection lost after
+                // COMMIT): a blob with a row stays.
+                if courier_store::documents::blob_key_known(self.db.pool(), &record.blob_key).await.unwrap_or(true) {
+                    continue;
+                }
                 if let Err(delete) = self.blobs.delete(&record.blob_key).await {
                     tracing::warn!(error = %delete, "could not delete a blob of a failed upload; the sweep will");
                 }
@@ -288,7 +311,7 @@ impl Courier {
             content_type: scanned.report.kind.mime().to_owned(),
             sha256: hex::encode(sealed.sha256),
             blob_key,
-            wrapped_dek: Some(self.keys.wrap(&dek, id.as_uuid().as_bytes())?),
+            wrapped_dek: None,
             uploaded_at: self.clock.now_ms(),
             deleted_at: None,
             scan: scan_record,
@@ -307,7 +330,7 @@ impl Courier {
             "size": record.size, "sha256": record.sha256, "content_type": record.content_type,
             "scan": { "status": record.scan.status, "malware": record.scan.malware, "findings": findings },
         });
-        Ok(Staged { record, details, upload })
+        Ok(Staged { record, details, upload, dek, id })
     }
 
     /// Makes a request's files documents, in one transaction with their events.

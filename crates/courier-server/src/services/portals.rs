@@ -296,7 +296,9 @@ impl Courier {
         self.authorize_portal(caller, Action::PortalDelete, id).await?;
         let now = self.clock.now_ms();
         let mut tx = self.audit.begin(&self.db).await?;
-        if rows::get(tx.conn(), id).await?.is_none() {
+        // The portal's row lock first, as an upload's commit takes it: documents committing
+        // meanwhile are either in the list below or refused, and the locks come in one order.
+        if rows::lock_live(&mut tx, id).await?.is_none() {
             return Err(Error::NotFound);
         }
         let docs = courier_store::documents::list(tx.conn(), Some(id), false).await?;

@@ -394,6 +394,7 @@ impl Courier {
         }
         // Under the share row's lock (`take_download` took it): a revoke, an expiry or a shred
         // that landed while the file waited for stamping wins, and nothing is counted.
+        let now = self.clock.now_ms();
         let share_live = rows::get(tx.conn(), &share.id).await?.is_some_and(|s| status(&s, now) == ShareStatus::Active);
         let still_shared = rows::document_ids(tx.conn(), &share.id).await?.contains(&d.id);
         let doc_live = docs::get(tx.conn(), &d.id).await?.is_some_and(|x| x.deleted_at.is_none() && !x.scan.held);
