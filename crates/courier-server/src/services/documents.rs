@@ -92,7 +92,7 @@ struct UploadTarget {
 
 /// Where one upload request's files go.
 #[derive(Clone, Copy)]
-pub enum Into<'a> {
+pub enum Destination<'a> {
     /// A client's portal, under a receipt id.
     Portal(&'a OpenPortal, &'a str),
     /// A matter, named by id or name.
@@ -143,11 +143,11 @@ impl Courier {
     pub(super) async fn ingest_all<F: IncomingFiles>(
         &self,
         caller: &Caller,
-        into: Into<'_>,
+        into: Destination<'_>,
         files: &mut F,
     ) -> Result<Vec<DocumentView>> {
         let target = match into {
-            Into::Portal(portal, receipt_id) => UploadTarget {
+            Destination::Portal(portal, receipt_id) => UploadTarget {
                 portal_id: Some(portal.id.clone()),
                 matter_id: portal.matter_id.clone(),
                 receipt_id: Some(receipt_id.to_owned()),
@@ -156,7 +156,7 @@ impl Courier {
                 max_file_size: portal.max_file_size,
             },
             // Staff use the firm's file types and DLP action.
-            Into::Matter(matter) => {
+            Destination::Matter(matter) => {
                 let m = self.resolve_matter(caller, matter, false).await?;
                 let resource = self.matter_resource(&m.id).await?;
                 self.authorize(caller, super::authz::Action::DocumentUpload, &resource).await?;
@@ -193,32 +193,7 @@ impl Courier {
             }
             return Err(e);
         }
-        // The blobs become visible, then their rows a moment later (the orphan sweep's grace
-        // covers that moment); if the rows cannot be written the blobs go again.
-        let mut records = Vec::with_capacity(staged.len());
-        let mut committed = Ok(());
-        for s in staged {
-            let mut record = s.record;
-            let wrapped = match &committed {
-                Ok(()) => self.keys.wrap(&s.dek, s.id.as_uuid().as_bytes()).map(Some),
-                Err(_) => Ok(None),
-            };
-            match wrapped {
-                Ok(Some(wrapped)) => {
-                    record.wrapped_dek = Some(wrapped);
-                    committed = s.upload.commit().await.map_err(Error::from);
-                }
-                failed => {
-                    if let Err(e) = failed {
-                        committed = Err(e);
-                    }
-                    if let Err(abort) = s.upload.abort().await {
-                        tracing::warn!(error = %abort, "could not remove a staged blob; the sweep will");
-                    }
-                }
-            }
-            records.push((record, s.details));
-        }
+        let (records, committed) = self.publish(staged).await;
         let stored = match committed {
             Ok(()) => self.commit_staged(caller, &target, &records).await,
             Err(e) => Err(e),
@@ -252,6 +227,38 @@ impl Courier {
                 "Too many uploads at once through this link or from this address; please try again shortly.".into(),
             )
         })
+    }
+
+    /// Wraps each staged file's data key under the key ring in force now and commits its blob.
+    /// The blobs become visible a moment before their rows (the orphan sweep's grace covers
+    /// that moment). After a failure the rest are dropped, and the error is returned with
+    /// every record, so the caller removes what was committed.
+    async fn publish(&self, staged: Vec<Staged>) -> (Vec<(DocumentRecord, serde_json::Value)>, Result<()>) {
+        let mut records = Vec::with_capacity(staged.len());
+        let mut committed = Ok(());
+        for s in staged {
+            let mut record = s.record;
+            let wrapped = match &committed {
+                Ok(()) => self.keys.wrap(&s.dek, s.id.as_uuid().as_bytes()).map(Some),
+                Err(_) => Ok(None),
+            };
+            match wrapped {
+                Ok(Some(wrapped)) => {
+                    record.wrapped_dek = Some(wrapped);
+                    committed = s.upload.commit().await.map_err(Error::from);
+                }
+                failed => {
+                    if let Err(e) = failed {
+                        committed = Err(e);
+                    }
+                    if let Err(abort) = s.upload.abort().await {
+                        tracing::warn!(error = %abort, "could not remove a staged blob; the sweep will");
+                    }
+                }
+            }
+            records.push((record, s.details));
+        }
+        (records, committed)
     }
 
     /// Streams one file into a sealed, staged blob, scanning it on the way; returns its row and

@@ -279,7 +279,7 @@ impl Acting {
 
     /// Stores files into a matter, all or nothing (see `documents::ingest_all`).
     pub async fn upload_to_matter<F: IncomingFiles>(&self, matter: &str, files: &mut F) -> Result<Vec<DocumentView>> {
-        self.c().ingest_all(&self.caller, super::documents::Into::Matter(matter), files).await
+        self.c().ingest_all(&self.caller, super::documents::Destination::Matter(matter), files).await
     }
 
     pub async fn open_document(
@@ -610,7 +610,7 @@ impl PortalLink {
         }
         let _slot = self.courier.upload_slot(&self.portal.id, self.caller.ip)?;
         let receipt_id = uuid::Uuid::new_v4().to_string();
-        let into = super::documents::Into::Portal(&self.portal, &receipt_id);
+        let into = super::documents::Destination::Portal(&self.portal, &receipt_id);
         let stored = self.courier.ingest_all(&self.caller, into, files).await?;
         Ok((receipt_id, stored))
     }
