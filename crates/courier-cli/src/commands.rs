@@ -399,6 +399,13 @@ async fn audit(me: &Acting, cmd: AuditCommand) -> Result<ExitCode> {
             } else {
                 println!("OK: {} events, chain intact, signed head matches.", report.events);
             }
+            if report.ok && report.heads_log_behind > 0 {
+                eprintln!(
+                    "warning: audit/heads.log is {} events behind the database (normal for a few while the server \
+                     writes; more means its appends fail, see the server's log)",
+                    report.heads_log_behind
+                );
+            }
             Ok(code)
         }
         AuditCommand::RestartLog { reason, accept_lost_events, json } => {

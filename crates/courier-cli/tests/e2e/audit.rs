@@ -394,3 +394,22 @@ fn uuid_bytes(id: &str) -> Box<[u8; 16]> {
     }
     Box::new(out)
 }
+
+/// A `heads.log` whose appends failed (they are logged, not returned, once the database has
+/// committed) lags the chain: `audit verify` still passes, and says by how much.
+#[test]
+fn a_heads_log_that_lags_is_reported() {
+    let env = env_with_events();
+    let path = env.data_dir().join("audit").join("heads.log");
+    let log = std::fs::read_to_string(&path).unwrap();
+    let kept: Vec<&str> = log.lines().collect();
+    std::fs::write(&path, kept[..kept.len() - 2].join("\n") + "\n").unwrap();
+    let (ok, out, err) = env.cli(&["audit", "verify", "--json"], None);
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert!(ok && report["ok"] == true, "{out} {err}");
+    assert_eq!(report["heads_log_behind"], 2, "{out}");
+    assert!(err.contains("events behind"), "{err}");
+    // The verification's own event carried the log forward.
+    let (_, out, _) = env.cli(&["audit", "verify", "--json"], None);
+    assert_eq!(serde_json::from_str::<Value>(&out).unwrap()["heads_log_behind"], 0, "{out}");
+}

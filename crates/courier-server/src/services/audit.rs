@@ -123,6 +123,9 @@ pub struct VerifyReport {
     pub events: i64,
     pub head_seq: Option<i64>,
     pub error: Option<VerifyError>,
+    /// Events newer than the newest head in `heads.log`: a few while writes are under way;
+    /// more means its appends fail (the server logs why) and the outside anchor lags.
+    pub heads_log_behind: i64,
 }
 
 #[derive(Debug, Serialize)]
@@ -415,6 +418,7 @@ impl AuditLog {
             events: last,
             head_seq: None,
             error: Some(VerifyError { seq, reason }),
+            heads_log_behind: 0,
         };
         if let Some(seq) = conflict {
             let reason = format!(
@@ -493,7 +497,8 @@ impl AuditLog {
                 last_seq,
             ));
         }
-        Ok(VerifyReport { ok: true, events: last_seq, head_seq: head.map(|h| h.seq), error: None })
+        let heads_log_behind = if use_log { last_seq - logged.keys().max().copied().unwrap_or(0) } else { 0 };
+        Ok(VerifyReport { ok: true, events: last_seq, head_seq: head.map(|h| h.seq), error: None, heads_log_behind })
     }
 
     /// Events from `since_ms` on, in chain order, a page at a time.
