@@ -544,13 +544,34 @@ impl Acting {
     }
 }
 
+/// A link's passcode, as both kinds of link hold it: locked until the right passcode is given
+/// (through this handle, or earlier: the signed unlock cookie).
+struct Passcode {
+    link: Unlock,
+    id: String,
+    hash: Option<String>,
+    given: bool,
+}
+
+impl Passcode {
+    fn locked(&self, courier: &Courier, cookie: Option<&str>) -> bool {
+        self.hash.is_some() && !self.given && !courier.unlocked(self.link, &self.id, cookie)
+    }
+
+    /// Checks a passcode; the right one unlocks this handle and gives the unlock cookie.
+    async fn check(&mut self, courier: &Courier, caller: &Caller, given: Zeroizing<String>) -> Result<Option<String>> {
+        let ok = courier.check_passcode(caller, self.link, &self.id, self.hash.clone(), given).await?;
+        self.given |= ok;
+        Ok(ok.then(|| courier.unlock_cookie(self.link, &self.id)))
+    }
+}
+
 /// A client holding a live portal link.
 pub struct PortalLink {
     courier: Arc<Courier>,
     portal: OpenPortal,
     caller: Caller,
-    /// The right passcode was given through this handle.
-    passcode_given: bool,
+    passcode: Passcode,
 }
 
 /// A recipient holding a live share link.
@@ -558,7 +579,7 @@ pub struct ShareLink {
     courier: Arc<Courier>,
     share: OpenShare,
     caller: Caller,
-    passcode_given: bool,
+    passcode: Passcode,
 }
 
 impl Courier {
@@ -567,14 +588,18 @@ impl Courier {
     pub async fn portal_link(self: &Arc<Self>, token: &str, ip: Option<IpAddr>) -> Result<PortalLink> {
         let portal = self.open_portal(token).await?;
         let caller = Caller::new(Actor::Client(portal.id.clone()), ip);
-        Ok(PortalLink { courier: self.clone(), portal, caller, passcode_given: false })
+        let passcode =
+            Passcode { link: Unlock::Portal, id: portal.id.clone(), hash: portal.passcode_hash.clone(), given: false };
+        Ok(PortalLink { courier: self.clone(), portal, caller, passcode })
     }
 
     /// The share behind a recipient's link; unusable links give `LinkNotFound`.
     pub async fn share_link(self: &Arc<Self>, token: &str, ip: Option<IpAddr>) -> Result<ShareLink> {
         let share = self.open_share(token).await?;
         let caller = Caller::new(Actor::Recipient(share.id.clone()), ip);
-        Ok(ShareLink { courier: self.clone(), share, caller, passcode_given: false })
+        let passcode =
+            Passcode { link: Unlock::Share, id: share.id.clone(), hash: share.passcode_hash.clone(), given: false };
+        Ok(ShareLink { courier: self.clone(), share, caller, passcode })
     }
 }
 
@@ -585,17 +610,12 @@ impl PortalLink {
 
     /// Whether the client must still give the passcode (`cookie`: the unlock cookie sent).
     pub fn locked(&self, cookie: Option<&str>) -> bool {
-        self.portal.passcode_hash.is_some()
-            && !self.passcode_given
-            && !self.courier.unlocked(Unlock::Portal, &self.portal.id, cookie)
+        self.passcode.locked(&self.courier, cookie)
     }
 
     /// Checks a passcode; the right one gives the value of the unlock cookie.
-    pub async fn unlock(&mut self, passcode: Zeroizing<String>) -> Result<Option<String>> {
-        let (c, p) = (&self.courier, &self.portal);
-        let ok = c.check_passcode(&self.caller, Unlock::Portal, &p.id, p.passcode_hash.clone(), passcode).await?;
-        self.passcode_given |= ok;
-        Ok(ok.then(|| c.unlock_cookie(Unlock::Portal, &p.id)))
+    pub async fn unlock(&mut self, given: Zeroizing<String>) -> Result<Option<String>> {
+        self.passcode.check(&self.courier, &self.caller, given).await
     }
 
     /// Stores the client's files, all or nothing, under one receipt id. `cookie` must unlock
@@ -623,18 +643,13 @@ impl ShareLink {
 
     /// Whether the recipient must still give the passcode.
     pub fn locked(&self, cookie: Option<&str>) -> bool {
-        self.share.passcode_hash.is_some()
-            && !self.passcode_given
-            && !self.courier.unlocked(Unlock::Share, &self.share.id, cookie)
+        self.passcode.locked(&self.courier, cookie)
     }
 
     /// Checks a passcode (a form, or a header on each request); the right one unlocks this
     /// handle and gives the value of the unlock cookie.
-    pub async fn unlock(&mut self, passcode: Zeroizing<String>) -> Result<Option<String>> {
-        let (c, s) = (&self.courier, &self.share);
-        let ok = c.check_passcode(&self.caller, Unlock::Share, &s.id, s.passcode_hash.clone(), passcode).await?;
-        self.passcode_given |= ok;
-        Ok(ok.then(|| c.unlock_cookie(Unlock::Share, &s.id)))
+    pub async fn unlock(&mut self, given: Zeroizing<String>) -> Result<Option<String>> {
+        self.passcode.check(&self.courier, &self.caller, given).await
     }
 
     /// The files of the share (for an unlocked link).

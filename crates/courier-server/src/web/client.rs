@@ -126,6 +126,10 @@ pub async fn upload(
     let courier = &state.courier;
     let link = courier.portal_link(&token, ip.0).await?;
     let cookie = unlock_cookie(courier, &headers);
+    // A locked portal answers 401 before anything of the body is looked at.
+    if link.locked(cookie.as_deref()) {
+        return Err(crate::Error::Unauthenticated);
+    }
     let mut multipart = super::upload_body(courier, &headers, body)?;
     let (receipt_id, stored) = match link.upload(cookie.as_deref(), &mut FileParts::client(&mut multipart)).await {
         Ok(done) => done,
