@@ -18,6 +18,7 @@ use serde::Serialize;
 use serde_json::json;
 use zeroize::Zeroizing;
 
+use crate::lifecycle::{CertificateCommand, print_retention_set, retention_flag};
 use crate::matters as matter_commands;
 use crate::{AuditCommand, Cli, Command, DocCommand, KeyCommand, MaintenanceCommand, PortalCommand};
 
@@ -31,6 +32,10 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
     }
     if let Command::Serve { bind } = cli.command {
         return crate::serve::run(config, bind).await.map(|()| ExitCode::SUCCESS);
+    }
+    // A certificate checked against a given key needs no installation (the DPO's machine).
+    if let Command::Certificate(CertificateCommand::Verify { file, public_key: Some(key), json }) = &cli.command {
+        return crate::lifecycle::verify_offline(file, key, json.json);
     }
     // DESIGN.md lets any command start an installation (keys are made at first start), so a
     // missing directory is created; but a mistyped --data-dir must not pass unnoticed.
@@ -69,21 +74,31 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Policy(c) => matter_commands::policy(&courier, &me, c).await,
         Command::Access(c) => matter_commands::access(&me, c).await,
         Command::Key(c) => key(&me, c).await,
-        Command::Maintenance(MaintenanceCommand::Run { json }) => {
+        Command::Maintenance(MaintenanceCommand::Run { json }) | Command::Upkeep(MaintenanceCommand::Run { json }) => {
             let report = service(me.maintain_once().await)?;
             audit_read(&me, AuditAction::MaintenanceRun, "maintenance", serde_json::to_value(&report)?).await?;
             if json.json {
                 print_json(&report)
             } else {
                 println!(
-                    "Recorded {} expiries; removed {} stale uploads and {} orphan blobs; ended {} sessions.",
+                    "Recorded {} expiries; shredded {} documents by retention and {} after filing ({} kept by a \
+                     hold); redacted {} client addresses; removed {} stale uploads and {} orphan blobs; ended {} \
+                     sessions.",
                     report.expiries_recorded,
+                    report.shredded_retention,
+                    report.shredded_filed,
+                    report.shredding_held,
+                    report.addresses_redacted,
                     report.stale_uploads_removed,
                     report.orphan_blobs_removed,
                     report.sessions_expired
                 );
                 Ok(ExitCode::SUCCESS)
             }
+        }
+        Command::Hold(c) => crate::lifecycle::hold(&me, c).await,
+        Command::Certificate(CertificateCommand::Verify { file, public_key: _, json }) => {
+            crate::lifecycle::verify_offline(&file, &me.audit_public_key(), json.json)
         }
     };
     courier.close().await;
@@ -176,6 +191,7 @@ async fn portal(me: &Acting, cmd: PortalCommand) -> Result<ExitCode> {
             max_file_size,
             allow_types,
             dlp_action,
+            retention,
             json,
         } => {
             let expires_at_ms = match (expires_in, expires_at) {
@@ -190,8 +206,17 @@ async fn portal(me: &Acting, cmd: PortalCommand) -> Result<ExitCode> {
                 None => None,
             };
             let dlp_action = dlp_action.map(|a| a.parse()).transpose().map_err(anyhow::Error::msg)?;
-            let req =
-                PortalRequest { label, matter, expires_at_ms, passcode, max_file_size, allowed_types, dlp_action };
+            let retention = retention_flag(retention)?;
+            let req = PortalRequest {
+                label,
+                matter,
+                expires_at_ms,
+                passcode,
+                max_file_size,
+                allowed_types,
+                dlp_action,
+                retention,
+            };
             let link = service(me.create_portal(req).await)?;
             warn_default_link_base(me);
             if json.json {
@@ -238,6 +263,11 @@ async fn portal(me: &Acting, cmd: PortalCommand) -> Result<ExitCode> {
             }
             println!("New link for portal {} (the old one no longer works):\n  {}", link.id, link.url);
             Ok(ExitCode::SUCCESS)
+        }
+        PortalCommand::SetRetention { id, retention, inherit: _, json } => {
+            let retention = retention_flag(retention)?;
+            service_on("portal", &id, me.set_portal_retention(&id, retention).await)?;
+            print_retention_set("portal", &id, retention, json.json)
         }
         PortalCommand::Delete { id, json } => {
             let shredded = service_on("portal", &id, me.delete_portal(&id).await)?;
@@ -293,7 +323,13 @@ async fn doc(me: &Acting, cmd: DocCommand) -> Result<ExitCode> {
             }
             for d in &docs {
                 let state = if d.deleted_at.is_some() { "shredded" } else { d.scan.status.as_str() };
-                println!("{}  {:>12}  {}  {:<11}  {}", d.id, d.size, d.uploaded_at, state, d.name);
+                let goes = match (&d.deleted_at, d.hold, &d.shred_at) {
+                    (Some(_), _, _) => format!("({})", d.deletion_reason.map_or("?", |r| r.as_str())),
+                    (None, true, _) => "ON HOLD".to_owned(),
+                    (None, false, Some(at)) => format!("goes {at}"),
+                    (None, false, None) => String::new(),
+                };
+                println!("{}  {:>12}  {}  {:<11}  {}  {goes}", d.id, d.size, d.uploaded_at, state, d.name);
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -352,6 +388,8 @@ async fn doc(me: &Acting, cmd: DocCommand) -> Result<ExitCode> {
             eprintln!("Wrote {} bytes ({}) to {}", doc.size, doc.name, output.display());
             Ok(ExitCode::SUCCESS)
         }
+        DocCommand::Filed { ids, reference, json } => crate::lifecycle::filed(me, ids, reference, json.json).await,
+        DocCommand::Certificate { id, output } => crate::lifecycle::certificate(me, &id, output).await,
         DocCommand::Release { id, reason, json } => {
             service_on("document", &id, me.release_document(&id, &reason).await)?;
             if json.json {
@@ -418,6 +456,18 @@ async fn audit(me: &Acting, cmd: AuditCommand) -> Result<ExitCode> {
                 details["head_seq"],
                 details["replaced"].as_str().unwrap_or("(none)")
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        AuditCommand::PublicKey { json } => {
+            let key = me.audit_public_key();
+            if json.json {
+                return print_json(&json!({ "algorithm": "ed25519", "public_key": key }));
+            }
+            println!("{key}");
+            Ok(ExitCode::SUCCESS)
+        }
+        AuditCommand::AddressHash { address } => {
+            println!("{}", service(me.address_hash(address))?);
             Ok(ExitCode::SUCCESS)
         }
         AuditCommand::Export { since, json: _ } => {

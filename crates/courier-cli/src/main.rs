@@ -3,6 +3,7 @@
 
 mod clamd_disk;
 mod commands;
+mod lifecycle;
 mod listener;
 mod matters;
 mod serve;
@@ -70,15 +71,25 @@ enum Command {
     /// Master key versions: rotate, re-wrap, retire.
     #[command(subcommand)]
     Key(KeyCommand),
-    /// Background upkeep.
+    /// Background upkeep (the same as `upkeep`).
     #[command(subcommand)]
     Maintenance(MaintenanceCommand),
+    /// Background upkeep: expiries, retention and filing grace, address redaction, sweeps.
+    #[command(subcommand)]
+    Upkeep(MaintenanceCommand),
+    /// Legal holds: documents under a hold are never shredded until it is released.
+    #[command(subcommand)]
+    Hold(lifecycle::HoldCommand),
+    /// Certificates of deletion.
+    #[command(subcommand)]
+    Certificate(lifecycle::CertificateCommand),
 }
 
 #[derive(Subcommand)]
 enum MaintenanceCommand {
-    /// Run one round now (expiry records, stale uploads, orphan blobs, sessions); the server
-    /// does this every `maintenance_interval_secs` by itself.
+    /// Run one round now (expiry records, retention and filing grace, client address
+    /// redaction, stale uploads, orphan blobs, sessions); the server does this every
+    /// `maintenance_interval_secs` by itself.
     Run {
         #[command(flatten)]
         json: Json,
@@ -134,6 +145,23 @@ pub(crate) enum MatterCommand {
         /// normal (default), confidential or restricted (members only).
         #[arg(long, value_parser = ["normal", "confidential", "restricted"])]
         sensitivity: Option<String>,
+        /// How long its documents stay unless their portal says otherwise, e.g. 90d
+        /// (default: the firm's `retention`).
+        #[arg(long)]
+        retention: Option<String>,
+        #[command(flatten)]
+        json: Json,
+    },
+    /// Set a matter's own retention, or hand it back to the firm's (--inherit).
+    SetRetention {
+        /// The matter, by id or name.
+        matter: String,
+        /// e.g. 90d, 12h, 30s
+        #[arg(long, required_unless_present = "inherit", conflicts_with = "inherit")]
+        retention: Option<String>,
+        /// Use the firm's retention again.
+        #[arg(long)]
+        inherit: bool,
         #[command(flatten)]
         json: Json,
     },
@@ -321,6 +349,23 @@ enum PortalCommand {
         /// (default: the firm's `dlp_action`).
         #[arg(long)]
         dlp_action: Option<String>,
+        /// How long its documents stay before they are shredded, e.g. 30d, 12h, 30s
+        /// (default: the matter's, else the firm's `retention`).
+        #[arg(long)]
+        retention: Option<String>,
+        #[command(flatten)]
+        json: Json,
+    },
+    /// Set a portal's own retention, or hand it back to its matter's (--inherit).
+    SetRetention {
+        /// The id (as `list` prints it).
+        id: String,
+        /// e.g. 30d, 12h, 30s
+        #[arg(long, required_unless_present = "inherit", conflicts_with = "inherit")]
+        retention: Option<String>,
+        /// Use the matter's (or the firm's) retention again.
+        #[arg(long)]
+        inherit: bool,
         #[command(flatten)]
         json: Json,
     },
@@ -417,6 +462,26 @@ enum DocCommand {
         #[command(flatten)]
         json: Json,
     },
+    /// Mark documents as filed in the firm's DMS: they are shredded once `filed_grace` has
+    /// passed (unless a legal hold keeps them).
+    Filed {
+        /// The documents' ids.
+        #[arg(required = true)]
+        ids: Vec<String>,
+        /// The DMS reference (e.g. the document number in the DMS).
+        #[arg(long)]
+        reference: Option<String>,
+        #[command(flatten)]
+        json: Json,
+    },
+    /// A shredded document's certificate of deletion (signed JSON).
+    Certificate {
+        /// The document's id.
+        id: String,
+        /// Write it to FILE (never over an existing file) instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
     /// Release a document held in quarantine (personal data) or found infected.
     Release {
         /// The id (as `list` prints it).
@@ -448,6 +513,18 @@ enum AuditCommand {
         accept_lost_events: i64,
         #[command(flatten)]
         json: Json,
+    },
+    /// Print the audit key's Ed25519 public key (hex), to publish for offline checks of
+    /// certificates of deletion.
+    PublicKey {
+        #[command(flatten)]
+        json: Json,
+    },
+    /// Print the keyed hash an event's `ip_hmac` holds for ADDRESS, to confirm a suspected
+    /// client address against the trail (the trail itself cannot be searched for addresses).
+    AddressHash {
+        /// The address, e.g. 203.0.113.7
+        address: std::net::IpAddr,
     },
     /// Print events as JSON Lines.
     Export {

@@ -25,6 +25,7 @@ fn show_matter(m: &MatterView, as_json: bool) -> Result<ExitCode> {
     println!("{}  {}  ({}){archived}", m.id, m.name, m.sensitivity);
     println!("  department:    {}", if m.department.is_empty() { "none" } else { &m.department });
     println!("  last review:   {}", m.last_reviewed_at.as_deref().unwrap_or("never"));
+    println!("  retention:     {} ({})", m.retention, m.retention_from);
     for x in &m.members {
         println!("  member:        {} ({})", x.email, x.role);
     }
@@ -33,13 +34,19 @@ fn show_matter(m: &MatterView, as_json: bool) -> Result<ExitCode> {
 
 pub async fn matter(me: &Acting, cmd: MatterCommand) -> Result<ExitCode> {
     match cmd {
-        MatterCommand::Create { name, department, sensitivity, json } => {
-            let m = service(me.create_matter(MatterRequest { name, department, sensitivity }).await)?;
+        MatterCommand::Create { name, department, sensitivity, retention, json } => {
+            let retention = crate::lifecycle::retention_flag(retention)?;
+            let m = service(me.create_matter(MatterRequest { name, department, sensitivity, retention }).await)?;
             if json.json {
                 return print_json(&json!({ "id": m.id, "name": m.name, "department": m.department,
                     "sensitivity": m.sensitivity }));
             }
             show_matter(&m, false)
+        }
+        MatterCommand::SetRetention { matter, retention, inherit: _, json } => {
+            let retention = crate::lifecycle::retention_flag(retention)?;
+            service_on("matter", &matter, me.set_matter_retention(&matter, retention).await)?;
+            crate::lifecycle::print_retention_set("matter", &matter, retention, json.json)
         }
         MatterCommand::AddMember { matter, user, role, json } => show_matter(
             &service_on("matter or user", &format!("{matter} / {user}"), me.add_member(&matter, &user, &role).await)?,
@@ -90,7 +97,7 @@ fn show_share(s: &ShareView, as_json: bool) -> Result<ExitCode> {
         println!("  file:          {} ({mark}, {} downloads)", f.name, f.downloads);
     }
     for d in &s.downloads {
-        println!("  downloaded:    {} {} from {}", d.at, d.name, d.ip);
+        println!("  downloaded:    {} {} from {}", d.at, d.name, d.ip.as_deref().unwrap_or("(address deleted)"));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -206,6 +206,58 @@ impl PortalStatus {
     }
 }
 
+word_enum!(
+    /// Why a document was shredded (`deletion_reason`).
+    ShredReason, "deletion reason" {
+        /// A staff member or the operator deleted it.
+        Staff => "staff",
+        /// Its retention ran out.
+        Retention => "retention",
+        /// It was filed in the firm's DMS and the grace period after that ran out.
+        Filed => "filed",
+        /// Its portal was deleted with it.
+        PortalDeleted => "portal_deleted",
+        /// A restore replayed the deletion journal.
+        RestoredJournal => "restored_journal",
+    }
+);
+
+/// What decides when a live document is shredded by itself (all times Unix milliseconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LifecycleFacts {
+    pub uploaded_at: i64,
+    /// The portal's own retention, the matter's, and the firm's (the setting `retention`).
+    pub portal_retention: Option<i64>,
+    pub matter_retention: Option<i64>,
+    pub default_retention: i64,
+    pub filed_at: Option<i64>,
+    pub filed_grace: i64,
+    /// Under a legal hold (its own or its matter's).
+    pub on_hold: bool,
+}
+
+impl LifecycleFacts {
+    /// The retention in force: the most specific one wins (portal, then matter, then firm).
+    pub fn retention(&self) -> i64 {
+        self.portal_retention.or(self.matter_retention).unwrap_or(self.default_retention)
+    }
+
+    /// When and why upkeep shreds the document: the earlier of its retention and the grace
+    /// after filing; never while it is on hold.
+    pub fn shred_at(&self) -> Option<(i64, ShredReason)> {
+        if self.on_hold {
+            return None;
+        }
+        let by_retention = (self.uploaded_at.saturating_add(self.retention()), ShredReason::Retention);
+        match self.filed_at {
+            Some(filed) if filed.saturating_add(self.filed_grace) < by_retention.0 => {
+                Some((filed.saturating_add(self.filed_grace), ShredReason::Filed))
+            }
+            _ => Some(by_retention),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
@@ -277,6 +329,29 @@ mod tests {
                                         archived: bool, now in -5i64..5) {
             let live = !revoked && expires.is_none_or(|e| e > now) && !archived;
             prop_assert_eq!(ShareStatus::of(revoked, expires, archived, now) == ShareStatus::Active, live);
+        }
+
+        /// A held document is never due; otherwise it is due at the earlier of its retention
+        /// (the most specific one) and its filing grace, and never before it was uploaded.
+        #[test]
+        fn shredding_follows_the_most_specific_rule(uploaded in 0i64..1000, portal in proptest::option::of(1i64..100),
+                                                     matter in proptest::option::of(1i64..100), firm in 1i64..100,
+                                                     filed in proptest::option::of(0i64..1200), grace in 0i64..100,
+                                                     on_hold: bool) {
+            let facts = LifecycleFacts { uploaded_at: uploaded, portal_retention: portal, matter_retention: matter,
+                default_retention: firm, filed_at: filed, filed_grace: grace, on_hold };
+            let retention = portal.unwrap_or(matter.unwrap_or(firm));
+            match facts.shred_at() {
+                None => prop_assert!(on_hold),
+                Some((at, reason)) => {
+                    prop_assert!(!on_hold);
+                    prop_assert!(at <= uploaded + retention && at > uploaded - 1 - 1200 - 100);
+                    match reason {
+                        ShredReason::Filed => prop_assert_eq!(Some(at), filed.map(|f| f + grace)),
+                        _ => prop_assert_eq!(at, uploaded + retention),
+                    }
+                }
+            }
         }
 
         /// Parsing never accepts a word it would not print.

@@ -8,8 +8,8 @@ pub mod time_fmt;
 pub mod units;
 
 pub use domain::{
-    DlpAction, MemberRole, PortalFacts, PortalStatus, Role, ScanStatus, Sensitivity, SessionStage, ShareStatus,
-    UnknownWord,
+    DlpAction, LifecycleFacts, MemberRole, PortalFacts, PortalStatus, Role, ScanStatus, Sensitivity, SessionStage,
+    ShareStatus, ShredReason, UnknownWord,
 };
 pub use filename::FileName;
 pub use ids::{DocumentId, PortalId, UserId};

@@ -124,8 +124,57 @@ impl fmt::Debug for ByteSize {
 }
 
 /// A duration written as a whole number and one unit: `s`, `m`, `h`, `d` or `w`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
 pub struct DurationSpec(pub std::time::Duration);
+
+impl TryFrom<String> for DurationSpec {
+    type Error = ParseError;
+    fn try_from(s: String) -> Result<Self, ParseError> {
+        s.parse()
+    }
+}
+
+impl Serialize for DurationSpec {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+const DURATION_UNITS: [(u64, &str, &str); 5] =
+    [(7 * 86_400, "w", "week"), (86_400, "d", "day"), (3600, "h", "hour"), (60, "m", "minute"), (1, "s", "second")];
+
+impl DurationSpec {
+    pub fn from_secs(secs: u64) -> Self {
+        Self(std::time::Duration::from_secs(secs))
+    }
+
+    pub fn as_millis(self) -> i64 {
+        i64::try_from(self.0.as_millis()).unwrap_or(i64::MAX)
+    }
+
+    /// The largest unit that divides it: (count, unit index).
+    fn split(self) -> (u64, usize) {
+        let secs = self.0.as_secs().max(1);
+        let i = DURATION_UNITS.iter().position(|(unit, _, _)| secs.is_multiple_of(*unit)).unwrap_or(4);
+        (secs / DURATION_UNITS[i].0, i)
+    }
+
+    /// In words, e.g. "30 days", "1 hour".
+    pub fn human(self) -> String {
+        let (n, i) = self.split();
+        let word = DURATION_UNITS[i].2;
+        if n == 1 { format!("1 {word}") } else { format!("{n} {word}s") }
+    }
+}
+
+/// As it is written in settings and flags, e.g. `30d`, `90s`.
+impl fmt::Display for DurationSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (n, i) = self.split();
+        write!(f, "{n}{}", DURATION_UNITS[i].1)
+    }
+}
 
 impl FromStr for DurationSpec {
     type Err = ParseError;
@@ -180,6 +229,11 @@ mod tests {
         assert_eq!("30m".parse::<DurationSpec>().unwrap().0.as_secs(), 1800);
         assert_eq!("12h".parse::<DurationSpec>().unwrap().0.as_secs(), 43_200);
         assert_eq!("7d".parse::<DurationSpec>().unwrap().0.as_secs(), 604_800);
+        assert_eq!("2s".parse::<DurationSpec>().unwrap().0.as_secs(), 2);
+        assert_eq!("48h".parse::<DurationSpec>().unwrap().to_string(), "2d");
+        assert_eq!("90s".parse::<DurationSpec>().unwrap().to_string(), "90s");
+        assert_eq!("24h".parse::<DurationSpec>().unwrap().human(), "1 day");
+        assert_eq!("30d".parse::<DurationSpec>().unwrap().human(), "30 days");
         for bad in ["", "d", "7", "7y", "0d", "-1d", "1.5h", "999999999999d"] {
             assert!(bad.parse::<DurationSpec>().is_err(), "{bad} accepted");
         }

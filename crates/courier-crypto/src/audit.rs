@@ -66,6 +66,12 @@ impl HeadSigner {
         self.pair.sign(&head_message(seq, hash, at_ms)).as_ref().to_vec()
     }
 
+    /// Signs a document (a certificate of deletion's canonical JSON). Head messages start with
+    /// their own prefix, so a signed document can never pass for a head, nor the reverse.
+    pub fn sign_bytes(&self, message: &[u8]) -> Vec<u8> {
+        self.pair.sign(message).as_ref().to_vec()
+    }
+
     pub fn public_key(&self) -> Vec<u8> {
         self.pair.public_key().as_ref().to_vec()
     }
@@ -73,6 +79,16 @@ impl HeadSigner {
     pub fn verify(&self, seq: i64, hash: &[u8; 32], at_ms: i64, signature: &[u8]) -> bool {
         UnparsedPublicKey::new(&ED25519, self.public_key()).verify(&head_message(seq, hash, at_ms), signature).is_ok()
     }
+}
+
+/// Checks an Ed25519 signature with a public key alone (offline certificate checks).
+pub fn verify_signature(public_key: &[u8], message: &[u8], signature: &[u8]) -> bool {
+    UnparsedPublicKey::new(&ED25519, public_key).verify(message, signature).is_ok()
+}
+
+/// Checks a signed head with a public key alone.
+pub fn verify_head(public_key: &[u8], seq: i64, hash: &[u8; 32], at_ms: i64, signature: &[u8]) -> bool {
+    verify_signature(public_key, &head_message(seq, hash, at_ms), signature)
 }
 
 #[cfg(test)]

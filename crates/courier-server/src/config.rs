@@ -5,7 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use courier_core::ByteSize;
+use courier_core::{ByteSize, DurationSpec};
 use serde::Deserialize;
 
 #[derive(Clone, Deserialize)]
@@ -122,6 +122,13 @@ pub struct Config {
     pub write_stall_secs: u64,
     /// A form body (anything but an upload) must arrive in all within this.
     pub form_body_timeout_secs: u64,
+    /// How long a document stays when neither its portal nor its matter says otherwise.
+    pub retention: DurationSpec,
+    /// How long a document stays once it is marked as filed in the firm's DMS.
+    pub filed_grace: DurationSpec,
+    /// How long the address of a client (portal upload, share download, link visitor) stays
+    /// readable in the audit trail and the download records.
+    pub client_ip_retention: DurationSpec,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
@@ -181,6 +188,9 @@ impl Default for Config {
             header_read_timeout_secs: 10,
             write_stall_secs: 60,
             form_body_timeout_secs: 20,
+            retention: DurationSpec::from_secs(30 * 86_400),
+            filed_grace: DurationSpec::from_secs(86_400),
+            client_ip_retention: DurationSpec::from_secs(30 * 86_400),
             clamd_addr: None,
             malware_scanning: None,
             malware_action: MalwareAction::Refuse,
@@ -313,6 +323,9 @@ const SETTINGS: &[(&str, Kind)] = &[
     ("header_read_timeout_secs", Kind::Number),
     ("write_stall_secs", Kind::Number),
     ("form_body_timeout_secs", Kind::Number),
+    ("retention", Kind::Text),
+    ("filed_grace", Kind::Text),
+    ("client_ip_retention", Kind::Text),
 ];
 
 /// A TOML error as line, column and message, never quoting the file: the line may hold a

@@ -51,6 +51,9 @@ pub async fn open(config: Config) -> Result<(Arc<Courier>, OperatorKey)> {
     // From the audit seed, not the master key: master keys rotate and retire, and every
     // instance must agree on cookie signatures throughout.
     let cookie_key = courier_crypto::MacKey::derive(&audit_seed, b"courier cookie key v1");
+    // The chain's keyed hash of client addresses: the same on every instance and after a
+    // restore (the audit key travels with the backup), so a suspected address can be checked.
+    let address_key = courier_crypto::MacKey::derive(&audit_seed, b"courier client address key v1");
     let s3 = config.s3_settings().map_err(|e| Error::BadRequest(e.to_string()))?;
     let blobs: Arc<dyn BlobStore> = match (s3, config.blob_store.as_deref()) {
         (Some(s3), _) => Arc::new(S3BlobStore::new(&s3)?),
@@ -58,7 +61,7 @@ pub async fn open(config: Config) -> Result<(Arc<Courier>, OperatorKey)> {
         (None, Some(dir)) if !dir.contains("://") => Arc::new(LocalBlobStore::open(Path::new(dir))?),
         (None, Some(other)) => return Err(Error::BadRequest(format!("blob store {other:?} is not supported"))),
     };
-    let (courier, operator) = Courier::new(config, db, blobs, keys, signer, cookie_key, scanning, authz);
+    let (courier, operator) = Courier::new(config, db, blobs, keys, signer, cookie_key, address_key, scanning, authz);
     Ok((Arc::new(courier), operator))
 }
 

@@ -17,6 +17,7 @@ use courier_server::services::Unlock;
 use courier_server::services::api_tokens::Scope;
 use courier_server::services::authz::{Action, Resource};
 use courier_server::services::documents::{IncomingFile, IncomingFiles};
+use courier_server::services::lifecycle::HoldSubject;
 use courier_server::services::matters::MatterRequest;
 use courier_server::services::portals::PortalRequest;
 use courier_server::services::shares::ShareRequest;
@@ -46,6 +47,7 @@ const NOT_ABOUT_THE_MATTER: &[(&str, &str)] = &[
     ("start_passkey_registration", "the caller's own passkeys"),
     ("finish_passkey_registration", "the caller's own passkeys"),
     ("remove_passkey", "removes only the caller's own passkeys"),
+    ("audit_public_key", "the audit key's public half, published for certificates"),
 ];
 
 /// The public methods of `impl Acting` in the handle module's source.
@@ -104,6 +106,7 @@ async fn every_handle_method_refuses_an_outsider() {
         max_file_size: None,
         allowed_types: None,
         dlp_action: None,
+        retention: None,
     };
     let portal = operator.create_portal(portal).await.unwrap().id;
     let doc = operator.upload_to_matter(&matter, &mut memo()).await.unwrap().remove(0).id;
@@ -115,7 +118,8 @@ async fn every_handle_method_refuses_an_outsider() {
     };
     let share = operator.create_share(share).await.unwrap().link.id;
     let token = operator.create_api_token(&owner.id, "owner's", &[Scope::PortalsRead], None).await.unwrap().id;
-    let vault_ids = [&matter, &portal, &doc, &share, &token];
+    let hold = operator.place_hold(HoldSubject::Matter(matter.clone()), "litigation").await.unwrap().id;
+    let vault_ids = [&matter, &portal, &doc, &share, &token, &hold];
 
     let (_client, cookie) = sign_in(&app, "otto@firm.example", &otto.totp_secret).await;
     let session = app.courier.session(&cookie).await.unwrap().expect("a full session");
@@ -159,6 +163,7 @@ async fn every_handle_method_refuses_an_outsider() {
         max_file_size: None,
         allowed_types: None,
         dlp_action: None,
+        retention: None,
     };
     tried.insert("create_portal");
     let ghost = "00000000-0000-4000-8000-000000000000";
@@ -185,6 +190,18 @@ async fn every_handle_method_refuses_an_outsider() {
     refused("open_document", me.open_document(&doc).await.map(|(d, _)| d));
     refuses!(delete_document, &doc);
     refuses!(release_document, &doc, "curious");
+    // Its lifecycle.
+    refuses!(mark_filed, std::slice::from_ref(&doc), None);
+    refuses!(mark_portal_filed, &portal, None);
+    refuses!(place_hold, HoldSubject::Document(doc.clone()), "curious");
+    refuses!(place_hold, HoldSubject::Matter(matter.clone()), "curious");
+    refuses!(release_hold, &hold, "curious");
+    hides!(list_holds, true);
+    refuses!(holds_on_document, &doc);
+    refuses!(set_portal_retention, &portal, None);
+    refuses!(set_matter_retention, &matter, None);
+    refuses!(certificate, &doc);
+    refuses!(shredded_documents, &matter);
     // Its share.
     let share_req = ShareRequest {
         matter: matter.clone(),
@@ -221,6 +238,8 @@ async fn every_handle_method_refuses_an_outsider() {
     refuses!(rewrap_all);
     refuses!(retire_master_key, 1);
     refuses!(maintain_once);
+    tried.insert("address_hash");
+    refused("address_hash", me.address_hash([203, 0, 113, 7].into()));
     refuses!(sweep_blobs, None);
     refuses!(issue_setup_link);
     refuses!(verify_audit);
@@ -235,6 +254,9 @@ async fn every_handle_method_refuses_an_outsider() {
     assert_eq!(operator.matter_documents(&matter).await.unwrap().len(), 1, "the document is still there");
     assert_eq!(operator.share(&share).await.unwrap().status, "active", "the share still works");
     assert!(!operator.matter(&matter).await.unwrap().archived, "the matter is not archived");
+    assert!(operator.list_holds(false).await.unwrap().iter().any(|h| h.id == hold), "the hold still holds");
+    let doc_now = operator.document(&doc).await.unwrap();
+    assert!(doc_now.filed_at.is_none() && doc_now.hold, "the document is neither filed nor let go");
     let owner_tokens = operator.list_api_tokens(Some(&owner.id)).await.unwrap();
     assert!(owner_tokens.iter().all(|t| t.revoked_at.is_none()), "the owner's token still works");
 

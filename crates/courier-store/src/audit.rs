@@ -17,6 +17,9 @@ pub struct AuditRecord {
     pub details: String,
     pub prev_hash: Vec<u8>,
     pub hash: Vec<u8>,
+    /// The readable address of an event whose `ip` is a keyed hash, until upkeep purges it
+    /// (`audit_addresses`; not part of the chain).
+    pub address: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -38,6 +41,7 @@ fn from_row(row: &AnyRow) -> Result<AuditRecord> {
         details: col(row, "details")?,
         prev_hash: col(row, "prev_hash")?,
         hash: col(row, "hash")?,
+        address: col(row, "address")?,
     })
 }
 
@@ -84,6 +88,23 @@ pub async fn insert_event(conn: &mut AnyConnection, e: &AuditRecord) -> Result<(
     Ok(())
 }
 
+/// Keeps the readable address of event `seq`, whose chain field holds only its keyed hash.
+pub async fn insert_address(conn: &mut AnyConnection, seq: i64, ip: &str, at: i64) -> Result<()> {
+    sqlx::query("INSERT INTO audit_addresses (seq, ip, at) VALUES ($1, $2, $3)")
+        .bind(seq)
+        .bind(ip)
+        .bind(at)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Forgets the readable addresses of events older than `before`; returns how many.
+pub async fn purge_addresses<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E, before: i64) -> Result<u64> {
+    let r = sqlx::query("DELETE FROM audit_addresses WHERE at < $1").bind(before).execute(ex).await?;
+    Ok(r.rows_affected())
+}
+
 /// Moves the head (the row exists from the first migration on; a missing one is `Corrupt`).
 pub async fn write_head(conn: &mut AnyConnection, h: &HeadRecord) -> Result<()> {
     let r = sqlx::query("UPDATE audit_head SET seq = $1, hash = $2, at = $3, signature = $4 WHERE id = 1")
@@ -107,8 +128,9 @@ pub async fn page<'c, E: Executor<'c, Database = sqlx::Any>>(
     limit: i64,
 ) -> Result<Vec<AuditRecord>> {
     let rows = sqlx::query(
-        "SELECT seq, at, actor, action, target, ip, details, prev_hash, hash FROM audit_events \
-         WHERE seq > $1 AND at >= $2 ORDER BY seq LIMIT $3",
+        "SELECT e.seq, e.at, e.actor, e.action, e.target, e.ip, e.details, e.prev_hash, e.hash, a.ip AS address \
+         FROM audit_events e LEFT JOIN audit_addresses a ON a.seq = e.seq \
+         WHERE e.seq > $1 AND e.at >= $2 ORDER BY e.seq LIMIT $3",
     )
     .bind(after_seq)
     .bind(since_ms)
@@ -128,4 +150,21 @@ pub async fn has_events<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E) -> Res
 pub async fn event_hash(conn: &mut AnyConnection, seq: i64) -> Result<Option<Vec<u8>>> {
     let row = sqlx::query("SELECT hash FROM audit_events WHERE seq = $1").bind(seq).fetch_optional(conn).await?;
     row.map(|r| col(&r, "hash")).transpose()
+}
+
+/// The newest event with this action on this target.
+pub async fn latest_event<'c, E: Executor<'c, Database = sqlx::Any>>(
+    ex: E,
+    target: &str,
+    action: &str,
+) -> Result<Option<AuditRecord>> {
+    let row = sqlx::query(
+        "SELECT e.seq, e.at, e.actor, e.action, e.target, e.ip, e.details, e.prev_hash, e.hash, CAST(NULL AS TEXT) AS address \
+         FROM audit_events e WHERE e.target = $1 AND e.action = $2 ORDER BY e.seq DESC LIMIT 1",
+    )
+    .bind(target)
+    .bind(action)
+    .fetch_optional(ex)
+    .await?;
+    row.as_ref().map(from_row).transpose()
 }

@@ -36,6 +36,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (6, "accounts", include_str!("../migrations/0006_accounts.sql")),
     (7, "api_tokens", include_str!("../migrations/0007_api_tokens.sql")),
     (8, "passkeys", include_str!("../migrations/0008_passkeys.sql")),
+    (9, "lifecycle", include_str!("../migrations/0009_lifecycle.sql")),
 ];
 
 /// A migration's SQL for `backend`: the byte type, byte literals and (in 0001's comment) the

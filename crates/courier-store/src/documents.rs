@@ -4,7 +4,7 @@
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Executor};
 
-use crate::{Result, StoreError, col};
+use crate::{Backend, Result, StoreError, col};
 
 #[derive(Debug, Clone)]
 pub struct DocumentRecord {
@@ -21,6 +21,20 @@ pub struct DocumentRecord {
     pub uploaded_at: i64,
     pub deleted_at: Option<i64>,
     pub scan: ScanRecord,
+    pub lifecycle: LifecycleRecord,
+}
+
+/// When the document goes by itself: written by lifecycle actions, except the retentions and
+/// the hold, which are read from its portal, its matter and the holds with it.
+#[derive(Debug, Clone, Default)]
+pub struct LifecycleRecord {
+    pub filed_at: Option<i64>,
+    pub filed_reference: Option<String>,
+    pub deletion_reason: Option<courier_core::ShredReason>,
+    pub portal_retention: Option<i64>,
+    pub matter_retention: Option<i64>,
+    /// An unreleased legal hold names the document or its matter.
+    pub on_hold: bool,
 }
 
 /// The scan result as stored: findings and checks are JSON text written by the service layer.
@@ -36,7 +50,12 @@ pub struct ScanRecord {
 }
 
 const SELECT: &str = "SELECT id, portal_id, matter_id, receipt_id, name, size, content_type, sha256, blob_key, \
-     wrapped_dek, uploaded_at, deleted_at, scan_status, scan_malware, scan_findings, scan_checks, held, released_at \
+     wrapped_dek, uploaded_at, deleted_at, scan_status, scan_malware, scan_findings, scan_checks, held, released_at, \
+     filed_at, filed_reference, deletion_reason, \
+     (SELECT p.retention_ms FROM portals p WHERE p.id = documents.portal_id) AS portal_retention, \
+     (SELECT m.retention_ms FROM matters m WHERE m.id = documents.matter_id) AS matter_retention, \
+     CASE WHEN EXISTS (SELECT 1 FROM legal_holds h WHERE h.released_at IS NULL \
+       AND (h.document_id = documents.id OR h.matter_id = documents.matter_id)) THEN 1 ELSE 0 END AS on_hold \
      FROM documents";
 
 fn from_row(row: &AnyRow) -> Result<DocumentRecord> {
@@ -60,6 +79,14 @@ fn from_row(row: &AnyRow) -> Result<DocumentRecord> {
             checks: col(row, "scan_checks")?,
             held: col::<i64>(row, "held")? != 0,
             released_at: col(row, "released_at")?,
+        },
+        lifecycle: LifecycleRecord {
+            filed_at: col(row, "filed_at")?,
+            filed_reference: col(row, "filed_reference")?,
+            deletion_reason: crate::word_or_null(row, "deletion_reason")?,
+            portal_retention: col(row, "portal_retention")?,
+            matter_retention: col(row, "matter_retention")?,
+            on_hold: col::<i64>(row, "on_hold")? != 0,
         },
     })
 }
@@ -129,15 +156,101 @@ pub async fn list_in_matter<'c, E: Executor<'c, Database = sqlx::Any>>(
     rows.iter().map(from_row).collect()
 }
 
-/// Shreds: forgets the wrapped key. Returns false if the document was already shredded.
-pub async fn shred(conn: &mut AnyConnection, id: &str, now: i64) -> Result<bool> {
-    let r =
-        sqlx::query("UPDATE documents SET wrapped_dek = NULL, deleted_at = $1 WHERE id = $2 AND deleted_at IS NULL")
-            .bind(now)
-            .bind(id)
-            .execute(conn)
-            .await?;
+/// The shredded documents of one matter, most recently shredded first (at most 500).
+pub async fn list_shredded_in_matter<'c, E: Executor<'c, Database = sqlx::Any>>(
+    ex: E,
+    matter_id: &str,
+) -> Result<Vec<DocumentRecord>> {
+    let sql =
+        format!("{SELECT} WHERE matter_id = $1 AND deleted_at IS NOT NULL ORDER BY deleted_at DESC, id LIMIT 500");
+    let rows = sqlx::query(&sql).bind(matter_id).fetch_all(ex).await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Shreds: forgets the wrapped key, says why, and marks the shredding as not yet in the
+/// deletion journal. Returns false if the document was already shredded.
+pub async fn shred(conn: &mut AnyConnection, id: &str, now: i64, reason: courier_core::ShredReason) -> Result<bool> {
+    let r = sqlx::query(
+        "UPDATE documents SET wrapped_dek = NULL, deleted_at = $1, deletion_reason = $2, journaled = 0 \
+         WHERE id = $3 AND deleted_at IS NULL",
+    )
+    .bind(now)
+    .bind(reason.as_str())
+    .bind(id)
+    .execute(conn)
+    .await?;
     Ok(r.rows_affected() == 1)
+}
+
+/// The live document `id`, locked until the transaction ends (with its matter's row shared
+/// first, the order hold placement uses), so that a hold placed meanwhile is either seen by
+/// the caller or waits for it. SQLite's write transaction is the lock there.
+pub async fn lock_for_shred(conn: &mut AnyConnection, backend: Backend, id: &str) -> Result<Option<DocumentRecord>> {
+    if backend == Backend::Postgres {
+        sqlx::query("SELECT m.id FROM matters m JOIN documents d ON d.matter_id = m.id WHERE d.id = $1 FOR SHARE OF m")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+        sqlx::query("SELECT id FROM documents WHERE id = $1 FOR UPDATE").bind(id).fetch_optional(&mut *conn).await?;
+    }
+    Ok(get(&mut *conn, id).await?.filter(|d| d.deleted_at.is_none()))
+}
+
+/// Marks live documents as filed in the DMS (the first filing counts; a later one only adds a
+/// reference where none was given). False: no such live document.
+pub async fn mark_filed(conn: &mut AnyConnection, id: &str, now: i64, reference: Option<&str>) -> Result<bool> {
+    let r = sqlx::query(
+        "UPDATE documents SET filed_at = COALESCE(filed_at, $1), filed_reference = COALESCE(filed_reference, $2) \
+         WHERE id = $3 AND deleted_at IS NULL",
+    )
+    .bind(now)
+    .bind(reference)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Live documents whose retention or filing grace has run out at `now` and that no legal hold
+/// keeps, oldest first, at most `limit`.
+pub async fn due_for_shredding<'c, E: Executor<'c, Database = sqlx::Any>>(
+    ex: E,
+    now: i64,
+    default_retention: i64,
+    filed_grace: i64,
+    limit: i64,
+) -> Result<Vec<String>> {
+    let rows = sqlx::query(
+        "SELECT d.id FROM documents d \
+         LEFT JOIN portals p ON p.id = d.portal_id LEFT JOIN matters m ON m.id = d.matter_id \
+         WHERE d.deleted_at IS NULL \
+           AND (d.uploaded_at + COALESCE(p.retention_ms, m.retention_ms, $1) <= $2 \
+                OR (d.filed_at IS NOT NULL AND d.filed_at + $3 <= $2)) \
+           AND NOT EXISTS (SELECT 1 FROM legal_holds h WHERE h.released_at IS NULL \
+                           AND (h.document_id = d.id OR h.matter_id = d.matter_id)) \
+         ORDER BY d.uploaded_at, d.id LIMIT $4",
+    )
+    .bind(default_retention)
+    .bind(now)
+    .bind(filed_grace)
+    .bind(limit)
+    .fetch_all(ex)
+    .await?;
+    rows.iter().map(|r| col(r, "id")).collect()
+}
+
+/// Shredded documents whose shredding is not in the deletion journal yet: (id, deleted_at).
+pub async fn unjournaled<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E, limit: i64) -> Result<Vec<(String, i64)>> {
+    let rows = sqlx::query("SELECT id, deleted_at FROM documents WHERE journaled = 0 ORDER BY deleted_at, id LIMIT $1")
+        .bind(limit)
+        .fetch_all(ex)
+        .await?;
+    rows.iter().map(|r| Ok((col(r, "id")?, col(r, "deleted_at")?))).collect()
+}
+
+pub async fn mark_journaled<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E, id: &str) -> Result<()> {
+    sqlx::query("UPDATE documents SET journaled = 1 WHERE id = $1").bind(id).execute(ex).await?;
+    Ok(())
 }
 
 /// Releases a held document with its new status; false if it is not held (or shredded).

@@ -11,6 +11,7 @@ mod db;
 pub mod documents;
 pub mod invitations;
 pub mod leases;
+pub mod legal_holds;
 pub mod lockout;
 pub mod matters;
 pub mod passkeys;

@@ -18,6 +18,8 @@ pub struct MatterRecord {
     pub created_at: i64,
     pub archived_at: Option<i64>,
     pub last_reviewed_at: Option<i64>,
+    /// The matter's own retention (ms); `None`: the firm's.
+    pub retention_ms: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -29,8 +31,8 @@ pub struct MemberRecord {
     pub added_at: i64,
 }
 
-const SELECT: &str =
-    "SELECT id, name, department, sensitivity, firm_wide, created_at, archived_at, last_reviewed_at FROM matters";
+const SELECT: &str = "SELECT id, name, department, sensitivity, firm_wide, created_at, archived_at, last_reviewed_at, \
+     retention_ms FROM matters";
 
 fn from_row(row: &AnyRow) -> Result<MatterRecord> {
     Ok(MatterRecord {
@@ -42,18 +44,21 @@ fn from_row(row: &AnyRow) -> Result<MatterRecord> {
         created_at: col(row, "created_at")?,
         archived_at: col(row, "archived_at")?,
         last_reviewed_at: col(row, "last_reviewed_at")?,
+        retention_ms: col(row, "retention_ms")?,
     })
 }
 
 pub async fn insert(conn: &mut AnyConnection, m: &MatterRecord) -> Result<()> {
     sqlx::query(
-        "INSERT INTO matters (id, name, department, sensitivity, firm_wide, created_at) VALUES ($1, $2, $3, $4, 0, $5)",
+        "INSERT INTO matters (id, name, department, sensitivity, firm_wide, created_at, retention_ms) \
+         VALUES ($1, $2, $3, $4, 0, $5, $6)",
     )
     .bind(&m.id)
     .bind(&m.name)
     .bind(&m.department)
     .bind(m.sensitivity.as_str())
     .bind(m.created_at)
+    .bind(m.retention_ms)
     .execute(conn)
     .await
     .map_err(StoreError::on_conflict)?;
@@ -82,6 +87,16 @@ pub async fn list<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E) -> Result<Ve
 pub async fn set_archived(conn: &mut AnyConnection, id: &str, at: Option<i64>) -> Result<bool> {
     let r = sqlx::query("UPDATE matters SET archived_at = $1 WHERE id = $2 AND firm_wide = 0")
         .bind(at)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Sets (or, with `None`, clears) the matter's own retention.
+pub async fn set_retention(conn: &mut AnyConnection, id: &str, retention_ms: Option<i64>) -> Result<bool> {
+    let r = sqlx::query("UPDATE matters SET retention_ms = $1 WHERE id = $2")
+        .bind(retention_ms)
         .bind(id)
         .execute(conn)
         .await?;

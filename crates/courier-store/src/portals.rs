@@ -26,6 +26,9 @@ pub struct PortalRecord {
     pub allowed_types: Option<String>,
     /// `None`: the firm's default.
     pub dlp_action: Option<courier_core::DlpAction>,
+    /// The portal's own retention (ms); `None`: its matter's, then the firm's.
+    pub retention_ms: Option<i64>,
+    pub matter_retention_ms: Option<i64>,
 }
 
 pub struct NewPortal<'a> {
@@ -40,12 +43,13 @@ pub struct NewPortal<'a> {
     pub created_at: i64,
     pub allowed_types: Option<&'a str>,
     pub dlp_action: Option<&'a str>,
+    pub retention_ms: Option<i64>,
 }
 
 const SELECT: &str = "SELECT p.id, p.matter_id, m.name AS matter_name, \
      CASE WHEN m.archived_at IS NULL THEN 0 ELSE 1 END AS matter_archived, p.label, p.passcode_hash, \
      p.max_file_size, p.expires_at, p.enabled, p.created_by, p.created_at, p.deleted_at, \
-     p.allowed_types, p.dlp_action, \
+     p.allowed_types, p.dlp_action, p.retention_ms, m.retention_ms AS matter_retention_ms, \
      (SELECT COUNT(*) FROM documents d WHERE d.portal_id = p.id AND d.deleted_at IS NULL) AS document_count, \
      (SELECT MAX(d.uploaded_at) FROM documents d WHERE d.portal_id = p.id) AS last_upload_at \
      FROM portals p LEFT JOIN matters m ON m.id = p.matter_id";
@@ -68,14 +72,16 @@ fn from_row(row: &AnyRow) -> Result<PortalRecord> {
         last_upload_at: col(row, "last_upload_at")?,
         allowed_types: col(row, "allowed_types")?,
         dlp_action: crate::word_or_null(row, "dlp_action")?,
+        retention_ms: col(row, "retention_ms")?,
+        matter_retention_ms: col(row, "matter_retention_ms")?,
     })
 }
 
 pub async fn insert(conn: &mut AnyConnection, p: &NewPortal<'_>) -> Result<()> {
     sqlx::query(
         "INSERT INTO portals (id, matter_id, label, token_hash, passcode_hash, max_file_size, expires_at, \
-         enabled, created_by, created_at, allowed_types, dlp_action) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9, $10, $11)",
+         enabled, created_by, created_at, allowed_types, dlp_action, retention_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9, $10, $11, $12)",
     )
     .bind(p.id)
     .bind(p.matter_id)
@@ -88,6 +94,7 @@ pub async fn insert(conn: &mut AnyConnection, p: &NewPortal<'_>) -> Result<()> {
     .bind(p.created_at)
     .bind(p.allowed_types)
     .bind(p.dlp_action)
+    .bind(p.retention_ms)
     .execute(conn)
     .await
     .map_err(StoreError::on_conflict)?;
@@ -136,6 +143,16 @@ pub async fn list<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E) -> Result<Ve
 pub async fn set_enabled(conn: &mut AnyConnection, id: &str, enabled: bool) -> Result<bool> {
     let r = sqlx::query("UPDATE portals SET enabled = $1 WHERE id = $2 AND deleted_at IS NULL")
         .bind(i64::from(enabled))
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Sets (or, with `None`, clears) the portal's own retention.
+pub async fn set_retention(conn: &mut AnyConnection, id: &str, retention_ms: Option<i64>) -> Result<bool> {
+    let r = sqlx::query("UPDATE portals SET retention_ms = $1 WHERE id = $2 AND deleted_at IS NULL")
+        .bind(retention_ms)
         .bind(id)
         .execute(conn)
         .await?;

@@ -184,3 +184,10 @@ pub async fn downloads<'c, E: Executor<'c, Database = sqlx::Any>>(
         })
         .collect()
 }
+
+/// Forgets the client address of share downloads older than `before`; returns how many.
+pub async fn redact_download_addresses<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E, before: i64) -> Result<u64> {
+    let r =
+        sqlx::query("UPDATE share_downloads SET ip = '' WHERE at < $1 AND ip <> ''").bind(before).execute(ex).await?;
+    Ok(r.rows_affected())
+}

@@ -74,6 +74,7 @@ fn doc(id: &str, portal: &str, at: i64) -> DocumentRecord {
             held: true,
             released_at: None,
         },
+        lifecycle: Default::default(),
     }
 }
 
@@ -95,6 +96,7 @@ async fn portals_documents_and_shredding_behave_alike() {
                 created_at: 1,
                 allowed_types: (id == "p1").then_some("pdf,docx"),
                 dlp_action: (id == "p1").then_some("block"),
+                retention_ms: (id == "p1").then_some(100),
             };
             portals::insert(&mut tx, &portal).await.unwrap();
         }
@@ -107,14 +109,59 @@ async fn portals_documents_and_shredding_behave_alike() {
         assert_eq!(ids(documents::list(db.pool(), Some("p1"), false).await.unwrap()), ["d2", "d1"], "{name}");
         assert_eq!(ids(documents::list(db.pool(), None, false).await.unwrap()), ["d2", "d3", "d1"], "{name}");
         let mut tx = db.begin().await.unwrap();
-        assert!(documents::shred(&mut tx, "d2", 40).await.unwrap(), "{name}");
-        assert!(!documents::shred(&mut tx, "d2", 41).await.unwrap(), "{name}: shredded twice");
+        assert!(documents::shred(&mut tx, "d2", 40, courier_core::ShredReason::Staff).await.unwrap(), "{name}");
+        assert!(
+            !documents::shred(&mut tx, "d2", 41, courier_core::ShredReason::Retention).await.unwrap(),
+            "{name}: shredded twice"
+        );
         Db::commit(tx).await.unwrap();
         assert_eq!(ids(documents::list(db.pool(), Some("p1"), false).await.unwrap()), ["d1"], "{name}");
         let all = documents::list(db.pool(), Some("p1"), true).await.unwrap();
         assert_eq!(all.len(), 2, "{name}");
         let shredded = all.iter().find(|d| d.id == "d2").unwrap();
         assert!(shredded.wrapped_dek.is_none() && shredded.deleted_at == Some(40), "{name}");
+        assert_eq!(shredded.lifecycle.deletion_reason, Some(courier_core::ShredReason::Staff), "{name}");
+        assert_eq!(documents::unjournaled(db.pool(), 10).await.unwrap(), [("d2".to_owned(), 40)], "{name}");
+        documents::mark_journaled(db.pool(), "d2").await.unwrap();
+        assert!(documents::unjournaled(db.pool(), 10).await.unwrap().is_empty(), "{name}");
+
+        // Retention: p1's own 100 ms (d1 uploaded at 10: due at 110); p2 has none, so the
+        // default given here (1000) applies to d3 (due at 1020); a filing at 50 with a grace of
+        // 5 makes d3 due at 55; a hold keeps it.
+        let pool = db.pool().clone();
+        let due = |now| {
+            let pool = pool.clone();
+            async move { documents::due_for_shredding(&pool, now, 1000, 5, 10).await.unwrap() }
+        };
+        assert!(due(109).await.is_empty(), "{name}");
+        assert_eq!(due(110).await, ["d1"], "{name}");
+        assert_eq!(due(1020).await, ["d1", "d3"], "{name}");
+        let mut tx = db.begin().await.unwrap();
+        assert!(documents::mark_filed(&mut tx, "d3", 50, Some("DMS-1")).await.unwrap(), "{name}");
+        assert!(!documents::mark_filed(&mut tx, "d2", 50, None).await.unwrap(), "{name}: shredded ones stay unfiled");
+        let hold = courier_store::legal_holds::HoldRecord {
+            id: "h1".into(),
+            matter_id: None,
+            document_id: Some("d1".into()),
+            reason: "litigation".into(),
+            placed_by: "cli:test".into(),
+            placed_at: 60,
+            released_by: None,
+            released_at: None,
+            release_reason: None,
+        };
+        courier_store::legal_holds::insert(&mut tx, &hold).await.unwrap();
+        Db::commit(tx).await.unwrap();
+        assert_eq!(due(110).await, ["d3"], "{name}: filed and due, while the held d1 is not");
+        let d1 = documents::get(db.pool(), "d1").await.unwrap().unwrap();
+        assert!(d1.lifecycle.on_hold && d1.lifecycle.portal_retention == Some(100), "{name}");
+        assert_eq!(courier_store::legal_holds::active_on(db.pool(), "d1", None).await.unwrap().len(), 1, "{name}");
+        let mut tx = db.begin().await.unwrap();
+        assert!(courier_store::legal_holds::release(&mut tx, "h1", "cli:test", 70, "settled").await.unwrap());
+        assert!(!courier_store::legal_holds::release(&mut tx, "h1", "cli:test", 71, "again").await.unwrap());
+        Db::commit(tx).await.unwrap();
+        assert_eq!(due(110).await, ["d1", "d3"], "{name}: released");
+        assert_eq!(courier_store::legal_holds::list(db.pool(), true).await.unwrap().len(), 1, "{name}: kept");
         assert!(!documents::blob_key_known(db.pool(), "blob-d2").await.unwrap(), "{name}");
         assert!(documents::blob_key_known(db.pool(), "blob-d1").await.unwrap(), "{name}");
 
@@ -171,6 +218,7 @@ async fn portals_documents_and_shredding_behave_alike() {
             created_at: 1,
             allowed_types: None,
             dlp_action: None,
+            retention_ms: None,
         };
         assert!(matches!(portals::insert(&mut tx, &clash).await, Err(courier_store::StoreError::Conflict)), "{name}");
     }

@@ -13,6 +13,7 @@ mod crash;
 mod harness;
 mod hostile;
 mod keys;
+mod lifecycle;
 mod lockout;
 mod malware;
 mod outsider;

@@ -76,6 +76,12 @@ const ROUTES: &[(&str, &str, Class)] = &[
     ("HEAD", "/documents/{id}/download", Class::NoHead),
     ("POST", "/documents/{id}/delete", Class::Resource),
     ("POST", "/documents/{id}/release", Class::Resource),
+    ("POST", "/documents/{id}/filed", Class::Resource),
+    ("POST", "/documents/{id}/hold", Class::Resource),
+    ("GET", "/documents/{id}/certificate", Class::Resource),
+    ("GET", "/documents/{id}/certificate.json", Class::Resource),
+    ("GET", "/holds", Class::Listing),
+    ("POST", "/holds/{id}/release", Class::Resource),
     ("GET", "/matters", Class::Listing),
     ("POST", "/matters", Class::Own),
     ("GET", "/matters/{id}", Class::Resource),
@@ -97,6 +103,12 @@ const ROUTES: &[(&str, &str, Class)] = &[
     ("DELETE", "/api/v1/documents/{id}", Class::Resource),
     ("GET", "/api/v1/documents/{id}/content", Class::Resource),
     ("HEAD", "/api/v1/documents/{id}/content", Class::NoHead),
+    ("POST", "/api/v1/documents/{id}/filed", Class::Resource),
+    ("GET", "/api/v1/documents/{id}/certificate", Class::Resource),
+    ("POST", "/api/v1/portals/{id}/filed", Class::Resource),
+    ("GET", "/api/v1/holds", Class::Listing),
+    ("POST", "/api/v1/holds", Class::Resource),
+    ("POST", "/api/v1/holds/{id}/release", Class::Resource),
     ("GET", "/healthz", Class::Public),
     ("GET", "/favicon.ico", Class::Public),
     ("GET", "/static/{file}", Class::Public),
@@ -159,11 +171,12 @@ struct Vault {
     share: String,
     owner_id: String,
     owner_token_id: String,
+    hold: String,
 }
 
 impl Vault {
-    fn ids(&self) -> [&str; 5] {
-        [&self.matter, &self.portal, &self.document, &self.share, &self.owner_token_id]
+    fn ids(&self) -> [&str; 6] {
+        [&self.matter, &self.portal, &self.document, &self.share, &self.owner_token_id, &self.hold]
     }
 
     /// A template with every `{…}` filled with this matter's ids (made-up tokens for links).
@@ -178,6 +191,8 @@ impl Vault {
             &self.owner_id
         } else if template.starts_with("/account/tokens/") {
             &self.owner_token_id
+        } else if template.starts_with("/holds/") || template.starts_with("/api/v1/holds/") {
+            &self.hold
         } else {
             &self.matter
         };
@@ -204,7 +219,15 @@ impl Vault {
     /// Ids of the same shapes that name nothing.
     fn ghost() -> Self {
         let id = || uuid_like(rand_u64());
-        Self { matter: id(), portal: id(), document: id(), share: id(), owner_id: id(), owner_token_id: id() }
+        Self {
+            matter: id(),
+            portal: id(),
+            document: id(),
+            share: id(),
+            owner_id: id(),
+            owner_token_id: id(),
+            hold: id(),
+        }
     }
 }
 
@@ -237,7 +260,9 @@ fn vault(env: &Env) -> Vault {
         &["token", "create", "--email", "owner@firm.example", "--name", "owner's", "--scope", "portals:read", "--json"],
         None,
     );
+    let hold = env.cli_json(&["hold", "place", "--matter", &matter, "--reason", "litigation", "--json"], None);
     Vault {
+        hold: hold["id"].as_str().unwrap().to_owned(),
         matter,
         portal,
         document,
@@ -277,10 +302,11 @@ fn state_of(env: &Env, vault: &Vault) -> Value {
     let share = env.cli_json(&["share", "show", &vault.share, "--json"], None);
     let matter = env.cli_json(&["matter", "show", &vault.matter, "--json"], None);
     let docs = env.cli_json(&["doc", "list", "--matter", &vault.matter, "--json"], None);
+    let holds = env.cli_json(&["hold", "list", "--json"], None);
     let tokens = env.cli_json(&["token", "list", "--email", "owner@firm.example", "--json"], None);
     let users = env.cli_json(&["user", "list", "--json"], None);
     serde_json::json!({ "portal": [portal["enabled"], portal["status"]], "share": share["status"],
-        "matter": matter["archived"], "docs": docs, "tokens": tokens, "users": users })
+        "matter": matter["archived"], "docs": docs, "tokens": tokens, "users": users, "holds": holds })
 }
 
 #[tokio::test]
@@ -289,7 +315,8 @@ async fn an_outsider_gets_nothing_from_any_route() {
     let vault = vault(&env);
     let outsider = client();
     let (csrf, _) = sign_in(&env, &outsider, "otto@firm.example", "paralegal").await;
-    let all_scopes = ["portals:read", "portals:write", "documents:read", "documents:write", "matters:read"];
+    let all_scopes =
+        ["portals:read", "portals:write", "documents:read", "documents:write", "matters:read", "lifecycle:write"];
     let mut args = vec!["token", "create", "--email", "otto@firm.example", "--name", "otto", "--json"];
     for s in all_scopes {
         args.extend(["--scope", s]);
@@ -321,7 +348,9 @@ async fn an_outsider_gets_nothing_from_any_route() {
                         .header("content-type", format!("multipart/form-data; boundary={boundary}"))
                         .body(body)
                 }
-                _ if api => outsider.post(&url).json(&serde_json::json!({ "label": "x", "matter": on.matter })),
+                _ if api => {
+                    outsider.post(&url).json(&serde_json::json!({ "label": "x", "matter": on.matter, "reason": "x" }))
+                }
                 _ => outsider.post(&url).form(&form(&csrf, on)),
             };
             if api { request.bearer_auth(&api_token) } else { request }.send()

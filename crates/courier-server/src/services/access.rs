@@ -80,7 +80,7 @@ impl Courier {
                 may_download: may(Action::DocumentDownload),
                 may_delete: may(Action::DocumentDelete),
                 watermarked: super::watermark::Stamp::supports(&d.content_type),
-                doc: super::documents::view(&d),
+                doc: self.doc_view(&d),
             });
         }
         Ok(out)

@@ -37,11 +37,20 @@ pub enum Scope {
     PortalsWrite,
     #[serde(rename = "matters:read")]
     MattersRead,
+    /// Mark documents as filed, place and release legal holds (a DMS or litigation system).
+    #[serde(rename = "lifecycle:write")]
+    LifecycleWrite,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 5] =
-        [Self::DocumentsRead, Self::DocumentsWrite, Self::PortalsRead, Self::PortalsWrite, Self::MattersRead];
+    pub const ALL: [Scope; 6] = [
+        Self::DocumentsRead,
+        Self::DocumentsWrite,
+        Self::PortalsRead,
+        Self::PortalsWrite,
+        Self::MattersRead,
+        Self::LifecycleWrite,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -50,6 +59,7 @@ impl Scope {
             Self::PortalsRead => "portals:read",
             Self::PortalsWrite => "portals:write",
             Self::MattersRead => "matters:read",
+            Self::LifecycleWrite => "lifecycle:write",
         }
     }
 
@@ -64,6 +74,7 @@ impl Scope {
             Action::PortalCreate | Action::PortalManage => &[PortalsWrite],
             Action::DocumentDownload => &[DocumentsRead],
             Action::DocumentDelete | Action::DocumentUpload => &[DocumentsWrite],
+            Action::DocumentFile | Action::MatterHold => &[LifecycleWrite],
             _ => &[],
         }
     }

@@ -97,7 +97,13 @@ pub struct AuditLog {
     logged: Mutex<LoggedTip>,
     /// Courier's clock: events are dated on the time the rules use.
     clock: std::sync::Arc<super::clock::Clock>,
+    /// Keys the hash that the chain holds in place of a client's address.
+    addresses: courier_crypto::MacKey,
 }
+
+/// How the chain's `ip` field holds a client address: its keyed hash, so that the readable
+/// address (kept beside the chain) can be purged without breaking it.
+const KEYED_ADDRESS: &str = "hmac-sha256:";
 
 /// How far `heads.log` has been read, and the highest genuinely signed head in it.
 #[derive(Default)]
@@ -152,8 +158,34 @@ struct HeadLineIn {
 }
 
 impl AuditLog {
-    pub fn new(signer: HeadSigner, heads_log: PathBuf, clock: std::sync::Arc<super::clock::Clock>) -> Self {
-        Self { signer, heads_log, logged: Mutex::new(LoggedTip::default()), clock }
+    pub fn new(
+        signer: HeadSigner,
+        addresses: courier_crypto::MacKey,
+        heads_log: PathBuf,
+        clock: std::sync::Arc<super::clock::Clock>,
+    ) -> Self {
+        Self { signer, heads_log, logged: Mutex::new(LoggedTip::default()), clock, addresses }
+    }
+
+    /// The signing key, for certificates of deletion.
+    pub(super) fn signer(&self) -> &HeadSigner {
+        &self.signer
+    }
+
+    /// The keyed hash the chain holds for a client at `ip` (without the prefix).
+    pub(super) fn keyed_address(&self, ip: std::net::IpAddr) -> String {
+        hex::encode(self.addresses.mac(&[b"client address", ip.to_string().as_bytes()]))
+    }
+
+    /// What the chain holds for `caller`'s address: staff addresses as they are (the firm's own
+    /// security record), everyone else's (clients, recipients, unknown visitors) as a keyed
+    /// hash, with the readable address kept aside until `client_ip_retention` runs out.
+    fn chain_address(&self, caller: &Caller) -> (String, Option<String>) {
+        match (caller.ip, &caller.actor) {
+            (None, _) => (String::new(), None),
+            (Some(ip), super::Actor::Staff(_)) => (ip.to_string(), None),
+            (Some(ip), _) => (format!("{KEYED_ADDRESS}{}", self.keyed_address(ip)), Some(ip.to_string())),
+        }
     }
 
     /// Refuses to extend a database head older than (or different from) the newest head in
@@ -284,7 +316,7 @@ impl AuditLog {
         let seq = prev.seq + 1;
         let at = self.clock.now_ms();
         let actor = caller.actor.to_string();
-        let ip = caller.ip.map(|ip| ip.to_string()).unwrap_or_default();
+        let (ip, readable) = self.chain_address(caller);
         let details = details.to_string();
         let action = action.as_str();
         let fields = EventFields { seq, at_ms: at, actor: &actor, action, target, ip: &ip, details: &details };
@@ -299,8 +331,12 @@ impl AuditLog {
             details,
             prev_hash: prev_hash.to_vec(),
             hash: hash.to_vec(),
+            address: None,
         };
         rows::insert_event(tx, &record).await?;
+        if let Some(readable) = readable {
+            rows::insert_address(tx, seq, &readable, at).await?;
+        }
         Ok(HeadRecord { seq, hash: hash.to_vec(), at, signature: self.signer.sign(seq, &hash, at) })
     }
 
@@ -517,13 +553,20 @@ impl AuditLog {
             after = last.seq;
             for e in page {
                 let details: Value = serde_json::from_str(&e.details).unwrap_or(Value::String(e.details.clone()));
+                // A keyed address reads as the address until upkeep purged it, then as null.
+                let (ip, ip_hmac) = match e.ip.strip_prefix(KEYED_ADDRESS) {
+                    Some(mac) => (e.address.map(Value::String).unwrap_or(Value::Null), Value::String(mac.to_owned())),
+                    None if e.ip.is_empty() => (Value::Null, Value::Null),
+                    None => (Value::String(e.ip), Value::Null),
+                };
                 emit(json!({
                     "seq": e.seq,
                     "at": courier_core::time_fmt::rfc3339(e.at),
                     "actor": e.actor,
                     "action": e.action,
                     "target": e.target,
-                    "ip": if e.ip.is_empty() { Value::Null } else { Value::String(e.ip) },
+                    "ip": ip,
+                    "ip_hmac": ip_hmac,
                     "details": details,
                     "prev_hash": hex::encode(&e.prev_hash),
                     "hash": hex::encode(&e.hash),

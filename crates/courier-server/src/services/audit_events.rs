@@ -31,7 +31,7 @@ pub enum AuditAction {
     AuditVerify,
     /// A stored document failed authentication while being read (tampered or damaged blob).
     DocumentCorrupt,
-    /// A document was crypto-shredded.
+    /// A document was crypto-shredded, with the reason (`staff`, `retention`, `filed`, `portal_deleted`, `restored_journal`).
     DocumentDelete,
     /// Staff downloaded a document.
     DocumentDownload,
@@ -61,7 +61,7 @@ pub enum AuditAction {
     LoginSuccess,
     /// A staff member signed out.
     Logout,
-    /// The operator ran upkeep by hand: expiries recorded, stale uploads and orphan blobs removed, sessions ended.
+    /// The operator ran upkeep by hand (`upkeep run`): expiries recorded, documents shredded by retention and filing, addresses redacted, stale uploads and orphan blobs removed, sessions ended.
     MaintenanceRun,
     /// A matter was archived (its portals and shares close).
     MatterArchive,
@@ -171,6 +171,22 @@ pub enum AuditAction {
     UserRole,
     /// An admin ended a user's sessions.
     UserSessionsEnded,
+    /// A certificate of deletion was issued for a shredded document.
+    DocumentCertificate,
+    /// Documents were marked as filed in the firm's DMS (ids, the DMS reference); they are shredded once `filed_grace` has passed.
+    DocumentFiled,
+    /// A legal hold was placed on a matter or a document, with the reason.
+    HoldPlaced,
+    /// A legal hold was released, with the reason.
+    HoldReleased,
+    /// The operator listed the legal holds.
+    HoldList,
+    /// A matter's own retention was set or cleared.
+    MatterRetention,
+    /// A portal's own retention was set or cleared.
+    PortalRetention,
+    /// Upkeep made client addresses older than `client_ip_retention` unreadable (counts of audit events and share downloads).
+    AddressesRedacted,
 }
 
 impl AuditAction {
@@ -258,6 +274,14 @@ impl AuditAction {
         Self::UserPasswordResetIssued,
         Self::UserRole,
         Self::UserSessionsEnded,
+        Self::DocumentCertificate,
+        Self::DocumentFiled,
+        Self::HoldPlaced,
+        Self::HoldReleased,
+        Self::HoldList,
+        Self::MatterRetention,
+        Self::PortalRetention,
+        Self::AddressesRedacted,
     ];
 
     /// The action as stored in `audit_events.action`.
@@ -346,6 +370,14 @@ impl AuditAction {
             Self::UserPasswordResetIssued => "user.password_reset_issued",
             Self::UserRole => "user.role",
             Self::UserSessionsEnded => "user.sessions_ended",
+            Self::DocumentCertificate => "document.certificate",
+            Self::DocumentFiled => "document.filed",
+            Self::HoldPlaced => "hold.placed",
+            Self::HoldReleased => "hold.released",
+            Self::HoldList => "hold.list",
+            Self::MatterRetention => "matter.retention",
+            Self::PortalRetention => "portal.retention",
+            Self::AddressesRedacted => "audit.addresses_redacted",
         }
     }
 }

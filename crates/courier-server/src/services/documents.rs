@@ -11,7 +11,7 @@ use std::io;
 
 use bytes::Bytes;
 use courier_core::time_fmt::rfc3339;
-use courier_core::{DocumentId, FileName};
+use courier_core::{DocumentId, FileName, ShredReason};
 use courier_crypto::Sha256;
 use courier_crypto::keys::Dek;
 use courier_crypto::stream::{Decryptor, Encryptor};
@@ -22,7 +22,7 @@ use serde::Serialize;
 use serde_json::json;
 use tokio::io::AsyncReadExt;
 
-use super::audit::{AuditAction, AuditedTx};
+use super::audit::AuditAction;
 use super::portals::OpenPortal;
 use super::scanning::{self, ContentRefusal, ScanFeed, ScanView, scan_view};
 use super::{Caller, Courier};
@@ -48,10 +48,24 @@ pub struct DocumentView {
     pub uploaded_at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deleted_at: Option<String>,
+    /// Why it was shredded: `staff`, `retention`, `filed`, `portal_deleted`, `restored_journal`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub deletion_reason: Option<ShredReason>,
     pub scan: ScanView,
+    /// A legal hold (its own or its matter's) keeps it from every shredding.
+    pub hold: bool,
+    /// Marked as filed in the firm's DMS, and the DMS reference given.
+    pub filed_at: Option<String>,
+    pub filed_reference: Option<String>,
+    /// When upkeep shreds it and why (`retention` or `filed`); null while held or shredded.
+    pub shred_at: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub shred_reason: Option<ShredReason>,
 }
 
-pub fn view(d: &DocumentRecord) -> DocumentView {
+/// What staff see of a document; `shred` is when and why upkeep will shred it.
+pub fn view(d: &DocumentRecord, shred: Option<(i64, ShredReason)>) -> DocumentView {
     DocumentView {
         id: d.id.clone(),
         portal_id: d.portal_id.clone(),
@@ -62,7 +76,13 @@ pub fn view(d: &DocumentRecord) -> DocumentView {
         sha256: d.sha256.clone(),
         uploaded_at: rfc3339(d.uploaded_at),
         deleted_at: d.deleted_at.map(rfc3339),
+        deletion_reason: d.lifecycle.deletion_reason,
         scan: scan_view(&d.scan),
+        hold: d.lifecycle.on_hold && d.deleted_at.is_none(),
+        filed_at: d.lifecycle.filed_at.map(rfc3339),
+        filed_reference: d.lifecycle.filed_reference.clone(),
+        shred_at: shred.map(|(at, _)| rfc3339(at)),
+        shred_reason: shred.map(|(_, why)| why),
     }
 }
 
@@ -130,6 +150,11 @@ struct Sealed {
 }
 
 impl Courier {
+    /// What staff see of a document, with when and why it goes.
+    pub(super) fn doc_view(&self, d: &DocumentRecord) -> DocumentView {
+        view(d, self.shred_at(d))
+    }
+
     /// One upload request, client's or staff's: every file of `files` goes `into` the portal
     /// or the matter, at most `max_files_per_upload` of them, all or nothing, crash included.
     ///
@@ -211,7 +236,7 @@ impl Courier {
             }
             return Err(e);
         }
-        Ok(records.iter().map(|(record, _)| view(record)).collect())
+        Ok(records.iter().map(|(record, _)| self.doc_view(record)).collect())
     }
 
     /// A slot for one upload through `portal_id` from `ip`, held while it streams; refused
@@ -322,6 +347,7 @@ impl Courier {
             uploaded_at: self.clock.now_ms(),
             deleted_at: None,
             scan: scan_record,
+            lifecycle: Default::default(),
         };
         let findings: Vec<_> = scanned
             .report
@@ -391,12 +417,12 @@ impl Courier {
         portal_id: Option<&str>,
         include_deleted: bool,
     ) -> Result<Vec<DocumentView>> {
-        Ok(rows::list(self.db.pool(), portal_id, include_deleted).await?.iter().map(view).collect())
+        Ok(rows::list(self.db.pool(), portal_id, include_deleted).await?.iter().map(|d| self.doc_view(d)).collect())
     }
 
     pub(super) async fn document(&self, id: &str) -> Result<DocumentView> {
         let d = rows::get(self.db.pool(), id).await?.ok_or(Error::NotFound)?;
-        Ok(view(&d))
+        Ok(self.doc_view(&d))
     }
 
     /// Opens a live document for a staff member: checks the policy, audits the download, then
@@ -415,7 +441,7 @@ impl Courier {
         self.audit
             .record(&self.db, caller, AuditAction::DocumentDownload, &format!("document:{}", d.id), details)
             .await?;
-        Ok((view(&d), stream))
+        Ok((self.doc_view(&d), stream))
     }
 
     /// The authenticated plaintext of a live, not held document. Callers check and audit.
@@ -480,33 +506,17 @@ impl Courier {
         }
     }
 
-    /// Shreds one document: its wrapped key is forgotten in one audited transaction, then the
-    /// blob is removed. `Ok(false)`: shredded, but an old copy of the key may stay in
-    /// SQLite's write-ahead log until a reader lets go (finding 14); upkeep clears it.
+    /// Shreds one document at a staff member's or the operator's request (through the one
+    /// shredding path, which refuses a held document), then removes its blob. `Ok(false)`:
+    /// shredded, but an old copy of the key may stay in SQLite's write-ahead log until a
+    /// reader lets go (finding 14); upkeep clears it.
     pub(super) async fn delete_document(&self, caller: &Caller, id: &str) -> Result<bool> {
         let d = rows::get(self.db.pool(), id).await?.filter(|d| d.deleted_at.is_none()).ok_or(Error::NotFound)?;
         self.authorize(caller, super::authz::Action::DocumentDelete, &self.document_resource(&d).await?).await?;
         let mut tx = self.audit.begin(&self.db).await?;
-        let d = rows::get(tx.conn(), id).await?.filter(|d| d.deleted_at.is_none()).ok_or(Error::NotFound)?;
-        self.shred_in(&mut tx, caller, &d, self.clock.now_ms()).await?;
+        let shredded = self.shred_in(&mut tx, caller, id, Some(ShredReason::Staff)).await?.ok_or(Error::NotFound)?;
         tx.commit().await?;
-        Ok(self.delete_blobs(&[d.blob_key]).await)
-    }
-
-    pub(super) async fn shred_in(
-        &self,
-        tx: &mut AuditedTx<'_>,
-        caller: &Caller,
-        d: &DocumentRecord,
-        now: i64,
-    ) -> Result<()> {
-        // Conditional on not being shredded yet: a concurrent delete (another instance, the CLI)
-        // must not be recorded twice.
-        if !rows::shred(tx, &d.id, now).await? {
-            return Err(Error::NotFound);
-        }
-        let details = json!({ "document_id": d.id, "portal_id": d.portal_id, "size": d.size, "sha256": d.sha256 });
-        tx.record(caller, AuditAction::DocumentDelete, &format!("document:{}", d.id), details).await
+        Ok(self.after_shredding(&[shredded]).await)
     }
 
     /// Removes blobs whose rows are gone or shredded. Failures are logged; the orphan sweep

@@ -20,6 +20,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use courier_core::DurationSpec;
 use courier_crypto::token::Token;
 use courier_store::users::UserRecord;
 use futures_util::Stream;
@@ -32,6 +33,7 @@ use super::audit::AuditAction;
 use super::authz::{Action, Resource};
 use super::documents::{DocumentView, IncomingFiles};
 use super::keys::{KeyStatus, Rewrapped};
+use super::lifecycle::{HoldSubject, HoldView};
 use super::maintenance::MaintenanceReport;
 use super::matters::{MatterRequest, MatterView};
 use super::passkeys::PasskeyView;
@@ -297,6 +299,66 @@ impl Acting {
         self.c().release_document(&self.caller, id, reason).await
     }
 
+    // --- Lifecycle -----------------------------------------------------------------------
+
+    /// Marks documents as filed in the firm's DMS (all or none).
+    pub async fn mark_filed(&self, ids: &[String], reference: Option<&str>) -> Result<Vec<DocumentView>> {
+        self.c().mark_filed(&self.caller, ids, reference).await
+    }
+
+    /// Marks every live, unfiled document of a portal as filed; how many.
+    pub async fn mark_portal_filed(&self, portal_id: &str, reference: Option<&str>) -> Result<usize> {
+        self.c().mark_portal_filed(&self.caller, portal_id, reference).await
+    }
+
+    pub async fn place_hold(&self, subject: HoldSubject, reason: &str) -> Result<HoldView> {
+        self.c().place_hold(&self.caller, subject, reason).await
+    }
+
+    pub async fn release_hold(&self, id: &str, reason: &str) -> Result<HoldView> {
+        self.c().release_hold(&self.caller, id, reason).await
+    }
+
+    /// The holds on matters the caller may see.
+    pub async fn list_holds(&self, include_released: bool) -> Result<Vec<HoldView>> {
+        self.c().list_holds(&self.caller, include_released).await
+    }
+
+    /// A matter's shredded documents, newest first (for their certificates).
+    pub async fn shredded_documents(&self, matter: &str) -> Result<Vec<DocumentView>> {
+        let resource = self.c().matter_resource(matter).await?;
+        self.c().authorize(&self.caller, Action::MatterView, &resource).await?;
+        let rows = courier_store::documents::list_shredded_in_matter(self.c().db.pool(), matter).await?;
+        Ok(rows.iter().map(|d| self.c().doc_view(d)).collect())
+    }
+
+    /// The active holds that keep one document, for someone who may see it.
+    pub async fn holds_on_document(&self, id: &str) -> Result<Vec<HoldView>> {
+        self.document(id).await?;
+        let d = courier_store::documents::get(self.c().db.pool(), id).await?.ok_or(Error::NotFound)?;
+        self.c().holds_on(&d).await
+    }
+
+    /// `None` hands the portal back to its matter's retention.
+    pub async fn set_portal_retention(&self, id: &str, retention: Option<DurationSpec>) -> Result<()> {
+        self.c().set_portal_retention(&self.caller, id, retention).await
+    }
+
+    /// `None` hands the matter back to the firm's retention.
+    pub async fn set_matter_retention(&self, matter: &str, retention: Option<DurationSpec>) -> Result<()> {
+        self.c().set_matter_retention(&self.caller, matter, retention).await
+    }
+
+    /// A shredded document's certificate of deletion (signed JSON).
+    pub async fn certificate(&self, id: &str) -> Result<Value> {
+        self.c().certificate(&self.caller, id).await
+    }
+
+    /// The audit key's public half, hex (public: anyone may check certificates with it).
+    pub fn audit_public_key(&self) -> String {
+        self.c().audit_public_key()
+    }
+
     // --- Shares --------------------------------------------------------------------------
 
     pub async fn create_share(&self, req: ShareRequest) -> Result<CreatedShare> {
@@ -495,6 +557,13 @@ impl Acting {
     pub async fn retire_master_key(&self, version: u32) -> Result<()> {
         self.operator_only()?;
         self.c().retire_master_key(&self.caller, version).await
+    }
+
+    /// The keyed hash the audit trail holds for a client address (`ip_hmac`), to confirm a
+    /// suspected address: the operator's, as the key is the installation's.
+    pub fn address_hash(&self, ip: IpAddr) -> Result<String> {
+        self.operator_only()?;
+        Ok(self.c().audit.keyed_address(ip))
     }
 
     pub async fn maintain_once(&self) -> Result<MaintenanceReport> {

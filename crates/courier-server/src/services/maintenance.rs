@@ -1,4 +1,5 @@
-//! Background upkeep: recording portal expiries in the audit trail, removing dead staging
+//! Background upkeep: recording portal expiries in the audit trail, shredding what retention
+//! and the filing grace say is due, redacting old client addresses, removing dead staging
 //! blobs and orphaned blobs, and ending stale sessions.
 
 use std::time::Duration;
@@ -13,6 +14,15 @@ use crate::Result;
 #[derive(Debug, Default, serde::Serialize)]
 pub struct MaintenanceReport {
     pub expiries_recorded: usize,
+    /// Documents shredded because their retention ran out, or the grace after filing.
+    pub shredded_retention: usize,
+    pub shredded_filed: usize,
+    /// Due, but a legal hold placed meanwhile kept them.
+    pub shredding_held: usize,
+    /// Shreddings appended to the deletion journal late (their first append failed).
+    pub journal_caught_up: usize,
+    /// Client addresses made unreadable (audit events and share downloads).
+    pub addresses_redacted: u64,
     pub stale_uploads_removed: usize,
     pub orphan_blobs_removed: usize,
     pub sessions_expired: u64,
@@ -104,6 +114,21 @@ impl Courier {
         match self.record_expiries().await {
             Ok(n) => report.expiries_recorded = n,
             Err(e) => tracing::warn!(error = %e, detail = e.internal_detail(), "recording expiries failed"),
+        }
+        match self.shred_due().await {
+            Ok(done) => {
+                (report.shredded_retention, report.shredded_filed, report.shredding_held) =
+                    (done.retention, done.filed, done.held)
+            }
+            Err(e) => tracing::warn!(error = %e, detail = e.internal_detail(), "retention shredding failed"),
+        }
+        match self.journal_pending().await {
+            Ok(n) => report.journal_caught_up = n,
+            Err(e) => tracing::error!(error = %e, detail = e.internal_detail(), "the deletion journal is behind"),
+        }
+        match self.redact_client_addresses().await {
+            Ok(n) => report.addresses_redacted = n,
+            Err(e) => tracing::warn!(error = %e, detail = e.internal_detail(), "client address redaction failed"),
         }
         match self.sweep_blobs(None).await {
             Ok((staging, orphans)) => (report.stale_uploads_removed, report.orphan_blobs_removed) = (staging, orphans),

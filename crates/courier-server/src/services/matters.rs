@@ -27,6 +27,8 @@ pub struct MatterRequest {
     pub name: String,
     pub department: Option<String>,
     pub sensitivity: Option<String>,
+    /// Its documents' own retention; `None`: the firm's.
+    pub retention: Option<courier_core::DurationSpec>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -51,6 +53,10 @@ pub struct MatterView {
     pub created_at: String,
     pub last_reviewed_at: Option<String>,
     pub members: Vec<MemberView>,
+    /// How long its documents stay unless their portal says otherwise, and whose rule that
+    /// is (`matter` or `firm`).
+    pub retention: String,
+    pub retention_from: &'static str,
 }
 
 /// A document as the authorizer sees it, given its matter's facts.
@@ -220,6 +226,7 @@ impl Courier {
             created_at: now,
             archived_at: None,
             last_reviewed_at: None,
+            retention_ms: req.retention.map(courier_core::DurationSpec::as_millis),
         };
         let mut tx = self.audit.begin(&self.db).await?;
         rows::insert(&mut tx, &record).await.map_err(|e| match e {
@@ -231,7 +238,7 @@ impl Courier {
         }
         let details = json!({
             "matter_id": record.id, "name": record.name, "department": record.department,
-            "sensitivity": record.sensitivity,
+            "sensitivity": record.sensitivity, "retention": req.retention,
         });
         tx.record(caller, AuditAction::MatterCreate, &format!("matter:{}", record.id), details).await?;
         tx.commit().await?;
@@ -360,6 +367,11 @@ impl Courier {
             archived_at: m.archived_at.map(rfc3339),
             created_at: rfc3339(m.created_at),
             last_reviewed_at: m.last_reviewed_at.map(rfc3339),
+            retention: m
+                .retention_ms
+                .map_or(self.config.retention, |ms| courier_core::DurationSpec::from_secs((ms / 1000).max(1) as u64))
+                .to_string(),
+            retention_from: if m.retention_ms.is_some() { "matter" } else { "firm" },
             members: members
                 .into_iter()
                 .map(|x| MemberView { user_id: x.user_id, email: x.email, role: x.role, added_at: rfc3339(x.added_at) })

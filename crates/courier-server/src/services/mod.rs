@@ -7,11 +7,13 @@ pub mod archive;
 pub mod audit;
 pub mod audit_events;
 pub mod authz;
+pub mod certificates;
 pub mod clock;
 pub mod documents;
 pub mod handles;
 pub mod inflight;
 pub mod keys;
+pub mod lifecycle;
 pub mod lockout;
 pub mod maintenance;
 pub mod matters;
@@ -81,13 +83,15 @@ impl Courier {
         keys: keys::MasterKeys,
         signer: HeadSigner,
         cookie_key: courier_crypto::MacKey,
+        address_key: courier_crypto::MacKey,
         scanning: scanning::Scanning,
         authz: authz::Authorizer,
     ) -> (Self, OperatorKey) {
         let stamping_permits = config.watermark_at_once.max(1);
         let busy_wait = std::time::Duration::from_secs(config.busy_wait_secs.max(1));
         let clock = Arc::new(clock::Clock::default());
-        let audit = AuditLog::new(signer, config.data_dir.join("audit").join("heads.log"), clock.clone());
+        let heads_log = config.data_dir.join("audit").join("heads.log");
+        let audit = AuditLog::new(signer, address_key, heads_log, clock.clone());
         let instance_id = uuid::Uuid::new_v4().to_string();
         let webauthn = passkeys::relying_party(&config);
         let courier = Self {

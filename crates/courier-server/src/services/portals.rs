@@ -3,7 +3,7 @@
 //! malformed, disabled, expired, deleted) gives the same `LinkNotFound`.
 
 use courier_core::time_fmt::rfc3339;
-use courier_core::{ByteSize, PortalFacts, PortalId, PortalStatus};
+use courier_core::{ByteSize, DurationSpec, PortalFacts, PortalId, PortalStatus};
 use courier_crypto::token::Token;
 use courier_store::portals::{self as rows, NewPortal, PortalRecord};
 use serde::Serialize;
@@ -31,6 +31,8 @@ pub struct PortalRequest {
     /// Narrows or widens the firm's allowlist for this portal.
     pub allowed_types: Option<Vec<FileKind>>,
     pub dlp_action: Option<DlpAction>,
+    /// Its documents' own retention; `None`: the matter's, then the firm's.
+    pub retention: Option<courier_core::DurationSpec>,
 }
 
 /// What staff see of a portal.
@@ -52,6 +54,10 @@ pub struct PortalView {
     /// The file types this portal accepts, and what it does with personal data.
     pub allowed_types: Vec<&'static str>,
     pub dlp_action: &'static str,
+    /// How long its documents stay (the portal's own, else its matter's, else the firm's),
+    /// and which of the three it is.
+    pub retention: String,
+    pub retention_from: &'static str,
 }
 
 /// A link shown once: at creation and after "new link".
@@ -75,6 +81,8 @@ pub struct OpenPortal {
     /// `None`: the firm's allowlist.
     pub allowed_types: Option<Vec<FileKind>>,
     pub dlp_action: DlpAction,
+    /// How long files sent through it stay (told to the client).
+    pub retention: DurationSpec,
 }
 
 pub fn status(p: &PortalRecord, now: i64) -> PortalStatus {
@@ -113,7 +121,8 @@ pub fn dlp_action(p: &PortalRecord, default: DlpAction) -> DlpAction {
 
 /// What staff see of a portal. A portal whose stored allowlist is unreadable is shown as
 /// `unreadable` with no accepted types (and takes nothing) instead of failing every listing.
-pub fn view(p: &PortalRecord, now: i64, scanning: &Scanning) -> PortalView {
+pub fn view(p: &PortalRecord, now: i64, scanning: &Scanning, firm_retention: DurationSpec) -> PortalView {
+    let (retention, retention_from) = retention(p, firm_retention);
     let (status, allowed) = match allowed_types(p).and_then(|own| max_file_size(p).map(|_| own)) {
         Ok(own) => (status(p, now), own.unwrap_or_else(|| scanning.default_allowed().to_vec())),
         Err(e) => {
@@ -137,6 +146,18 @@ pub fn view(p: &PortalRecord, now: i64, scanning: &Scanning) -> PortalView {
         created_by: p.created_by.clone(),
         document_count: p.document_count,
         last_upload_at: p.last_upload_at.map(rfc3339),
+        retention: retention.to_string(),
+        retention_from,
+    }
+}
+
+/// How long the portal's documents stay, and whose rule that is (`portal`, `matter`, `firm`).
+pub fn retention(p: &PortalRecord, firm: DurationSpec) -> (DurationSpec, &'static str) {
+    let ms = |v: i64| DurationSpec::from_secs(u64::try_from(v / 1000).unwrap_or(0).max(1));
+    match (p.retention_ms, p.matter_retention_ms) {
+        (Some(own), _) => (ms(own), "portal"),
+        (None, Some(matter)) => (ms(matter), "matter"),
+        (None, None) => (firm, "firm"),
     }
 }
 
@@ -208,13 +229,14 @@ impl Courier {
                 created_at: now,
                 allowed_types: allowed.as_deref(),
                 dlp_action,
+                retention_ms: req.retention.map(courier_core::DurationSpec::as_millis),
             },
         )
         .await?;
         let details = json!({
             "portal_id": id, "matter_id": matter_id, "expires_at": req.expires_at_ms.map(rfc3339),
             "passcode": passcode_hash.is_some(), "max_file_size": max.bytes(),
-            "allowed_types": allowed, "dlp_action": dlp_action,
+            "allowed_types": allowed, "dlp_action": dlp_action, "retention": req.retention,
         });
         tx.record(caller, AuditAction::PortalCreate, &format!("portal:{id}"), details).await?;
         tx.commit().await?;
@@ -232,7 +254,7 @@ impl Courier {
         let mut out = Vec::new();
         for p in rows::list(self.db.pool()).await? {
             if self.may(caller, Action::PortalView, &self.portal_resource(&p).await?).await? {
-                out.push(view(&p, now, &self.scanning));
+                out.push(view(&p, now, &self.scanning, self.config.retention));
             }
         }
         Ok(out)
@@ -251,7 +273,7 @@ impl Courier {
 
     pub(super) async fn portal(&self, id: &str) -> Result<PortalView> {
         let p = rows::get(self.db.pool(), id).await?.ok_or(Error::NotFound)?;
-        Ok(view(&p, self.clock.now_ms(), &self.scanning))
+        Ok(view(&p, self.clock.now_ms(), &self.scanning, self.config.retention))
     }
 
     /// Lifts the lock that wrong passcodes put on the portal's link (review finding 12).
@@ -302,17 +324,18 @@ impl Courier {
             return Err(Error::NotFound);
         }
         let docs = courier_store::documents::list(tx.conn(), Some(id), false).await?;
-        let mut blob_keys = Vec::with_capacity(docs.len());
+        let mut shredded = Vec::with_capacity(docs.len());
         for d in &docs {
-            self.shred_in(&mut tx, caller, d, now).await?;
-            blob_keys.push(d.blob_key.clone());
+            // A held document refuses, and with it the whole deletion.
+            let reason = Some(courier_core::ShredReason::PortalDeleted);
+            shredded.extend(self.shred_in(&mut tx, caller, &d.id, reason).await?);
         }
         rows::mark_deleted(&mut tx, id, now).await?;
-        let details = json!({ "portal_id": id, "documents_shredded": docs.len() });
+        let details = json!({ "portal_id": id, "documents_shredded": shredded.len() });
         tx.record(caller, AuditAction::PortalDelete, &format!("portal:{id}"), details).await?;
         tx.commit().await?;
-        let _purged = self.delete_blobs(&blob_keys).await;
-        Ok(docs.len())
+        let _purged = self.after_shredding(&shredded).await;
+        Ok(shredded.len())
     }
 
     /// Resolves a client-presented token to a portal accepting uploads. Malformed, unknown,
@@ -331,6 +354,7 @@ impl Courier {
         let allowed_types = allowed_types(&p).map_err(unreadable)?;
         let max_file_size = max_file_size(&p).map_err(unreadable)?;
         Ok(OpenPortal {
+            retention: retention(&p, self.config.retention).0,
             matter_id: p.matter_id.clone().unwrap_or_else(|| courier_store::matters::GENERAL.to_owned()),
             allowed_types,
             dlp_action: dlp_action(&p, self.scanning.default_dlp_action()),
@@ -365,6 +389,8 @@ mod tests {
             last_upload_at: None,
             allowed_types: allowed_types.map(str::to_owned),
             dlp_action: None,
+            retention_ms: None,
+            matter_retention_ms: None,
         }
     }
 

@@ -63,7 +63,8 @@ pub struct DownloadView {
     pub document_id: String,
     pub name: String,
     pub at: String,
-    pub ip: String,
+    /// Null once `client_ip_retention` has passed.
+    pub ip: Option<String>,
     pub user_agent: String,
     pub watermarked: bool,
 }
@@ -240,7 +241,7 @@ impl Courier {
                 name: name_of(&x.document_id),
                 document_id: x.document_id.clone(),
                 at: rfc3339(x.at),
-                ip: x.ip.clone(),
+                ip: Some(x.ip.clone()).filter(|ip| !ip.is_empty()),
                 user_agent: x.user_agent.clone(),
                 watermarked: x.watermarked,
             })
@@ -402,7 +403,7 @@ impl Courier {
             return Err(Error::LinkNotFound);
         }
         let details = json!({
-            "share_id": share.id, "document_id": d.id, "ip": record.ip, "user_agent": record.user_agent,
+            "share_id": share.id, "document_id": d.id, "user_agent": record.user_agent,
             "watermarked": watermarked, "size": d.size,
         });
         tx.record(caller, AuditAction::ShareDownload, &format!("document:{}", d.id), details).await?;

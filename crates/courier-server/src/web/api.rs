@@ -9,7 +9,7 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use courier_core::ByteSize;
+use courier_core::{ByteSize, DurationSpec};
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
@@ -20,6 +20,7 @@ use super::extract::ApiCaller;
 use super::staff::{attachment, expiry};
 use crate::services::api_tokens::Scope;
 use crate::services::documents::DocumentView;
+use crate::services::lifecycle::{HoldSubject, HoldView};
 use crate::services::matters::{MatterView, MemberView};
 use crate::services::portals::{IssuedLink, PortalRequest, PortalView};
 use crate::services::scanning::ScanView;
@@ -31,8 +32,10 @@ use crate::{Error, Result};
         description = "Personal API tokens (made under Account → API tokens, or with `courier token create`) \
             act as their user, within their scopes. Errors are RFC 9457 problem documents."),
     paths(me, list_portals, create_portal, show_portal, disable_portal, enable_portal, portal_documents,
-        list_matters, download_document, delete_document),
-    components(schemas(Me, Scope, PortalView, IssuedLink, NewPortal, DocumentView, ScanView, MatterView, MemberView)),
+        list_matters, download_document, delete_document, mark_filed, mark_portal_filed, list_holds, place_hold,
+        release_hold, certificate),
+    components(schemas(Me, Scope, PortalView, IssuedLink, NewPortal, DocumentView, ScanView, MatterView, MemberView,
+        Filing, NewHold, Release, HoldView)),
     modifiers(&BearerToken),
     security(("bearer" = [])),
 )]
@@ -94,6 +97,8 @@ pub struct NewPortal {
     max_file_size: Option<String>,
     /// A passcode the client must give (send it to them separately).
     passcode: Option<String>,
+    /// How long its documents stay, like `30d`; the matter's (else the firm's) when absent.
+    retention: Option<String>,
 }
 
 #[utoipa::path(post, path = "/api/v1/portals", tag = "portals", request_body = NewPortal,
@@ -118,6 +123,7 @@ pub async fn create_portal(
         max_file_size: body.max_file_size.as_deref().map(str::parse::<ByteSize>).transpose().map_err(bad)?,
         allowed_types: None,
         dlp_action: None,
+        retention: body.retention.as_deref().map(str::parse::<DurationSpec>).transpose().map_err(bad)?,
     };
     let link = me.create_portal(req).await?;
     Ok((StatusCode::CREATED, Json(link)).into_response())
@@ -172,9 +178,100 @@ pub async fn download_document(ApiCaller(me): ApiCaller, Path(id): Path<String>)
 }
 
 #[utoipa::path(delete, path = "/api/v1/documents/{id}", tag = "documents",
-    description = "Crypto-shreds the document (after it was pulled into the firm's system). Scope `documents:write`.",
-    responses((status = 204), (status = 401), (status = 403), (status = 404)))]
+    description = "Crypto-shreds the document (after it was pulled into the firm's system). Scope `documents:write`. \
+        409 while a legal hold keeps it.",
+    responses((status = 204), (status = 401), (status = 403), (status = 404), (status = 409)))]
 pub async fn delete_document(ApiCaller(me): ApiCaller, Path(id): Path<String>) -> Result<StatusCode> {
     me.delete_document(&id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Marks documents as filed in the firm's DMS.
+#[derive(Deserialize, ToSchema, Default)]
+pub struct Filing {
+    /// The DMS's own reference for the document (kept and audited).
+    reference: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/documents/{id}/filed", tag = "lifecycle", request_body = Filing,
+    description = "The firm has filed the document in its DMS: it is shredded once `filed_grace` has passed \
+        (unless held). Scope `lifecycle:write`.",
+    responses((status = 200, body = DocumentView), (status = 401), (status = 403), (status = 404)))]
+pub async fn mark_filed(
+    ApiCaller(me): ApiCaller,
+    Path(id): Path<String>,
+    body: Option<Json<Filing>>,
+) -> Result<Json<DocumentView>> {
+    let Json(body) = body.unwrap_or_default();
+    let mut filed = me.mark_filed(std::slice::from_ref(&id), body.reference.as_deref()).await?;
+    filed.pop().map(Json).ok_or(Error::NotFound)
+}
+
+#[utoipa::path(post, path = "/api/v1/portals/{id}/filed", tag = "lifecycle", request_body = Filing,
+    description = "Marks every live, not yet filed document of the portal as filed. Scope `lifecycle:write`.",
+    responses((status = 200, description = "How many were marked: {\"filed\": N}"), (status = 401), (status = 403),
+        (status = 404)))]
+pub async fn mark_portal_filed(
+    ApiCaller(me): ApiCaller,
+    Path(id): Path<String>,
+    body: Option<Json<Filing>>,
+) -> Result<Json<serde_json::Value>> {
+    let Json(body) = body.unwrap_or_default();
+    let n = me.mark_portal_filed(&id, body.reference.as_deref()).await?;
+    Ok(Json(serde_json::json!({ "filed": n })))
+}
+
+#[utoipa::path(get, path = "/api/v1/holds", tag = "lifecycle",
+    description = "Legal holds on matters the user may see, released ones too (holds are never deleted).",
+    responses((status = 200, body = Vec<HoldView>), (status = 401), (status = 403)))]
+pub async fn list_holds(ApiCaller(me): ApiCaller) -> Result<Json<Vec<HoldView>>> {
+    Ok(Json(me.list_holds(true).await?))
+}
+
+/// A legal hold: give exactly one of `matter` (id or name; covers later uploads too) and `document`.
+#[derive(Deserialize, ToSchema)]
+pub struct NewHold {
+    matter: Option<String>,
+    document: Option<String>,
+    reason: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/holds", tag = "lifecycle", request_body = NewHold,
+    description = "Places a legal hold: nothing it covers is shredded until it is released. Scope `lifecycle:write`.",
+    responses((status = 201, body = HoldView), (status = 400), (status = 401), (status = 403), (status = 404),
+        (status = 409)))]
+pub async fn place_hold(ApiCaller(me): ApiCaller, Json(body): Json<NewHold>) -> Result<Response> {
+    let subject = match (body.matter, body.document) {
+        (Some(m), None) => HoldSubject::Matter(m),
+        (None, Some(d)) => HoldSubject::Document(d),
+        _ => return Err(Error::BadRequest("give exactly one of matter and document".into())),
+    };
+    let hold = me.place_hold(subject, &body.reason).await?;
+    Ok((StatusCode::CREATED, Json(hold)).into_response())
+}
+
+/// Why a hold is released.
+#[derive(Deserialize, ToSchema)]
+pub struct Release {
+    reason: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/holds/{id}/release", tag = "lifecycle", request_body = Release,
+    description = "Releases a hold; what it kept goes at the next upkeep if due. Scope `lifecycle:write`.",
+    responses((status = 200, body = HoldView), (status = 401), (status = 403), (status = 404), (status = 409)))]
+pub async fn release_hold(
+    ApiCaller(me): ApiCaller,
+    Path(id): Path<String>,
+    Json(body): Json<Release>,
+) -> Result<Json<HoldView>> {
+    Ok(Json(me.release_hold(&id, &body.reason).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/documents/{id}/certificate", tag = "lifecycle",
+    description = "A shredded document's certificate of deletion: canonical JSON signed with the audit key \
+        (`docs/format.md`). 409 for a live document. Scope `documents:read`.",
+    responses((status = 200, description = "The signed certificate"), (status = 401), (status = 403),
+        (status = 404), (status = 409)))]
+pub async fn certificate(ApiCaller(me): ApiCaller, Path(id): Path<String>) -> Result<Json<serde_json::Value>> {
+    Ok(Json(me.certificate(&id).await?))
 }

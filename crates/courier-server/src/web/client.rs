@@ -35,6 +35,8 @@ struct PageContext<'a> {
     max_file_size: u64,
     max_files: usize,
     expires_at: Option<String>,
+    /// How long files stay, in words.
+    kept_for: String,
     error: Option<String>,
     /// The accepted types, for people ("PDF, DOCX, …") and for the file picker (".pdf,.docx").
     accepted: String,
@@ -55,6 +57,7 @@ fn page_context<'a>(
         max_file_size: portal.max_file_size,
         max_files: courier.config().max_files_per_upload,
         expires_at: portal.expires_at.map(rfc3339),
+        kept_for: portal.retention.human(),
         error,
         accepted: courier_scan::kind::list(allowed),
         accept: courier_scan::kind::picker_extensions(allowed),

@@ -14,6 +14,7 @@ use super::upload::FileParts;
 use super::{AppState, duration_field, field};
 use crate::services::Unlock;
 use crate::services::authz::{Action, Resource};
+use crate::services::lifecycle::HoldSubject;
 use crate::services::matters::MatterRequest;
 use crate::services::shares::ShareRequest;
 use crate::{Error, Result};
@@ -47,12 +48,23 @@ pub async fn create_matter(
     State(state): State<AppState>,
     CsrfForm { staff, form }: CsrfForm<Pairs>,
 ) -> Result<Response> {
-    let req = MatterRequest {
-        name: field(&form, "name"),
-        department: Some(field(&form, "department")),
-        sensitivity: Some(field(&form, "sensitivity")).filter(|s| !s.is_empty()),
+    let retention = match field(&form, "retention").trim() {
+        "" => Ok(None),
+        r => r.parse::<courier_core::DurationSpec>().map(Some).map_err(|e| Error::BadRequest(e.to_string())),
     };
-    match staff.me.create_matter(req).await {
+    let created = match retention {
+        Ok(retention) => {
+            let req = MatterRequest {
+                name: field(&form, "name"),
+                department: Some(field(&form, "department")),
+                sensitivity: Some(field(&form, "sensitivity")).filter(|s| !s.is_empty()),
+                retention,
+            };
+            staff.me.create_matter(req).await
+        }
+        Err(e) => Err(e),
+    };
+    match created {
         Ok(m) => Ok(see_other(&format!("/matters/{}", m.id))),
         Err(Error::BadRequest(msg) | Error::Conflict(msg)) => {
             render_matters(&state, &staff, Some(msg), StatusCode::BAD_REQUEST).await
@@ -86,13 +98,22 @@ async fn render_matter(
         Action::DocumentUpload,
         Action::ShareCreate,
         Action::PortalCreate,
+        Action::MatterHold,
+        Action::MatterRetention,
     ] {
         may.insert(action.name().replace('.', "_"), me.may_on_matter(action, &matter.id).await?.into());
     }
     let break_glass = me.may(Action::MatterBreakGlass, &Resource::Firm).await?;
+    let holds: Vec<_> = me
+        .list_holds(false)
+        .await?
+        .into_iter()
+        .filter(|h| h.matter_id.as_deref() == Some(matter.id.as_str()))
+        .collect();
+    let shredded = me.shredded_documents(&matter.id).await?;
     let ctx = json!({ "user": session.email, "csrf_token": session.csrf_token, "role": session.role,
         "matter": matter, "documents": documents, "portals": portals, "shares": shares, "may": may,
-        "break_glass": break_glass, "error": error });
+        "break_glass": break_glass, "error": error, "holds": holds, "shredded": shredded });
     Ok((status, state.templates.render("matter.html", ctx)?).into_response())
 }
 
@@ -113,6 +134,14 @@ pub async fn matter_action(
             me.break_glass(&id, &field(&form, "reason"), hours * 3_600_000).await.map(drop)
         }
         "review" => me.record_review(&id, &field(&form, "removed"), &field(&form, "note")).await.map(drop),
+        "hold" => me.place_hold(HoldSubject::Matter(id.clone()), &field(&form, "reason")).await.map(drop),
+        "retention" => match field(&form, "retention").trim() {
+            "" => me.set_matter_retention(&id, None).await,
+            r => match r.parse::<courier_core::DurationSpec>() {
+                Ok(d) => me.set_matter_retention(&id, Some(d)).await,
+                Err(e) => Err(Error::BadRequest(e.to_string())),
+            },
+        },
         _ => return Err(Error::NotFound),
     };
     match done {

@@ -8,6 +8,7 @@ mod auth;
 mod client;
 mod errors;
 mod extract;
+mod lifecycle;
 mod matters;
 mod middleware;
 mod passkeys;
@@ -191,6 +192,12 @@ pub fn router(courier: Arc<Courier>) -> Router {
         .route("/documents/{id}/download", get(staff::download).head(refuse_head))
         .route("/documents/{id}/delete", post(staff::delete_document))
         .route("/documents/{id}/release", post(staff::release_document))
+        .route("/documents/{id}/filed", post(lifecycle::mark_filed))
+        .route("/documents/{id}/hold", post(lifecycle::hold_document))
+        .route("/documents/{id}/certificate", get(lifecycle::certificate_page))
+        .route("/documents/{id}/certificate.json", get(lifecycle::certificate_json))
+        .route("/holds", get(lifecycle::holds_page))
+        .route("/holds/{id}/release", post(lifecycle::release_hold))
         .route("/matters", get(matters::matters_page).post(matters::create_matter))
         .route("/matters/{id}", get(matters::matter_page))
         .route("/matters/{id}/shares", post(matters::create_share))
@@ -211,6 +218,11 @@ pub fn router(courier: Arc<Courier>) -> Router {
         .route("/api/v1/matters", get(api::list_matters))
         .route("/api/v1/documents/{id}", axum::routing::delete(api::delete_document))
         .route("/api/v1/documents/{id}/content", get(api::download_document).head(refuse_head))
+        .route("/api/v1/documents/{id}/filed", post(api::mark_filed))
+        .route("/api/v1/documents/{id}/certificate", get(api::certificate))
+        .route("/api/v1/portals/{id}/filed", post(api::mark_portal_filed))
+        .route("/api/v1/holds", get(api::list_holds).post(api::place_hold))
+        .route("/api/v1/holds/{id}/release", post(api::release_hold))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), middleware::rate_limit))
         .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT))
         .layer(axum::middleware::from_fn_with_state(state.clone(), form_body_deadline));

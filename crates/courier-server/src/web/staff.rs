@@ -59,7 +59,7 @@ pub(super) fn expiry(expires_in: &str, expires_at: &str, now: i64) -> Result<Opt
 }
 
 /// Where a document's page is: its portal, or its matter for a staff upload.
-fn back_to(doc: &crate::services::documents::DocumentView) -> String {
+pub(super) fn back_to(doc: &crate::services::documents::DocumentView) -> String {
     match (&doc.portal_id, &doc.matter_id) {
         (Some(p), _) => format!("/portals/{p}"),
         (None, Some(m)) => format!("/matters/{m}"),
@@ -138,6 +138,9 @@ pub struct CreatePortalForm {
     /// `flag`, `quarantine`, `block`; empty: the firm's default.
     #[serde(default)]
     dlp_action: String,
+    /// Like `30d`; empty: the matter's, else the firm's.
+    #[serde(default)]
+    retention: String,
 }
 
 fn parse_portal_form(form: &CreatePortalForm, now: i64) -> Result<PortalRequest> {
@@ -158,6 +161,11 @@ fn parse_portal_form(form: &CreatePortalForm, now: i64) -> Result<PortalRequest>
             .filter(|s| !s.is_empty())
             .map(str::parse::<crate::config::DlpAction>)
             .transpose()?,
+        retention: Some(form.retention.trim())
+            .filter(|s| !s.is_empty())
+            .map(str::parse::<courier_core::DurationSpec>)
+            .transpose()
+            .map_err(bad)?,
     })
 }
 
@@ -194,10 +202,19 @@ pub async fn portal_page(State(state): State<AppState>, Path(id): Path<String>, 
 pub async fn portal_action(
     State(state): State<AppState>,
     Path((id, action)): Path<(String, String)>,
-    CsrfForm { staff, .. }: CsrfForm<Empty>,
+    CsrfForm { staff, form }: CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response> {
     let (me, session) = (&staff.me, &staff.session);
     match action.as_str() {
+        "retention" => {
+            let retention = super::field(&form, "retention");
+            let retention = match retention.trim() {
+                "" => None,
+                r => Some(r.parse::<courier_core::DurationSpec>().map_err(|e| Error::BadRequest(e.to_string()))?),
+            };
+            me.set_portal_retention(&id, retention).await?;
+        }
+        "filed" => drop(me.mark_portal_filed(&id, Some(super::field(&form, "reference").as_str())).await?),
         "disable" => drop(me.set_portal_enabled(&id, false).await?),
         "enable" => drop(me.set_portal_enabled(&id, true).await?),
         "unlock-passcode" => drop(me.unlock_portal_passcode(&id).await?),
@@ -206,7 +223,8 @@ pub async fn portal_action(
             return Ok(see_other("/portals"));
         }
         "delete-documents" => {
-            for doc in me.portal_documents(&id).await? {
+            // Held documents stay (the page says so); the others are shredded.
+            for doc in me.portal_documents(&id).await?.into_iter().filter(|d| !d.hold) {
                 me.delete_document(&doc.id).await?;
             }
         }

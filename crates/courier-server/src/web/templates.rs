@@ -33,6 +33,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("users.html", include_str!("../../templates/users.html")),
     ("account.html", include_str!("../../templates/account.html")),
     ("api_token.html", include_str!("../../templates/api_token.html")),
+    ("holds.html", include_str!("../../templates/holds.html")),
+    ("certificate.html", include_str!("../../templates/certificate.html")),
 ];
 
 pub struct Templates {

@@ -28,6 +28,16 @@ pub trait BlobStore: Send + Sync {
     async fn list_older_than(&self, min_age: Duration) -> io::Result<Vec<String>>;
     /// Removes staging objects left by uploads that died; returns how many.
     async fn sweep_staging(&self) -> io::Result<usize>;
+    /// Keeps one line of the deletion journal beside the blobs, for stores that outlive the
+    /// server's disk (S3: an object under `deletion-journal/`). A local store keeps none: its
+    /// journal is `audit/shreds.log` in the same data directory.
+    async fn put_journal_entry(&self, _document_id: &str, _line: &[u8]) -> io::Result<()> {
+        Ok(())
+    }
+    /// The journal lines kept beside the blobs (what a restore replays with the file's).
+    async fn journal_entries(&self) -> io::Result<Vec<Vec<u8>>> {
+        Ok(Vec::new())
+    }
 }
 
 #[async_trait]

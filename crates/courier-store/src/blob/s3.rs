@@ -72,6 +72,8 @@ pub struct S3BlobStore {
 }
 
 const PENDING: &str = "pending-uploads";
+/// One object per shredding: never a blob, never swept.
+const JOURNAL: &str = "deletion-journal";
 
 fn to_io(e: object_store::Error) -> io::Error {
     match e {
@@ -154,10 +156,11 @@ impl BlobStore for S3BlobStore {
         let cutoff = chrono_cutoff(min_age);
         let mut keys = Vec::new();
         let pending = self.prefixed(PENDING);
+        let journal = self.prefixed(JOURNAL);
         let mut listing = self.store.list(prefix.as_ref());
         while let Some(meta) = listing.next().await {
             let meta = meta.map_err(to_io)?;
-            if meta.location.prefix_matches(&pending) {
+            if meta.location.prefix_matches(&pending) || meta.location.prefix_matches(&journal) {
                 continue;
             }
             let Some(key) = meta.location.filename() else { continue };
@@ -166,6 +169,30 @@ impl BlobStore for S3BlobStore {
             }
         }
         Ok(keys)
+    }
+
+    async fn put_journal_entry(&self, document_id: &str, line: &[u8]) -> io::Result<()> {
+        if !is_valid_key(document_id) {
+            return Err(invalid_key());
+        }
+        let path = self.prefixed(&format!("{JOURNAL}/{document_id}.json"));
+        self.store.put(&path, PutPayload::from(line.to_vec())).await.map_err(to_io)?;
+        Ok(())
+    }
+
+    async fn journal_entries(&self) -> io::Result<Vec<Vec<u8>>> {
+        let mut lines = Vec::new();
+        let mut listing = self.store.list(Some(&self.prefixed(JOURNAL)));
+        while let Some(meta) = listing.next().await {
+            let meta = meta.map_err(to_io)?;
+            // One short line each; anything larger is not ours.
+            if meta.size > 4096 {
+                continue;
+            }
+            let got = self.store.get(&meta.location).await.map_err(to_io)?;
+            lines.push(got.bytes().await.map_err(to_io)?.to_vec());
+        }
+        Ok(lines)
     }
 
     async fn sweep_staging(&self) -> io::Result<usize> {

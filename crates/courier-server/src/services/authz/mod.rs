@@ -47,10 +47,13 @@ pub enum Action {
     MatterBreakGlass,
     AccessReview,
     UserManage,
+    DocumentFile,
+    MatterHold,
+    MatterRetention,
 }
 
 impl Action {
-    pub const ALL: [Action; 20] = [
+    pub const ALL: [Action; 23] = [
         Self::MatterView,
         Self::MatterManageMembers,
         Self::MatterArchive,
@@ -71,6 +74,9 @@ impl Action {
         Self::MatterBreakGlass,
         Self::AccessReview,
         Self::UserManage,
+        Self::DocumentFile,
+        Self::MatterHold,
+        Self::MatterRetention,
     ];
 
     pub fn name(self) -> &'static str {
@@ -95,6 +101,9 @@ impl Action {
             Self::MatterBreakGlass => "matter.break_glass",
             Self::AccessReview => "access.review",
             Self::UserManage => "user.manage",
+            Self::DocumentFile => "document.file",
+            Self::MatterHold => "matter.hold",
+            Self::MatterRetention => "matter.retention",
         }
     }
 }
