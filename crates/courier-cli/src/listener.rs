@@ -74,7 +74,7 @@ pub async fn serve(
             },
         };
         let Ok(permit) = connections.clone().try_acquire_owned() else {
-            tracing::warn!(%peer, "connection refused: max_connections reached");
+            tracing::warn!("connection refused: max_connections reached");
             continue; // dropping the stream closes it
         };
         let address_slot = if limits.trusted.contains(&peer.ip()) {
@@ -83,7 +83,7 @@ pub async fn serve(
             match per_address.try_take(&[(address_key(peer.ip()), limits.per_address)]) {
                 Some(slot) => Some(slot),
                 None => {
-                    tracing::warn!(%peer, "connection refused: too many from this address");
+                    tracing::warn!("connection refused: too many from one address (client addresses are never logged)");
                     continue;
                 }
             }
@@ -104,8 +104,8 @@ pub async fn serve(
                     let acceptor = tokio_rustls::TlsAcceptor::from(tls.get_inner());
                     match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(io)).await {
                         Ok(Ok(io)) => serve_connection(&builder, io, app, peer, stop).await,
-                        Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
-                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                        Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
+                        Err(_) => tracing::debug!("TLS handshake timed out"),
                     }
                 }
             }
@@ -138,7 +138,7 @@ where
     tokio::select! {
         result = conn.as_mut() => {
             if let Err(e) = result {
-                tracing::debug!(%peer, error = %e, "connection ended with an error");
+                tracing::debug!(error = %e, "connection ended with an error");
             }
         }
         () = stopped => {

@@ -153,3 +153,21 @@ async fn an_upload_abandoned_by_a_killed_process_is_swept() {
         }
     }
 }
+
+/// Deletion-journal entries beside the blobs (S3) come back for a restore and are never taken
+/// for orphan blobs by the sweep; a local store keeps none (its journal is a file).
+#[tokio::test]
+async fn journal_entries_are_kept_and_never_swept() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, store) in stores(&dir) {
+        let id = "0b6f1c3e-1d2a-4c5b-9e8f-7a6b5c4d3e2f";
+        store.put_journal_entry(id, b"{\"document_id\":\"x\"}\n").await.unwrap();
+        assert!(store.put_journal_entry("../escape", b"x").await.is_err() || name == "local", "{name}");
+        let entries = store.journal_entries().await.unwrap();
+        match name {
+            "local" => assert!(entries.is_empty()),
+            _ => assert_eq!(entries, vec![b"{\"document_id\":\"x\"}\n".to_vec()], "{name}"),
+        }
+        assert!(store.list_older_than(Duration::ZERO).await.unwrap().is_empty(), "{name}: a journal entry is no blob");
+    }
+}
