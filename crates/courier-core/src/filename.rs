@@ -68,8 +68,8 @@ impl fmt::Debug for FileName {
 }
 
 /// Bidirectional overrides and zero-width characters let `invoice\u{202E}fdp.exe` display as
-/// `invoiceexe.pdf`; none of them belongs in a file name.
-fn is_invisible_format_char(c: char) -> bool {
+/// `invoiceexe.pdf`; none of them belongs in a file name, nor in any text staff type.
+pub fn is_invisible_format_char(c: char) -> bool {
     matches!(c,
         '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
         | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')

@@ -11,6 +11,6 @@ pub use domain::{
     DlpAction, LifecycleFacts, MemberRole, PortalFacts, PortalStatus, Role, ScanStatus, Sensitivity, SessionStage,
     ShareStatus, ShredReason, UnknownWord,
 };
-pub use filename::FileName;
+pub use filename::{FileName, is_invisible_format_char};
 pub use ids::{DocumentId, PortalId, UserId};
 pub use units::{ByteSize, DurationSpec, ParseError};

@@ -168,3 +168,9 @@ pub async fn latest_event<'c, E: Executor<'c, Database = sqlx::Any>>(
     .await?;
     row.as_ref().map(from_row).transpose()
 }
+
+/// How many event rows the table holds (verification compares it with the chain's length).
+pub async fn count<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E) -> Result<i64> {
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM audit_events").fetch_one(ex).await?;
+    col(&row, "n")
+}

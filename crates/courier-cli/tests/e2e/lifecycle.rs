@@ -331,3 +331,88 @@ async fn the_deletion_journal_keeps_one_synced_line_per_shredding_across_a_kill(
     // Upkeep has nothing to catch up: every shredding was journaled when it happened.
     assert_eq!(upkeep(&env)["journal_caught_up"], 0);
 }
+
+/// An insider with write access to the database forges a shredding (a row marked shredded and
+/// an event outside the numbering) or edits a real shredding's facts: no certificate is issued
+/// for it, and `audit verify` reports the extra row.
+#[tokio::test]
+async fn an_insider_cannot_get_a_certificate_for_a_forged_shredding() {
+    use sqlx::any::AnyPoolOptions;
+    let env = Env::start();
+    let (_, token) = env.create_portal(&[]);
+    let live = upload_one(&env, &token, "live.txt").await;
+    let real = upload_one(&env, &token, "real.txt").await;
+    assert!(env.cli(&["doc", "delete", &real], None).0);
+    sqlx::any::install_default_drivers();
+    let db = AnyPoolOptions::new().max_connections(1).connect(&env.database_url()).await.unwrap();
+
+    // A live document made to look shredded, with a hand-made event numbered 0.
+    let target = format!("document:{live}");
+    sqlx::query("UPDATE documents SET deleted_at = 1, deletion_reason = 'staff' WHERE id = $1")
+        .bind(&live)
+        .execute(&db)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO audit_events (seq, at, actor, action, target, ip, details, prev_hash, hash) \
+         VALUES (0, 1, 'staff:x', 'document.delete', $1, '', $2, $3, $3)",
+    )
+    .bind(&target)
+    .bind(format!(r#"{{"document_id":"{live}","reason":"staff","size":1,"sha256":"00"}}"#))
+    .bind(vec![0u8; 32])
+    .execute(&db)
+    .await
+    .unwrap();
+    let (ok, _, err) = env.cli(&["doc", "certificate", &live], None);
+    assert!(!ok, "a certificate for a live document with a forged event: {err}");
+    let (ok, out, _) = env.cli(&["audit", "verify", "--json"], None);
+    assert!(!ok && out.contains("rows were added"), "{out}");
+    sqlx::query("DELETE FROM audit_events WHERE seq = 0").execute(&db).await.unwrap();
+    let (ok, _, err) = env.cli(&["doc", "certificate", &live], None);
+    assert!(!ok && err.contains("not shredded"), "its key is still there: {err}");
+
+    // The real shredding with its row's facts edited: the certificate states the chained ones.
+    sqlx::query("UPDATE documents SET sha256 = $1, size = 999 WHERE id = $2")
+        .bind("11".repeat(32))
+        .bind(&real)
+        .execute(&db)
+        .await
+        .unwrap();
+    let (ok, out, err) = env.cli(&["doc", "certificate", &real], None);
+    assert!(ok, "{err}");
+    let cert: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(cert["document"]["sha256"], crate::harness::sha256_hex(b"contents of real.txt\n"));
+    assert_eq!(cert["document"]["size"], "contents of real.txt\n".len());
+}
+
+/// A paralegal may manage a portal but not shorten how long its documents stay (that would
+/// shred them without the right to delete); marking them filed is theirs.
+#[tokio::test]
+async fn a_paralegal_cannot_shred_by_shortening_retention() {
+    let env = Env::start();
+    let matter =
+        env.cli_json(&["matter", "create", "--name", "Beta", "--json"], None)["id"].as_str().unwrap().to_owned();
+    let (portal, token) = env.create_portal(&["--matter", &matter]);
+    let doc = upload_one(&env, &token, "ev.txt").await;
+    let web = client();
+    let (csrf, _) = sign_in(&env, &web, "para@firm.example", "paralegal").await;
+    env.cli_json(
+        &["matter", "add-member", &matter, "--user", "para@firm.example", "--role", "paralegal", "--json"],
+        None,
+    );
+    let base = env.base().to_owned();
+    let post = |path: String, field: &'static str, value: &'static str| {
+        let (web, csrf, base) = (web.clone(), csrf.clone(), base.clone());
+        async move {
+            web.post(format!("{base}{path}"))
+                .form(&[("csrf_token", csrf.as_str()), (field, value)])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(post(format!("/portals/{portal}/retention"), "retention", "1s").await.status(), 403);
+    assert_eq!(env.cli_json(&["portal", "show", &portal, "--json"], None)["retention_from"], "firm");
+    assert_eq!(post(format!("/documents/{doc}/filed"), "reference", "DMS-1").await.status(), 303);
+    assert!(doc_in(&all_docs(&env), &doc)["filed_at"].is_string());
+}

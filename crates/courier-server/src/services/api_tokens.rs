@@ -37,7 +37,8 @@ pub enum Scope {
     PortalsWrite,
     #[serde(rename = "matters:read")]
     MattersRead,
-    /// Mark documents as filed, place and release legal holds (a DMS or litigation system).
+    /// Mark documents as filed, place and release legal holds, set retention (a DMS or
+    /// litigation system).
     #[serde(rename = "lifecycle:write")]
     LifecycleWrite,
 }
@@ -74,7 +75,7 @@ impl Scope {
             Action::PortalCreate | Action::PortalManage => &[PortalsWrite],
             Action::DocumentDownload => &[DocumentsRead],
             Action::DocumentDelete | Action::DocumentUpload => &[DocumentsWrite],
-            Action::DocumentFile | Action::MatterHold => &[LifecycleWrite],
+            Action::DocumentFile | Action::MatterHold | Action::MatterRetention => &[LifecycleWrite],
             _ => &[],
         }
     }

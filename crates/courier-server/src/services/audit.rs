@@ -371,6 +371,43 @@ impl AuditLog {
         tx.commit().await
     }
 
+    /// The newest `action` event on `target`, only if it is part of the chain: within the
+    /// signed head, its content hashing to its `hash`, and the next event (or the head) linking
+    /// to it. A row put into the table by hand (outside the numbering, or edited) is refused,
+    /// so a certificate can never vouch for it.
+    pub(super) async fn chained_event(&self, db: &Db, target: &str, action: AuditAction) -> Result<AuditRecord> {
+        let missing = || Error::Conflict(format!("no audit event {action} on {target} is in the verified chain"));
+        let e = rows::latest_event(db.pool(), target, action.as_str()).await?.ok_or_else(missing)?;
+        let head =
+            rows::head(db.pool()).await?.ok_or_else(|| Error::Internal("the audit head row is missing".into()))?;
+        let head_hash = to_hash(&head.hash).ok_or_else(|| Error::Internal("audit head hash is malformed".into()))?;
+        if e.seq < 1 || e.seq > head.seq || !self.signer.verify(head.seq, &head_hash, head.at, &head.signature) {
+            return Err(missing());
+        }
+        let prev = to_hash(&e.prev_hash).ok_or_else(missing)?;
+        let fields = EventFields {
+            seq: e.seq,
+            at_ms: e.at,
+            actor: &e.actor,
+            action: &e.action,
+            target: &e.target,
+            ip: &e.ip,
+            details: &e.details,
+        };
+        let hash = chain_hash(&prev, &fields);
+        let linked = if e.seq == head.seq {
+            hash == head_hash
+        } else {
+            let mut conn = db.pool().acquire().await.map_err(courier_store::StoreError::from)?;
+            let next = rows::page(&mut *conn, e.seq, i64::MIN, 1).await?;
+            next.first().is_some_and(|n| n.seq == e.seq + 1 && n.prev_hash == hash)
+        };
+        if e.hash != hash || !linked {
+            return Err(missing());
+        }
+        Ok(e)
+    }
+
     /// Walks the whole chain and checks it against the signed head and `heads.log`.
     pub async fn verify(&self, db: &Db) -> Result<VerifyReport> {
         self.verify_against(db, true).await
@@ -500,6 +537,12 @@ impl AuditLog {
                 prev = hash;
                 last_seq = e.seq;
             }
+        }
+        // Rows outside the numbering (seq 0 or below, put in by hand) are not walked above.
+        let stored = rows::count(db.pool()).await?;
+        if stored != last_seq {
+            let reason = format!("the table holds {stored} events but the chain numbers {last_seq}: rows were added");
+            return Ok(fail(0, reason, last_seq));
         }
         // Truncation: the signed head and the external log must not be ahead of the chain.
         let head = rows::head(db.pool()).await?;

@@ -26,15 +26,27 @@ impl Courier {
     pub(super) async fn certificate(&self, caller: &Caller, id: &str) -> Result<Value> {
         let d = courier_store::documents::get(self.db.pool(), id).await?.ok_or(Error::NotFound)?;
         self.authorize(caller, Action::MatterView, &self.document_resource(&d).await?).await?;
-        let (Some(shredded_at), Some(reason)) = (d.deleted_at, d.lifecycle.deletion_reason) else {
+        let not_shredded =
+            || Error::Conflict(format!("document {id} is not shredded; a certificate exists only once it is"));
+        if d.deleted_at.is_none() || d.wrapped_dek.is_some() {
+            return Err(not_shredded());
+        }
+        // The facts that matter come from the shredding event in the verified chain, not from
+        // the row (which someone with database access could have edited): its time, reason,
+        // size and SHA-256. The name is the row's: client-typed text is never in the trail.
+        let target = format!("document:{id}");
+        let event = self.audit.chained_event(&self.db, &target, AuditAction::DocumentDelete).await?;
+        let details: Value = serde_json::from_str(&event.details).map_err(|e| Error::internal("event details", e))?;
+        let (Some(reason), Some(size), Some(sha256)) =
+            (details["reason"].as_str(), details["size"].as_i64(), details["sha256"].as_str())
+        else {
             return Err(Error::Conflict(format!(
-                "document {id} is not shredded; a certificate exists only once it is"
+                "the shredding of {id} predates certificates (its event names no reason)"
             )));
         };
-        let target = format!("document:{id}");
-        let event = courier_store::audit::latest_event(self.db.pool(), &target, AuditAction::DocumentDelete.as_str())
-            .await?
-            .ok_or_else(|| Error::Internal(format!("the shredding of {id} has no audit event")))?;
+        if details["document_id"] != id {
+            return Err(not_shredded());
+        }
         self.audit
             .record(&self.db, caller, AuditAction::DocumentCertificate, &target, json!({ "document_id": id }))
             .await?;
@@ -44,9 +56,9 @@ impl Courier {
         let mut cert = json!({
             "certificate": KIND,
             "document": {
-                "id": d.id, "name": d.name, "size": d.size, "sha256": d.sha256,
-                "matter_id": d.matter_id, "portal_id": d.portal_id,
-                "uploaded_at": rfc3339(d.uploaded_at), "shredded_at": rfc3339(shredded_at), "reason": reason,
+                "id": d.id, "name": d.name, "size": size, "sha256": sha256,
+                "matter_id": details["matter_id"], "portal_id": details["portal_id"],
+                "uploaded_at": rfc3339(d.uploaded_at), "shredded_at": rfc3339(event.at), "reason": reason,
             },
             "shredding_event": { "seq": event.seq, "hash": hex::encode(&event.hash), "at": rfc3339(event.at) },
             "audit_head": {
@@ -138,7 +150,9 @@ fn check_certificate(text: &[u8], trusted_key: &str) -> std::result::Result<(Str
     if key.len() != 32 {
         return Err("the public key is not a 32-byte Ed25519 key".into());
     }
-    let value: Value = serde_json::from_slice(text).map_err(|e| format!("not JSON: {e}"))?;
+    // Duplicate keys are refused: a reader keeping the first of two `reason`s would read
+    // another certificate than the one whose last `reason` the signature covers.
+    let value = serde_json::from_slice::<Strict>(text).map_err(|e| format!("not JSON: {e}"))?.0;
     let mut fields: Map<String, Value> = match value {
         Value::Object(m) => m,
         _ => return Err("not a certificate (a JSON object)".into()),
@@ -189,6 +203,64 @@ fn check_certificate(text: &[u8], trusted_key: &str) -> std::result::Result<(Str
     Ok((str_at(&body, &["document", "id"])?, str_at(&body, &["document", "shredded_at"])?, reason))
 }
 
+/// JSON that refuses an object with a key twice (RFC 8785 input must have unique keys).
+struct Strict(Value);
+
+impl<'de> serde::Deserialize<'de> for Strict {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        d.deserialize_any(StrictVisitor).map(Strict)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> serde::de::Visitor<'de> for StrictVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("JSON")
+    }
+    fn visit_bool<E>(self, v: bool) -> std::result::Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> std::result::Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> std::result::Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> std::result::Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_str<E>(self, v: &str) -> std::result::Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> std::result::Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> std::result::Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(Strict(v)) = seq.next_element()? {
+            items.push(v);
+        }
+        Ok(Value::Array(items))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> std::result::Result<Value, A::Error> {
+        let mut out = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if out.contains_key(&key) {
+                return Err(serde::de::Error::custom(format!("the key {key:?} appears twice")));
+            }
+            let Strict(v) = map.next_value()?;
+            out.insert(key, v);
+        }
+        Ok(Value::Object(out))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -199,6 +271,12 @@ mod tests {
         let out = String::from_utf8(canonical(&v).unwrap()).unwrap();
         assert_eq!(out, r#"{"":-5,"a":{"Z":true,"é":null},"b":[1,"x\u0001\n"]}"#);
         assert!(canonical(&json!({ "f": 1.5 })).is_err());
+    }
+
+    #[test]
+    fn a_key_twice_is_not_json_a_certificate_may_be() {
+        assert!(serde_json::from_str::<Strict>(r#"{"a":{"b":1,"b":2}}"#).is_err());
+        assert!(serde_json::from_str::<Strict>(r#"{"a":{"b":1,"c":[{"b":2}]}}"#).is_ok());
     }
 
     #[test]

@@ -71,16 +71,11 @@ pub struct Shreddings {
     pub held: usize,
 }
 
-/// The text of a reason or reference: trimmed, required where asked, bounded, one line.
+/// A reason or reference: one line, bounded, nothing invisible (`text_field`); `None` when an
+/// optional one is empty.
 fn short_text(what: &str, value: &str, max: usize, required: bool) -> Result<Option<String>> {
-    let value = value.trim();
-    if value.is_empty() {
-        return if required { Err(Error::BadRequest(format!("give a {what}"))) } else { Ok(None) };
-    }
-    if value.chars().count() > max || value.chars().any(char::is_control) {
-        return Err(Error::BadRequest(format!("the {what} must be one line of at most {max} characters")));
-    }
-    Ok(Some(value.to_owned()))
+    let v = super::text_field(what, value, !required, max)?;
+    Ok((!v.is_empty()).then_some(v))
 }
 
 impl Courier {
@@ -399,6 +394,9 @@ impl Courier {
         retention: Option<DurationSpec>,
     ) -> Result<()> {
         self.authorize_portal(caller, Action::PortalManage, id).await?;
+        // A shorter retention shreds sooner: it takes the right to set the matter's.
+        let matter = self.portal(id).await?.matter_id.unwrap_or_else(|| courier_store::matters::GENERAL.to_owned());
+        self.authorize(caller, Action::MatterRetention, &self.matter_resource(&matter).await?).await?;
         let mut tx = self.audit.begin(&self.db).await?;
         if !courier_store::portals::set_retention(tx.conn(), id, retention.map(DurationSpec::as_millis)).await? {
             return Err(Error::NotFound);

@@ -223,9 +223,12 @@ impl Courier {
 /// with `allow_empty`), no control characters.
 pub(crate) fn text_field(what: &str, raw: &str, allow_empty: bool, max_chars: usize) -> crate::Result<String> {
     let v = raw.trim();
-    if (!allow_empty && v.is_empty()) || v.chars().count() > max_chars || v.chars().any(char::is_control) {
+    let hidden = |c: char| c.is_control() || courier_core::is_invisible_format_char(c);
+    if (!allow_empty && v.is_empty()) || v.chars().count() > max_chars || v.chars().any(hidden) {
         let min = if allow_empty { 0 } else { 1 };
-        return Err(crate::Error::BadRequest(format!("the {what} must be {min} to {max_chars} characters")));
+        return Err(crate::Error::BadRequest(format!(
+            "the {what} must be {min} to {max_chars} characters, without control or invisible formatting characters"
+        )));
     }
     Ok(v.to_owned())
 }

@@ -205,6 +205,10 @@ impl Courier {
             e => e,
         })?;
         self.authorize(caller, Action::PortalCreate, &self.matter_resource(&matter.id).await?).await?;
+        if req.retention.is_some() {
+            // Its own retention may shred sooner than the matter's: that is the matter's call.
+            self.authorize(caller, Action::MatterRetention, &self.matter_resource(&matter.id).await?).await?;
+        }
         let allowed =
             req.allowed_types.as_ref().map(|kinds| kinds.iter().map(|k| k.name()).collect::<Vec<_>>().join(","));
         if req.allowed_types.as_ref().is_some_and(Vec::is_empty) {

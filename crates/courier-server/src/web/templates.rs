@@ -125,6 +125,17 @@ mod tests {
                 "last_used_at": null}],
             "scopes": ["documents:read"],
             "api_token": {"name": hostile, "token": hostile, "scopes": [hostile], "expires_at": "x"},
+            "holds": [{"id": "h", "matter_id": "m", "document_id": null, "reason": hostile, "placed_by": hostile,
+                "placed_at": "x", "active": true, "released_by": null, "released_at": null, "release_reason": null},
+                {"id": "h2", "matter_id": null, "document_id": "d", "reason": hostile, "placed_by": hostile,
+                "placed_at": "x", "active": false, "released_by": hostile, "released_at": "x", "release_reason": hostile}],
+            "shredded": [{"id": "d", "name": hostile, "size": 1, "uploaded_at": "x", "deleted_at": "x",
+                "deletion_reason": "retention"}],
+            "cert": {"document": {"id": "d", "name": hostile, "size": 1, "sha256": "00", "uploaded_at": "x",
+                "shredded_at": "x", "reason": "staff"}, "shredding_event": {"seq": 1, "hash": "00"},
+                "audit_head": {"seq": 2, "at": "x"}, "issued_at": "x", "public_key": "00"},
+            "json": hostile,
+            "kept_for": "30 days",
         });
         if let (Some(all), serde_json::Value::Object(more)) = (ctx.as_object_mut(), accounts) {
             all.extend(more);
