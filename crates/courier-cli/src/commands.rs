@@ -475,8 +475,23 @@ async fn audit(me: &Acting, cmd: AuditCommand) -> Result<ExitCode> {
             audit_read(me, AuditAction::AuditExport, "audit", json!({ "since_ms": since_ms })).await?;
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
-            service(me.export_audit(since_ms, |event| writeln!(out, "{event}")).await)?;
-            out.flush()?;
+            // A reader that stopped early (`| head`) is not an error of the export.
+            let mut reader_gone = false;
+            let written = me
+                .export_audit(since_ms, |event| {
+                    let r = writeln!(out, "{event}");
+                    reader_gone = matches!(&r, Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe);
+                    r
+                })
+                .await;
+            if reader_gone {
+                return Ok(ExitCode::SUCCESS);
+            }
+            service(written)?;
+            match out.flush() {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                other => other?,
+            }
             Ok(ExitCode::SUCCESS)
         }
     }

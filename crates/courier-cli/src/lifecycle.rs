@@ -120,7 +120,10 @@ pub(crate) async fn hold(me: &Acting, cmd: HoldCommand) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         HoldCommand::Release { id, reason, json } => {
-            let hold = service_on("hold", &id, me.release_hold(&id, &reason).await)?;
+            let hold = match me.release_hold(&id, &reason).await {
+                Err(courier_server::Error::NotFound) => bail!("no legal hold {id:?} (see `courier hold list`)"),
+                other => service(other)?,
+            };
             if json.json {
                 return print_json(&hold);
             }
@@ -153,6 +156,12 @@ pub(crate) async fn filed(me: &Acting, ids: Vec<String>, reference: Option<Strin
 
 /// `doc certificate`: to standard output, or to a new file (never over an existing one).
 pub(crate) async fn certificate(me: &Acting, id: &str, output: Option<PathBuf>) -> Result<ExitCode> {
+    // Checked before the certificate is issued (and its issue audited).
+    if let Some(path) = &output
+        && path.exists()
+    {
+        bail!("{} exists; an existing file is never replaced", path.display());
+    }
     let cert = service_on("document", id, me.certificate(id).await)?;
     let text = serde_json::to_string_pretty(&cert)? + "\n";
     match output {

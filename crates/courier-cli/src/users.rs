@@ -221,7 +221,8 @@ pub(crate) enum TokenCommand {
         /// A name to recognise it by.
         #[arg(long)]
         name: String,
-        /// documents:read, documents:write, portals:read, portals:write, matters:read (repeatable).
+        /// documents:read, documents:write, portals:read, portals:write, matters:read, lifecycle:write
+        /// (repeatable).
         #[arg(long = "scope", required = true)]
         scopes: Vec<String>,
         /// How long it works (default 90d, at most a year).

@@ -210,6 +210,11 @@ mod migration_tests {
             "19977ff4aa230cf5db5d5b9f3a8183eb798fe2e9d324f56e89921d4d6b81cca9fa045a8f8a68b3eeb38e8743fbfa9694",
             "0fc420b16461e65d8e06e0dd88dde92cd7d89445247369bdf4f175fb942031ea52db71cef6b00fd376f4812e17f379ec",
         ),
+        (
+            9,
+            "0e17ca5340092835831da9dd744bb7e9697696e44ccdf5cd52b151ed332e230e357e35d28c849980f0a8aa958bdda5d6",
+            "0e17ca5340092835831da9dd744bb7e9697696e44ccdf5cd52b151ed332e230e357e35d28c849980f0a8aa958bdda5d6",
+        ),
     ];
 
     fn checksum(v: i64, backend: Backend) -> String {
