@@ -416,3 +416,41 @@ async fn a_paralegal_cannot_shred_by_shortening_retention() {
     assert_eq!(post(format!("/documents/{doc}/filed"), "reference", "DMS-1").await.status(), 303);
     assert!(doc_in(&all_docs(&env), &doc)["filed_at"].is_string());
 }
+
+/// A portal delete and a hold on one of its documents at the same moment: exactly one wins,
+/// cleanly (the portal is gone and the hold refused as too late, or the hold stands and the
+/// delete is refused naming it), never both, never a deadlock or a half-deleted portal.
+#[tokio::test]
+async fn a_portal_delete_and_a_document_hold_at_once_leave_one_clean_outcome() {
+    let env = Env::start();
+    for round in 0..3 {
+        let (portal, token) = env.create_portal(&[]);
+        let mut ids = Vec::new();
+        for i in 0..6 {
+            ids.push(upload_one(&env, &token, &format!("pd{round}-{i}.txt")).await);
+        }
+        // The first upload is the last one the delete reaches.
+        let target = ids[0].clone();
+        let spawn =
+            |args: &[&str]| env.command().args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let deleter = spawn(&["portal", "delete", &portal, "--json"]);
+        let holder = spawn(&["hold", "place", "--doc", &target, "--reason", "race", "--json"]);
+        let (deleted, held) = (deleter.wait_with_output().unwrap(), holder.wait_with_output().unwrap());
+        let (delete_err, hold_err) =
+            (String::from_utf8_lossy(&deleted.stderr).into_owned(), String::from_utf8_lossy(&held.stderr).into_owned());
+        let docs = all_docs(&env);
+        let live = ids.iter().filter(|id| doc_in(&docs, id)["deleted_at"].is_null()).count();
+        match (deleted.status.success(), held.status.success()) {
+            (true, false) => {
+                assert!(hold_err.contains("already shredded"), "round {round}: {hold_err}");
+                assert_eq!(live, 0, "round {round}: the portal went with all its documents");
+            }
+            (false, true) => {
+                assert!(delete_err.contains("legal hold"), "round {round}: {delete_err}");
+                assert_eq!(live, ids.len(), "round {round}: nothing of the portal was shredded");
+            }
+            outcome => panic!("round {round}: {outcome:?}: delete {delete_err} / hold {hold_err}"),
+        }
+    }
+    assert!(env.audit_ok());
+}

@@ -137,6 +137,8 @@ impl Courier {
             "sha256": d.sha256, "reason": reason,
         });
         tx.record(caller, AuditAction::DocumentDelete, &format!("document:{}", d.id), details).await?;
+        let mut d = d;
+        (d.deleted_at, d.lifecycle.deletion_reason, d.wrapped_dek) = (Some(now), Some(reason), None);
         Ok(Some(d))
     }
 
@@ -144,7 +146,11 @@ impl Courier {
     /// blobs. Failures are logged; upkeep journals what is left (`journaled = 0`) and the
     /// orphan sweep removes the blobs. Returns whether SQLite's write-ahead log was cleared.
     pub(super) async fn after_shredding(&self, shredded: &[DocumentRecord]) -> bool {
-        let entries: Vec<(String, i64)> = shredded.iter().map(|d| (d.id.clone(), self.clock.now_ms())).collect();
+        if shredded.is_empty() {
+            return true;
+        }
+        let entries: Vec<(String, i64)> =
+            shredded.iter().map(|d| (d.id.clone(), d.deleted_at.unwrap_or_else(|| self.clock.now_ms()))).collect();
         if let Err(e) = self.journal(&entries).await {
             tracing::error!(error = %e, detail = e.internal_detail(), "could not append to the deletion journal; upkeep retries");
         }
@@ -207,22 +213,35 @@ impl Courier {
             if fresh.is_empty() {
                 break;
             }
+            // One journal append and one blob pass per page, not per document.
+            let mut shredded = Vec::new();
             for id in fresh {
-                let mut tx = self.audit.begin(&self.db).await?;
-                match self.shred_in(&mut tx, &Caller::system(), &id, None).await {
-                    Ok(Some(d)) => {
+                let outcome = async {
+                    let mut tx = self.audit.begin(&self.db).await?;
+                    let shredded = self.shred_in(&mut tx, &Caller::system(), &id, None).await?;
+                    if shredded.is_some() {
                         tx.commit().await?;
-                        match self.lifecycle_facts(&d).shred_at() {
-                            Some((_, ShredReason::Filed)) => done.filed += 1,
+                    }
+                    Ok(shredded)
+                }
+                .await;
+                match outcome {
+                    Ok(Some(d)) => {
+                        match d.lifecycle.deletion_reason {
+                            Some(ShredReason::Filed) => done.filed += 1,
                             _ => done.retention += 1,
                         }
-                        self.after_shredding(std::slice::from_ref(&d)).await;
+                        shredded.push(d);
                     }
                     Ok(None) | Err(Error::NotFound) => {}
                     Err(Error::Conflict(_)) => done.held += 1,
-                    Err(e) => return Err(e),
+                    Err(e) => {
+                        self.after_shredding(&shredded).await;
+                        return Err(e);
+                    }
                 }
             }
+            self.after_shredding(&shredded).await;
         }
         if done.retention + done.filed > 0 {
             tracing::info!(retention = done.retention, filed = done.filed, "shredded documents that were due");

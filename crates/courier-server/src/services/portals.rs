@@ -328,6 +328,11 @@ impl Courier {
             return Err(Error::NotFound);
         }
         let docs = courier_store::documents::list(tx.conn(), Some(id), false).await?;
+        // Every document's lock before the first event takes the chain's head: a hold being
+        // placed on one of them (its row, then the head) then waits here, never in a cycle.
+        for d in &docs {
+            courier_store::documents::lock_for_shred(tx.conn(), self.db.backend(), &d.id).await?;
+        }
         let mut shredded = Vec::with_capacity(docs.len());
         for d in &docs {
             // A held document refuses, and with it the whole deletion.
