@@ -33,6 +33,12 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
     if let Command::Serve { bind } = cli.command {
         return crate::serve::run(config, bind).await.map(|()| ExitCode::SUCCESS);
     }
+    // Backups other than `create` work on files, or fill an empty installation themselves.
+    if let Command::Backup(cmd) = &cli.command
+        && let Some(done) = crate::backup::offline(&config, cmd).await
+    {
+        return done;
+    }
     // A certificate checked against a given key needs no installation (the DPO's machine).
     if let Command::Certificate(CertificateCommand::Verify { file, public_key: Some(key), json }) = &cli.command {
         return crate::lifecycle::verify_offline(file, key, json.json);
@@ -97,6 +103,10 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             }
         }
         Command::Hold(c) => crate::lifecycle::hold(&me, c).await,
+        Command::Backup(crate::backup::BackupCommand::Create { to, recipient, json }) => {
+            crate::backup::create(&me, courier.config(), &to, recipient, json.json).await
+        }
+        Command::Backup(_) => unreachable_serve(),
         Command::Certificate(CertificateCommand::Verify { file, public_key: _, json }) => {
             crate::lifecycle::verify_offline(&file, &me.audit_public_key(), json.json)
         }

@@ -1,6 +1,7 @@
 //! The `courier` binary: argument parsing and wiring. Commands act on the data directory as
 //! the local operator (actor `cli:<os user>`); `serve` runs the web application.
 
+mod backup;
 mod clamd_disk;
 mod commands;
 mod lifecycle;
@@ -83,6 +84,9 @@ enum Command {
     /// Certificates of deletion.
     #[command(subcommand)]
     Certificate(lifecycle::CertificateCommand),
+    /// Encrypted backups: keys, create, list, verify, restore, drill.
+    #[command(subcommand)]
+    Backup(backup::BackupCommand),
 }
 
 #[derive(Subcommand)]

@@ -129,6 +129,8 @@ pub struct Config {
     /// How long the address of a client (portal upload, share download, link visitor) stays
     /// readable in the audit trail and the download records.
     pub client_ip_retention: DurationSpec,
+    /// The age recipient (age1…) backups are encrypted to; its identity stays offline.
+    pub backup_recipient: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
@@ -191,6 +193,7 @@ impl Default for Config {
             retention: DurationSpec::from_secs(30 * 86_400),
             filed_grace: DurationSpec::from_secs(86_400),
             client_ip_retention: DurationSpec::from_secs(30 * 86_400),
+            backup_recipient: None,
             clamd_addr: None,
             malware_scanning: None,
             malware_action: MalwareAction::Refuse,
@@ -326,6 +329,7 @@ const SETTINGS: &[(&str, Kind)] = &[
     ("retention", Kind::Text),
     ("filed_grace", Kind::Text),
     ("client_ip_retention", Kind::Text),
+    ("backup_recipient", Kind::Text),
 ];
 
 /// A TOML error as line, column and message, never quoting the file: the line may hold a

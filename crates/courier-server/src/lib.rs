@@ -1,6 +1,7 @@
 //! Courier's service layer (transactions, crypto, blobs, audit) and its HTTP application.
 //! Handlers in `web` only extract, call a service and render; every rule lives in `services`.
 
+pub mod backup;
 pub mod config;
 pub mod error;
 pub mod services;

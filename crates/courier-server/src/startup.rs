@@ -54,6 +54,13 @@ pub async fn open(config: Config) -> Result<(Arc<Courier>, OperatorKey)> {
     // The chain's keyed hash of client addresses: the same on every instance and after a
     // restore (the audit key travels with the backup), so a suspected address can be checked.
     let address_key = courier_crypto::MacKey::derive(&audit_seed, b"courier client address key v1");
+    let blobs = blob_store(&config)?;
+    let (courier, operator) = Courier::new(config, db, blobs, keys, signer, cookie_key, address_key, scanning, authz);
+    Ok((Arc::new(courier), operator))
+}
+
+/// The blob store the configuration names: S3, or a local directory (`blobs/` by default).
+pub fn blob_store(config: &Config) -> Result<Arc<dyn BlobStore>> {
     let s3 = config.s3_settings().map_err(|e| Error::BadRequest(e.to_string()))?;
     let blobs: Arc<dyn BlobStore> = match (s3, config.blob_store.as_deref()) {
         (Some(s3), _) => Arc::new(S3BlobStore::new(&s3)?),
@@ -61,16 +68,15 @@ pub async fn open(config: Config) -> Result<(Arc<Courier>, OperatorKey)> {
         (None, Some(dir)) if !dir.contains("://") => Arc::new(LocalBlobStore::open(Path::new(dir))?),
         (None, Some(other)) => return Err(Error::BadRequest(format!("blob store {other:?} is not supported"))),
     };
-    let (courier, operator) = Courier::new(config, db, blobs, keys, signer, cookie_key, address_key, scanning, authz);
-    Ok((Arc::new(courier), operator))
+    Ok(blobs)
 }
 
-fn create_private_dir(path: &Path) -> Result<()> {
+pub(crate) fn create_private_dir(path: &Path) -> Result<()> {
     std::fs::DirBuilder::new().recursive(true).mode(0o700).create(path)?;
     Ok(())
 }
 
-fn create_private_file(path: &Path) -> Result<()> {
+pub(crate) fn create_private_file(path: &Path) -> Result<()> {
     match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
         Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(e.into()),
         _ => Ok(()),

@@ -238,6 +238,9 @@ async fn every_handle_method_refuses_an_outsider() {
     refuses!(rewrap_all);
     refuses!(retire_master_key, 1);
     refuses!(maintain_once);
+    refuses!(verify_documents);
+    refuses!(create_backup, std::path::Path::new("/tmp"), "age1x");
+    refuses!(replay_journal, std::slice::from_ref(&doc), "b", 0);
     tried.insert("address_hash");
     refused("address_hash", me.address_hash([203, 0, 113, 7].into()));
     refuses!(sweep_blobs, None);

@@ -91,8 +91,15 @@ impl Db {
     /// Applies the embedded migrations of this backend (PostgreSQL takes an advisory lock, so
     /// instances starting together do not race).
     pub async fn migrate(&self) -> Result<()> {
+        self.migrate_to(i64::MAX).await
+    }
+
+    /// Applies the migrations up to `version` only (a restore loads a backup into the schema it
+    /// was taken with, then migrates the rest).
+    pub async fn migrate_to(&self, version: i64) -> Result<()> {
         let migrations: Vec<Migration> = MIGRATIONS
             .iter()
+            .filter(|(v, _, _)| *v <= version)
             .map(|(v, d, sql)| {
                 let sql = Cow::Owned(render(sql, self.backend));
                 Migration::new(*v, Cow::Borrowed(*d), MigrationType::Simple, sql, false)
@@ -102,6 +109,18 @@ impl Db {
         migrator.migrations = Cow::Owned(migrations);
         migrator.run(&self.pool).await?;
         Ok(())
+    }
+
+    /// The newest migration this build knows.
+    pub fn latest_version() -> i64 {
+        MIGRATIONS.last().map_or(0, |(v, _, _)| *v)
+    }
+
+    /// The newest migration applied to this database (0 for none).
+    pub async fn schema_version(&self) -> Result<i64> {
+        let row =
+            sqlx::query("SELECT COALESCE(MAX(version), 0) AS v FROM _sqlx_migrations").fetch_one(&self.pool).await?;
+        crate::col(&row, "v")
     }
 
     pub fn backend(&self) -> Backend {

@@ -19,6 +19,7 @@ pub mod portals;
 pub mod recovery_codes;
 pub mod sessions;
 pub mod shares;
+pub mod snapshot;
 pub mod users;
 
 pub use db::{Backend, Conn, Db, Tx};

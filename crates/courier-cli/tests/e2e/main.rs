@@ -8,6 +8,7 @@ mod access;
 mod accounts;
 mod api;
 mod audit;
+mod backups;
 mod cluster;
 mod crash;
 mod harness;

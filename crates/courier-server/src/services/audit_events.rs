@@ -187,6 +187,10 @@ pub enum AuditAction {
     PortalRetention,
     /// Upkeep made client addresses older than `client_ip_retention` unreadable (counts of audit events and share downloads).
     AddressesRedacted,
+    /// A backup was written: its id, location, audit sequence and counts (never the identity).
+    BackupCreated,
+    /// This installation was restored from a backup: its id, the counts, and how many documents the deletion journal shredded again.
+    BackupRestored,
 }
 
 impl AuditAction {
@@ -282,6 +286,8 @@ impl AuditAction {
         Self::MatterRetention,
         Self::PortalRetention,
         Self::AddressesRedacted,
+        Self::BackupCreated,
+        Self::BackupRestored,
     ];
 
     /// The action as stored in `audit_events.action`.
@@ -378,6 +384,8 @@ impl AuditAction {
             Self::MatterRetention => "matter.retention",
             Self::PortalRetention => "portal.retention",
             Self::AddressesRedacted => "audit.addresses_redacted",
+            Self::BackupCreated => "backup.created",
+            Self::BackupRestored => "backup.restored",
         }
     }
 }

@@ -465,7 +465,7 @@ impl Courier {
     /// Plaintext of a blob as a stream. A producer task reads and decrypts (on the blocking
     /// pool) up to `DOWNLOAD_AHEAD` batches ahead of the consumer, so writing to the client
     /// overlaps with the next read and decryption; no thread is held while the client is slow.
-    fn decrypt_stream(
+    pub(super) fn decrypt_stream(
         self: std::sync::Arc<Self>,
         mut reader: BlobReader,
         dek: Dek,

@@ -566,6 +566,24 @@ impl Acting {
         Ok(self.c().audit.keyed_address(ip))
     }
 
+    /// Writes a backup into the directory `to`, encrypted to the age `recipient`.
+    pub async fn create_backup(&self, to: &std::path::Path, recipient: &str) -> Result<super::backup::BackupCreated> {
+        self.operator_only()?;
+        self.c().create_backup(&self.caller, to, recipient).await
+    }
+
+    /// Decrypts every live document and checks its SHA-256 (the backup drill).
+    pub async fn verify_documents(&self) -> Result<(usize, Vec<String>)> {
+        self.operator_only()?;
+        self.c().verify_documents().await
+    }
+
+    /// After a restore: shreds again what the deletion journal names; audits `backup.restored`.
+    pub async fn replay_journal(&self, ids: &[String], backup_id: &str, documents: u64) -> Result<usize> {
+        self.operator_only()?;
+        self.c().replay_journal(&self.caller, ids, backup_id, documents).await
+    }
+
     pub async fn maintain_once(&self) -> Result<MaintenanceReport> {
         self.operator_only()?;
         Ok(self.c().maintain_once().await)

@@ -7,6 +7,7 @@ pub mod archive;
 pub mod audit;
 pub mod audit_events;
 pub mod authz;
+pub mod backup;
 pub mod certificates;
 pub mod clock;
 pub mod documents;

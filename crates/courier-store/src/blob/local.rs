@@ -63,6 +63,13 @@ impl BlobStore for LocalBlobStore {
         Ok(Box::pin(f))
     }
 
+    async fn size(&self, key: &str) -> io::Result<u64> {
+        if !is_valid_key(key) {
+            return Err(invalid_key());
+        }
+        Ok(tokio::fs::metadata(self.final_path(key)).await?.len())
+    }
+
     async fn delete(&self, key: &str) -> io::Result<()> {
         if !is_valid_key(key) {
             return Err(invalid_key());

@@ -22,6 +22,8 @@ pub trait BlobStore: Send + Sync {
     /// Starts writing the blob `key`; nothing is visible under `key` until `commit`.
     async fn create(&self, key: &str) -> io::Result<Box<dyn BlobUpload>>;
     async fn open(&self, key: &str) -> io::Result<BlobReader>;
+    /// The stored size of a committed blob (`NotFound` if there is none).
+    async fn size(&self, key: &str) -> io::Result<u64>;
     /// Removes a committed blob; removing a missing one is not an error.
     async fn delete(&self, key: &str) -> io::Result<()>;
     /// Committed keys whose blobs are older than `min_age` (candidates for the orphan sweep).

@@ -144,6 +144,10 @@ impl BlobStore for S3BlobStore {
         Ok(Box::pin(StreamReader::new(got.into_stream().map_err(to_io))))
     }
 
+    async fn size(&self, key: &str) -> io::Result<u64> {
+        Ok(self.store.head(&self.path(key)?).await.map_err(to_io)?.size)
+    }
+
     async fn delete(&self, key: &str) -> io::Result<()> {
         match self.store.delete(&self.path(key)?).await {
             Err(object_store::Error::NotFound { .. }) | Ok(()) => Ok(()),

@@ -1,0 +1,431 @@
+//! Backups beyond taking them (`services::backup` does that, inside the running service):
+//! checking a backup file, restoring it into an empty installation on either backend, and the
+//! drill that proves a restore works. A restore reads the file twice: first every entry is
+//! hashed against the manifest and nothing is written; only then is anything written, and if
+//! that fails what was written is removed again.
+
+pub mod archive;
+
+use std::collections::HashSet;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use courier_store::Db;
+use courier_store::blob::BlobStore;
+use courier_store::snapshot::{self, Shape};
+use serde::Serialize;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt};
+
+use self::archive::{Manifest, TarReader};
+use crate::{Config, Error, Result};
+
+/// What a restore did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Restored {
+    pub backup_id: String,
+    pub created_at: String,
+    pub documents: u64,
+    /// Documents the deletion journal (and the backup's own list) shredded again.
+    pub reshredded: usize,
+    pub audit_seq: i64,
+}
+
+/// Where the deletion journal comes from, or that there is knowingly none.
+pub enum Journal {
+    File(PathBuf),
+    None,
+}
+
+/// Longest manifest read into memory (it lists every part).
+const MAX_MANIFEST: u64 = 512 * 1024 * 1024;
+
+async fn open_file(path: &Path) -> Result<archive::Source> {
+    let file = tokio::fs::File::open(path)
+        .await
+        .map_err(|e| Error::BadRequest(format!("cannot open {}: {e}", path.display())))?;
+    Ok(Box::pin(file))
+}
+
+/// Reads the identity file given to `verify`, `restore` and `drill`.
+pub fn read_identity(path: &Path) -> Result<age::x25519::Identity> {
+    let text = zeroize::Zeroizing::new(
+        std::fs::read_to_string(path).map_err(|e| Error::BadRequest(format!("cannot read {}: {e}", path.display())))?,
+    );
+    archive::parse_identity(&text)
+}
+
+/// First pass: decrypts the whole file and checks every entry against the manifest (size and
+/// SHA-256, none missing, none extra, the manifest last). Writes nothing.
+pub async fn check(file: &Path, identity: &age::x25519::Identity) -> Result<Manifest> {
+    let mut tar = TarReader::new(archive::decrypting(open_file(file).await?, identity).await?);
+    let mut seen = std::collections::BTreeMap::new();
+    let mut manifest: Option<Manifest> = None;
+    while let Some((name, size)) = tar.next().await? {
+        if manifest.is_some() {
+            return Err(Error::BadRequest("the backup has entries after its manifest".into()));
+        }
+        if name == "manifest.json" {
+            if size > MAX_MANIFEST {
+                return Err(Error::BadRequest("the backup's manifest is implausibly large".into()));
+            }
+            let mut text = Vec::new();
+            tar.body(size).read_to_end(&mut text).await?;
+            manifest = Some(
+                serde_json::from_slice(&text)
+                    .map_err(|e| Error::BadRequest(format!("the backup's manifest is unreadable: {e}")))?,
+            );
+        } else {
+            let hash = archive::hash_body(&mut tar.body(size), size).await?;
+            if seen.insert(name.clone(), (size, hash)).is_some() {
+                return Err(Error::BadRequest(format!("the backup holds {name} twice")));
+            }
+        }
+        tar.end_entry(size).await?;
+    }
+    let manifest = manifest.ok_or_else(|| Error::BadRequest("the backup has no manifest (truncated?)".into()))?;
+    if manifest.format != archive::FORMAT {
+        return Err(Error::BadRequest(format!("unknown backup format {:?}", manifest.format)));
+    }
+    if seen != manifest.parts {
+        let differs = manifest
+            .parts
+            .keys()
+            .chain(seen.keys())
+            .find(|k| seen.get(*k) != manifest.parts.get(*k))
+            .cloned()
+            .unwrap_or_default();
+        return Err(Error::BadRequest(format!("the backup's {differs} does not match its manifest")));
+    }
+    Ok(manifest)
+}
+
+/// Restores `file` into the installation `config` names, which must be empty: its data
+/// directory empty or missing, its database without tables, its blob store without blobs.
+pub async fn restore(
+    config: &Config,
+    file: &Path,
+    identity: &age::x25519::Identity,
+    journal: Journal,
+) -> Result<Restored> {
+    let journal_ids = match &journal {
+        Journal::File(path) => read_journal(path)?,
+        Journal::None => Vec::new(),
+    };
+    refuse_non_empty(config).await?;
+    let manifest = check(file, identity).await?;
+    if manifest.schema_version > Db::latest_version() {
+        return Err(Error::BadRequest(format!(
+            "the backup comes from a newer Courier (schema {}; this one knows {}): restore it with that version",
+            manifest.schema_version,
+            Db::latest_version()
+        )));
+    }
+    let created_dir = !config.data_dir.exists();
+    let mut written = Written::default();
+    let applied = apply(config, file, identity, &manifest, &mut written).await;
+    if let Err(e) = applied {
+        written.undo(config, created_dir).await;
+        return Err(e);
+    }
+    // Now the installation opens like any other; the journal is replayed before anything
+    // is served (a restore is a command: nothing serves until it returns).
+    let (courier, operator) = crate::startup::open(config.clone()).await?;
+    let me = courier.operator(&operator);
+    let mut ids: Vec<String> = journal_ids;
+    ids.extend(manifest.shredded_during_backup.iter().cloned());
+    let reshredded = me.replay_journal(&ids, &manifest.id, manifest.documents).await?;
+    courier.close().await;
+    Ok(Restored {
+        backup_id: manifest.id,
+        created_at: manifest.created_at,
+        documents: manifest.documents,
+        reshredded,
+        audit_seq: manifest.audit_seq,
+    })
+}
+
+/// The document ids of a deletion journal (`audit/shreds.log`): one JSON line each.
+fn read_journal(path: &Path) -> Result<Vec<String>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::BadRequest(format!("cannot read the deletion journal {}: {e}", path.display())))?;
+    let mut ids = Vec::new();
+    for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let v: serde_json::Value = serde_json::from_str(line)
+            .map_err(|_| Error::BadRequest(format!("{} line {} is not a journal line", path.display(), n + 1)))?;
+        let id = v["document_id"]
+            .as_str()
+            .filter(|id| courier_store::blob::is_valid_key(id))
+            .ok_or_else(|| Error::BadRequest(format!("{} line {} names no document", path.display(), n + 1)))?;
+        ids.push(id.to_owned());
+    }
+    Ok(ids)
+}
+
+async fn refuse_non_empty(config: &Config) -> Result<()> {
+    let not_empty = |what: String| {
+        Err(Error::Conflict(format!(
+            "{what}: a backup is restored only into an empty installation (nothing is overwritten)"
+        )))
+    };
+    if let Ok(mut entries) = std::fs::read_dir(&config.data_dir)
+        && entries.next().is_some()
+    {
+        return not_empty(format!("{} is not empty", config.data_dir.display()));
+    }
+    for key in [config.master_key_path(), config.audit_key_path()] {
+        if key.exists() {
+            return not_empty(format!("the key file {} exists", key.display()));
+        }
+    }
+    if config.database_url.is_some() {
+        let db = Db::connect(&config.database_url()).await.map_err(|e| Error::Unavailable(format!("database: {e}")))?;
+        let mut conn = db.pool().acquire().await.map_err(courier_store::StoreError::from)?;
+        let tables = snapshot::all_tables(&mut conn, db.backend()).await?;
+        drop(conn);
+        db.close().await;
+        if !tables.is_empty() {
+            return not_empty(format!("the database already has {} tables", tables.len()));
+        }
+    }
+    if config.s3_settings().map_err(|e| Error::BadRequest(e.to_string()))?.is_some() {
+        let blobs = crate::startup::blob_store(config)?;
+        if !blobs.list_older_than(std::time::Duration::ZERO).await?.is_empty() {
+            return not_empty("the blob store already holds blobs".into());
+        }
+    }
+    Ok(())
+}
+
+/// What a restore wrote so far, to take back if it fails.
+#[derive(Default)]
+struct Written {
+    files: Vec<PathBuf>,
+    blobs: Vec<String>,
+    store: Option<Arc<dyn BlobStore>>,
+    database: Option<Db>,
+}
+
+impl Written {
+    async fn undo(self, config: &Config, created_dir: bool) {
+        if let Some(store) = &self.store {
+            for key in &self.blobs {
+                if let Err(e) = store.delete(key).await {
+                    tracing::warn!(error = %e, "could not remove a blob of the failed restore");
+                }
+            }
+        }
+        if let Some(db) = self.database {
+            if db.backend() == courier_store::Backend::Postgres
+                && let Ok(mut conn) = db.pool().acquire().await
+                && let Err(e) = snapshot::drop_all(&mut conn, db.backend()).await
+            {
+                tracing::warn!(error = %e, "could not drop the tables of the failed restore");
+            }
+            db.close().await;
+        }
+        for f in &self.files {
+            let _ = std::fs::remove_file(f);
+        }
+        if created_dir {
+            let _ = std::fs::remove_dir_all(&config.data_dir);
+        } else {
+            for f in ["courier.db", "courier.db-wal", "courier.db-shm"] {
+                let _ = std::fs::remove_file(config.data_dir.join(f));
+            }
+        }
+    }
+}
+
+/// Second pass: writes the keys, the audit log, the blobs and the rows (in one transaction,
+/// committed last), then migrates the schema to this version's.
+async fn apply(
+    config: &Config,
+    file: &Path,
+    identity: &age::x25519::Identity,
+    manifest: &Manifest,
+    written: &mut Written,
+) -> Result<()> {
+    for dir in ["", "keys", "audit", "blobs"] {
+        crate::startup::create_private_dir(&config.data_dir.join(dir))?;
+    }
+    if config.database_url.is_none() {
+        crate::startup::create_private_file(&config.data_dir.join("courier.db"))?;
+    }
+    let db = Db::connect(&config.database_url()).await.map_err(|e| Error::Unavailable(format!("database: {e}")))?;
+    written.database = Some(db.clone());
+    db.migrate_to(manifest.schema_version).await?;
+    let store = crate::startup::blob_store(config)?;
+    written.store = Some(Arc::clone(&store));
+    let mut tx = db.begin().await?;
+    for table in snapshot::TABLES.iter().rev() {
+        snapshot::clear(&mut tx, table).await?;
+    }
+    let mut tar = TarReader::new(archive::decrypting(open_file(file).await?, identity).await?);
+    let mut tables_seen = HashSet::new();
+    while let Some((name, size)) = tar.next().await? {
+        let body = &mut tar.body(size);
+        if let Some(table) = name.strip_prefix("db/").and_then(|n| n.strip_suffix(".jsonl")) {
+            load_table(&mut tx, table, body).await?;
+            tables_seen.insert(table.to_owned());
+        } else if let Some(key) = name.strip_prefix("blobs/") {
+            let mut upload = store.create(key).await?;
+            written.blobs.push(key.to_owned());
+            let mut buf = vec![0u8; 256 * 1024];
+            loop {
+                let n = body.read(&mut buf).await?;
+                if n == 0 {
+                    break;
+                }
+                upload.write(&buf[..n]).await?;
+            }
+            upload.seal().await?;
+            upload.commit().await?;
+        } else if let Some(key) = name.strip_prefix("keys/") {
+            let path = key_path(config, key)?;
+            write_new(&path, body, written).await?;
+        } else if name == "audit/heads.log" {
+            write_new(&config.data_dir.join("audit").join("heads.log"), body, written).await?;
+        } else if name != "manifest.json" {
+            return Err(Error::BadRequest(format!("the backup holds an unknown entry {name}")));
+        }
+        tokio::io::copy(body, &mut tokio::io::sink()).await?;
+        tar.end_entry(size).await?;
+    }
+    if let Some(missing) = snapshot::TABLES.iter().find(|t| !tables_seen.contains(**t)) {
+        return Err(Error::BadRequest(format!("the backup has no table {missing}")));
+    }
+    Db::commit(tx).await?;
+    db.migrate().await?;
+    db.close().await;
+    Ok(())
+}
+
+/// Where a key file of the backup goes in this installation.
+fn key_path(config: &Config, name: &str) -> Result<PathBuf> {
+    if name == "audit.key" {
+        return Ok(config.audit_key_path());
+    }
+    let version: u32 = name
+        .strip_prefix("master.key.v")
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| Error::BadRequest(format!("the backup holds an unknown key file {name}")))?;
+    let base = config.master_key_path();
+    Ok(if version == 1 { base } else { PathBuf::from(format!("{}.v{version}", base.display())) })
+}
+
+/// Writes a file that must not exist yet (mode 0600), synced.
+async fn write_new(
+    path: &Path,
+    body: &mut (dyn tokio::io::AsyncRead + Unpin + Send),
+    written: &mut Written,
+) -> Result<()> {
+    let mut bytes = zeroize::Zeroizing::new(Vec::new());
+    body.read_to_end(&mut bytes).await?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| Error::Conflict(format!("cannot create {}: {e}", path.display())))?;
+    written.files.push(path.to_owned());
+    std::io::Write::write_all(&mut f, &bytes)?;
+    f.sync_all()?;
+    Ok(())
+}
+
+/// Loads one table's rows from its JSON Lines (a shape line, then one array per row).
+async fn load_table(
+    conn: &mut courier_store::Conn,
+    table: &str,
+    body: &mut (dyn tokio::io::AsyncRead + Unpin + Send),
+) -> Result<()> {
+    let bad = |what: &str| Error::BadRequest(format!("the backup's table {table}: {what}"));
+    let mut lines = tokio::io::BufReader::new(body).lines();
+    let first = lines.next_line().await?.ok_or_else(|| bad("empty"))?;
+    let shape: Shape = serde_json::from_str(&first).map_err(|_| bad("no shape line"))?;
+    if shape.table != table || !snapshot::TABLES.contains(&table) {
+        return Err(bad("not a table backups carry"));
+    }
+    while let Some(line) = lines.next_line().await? {
+        let row: Vec<serde_json::Value> = serde_json::from_str(&line).map_err(|_| bad("a row is not JSON"))?;
+        snapshot::insert(conn, &shape, &row).await?;
+    }
+    Ok(())
+}
+
+/// What `backup drill` (and `backup verify`) report.
+#[derive(Debug, Clone, Serialize)]
+pub struct DrillReport {
+    pub backup_id: Option<String>,
+    pub file: String,
+    pub documents_checked: usize,
+    pub audit_events: i64,
+    pub ok: bool,
+    pub seconds: f64,
+    pub error: Option<String>,
+}
+
+/// Restores `file` into a temporary installation (SQLite, local blobs), decrypts every
+/// document against its SHA-256, verifies the audit trail, and deletes the installation.
+pub async fn drill(file: &Path, identity: &age::x25519::Identity) -> DrillReport {
+    let started = std::time::Instant::now();
+    let dir = std::env::temp_dir().join(format!("courier-drill-{}", uuid::Uuid::new_v4().simple()));
+    let config = Config { data_dir: dir.clone(), ..Config::default() };
+    let mut report = DrillReport {
+        backup_id: None,
+        file: file.display().to_string(),
+        documents_checked: 0,
+        audit_events: 0,
+        ok: false,
+        seconds: 0.0,
+        error: None,
+    };
+    let outcome = async {
+        let restored = restore(&config, file, identity, Journal::None).await?;
+        report.backup_id = Some(restored.backup_id);
+        let (courier, operator) = crate::startup::open(config.clone()).await?;
+        let me = courier.operator(&operator);
+        let (checked, bad) = me.verify_documents().await?;
+        report.documents_checked = checked;
+        let audit = me.verify_audit().await?;
+        report.audit_events = audit.events;
+        courier.close().await;
+        if let Some(e) = audit.error {
+            return Err(Error::Conflict(format!(
+                "the restored audit trail does not verify at event {}: {}",
+                e.seq, e.reason
+            )));
+        }
+        if !bad.is_empty() {
+            return Err(Error::Conflict(format!(
+                "{} documents do not match their SHA-256: {}",
+                bad.len(),
+                bad.join(", ")
+            )));
+        }
+        Ok(())
+    }
+    .await;
+    let _ = std::fs::remove_dir_all(&dir);
+    match outcome {
+        Ok(()) => report.ok = true,
+        Err(e) => report.error = Some(e.internal_detail().map_or_else(|| e.public_message(), str::to_owned)),
+    }
+    report.seconds = (started.elapsed().as_secs_f64() * 100.0).round() / 100.0;
+    report
+}
+
+/// The backups in a directory, newest first: (file name, bytes).
+pub fn list(dir: &Path) -> Result<Vec<(String, u64)>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| Error::BadRequest(format!("cannot read {}: {e}", dir.display())))? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with("courier-backup-") && name.ends_with(".tar.age") {
+            out.push((name, entry.metadata()?.len()));
+        }
+    }
+    out.sort_by(|a, b| b.0.cmp(&a.0));
+    Ok(out)
+}

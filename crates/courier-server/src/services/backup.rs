@@ -1,0 +1,241 @@
+//! Taking a backup while Courier serves (`docs/backups.md`): one consistent snapshot of the
+//! metadata, the blobs as stored (already encrypted), the keys and the audit logs, streamed
+//! into one tar encrypted with age to the firm's recipient. Nothing is held whole in memory or
+//! written in plaintext to disk.
+
+use std::path::{Path, PathBuf};
+
+use courier_core::time_fmt::rfc3339;
+use courier_store::snapshot;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::audit::AuditAction;
+use super::{Caller, Courier};
+use crate::backup::archive::{self, Manifest, TarWriter};
+use crate::{Error, Result};
+
+/// What `backup create --json` prints.
+#[derive(Debug, Clone, Serialize)]
+pub struct BackupCreated {
+    pub id: String,
+    pub location: String,
+    pub created_at: String,
+    pub audit_seq: i64,
+    pub documents: u64,
+    pub bytes: u64,
+}
+
+/// The file name of a backup: its time first, so names sort by age.
+pub fn file_name(created_ms: i64, id: &str) -> String {
+    let stamp = rfc3339(created_ms).replace([':', '-'], "");
+    format!("courier-backup-{stamp}-{id}.tar.age")
+}
+
+impl Courier {
+    /// Writes a backup into the directory `to` (which must exist), encrypted to `recipient`.
+    pub(super) async fn create_backup(&self, caller: &Caller, to: &Path, recipient: &str) -> Result<BackupCreated> {
+        let recipient = archive::parse_recipient(recipient)?;
+        if !tokio::fs::metadata(to).await.is_ok_and(|m| m.is_dir()) {
+            return Err(Error::BadRequest(format!("{} is not a directory (create it first)", to.display())));
+        }
+        let now = self.clock.now_ms();
+        let id = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
+        let name = file_name(now, &id);
+        let (partial, done) = (to.join(format!(".{name}.partial")), to.join(&name));
+        let file = tokio::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&partial).await?;
+        let result = self.write_backup(Box::pin(file), &recipient, &id, now).await;
+        let manifest = match result {
+            Ok(m) => m,
+            Err(e) => {
+                let _ = tokio::fs::remove_file(&partial).await;
+                return Err(e);
+            }
+        };
+        // Durable before it has its name: a backup that is listed is whole.
+        std::fs::File::open(&partial)?.sync_all()?;
+        tokio::fs::rename(&partial, &done).await?;
+        std::fs::File::open(to)?.sync_all()?;
+        let bytes = tokio::fs::metadata(&done).await?.len();
+        let created = BackupCreated {
+            id,
+            location: done.display().to_string(),
+            created_at: rfc3339(now),
+            audit_seq: manifest.audit_seq,
+            documents: manifest.documents,
+            bytes,
+        };
+        let details = json!({ "backup_id": created.id, "location": created.location, "audit_seq": created.audit_seq,
+            "documents": created.documents, "blobs": manifest.blobs, "bytes": bytes });
+        self.audit
+            .record(&self.db, caller, AuditAction::BackupCreated, &format!("backup:{}", created.id), details)
+            .await?;
+        Ok(created)
+    }
+
+    async fn write_backup(
+        &self,
+        sink: archive::Sink,
+        recipient: &age::x25519::Recipient,
+        id: &str,
+        now: i64,
+    ) -> Result<Manifest> {
+        let mut tar = TarWriter::new(archive::encrypting(sink, recipient).await?);
+        let (audit_seq, documents, blob_keys) = self.write_snapshot(&mut tar).await?;
+        tar.entry_bytes("audit/heads.log", &self.heads_log_up_to(audit_seq).await?).await?;
+        for (name, path) in self.key_files() {
+            let bytes = zeroize::Zeroizing::new(tokio::fs::read(&path).await?);
+            tar.entry_bytes(&format!("keys/{name}"), &bytes).await?;
+        }
+        let mut shredded_during_backup = Vec::new();
+        let mut blobs = 0;
+        for (doc_id, key) in blob_keys {
+            let opened = match self.blobs.size(&key).await {
+                Ok(size) => self.blobs.open(&key).await.map(|r| (size, r)),
+                Err(e) => Err(e),
+            };
+            match opened {
+                Ok((size, mut reader)) => {
+                    tar.entry(&format!("blobs/{key}"), size, &mut reader).await?;
+                    blobs += 1;
+                }
+                // Shredded since the snapshot: the restore shreds it again.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    let now_live = courier_store::documents::get(self.db.pool(), &doc_id).await?;
+                    if now_live.is_some_and(|d| d.deleted_at.is_none()) {
+                        return Err(Error::Internal(format!("the blob of live document {doc_id} is missing")));
+                    }
+                    shredded_during_backup.push(doc_id);
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let manifest = Manifest {
+            format: archive::FORMAT.to_owned(),
+            id: id.to_owned(),
+            created_at: rfc3339(now),
+            schema_version: self.db.schema_version().await?,
+            audit_seq,
+            documents,
+            blobs,
+            shredded_during_backup,
+            parts: tar.parts.clone(),
+        };
+        tar.finish(&manifest).await?;
+        Ok(manifest)
+    }
+
+    /// Every kept table, read in one snapshot: `db/<table>.jsonl`, a shape line then one JSON
+    /// array per row. Each table is read twice inside the snapshot (its size first, as tar
+    /// wants it before the data), so no table is ever held whole. Returns the audit sequence
+    /// of the snapshot, the live documents, and (document, blob key) of each.
+    async fn write_snapshot(&self, tar: &mut TarWriter) -> Result<(i64, u64, Vec<(String, String)>)> {
+        let backend = self.db.backend();
+        let mut conn = self.db.pool().acquire().await.map_err(courier_store::StoreError::from)?;
+        snapshot::begin_snapshot(&mut conn, backend).await?;
+        let mut blob_keys = Vec::new();
+        let mut audit_seq = 0;
+        for table in snapshot::TABLES {
+            let shape = snapshot::shape(&mut conn, backend, table).await?;
+            let header = serde_json::to_string(&shape).map_err(|e| Error::internal("shape", e))? + "\n";
+            let column = |n: &str| shape.columns.iter().position(|(c, _)| c == n);
+            let (id_at, key_at, dek_at, seq_at) =
+                (column("id"), column("blob_key"), column("wrapped_dek"), column("seq"));
+            // First pass: the size (and what later steps need).
+            let mut size = header.len() as u64;
+            let (mut rows, task) = snapshot::stream_rows(conn, shape.clone());
+            while let Some(row) = rows.recv().await {
+                let row = row?;
+                size += line(&row)?.len() as u64;
+                if *table == "documents"
+                    && let (Some(i), Some(k), Some(d)) = (id_at, key_at, dek_at)
+                    && !row[d].is_null()
+                    && let (Some(id), Some(key)) = (row[i].as_str(), row[k].as_str())
+                {
+                    blob_keys.push((id.to_owned(), key.to_owned()));
+                }
+                if *table == "audit_head"
+                    && let Some(s) = seq_at
+                {
+                    audit_seq = row[s].as_i64().unwrap_or(0);
+                }
+            }
+            conn = task.await.map_err(|e| Error::internal("snapshot task", e))?;
+            // Second pass, in the same snapshot: the data.
+            tar.begin(&format!("db/{table}.jsonl"), size).await?;
+            tar.write(header.as_bytes()).await?;
+            let (mut rows, task) = snapshot::stream_rows(conn, shape);
+            while let Some(row) = rows.recv().await {
+                tar.write(line(&row?)?.as_bytes()).await?;
+            }
+            conn = task.await.map_err(|e| Error::internal("snapshot task", e))?;
+            tar.end().await?;
+        }
+        snapshot::end_snapshot(&mut conn).await?;
+        let documents = blob_keys.len() as u64;
+        Ok((audit_seq, documents, blob_keys))
+    }
+
+    /// The lines of `heads.log` up to the snapshot's head: later ones name events the backup
+    /// does not hold, and a restored trail must not look rolled back.
+    async fn heads_log_up_to(&self, seq: i64) -> Result<Vec<u8>> {
+        let path = self.config.data_dir.join("audit").join("heads.log");
+        let text = match tokio::fs::read_to_string(&path).await {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(e.into()),
+        };
+        let kept: String = text
+            .lines()
+            .filter(|l| serde_json::from_str::<Value>(l).ok().and_then(|v| v["seq"].as_i64()).is_some_and(|s| s <= seq))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        Ok(kept.into_bytes())
+    }
+
+    /// (name in the backup, path) of the master key versions and the audit key.
+    fn key_files(&self) -> Vec<(String, PathBuf)> {
+        let mut files: Vec<(String, PathBuf)> = self
+            .keys
+            .ring()
+            .versions()
+            .into_iter()
+            .map(|v| (format!("master.key.v{v}"), self.keys.version_path(v)))
+            .collect();
+        files.push(("audit.key".to_owned(), self.config.audit_key_path()));
+        files
+    }
+}
+
+impl Courier {
+    /// Decrypts every live document (held ones too, nothing is served) and compares it with
+    /// its SHA-256: (documents checked, those that differ or do not open).
+    pub(super) async fn verify_documents(self: &std::sync::Arc<Self>) -> Result<(usize, Vec<String>)> {
+        use futures_util::StreamExt;
+        let mut bad = Vec::new();
+        let docs = courier_store::documents::list(self.db.pool(), None, false).await?;
+        for d in &docs {
+            let opened = async {
+                let wrapped = d.wrapped_dek.as_deref().ok_or(Error::NotFound)?;
+                let id: courier_core::DocumentId = d.id.parse().map_err(|e| Error::internal("document id", e))?;
+                let dek = self.keys.unwrap(wrapped, id.as_uuid().as_bytes())?;
+                let reader = self.blobs.open(&d.blob_key).await?;
+                let mut plain = std::pin::pin!(self.clone().decrypt_stream(reader, dek, id));
+                let mut hash = courier_crypto::Sha256::default();
+                while let Some(chunk) = plain.next().await {
+                    hash.update(&chunk?);
+                }
+                Ok::<_, Error>(hex::encode(hash.finish()))
+            }
+            .await;
+            if opened.ok().as_deref() != Some(d.sha256.as_str()) {
+                bad.push(d.id.clone());
+            }
+        }
+        Ok((docs.len(), bad))
+    }
+}
+
+fn line(row: &[Value]) -> Result<String> {
+    Ok(serde_json::to_string(row).map_err(|e| Error::internal("row", e))? + "\n")
+}
