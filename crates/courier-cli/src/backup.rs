@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 use courier_server::Config;
-use courier_server::backup::{self, Journal};
+use courier_server::backup::{self, BackupFile, Journal, Location};
 use courier_server::services::handles::Acting;
 use serde_json::json;
 
@@ -30,9 +30,9 @@ pub(crate) enum BackupCommand {
     },
     /// Write a backup of this installation, while it serves, into a directory.
     Create {
-        /// The directory to write it into (it must exist), e.g. a mounted NAS.
+        /// A directory (it must exist, e.g. a mounted NAS) or s3://bucket/prefix.
         #[arg(long)]
-        to: PathBuf,
+        to: String,
         /// The age recipient (age1…); default: the setting `backup_recipient`.
         #[arg(long)]
         recipient: Option<String>,
@@ -41,17 +41,17 @@ pub(crate) enum BackupCommand {
     },
     /// The backups in a directory, newest first.
     List {
-        /// The directory backups are written to.
+        /// The directory or s3://bucket/prefix backups are written to.
         #[arg(long)]
-        from: PathBuf,
+        from: String,
         #[command(flatten)]
         json: Json,
     },
     /// Check a backup by restoring it into a temporary installation: exit 0 only when it
     /// restores completely (every part, every document's SHA-256, the audit chain).
     Verify {
-        /// The backup file.
-        file: PathBuf,
+        /// The backup file (a path, or s3://bucket/prefix/name).
+        file: String,
         /// The age identity file (from `backup keygen`).
         #[arg(long)]
         identity: PathBuf,
@@ -61,8 +61,8 @@ pub(crate) enum BackupCommand {
     /// Restore a backup into the installation named by --data-dir / the configuration, which
     /// must be empty; every document in the deletion journal is shredded again first.
     Restore {
-        /// The backup file.
-        file: PathBuf,
+        /// The backup file (a path, or s3://bucket/prefix/name).
+        file: String,
         /// The age identity file (from `backup keygen`).
         #[arg(long)]
         identity: PathBuf,
@@ -78,9 +78,9 @@ pub(crate) enum BackupCommand {
     /// Restore the newest backup of a directory into a temporary installation, check every
     /// document and the audit chain, delete it, and report (exit non-zero unless ok).
     Drill {
-        /// The directory backups are written to.
+        /// The directory or s3://bucket/prefix backups are written to.
         #[arg(long)]
-        from: PathBuf,
+        from: String,
         /// The age identity file (from `backup keygen`).
         #[arg(long)]
         identity: PathBuf,
@@ -91,22 +91,42 @@ pub(crate) enum BackupCommand {
 
 /// The commands that do not open the installation; `None` for `create`.
 pub(crate) async fn offline(config: &Config, cmd: &BackupCommand) -> Option<Result<ExitCode>> {
+    let public = |e: courier_server::Error| anyhow::anyhow!("{}", e.public_message());
     Some(match cmd {
         BackupCommand::Keygen { output, json } => keygen(output, json.json),
-        BackupCommand::List { from, json } => list(from, json.json),
-        BackupCommand::Verify { file, identity, json } => drill_file(file, identity, json.json).await,
-        BackupCommand::Drill { from, identity, json } => match backup::list(from) {
-            Ok(found) => match found.first() {
-                Some((name, _)) => drill_file(&from.join(name), identity, json.json).await,
-                None => Err(anyhow::anyhow!("no backup in {}", from.display())),
-            },
-            Err(e) => Err(anyhow::anyhow!("{}", e.public_message())),
+        BackupCommand::List { from, json } => match Location::parse(config, from) {
+            Ok(location) => list(&location, json.json).await,
+            Err(e) => Err(public(e)),
+        },
+        BackupCommand::Verify { file, identity, json } => match BackupFile::parse(config, file) {
+            Ok(file) => drill_file(&file, identity, json.json).await,
+            Err(e) => Err(public(e)),
+        },
+        BackupCommand::Drill { from, identity, json } => match newest(config, from).await {
+            Ok(file) => drill_file(&file, identity, json.json).await,
+            Err(e) => Err(public(e)),
         },
         BackupCommand::Restore { file, identity, journal, no_journal: _, json } => {
-            restore(config, file, identity, journal.clone(), json.json).await
+            match BackupFile::parse(config, file) {
+                Ok(file) => restore(config, &file, identity, journal.clone(), json.json).await,
+                Err(e) => Err(public(e)),
+            }
         }
         BackupCommand::Create { .. } => return None,
     })
+}
+
+/// The newest backup of a location.
+async fn newest(config: &Config, from: &str) -> courier_server::Result<BackupFile> {
+    let location = Location::parse(config, from)?;
+    let name = location
+        .list()
+        .await?
+        .into_iter()
+        .next()
+        .map(|(name, _)| name)
+        .ok_or_else(|| courier_server::Error::BadRequest(format!("no backup in {from}")))?;
+    Ok(BackupFile { location, name })
 }
 
 fn keygen(output: &Path, as_json: bool) -> Result<ExitCode> {
@@ -131,11 +151,11 @@ fn keygen(output: &Path, as_json: bool) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn list(from: &Path, as_json: bool) -> Result<ExitCode> {
-    let found = backup::list(from).map_err(|e| anyhow::anyhow!("{}", e.public_message()))?;
+async fn list(from: &Location, as_json: bool) -> Result<ExitCode> {
+    let found = from.list().await.map_err(|e| anyhow::anyhow!("{}", e.public_message()))?;
     let entries: Vec<_> = found
         .iter()
-        .map(|(name, bytes)| json!({ "file": name, "location": from.join(name).display().to_string(), "bytes": bytes }))
+        .map(|(name, bytes)| json!({ "file": name, "location": from.describe(name), "bytes": bytes }))
         .collect();
     if as_json {
         return print_json(&entries);
@@ -146,7 +166,7 @@ fn list(from: &Path, as_json: bool) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn drill_file(file: &Path, identity: &Path, as_json: bool) -> Result<ExitCode> {
+async fn drill_file(file: &BackupFile, identity: &Path, as_json: bool) -> Result<ExitCode> {
     let identity = backup::read_identity(identity).map_err(|e| anyhow::anyhow!("{}", e.public_message()))?;
     let report = backup::drill(file, &identity).await;
     let code = if report.ok { ExitCode::SUCCESS } else { ExitCode::FAILURE };
@@ -165,7 +185,7 @@ async fn drill_file(file: &Path, identity: &Path, as_json: bool) -> Result<ExitC
 
 async fn restore(
     config: &Config,
-    file: &Path,
+    file: &BackupFile,
     identity: &Path,
     journal: Option<PathBuf>,
     as_json: bool,
@@ -187,14 +207,15 @@ async fn restore(
 pub(crate) async fn create(
     me: &Acting,
     config: &Config,
-    to: &Path,
+    to: &str,
     recipient: Option<String>,
     as_json: bool,
 ) -> Result<ExitCode> {
     let Some(recipient) = recipient.or_else(|| config.backup_recipient.clone()) else {
         bail!("give --recipient age1… or set backup_recipient (the identity stays offline)");
     };
-    let created = service(me.create_backup(to, &recipient).await)?;
+    let to = service(Location::parse(config, to))?;
+    let created = service(me.create_backup(&to, &recipient).await)?;
     if as_json {
         return print_json(&created);
     }

@@ -467,12 +467,17 @@ impl Config {
     /// The S3 settings when `blob_store` names a bucket.
     pub fn s3_settings(&self) -> Result<Option<courier_store::blob::S3Settings>, ConfigError> {
         let Some(url) = self.blob_store.as_deref().filter(|u| u.starts_with("s3://")) else { return Ok(None) };
+        self.s3_settings_for(url).map(Some)
+    }
+
+    /// S3 settings for `url` (`s3://bucket/prefix`) with this installation's endpoint and
+    /// credentials (backups go to another bucket of the same service).
+    pub fn s3_settings_for(&self, url: &str) -> Result<courier_store::blob::S3Settings, ConfigError> {
         let (bucket, prefix) = courier_store::blob::S3Settings::parse_url(url)
-            .ok_or_else(|| ConfigError::Invalid(format!("blob_store {url:?} is not s3://bucket/prefix")))?;
-        let need = |v: &Option<String>, name: &str| {
-            v.clone().ok_or_else(|| ConfigError::Invalid(format!("an S3 blob store needs {name}")))
-        };
-        Ok(Some(courier_store::blob::S3Settings {
+            .ok_or_else(|| ConfigError::Invalid(format!("{url:?} is not s3://bucket/prefix")))?;
+        let need =
+            |v: &Option<String>, name: &str| v.clone().ok_or_else(|| ConfigError::Invalid(format!("S3 needs {name}")));
+        Ok(courier_store::blob::S3Settings {
             bucket,
             prefix,
             endpoint: self.s3_endpoint.clone(),
@@ -480,7 +485,7 @@ impl Config {
             access_key_id: need(&self.s3_access_key_id, "s3_access_key_id (COURIER_S3_ACCESS_KEY_ID)")?,
             secret_access_key: need(&self.s3_secret_access_key, "s3_secret_access_key (COURIER_S3_SECRET_ACCESS_KEY)")?,
             stale_upload_after: Duration::from_secs(self.s3_stale_upload_secs),
-        }))
+        })
     }
 
     pub fn database_url(&self) -> String {

@@ -37,6 +37,85 @@ pub enum Journal {
     None,
 }
 
+/// Where backups are kept: a directory (e.g. a mounted NAS) or `s3://bucket/prefix`.
+pub enum Location {
+    Dir(PathBuf),
+    S3 { files: courier_store::blob::S3Files, bucket: String },
+}
+
+/// One backup file in a location.
+pub struct BackupFile {
+    pub location: Location,
+    pub name: String,
+}
+
+impl Location {
+    /// `s3://bucket/prefix` (with this installation's S3 endpoint and credentials) or a path.
+    pub fn parse(config: &Config, text: &str) -> Result<Self> {
+        if text.starts_with("s3://") {
+            let settings = config.s3_settings_for(text).map_err(|e| Error::BadRequest(e.to_string()))?;
+            let files = courier_store::blob::S3Files::new(&settings)?;
+            return Ok(Self::S3 { files, bucket: settings.bucket });
+        }
+        Ok(Self::Dir(PathBuf::from(text)))
+    }
+
+    /// The backups here, newest first: (file name, bytes).
+    pub async fn list(&self) -> Result<Vec<(String, u64)>> {
+        let mut out = match self {
+            Self::Dir(dir) => {
+                let mut out = Vec::new();
+                let entries = std::fs::read_dir(dir)
+                    .map_err(|e| Error::BadRequest(format!("cannot read {}: {e}", dir.display())))?;
+                for entry in entries {
+                    let entry = entry?;
+                    out.push((entry.file_name().to_string_lossy().into_owned(), entry.metadata()?.len()));
+                }
+                out
+            }
+            Self::S3 { files, .. } => files.list().await?,
+        };
+        out.retain(|(name, _)| name.starts_with("courier-backup-") && name.ends_with(".tar.age"));
+        out.sort_by(|a, b| b.0.cmp(&a.0));
+        Ok(out)
+    }
+
+    /// Where `name` is (a path or an `s3://` URL).
+    pub fn describe(&self, name: &str) -> String {
+        match self {
+            Self::Dir(dir) => dir.join(name).display().to_string(),
+            Self::S3 { files, bucket } => files.url(bucket, name),
+        }
+    }
+
+    async fn open(&self, name: &str) -> Result<archive::Source> {
+        match self {
+            Self::Dir(dir) => open_file(&dir.join(name)).await,
+            Self::S3 { files, .. } => files
+                .reader(name)
+                .await
+                .map_err(|e| Error::BadRequest(format!("cannot read {}: {e}", self.describe(name)))),
+        }
+    }
+}
+
+impl BackupFile {
+    /// A backup named by a path or an `s3://bucket/prefix/name` URL.
+    pub fn parse(config: &Config, text: &str) -> Result<Self> {
+        let (dir, name) = text.rsplit_once('/').unwrap_or((".", text));
+        let dir = if dir.is_empty() { "/" } else { dir };
+        Ok(Self { location: Location::parse(config, dir)?, name: name.to_owned() })
+    }
+
+    pub fn describe(&self) -> String {
+        self.location.describe(&self.name)
+    }
+
+    async fn open(&self) -> Result<archive::Source> {
+        self.location.open(&self.name).await
+    }
+}
+
 /// Longest manifest read into memory (it lists every part).
 const MAX_MANIFEST: u64 = 512 * 1024 * 1024;
 
@@ -57,8 +136,8 @@ pub fn read_identity(path: &Path) -> Result<age::x25519::Identity> {
 
 /// First pass: decrypts the whole file and checks every entry against the manifest (size and
 /// SHA-256, none missing, none extra, the manifest last). Writes nothing.
-pub async fn check(file: &Path, identity: &age::x25519::Identity) -> Result<Manifest> {
-    let mut tar = TarReader::new(archive::decrypting(open_file(file).await?, identity).await?);
+pub async fn check(file: &BackupFile, identity: &age::x25519::Identity) -> Result<Manifest> {
+    let mut tar = TarReader::new(archive::decrypting(file.open().await?, identity).await?);
     let mut seen = std::collections::BTreeMap::new();
     let mut manifest: Option<Manifest> = None;
     while let Some((name, size)) = tar.next().await? {
@@ -104,7 +183,7 @@ pub async fn check(file: &Path, identity: &age::x25519::Identity) -> Result<Mani
 /// directory empty or missing, its database without tables, its blob store without blobs.
 pub async fn restore(
     config: &Config,
-    file: &Path,
+    file: &BackupFile,
     identity: &age::x25519::Identity,
     journal: Journal,
 ) -> Result<Restored> {
@@ -241,7 +320,7 @@ impl Written {
 /// committed last), then migrates the schema to this version's.
 async fn apply(
     config: &Config,
-    file: &Path,
+    file: &BackupFile,
     identity: &age::x25519::Identity,
     manifest: &Manifest,
     written: &mut Written,
@@ -261,7 +340,7 @@ async fn apply(
     for table in snapshot::TABLES.iter().rev() {
         snapshot::clear(&mut tx, table).await?;
     }
-    let mut tar = TarReader::new(archive::decrypting(open_file(file).await?, identity).await?);
+    let mut tar = TarReader::new(archive::decrypting(file.open().await?, identity).await?);
     let mut tables_seen = HashSet::new();
     while let Some((name, size)) = tar.next().await? {
         let body = &mut tar.body(size);
@@ -368,13 +447,13 @@ pub struct DrillReport {
 
 /// Restores `file` into a temporary installation (SQLite, local blobs), decrypts every
 /// document against its SHA-256, verifies the audit trail, and deletes the installation.
-pub async fn drill(file: &Path, identity: &age::x25519::Identity) -> DrillReport {
+pub async fn drill(file: &BackupFile, identity: &age::x25519::Identity) -> DrillReport {
     let started = std::time::Instant::now();
     let dir = std::env::temp_dir().join(format!("courier-drill-{}", uuid::Uuid::new_v4().simple()));
     let config = Config { data_dir: dir.clone(), ..Config::default() };
     let mut report = DrillReport {
         backup_id: None,
-        file: file.display().to_string(),
+        file: file.describe(),
         documents_checked: 0,
         audit_events: 0,
         ok: false,
@@ -414,18 +493,4 @@ pub async fn drill(file: &Path, identity: &age::x25519::Identity) -> DrillReport
     }
     report.seconds = (started.elapsed().as_secs_f64() * 100.0).round() / 100.0;
     report
-}
-
-/// The backups in a directory, newest first: (file name, bytes).
-pub fn list(dir: &Path) -> Result<Vec<(String, u64)>> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(|e| Error::BadRequest(format!("cannot read {}: {e}", dir.display())))? {
-        let entry = entry?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with("courier-backup-") && name.ends_with(".tar.age") {
-            out.push((name, entry.metadata()?.len()));
-        }
-    }
-    out.sort_by(|a, b| b.0.cmp(&a.0));
-    Ok(out)
 }

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 use super::audit::AuditAction;
 use super::{Caller, Courier};
+use crate::backup::Location;
 use crate::backup::archive::{self, Manifest, TarWriter};
 use crate::{Error, Result};
 
@@ -33,33 +34,26 @@ pub fn file_name(created_ms: i64, id: &str) -> String {
 }
 
 impl Courier {
-    /// Writes a backup into the directory `to` (which must exist), encrypted to `recipient`.
-    pub(super) async fn create_backup(&self, caller: &Caller, to: &Path, recipient: &str) -> Result<BackupCreated> {
+    /// Writes a backup to `to` (a directory that must exist, or `s3://bucket/prefix`),
+    /// encrypted to `recipient`.
+    pub(super) async fn create_backup(&self, caller: &Caller, to: &Location, recipient: &str) -> Result<BackupCreated> {
         let recipient = archive::parse_recipient(recipient)?;
-        if !tokio::fs::metadata(to).await.is_ok_and(|m| m.is_dir()) {
-            return Err(Error::BadRequest(format!("{} is not a directory (create it first)", to.display())));
-        }
         let now = self.clock.now_ms();
         let id = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
         let name = file_name(now, &id);
-        let (partial, done) = (to.join(format!(".{name}.partial")), to.join(&name));
-        let file = tokio::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&partial).await?;
-        let result = self.write_backup(Box::pin(file), &recipient, &id, now).await;
-        let manifest = match result {
-            Ok(m) => m,
-            Err(e) => {
-                let _ = tokio::fs::remove_file(&partial).await;
-                return Err(e);
+        let (manifest, bytes) = match to {
+            Location::Dir(dir) => self.backup_to_dir(dir, &name, &recipient, &id, now).await?,
+            // The object appears only when the multipart upload completes; a failed one is
+            // never listed (the bucket's lifecycle rule removes its parts).
+            Location::S3 { files, .. } => {
+                let manifest = self.write_backup(files.writer(&name), &recipient, &id, now).await?;
+                let bytes = files.list().await?.into_iter().find(|(n, _)| *n == name).map_or(0, |(_, b)| b);
+                (manifest, bytes)
             }
         };
-        // Durable before it has its name: a backup that is listed is whole.
-        std::fs::File::open(&partial)?.sync_all()?;
-        tokio::fs::rename(&partial, &done).await?;
-        std::fs::File::open(to)?.sync_all()?;
-        let bytes = tokio::fs::metadata(&done).await?.len();
         let created = BackupCreated {
             id,
-            location: done.display().to_string(),
+            location: to.describe(&name),
             created_at: rfc3339(now),
             audit_seq: manifest.audit_seq,
             documents: manifest.documents,
@@ -71,6 +65,34 @@ impl Courier {
             .record(&self.db, caller, AuditAction::BackupCreated, &format!("backup:{}", created.id), details)
             .await?;
         Ok(created)
+    }
+
+    /// Into a directory: written under a hidden partial name, synced, then renamed, so a listed
+    /// backup is always whole.
+    async fn backup_to_dir(
+        &self,
+        dir: &Path,
+        name: &str,
+        recipient: &age::x25519::Recipient,
+        id: &str,
+        now: i64,
+    ) -> Result<(Manifest, u64)> {
+        if !tokio::fs::metadata(dir).await.is_ok_and(|m| m.is_dir()) {
+            return Err(Error::BadRequest(format!("{} is not a directory (create it first)", dir.display())));
+        }
+        let (partial, done) = (dir.join(format!(".{name}.partial")), dir.join(name));
+        let file = tokio::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&partial).await?;
+        let manifest = match self.write_backup(Box::pin(file), recipient, id, now).await {
+            Ok(m) => m,
+            Err(e) => {
+                let _ = tokio::fs::remove_file(&partial).await;
+                return Err(e);
+            }
+        };
+        std::fs::File::open(&partial)?.sync_all()?;
+        tokio::fs::rename(&partial, &done).await?;
+        std::fs::File::open(dir)?.sync_all()?;
+        Ok((manifest, tokio::fs::metadata(&done).await?.len()))
     }
 
     async fn write_backup(

@@ -566,8 +566,12 @@ impl Acting {
         Ok(self.c().audit.keyed_address(ip))
     }
 
-    /// Writes a backup into the directory `to`, encrypted to the age `recipient`.
-    pub async fn create_backup(&self, to: &std::path::Path, recipient: &str) -> Result<super::backup::BackupCreated> {
+    /// Writes a backup to `to` (a directory or `s3://bucket/prefix`), encrypted to `recipient`.
+    pub async fn create_backup(
+        &self,
+        to: &crate::backup::Location,
+        recipient: &str,
+    ) -> Result<super::backup::BackupCreated> {
         self.operator_only()?;
         self.c().create_backup(&self.caller, to, recipient).await
     }

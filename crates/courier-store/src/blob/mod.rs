@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use tokio::io::AsyncRead;
 
 pub use local::LocalBlobStore;
-pub use s3::{S3BlobStore, S3Settings};
+pub use s3::{S3BlobStore, S3Files, S3Settings};
 
 pub type BlobReader = Pin<Box<dyn AsyncRead + Send>>;
 #[async_trait]

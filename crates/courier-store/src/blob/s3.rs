@@ -388,3 +388,54 @@ mod tests {
         assert_eq!(S3Settings::parse_url("s3://Bad_Bucket/x"), None);
     }
 }
+
+/// Backup files in a bucket (`s3://bucket/prefix`), written with multipart uploads: the
+/// destination and source of `backup create --to s3://…`, `list` and `drill`.
+pub struct S3Files {
+    store: Arc<AmazonS3>,
+    prefix: String,
+}
+
+impl S3Files {
+    pub fn new(s: &S3Settings) -> io::Result<Self> {
+        let S3BlobStore { store, prefix, .. } = S3BlobStore::new(s)?;
+        Ok(Self { store, prefix })
+    }
+
+    fn path(&self, name: &str) -> Path {
+        if self.prefix.is_empty() { Path::from(name) } else { Path::from(format!("{}/{name}", self.prefix)) }
+    }
+
+    /// Where `name` is, as a URL.
+    pub fn url(&self, bucket: &str, name: &str) -> String {
+        format!("s3://{bucket}/{}", self.path(name))
+    }
+
+    /// A writer for the object `name`: parts go up as they fill (multipart), and the object
+    /// appears only once the writer is shut down.
+    pub fn writer(&self, name: &str) -> std::pin::Pin<Box<dyn tokio::io::AsyncWrite + Send>> {
+        let store: Arc<dyn ObjectStore> = Arc::clone(&self.store) as Arc<dyn ObjectStore>;
+        // Two parts in flight at most: memory stays near three part sizes.
+        Box::pin(
+            object_store::buffered::BufWriter::with_capacity(store, self.path(name), PART_SIZE).with_max_concurrency(2),
+        )
+    }
+
+    pub async fn reader(&self, name: &str) -> io::Result<BlobReader> {
+        let got = self.store.get(&self.path(name)).await.map_err(to_io)?;
+        Ok(Box::pin(StreamReader::new(got.into_stream().map_err(to_io))))
+    }
+
+    /// The objects directly under the prefix: (name, bytes).
+    pub async fn list(&self) -> io::Result<Vec<(String, u64)>> {
+        let prefix = (!self.prefix.is_empty()).then(|| Path::from(self.prefix.as_str()));
+        let mut out = Vec::new();
+        let listing = self.store.list_with_delimiter(prefix.as_ref()).await.map_err(to_io)?;
+        for meta in listing.objects {
+            if let Some(name) = meta.location.filename() {
+                out.push((name.to_owned(), meta.size));
+            }
+        }
+        Ok(out)
+    }
+}
