@@ -375,20 +375,6 @@ impl Drop for S3Upload {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::S3Settings;
-
-    #[test]
-    fn bucket_urls_parse() {
-        assert_eq!(S3Settings::parse_url("s3://courier/blobs/"), Some(("courier".into(), "blobs".into())));
-        assert_eq!(S3Settings::parse_url("s3://courier"), Some(("courier".into(), "".into())));
-        assert_eq!(S3Settings::parse_url("s3:///x"), None);
-        assert_eq!(S3Settings::parse_url("http://courier"), None);
-        assert_eq!(S3Settings::parse_url("s3://Bad_Bucket/x"), None);
-    }
-}
-
 /// Backup files in a bucket (`s3://bucket/prefix`), written with multipart uploads: the
 /// destination and source of `backup create --to s3://…`, `list` and `drill`.
 pub struct S3Files {
@@ -437,5 +423,19 @@ impl S3Files {
             }
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::S3Settings;
+
+    #[test]
+    fn bucket_urls_parse() {
+        assert_eq!(S3Settings::parse_url("s3://courier/blobs/"), Some(("courier".into(), "blobs".into())));
+        assert_eq!(S3Settings::parse_url("s3://courier"), Some(("courier".into(), "".into())));
+        assert_eq!(S3Settings::parse_url("s3:///x"), None);
+        assert_eq!(S3Settings::parse_url("http://courier"), None);
+        assert_eq!(S3Settings::parse_url("s3://Bad_Bucket/x"), None);
     }
 }
