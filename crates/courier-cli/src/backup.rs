@@ -55,6 +55,10 @@ pub(crate) enum BackupCommand {
         /// The age identity file (from `backup keygen`).
         #[arg(long)]
         identity: PathBuf,
+        /// The audit public key the firm published (`audit public-key`), or a file holding
+        /// it: a backup signed by another key is refused.
+        #[arg(long)]
+        public_key: Option<String>,
         #[command(flatten)]
         json: Json,
     },
@@ -66,12 +70,17 @@ pub(crate) enum BackupCommand {
         /// The age identity file (from `backup keygen`).
         #[arg(long)]
         identity: PathBuf,
-        /// The old installation's deletion journal (its audit/shreds.log).
+        /// The old installation's deletion journal: its audit/shreds.log, or the
+        /// s3://bucket/prefix of its blob store (whose deletion-journal/ objects are used).
         #[arg(long, required_unless_present = "no_journal", conflicts_with = "no_journal")]
-        journal: Option<PathBuf>,
+        journal: Option<String>,
         /// Restore without a deletion journal (documents shredded after the backup come back).
         #[arg(long)]
         no_journal: bool,
+        /// The audit public key the firm published (`audit public-key`), or a file holding
+        /// it: a backup signed by another key is refused.
+        #[arg(long)]
+        public_key: Option<String>,
         #[command(flatten)]
         json: Json,
     },
@@ -84,6 +93,10 @@ pub(crate) enum BackupCommand {
         /// The age identity file (from `backup keygen`).
         #[arg(long)]
         identity: PathBuf,
+        /// The audit public key the firm published (`audit public-key`), or a file holding
+        /// it: a backup signed by another key is refused.
+        #[arg(long)]
+        public_key: Option<String>,
         #[command(flatten)]
         json: Json,
     },
@@ -98,17 +111,17 @@ pub(crate) async fn offline(config: &Config, cmd: &BackupCommand) -> Option<Resu
             Ok(location) => list(&location, json.json).await,
             Err(e) => Err(public(e)),
         },
-        BackupCommand::Verify { file, identity, json } => match BackupFile::parse(config, file) {
-            Ok(file) => drill_file(&file, identity, json.json).await,
+        BackupCommand::Verify { file, identity, public_key, json } => match BackupFile::parse(config, file) {
+            Ok(file) => drill_file(&file, identity, public_key.as_deref(), json.json).await,
             Err(e) => Err(public(e)),
         },
-        BackupCommand::Drill { from, identity, json } => match newest(config, from).await {
-            Ok(file) => drill_file(&file, identity, json.json).await,
+        BackupCommand::Drill { from, identity, public_key, json } => match newest(config, from).await {
+            Ok(file) => drill_file(&file, identity, public_key.as_deref(), json.json).await,
             Err(e) => Err(public(e)),
         },
-        BackupCommand::Restore { file, identity, journal, no_journal: _, json } => {
+        BackupCommand::Restore { file, identity, journal, no_journal: _, public_key, json } => {
             match BackupFile::parse(config, file) {
-                Ok(file) => restore(config, &file, identity, journal.clone(), json.json).await,
+                Ok(file) => restore(config, &file, identity, journal.clone(), public_key.as_deref(), json.json).await,
                 Err(e) => Err(public(e)),
             }
         }
@@ -166,9 +179,14 @@ async fn list(from: &Location, as_json: bool) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn drill_file(file: &BackupFile, identity: &Path, as_json: bool) -> Result<ExitCode> {
+/// A key given as hex or as a file holding it.
+fn pinned(key: Option<&str>) -> Option<String> {
+    key.map(|k| std::fs::read_to_string(k).map_or_else(|_| k.trim().to_owned(), |t| t.trim().to_owned()))
+}
+
+async fn drill_file(file: &BackupFile, identity: &Path, public_key: Option<&str>, as_json: bool) -> Result<ExitCode> {
     let identity = backup::read_identity(identity).map_err(|e| anyhow::anyhow!("{}", e.public_message()))?;
-    let report = backup::drill(file, &identity).await;
+    let report = backup::drill(file, &identity, pinned(public_key).as_deref()).await;
     let code = if report.ok { ExitCode::SUCCESS } else { ExitCode::FAILURE };
     if as_json {
         print_json(&report)?;
@@ -187,18 +205,20 @@ async fn restore(
     config: &Config,
     file: &BackupFile,
     identity: &Path,
-    journal: Option<PathBuf>,
+    journal: Option<String>,
+    public_key: Option<&str>,
     as_json: bool,
 ) -> Result<ExitCode> {
     let identity = backup::read_identity(identity).map_err(|e| anyhow::anyhow!("{}", e.public_message()))?;
     let journal = journal.map_or(Journal::None, Journal::File);
-    let restored = service(backup::restore(config, file, &identity, journal).await)?;
+    let restored = service(backup::restore(config, file, &identity, journal, pinned(public_key).as_deref()).await)?;
     if as_json {
         return print_json(&restored);
     }
     println!(
-        "Restored backup {} ({}): {} documents; {} shredded again from the deletion journal.",
-        restored.backup_id, restored.created_at, restored.documents, restored.reshredded
+        "Restored backup {} ({}): {} documents; {} shredded again from the deletion journal. Signed by audit key {} \
+         (compare it with the one the firm published).",
+        restored.backup_id, restored.created_at, restored.documents, restored.reshredded, restored.signed_by
     );
     Ok(ExitCode::SUCCESS)
 }

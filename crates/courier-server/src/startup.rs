@@ -18,8 +18,24 @@ use crate::services::keys::MasterKeys;
 use crate::services::scanning::Scanning;
 use crate::{Config, Courier, Error, Result};
 
+/// The file a restore leaves in the data directory until it has finished: an installation
+/// holding it is refused, never half-restored.
+pub const RESTORE_MARKER: &str = "RESTORE-INCOMPLETE";
+
 /// Opens (creating on first start) everything an installation needs.
 pub async fn open(config: Config) -> Result<(Arc<Courier>, OperatorKey)> {
+    if config.data_dir.join(RESTORE_MARKER).exists() {
+        return Err(Error::Conflict(format!(
+            "a restore into {} did not finish: delete that directory (and, with PostgreSQL, the database's tables) and \
+             run `courier backup restore` again",
+            config.data_dir.display()
+        )));
+    }
+    open_unchecked(config).await
+}
+
+/// `open` without the check for an unfinished restore (the restore itself, to finish).
+pub(crate) async fn open_unchecked(config: Config) -> Result<(Arc<Courier>, OperatorKey)> {
     let scanning = Scanning::from_config(&config).map_err(Error::BadRequest)?;
     let authz = Authorizer::load(config.policy_dir.as_deref(), config.policy_utc_offset_minutes)
         .map_err(|e| Error::BadRequest(format!("policy: {e}")))?;

@@ -240,7 +240,7 @@ async fn every_handle_method_refuses_an_outsider() {
     refuses!(maintain_once);
     refuses!(verify_documents);
     refuses!(create_backup, &courier_server::backup::Location::Dir("/tmp".into()), "age1x");
-    refuses!(replay_journal, std::slice::from_ref(&doc), "b", 0);
+    refuses!(record_restore, std::slice::from_ref(&doc), "b", serde_json::json!({}));
     tried.insert("address_hash");
     refused("address_hash", me.address_hash([203, 0, 113, 7].into()));
     refuses!(sweep_blobs, None);

@@ -77,13 +77,35 @@ async fn a_backup_round_trips_between_backends_and_shredding_survives_the_restor
     // Shredded after the backup: must stay shredded after the restore.
     let gone = originals[0].0.clone();
     assert!(source.cli(&["doc", "delete", &gone], None).0);
-    let journal = source.data_dir().join("audit").join("shreds.log");
+    // A last line torn by a crash is skipped, not a reason to refuse the whole journal.
+    let journal = source.dir.path().join("shreds-copy.log");
+    let mut text = std::fs::read_to_string(source.data_dir().join("audit").join("shreds.log")).unwrap();
+    text.push_str("{\"document_id\":\"4d1c");
+    std::fs::write(&journal, text).unwrap();
+    let key = source.cli(&["audit", "public-key"], None).1.trim().to_owned();
 
     // Into the embedded backends.
     let mut target = embedded();
     let (ok, _, err) = target.cli(&["backup", "restore", &file, "--identity", identity.to_str().unwrap()], None);
     assert!(!ok && err.contains("journal"), "no journal, no restore: {err}");
     assert!(!target.data_dir().exists(), "the refused restore left nothing");
+    // Pinned to another installation's published key: not this firm's backup.
+    let other_key = embedded().cli(&["audit", "public-key"], None).1.trim().to_owned();
+    let (ok, _, err) = target.cli(
+        &[
+            "backup",
+            "restore",
+            &file,
+            "--identity",
+            identity.to_str().unwrap(),
+            "--no-journal",
+            "--public-key",
+            &other_key,
+        ],
+        None,
+    );
+    assert!(!ok && err.contains("not by the one given"), "{err}");
+    assert!(!target.data_dir().exists());
     let restored = target.cli_json(
         &[
             "backup",
@@ -93,11 +115,14 @@ async fn a_backup_round_trips_between_backends_and_shredding_survives_the_restor
             identity.to_str().unwrap(),
             "--journal",
             journal.to_str().unwrap(),
+            "--public-key",
+            &key,
             "--json",
         ],
         None,
     );
     assert_eq!(restored["reshredded"], 1, "{restored}");
+    assert_eq!(restored["signed_by"], key.as_str());
     let docs = target.cli_json(&["doc", "list", "--include-deleted", "--json"], None);
     let shredded = docs.as_array().unwrap().iter().find(|d| d["id"] == gone.as_str()).unwrap();
     assert_eq!(shredded["deletion_reason"], "restored_journal");
@@ -264,7 +289,8 @@ async fn backups_go_to_s3_and_come_back_from_there() {
     };
     let (_, token) = source.create_portal(&[]);
     // Over two S3 parts of backup, in a type every firm accepts.
-    let big: Vec<u8> = (0..400_000).flat_map(|i| format!("ledger line {i:>12} of the statement\n").into_bytes()).collect();
+    let big: Vec<u8> =
+        (0..400_000).flat_map(|i| format!("ledger line {i:>12} of the statement\n").into_bytes()).collect();
     assert_eq!(upload(source.base(), &token, &[("big.txt", &big)]).await.status(), 201);
     let (identity, recipient) = keygen(&source);
     let to = format!("s3://{}/{}-backups", s3.bucket, s3.prefix);
@@ -286,4 +312,15 @@ async fn backups_go_to_s3_and_come_back_from_there() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let doc = &target.docs(None)[0];
     assert_eq!(bytes_of(&target, doc["id"].as_str().unwrap()), big);
+}
+
+/// An installation whose restore did not finish (killed, power cut) refuses to open, so it can
+/// never serve with the deletion journal half applied.
+#[test]
+fn an_unfinished_restore_keeps_the_installation_closed() {
+    let env = embedded();
+    assert!(env.cli(&["init"], None).0);
+    std::fs::write(env.data_dir().join("RESTORE-INCOMPLETE"), "interrupted\n").unwrap();
+    let (ok, _, err) = env.cli(&["doc", "list", "--json"], None);
+    assert!(!ok && err.contains("did not finish"), "{err}");
 }

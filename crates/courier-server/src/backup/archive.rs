@@ -38,6 +38,32 @@ pub struct Manifest {
     pub shredded_during_backup: Vec<String>,
     /// Path in the tar -> (size, SHA-256 hex), for every entry but the manifest.
     pub parts: std::collections::BTreeMap<String, (u64, String)>,
+    /// The installation's audit public key (hex), and its Ed25519 signature over the manifest
+    /// without `signature` (RFC 8785), prefixed with `SIGNED_AS`.
+    pub public_key: String,
+    pub signature: String,
+}
+
+/// What a manifest signature covers before the canonical manifest.
+pub const SIGNED_AS: &[u8] = b"courier backup manifest v1\n";
+
+impl Manifest {
+    /// The bytes the signature covers.
+    pub fn signed_bytes(&self) -> Result<Vec<u8>> {
+        let mut value = serde_json::to_value(self).map_err(|e| Error::internal("manifest", e))?;
+        if let Some(m) = value.as_object_mut() {
+            m.remove("signature");
+        }
+        let mut out = SIGNED_AS.to_vec();
+        out.extend(crate::services::certificates::canonical(&value)?);
+        Ok(out)
+    }
+
+    /// Whether the signature is the one `public_key` made over this manifest.
+    pub fn signature_holds(&self) -> bool {
+        let (Ok(key), Ok(sig)) = (hex::decode(&self.public_key), hex::decode(&self.signature)) else { return false };
+        self.signed_bytes().is_ok_and(|m| courier_crypto::audit::verify_signature(&key, &m, &sig))
+    }
 }
 
 /// An age X25519 identity and its recipient, as `age-keygen` writes them.

@@ -29,11 +29,14 @@ pub struct Restored {
     /// Documents the deletion journal (and the backup's own list) shredded again.
     pub reshredded: usize,
     pub audit_seq: i64,
+    /// The audit public key that signed the backup's manifest (compare with the published one).
+    pub signed_by: String,
 }
 
 /// Where the deletion journal comes from, or that there is knowingly none.
 pub enum Journal {
-    File(PathBuf),
+    /// A file, or the `s3://bucket/prefix` of the old blob store.
+    File(String),
     None,
 }
 
@@ -83,7 +86,9 @@ impl Location {
     /// Where `name` is (a path or an `s3://` URL).
     pub fn describe(&self, name: &str) -> String {
         match self {
-            Self::Dir(dir) => dir.join(name).display().to_string(),
+            Self::Dir(dir) => {
+                std::path::absolute(dir.join(name)).unwrap_or_else(|_| dir.join(name)).display().to_string()
+            }
             Self::S3 { files, bucket } => files.url(bucket, name),
         }
     }
@@ -136,7 +141,10 @@ pub fn read_identity(path: &Path) -> Result<age::x25519::Identity> {
 
 /// First pass: decrypts the whole file and checks every entry against the manifest (size and
 /// SHA-256, none missing, none extra, the manifest last). Writes nothing.
-pub async fn check(file: &BackupFile, identity: &age::x25519::Identity) -> Result<Manifest> {
+/// With `pinned_key` (the audit public key the firm published), a backup signed by any other
+/// key is refused: anyone holding the recipient can make a well-formed backup, only the
+/// installation can sign its manifest.
+pub async fn check(file: &BackupFile, identity: &age::x25519::Identity, pinned_key: Option<&str>) -> Result<Manifest> {
     let mut tar = TarReader::new(archive::decrypting(file.open().await?, identity).await?);
     let mut seen = std::collections::BTreeMap::new();
     let mut manifest: Option<Manifest> = None;
@@ -166,6 +174,17 @@ pub async fn check(file: &BackupFile, identity: &age::x25519::Identity) -> Resul
     if manifest.format != archive::FORMAT {
         return Err(Error::BadRequest(format!("unknown backup format {:?}", manifest.format)));
     }
+    if !manifest.signature_holds() {
+        return Err(Error::BadRequest("the backup's manifest is not signed by the key it names".into()));
+    }
+    if let Some(pinned) = pinned_key
+        && !pinned.trim().eq_ignore_ascii_case(&manifest.public_key)
+    {
+        return Err(Error::BadRequest(format!(
+            "the backup is signed by audit key {}, not by the one given: it is not this firm's backup",
+            manifest.public_key
+        )));
+    }
     if seen != manifest.parts {
         let differs = manifest
             .parts
@@ -186,13 +205,17 @@ pub async fn restore(
     file: &BackupFile,
     identity: &age::x25519::Identity,
     journal: Journal,
+    pinned_key: Option<&str>,
 ) -> Result<Restored> {
     let journal_ids = match &journal {
-        Journal::File(path) => read_journal(path)?,
+        Journal::File(source) => read_journal(config, source).await?,
         Journal::None => Vec::new(),
     };
+    if config.data_dir.is_file() {
+        return Err(Error::BadRequest(format!("{} is a file, not a data directory", config.data_dir.display())));
+    }
     refuse_non_empty(config).await?;
-    let manifest = check(file, identity).await?;
+    let manifest = check(file, identity, pinned_key).await?;
     if manifest.schema_version > Db::latest_version() {
         return Err(Error::BadRequest(format!(
             "the backup comes from a newer Courier (schema {}; this one knows {}): restore it with that version",
@@ -202,41 +225,66 @@ pub async fn restore(
     }
     let created_dir = !config.data_dir.exists();
     let mut written = Written::default();
-    let applied = apply(config, file, identity, &manifest, &mut written).await;
-    if let Err(e) = applied {
-        written.undo(config, created_dir).await;
-        return Err(e);
-    }
-    // Now the installation opens like any other; the journal is replayed before anything
-    // is served (a restore is a command: nothing serves until it returns).
-    let (courier, operator) = crate::startup::open(config.clone()).await?;
+    let mut replay: Vec<String> = journal_ids;
+    replay.extend(manifest.shredded_during_backup.iter().cloned());
+    let reshredded = match apply(config, file, identity, &manifest, &replay, &mut written).await {
+        Ok(reshredded) => reshredded,
+        Err(e) => {
+            written.undo(config, created_dir).await;
+            return Err(e);
+        }
+    };
+    // The data is in, with the journal's documents already shredded in the same transaction;
+    // what is left is recording it. Until then the marker keeps the installation from opening.
+    let (courier, operator) = crate::startup::open_unchecked(config.clone()).await?;
     let me = courier.operator(&operator);
-    let mut ids: Vec<String> = journal_ids;
-    ids.extend(manifest.shredded_during_backup.iter().cloned());
-    let reshredded = me.replay_journal(&ids, &manifest.id, manifest.documents).await?;
+    let details = serde_json::json!({ "backup_id": manifest.id, "created_at": manifest.created_at,
+        "documents": manifest.documents, "journal_lines": replay.len(), "reshredded": reshredded.len(),
+        "signed_by": manifest.public_key });
+    me.record_restore(&reshredded, &manifest.id, details).await?;
     courier.close().await;
+    std::fs::remove_file(config.data_dir.join(crate::startup::RESTORE_MARKER))?;
     Ok(Restored {
         backup_id: manifest.id,
         created_at: manifest.created_at,
         documents: manifest.documents,
-        reshredded,
+        reshredded: reshredded.len(),
         audit_seq: manifest.audit_seq,
+        signed_by: manifest.public_key,
     })
 }
 
-/// The document ids of a deletion journal (`audit/shreds.log`): one JSON line each.
-fn read_journal(path: &Path) -> Result<Vec<String>> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::BadRequest(format!("cannot read the deletion journal {}: {e}", path.display())))?;
+/// The document ids of a deletion journal: a file (`audit/shreds.log`, one JSON line each) or
+/// the `s3://bucket/prefix` of the old blob store (its `deletion-journal/` objects). A last
+/// line cut short by a crash is skipped with a warning; anything else unreadable refuses.
+async fn read_journal(config: &Config, source: &str) -> Result<Vec<String>> {
+    let lines: Vec<String> = if source.starts_with("s3://") {
+        let settings = config.s3_settings_for(source).map_err(|e| Error::BadRequest(e.to_string()))?;
+        let store = courier_store::blob::S3BlobStore::new(&settings)?;
+        store.journal_entries().await?.into_iter().map(|b| String::from_utf8_lossy(&b).trim().to_owned()).collect()
+    } else {
+        let text = std::fs::read_to_string(source)
+            .map_err(|e| Error::BadRequest(format!("cannot read the deletion journal {source}: {e}")))?;
+        let torn = !text.is_empty() && !text.ends_with('\n');
+        let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+        if torn && lines.last().is_some_and(|l| serde_json::from_str::<serde_json::Value>(l).is_err()) {
+            tracing::warn!("the journal's last line was cut short (a crash while it was written); it is skipped");
+            lines.pop();
+        }
+        lines
+    };
     let mut ids = Vec::new();
-    for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+    for (n, line) in lines.iter().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
         let v: serde_json::Value = serde_json::from_str(line)
-            .map_err(|_| Error::BadRequest(format!("{} line {} is not a journal line", path.display(), n + 1)))?;
+            .map_err(|_| Error::BadRequest(format!("{source} line {} is not a journal line", n + 1)))?;
         let id = v["document_id"]
             .as_str()
             .filter(|id| courier_store::blob::is_valid_key(id))
-            .ok_or_else(|| Error::BadRequest(format!("{} line {} names no document", path.display(), n + 1)))?;
+            .ok_or_else(|| Error::BadRequest(format!("{source} line {} names no document", n + 1)))?;
         ids.push(id.to_owned());
+    }
+    if ids.is_empty() {
+        tracing::warn!("the deletion journal names no document: nothing will be shredded again");
     }
     Ok(ids)
 }
@@ -280,6 +328,7 @@ async fn refuse_non_empty(config: &Config) -> Result<()> {
 #[derive(Default)]
 struct Written {
     files: Vec<PathBuf>,
+    dirs: Vec<PathBuf>,
     blobs: Vec<String>,
     store: Option<Arc<dyn BlobStore>>,
     database: Option<Db>,
@@ -306,6 +355,9 @@ impl Written {
         for f in &self.files {
             let _ = std::fs::remove_file(f);
         }
+        for d in &self.dirs {
+            let _ = std::fs::remove_dir_all(d);
+        }
         if created_dir {
             let _ = std::fs::remove_dir_all(&config.data_dir);
         } else {
@@ -323,10 +375,19 @@ async fn apply(
     file: &BackupFile,
     identity: &age::x25519::Identity,
     manifest: &Manifest,
+    replay: &[String],
     written: &mut Written,
-) -> Result<()> {
-    for dir in ["", "keys", "audit", "blobs"] {
-        crate::startup::create_private_dir(&config.data_dir.join(dir))?;
+) -> Result<Vec<String>> {
+    crate::startup::create_private_dir(&config.data_dir)?;
+    let marker = config.data_dir.join(crate::startup::RESTORE_MARKER);
+    std::fs::write(&marker, "a restore is under way, or was interrupted\n")?;
+    written.files.push(marker);
+    for dir in ["keys", "audit", "blobs"] {
+        let path = config.data_dir.join(dir);
+        if !path.exists() {
+            crate::startup::create_private_dir(&path)?;
+            written.dirs.push(path);
+        }
     }
     if config.database_url.is_none() {
         crate::startup::create_private_file(&config.data_dir.join("courier.db"))?;
@@ -345,7 +406,7 @@ async fn apply(
     while let Some((name, size)) = tar.next().await? {
         let body = &mut tar.body(size);
         if let Some(table) = name.strip_prefix("db/").and_then(|n| n.strip_suffix(".jsonl")) {
-            load_table(&mut tx, table, body).await?;
+            load_table(&mut tx, db.backend(), table, body).await?;
             tables_seen.insert(table.to_owned());
         } else if let Some(key) = name.strip_prefix("blobs/") {
             let mut upload = store.create(key).await?;
@@ -374,10 +435,19 @@ async fn apply(
     if let Some(missing) = snapshot::TABLES.iter().find(|t| !tables_seen.contains(**t)) {
         return Err(Error::BadRequest(format!("the backup has no table {missing}")));
     }
+    // Shredded again in the same transaction as the rows arrive: there is no moment, crash
+    // or not, at which a document the journal names is readable in this installation.
+    let now = courier_core::time_fmt::now_ms();
+    let mut reshredded = Vec::new();
+    for id in replay {
+        if courier_store::documents::shred(&mut tx, id, now, courier_core::ShredReason::RestoredJournal).await? {
+            reshredded.push(id.clone());
+        }
+    }
     Db::commit(tx).await?;
     db.migrate().await?;
     db.close().await;
-    Ok(())
+    Ok(reshredded)
 }
 
 /// Where a key file of the backup goes in this installation.
@@ -416,6 +486,7 @@ async fn write_new(
 /// Loads one table's rows from its JSON Lines (a shape line, then one array per row).
 async fn load_table(
     conn: &mut courier_store::Conn,
+    backend: courier_store::Backend,
     table: &str,
     body: &mut (dyn tokio::io::AsyncRead + Unpin + Send),
 ) -> Result<()> {
@@ -425,6 +496,11 @@ async fn load_table(
     let shape: Shape = serde_json::from_str(&first).map_err(|_| bad("no shape line"))?;
     if shape.table != table || !snapshot::TABLES.contains(&table) {
         return Err(bad("not a table backups carry"));
+    }
+    // The columns must be exactly those of this table at the backup's schema (migrated to it
+    // just before): names never come from the file into a statement.
+    if shape != snapshot::shape(conn, backend, table).await? {
+        return Err(bad("its columns differ from the schema it claims"));
     }
     while let Some(line) = lines.next_line().await? {
         let row: Vec<serde_json::Value> = serde_json::from_str(&line).map_err(|_| bad("a row is not JSON"))?;
@@ -442,13 +518,16 @@ pub struct DrillReport {
     pub audit_events: i64,
     pub ok: bool,
     pub seconds: f64,
+    /// The audit public key that signed the backup (compare with the published one).
+    pub signed_by: Option<String>,
     pub error: Option<String>,
 }
 
 /// Restores `file` into a temporary installation (SQLite, local blobs), decrypts every
 /// document against its SHA-256, verifies the audit trail, and deletes the installation.
-pub async fn drill(file: &BackupFile, identity: &age::x25519::Identity) -> DrillReport {
+pub async fn drill(file: &BackupFile, identity: &age::x25519::Identity, pinned_key: Option<&str>) -> DrillReport {
     let started = std::time::Instant::now();
+    remove_stale_drills();
     let dir = std::env::temp_dir().join(format!("courier-drill-{}", uuid::Uuid::new_v4().simple()));
     let config = Config { data_dir: dir.clone(), ..Config::default() };
     let mut report = DrillReport {
@@ -458,11 +537,13 @@ pub async fn drill(file: &BackupFile, identity: &age::x25519::Identity) -> Drill
         audit_events: 0,
         ok: false,
         seconds: 0.0,
+        signed_by: None,
         error: None,
     };
     let outcome = async {
-        let restored = restore(&config, file, identity, Journal::None).await?;
+        let restored = restore(&config, file, identity, Journal::None, pinned_key).await?;
         report.backup_id = Some(restored.backup_id);
+        report.signed_by = Some(restored.signed_by);
         let (courier, operator) = crate::startup::open(config.clone()).await?;
         let me = courier.operator(&operator);
         let (checked, bad) = me.verify_documents().await?;
@@ -493,4 +574,44 @@ pub async fn drill(file: &BackupFile, identity: &age::x25519::Identity) -> Drill
     }
     report.seconds = (started.elapsed().as_secs_f64() * 100.0).round() / 100.0;
     report
+}
+
+/// Drill installations left by a drill that was killed (its keys and data would otherwise stay
+/// in the temporary directory): removed once they are an hour old.
+fn remove_stale_drills() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else { return };
+    for entry in entries.flatten() {
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > std::time::Duration::from_secs(3600)));
+        if entry.file_name().to_string_lossy().starts_with("courier-drill-") && old {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Column names in a backup's shape line never reach a statement: a shape that differs
+    /// from the schema's (here carrying SQL) is refused, and nothing it names is created.
+    #[tokio::test]
+    async fn a_crafted_shape_is_refused_before_any_statement() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(&format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display())).await.unwrap();
+        db.migrate().await.unwrap();
+        let mut tx = db.begin().await.unwrap();
+        let evil = r#"{"table":"legal_holds","columns":[["id\") VALUES (1); CREATE TABLE pwned (a); --","text"]]}
+["x"]
+"#;
+        let mut body: &[u8] = evil.as_bytes();
+        let refused = load_table(&mut tx, db.backend(), "legal_holds", &mut body).await;
+        assert!(matches!(refused, Err(Error::BadRequest(m)) if m.contains("columns differ")));
+        drop(tx);
+        let mut conn = db.pool().acquire().await.unwrap();
+        let tables = snapshot::all_tables(&mut conn, db.backend()).await.unwrap();
+        assert!(!tables.iter().any(|t| t == "pwned"));
+    }
 }

@@ -132,7 +132,7 @@ impl Courier {
                 Err(e) => return Err(e.into()),
             }
         }
-        let manifest = Manifest {
+        let mut manifest = Manifest {
             format: archive::FORMAT.to_owned(),
             id: id.to_owned(),
             created_at: rfc3339(now),
@@ -142,7 +142,10 @@ impl Courier {
             blobs,
             shredded_during_backup,
             parts: tar.parts.clone(),
+            public_key: self.audit_public_key(),
+            signature: String::new(),
         };
+        manifest.signature = hex::encode(self.audit.signer().sign_bytes(&manifest.signed_bytes()?));
         tar.finish(&manifest).await?;
         Ok(manifest)
     }

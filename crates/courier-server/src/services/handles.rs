@@ -582,10 +582,11 @@ impl Acting {
         self.c().verify_documents().await
     }
 
-    /// After a restore: shreds again what the deletion journal names; audits `backup.restored`.
-    pub async fn replay_journal(&self, ids: &[String], backup_id: &str, documents: u64) -> Result<usize> {
+    /// After a restore: records the shreddings its transaction replayed from the deletion
+    /// journal, and `backup.restored`.
+    pub async fn record_restore(&self, reshredded: &[String], backup_id: &str, details: Value) -> Result<()> {
         self.operator_only()?;
-        self.c().replay_journal(&self.caller, ids, backup_id, documents).await
+        self.c().record_restore(&self.caller, reshredded, backup_id, details).await
     }
 
     pub async fn maintain_once(&self) -> Result<MaintenanceReport> {

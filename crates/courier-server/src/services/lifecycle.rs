@@ -113,10 +113,7 @@ impl Courier {
     ) -> Result<Option<DocumentRecord>> {
         let backend = self.db.backend();
         let d = docs::lock_for_shred(tx.conn(), backend, id).await?.ok_or(Error::NotFound)?;
-        // A journal replayed at restore records a shredding that happened after the backup,
-        // so after any hold the backup shows was released: it is carried out regardless.
-        let replay = reason == Some(ShredReason::RestoredJournal);
-        if !replay && let Some(hold) = holds::active_on(tx.conn(), &d.id, d.matter_id.as_deref()).await?.first() {
+        if let Some(hold) = holds::active_on(tx.conn(), &d.id, d.matter_id.as_deref()).await?.first() {
             let on = if hold.document_id.is_some() { "the document" } else { "its matter" };
             return Err(Error::Conflict(format!(
                 "document {} is under legal hold {} on {on} ({}); release the hold first",
@@ -252,37 +249,31 @@ impl Courier {
         Ok(done)
     }
 
-    /// After a restore: shreds again every document the deletion journal names that the backup
-    /// still held, and records `backup.restored`. Returns how many were shredded.
-    pub(super) async fn replay_journal(
+    /// After a restore, whose transaction already shredded what the deletion journal names
+    /// (so that no crash can leave them readable): records each of those shreddings, removes
+    /// their blobs, journals them again, and records `backup.restored`.
+    pub(super) async fn record_restore(
         &self,
         caller: &Caller,
-        ids: &[String],
+        reshredded: &[String],
         backup_id: &str,
-        documents: u64,
-    ) -> Result<usize> {
-        let mut shredded = Vec::new();
-        for id in ids {
-            let mut tx = self.audit.begin(&self.db).await?;
-            match self.shred_in(&mut tx, caller, id, Some(ShredReason::RestoredJournal)).await {
-                Ok(Some(d)) => {
-                    tx.commit().await?;
-                    shredded.push(d);
-                }
-                Ok(None) | Err(Error::NotFound) => {}
-                Err(e) => {
-                    self.after_shredding(&shredded).await;
-                    return Err(e);
-                }
-            }
+        details: serde_json::Value,
+    ) -> Result<()> {
+        let mut records = Vec::new();
+        let mut tx = self.audit.begin(&self.db).await?;
+        for id in reshredded {
+            let Some(d) = docs::get(tx.conn(), id).await? else { continue };
+            let event = json!({
+                "document_id": d.id, "portal_id": d.portal_id, "matter_id": d.matter_id, "size": d.size,
+                "sha256": d.sha256, "reason": ShredReason::RestoredJournal,
+            });
+            tx.record(caller, AuditAction::DocumentDelete, &format!("document:{id}"), event).await?;
+            records.push(d);
         }
-        self.after_shredding(&shredded).await;
-        let details = json!({ "backup_id": backup_id, "documents": documents, "journal_lines": ids.len(),
-            "reshredded": shredded.len() });
-        self.audit
-            .record(&self.db, caller, AuditAction::BackupRestored, &format!("backup:{backup_id}"), details)
-            .await?;
-        Ok(shredded.len())
+        tx.record(caller, AuditAction::BackupRestored, &format!("backup:{backup_id}"), details).await?;
+        tx.commit().await?;
+        self.after_shredding(&records).await;
+        Ok(())
     }
 
     /// Makes client addresses older than `client_ip_retention` unreadable: the audit trail's
