@@ -163,6 +163,15 @@ pub async fn begin_snapshot(conn: &mut AnyConnection, backend: Backend) -> Resul
     Ok(())
 }
 
+/// A pooled connection, as the snapshot's reads hold one.
+pub type PoolConnection = sqlx::pool::PoolConnection<sqlx::Any>;
+
+/// Ends a snapshot that failed half-way.
+pub async fn abort_snapshot(conn: &mut AnyConnection) -> Result<()> {
+    sqlx::query("ROLLBACK").execute(conn).await?;
+    Ok(())
+}
+
 pub async fn end_snapshot(conn: &mut AnyConnection) -> Result<()> {
     sqlx::query("COMMIT").execute(conn).await?;
     Ok(())

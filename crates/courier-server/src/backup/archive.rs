@@ -277,3 +277,37 @@ pub async fn hash_body(body: &mut (dyn AsyncRead + Unpin + Send), size: u64) -> 
     }
     Ok(hex::encode(hash.finish()))
 }
+
+/// Reads through to `inner`, hashing what passes (a restore's second pass checks each part
+/// again, so a file changed between the two passes is refused before the commit).
+pub struct Hashing<R> {
+    inner: R,
+    hash: Option<Sha256>,
+}
+
+impl<R> Hashing<R> {
+    pub fn new(inner: R) -> Self {
+        Self { inner, hash: Some(Sha256::default()) }
+    }
+
+    pub fn finish(&mut self) -> String {
+        hex::encode(self.hash.take().unwrap_or_default().finish())
+    }
+}
+
+impl<R: AsyncRead + Unpin> AsyncRead for Hashing<R> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if let std::task::Poll::Ready(Ok(())) = &polled
+            && let Some(h) = self.hash.as_mut()
+        {
+            h.update(&buf.filled()[before..]);
+        }
+        polled
+    }
+}

@@ -404,7 +404,8 @@ async fn apply(
     let mut tar = TarReader::new(archive::decrypting(file.open().await?, identity).await?);
     let mut tables_seen = HashSet::new();
     while let Some((name, size)) = tar.next().await? {
-        let body = &mut tar.body(size);
+        let mut hashed = archive::Hashing::new(tar.body(size));
+        let body = &mut hashed;
         if let Some(table) = name.strip_prefix("db/").and_then(|n| n.strip_suffix(".jsonl")) {
             load_table(&mut tx, db.backend(), table, body).await?;
             tables_seen.insert(table.to_owned());
@@ -430,6 +431,10 @@ async fn apply(
             return Err(Error::BadRequest(format!("the backup holds an unknown entry {name}")));
         }
         tokio::io::copy(body, &mut tokio::io::sink()).await?;
+        let hash = hashed.finish();
+        if name != "manifest.json" && manifest.parts.get(&name) != Some(&(size, hash)) {
+            return Err(Error::BadRequest(format!("the backup's {name} changed since it was checked")));
+        }
         tar.end_entry(size).await?;
     }
     if let Some(missing) = snapshot::TABLES.iter().find(|t| !tables_seen.contains(**t)) {

@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 
 use courier_core::time_fmt::rfc3339;
 use courier_store::snapshot;
+
+type PoolConnection = courier_store::snapshot::PoolConnection;
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -155,48 +157,82 @@ impl Courier {
     /// wants it before the data), so no table is ever held whole. Returns the audit sequence
     /// of the snapshot, the live documents, and (document, blob key) of each.
     async fn write_snapshot(&self, tar: &mut TarWriter) -> Result<(i64, u64, Vec<(String, String)>)> {
-        let backend = self.db.backend();
         let mut conn = self.db.pool().acquire().await.map_err(courier_store::StoreError::from)?;
-        snapshot::begin_snapshot(&mut conn, backend).await?;
+        snapshot::begin_snapshot(&mut conn, self.db.backend()).await?;
+        let mut slot = Some(conn);
+        let exported = self.export_tables(&mut slot, tar).await;
+        // The connection holds the snapshot's transaction, which must never go back to the
+        // pool open: ended on success, rolled back (or the connection closed) otherwise.
+        if let Some(mut conn) = slot {
+            match &exported {
+                Ok(_) => snapshot::end_snapshot(&mut conn).await?,
+                Err(_) => {
+                    if snapshot::abort_snapshot(&mut conn).await.is_err() {
+                        drop(conn.detach());
+                    }
+                }
+            }
+        }
+        exported
+    }
+
+    async fn export_tables(
+        &self,
+        slot: &mut Option<PoolConnection>,
+        tar: &mut TarWriter,
+    ) -> Result<(i64, u64, Vec<(String, String)>)> {
+        let backend = self.db.backend();
+        let lost = || Error::Internal("the snapshot's connection was lost".into());
         let mut blob_keys = Vec::new();
         let mut audit_seq = 0;
         for table in snapshot::TABLES {
-            let shape = snapshot::shape(&mut conn, backend, table).await?;
+            let shape = snapshot::shape(slot.as_mut().ok_or_else(lost)?, backend, table).await?;
             let header = serde_json::to_string(&shape).map_err(|e| Error::internal("shape", e))? + "\n";
             let column = |n: &str| shape.columns.iter().position(|(c, _)| c == n);
             let (id_at, key_at, dek_at, seq_at) =
                 (column("id"), column("blob_key"), column("wrapped_dek"), column("seq"));
             // First pass: the size (and what later steps need).
             let mut size = header.len() as u64;
-            let (mut rows, task) = snapshot::stream_rows(conn, shape.clone());
-            while let Some(row) = rows.recv().await {
-                let row = row?;
-                size += line(&row)?.len() as u64;
-                if *table == "documents"
-                    && let (Some(i), Some(k), Some(d)) = (id_at, key_at, dek_at)
-                    && !row[d].is_null()
-                    && let (Some(id), Some(key)) = (row[i].as_str(), row[k].as_str())
-                {
-                    blob_keys.push((id.to_owned(), key.to_owned()));
+            let (mut rows, task) = snapshot::stream_rows(slot.take().ok_or_else(lost)?, shape.clone());
+            let sized: Result<()> = async {
+                while let Some(row) = rows.recv().await {
+                    let row = row?;
+                    size += line(&row)?.len() as u64;
+                    if *table == "documents"
+                        && let (Some(i), Some(k), Some(d)) = (id_at, key_at, dek_at)
+                        && !row[d].is_null()
+                        && let (Some(id), Some(key)) = (row[i].as_str(), row[k].as_str())
+                    {
+                        blob_keys.push((id.to_owned(), key.to_owned()));
+                    }
+                    if *table == "audit_head"
+                        && let Some(s) = seq_at
+                    {
+                        audit_seq = row[s].as_i64().unwrap_or(0);
+                    }
                 }
-                if *table == "audit_head"
-                    && let Some(s) = seq_at
-                {
-                    audit_seq = row[s].as_i64().unwrap_or(0);
-                }
+                Ok(())
             }
-            conn = task.await.map_err(|e| Error::internal("snapshot task", e))?;
+            .await;
+            drop(rows);
+            *slot = Some(task.await.map_err(|e| Error::internal("snapshot task", e))?);
+            sized?;
             // Second pass, in the same snapshot: the data.
             tar.begin(&format!("db/{table}.jsonl"), size).await?;
             tar.write(header.as_bytes()).await?;
-            let (mut rows, task) = snapshot::stream_rows(conn, shape);
-            while let Some(row) = rows.recv().await {
-                tar.write(line(&row?)?.as_bytes()).await?;
+            let (mut rows, task) = snapshot::stream_rows(slot.take().ok_or_else(lost)?, shape);
+            let written: Result<()> = async {
+                while let Some(row) = rows.recv().await {
+                    tar.write(line(&row?)?.as_bytes()).await?;
+                }
+                Ok(())
             }
-            conn = task.await.map_err(|e| Error::internal("snapshot task", e))?;
+            .await;
+            drop(rows);
+            *slot = Some(task.await.map_err(|e| Error::internal("snapshot task", e))?);
+            written?;
             tar.end().await?;
         }
-        snapshot::end_snapshot(&mut conn).await?;
         let documents = blob_keys.len() as u64;
         Ok((audit_seq, documents, blob_keys))
     }
