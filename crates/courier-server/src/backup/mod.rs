@@ -455,6 +455,29 @@ async fn apply(
     Ok(reshredded)
 }
 
+/// Longest row line a restore reads (a row holds ids, short texts and wrapped keys; a line
+/// longer than this is a crafted file, refused before it can take the memory).
+const MAX_LINE: u64 = 16 * 1024 * 1024;
+
+/// The next line (without its newline) into `buf`; `None` at the end.
+async fn next_line<'b>(
+    reader: &mut (impl tokio::io::AsyncBufRead + Unpin),
+    buf: &'b mut Vec<u8>,
+) -> Result<Option<&'b [u8]>> {
+    buf.clear();
+    let n = (&mut *reader).take(MAX_LINE + 1).read_until(b'\n', buf).await?;
+    if n == 0 {
+        return Ok(None);
+    }
+    if buf.len() as u64 > MAX_LINE {
+        return Err(Error::BadRequest("the backup holds a line longer than any row".into()));
+    }
+    if buf.last() == Some(&b'\n') {
+        buf.pop();
+    }
+    Ok(Some(buf.as_slice()))
+}
+
 /// Where a key file of the backup goes in this installation.
 fn key_path(config: &Config, name: &str) -> Result<PathBuf> {
     if name == "audit.key" {
@@ -496,9 +519,10 @@ async fn load_table(
     body: &mut (dyn tokio::io::AsyncRead + Unpin + Send),
 ) -> Result<()> {
     let bad = |what: &str| Error::BadRequest(format!("the backup's table {table}: {what}"));
-    let mut lines = tokio::io::BufReader::new(body).lines();
-    let first = lines.next_line().await?.ok_or_else(|| bad("empty"))?;
-    let shape: Shape = serde_json::from_str(&first).map_err(|_| bad("no shape line"))?;
+    let mut reader = tokio::io::BufReader::new(body);
+    let mut line = Vec::new();
+    let first = next_line(&mut reader, &mut line).await?.ok_or_else(|| bad("empty"))?;
+    let shape: Shape = serde_json::from_slice(first).map_err(|_| bad("no shape line"))?;
     if shape.table != table || !snapshot::TABLES.contains(&table) {
         return Err(bad("not a table backups carry"));
     }
@@ -507,8 +531,8 @@ async fn load_table(
     if shape != snapshot::shape(conn, backend, table).await? {
         return Err(bad("its columns differ from the schema it claims"));
     }
-    while let Some(line) = lines.next_line().await? {
-        let row: Vec<serde_json::Value> = serde_json::from_str(&line).map_err(|_| bad("a row is not JSON"))?;
+    while let Some(text) = next_line(&mut reader, &mut line).await? {
+        let row: Vec<serde_json::Value> = serde_json::from_slice(text).map_err(|_| bad("a row is not JSON"))?;
         snapshot::insert(conn, &shape, &row).await?;
     }
     Ok(())
@@ -618,5 +642,14 @@ mod tests {
         let mut conn = db.pool().acquire().await.unwrap();
         let tables = snapshot::all_tables(&mut conn, db.backend()).await.unwrap();
         assert!(!tables.iter().any(|t| t == "pwned"));
+    }
+
+    /// A line longer than any row is refused before it is held whole.
+    #[tokio::test]
+    async fn an_endless_line_is_refused() {
+        let mut reader = tokio::io::BufReader::new(tokio::io::repeat(b'x'));
+        let mut buf = Vec::new();
+        assert!(next_line(&mut reader, &mut buf).await.is_err());
+        assert!(buf.len() as u64 <= MAX_LINE + 1);
     }
 }
