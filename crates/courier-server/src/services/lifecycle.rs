@@ -98,7 +98,7 @@ impl Courier {
     }
 
     /// The one way a document is shredded, whoever asks (staff, portal delete, retention, the
-    /// filing grace, a restore's journal). Inside `tx`, it locks the document (and shares its
+    /// filing grace; a restore shreds in its own loading transaction, see `backup`). Inside `tx`, it locks the document (and shares its
     /// matter's row, the order a hold takes them), refuses while any legal hold keeps it
     /// (`Conflict` naming the hold), forgets the wrapped key and records why. With `reason`
     /// `None` it is upkeep asking: the document goes only if it is due now by its locked row.
