@@ -78,8 +78,17 @@ pub fn keygen() -> (String, String) {
     (text, recipient)
 }
 
+/// The recipient; the error never repeats what was given (it may be a pasted identity, which
+/// would then end up in logs and failure mails).
 pub fn parse_recipient(text: &str) -> Result<age::x25519::Recipient> {
-    text.trim().parse().map_err(|_| Error::BadRequest(format!("{:?} is not an age recipient (age1…)", text.trim())))
+    let text = text.trim();
+    if text.to_ascii_uppercase().starts_with("AGE-SECRET-KEY-") {
+        return Err(Error::BadRequest(
+            "that is an age identity, which must stay offline: give its recipient (age1…, the \"public key\" line)"
+                .into(),
+        ));
+    }
+    text.parse().map_err(|_| Error::BadRequest("the backup recipient is not an age recipient (age1…)".into()))
 }
 
 /// The identity in an identity file (comments and blank lines aside).

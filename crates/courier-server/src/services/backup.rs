@@ -7,8 +7,7 @@ use std::path::{Path, PathBuf};
 
 use courier_core::time_fmt::rfc3339;
 use courier_store::snapshot;
-
-type PoolConnection = courier_store::snapshot::PoolConnection;
+use courier_store::snapshot::PoolConnection;
 use serde::Serialize;
 use serde_json::{Value, json};
 
