@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use courier_server::Config;
 use courier_server::backup::{self, BackupFile, Journal, Location};
 use courier_server::services::handles::Acting;
@@ -52,13 +52,8 @@ pub(crate) enum BackupCommand {
     Verify {
         /// The backup file (a path, or s3://bucket/prefix/name).
         file: String,
-        /// The age identity file (from `backup keygen`).
-        #[arg(long)]
-        identity: PathBuf,
-        /// The audit public key the firm published (`audit public-key`), or a file holding
-        /// it: a backup signed by another key is refused.
-        #[arg(long)]
-        public_key: Option<String>,
+        #[command(flatten)]
+        opening: Opening,
         #[command(flatten)]
         json: Json,
     },
@@ -67,9 +62,8 @@ pub(crate) enum BackupCommand {
     Restore {
         /// The backup file (a path, or s3://bucket/prefix/name).
         file: String,
-        /// The age identity file (from `backup keygen`).
-        #[arg(long)]
-        identity: PathBuf,
+        #[command(flatten)]
+        opening: Opening,
         /// The old installation's deletion journal: its audit/shreds.log, or the
         /// s3://bucket/prefix of its blob store (whose deletion-journal/ objects are used).
         #[arg(long, required_unless_present = "no_journal", conflicts_with = "no_journal")]
@@ -77,10 +71,6 @@ pub(crate) enum BackupCommand {
         /// Restore without a deletion journal (documents shredded after the backup come back).
         #[arg(long)]
         no_journal: bool,
-        /// The audit public key the firm published (`audit public-key`), or a file holding
-        /// it: a backup signed by another key is refused.
-        #[arg(long)]
-        public_key: Option<String>,
         #[command(flatten)]
         json: Json,
     },
@@ -90,16 +80,34 @@ pub(crate) enum BackupCommand {
         /// The directory or s3://bucket/prefix backups are written to.
         #[arg(long)]
         from: String,
-        /// The age identity file (from `backup keygen`).
-        #[arg(long)]
-        identity: PathBuf,
-        /// The audit public key the firm published (`audit public-key`), or a file holding
-        /// it: a backup signed by another key is refused.
-        #[arg(long)]
-        public_key: Option<String>,
+        #[command(flatten)]
+        opening: Opening,
         #[command(flatten)]
         json: Json,
     },
+}
+
+/// What opens a backup: the offline identity, and the key its manifest must be signed with.
+#[derive(Args)]
+pub(crate) struct Opening {
+    /// The age identity file (from `backup keygen`).
+    #[arg(long)]
+    identity: PathBuf,
+    /// The audit public key the firm published (`audit public-key`), or a file holding it: a
+    /// backup signed by another key is refused.
+    #[arg(long)]
+    public_key: Option<String>,
+}
+
+impl Opening {
+    fn identity(&self) -> Result<backup::Identity> {
+        backup::read_identity(&self.identity).map_err(|e| anyhow::anyhow!("{}", e.public_message()))
+    }
+
+    /// The published audit key, if one was given (hex, or a file holding it).
+    fn pinned(&self) -> Option<String> {
+        self.public_key.as_deref().map(crate::lifecycle::key_arg)
+    }
 }
 
 /// The commands that do not open the installation; `None` for `create`.
@@ -111,17 +119,17 @@ pub(crate) async fn offline(config: &Config, cmd: &BackupCommand) -> Option<Resu
             Ok(location) => list(&location, json.json).await,
             Err(e) => Err(public(e)),
         },
-        BackupCommand::Verify { file, identity, public_key, json } => match BackupFile::parse(config, file) {
-            Ok(file) => drill_file(&file, identity, public_key.as_deref(), json.json).await,
+        BackupCommand::Verify { file, opening, json } => match BackupFile::parse(config, file) {
+            Ok(file) => drill_file(&file, opening, json.json).await,
             Err(e) => Err(public(e)),
         },
-        BackupCommand::Drill { from, identity, public_key, json } => match newest(config, from).await {
-            Ok(file) => drill_file(&file, identity, public_key.as_deref(), json.json).await,
+        BackupCommand::Drill { from, opening, json } => match newest(config, from).await {
+            Ok(file) => drill_file(&file, opening, json.json).await,
             Err(e) => Err(public(e)),
         },
-        BackupCommand::Restore { file, identity, journal, no_journal: _, public_key, json } => {
+        BackupCommand::Restore { file, opening, journal, no_journal: _, json } => {
             match BackupFile::parse(config, file) {
-                Ok(file) => restore(config, &file, identity, journal.clone(), public_key.as_deref(), json.json).await,
+                Ok(file) => restore(config, &file, opening, journal.clone(), json.json).await,
                 Err(e) => Err(public(e)),
             }
         }
@@ -179,14 +187,8 @@ async fn list(from: &Location, as_json: bool) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// A key given as hex or as a file holding it.
-fn pinned(key: Option<&str>) -> Option<String> {
-    key.map(|k| std::fs::read_to_string(k).map_or_else(|_| k.trim().to_owned(), |t| t.trim().to_owned()))
-}
-
-async fn drill_file(file: &BackupFile, identity: &Path, public_key: Option<&str>, as_json: bool) -> Result<ExitCode> {
-    let identity = backup::read_identity(identity).map_err(|e| anyhow::anyhow!("{}", e.public_message()))?;
-    let report = backup::drill(file, &identity, pinned(public_key).as_deref()).await;
+async fn drill_file(file: &BackupFile, opening: &Opening, as_json: bool) -> Result<ExitCode> {
+    let report = backup::drill(file, &opening.identity()?, opening.pinned().as_deref()).await;
     let code = if report.ok { ExitCode::SUCCESS } else { ExitCode::FAILURE };
     if as_json {
         print_json(&report)?;
@@ -204,14 +206,13 @@ async fn drill_file(file: &BackupFile, identity: &Path, public_key: Option<&str>
 async fn restore(
     config: &Config,
     file: &BackupFile,
-    identity: &Path,
+    opening: &Opening,
     journal: Option<String>,
-    public_key: Option<&str>,
     as_json: bool,
 ) -> Result<ExitCode> {
-    let identity = backup::read_identity(identity).map_err(|e| anyhow::anyhow!("{}", e.public_message()))?;
+    let identity = opening.identity()?;
     let journal = journal.map_or(Journal::None, Journal::File);
-    let restored = service(backup::restore(config, file, &identity, journal, pinned(public_key).as_deref()).await)?;
+    let restored = service(backup::restore(config, file, &identity, journal, opening.pinned().as_deref()).await)?;
     if as_json {
         return print_json(&restored);
     }

@@ -68,11 +68,13 @@ pub(crate) enum CertificateCommand {
 }
 
 /// `certificate verify` with a key given: no installation is opened (the DPO's machine).
+/// A public key given on the command line as hex, or as a file holding it.
+pub(crate) fn key_arg(key: &str) -> String {
+    std::fs::read_to_string(key).map_or_else(|_| key.trim().to_owned(), |text| text.trim().to_owned())
+}
+
 pub(crate) fn verify_offline(file: &PathBuf, key: &str, as_json: bool) -> Result<ExitCode> {
-    let key = match std::fs::read_to_string(key) {
-        Ok(text) => text.trim().to_owned(),
-        Err(_) => key.trim().to_owned(),
-    };
+    let key = key_arg(key);
     let text = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     let check = courier_server::services::certificates::verify_certificate(&text, &key);
     let code = if check.ok { ExitCode::SUCCESS } else { ExitCode::FAILURE };

@@ -6,6 +6,9 @@
 
 pub mod archive;
 
+/// The offline key that opens backups (an age X25519 identity).
+pub type Identity = age::x25519::Identity;
+
 use std::collections::HashSet;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};

@@ -385,16 +385,7 @@ impl AuditLog {
             return Err(missing());
         }
         let prev = to_hash(&e.prev_hash).ok_or_else(missing)?;
-        let fields = EventFields {
-            seq: e.seq,
-            at_ms: e.at,
-            actor: &e.actor,
-            action: &e.action,
-            target: &e.target,
-            ip: &e.ip,
-            details: &e.details,
-        };
-        let hash = chain_hash(&prev, &fields);
+        let hash = rehash(&prev, &e);
         let linked = if e.seq == head.seq {
             hash == head_hash
         } else {
@@ -516,16 +507,7 @@ impl AuditLog {
                 if e.prev_hash != prev {
                     return Ok(fail(e.seq, "prev_hash does not match the previous event".into(), last_seq));
                 }
-                let fields = EventFields {
-                    seq: e.seq,
-                    at_ms: e.at,
-                    actor: &e.actor,
-                    action: &e.action,
-                    target: &e.target,
-                    ip: &e.ip,
-                    details: &e.details,
-                };
-                let hash = chain_hash(&prev, &fields);
+                let hash = rehash(&prev, e);
                 if e.hash != hash {
                     return Ok(fail(e.seq, "event content does not match its hash (edited)".into(), last_seq));
                 }
@@ -648,6 +630,20 @@ impl AuditLog {
         }
         Ok(LoggedHeads { heads, conflict })
     }
+}
+
+/// The chain hash a stored event should have after `prev`.
+fn rehash(prev: &[u8; 32], e: &AuditRecord) -> [u8; 32] {
+    let fields = EventFields {
+        seq: e.seq,
+        at_ms: e.at,
+        actor: &e.actor,
+        action: &e.action,
+        target: &e.target,
+        ip: &e.ip,
+        details: &e.details,
+    };
+    chain_hash(prev, &fields)
 }
 
 fn to_hash(bytes: &[u8]) -> Option<[u8; 32]> {
