@@ -24,9 +24,9 @@ use crate::{AuditCommand, Cli, Command, DocCommand, KeyCommand, MaintenanceComma
 
 pub async fn run(cli: Cli) -> Result<ExitCode> {
     let serving = matches!(cli.command, Command::Serve { .. });
-    init_logging(if serving { "info" } else { "warn" });
     let mut config =
         Config::load(cli.config.as_deref(), |k| std::env::var(k).ok()).context("loading the configuration")?;
+    init_logging(if serving { "info" } else { "warn" }, config.log_format);
     if let Some(dir) = cli.data_dir {
         config.data_dir = dir;
     }
@@ -103,6 +103,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             }
         }
         Command::Hold(c) => crate::lifecycle::hold(&me, c).await,
+        Command::Lockdown(c) => crate::watch::lockdown(&me, c).await,
+        Command::Incident(c) => crate::watch::incident(&me, c).await,
         Command::Backup(crate::backup::BackupCommand::Create { to, recipient, json }) => {
             crate::backup::create(&me, courier.config(), &to, recipient, json.json).await
         }
@@ -119,10 +121,16 @@ fn unreachable_serve() -> Result<ExitCode> {
     bail!("serve is handled above")
 }
 
-fn init_logging(default: &str) {
+/// Logs on stderr: text (coloured only on a terminal) or one JSON object per line.
+fn init_logging(default: &str, format: courier_server::config::LogFormat) {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match format {
+        courier_server::config::LogFormat::Json => builder.json().with_ansi(false).try_init(),
+        courier_server::config::LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).try_init(),
+    };
 }
 
 /// `service`, with a "not found" that says what was looked for.
@@ -202,6 +210,8 @@ async fn portal(me: &Acting, cmd: PortalCommand) -> Result<ExitCode> {
             allow_types,
             dlp_action,
             retention,
+            owner,
+            no_notify,
             json,
         } => {
             let expires_at_ms = match (expires_in, expires_at) {
@@ -226,6 +236,8 @@ async fn portal(me: &Acting, cmd: PortalCommand) -> Result<ExitCode> {
                 allowed_types,
                 dlp_action,
                 retention,
+                owner,
+                notify: Some(!no_notify),
             };
             let link = service(me.create_portal(req).await)?;
             warn_default_link_base(me);
@@ -233,6 +245,15 @@ async fn portal(me: &Acting, cmd: PortalCommand) -> Result<ExitCode> {
                 return print_json(&link);
             }
             println!("Portal {} created. Its link (shown only now):\n  {}", link.id, link.url);
+            Ok(ExitCode::SUCCESS)
+        }
+        PortalCommand::Notify { id, state, json } => {
+            let on = state == "on";
+            service_on("portal", &id, me.set_portal_notify(&id, on).await)?;
+            if json.json {
+                return print_json(&json!({ "id": id, "notify": on }));
+            }
+            println!("Upload notifications for portal {id}: {state}");
             Ok(ExitCode::SUCCESS)
         }
         PortalCommand::List { json } => {

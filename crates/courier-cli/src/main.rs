@@ -9,6 +9,7 @@ mod listener;
 mod matters;
 mod serve;
 mod users;
+mod watch;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -87,6 +88,12 @@ enum Command {
     /// Encrypted backups: keys, create, list, verify, restore, drill.
     #[command(subcommand)]
     Backup(backup::BackupCommand),
+    /// Incident response: close every link, end every session, refuse API tokens.
+    #[command(subcommand)]
+    Lockdown(watch::LockdownCommand),
+    /// Incident response: the forensic bundle.
+    #[command(subcommand)]
+    Incident(watch::IncidentCommand),
 }
 
 #[derive(Subcommand)]
@@ -357,6 +364,22 @@ enum PortalCommand {
         /// (default: the matter's, else the firm's `retention`).
         #[arg(long)]
         retention: Option<String>,
+        /// The staff member told about uploads (one mail per portal per `notify_batch`).
+        #[arg(long)]
+        owner: Option<String>,
+        /// Do not tell the owner about uploads.
+        #[arg(long)]
+        no_notify: bool,
+        #[command(flatten)]
+        json: Json,
+    },
+    /// Switch upload notifications for the portal's owner on or off.
+    Notify {
+        /// The id (as `list` prints it).
+        id: String,
+        /// `on` to mail the owner about uploads, `off` to stop.
+        #[arg(value_parser = ["on", "off"])]
+        state: String,
         #[command(flatten)]
         json: Json,
     },

@@ -11,6 +11,9 @@ use anyhow::{Context, Result, bail};
 use axum_server::tls_rustls::RustlsConfig;
 use courier_server::{Config, Courier};
 
+/// How often the leader looks for closed upload windows and due mails and webhooks.
+const DELIVERY_TICK: Duration = Duration::from_secs(1);
+
 pub async fn run(mut config: Config, bind: Option<SocketAddr>) -> Result<()> {
     if let Some(bind) = bind {
         config.bind = bind;
@@ -49,6 +52,27 @@ pub async fn run(mut config: Config, bind: Option<SocketAddr>) -> Result<()> {
     }
     let every = Duration::from_secs(courier.config().maintenance_interval_secs.max(1));
     tokio::spawn(Arc::clone(&courier).run_maintenance(every));
+    tokio::spawn(Arc::clone(&courier).run_deliveries(DELIVERY_TICK));
+    if let Some(addr) = courier.config().metrics_bind {
+        let listener =
+            tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding metrics_bind {addr}"))?;
+        println!("Metrics on http://{}/metrics", listener.local_addr()?);
+        let app = courier_server::web::metrics_router(Arc::clone(&courier));
+        // The same guards as the main listener, with few connections: a scraper needs one.
+        let limits = crate::listener::Limits {
+            max_connections: 16,
+            per_address: 4,
+            trusted: Vec::new(),
+            header_read_timeout: Duration::from_secs(courier.config().header_read_timeout_secs.max(1)),
+            write_stall: Duration::from_secs(courier.config().write_stall_secs.max(1)),
+        };
+        tokio::spawn(async move {
+            let never = std::future::pending::<()>();
+            if let Err(e) = crate::listener::serve(listener, app, None, limits, never).await {
+                tracing::error!(error = %e, "the metrics listener stopped");
+            }
+        });
+    }
 
     report_scanning(&courier).await;
     let scheme = if tls.is_some() { "https" } else { "http" };

@@ -70,6 +70,15 @@ pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     aws_lc_rs::constant_time::verify_slices_are_equal(a, b).is_ok()
 }
 
+/// Plain HMAC-SHA256 of `data` under `key` (webhook signatures, which receivers check with
+/// their own HMAC; no length prefixes).
+pub fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
+    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, key);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(aws_lc_rs::hmac::sign(&key, data).as_ref());
+    out
+}
+
 /// HMAC-SHA256 key for short-lived signed values (cookies, CSRF tokens).
 pub struct MacKey(aws_lc_rs::hmac::Key);
 

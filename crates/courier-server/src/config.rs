@@ -8,7 +8,7 @@ use std::time::Duration;
 use courier_core::{ByteSize, DurationSpec};
 use serde::Deserialize;
 
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub data_dir: PathBuf,
@@ -131,6 +131,46 @@ pub struct Config {
     pub client_ip_retention: DurationSpec,
     /// The age recipient (age1…) backups are encrypted to; its identity stays offline.
     pub backup_recipient: Option<String>,
+    /// Mail relay, `smtp://host:port` (STARTTLS when offered) or `smtps://host:port`; user and
+    /// password in the URL or in `smtp_username`/`smtp_password`. Unset: no mail.
+    pub smtp_url: Option<String>,
+    pub smtp_username: Option<String>,
+    pub smtp_password: Option<String>,
+    /// The sender of Courier's mails.
+    pub mail_from: String,
+    /// Who receives alerts by mail (the firm's security contact).
+    pub alert_to: Vec<String>,
+    /// Where webhooks are POSTed, and the file holding the secret that signs them.
+    pub webhook_url: Option<String>,
+    pub webhook_secret_file: Option<PathBuf>,
+    /// One upload mail per portal per window: the first upload opens it.
+    pub notify_batch: DurationSpec,
+    /// The firm's time zone (IANA name) for office hours and the times in mails.
+    pub timezone: String,
+    /// When staff normally sign in, e.g. `Mon-Fri 07:00-20:00`; a sign-in outside raises
+    /// `off_hours_sign_in`. Unset: no such alert.
+    pub office_hours: Option<String>,
+    /// `link_probing`: this many unknown-link answers to one address within the window.
+    pub probe_alert_threshold: i64,
+    pub probe_alert_window: DurationSpec,
+    /// `bulk_download`: this many documents downloaded by one user or token within the window.
+    pub bulk_download_threshold: i64,
+    pub bulk_download_window: DurationSpec,
+    /// How often the leader verifies the whole audit trail (`audit_broken` when it fails).
+    pub audit_verify_interval: DurationSpec,
+    /// A mail or webhook still failing after this long is given up (and shown as failed).
+    pub outbox_give_up: DurationSpec,
+    /// Serve Prometheus `/metrics` on this address (its own listener); unset: no metrics.
+    pub metrics_bind: Option<SocketAddr>,
+    /// `text` or `json` (one JSON object per line) on stderr.
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
@@ -194,6 +234,24 @@ impl Default for Config {
             filed_grace: DurationSpec::from_secs(86_400),
             client_ip_retention: DurationSpec::from_secs(30 * 86_400),
             backup_recipient: None,
+            smtp_url: None,
+            smtp_username: None,
+            smtp_password: None,
+            mail_from: "courier@localhost".to_owned(),
+            alert_to: Vec::new(),
+            webhook_url: None,
+            webhook_secret_file: None,
+            notify_batch: DurationSpec::from_secs(5 * 60),
+            timezone: "UTC".to_owned(),
+            office_hours: None,
+            probe_alert_threshold: 20,
+            probe_alert_window: DurationSpec::from_secs(10 * 60),
+            bulk_download_threshold: 50,
+            bulk_download_window: DurationSpec::from_secs(10 * 60),
+            audit_verify_interval: DurationSpec::from_secs(3600),
+            outbox_give_up: DurationSpec::from_secs(3 * 86_400),
+            metrics_bind: None,
+            log_format: LogFormat::Text,
             clamd_addr: None,
             malware_scanning: None,
             malware_action: MalwareAction::Refuse,
@@ -330,6 +388,24 @@ const SETTINGS: &[(&str, Kind)] = &[
     ("filed_grace", Kind::Text),
     ("client_ip_retention", Kind::Text),
     ("backup_recipient", Kind::Text),
+    ("smtp_url", Kind::Secret),
+    ("smtp_username", Kind::Secret),
+    ("smtp_password", Kind::Secret),
+    ("mail_from", Kind::Text),
+    ("alert_to", Kind::List),
+    ("webhook_url", Kind::Text),
+    ("webhook_secret_file", Kind::Text),
+    ("notify_batch", Kind::Text),
+    ("timezone", Kind::Text),
+    ("office_hours", Kind::Text),
+    ("probe_alert_threshold", Kind::Number),
+    ("probe_alert_window", Kind::Text),
+    ("bulk_download_threshold", Kind::Number),
+    ("bulk_download_window", Kind::Text),
+    ("audit_verify_interval", Kind::Text),
+    ("outbox_give_up", Kind::Text),
+    ("metrics_bind", Kind::Text),
+    ("log_format", Kind::Text),
 ];
 
 /// A TOML error as line, column and message, never quoting the file: the line may hold a
@@ -448,6 +524,7 @@ impl Config {
         if let Some(addr) = &cfg.clamd_addr {
             addr.parse::<courier_scan::clamd::ClamdAddr>().map_err(ConfigError::Invalid)?;
         }
+        crate::services::watch::WatchSettings::check(&cfg).map_err(ConfigError::Invalid)?;
         Ok(cfg)
     }
 
@@ -532,6 +609,19 @@ impl Config {
              reverse proxy and name it in `trusted_proxy` (COURIER_TRUSTED_PROXY)",
             self.bind
         ))
+    }
+
+    /// Every setting as JSON, each secret replaced by `"(set)"` (the forensic bundle).
+    pub fn without_secrets(&self) -> serde_json::Value {
+        let mut all = serde_json::to_value(self).unwrap_or_default();
+        if let Some(map) = all.as_object_mut() {
+            for (name, kind) in SETTINGS {
+                if *kind == Kind::Secret && map.get(*name).is_some_and(|v| !v.is_null()) {
+                    map.insert((*name).to_owned(), serde_json::Value::from("(set)"));
+                }
+            }
+        }
+        all
     }
 
     /// Whether `serve` terminates TLS itself.

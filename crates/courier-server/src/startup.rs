@@ -71,7 +71,9 @@ pub(crate) async fn open_unchecked(config: Config) -> Result<(Arc<Courier>, Oper
     // restore (the audit key travels with the backup), so a suspected address can be checked.
     let address_key = courier_crypto::MacKey::derive(&audit_seed, b"courier client address key v1");
     let blobs = blob_store(&config)?;
-    let (courier, operator) = Courier::new(config, db, blobs, keys, signer, cookie_key, address_key, scanning, authz);
+    let watch = crate::services::watch::WatchSettings::load(&config).map_err(Error::BadRequest)?;
+    let (courier, operator) =
+        Courier::new(config, db, blobs, keys, signer, cookie_key, address_key, scanning, authz, watch);
     Ok((Arc::new(courier), operator))
 }
 

@@ -48,6 +48,9 @@ const NOT_ABOUT_THE_MATTER: &[(&str, &str)] = &[
     ("finish_passkey_registration", "the caller's own passkeys"),
     ("remove_passkey", "removes only the caller's own passkeys"),
     ("audit_public_key", "the audit key's public half, published for certificates"),
+    ("my_notifications", "the caller's own notifications"),
+    ("unread_notifications", "the caller's own notifications"),
+    ("mark_notifications_read", "the caller's own notifications"),
 ];
 
 /// The public methods of `impl Acting` in the handle module's source.
@@ -107,6 +110,8 @@ async fn every_handle_method_refuses_an_outsider() {
         allowed_types: None,
         dlp_action: None,
         retention: None,
+        owner: None,
+        notify: None,
     };
     let portal = operator.create_portal(portal).await.unwrap().id;
     let doc = operator.upload_to_matter(&matter, &mut memo()).await.unwrap().remove(0).id;
@@ -164,6 +169,8 @@ async fn every_handle_method_refuses_an_outsider() {
         allowed_types: None,
         dlp_action: None,
         retention: None,
+        owner: None,
+        notify: None,
     };
     tried.insert("create_portal");
     let ghost = "00000000-0000-4000-8000-000000000000";
@@ -199,6 +206,7 @@ async fn every_handle_method_refuses_an_outsider() {
     hides!(list_holds, true);
     refuses!(holds_on_document, &doc);
     refuses!(set_portal_retention, &portal, None);
+    refuses!(set_portal_notify, &portal, false);
     refuses!(set_matter_retention, &matter, None);
     refuses!(certificate, &doc);
     refuses!(shredded_documents, &matter);
@@ -248,6 +256,12 @@ async fn every_handle_method_refuses_an_outsider() {
     refuses!(verify_audit);
     refuses!(restart_audit_log, "curious", 0);
     refuses!(export_audit, 0, |_| Ok(()));
+    // Watch and respond: the admin's page, the switch, the forensic bundle.
+    refuses!(watch_overview);
+    refuses!(lockdown_status);
+    refuses!(set_lockdown, true, "curious");
+    refuses!(set_lockdown_confirmed, true, "curious", pw(), "000000");
+    refuses!(incident_export, 0, std::path::Path::new("/tmp/never-written.tar"));
     refuses!(explain, "owner@firm.example", Action::MatterView, &format!("matter:{matter}"), [127, 0, 0, 1].into(), 0);
     assert!(!me.may(Action::MatterBreakGlass, &Resource::Firm).await.unwrap(), "a paralegal may not break glass");
 
@@ -262,6 +276,8 @@ async fn every_handle_method_refuses_an_outsider() {
     assert!(doc_now.filed_at.is_none() && doc_now.hold, "the document is neither filed nor let go");
     let owner_tokens = operator.list_api_tokens(Some(&owner.id)).await.unwrap();
     assert!(owner_tokens.iter().all(|t| t.revoked_at.is_none()), "the owner's token still works");
+    assert!(!operator.lockdown_status().await.unwrap().active, "not locked down");
+    assert!(!std::path::Path::new("/tmp/never-written.tar").exists(), "no bundle was written");
 
     // Every method of the handle was tried, or is listed as not about the matter.
     let exempt: BTreeSet<&str> = NOT_ABOUT_THE_MATTER.iter().map(|(m, _)| *m).collect();

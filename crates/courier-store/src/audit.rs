@@ -169,6 +169,24 @@ pub async fn latest_event<'c, E: Executor<'c, Database = sqlx::Any>>(
     row.as_ref().map(from_row).transpose()
 }
 
+/// The newest events with this action, newest first, with their readable address if kept.
+pub async fn latest_with_action<'c, E: Executor<'c, Database = sqlx::Any>>(
+    ex: E,
+    action: &str,
+    limit: i64,
+) -> Result<Vec<AuditRecord>> {
+    let rows = sqlx::query(
+        "SELECT e.seq, e.at, e.actor, e.action, e.target, e.ip, e.details, e.prev_hash, e.hash, a.ip AS address \
+         FROM audit_events e LEFT JOIN audit_addresses a ON a.seq = e.seq \
+         WHERE e.action = $1 ORDER BY e.seq DESC LIMIT $2",
+    )
+    .bind(action)
+    .bind(limit)
+    .fetch_all(ex)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
 /// How many event rows the table holds (verification compares it with the chain's length).
 pub async fn count<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E) -> Result<i64> {
     let row = sqlx::query("SELECT COUNT(*) AS n FROM audit_events").fetch_one(ex).await?;

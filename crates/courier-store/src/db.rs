@@ -37,6 +37,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (7, "api_tokens", include_str!("../migrations/0007_api_tokens.sql")),
     (8, "passkeys", include_str!("../migrations/0008_passkeys.sql")),
     (9, "lifecycle", include_str!("../migrations/0009_lifecycle.sql")),
+    (10, "watch", include_str!("../migrations/0010_watch.sql")),
 ];
 
 /// A migration's SQL for `backend`: the byte type, byte literals and (in 0001's comment) the
@@ -173,6 +174,12 @@ impl Db {
     /// Commits a transaction started with `begin`.
     pub async fn commit(tx: Tx) -> Result<()> {
         tx.commit().await?;
+        Ok(())
+    }
+
+    /// One trivial query: whether the database answers (the health check).
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
 

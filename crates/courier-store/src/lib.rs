@@ -21,6 +21,7 @@ pub mod sessions;
 pub mod shares;
 pub mod snapshot;
 pub mod users;
+pub mod watch;
 
 pub use db::{Backend, Conn, Db, Tx};
 

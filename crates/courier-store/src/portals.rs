@@ -29,6 +29,10 @@ pub struct PortalRecord {
     /// The portal's own retention (ms); `None`: its matter's, then the firm's.
     pub retention_ms: Option<i64>,
     pub matter_retention_ms: Option<i64>,
+    /// Who is told about uploads (a user id), and whether they want to be.
+    pub owner_id: Option<String>,
+    pub owner_email: Option<String>,
+    pub notify: bool,
 }
 
 pub struct NewPortal<'a> {
@@ -44,12 +48,15 @@ pub struct NewPortal<'a> {
     pub allowed_types: Option<&'a str>,
     pub dlp_action: Option<&'a str>,
     pub retention_ms: Option<i64>,
+    pub owner_id: Option<&'a str>,
+    pub notify: bool,
 }
 
 const SELECT: &str = "SELECT p.id, p.matter_id, m.name AS matter_name, \
      CASE WHEN m.archived_at IS NULL THEN 0 ELSE 1 END AS matter_archived, p.label, p.passcode_hash, \
      p.max_file_size, p.expires_at, p.enabled, p.created_by, p.created_at, p.deleted_at, \
      p.allowed_types, p.dlp_action, p.retention_ms, m.retention_ms AS matter_retention_ms, \
+     p.owner_id, (SELECT u.email FROM users u WHERE u.id = p.owner_id) AS owner_email, p.notify, \
      (SELECT COUNT(*) FROM documents d WHERE d.portal_id = p.id AND d.deleted_at IS NULL) AS document_count, \
      (SELECT MAX(d.uploaded_at) FROM documents d WHERE d.portal_id = p.id) AS last_upload_at \
      FROM portals p LEFT JOIN matters m ON m.id = p.matter_id";
@@ -74,14 +81,17 @@ fn from_row(row: &AnyRow) -> Result<PortalRecord> {
         dlp_action: crate::word_or_null(row, "dlp_action")?,
         retention_ms: col(row, "retention_ms")?,
         matter_retention_ms: col(row, "matter_retention_ms")?,
+        owner_id: col(row, "owner_id")?,
+        owner_email: col(row, "owner_email")?,
+        notify: col::<i64>(row, "notify")? != 0,
     })
 }
 
 pub async fn insert(conn: &mut AnyConnection, p: &NewPortal<'_>) -> Result<()> {
     sqlx::query(
         "INSERT INTO portals (id, matter_id, label, token_hash, passcode_hash, max_file_size, expires_at, \
-         enabled, created_by, created_at, allowed_types, dlp_action, retention_ms) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9, $10, $11, $12)",
+         enabled, created_by, created_at, allowed_types, dlp_action, retention_ms, owner_id, notify) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9, $10, $11, $12, $13, $14)",
     )
     .bind(p.id)
     .bind(p.matter_id)
@@ -95,6 +105,8 @@ pub async fn insert(conn: &mut AnyConnection, p: &NewPortal<'_>) -> Result<()> {
     .bind(p.allowed_types)
     .bind(p.dlp_action)
     .bind(p.retention_ms)
+    .bind(p.owner_id)
+    .bind(i64::from(p.notify))
     .execute(conn)
     .await
     .map_err(StoreError::on_conflict)?;
@@ -192,6 +204,16 @@ pub async fn expired_unrecorded(conn: &mut AnyConnection, now: i64) -> Result<Ve
 /// Claims the right to record one portal's expiry; false if another process did already.
 pub async fn mark_expiry_recorded(conn: &mut AnyConnection, id: &str) -> Result<bool> {
     let r = sqlx::query("UPDATE portals SET expiry_recorded = 1 WHERE id = $1 AND expiry_recorded = 0")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Whether the portal's owner is told about its uploads; false if there is no live portal.
+pub async fn set_notify(conn: &mut AnyConnection, id: &str, notify: bool) -> Result<bool> {
+    let r = sqlx::query("UPDATE portals SET notify = $1 WHERE id = $2 AND deleted_at IS NULL")
+        .bind(i64::from(notify))
         .bind(id)
         .execute(conn)
         .await?;

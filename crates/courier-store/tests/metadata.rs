@@ -97,6 +97,8 @@ async fn portals_documents_and_shredding_behave_alike() {
                 allowed_types: (id == "p1").then_some("pdf,docx"),
                 dlp_action: (id == "p1").then_some("block"),
                 retention_ms: (id == "p1").then_some(100),
+                owner_id: None,
+                notify: true,
             };
             portals::insert(&mut tx, &portal).await.unwrap();
         }
@@ -219,6 +221,8 @@ async fn portals_documents_and_shredding_behave_alike() {
             allowed_types: None,
             dlp_action: None,
             retention_ms: None,
+            owner_id: None,
+            notify: true,
         };
         assert!(matches!(portals::insert(&mut tx, &clash).await, Err(courier_store::StoreError::Conflict)), "{name}");
     }
@@ -244,5 +248,47 @@ async fn every_table_is_backed_up_or_knowingly_not() {
             let shape = courier_store::snapshot::shape(&mut conn, db.backend(), table).await.unwrap();
             assert!(!shape.columns.is_empty(), "{name}: {table}");
         }
+    }
+}
+
+#[tokio::test]
+async fn alert_windows_fire_once_and_the_outbox_hands_each_row_to_one_sender() {
+    use courier_store::watch;
+    let dir = tempfile::tempdir().unwrap();
+    for (name, db) in databases(&dir).await {
+        let mut conn = db.pool().acquire().await.unwrap();
+        // Below the threshold, at it, above it: the rule fires once per window.
+        for (at, expect_total) in [(1_000, 1), (1_100, 2), (1_200, 3)] {
+            assert_eq!(watch::count_hit(&mut conn, "probe", "s", at, 1, 0).await.unwrap(), expect_total, "{name}");
+        }
+        assert!(watch::try_fire(&mut conn, "probe", "s", 1_200, 0).await.unwrap(), "{name}: first crossing");
+        assert!(!watch::try_fire(&mut conn, "probe", "s", 1_300, 1_300 - 10_000).await.unwrap(), "{name}: again");
+        assert!(watch::try_fire(&mut conn, "probe", "other", 1_300, 0).await.unwrap(), "{name}: per subject");
+        assert!(watch::try_fire(&mut conn, "probe", "s", 20_000, 10_000).await.unwrap(), "{name}: next window");
+        // Only events inside the window count.
+        assert_eq!(watch::count_hit(&mut conn, "probe", "s", 5_000, 4, 1_150).await.unwrap(), 5, "{name}");
+        assert_eq!(watch::prune_hits(db.pool(), 1_150).await.unwrap(), 2, "{name}");
+
+        // A due row is claimed by one sender; a lapsed claim makes it due again.
+        watch::enqueue(&mut conn, "m1", "mail", "alert", "{}", 100).await.unwrap();
+        let first = watch::claim_due(&mut conn, 200, 10_000, 10).await.unwrap();
+        let second = watch::claim_due(&mut conn, 300, 10_000, 10).await.unwrap();
+        assert_eq!((first.len(), second.len()), (1, 0), "{name}");
+        assert_eq!(watch::claim_due(&mut conn, 10_001, 20_000, 10).await.unwrap().len(), 1, "{name}: lapsed claim");
+        watch::mark_attempt_failed(db.pool(), "m1", 10_002, 50_000, "refused", false).await.unwrap();
+        assert!(watch::claim_due(&mut conn, 40_000, 60_000, 10).await.unwrap().is_empty(), "{name}: backoff");
+        assert_eq!(watch::counts(db.pool()).await.unwrap(), (1, 0), "{name}");
+        watch::mark_sent(db.pool(), "m1", 50_001).await.unwrap();
+        assert!(watch::claim_due(&mut conn, 90_000, 99_000, 10).await.unwrap().is_empty(), "{name}: sent");
+        assert_eq!(watch::counts(db.pool()).await.unwrap(), (0, 0), "{name}");
+        assert_eq!(watch::purge_done(db.pool(), 60_000).await.unwrap(), 1, "{name}");
+
+        // The switch: a second "on" changes nothing, and a missing row reads as off.
+        let on = watch::Lockdown { active: true, reason: "r".into(), changed_by: "cli:x".into(), changed_at: 5 };
+        assert!(watch::set_lockdown(&mut conn, &on).await.unwrap(), "{name}");
+        assert!(!watch::set_lockdown(&mut conn, &on).await.unwrap(), "{name}: already on");
+        assert!(watch::lockdown(&mut *conn).await.unwrap().active, "{name}");
+        sqlx::query("DELETE FROM lockdown").execute(&mut *conn).await.unwrap();
+        assert!(!watch::lockdown(&mut *conn).await.unwrap().active, "{name}");
     }
 }

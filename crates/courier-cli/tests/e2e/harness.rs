@@ -159,7 +159,9 @@ impl Env {
     /// `courier` with this installation's environment.
     pub fn command(&self) -> Command {
         let mut c = Command::new(BIN);
-        c.env("COURIER_DATA_DIR", self.data_dir()).env("RUST_LOG", "warn").env_remove("COURIER_CONFIG");
+        c.env("COURIER_DATA_DIR", self.data_dir())
+            .env("RUST_LOG", std::env::var("E2E_LOG").unwrap_or("warn".into()))
+            .env_remove("COURIER_CONFIG");
         c.env_remove("COURIER_DATABASE_URL");
         if let Some(db) = &self.postgres {
             c.env("COURIER_DATABASE_URL", &db.url);

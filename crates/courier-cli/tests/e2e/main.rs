@@ -26,3 +26,4 @@ mod shares;
 mod staff;
 mod tls;
 mod transit;
+mod watch;

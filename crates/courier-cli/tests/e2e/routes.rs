@@ -16,6 +16,8 @@ fn staff_routes(portal: &str, doc: &str, matter: &str) -> (Vec<String>, Vec<Stri
         format!("/matters/{matter}"),
         "/shares/some-share".into(),
         "/access-review".into(),
+        "/alerts".into(),
+        "/notifications".into(),
         "/account".into(),
         "/users".into(),
     ];
@@ -38,6 +40,8 @@ fn staff_routes(portal: &str, doc: &str, matter: &str) -> (Vec<String>, Vec<Stri
         "/account/tokens/some-token/revoke".into(),
         "/account/passkeys/some-key/remove".into(),
         "/users/invite".into(),
+        "/alerts/lockdown".into(),
+        "/notifications/read".into(),
         "/users/some-user/disable".into(),
         "/users/some-user/reset-mfa".into(),
     ];

@@ -268,6 +268,11 @@ impl Courier {
                 _ => Some("user disabled"),
             },
         };
+        // During a lockdown every token is refused (not revoked: lifting it restores them).
+        let refusal = match refusal {
+            None if self.locked_down().await => Some("lockdown"),
+            other => other,
+        };
         let request = json!({ "method": method, "route": route });
         if let Some(reason) = refusal {
             let target = record.as_ref().map(|t| format!("api_token:{}", t.id)).unwrap_or_else(|| "api".into());

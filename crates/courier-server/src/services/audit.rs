@@ -40,15 +40,54 @@ impl AuditedTx<'_> {
         &mut self.tx
     }
 
-    /// Appends one event after the chain's head (the first call locks and checks it).
+    /// Appends one event after the chain's head (the first call locks and checks it), then
+    /// what it causes in the same transaction: its webhook, its upload notification, and the
+    /// alerts its rules raise (see `watch`).
     pub async fn record(&mut self, caller: &Caller, action: AuditAction, target: &str, details: Value) -> Result<()> {
+        let head = self.append(caller, action, target, details.clone()).await?;
+        let event = super::watch::Event { caller, action, target, details: &details, seq: head.0, at: head.1 };
+        let alerts = super::watch::on_event(&mut self.tx, &self.log.watch, &event).await?;
+        for alert in alerts {
+            self.raise(alert).await?;
+        }
+        Ok(())
+    }
+
+    /// Records an alert (`alert.raised`) and queues its mail and webhook.
+    pub async fn raise(&mut self, alert: super::watch::Alert) -> Result<()> {
+        let kind = alert.kind.as_str();
+        let caller = Caller::new(super::Actor::System, alert.ip);
+        let details =
+            json!({ "alert": kind, "summary": alert.summary, "actor": alert.actor, "details": alert.details });
+        let (seq, at) = self.append(&caller, AuditAction::AlertRaised, &format!("alert:{kind}"), details).await?;
+        super::watch::enqueue_alert(&mut self.tx, &self.log.watch, &alert, Some(seq), at).await
+    }
+
+    /// Inserts one event after the tip; its sequence number and time.
+    async fn append(
+        &mut self,
+        caller: &Caller,
+        action: AuditAction,
+        target: &str,
+        details: Value,
+    ) -> Result<(i64, i64)> {
         let prev = match self.tip.take() {
             Some(tip) => tip,
             None => self.log.checked_head(&mut self.tx, self.backend).await?,
         };
         let head = self.log.insert_event(&mut self.tx, &prev, caller, action, target, details).await?;
+        let at = (head.seq, head.at);
         self.tip = Some(head);
-        Ok(())
+        Ok(at)
+    }
+
+    /// Commits a transaction that may have recorded nothing (an alert rule that counted an
+    /// event without firing); with events, as [`Self::commit`].
+    pub async fn commit_even_if_silent(self) -> Result<()> {
+        if self.tip.is_none() {
+            return Ok(Db::commit(self.tx).await?);
+        }
+        self.commit().await
     }
 
     /// Writes the head row (once, however many events), commits, and appends the head to
@@ -99,6 +138,8 @@ pub struct AuditLog {
     clock: std::sync::Arc<super::clock::Clock>,
     /// Keys the hash that the chain holds in place of a client's address.
     addresses: courier_crypto::MacKey,
+    /// What events cause: webhooks, notifications, alerts.
+    watch: std::sync::Arc<super::watch::WatchSettings>,
 }
 
 /// How the chain's `ip` field holds a client address: its keyed hash, so that the readable
@@ -163,8 +204,9 @@ impl AuditLog {
         addresses: courier_crypto::MacKey,
         heads_log: PathBuf,
         clock: std::sync::Arc<super::clock::Clock>,
+        watch: std::sync::Arc<super::watch::WatchSettings>,
     ) -> Self {
-        Self { signer, heads_log, logged: Mutex::new(LoggedTip::default()), clock, addresses }
+        Self { signer, heads_log, logged: Mutex::new(LoggedTip::default()), clock, addresses, watch }
     }
 
     /// The signing key, for certificates of deletion.

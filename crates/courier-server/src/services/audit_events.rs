@@ -191,6 +191,18 @@ pub enum AuditAction {
     BackupCreated,
     /// This installation was restored from a backup: its id, the counts, and how many documents the deletion journal shredded again.
     BackupRestored,
+    /// An alert was raised (`link_probing`, `bulk_download`, `account_locked`, `malware`, `off_hours_sign_in`, `lockdown`): what, and from where; its mail and webhook are queued with it.
+    AlertRaised,
+    /// The installation was locked down: every link closed, every session ended, tokens refused; the reason.
+    LockdownOn,
+    /// The lockdown was lifted, with the reason.
+    LockdownOff,
+    /// The operator wrote a forensic bundle: since when, how many events, the SHA-256 of its manifest.
+    IncidentExport,
+    /// A portal's upload notifications were switched on or off.
+    PortalNotify,
+    /// A staff member marked their upload notifications as read.
+    NotificationsRead,
 }
 
 impl AuditAction {
@@ -288,6 +300,12 @@ impl AuditAction {
         Self::AddressesRedacted,
         Self::BackupCreated,
         Self::BackupRestored,
+        Self::AlertRaised,
+        Self::LockdownOn,
+        Self::LockdownOff,
+        Self::IncidentExport,
+        Self::PortalNotify,
+        Self::NotificationsRead,
     ];
 
     /// The action as stored in `audit_events.action`.
@@ -386,6 +404,12 @@ impl AuditAction {
             Self::AddressesRedacted => "audit.addresses_redacted",
             Self::BackupCreated => "backup.created",
             Self::BackupRestored => "backup.restored",
+            Self::AlertRaised => "alert.raised",
+            Self::LockdownOn => "lockdown.on",
+            Self::LockdownOff => "lockdown.off",
+            Self::IncidentExport => "incident.export",
+            Self::PortalNotify => "portal.notify",
+            Self::NotificationsRead => "notifications.read",
         }
     }
 }

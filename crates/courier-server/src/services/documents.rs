@@ -374,6 +374,11 @@ impl Courier {
         staged: &[(DocumentRecord, serde_json::Value)],
     ) -> Result<()> {
         let mut tx = self.audit.begin(&self.db).await?;
+        // A lockdown turned on while the files streamed in refuses them (read here, in the
+        // transaction, not from the cache).
+        if target.portal_id.is_some() && self.locked_down_now(&mut tx).await? {
+            return Err(Error::LinkNotFound);
+        }
         // The portal may have been disabled, or deleted with its documents, while the files
         // streamed in; then they must not appear.
         if let Some(portal_id) = &target.portal_id {
@@ -387,7 +392,14 @@ impl Courier {
             let target = format!("document:{}", record.id);
             tx.record(caller, AuditAction::DocumentUpload, &target, details.clone()).await?;
         }
-        tx.commit().await
+        tx.commit().await?;
+        for (record, _) in staged {
+            self.metrics.upload_documents.inc();
+            self.metrics.upload_bytes.inc_by(record.size.max(0) as u64);
+            let verdict = crate::metrics::VerdictLabels { verdict: record.scan.status.to_string() };
+            self.metrics.scan_verdicts.get_or_create(&verdict).inc();
+        }
+        Ok(())
     }
 
     /// Records why a file was refused: the reason class and, for malware, the signature; for
@@ -401,6 +413,7 @@ impl Courier {
             Error::PayloadTooLarge(_) => "too_large",
             _ => return, // interrupted uploads and outages are not decisions about the file
         };
+        self.metrics.refused(reason);
         let details = json!({ "portal_id": to.portal_id, "matter_id": to.matter_id, "reason": reason,
             "signature": signature, "message": e.public_message() });
         let target = match &to.portal_id {

@@ -339,6 +339,78 @@ impl Acting {
         self.c().holds_on(&d).await
     }
 
+    // --- Watch and respond -------------------------------------------------------------------
+
+    /// Alerts, deliveries and the lockdown switch (administrators).
+    pub async fn watch_overview(&self) -> Result<super::watch::views::WatchOverview> {
+        self.c().authorize(&self.caller, Action::UserManage, &Resource::Firm).await?;
+        self.c().watch_overview().await
+    }
+
+    pub async fn lockdown_status(&self) -> Result<super::watch::lockdown::LockdownView> {
+        self.c().authorize(&self.caller, Action::UserManage, &Resource::Firm).await?;
+        self.c().lockdown_status().await
+    }
+
+    /// The operator turns the switch (`courier lockdown on|off`).
+    pub async fn set_lockdown(&self, on: bool, reason: &str) -> Result<super::watch::lockdown::LockdownView> {
+        self.operator_only()?;
+        self.c().set_lockdown(&self.caller, on, reason).await
+    }
+
+    /// An administrator turns the switch from the web, giving password and second factor again.
+    pub async fn set_lockdown_confirmed(
+        &self,
+        on: bool,
+        reason: &str,
+        password: Zeroizing<String>,
+        code: &str,
+    ) -> Result<super::watch::lockdown::LockdownView> {
+        self.c().authorize(&self.caller, Action::UserManage, &Resource::Firm).await?;
+        let session = self.session.as_ref().ok_or(Error::Forbidden)?;
+        self.c().confirm_identity(&self.caller, session.user_id(), password, code).await?;
+        self.c().set_lockdown(&self.caller, on, reason).await
+    }
+
+    /// The forensic bundle (`courier incident export`).
+    pub async fn incident_export(
+        &self,
+        since_ms: i64,
+        output: &std::path::Path,
+    ) -> Result<super::watch::incident::IncidentBundle> {
+        self.operator_only()?;
+        self.c().incident_export(&self.caller, since_ms, output).await
+    }
+
+    /// The caller's own upload notifications (newest first) and how many are unread.
+    pub async fn my_notifications(&self) -> Result<(Vec<super::watch::views::NotificationView>, i64)> {
+        let user = self.own_user_id()?;
+        self.c().notifications(user).await
+    }
+
+    pub async fn unread_notifications(&self) -> Result<i64> {
+        let user = self.own_user_id()?;
+        self.c().unread_notifications(user).await
+    }
+
+    pub async fn mark_notifications_read(&self) -> Result<u64> {
+        let user = self.own_user_id()?;
+        self.c().mark_notifications_read(&self.caller, user).await
+    }
+
+    /// The staff member acting (sessions and tokens; the operator has no notifications).
+    fn own_user_id(&self) -> Result<&str> {
+        match &self.caller.actor {
+            Actor::Staff(id) => Ok(id),
+            _ => Err(Error::Forbidden),
+        }
+    }
+
+    /// Switches upload notifications for the portal's owner on or off.
+    pub async fn set_portal_notify(&self, id: &str, notify: bool) -> Result<()> {
+        self.c().set_portal_notify(&self.caller, id, notify).await
+    }
+
     /// `None` hands the portal back to its matter's retention.
     pub async fn set_portal_retention(&self, id: &str, retention: Option<DurationSpec>) -> Result<()> {
         self.c().set_portal_retention(&self.caller, id, retention).await
@@ -589,9 +661,16 @@ impl Acting {
         self.c().record_restore(&self.caller, reshredded, backup_id, details).await
     }
 
+    /// One round of upkeep, then of deliveries (closed upload windows, due mails and webhooks)
+    /// and a verification of the trail that alerts when it is broken: what the server's
+    /// background tasks do, at once.
     pub async fn maintain_once(&self) -> Result<MaintenanceReport> {
         self.operator_only()?;
-        Ok(self.c().maintain_once().await)
+        let mut report = self.c().maintain_once().await;
+        let sender = super::watch::delivery::Sender::new(&self.c().watch)?;
+        report.deliveries = Some(self.c().deliver_once(&sender).await);
+        report.audit_intact = Some(self.c().verify_and_alert().await?);
+        Ok(report)
     }
 
     /// Removes abandoned staging files and blobs no document names; (staging, orphans).

@@ -26,6 +26,13 @@ pub struct MaintenanceReport {
     pub stale_uploads_removed: usize,
     pub orphan_blobs_removed: usize,
     pub sessions_expired: u64,
+    /// Alert counts and old deliveries forgotten.
+    pub watch_rows_pruned: u64,
+    /// `courier upkeep run` only: the deliveries it made, and whether the trail verified.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deliveries: Option<super::watch::delivery::DeliveryReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audit_intact: Option<bool>,
 }
 
 /// A committed blob without a live row is an orphan only after this grace period: an upload
@@ -73,6 +80,18 @@ impl Courier {
             tracing::info!(staging, orphans, "removed leftover blobs");
         }
         Ok((staging, orphans))
+    }
+
+    /// Forgets alert counts older than the longest rule window, and deliveries done longer
+    /// ago than `client_ip_retention` (an alert's mail names the address it came from).
+    async fn prune_watch(&self) -> Result<u64> {
+        use courier_store::watch as rows;
+        let now = self.clock.now_ms();
+        let window = self.watch.probe.window.max(self.watch.bulk_download.window).as_millis() as i64;
+        let hits = rows::prune_hits(self.db.pool(), now - window).await?;
+        let fired = rows::prune_fired(self.db.pool(), now - window.max(86_400_000)).await?;
+        let done = rows::purge_done(self.db.pool(), now - self.config.client_ip_retention.as_millis()).await?;
+        Ok(hits + fired + done)
     }
 
     pub(super) async fn expire_sessions(&self) -> Result<u64> {
@@ -146,6 +165,11 @@ impl Courier {
         if let Err(e) = self.prune_login_failures().await {
             tracing::warn!(error = %e, detail = e.internal_detail(), "pruning old sign-in failures failed");
         }
+        match self.prune_watch().await {
+            Ok(n) => report.watch_rows_pruned = n,
+            Err(e) => tracing::warn!(error = %e, detail = e.internal_detail(), "pruning alert counts failed"),
+        }
+        self.metrics.upkeep_runs.inc();
         report
     }
 }

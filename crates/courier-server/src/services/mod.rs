@@ -27,6 +27,7 @@ pub mod sessions;
 pub mod shares;
 pub mod staff;
 pub mod users;
+pub mod watch;
 pub mod watermark;
 
 use std::fmt;
@@ -72,6 +73,11 @@ pub struct Courier {
     /// HMAC key for short-lived signed cookies (portal unlock, login CSRF); derived from the
     /// master key so every instance sharing that key agrees.
     cookie_key: courier_crypto::MacKey,
+    /// Mail, webhook and alert settings (shared with the audit log, whose events drive them).
+    watch: Arc<watch::WatchSettings>,
+    /// The lockdown switch as last read, briefly cached.
+    lockdown: watch::lockdown::Cached,
+    metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl Courier {
@@ -87,12 +93,14 @@ impl Courier {
         address_key: courier_crypto::MacKey,
         scanning: scanning::Scanning,
         authz: authz::Authorizer,
+        watch: watch::WatchSettings,
     ) -> (Self, OperatorKey) {
+        let watch = Arc::new(watch);
         let stamping_permits = config.watermark_at_once.max(1);
         let busy_wait = std::time::Duration::from_secs(config.busy_wait_secs.max(1));
         let clock = Arc::new(clock::Clock::default());
         let heads_log = config.data_dir.join("audit").join("heads.log");
-        let audit = AuditLog::new(signer, address_key, heads_log, clock.clone());
+        let audit = AuditLog::new(signer, address_key, heads_log, clock.clone(), watch.clone());
         let instance_id = uuid::Uuid::new_v4().to_string();
         let webauthn = passkeys::relying_party(&config);
         let courier = Self {
@@ -111,6 +119,9 @@ impl Courier {
             clock,
             webauthn,
             cookie_key,
+            watch,
+            lockdown: Default::default(),
+            metrics: Arc::default(),
         };
         (courier, OperatorKey(()))
     }
@@ -123,6 +134,11 @@ impl Courier {
     /// The firm's scanning rules (type allowlist, DLP action), for forms and pages.
     pub fn scanning(&self) -> &scanning::Scanning {
         &self.scanning
+    }
+
+    /// Counters and gauges for `/metrics`.
+    pub fn metrics(&self) -> &crate::metrics::Metrics {
+        &self.metrics
     }
 
     /// The clock for expiries; tests move it forward.

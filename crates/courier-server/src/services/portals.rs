@@ -33,6 +33,11 @@ pub struct PortalRequest {
     pub dlp_action: Option<DlpAction>,
     /// Its documents' own retention; `None`: the matter's, then the firm's.
     pub retention: Option<courier_core::DurationSpec>,
+    /// Who is told about uploads (an e-mail, the operator's choice); staff who create a
+    /// portal own it themselves.
+    pub owner: Option<String>,
+    /// Tell the owner about uploads (default on).
+    pub notify: Option<bool>,
 }
 
 /// What staff see of a portal.
@@ -58,6 +63,9 @@ pub struct PortalView {
     /// and which of the three it is.
     pub retention: String,
     pub retention_from: &'static str,
+    /// Who is told about uploads, and whether they are.
+    pub owner: Option<String>,
+    pub notify: bool,
 }
 
 /// A link shown once: at creation and after "new link".
@@ -148,6 +156,8 @@ pub fn view(p: &PortalRecord, now: i64, scanning: &Scanning, firm_retention: Dur
         last_upload_at: p.last_upload_at.map(rfc3339),
         retention: retention.to_string(),
         retention_from,
+        owner: p.owner_email.clone(),
+        notify: p.notify,
     }
 }
 
@@ -215,6 +225,8 @@ impl Courier {
             return Err(Error::BadRequest("a portal must accept at least one file type".into()));
         }
         let dlp_action = req.dlp_action.map(DlpAction::as_str);
+        let owner_id = self.portal_owner(caller, req.owner.as_deref()).await?;
+        let notify = req.notify.unwrap_or(true);
         let token = Token::generate()?;
         let id = PortalId::random().to_string();
         let mut tx = self.audit.begin(&self.db).await?;
@@ -234,6 +246,8 @@ impl Courier {
                 allowed_types: allowed.as_deref(),
                 dlp_action,
                 retention_ms: req.retention.map(courier_core::DurationSpec::as_millis),
+                owner_id: owner_id.as_deref(),
+                notify,
             },
         )
         .await?;
@@ -241,6 +255,7 @@ impl Courier {
             "portal_id": id, "matter_id": matter_id, "expires_at": req.expires_at_ms.map(rfc3339),
             "passcode": passcode_hash.is_some(), "max_file_size": max.bytes(),
             "allowed_types": allowed, "dlp_action": dlp_action, "retention": req.retention,
+            "owner_id": owner_id, "notify": notify,
         });
         tx.record(caller, AuditAction::PortalCreate, &format!("portal:{id}"), details).await?;
         tx.commit().await?;
@@ -250,6 +265,44 @@ impl Courier {
             expires_at: req.expires_at_ms.map(rfc3339),
             id,
         })
+    }
+
+    /// The owner of a new portal: the staff member creating it, or the user the operator
+    /// names (an unknown or disabled one is refused); nobody when the operator names none.
+    async fn portal_owner(&self, caller: &Caller, owner: Option<&str>) -> Result<Option<String>> {
+        match (&caller.actor, owner) {
+            (super::Actor::Staff(id), None) => Ok(Some(id.clone())),
+            (super::Actor::Staff(_), Some(_)) => {
+                Err(Error::BadRequest("a portal created by staff is owned by its creator".into()))
+            }
+            (_, None) => Ok(None),
+            (_, Some(email)) => {
+                let email = super::staff::normalize_email(email)?;
+                let user = courier_store::users::by_email(self.db.pool(), &email)
+                    .await?
+                    .filter(|u| !u.disabled && !u.invited())
+                    .ok_or_else(|| Error::BadRequest(format!("there is no active staff member {email}")))?;
+                Ok(Some(user.id))
+            }
+        }
+    }
+
+    /// Switches upload notifications for a portal's owner on or off.
+    pub(super) async fn set_portal_notify(&self, caller: &Caller, id: &str, notify: bool) -> Result<()> {
+        let portal = rows::get(self.db.pool(), id).await?.ok_or(Error::NotFound)?;
+        self.authorize(caller, Action::PortalManage, &self.portal_resource(&portal).await?).await?;
+        let mut tx = self.audit.begin(&self.db).await?;
+        if !rows::set_notify(&mut tx, id, notify).await? {
+            return Err(Error::NotFound);
+        }
+        tx.record(
+            caller,
+            AuditAction::PortalNotify,
+            &format!("portal:{id}"),
+            json!({ "portal_id": id, "notify": notify }),
+        )
+        .await?;
+        tx.commit().await
     }
 
     /// The portals `caller` may see.
@@ -392,6 +445,9 @@ mod tests {
             expires_at: None,
             enabled: true,
             created_by: "x".into(),
+            owner_id: None,
+            owner_email: None,
+            notify: true,
             created_at: 0,
             deleted_at: None,
             document_count: 0,

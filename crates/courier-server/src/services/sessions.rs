@@ -91,6 +91,7 @@ impl Courier {
         stage: SessionStage,
         origin: &Origin,
     ) -> Result<Token> {
+        self.refuse_during_lockdown(tx, user_id).await?;
         let id = Token::generate()?;
         let now = self.clock.now_ms();
         let record = SessionRecord {
@@ -120,6 +121,7 @@ impl Courier {
         user_id: &str,
         factor: SecondFactor,
     ) -> Result<Token> {
+        self.refuse_during_lockdown(tx.conn(), user_id).await?;
         let old = Token::parse(pending).map(|t| t.hash()).unwrap_or_default();
         let origin = rows::get(tx.conn(), &old).await?.ok_or(Error::Unauthenticated)?;
         rows::delete(tx.conn(), &old).await?;
@@ -150,6 +152,19 @@ impl Courier {
         Ok(fresh)
     }
 
+    /// During a lockdown only administrators sign in (the switch is read in the sign-in's
+    /// own transaction, not from the cache).
+    async fn refuse_during_lockdown(&self, conn: &mut courier_store::Conn, user_id: &str) -> Result<()> {
+        if !self.locked_down_now(conn).await? {
+            return Ok(());
+        }
+        let admin = users::by_id(&mut *conn, user_id).await?.is_some_and(|u| u.role == super::staff::Role::Admin);
+        if admin {
+            return Ok(());
+        }
+        Err(Error::Locked("Courier is locked down: only administrators can sign in until it is lifted.".into()))
+    }
+
     /// Looks up a session, enforcing the idle and absolute timeouts, and marks it used.
     pub async fn session(&self, session: &str) -> Result<Option<StaffSession>> {
         let Some(token) = Token::parse(session) else {
@@ -169,6 +184,11 @@ impl Courier {
         let Some(user) = users::by_id(self.db.pool(), &s.user_id).await?.filter(|u| !u.disabled) else {
             return Ok(None);
         };
+        // Lockdown ended every session; one that outlived it (made on an instance that had not
+        // yet seen the switch) does not count, unless it is an administrator's.
+        if user.role != super::staff::Role::Admin && self.locked_down().await {
+            return Ok(None);
+        }
         // Writing on every request would serialise reads behind SQLite's writer; a minute's
         // precision is plenty for a 30-minute idle timeout.
         if now - s.last_seen > 60_000 {

@@ -99,6 +99,8 @@ pub struct NewPortal {
     passcode: Option<String>,
     /// How long its documents stay, like `30d`; the matter's (else the firm's) when absent.
     retention: Option<String>,
+    /// Mail the token's user about uploads (default true).
+    notify: Option<bool>,
 }
 
 #[utoipa::path(post, path = "/api/v1/portals", tag = "portals", request_body = NewPortal,
@@ -124,6 +126,8 @@ pub async fn create_portal(
         allowed_types: None,
         dlp_action: None,
         retention: body.retention.as_deref().map(str::parse::<DurationSpec>).transpose().map_err(bad)?,
+        owner: None,
+        notify: body.notify,
     };
     let link = me.create_portal(req).await?;
     Ok((StatusCode::CREATED, Json(link)).into_response())

@@ -43,6 +43,11 @@ impl IntoResponse for Error {
     }
 }
 
+/// Whether a handler answered with the uniform "link not found" (before it is rendered).
+pub(super) fn is_link_not_found(resp: &Response) -> bool {
+    resp.extensions().get::<ErrorInfo>().is_some_and(|i| i.uniform)
+}
+
 pub async fn not_found() -> Error {
     Error::NotFound
 }

@@ -96,12 +96,59 @@ impl RateLimiter {
     }
 }
 
+/// Client and share links during a lockdown: the uniform "not found", before any handler runs.
+/// Otherwise, every "not found" a link answers is counted against the asking address for the
+/// `link_probing` alert (at most `PROBE_COUNTERS` counted at once; past that, under a flood,
+/// the rate limit is what holds, and the answer never waits).
+pub async fn watch_links(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let courier = &state.courier;
+    if courier.locked_down().await {
+        courier.metrics().refused("lockdown");
+        return Error::LinkNotFound.into_response();
+    }
+    let (parts, body) = req.into_parts();
+    let ip = client_ip(&parts, &courier.config().trusted_proxy);
+    let resp = next.run(Request::from_parts(parts, body)).await;
+    if !super::errors::is_link_not_found(&resp) {
+        return resp;
+    }
+    courier.metrics().refused("link_not_found");
+    if let (Some(ip), Ok(permit)) = (ip, state.probe_counters.clone().try_acquire_owned()) {
+        let courier = courier.clone();
+        // Counted beside the answer, which must not wait for (or time) the database.
+        tokio::spawn(async move {
+            if let Err(e) = courier.note_refused_link(ip).await {
+                tracing::warn!(error = %e, detail = e.internal_detail(), "could not count a refused link");
+            }
+            drop(permit);
+        });
+    }
+    resp
+}
+
+/// Requests by route template and status, for `/metrics`.
+/// The route is written `/p/:token` rather than `/p/{token}`: braces inside label values
+/// trip simple exposition parsers (and `prometheus-parse`, which the tests use).
+pub async fn count_requests(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().replace('{', ":").replace('}', ""))
+        .unwrap_or_else(|| "unmatched".into());
+    let method = req.method().as_str().to_owned();
+    let resp = next.run(req).await;
+    let labels = crate::metrics::RequestLabels { method, route, status: resp.status().as_u16().to_string() };
+    state.courier.metrics().requests.get_or_create(&labels).inc();
+    resp
+}
+
 pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let (parts, body) = req.into_parts();
     let ip = client_ip(&parts, &state.courier.config().trusted_proxy);
     if let Some(ip) = ip {
         if state.limiter.0.check_key(&ip).is_err() {
             tracing::warn!("rate limit exceeded");
+            state.courier.metrics().refused("rate_limited");
             return Error::RateLimited.into_response();
         }
         if state.limiter.0.len() > 100_000 {

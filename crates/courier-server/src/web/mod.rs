@@ -17,6 +17,7 @@ mod staff;
 mod templates;
 mod upload;
 mod users;
+mod watch;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,6 +35,7 @@ use axum::response::{IntoResponse, Response};
 use crate::Courier;
 
 pub use middleware::ClientIp;
+pub use watch::metrics_router;
 
 /// Shared by every handler.
 #[derive(Clone)]
@@ -41,7 +43,12 @@ pub struct AppState {
     pub courier: Arc<Courier>,
     pub templates: Arc<templates::Templates>,
     limiter: Arc<middleware::RateLimiter>,
+    /// Refused links being counted for `link_probing` at once.
+    probe_counters: Arc<tokio::sync::Semaphore>,
 }
+
+/// How many refused links are counted at once (see `middleware::watch_links`).
+const PROBE_COUNTERS: usize = 8;
 
 /// The value of cookie `name`, if the request sent it.
 fn cookie(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
@@ -133,7 +140,12 @@ const FORM_BODY_LIMIT: usize = 64 * 1024;
 
 pub fn router(courier: Arc<Courier>) -> Router {
     let limiter = Arc::new(middleware::RateLimiter::new(courier.config().rate_limit_per_minute));
-    let state = AppState { courier, templates: Arc::new(templates::Templates::new()), limiter };
+    let state = AppState {
+        courier,
+        templates: Arc::new(templates::Templates::new()),
+        limiter,
+        probe_counters: Arc::new(tokio::sync::Semaphore::new(PROBE_COUNTERS)),
+    };
 
     // Client routes: uploads stream with their own per-file limits, so no whole-body limit.
     let client = Router::new()
@@ -153,6 +165,7 @@ pub fn router(courier: Arc<Courier>) -> Router {
                 .layer(axum::middleware::from_fn_with_state(state.clone(), form_body_deadline)),
         )
         .route("/s/{token}/files/{doc_id}", get(shares::download).head(refuse_head))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), middleware::watch_links))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), middleware::rate_limit));
 
     let login = Router::new()
@@ -205,6 +218,10 @@ pub fn router(courier: Arc<Courier>) -> Router {
         .route("/shares/{id}", get(matters::share_page))
         .route("/shares/{id}/{action}", post(matters::share_action))
         .route("/access-review", get(matters::access_review_page))
+        .route("/alerts", get(watch::alerts_page))
+        .route("/alerts/lockdown", post(watch::lockdown))
+        .route("/notifications", get(watch::notifications_page))
+        .route("/notifications/read", post(watch::mark_read))
         .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT))
         .layer(axum::middleware::from_fn_with_state(state.clone(), form_body_deadline));
     let api = Router::new()
@@ -236,13 +253,14 @@ pub fn router(courier: Arc<Courier>) -> Router {
         .merge(staff)
         .merge(staff_uploads)
         .merge(api)
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(watch::healthz))
         // Browsers ask for it on every page; an empty answer keeps 404s out of their consoles.
         .route("/favicon.ico", get(|| async { axum::http::StatusCode::NO_CONTENT }))
         .route("/static/{file}", get(assets::serve))
         .fallback(errors::not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::security_headers))
         .layer(axum::middleware::from_fn(errors::render_errors))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::count_requests))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(middleware::make_span)

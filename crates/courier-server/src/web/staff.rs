@@ -141,6 +141,9 @@ pub struct CreatePortalForm {
     /// Like `30d`; empty: the matter's, else the firm's.
     #[serde(default)]
     retention: String,
+    /// `off` not to be told about uploads; anything else (or absent): on.
+    #[serde(default)]
+    notify: String,
 }
 
 fn parse_portal_form(form: &CreatePortalForm, now: i64) -> Result<PortalRequest> {
@@ -166,6 +169,8 @@ fn parse_portal_form(form: &CreatePortalForm, now: i64) -> Result<PortalRequest>
             .map(str::parse::<courier_core::DurationSpec>)
             .transpose()
             .map_err(bad)?,
+        owner: None,
+        notify: Some(form.notify.trim() != "off"),
     })
 }
 
@@ -215,6 +220,8 @@ pub async fn portal_action(
             me.set_portal_retention(&id, retention).await?;
         }
         "filed" => drop(me.mark_portal_filed(&id, Some(super::field(&form, "reference").as_str())).await?),
+        "notify-on" => me.set_portal_notify(&id, true).await?,
+        "notify-off" => me.set_portal_notify(&id, false).await?,
         "disable" => drop(me.set_portal_enabled(&id, false).await?),
         "enable" => drop(me.set_portal_enabled(&id, true).await?),
         "unlock-passcode" => drop(me.unlock_portal_passcode(&id).await?),

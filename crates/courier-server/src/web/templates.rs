@@ -35,6 +35,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("api_token.html", include_str!("../../templates/api_token.html")),
     ("holds.html", include_str!("../../templates/holds.html")),
     ("certificate.html", include_str!("../../templates/certificate.html")),
+    ("alerts.html", include_str!("../../templates/alerts.html")),
+    ("notifications.html", include_str!("../../templates/notifications.html")),
 ];
 
 pub struct Templates {
@@ -136,6 +138,13 @@ mod tests {
                 "audit_head": {"seq": 2, "at": "x"}, "issued_at": "x", "public_key": "00"},
             "json": hostile,
             "kept_for": "30 days",
+            "overview": {"lockdown": {"active": true, "reason": hostile, "changed_by": hostile, "changed_at": "x"},
+                "alerts": [{"seq": 1, "at": "x", "alert": "link_probing", "summary": hostile, "from": hostile, "actor": hostile}],
+                "pending": 1, "failed": 0, "mail": true, "webhook": true, "alert_to": [hostile],
+                "deliveries": [{"id": "o", "channel": "mail", "topic": "alert", "created_at": "x", "attempts": 1,
+                    "state": "retrying", "last_error": hostile}]},
+            "notifications": [{"portal_id": "p", "label": hostile, "files": 3, "bytes": 10, "from": "x", "to": "x", "read": false}],
+            "unread": 1,
         });
         if let (Some(all), serde_json::Value::Object(more)) = (ctx.as_object_mut(), accounts) {
             all.extend(more);

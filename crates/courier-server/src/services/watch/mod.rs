@@ -1,0 +1,300 @@
+//! Watch and respond (DESIGN.md promise 9): what happens because an audit event was written.
+//!
+//! Every audited transaction passes each of its events through [`on_event`], inside the same
+//! transaction: it queues the webhook of the event, counts a client upload into its portal's
+//! notification window, and runs the alert rules, whose windows live in the database so that
+//! they hold across restarts and instances. A raised alert is itself an audit event
+//! (`alert.raised`) with its mail and webhook queued beside it. So an action, its alert and
+//! its deliveries commit together or not at all; the leader's [`delivery`] worker sends them.
+
+pub mod delivery;
+pub mod incident;
+pub mod lockdown;
+mod settings;
+pub mod views;
+
+use std::net::IpAddr;
+
+use serde_json::{Value, json};
+
+pub use settings::{OfficeHours, Threshold, WatchSettings};
+
+use super::audit::AuditAction;
+use super::{Actor, Caller, Via};
+use crate::Result;
+use courier_core::time_fmt::rfc3339;
+use courier_store::{Tx, watch as rows};
+
+/// What an alert is about (the `alert` field of its event, mail and webhook).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlertKind {
+    /// Many unknown-link answers on `/p` or `/s` to one address.
+    LinkProbing,
+    /// One user or token downloaded many documents.
+    BulkDownload,
+    /// Repeated failures locked a sign-in name.
+    AccountLocked,
+    /// An upload carried malware (refused or quarantined).
+    Malware,
+    /// A staff sign-in outside `office_hours`.
+    OffHoursSignIn,
+    /// The periodic verification found the audit trail broken.
+    AuditBroken,
+    /// The installation was locked down, or released.
+    Lockdown,
+}
+
+impl AlertKind {
+    pub const ALL: [Self; 7] = [
+        Self::LinkProbing,
+        Self::BulkDownload,
+        Self::AccountLocked,
+        Self::Malware,
+        Self::OffHoursSignIn,
+        Self::AuditBroken,
+        Self::Lockdown,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::LinkProbing => "link_probing",
+            Self::BulkDownload => "bulk_download",
+            Self::AccountLocked => "account_locked",
+            Self::Malware => "malware",
+            Self::OffHoursSignIn => "off_hours_sign_in",
+            Self::AuditBroken => "audit_broken",
+            Self::Lockdown => "lockdown",
+        }
+    }
+}
+
+/// An alert about to be raised.
+#[derive(Debug, Clone)]
+pub struct Alert {
+    pub kind: AlertKind,
+    /// What happened, in one sentence (no file name, nothing a client typed).
+    pub summary: String,
+    /// Where from: the address, if one is known. A client's goes into the chain only as its
+    /// keyed hash; the mail and the webhook carry it readable.
+    pub ip: Option<IpAddr>,
+    /// Who, when it is someone: `staff:<id>`, `token:<id>`.
+    pub actor: Option<String>,
+    pub details: Value,
+}
+
+/// The webhook events (DESIGN.md, Watch and respond).
+fn webhook_event(action: AuditAction) -> Option<&'static str> {
+    match action {
+        AuditAction::DocumentUpload => Some("document.uploaded"),
+        AuditAction::DocumentDelete => Some("document.shredded"),
+        AuditAction::ShareDownload => Some("share.downloaded"),
+        _ => None,
+    }
+}
+
+/// One audit event as the rules see it.
+pub(crate) struct Event<'a> {
+    pub caller: &'a Caller,
+    pub action: AuditAction,
+    pub target: &'a str,
+    pub details: &'a Value,
+    pub seq: i64,
+    pub at: i64,
+}
+
+/// Runs inside the event's transaction: queues its webhook, counts a client upload into its
+/// portal's window, and returns the alerts the event raises (the caller records them).
+pub(crate) async fn on_event(tx: &mut Tx, w: &WatchSettings, ev: &Event<'_>) -> Result<Vec<Alert>> {
+    if let Some(event) = webhook_event(ev.action) {
+        let data = json!({ "target": ev.target, "audit_seq": ev.seq, "details": ev.details });
+        enqueue_webhook(tx, w, event, ev.at, data).await?;
+    }
+    let mut alerts = Vec::new();
+    match ev.action {
+        AuditAction::DocumentUpload => {
+            if let (Actor::Client(_), Some(portal)) = (&ev.caller.actor, ev.details["portal_id"].as_str()) {
+                let size = ev.details["size"].as_i64().unwrap_or(0);
+                let closes = ev.at + w.notify_batch.as_millis() as i64;
+                rows::count_upload(tx, portal, size, ev.at, closes).await?;
+            }
+            if let Some(signature) = ev.details["scan"]["malware"].as_str() {
+                alerts.push(malware(ev, signature, "kept in quarantine"));
+            }
+        }
+        AuditAction::DocumentRefused if ev.details["reason"] == "malware" => {
+            let signature = ev.details["signature"].as_str().unwrap_or("unknown");
+            alerts.push(malware(ev, signature, "refused"));
+        }
+        AuditAction::AccountLocked => alerts.push(Alert {
+            kind: AlertKind::AccountLocked,
+            summary: format!(
+                "Sign-ins as {} are locked after repeated failed attempts.",
+                ev.details["email"].as_str().unwrap_or("an account")
+            ),
+            ip: ev.caller.ip,
+            actor: None,
+            details: ev.details.clone(),
+        }),
+        AuditAction::LoginSuccess if w.off_hours(ev.at) => alerts.push(Alert {
+            kind: AlertKind::OffHoursSignIn,
+            summary: format!("{} signed in outside office hours ({}).", ev.caller.actor, w.local_time(ev.at)),
+            ip: ev.caller.ip,
+            actor: Some(ev.caller.actor.to_string()),
+            details: json!({ "user": ev.target, "method": ev.details["method"] }),
+        }),
+        AuditAction::DocumentDownload => {
+            let who = match &ev.caller.via {
+                Via::Api(grant) => format!("token:{}", grant.token_id),
+                _ => ev.caller.actor.to_string(),
+            };
+            if let Some(total) = crossed(tx, "bulk_download", &who, ev.at, 1, w.bulk_download).await? {
+                alerts.push(Alert {
+                    kind: AlertKind::BulkDownload,
+                    summary: format!(
+                        "{who} downloaded {total} documents within {}.",
+                        courier_core::DurationSpec(w.bulk_download.window).human()
+                    ),
+                    ip: ev.caller.ip,
+                    actor: Some(who),
+                    details: json!({ "documents": total, "window": courier_core::DurationSpec(w.bulk_download.window) }),
+                });
+            }
+        }
+        _ => {}
+    }
+    Ok(alerts)
+}
+
+fn malware(ev: &Event<'_>, signature: &str, outcome: &str) -> Alert {
+    Alert {
+        kind: AlertKind::Malware,
+        summary: format!("An upload carried malware ({signature}); it was {outcome}."),
+        ip: ev.caller.ip,
+        actor: Some(ev.caller.actor.to_string()),
+        details: json!({ "signature": signature, "portal_id": ev.details["portal_id"],
+            "matter_id": ev.details["matter_id"], "document_id": ev.details["document_id"] }),
+    }
+}
+
+/// Counts an event for a threshold rule; the total when this event makes the rule fire (it
+/// fires once per window and subject, on every instance together).
+pub(crate) async fn crossed(
+    tx: &mut Tx,
+    rule: &str,
+    subject: &str,
+    at: i64,
+    weight: i64,
+    t: Threshold,
+) -> Result<Option<i64>> {
+    let window = t.window.as_millis() as i64;
+    let total = rows::count_hit(tx, rule, subject, at, weight, at - window).await?;
+    if total < t.count {
+        return Ok(None);
+    }
+    Ok(rows::try_fire(tx, rule, subject, at, at - window).await?.then_some(total))
+}
+
+/// Queues a signed webhook (when `webhook_url` is set). The body is fixed now, so every retry
+/// sends the same bytes with the same id.
+pub(crate) async fn enqueue_webhook(tx: &mut Tx, w: &WatchSettings, event: &str, at: i64, data: Value) -> Result<()> {
+    if w.webhook.is_none() {
+        return Ok(());
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    let body = json!({ "id": id, "event": event, "time": rfc3339(at), "data": data }).to_string();
+    rows::enqueue(tx, &id, delivery::WEBHOOK, event, &body, at).await?;
+    Ok(())
+}
+
+/// Queues a mail (when `smtp_url` is set).
+pub(crate) async fn enqueue_mail(
+    tx: &mut Tx,
+    w: &WatchSettings,
+    topic: &str,
+    to: &[String],
+    subject: &str,
+    body: &str,
+    at: i64,
+) -> Result<()> {
+    if w.mail.is_none() || to.is_empty() {
+        return Ok(());
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    let payload = json!({ "to": to, "subject": subject, "body": body }).to_string();
+    rows::enqueue(tx, &id, delivery::MAIL, topic, &payload, at).await?;
+    Ok(())
+}
+
+/// The mail and webhook of an alert recorded as event `seq`.
+pub(crate) async fn enqueue_alert(
+    tx: &mut Tx,
+    w: &WatchSettings,
+    alert: &Alert,
+    seq: Option<i64>,
+    at: i64,
+) -> Result<()> {
+    let kind = alert.kind.as_str();
+    let link = format!("{}/alerts", w.public_url);
+    let from = match (&alert.ip, &alert.actor) {
+        (Some(ip), Some(actor)) => format!("{actor} at {ip}"),
+        (Some(ip), None) => ip.to_string(),
+        (None, Some(actor)) => actor.clone(),
+        (None, None) => "-".into(),
+    };
+    let event =
+        seq.map_or_else(|| "none (the trail takes no new events while it is broken)".to_owned(), |s| s.to_string());
+    let body = format!(
+        "Courier raised an alert.\n\nAlert: {kind}\nWhat: {}\nWhen: {}\nFrom: {from}\nAudit event: {event}\n\nReview it: {link}\n",
+        alert.summary,
+        w.local_time(at)
+    );
+    enqueue_mail(tx, w, "alert", &w.alert_to, &format!("[Courier alert] {kind}: {}", alert.summary), &body, at).await?;
+    let data = json!({ "alert": kind, "summary": alert.summary, "at": rfc3339(at), "ip": alert.ip.map(|i| i.to_string()),
+        "actor": alert.actor, "audit_seq": seq, "details": alert.details, "link": link });
+    enqueue_webhook(tx, w, "alert", at, data).await
+}
+
+impl super::Courier {
+    /// Counts an unknown-link answer to `ip`; `link_probing` fires at the threshold, once per
+    /// window and address. The address is counted under its keyed hash.
+    pub async fn note_refused_link(&self, ip: IpAddr) -> Result<()> {
+        let subject = self.audit.keyed_address(ip);
+        let now = self.clock.now_ms();
+        let mut tx = self.audit.begin(&self.db).await?;
+        if let Some(total) = crossed(&mut tx, "link_probing", &subject, now, 1, self.watch.probe).await? {
+            let window = courier_core::DurationSpec(self.watch.probe.window);
+            tx.raise(Alert {
+                kind: AlertKind::LinkProbing,
+                summary: format!(
+                    "{total} requests for unknown or closed links came from one address within {}.",
+                    window.human()
+                ),
+                ip: Some(ip),
+                actor: None,
+                details: json!({ "count": total, "window": window }),
+            })
+            .await?;
+        }
+        tx.commit_even_if_silent().await
+    }
+
+    /// `Ok` when the database answers within two seconds; else the part and why.
+    pub async fn health(&self) -> std::result::Result<(), String> {
+        match tokio::time::timeout(std::time::Duration::from_secs(2), self.db.ping()).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(format!("database ({e})")),
+            Err(_) => Err("database (no answer within 2 s)".into()),
+        }
+    }
+
+    /// Sets the gauges that are read rather than counted, before `/metrics` answers.
+    pub async fn refresh_gauges(&self) {
+        if let Ok((pending, failed)) = rows::counts(self.db.pool()).await {
+            self.metrics.outbox_pending.set(pending);
+            self.metrics.outbox_failed.set(failed);
+        }
+        self.metrics.db_connections.set(i64::from(self.db.pool().size()));
+        self.metrics.db_connections_idle.set(self.db.pool().num_idle() as i64);
+        self.metrics.lockdown.set(i64::from(self.locked_down().await));
+    }
+}
