@@ -131,8 +131,9 @@ pub async fn mark_attempt_failed<'c, E: Executor<'c, Database = sqlx::Any>>(
 /// Deliveries by state: (pending, failed).
 pub async fn counts<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E) -> Result<(i64, i64)> {
     let row = sqlx::query(
-        "SELECT COALESCE(SUM(CASE WHEN sent_at IS NULL AND failed_at IS NULL THEN 1 ELSE 0 END), 0) AS pending, \
-         COALESCE(SUM(CASE WHEN failed_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS failed FROM outbox",
+        "SELECT CAST(COALESCE(SUM(CASE WHEN sent_at IS NULL AND failed_at IS NULL THEN 1 ELSE 0 END), 0) AS BIGINT) \
+         AS pending, CAST(COALESCE(SUM(CASE WHEN failed_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS failed \
+         FROM outbox",
     )
     .fetch_one(ex)
     .await?;
@@ -314,7 +315,9 @@ pub async fn count_hit(
         .execute(&mut *conn)
         .await?;
     let row = sqlx::query(
-        "SELECT COALESCE(SUM(weight), 0) AS total FROM alert_hits WHERE rule = $1 AND subject = $2 AND at > $3",
+        // PostgreSQL sums a BIGINT as NUMERIC; the cast keeps one type on both backends.
+        "SELECT CAST(COALESCE(SUM(weight), 0) AS BIGINT) AS total FROM alert_hits \
+         WHERE rule = $1 AND subject = $2 AND at > $3",
     )
     .bind(rule)
     .bind(subject)
