@@ -270,7 +270,7 @@ impl Courier {
         };
         // During a lockdown every token is refused (not revoked: lifting it restores them).
         let refusal = match refusal {
-            None if self.locked_down().await => Some("lockdown"),
+            None if self.locked_down().await? => Some("lockdown"),
             other => other,
         };
         let request = json!({ "method": method, "route": route });

@@ -186,7 +186,7 @@ impl Courier {
         };
         // Lockdown ended every session; one that outlived it (made on an instance that had not
         // yet seen the switch) does not count, unless it is an administrator's.
-        if user.role != super::staff::Role::Admin && self.locked_down().await {
+        if user.role != super::staff::Role::Admin && self.locked_down().await? {
             return Ok(None);
         }
         // Writing on every request would serialise reads behind SQLite's writer; a minute's

@@ -102,9 +102,14 @@ impl RateLimiter {
 /// the rate limit is what holds, and the answer never waits).
 pub async fn watch_links(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let courier = &state.courier;
-    if courier.locked_down().await {
-        courier.metrics().refused("lockdown");
-        return Error::LinkNotFound.into_response();
+    match courier.locked_down().await {
+        Ok(false) => {}
+        Ok(true) => {
+            courier.metrics().refused("lockdown");
+            return Error::LinkNotFound.into_response();
+        }
+        // The switch cannot be read: no link is served (503, as for any database outage).
+        Err(e) => return e.into_response(),
     }
     let (parts, body) = req.into_parts();
     let ip = client_ip(&parts, &courier.config().trusted_proxy);

@@ -46,25 +46,19 @@ fn view(l: Lockdown) -> LockdownView {
 
 impl Courier {
     /// Whether the installation is locked down, read at most once per [`CACHE`]. A database
-    /// that cannot be read counts as locked down: links and tokens fail closed.
-    pub async fn locked_down(&self) -> bool {
+    /// that cannot be read is an error (503 for the caller), never "not locked down".
+    pub async fn locked_down(&self) -> Result<bool> {
         if let Ok(cached) = self.lockdown.0.lock()
             && let Some((at, active)) = *cached
             && at.elapsed() < CACHE
         {
-            return active;
+            return Ok(active);
         }
-        let active = match rows::lockdown(self.db.pool()).await {
-            Ok(l) => l.active,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot read the lockdown switch; treating links and tokens as locked");
-                return true;
-            }
-        };
+        let active = rows::lockdown(self.db.pool()).await?.active;
         if let Ok(mut cached) = self.lockdown.0.lock() {
             *cached = Some((Instant::now(), active));
         }
-        active
+        Ok(active)
     }
 
     /// The switch as stored now (no cache), for decisions that last.

@@ -295,6 +295,8 @@ impl super::Courier {
         }
         self.metrics.db_connections.set(i64::from(self.db.pool().size()));
         self.metrics.db_connections_idle.set(self.db.pool().num_idle() as i64);
-        self.metrics.lockdown.set(i64::from(self.locked_down().await));
+        if let Ok(active) = self.locked_down().await {
+            self.metrics.lockdown.set(i64::from(active));
+        }
     }
 }
