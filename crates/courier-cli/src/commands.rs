@@ -121,6 +121,9 @@ fn unreachable_serve() -> Result<ExitCode> {
     bail!("serve is handled above")
 }
 
+/// Set once the logs are JSON, so that the fatal error is too.
+pub(crate) static JSON_LOGS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// Logs on stderr: text (coloured only on a terminal) or one JSON object per line.
 fn init_logging(default: &str, format: courier_server::config::LogFormat) {
     use std::io::IsTerminal;
@@ -128,7 +131,10 @@ fn init_logging(default: &str, format: courier_server::config::LogFormat) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let _ = match format {
-        courier_server::config::LogFormat::Json => builder.json().with_ansi(false).try_init(),
+        courier_server::config::LogFormat::Json => {
+            JSON_LOGS.store(true, std::sync::atomic::Ordering::Relaxed);
+            builder.json().with_ansi(false).try_init()
+        }
         courier_server::config::LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).try_init(),
     };
 }

@@ -575,9 +575,24 @@ fn main() -> ExitCode {
     match runtime.block_on(commands::run(cli)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("courier: {e:#}");
+            fatal(&format!("courier: {e:#}"));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The error that ends the process, on stderr: one JSON object when the logs are JSON (also
+/// when the configuration that says so could not be read, from its variable), else text.
+fn fatal(message: &str) {
+    let json = commands::JSON_LOGS.load(std::sync::atomic::Ordering::Relaxed)
+        || std::env::var("COURIER_LOG_FORMAT").is_ok_and(|f| f.trim() == "json");
+    if json {
+        let now = time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339);
+        let line = serde_json::json!({ "timestamp": now.unwrap_or_default(), "level": "ERROR",
+            "fields": { "message": message }, "target": "courier" });
+        eprintln!("{line}");
+    } else {
+        eprintln!("{message}");
     }
 }
 

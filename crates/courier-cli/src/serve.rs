@@ -57,6 +57,12 @@ pub async fn run(mut config: Config, bind: Option<SocketAddr>) -> Result<()> {
         let listener =
             tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding metrics_bind {addr}"))?;
         println!("Metrics on http://{}/metrics", listener.local_addr()?);
+        if !addr.ip().is_loopback() {
+            println!(
+                "Warning: metrics_bind {addr} is not a loopback address: /metrics has no TLS and no sign-in; \
+                 keep it on a private network that only the scraper reaches."
+            );
+        }
         let app = courier_server::web::metrics_router(Arc::clone(&courier));
         // The same guards as the main listener, with few connections: a scraper needs one.
         let limits = crate::listener::Limits {

@@ -393,7 +393,8 @@ const SETTINGS: &[(&str, Kind)] = &[
     ("smtp_password", Kind::Secret),
     ("mail_from", Kind::Text),
     ("alert_to", Kind::List),
-    ("webhook_url", Kind::Text),
+    // Secret: a receiver's URL may carry credentials (`https://user:pass@…`, `?token=…`).
+    ("webhook_url", Kind::Secret),
     ("webhook_secret_file", Kind::Text),
     ("notify_batch", Kind::Text),
     ("timezone", Kind::Text),
@@ -427,12 +428,20 @@ fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
 fn redacted(message: &str, secret: Option<&str>) -> String {
     match secret {
         Some(name) => format!("the value of {name} is not valid (not shown: it is a secret)"),
-        None => message.to_owned(),
+        // serde lists every setting after an unknown one; the list helps less than the docs.
+        None => match message.strip_prefix("unknown field ").and_then(|m| m.split(", expected").next()) {
+            Some(key) => format!("unknown setting {key} (docs/configuration.md lists every setting)"),
+            None => message.to_owned(),
+        },
     }
 }
 
-/// The secret setting an error message names, if any.
+/// The secret setting an error message names, if any. An unknown key's message lists every
+/// setting ("expected one of …"): it names none of them, and the unknown key is no secret.
 fn secret_named_in(message: &str) -> Option<&'static str> {
+    if message.starts_with("unknown field") {
+        return None;
+    }
     SETTINGS
         .iter()
         .filter(|(_, kind)| *kind == Kind::Secret)
@@ -669,6 +678,16 @@ pub fn parse_kinds(names: &[String]) -> Result<Vec<courier_scan::FileKind>, Stri
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_misspelt_setting_is_named_and_no_secret_is_blamed() {
+        let dir = tempfile_dir();
+        let file = dir.join("typo.toml");
+        std::fs::write(&file, "smtp_pasword = \"hunter2-secret\"\n").unwrap();
+        let e = Config::load(Some(&file), |_| None).err().unwrap().to_string();
+        assert!(e.contains("unknown setting `smtp_pasword`") && !e.contains("database_url"), "{e}");
+        assert!(!e.contains("hunter2-secret"), "{e}");
+    }
 
     #[test]
     fn env_overrides_file_and_defaults_are_secure() {

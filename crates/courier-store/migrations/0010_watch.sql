@@ -22,7 +22,7 @@ CREATE TABLE outbox (
     failed_at      BIGINT,
     last_error     TEXT
 );
-CREATE INDEX outbox_pending ON outbox (sent_at, failed_at, due_at);
+CREATE INDEX outbox_pending ON outbox (channel, sent_at, failed_at, due_at);
 
 -- The open upload window of a portal: the first upload opens it, the worker closes it at
 -- `closes_at` into one notification and one mail.

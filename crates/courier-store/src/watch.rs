@@ -68,13 +68,20 @@ pub async fn enqueue(
 /// Claims up to `limit` due deliveries until `until`: each row is claimed by one statement, so
 /// two senders never take the same row at the same time. A claim that lapses (the sender
 /// died) makes the row due again, which is what "at least once" allows.
-pub async fn claim_due(conn: &mut AnyConnection, now: i64, until: i64, limit: i64) -> Result<Vec<OutboxRow>> {
+pub async fn claim_due(
+    conn: &mut AnyConnection,
+    channel: &str,
+    now: i64,
+    until: i64,
+    limit: i64,
+) -> Result<Vec<OutboxRow>> {
     let candidates = sqlx::query(&format!(
-        "{OUTBOX} WHERE sent_at IS NULL AND failed_at IS NULL AND due_at <= $1 AND claimed_until < $1 \
-         ORDER BY due_at, id LIMIT $2"
+        "{OUTBOX} WHERE channel = $3 AND sent_at IS NULL AND failed_at IS NULL AND due_at <= $1 \
+         AND claimed_until < $1 ORDER BY due_at, id LIMIT $2"
     ))
     .bind(now)
     .bind(limit)
+    .bind(channel)
     .fetch_all(&mut *conn)
     .await?;
     let mut claimed = Vec::new();

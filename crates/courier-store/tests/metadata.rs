@@ -271,15 +271,20 @@ async fn alert_windows_fire_once_and_the_outbox_hands_each_row_to_one_sender() {
 
         // A due row is claimed by one sender; a lapsed claim makes it due again.
         watch::enqueue(&mut conn, "m1", "mail", "alert", "{}", 100).await.unwrap();
-        let first = watch::claim_due(&mut conn, 200, 10_000, 10).await.unwrap();
-        let second = watch::claim_due(&mut conn, 300, 10_000, 10).await.unwrap();
+        let first = watch::claim_due(&mut conn, "mail", 200, 10_000, 10).await.unwrap();
+        let second = watch::claim_due(&mut conn, "mail", 300, 10_000, 10).await.unwrap();
         assert_eq!((first.len(), second.len()), (1, 0), "{name}");
-        assert_eq!(watch::claim_due(&mut conn, 10_001, 20_000, 10).await.unwrap().len(), 1, "{name}: lapsed claim");
+        assert!(watch::claim_due(&mut conn, "webhook", 300, 10_000, 10).await.unwrap().is_empty(), "{name}: lanes");
+        assert_eq!(
+            watch::claim_due(&mut conn, "mail", 10_001, 20_000, 10).await.unwrap().len(),
+            1,
+            "{name}: lapsed claim"
+        );
         watch::mark_attempt_failed(db.pool(), "m1", 10_002, 50_000, "refused", false).await.unwrap();
-        assert!(watch::claim_due(&mut conn, 40_000, 60_000, 10).await.unwrap().is_empty(), "{name}: backoff");
+        assert!(watch::claim_due(&mut conn, "mail", 40_000, 60_000, 10).await.unwrap().is_empty(), "{name}: backoff");
         assert_eq!(watch::counts(db.pool()).await.unwrap(), (1, 0), "{name}");
         watch::mark_sent(db.pool(), "m1", 50_001).await.unwrap();
-        assert!(watch::claim_due(&mut conn, 90_000, 99_000, 10).await.unwrap().is_empty(), "{name}: sent");
+        assert!(watch::claim_due(&mut conn, "mail", 90_000, 99_000, 10).await.unwrap().is_empty(), "{name}: sent");
         assert_eq!(watch::counts(db.pool()).await.unwrap(), (0, 0), "{name}");
         assert_eq!(watch::purge_done(db.pool(), 60_000).await.unwrap(), 1, "{name}");
 

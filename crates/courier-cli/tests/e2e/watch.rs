@@ -280,11 +280,15 @@ async fn uploads_in_one_window_make_one_mail_without_names_and_signed_webhooks()
     forged.body.extend_from_slice(b" ");
     assert!(!signature_ok(&forged));
 
+    // Switching notifications off drops the window already open.
+    let (late, late_token) = env.create_portal(&["--owner", "owner@firm.example"]);
+    assert_eq!(upload(env.base(), &late_token, &[("y.txt", b"y\n")]).await.status(), 201);
+    env.cli_json(&["portal", "notify", &late, "off", "--json"], None);
     // A portal whose owner switched notifications off sends no mail.
     let (quiet, quiet_token) = env.create_portal(&["--owner", "owner@firm.example", "--no-notify"]);
     assert_eq!(upload(env.base(), &quiet_token, &[("x.txt", b"x\n")]).await.status(), 201);
     std::thread::sleep(Duration::from_secs(5));
-    let about_quiet = smtp.mails().into_iter().filter(|m| m.contains(&quiet)).count();
+    let about_quiet = smtp.mails().into_iter().filter(|m| m.contains(&quiet) || m.contains(&late)).count();
     assert_eq!(about_quiet, 0);
     assert!(env.audit_ok());
 }
@@ -298,28 +302,33 @@ async fn each_alert_fires_once_at_its_threshold() {
     let hour = (courier_core::time_fmt::now_ms() / 3_600_000 + 12) % 24;
     let extra = format!(
         "probe_alert_threshold = 5\nbulk_download_threshold = 3\nlockout_threshold = 3\nlogin_delay_max_ms = 1\n\
-         rate_limit_per_minute = 1000\noffice_hours = \"Mon-Sun {hour:02}:00-{hour:02}:59\"\n"
+         rate_limit_per_minute = 1000\noffice_hours = \"Mon-Sun {hour:02}:00-{hour:02}:59\"\n\
+         trusted_proxy = [\"127.0.0.1\"]\n"
     );
     let env = start_with(|d| watch_config(d, smtp.port, &hooks.url, &extra));
 
-    // link_probing: not below the threshold, once at it, not again within the window.
+    // link_probing: not below the threshold, once at it, not again within the window. Each
+    // request comes from another address of one IPv6 /64 (through the trusted proxy): a /64
+    // is one subscriber, and rotating through it must not dodge the count.
     let c = client();
+    let probe = |path: String, i: usize| {
+        c.get(format!("{}{path}", env.base())).header("X-Forwarded-For", format!("2001:db8:7:7::{:x}", i + 1)).send()
+    };
     for i in 0..4 {
-        let r = c.get(format!("{}/p/{}", env.base(), "x".repeat(30 + i))).send().await.unwrap();
-        assert_eq!(r.status(), 404);
+        assert_eq!(probe(format!("/p/{}", "x".repeat(30 + i)), i).await.unwrap().status(), 404);
     }
     std::thread::sleep(Duration::from_secs(1));
     assert_eq!(alerts(&env, "link_probing"), 0, "fired below the threshold");
-    for i in 0..6 {
-        c.get(format!("{}/s/{}", env.base(), "y".repeat(30 + i))).send().await.unwrap();
+    for i in 4..10 {
+        probe(format!("/s/{}", "y".repeat(30 + i)), i).await.unwrap();
     }
     wait("the link_probing alert", || (alerts(&env, "link_probing") > 0).then_some(()));
     std::thread::sleep(Duration::from_secs(1));
     assert_eq!(alerts(&env, "link_probing"), 1, "fired more than once in the window");
     let mail = smtp.wait_for("the link_probing mail", |m| m.contains("link_probing"));
-    assert!(mail.contains("To: security@firm.example") && mail.contains("127.0.0.1"), "{mail}");
+    assert!(mail.contains("To: security@firm.example") && mail.contains("2001:db8:7:7::"), "{mail}");
 
-    // bulk_download: one token downloading three documents.
+    // bulk_download: one user downloading three documents through two tokens of theirs.
     let (_, token) = env.create_portal(&[]);
     for i in 0..3 {
         upload(env.base(), &token, &[(&format!("d{i}.txt"), format!("doc {i}\n").as_bytes())]).await;
@@ -330,10 +339,25 @@ async fn each_alert_fires_once_at_its_threshold() {
         None,
     );
     let bearer = api["token"].as_str().unwrap().to_owned();
+    let other = env.cli_json(
+        &[
+            "token",
+            "create",
+            "--email",
+            "reader@firm.example",
+            "--name",
+            "DMS 2",
+            "--scope",
+            "documents:read",
+            "--json",
+        ],
+        None,
+    );
+    let bearers = [bearer, other["token"].as_str().unwrap().to_owned()];
     let docs = env.docs(None);
     for (i, d) in docs.iter().enumerate() {
         let url = format!("{}/api/v1/documents/{}/content", env.base(), d["id"].as_str().unwrap());
-        assert_eq!(c.get(url).bearer_auth(&bearer).send().await.unwrap().status(), 200);
+        assert_eq!(c.get(url).bearer_auth(&bearers[i % 2]).send().await.unwrap().status(), 200);
         if i < 2 {
             assert_eq!(alerts(&env, "bulk_download"), 0, "fired below the threshold");
         }
@@ -349,6 +373,17 @@ async fn each_alert_fires_once_at_its_threshold() {
         c.post(format!("{}/login", env.base())).form(&form).send().await.unwrap();
     }
     assert_eq!(alerts(&env, "account_locked"), 1);
+    // Names nobody has, written by an attacker: one alert per window and address, which
+    // repeats none of them.
+    for name in ["URGENT call +1-555-0100 evil.example", "second-made-up@nowhere.example"] {
+        for _ in 0..3 {
+            let page = c.get(format!("{}/login", env.base())).send().await.unwrap().text().await.unwrap();
+            let csrf = hidden_field(&page, "csrf_token");
+            let form = [("email", name), ("password", "wrong wrong wrong"), ("csrf_token", &csrf)];
+            c.post(format!("{}/login", env.base())).form(&form).send().await.unwrap();
+        }
+    }
+    assert_eq!(alerts(&env, "account_locked"), 2, "one for the made-up names");
 
     // off_hours_sign_in.
     sign_in(&env, &client(), "late@firm.example", "attorney").await;
@@ -358,14 +393,16 @@ async fn each_alert_fires_once_at_its_threshold() {
     for kind in ["bulk_download", "account_locked", "off_hours_sign_in"] {
         smtp.wait_for(kind, |m| m.contains(kind) && m.contains("To: security@firm.example"));
     }
-    let sent = wait("four alert webhooks", || Some(hooks.hooks("alert")).filter(|h| h.len() >= 4));
+    smtp.wait_for("the made-up names' alert", |m| m.contains("names no account has"));
+    assert!(smtp.mails().iter().all(|m| !m.contains("evil.example") && !m.contains("nowhere.example")));
+    let sent = wait("five alert webhooks", || Some(hooks.hooks("alert")).filter(|h| h.len() >= 5));
     assert!(sent.iter().all(signature_ok));
     let kinds: Vec<String> = sent
         .iter()
         .map(|h| serde_json::from_slice::<Value>(&h.body).unwrap()["data"]["alert"].as_str().unwrap().to_owned())
         .collect();
-    for kind in ["link_probing", "bulk_download", "account_locked", "off_hours_sign_in"] {
-        assert_eq!(kinds.iter().filter(|k| *k == kind).count(), 1, "{kind} in {kinds:?}");
+    for (kind, n) in [("link_probing", 1), ("bulk_download", 1), ("account_locked", 2), ("off_hours_sign_in", 1)] {
+        assert_eq!(kinds.iter().filter(|k| *k == kind).count(), n, "{kind} in {kinds:?}");
     }
     assert!(env.audit_ok());
 
@@ -399,6 +436,92 @@ async fn a_malware_upload_raises_an_alert() {
     assert_eq!(alerts(&env, "malware"), 1);
     let mail = smtp.wait_for("the malware mail", |m| m.contains("malware"));
     assert!(!mail.contains("invoice.txt"), "a file name leaked: {mail}");
+}
+
+#[tokio::test]
+async fn a_hanging_webhook_receiver_does_not_hold_up_the_alert_mail() {
+    let smtp_dir = tempfile::tempdir().unwrap();
+    let smtp = Smtp::start(smtp_dir.path());
+    // A receiver that accepts and never answers: every webhook waits out its 20 s limit.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let hook = format!("http://{}/hooks", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    let env =
+        start_with(|d| watch_config(d, smtp.port, &hook, "probe_alert_threshold = 2\nrate_limit_per_minute = 1000\n"));
+    let (_, token) = env.create_portal(&[]);
+    // Forty webhooks queued ahead of the alert: at 4 at a time and 20 s each, one queue
+    // would keep the alert waiting for minutes.
+    for i in 0..40 {
+        assert_eq!(upload(env.base(), &token, &[(&format!("f{i}.txt"), b"x\n")]).await.status(), 201);
+    }
+    for i in 0..2 {
+        client().get(format!("{}/p/{}", env.base(), "h".repeat(40 + i))).send().await.unwrap();
+    }
+    let mail = smtp.wait_for("the alert mail past the hanging webhooks", |m| m.contains("link_probing"));
+    assert!(mail.contains("To: security@firm.example"));
+}
+
+/// A relay that offers AUTH and no STARTTLS, and writes down every line it is sent.
+fn plaintext_relay() -> (u16, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut out = stream.try_clone().unwrap();
+            let _ = out.write_all(b"220 relay.example ESMTP\r\n");
+            let mut data = false;
+            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                log.lock().unwrap().push(line.clone());
+                let reply: &[u8] = match line.to_ascii_uppercase() {
+                    _ if data && line == "." => {
+                        data = false;
+                        b"250 queued\r\n"
+                    }
+                    _ if data => continue,
+                    l if l.starts_with("EHLO") => b"250-relay.example\r\n250 AUTH PLAIN LOGIN\r\n",
+                    l if l.starts_with("AUTH") => b"235 accepted\r\n",
+                    l if l.starts_with("DATA") => {
+                        data = true;
+                        b"354 go on\r\n"
+                    }
+                    l if l.starts_with("QUIT") => b"221 bye\r\n",
+                    _ => b"250 ok\r\n",
+                };
+                if out.write_all(reply).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    (port, seen)
+}
+
+#[tokio::test]
+async fn an_smtp_password_never_goes_out_without_tls() {
+    let (port, seen) = plaintext_relay();
+    let hooks = Receiver::start();
+    let env = start_with(|d| {
+        watch_config(d, port, &hooks.url, "smtp_username = \"mailer\"\nsmtp_password = \"smtp-pass-9f8e7d6c5b4a\"\n")
+    });
+    env.cli_json(&["lockdown", "on", "--reason", "raises an alert mail", "--json"], None);
+    // The worker reaches the relay, finds no STARTTLS, and stops there.
+    wait("the relay to be reached", || seen.lock().unwrap().iter().any(|l| l.starts_with("EHLO")).then_some(()));
+    std::thread::sleep(Duration::from_millis(500));
+    let lines = seen.lock().unwrap().clone();
+    assert!(!lines.iter().any(|l| l.to_ascii_uppercase().starts_with("AUTH") || l.starts_with("MAIL")), "{lines:?}");
+    // Without a password, STARTTLS stays "when offered": the mail goes.
+    let (open_port, open_seen) = plaintext_relay();
+    let open = start_with(|d| watch_config(d, open_port, &hooks.url, ""));
+    open.cli_json(&["lockdown", "on", "--reason", "raises an alert mail", "--json"], None);
+    let mail_from = || open_seen.lock().unwrap().iter().any(|l| l.starts_with("MAIL FROM")).then_some(());
+    wait("the mail through a relay without TLS when no password is set", mail_from);
 }
 
 #[tokio::test]
@@ -464,6 +587,12 @@ async fn lockdown_closes_links_sessions_and_tokens_and_off_restores_them() {
         .unwrap();
     assert_ne!(r.status(), 303, "a non-admin signed in during a lockdown");
     assert!(r.text().await.unwrap().contains("locked down"));
+    assert!(page.contains("only administrators can sign in"), "the sign-in page says so beforehand");
+    // No upload is taken, not even from staff or the operator.
+    let file = env.dir.path().join("memo.txt");
+    std::fs::write(&file, "memo\n").unwrap();
+    let (ok, _, err) = env.cli(&["doc", "upload", "--matter", "General", file.to_str().unwrap()], None);
+    assert!(!ok && err.contains("locked down"), "{err}");
 
     // An administrator can sign in, and must give password and code again to lift it. (No
     // kept-alive connections: the wait for a fresh code outlasts the server's idle timeout.)
@@ -598,11 +727,21 @@ async fn the_incident_bundle_holds_the_events_and_no_secret() {
         assert!(!raw.windows(key.len()).any(|w| w == key.as_slice()), "a key's bytes are in the bundle");
         assert!(!text.contains(&hex(key)));
     }
-    for secret in [SECRET, "smtp-pass-9f8e7d6c5b4a"] {
+    for secret in [SECRET, "smtp-pass-9f8e7d6c5b4a", "HOOKPASS-3c2b1a"] {
         assert!(!text.contains(secret), "{secret} is in the bundle");
     }
     let settings: Value = serde_json::from_slice(&std::fs::read(out.join("settings.json")).unwrap()).unwrap();
     assert_eq!(settings["smtp_password"], "(set)");
+    assert_eq!(settings["webhook_url"], "(set)");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&bundle).unwrap().permissions().mode() & 0o777, 0o600);
+    let leftovers: Vec<_> = std::fs::read_dir(env.dir.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".partial"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
     // The export is audited with the manifest's hash, and never overwrites.
     let last = env.audit_events().into_iter().rev().find(|e| e["action"] == "incident.export").unwrap();
     assert_eq!(last["details"]["manifest_sha256"], made["manifest_sha256"]);
@@ -618,6 +757,9 @@ async fn metrics_parse_as_prometheus_text_and_logs_as_json() {
     let (_, token) = env.create_portal(&[]);
     assert_eq!(upload(env.base(), &token, &[("m.txt", b"metrics\n")]).await.status(), 201);
     client().get(format!("{}/p/{}", env.base(), "n".repeat(43))).send().await.unwrap();
+    // A made-up method is counted as "other": each distinct label would be kept for ever.
+    let odd = reqwest::Method::from_bytes(b"BREWCOFFEEXYZ").unwrap();
+    client().request(odd, format!("{}/", env.base())).send().await.unwrap();
     // Only on its own address.
     assert_eq!(client().get(format!("{}/metrics", env.base())).send().await.unwrap().status(), 404);
     let text =
@@ -646,6 +788,7 @@ async fn metrics_parse_as_prometheus_text_and_logs_as_json() {
     assert!(scrape.samples.iter().any(|s| s.metric == "courier_outbox_pending"));
     assert!(scrape.samples.iter().any(|s| s.metric == "courier_db_connections"));
     assert!(!text.contains(&token), "a link token in the metrics");
+    assert!(!text.contains("BREWCOFFEE") && text.contains("method=\"other\""), "{text}");
 
     // JSON logs: every line one object, no colour codes.
     let mut child = env
@@ -678,4 +821,18 @@ async fn metrics_parse_as_prometheus_text_and_logs_as_json() {
         assert!(!line.contains('\u{1b}'), "colour codes in {line}");
     }
     assert_eq!(client().get(format!("{}/healthz", env.base())).send().await.unwrap().text().await.unwrap(), "ok");
+
+    // The error that stops the process is a JSON line too.
+    let out = env
+        .command()
+        .env("COURIER_LOG_FORMAT", "json")
+        .env("COURIER_TIMEZONE", "Mars/Olympus")
+        .args(["audit", "verify"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let line = String::from_utf8(out.stderr).unwrap();
+    let v: Value = serde_json::from_str(line.trim()).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+    assert_eq!(v["level"], "ERROR");
+    assert!(v["fields"]["message"].as_str().unwrap().contains("Mars/Olympus"));
 }

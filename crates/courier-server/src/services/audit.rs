@@ -46,7 +46,7 @@ impl AuditedTx<'_> {
     pub async fn record(&mut self, caller: &Caller, action: AuditAction, target: &str, details: Value) -> Result<()> {
         let head = self.append(caller, action, target, details.clone()).await?;
         let event = super::watch::Event { caller, action, target, details: &details, seq: head.0, at: head.1 };
-        let alerts = super::watch::on_event(&mut self.tx, &self.log.watch, &event).await?;
+        let alerts = super::watch::on_event(&mut self.tx, self.log, &event).await?;
         for alert in alerts {
             self.raise(alert).await?;
         }
@@ -215,6 +215,16 @@ impl AuditLog {
     }
 
     /// The keyed hash the chain holds for a client at `ip` (without the prefix).
+    /// The keyed hash of a client's network (`inflight::address_key`: an IPv6 /64), for
+    /// counting per address without keeping the address.
+    pub(super) fn keyed_network(&self, ip: std::net::IpAddr) -> String {
+        hex::encode(self.addresses.mac(&[b"client network", super::inflight::address_key(ip).as_bytes()]))
+    }
+
+    pub(super) fn watch(&self) -> &super::watch::WatchSettings {
+        &self.watch
+    }
+
     pub(super) fn keyed_address(&self, ip: std::net::IpAddr) -> String {
         hex::encode(self.addresses.mac(&[b"client address", ip.to_string().as_bytes()]))
     }

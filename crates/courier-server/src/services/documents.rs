@@ -375,9 +375,12 @@ impl Courier {
     ) -> Result<()> {
         let mut tx = self.audit.begin(&self.db).await?;
         // A lockdown turned on while the files streamed in refuses them (read here, in the
-        // transaction, not from the cache).
-        if target.portal_id.is_some() && self.locked_down_now(&mut tx).await? {
-            return Err(Error::LinkNotFound);
+        // transaction, not from the cache): a client gets the uniform "not found", staff are told.
+        if self.locked_down_now(&mut tx).await? {
+            return Err(match target.portal_id {
+                Some(_) => Error::LinkNotFound,
+                None => Error::Locked("Courier is locked down: no upload is taken until it is lifted.".into()),
+            });
         }
         // The portal may have been disabled, or deleted with its documents, while the files
         // streamed in; then they must not appear.

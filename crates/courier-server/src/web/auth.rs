@@ -38,11 +38,18 @@ pub(super) fn qr_svg(uri: &str) -> Result<String> {
 }
 
 pub async fn login_page(State(state): State<AppState>, headers: HeaderMap) -> Result<Response> {
-    render_login(&state, &headers, None, StatusCode::OK)
+    render_login(&state, &headers, None, StatusCode::OK).await
 }
 
-fn render_login(state: &AppState, headers: &HeaderMap, error: Option<&str>, status: StatusCode) -> Result<Response> {
+async fn render_login(
+    state: &AppState,
+    headers: &HeaderMap,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Result<Response> {
     let courier = &state.courier;
+    // Said before anyone types a password: during a lockdown only administrators sign in.
+    let locked_down = courier.locked_down().await?;
     let existing = cookie(headers, &cookie_name(courier, LOGIN_COOKIE)).filter(|c| Token::parse(c).is_some());
     let pre = match existing {
         Some(c) => c,
@@ -51,7 +58,8 @@ fn render_login(state: &AppState, headers: &HeaderMap, error: Option<&str>, stat
     let html = state.templates.render(
         "login.html",
         json!({ "firm": courier.config().firm_name, "csrf_token": login_csrf(courier, &pre), "error": error,
-            "passwordless": courier.config().passwordless_passkeys && courier.passkeys_enabled() }),
+            "passwordless": courier.config().passwordless_passkeys && courier.passkeys_enabled(),
+            "locked_down": locked_down }),
     )?;
     let mut resp = (status, html).into_response();
     set_cookie(&mut resp, courier, &cookie_name(courier, LOGIN_COOKIE), &pre, Some(3600));
@@ -81,9 +89,9 @@ pub async fn login(
             Ok(resp)
         }
         Err(Error::Unauthenticated) => {
-            render_login(&state, &headers, Some("The email or password is not right."), StatusCode::UNAUTHORIZED)
+            render_login(&state, &headers, Some("The email or password is not right."), StatusCode::UNAUTHORIZED).await
         }
-        Err(Error::Locked(msg)) => render_login(&state, &headers, Some(&msg), StatusCode::TOO_MANY_REQUESTS),
+        Err(Error::Locked(msg)) => render_login(&state, &headers, Some(&msg), StatusCode::TOO_MANY_REQUESTS).await,
         Err(e) => Err(e),
     }
 }

@@ -60,7 +60,7 @@ pub fn make_span(req: &Request) -> tracing::Span {
     let route =
         req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "unmatched".into());
     let request_id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default();
-    tracing::info_span!("request", method = %req.method(), route = %route, request_id = %request_id)
+    tracing::info_span!("request", method = method_label(req.method()), route = %route, request_id = %request_id)
 }
 
 /// The client's address: the peer, or, when the peer is a configured trusted proxy, the
@@ -87,7 +87,9 @@ fn client_ip(parts: &Parts, trusted: &[IpAddr]) -> Option<IpAddr> {
 
 /// Requests per minute per client address. Per instance: several instances behind a load
 /// balancer each allow this many.
-pub struct RateLimiter(DefaultKeyedRateLimiter<IpAddr>);
+/// Keyed by `inflight::address_key`: an IPv6 client counts by its /64, or one host with a
+/// /64 of its own would have 2^64 budgets.
+pub struct RateLimiter(DefaultKeyedRateLimiter<String>);
 
 impl RateLimiter {
     pub fn new(per_minute: u32) -> Self {
@@ -131,6 +133,22 @@ pub async fn watch_links(State(state): State<AppState>, req: Request, next: Next
     resp
 }
 
+/// A method as a label: the standard ones, else `other`. A client may send any token as a
+/// method, and each distinct label would be a series kept for ever.
+pub fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
 /// Requests by route template and status, for `/metrics`.
 /// The route is written `/p/:token` rather than `/p/{token}`: braces inside label values
 /// trip simple exposition parsers (and `prometheus-parse`, which the tests use).
@@ -140,7 +158,7 @@ pub async fn count_requests(State(state): State<AppState>, req: Request, next: N
         .get::<MatchedPath>()
         .map(|p| p.as_str().replace('{', ":").replace('}', ""))
         .unwrap_or_else(|| "unmatched".into());
-    let method = req.method().as_str().to_owned();
+    let method = method_label(req.method()).to_owned();
     let resp = next.run(req).await;
     let labels = crate::metrics::RequestLabels { method, route, status: resp.status().as_u16().to_string() };
     state.courier.metrics().requests.get_or_create(&labels).inc();
@@ -151,7 +169,7 @@ pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next)
     let (parts, body) = req.into_parts();
     let ip = client_ip(&parts, &state.courier.config().trusted_proxy);
     if let Some(ip) = ip {
-        if state.limiter.0.check_key(&ip).is_err() {
+        if state.limiter.0.check_key(&crate::services::inflight::address_key(ip)).is_err() {
             tracing::warn!("rate limit exceeded");
             state.courier.metrics().refused("rate_limited");
             return Error::RateLimited.into_response();

@@ -70,7 +70,13 @@ fn smtp(m: &MailSettings) -> Result<AsyncSmtpTransport<Tokio1Executor>> {
     let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&m.host)
         .port(m.port)
         .timeout(Some(ATTEMPT_TIMEOUT))
-        .tls(if m.implicit_tls { Tls::Wrapper(tls) } else { Tls::Opportunistic(tls) });
+        // STARTTLS when offered; required when a password would go over the connection (a
+        // relay, or someone in between, that offers no STARTTLS must not get it in clear).
+        .tls(match (m.implicit_tls, m.credentials.is_some()) {
+            (true, _) => Tls::Wrapper(tls),
+            (false, true) => Tls::Required(tls),
+            (false, false) => Tls::Opportunistic(tls),
+        });
     if let Some((user, password)) = &m.credentials {
         b = b.credentials(Credentials::new(user.clone(), password.to_string()));
     }
@@ -94,10 +100,11 @@ fn client_tls() -> Result<rustls::ClientConfig> {
 
 impl Courier {
     /// Runs deliveries every `every` until the process ends, on one instance at a time (the
-    /// `watch` lease).
+    /// `watch` lease). Mails and webhooks are two lanes, each with its own round in flight:
+    /// a receiver that hangs delays its own lane only, never the security contact's mail.
     pub async fn run_deliveries(self: Arc<Self>, every: Duration) {
         let sender = match Sender::new(&self.watch) {
-            Ok(s) => s,
+            Ok(s) => Arc::new(s),
             Err(e) => {
                 tracing::error!(error = %e, detail = e.internal_detail(), "mails and webhooks cannot be sent");
                 return;
@@ -105,6 +112,7 @@ impl Courier {
         };
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut lanes: [Option<tokio::task::JoinHandle<()>>; 2] = [None, None];
         let mut verifying: Option<tokio::task::JoinHandle<()>> = None;
         let mut last_verify: Option<Instant> = None;
         loop {
@@ -119,12 +127,22 @@ impl Courier {
                     continue;
                 }
             }
-            let report = self.deliver_once(&sender).await;
-            if report.sent + report.failed_attempts + report.notifications > 0 {
-                tracing::debug!(?report, "deliveries done");
+            if let Err(e) = self.close_windows().await {
+                tracing::warn!(error = %e, detail = e.internal_detail(), "closing upload windows failed");
             }
-            // A long trail takes a while to verify: on its own task, one at a time, so that
-            // mails keep going meanwhile.
+            for (lane, channel) in lanes.iter_mut().zip([MAIL, WEBHOOK]) {
+                if lane.as_ref().is_some_and(|t| !t.is_finished()) {
+                    continue;
+                }
+                let (courier, sender) = (Arc::clone(&self), Arc::clone(&sender));
+                *lane = Some(tokio::spawn(async move {
+                    let mut report = DeliveryReport::default();
+                    if let Err(e) = courier.send_due(&sender, channel, &mut report).await {
+                        tracing::warn!(error = %e, detail = e.internal_detail(), channel, "sending the outbox failed");
+                    }
+                }));
+            }
+            // A long trail takes a while to verify: on its own task, one at a time.
             let idle = verifying.as_ref().is_none_or(|t| t.is_finished());
             if idle && last_verify.is_none_or(|at| at.elapsed() >= self.watch.audit_verify_interval) {
                 last_verify = Some(Instant::now());
@@ -138,15 +156,17 @@ impl Courier {
         }
     }
 
-    /// One round: close due windows, send due deliveries. Errors are logged, not returned.
+    /// One round of both lanes at once (`courier upkeep run`). Errors are logged, not returned.
     pub(in crate::services) async fn deliver_once(&self, sender: &Sender) -> DeliveryReport {
         let mut report = DeliveryReport::default();
         match self.close_windows().await {
             Ok(n) => report.notifications = n,
             Err(e) => tracing::warn!(error = %e, detail = e.internal_detail(), "closing upload windows failed"),
         }
-        if let Err(e) = self.send_due(sender, &mut report).await {
-            tracing::warn!(error = %e, detail = e.internal_detail(), "sending the outbox failed");
+        for channel in [MAIL, WEBHOOK] {
+            if let Err(e) = self.send_due(sender, channel, &mut report).await {
+                tracing::warn!(error = %e, detail = e.internal_detail(), channel, "sending the outbox failed");
+            }
         }
         report
     }
@@ -160,8 +180,8 @@ impl Courier {
             let Some(w) = rows::take_window(&mut tx, &portal_id, now).await? else { continue };
             let portal = courier_store::portals::get(&mut *tx, &w.portal_id).await?;
             let owner = courier_store::users::by_id(&mut *tx, &w.owner_id).await?.filter(|u| !u.disabled);
-            let (Some(portal), Some(owner)) = (portal, owner) else {
-                // A deleted portal or a disabled owner: nobody to tell.
+            let (Some(portal), Some(owner)) = (portal.filter(|p| p.notify), owner) else {
+                // A deleted portal, one switched off meanwhile, or a disabled owner: nobody to tell.
                 courier_store::Db::commit(tx).await?;
                 continue;
             };
@@ -194,10 +214,10 @@ impl Courier {
         Ok(done)
     }
 
-    async fn send_due(&self, sender: &Sender, report: &mut DeliveryReport) -> Result<()> {
+    async fn send_due(&self, sender: &Sender, channel: &str, report: &mut DeliveryReport) -> Result<()> {
         let now = self.clock.now_ms();
         let mut conn = self.db.pool().acquire().await.map_err(courier_store::StoreError::from)?;
-        let due = rows::claim_due(&mut conn, now, now + CLAIM.as_millis() as i64, BATCH).await?;
+        let due = rows::claim_due(&mut conn, channel, now, now + CLAIM.as_millis() as i64, BATCH).await?;
         drop(conn);
         // A few at a time: one receiver that times out must not hold up every mail.
         let outcomes = futures_util::stream::iter(due)

@@ -27,27 +27,38 @@ pub struct IncidentBundle {
 }
 
 impl Courier {
-    /// Writes the bundle to `output`, which must not exist (nothing is ever overwritten). On
-    /// any failure the partial file is removed.
+    /// Writes the bundle to `output`, which must not exist (nothing is ever overwritten). The
+    /// bundle is written to a hidden file beside it (mode 0600: it holds client addresses and
+    /// e-mails), synced, then linked into place, which fails if `output` appeared meanwhile;
+    /// an interrupted export leaves at most that hidden `.partial` file, never `output`.
     pub(in crate::services) async fn incident_export(
         &self,
         caller: &Caller,
         since_ms: i64,
         output: &Path,
     ) -> Result<IncidentBundle> {
-        let file = std::fs::OpenOptions::new().write(true).create_new(true).open(output).map_err(|e| {
+        let refuse = |e: std::io::Error| {
             Error::BadRequest(format!(
                 "cannot create {} ({e}); an existing file is never overwritten",
                 output.display()
             ))
-        })?;
-        match self.write_bundle(caller, since_ms, output, file).await {
-            Ok(b) => Ok(b),
-            Err(e) => {
-                let _ = std::fs::remove_file(output);
-                Err(e)
-            }
+        };
+        if std::fs::symlink_metadata(output).is_ok() {
+            return Err(refuse(std::io::ErrorKind::AlreadyExists.into()));
         }
+        let partial = scratch_path(output);
+        let file = private_file(&partial).map_err(refuse)?;
+        let written = self.write_bundle(caller, since_ms, output, file).await;
+        let placed = written.and_then(|b| std::fs::hard_link(&partial, output).map(|()| b).map_err(refuse));
+        let _ = std::fs::remove_file(&partial);
+        let bundle = placed?;
+        // A broken trail takes no new event; the bundle is still written (it is the evidence).
+        if bundle.trail_intact {
+            let details = json!({ "since": bundle.since, "events": bundle.events, "trail_intact": true,
+                "manifest_sha256": bundle.manifest_sha256 });
+            self.audit.record(&self.db, caller, AuditAction::IncidentExport, "incident", details).await?;
+        }
+        Ok(bundle)
     }
 
     async fn write_bundle(
@@ -60,12 +71,7 @@ impl Courier {
         let io = |what: &str, e: std::io::Error| Error::internal(what, e);
         // The events go through a scratch file beside the output: a tar entry needs its size first.
         let scratch = scratch_path(output);
-        let mut events_file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .open(&scratch)
-            .map_err(|e| io("incident scratch file", e))?;
+        let mut events_file = private_file(&scratch).map_err(|e| io("incident scratch file", e))?;
         let _ = std::fs::remove_file(&scratch); // unlinked at once: it vanishes with the handle
         let mut events = 0u64;
         let mut hasher = courier_crypto::Sha256::default();
@@ -142,12 +148,6 @@ impl Courier {
         .await
         .map_err(|e| Error::internal("incident bundle task", e))?
         .map_err(|e| io("incident bundle", e))?;
-        let details = json!({ "since": rfc3339(since_ms), "events": events, "trail_intact": verify.ok,
-            "manifest_sha256": manifest_sha256 });
-        // A broken trail takes no new event; the bundle is still written (it is the evidence).
-        if verify.ok {
-            self.audit.record(&self.db, caller, AuditAction::IncidentExport, "incident", details).await?;
-        }
         Ok(IncidentBundle {
             path: output_owned.display().to_string(),
             since: rfc3339(since_ms),
@@ -159,8 +159,16 @@ impl Courier {
     }
 }
 
+/// A new file only this user can read (create_new: never an existing file or a symlink).
+fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new().read(true).write(true).create_new(true).mode(0o600).open(path)
+}
+
+/// A hidden name beside `output`.
 fn scratch_path(output: &Path) -> PathBuf {
-    let mut name = output.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    let mut name = std::ffi::OsString::from(".");
+    name.push(output.file_name().map(|n| n.to_os_string()).unwrap_or_default());
     name.push(format!(".{}.partial", uuid::Uuid::new_v4()));
     output.with_file_name(name)
 }

@@ -104,7 +104,8 @@ pub(crate) struct Event<'a> {
 
 /// Runs inside the event's transaction: queues its webhook, counts a client upload into its
 /// portal's window, and returns the alerts the event raises (the caller records them).
-pub(crate) async fn on_event(tx: &mut Tx, w: &WatchSettings, ev: &Event<'_>) -> Result<Vec<Alert>> {
+pub(crate) async fn on_event(tx: &mut Tx, log: &super::AuditLog, ev: &Event<'_>) -> Result<Vec<Alert>> {
+    let w = log.watch();
     if let Some(event) = webhook_event(ev.action) {
         let data = json!({ "target": ev.target, "audit_seq": ev.seq, "details": ev.details });
         enqueue_webhook(tx, w, event, ev.at, data).await?;
@@ -125,16 +126,7 @@ pub(crate) async fn on_event(tx: &mut Tx, w: &WatchSettings, ev: &Event<'_>) -> 
             let signature = ev.details["signature"].as_str().unwrap_or("unknown");
             alerts.push(malware(ev, signature, "refused"));
         }
-        AuditAction::AccountLocked => alerts.push(Alert {
-            kind: AlertKind::AccountLocked,
-            summary: format!(
-                "Sign-ins as {} are locked after repeated failed attempts.",
-                ev.details["email"].as_str().unwrap_or("an account")
-            ),
-            ip: ev.caller.ip,
-            actor: None,
-            details: ev.details.clone(),
-        }),
+        AuditAction::AccountLocked => alerts.extend(account_locked(tx, log, ev).await?),
         AuditAction::LoginSuccess if w.off_hours(ev.at) => alerts.push(Alert {
             kind: AlertKind::OffHoursSignIn,
             summary: format!("{} signed in outside office hours ({}).", ev.caller.actor, w.local_time(ev.at)),
@@ -142,16 +134,18 @@ pub(crate) async fn on_event(tx: &mut Tx, w: &WatchSettings, ev: &Event<'_>) -> 
             actor: Some(ev.caller.actor.to_string()),
             details: json!({ "user": ev.target, "method": ev.details["method"] }),
         }),
-        AuditAction::DocumentDownload => {
-            let who = match &ev.caller.via {
-                Via::Api(grant) => format!("token:{}", grant.token_id),
-                _ => ev.caller.actor.to_string(),
-            };
+        // Staff downloads count per user, whatever the session or token; a share's per link.
+        AuditAction::DocumentDownload | AuditAction::ShareDownload => {
+            let who = ev.caller.actor.to_string();
             if let Some(total) = crossed(tx, "bulk_download", &who, ev.at, 1, w.bulk_download).await? {
+                let via = match &ev.caller.via {
+                    Via::Api(grant) => format!(" (last through API token {})", grant.token_id),
+                    _ => String::new(),
+                };
                 alerts.push(Alert {
                     kind: AlertKind::BulkDownload,
                     summary: format!(
-                        "{who} downloaded {total} documents within {}.",
+                        "{who} downloaded {total} documents within {}{via}.",
                         courier_core::DurationSpec(w.bulk_download.window).human()
                     ),
                     ip: ev.caller.ip,
@@ -163,6 +157,33 @@ pub(crate) async fn on_event(tx: &mut Tx, w: &WatchSettings, ev: &Event<'_>) -> 
         _ => {}
     }
     Ok(alerts)
+}
+
+/// A lock of an existing account is an alert naming it. A lock of a name nobody has (an
+/// attacker's text) names nothing typed, and fires once per window and address, so that
+/// made-up names cannot flood the security contact.
+async fn account_locked(tx: &mut Tx, log: &super::AuditLog, ev: &Event<'_>) -> Result<Option<Alert>> {
+    let typed = ev.details["email"].as_str().unwrap_or_default();
+    let known = courier_store::users::by_email(&mut **tx, typed).await?;
+    if let Some(user) = known {
+        return Ok(Some(Alert {
+            kind: AlertKind::AccountLocked,
+            summary: format!("Sign-ins as {} are locked after repeated failed attempts.", user.email),
+            ip: ev.caller.ip,
+            actor: Some(format!("staff:{}", user.id)),
+            details: json!({ "user_id": user.id }),
+        }));
+    }
+    let w = log.watch();
+    let subject = ev.caller.ip.map_or_else(|| "unknown".to_owned(), |ip| log.keyed_network(ip));
+    let once = Threshold { count: 1, window: w.probe.window };
+    Ok(crossed(tx, "account_locked_unknown", &subject, ev.at, 1, once).await?.map(|_| Alert {
+        kind: AlertKind::AccountLocked,
+        summary: "Sign-ins with names no account has were locked after repeated failed attempts.".into(),
+        ip: ev.caller.ip,
+        actor: None,
+        details: json!({ "known_account": false }),
+    }))
 }
 
 fn malware(ev: &Event<'_>, signature: &str, outcome: &str) -> Alert {
@@ -258,7 +279,8 @@ impl super::Courier {
     /// Counts an unknown-link answer to `ip`; `link_probing` fires at the threshold, once per
     /// window and address. The address is counted under its keyed hash.
     pub async fn note_refused_link(&self, ip: IpAddr) -> Result<()> {
-        let subject = self.audit.keyed_address(ip);
+        // By network: an IPv6 host has a /64 of addresses to rotate through.
+        let subject = self.audit.keyed_network(ip);
         let now = self.clock.now_ms();
         let mut tx = self.audit.begin(&self.db).await?;
         if let Some(total) = crossed(&mut tx, "link_probing", &subject, now, 1, self.watch.probe).await? {

@@ -80,8 +80,9 @@ impl WatchSettings {
                 );
             }
             (Some(url), Some(file)) => {
+                // The URL may carry credentials: errors never repeat it.
                 if !(url.starts_with("https://") || url.starts_with("http://")) || reqwest::Url::parse(url).is_err() {
-                    return Err(format!("webhook_url {url:?} is not an http(s) URL"));
+                    return Err("webhook_url is not an http(s) URL".into());
                 }
                 let secret = std::fs::read(file)
                     .map_err(|e| format!("webhook_secret_file {}: cannot read it ({e})", file.display()))?;
