@@ -214,7 +214,6 @@ impl AuditLog {
         &self.signer
     }
 
-    /// The keyed hash the chain holds for a client at `ip` (without the prefix).
     /// The keyed hash of a client's network (`inflight::address_key`: an IPv6 /64), for
     /// counting per address without keeping the address.
     pub(super) fn keyed_network(&self, ip: std::net::IpAddr) -> String {
@@ -225,6 +224,7 @@ impl AuditLog {
         &self.watch
     }
 
+    /// The keyed hash the chain holds for a client at `ip` (without the prefix).
     pub(super) fn keyed_address(&self, ip: std::net::IpAddr) -> String {
         hex::encode(self.addresses.mac(&[b"client address", ip.to_string().as_bytes()]))
     }
