@@ -41,7 +41,13 @@ pub async fn run(mut config: Config, bind: Option<SocketAddr>) -> Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("{e}: {}", e.internal_detail().unwrap_or("")))?;
 
-    courier.warm_up().await;
+    // The dummy password hash (so that an unknown e-mail's sign-in takes as long as a known
+    // one's) is computed beside start-up rather than before it: a sign-in in the first moment
+    // waits for it, like any other.
+    tokio::spawn({
+        let courier = Arc::clone(&courier);
+        async move { courier.warm_up().await }
+    });
     let operator = courier.operator(&operator_key);
     let (staging, orphans) = operator.sweep_blobs(None).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     tracing::info!(staging, orphans, "start-up blob sweep done");
