@@ -52,7 +52,7 @@ impl PasswordHasher {
 
     /// Computes the dummy hash now, so that the first login with an unknown email does not take
     /// an extra hash's time (which would tell that the email is unknown). `serve` starts it as it
-    /// starts up; a sign-in that comes first waits for the same hash.
+    /// starts up; an unknown e-mail's sign-in in the first moments waits for it.
     pub async fn warm_up(&self) {
         let _ = tokio::task::spawn_blocking(|| LazyLock::force(&DUMMY_HASH)).await;
     }
