@@ -367,8 +367,7 @@ impl Acting {
         code: &str,
     ) -> Result<super::watch::lockdown::LockdownView> {
         self.c().authorize(&self.caller, Action::UserManage, &Resource::Firm).await?;
-        let session = self.session.as_ref().ok_or(Error::Forbidden)?;
-        self.c().confirm_identity(&self.caller, session.user_id(), password, code).await?;
+        self.c().confirm_identity(&self.caller, self.session()?, password, code).await?;
         self.c().set_lockdown(&self.caller, on, reason).await
     }
 

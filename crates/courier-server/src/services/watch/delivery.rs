@@ -53,8 +53,8 @@ impl Sender {
     pub fn new(w: &WatchSettings) -> Result<Self> {
         let mailer = w.mail.as_ref().map(smtp).transpose()?;
         let from = w.mail.as_ref().map(|m| m.from.parse().map_err(|e| Error::internal("mail_from", e))).transpose()?;
+        // reqwest's own TLS: rustls on aws-lc-rs, TLS 1.2 and 1.3, the platform's roots.
         let http = reqwest::Client::builder()
-            .use_preconfigured_tls(client_tls()?)
             .timeout(ATTEMPT_TIMEOUT)
             .connect_timeout(Duration::from_secs(10))
             // A redirect could send the signed body somewhere else.
@@ -81,21 +81,6 @@ fn smtp(m: &MailSettings) -> Result<AsyncSmtpTransport<Tokio1Executor>> {
         b = b.credentials(Credentials::new(user.clone(), password.to_string()));
     }
     Ok(b.build())
-}
-
-/// TLS for webhooks: the system's roots, aws-lc-rs, TLS 1.2 and 1.3.
-fn client_tls() -> Result<rustls::ClientConfig> {
-    let mut roots = rustls::RootCertStore::empty();
-    let found = rustls_native_certs::load_native_certs();
-    for cert in found.certs {
-        let _ = roots.add(cert);
-    }
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    Ok(rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| Error::internal("webhook TLS", e))?
-        .with_root_certificates(roots)
-        .with_no_client_auth())
 }
 
 impl Courier {

@@ -90,15 +90,23 @@ impl Courier {
         }
         let events_sha = hex::encode(hasher.finish());
         let verify = self.audit.verify(&self.db).await?;
+        // heads.log grows with every audited transaction and may be appended to meanwhile: it
+        // is copied, as it is now, to a second unlinked scratch file in bounded steps.
+        let heads_scratch = scratch_path(output);
+        let mut heads_file = private_file(&heads_scratch).map_err(|e| io("incident scratch file", e))?;
+        let _ = std::fs::remove_file(&heads_scratch);
         let heads_path = self.config.data_dir.join("audit").join("heads.log");
-        let heads = match std::fs::read(&heads_path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        let heads_sha = match std::fs::File::open(&heads_path) {
+            Ok(mut src) => {
+                let mut hashing = HashingWriter { inner: &mut heads_file, hash: courier_crypto::Sha256::default() };
+                std::io::copy(&mut src, &mut hashing).map_err(|e| io("heads.log", e))?;
+                hex::encode(hashing.hash.finish())
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => hex::encode(courier_crypto::sha256(b"")),
             Err(e) => return Err(io("heads.log", e)),
         };
         let small = [
             ("verify.json", serde_json::to_vec_pretty(&verify).map_err(|e| Error::internal("verify report", e))?),
-            ("heads.log", heads),
             (
                 "settings.json",
                 serde_json::to_vec_pretty(&self.config.without_secrets())
@@ -116,7 +124,7 @@ impl Courier {
                 .map_err(|e| Error::internal("version", e))?,
             ),
         ];
-        let mut files = vec![("events.jsonl".to_owned(), events_sha)];
+        let mut files = vec![("events.jsonl".to_owned(), events_sha), ("heads.log".to_owned(), heads_sha)];
         files
             .extend(small.iter().map(|(name, bytes)| ((*name).to_owned(), hex::encode(courier_crypto::sha256(bytes)))));
         let manifest = serde_json::to_vec_pretty(
@@ -138,6 +146,9 @@ impl Courier {
             let len = events_file.seek(std::io::SeekFrom::End(0))?;
             events_file.rewind()?;
             tar.append_data(&mut header(len), "events.jsonl", &mut events_file)?;
+            let len = heads_file.seek(std::io::SeekFrom::End(0))?;
+            heads_file.rewind()?;
+            tar.append_data(&mut header(len), "heads.log", &mut heads_file)?;
             for (name, bytes) in &small {
                 tar.append_data(&mut header(bytes.len() as u64), name, bytes.as_slice())?;
             }
@@ -156,6 +167,23 @@ impl Courier {
             manifest_sha256,
             files,
         })
+    }
+}
+
+/// Writes through, hashing what passes.
+struct HashingWriter<W> {
+    inner: W,
+    hash: courier_crypto::Sha256,
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hash.update(&buf[..n]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
     }
 }
 

@@ -104,36 +104,34 @@ impl Courier {
         Ok(view(l))
     }
 
-    /// An administrator proves themselves again (password and a TOTP or recovery code) before
-    /// turning the switch from the web. A failure counts towards the account's lock.
+    /// An administrator proves themselves again before turning the switch from the web: the
+    /// password (`reauthenticate`, as for other sensitive steps), then a TOTP or recovery code,
+    /// used up. A failure counts towards the account's lock.
     pub(in crate::services) async fn confirm_identity(
         &self,
         caller: &Caller,
-        user_id: &str,
+        session: &crate::services::sessions::StaffSession,
         password: Zeroizing<String>,
         code: &str,
     ) -> Result<()> {
-        let user = courier_store::users::by_id(self.db.pool(), user_id).await?.ok_or(Error::Unauthenticated)?;
-        self.begin_sign_in(caller.ip, &user.email).await?;
-        let password_ok = self.passwords.verify(password, Some(user.password_hash.clone())).await?;
+        let user = self.reauthenticate(caller, session, password).await?;
         let code = code.trim();
         let recovery = crate::services::mfa::looks_like_recovery_code(code);
         let step = if recovery || !user.mfa_enrolled { None } else { self.matching_totp_step(&user, code)? };
         let mut tx = self.audit.begin(&self.db).await?;
-        let code_ok = password_ok
-            && if recovery {
-                self.consume_recovery_code(&mut tx, &user.id, code).await?
-            } else if let Some(step) = step {
-                courier_store::users::advance_totp_step(&mut tx, &user.id, step).await?
-            } else {
-                false
-            };
+        let code_ok = if recovery {
+            self.consume_recovery_code(&mut tx, &user.id, code).await?
+        } else if let Some(step) = step {
+            courier_store::users::advance_totp_step(&mut tx, &user.id, step).await?
+        } else {
+            false
+        };
         if !code_ok {
             let details = json!({ "step": "confirm_identity" });
             tx.record(caller, AuditAction::LoginFailed, &format!("user:{}", user.id), details).await?;
             tx.commit().await?;
             self.sign_in_failed(caller.ip, &user.email).await?;
-            return Err(Error::BadRequest("the password or the code is wrong".into()));
+            return Err(Error::BadRequest("the code is wrong (or already used)".into()));
         }
         tx.commit_even_if_silent().await
     }

@@ -156,8 +156,12 @@ fn mail_settings(url: &str, config: &Config) -> Result<MailSettings, String> {
     };
     let host = parsed.host_str().filter(|h| !h.is_empty()).ok_or("smtp_url names no host")?.to_owned();
     let port = parsed.port().unwrap_or(if implicit_tls { 465 } else { 587 });
-    let decode =
-        |s: &str| percent_decode(s).ok_or_else(|| "smtp_url: a user or password is not valid UTF-8".to_owned());
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8()
+            .map(|d| d.into_owned())
+            .map_err(|_| "smtp_url: a user or password is not valid UTF-8".to_owned())
+    };
     let from_url = (!parsed.username().is_empty())
         .then(|| {
             Ok::<_, String>((decode(parsed.username())?, Zeroizing::new(decode(parsed.password().unwrap_or(""))?)))
@@ -173,23 +177,6 @@ fn mail_settings(url: &str, config: &Config) -> Result<MailSettings, String> {
         (None, None, None) => None,
     };
     Ok(MailSettings { host, port, implicit_tls, credentials, from: config.mail_from.clone() })
-}
-
-fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 /// A plain `local@domain` address (or `Name <local@domain>`), as lettre parses it.
