@@ -50,9 +50,13 @@ impl SegmentCipher {
     }
 
     fn nonce(&self, last: bool) -> Nonce {
+        self.nonce_at(self.counter, last)
+    }
+
+    fn nonce_at(&self, index: u32, last: bool) -> Nonce {
         let mut n = [0u8; NONCE_LEN];
         n[..NONCE_PREFIX_LEN].copy_from_slice(&self.nonce_prefix);
-        n[NONCE_PREFIX_LEN..NONCE_LEN - 1].copy_from_slice(&self.counter.to_be_bytes());
+        n[NONCE_PREFIX_LEN..NONCE_LEN - 1].copy_from_slice(&index.to_be_bytes());
         n[NONCE_LEN - 1] = u8::from(last);
         Nonce::assume_unique_for_key(n)
     }
@@ -176,6 +180,120 @@ impl Decryptor {
             .map_err(|_| CryptoError::BadSegment(index))?;
         out.extend_from_slice(plain);
         cipher.advance()
+    }
+}
+
+/// Reads a complete blob at any offset. Format v1 numbers its segments in their nonces, so a
+/// read authenticates and decrypts only the segment it falls in; the blob's length says which
+/// segment is the last, and that one is authenticated on opening, so a truncated blob fails
+/// as it does when streamed. Memory is one segment whatever the blob's size.
+pub struct SegmentReader<R> {
+    inner: R,
+    cipher: SegmentCipher,
+    segments: u64,
+    plain_len: u64,
+    pos: u64,
+    /// The segment whose plaintext is in `plain`, if any.
+    current: Option<u64>,
+    plain: Vec<u8>,
+}
+
+impl<R: std::io::Read + std::io::Seek> SegmentReader<R> {
+    pub fn new(mut inner: R, dek: &Dek, document_id: &[u8; 16]) -> std::io::Result<Self> {
+        use std::io::SeekFrom;
+        let blob_len = inner.seek(SeekFrom::End(0))?;
+        inner.seek(SeekFrom::Start(0))?;
+        let mut header = [0u8; HEADER_LEN];
+        inner.read_exact(&mut header).map_err(|_| invalid(CryptoError::Truncated))?;
+        let header = parse_header(&header).map_err(invalid)?;
+        let cipher = SegmentCipher::new(dek, header, document_id).map_err(invalid)?;
+        let body = blob_len - HEADER_LEN as u64;
+        let segments = body.div_ceil(SEALED_SEGMENT_LEN as u64);
+        let last_len = body.saturating_sub(segments.saturating_sub(1) * SEALED_SEGMENT_LEN as u64);
+        if segments == 0 || last_len < TAG_LEN as u64 {
+            return Err(invalid(CryptoError::Truncated));
+        }
+        if segments > u64::from(u32::MAX) {
+            return Err(invalid(CryptoError::TooLong));
+        }
+        let plain_len = body - segments * TAG_LEN as u64;
+        let mut reader = Self { inner, cipher, segments, plain_len, pos: 0, current: None, plain: Vec::new() };
+        // The last segment is authenticated now: a blob cut at a segment boundary fails here,
+        // whatever the caller reads later.
+        reader.load(segments - 1)?;
+        Ok(reader)
+    }
+
+    /// The plaintext length.
+    pub fn len(&self) -> u64 {
+        self.plain_len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.plain_len == 0
+    }
+
+    /// The sealed source (for tests that look at what is stored).
+    pub fn get_mut(&mut self) -> &mut R {
+        &mut self.inner
+    }
+
+    fn load(&mut self, index: u64) -> std::io::Result<()> {
+        use std::io::SeekFrom;
+        if self.current == Some(index) {
+            return Ok(());
+        }
+        self.current = None;
+        let last = index + 1 == self.segments;
+        let start = HEADER_LEN as u64 + index * SEALED_SEGMENT_LEN as u64;
+        let len =
+            if last { (self.plain_len - index * SEGMENT_SIZE as u64) as usize + TAG_LEN } else { SEALED_SEGMENT_LEN };
+        self.plain.resize(len, 0);
+        self.inner.seek(SeekFrom::Start(start))?;
+        self.inner.read_exact(&mut self.plain).map_err(|_| invalid(CryptoError::Truncated))?;
+        let index32 = index as u32; // bounded by `new`
+        let nonce = self.cipher.nonce_at(index32, last);
+        let plain_len = self
+            .cipher
+            .key
+            .open_in_place(nonce, Aad::from(&self.cipher.aad[..]), &mut self.plain)
+            .map_err(|_| invalid(CryptoError::BadSegment(index32)))?
+            .len();
+        self.plain.truncate(plain_len);
+        self.current = Some(index);
+        Ok(())
+    }
+}
+
+fn invalid(e: CryptoError) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, e)
+}
+
+impl<R: std::io::Read + std::io::Seek> std::io::Read for SegmentReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.pos >= self.plain_len || buf.is_empty() {
+            return Ok(0);
+        }
+        let index = self.pos / SEGMENT_SIZE as u64;
+        self.load(index)?;
+        let within = (self.pos % SEGMENT_SIZE as u64) as usize;
+        let n = buf.len().min(self.plain.len() - within);
+        buf[..n].copy_from_slice(&self.plain[within..within + n]);
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl<R: std::io::Read + std::io::Seek> std::io::Seek for SegmentReader<R> {
+    fn seek(&mut self, to: std::io::SeekFrom) -> std::io::Result<u64> {
+        use std::io::SeekFrom;
+        let target = match to {
+            SeekFrom::Start(n) => Some(n),
+            SeekFrom::End(d) => self.plain_len.checked_add_signed(d),
+            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+        };
+        self.pos = target.ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "seek before start"))?;
+        Ok(self.pos)
     }
 }
 
