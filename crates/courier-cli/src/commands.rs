@@ -127,8 +127,13 @@ pub(crate) static JSON_LOGS: std::sync::atomic::AtomicBool = std::sync::atomic::
 /// Logs on stderr: text (coloured only on a terminal) or one JSON object per line.
 fn init_logging(default: &str, format: courier_server::config::LogFormat) {
     use std::io::IsTerminal;
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+    // lopdf's own log lines quote what it parses (whole font dictionaries of an upload): a
+    // document's content never goes to the logs, whatever RUST_LOG asks for.
+    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    if let Ok(quiet) = "lopdf=off".parse() {
+        filter = filter.add_directive(quiet);
+    }
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let _ = match format {
         courier_server::config::LogFormat::Json => {

@@ -129,6 +129,72 @@ pub fn odt(paragraphs: &[String]) -> Vec<u8> {
 
 /// A PDF with one page per list of lines (Helvetica, compressed content streams).
 pub fn pdf(pages: &[Vec<String>]) -> Vec<u8> {
+    let mut out = Vec::new();
+    pdf_document(pages).save_to(&mut out).expect("pdf");
+    out
+}
+
+/// The same PDF as `pdf`, written as PDF 1.5 writers do: its dictionaries in compressed
+/// object streams, its cross-reference a stream.
+pub fn pdf_with_object_streams(pages: &[Vec<String>]) -> Vec<u8> {
+    let options = lopdf::SaveOptions::builder().use_object_streams(true).use_xref_streams(true).build();
+    let mut out = Vec::new();
+    pdf_document(pages).save_with_options(&mut out, options).expect("pdf");
+    out
+}
+
+/// A one-page PDF whose text is in a composite font (`Identity-H`, two bytes per glyph), as
+/// office suites embed fonts: only its ToUnicode map says which letters the glyphs are.
+pub fn pdf_composite_font(text: &str) -> Vec<u8> {
+    use lopdf::content::{Content, Operation};
+    use lopdf::{Document, Object, Stream, StringFormat, dictionary};
+    // Glyph ids are the characters' positions in `alphabet`, from 3 (as subset fonts number them).
+    let mut alphabet: Vec<char> = text.chars().collect();
+    alphabet.sort_unstable();
+    alphabet.dedup();
+    let glyph = |c: char| 3 + alphabet.iter().position(|a| *a == c).expect("in alphabet") as u16;
+    let mut cmap = String::from(
+        "/CIDInit /ProcSet findresource begin 12 dict begin begincmap\n/CMapName /Adobe-Identity-UCS def\n\
+         /CMapType 2 def\n1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n",
+    );
+    cmap.push_str(&format!("{} beginbfchar\n", alphabet.len()));
+    for c in &alphabet {
+        cmap.push_str(&format!("<{:04X}> <{:04X}>\n", glyph(*c), *c as u32));
+    }
+    cmap.push_str("endbfchar\nendcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n");
+    let codes: Vec<u8> = text.chars().flat_map(|c| glyph(c).to_be_bytes()).collect();
+    let mut doc = Document::with_version("1.7");
+    let pages_id = doc.new_object_id();
+    let to_unicode = doc.add_object(Stream::new(dictionary! {}, cmap.into_bytes()));
+    let font_id = doc.add_object(dictionary! {
+        "Type" => "Font", "Subtype" => "Type0", "BaseFont" => "ABCDEF+Calibri",
+        "Encoding" => "Identity-H", "ToUnicode" => to_unicode,
+    });
+    let ops = vec![
+        Operation::new("BT", vec![]),
+        Operation::new("Tf", vec!["F1".into(), 11.into()]),
+        Operation::new("Td", vec![36.into(), 800.into()]),
+        Operation::new("Tj", vec![Object::String(codes, StringFormat::Hexadecimal)]),
+        Operation::new("ET", vec![]),
+    ];
+    let content = doc.add_object(Stream::new(dictionary! {}, Content { operations: ops }.encode().expect("content")));
+    let page = doc.add_object(dictionary! {
+        "Type" => "Page", "Parent" => pages_id, "Contents" => content,
+        "Resources" => dictionary! { "Font" => dictionary! { "F1" => font_id } },
+    });
+    doc.objects.insert(
+        pages_id,
+        Object::Dictionary(dictionary! { "Type" => "Pages", "Kids" => vec![page.into()], "Count" => 1 }),
+    );
+    let catalog_id = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
+    doc.trailer.set("Root", catalog_id);
+    doc.compress();
+    let mut out = Vec::new();
+    doc.save_to(&mut out).expect("pdf");
+    out
+}
+
+fn pdf_document(pages: &[Vec<String>]) -> lopdf::Document {
     use lopdf::content::{Content, Operation};
     use lopdf::{Document, Object, Stream, dictionary};
     let mut doc = Document::with_version("1.5");
@@ -164,9 +230,7 @@ pub fn pdf(pages: &[Vec<String>]) -> Vec<u8> {
     let catalog_id = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
     doc.trailer.set("Root", catalog_id);
     doc.compress();
-    let mut out = Vec::new();
-    doc.save_to(&mut out).expect("pdf");
-    out
+    doc
 }
 
 /// An OLE compound file with the given streams (e.g. an Outlook message's property streams).

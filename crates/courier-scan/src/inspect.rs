@@ -20,6 +20,7 @@ use serde::Serialize;
 use crate::dlp::{Detector, Findings, TextScanner};
 use crate::extract;
 use crate::kind::{self, FileKind, Sniffed, TypeRefusal};
+use crate::scratch::{self, Held};
 
 /// Limits on what an archive may expand to. A ZIP bomb trips one of them long before it is
 /// inflated in full: sizes declared in a header are checked before any byte is inflated, and
@@ -48,11 +49,15 @@ pub struct Policy {
     pub archive: ArchiveLimits,
     /// Whether to look for personal data at all.
     pub dlp: bool,
-    /// Largest PDF or Outlook message held in memory for its text (their structure needs
-    /// random access); larger ones are marked "text not extractable".
+    /// Largest PDF or Outlook message held for random access (their structure needs it), in
+    /// a sealed scratch file beyond 1 MiB (`scratch`); a larger PDF is marked "text not
+    /// extractable", a larger message refused.
     pub max_buffered: u64,
-    /// What any one compressed stream inside a PDF may inflate to.
+    /// What any one stream inside a PDF (a page's contents, an object stream, a ToUnicode
+    /// map) may take, compressed or inflated.
     pub max_inflate: usize,
+    /// Where scratch files go (unlinked at once, sealed under a key held only in memory).
+    pub scratch_dir: std::path::PathBuf,
     /// When set, every archive entry is also sent to clamd on its own, inflated (besides the
     /// whole upload, which the pipeline streams to clamd).
     pub clamd: Option<(crate::clamd::ClamdAddr, std::time::Duration)>,
@@ -98,6 +103,10 @@ pub enum Refusal {
 
 const SNIFF_LEN: usize = 8 * 1024;
 const READ_CHUNK: usize = 64 * 1024;
+/// Largest Outlook message inspected: the OLE reader (`cfb`) holds the file's allocation
+/// table and directory in memory, about 1/64 of the file and more for a hostile one. Outlook
+/// itself caps messages far below this.
+const MAX_MESSAGE: u64 = 64 << 20;
 
 /// Compiled detectors, the policy, and the slots for files held in memory.
 pub struct Inspector {
@@ -107,7 +116,7 @@ pub struct Inspector {
 }
 
 impl Inspector {
-    /// `buffered_at_once` bounds how many PDFs or messages are held in memory at a time.
+    /// `buffered_at_once` bounds how many PDFs or messages are held (and read) at a time.
     pub fn new(detector: Detector, policy: Policy, buffered_at_once: usize) -> Self {
         Self { detector, policy, buffered_slots: tokio::sync::Semaphore::new(buffered_at_once.max(1)) }
     }
@@ -366,20 +375,24 @@ impl<'i> Walk<'i> {
         Ok(())
     }
 
-    /// A PDF, held in memory (up to the cap, one of a few at a time) for its text.
+    /// A PDF, held for random access (up to the cap, a few at a time), its text read page by page.
     async fn pdf(&mut self, r: &mut (impl AsyncRead + Unpin + ?Sized), part: Option<String>) -> Result<(), Refusal> {
         if self.text == TextStatus::Off {
             return Ok(());
         }
-        let Some(bytes) = self.buffer(r).await? else { return Ok(()) };
+        let Some(held) = self.hold(r, self.inspector.policy.max_buffered).await? else { return Ok(()) };
         let policy = &self.inspector.policy;
-        match extract::pdf_text(&bytes.0, &self.inspector.detector, policy.max_inflate) {
-            Ok(mut found) => {
+        match crate::pdf::text(held.file, &self.inspector.detector, policy.max_inflate) {
+            Ok(read) => {
+                let mut found = read.findings;
                 if let Some(part) = part {
                     found = found.in_part(&part);
                 }
                 self.findings.merge(found);
                 self.text_scanned();
+                if read.unreadable_pages > 0 {
+                    self.text_unreadable();
+                }
             }
             Err(e) => {
                 tracing::debug!(error = %e, "no text from a PDF");
@@ -389,30 +402,56 @@ impl<'i> Walk<'i> {
         Ok(())
     }
 
-    /// Reads a whole file into memory if it fits under the cap, holding one of the slots.
-    /// Too large: the rest is left to the caller to drain, and the text is marked unreadable.
-    async fn buffer(&mut self, r: &mut (impl AsyncRead + Unpin + ?Sized)) -> Result<Option<Held<'i>>, Refusal> {
-        let cap = self.inspector.policy.max_buffered;
+    /// Holds a whole file for random access if it is not larger than `cap`, taking one of
+    /// the slots: in memory up to 1 MiB, beyond that in a sealed scratch file. Too large: the
+    /// rest is left to the caller to drain, and the text is marked unreadable.
+    async fn hold(
+        &mut self,
+        r: &mut (impl AsyncRead + Unpin + ?Sized),
+        cap: u64,
+    ) -> Result<Option<HeldFile<'i>>, Refusal> {
         let permit = self.inspector.buffered_slots.acquire().await.map_err(|_| Refusal::Interrupted)?;
-        let mut bytes = Vec::new();
-        let mut limited = (&mut *r).take(cap + 1);
-        limited.read_to_end(&mut bytes).await.map_err(|e| self.io_refusal(e))?;
-        if bytes.len() as u64 > cap {
+        let mut head = Vec::new();
+        (&mut *r).take(scratch::IN_MEMORY as u64 + 1).read_to_end(&mut head).await.map_err(|e| self.io_refusal(e))?;
+        if head.len() as u64 > cap {
             self.text_unreadable();
             return Ok(None);
         }
-        Ok(Some(Held(bytes, permit)))
+        if head.len() <= scratch::IN_MEMORY {
+            return Ok(Some(HeldFile { file: Held::Memory(io::Cursor::new(head)), _slot: permit }));
+        }
+        // Scratch space that cannot be written is the scanner failing, not the file: fail closed.
+        let unavailable = |e: io::Error| Refusal::ScannerUnavailable(format!("scratch space: {e}"));
+        let mut spill = scratch::Spill::create(&self.inspector.policy.scratch_dir).map_err(unavailable)?;
+        spill.write(&head).map_err(unavailable)?;
+        let mut total = head.len() as u64;
+        drop(head);
+        let mut buf = vec![0u8; READ_CHUNK];
+        loop {
+            let n = r.read(&mut buf).await.map_err(|e| self.io_refusal(e))?;
+            if n == 0 {
+                break;
+            }
+            total += n as u64;
+            if total > cap {
+                self.text_unreadable();
+                return Ok(None);
+            }
+            spill.write(&buf[..n]).map_err(unavailable)?;
+        }
+        let file = spill.finish().map_err(unavailable)?;
+        Ok(Some(HeldFile { file, _slot: permit }))
     }
 
     /// An OLE compound file: accepted only as an Outlook message without macros.
     async fn compound(&mut self, r: &mut (impl AsyncRead + Unpin + ?Sized), name: &str) -> Result<FileKind, Refusal> {
-        let Some(held) = self.buffer(r).await? else {
+        let cap = self.inspector.policy.max_buffered.min(MAX_MESSAGE);
+        let Some(held) = self.hold(r, cap).await? else {
             return Err(Refusal::Archive(format!(
-                "this Outlook message is larger than Courier can inspect ({} bytes at most)",
-                self.inspector.policy.max_buffered
+                "this Outlook message is larger than Courier can inspect ({cap} bytes at most)"
             )));
         };
-        let kind = compound_kind(&held.0)?;
+        let kind = compound_kind(held.file)?;
         kind::check(kind, name, self.allowed)?;
         // Message bodies and attachments are not decoded: say so rather than call it clean.
         self.text_unreadable();
@@ -594,8 +633,11 @@ impl<'i> Walk<'i> {
     }
 }
 
-/// A file held in memory, with the slot it occupies.
-struct Held<'s>(Vec<u8>, #[allow(dead_code)] tokio::sync::SemaphorePermit<'s>);
+/// A file held for random access, with the slot it occupies.
+struct HeldFile<'s> {
+    file: Held,
+    _slot: tokio::sync::SemaphorePermit<'s>,
+}
 
 /// The kinds that are ZIP containers.
 const ZIP_KINDS: &[FileKind] =
@@ -624,9 +666,8 @@ fn is_text_part(name: &str) -> bool {
 /// The kind of an OLE compound file from its directory: an Outlook message has
 /// `__substg1.0_…` property streams; Word, Excel and PowerPoint binaries and anything with a
 /// VBA project are refused.
-fn compound_kind(bytes: &[u8]) -> Result<FileKind, Refusal> {
-    let cf = cfb::CompoundFile::open(io::Cursor::new(bytes))
-        .map_err(|e| Refusal::Archive(format!("this file is damaged ({e})")))?;
+fn compound_kind(file: Held) -> Result<FileKind, Refusal> {
+    let cf = cfb::CompoundFile::open(file).map_err(|e| Refusal::Archive(format!("this file is damaged ({e})")))?;
     let mut msg = false;
     for entry in cf.walk() {
         let name = entry.name();

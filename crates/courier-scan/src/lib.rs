@@ -10,6 +10,8 @@ pub mod extract;
 pub mod fixtures;
 pub mod inspect;
 pub mod kind;
+pub mod pdf;
+pub mod scratch;
 
 pub use dlp::{Detector, Finding, FindingKind, Findings, FirmRules, Location};
 pub use inspect::{ArchiveLimits, ChunkMsg, ChunkReader, Inspector, Policy, Refusal, Report, TextStatus};

@@ -147,3 +147,55 @@ fn a_portal_can_narrow_the_allowlist() {
     let r = support::inspector().inspect(std::io::Cursor::new(&bomb), "a.zip", Some(&only_pdf));
     assert!(matches!(r, Err(Refusal::Type(TypeRefusal::NotAllowed(ref what, _))) if what.contains("archive")), "{r:?}");
 }
+
+/// Lines of random letters: text that no detector matches and that deflate cannot shrink much.
+fn noise(seed: u64, bytes: usize) -> Vec<String> {
+    let mut r = support::Rng::new(seed);
+    (0..bytes / 80).map(|_| (0..80).map(|_| char::from(b'a' + r.below(26) as u8)).collect()).collect()
+}
+
+fn inspector_holding(max_buffered: u64, scratch_dir: &std::path::Path) -> courier_scan::Inspector {
+    let policy = courier_scan::Policy {
+        allowed: FileKind::ALL.to_vec(),
+        archive: ArchiveLimits::default(),
+        dlp: true,
+        max_buffered,
+        max_inflate: 16 << 20,
+        scratch_dir: scratch_dir.to_owned(),
+        clamd: None,
+    };
+    let detector = courier_scan::Detector::new(&courier_scan::FirmRules::default()).expect("detectors");
+    courier_scan::Inspector::new(detector, policy, 2)
+}
+
+#[test]
+fn large_pdfs_and_messages_are_read_through_a_sealed_scratch_file() {
+    let mut pages: Vec<Vec<String>> = (0..4).map(|i| noise(i, 600 << 10)).collect();
+    pages.push(lines(&["card 4111 1111 1111 1111"]));
+    let big_pdf = pdf(&pages);
+    assert!(big_pdf.len() > (3 << 20) / 2, "{} bytes: not over the in-memory part", big_pdf.len());
+    let body: Vec<u8> = noise(9, 2 << 20).concat().into_bytes();
+    let big_msg = compound(&[("/__properties_version1.0", b"props"), ("/__substg1.0_1000001F", &body)]);
+    let scratch = tempfile::tempdir().expect("scratch");
+    let inspector = inspector_holding(64 << 20, scratch.path());
+    let report = inspector.inspect(std::io::Cursor::new(&big_pdf), "big.pdf", None).expect("pdf");
+    assert_eq!(report.text, TextStatus::Scanned);
+    let f = report.findings.into_vec();
+    assert_eq!((f[0].kind, f[0].locations[0].page), (FindingKind::PaymentCard, Some(5)));
+    let report = inspector.inspect(std::io::Cursor::new(&big_msg), "big.msg", None).expect("msg");
+    assert_eq!(report.kind, FileKind::Msg);
+    // The scratch files were unnamed and are gone with their handles.
+    assert_eq!(std::fs::read_dir(scratch.path()).expect("dir").count(), 0);
+
+    // Over the cap: the PDF is accepted with its text not extractable, the message refused.
+    let small = inspector_holding(1536 << 10, scratch.path());
+    let report = small.inspect(std::io::Cursor::new(&big_pdf), "big.pdf", None).expect("pdf");
+    assert_eq!(report.text, TextStatus::NotExtractable);
+    let refused = small.inspect(std::io::Cursor::new(&big_msg), "big.msg", None);
+    assert!(matches!(refused, Err(Refusal::Archive(ref why)) if why.contains("larger")), "{refused:?}");
+
+    // Scratch space that cannot be written fails closed: a scanner problem, not a verdict.
+    let missing = inspector_holding(64 << 20, &scratch.path().join("gone"));
+    let refused = missing.inspect(std::io::Cursor::new(&big_pdf), "big.pdf", None);
+    assert!(matches!(refused, Err(Refusal::ScannerUnavailable(ref why)) if why.contains("scratch")), "{refused:?}");
+}

@@ -89,8 +89,8 @@ pub struct Config {
     pub archive_max_expanded: ByteSize,
     pub archive_max_ratio: u64,
     pub archive_max_depth: u32,
-    /// PDFs and Outlook messages are held in memory for their text up to this size, at most
-    /// `scan_buffered_at_once` at a time.
+    /// PDFs and Outlook messages are held for random access up to this size (in memory up to
+    /// 1 MiB, beyond that in a sealed scratch file), at most `scan_buffered_at_once` at a time.
     pub scan_max_buffered: ByteSize,
     pub scan_buffered_at_once: usize,
     /// The firm's own Cedar policies (`*.cedar`), added to the defaults at start.
@@ -266,8 +266,8 @@ impl Default for Config {
             archive_max_expanded: ByteSize::gib(8),
             archive_max_ratio: 100,
             archive_max_depth: 3,
-            scan_max_buffered: ByteSize::mib(64),
-            scan_buffered_at_once: 2,
+            scan_max_buffered: ByteSize::gib(2),
+            scan_buffered_at_once: 4,
         }
     }
 }

@@ -39,7 +39,9 @@ pub(crate) async fn open_unchecked(config: Config) -> Result<(Arc<Courier>, Oper
     let scanning = Scanning::from_config(&config).map_err(Error::BadRequest)?;
     let authz = Authorizer::load(config.policy_dir.as_deref(), config.policy_utc_offset_minutes)
         .map_err(|e| Error::BadRequest(format!("policy: {e}")))?;
-    for dir in ["", "keys", "audit", "blobs"] {
+    // `scratch`: the inspector's sealed, unlinked scratch files (on the data disk, which is
+    // sized for documents).
+    for dir in ["", "keys", "audit", "blobs", "scratch"] {
         create_private_dir(&config.data_dir.join(dir))?;
     }
     if config.database_url.is_none() {

@@ -212,3 +212,30 @@ async fn the_firms_own_keywords_and_patterns_are_found() {
     let (ok, _, err) = bad.cli(&["serve", "--bind", "127.0.0.1:0"], None);
     assert!(!ok && err.contains("([unclosed"), "{err}");
 }
+
+#[tokio::test]
+async fn a_pdf_larger_than_memory_holds_is_read_through_sealed_scratch_space() {
+    let env = Env::start();
+    let (portal, token) = env.create_portal(&[]);
+    // Four pages of random letters (no detector matches, deflate cannot shrink them much), then
+    // the card on page 5: over 1 MiB, so the inspector reads it from its scratch file.
+    let mut rng = courier_scan::fixtures::Rng::new(5);
+    let mut pages: Vec<Vec<String>> = (0..4)
+        .map(|_| (0..7_500).map(|_| (0..80).map(|_| char::from(b'a' + rng.below(26) as u8)).collect()).collect())
+        .collect();
+    pages.push(vec!["Card on file: 4111 1111 1111 1111".to_owned()]);
+    let file = pdf(&pages);
+    assert!(file.len() > 3 << 19, "{} bytes", file.len());
+    assert_eq!(upload(env.base(), &token, &[("bundle.pdf", &file)]).await.status(), 201);
+    let doc = env.docs(Some(&portal)).remove(0);
+    assert_eq!(doc["scan"]["status"], "flagged", "{doc}");
+    assert_eq!(doc["scan"]["findings"][0]["kind"], "payment_card");
+    assert_eq!(doc["scan"]["findings"][0]["locations"][0]["page"], 5);
+    // The scratch file was unlinked when made; no stored file holds the upload's bytes.
+    let scratch = env.data_dir().join("scratch");
+    assert_eq!(std::fs::read_dir(&scratch).expect("scratch dir").count(), 0);
+    let probe = &file[file.len() / 2..file.len() / 2 + 32];
+    for (path, bytes) in env.all_files() {
+        assert!(!bytes.windows(32).any(|w| w == probe), "{} holds the upload in the clear", path.display());
+    }
+}

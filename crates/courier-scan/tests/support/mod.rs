@@ -15,7 +15,8 @@ pub fn inspector_with(archive: ArchiveLimits) -> Inspector {
         archive,
         dlp: true,
         max_buffered: 64 << 20,
-        max_inflate: 64 << 20,
+        max_inflate: 16 << 20,
+        scratch_dir: std::env::temp_dir(),
         clamd: None,
     };
     Inspector::new(Detector::new(&FirmRules::default()).expect("detectors"), policy, 2)

@@ -39,6 +39,10 @@ pub struct Scanning {
     slot_wait: Duration,
 }
 
+/// What any one stream inside a PDF may take: a page's contents are decoded whole, and this
+/// bounds the memory one page costs. Pages over it leave the file's text `not_extractable`.
+const MAX_INFLATE: usize = 16 << 20;
+
 /// Most uploads inspected at once; more wait for a slot.
 const MAX_INSPECTIONS: usize = 128;
 
@@ -56,7 +60,9 @@ impl Scanning {
             },
             dlp: config.dlp_scanning,
             max_buffered: config.scan_max_buffered.bytes(),
-            max_inflate: usize::try_from(config.scan_max_buffered.bytes()).unwrap_or(usize::MAX),
+            max_inflate: MAX_INFLATE,
+            // Made with the data directory's other folders at start-up.
+            scratch_dir: config.data_dir.join("scratch"),
             clamd: config.clamd().map(|addr| (addr, Duration::from_secs(config.clamd_timeout_secs.max(1)))),
         };
         Ok(Self {

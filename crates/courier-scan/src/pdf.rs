@@ -1,0 +1,1226 @@
+//! PDF text through random access, without holding the file in memory.
+//!
+//! The cross-reference is read from the end of the file, then only the objects the text needs
+//! (the page tree, each page's fonts and their encodings, the page contents) are read by their
+//! offsets, each under a bound. The syntax of objects and content streams, the filters and the
+//! font encodings are lopdf's; the reading by offset is written here because lopdf loads a
+//! whole file into memory first (its object graph took about 3.3× the file's size), so a large
+//! PDF could not be scanned in bounded memory. The source is a `Read + Seek`: a small PDF in
+//! memory, a large one in a sealed scratch file (`scratch`).
+
+use std::collections::{HashMap, HashSet};
+use std::io::{self, Read, Seek, SeekFrom};
+use std::rc::Rc;
+
+use lopdf::{Dictionary, Document, Object, ObjectId, ObjectStream, Stream};
+
+use crate::dlp::{Detector, Findings, TextScanner};
+
+/// Largest object read outside a stream (a dictionary, an array).
+const MAX_OBJECT: usize = 1 << 20;
+/// Objects named by the cross-reference; more and the file is not read (about 24 bytes each).
+const MAX_XREF_ENTRIES: usize = 1_000_000;
+/// Cross-reference sections chained by `/Prev` (incremental updates).
+const MAX_XREF_SECTIONS: usize = 1_000;
+/// Depth of the page tree, and of references followed to reach one value.
+const MAX_DEPTH: usize = 64;
+/// Largest object stream read (decoded); object streams hold only small objects (no streams).
+const MAX_OBJECT_STREAM: usize = 4 << 20;
+/// Decoded bytes of the object streams kept parsed (page-tree nodes and fonts tend to share a
+/// few); the latest one is always kept, so reading it object by object decodes it once.
+const OBJECT_STREAM_BYTES_KEPT: usize = 4 << 20;
+/// Fonts kept, and the bytes of their encoding and ToUnicode streams, before the cache starts
+/// afresh at the next page.
+const FONTS_KEPT: usize = 4_096;
+const FONT_BYTES_KEPT: usize = 4 << 20;
+/// What the fonts of one page may cost (their streams' decoded bytes, and 64 bytes per code
+/// their CMaps map); more and the page is not read.
+const FONT_BYTES_PER_PAGE: usize = 16 << 20;
+/// Font names in one page's resources.
+const MAX_FONTS_PER_PAGE: usize = 1_024;
+/// Codes one CMap may map through its ranges: lopdf expands every range into a table, so a
+/// 40-byte range over four-byte codes would take gigabytes.
+const MAX_CMAP_CODES: u64 = 1 << 17;
+/// A page's contents are parsed in pieces that end after the first operator past this size
+/// (lopdf's parsed operations take many times the bytes they come from); a stretch longer than
+/// `MAX_CONTENT_PIECE` without an operator makes the page unreadable.
+const CONTENT_PIECE: usize = 64 << 10;
+const MAX_CONTENT_PIECE: usize = 256 << 10;
+/// Work for one PDF, in bytes read from the source and decoded: this much plus
+/// `WORK_PER_BYTE` times the file's size. A file built to make the reader redo work (one large
+/// stream reached from many places) ends in an error, not in minutes of CPU.
+const WORK_BASE: u64 = 256 << 20;
+const WORK_PER_BYTE: u64 = 32;
+
+/// What reading a PDF's text gave.
+#[derive(Debug)]
+pub struct PdfText {
+    pub findings: Findings,
+    /// Pages whose text could not be read (damaged, over the bounds); their findings are
+    /// missing, so the file's text counts as not extractable.
+    pub unreadable_pages: usize,
+}
+
+/// Scans the text of every page. `max_inflate` bounds what any one stream (an object stream,
+/// a page's contents, a ToUnicode map) may take, compressed or not. `Err`: no page could be
+/// reached (not a PDF, encrypted, damaged cross-reference).
+pub fn text<R: Read + Seek>(source: R, detector: &Detector, max_inflate: usize) -> Result<PdfText, String> {
+    let mut pdf = LazyPdf::open(source, max_inflate).map_err(|e| format!("PDF: {e}"))?;
+    if pdf.trailer.has(b"Encrypt") {
+        return Err("PDF: encrypted".into());
+    }
+    let mut out = PdfText { findings: Findings::default(), unreadable_pages: 0 };
+    let mut fonts = FontCache::default();
+    let mut number = 0u32;
+    let root = pdf.trailer.get(b"Root").cloned().map_err(|e| format!("PDF: {e}"))?;
+    let catalog = pdf.dict(&root).map_err(|e| format!("PDF catalog: {e}"))?;
+    let pages = catalog.get(b"Pages").cloned().map_err(|e| format!("PDF catalog: {e}"))?;
+    // Depth-first over the page tree, in page order; resources are inherited (shared, not
+    // copied per kid).
+    let mut stack = vec![(pages, None::<Rc<Object>>, 0usize)];
+    let mut seen = HashSet::new();
+    while let Some((node, inherited, depth)) = stack.pop() {
+        if depth > MAX_DEPTH {
+            return Err("PDF: the page tree is too deep".into());
+        }
+        // Page-tree nodes are indirect objects (PDF 32000-1, 7.7.3.2); each is visited once,
+        // which ends loops and bounds the walk by the cross-reference's size.
+        let Object::Reference(id) = node else {
+            out.unreadable_pages += 1;
+            continue;
+        };
+        if !seen.insert(id) {
+            continue;
+        }
+        let dict = match pdf.dict(&node) {
+            Ok(d) => d,
+            Err(_) => {
+                out.unreadable_pages += 1;
+                continue;
+            }
+        };
+        let resources = match dict.get(b"Resources") {
+            Ok(r) => Some(Rc::new(r.clone())),
+            Err(_) => inherited,
+        };
+        let is_page = dict.get(b"Type").and_then(Object::as_name).is_ok_and(|t| t == b"Page") || !dict.has(b"Kids");
+        if !is_page {
+            let kids = dict.get(b"Kids").map_err(|e| e.to_string()).and_then(|k| pdf.resolve(k, 0));
+            match kids.as_ref().map(Object::as_array) {
+                Ok(Ok(kids)) => {
+                    for kid in kids.iter().rev() {
+                        stack.push((kid.clone(), resources.clone(), depth + 1));
+                    }
+                }
+                _ => out.unreadable_pages += 1, // a subtree that cannot be reached
+            }
+            continue;
+        }
+        number += 1;
+        match page_text(&mut pdf, &mut fonts, &dict, resources.as_deref(), detector, number) {
+            Ok(page) => {
+                out.findings.merge(page.findings);
+                if !page.complete {
+                    out.unreadable_pages += 1;
+                }
+            }
+            Err(e) => {
+                tracing::debug!(page = number, error = %e, "no text from a PDF page");
+                out.unreadable_pages += 1;
+            }
+        }
+    }
+    if number == 0 && out.unreadable_pages > 0 {
+        return Err("PDF: no page could be read".into());
+    }
+    Ok(out)
+}
+
+/// What one page gave. `complete` is false when some of its text could not be decoded (a font
+/// whose encoding failed, a form XObject, which is not read): its findings may be missing.
+struct PageText {
+    findings: Findings,
+    complete: bool,
+}
+
+/// The text of one page, decoded with its fonts' encodings, through the detectors.
+fn page_text<R: Read + Seek>(
+    pdf: &mut LazyPdf<R>,
+    fonts: &mut FontCache,
+    page: &Dictionary,
+    resources: Option<&Object>,
+    detector: &Detector,
+    number: u32,
+) -> Result<PageText, String> {
+    let fail = |e: String| format!("page {number}: {e}");
+    fonts.start_page();
+    let mut complete = true;
+    let mut font_names = Vec::new();
+    let mut xobjects = Dictionary::new();
+    if let Some(resources) = resources {
+        let resources = pdf.dict(resources).map_err(fail)?;
+        if let Ok(font_dict) = resources.get(b"Font") {
+            let font_dict = pdf.dict(font_dict).map_err(fail)?;
+            if font_dict.len() > MAX_FONTS_PER_PAGE {
+                return Err(fail("more fonts than Courier reads on one page".into()));
+            }
+            for (name, font) in font_dict.iter() {
+                font_names.push((name.clone(), fonts.load(pdf, font).map_err(fail)?));
+            }
+        }
+        if let Ok(x) = resources.get(b"XObject") {
+            xobjects = pdf.dict(x).map_err(fail)?;
+        }
+    }
+    // One encoding per font, however many names point at it; `None` where lopdf could not
+    // build it.
+    let mut by_font: HashMap<&FontKey, Option<lopdf::Encoding>> = HashMap::new();
+    for (_, key) in &font_names {
+        if !by_font.contains_key(key) {
+            let encoding =
+                fonts.fonts.get(key).and_then(|f| f.get_font_encoding_with_limit(&fonts.doc, pdf.max_inflate).ok());
+            by_font.insert(key, encoding);
+        }
+    }
+    let encodings: HashMap<&[u8], Option<&lopdf::Encoding>> =
+        font_names.iter().map(|(name, key)| (name.as_slice(), by_font.get(key).and_then(Option::as_ref))).collect();
+    let mut forms_seen: HashMap<Vec<u8>, bool> = HashMap::new();
+    let content = pdf.contents(page, &mut complete).map_err(fail)?;
+    let mut scanner = TextScanner::new(detector, None, Some(number));
+    // The font in use: `None` before any `Tf`, `Some(None)` for one that cannot be decoded.
+    let mut font: Option<Option<&lopdf::Encoding>> = None;
+    for piece in content_pieces(&content) {
+        let piece = piece.map_err(fail)?;
+        let ops = lopdf::content::Content::decode_strict(piece).map_err(|e| fail(e.to_string()))?.operations;
+        let mut text = String::new();
+        for op in &ops {
+            match op.operator.as_str() {
+                "Tf" => {
+                    let name = op.operands.first().and_then(|o| o.as_name().ok());
+                    font = Some(name.and_then(|n| encodings.get(n).copied()).flatten());
+                }
+                "Tj" | "TJ" | "'" | "\"" => {
+                    if op.operator != "Tj" && op.operator != "TJ" {
+                        text.push('\n');
+                    }
+                    let encoding = font.flatten();
+                    // Shown without a usable encoding: read as Latin-1 (digits and addresses
+                    // still show), but the page's text is not known to be complete.
+                    complete &= encoding.is_some();
+                    push_strings(&mut text, encoding, &op.operands);
+                }
+                "T*" | "ET" | "Td" | "TD" | "Tm" => text.push('\n'),
+                "Do" => {
+                    let Some(name) = op.operands.first().and_then(|o| o.as_name().ok()) else { continue };
+                    let is_form = match forms_seen.get(name) {
+                        Some(known) => *known,
+                        None => {
+                            let known = xobjects.get(name).ok().is_some_and(|x| pdf.is_form(x));
+                            forms_seen.insert(name.to_vec(), known);
+                            known
+                        }
+                    };
+                    // A form XObject's text is not read (yet): say so.
+                    complete &= !is_form;
+                }
+                _ => {}
+            }
+        }
+        scanner.push(text.as_bytes());
+    }
+    Ok(PageText { findings: scanner.finish(), complete })
+}
+
+/// The strings of a text-showing operator, decoded with the current font's encoding (or as
+/// Latin-1 without one).
+fn push_strings(text: &mut String, encoding: Option<&lopdf::Encoding>, operands: &[Object]) {
+    for o in operands {
+        match o {
+            Object::String(bytes, _) => match encoding {
+                Some(encoding) => {
+                    if let Ok(s) = Document::decode_text(encoding, bytes) {
+                        text.push_str(&s);
+                    }
+                }
+                None => text.extend(bytes.iter().map(|b| char::from(*b))),
+            },
+            Object::Array(items) => push_strings(text, encoding, items),
+            // A large negative kerning in TJ is a word space.
+            Object::Integer(i) if *i < -100 => text.push(' '),
+            Object::Real(r) if *r < -100.0 => text.push(' '),
+            _ => {}
+        }
+    }
+}
+
+/// A page's contents in pieces that each parse on their own: a piece ends after the first
+/// operator past `CONTENT_PIECE` bytes. The scan knows just enough of the syntax (strings,
+/// hex strings, names, comments, inline image data) not to take an operand for an operator.
+fn content_pieces(content: &[u8]) -> impl Iterator<Item = Result<&[u8], String>> {
+    let mut rest = content;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        match piece_end(rest) {
+            Ok(end) => {
+                let (piece, tail) = rest.split_at(end);
+                rest = tail;
+                Some(Ok(piece))
+            }
+            Err(e) => {
+                rest = &[];
+                Some(Err(e))
+            }
+        }
+    })
+}
+
+fn piece_end(c: &[u8]) -> Result<usize, String> {
+    if c.len() <= CONTENT_PIECE {
+        return Ok(c.len());
+    }
+    let delimiter = |b: u8| b.is_ascii_whitespace() || b"()<>[]{}/%".contains(&b);
+    let mut i = 0;
+    while i < c.len() {
+        if i > MAX_CONTENT_PIECE {
+            return Err(format!("contents with no operator in {MAX_CONTENT_PIECE} bytes"));
+        }
+        match c[i] {
+            b if b.is_ascii_whitespace() => i += 1,
+            b'%' => i += c[i..].iter().position(|b| *b == b'\n' || *b == b'\r').unwrap_or(c.len() - i),
+            b'(' => {
+                let mut depth = 0usize;
+                while i < c.len() {
+                    match c[i] {
+                        b'\\' => i += 1,
+                        b'(' => depth += 1,
+                        b')' => depth -= 1,
+                        _ => {}
+                    }
+                    i += 1;
+                    if depth == 0 {
+                        break;
+                    }
+                }
+            }
+            b'<' if c.get(i + 1) == Some(&b'<') => i += 2,
+            b'<' => i += c[i..].iter().position(|b| *b == b'>').map_or(c.len() - i, |p| p + 1),
+            b'/' => {
+                i += 1;
+                while i < c.len() && !delimiter(c[i]) {
+                    i += 1;
+                }
+            }
+            b if delimiter(b) => i += 1,
+            first => {
+                let start = i;
+                while i < c.len() && !delimiter(c[i]) {
+                    i += 1;
+                }
+                let word = &c[start..i];
+                let operand = first.is_ascii_digit()
+                    || b"+-.".contains(&first)
+                    || [&b"true"[..], b"false", b"null"].contains(&word);
+                // `BI` opens an inline image's dictionary: no cut until its data ends.
+                if operand || word == b"BI" {
+                    continue;
+                }
+                if word == b"ID" {
+                    // Inline image data, binary, up to `EI` between white space.
+                    let mut at = i + 1;
+                    loop {
+                        let Some(p) = find(&c[at.min(c.len())..], b"EI") else { return Ok(c.len()) };
+                        let ei = at + p;
+                        let spaced = |b: Option<&u8>| b.is_none_or(u8::is_ascii_whitespace);
+                        if spaced(c.get(ei.wrapping_sub(1))) && spaced(c.get(ei + 2)) {
+                            i = ei + 2;
+                            break;
+                        }
+                        at = ei + 2;
+                    }
+                }
+                if i >= CONTENT_PIECE {
+                    return Ok(i);
+                }
+            }
+        }
+    }
+    Ok(c.len())
+}
+
+/// Fonts read so far, keyed by where they were found, with the objects their encodings refer
+/// to held in a small lopdf `Document` (lopdf's encoding code resolves references through one).
+#[derive(Default)]
+struct FontCache {
+    doc: Document,
+    fonts: HashMap<FontKey, Dictionary>,
+    /// Bytes of the font streams held, and of those loaded for the current page.
+    bytes: usize,
+    page_bytes: usize,
+}
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum FontKey {
+    Object(ObjectId),
+    /// A font written directly in a resource dictionary: keyed by its place in the cache.
+    Direct(usize),
+}
+
+impl FontCache {
+    fn load<R: Read + Seek>(&mut self, pdf: &mut LazyPdf<R>, font: &Object) -> Result<FontKey, String> {
+        let key = match font {
+            Object::Reference(id) => FontKey::Object(*id),
+            // Each direct font is its own entry (the count only grows until the cache is reset).
+            _ => FontKey::Direct(self.fonts.len()),
+        };
+        if self.fonts.contains_key(&key) {
+            return Ok(key);
+        }
+        let dict = pdf.dict(font)?;
+        for name in [&b"Encoding"[..], b"ToUnicode"] {
+            if let Ok(Object::Reference(id)) = dict.get(name)
+                && !self.doc.objects.contains_key(id)
+            {
+                let object = pdf.object(*id, 0)?;
+                let cost = match &object {
+                    Object::Stream(s) => {
+                        let plain = s.get_plain_content_with_limit(pdf.max_inflate).map_err(|e| e.to_string())?;
+                        pdf.spend(plain.len())?;
+                        let codes = cmap_codes(&plain);
+                        if codes > MAX_CMAP_CODES {
+                            return Err(format!("a font map of {codes} codes, more than Courier reads"));
+                        }
+                        // lopdf builds the map again for each page that uses the font.
+                        pdf.spend(codes as usize * 64)?;
+                        plain.len() + codes as usize * 64
+                    }
+                    _ => 0,
+                };
+                self.page_bytes += cost;
+                if self.page_bytes > FONT_BYTES_PER_PAGE {
+                    return Err("the page's fonts are larger than Courier reads".into());
+                }
+                self.bytes += cost;
+                self.doc.objects.insert(*id, object);
+            }
+        }
+        self.fonts.insert(key.clone(), dict);
+        Ok(key)
+    }
+
+    /// Between pages: starts afresh if the cache has grown past its bounds (never during a
+    /// page, whose fonts must stay together).
+    fn start_page(&mut self) {
+        if self.fonts.len() >= FONTS_KEPT || self.bytes > FONT_BYTES_KEPT {
+            *self = Self::default();
+        }
+        self.page_bytes = 0;
+    }
+}
+
+/// Where an object is, per the cross-reference.
+#[derive(Clone, Copy)]
+enum Entry {
+    At(u64),
+    InStream { stream: u32 },
+    Free,
+}
+
+/// A PDF opened for reading by offset.
+struct LazyPdf<R> {
+    source: R,
+    len: u64,
+    xref: HashMap<u32, Entry>,
+    trailer: Dictionary,
+    /// The last object streams decoded, most recent last.
+    object_streams: Vec<ObjectStreamIndex>,
+    max_inflate: usize,
+    /// Bytes of work this file may still cost (`spend`).
+    work_left: u64,
+}
+
+/// An object stream's decoded bytes and where each object is in them. Objects are parsed one
+/// at a time when asked for: lopdf's `ObjectStream` parses all of them at once, and a header
+/// whose entries all point at one large array would multiply it.
+struct ObjectStreamIndex {
+    number: u32,
+    plain: Vec<u8>,
+    objects: HashMap<u32, (usize, usize)>,
+}
+
+impl ObjectStreamIndex {
+    /// `N` pairs of object number and offset (from `First`), offsets increasing.
+    fn new(number: u32, dict: &Dictionary, plain: Vec<u8>) -> Result<Self, String> {
+        let field = |key: &[u8]| {
+            dict.get(key).and_then(Object::as_i64).ok().and_then(|n| usize::try_from(n).ok()).ok_or("bad object stream")
+        };
+        let (n, first) = (field(b"N")?, field(b"First")?);
+        if first > plain.len() || n > first / 4 {
+            return Err("bad object stream header".into());
+        }
+        let mut words = plain[..first].split(|b| b.is_ascii_whitespace()).filter(|w| !w.is_empty()).map(int);
+        let mut starts: Vec<(u32, usize)> = Vec::with_capacity(n);
+        for _ in 0..n {
+            let (Some(Some(object)), Some(Some(offset))) = (words.next(), words.next()) else {
+                return Err("bad object stream header".into());
+            };
+            let at = usize::try_from(offset).ok().and_then(|o| first.checked_add(o)).filter(|at| *at <= plain.len());
+            let object = u32::try_from(object).ok();
+            match (object, at) {
+                (Some(object), Some(at)) if starts.last().is_none_or(|(_, last)| *last < at) => {
+                    starts.push((object, at))
+                }
+                _ => return Err("bad object stream offsets".into()),
+            }
+        }
+        let mut objects = HashMap::with_capacity(starts.len());
+        for (i, (object, at)) in starts.iter().enumerate() {
+            let end = starts.get(i + 1).map_or(plain.len(), |(_, next)| *next);
+            objects.entry(*object).or_insert((*at, end));
+        }
+        Ok(Self { number, plain, objects })
+    }
+
+    fn size(&self) -> usize {
+        self.plain.len() + self.objects.len() * 24
+    }
+
+    fn get(&self, number: u32) -> Result<Object, String> {
+        // An object the stream does not have is null (PDF 32000-1, 7.3.10).
+        let Some((start, end)) = self.objects.get(&number).copied() else { return Ok(Object::Null) };
+        if end - start > MAX_OBJECT {
+            return Err("an object larger than Courier reads".into());
+        }
+        parse_object(&self.plain[start..end]).ok_or_else(|| format!("object {number} does not parse"))
+    }
+}
+
+impl<R: Read + Seek> LazyPdf<R> {
+    fn open(mut source: R, max_inflate: usize) -> Result<Self, String> {
+        let len = source.seek(SeekFrom::End(0)).map_err(io_text)?;
+        let mut pdf = Self {
+            source,
+            len,
+            xref: HashMap::new(),
+            trailer: Dictionary::new(),
+            object_streams: Vec::new(),
+            max_inflate,
+            work_left: WORK_BASE.saturating_add(len.saturating_mul(WORK_PER_BYTE)),
+        };
+        let tail_len = len.min(2048);
+        let tail = pdf.read_at(len - tail_len, tail_len as usize)?;
+        let at = rfind(&tail, b"startxref").ok_or("no startxref")?;
+        let mut next = Some(leading_integer(&tail[at + 9..]).ok_or("bad startxref")?);
+        let mut seen = HashSet::new();
+        let mut first = true;
+        while let Some(at) = next {
+            if !seen.insert(at) {
+                break; // a /Prev loop
+            }
+            if seen.len() > MAX_XREF_SECTIONS {
+                return Err("more cross-reference sections than Courier reads".into());
+            }
+            let trailer = pdf.xref_section(at)?;
+            if let Ok(stm) = trailer.get(b"XRefStm").and_then(Object::as_i64) {
+                // A hybrid file: its cross-reference stream comes before the table's /Prev.
+                if seen.insert(stm as u64) {
+                    pdf.xref_section(stm as u64)?;
+                }
+            }
+            next = trailer.get(b"Prev").and_then(Object::as_i64).ok().map(|p| p as u64);
+            if first {
+                pdf.trailer = trailer;
+                first = false;
+            }
+        }
+        Ok(pdf)
+    }
+
+    fn read_at(&mut self, at: u64, len: usize) -> Result<Vec<u8>, String> {
+        let len = len.min(self.len.saturating_sub(at) as usize);
+        self.spend(len)?;
+        let mut buf = vec![0u8; len];
+        self.source.seek(SeekFrom::Start(at)).map_err(io_text)?;
+        self.source.read_exact(&mut buf).map_err(io_text)?;
+        Ok(buf)
+    }
+
+    /// Records one cross-reference section (a table or a stream); returns its trailer. Entries
+    /// already known come from a newer section and win.
+    fn xref_section(&mut self, at: u64) -> Result<Dictionary, String> {
+        let head = self.read_at(at, 32)?;
+        if trim_start(&head).starts_with(b"xref") {
+            return self.xref_table(at);
+        }
+        let Object::Stream(stream) = self.indirect_at(at, None, 0)? else {
+            return Err("the cross-reference is not a stream".into());
+        };
+        let widths: Vec<usize> = stream
+            .dict
+            .get(b"W")
+            .and_then(Object::as_array)
+            .map_err(|e| e.to_string())?
+            .iter()
+            .map(|w| w.as_i64().ok().and_then(|w| usize::try_from(w).ok()).filter(|w| *w <= 8))
+            .collect::<Option<_>>()
+            .ok_or("bad /W")?;
+        let [w0, w1, w2] = widths[..] else { return Err("bad /W".into()) };
+        let row = w0 + w1 + w2;
+        let size = stream.dict.get(b"Size").and_then(Object::as_i64).unwrap_or(0);
+        let index: Vec<i64> = match stream.dict.get(b"Index").and_then(Object::as_array) {
+            Ok(items) => items.iter().filter_map(|i| i.as_i64().ok()).collect(),
+            Err(_) => vec![0, size],
+        };
+        let data = stream.get_plain_content_with_limit(self.max_inflate).map_err(|e| e.to_string())?;
+        self.spend(data.len())?;
+        let mut rows = data.chunks_exact(row.max(1));
+        for pair in index.chunks_exact(2) {
+            for number in pair[0]..pair[0].saturating_add(pair[1]) {
+                let Some(r) = rows.next() else { break };
+                let field =
+                    |from: usize, width: usize| r[from..from + width].iter().fold(0u64, |n, b| n << 8 | *b as u64);
+                let kind = if w0 == 0 { 1 } else { field(0, w0) };
+                let f1 = field(w0, w1);
+                let entry = match kind {
+                    0 => Entry::Free,
+                    1 => Entry::At(f1),
+                    2 => Entry::InStream { stream: u32::try_from(f1).map_err(|_| "bad object stream number")? },
+                    _ => continue,
+                };
+                self.add_entry(u32::try_from(number).map_err(|_| "bad object number")?, entry)?;
+            }
+        }
+        Ok(stream.dict)
+    }
+
+    /// A classic `xref` table, read line by line, and the trailer after it.
+    fn xref_table(&mut self, at: u64) -> Result<Dictionary, String> {
+        self.source.seek(SeekFrom::Start(at)).map_err(io_text)?;
+        let mut lines = Lines {
+            reader: io::BufReader::with_capacity(64 * 1024, (&mut self.source).take(self.len - at)),
+            line: Vec::new(),
+            consumed: 0,
+        };
+        lines.next()?; // "xref"
+        let mut entries = Vec::new();
+        let trailer_at = loop {
+            if !lines.next()? {
+                return Err("no trailer".into());
+            }
+            let text = trim_start(&lines.line);
+            if text.starts_with(b"trailer") {
+                let line_at = lines.consumed - lines.line.len() as u64;
+                break at + line_at + (lines.line.len() - text.len()) as u64 + 7;
+            }
+            let mut words = text.split(|b| b.is_ascii_whitespace()).filter(|w| !w.is_empty());
+            let (Some(first), Some(count)) = (words.next().and_then(int), words.next().and_then(int)) else {
+                continue; // a blank line
+            };
+            for number in first..first.saturating_add(count) {
+                if !lines.next()? {
+                    return Err("the cross-reference table ends early".into());
+                }
+                let mut words = lines.line.split(|b| b.is_ascii_whitespace()).filter(|w| !w.is_empty());
+                let offset = words.next().and_then(int).ok_or("bad cross-reference row")?;
+                let _generation = words.next();
+                let entry = match words.next() {
+                    Some(b"n") => Entry::At(offset),
+                    _ => Entry::Free,
+                };
+                entries.push((u32::try_from(number).map_err(|_| "bad object number")?, entry));
+                if entries.len() > MAX_XREF_ENTRIES {
+                    return Err("too many objects".into());
+                }
+            }
+        };
+        for (number, entry) in entries {
+            self.add_entry(number, entry)?;
+        }
+        match self.parse_window(trailer_at, parse_object)? {
+            Object::Dictionary(d) => Ok(d),
+            _ => Err("bad trailer".into()),
+        }
+    }
+
+    fn add_entry(&mut self, number: u32, entry: Entry) -> Result<(), String> {
+        if self.xref.len() >= MAX_XREF_ENTRIES {
+            return Err("too many objects".into());
+        }
+        self.xref.entry(number).or_insert(entry);
+        Ok(())
+    }
+
+    /// Parses what starts at `at` with `parse`, reading more of the file until it succeeds.
+    fn parse_window<T>(&mut self, at: u64, mut parse: impl FnMut(&[u8]) -> Option<T>) -> Result<T, String> {
+        let mut window = 4096;
+        loop {
+            let bytes = self.read_at(at, window)?;
+            if let Some(found) = parse(&bytes) {
+                return Ok(found);
+            }
+            if window >= MAX_OBJECT || (bytes.len() < window) {
+                return Err(format!("no object at offset {at}"));
+            }
+            window *= 4;
+        }
+    }
+
+    /// The indirect object `N G obj … endobj` at `at`, its stream's data read in full (within
+    /// `max_inflate`). `depth` counts references followed to get here (a /Length may refer to
+    /// the stream itself).
+    fn indirect_at(&mut self, at: u64, expect: Option<u32>, depth: usize) -> Result<Object, String> {
+        let (object, stream_at) = self.parse_window(at, |bytes| parse_indirect(bytes, expect))??;
+        let Some(data_at) = stream_at else { return Ok(object) };
+        let Object::Dictionary(dict) = object else { return Err("a stream without a dictionary".into()) };
+        let length = match dict.get(b"Length") {
+            Ok(Object::Reference(id)) => self.object(*id, depth + 1)?.as_i64().map_err(|e| e.to_string())?,
+            Ok(other) => other.as_i64().map_err(|e| e.to_string())?,
+            Err(_) => return Err("a stream without /Length".into()),
+        };
+        let length = usize::try_from(length).map_err(|_| "a negative stream length")?;
+        if length > self.max_inflate {
+            return Err(format!("a stream of {length} bytes, more than Courier reads for text"));
+        }
+        let data = self.read_at(at + data_at as u64, length)?;
+        if data.len() < length {
+            return Err("a stream runs past the end of the file".into());
+        }
+        Ok(Object::Stream(Stream::new(dict, data)))
+    }
+
+    /// Object `id`, by the cross-reference. `depth` counts references followed to get here.
+    fn object(&mut self, id: ObjectId, depth: usize) -> Result<Object, String> {
+        if depth > MAX_DEPTH {
+            return Err("references nested too deep".into());
+        }
+        match self.xref.get(&id.0).copied() {
+            Some(Entry::At(at)) => self.indirect_at(at, Some(id.0), depth),
+            Some(Entry::InStream { stream }) => {
+                if !self.object_streams.iter().any(|s| s.number == stream) {
+                    let Object::Stream(s) = self.object((stream, 0), depth + 1)? else {
+                        return Err("an object stream that is not a stream".into());
+                    };
+                    let limit = self.max_inflate.min(MAX_OBJECT_STREAM);
+                    let plain = s.get_plain_content_with_limit(limit).map_err(|e| e.to_string())?;
+                    self.spend(plain.len())?;
+                    let index = ObjectStreamIndex::new(stream, &s.dict, plain)?;
+                    let mut kept: usize = self.object_streams.iter().map(ObjectStreamIndex::size).sum();
+                    while kept + index.size() > OBJECT_STREAM_BYTES_KEPT && !self.object_streams.is_empty() {
+                        kept -= self.object_streams.remove(0).size();
+                    }
+                    self.object_streams.push(index);
+                }
+                let index = self.object_streams.iter().find(|s| s.number == stream).ok_or("object stream")?;
+                let object = index.get(id.0)?;
+                let spent = index.objects.get(&id.0).map_or(0, |(start, end)| end - start);
+                self.spend(spent)?;
+                Ok(object)
+            }
+            // A missing or free object is null (PDF 32000-1, 7.3.10).
+            Some(Entry::Free) | None => Ok(Object::Null),
+        }
+    }
+
+    /// Follows references until a direct value.
+    fn resolve(&mut self, object: &Object, depth: usize) -> Result<Object, String> {
+        match object {
+            Object::Reference(id) => {
+                let found = self.object(*id, depth + 1)?;
+                self.resolve(&found, depth + 1)
+            }
+            other => Ok(other.clone()),
+        }
+    }
+
+    fn dict(&mut self, object: &Object) -> Result<Dictionary, String> {
+        match self.resolve(object, 0)? {
+            Object::Dictionary(d) => Ok(d),
+            Object::Stream(s) => Ok(s.dict),
+            other => Err(format!("expected a dictionary, found {}", other.enum_variant())),
+        }
+    }
+
+    /// Counts work done for this file; fails once the file's allowance is spent.
+    fn spend(&mut self, bytes: usize) -> Result<(), String> {
+        self.work_left = self.work_left.checked_sub(bytes as u64).ok_or("more work than Courier does for one PDF")?;
+        Ok(())
+    }
+
+    /// Whether an XObject is a form (which may hold text), from its dictionary alone: an
+    /// image's data is not read.
+    fn is_form(&mut self, xobject: &Object) -> bool {
+        let dict = match xobject {
+            Object::Reference(id) => match self.xref.get(&id.0).copied() {
+                Some(Entry::At(at)) => match self.parse_window(at, |bytes| parse_indirect(bytes, Some(id.0))) {
+                    Ok(Ok((Object::Dictionary(d), _))) => d,
+                    _ => return false,
+                },
+                _ => return false,
+            },
+            Object::Stream(s) => s.dict.clone(),
+            _ => return false,
+        };
+        dict.get(b"Subtype").and_then(Object::as_name).is_ok_and(|t| t == b"Form")
+    }
+
+    /// A page's content streams, decoded and joined, within `max_inflate` together. An entry
+    /// that is not a stream is skipped and leaves the page's text incomplete.
+    fn contents(&mut self, page: &Dictionary, complete: &mut bool) -> Result<Vec<u8>, String> {
+        let refs = match page.get(b"Contents") {
+            Ok(Object::Array(items)) => items.clone(),
+            Ok(one) => match self.resolve(one, 0)? {
+                Object::Array(items) => items,
+                other => vec![other],
+            },
+            Err(_) => return Ok(Vec::new()), // a blank page
+        };
+        let mut content = Vec::new();
+        for item in refs {
+            let Object::Stream(stream) = self.resolve(&item, 0)? else {
+                *complete = false;
+                continue;
+            };
+            let left = self.max_inflate.saturating_sub(content.len());
+            let data = stream.get_plain_content_with_limit(left).map_err(|e| e.to_string())?;
+            self.spend(data.len())?;
+            content.extend_from_slice(&data);
+            content.push(b'\n');
+        }
+        Ok(content)
+    }
+}
+
+/// One object in PDF syntax (lopdf's parser, reached through its object-stream reader, the
+/// one public way to parse a single object).
+fn parse_object(bytes: &[u8]) -> Option<Object> {
+    let mut content = b"1 0\n".to_vec();
+    content.extend_from_slice(bytes);
+    let dict = lopdf::dictionary! { "Type" => "ObjStm", "N" => 1, "First" => 4 };
+    let stream = Stream::new(dict, content);
+    ObjectStream::new(&stream).ok()?.objects.remove(&(1, 0))
+}
+
+/// `N G obj <object> endobj`, or `N G obj <dictionary> stream…`: the object and, for a
+/// stream, where its data starts (relative to `bytes`). `None` when `bytes` stop too early.
+fn parse_indirect(bytes: &[u8], expect: Option<u32>) -> Option<Result<(Object, Option<usize>), String>> {
+    let start = bytes.len() - trim_start(bytes).len();
+    let rest = &bytes[start..];
+    let obj_kw = find(rest, b"obj")?;
+    let mut header = rest[..obj_kw].split(|b| b.is_ascii_whitespace()).filter(|w| !w.is_empty());
+    let (Some(number), Some(_generation), None) = (header.next().and_then(int), header.next(), header.next()) else {
+        return Some(Err("not an object".into()));
+    };
+    if expect.is_some_and(|e| u64::from(e) != number) {
+        return Some(Err(format!("object {number} where the cross-reference says {}", expect.unwrap_or_default())));
+    }
+    let body_at = start + obj_kw + 3;
+    let body = &bytes[body_at..];
+    let end = find_keyword(body, b"endobj");
+    let stream = find_stream_keyword(body);
+    match (stream, end) {
+        (Some(s), e) if e.is_none_or(|e| s < e) => {
+            // Read on until the keyword's end of line is in the window.
+            if body.len() < s + b"stream".len() + 2 {
+                return None;
+            }
+            let object = parse_object(&body[..s])?;
+            let mut data = s + b"stream".len();
+            // The keyword ends with CR LF or LF (a lone CR is tolerated).
+            if body.get(data) == Some(&b'\r') {
+                data += 1;
+            }
+            if body.get(data) == Some(&b'\n') {
+                data += 1;
+            }
+            Some(Ok((object, Some(body_at + data))))
+        }
+        (_, Some(e)) => parse_object(&body[..e]).map(|o| Ok((o, None))),
+        _ => None,
+    }
+}
+
+/// How many codes a CMap maps through its `bfrange` and `cidrange` sections (each entry is
+/// `<low> <high>` and a destination: a hex string, an array or a number), counted before lopdf
+/// expands them. A code longer than eight bytes counts as too many.
+fn cmap_codes(cmap: &[u8]) -> u64 {
+    let mut total = 0u64;
+    let mut in_ranges = false;
+    let mut bounds: Vec<u64> = Vec::with_capacity(2);
+    let mut count = |bounds: &mut Vec<u64>| {
+        if let [low, high] = bounds[..] {
+            total = total.saturating_add(high.saturating_sub(low).saturating_add(1));
+        }
+        bounds.clear();
+    };
+    let mut i = 0;
+    while i < cmap.len() {
+        match cmap[i] {
+            b'<' => {
+                let end = cmap[i + 1..].iter().position(|b| *b == b'>').map_or(cmap.len(), |p| i + 1 + p);
+                let digits: Vec<u8> = cmap[i + 1..end].iter().copied().filter(u8::is_ascii_hexdigit).collect();
+                let value = std::str::from_utf8(&digits).ok().and_then(|d| u64::from_str_radix(d, 16).ok());
+                if in_ranges {
+                    if bounds.len() < 2 {
+                        bounds.push(value.unwrap_or(u64::MAX));
+                    } else {
+                        count(&mut bounds);
+                    }
+                }
+                i = end + 1;
+            }
+            b'[' => {
+                i += cmap[i..].iter().position(|b| *b == b']').unwrap_or(cmap.len() - i) + 1;
+                if in_ranges {
+                    count(&mut bounds);
+                }
+            }
+            b if b.is_ascii_alphanumeric() => {
+                let start = i;
+                while i < cmap.len() && cmap[i].is_ascii_alphanumeric() {
+                    i += 1;
+                }
+                match &cmap[start..i] {
+                    b"beginbfrange" | b"begincidrange" => in_ranges = true,
+                    b"endbfrange" | b"endcidrange" => in_ranges = false,
+                    _ if in_ranges => count(&mut bounds), // a CID destination
+                    _ => {}
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    total
+}
+
+/// `stream` as a keyword: after a dictionary's `>>`.
+fn find_stream_keyword(body: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    while let Some(i) = find(&body[from..], b"stream") {
+        let at = from + i;
+        let before = body[..at].trim_ascii_end();
+        if before.ends_with(b">>") {
+            return Some(at);
+        }
+        from = at + 6;
+    }
+    None
+}
+
+/// `keyword` standing on its own (not part of a longer name like `endobjx`).
+fn find_keyword(body: &[u8], keyword: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    while let Some(i) = find(&body[from..], keyword) {
+        let at = from + i;
+        let after = body.get(at + keyword.len());
+        if after.is_none_or(|b| !b.is_ascii_alphanumeric()) {
+            return Some(at);
+        }
+        from = at + keyword.len();
+    }
+    None
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+fn rfind(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).rposition(|w| w == needle)
+}
+
+fn trim_start(bytes: &[u8]) -> &[u8] {
+    let mut b = bytes.trim_ascii_start();
+    // Comments count as white space.
+    while b.first() == Some(&b'%') {
+        let line_end = b.iter().position(|c| *c == b'\n' || *c == b'\r').unwrap_or(b.len());
+        b = b[line_end..].trim_ascii_start();
+    }
+    b
+}
+
+fn int(word: &[u8]) -> Option<u64> {
+    std::str::from_utf8(word).ok()?.parse().ok()
+}
+
+fn leading_integer(bytes: &[u8]) -> Option<u64> {
+    let b = bytes.trim_ascii_start();
+    let digits = b.iter().take_while(|c| c.is_ascii_digit()).count();
+    int(&b[..digits])
+}
+
+/// Lines of a cross-reference table, counting the bytes read.
+struct Lines<R> {
+    reader: io::BufReader<R>,
+    line: Vec<u8>,
+    consumed: u64,
+}
+
+impl<R: Read> Lines<R> {
+    fn next(&mut self) -> Result<bool, String> {
+        use std::io::BufRead;
+        self.line.clear();
+        let n = (&mut self.reader).take(256).read_until(b'\n', &mut self.line).map_err(io_text)?;
+        self.consumed += n as u64;
+        Ok(n > 0)
+    }
+}
+
+fn io_text(e: io::Error) -> String {
+    e.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Cursor;
+
+    use super::*;
+    use crate::dlp::{FindingKind, FirmRules};
+    use crate::fixtures;
+
+    const LIMIT: usize = 16 << 20;
+
+    fn lines(l: &[&str]) -> Vec<String> {
+        l.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn read(pdf: &[u8]) -> Result<PdfText, String> {
+        text(Cursor::new(pdf), &Detector::new(&FirmRules::default()).expect("detectors"), LIMIT)
+    }
+
+    fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+        find(haystack, needle).is_some()
+    }
+
+    /// A PDF written by hand: `objects[i]` is object `i + 1`'s body; a classic table points at them.
+    fn handmade(objects: &[&str], trailer: &str) -> Vec<u8> {
+        let mut out = b"%PDF-1.7\n".to_vec();
+        let mut offsets = Vec::new();
+        for (i, body) in objects.iter().enumerate() {
+            offsets.push(out.len());
+            out.extend_from_slice(format!("{} 0 obj\n{body}\nendobj\n", i + 1).as_bytes());
+        }
+        let xref = out.len();
+        out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+        for at in offsets {
+            out.extend_from_slice(format!("{at:010} 00000 n \n").as_bytes());
+        }
+        out.extend_from_slice(
+            format!("trailer\n<< /Size {} {trailer} >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1).as_bytes(),
+        );
+        out
+    }
+
+    fn page_with(content: &str) -> Vec<String> {
+        vec![
+            "<< /Type /Catalog /Pages 2 0 R >>".into(),
+            "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".into(),
+            "<< /Type /Page /Parent 2 0 R /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>".into(),
+            format!("<< /Length {} >>\nstream\n{content}\nendstream", content.len()),
+            "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".into(),
+        ]
+    }
+
+    #[test]
+    fn classic_and_stream_cross_references_read_alike() {
+        let pages = [lines(&["nothing here"]), lines(&["card 4111 1111 1111 1111", "SSN 123-45-6789"])];
+        let modern = fixtures::pdf_with_object_streams(&pages);
+        assert!(contains(&modern, b"/XRef") && contains(&modern, b"/ObjStm"), "not written with streams");
+        for file in [fixtures::pdf(&pages), modern] {
+            let r = read(&file).expect("reads");
+            assert_eq!(r.unreadable_pages, 0);
+            assert_eq!(r.findings.count(FindingKind::PaymentCard), 1);
+            assert_eq!(r.findings.count(FindingKind::Ssn), 1);
+        }
+    }
+
+    #[test]
+    fn composite_fonts_read_through_their_tounicode_map() {
+        let file = fixtures::pdf_composite_font("Card 4111 1111 1111 1111 on file");
+        assert!(!contains(&file, b"4111"), "the number must not be readable without the map");
+        let r = read(&file).expect("reads");
+        assert_eq!(r.findings.count(FindingKind::PaymentCard), 1);
+    }
+
+    #[test]
+    fn long_pages_are_read_in_pieces_with_the_font_carried_over() {
+        // The font is chosen once; the number is in the last of 40,000 text objects.
+        let mut content = String::from("BT /F1 9 Tf (opening) Tj ET\n");
+        for _ in 0..40_000 {
+            content.push_str("BT (filler words) Tj ET\n");
+        }
+        content.push_str("BT (card 4111 1111 1111 1111) Tj ET");
+        let pieces: Vec<&[u8]> = content_pieces(content.as_bytes()).collect::<Result<_, _>>().expect("pieces");
+        assert!(pieces.len() > 2, "{} pieces", pieces.len());
+        assert_eq!(pieces.concat(), content.as_bytes());
+        assert!(pieces.iter().all(|p| p.len() <= MAX_CONTENT_PIECE));
+        let objects = page_with(&content);
+        let refs: Vec<&str> = objects.iter().map(String::as_str).collect();
+        let r = read(&handmade(&refs, "/Root 1 0 R")).expect("reads");
+        assert_eq!((r.unreadable_pages, r.findings.count(FindingKind::PaymentCard)), (0, 1));
+    }
+
+    #[test]
+    fn pieces_are_cut_between_operators_only() {
+        // Strings that look like operators, nested and escaped parentheses, a hex string, a
+        // comment and an inline image whose binary data holds "EI" and "BT" bytes.
+        let unit = "BT /F1 9 Tf (a (nested) string \\) ET BT Tj) Tj [(x) -200 (y)] TJ <4142> Tj ET\n\
+                    % a comment with ( and ET\n\
+                    BI /W 3 /H 2 /BPC 8 /CS /G ID \x00EIBT\x01 EI\n";
+        let mut content = String::new();
+        while content.len() < 3 * CONTENT_PIECE {
+            content.push_str(unit);
+        }
+        let pieces: Vec<&[u8]> = content_pieces(content.as_bytes()).collect::<Result<_, _>>().expect("pieces");
+        assert!(pieces.len() >= 3);
+        for piece in &pieces {
+            lopdf::content::Content::decode_strict(piece).expect("each piece parses on its own");
+        }
+        // A run of operands longer than a piece may be: an error, not a huge parse.
+        let operands = "0 ".repeat(MAX_CONTENT_PIECE);
+        assert!(content_pieces(operands.as_bytes()).any(|p| p.is_err()));
+    }
+
+    #[test]
+    fn font_maps_are_counted_before_they_are_expanded() {
+        let small = b"2 beginbfrange\n<0000> <00FF> <0020>\n<0100> <01FF> [<0041> <0042>]\nendbfrange\n\
+                      1 beginbfchar\n<0003> <0041>\nendbfchar";
+        assert_eq!(cmap_codes(small), 512);
+        let bomb = b"1 beginbfrange\n<00000000> <FFFFFFFF> <0000>\nendbfrange";
+        assert!(cmap_codes(bomb) > MAX_CMAP_CODES);
+        let cids = b"1 begincidrange\n<0000> <FFFF> 0\nendcidrange\n1 begincidrange <10000> <1FFFF> 0 endcidrange";
+        assert_eq!(cmap_codes(cids), 2 * 65_536);
+        // A page whose font has the bomb as its ToUnicode map is not read, and says so.
+        let mut objects = page_with("BT /F1 9 Tf (card 4111 1111 1111 1111) Tj ET");
+        objects[4] = "<< /Type /Font /Subtype /Type0 /BaseFont /X /Encoding /Identity-H /ToUnicode 6 0 R >>".into();
+        let bomb = String::from_utf8_lossy(bomb).into_owned();
+        objects.push(format!("<< /Length {} >>\nstream\n{bomb}\nendstream", bomb.len()));
+        let refs: Vec<&str> = objects.iter().map(String::as_str).collect();
+        let r = read(&handmade(&refs, "/Root 1 0 R")).expect("reads");
+        assert_eq!((r.unreadable_pages, r.findings.count(FindingKind::PaymentCard)), (1, 0));
+    }
+
+    #[test]
+    fn text_that_cannot_be_decoded_is_not_called_complete() {
+        let read_page = |content: &str, extra: &[&str]| {
+            let mut objects = page_with(content);
+            objects[2] = "<< /Type /Page /Parent 2 0 R /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> \
+                          /XObject << /X1 6 0 R /Im 7 0 R >> >> >>"
+                .into();
+            objects.push("<< /Type /XObject /Subtype /Form /BBox [0 0 1 1] /Length 0 >>\nstream\n\nendstream".into());
+            objects.push(
+                "<< /Type /XObject /Subtype /Image /Width 1 /Height 1 /Length 1 >>\nstream\n\x00\nendstream".into(),
+            );
+            objects.extend(extra.iter().map(|s| s.to_string()));
+            let refs: Vec<&str> = objects.iter().map(String::as_str).collect();
+            read(&handmade(&refs, "/Root 1 0 R")).expect("reads")
+        };
+        // Plain: complete. An image: still complete. A form XObject: its text is not read.
+        assert_eq!(read_page("BT /F1 9 Tf (x) Tj ET", &[]).unreadable_pages, 0);
+        assert_eq!(read_page("BT /F1 9 Tf (x) Tj ET /Im Do", &[]).unreadable_pages, 0);
+        assert_eq!(read_page("BT /F1 9 Tf (x) Tj ET /X1 Do", &[]).unreadable_pages, 1);
+        // A font the page does not have: read as Latin-1, found, but not complete.
+        let r = read_page("BT /F9 9 Tf (card 4111 1111 1111 1111) Tj ET", &[]);
+        assert_eq!((r.unreadable_pages, r.findings.count(FindingKind::PaymentCard)), (1, 1));
+        // Syntax lopdf would silently stop at: the page is unreadable, not clean.
+        assert_eq!(read_page("BT /F1 9 Tf (x) Tj ET } BT (SSN 123-45-6789) Tj ET", &[]).unreadable_pages, 1);
+    }
+
+    #[test]
+    fn object_stream_headers_cannot_multiply_an_object() {
+        // 2,000 entries that all point at one array: refused, not parsed 2,000 times.
+        let mut header = String::new();
+        for n in 0..2_000 {
+            header.push_str(&format!("{} 0 ", n + 10));
+        }
+        let body = format!("[{}]", "0 ".repeat(100_000));
+        let dict = lopdf::dictionary! { "Type" => "ObjStm", "N" => 2_000, "First" => header.len() as i64 };
+        let plain = [header.as_bytes(), body.as_bytes()].concat();
+        assert!(ObjectStreamIndex::new(7, &dict, plain).is_err());
+        // Offsets in order: each object is its own slice, parsed when asked for.
+        let header = "10 0 11 4 ";
+        let dict = lopdf::dictionary! { "Type" => "ObjStm", "N" => 2, "First" => header.len() as i64 };
+        let index = ObjectStreamIndex::new(7, &dict, format!("{header}42  [1 2]").into_bytes()).expect("index");
+        assert_eq!(index.get(10).expect("10").as_i64().ok(), Some(42));
+        assert_eq!(index.get(11).expect("11").as_array().map(Vec::len).ok(), Some(2));
+        assert!(matches!(index.get(12), Ok(Object::Null)));
+    }
+
+    #[test]
+    fn a_page_tree_of_direct_kids_is_not_walked() {
+        // Direct kids nest without ever repeating a reference: 2^64 pages from a few bytes.
+        let mut objects = vec!["<< /Type /Catalog /Pages 2 0 R >>".to_string()];
+        for level in 0..64 {
+            let next = level + 3;
+            objects.push(format!(
+                "<< /Type /Pages /Kids [<< /Type /Pages /Kids {next} 0 R >> << /Type /Pages /Kids {next} 0 R >>] >>"
+            ));
+        }
+        objects.push("<< /Type /Page >>".into());
+        let refs: Vec<&str> = objects.iter().map(String::as_str).collect();
+        assert!(read(&handmade(&refs, "/Root 1 0 R")).is_err());
+    }
+
+    #[test]
+    fn an_incremental_update_replaces_what_it_updates() {
+        let objects = page_with("BT /F1 9 Tf (card 4111 1111 1111 1111) Tj ET");
+        let refs: Vec<&str> = objects.iter().map(String::as_str).collect();
+        let mut file = handmade(&refs, "/Root 1 0 R");
+        let first_xref = rfind(&file, b"startxref").map(|at| leading_integer(&file[at + 9..]).unwrap()).unwrap();
+        // The update rewrites object 4 (the page's contents) without the number.
+        let clean = "BT /F1 9 Tf (nothing to see) Tj ET";
+        let at = file.len();
+        file.extend_from_slice(
+            format!("4 0 obj\n<< /Length {} >>\nstream\n{clean}\nendstream\nendobj\n", clean.len()).as_bytes(),
+        );
+        let xref = file.len();
+        file.extend_from_slice(
+            format!("xref\n4 1\n{at:010} 00000 n \ntrailer\n<< /Size 6 /Root 1 0 R /Prev {first_xref} >>\nstartxref\n{xref}\n%%EOF\n")
+                .as_bytes(),
+        );
+        let r = read(&file).expect("reads");
+        assert_eq!(r.unreadable_pages, 0);
+        assert_eq!(r.findings.count(FindingKind::PaymentCard), 0);
+    }
+
+    #[test]
+    fn hostile_structures_end_in_an_error_not_a_hang() {
+        // A page tree that contains itself, and a kid that is missing.
+        let looped = handmade(
+            &["<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [2 0 R 2 0 R 9 0 R] /Count 1 >>"],
+            "/Root 1 0 R",
+        );
+        assert_eq!(read(&looped).err().as_deref(), Some("PDF: no page could be read"));
+        // A stream claiming a terabyte.
+        let mut objects = page_with("BT /F1 9 Tf (x) Tj ET");
+        objects[3] = "<< /Length 1000000000000 >>\nstream\nBT ET\nendstream".into();
+        let refs: Vec<&str> = objects.iter().map(String::as_str).collect();
+        let r = read(&handmade(&refs, "/Root 1 0 R")).expect("the page is skipped");
+        assert_eq!(r.unreadable_pages, 1);
+        // A /Length that refers to itself.
+        objects[3] = "<< /Length 4 0 R >>\nstream\nBT ET\nendstream".into();
+        let refs: Vec<&str> = objects.iter().map(String::as_str).collect();
+        assert_eq!(read(&handmade(&refs, "/Root 1 0 R")).expect("skipped").unreadable_pages, 1);
+        // Encrypted, or no cross-reference at all, or one that points past the end.
+        let plain = page_with("BT ET");
+        let refs: Vec<&str> = plain.iter().map(String::as_str).collect();
+        assert!(read(&handmade(&refs, "/Root 1 0 R /Encrypt << /Filter /Standard >>")).is_err());
+        assert!(read(b"%PDF-1.7\nnot really a pdf").is_err());
+        assert!(read(b"%PDF-1.7\nstartxref\n99999999\n%%EOF").is_err());
+    }
+
+    #[test]
+    fn damaged_files_never_panic() {
+        let pages = [lines(&["card 4111 1111 1111 1111"]), lines(&["more text"])];
+        for file in [fixtures::pdf(&pages), fixtures::pdf_with_object_streams(&pages)] {
+            for cut in (0..file.len()).step_by(37) {
+                let _ = read(&file[..cut]);
+            }
+            for at in (0..file.len()).step_by(11) {
+                let mut bad = file.clone();
+                bad[at] ^= 0x5a;
+                let _ = read(&bad);
+            }
+        }
+    }
+}
