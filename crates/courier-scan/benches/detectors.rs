@@ -1,7 +1,10 @@
 //! Detector throughput on plain text, one core, against baselines measured in the same run:
 //! SHA-256 (which every upload already pays per byte) and a plain memory copy.
 //!
-//!     cargo bench -p courier-scan --bench detectors [-- SIZE_MIB]    (CORPUS=prose|csv|ledger for one)
+//!     cargo bench -p courier-scan --bench detectors [-- SIZE_MIB]    (CORPUS=prose|csv|ledger|pdf for one)
+//!
+//! `pdf`: the text of a PDF of that much prose (`fixtures::pdf`, compressed pages of 60 lines)
+//! read by `courier_scan::pdf::text` from memory, in MB/s of PDF, against SHA-256 of the file.
 
 #![allow(clippy::expect_used)]
 
@@ -9,7 +12,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use courier_scan::dlp::{Detector, FirmRules, TextScanner};
-use courier_scan::fixtures::{Rng, legal_prose};
+use courier_scan::fixtures::{Rng, legal_prose, pdf};
 
 /// A ledger: every third token a number.
 const LEDGER: &[&str] = &["invoice", "12", "2026", "EUR", "1,250.00", "paid", "0042", "net", "30", "total"];
@@ -76,6 +79,34 @@ fn main() {
     if "ledger".starts_with(only.as_str()) {
         run("ledger (a number every third word)", &ledger(mib), mib);
     }
+    if "pdf".starts_with(only.as_str()) {
+        run_pdf(mib);
+    }
+}
+
+fn run_pdf(mib: usize) {
+    let lines = legal_prose(7, mib << 20);
+    let file = pdf(&lines.chunks(60).map(<[String]>::to_vec).collect::<Vec<_>>());
+    let detector = Detector::new(&FirmRules::default()).expect("detectors");
+    let rounds = 3;
+    let text = measure(file.len(), rounds, || {
+        let read = courier_scan::pdf::text(std::io::Cursor::new(&file), &detector, 16 << 20).expect("reads");
+        assert_eq!(read.unreadable_pages, 0);
+        black_box(read);
+    });
+    let sha = measure(file.len(), rounds, || {
+        black_box(aws_lc_sha256(&file));
+    });
+    println!(
+        "
+PDF text, {mib} MiB of prose in a {:.1} MiB PDF, one core, best of {rounds}",
+        file.len() as f64 / 1048576.0
+    );
+    println!("| what | MB/s of PDF | ratio to SHA-256 |");
+    println!("|---|---|---|");
+    println!("| PDF text (courier_scan::pdf) | {text:.0} | {:.2} |", text / sha);
+    println!("| SHA-256 (baseline) | {sha:.0} | 1 |");
+    println!("target: PDF text >= 50 MB/s: {}", if text >= 50.0 { "met" } else { "NOT met" });
 }
 
 fn run(name: &str, hay: &[u8], mib: usize) {
