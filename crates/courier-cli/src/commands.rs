@@ -127,8 +127,9 @@ pub(crate) static JSON_LOGS: std::sync::atomic::AtomicBool = std::sync::atomic::
 /// Logs on stderr: text (coloured only on a terminal) or one JSON object per line.
 fn init_logging(default: &str, format: courier_server::config::LogFormat) {
     use std::io::IsTerminal;
-    // lopdf's own log lines quote what it parses (whole font dictionaries of an upload): a
-    // document's content never goes to the logs, whatever RUST_LOG asks for.
+    // lopdf's own log lines quote what it parses (whole font dictionaries of an upload), so
+    // they are off: a global level in RUST_LOG (`debug`, `trace`) does not bring them back.
+    // Only a directive naming a lopdf module would (docs/configuration.md says not to).
     let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     if let Ok(quiet) = "lopdf=off".parse() {

@@ -51,6 +51,12 @@ const MAX_CONTENT_PIECE: usize = 256 << 10;
 /// stream reached from many places) ends in an error, not in minutes of CPU.
 const WORK_BASE: u64 = 256 << 20;
 const WORK_PER_BYTE: u64 = 32;
+const WORK_SPENT: &str = "more work than Courier does for one PDF";
+/// Work charged for each page, whatever it holds (its resources are looked up again).
+const PAGE_COST: usize = 64 << 10;
+/// Form XObjects nested in one another, and annotations on one page.
+const MAX_FORM_DEPTH: usize = 8;
+const MAX_ANNOTATIONS: usize = 4_096;
 
 /// What reading a PDF's text gave.
 #[derive(Debug)]
@@ -80,8 +86,11 @@ pub fn text<R: Read + Seek>(source: R, detector: &Detector, max_inflate: usize) 
     let mut stack = vec![(pages, None::<Rc<Object>>, 0usize)];
     let mut seen = HashSet::new();
     while let Some((node, inherited, depth)) = stack.pop() {
-        if depth > MAX_DEPTH {
-            return Err("PDF: the page tree is too deep".into());
+        // Past a bound the rest of the file is not read, but what was found is kept.
+        if depth > MAX_DEPTH || pdf.work_left == 0 {
+            tracing::debug!(depth, "PDF page tree not read to its end");
+            out.unreadable_pages += 1;
+            break;
         }
         // Page-tree nodes are indirect objects (PDF 32000-1, 7.7.3.2); each is visited once,
         // which ends loops and bounds the walk by the cross-reference's size.
@@ -117,17 +126,10 @@ pub fn text<R: Read + Seek>(source: R, detector: &Detector, max_inflate: usize) 
             continue;
         }
         number += 1;
-        match page_text(&mut pdf, &mut fonts, &dict, resources.as_deref(), detector, number) {
-            Ok(page) => {
-                out.findings.merge(page.findings);
-                if !page.complete {
-                    out.unreadable_pages += 1;
-                }
-            }
-            Err(e) => {
-                tracing::debug!(page = number, error = %e, "no text from a PDF page");
-                out.unreadable_pages += 1;
-            }
+        let page = page_text(&mut pdf, &mut fonts, &dict, resources.as_deref(), detector, number);
+        out.findings.merge(page.findings);
+        if !page.complete {
+            out.unreadable_pages += 1;
         }
     }
     if number == 0 && out.unreadable_pages > 0 {
@@ -136,14 +138,17 @@ pub fn text<R: Read + Seek>(source: R, detector: &Detector, max_inflate: usize) 
     Ok(out)
 }
 
-/// What one page gave. `complete` is false when some of its text could not be decoded (a font
-/// whose encoding failed, a form XObject, which is not read): its findings may be missing.
+/// What one page gave. `complete` is false when some of its text could not be read (a font
+/// whose encoding failed, a stream over a bound, syntax that does not parse): its findings so
+/// far are kept, but some may be missing.
 struct PageText {
     findings: Findings,
     complete: bool,
 }
 
-/// The text of one page, decoded with its fonts' encodings, through the detectors.
+/// The text of one page through the detectors: its contents, the form XObjects they draw
+/// (each once, nested up to `MAX_FORM_DEPTH`), and its annotations' strings (comments, form
+/// field values).
 fn page_text<R: Read + Seek>(
     pdf: &mut LazyPdf<R>,
     fonts: &mut FontCache,
@@ -151,47 +156,108 @@ fn page_text<R: Read + Seek>(
     resources: Option<&Object>,
     detector: &Detector,
     number: u32,
-) -> Result<PageText, String> {
-    let fail = |e: String| format!("page {number}: {e}");
-    fonts.start_page();
+) -> PageText {
+    let mut scanner = TextScanner::new(detector, None, Some(number));
     let mut complete = true;
+    fonts.start_page();
+    let mut forms_done = HashSet::new();
+    let page_content = pdf.spend(PAGE_COST).and_then(|()| pdf.contents(page, &mut complete));
+    let mut queue = match page_content {
+        Ok(content) => vec![(content, resources.cloned(), 0usize)],
+        Err(e) => {
+            tracing::debug!(page = number, error = %e, "no contents from a PDF page");
+            complete = false;
+            Vec::new()
+        }
+    };
+    while let Some((content, resources, depth)) = queue.pop() {
+        match content_text(pdf, fonts, &content, resources.as_ref(), &mut scanner, &mut complete) {
+            Ok(forms) => {
+                for (id, form) in forms {
+                    if depth + 1 > MAX_FORM_DEPTH {
+                        complete = false;
+                    } else if forms_done.insert(id) {
+                        match form_content(pdf, id, &form) {
+                            Ok((content, own)) => queue.push((content, own.or_else(|| resources.clone()), depth + 1)),
+                            Err(_) => complete = false,
+                        }
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::debug!(page = number, error = %e, "text of a PDF page cut short");
+                complete = false;
+            }
+        }
+    }
+    if let Err(e) = annotation_text(pdf, page, &mut scanner) {
+        tracing::debug!(page = number, error = %e, "annotations of a PDF page not read");
+        complete = false;
+    }
+    PageText { findings: scanner.finish(), complete }
+}
+
+/// The text of one content stream (a page's or a form's) with the fonts of `resources`, into
+/// `scanner`. Returns the form XObjects it draws, for the caller to read next (their fonts
+/// are loaded then, once these encodings are dropped).
+fn content_text<R: Read + Seek>(
+    pdf: &mut LazyPdf<R>,
+    fonts: &mut FontCache,
+    content: &[u8],
+    resources: Option<&Object>,
+    scanner: &mut TextScanner,
+    complete: &mut bool,
+) -> Result<Vec<(ObjectId, Dictionary)>, String> {
     let mut font_names = Vec::new();
     let mut xobjects = Dictionary::new();
     if let Some(resources) = resources {
-        let resources = pdf.dict(resources).map_err(fail)?;
+        let resources = pdf.dict(resources)?;
         if let Ok(font_dict) = resources.get(b"Font") {
-            let font_dict = pdf.dict(font_dict).map_err(fail)?;
+            let font_dict = pdf.dict(font_dict)?;
             if font_dict.len() > MAX_FONTS_PER_PAGE {
-                return Err(fail("more fonts than Courier reads on one page".into()));
+                return Err("more fonts than Courier reads on one page".into());
             }
             for (name, font) in font_dict.iter() {
-                font_names.push((name.clone(), fonts.load(pdf, font).map_err(fail)?));
+                font_names.push((name.clone(), fonts.load(pdf, font)?));
             }
         }
         if let Ok(x) = resources.get(b"XObject") {
-            xobjects = pdf.dict(x).map_err(fail)?;
+            xobjects = pdf.dict(x)?;
         }
     }
-    // One encoding per font, however many names point at it; `None` where lopdf could not
-    // build it.
+    // One encoding per font, however many names point at it; `None` where it cannot be
+    // trusted: lopdf could not build it, or a composite font without a ToUnicode map (its
+    // codes are glyph numbers, and lopdf would read them as Latin text).
     let mut by_font: HashMap<&FontKey, Option<lopdf::Encoding>> = HashMap::new();
     for (_, key) in &font_names {
         if !by_font.contains_key(key) {
-            let encoding =
-                fonts.fonts.get(key).and_then(|f| f.get_font_encoding_with_limit(&fonts.doc, pdf.max_inflate).ok());
+            let encoding = fonts.fonts.get(key).and_then(|f| {
+                let composite = f.get(b"Subtype").and_then(Object::as_name).is_ok_and(|s| s == b"Type0");
+                if composite && !f.has(b"ToUnicode") {
+                    return None;
+                }
+                f.get_font_encoding_with_limit(&fonts.doc, pdf.max_inflate).ok()
+            });
             by_font.insert(key, encoding);
         }
     }
     let encodings: HashMap<&[u8], Option<&lopdf::Encoding>> =
         font_names.iter().map(|(name, key)| (name.as_slice(), by_font.get(key).and_then(Option::as_ref))).collect();
-    let mut forms_seen: HashMap<Vec<u8>, bool> = HashMap::new();
-    let content = pdf.contents(page, &mut complete).map_err(fail)?;
-    let mut scanner = TextScanner::new(detector, None, Some(number));
+    let mut forms = Vec::new();
+    let mut looked_up: HashSet<Vec<u8>> = HashSet::new();
     // The font in use: `None` before any `Tf`, `Some(None)` for one that cannot be decoded.
     let mut font: Option<Option<&lopdf::Encoding>> = None;
-    for piece in content_pieces(&content) {
-        let piece = piece.map_err(fail)?;
-        let ops = lopdf::content::Content::decode_strict(piece).map_err(|e| fail(e.to_string()))?.operations;
+    for piece in content_pieces(content) {
+        let piece = piece?;
+        // Syntax the strict parser refuses: what the lenient one reads before it is kept, and
+        // the text is not complete.
+        let ops = match lopdf::content::Content::decode_strict(piece) {
+            Ok(content) => content.operations,
+            Err(_) => {
+                *complete = false;
+                lopdf::content::Content::decode(piece).map(|c| c.operations).unwrap_or_default()
+            }
+        };
         let mut text = String::new();
         for op in &ops {
             match op.operator.as_str() {
@@ -203,54 +269,112 @@ fn page_text<R: Read + Seek>(
                     if op.operator != "Tj" && op.operator != "TJ" {
                         text.push('\n');
                     }
+                    // Without a usable encoding the strings are read as Latin-1 (digits and
+                    // addresses still show), but the text is not known to be complete.
                     let encoding = font.flatten();
-                    // Shown without a usable encoding: read as Latin-1 (digits and addresses
-                    // still show), but the page's text is not known to be complete.
-                    complete &= encoding.is_some();
-                    push_strings(&mut text, encoding, &op.operands);
+                    *complete &= push_strings(&mut text, encoding, &op.operands) && encoding.is_some();
                 }
                 "T*" | "ET" | "Td" | "TD" | "Tm" => text.push('\n'),
                 "Do" => {
                     let Some(name) = op.operands.first().and_then(|o| o.as_name().ok()) else { continue };
-                    let is_form = match forms_seen.get(name) {
-                        Some(known) => *known,
-                        None => {
-                            let known = xobjects.get(name).ok().is_some_and(|x| pdf.is_form(x));
-                            forms_seen.insert(name.to_vec(), known);
-                            known
-                        }
-                    };
-                    // A form XObject's text is not read (yet): say so.
-                    complete &= !is_form;
+                    if looked_up.insert(name.to_vec())
+                        && let Ok(Object::Reference(id)) = xobjects.get(name)
+                        && let Some(dict) = pdf.form_dict(*id)
+                    {
+                        forms.push((*id, dict));
+                    }
                 }
                 _ => {}
             }
         }
         scanner.push(text.as_bytes());
     }
-    Ok(PageText { findings: scanner.finish(), complete })
+    Ok(forms)
+}
+
+/// A form XObject's content, decoded, and its own resources if it has them.
+fn form_content<R: Read + Seek>(
+    pdf: &mut LazyPdf<R>,
+    id: ObjectId,
+    dict: &Dictionary,
+) -> Result<(Vec<u8>, Option<Object>), String> {
+    let Object::Stream(stream) = pdf.object(id, 0)? else { return Err("a form that is not a stream".into()) };
+    let content = stream.get_plain_content_with_limit(pdf.max_inflate).map_err(|e| e.to_string())?;
+    pdf.spend(content.len())?;
+    Ok((content, dict.get(b"Resources").ok().cloned()))
+}
+
+/// The strings of a page's annotations that a reader sees as text: comments (`/Contents`) and
+/// form field values (`/V`, or the parent field's for a widget without its own).
+fn annotation_text<R: Read + Seek>(
+    pdf: &mut LazyPdf<R>,
+    page: &Dictionary,
+    scanner: &mut TextScanner,
+) -> Result<(), String> {
+    let Ok(annots) = page.get(b"Annots") else { return Ok(()) };
+    let annots = pdf.resolve(annots, 0)?;
+    let annots = annots.as_array().map_err(|e| e.to_string())?;
+    if annots.len() > MAX_ANNOTATIONS {
+        return Err("more annotations than Courier reads on one page".into());
+    }
+    let mut text = String::new();
+    for annot in annots {
+        let dict = pdf.dict(annot)?;
+        for key in [&b"Contents"[..], b"V"] {
+            let value = match (dict.get(key), key) {
+                (Ok(v), _) => pdf.resolve(v, 0)?,
+                (Err(_), b"V") => match dict.get(b"Parent") {
+                    Ok(parent) => pdf.dict(parent)?.get(b"V").cloned().unwrap_or(Object::Null),
+                    Err(_) => Object::Null,
+                },
+                _ => Object::Null,
+            };
+            push_text_strings(&mut text, &value);
+        }
+    }
+    scanner.push(text.as_bytes());
+    Ok(())
+}
+
+/// PDF text strings (UTF-16BE after a byte-order mark, else read as Latin-1), alone or in an
+/// array (a choice field's values).
+fn push_text_strings(text: &mut String, value: &Object) {
+    match value {
+        Object::String(bytes, _) => {
+            if let Some(utf16) = bytes.strip_prefix(b"\xfe\xff") {
+                let units = utf16.chunks_exact(2).map(|u| u16::from_be_bytes([u[0], u[1]]));
+                text.extend(char::decode_utf16(units).map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER)));
+            } else {
+                text.extend(bytes.iter().map(|b| char::from(*b)));
+            }
+            text.push('\n');
+        }
+        Object::Array(items) => items.iter().for_each(|item| push_text_strings(text, item)),
+        _ => {}
+    }
 }
 
 /// The strings of a text-showing operator, decoded with the current font's encoding (or as
-/// Latin-1 without one).
-fn push_strings(text: &mut String, encoding: Option<&lopdf::Encoding>, operands: &[Object]) {
+/// Latin-1 without one). False if a string could not be decoded (it is read as Latin-1).
+fn push_strings(text: &mut String, encoding: Option<&lopdf::Encoding>, operands: &[Object]) -> bool {
+    let mut decoded = true;
     for o in operands {
         match o {
-            Object::String(bytes, _) => match encoding {
-                Some(encoding) => {
-                    if let Ok(s) = Document::decode_text(encoding, bytes) {
-                        text.push_str(&s);
-                    }
+            Object::String(bytes, _) => match encoding.map(|e| Document::decode_text(e, bytes)) {
+                Some(Ok(s)) => text.push_str(&s),
+                Some(Err(_)) | None => {
+                    decoded &= encoding.is_none();
+                    text.extend(bytes.iter().map(|b| char::from(*b)));
                 }
-                None => text.extend(bytes.iter().map(|b| char::from(*b))),
             },
-            Object::Array(items) => push_strings(text, encoding, items),
+            Object::Array(items) => decoded &= push_strings(text, encoding, items),
             // A large negative kerning in TJ is a word space.
             Object::Integer(i) if *i < -100 => text.push(' '),
             Object::Real(r) if *r < -100.0 => text.push(' '),
             _ => {}
         }
     }
+    decoded
 }
 
 /// A page's contents in pieces that each parse on their own: a piece ends after the first
@@ -280,14 +404,11 @@ fn piece_end(c: &[u8]) -> Result<usize, String> {
     if c.len() <= CONTENT_PIECE {
         return Ok(c.len());
     }
-    let delimiter = |b: u8| b.is_ascii_whitespace() || b"()<>[]{}/%".contains(&b);
+    let delimiter = |b: u8| pdf_space(b) || b"()<>[]{}/%".contains(&b);
     let mut i = 0;
     while i < c.len() {
-        if i > MAX_CONTENT_PIECE {
-            return Err(format!("contents with no operator in {MAX_CONTENT_PIECE} bytes"));
-        }
         match c[i] {
-            b if b.is_ascii_whitespace() => i += 1,
+            b if pdf_space(b) => i += 1,
             b'%' => i += c[i..].iter().position(|b| *b == b'\n' || *b == b'\r').unwrap_or(c.len() - i),
             b'(' => {
                 let mut depth = 0usize;
@@ -330,9 +451,11 @@ fn piece_end(c: &[u8]) -> Result<usize, String> {
                     // Inline image data, binary, up to `EI` between white space.
                     let mut at = i + 1;
                     loop {
-                        let Some(p) = find(&c[at.min(c.len())..], b"EI") else { return Ok(c.len()) };
+                        let Some(p) = find(&c[at.min(c.len())..], b"EI") else {
+                            return Err("an inline image without its end".into());
+                        };
                         let ei = at + p;
-                        let spaced = |b: Option<&u8>| b.is_none_or(u8::is_ascii_whitespace);
+                        let spaced = |b: Option<&u8>| b.is_none_or(|b| pdf_space(*b));
                         if spaced(c.get(ei.wrapping_sub(1))) && spaced(c.get(ei + 2)) {
                             i = ei + 2;
                             break;
@@ -340,13 +463,22 @@ fn piece_end(c: &[u8]) -> Result<usize, String> {
                         at = ei + 2;
                     }
                 }
-                if i >= CONTENT_PIECE {
+                if (CONTENT_PIECE..=MAX_CONTENT_PIECE).contains(&i) {
                     return Ok(i);
                 }
             }
         }
+        // Checked after every token: one token (a string, an image's data) may be long.
+        if i > MAX_CONTENT_PIECE {
+            return Err(format!("contents with no operator in {MAX_CONTENT_PIECE} bytes"));
+        }
     }
     Ok(c.len())
+}
+
+/// White space in PDF syntax (PDF 32000-1, 7.2.2): NUL is one.
+fn pdf_space(b: u8) -> bool {
+    matches!(b, 0 | b'\t' | b'\n' | 0x0c | b'\r' | b' ')
 }
 
 /// Fonts read so far, keyed by where they were found, with the objects their encodings refer
@@ -355,7 +487,9 @@ fn piece_end(c: &[u8]) -> Result<usize, String> {
 struct FontCache {
     doc: Document,
     fonts: HashMap<FontKey, Dictionary>,
-    /// Bytes of the font streams held, and of those loaded for the current page.
+    /// What each encoding or ToUnicode object costs to hold and to build (`load`).
+    costs: HashMap<ObjectId, usize>,
+    /// Bytes of the font streams held, and the cost of the fonts the current page uses.
     bytes: usize,
     page_bytes: usize,
 }
@@ -374,38 +508,45 @@ impl FontCache {
             // Each direct font is its own entry (the count only grows until the cache is reset).
             _ => FontKey::Direct(self.fonts.len()),
         };
-        if self.fonts.contains_key(&key) {
-            return Ok(key);
-        }
-        let dict = pdf.dict(font)?;
-        for name in [&b"Encoding"[..], b"ToUnicode"] {
-            if let Ok(Object::Reference(id)) = dict.get(name)
-                && !self.doc.objects.contains_key(id)
-            {
-                let object = pdf.object(*id, 0)?;
-                let cost = match &object {
-                    Object::Stream(s) => {
-                        let plain = s.get_plain_content_with_limit(pdf.max_inflate).map_err(|e| e.to_string())?;
-                        pdf.spend(plain.len())?;
-                        let codes = cmap_codes(&plain);
-                        if codes > MAX_CMAP_CODES {
-                            return Err(format!("a font map of {codes} codes, more than Courier reads"));
+        if !self.fonts.contains_key(&key) {
+            let dict = pdf.dict(font)?;
+            for name in [&b"Encoding"[..], b"ToUnicode"] {
+                if let Ok(Object::Reference(id)) = dict.get(name)
+                    && !self.doc.objects.contains_key(id)
+                {
+                    let object = pdf.object(*id, 0)?;
+                    let cost = match &object {
+                        Object::Stream(s) => {
+                            let plain = s.get_plain_content_with_limit(pdf.max_inflate).map_err(|e| e.to_string())?;
+                            pdf.spend(plain.len())?;
+                            let codes = cmap_codes(&plain);
+                            if codes > MAX_CMAP_CODES {
+                                return Err(format!("a font map of {codes} codes, more than Courier reads"));
+                            }
+                            plain.len() + codes as usize * 64
                         }
-                        // lopdf builds the map again for each page that uses the font.
-                        pdf.spend(codes as usize * 64)?;
-                        plain.len() + codes as usize * 64
-                    }
-                    _ => 0,
-                };
-                self.page_bytes += cost;
-                if self.page_bytes > FONT_BYTES_PER_PAGE {
-                    return Err("the page's fonts are larger than Courier reads".into());
+                        _ => 0,
+                    };
+                    self.bytes += cost;
+                    self.costs.insert(*id, cost);
+                    self.doc.objects.insert(*id, object);
                 }
-                self.bytes += cost;
-                self.doc.objects.insert(*id, object);
             }
+            self.fonts.insert(key.clone(), dict);
         }
-        self.fonts.insert(key.clone(), dict);
+        // lopdf builds a font's maps again wherever it is used (each page, each font sharing
+        // one map): every use is charged to the page and to the file's work.
+        let font = self.fonts.get(&key).ok_or("font")?;
+        let cost: usize = [&b"Encoding"[..], b"ToUnicode"]
+            .iter()
+            .filter_map(|name| font.get(name).and_then(Object::as_reference).ok())
+            .map(|id| self.costs.get(&id).copied().unwrap_or(0))
+            .sum();
+        self.page_bytes += cost;
+        if self.page_bytes > FONT_BYTES_PER_PAGE {
+            return Err("the page's fonts are larger than Courier reads".into());
+        }
+        pdf.spend(cost)?;
         Ok(key)
     }
 
@@ -456,7 +597,8 @@ impl ObjectStreamIndex {
             dict.get(key).and_then(Object::as_i64).ok().and_then(|n| usize::try_from(n).ok()).ok_or("bad object stream")
         };
         let (n, first) = (field(b"N")?, field(b"First")?);
-        if first > plain.len() || n > first / 4 {
+        // Each pair takes at least four bytes ("1 0 "), the last one three.
+        if first > plain.len() || n > first / 4 + 1 {
             return Err("bad object stream header".into());
         }
         let mut words = plain[..first].split(|b| b.is_ascii_whitespace()).filter(|w| !w.is_empty()).map(int);
@@ -634,6 +776,8 @@ impl<R: Read + Seek> LazyPdf<R> {
                 }
             }
         };
+        let consumed = lines.consumed;
+        self.spend(usize::try_from(consumed).unwrap_or(usize::MAX))?;
         for (number, entry) in entries {
             self.add_entry(number, entry)?;
         }
@@ -743,25 +887,28 @@ impl<R: Read + Seek> LazyPdf<R> {
 
     /// Counts work done for this file; fails once the file's allowance is spent.
     fn spend(&mut self, bytes: usize) -> Result<(), String> {
-        self.work_left = self.work_left.checked_sub(bytes as u64).ok_or("more work than Courier does for one PDF")?;
-        Ok(())
+        match self.work_left.checked_sub(bytes as u64) {
+            Some(left) => {
+                self.work_left = left;
+                Ok(())
+            }
+            None => {
+                self.work_left = 0;
+                Err(WORK_SPENT.into())
+            }
+        }
     }
 
-    /// Whether an XObject is a form (which may hold text), from its dictionary alone: an
-    /// image's data is not read.
-    fn is_form(&mut self, xobject: &Object) -> bool {
-        let dict = match xobject {
-            Object::Reference(id) => match self.xref.get(&id.0).copied() {
-                Some(Entry::At(at)) => match self.parse_window(at, |bytes| parse_indirect(bytes, Some(id.0))) {
-                    Ok(Ok((Object::Dictionary(d), _))) => d,
-                    _ => return false,
-                },
-                _ => return false,
-            },
-            Object::Stream(s) => s.dict.clone(),
-            _ => return false,
+    /// The dictionary of XObject `id` if it is a form (which may hold text), read without
+    /// its data (an image's data is not read).
+    fn form_dict(&mut self, id: ObjectId) -> Option<Dictionary> {
+        let Some(Entry::At(at)) = self.xref.get(&id.0).copied() else { return None };
+        let Ok(Ok((Object::Dictionary(dict), _))) = self.parse_window(at, |bytes| parse_indirect(bytes, Some(id.0)))
+        else {
+            return None;
         };
-        dict.get(b"Subtype").and_then(Object::as_name).is_ok_and(|t| t == b"Form")
+        let subtype = self.resolve(dict.get(b"Subtype").ok()?, 0).ok()?;
+        (subtype.as_name().ok()? == b"Form").then_some(dict)
     }
 
     /// A page's content streams, decoded and joined, within `max_inflate` together. An entry
@@ -856,6 +1003,8 @@ fn cmap_codes(cmap: &[u8]) -> u64 {
     let mut i = 0;
     while i < cmap.len() {
         match cmap[i] {
+            // A comment is white space to lopdf's CMap parser: an `endbfrange` in one ends nothing.
+            b'%' => i += cmap[i..].iter().position(|b| *b == b'\n' || *b == b'\r').unwrap_or(cmap.len() - i),
             b'<' => {
                 let end = cmap[i + 1..].iter().position(|b| *b == b'>').map_or(cmap.len(), |p| i + 1 + p);
                 let digits: Vec<u8> = cmap[i + 1..end].iter().copied().filter(u8::is_ascii_hexdigit).collect();
@@ -1076,9 +1225,16 @@ mod tests {
         for piece in &pieces {
             lopdf::content::Content::decode_strict(piece).expect("each piece parses on its own");
         }
-        // A run of operands longer than a piece may be: an error, not a huge parse.
+        // A run of operands longer than a piece may be: an error, not a huge parse; NUL is
+        // white space, so it does not glue a run into one long word.
         let operands = "0 ".repeat(MAX_CONTENT_PIECE);
         assert!(content_pieces(operands.as_bytes()).any(|p| p.is_err()));
+        let glued = "q\x000\x000\x00m\x00".repeat(MAX_CONTENT_PIECE / 4);
+        let pieces: Vec<&[u8]> = content_pieces(glued.as_bytes()).collect::<Result<_, _>>().expect("pieces");
+        assert!(pieces.len() > 2 && pieces.iter().all(|p| p.len() <= MAX_CONTENT_PIECE));
+        // An inline image that never ends, before a long tail: an error, not one huge piece.
+        let endless = format!("BI /W 1 /H 1 /BPC 8 /CS /G ID XEI {}", "0 0 m ".repeat(MAX_CONTENT_PIECE));
+        assert!(content_pieces(endless.as_bytes()).any(|p| p.is_err()));
     }
 
     #[test]
@@ -1088,6 +1244,9 @@ mod tests {
         assert_eq!(cmap_codes(small), 512);
         let bomb = b"1 beginbfrange\n<00000000> <FFFFFFFF> <0000>\nendbfrange";
         assert!(cmap_codes(bomb) > MAX_CMAP_CODES);
+        // A comment is white space to lopdf: an `endbfrange` in one does not end the section.
+        let hidden = b"2 beginbfrange <00> <01> <0041> % endbfrange\n<00000000> <FFFFFFFF> <0000>\nendbfrange";
+        assert!(cmap_codes(hidden) > MAX_CMAP_CODES);
         let cids = b"1 begincidrange\n<0000> <FFFF> 0\nendcidrange\n1 begincidrange <10000> <1FFFF> 0 endcidrange";
         assert_eq!(cmap_codes(cids), 2 * 65_536);
         // A page whose font has the bomb as its ToUnicode map is not read, and says so.
@@ -1101,29 +1260,41 @@ mod tests {
     }
 
     #[test]
-    fn text_that_cannot_be_decoded_is_not_called_complete() {
-        let read_page = |content: &str, extra: &[&str]| {
+    fn forms_and_annotations_are_read_and_what_cannot_be_is_not_called_complete() {
+        let read_page = |content: &str, annots: &str| {
             let mut objects = page_with(content);
-            objects[2] = "<< /Type /Page /Parent 2 0 R /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> \
-                          /XObject << /X1 6 0 R /Im 7 0 R >> >> >>"
-                .into();
-            objects.push("<< /Type /XObject /Subtype /Form /BBox [0 0 1 1] /Length 0 >>\nstream\n\nendstream".into());
+            objects[2] = format!(
+                "<< /Type /Page /Parent 2 0 R /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> \
+                 /XObject << /X1 6 0 R /Im 7 0 R >> >> {annots} >>"
+            );
+            let form = "BT /F1 9 Tf (SSN 123-45-6789) Tj ET";
+            objects.push(format!(
+                "<< /Type /XObject /Subtype /Form /BBox [0 0 1 1] /Length {} >>\nstream\n{form}\nendstream",
+                form.len()
+            ));
             objects.push(
                 "<< /Type /XObject /Subtype /Image /Width 1 /Height 1 /Length 1 >>\nstream\n\x00\nendstream".into(),
             );
-            objects.extend(extra.iter().map(|s| s.to_string()));
+            objects.push("<< /FT /Tx /V (123-45-6789) >>".into()); // 8: a field, parent of a widget
             let refs: Vec<&str> = objects.iter().map(String::as_str).collect();
             read(&handmade(&refs, "/Root 1 0 R")).expect("reads")
         };
-        // Plain: complete. An image: still complete. A form XObject: its text is not read.
-        assert_eq!(read_page("BT /F1 9 Tf (x) Tj ET", &[]).unreadable_pages, 0);
-        assert_eq!(read_page("BT /F1 9 Tf (x) Tj ET /Im Do", &[]).unreadable_pages, 0);
-        assert_eq!(read_page("BT /F1 9 Tf (x) Tj ET /X1 Do", &[]).unreadable_pages, 1);
+        let ssn = |r: &PdfText| (r.unreadable_pages, r.findings.count(FindingKind::Ssn));
+        // Plain, and with an image: complete, nothing found.
+        assert_eq!(ssn(&read_page("BT /F1 9 Tf (x) Tj ET", "")), (0, 0));
+        assert_eq!(ssn(&read_page("BT /F1 9 Tf (x) Tj ET /Im Do", "")), (0, 0));
+        // A form XObject drawn (twice): its text is read, once.
+        assert_eq!(ssn(&read_page("BT /F1 9 Tf (x) Tj ET /X1 Do /X1 Do", "")), (0, 1));
+        // A widget whose field holds the value, and a comment.
+        assert_eq!(ssn(&read_page("BT ET", "/Annots [<< /Subtype /Widget /Parent 8 0 R >>]")), (0, 1));
+        let comment = "/Annots [<< /Subtype /Text /Contents <FEFF003100320033002D00340035002D0036003700380039> >>]";
+        assert_eq!(ssn(&read_page("BT ET", comment)), (0, 1));
         // A font the page does not have: read as Latin-1, found, but not complete.
-        let r = read_page("BT /F9 9 Tf (card 4111 1111 1111 1111) Tj ET", &[]);
+        let r = read_page("BT /F9 9 Tf (card 4111 1111 1111 1111) Tj ET", "");
         assert_eq!((r.unreadable_pages, r.findings.count(FindingKind::PaymentCard)), (1, 1));
-        // Syntax lopdf would silently stop at: the page is unreadable, not clean.
-        assert_eq!(read_page("BT /F1 9 Tf (x) Tj ET } BT (SSN 123-45-6789) Tj ET", &[]).unreadable_pages, 1);
+        // Syntax lopdf would silently stop at: unreadable, not clean; what came before is kept.
+        let r = read_page("BT /F1 9 Tf (card 4111 1111 1111 1111) Tj ET } BT (x) Tj ET", "");
+        assert_eq!((r.unreadable_pages, r.findings.count(FindingKind::PaymentCard)), (1, 1));
     }
 
     #[test]
