@@ -49,9 +49,14 @@ const MAX_CONTENT_PIECE: usize = 256 << 10;
 /// Work for one PDF, in bytes read from the source and decoded: this much plus
 /// `WORK_PER_BYTE` times the file's size. A file built to make the reader redo work (one large
 /// stream reached from many places) ends in an error, not in minutes of CPU.
-const WORK_BASE: u64 = 256 << 20;
+const WORK_BASE: u64 = 64 << 20;
 const WORK_PER_BYTE: u64 = 32;
 const WORK_SPENT: &str = "more work than Courier does for one PDF";
+/// Time for one PDF: this much plus `TIME_PER_MIB` per MiB of file. Bytes do not all cost
+/// the same (16 MiB of `q Q` parse as four million operations), so the clock bounds what the
+/// byte count cannot; a file past it keeps what was found and its text is `not_extractable`.
+const TIME_BASE: std::time::Duration = std::time::Duration::from_secs(10);
+const TIME_PER_MIB: std::time::Duration = std::time::Duration::from_secs(1);
 /// Work charged for each page, whatever it holds (its resources are looked up again).
 const PAGE_COST: usize = 64 << 10;
 /// Form XObjects nested in one another, and annotations on one page.
@@ -163,22 +168,31 @@ fn page_text<R: Read + Seek>(
     let mut forms_done = HashSet::new();
     let page_content = pdf.spend(PAGE_COST).and_then(|()| pdf.contents(page, &mut complete));
     let mut queue = match page_content {
-        Ok(content) => vec![(content, resources.cloned(), 0usize)],
+        Ok(content) => vec![(content, resources.cloned(), 0usize, 0usize)],
         Err(e) => {
             tracing::debug!(page = number, error = %e, "no contents from a PDF page");
             complete = false;
             Vec::new()
         }
     };
-    while let Some((content, resources, depth)) = queue.pop() {
+    // A form without resources of its own uses its caller's, so it is read once per set of
+    // resources it is drawn with (`context`: 0 the page's, then one per form with its own).
+    let mut contexts = 0usize;
+    while let Some((content, resources, depth, context)) = queue.pop() {
         match content_text(pdf, fonts, &content, resources.as_ref(), &mut scanner, &mut complete) {
             Ok(forms) => {
                 for (id, form) in forms {
+                    let own = form.has(b"Resources");
+                    let key = (id, if own { usize::MAX } else { context });
                     if depth + 1 > MAX_FORM_DEPTH {
                         complete = false;
-                    } else if forms_done.insert(id) {
+                    } else if forms_done.insert(key) {
                         match form_content(pdf, id, &form) {
-                            Ok((content, own)) => queue.push((content, own.or_else(|| resources.clone()), depth + 1)),
+                            Ok((content, Some(own))) => {
+                                contexts += 1;
+                                queue.push((content, Some(own), depth + 1, contexts));
+                            }
+                            Ok((content, None)) => queue.push((content, resources.clone(), depth + 1, context)),
                             Err(_) => complete = false,
                         }
                     }
@@ -248,6 +262,7 @@ fn content_text<R: Read + Seek>(
     // The font in use: `None` before any `Tf`, `Some(None)` for one that cannot be decoded.
     let mut font: Option<Option<&lopdf::Encoding>> = None;
     for piece in content_pieces(content) {
+        pdf.spend(0)?; // the clock
         let piece = piece?;
         // Syntax the strict parser refuses: what the lenient one reads before it is kept, and
         // the text is not complete.
@@ -279,9 +294,12 @@ fn content_text<R: Read + Seek>(
                     let Some(name) = op.operands.first().and_then(|o| o.as_name().ok()) else { continue };
                     if looked_up.insert(name.to_vec())
                         && let Ok(Object::Reference(id)) = xobjects.get(name)
-                        && let Some(dict) = pdf.form_dict(*id)
                     {
-                        forms.push((*id, dict));
+                        match pdf.form_dict(*id) {
+                            Ok(Some(dict)) => forms.push((*id, dict)),
+                            Ok(None) => {} // an image
+                            Err(_) => *complete = false,
+                        }
                     }
                 }
                 _ => {}
@@ -509,7 +527,12 @@ impl FontCache {
             _ => FontKey::Direct(self.fonts.len()),
         };
         if !self.fonts.contains_key(&key) {
-            let dict = pdf.dict(font)?;
+            let mut dict = pdf.dict(font)?;
+            // A ToUnicode map says what the codes mean; lopdf reads `/Encoding` first when a
+            // font has both, so it is set aside (a composite font's code lengths are in the map).
+            if dict.has(b"ToUnicode") {
+                dict.remove(b"Encoding");
+            }
             for name in [&b"Encoding"[..], b"ToUnicode"] {
                 if let Ok(Object::Reference(id)) = dict.get(name)
                     && !self.doc.objects.contains_key(id)
@@ -577,8 +600,9 @@ struct LazyPdf<R> {
     /// The last object streams decoded, most recent last.
     object_streams: Vec<ObjectStreamIndex>,
     max_inflate: usize,
-    /// Bytes of work this file may still cost (`spend`).
+    /// Bytes of work this file may still cost (`spend`), and until when it may be read.
     work_left: u64,
+    deadline: std::time::Instant,
 }
 
 /// An object stream's decoded bytes and where each object is in them. Objects are parsed one
@@ -649,6 +673,9 @@ impl<R: Read + Seek> LazyPdf<R> {
             object_streams: Vec::new(),
             max_inflate,
             work_left: WORK_BASE.saturating_add(len.saturating_mul(WORK_PER_BYTE)),
+            deadline: std::time::Instant::now()
+                + TIME_BASE
+                + TIME_PER_MIB * u32::try_from(len >> 20).unwrap_or(u32::MAX),
         };
         let tail_len = len.min(2048);
         let tail = pdf.read_at(len - tail_len, tail_len as usize)?;
@@ -887,6 +914,10 @@ impl<R: Read + Seek> LazyPdf<R> {
 
     /// Counts work done for this file; fails once the file's allowance is spent.
     fn spend(&mut self, bytes: usize) -> Result<(), String> {
+        if std::time::Instant::now() > self.deadline {
+            self.work_left = 0;
+            return Err("more time than Courier takes for one PDF".into());
+        }
         match self.work_left.checked_sub(bytes as u64) {
             Some(left) => {
                 self.work_left = left;
@@ -900,15 +931,17 @@ impl<R: Read + Seek> LazyPdf<R> {
     }
 
     /// The dictionary of XObject `id` if it is a form (which may hold text), read without
-    /// its data (an image's data is not read).
-    fn form_dict(&mut self, id: ObjectId) -> Option<Dictionary> {
-        let Some(Entry::At(at)) = self.xref.get(&id.0).copied() else { return None };
-        let Ok(Ok((Object::Dictionary(dict), _))) = self.parse_window(at, |bytes| parse_indirect(bytes, Some(id.0)))
-        else {
-            return None;
+    /// its data (an image's data is not read). `Err` if it cannot be told: a viewer may
+    /// repair what this reader does not, so the caller counts the text incomplete.
+    fn form_dict(&mut self, id: ObjectId) -> Result<Option<Dictionary>, String> {
+        let Some(Entry::At(at)) = self.xref.get(&id.0).copied() else {
+            return Err("an XObject the cross-reference does not place".into());
         };
-        let subtype = self.resolve(dict.get(b"Subtype").ok()?, 0).ok()?;
-        (subtype.as_name().ok()? == b"Form").then_some(dict)
+        let (Object::Dictionary(dict), _) = self.parse_window(at, |bytes| parse_indirect(bytes, Some(id.0)))?? else {
+            return Err("an XObject that is not a stream".into());
+        };
+        let subtype = self.resolve(dict.get(b"Subtype").map_err(|e| e.to_string())?, 0)?;
+        Ok((subtype.as_name().map_err(|e| e.to_string())? == b"Form").then_some(dict))
     }
 
     /// A page's content streams, decoded and joined, within `max_inflate` together. An entry
@@ -1265,7 +1298,7 @@ mod tests {
             let mut objects = page_with(content);
             objects[2] = format!(
                 "<< /Type /Page /Parent 2 0 R /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> \
-                 /XObject << /X1 6 0 R /Im 7 0 R >> >> {annots} >>"
+                 /XObject << /X1 6 0 R /Im 7 0 R /X9 99 0 R >> >> {annots} >>"
             );
             let form = "BT /F1 9 Tf (SSN 123-45-6789) Tj ET";
             objects.push(format!(
@@ -1285,6 +1318,8 @@ mod tests {
         assert_eq!(ssn(&read_page("BT /F1 9 Tf (x) Tj ET /Im Do", "")), (0, 0));
         // A form XObject drawn (twice): its text is read, once.
         assert_eq!(ssn(&read_page("BT /F1 9 Tf (x) Tj ET /X1 Do /X1 Do", "")), (0, 1));
+        // One the cross-reference does not place (a viewer would repair it): not complete.
+        assert_eq!(read_page("BT /F1 9 Tf (x) Tj ET /X9 Do", "").unreadable_pages, 1);
         // A widget whose field holds the value, and a comment.
         assert_eq!(ssn(&read_page("BT ET", "/Annots [<< /Subtype /Widget /Parent 8 0 R >>]")), (0, 1));
         let comment = "/Annots [<< /Subtype /Text /Contents <FEFF003100320033002D00340035002D0036003700380039> >>]";
@@ -1295,6 +1330,23 @@ mod tests {
         // Syntax lopdf would silently stop at: unreadable, not clean; what came before is kept.
         let r = read_page("BT /F1 9 Tf (card 4111 1111 1111 1111) Tj ET } BT (x) Tj ET", "");
         assert_eq!((r.unreadable_pages, r.findings.count(FindingKind::PaymentCard)), (1, 1));
+    }
+
+    #[test]
+    fn a_tounicode_map_wins_over_the_encoding() {
+        // Letters on the page, digits to a reader: the map, not /WinAnsiEncoding, says so.
+        let cmap = "/CIDInit /ProcSet findresource begin 12 dict begin begincmap\n/CMapName /X def\n/CMapType 2 def\n\
+                    1 begincodespacerange\n<00> <FF>\nendcodespacerange\n1 beginbfrange\n<61> <6A> <0030>\nendbfrange\n\
+                    4 beginbfchar\n<2D> <002D>\n<20> <0020>\n<53> <0053>\n<4E> <004E>\nendbfchar\n\
+                    endcmap CMapName currentdict /CMap defineresource pop end end";
+        let mut objects = page_with("BT /F1 9 Tf (SSN bcd-ef-ghij) Tj ET");
+        objects[4] = "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding \
+                      /ToUnicode 6 0 R >>"
+            .into();
+        objects.push(format!("<< /Length {} >>\nstream\n{cmap}\nendstream", cmap.len()));
+        let refs: Vec<&str> = objects.iter().map(String::as_str).collect();
+        let r = read(&handmade(&refs, "/Root 1 0 R")).expect("reads");
+        assert_eq!((r.unreadable_pages, r.findings.count(FindingKind::Ssn)), (0, 1));
     }
 
     #[test]

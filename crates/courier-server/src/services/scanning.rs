@@ -41,7 +41,7 @@ pub struct Scanning {
 
 /// What any one stream inside a PDF may take: a page's contents are decoded whole, and this
 /// bounds the memory one page costs. Pages over it leave the file's text `not_extractable`.
-const MAX_INFLATE: usize = 16 << 20;
+const MAX_INFLATE: usize = 8 << 20;
 
 /// Most uploads inspected at once; more wait for a slot.
 const MAX_INSPECTIONS: usize = 128;
