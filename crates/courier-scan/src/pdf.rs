@@ -1193,6 +1193,12 @@ mod tests {
         out
     }
 
+    /// `handmade` with the catalog as root, read.
+    fn read_pages(objects: &[String]) -> Result<PdfText, String> {
+        let refs: Vec<&str> = objects.iter().map(String::as_str).collect();
+        read(&handmade(&refs, "/Root 1 0 R"))
+    }
+
     fn page_with(content: &str) -> Vec<String> {
         vec![
             "<< /Type /Catalog /Pages 2 0 R >>".into(),
@@ -1237,8 +1243,7 @@ mod tests {
         assert_eq!(pieces.concat(), content.as_bytes());
         assert!(pieces.iter().all(|p| p.len() <= MAX_CONTENT_PIECE));
         let objects = page_with(&content);
-        let refs: Vec<&str> = objects.iter().map(String::as_str).collect();
-        let r = read(&handmade(&refs, "/Root 1 0 R")).expect("reads");
+        let r = read_pages(&objects).expect("reads");
         assert_eq!((r.unreadable_pages, r.findings.count(FindingKind::PaymentCard)), (0, 1));
     }
 
@@ -1287,8 +1292,7 @@ mod tests {
         objects[4] = "<< /Type /Font /Subtype /Type0 /BaseFont /X /Encoding /Identity-H /ToUnicode 6 0 R >>".into();
         let bomb = String::from_utf8_lossy(bomb).into_owned();
         objects.push(format!("<< /Length {} >>\nstream\n{bomb}\nendstream", bomb.len()));
-        let refs: Vec<&str> = objects.iter().map(String::as_str).collect();
-        let r = read(&handmade(&refs, "/Root 1 0 R")).expect("reads");
+        let r = read_pages(&objects).expect("reads");
         assert_eq!((r.unreadable_pages, r.findings.count(FindingKind::PaymentCard)), (1, 0));
     }
 
@@ -1309,8 +1313,7 @@ mod tests {
                 "<< /Type /XObject /Subtype /Image /Width 1 /Height 1 /Length 1 >>\nstream\n\x00\nendstream".into(),
             );
             objects.push("<< /FT /Tx /V (123-45-6789) >>".into()); // 8: a field, parent of a widget
-            let refs: Vec<&str> = objects.iter().map(String::as_str).collect();
-            read(&handmade(&refs, "/Root 1 0 R")).expect("reads")
+            read_pages(&objects).expect("reads")
         };
         let ssn = |r: &PdfText| (r.unreadable_pages, r.findings.count(FindingKind::Ssn));
         // Plain, and with an image: complete, nothing found.
@@ -1344,8 +1347,7 @@ mod tests {
                       /ToUnicode 6 0 R >>"
             .into();
         objects.push(format!("<< /Length {} >>\nstream\n{cmap}\nendstream", cmap.len()));
-        let refs: Vec<&str> = objects.iter().map(String::as_str).collect();
-        let r = read(&handmade(&refs, "/Root 1 0 R")).expect("reads");
+        let r = read_pages(&objects).expect("reads");
         assert_eq!((r.unreadable_pages, r.findings.count(FindingKind::Ssn)), (0, 1));
     }
 
@@ -1380,8 +1382,7 @@ mod tests {
             ));
         }
         objects.push("<< /Type /Page >>".into());
-        let refs: Vec<&str> = objects.iter().map(String::as_str).collect();
-        assert!(read(&handmade(&refs, "/Root 1 0 R")).is_err());
+        assert!(read_pages(&objects).is_err());
     }
 
     #[test]
@@ -1417,13 +1418,11 @@ mod tests {
         // A stream claiming a terabyte.
         let mut objects = page_with("BT /F1 9 Tf (x) Tj ET");
         objects[3] = "<< /Length 1000000000000 >>\nstream\nBT ET\nendstream".into();
-        let refs: Vec<&str> = objects.iter().map(String::as_str).collect();
-        let r = read(&handmade(&refs, "/Root 1 0 R")).expect("the page is skipped");
+        let r = read_pages(&objects).expect("the page is skipped");
         assert_eq!(r.unreadable_pages, 1);
         // A /Length that refers to itself.
         objects[3] = "<< /Length 4 0 R >>\nstream\nBT ET\nendstream".into();
-        let refs: Vec<&str> = objects.iter().map(String::as_str).collect();
-        assert_eq!(read(&handmade(&refs, "/Root 1 0 R")).expect("skipped").unreadable_pages, 1);
+        assert_eq!(read_pages(&objects).expect("skipped").unreadable_pages, 1);
         // Encrypted, or no cross-reference at all, or one that points past the end.
         let plain = page_with("BT ET");
         let refs: Vec<&str> = plain.iter().map(String::as_str).collect();
