@@ -11,7 +11,9 @@ use std::future::Future;
 use std::io::{self, Read};
 use std::pin::Pin;
 use std::rc::Rc;
+use std::sync::{Condvar, Mutex};
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use async_zip::base::read::stream::ZipFileReader;
 use futures_lite::io::{AsyncBufRead, AsyncRead, AsyncReadExt, BufReader};
@@ -50,7 +52,7 @@ pub struct Policy {
     /// Whether to look for personal data at all.
     pub dlp: bool,
     /// Largest PDF or Outlook message held for random access (their structure needs it), in
-    /// a sealed scratch file beyond 1 MiB (`scratch`); a larger PDF is marked "text not
+    /// a sealed scratch file beyond 256 KiB (`scratch`); a larger PDF is marked "text not
     /// extractable", a larger message refused.
     pub max_buffered: u64,
     /// What any one stream inside a PDF (a page's contents, an object stream, a ToUnicode
@@ -61,6 +63,9 @@ pub struct Policy {
     /// When set, every archive entry is also sent to clamd on its own, inflated (besides the
     /// whole upload, which the pipeline streams to clamd).
     pub clamd: Option<(crate::clamd::ClamdAddr, std::time::Duration)>,
+    /// How long a held PDF or message waits for a read slot before the upload is refused as
+    /// busy (`Refusal::Busy`).
+    pub read_slot_wait: Duration,
 }
 
 /// Whether the text of a file was looked at.
@@ -99,6 +104,9 @@ pub enum Refusal {
     /// clamd could not scan an archive entry: fail closed.
     #[error("{0}")]
     ScannerUnavailable(String),
+    /// Every read slot stayed taken for longer than the policy's wait.
+    #[error("too many files are being read; try again shortly")]
+    Busy,
 }
 
 const SNIFF_LEN: usize = 8 * 1024;
@@ -112,13 +120,13 @@ const MAX_MESSAGE: u64 = 64 << 20;
 pub struct Inspector {
     detector: Detector,
     policy: Policy,
-    buffered_slots: tokio::sync::Semaphore,
+    read_slots: ReadSlots,
 }
 
 impl Inspector {
     /// `buffered_at_once` bounds how many PDFs or messages are held (and read) at a time.
     pub fn new(detector: Detector, policy: Policy, buffered_at_once: usize) -> Self {
-        Self { detector, policy, buffered_slots: tokio::sync::Semaphore::new(buffered_at_once.max(1)) }
+        Self { detector, policy, read_slots: ReadSlots::new(buffered_at_once) }
     }
 
     pub fn policy(&self) -> &Policy {
@@ -402,15 +410,26 @@ impl<'i> Walk<'i> {
         Ok(())
     }
 
-    /// Holds a whole file for random access if it is not larger than `cap`, taking one of
-    /// the slots: in memory up to 1 MiB, beyond that in a sealed scratch file. Too large: the
-    /// rest is left to the caller to drain, and the text is marked unreadable.
+    /// Holds a whole file for random access if it is not larger than `cap`: in memory up to
+    /// `scratch::IN_MEMORY`, beyond that in a sealed scratch file. Then takes one of the read
+    /// slots, so that a client sending slowly holds only scratch space, never a slot that
+    /// others need. Too large: the rest is left to the caller to drain, and the text is marked
+    /// unreadable.
     async fn hold(
         &mut self,
         r: &mut (impl AsyncRead + Unpin + ?Sized),
         cap: u64,
     ) -> Result<Option<HeldFile<'i>>, Refusal> {
-        let permit = self.inspector.buffered_slots.acquire().await.map_err(|_| Refusal::Interrupted)?;
+        let Some(file) = self.spill(r, cap).await? else { return Ok(None) };
+        let wait = self.inspector.policy.read_slot_wait;
+        let Some(slot) = self.inspector.read_slots.take(wait) else {
+            tracing::warn!(?wait, "no slot free to read a held file: refusing the upload as busy");
+            return Err(Refusal::Busy);
+        };
+        Ok(Some(HeldFile { file, _slot: slot }))
+    }
+
+    async fn spill(&mut self, r: &mut (impl AsyncRead + Unpin + ?Sized), cap: u64) -> Result<Option<Held>, Refusal> {
         let mut head = Vec::new();
         (&mut *r).take(scratch::IN_MEMORY as u64 + 1).read_to_end(&mut head).await.map_err(|e| self.io_refusal(e))?;
         if head.len() as u64 > cap {
@@ -418,7 +437,7 @@ impl<'i> Walk<'i> {
             return Ok(None);
         }
         if head.len() <= scratch::IN_MEMORY {
-            return Ok(Some(HeldFile { file: Held::Memory(io::Cursor::new(head)), _slot: permit }));
+            return Ok(Some(Held::Memory(io::Cursor::new(head))));
         }
         // Scratch space that cannot be written is the scanner failing, not the file: fail closed.
         let unavailable = |e: io::Error| Refusal::ScannerUnavailable(format!("scratch space: {e}"));
@@ -439,8 +458,7 @@ impl<'i> Walk<'i> {
             }
             spill.write(&buf[..n]).map_err(unavailable)?;
         }
-        let file = spill.finish().map_err(unavailable)?;
-        Ok(Some(HeldFile { file, _slot: permit }))
+        spill.finish().map(Some).map_err(unavailable)
     }
 
     /// An OLE compound file: accepted only as an Outlook message without macros.
@@ -636,7 +654,41 @@ impl<'i> Walk<'i> {
 /// A file held for random access, with the slot it occupies.
 struct HeldFile<'s> {
     file: Held,
-    _slot: tokio::sync::SemaphorePermit<'s>,
+    _slot: Slot<'s>,
+}
+
+/// The read slots: a counting semaphore for the inspection thread, which blocks (it runs on
+/// a thread of its own) and must give up after a while. Hand-written because tokio's needs a
+/// runtime's timer, which the inspection thread does not have.
+struct ReadSlots {
+    free: Mutex<usize>,
+    freed: Condvar,
+}
+
+impl ReadSlots {
+    fn new(n: usize) -> Self {
+        Self { free: Mutex::new(n.max(1)), freed: Condvar::new() }
+    }
+
+    fn take(&self, wait: Duration) -> Option<Slot<'_>> {
+        let free = self.free.lock().unwrap_or_else(|p| p.into_inner());
+        let (mut free, _) =
+            self.freed.wait_timeout_while(free, wait, |free| *free == 0).unwrap_or_else(|p| p.into_inner());
+        if *free == 0 {
+            return None;
+        }
+        *free -= 1;
+        Some(Slot(self))
+    }
+}
+
+struct Slot<'s>(&'s ReadSlots);
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        *self.0.free.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+        self.0.freed.notify_one();
+    }
 }
 
 /// The kinds that are ZIP containers.
@@ -738,5 +790,24 @@ impl Read for ChunkReader {
         buf[..n].copy_from_slice(&self.current[..n]);
         bytes::Buf::advance(&mut self.current, n);
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod slot_tests {
+    use super::*;
+
+    #[test]
+    fn a_slot_is_waited_for_with_a_bound_and_given_back_on_drop() {
+        let slots = ReadSlots::new(1);
+        let first = slots.take(Duration::ZERO).expect("one slot");
+        assert!(slots.take(Duration::from_millis(50)).is_none(), "a second taker gives up");
+        std::thread::scope(|s| {
+            let waiter = s.spawn(|| slots.take(Duration::from_secs(10)).is_some());
+            std::thread::sleep(Duration::from_millis(50));
+            drop(first);
+            assert!(waiter.join().unwrap(), "the waiter gets the slot given back");
+        });
+        assert!(slots.take(Duration::ZERO).is_some());
     }
 }

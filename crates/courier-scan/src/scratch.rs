@@ -12,7 +12,7 @@ use courier_crypto::keys::Dek;
 use courier_crypto::stream::{Encryptor, SegmentReader};
 
 /// Files up to this size are held in memory.
-pub const IN_MEMORY: usize = 1 << 20;
+pub const IN_MEMORY: usize = 256 << 10;
 
 /// A file held for random access.
 pub enum Held {

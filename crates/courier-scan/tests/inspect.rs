@@ -155,6 +155,10 @@ fn noise(seed: u64, bytes: usize) -> Vec<String> {
 }
 
 fn inspector_holding(max_buffered: u64, scratch_dir: &std::path::Path) -> courier_scan::Inspector {
+    inspector_with_slots(max_buffered, scratch_dir, 2)
+}
+
+fn inspector_with_slots(max_buffered: u64, scratch_dir: &std::path::Path, slots: usize) -> courier_scan::Inspector {
     let policy = courier_scan::Policy {
         allowed: FileKind::ALL.to_vec(),
         archive: ArchiveLimits::default(),
@@ -163,9 +167,10 @@ fn inspector_holding(max_buffered: u64, scratch_dir: &std::path::Path) -> courie
         max_inflate: 16 << 20,
         scratch_dir: scratch_dir.to_owned(),
         clamd: None,
+        read_slot_wait: std::time::Duration::from_secs(5),
     };
     let detector = courier_scan::Detector::new(&courier_scan::FirmRules::default()).expect("detectors");
-    courier_scan::Inspector::new(detector, policy, 2)
+    courier_scan::Inspector::new(detector, policy, slots)
 }
 
 #[test]
@@ -198,4 +203,47 @@ fn large_pdfs_and_messages_are_read_through_a_sealed_scratch_file() {
     let missing = inspector_holding(64 << 20, &scratch.path().join("gone"));
     let refused = missing.inspect(std::io::Cursor::new(&big_pdf), "big.pdf", None);
     assert!(matches!(refused, Err(Refusal::ScannerUnavailable(ref why)) if why.contains("scratch")), "{refused:?}");
+}
+
+/// Bytes handed over one message at a time, as a slow client sends them; the end comes when
+/// the sender is dropped.
+struct Trickle(std::sync::mpsc::Receiver<Vec<u8>>, std::io::Cursor<Vec<u8>>);
+
+impl std::io::Read for Trickle {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            let n = self.1.read(buf)?;
+            if n > 0 {
+                return Ok(n);
+            }
+            match self.0.recv() {
+                Ok(next) => self.1 = std::io::Cursor::new(next),
+                Err(_) => return Ok(0),
+            }
+        }
+    }
+}
+
+#[test]
+fn a_pdf_still_arriving_holds_no_read_slot() {
+    let pages: Vec<Vec<String>> = vec![noise(1, 600 << 10), lines(&["card 4111 1111 1111 1111"])];
+    let big_pdf = pdf(&pages);
+    let scratch = tempfile::tempdir().expect("scratch");
+    let inspector = std::sync::Arc::new(inspector_with_slots(64 << 20, scratch.path(), 1));
+    // A slow client: half of a PDF, then nothing until the test says so.
+    let (tx, rx) = std::sync::mpsc::channel();
+    tx.send(big_pdf[..big_pdf.len() / 2].to_vec()).unwrap();
+    let slow = {
+        let inspector = inspector.clone();
+        std::thread::spawn(move || inspector.inspect(Trickle(rx, Default::default()), "slow.pdf", None).map(|r| r.text))
+    };
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    // The one slot is free for a PDF that has arrived whole (it would wait 5 s and be refused
+    // as busy if the slow one held the slot).
+    let report = inspector.inspect(std::io::Cursor::new(&big_pdf), "whole.pdf", None).expect("the whole one is read");
+    assert_eq!(report.text, TextStatus::Scanned);
+    assert_eq!(report.findings.into_vec()[0].kind, FindingKind::PaymentCard);
+    tx.send(big_pdf[big_pdf.len() / 2..].to_vec()).unwrap();
+    drop(tx);
+    assert_eq!(slow.join().unwrap().expect("the slow one is read too"), TextStatus::Scanned);
 }

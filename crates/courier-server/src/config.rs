@@ -90,7 +90,7 @@ pub struct Config {
     pub archive_max_ratio: u64,
     pub archive_max_depth: u32,
     /// PDFs and Outlook messages are held for random access up to this size (in memory up to
-    /// 1 MiB, beyond that in a sealed scratch file), at most `scan_buffered_at_once` at a time.
+    /// 256 KiB, beyond that in a sealed scratch file), at most `scan_buffered_at_once` read at a time.
     pub scan_max_buffered: ByteSize,
     pub scan_buffered_at_once: usize,
     /// The firm's own Cedar policies (`*.cedar`), added to the defaults at start.

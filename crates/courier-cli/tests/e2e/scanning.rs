@@ -213,6 +213,58 @@ async fn the_firms_own_keywords_and_patterns_are_found() {
     assert!(!ok && err.contains("([unclosed"), "{err}");
 }
 
+/// The slow-client attack on the read slots: a client sending a PDF slowly must not hold the
+/// slot that reading a PDF's text takes, or a few of them stall every other PDF upload.
+#[tokio::test]
+async fn a_pdf_sent_slowly_does_not_hold_the_slot_other_pdfs_are_read_in() {
+    use futures_util::StreamExt;
+    let env = Env::start_with_config("scan_buffered_at_once = 1\nbusy_wait_secs = 5\n");
+    let (portal, token) = env.create_portal(&[]);
+    let mut rng = courier_scan::fixtures::Rng::new(7);
+    let noise: Vec<String> =
+        (0..20_000).map(|_| (0..80).map(|_| char::from(b'a' + rng.below(26) as u8)).collect()).collect();
+    let file = pdf(&[noise, vec!["Card on file: 4111 1111 1111 1111".to_owned()]]);
+    // Half of it is over one of the server's 256 KiB batches, so the inspector has begun.
+    assert!(file.len() > 800 << 10, "{} bytes", file.len());
+    // Half the file at once, then 1 KiB every 100 ms (above the minimum rate) until released.
+    let released = std::sync::Arc::new(tokio::sync::Notify::new());
+    let slow = {
+        let (file, released) = (file.clone(), released.clone());
+        let url = format!("{}/p/{token}/files", env.base());
+        tokio::spawn(async move {
+            let half = file.len() / 2;
+            let head = futures_util::stream::iter([crate::harness::multipart_head("slow.pdf"), file[..half].to_vec()]);
+            let rest = futures_util::stream::unfold((half, file, released), |(at, file, released)| async move {
+                if at >= file.len() {
+                    return None;
+                }
+                let fast = tokio::select! {
+                    () = released.notified() => true,
+                    () = tokio::time::sleep(std::time::Duration::from_millis(100)) => false,
+                };
+                let end = if fast { file.len() } else { (at + 1024).min(file.len()) };
+                Some((file[at..end].to_vec(), (end, file, released)))
+            });
+            let tail = futures_util::stream::iter([format!("\r\n--{}--\r\n", crate::harness::BOUNDARY).into_bytes()]);
+            let body = head.chain(rest).chain(tail).map(Ok::<_, std::io::Error>);
+            crate::harness::post_multipart_stream(url, reqwest::Body::wrap_stream(body)).await.map(|r| r.status())
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    // While the slow one is still arriving, a whole PDF is read at once: had the slow one taken
+    // the only slot, this one would wait busy_wait_secs and get a 503.
+    assert_eq!(upload(env.base(), &token, &[("whole.pdf", &file)]).await.status(), 201);
+    assert!(!slow.is_finished(), "the slow upload ended before the test could use it");
+    let docs = env.docs(Some(&portal));
+    assert_eq!(docs.len(), 1);
+    assert_eq!(docs[0]["scan"]["status"], "flagged", "{}", docs[0]);
+    released.notify_one();
+    assert_eq!(slow.await.unwrap().expect("slow upload"), 201);
+    let docs = env.docs(Some(&portal));
+    assert_eq!(docs.len(), 2);
+    assert!(docs.iter().all(|d| d["scan"]["status"] == "flagged"), "{docs:?}");
+}
+
 #[tokio::test]
 async fn a_pdf_larger_than_memory_holds_is_read_through_sealed_scratch_space() {
     let env = Env::start();

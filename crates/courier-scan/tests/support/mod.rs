@@ -18,6 +18,7 @@ pub fn inspector_with(archive: ArchiveLimits) -> Inspector {
         max_inflate: 16 << 20,
         scratch_dir: std::env::temp_dir(),
         clamd: None,
+        read_slot_wait: std::time::Duration::from_secs(5),
     };
     Inspector::new(Detector::new(&FirmRules::default()).expect("detectors"), policy, 2)
 }

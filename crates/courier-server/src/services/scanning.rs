@@ -64,6 +64,7 @@ impl Scanning {
             // Made with the data directory's other folders at start-up.
             scratch_dir: config.data_dir.join("scratch"),
             clamd: config.clamd().map(|addr| (addr, Duration::from_secs(config.clamd_timeout_secs.max(1)))),
+            read_slot_wait: Duration::from_secs(config.busy_wait_secs.max(1)),
         };
         Ok(Self {
             inspector: Arc::new(Inspector::new(detector, policy, config.scan_buffered_at_once)),
@@ -224,6 +225,7 @@ fn refusal_error(r: Refusal) -> Error {
         Refusal::Archive(reason) => Error::Refused(courier_scan::kind::capitalise(&reason)),
         Refusal::Interrupted => Error::BadRequest("the upload was interrupted".into()),
         Refusal::ScannerUnavailable(detail) => scanner_unavailable(&clamd::Unavailable(detail)),
+        Refusal::Busy => Error::Busy("Too many files are being checked; please try again shortly.".into()),
     }
 }
 
