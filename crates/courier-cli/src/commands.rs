@@ -224,6 +224,7 @@ async fn portal(me: &Acting, cmd: PortalCommand) -> Result<ExitCode> {
             retention,
             owner,
             no_notify,
+            language,
             json,
         } => {
             let expires_at_ms = match (expires_in, expires_at) {
@@ -250,6 +251,7 @@ async fn portal(me: &Acting, cmd: PortalCommand) -> Result<ExitCode> {
                 retention,
                 owner,
                 notify: Some(!no_notify),
+                language: language.map(|l| l.parse()).transpose().map_err(anyhow::Error::msg)?,
             };
             let link = service(me.create_portal(req).await)?;
             warn_default_link_base(me);

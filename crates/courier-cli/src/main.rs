@@ -370,6 +370,9 @@ enum PortalCommand {
         /// Do not tell the owner about uploads.
         #[arg(long)]
         no_notify: bool,
+        /// The language of the client's page: en or fr (default: the client's browser).
+        #[arg(long)]
+        language: Option<String>,
         #[command(flatten)]
         json: Json,
     },

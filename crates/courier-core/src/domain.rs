@@ -108,6 +108,14 @@ word_enum!(
 );
 
 word_enum!(
+    /// A language the client and share pages are written in.
+    Language, "language" {
+        En => "en",
+        Fr => "fr",
+    }
+);
+
+word_enum!(
     /// How far a staff session got.
     SessionStage, "session stage" {
         /// Password given, second factor owed.

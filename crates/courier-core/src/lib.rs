@@ -8,8 +8,8 @@ pub mod time_fmt;
 pub mod units;
 
 pub use domain::{
-    DlpAction, LifecycleFacts, MemberRole, PortalFacts, PortalStatus, Role, ScanStatus, Sensitivity, SessionStage,
-    ShareStatus, ShredReason, UnknownWord,
+    DlpAction, Language, LifecycleFacts, MemberRole, PortalFacts, PortalStatus, Role, ScanStatus, Sensitivity,
+    SessionStage, ShareStatus, ShredReason, UnknownWord,
 };
 pub use filename::{FileName, is_invisible_format_char};
 pub use ids::{DocumentId, PortalId, UserId};

@@ -1,26 +1,50 @@
-// Progressive enhancement of the client upload form: per-file progress bars, drag and drop,
-// cancel. Without JavaScript the form posts normally and the server answers with a receipt page.
+// Progressive enhancement of the client upload form: per-file progress bars and states, drag
+// and drop, cancel, and a summary that says how many files arrived. Without JavaScript the form
+// posts normally and the server answers with a receipt page. Words come from the page
+// (#messages, in the page's language); staff pages have none and fall back to English.
 (() => {
   const form = document.getElementById("upload");
   if (!form || !window.XMLHttpRequest || !window.FormData) return;
   const input = document.getElementById("files");
   const queue = document.getElementById("queue");
   const receipt = document.getElementById("receipt");
+  const summary = document.getElementById("summary");
   const drop = form.querySelector(".drop");
   const maxSize = Number(form.dataset.max);
   const maxFiles = Number(form.dataset.maxFiles);
+  const words = (document.getElementById("messages") || { dataset: {} }).dataset;
+  const english = {
+    waiting: "waiting", tooLarge: "too large: this file is over the size limit", sending: "sending",
+    checking: "checking", accepted: "received", refused: "refused", failed: "not sent",
+    connectionLost: "connection lost; not sent", cancelled: "cancelled", cancel: "Cancel", progress: "Progress of {name}",
+    summaryAll: "All files were received: {total}.",
+    summarySome: "Files received: {received} of {total}; not received: {refused}. The reason is shown next to each file.",
+    summaryNone: "No file was received. The reasons are shown next to each file.",
+    receiptHeading: "Received, thank you", receiptKeep: "Keep this receipt: the SHA-256 fingerprint proves exactly which file arrived.",
+    receiptFile: "File", receiptSize: "Size", receiptFingerprint: "SHA-256", receiptLine: "Receipt {id} · {when}",
+    receiptPrint: "Print or save this receipt",
+  };
+  const say = (key, vars) => (words[key] || english[key]).replace(/\{(\w+)\}/g, (m, v) => (vars && v in vars ? String(vars[v]) : m));
   let files = [];
 
   const el = (tag, text) => { const e = document.createElement(tag); if (text !== undefined) e.textContent = text; return e; };
 
+  function setState(file, text, kind) {
+    file.row.state.textContent = text;
+    file.row.li.dataset.state = kind;
+  }
+
   function show(list) {
     files = Array.from(list).slice(0, maxFiles);
+    summary.hidden = true;
     queue.replaceChildren(...files.map((f) => {
       const li = el("li");
       const bar = el("progress"); bar.max = 1; bar.value = 0;
-      const state = el("span", f.size > maxSize ? "too large" : "ready");
+      bar.setAttribute("aria-label", say("progress", { name: f.name }));
+      const state = el("span");
       li.append(el("span", f.name), bar, state);
       f.row = { bar, state, li };
+      if (f.size > maxSize) setState(f, say("tooLarge"), "refused"); else setState(f, say("waiting"), "waiting");
       return li;
     }));
   }
@@ -38,18 +62,32 @@
       const csrf = form.querySelector("input[name=csrf_token]");
       if (csrf) body.append("csrf_token", csrf.value);
       body.append("file", file, file.name);
-      const cancel = el("button", "Cancel"); cancel.type = "button"; cancel.className = "link";
+      const cancel = el("button", say("cancel")); cancel.type = "button"; cancel.className = "link";
       cancel.addEventListener("click", () => xhr.abort());
-      file.row.state.replaceChildren(cancel);
-      xhr.upload.addEventListener("progress", (e) => { if (e.lengthComputable) file.row.bar.value = e.loaded / e.total; });
+      setState(file, say("sending"), "sending");
+      file.row.state.append(" ", cancel);
+      xhr.upload.addEventListener("progress", (e) => {
+        if (!e.lengthComputable) return;
+        file.row.bar.value = e.loaded / e.total;
+        // Every byte is sent; the server is checking the file before it answers.
+        if (e.loaded === e.total) setState(file, say("checking"), "checking");
+      });
       xhr.addEventListener("load", () => {
         let data = null;
         try { data = JSON.parse(xhr.responseText); } catch { /* not JSON */ }
-        if (xhr.status === 201 && data) { file.row.state.textContent = "sent"; file.row.bar.value = 1; resolve(data.receipt || { files: [] }); }
-        else { file.row.state.textContent = (data && data.detail) || "failed"; resolve(null); }
+        if (xhr.status === 201 && data) {
+          file.row.bar.value = 1;
+          setState(file, say("accepted"), "accepted");
+          resolve(data.receipt || { files: [] });
+        } else {
+          // A refused file's bar is not left full: the reason replaces it.
+          file.row.bar.hidden = true;
+          setState(file, `${say("refused")}: ${(data && data.detail) || say("failed")}`, "refused");
+          resolve(null);
+        }
       });
-      xhr.addEventListener("error", () => { file.row.state.textContent = "connection lost"; resolve(null); });
-      xhr.addEventListener("abort", () => { file.row.state.textContent = "cancelled"; resolve(null); });
+      xhr.addEventListener("error", () => { file.row.bar.hidden = true; setState(file, say("connectionLost"), "refused"); resolve(null); });
+      xhr.addEventListener("abort", () => { file.row.bar.hidden = true; setState(file, say("cancelled"), "refused"); resolve(null); });
       xhr.open("POST", form.action);
       xhr.setRequestHeader("Accept", "application/json");
       xhr.send(body);
@@ -67,16 +105,25 @@
     }
     // Staff uploads: show the matter page again once every file is in.
     if (form.dataset.reload !== undefined && receipts.length === files.length) { window.location.reload(); return; }
-    if (!receipts.length) return;
+    const received = receipts.length;
+    const total = files.length;
+    summary.textContent = received === total ? say("summaryAll", { total })
+      : received === 0 ? say("summaryNone") : say("summarySome", { received, total, refused: total - received });
+    summary.className = received === total ? "notice" : "error";
+    summary.hidden = false;
+    summary.focus();
+    if (!received) return;
     const table = el("table");
-    const head = el("tr"); ["File", "Size (bytes)", "SHA-256"].forEach((h) => head.append(el("th", h)));
+    const head = el("tr"); [say("receiptFile"), say("receiptSize"), say("receiptFingerprint")].forEach((h) => head.append(el("th", h)));
     table.append(head);
     receipts.forEach((r) => r.files.forEach((f) => {
       const hash = el("td"); const code = el("code", f.sha256); code.className = "hash"; hash.append(code);
       const tr = el("tr"); tr.append(el("td", f.name), el("td", String(f.size)), hash); table.append(tr);
     }));
-    receipt.replaceChildren(el("h2", "Received, thank you"), el("p", "Keep this receipt: the SHA-256 fingerprint proves exactly which file arrived."), table,
-      el("p", "Receipt " + receipts.map((r) => r.id).join(", ")));
+    const lines = receipts.map((r) => el("p", say("receiptLine", { id: r.id, when: r.received_at || "" })));
+    const print = el("button", say("receiptPrint")); print.type = "button"; print.className = "link";
+    print.addEventListener("click", () => window.print());
+    receipt.replaceChildren(el("h2", say("receiptHeading")), el("p", say("receiptKeep")), table, ...lines, print);
     receipt.hidden = false;
     form.reset();
     files = [];

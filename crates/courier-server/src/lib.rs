@@ -4,6 +4,7 @@
 pub mod backup;
 pub mod config;
 pub mod error;
+pub mod i18n;
 pub mod metrics;
 pub mod services;
 pub mod startup;

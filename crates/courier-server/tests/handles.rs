@@ -112,6 +112,7 @@ async fn every_handle_method_refuses_an_outsider() {
         retention: None,
         owner: None,
         notify: None,
+        language: None,
     };
     let portal = operator.create_portal(portal).await.unwrap().id;
     let doc = operator.upload_to_matter(&matter, &mut memo()).await.unwrap().remove(0).id;
@@ -171,6 +172,7 @@ async fn every_handle_method_refuses_an_outsider() {
         retention: None,
         owner: None,
         notify: None,
+        language: None,
     };
     tried.insert("create_portal");
     let ghost = "00000000-0000-4000-8000-000000000000";

@@ -38,6 +38,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (8, "passkeys", include_str!("../migrations/0008_passkeys.sql")),
     (9, "lifecycle", include_str!("../migrations/0009_lifecycle.sql")),
     (10, "watch", include_str!("../migrations/0010_watch.sql")),
+    (11, "language", include_str!("../migrations/0011_language.sql")),
 ];
 
 /// A migration's SQL for `backend`: the byte type, byte literals and (in 0001's comment) the

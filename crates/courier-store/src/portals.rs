@@ -32,6 +32,8 @@ pub struct PortalRecord {
     /// Who is told about uploads (a user id), and whether they want to be.
     pub owner_id: Option<String>,
     pub owner_email: Option<String>,
+    /// The client page's language; `None`: the client's browser decides.
+    pub language: Option<courier_core::Language>,
     pub notify: bool,
 }
 
@@ -50,13 +52,14 @@ pub struct NewPortal<'a> {
     pub retention_ms: Option<i64>,
     pub owner_id: Option<&'a str>,
     pub notify: bool,
+    pub language: Option<&'a str>,
 }
 
 const SELECT: &str = "SELECT p.id, p.matter_id, m.name AS matter_name, \
      CASE WHEN m.archived_at IS NULL THEN 0 ELSE 1 END AS matter_archived, p.label, p.passcode_hash, \
      p.max_file_size, p.expires_at, p.enabled, p.created_by, p.created_at, p.deleted_at, \
      p.allowed_types, p.dlp_action, p.retention_ms, m.retention_ms AS matter_retention_ms, \
-     p.owner_id, (SELECT u.email FROM users u WHERE u.id = p.owner_id) AS owner_email, p.notify, \
+     p.owner_id, (SELECT u.email FROM users u WHERE u.id = p.owner_id) AS owner_email, p.notify, p.language, \
      (SELECT COUNT(*) FROM documents d WHERE d.portal_id = p.id AND d.deleted_at IS NULL) AS document_count, \
      (SELECT MAX(d.uploaded_at) FROM documents d WHERE d.portal_id = p.id) AS last_upload_at \
      FROM portals p LEFT JOIN matters m ON m.id = p.matter_id";
@@ -84,14 +87,15 @@ fn from_row(row: &AnyRow) -> Result<PortalRecord> {
         owner_id: col(row, "owner_id")?,
         owner_email: col(row, "owner_email")?,
         notify: col::<i64>(row, "notify")? != 0,
+        language: crate::word_or_null(row, "language")?,
     })
 }
 
 pub async fn insert(conn: &mut AnyConnection, p: &NewPortal<'_>) -> Result<()> {
     sqlx::query(
         "INSERT INTO portals (id, matter_id, label, token_hash, passcode_hash, max_file_size, expires_at, \
-         enabled, created_by, created_at, allowed_types, dlp_action, retention_ms, owner_id, notify) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9, $10, $11, $12, $13, $14)",
+         enabled, created_by, created_at, allowed_types, dlp_action, retention_ms, owner_id, notify, language) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9, $10, $11, $12, $13, $14, $15)",
     )
     .bind(p.id)
     .bind(p.matter_id)
@@ -107,6 +111,7 @@ pub async fn insert(conn: &mut AnyConnection, p: &NewPortal<'_>) -> Result<()> {
     .bind(p.retention_ms)
     .bind(p.owner_id)
     .bind(i64::from(p.notify))
+    .bind(p.language)
     .execute(conn)
     .await
     .map_err(StoreError::on_conflict)?;

@@ -99,6 +99,7 @@ async fn portals_documents_and_shredding_behave_alike() {
                 retention_ms: (id == "p1").then_some(100),
                 owner_id: None,
                 notify: true,
+                language: (id == "p1").then_some("fr"),
             };
             portals::insert(&mut tx, &portal).await.unwrap();
         }
@@ -188,8 +189,8 @@ async fn portals_documents_and_shredding_behave_alike() {
         let listed = portals::list(db.pool()).await.unwrap();
         let p1 = listed.iter().find(|p| p.id == "p1").unwrap();
         assert_eq!(
-            (p1.allowed_types.as_deref(), p1.dlp_action),
-            (Some("pdf,docx"), Some(courier_core::DlpAction::Block)),
+            (p1.allowed_types.as_deref(), p1.dlp_action, p1.language),
+            (Some("pdf,docx"), Some(courier_core::DlpAction::Block), Some(courier_core::Language::Fr)),
             "{name}"
         );
         // A word changed behind Courier's back is an error, never the default (fail closed).
@@ -223,6 +224,7 @@ async fn portals_documents_and_shredding_behave_alike() {
             retention_ms: None,
             owner_id: None,
             notify: true,
+            language: None,
         };
         assert!(matches!(portals::insert(&mut tx, &clash).await, Err(courier_store::StoreError::Conflict)), "{name}");
     }

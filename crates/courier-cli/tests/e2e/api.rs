@@ -95,6 +95,17 @@ async fn tokens_are_scoped_and_act_within_their_users_rights() {
     assert_eq!(r.status(), 201);
     let link: Value = r.json().await.unwrap();
     assert!(link["url"].as_str().unwrap().contains("/p/") && link["expires_at"].is_string());
+    // The client page's language: a known one is kept, an unknown one refused (nothing made).
+    let r = writer.post("/api/v1/portals", serde_json::json!({ "label": "En français", "language": "fr" })).await;
+    assert_eq!(r.status(), 201);
+    let fr: Value = r.json().await.unwrap();
+    let listed = env.cli_json(&["portal", "list", "--json"], None);
+    assert!(listed.as_array().unwrap().iter().any(|p| p["id"] == fr["id"] && p["language"] == "fr"), "{listed}");
+    let before = listed.as_array().unwrap().len();
+    let r = writer.post("/api/v1/portals", serde_json::json!({ "label": "X", "language": "klingon" })).await;
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("not a language"));
+    assert_eq!(env.cli_json(&["portal", "list", "--json"], None).as_array().unwrap().len(), before);
     let r = writer.post(&format!("/api/v1/portals/{}/disable", link["id"].as_str().unwrap()), Value::Null).await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.json::<Value>().await.unwrap()["enabled"], false);

@@ -9,6 +9,7 @@ mod accounts;
 mod api;
 mod audit;
 mod backups;
+mod clients;
 mod cluster;
 mod crash;
 mod harness;

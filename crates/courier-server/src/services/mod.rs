@@ -141,6 +141,11 @@ impl Courier {
         &self.metrics
     }
 
+    /// The firm's time zone (`timezone`), in which pages and mails show times.
+    pub fn timezone(&self) -> &jiff::tz::TimeZone {
+        &self.watch.timezone
+    }
+
     /// The clock for expiries; tests move it forward.
     pub fn clock(&self) -> &clock::Clock {
         &self.clock

@@ -38,6 +38,8 @@ pub struct PortalRequest {
     pub owner: Option<String>,
     /// Tell the owner about uploads (default on).
     pub notify: Option<bool>,
+    /// The client page's language; `None`: the client's browser decides.
+    pub language: Option<courier_core::Language>,
 }
 
 /// What staff see of a portal.
@@ -66,6 +68,8 @@ pub struct PortalView {
     /// Who is told about uploads, and whether they are.
     pub owner: Option<String>,
     pub notify: bool,
+    /// The client page's language (`en`, `fr`); `null`: the client's browser decides.
+    pub language: Option<&'static str>,
 }
 
 /// A link shown once: at creation and after "new link".
@@ -91,6 +95,7 @@ pub struct OpenPortal {
     pub dlp_action: DlpAction,
     /// How long files sent through it stay (told to the client).
     pub retention: DurationSpec,
+    pub language: Option<courier_core::Language>,
 }
 
 pub fn status(p: &PortalRecord, now: i64) -> PortalStatus {
@@ -158,6 +163,7 @@ pub fn view(p: &PortalRecord, now: i64, scanning: &Scanning, firm_retention: Dur
         retention_from,
         owner: p.owner_email.clone(),
         notify: p.notify,
+        language: p.language.map(courier_core::Language::as_str),
     }
 }
 
@@ -248,6 +254,7 @@ impl Courier {
                 retention_ms: req.retention.map(courier_core::DurationSpec::as_millis),
                 owner_id: owner_id.as_deref(),
                 notify,
+                language: req.language.map(courier_core::Language::as_str),
             },
         )
         .await?;
@@ -255,7 +262,7 @@ impl Courier {
             "portal_id": id, "matter_id": matter_id, "expires_at": req.expires_at_ms.map(rfc3339),
             "passcode": passcode_hash.is_some(), "max_file_size": max.bytes(),
             "allowed_types": allowed, "dlp_action": dlp_action, "retention": req.retention,
-            "owner_id": owner_id, "notify": notify,
+            "owner_id": owner_id, "notify": notify, "language": req.language,
         });
         tx.record(caller, AuditAction::PortalCreate, &format!("portal:{id}"), details).await?;
         tx.commit().await?;
@@ -425,6 +432,7 @@ impl Courier {
             passcode_hash: p.passcode_hash,
             max_file_size,
             expires_at: p.expires_at,
+            language: p.language,
         })
     }
 }
@@ -448,6 +456,7 @@ mod tests {
             owner_id: None,
             owner_email: None,
             notify: true,
+            language: None,
             created_at: 0,
             deleted_at: None,
             document_count: 0,

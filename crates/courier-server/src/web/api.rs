@@ -101,6 +101,8 @@ pub struct NewPortal {
     retention: Option<String>,
     /// Mail the token's user about uploads (default true).
     notify: Option<bool>,
+    /// The client page's language, `en` or `fr`; the client's browser decides when absent.
+    language: Option<String>,
 }
 
 #[utoipa::path(post, path = "/api/v1/portals", tag = "portals", request_body = NewPortal,
@@ -128,6 +130,7 @@ pub async fn create_portal(
         retention: body.retention.as_deref().map(str::parse::<DurationSpec>).transpose().map_err(bad)?,
         owner: None,
         notify: body.notify,
+        language: body.language.as_deref().map(str::parse).transpose()?,
     };
     let link = me.create_portal(req).await?;
     Ok((StatusCode::CREATED, Json(link)).into_response())

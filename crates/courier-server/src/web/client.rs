@@ -2,9 +2,10 @@
 //! itself and the receipt. A client never sees other uploads to the portal.
 
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use courier_core::Language;
 use courier_core::time_fmt::rfc3339;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -20,6 +21,22 @@ const UNLOCK_COOKIE: &str = "courier_portal";
 
 pub(super) fn wants_json(headers: &HeaderMap) -> bool {
     headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("application/json"))
+}
+
+/// The language a client asked for with `?lang=` (an unknown one is ignored).
+pub(super) fn asked_language(query: Option<&str>) -> Option<Language> {
+    #[derive(Deserialize)]
+    struct Asked {
+        lang: Option<String>,
+    }
+    let asked: Asked = serde_urlencoded::from_str(query?).ok()?;
+    asked.lang?.parse().ok()
+}
+
+/// The language of a client or share page: `?lang=`, the portal's, the browser's, English.
+pub(super) fn page_language(query: Option<&str>, portal: Option<Language>, headers: &HeaderMap) -> Language {
+    let accept = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
+    crate::i18n::choose(asked_language(query).map(Language::as_str), portal, accept)
 }
 
 /// The unlock cookie the request sent for a portal link.
@@ -41,6 +58,8 @@ struct PageContext<'a> {
     /// The accepted types, for people ("PDF, DOCX, …") and for the file picker (".pdf,.docx").
     accepted: String,
     accept: String,
+    /// The language switch links to `/{switch}/{token}`.
+    switch: &'static str,
 }
 
 fn page_context<'a>(
@@ -61,6 +80,7 @@ fn page_context<'a>(
         error,
         accepted: courier_scan::kind::list(allowed),
         accept: courier_scan::kind::picker_extensions(allowed),
+        switch: "p",
     }
 }
 
@@ -68,12 +88,15 @@ pub async fn portal_page(
     State(state): State<AppState>,
     Path(token): Path<String>,
     ip: ClientIp,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response> {
     let link = state.courier.portal_link(&token, ip.0).await?;
     let locked = link.locked(unlock_cookie(&state.courier, &headers).as_deref());
     let template = if locked { "client_passcode.html" } else { "client_portal.html" };
-    Ok(state.templates.render(template, page_context(&state.courier, link.portal(), &token, None))?.into_response())
+    let lang = page_language(query.as_deref(), link.portal().language, &headers);
+    let ctx = page_context(&state.courier, link.portal(), &token, None);
+    Ok(state.templates.render_in(template, lang, ctx)?.into_response())
 }
 
 #[derive(Deserialize)]
@@ -85,6 +108,8 @@ pub async fn unlock(
     State(state): State<AppState>,
     Path(token): Path<String>,
     ip: ClientIp,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
     Form(form): Form<UnlockForm>,
 ) -> Result<Response> {
     let courier = &state.courier;
@@ -93,19 +118,18 @@ pub async fn unlock(
         return Ok(Redirect::to(&format!("/p/{token}")).into_response());
     }
     let Some(value) = link.unlock(Zeroizing::new(form.passcode)).await? else {
-        let ctx = page_context(
-            courier,
-            link.portal(),
-            &token,
-            Some("That passcode is not right. Please check it and try again.".into()),
-        );
-        return Ok((StatusCode::UNAUTHORIZED, state.templates.render("client_passcode.html", ctx)?).into_response());
+        let lang = page_language(query.as_deref(), link.portal().language, &headers);
+        // The template translates the message key.
+        let ctx = page_context(courier, link.portal(), &token, Some("passcode-wrong".into()));
+        let page = state.templates.render_in("client_passcode.html", lang, ctx)?;
+        return Ok((StatusCode::UNAUTHORIZED, page).into_response());
     };
     super::unlocked_redirect(
         courier,
         &super::staff::path_cookie_name(courier, UNLOCK_COOKIE),
         &format!("/p/{token}"),
         &value,
+        asked_language(query.as_deref()),
     )
 }
 
@@ -123,6 +147,7 @@ pub async fn upload(
     State(state): State<AppState>,
     Path(token): Path<String>,
     ip: ClientIp,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: axum::body::Body,
 ) -> Result<Response> {
@@ -148,7 +173,8 @@ pub async fn upload(
         let body = json!({ "receipt": { "id": receipt_id, "received_at": received_at, "files": files } });
         return Ok((StatusCode::CREATED, axum::Json(body)).into_response());
     }
+    let lang = page_language(query.as_deref(), portal.language, &headers);
     let ctx = json!({ "firm": courier.config().firm_name, "label": portal.label, "token": token,
         "receipt_id": receipt_id, "received_at": received_at, "files": files });
-    Ok((StatusCode::CREATED, state.templates.render("client_receipt.html", ctx)?).into_response())
+    Ok((StatusCode::CREATED, state.templates.render_in("client_receipt.html", lang, ctx)?).into_response())
 }

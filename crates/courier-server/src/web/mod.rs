@@ -76,12 +76,23 @@ fn field(pairs: &[(String, String)], name: &str) -> String {
 
 /// A redirect back to a link's page (`/p/<token>` or `/s/<token>`) setting the signed cookie
 /// that proves its passcode was given, scoped to that link's path.
-fn unlocked_redirect(courier: &Courier, cookie_name: &str, link_path: &str, value: &str) -> crate::Result<Response> {
+fn unlocked_redirect(
+    courier: &Courier,
+    cookie_name: &str,
+    link_path: &str,
+    value: &str,
+    lang: Option<courier_core::Language>,
+) -> crate::Result<Response> {
     let secure = if staff::secure(courier) { "; Secure" } else { "" };
     let max_age = courier.config().portal_unlock_secs;
     let cookie =
         format!("{cookie_name}={value}; Path={link_path}; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}");
-    let mut resp = axum::response::Redirect::to(link_path).into_response();
+    // The language the client picked goes on with it.
+    let to = match lang {
+        Some(lang) => format!("{link_path}?lang={lang}"),
+        None => link_path.to_owned(),
+    };
+    let mut resp = axum::response::Redirect::to(&to).into_response();
     let cookie = HeaderValue::from_str(&cookie).map_err(|e| crate::Error::internal("cookie", e))?;
     resp.headers_mut().insert(header::SET_COOKIE, cookie);
     Ok(resp)
@@ -140,9 +151,14 @@ const FORM_BODY_LIMIT: usize = 64 * 1024;
 
 pub fn router(courier: Arc<Courier>) -> Router {
     let limiter = Arc::new(middleware::RateLimiter::new(courier.config().rate_limit_per_minute));
+    let templates = templates::Templates::new(
+        Arc::new(crate::i18n::Catalog::new()),
+        courier.timezone().clone(),
+        courier.config().timezone.clone(),
+    );
     let state = AppState {
         courier,
-        templates: Arc::new(templates::Templates::new()),
+        templates: Arc::new(templates),
         limiter,
         probe_counters: Arc::new(tokio::sync::Semaphore::new(PROBE_COUNTERS)),
     };

@@ -4,7 +4,7 @@
 
 use axum::Form;
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use courier_core::time_fmt::rfc3339;
@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::json;
 use zeroize::Zeroizing;
 
-use super::client::wants_json;
+use super::client::{asked_language, page_language, wants_json};
 use super::{AppState, ClientIp, cookie};
 use crate::services::handles::ShareLink;
 use crate::{Error, Result};
@@ -43,16 +43,18 @@ pub async fn share_page(
     State(state): State<AppState>,
     Path(token): Path<String>,
     ip: ClientIp,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response> {
     let (link, cookie) = open(&state, &token, ip, &headers).await?;
     let firm = &state.courier.config().firm_name;
+    let lang = page_language(query.as_deref(), None, &headers);
     if link.locked(cookie.as_deref()) {
         if wants_json(&headers) {
             return Err(Error::Unauthenticated);
         }
-        let ctx = json!({ "firm": firm, "token": token, "error": null });
-        return Ok(no_store(state.templates.render("client_share_passcode.html", ctx)?.into_response()));
+        let ctx = json!({ "firm": firm, "token": token, "error": null, "switch": "s" });
+        return Ok(no_store(state.templates.render_in("client_share_passcode.html", lang, ctx)?.into_response()));
     }
     let files = link.files(cookie.as_deref()).await?;
     let share = link.share();
@@ -61,8 +63,8 @@ pub async fn share_page(
         return Ok(no_store(axum::Json(json!({ "files": files })).into_response()));
     }
     let ctx = json!({ "firm": firm, "token": token, "recipient": share.recipient, "files": files,
-        "expires_at": share.expires_at.map(rfc3339), "max_downloads": share.max_downloads });
-    Ok(no_store(state.templates.render("client_share.html", ctx)?.into_response()))
+        "expires_at": share.expires_at.map(rfc3339), "max_downloads": share.max_downloads, "switch": "s" });
+    Ok(no_store(state.templates.render_in("client_share.html", lang, ctx)?.into_response()))
 }
 
 #[derive(Deserialize)]
@@ -74,6 +76,8 @@ pub async fn unlock(
     State(state): State<AppState>,
     Path(token): Path<String>,
     ip: ClientIp,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
     Form(form): Form<UnlockForm>,
 ) -> Result<Response> {
     let courier = &state.courier;
@@ -82,9 +86,11 @@ pub async fn unlock(
         return Ok(Redirect::to(&format!("/s/{token}")).into_response());
     }
     let Some(value) = link.unlock(Zeroizing::new(form.passcode)).await? else {
-        let ctx = json!({ "firm": courier.config().firm_name, "token": token,
-            "error": "That passcode is not right. Please check it and try again." });
-        let page = state.templates.render("client_share_passcode.html", ctx)?;
+        let lang = page_language(query.as_deref(), None, &headers);
+        // The template translates the message key.
+        let ctx = json!({ "firm": courier.config().firm_name, "token": token, "error": "passcode-wrong",
+            "switch": "s" });
+        let page = state.templates.render_in("client_share_passcode.html", lang, ctx)?;
         return Ok(no_store((StatusCode::UNAUTHORIZED, page).into_response()));
     };
     super::unlocked_redirect(
@@ -92,6 +98,7 @@ pub async fn unlock(
         &super::staff::path_cookie_name(courier, UNLOCK_COOKIE),
         &format!("/s/{token}"),
         &value,
+        asked_language(query.as_deref()),
     )
 }
 

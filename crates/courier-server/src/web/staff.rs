@@ -144,6 +144,9 @@ pub struct CreatePortalForm {
     /// `off` not to be told about uploads; anything else (or absent): on.
     #[serde(default)]
     notify: String,
+    /// `en`, `fr`; empty: the client's browser decides.
+    #[serde(default)]
+    language: String,
 }
 
 fn parse_portal_form(form: &CreatePortalForm, now: i64) -> Result<PortalRequest> {
@@ -171,6 +174,7 @@ fn parse_portal_form(form: &CreatePortalForm, now: i64) -> Result<PortalRequest>
             .map_err(bad)?,
         owner: None,
         notify: Some(form.notify.trim() != "off"),
+        language: Some(form.language.trim()).filter(|s| !s.is_empty()).map(str::parse).transpose()?,
     })
 }
 

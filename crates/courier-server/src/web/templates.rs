@@ -1,10 +1,16 @@
 //! HTML templates (minijinja, auto-escaping), compiled into the binary.
 
+use std::sync::Arc;
+
 use axum::response::Html;
-use minijinja::Environment;
+use courier_core::Language;
+use fluent_bundle::{FluentArgs, FluentValue};
+use minijinja::value::Kwargs;
+use minijinja::{Environment, ErrorKind, State};
 use serde::Serialize;
 
 use crate::Error;
+use crate::i18n::Catalog;
 
 const TEMPLATES: &[(&str, &str)] = &[
     ("layout.html", include_str!("../../templates/layout.html")),
@@ -44,7 +50,8 @@ pub struct Templates {
 }
 
 impl Templates {
-    pub fn new() -> Self {
+    /// `timezone` (with its IANA `zone_name`) is the firm's, in which pages show times.
+    pub fn new(catalog: Arc<Catalog>, timezone: jiff::tz::TimeZone, zone_name: String) -> Self {
         let mut env = Environment::new();
         for (name, source) in TEMPLATES {
             // Templates are compiled in; a broken one is a build defect caught by every test.
@@ -58,10 +65,25 @@ impl Templates {
             serde_json::from_value::<courier_scan::FindingKind>(serde_json::Value::String(kind.clone()))
                 .map_or(kind, |k| k.describe().to_owned())
         });
-        // "2026-12-08T11:08:51Z" -> "2026-12-08 11:08 UTC"
-        env.add_filter("when", |t: String| match t.split_once('T') {
-            Some((date, time)) => format!("{date} {} UTC", time.get(..5).unwrap_or(time)),
-            None => t,
+        // "2026-12-08T11:08:51Z" -> "2026-12-08 12:08 Europe/Paris", in the firm's time zone.
+        env.add_filter("when", move |t: String| match t.parse::<jiff::Timestamp>() {
+            Ok(at) => format!("{} {zone_name}", at.to_zoned(timezone.clone()).strftime("%Y-%m-%d %H:%M")),
+            Err(_) => t,
+        });
+        // t("key", var=value, …): the message in the page's language (`lang`, else English).
+        env.add_function("t", move |state: &State, key: &str, vars: Kwargs| {
+            let lang =
+                state.lookup("lang").and_then(|v| v.as_str().and_then(|s| s.parse().ok())).unwrap_or(Language::En);
+            let mut args = FluentArgs::new();
+            for name in vars.args() {
+                let value: minijinja::Value = vars.get(name)?;
+                let value = match value.as_i64() {
+                    Some(n) => FluentValue::from(n),
+                    None => FluentValue::from(value.to_string()),
+                };
+                args.set(name.to_owned(), value);
+            }
+            catalog.message(lang, key, Some(&args)).map_err(|e| minijinja::Error::new(ErrorKind::InvalidOperation, e))
         });
         Self { env }
     }
@@ -76,15 +98,46 @@ impl Templates {
         let t = self.env.get_template(name).map_err(|e| Error::internal("template", e))?;
         t.render(ctx).map(Html).map_err(|e| Error::internal("template render", e))
     }
+
+    /// Renders a client or share page in `lang` (`<html lang>`, the messages of `t()`).
+    pub fn render_in(&self, name: &str, lang: Language, ctx: impl Serialize) -> Result<Html<String>, Error> {
+        let ctx = minijinja::context! { lang => lang.as_str(), ..minijinja::Value::from_serialize(&ctx) };
+        self.render(name, ctx)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use serde_json::json;
 
+    /// Every `t("key")` in a template names a message of every language, also in branches the
+    /// rendering test does not take.
+    #[test]
+    fn every_message_a_template_asks_for_exists_in_every_language() {
+        let catalog = crate::i18n::Catalog::new();
+        let mut asked = 0;
+        for (name, source) in super::TEMPLATES {
+            for quote in ['"', '\''] {
+                for (at, _) in source.match_indices(&format!("t({quote}")) {
+                    let rest = &source[at + 3..];
+                    let key = &rest[..rest.find(quote).unwrap_or(0)];
+                    asked += 1;
+                    for lang in courier_core::Language::ALL {
+                        assert!(catalog.has(*lang, key), "{name} asks for {key:?}, missing in {lang}");
+                    }
+                }
+            }
+        }
+        assert!(asked > 40, "only {asked} messages found: the scan is broken");
+    }
+
     #[test]
     fn every_template_compiles_renders_and_escapes() {
-        let t = super::Templates::new();
+        let t = super::Templates::new(
+            std::sync::Arc::new(crate::i18n::Catalog::new()),
+            jiff::tz::TimeZone::UTC,
+            "UTC".into(),
+        );
         assert!(t.broken().is_empty(), "broken templates: {:?}", t.broken());
         let hostile = "<script>alert(1)</script>";
         let mut ctx = json!({
@@ -111,7 +164,7 @@ mod tests {
                     "members": [{"email": hostile, "role": "paralegal"}], "portals": [{"label": hostile, "expires_at": null}],
                     "shares": [{"recipient": hostile, "expires_at": null}], "last_reviewed_at": null, "flags": [hostile]}]},
             "portal": {"id": "p", "label": hostile, "status": "active", "enabled": true, "max_file_size": 5, "created_at": "x"},
-            "url": "u", "qr_svg": "<svg></svg>", "email": "e", "totp_secret": "s", "receipt_id": "r", "received_at": "now",
+            "switch": "p", "url": "u", "qr_svg": "<svg></svg>", "email": "e", "totp_secret": "s", "receipt_id": "r", "received_at": "now",
         });
         let accounts = json!({
             "codes": [hostile], "continue": "/", "has_passkey": true, "passwordless": true, "reset": true, "notice": hostile, "me": "u1", "single_session": true,
@@ -150,8 +203,10 @@ mod tests {
             all.extend(more);
         }
         for (name, _) in super::TEMPLATES {
-            let html = t.render(name, &ctx).unwrap_or_else(|e| panic!("{name}: {e:?}")).0;
-            assert!(!html.contains(hostile), "{name} does not escape");
+            for lang in courier_core::Language::ALL {
+                let html = t.render_in(name, *lang, &ctx).unwrap_or_else(|e| panic!("{name} in {lang}: {e:?}")).0;
+                assert!(!html.contains(hostile), "{name} does not escape");
+            }
         }
     }
 }

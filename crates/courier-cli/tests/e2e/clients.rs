@@ -1,0 +1,148 @@
+//! The client's side through the real server: the language of client and share pages (a
+//! `?lang=` switch, the portal's language, the browser's), the uniform 404 whatever the
+//! language, and times in the firm's time zone.
+
+use crate::harness::{Env, client};
+
+async fn page(url: &str, accept_language: Option<&str>) -> (u16, String) {
+    let mut req = client().get(url);
+    if let Some(l) = accept_language {
+        req = req.header("Accept-Language", l);
+    }
+    let r = req.send().await.unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn the_client_page_speaks_the_portals_or_the_browsers_language() {
+    let env = Env::start_with_config("firm_name = \"Cabinet Durand & Associés\"\ntimezone = \"Europe/Paris\"\n");
+    let (_, token) = env.create_portal(&["--expires-at", "2099-06-30T22:30:00Z"]);
+    let url = format!("{}/p/{token}", env.base());
+
+    let (status, en) = page(&url, None).await;
+    assert_eq!(status, 200);
+    assert!(en.contains("<html lang=\"en\">") && en.contains("Send securely"), "{en}");
+    // Times are in the firm's zone: 22:30 UTC is 00:30 the next day in Paris (summer time).
+    assert!(en.contains("2099-07-01 00:30 Europe&#x2f;Paris"), "{en}");
+
+    let (_, fr) = page(&url, Some("fr-BE,fr;q=0.9,en;q=0.5")).await;
+    assert!(fr.contains("<html lang=\"fr\">"), "{fr}");
+    assert!(fr.contains("Envoyer en toute sécurité"), "{fr}");
+    assert!(fr.contains("Envoyer des documents à Cabinet Durand &amp; Associés"), "the firm's name, escaped: {fr}");
+    assert!(!fr.contains("Send securely"), "English left on the French page");
+    // The script's words come from the page, in its language.
+    assert!(fr.contains("data-connection-lost=\"connexion perdue ; non envoyé\""), "{fr}");
+
+    // The visible switch wins over the browser.
+    let (_, switched) = page(&format!("{url}?lang=en"), Some("fr")).await;
+    assert!(switched.contains("<html lang=\"en\">"));
+    assert!(switched.contains(&format!("href=\"/p/{token}?lang=fr\"")), "the switch links to French");
+    // An unknown language is ignored, not an error.
+    let (status, other) = page(&format!("{url}?lang=de"), Some("fr")).await;
+    assert_eq!(status, 200);
+    assert!(other.contains("<html lang=\"fr\">"));
+
+    // A portal opened in French is French for a browser that asks for English, until switched.
+    let (_, fr_token) = env.create_portal(&["--language", "fr"]);
+    let fr_url = format!("{}/p/{fr_token}", env.base());
+    assert!(page(&fr_url, Some("en-GB")).await.1.contains("<html lang=\"fr\">"));
+    assert!(page(&format!("{fr_url}?lang=en"), Some("en-GB")).await.1.contains("<html lang=\"en\">"));
+    let shown = env.cli_json(&["portal", "list", "--json"], None);
+    let languages: Vec<_> = shown.as_array().unwrap().iter().map(|p| p["language"].clone()).collect();
+    assert!(languages.contains(&serde_json::json!("fr")) && languages.contains(&serde_json::Value::Null), "{shown}");
+
+    // A language Courier does not have is refused with a clear error, and nothing is made.
+    let before = env.cli_json(&["portal", "list", "--json"], None).as_array().unwrap().len();
+    let (ok, _, err) = env.cli(&["portal", "create", "--label", "X", "--language", "de", "--json"], None);
+    assert!(!ok && err.contains("\"de\" is not a language"), "{err}");
+    assert_eq!(env.cli_json(&["portal", "list", "--json"], None).as_array().unwrap().len(), before);
+}
+
+#[tokio::test]
+async fn the_uniform_404_is_one_byte_string_in_every_language() {
+    let env = Env::start();
+    let (_, token) = env.create_portal(&["--language", "fr"]);
+    let id = env.cli_json(&["portal", "list", "--json"], None)[0]["id"].as_str().unwrap().to_owned();
+    assert!(env.cli(&["portal", "disable", &id], None).0);
+    let bad = "A".repeat(43);
+    let mut bodies = Vec::new();
+    for (path, lang) in [
+        (format!("/p/{bad}"), None),
+        (format!("/p/{bad}"), Some("fr")),
+        (format!("/p/{bad}?lang=fr"), Some("fr")),
+        (format!("/p/{token}"), Some("fr")),
+        (format!("/p/{token}?lang=fr"), None),
+        (format!("/s/{bad}?lang=fr"), Some("fr-FR")),
+    ] {
+        let (status, body) = page(&format!("{}{path}", env.base()), lang).await;
+        assert_eq!(status, 404, "{path}");
+        bodies.push(body);
+    }
+    assert!(bodies.windows(2).all(|w| w[0] == w[1]), "the 404 differs by language or link: {bodies:?}");
+}
+
+#[tokio::test]
+async fn passcode_receipt_and_share_pages_follow_the_language() {
+    let env = Env::start();
+    let p = env
+        .cli_json(&["portal", "create", "--label", "Dossier", "--passcode-stdin", "--json"], Some("horse-battery-9\n"));
+    let token = p["token"].as_str().unwrap();
+    let c = client();
+    let base = env.base();
+
+    let r = c.get(format!("{base}/p/{token}?lang=fr")).send().await.unwrap();
+    let body = r.text().await.unwrap();
+    assert!(body.contains("Code d&#x27;accès") || body.contains("Code d'accès"), "{body}");
+    assert!(body.contains(&format!("action=\"/p/{token}/unlock?lang=fr\"")), "{body}");
+    let wrong =
+        c.post(format!("{base}/p/{token}/unlock?lang=fr")).form(&[("passcode", "not-the-one")]).send().await.unwrap();
+    assert_eq!(wrong.status(), 401);
+    let body = wrong.text().await.unwrap();
+    assert!(body.contains("n&#x27;est pas le bon") || body.contains("n'est pas le bon"), "{body}");
+    let right = c
+        .post(format!("{base}/p/{token}/unlock?lang=fr"))
+        .form(&[("passcode", "horse-battery-9")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(right.status(), 303);
+    assert_eq!(right.headers()["location"], format!("/p/{token}?lang=fr").as_str(), "the choice goes on");
+
+    // The receipt of a form post without JavaScript, in French.
+    let form = reqwest::multipart::Form::new()
+        .part("file", reqwest::multipart::Part::bytes(b"Notes de la cliente\n".to_vec()).file_name("notes.txt"));
+    let r = c.post(format!("{base}/p/{token}/files?lang=fr")).multipart(form).send().await.unwrap();
+    assert_eq!(r.status(), 201);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("<html lang=\"fr\">") && body.contains("Bien reçu, merci"), "{body}");
+    assert!(body.contains(&format!("href=\"/p/{token}?lang=fr\"")), "{body}");
+
+    // A share page follows the recipient's browser.
+    let matter = env.cli_json(&["matter", "create", "--name", "Durand", "--json"], None);
+    let m = matter["id"].as_str().unwrap();
+    let path = env.data_dir().parent().unwrap().join("rapport.txt");
+    std::fs::write(&path, b"Rapport d'expertise\n").unwrap();
+    let doc = env.cli_json(&["doc", "upload", "--matter", m, path.to_str().unwrap(), "--json"], None);
+    let share = env.cli_json(
+        &[
+            "share",
+            "create",
+            "--matter",
+            m,
+            "--doc",
+            doc["id"].as_str().unwrap(),
+            "--recipient",
+            "Maître Martin",
+            "--max-downloads",
+            "2",
+            "--json",
+        ],
+        None,
+    );
+    let url = share["url"].as_str().unwrap();
+    let (status, body) = page(url, Some("fr-FR,fr;q=0.9")).await;
+    assert_eq!(status, 200);
+    assert!(body.contains("Documents pour Maître Martin"), "{body}");
+    assert!(body.contains("Chaque fichier peut être téléchargé 2 fois."), "{body}");
+    assert!(page(url, Some("en-US")).await.1.contains("Each file can be downloaded 2 times."));
+}

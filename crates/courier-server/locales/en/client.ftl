@@ -1,0 +1,66 @@
+# The pages a client or a share recipient sees (English). Every key here is also in
+# ../fr/client.ftl; a test fails when one is missing.
+
+language-switch-label = Language
+firm-line = { $firm }
+
+## The upload page (client_portal.html)
+portal-title = Send documents to { $firm }
+portal-intro = Use this page to send documents securely to { $firm }. Files are encrypted as soon as they arrive; only the firm can open them. Once the firm has taken them into its own records they are deleted from this portal. You will not see other people's uploads, and they will not see yours.
+portal-limits = Up to { $max_files } files at a time, each at most { $max_size }.
+portal-accepted = Accepted: { $accepted }. Programs, scripts and Office files with macros are refused.
+portal-kept = Files you send are kept here for at most { $kept_for }, then deleted for good; the firm often deletes them sooner, once they are in its own records.
+link-works-until = This link works until { $when }.
+portal-choose = Choose files, or drop them here
+portal-send = Send securely
+portal-contact = Questions? { $contact }
+
+## The passcode forms (client_passcode.html, client_share_passcode.html)
+passcode-title = Passcode — { $firm }
+passcode-portal-intro = This portal is protected by a passcode. { $firm } gave it to you separately from the link.
+passcode-share-intro = These documents are protected by a passcode. { $firm } gave it to you separately from the link.
+passcode-label = Passcode
+passcode-continue = Continue
+passcode-wrong = That passcode is not right. Please check it and try again.
+
+## The receipt (client_receipt.html and the page's script)
+receipt-title = Receipt — { $firm }
+receipt-heading = Received, thank you
+receipt-intro = { $firm } has received these files for “{ $label }”. Keep this receipt: the SHA-256 fingerprint proves exactly which file arrived.
+receipt-keep = Keep this receipt: the SHA-256 fingerprint proves exactly which file arrived.
+receipt-file = File
+receipt-size = Size
+receipt-fingerprint = SHA-256
+receipt-line = Receipt { $id } · { $when }
+receipt-print = Print or save this receipt
+receipt-more = Send more files
+
+## Per-file states on the upload page (upload.js); the script fills in {total}, {received}, {refused}
+file-waiting = waiting
+file-too-large = too large: this file is over the size limit
+file-sending = sending
+file-checking = checking
+file-accepted = received
+file-refused = refused
+file-failed = not sent
+file-connection-lost = connection lost; not sent
+file-cancelled = cancelled
+file-cancel = Cancel
+file-progress = Progress of { $name }
+summary-all = All files were received: { "{total}" }.
+summary-some = Files received: { "{received}" } of { "{total}" }; not received: { "{refused}" }. The reason is shown next to each file.
+summary-none = No file was received. The reasons are shown next to each file.
+
+## The share page (client_share.html)
+share-title = Documents from { $firm }
+share-heading = Documents for { $recipient }
+share-intro = { $firm } shares these documents with you. Each download is recorded, and PDF and image files carry your name and the time of the download.
+share-downloads = { $max ->
+    [one] Each file can be downloaded once.
+   *[other] Each file can be downloaded { $max } times.
+}
+share-file = File
+share-size = Size
+share-download = Download
+share-downloaded = downloaded
+share-none = No files are available.

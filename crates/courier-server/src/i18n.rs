@@ -1,0 +1,181 @@
+//! The languages of the client and share pages: Fluent message files compiled into the binary
+//! (`locales/<lang>/*.ftl`), one bundle per language, and the choice of language for a request.
+//! Sentences are whole messages with their variables, never pieced together.
+
+use std::collections::HashMap;
+
+use courier_core::Language;
+use fluent_bundle::concurrent::FluentBundle;
+use fluent_bundle::{FluentArgs, FluentResource};
+use unic_langid::LanguageIdentifier;
+
+const SOURCES: &[(Language, &str)] = &[
+    (Language::En, include_str!("../locales/en/client.ftl")),
+    (Language::Fr, include_str!("../locales/fr/client.ftl")),
+];
+
+/// Every language's messages.
+pub struct Catalog {
+    bundles: HashMap<Language, FluentBundle<FluentResource>>,
+}
+
+impl Catalog {
+    /// Builds the bundles. The files are compiled in, so an error is a build defect that every
+    /// test run catches (`catalog_tests`); it is logged, and the messages it concerns are missing.
+    pub fn new() -> Self {
+        let mut bundles = HashMap::new();
+        for (lang, source) in SOURCES {
+            let resource = FluentResource::try_new((*source).to_owned()).unwrap_or_else(|(partial, errors)| {
+                tracing::error!(language = %lang, ?errors, "a message file does not parse");
+                partial
+            });
+            let id = LanguageIdentifier::from_parts(lang.as_str().parse().unwrap_or_default(), None, None, &[]);
+            let mut bundle = FluentBundle::new_concurrent(vec![id]);
+            // The pages are HTML, escaped by the template engine; Unicode isolation marks
+            // around every variable would only show up in copied text.
+            bundle.set_use_isolating(false);
+            if let Err(errors) = bundle.add_resource(resource) {
+                tracing::error!(language = %lang, ?errors, "a message file defines a message twice");
+            }
+            bundles.insert(*lang, bundle);
+        }
+        Self { bundles }
+    }
+
+    /// Whether every message file parsed (the tests require it).
+    #[cfg(test)]
+    fn sound() -> bool {
+        SOURCES.iter().all(|(_, s)| FluentResource::try_new((*s).to_owned()).is_ok())
+    }
+
+    /// The message `key` in `lang` with its variables. A missing key or variable is an error
+    /// (the page fails to render, and the tests with it), never an English fallback.
+    pub fn message(&self, lang: Language, key: &str, args: Option<&FluentArgs<'_>>) -> Result<String, String> {
+        let bundle = self.bundles.get(&lang).ok_or_else(|| format!("no messages for {lang}"))?;
+        let pattern = bundle
+            .get_message(key)
+            .and_then(|m| m.value())
+            .ok_or_else(|| format!("message {key:?} is missing in {lang}"))?;
+        let mut errors = Vec::new();
+        let text = bundle.format_pattern(pattern, args, &mut errors);
+        if !errors.is_empty() {
+            return Err(format!("message {key:?} in {lang}: {errors:?}"));
+        }
+        Ok(text.into_owned())
+    }
+
+    /// Whether `lang` has the message `key`.
+    pub fn has(&self, lang: Language, key: &str) -> bool {
+        self.bundles.get(&lang).is_some_and(|b| b.has_message(key))
+    }
+
+    /// Every message id of `lang`, for the completeness test.
+    #[cfg(test)]
+    fn keys(lang: Language) -> std::collections::BTreeSet<String> {
+        let source = SOURCES.iter().find(|(l, _)| *l == lang).map(|(_, s)| *s).unwrap_or_default();
+        let resource = FluentResource::try_new(source.to_owned()).unwrap_or_else(|(r, _)| r);
+        resource
+            .entries()
+            .filter_map(|e| match e {
+                fluent_syntax::ast::Entry::Message(m) => Some(m.id.name.to_owned()),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+impl Default for Catalog {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The language of a client or share page: an explicit `?lang=` first, then the one the
+/// lawyer chose for the portal, then the browser's `Accept-Language`, then English.
+pub fn choose(query: Option<&str>, portal: Option<Language>, accept_language: Option<&str>) -> Language {
+    if let Some(lang) = query.and_then(|q| q.parse().ok()) {
+        return lang;
+    }
+    if let Some(lang) = portal {
+        return lang;
+    }
+    accept_language.map_or(Language::En, from_accept_language)
+}
+
+fn from_accept_language(header: &str) -> Language {
+    let requested = fluent_langneg::accepted_languages::parse(header);
+    let available: Vec<LanguageIdentifier> = Language::ALL.iter().filter_map(|l| l.as_str().parse().ok()).collect();
+    let default: Option<LanguageIdentifier> = Language::En.as_str().parse().ok();
+    let chosen = fluent_langneg::negotiate_languages(
+        &requested,
+        &available,
+        default.as_ref(),
+        fluent_langneg::NegotiationStrategy::Lookup,
+    );
+    chosen.first().and_then(|id| id.language.as_str().parse().ok()).unwrap_or(Language::En)
+}
+
+#[cfg(test)]
+mod catalog_tests {
+    use super::*;
+
+    #[test]
+    fn every_language_has_every_message() {
+        assert!(Catalog::sound(), "a message file does not parse");
+        let catalog = Catalog::new();
+        let english = Catalog::keys(Language::En);
+        assert!(english.len() > 20, "{english:?}");
+        for lang in Language::ALL {
+            let keys = Catalog::keys(*lang);
+            let missing: Vec<_> = english.difference(&keys).collect();
+            let extra: Vec<_> = keys.difference(&english).collect();
+            assert!(missing.is_empty() && extra.is_empty(), "{lang}: missing {missing:?}, not in English {extra:?}");
+            for key in &english {
+                // Variables are given as text here; plural selectors fall back to their default.
+                let mut args = FluentArgs::new();
+                for var in [
+                    "firm",
+                    "max_files",
+                    "max_size",
+                    "accepted",
+                    "kept_for",
+                    "when",
+                    "contact",
+                    "label",
+                    "id",
+                    "name",
+                    "recipient",
+                    "max",
+                ] {
+                    args.set(var, "x");
+                }
+                catalog.message(*lang, key, Some(&args)).unwrap_or_else(|e| panic!("{e}"));
+            }
+        }
+    }
+
+    #[test]
+    fn a_missing_key_is_an_error_not_english() {
+        let catalog = Catalog::new();
+        assert!(catalog.message(Language::Fr, "no-such-message", None).is_err());
+        let mut args = FluentArgs::new();
+        args.set("firm", "Dewey & Partners");
+        assert_eq!(
+            catalog.message(Language::Fr, "portal-title", Some(&args)).unwrap(),
+            "Envoyer des documents à Dewey & Partners"
+        );
+    }
+
+    #[test]
+    fn the_language_is_chosen_by_query_then_portal_then_browser() {
+        assert_eq!(choose(None, None, None), Language::En);
+        assert_eq!(choose(None, None, Some("fr-BE,fr;q=0.9,en;q=0.8")), Language::Fr);
+        assert_eq!(choose(None, None, Some("de-DE,fr;q=0.5")), Language::Fr);
+        assert_eq!(choose(None, None, Some("de-DE,es;q=0.5")), Language::En);
+        assert_eq!(choose(None, None, Some("en-GB,fr;q=0.5")), Language::En);
+        assert_eq!(choose(None, Some(Language::Fr), Some("en-GB")), Language::Fr);
+        assert_eq!(choose(Some("en"), Some(Language::Fr), Some("fr")), Language::En);
+        assert_eq!(choose(Some("xx"), None, Some("fr")), Language::Fr, "an unknown ?lang is ignored");
+        assert_eq!(choose(None, None, Some(&"x,".repeat(10_000))), Language::En);
+    }
+}
