@@ -28,6 +28,12 @@ pub struct Config {
     /// Base of the links Courier hands out; default `http://<bind>`.
     pub public_url: Option<String>,
     pub firm_name: String,
+    /// The firm's logo (PNG or SVG, at most 512 KiB) on client and share pages.
+    pub firm_logo: Option<PathBuf>,
+    /// `#rrggbb` for buttons and links on client and share pages.
+    pub brand_color: Option<String>,
+    /// One line shown to clients, e.g. who to call with questions.
+    pub client_contact: Option<String>,
     pub master_key_file: Option<PathBuf>,
     pub audit_key_file: Option<PathBuf>,
     /// Addresses of reverse proxies allowed to set `X-Forwarded-For`/`-Proto`. Needed (or TLS)
@@ -197,6 +203,9 @@ impl Default for Config {
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             public_url: None,
             firm_name: "Courier".to_owned(),
+            firm_logo: None,
+            brand_color: None,
+            client_contact: None,
             master_key_file: None,
             audit_key_file: None,
             trusted_proxy: Vec::new(),
@@ -335,6 +344,9 @@ const SETTINGS: &[(&str, Kind)] = &[
     ("bind", Kind::Text),
     ("public_url", Kind::Text),
     ("firm_name", Kind::Text),
+    ("firm_logo", Kind::Text),
+    ("brand_color", Kind::Text),
+    ("client_contact", Kind::Text),
     ("master_key_file", Kind::Text),
     ("audit_key_file", Kind::Text),
     ("trusted_proxy", Kind::List),

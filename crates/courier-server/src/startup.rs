@@ -74,8 +74,9 @@ pub(crate) async fn open_unchecked(config: Config) -> Result<(Arc<Courier>, Oper
     let address_key = courier_crypto::MacKey::derive(&audit_seed, b"courier client address key v1");
     let blobs = blob_store(&config)?;
     let watch = crate::services::watch::WatchSettings::load(&config).map_err(Error::BadRequest)?;
+    let branding = crate::services::branding::Branding::load(&config).map_err(Error::BadRequest)?;
     let (courier, operator) =
-        Courier::new(config, db, blobs, keys, signer, cookie_key, address_key, scanning, authz, watch);
+        Courier::new(config, db, blobs, keys, signer, cookie_key, address_key, scanning, authz, watch, branding);
     Ok((Arc::new(courier), operator))
 }
 

@@ -146,3 +146,46 @@ async fn passcode_receipt_and_share_pages_follow_the_language() {
     assert!(body.contains("Chaque fichier peut être téléchargé 2 fois."), "{body}");
     assert!(page(url, Some("en-US")).await.1.contains("Each file can be downloaded 2 times."));
 }
+
+#[tokio::test]
+async fn the_firms_logo_colour_and_contact_are_on_client_pages_and_checked_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let logo = dir.path().join("logo.svg");
+    let svg = b"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"10\" height=\"10\"><script>alert(1)</script></svg>";
+    std::fs::write(&logo, svg).unwrap();
+    let env = Env::start_with_config(&format!(
+        "firm_name = \"Durand\"\nfirm_logo = {:?}\nbrand_color = \"#0B5D1E\"\nclient_contact = \"Maître Durand <+33 1 23 45 67 89>\"\n",
+        logo.to_str().unwrap()
+    ));
+    let (_, token) = env.create_portal(&[]);
+    let (_, body) = page(&format!("{}/p/{token}", env.base()), Some("fr")).await;
+    assert!(
+        body.contains("src=\"&#x2f;static&#x2f;brand-logo\"") || body.contains("src=\"/static/brand-logo\""),
+        "{body}"
+    );
+    assert!(body.contains("href=\"/static/brand.css\""), "{body}");
+    assert!(body.contains("Des questions ? Maître Durand &lt;+33 1 23 45 67 89&gt;"), "escaped contact: {body}");
+    let r = client().get(format!("{}/static/brand-logo", env.base())).send().await.unwrap();
+    assert_eq!(r.headers()["content-type"], "image/svg+xml");
+    let csp = r.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    assert!(csp.contains("default-src 'none'") && csp.contains("sandbox"), "the SVG's script cannot run: {csp}");
+    assert_eq!(r.bytes().await.unwrap().as_ref(), svg);
+    let css = client().get(format!("{}/static/brand.css", env.base())).send().await.unwrap().text().await.unwrap();
+    assert_eq!(css.trim(), ":root { --accent: #0b5d1e; }");
+    // Staff pages keep Courier's own look.
+    let (_, login) = page(&format!("{}/login", env.base()), None).await;
+    assert!(!login.contains("brand.css") && !login.contains("Des questions"));
+
+    // An operator's mistake stops the server with a clear error instead of a broken page.
+    for (toml, says) in [
+        ("brand_color = \"#ffe600\"\n", "too light"),
+        ("brand_color = \"green\"\n", "not a colour"),
+        ("firm_logo = \"/nonexistent/logo.png\"\n", "/nonexistent/logo.png"),
+    ] {
+        let bad = Env::offline(toml);
+        let out = bad.command().args(["serve", "--bind", "127.0.0.1:0"]).output().unwrap();
+        assert!(!out.status.success(), "{toml}: serve started");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{toml}: {err}");
+    }
+}

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod audit_events;
 pub mod authz;
 pub mod backup;
+pub mod branding;
 pub mod certificates;
 pub mod clock;
 pub mod documents;
@@ -78,6 +79,7 @@ pub struct Courier {
     /// The lockdown switch as last read, briefly cached.
     lockdown: watch::lockdown::Cached,
     metrics: Arc<crate::metrics::Metrics>,
+    branding: branding::Branding,
 }
 
 impl Courier {
@@ -94,6 +96,7 @@ impl Courier {
         scanning: scanning::Scanning,
         authz: authz::Authorizer,
         watch: watch::WatchSettings,
+        branding: branding::Branding,
     ) -> (Self, OperatorKey) {
         let watch = Arc::new(watch);
         let stamping_permits = config.watermark_at_once.max(1);
@@ -122,6 +125,7 @@ impl Courier {
             watch,
             lockdown: Default::default(),
             metrics: Arc::default(),
+            branding,
         };
         (courier, OperatorKey(()))
     }
@@ -139,6 +143,11 @@ impl Courier {
     /// Counters and gauges for `/metrics`.
     pub fn metrics(&self) -> &crate::metrics::Metrics {
         &self.metrics
+    }
+
+    /// The firm's logo, colour and contact line for client pages.
+    pub fn branding(&self) -> &branding::Branding {
+        &self.branding
     }
 
     /// The firm's time zone (`timezone`), in which pages and mails show times.

@@ -1,11 +1,19 @@
 //! Static assets, compiled into the binary. Scripts are files (no inline script), so the
 //! CSP can forbid inline script entirely.
 
-use axum::extract::Path;
+use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
+use super::AppState;
 use crate::Error;
+
+/// The firm's logo, if `firm_logo` is set.
+const LOGO: &str = "brand-logo";
+/// The firm's colour, if `brand_color` is set.
+const BRAND_CSS: &str = "brand.css";
+/// An SVG logo opened on its own is a document: nothing in it may run or load.
+const LOGO_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; sandbox";
 
 const ASSETS: &[(&str, &str, &str)] = &[
     ("app.css", "text/css; charset=utf-8", include_str!("../../assets/app.css")),
@@ -14,7 +22,23 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("passkeys.js", "text/javascript; charset=utf-8", include_str!("../../assets/passkeys.js")),
 ];
 
-pub async fn serve(Path(file): Path<String>) -> Response {
+pub async fn serve(State(state): State<AppState>, Path(file): Path<String>) -> Response {
+    let brand = state.courier.branding();
+    if let (LOGO, Some((bytes, content_type))) = (file.as_str(), &brand.logo) {
+        let mut resp = bytes.clone().into_response();
+        let h = resp.headers_mut();
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(LOGO_CSP));
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+        return resp;
+    }
+    if let (BRAND_CSS, Some(color)) = (file.as_str(), &brand.color) {
+        // The colour was checked at start-up (`#rrggbb`), so it cannot end the rule.
+        let mut resp = format!(":root {{ --accent: {color}; }}\n").into_response();
+        resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8"));
+        resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+        return resp;
+    }
     match ASSETS.iter().find(|(name, _, _)| *name == file) {
         Some((_, content_type, body)) => {
             let mut resp = (*body).into_response();

@@ -28,7 +28,8 @@ pub async fn security_headers(State(state): State<AppState>, req: Request, next:
     let over_tls = config.tls() || forwarded_https(&req, &config.trusted_proxy);
     let mut resp = next.run(req).await;
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    // A handler may set a stricter policy of its own (the firm's SVG logo).
+    h.entry(header::CONTENT_SECURITY_POLICY).or_insert(HeaderValue::from_static(CSP));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     h.insert(

@@ -155,6 +155,7 @@ pub fn router(courier: Arc<Courier>) -> Router {
         Arc::new(crate::i18n::Catalog::new()),
         courier.timezone().clone(),
         courier.config().timezone.clone(),
+        courier.branding(),
     );
     let state = AppState {
         courier,

@@ -51,8 +51,16 @@ pub struct Templates {
 
 impl Templates {
     /// `timezone` (with its IANA `zone_name`) is the firm's, in which pages show times.
-    pub fn new(catalog: Arc<Catalog>, timezone: jiff::tz::TimeZone, zone_name: String) -> Self {
+    pub fn new(
+        catalog: Arc<Catalog>,
+        timezone: jiff::tz::TimeZone,
+        zone_name: String,
+        brand: &crate::services::branding::Branding,
+    ) -> Self {
         let mut env = Environment::new();
+        env.add_global("brand_logo", brand.logo.is_some());
+        env.add_global("brand_css", brand.color.is_some());
+        env.add_global("client_contact", brand.contact.clone());
         for (name, source) in TEMPLATES {
             // Templates are compiled in; a broken one is a build defect caught by every test.
             if let Err(e) = env.add_template(name, source) {
@@ -137,6 +145,11 @@ mod tests {
             std::sync::Arc::new(crate::i18n::Catalog::new()),
             jiff::tz::TimeZone::UTC,
             "UTC".into(),
+            &crate::services::branding::Branding {
+                logo: Some((Vec::new(), "image/png")),
+                color: Some("#000000".into()),
+                contact: Some("<script>alert(1)</script>".into()),
+            },
         );
         assert!(t.broken().is_empty(), "broken templates: {:?}", t.broken());
         let hostile = "<script>alert(1)</script>";
