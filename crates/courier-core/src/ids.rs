@@ -48,3 +48,5 @@ macro_rules! typed_id {
 typed_id!(PortalId);
 typed_id!(DocumentId);
 typed_id!(UserId);
+// A resumable (tus) upload in progress.
+typed_id!(UploadId);

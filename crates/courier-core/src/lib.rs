@@ -12,5 +12,5 @@ pub use domain::{
     SessionStage, ShareStatus, ShredReason, UnknownWord,
 };
 pub use filename::{FileName, is_invisible_format_char};
-pub use ids::{DocumentId, PortalId, UserId};
+pub use ids::{DocumentId, PortalId, UploadId, UserId};
 pub use units::{ByteSize, DurationSpec, ParseError};

@@ -34,6 +34,10 @@ pub struct Config {
     pub brand_color: Option<String>,
     /// One line shown to clients, e.g. who to call with questions.
     pub client_contact: Option<String>,
+    /// How long a resumable upload may stay unfinished (and a finished one's receipt kept).
+    pub tus_expiry: DurationSpec,
+    /// Unfinished resumable uploads per portal link at a time.
+    pub tus_unfinished_per_link: usize,
     pub master_key_file: Option<PathBuf>,
     pub audit_key_file: Option<PathBuf>,
     /// Addresses of reverse proxies allowed to set `X-Forwarded-For`/`-Proto`. Needed (or TLS)
@@ -206,6 +210,8 @@ impl Default for Config {
             firm_logo: None,
             brand_color: None,
             client_contact: None,
+            tus_expiry: DurationSpec(std::time::Duration::from_secs(24 * 3600)),
+            tus_unfinished_per_link: 20,
             master_key_file: None,
             audit_key_file: None,
             trusted_proxy: Vec::new(),
@@ -347,6 +353,8 @@ const SETTINGS: &[(&str, Kind)] = &[
     ("firm_logo", Kind::Text),
     ("brand_color", Kind::Text),
     ("client_contact", Kind::Text),
+    ("tus_expiry", Kind::Text),
+    ("tus_unfinished_per_link", Kind::Number),
     ("master_key_file", Kind::Text),
     ("audit_key_file", Kind::Text),
     ("trusted_proxy", Kind::List),

@@ -41,6 +41,9 @@ pub enum Error {
     #[error("{0}")]
     Refused(String),
     /// The malware scanner is down or does not answer: uploads fail closed.
+    /// tus: the bytes of a `PATCH` do not match its `Upload-Checksum` (status 460).
+    #[error("the bytes sent do not match their checksum; send them again")]
+    ChecksumMismatch,
     #[error("malware scanning is unavailable")]
     ScanUnavailable,
     /// The database or blob store cannot be reached; the client may retry.
@@ -67,6 +70,7 @@ impl Error {
             Self::UnsupportedType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Refused(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::ScanUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::ChecksumMismatch => StatusCode::from_u16(460).unwrap_or(StatusCode::BAD_REQUEST),
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

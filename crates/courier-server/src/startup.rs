@@ -41,7 +41,7 @@ pub(crate) async fn open_unchecked(config: Config) -> Result<(Arc<Courier>, Oper
         .map_err(|e| Error::BadRequest(format!("policy: {e}")))?;
     // `scratch`: the inspector's sealed, unlinked scratch files (on the data disk, which is
     // sized for documents).
-    for dir in ["", "keys", "audit", "blobs", "scratch"] {
+    for dir in ["", "keys", "audit", "blobs", "scratch", "tus"] {
         create_private_dir(&config.data_dir.join(dir))?;
     }
     if config.database_url.is_none() {

@@ -39,6 +39,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (9, "lifecycle", include_str!("../migrations/0009_lifecycle.sql")),
     (10, "watch", include_str!("../migrations/0010_watch.sql")),
     (11, "language", include_str!("../migrations/0011_language.sql")),
+    (12, "tus", include_str!("../migrations/0012_tus.sql")),
 ];
 
 /// A migration's SQL for `backend`: the byte type, byte literals and (in 0001's comment) the

@@ -309,7 +309,8 @@ pub async fn replace_wrapped_key(conn: &mut AnyConnection, id: &str, old: &[u8],
 pub async fn master_key_versions_in_use<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E) -> Result<Vec<u32>> {
     let rows = sqlx::query(
         "SELECT DISTINCT substr(wrapped_dek, 1, 4) AS v FROM documents WHERE wrapped_dek IS NOT NULL \
-         UNION SELECT DISTINCT substr(totp_sealed, 1, 4) AS v FROM users WHERE length(totp_sealed) >= 4",
+         UNION SELECT DISTINCT substr(totp_sealed, 1, 4) AS v FROM users WHERE length(totp_sealed) >= 4 \
+         UNION SELECT DISTINCT substr(wrapped_dek, 1, 4) AS v FROM tus_uploads WHERE length(wrapped_dek) >= 4",
     )
     .fetch_all(ex)
     .await?;

@@ -20,6 +20,7 @@ pub mod recovery_codes;
 pub mod sessions;
 pub mod shares;
 pub mod snapshot;
+pub mod tus;
 pub mod users;
 pub mod watch;
 

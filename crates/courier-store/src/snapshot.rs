@@ -51,6 +51,8 @@ pub const NOT_BACKED_UP: &[&str] = &[
     "notify_windows",
     "alert_hits",
     "alert_fired",
+    // Resumable uploads in progress: their bytes are files on the machine that received them.
+    "tus_uploads",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -27,4 +27,5 @@ mod shares;
 mod staff;
 mod tls;
 mod transit;
+mod tus;
 mod watch;

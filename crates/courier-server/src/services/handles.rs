@@ -738,7 +738,7 @@ impl Passcode {
 
 /// A client holding a live portal link.
 pub struct PortalLink {
-    courier: Arc<Courier>,
+    pub(super) courier: Arc<Courier>,
     portal: OpenPortal,
     caller: Caller,
     passcode: Passcode,
@@ -776,6 +776,11 @@ impl Courier {
 impl PortalLink {
     pub fn portal(&self) -> &OpenPortal {
         &self.portal
+    }
+
+    /// The client behind the link (for the upload use cases in `tus`).
+    pub(super) fn caller(&self) -> &Caller {
+        &self.caller
     }
 
     /// Whether the client must still give the passcode (`cookie`: the unlock cookie sent).

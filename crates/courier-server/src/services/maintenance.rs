@@ -25,6 +25,8 @@ pub struct MaintenanceReport {
     pub addresses_redacted: u64,
     pub stale_uploads_removed: usize,
     pub orphan_blobs_removed: usize,
+    /// Resumable uploads past `tus_expiry`, with what they had received.
+    pub resumable_uploads_expired: usize,
     pub sessions_expired: u64,
     /// Alert counts and old deliveries forgotten.
     pub watch_rows_pruned: u64,
@@ -152,6 +154,10 @@ impl Courier {
         match self.sweep_blobs(None).await {
             Ok((staging, orphans)) => (report.stale_uploads_removed, report.orphan_blobs_removed) = (staging, orphans),
             Err(e) => tracing::warn!(error = %e, detail = e.internal_detail(), "blob sweep failed"),
+        }
+        match self.sweep_tus().await {
+            Ok(n) => report.resumable_uploads_expired = n,
+            Err(e) => tracing::warn!(error = %e, detail = e.internal_detail(), "resumable upload expiry failed"),
         }
         match self.db.purge_freed(std::time::Duration::from_secs(1)).await {
             Ok(true) => {}

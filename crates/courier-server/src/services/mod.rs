@@ -27,6 +27,7 @@ pub mod scanning;
 pub mod sessions;
 pub mod shares;
 pub mod staff;
+pub mod tus;
 pub mod users;
 pub mod watch;
 pub mod watermark;

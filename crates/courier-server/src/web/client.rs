@@ -40,7 +40,7 @@ pub(super) fn page_language(query: Option<&str>, portal: Option<Language>, heade
 }
 
 /// The unlock cookie the request sent for a portal link.
-fn unlock_cookie(courier: &Courier, headers: &HeaderMap) -> Option<String> {
+pub(super) fn unlock_cookie(courier: &Courier, headers: &HeaderMap) -> Option<String> {
     cookie(headers, &super::staff::path_cookie_name(courier, UNLOCK_COOKIE))
 }
 

@@ -15,6 +15,7 @@ mod passkeys;
 mod shares;
 mod staff;
 mod templates;
+mod tus;
 mod upload;
 mod users;
 mod watch;
@@ -104,12 +105,16 @@ fn upload_body(
     headers: &axum::http::HeaderMap,
     body: axum::body::Body,
 ) -> crate::Result<upload::UploadBody> {
+    upload::UploadBody::new(headers, body, courier.config().max_files_per_upload + 8, upload_rate(courier))
+}
+
+/// The minimum rate an upload body must keep (`upload_min_rate` per `upload_rate_window_secs`).
+fn upload_rate(courier: &Courier) -> upload::MinRate {
     let window = courier.config().upload_rate_window_secs.max(1);
-    let rate = upload::MinRate {
+    upload::MinRate {
         bytes: courier.config().upload_min_rate.bytes().saturating_mul(window),
         window: Duration::from_secs(window),
-    };
-    upload::UploadBody::new(headers, body, courier.config().max_files_per_upload + 8, rate)
+    }
 }
 
 /// HEAD on a download would run it: decrypt, stamp, audit and count a download against the
@@ -174,6 +179,18 @@ pub fn router(courier: Arc<Courier>) -> Router {
                 .layer(axum::middleware::from_fn_with_state(state.clone(), form_body_deadline)),
         )
         .route("/p/{token}/files", post(client::upload).layer(DefaultBodyLimit::disable()))
+        // tus: with and without the slash (clients differ), each PATCH streams like an upload.
+        .route("/p/{token}/tus", post(tus::create).options(tus::options))
+        .route("/p/{token}/tus/", post(tus::create).options(tus::options))
+        .route(
+            "/p/{token}/tus/{id}",
+            axum::routing::patch(tus::append)
+                .head(tus::head)
+                .delete(tus::terminate)
+                .get(tus::receipt)
+                .options(tus::options_upload)
+                .layer(DefaultBodyLimit::disable()),
+        )
         .route("/s/{token}", get(shares::share_page))
         .route(
             "/s/{token}/unlock",

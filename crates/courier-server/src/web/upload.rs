@@ -338,10 +338,31 @@ impl FramingScanner {
     }
 }
 
-/// The request body with the framing bound and the minimum rate enforced.
+/// A raw upload body (a tus `PATCH`) with the minimum rate enforced; `Slow::tripped` says
+/// whether the rate is why it ended early.
+pub fn rate_guarded(body: Body, rate: MinRate) -> (BoxedBytes, Slow) {
+    let violation = Arc::new(Mutex::new(None));
+    let guarded =
+        GuardedBody { scanner: None, ..GuardedBody::new(body.into_data_stream(), "", rate, violation.clone()) };
+    let stream = futures_util::StreamExt::map(guarded, |r| r.map_err(|e| e.to_string()));
+    (futures_util::StreamExt::boxed(stream), Slow(violation))
+}
+
+pub type BoxedBytes = futures_util::stream::BoxStream<'static, std::result::Result<Bytes, String>>;
+
+/// Whether a [`rate_guarded`] body was cut off for being too slow.
+pub struct Slow(Arc<Mutex<Option<Violation>>>);
+
+impl Slow {
+    pub fn tripped(&self) -> bool {
+        self.0.lock().ok().and_then(|v| *v) == Some(Violation::TooSlow)
+    }
+}
+
+/// The request body with the framing bound (multipart) and the minimum rate enforced.
 struct GuardedBody {
     inner: BodyDataStream,
-    scanner: FramingScanner,
+    scanner: Option<FramingScanner>,
     rate: MinRate,
     /// The end of the current rate window, and the bytes received in it.
     window_end: Pin<Box<Sleep>>,
@@ -354,7 +375,7 @@ impl GuardedBody {
     fn new(inner: BodyDataStream, boundary: &str, rate: MinRate, violation: Arc<Mutex<Option<Violation>>>) -> Self {
         Self {
             inner,
-            scanner: FramingScanner::new(boundary),
+            scanner: Some(FramingScanner::new(boundary)),
             rate,
             window_end: Box::pin(tokio::time::sleep(rate.window)),
             in_window: 0,
@@ -391,7 +412,7 @@ impl Stream for GuardedBody {
         }
         match Pin::new(&mut self.inner).poll_next(cx) {
             Poll::Ready(Some(Ok(chunk))) => {
-                if !self.scanner.feed(&chunk) {
+                if self.scanner.as_mut().is_some_and(|s| !s.feed(&chunk)) {
                     return self.fail(Violation::HeaderTooLarge);
                 }
                 self.in_window += chunk.len() as u64;

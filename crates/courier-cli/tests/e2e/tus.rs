@@ -1,0 +1,264 @@
+//! Resumable uploads (tus 1.0.0) through the real server: creation, offsets, a cut and a
+//! resume across a server restart, checksums, termination, expiry, limits, refusals at the
+//! end, the uniform 404, and no plaintext on disk while an upload is partial.
+
+use base64::Engine;
+use reqwest::{Method, StatusCode};
+
+use crate::harness::{Env, client, sha256_hex};
+
+const TUS: (&str, &str) = ("Tus-Resumable", "1.0.0");
+
+fn b64(data: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(data)
+}
+
+/// A text file with a marker that must never be found on disk in the clear.
+fn document(len: usize) -> Vec<u8> {
+    let line = b"PLAINTEXT-MARKER-7f3a9c confidential settlement draft line\n";
+    line.iter().copied().cycle().take(len).collect()
+}
+
+async fn create(base: &str, token: &str, length: usize, name: &str) -> reqwest::Response {
+    client()
+        .post(format!("{base}/p/{token}/tus/"))
+        .header(TUS.0, TUS.1)
+        .header("Upload-Length", length.to_string())
+        .header("Upload-Metadata", format!("filename {},filetype {}", b64(name.as_bytes()), b64(b"text/plain")))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn created(base: &str, token: &str, data: &[u8], name: &str) -> String {
+    let r = create(base, token, data.len(), name).await;
+    assert_eq!(r.status(), 201, "{:?}", r.text().await);
+    assert_eq!(r.headers()["tus-resumable"], "1.0.0");
+    assert!(r.headers().contains_key("upload-expires"));
+    r.headers()["location"].to_str().unwrap().to_owned()
+}
+
+async fn patch(base: &str, location: &str, offset: usize, body: Vec<u8>, checksum: Option<&[u8]>) -> reqwest::Response {
+    let mut req = client()
+        .patch(format!("{base}{location}"))
+        .header(TUS.0, TUS.1)
+        .header("Content-Type", "application/offset+octet-stream")
+        .header("Upload-Offset", offset.to_string());
+    if let Some(data) = checksum {
+        req = req.header("Upload-Checksum", format!("sha256 {}", b64(&courier_crypto::sha256(data))));
+    }
+    req.body(body).send().await.unwrap()
+}
+
+async fn offset(base: &str, location: &str) -> (StatusCode, Option<u64>) {
+    let r = client().head(format!("{base}{location}")).header(TUS.0, TUS.1).send().await.unwrap();
+    let offset = r.headers().get("upload-offset").map(|v| v.to_str().unwrap().parse().unwrap());
+    (r.status(), offset)
+}
+
+fn no_marker_on_disk(env: &Env) {
+    for (path, bytes) in env.all_files() {
+        assert!(
+            !bytes.windows(24).any(|w| w == b"PLAINTEXT-MARKER-7f3a9c "),
+            "{} holds the partial upload in the clear",
+            path.display()
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_upload_cut_and_resumed_across_a_restart_becomes_one_checked_document() {
+    let mut env = Env::start();
+    let (portal, token) = env.create_portal(&[]);
+    let data = document(300_000 + 12_345);
+
+    let r = client().request(Method::OPTIONS, format!("{}/p/{token}/tus/", env.base())).send().await.unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(r.headers()["tus-version"], "1.0.0");
+    for ext in ["creation", "termination", "checksum", "expiration"] {
+        assert!(r.headers()["tus-extension"].to_str().unwrap().contains(ext), "{ext}");
+    }
+    assert_eq!(r.headers()["tus-checksum-algorithm"], "sha256");
+
+    let location = created(env.base(), &token, &data, "Relevé bancaire.txt").await;
+    assert!(location.starts_with(&format!("/p/{token}/tus/")), "{location}");
+    assert_eq!(offset(env.base(), &location).await, (StatusCode::OK, Some(0)));
+
+    // A first part that ends inside a segment.
+    let r = patch(env.base(), &location, 0, data[..100_000].to_vec(), Some(&data[..100_000])).await;
+    assert_eq!(r.status(), 204, "{:?}", r.text().await);
+    assert_eq!(r.headers()["upload-offset"], "100000");
+    no_marker_on_disk(&env);
+    assert!(env.docs(Some(&portal)).is_empty(), "no document before the last byte");
+
+    // The connection drops in the middle of the next part: what arrived is kept.
+    let part = data[100_000..250_000].to_vec();
+    let broken = futures_util::stream::iter(vec![
+        Ok::<_, std::io::Error>(part[..70_000].to_vec()),
+        Err(std::io::Error::other("cable pulled")),
+    ]);
+    let cut = client()
+        .patch(format!("{}{location}", env.base()))
+        .header(TUS.0, TUS.1)
+        .header("Content-Type", "application/offset+octet-stream")
+        .header("Upload-Offset", "100000")
+        .body(reqwest::Body::wrap_stream(broken))
+        .send()
+        .await;
+    assert!(cut.is_err() || !cut.unwrap().status().is_success());
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+
+    // The server restarts; the upload resumes from what it says it has.
+    env.restart_server();
+    let (status, at) = offset(env.base(), &location).await;
+    assert_eq!(status, 200);
+    let at = at.unwrap() as usize;
+    assert!((100_000..=170_000).contains(&at), "resumes at {at}");
+    no_marker_on_disk(&env);
+
+    // Wrong offset, wrong checksum: refused, nothing moves.
+    assert_eq!(patch(env.base(), &location, at + 1, data[at + 1..].to_vec(), None).await.status(), 409);
+    let r = patch(env.base(), &location, at, data[at..].to_vec(), Some(b"something else")).await;
+    assert_eq!(r.status().as_u16(), 460);
+    assert_eq!(offset(env.base(), &location).await.1, Some(at as u64));
+
+    let r = patch(env.base(), &location, at, data[at..].to_vec(), Some(&data[at..])).await;
+    assert_eq!(r.status(), 204, "{:?}", r.text().await);
+    assert_eq!(r.headers()["upload-offset"], data.len().to_string().as_str());
+
+    let r = client()
+        .get(format!("{}{location}", env.base()))
+        .header(TUS.0, TUS.1)
+        .header("Accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let receipt: serde_json::Value = r.json().await.unwrap();
+    let file = &receipt["receipt"]["files"][0];
+    assert_eq!(file["sha256"], sha256_hex(&data));
+    assert_eq!(file["size"], data.len());
+    assert!(receipt["receipt"]["id"].is_string() && receipt["receipt"]["received_at"].is_string());
+
+    let docs = env.docs(Some(&portal));
+    assert_eq!(docs.len(), 1);
+    assert_eq!(docs[0]["name"], "Relevé bancaire.txt");
+    assert_eq!(docs[0]["sha256"], sha256_hex(&data));
+    let out = env.data_dir().parent().unwrap().join("out.txt");
+    assert!(env.cli(&["doc", "get", docs[0]["id"].as_str().unwrap(), "--output", out.to_str().unwrap()], None).0);
+    assert_eq!(std::fs::read(&out).unwrap(), data);
+    std::fs::remove_file(&out).unwrap();
+    // The partial file served and is gone; no plaintext anywhere.
+    assert_eq!(std::fs::read_dir(env.data_dir().join("tus")).unwrap().count(), 0);
+    no_marker_on_disk(&env);
+    // A finished upload takes no more bytes.
+    assert_eq!(patch(env.base(), &location, data.len(), b"x".to_vec(), None).await.status(), 409);
+    assert!(env.audit_ok());
+}
+
+#[tokio::test]
+async fn limits_refusals_termination_and_expiry() {
+    let env = Env::start_with_config("tus_expiry = \"2s\"\ntus_unfinished_per_link = 2\n");
+    let (portal, token) = env.create_portal(&["--max-file-size", "1MiB"]);
+    let base = env.base();
+
+    // Too large for the portal, more bytes than announced, no file name, no version.
+    assert_eq!(create(base, &token, 2 << 20, "big.txt").await.status(), 413);
+    let location = created(base, &token, &[0; 10], "small.txt").await;
+    assert_eq!(patch(base, &location, 0, document(11), None).await.status(), 413);
+    let r = client()
+        .post(format!("{base}/p/{token}/tus/"))
+        .header(TUS.0, TUS.1)
+        .header("Upload-Length", "5")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let r = client().head(format!("{base}{location}")).send().await.unwrap();
+    assert_eq!(r.status(), 412, "Tus-Resumable is required");
+    let r = client()
+        .patch(format!("{base}{location}"))
+        .header(TUS.0, TUS.1)
+        .header("Upload-Offset", "0")
+        .header("Content-Type", "text/plain")
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 415);
+
+    // At most two unfinished uploads per link.
+    let second = created(base, &token, &[0; 10], "two.txt").await;
+    let r = create(base, &token, 10, "three.txt").await;
+    assert_eq!(r.status(), 503);
+    assert!(r.headers().contains_key("retry-after"));
+
+    // Termination frees the place and removes what arrived.
+    assert_eq!(patch(base, &second, 0, document(5), None).await.status(), 204);
+    let r = client().delete(format!("{base}{second}")).header(TUS.0, TUS.1).send().await.unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(offset(base, &second).await.0, 404);
+    let fine = created(base, &token, &[0; 10], "again.txt").await;
+    let r = client().delete(format!("{base}{location}")).header(TUS.0, TUS.1).send().await.unwrap();
+    assert_eq!(r.status(), 204);
+
+    // A file refused by content at its last byte: no document, the upload is gone.
+    let exe = [b"MZ\x90\0\x03\0\0\0".as_slice(), &[0u8; 200]].concat();
+    let refused = created(base, &token, &exe, "invoice.pdf").await;
+    let r = patch(base, &refused, 0, exe.clone(), None).await;
+    assert_eq!(r.status(), 415, "{:?}", r.text().await);
+    assert_eq!(offset(base, &refused).await.0, 404);
+    assert!(env.docs(Some(&portal)).is_empty());
+
+    // Unfinished uploads expire: upkeep removes them with what they received.
+    assert_eq!(patch(base, &fine, 0, document(4), None).await.status(), 204);
+    assert_eq!(std::fs::read_dir(env.data_dir().join("tus")).unwrap().count(), 1);
+    tokio::time::sleep(std::time::Duration::from_millis(2_500)).await;
+    assert_eq!(offset(base, &fine).await.0, 404, "expired uploads are gone for the client at once");
+    let report = env.cli_json(&["upkeep", "run", "--json"], None);
+    assert_eq!(report["resumable_uploads_expired"], 1, "{report}");
+    assert_eq!(std::fs::read_dir(env.data_dir().join("tus")).unwrap().count(), 0);
+}
+
+#[tokio::test]
+async fn a_passcode_guards_every_tus_route_and_a_bad_link_gets_the_uniform_404() {
+    let env = Env::start();
+    let p = env
+        .cli_json(&["portal", "create", "--label", "Guarded", "--passcode-stdin", "--json"], Some("horse-battery-9\n"));
+    let token = p["token"].as_str().unwrap();
+    let base = env.base();
+    assert_eq!(create(base, token, 10, "a.txt").await.status(), 401);
+
+    let (_, live) = env.create_portal(&[]);
+    let location = created(base, &live, &[0; 10], "a.txt").await;
+    let id = location.rsplit('/').next().unwrap();
+    let bad = "A".repeat(43);
+    let reference = client().get(format!("{base}/p/{bad}")).send().await.unwrap().text().await.unwrap();
+    for (method, path) in [
+        (Method::OPTIONS, format!("/p/{bad}/tus/")),
+        (Method::POST, format!("/p/{bad}/tus/")),
+        (Method::POST, format!("/p/{bad}/tus")),
+        (Method::HEAD, format!("/p/{bad}/tus/{id}")),
+        (Method::PATCH, format!("/p/{bad}/tus/{id}")),
+        (Method::DELETE, format!("/p/{bad}/tus/{id}")),
+        (Method::GET, format!("/p/{bad}/tus/{id}")),
+    ] {
+        let r = client()
+            .request(method.clone(), format!("{base}{path}"))
+            .header(TUS.0, TUS.1)
+            .header("Upload-Length", "10")
+            .header("Upload-Offset", "0")
+            .header("Content-Type", "application/offset+octet-stream")
+            .body(vec![0u8; 10])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404, "{method} {path}");
+        if method != Method::HEAD {
+            assert_eq!(r.text().await.unwrap(), reference, "{method} {path}: not the uniform answer");
+        }
+    }
+    // Another portal's upload is not reachable through this link.
+    let (_, other) = env.create_portal(&[]);
+    assert_eq!(offset(base, &format!("/p/{other}/tus/{id}")).await.0, 404);
+}

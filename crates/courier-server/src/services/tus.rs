@@ -1,0 +1,459 @@
+//! Resumable uploads (tus 1.0.0: core, creation, termination, checksum, expiration) through a
+//! portal link.
+//!
+//! The bytes received so far are sealed as they arrive, in format v1, into a file under
+//! `data_dir/tus/` with the upload's own data key (wrapped by the master key in the row): the
+//! header and every whole segment are in the file, and the segment not yet full is kept in the
+//! row, sealed aside under the same key (`stream::seal_aside`), until the next request takes it
+//! back and the segment stream goes on. No plaintext touches the disk, and a restart between
+//! two requests loses nothing. A request commits what it added with one conditional update
+//! (offset, committed file length, tail); bytes after the committed length are from a request
+//! that never committed and are cut off by the next one.
+//!
+//! When the last byte is in, the sealed file is decrypted and streamed through the same
+//! pipeline as a form upload (type checks, malware and personal-data scans, a new data key, the
+//! blob store, the audit trail), so the file becomes a document only complete and checked,
+//! under the same promises. Unfinished uploads are removed after `tus_expiry`.
+
+use std::io::SeekFrom;
+use std::path::PathBuf;
+
+use bytes::Bytes;
+use courier_core::UploadId;
+use courier_crypto::keys::Dek;
+use courier_crypto::stream::{Encryptor, HEADER_LEN, SEGMENT_SIZE, SegmentReader, TAG_LEN, open_aside, seal_aside};
+use courier_store::tus::{self as rows, NewTusUpload, TusUpload};
+use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
+use serde_json::json;
+use tokio::io::{AsyncSeekExt, AsyncWriteExt};
+
+use super::Courier;
+use super::documents::{Destination, IncomingFile, IncomingFiles};
+use super::handles::PortalLink;
+use crate::{Error, Result};
+
+const SEALED_SEGMENT: i64 = (SEGMENT_SIZE + TAG_LEN) as i64;
+/// Plaintext handed to the pipeline per message when a finished upload is read back.
+const READ_BACK_CHUNK: usize = 256 * 1024;
+
+/// A new upload's address and expiry.
+#[derive(Debug)]
+pub struct TusCreated {
+    pub id: String,
+    pub expires_at: i64,
+}
+
+/// Where an upload stands (`HEAD`, and the answer to a `PATCH`).
+#[derive(Debug)]
+pub struct TusState {
+    pub offset: u64,
+    pub length: u64,
+    pub expires_at: i64,
+    /// `{"id", "received_at", "files"}` once the file became a document.
+    pub receipt: Option<serde_json::Value>,
+}
+
+/// The checksum a client sent with a `PATCH` (`Upload-Checksum: sha256 <base64>`).
+pub struct Checksum(pub [u8; 32]);
+
+impl Courier {
+    fn tus_dir(&self) -> PathBuf {
+        self.config.data_dir.join("tus")
+    }
+
+    fn tus_file(&self, id: &str) -> PathBuf {
+        self.tus_dir().join(format!("{id}.part"))
+    }
+
+    /// What binds a kept-aside segment to its upload and to the offset it ends at.
+    fn tail_aad(id: &str, received: i64) -> Vec<u8> {
+        format!("courier tus tail v1 {id} {received}").into_bytes()
+    }
+
+    async fn tus_row(&self, portal_id: &str, id: &str) -> Result<TusUpload> {
+        // Any form of the id is read as the one canonical form the row has.
+        let id: UploadId = id.parse().map_err(|_| Error::NotFound)?;
+        rows::get(self.db.pool(), portal_id, &id.to_string(), self.clock.now_ms()).await?.ok_or(Error::NotFound)
+    }
+
+    /// Removes the sealed partial file of an upload (it may not exist).
+    async fn remove_tus_file(&self, id: &str) {
+        match tokio::fs::remove_file(self.tus_file(id)).await {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => tracing::warn!(upload = id, error = %e, "could not remove a partial upload; upkeep will"),
+        }
+    }
+
+    /// Removes uploads past their expiry (finished ones keep only a receipt until then), and
+    /// partial files left without a row.
+    pub async fn sweep_tus(&self) -> Result<usize> {
+        let now = self.clock.now_ms();
+        let mut removed = self.sweep_tus_orphans().await?;
+        loop {
+            let ids = rows::expired(self.db.pool(), now, 100).await?;
+            if ids.is_empty() {
+                return Ok(removed);
+            }
+            for id in ids {
+                self.remove_tus_file(&id).await;
+                rows::delete(self.db.pool(), &id).await?;
+                removed += 1;
+            }
+        }
+    }
+
+    /// Partial files whose row is gone (a crash between the two, a restored database), once
+    /// older than `tus_expiry`.
+    pub async fn sweep_tus_orphans(&self) -> Result<usize> {
+        let mut removed = 0;
+        let mut dir = match tokio::fs::read_dir(self.tus_dir()).await {
+            Ok(d) => d,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(Error::internal("resumable upload directory", e)),
+        };
+        let max_age = self.config.tus_expiry.0;
+        while let Some(entry) = dir.next_entry().await.map_err(|e| Error::internal("resumable upload directory", e))? {
+            let name = entry.file_name();
+            let Some(id) = name.to_str().and_then(|n| n.strip_suffix(".part")) else { continue };
+            let old = entry
+                .metadata()
+                .await
+                .ok()
+                .and_then(|m| m.modified().ok())
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > max_age);
+            if old && !rows::exists(self.db.pool(), id).await? {
+                self.remove_tus_file(id).await;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+}
+
+impl PortalLink {
+    fn check_unlocked(&self, cookie: Option<&str>) -> Result<()> {
+        if self.locked(cookie) { Err(Error::Unauthenticated) } else { Ok(()) }
+    }
+
+    /// `POST`: opens an upload of `length` bytes named `name`.
+    pub async fn tus_create(&self, cookie: Option<&str>, length: u64, name: &str) -> Result<TusCreated> {
+        self.check_unlocked(cookie)?;
+        let courier = &self.courier;
+        let portal = self.portal();
+        if length == 0 {
+            return Err(Error::BadRequest("the file is empty".into()));
+        }
+        if length > portal.max_file_size {
+            return Err(Error::PayloadTooLarge(format!(
+                "the file is larger than this portal accepts ({} at most)",
+                courier_core::ByteSize(portal.max_file_size).human()
+            )));
+        }
+        if name.trim().is_empty() {
+            return Err(Error::BadRequest("the upload needs a file name (Upload-Metadata: filename …)".into()));
+        }
+        let now = courier.clock.now_ms();
+        let cap = courier.config.tus_unfinished_per_link.max(1);
+        if rows::unfinished(courier.db.pool(), &portal.id, now).await? >= cap as i64 {
+            return Err(Error::Busy(format!(
+                "this link already has {cap} unfinished uploads; finish or cancel one, or wait until they expire"
+            )));
+        }
+        let id = UploadId::random();
+        let id_bytes = *id.as_uuid().as_bytes();
+        let id = id.to_string();
+        let dek = Dek::generate()?;
+        let (_, header) = Encryptor::new(&dek, &id_bytes)?;
+        let expires_at = now + courier.config.tus_expiry.as_millis();
+        let wrapped = courier.keys.wrap(&dek, &id_bytes)?;
+        // The row first: a file without one is never looked for, and upkeep removes it.
+        let new = NewTusUpload {
+            id: &id,
+            portal_id: &portal.id,
+            name,
+            length: i64::try_from(length).map_err(|_| Error::PayloadTooLarge("the file is too large".into()))?,
+            sealed_len: HEADER_LEN as i64,
+            wrapped_dek: &wrapped,
+            created_at: now,
+            expires_at,
+        };
+        rows::insert(courier.db.pool(), &new).await?;
+        let written = async {
+            let mut file =
+                tokio::fs::OpenOptions::new().write(true).create_new(true).open(courier.tus_file(&id)).await?;
+            file.write_all(&header).await?;
+            file.sync_all().await
+        }
+        .await;
+        if let Err(e) = written {
+            let _ = rows::delete(courier.db.pool(), &id).await;
+            return Err(Error::internal("partial upload file", e));
+        }
+        Ok(TusCreated { id, expires_at })
+    }
+
+    /// `HEAD`, or the receipt once finished.
+    pub async fn tus_state(&self, cookie: Option<&str>, id: &str) -> Result<TusState> {
+        self.check_unlocked(cookie)?;
+        let row = self.courier.tus_row(&self.portal().id, id).await?;
+        Ok(state_of(&row))
+    }
+
+    /// `DELETE`: ends an upload and removes what it received.
+    pub async fn tus_terminate(&self, cookie: Option<&str>, id: &str) -> Result<()> {
+        self.check_unlocked(cookie)?;
+        let row = self.courier.tus_row(&self.portal().id, id).await?;
+        if row.receipt.is_some() {
+            return Err(Error::Conflict("this upload is finished; the file is with the firm".into()));
+        }
+        // Not while a PATCH is writing it.
+        let _busy = self.courier.tus_lock(&row.id)?;
+        self.courier.remove_tus_file(&row.id).await;
+        rows::delete(self.courier.db.pool(), &row.id).await?;
+        Ok(())
+    }
+
+    /// `PATCH`: appends `body` at `offset`. With `checksum`, the request's bytes count only if
+    /// they all arrived and match it. The last byte makes the file a document (or refuses it).
+    pub async fn tus_append(
+        &self,
+        cookie: Option<&str>,
+        id: &str,
+        offset: u64,
+        body: BoxStream<'static, std::result::Result<Bytes, String>>,
+        checksum: Option<Checksum>,
+    ) -> Result<TusState> {
+        self.check_unlocked(cookie)?;
+        let courier = &self.courier;
+        let row = courier.tus_row(&self.portal().id, id).await?;
+        if row.receipt.is_some() || offset != row.received as u64 {
+            return Err(Error::Conflict(format!("the upload is at offset {}, not {offset}", row.received)));
+        }
+        // One request at a time per upload, and the link's and address's upload caps.
+        let _busy = courier.tus_lock(&row.id)?;
+        let _slot = courier.upload_slot(&self.portal().id, self.caller().ip)?;
+        let id_bytes = *row.id.parse::<UploadId>().map_err(|_| Error::NotFound)?.as_uuid().as_bytes();
+        let dek = courier.keys.unwrap(&row.wrapped_dek, &id_bytes)?;
+        let mut appended = Appender::open(courier, &row, &dek, &id_bytes).await?;
+        let outcome = appended.take(body, checksum.is_some()).await;
+        let added = match (outcome, checksum) {
+            (Err(e), Some(_)) => return Err(e),
+            (Ok(digest), Some(Checksum(expected))) if !courier_crypto::ct_eq(&digest, &expected) => {
+                return Err(Error::ChecksumMismatch);
+            }
+            // Without a checksum, what arrived before the client broke off counts (tus: keep
+            // what you can). A failure of Courier's own (a write) commits nothing.
+            (Err(e), None) => {
+                if matches!(e, Error::BadRequest(_) | Error::PayloadTooLarge(_)) {
+                    appended.commit(courier, &row, &dek).await?;
+                }
+                return Err(e);
+            }
+            (Ok(_), _) => appended.commit(courier, &row, &dek).await?,
+        };
+        if added < row.length {
+            return Ok(TusState {
+                offset: added as u64,
+                length: row.length as u64,
+                expires_at: row.expires_at,
+                receipt: None,
+            });
+        }
+        let receipt = self.finish_upload(&row, appended, &dek, &id_bytes).await?;
+        Ok(TusState { offset: row.length as u64, length: row.length as u64, expires_at: row.expires_at, receipt })
+    }
+
+    /// The last byte is in: seal the last segment, read the file back through the upload
+    /// pipeline, keep the receipt.
+    async fn finish_upload(
+        &self,
+        row: &TusUpload,
+        appended: Appender,
+        dek: &Dek,
+        id_bytes: &[u8; 16],
+    ) -> Result<Option<serde_json::Value>> {
+        let courier = &self.courier;
+        let path = courier.tus_file(&row.id);
+        appended.seal_last().await?;
+        let receipt_id = uuid::Uuid::new_v4().to_string();
+        let mut one =
+            OneFile(Some(IncomingFile { name: Some(row.name.clone()), bytes: read_back(path, dek, id_bytes)? }));
+        let into = Destination::Portal(self.portal(), &receipt_id);
+        let stored = courier.ingest_all(self.caller(), into, &mut one).await;
+        // Checked and kept, or refused: either way the partial file has served.
+        courier.remove_tus_file(&row.id).await;
+        let stored = match stored {
+            Ok(stored) => stored,
+            Err(e) => {
+                rows::delete(courier.db.pool(), &row.id).await?;
+                return Err(e);
+            }
+        };
+        let files: Vec<_> = stored
+            .iter()
+            .map(|d| json!({ "name": d.name, "size": d.size, "sha256": d.sha256, "content_type": d.content_type }))
+            .collect();
+        let receipt = json!({ "id": receipt_id, "received_at": courier_core::time_fmt::rfc3339(courier.clock.now_ms()),
+            "files": files });
+        let mut conn = courier.db.pool().acquire().await.map_err(courier_store::StoreError::from)?;
+        rows::finish(&mut conn, &row.id, &receipt.to_string()).await?;
+        Ok(Some(receipt))
+    }
+}
+
+fn state_of(row: &TusUpload) -> TusState {
+    TusState {
+        offset: row.received.max(0) as u64,
+        length: row.length.max(0) as u64,
+        expires_at: row.expires_at,
+        receipt: row.receipt.as_deref().and_then(|r| serde_json::from_str(r).ok()),
+    }
+}
+
+/// One request's bytes going into the sealed partial file.
+struct Appender {
+    file: tokio::fs::File,
+    encryptor: Encryptor,
+    received: i64,
+    length: i64,
+    out: Vec<u8>,
+}
+
+impl Appender {
+    /// Opens the file at its committed length (what an unfinished request left after it is
+    /// cut off) and takes back the segment kept aside.
+    async fn open(courier: &Courier, row: &TusUpload, dek: &Dek, id_bytes: &[u8; 16]) -> Result<Self> {
+        let broken = |what: &str| Error::Internal(format!("partial upload {}: {what}", row.id));
+        let segments = (row.sealed_len - HEADER_LEN as i64) / SEALED_SEGMENT;
+        if row.sealed_len < HEADER_LEN as i64 || (row.sealed_len - HEADER_LEN as i64) % SEALED_SEGMENT != 0 {
+            return Err(broken("the committed length is not whole segments"));
+        }
+        let mut file = tokio::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(courier.tus_file(&row.id))
+            .await
+            .map_err(|e| Error::internal("partial upload file", e))?;
+        file.set_len(row.sealed_len as u64).await.map_err(|e| Error::internal("partial upload file", e))?;
+        let mut header = [0u8; HEADER_LEN];
+        tokio::io::AsyncReadExt::read_exact(&mut file, &mut header)
+            .await
+            .map_err(|e| Error::internal("partial upload header", e))?;
+        file.seek(SeekFrom::End(0)).await.map_err(|e| Error::internal("partial upload file", e))?;
+        let segments = u32::try_from(segments).map_err(|_| broken("too many segments"))?;
+        let mut encryptor = Encryptor::resume(dek, id_bytes, &header, segments)?;
+        let mut out = Vec::with_capacity(SEGMENT_SIZE + 2 * TAG_LEN);
+        if let Some(tail) = &row.tail {
+            let pending = open_aside(dek, &Courier::tail_aad(&row.id, row.received), tail)
+                .map_err(|_| broken("the kept-aside segment does not open"))?;
+            encryptor.push(&pending, &mut out)?;
+        }
+        Ok(Self { file, encryptor, received: row.received, length: row.length, out })
+    }
+
+    /// Reads the request's bytes into the file; returns their SHA-256 (when `hash`).
+    async fn take(
+        &mut self,
+        mut body: BoxStream<'static, std::result::Result<Bytes, String>>,
+        hash: bool,
+    ) -> Result<[u8; 32]> {
+        let mut digest = hash.then(courier_crypto::Sha256::default);
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| Error::BadRequest(format!("the upload broke off: {e}")))?;
+            if self.received + chunk.len() as i64 > self.length {
+                return Err(Error::PayloadTooLarge(
+                    "more bytes than the Upload-Length the upload was opened with".into(),
+                ));
+            }
+            if let Some(d) = &mut digest {
+                d.update(&chunk);
+            }
+            self.encryptor.push(&chunk, &mut self.out)?;
+            if !self.out.is_empty() {
+                self.file.write_all(&self.out).await.map_err(|e| Error::internal("partial upload write", e))?;
+                self.out.clear();
+            }
+            self.received += chunk.len() as i64;
+        }
+        Ok(digest.map(courier_crypto::Sha256::finish).unwrap_or_default())
+    }
+
+    /// Makes what this request added durable, then records it. Returns the new offset.
+    async fn commit(&mut self, courier: &Courier, row: &TusUpload, dek: &Dek) -> Result<i64> {
+        self.file.sync_data().await.map_err(|e| Error::internal("partial upload sync", e))?;
+        let sealed_len =
+            self.file.stream_position().await.map_err(|e| Error::internal("partial upload file", e))? as i64;
+        let tail = seal_aside(dek, &Courier::tail_aad(&row.id, self.received), self.encryptor.pending())?;
+        let mut conn = courier.db.pool().acquire().await.map_err(courier_store::StoreError::from)?;
+        if !rows::advance(&mut conn, &row.id, row.received, self.received, sealed_len, &tail, row.expires_at).await? {
+            return Err(Error::Conflict("the upload moved on meanwhile; ask for its offset again".into()));
+        }
+        Ok(self.received)
+    }
+
+    /// Seals the last segment: the file is now a complete format v1 blob.
+    async fn seal_last(mut self) -> Result<()> {
+        self.encryptor.finish(&mut self.out)?;
+        self.file.write_all(&self.out).await.map_err(|e| Error::internal("partial upload write", e))?;
+        self.file.sync_data().await.map_err(|e| Error::internal("partial upload sync", e))
+    }
+}
+
+/// The finished file's plaintext, decrypted segment by segment on a blocking thread, a few
+/// chunks ahead of the pipeline.
+fn read_back(
+    path: PathBuf,
+    dek: &Dek,
+    id_bytes: &[u8; 16],
+) -> Result<BoxStream<'static, std::result::Result<Bytes, String>>> {
+    let (tx, rx) = tokio::sync::mpsc::channel::<std::result::Result<Bytes, String>>(2);
+    let (dek, id_bytes) = (dek.clone(), *id_bytes);
+    tokio::task::spawn_blocking(move || {
+        use std::io::Read;
+        let opened = std::fs::File::open(&path).and_then(|f| SegmentReader::new(f, &dek, &id_bytes));
+        let mut reader = match opened {
+            Ok(r) => r,
+            Err(e) => {
+                let _ = tx.blocking_send(Err(format!("the partial upload does not open: {e}")));
+                return;
+            }
+        };
+        loop {
+            let mut buf = vec![0u8; READ_BACK_CHUNK];
+            let n = match reader.read(&mut buf) {
+                Ok(0) => return,
+                Ok(n) => n,
+                Err(e) => {
+                    let _ = tx.blocking_send(Err(format!("the partial upload does not read back: {e}")));
+                    return;
+                }
+            };
+            buf.truncate(n);
+            if tx.blocking_send(Ok(Bytes::from(buf))).is_err() {
+                return;
+            }
+        }
+    });
+    Ok(futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) }).boxed())
+}
+
+/// One file, for the pipeline.
+struct OneFile(Option<IncomingFile>);
+
+impl IncomingFiles for OneFile {
+    async fn next_file(&mut self) -> Result<Option<IncomingFile>> {
+        Ok(self.0.take())
+    }
+}
+
+impl Courier {
+    /// One request at a time per upload (on this instance).
+    fn tus_lock(&self, id: &str) -> Result<super::inflight::Slot> {
+        self.uploads
+            .try_take(&[(format!("tus:{id}"), 1)])
+            .ok_or_else(|| Error::Conflict("another request is writing this upload; try again when it ends".into()))
+    }
+}
