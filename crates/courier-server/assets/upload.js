@@ -22,7 +22,8 @@
     summaryNone: "No file was received. The reasons are shown next to each file.",
     receiptHeading: "Received, thank you", receiptKeep: "Keep this receipt: the SHA-256 fingerprint proves exactly which file arrived.",
     receiptFile: "File", receiptSize: "Size", receiptFingerprint: "SHA-256", receiptLine: "Receipt {id} · {when}",
-    receiptPrint: "Print or save this receipt",
+    receiptPrint: "Print or save this receipt", timeLeft: "{percent}%, about {left} left",
+    resuming: "connection lost; resuming…",
   };
   const say = (key, vars) => (words[key] || english[key]).replace(/\{(\w+)\}/g, (m, v) => (vars && v in vars ? String(vars[v]) : m));
   let files = [];
@@ -54,7 +55,80 @@
   ["dragleave", "drop"].forEach((t) => drop.addEventListener(t, (e) => { e.preventDefault(); drop.classList.remove("over"); }));
   drop.addEventListener("drop", (e) => show(e.dataTransfer.files));
 
+  // "about 3 min": units that read the same in English and French.
+  const duration = (s) => (s < 90 ? `${Math.max(1, Math.round(s))} s` : s < 5400 ? `${Math.round(s / 60)} min` : `${Math.round(s / 3600)} h`);
+
+  // What the server said about a refused file, in plain words (its JSON problem detail).
+  function reason(body) {
+    try { return JSON.parse(body).detail || null; } catch { return null; }
+  }
+
+  // Resumable (tus): a cut, a closed laptop or a reload resumes where the server has the file.
+  function sendResumable(file) {
+    return new Promise((resolve) => {
+      const started = Date.now();
+      let upload;
+      const cancel = el("button", say("cancel")); cancel.type = "button"; cancel.className = "link";
+      cancel.addEventListener("click", () => { upload.abort(true); file.row.bar.hidden = true; setState(file, say("cancelled"), "refused"); resolve(null); });
+      setState(file, say("sending"), "sending");
+      file.row.state.append(" ", cancel);
+      const status = (text) => { if (file.row.state.firstChild) file.row.state.firstChild.textContent = text; };
+      upload = new window.tus.Upload(file, {
+        endpoint: form.dataset.tus,
+        metadata: { filename: file.name, filetype: file.type },
+        headers: { Accept: "application/json" },
+        chunkSize: 32 * 1024 * 1024,
+        retryDelays: [0, 1000, 3000, 5000, 10000, 20000, 30000, 60000, 60000, 60000],
+        removeFingerprintOnSuccess: true,
+        onShouldRetry: (err) => {
+          const s = err.originalResponse ? err.originalResponse.getStatus() : 0;
+          const retry = s === 0 || s === 409 || s === 423 || s >= 500;
+          if (retry) status(say("resuming"));
+          return retry;
+        },
+        onProgress: (sent, total) => {
+          file.row.bar.value = sent / total;
+          if (sent === total) { setState(file, say("checking"), "checking"); return; }
+          const rate = sent / Math.max(1, (Date.now() - started) / 1000);
+          status(say("timeLeft", { percent: Math.floor((100 * sent) / total), left: duration((total - sent) / Math.max(rate, 1)) }));
+        },
+        onError: (err) => {
+          file.row.bar.hidden = true;
+          const body = err.originalResponse ? err.originalResponse.getBody() : "";
+          setState(file, `${say("refused")}: ${reason(body) || say("failed")}`, "refused");
+          resolve(null);
+        },
+        onSuccess: () => {
+          const xhr = new XMLHttpRequest();
+          xhr.open("GET", upload.url);
+          xhr.setRequestHeader("Accept", "application/json");
+          xhr.addEventListener("load", () => {
+            let data = null;
+            try { data = JSON.parse(xhr.responseText); } catch { /* not JSON */ }
+            if (xhr.status === 200 && data && data.receipt) {
+              file.row.bar.value = 1;
+              setState(file, say("accepted"), "accepted");
+              resolve(data.receipt);
+            } else {
+              file.row.bar.hidden = true;
+              setState(file, `${say("refused")}: ${reason(xhr.responseText) || say("failed")}`, "refused");
+              resolve(null);
+            }
+          });
+          xhr.addEventListener("error", () => { setState(file, say("connectionLost"), "refused"); resolve(null); });
+          xhr.send();
+        },
+      });
+      upload.findPreviousUploads().then((previous) => {
+        if (previous.length) upload.resumeFromPreviousUpload(previous[0]);
+        upload.start();
+      });
+    });
+  }
+
   function send(file) {
+    // Staff forms have no tus endpoint; browsers without the client post the form's way.
+    if (form.dataset.tus && window.tus && window.tus.isSupported) return sendResumable(file);
     return new Promise((resolve) => {
       const xhr = new XMLHttpRequest();
       const body = new FormData();

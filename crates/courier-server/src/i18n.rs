@@ -146,6 +146,8 @@ mod catalog_tests {
                     "name",
                     "recipient",
                     "max",
+                    "percent",
+                    "left",
                 ] {
                     args.set(var, "x");
                 }

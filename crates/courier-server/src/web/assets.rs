@@ -20,6 +20,8 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("upload.js", "text/javascript; charset=utf-8", include_str!("../../assets/upload.js")),
     ("ui.js", "text/javascript; charset=utf-8", include_str!("../../assets/ui.js")),
     ("passkeys.js", "text/javascript; charset=utf-8", include_str!("../../assets/passkeys.js")),
+    // tus-js-client 4.3.1, vendored with its licence (assets/vendor/README.md).
+    ("tus.min.js", "text/javascript; charset=utf-8", include_str!("../../assets/vendor/tus.min.js")),
 ];
 
 pub async fn serve(State(state): State<AppState>, Path(file): Path<String>) -> Response {
@@ -47,5 +49,16 @@ pub async fn serve(State(state): State<AppState>, Path(file): Path<String>) -> R
             resp
         }
         None => Error::NotFound.into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// A vendored file is exactly the published one (assets/vendor/README.md).
+    #[test]
+    fn vendored_files_are_the_pinned_ones() {
+        let tus = super::ASSETS.iter().find(|(n, _, _)| *n == "tus.min.js").map(|(_, _, b)| *b).unwrap_or_default();
+        let hex: String = courier_crypto::sha256(tus.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex, "8cbb1b63fccc3bba0ae73ad1deb160ce046c3750851d0c3e94921ae3ef070eb8");
     }
 }
