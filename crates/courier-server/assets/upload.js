@@ -27,6 +27,14 @@
   };
   const say = (key, vars) => (words[key] || english[key]).replace(/\{(\w+)\}/g, (m, v) => (vars && v in vars ? String(vars[v]) : m));
   let files = [];
+  // The receipt's time as the firm reads it (its time zone), in the page's language.
+  function when(iso) {
+    try {
+      const zone = words.timezone || "UTC";
+      const f = new Intl.DateTimeFormat(document.documentElement.lang || "en", { dateStyle: "medium", timeStyle: "short", timeZone: zone });
+      return `${f.format(new Date(iso))} (${zone})`;
+    } catch { return iso; }
+  }
 
   const el = (tag, text) => { const e = document.createElement(tag); if (text !== undefined) e.textContent = text; return e; };
 
@@ -194,7 +202,7 @@
       const hash = el("td"); const code = el("code", f.sha256); code.className = "hash"; hash.append(code);
       const tr = el("tr"); tr.append(el("td", f.name), el("td", String(f.size)), hash); table.append(tr);
     }));
-    const lines = receipts.map((r) => el("p", say("receiptLine", { id: r.id, when: r.received_at || "" })));
+    const lines = receipts.map((r) => el("p", say("receiptLine", { id: r.id, when: r.received_at ? when(r.received_at) : "" })));
     const print = el("button", say("receiptPrint")); print.type = "button"; print.className = "link";
     print.addEventListener("click", () => window.print());
     receipt.replaceChildren(el("h2", say("receiptHeading")), el("p", say("receiptKeep")), table, ...lines, print);

@@ -61,6 +61,7 @@ impl Templates {
         env.add_global("brand_logo", brand.logo.is_some());
         env.add_global("brand_css", brand.color.is_some());
         env.add_global("client_contact", brand.contact.clone());
+        env.add_global("firm_timezone", zone_name.clone());
         for (name, source) in TEMPLATES {
             // Templates are compiled in; a broken one is a build defect caught by every test.
             if let Err(e) = env.add_template(name, source) {
