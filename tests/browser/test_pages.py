@@ -244,6 +244,20 @@ def test_staff_pages(browser, courier: Courier):
     axe(page, "new link page")
     link = page.input_value("#portal-url")
     page.screenshot(path=os.path.join(ARTIFACTS, "staff-new-link-desktop.png"), full_page=True)
+    # The client's instruction sheet opens in a new tab (the link page stays), in the portal's
+    # language, and prints on one A4 page.
+    with ctx.expect_page() as opened:
+        page.click("form[action$='/instructions'] button[value=view]")
+    sheet = opened.value
+    sheet.wait_for_load_state()
+    assert sheet.get_attribute("html", "lang") == "fr"
+    expect(sheet.locator(".url")).to_have_text(link)
+    axe(sheet, "instruction sheet")
+    sheet.screenshot(path=os.path.join(ARTIFACTS, "instruction-sheet-desktop.png"), full_page=True)
+    pdf = sheet.pdf(format="A4", path=os.path.join(ARTIFACTS, "instruction-sheet.pdf"))
+    pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
+    assert pages == 1, f"the instruction sheet prints on {pages} pages"
+    sheet.close()
     for path, name in [("/portals", "staff-portals"), ("/matters", "staff-matters"), ("/account", "staff-account")]:
         page.goto(courier.base + path)
         axe(page, name)

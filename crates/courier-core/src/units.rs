@@ -160,6 +160,13 @@ impl DurationSpec {
         (secs / DURATION_UNITS[i].0, i)
     }
 
+    /// The count and its unit's English name (`week`, `day`, `hour`, `minute`, `second`), for
+    /// pages that say it in another language.
+    pub fn count_and_unit(self) -> (u64, &'static str) {
+        let (n, i) = self.split();
+        (n, DURATION_UNITS[i].2)
+    }
+
     /// In words, e.g. "30 days", "1 hour".
     pub fn human(self) -> String {
         let (n, i) = self.split();

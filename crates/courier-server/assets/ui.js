@@ -1,6 +1,6 @@
 // Staff UI enhancements, loaded as a file (the CSP forbids inline script):
-// copy buttons (<button data-copy="input-id">) and confirmation of destructive forms
-// (<form data-confirm="question">).
+// copy buttons (<button data-copy="input-id">), print buttons (<button data-print>) and
+// confirmation of destructive forms (<form data-confirm="question">).
 document.querySelectorAll("button[data-copy]").forEach((button) => {
   button.addEventListener("click", async () => {
     const input = document.getElementById(button.dataset.copy);
@@ -17,4 +17,7 @@ document.querySelectorAll("form[data-confirm]").forEach((form) => {
   form.addEventListener("submit", (event) => {
     if (!window.confirm(form.dataset.confirm)) event.preventDefault();
   });
+});
+document.querySelectorAll("button[data-print]").forEach((button) => {
+  button.addEventListener("click", () => window.print());
 });

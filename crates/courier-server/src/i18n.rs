@@ -148,6 +148,9 @@ mod catalog_tests {
                     "max",
                     "percent",
                     "left",
+                    "unit",
+                    "n",
+                    "prefix",
                 ] {
                     args.set(var, "x");
                 }
@@ -166,6 +169,22 @@ mod catalog_tests {
             catalog.message(Language::Fr, "portal-title", Some(&args)).unwrap(),
             "Envoyer des documents à Dewey & Partners"
         );
+    }
+
+    #[test]
+    fn durations_are_said_in_the_page_language() {
+        let catalog = Catalog::new();
+        let say = |lang, n: u64, unit: &str| {
+            let mut args = FluentArgs::new();
+            args.set("n", n);
+            args.set("unit", unit.to_owned());
+            catalog.message(lang, "duration", Some(&args)).unwrap()
+        };
+        assert_eq!(say(Language::En, 30, "day"), "30 days");
+        assert_eq!(say(Language::En, 1, "week"), "1 week");
+        assert_eq!(say(Language::Fr, 30, "day"), "30 jours");
+        assert_eq!(say(Language::Fr, 1, "hour"), "1 heure");
+        assert_eq!(say(Language::Fr, 2, "week"), "2 semaines");
     }
 
     #[test]

@@ -189,3 +189,83 @@ async fn the_firms_logo_colour_and_contact_are_on_client_pages_and_checked_at_st
         assert!(err.contains(says), "{toml}: {err}");
     }
 }
+
+/// The lawyer's instruction sheet for the client: made only for the portal's current link,
+/// in the language chosen, with the QR code, the passcode rule and the retention; viewed
+/// under the CSP or downloaded as a file that works offline.
+#[tokio::test]
+async fn the_instruction_sheet_carries_only_the_portals_current_link() {
+    let env = Env::start_with_config("firm_name = \"Cabinet Durand & Associés\"\nretention = \"14d\"\n");
+    let p = env.cli_json(
+        &["portal", "create", "--label", "Durand — pièces", "--passcode-stdin", "--language", "fr", "--json"],
+        Some("correct horse\n"),
+    );
+    let (id, token) = (p["id"].as_str().unwrap().to_owned(), p["token"].as_str().unwrap().to_owned());
+    let (other_id, other_token) = env.create_portal(&[]);
+    let staff = client();
+    let (csrf, _) = crate::harness::sign_in(&env, &staff, "lea@firm.example", "admin").await;
+    let url = format!("{}/p/{token}", env.base());
+    let sheet = |portal: &str, link: &str, language: &str, how: &str| {
+        let form = [("csrf_token", csrf.as_str()), ("url", link), ("language", language), ("as", how)];
+        staff.post(format!("{}/portals/{portal}/instructions", env.base())).form(&form).send()
+    };
+
+    // The portal's language by default: French, with the link, its QR code and the rules.
+    let r = sheet(&id, &url, "", "view").await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    assert!(r.headers().get("content-disposition").is_none());
+    let fr = r.text().await.unwrap();
+    assert!(fr.contains("<html lang=\"fr\">"), "{fr}");
+    // As the template engine escapes text (`/` included).
+    let html = |s: &str| s.replace('/', "&#x2f;");
+    assert!(fr.contains(&html(&url)) && fr.contains("<svg"), "the link and its QR code: {fr}");
+    assert!(fr.contains("vous le communique séparément"), "the passcode comes another way: {fr}");
+    assert!(!fr.contains("correct horse"), "the passcode is never on the sheet");
+    assert!(fr.contains("conservés ici 2 semaines au plus"), "the retention, in French: {fr}");
+    assert!(fr.contains(&html(&format!("commence exactement par {}/p/", env.base()))), "{fr}");
+    assert!(fr.contains("href=\"/static/sheet.css\"") && !fr.contains("<style>"), "styled under the CSP");
+
+    // English when asked; a download embeds its style and names itself.
+    let r = sheet(&id, &url, "en", "download").await.unwrap();
+    assert_eq!(r.status(), 200);
+    let disposition = r.headers()["content-disposition"].to_str().unwrap().to_owned();
+    assert!(disposition.starts_with("attachment") && disposition.contains("-en.html"), "{disposition}");
+    let en = r.text().await.unwrap();
+    assert!(
+        en.contains("<html lang=\"en\">") && en.contains("How to send your documents to Cabinet Durand &amp; Associés")
+    );
+    assert!(en.contains("<style>") && !en.contains("/static/"), "a downloaded sheet works offline: {en}");
+    assert!(en.contains("14 days") || en.contains("2 weeks"), "{en}");
+
+    // Another portal's link, a made-up one, a link after it was replaced: refused, not echoed.
+    let other_url = format!("{}/p/{other_token}", env.base());
+    let made_up = format!("{}/p/cpl_made-up-link-token-0000000000000000000", env.base());
+    let elsewhere = format!("https://evil.example/p/{token}");
+    for link in [other_url.as_str(), made_up.as_str(), elsewhere.as_str(), ""] {
+        let r = sheet(&id, link, "en", "view").await.unwrap();
+        assert_eq!(r.status(), 400, "{link}");
+        let body = r.text().await.unwrap();
+        assert!(body.contains("not this portal's current link"), "{body}");
+        assert!(link.is_empty() || !body.contains(&html(link)), "the refused link is not echoed: {body}");
+    }
+    assert_eq!(sheet(&other_id, &other_url, "en", "view").await.unwrap().status(), 200);
+    // A disabled portal's link leads nowhere: no sheet for it until it is enabled again.
+    assert!(env.cli(&["portal", "disable", &other_id], None).0);
+    let r = sheet(&other_id, &other_url, "en", "view").await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("does not work now"));
+    assert!(env.cli(&["portal", "enable", &other_id], None).0);
+    assert_eq!(sheet(&other_id, &other_url, "en", "view").await.unwrap().status(), 200);
+    env.cli_json(&["portal", "new-link", &id, "--json"], None);
+    assert_eq!(sheet(&id, &url, "en", "view").await.unwrap().status(), 400, "the replaced link");
+
+    // A forged form (no CSRF token) makes nothing.
+    let r = staff
+        .post(format!("{}/portals/{other_id}/instructions", env.base()))
+        .form(&[("url", other_url.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+}

@@ -34,6 +34,12 @@ const ROUTES: &[(&str, &str, Class)] = &[
     ("GET", "/p/{token}", Class::Public),
     ("POST", "/p/{token}/unlock", Class::Public),
     ("POST", "/p/{token}/files", Class::Public),
+    // tus: PATCH and OPTIONS are not in the parser's list; `tus.rs` tries them with bad links.
+    ("POST", "/p/{token}/tus", Class::Public),
+    ("POST", "/p/{token}/tus/", Class::Public),
+    ("GET", "/p/{token}/tus/{id}", Class::Public),
+    ("HEAD", "/p/{token}/tus/{id}", Class::Public),
+    ("DELETE", "/p/{token}/tus/{id}", Class::Public),
     ("GET", "/s/{token}", Class::Public),
     ("POST", "/s/{token}/unlock", Class::Public),
     ("GET", "/s/{token}/files/{doc_id}", Class::Public),

@@ -66,3 +66,46 @@ share-size = Size
 share-download = Download
 share-downloaded = downloaded
 share-none = No files are available.
+
+## Durations (how long files are kept), with the count as { $n } and the unit as { $unit }
+duration = { $unit ->
+    [week] { $n ->
+        [one] 1 week
+       *[other] { $n } weeks
+    }
+    [day] { $n ->
+        [one] 1 day
+       *[other] { $n } days
+    }
+    [hour] { $n ->
+        [one] 1 hour
+       *[other] { $n } hours
+    }
+    [minute] { $n ->
+        [one] 1 minute
+       *[other] { $n } minutes
+    }
+   *[second] { $n ->
+        [one] 1 second
+       *[other] { $n } seconds
+    }
+}
+
+## The instruction sheet a lawyer prints for the client (instructions.html)
+sheet-title = How to send your documents to { $firm }
+sheet-heading = How to send your documents to { $firm }
+sheet-for = For: { $label }
+sheet-open-heading = 1. Open your personal link
+sheet-open = Type this address into your browser, or scan the code with your phone's camera. The page shows the name { $firm }; there you choose your files and send them. You need no account and no program.
+sheet-qr-label = QR code of the link above
+sheet-passcode-heading = 2. The passcode
+sheet-passcode = The page asks for a passcode. { $firm } gives it to you separately, by another channel (for example by telephone or text message). It is never written on this sheet nor sent together with the link: do not keep the two together.
+sheet-no-passcode = This link needs no passcode. Keep the link to yourself: anyone who has it can send files to the firm.
+sheet-genuine-heading = 3. How to recognise a genuine link
+sheet-genuine-start = A genuine link begins exactly with { $prefix } (check the address bar before you choose files).
+sheet-genuine-name = The page shows the name { $firm } and never asks you to sign in, to install anything or to pay.
+sheet-genuine-never = { $firm } will never ask for your passcode by e-mail. If a message or a page seems wrong, do not send anything and call the firm at a number you already know.
+sheet-files-heading = 4. What happens to your files
+sheet-files-encrypted = Files are encrypted as soon as they arrive; only { $firm } can open them, and nobody else who uses a link sees them.
+sheet-receipt = After sending you get a receipt with a fingerprint (SHA-256) of each file: print it or save it.
+sheet-printed = Sheet printed on { $when }

@@ -66,3 +66,46 @@ share-size = Taille
 share-download = Télécharger
 share-downloaded = téléchargé
 share-none = Aucun fichier n'est disponible.
+
+## Durées (combien de temps les fichiers sont conservés) : { $n } est le nombre, { $unit } l'unité
+duration = { $unit ->
+    [week] { $n ->
+        [one] 1 semaine
+       *[other] { $n } semaines
+    }
+    [day] { $n ->
+        [one] 1 jour
+       *[other] { $n } jours
+    }
+    [hour] { $n ->
+        [one] 1 heure
+       *[other] { $n } heures
+    }
+    [minute] { $n ->
+        [one] 1 minute
+       *[other] { $n } minutes
+    }
+   *[second] { $n ->
+        [one] 1 seconde
+       *[other] { $n } secondes
+    }
+}
+
+## La fiche d'instructions que l'avocat imprime pour le client (instructions.html)
+sheet-title = Comment envoyer vos documents à { $firm }
+sheet-heading = Comment envoyer vos documents à { $firm }
+sheet-for = Pour : { $label }
+sheet-open-heading = 1. Ouvrez votre lien personnel
+sheet-open = Saisissez cette adresse dans votre navigateur, ou scannez le code avec l'appareil photo de votre téléphone. La page affiche le nom { $firm } ; vous y choisissez vos fichiers et les envoyez. Aucun compte ni aucun programme n'est nécessaire.
+sheet-qr-label = Code QR du lien ci-dessus
+sheet-passcode-heading = 2. Le code d'accès
+sheet-passcode = La page demande un code d'accès. { $firm } vous le communique séparément, par un autre moyen (par exemple par téléphone ou par SMS). Il n'est jamais écrit sur cette fiche ni envoyé avec le lien : ne conservez pas les deux ensemble.
+sheet-no-passcode = Ce lien ne demande pas de code d'accès. Gardez-le pour vous : toute personne qui le possède peut envoyer des fichiers au cabinet.
+sheet-genuine-heading = 3. Comment reconnaître un lien authentique
+sheet-genuine-start = Un lien authentique commence exactement par { $prefix } (vérifiez la barre d'adresse avant de choisir vos fichiers).
+sheet-genuine-name = La page affiche le nom { $firm } et ne vous demande jamais de vous connecter, d'installer quoi que ce soit ni de payer.
+sheet-genuine-never = { $firm } ne vous demandera jamais votre code d'accès par e-mail. Si un message ou une page vous semble suspect, n'envoyez rien et appelez le cabinet à un numéro que vous connaissez déjà.
+sheet-files-heading = 4. Ce que deviennent vos fichiers
+sheet-files-encrypted = Les fichiers sont chiffrés dès leur arrivée ; seul { $firm } peut les ouvrir, et personne d'autre utilisant un lien ne les voit.
+sheet-receipt = Après l'envoi, vous recevez un reçu avec une empreinte (SHA-256) de chaque fichier : imprimez-le ou enregistrez-le.
+sheet-printed = Fiche imprimée le { $when }

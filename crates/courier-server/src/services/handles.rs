@@ -242,6 +242,11 @@ impl Acting {
         self.c().unlock_portal_passcode(&self.caller, id).await
     }
 
+    /// What the client's instruction sheet says, for the portal's current link `url`.
+    pub async fn instruction_sheet(&self, id: &str, url: &str) -> Result<super::portals::InstructionSheet> {
+        self.c().instruction_sheet(&self.caller, id, url).await
+    }
+
     pub async fn new_portal_link(&self, id: &str) -> Result<IssuedLink> {
         self.c().new_portal_link(&self.caller, id).await
     }

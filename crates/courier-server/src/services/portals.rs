@@ -81,6 +81,23 @@ pub struct IssuedLink {
     pub expires_at: Option<String>,
 }
 
+/// What a client's instruction sheet says about a portal and its current link.
+#[derive(Debug, Serialize)]
+pub struct InstructionSheet {
+    pub label: String,
+    pub url: String,
+    /// How every genuine link of this firm begins (`https://host/p/`).
+    pub link_prefix: String,
+    pub has_passcode: bool,
+    pub expires_at: Option<String>,
+    /// How long files stay: a count and its unit (said in the sheet's language).
+    pub kept_n: u64,
+    pub kept_unit: &'static str,
+    /// The portal's language, the sheet's default.
+    #[serde(skip)]
+    pub language: Option<courier_core::Language>,
+}
+
 /// A portal as a client reaches it through a working link.
 #[derive(Debug, Clone)]
 pub struct OpenPortal {
@@ -338,6 +355,44 @@ impl Courier {
     pub(super) async fn portal(&self, id: &str) -> Result<PortalView> {
         let p = rows::get(self.db.pool(), id).await?.ok_or(Error::NotFound)?;
         Ok(view(&p, self.clock.now_ms(), &self.scanning, self.config.retention))
+    }
+
+    /// The facts for the client's instruction sheet, for someone who may see the portal and
+    /// holds its current link (shown once, when issued). The link is checked against the
+    /// stored fingerprint, so a sheet never carries a link that is not this portal's.
+    pub(super) async fn instruction_sheet(&self, caller: &Caller, id: &str, url: &str) -> Result<InstructionSheet> {
+        self.authorize_portal(caller, Action::PortalView, id).await?;
+        let not_current = || {
+            Error::BadRequest(
+                "that is not this portal's current link; instructions are printed from the page that shows a new link"
+                    .into(),
+            )
+        };
+        let link_prefix = format!("{}/p/", self.config.public_url());
+        let token = url.trim().strip_prefix(&link_prefix).and_then(Token::parse).ok_or_else(not_current)?;
+        let p = rows::by_token_hash(self.db.pool(), &token.hash())
+            .await?
+            .filter(|p| p.id == id && p.deleted_at.is_none())
+            .ok_or_else(not_current)?;
+        // A sheet for a link that does not work would send the client to the uniform 404.
+        if !status(&p, self.clock.now_ms()).takes_uploads() {
+            return Err(Error::BadRequest(
+                "this portal's link does not work now (disabled, expired or its matter archived); enable it or \
+                 issue a new link before printing instructions"
+                    .into(),
+            ));
+        }
+        let (kept_n, kept_unit) = retention(&p, self.config.retention).0.count_and_unit();
+        Ok(InstructionSheet {
+            label: p.label,
+            url: self.portal_url(&token),
+            link_prefix,
+            has_passcode: p.passcode_hash.is_some(),
+            expires_at: p.expires_at.map(rfc3339),
+            kept_n,
+            kept_unit,
+            language: p.language,
+        })
     }
 
     /// Lifts the lock that wrong passcodes put on the portal's link (review finding 12).

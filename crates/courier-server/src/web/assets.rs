@@ -18,6 +18,7 @@ const LOGO_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; sandbox";
 const ASSETS: &[(&str, &str, &str)] = &[
     ("app.css", "text/css; charset=utf-8", include_str!("../../assets/app.css")),
     ("upload.js", "text/javascript; charset=utf-8", include_str!("../../assets/upload.js")),
+    ("sheet.css", "text/css; charset=utf-8", super::instructions::SHEET_CSS),
     ("ui.js", "text/javascript; charset=utf-8", include_str!("../../assets/ui.js")),
     ("passkeys.js", "text/javascript; charset=utf-8", include_str!("../../assets/passkeys.js")),
     // tus-js-client 4.3.1, vendored with its licence (assets/vendor/README.md).

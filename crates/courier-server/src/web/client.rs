@@ -52,8 +52,9 @@ struct PageContext<'a> {
     max_file_size: u64,
     max_files: usize,
     expires_at: Option<String>,
-    /// How long files stay, in words.
-    kept_for: String,
+    /// How long files stay: a count and its unit, said in the page's language.
+    kept_n: u64,
+    kept_unit: &'static str,
     error: Option<String>,
     /// The accepted types, for people ("PDF, DOCX, …") and for the file picker (".pdf,.docx").
     accepted: String,
@@ -76,7 +77,8 @@ fn page_context<'a>(
         max_file_size: portal.max_file_size,
         max_files: courier.config().max_files_per_upload,
         expires_at: portal.expires_at.map(rfc3339),
-        kept_for: portal.retention.human(),
+        kept_n: portal.retention.count_and_unit().0,
+        kept_unit: portal.retention.count_and_unit().1,
         error,
         accepted: courier_scan::kind::list(allowed),
         accept: courier_scan::kind::picker_extensions(allowed),

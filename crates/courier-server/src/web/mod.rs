@@ -8,6 +8,7 @@ mod auth;
 mod client;
 mod errors;
 mod extract;
+mod instructions;
 mod lifecycle;
 mod matters;
 mod middleware;

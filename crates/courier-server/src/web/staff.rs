@@ -245,6 +245,7 @@ pub async fn portal_action(
             let ctx = json!({ "user": session.email, "csrf_token": session.csrf_token, "portal": portal, "url": link.url, "fresh": false });
             return Ok(state.templates.render("portal_link.html", ctx)?.into_response());
         }
+        "instructions" => return super::instructions::sheet(&state, &staff, &id, &form).await,
         _ => return Err(Error::NotFound),
     }
     Ok(see_other(&format!("/portals/{id}")))
@@ -273,7 +274,7 @@ pub(super) fn attachment(body: Body, content_type: &'static str, name: &str, len
 }
 
 /// `attachment` with an ASCII fallback and the full UTF-8 name (RFC 6266 / RFC 8187).
-fn content_disposition(name: &str) -> HeaderValue {
+pub(super) fn content_disposition(name: &str) -> HeaderValue {
     let name = FileName::sanitize(name);
     let encoded: String = name
         .as_str()
