@@ -106,27 +106,31 @@
           setState(file, `${say("refused")}: ${reason(body) || say("failed")}`, "refused");
           resolve(null);
         },
-        onSuccess: () => {
-          const xhr = new XMLHttpRequest();
-          xhr.open("GET", upload.url);
-          xhr.setRequestHeader("Accept", "application/json");
-          xhr.addEventListener("load", () => {
-            let data = null;
-            try { data = JSON.parse(xhr.responseText); } catch { /* not JSON */ }
-            if (xhr.status === 200 && data && data.receipt) {
-              file.row.bar.value = 1;
-              setState(file, say("accepted"), "accepted");
-              resolve(data.receipt);
-            } else {
-              file.row.bar.hidden = true;
-              setState(file, `${say("refused")}: ${reason(xhr.responseText) || say("failed")}`, "refused");
-              resolve(null);
-            }
-          });
-          xhr.addEventListener("error", () => { setState(file, say("connectionLost"), "refused"); resolve(null); });
-          xhr.send();
-        },
+        // The receipt; while another request still checks the file (503), ask again a while.
+        onSuccess: () => fetchReceipt(0),
       });
+      function fetchReceipt(attempt) {
+        const xhr = new XMLHttpRequest();
+        xhr.open("GET", upload.url);
+        xhr.setRequestHeader("Accept", "application/json");
+        xhr.addEventListener("load", () => {
+          let data = null;
+          try { data = JSON.parse(xhr.responseText); } catch { /* not JSON */ }
+          if (xhr.status === 503 && attempt < 300) {
+            setTimeout(() => fetchReceipt(attempt + 1), 2000);
+          } else if (xhr.status === 200 && data && data.receipt) {
+            file.row.bar.value = 1;
+            setState(file, say("accepted"), "accepted");
+            resolve(data.receipt);
+          } else {
+            file.row.bar.hidden = true;
+            setState(file, `${say("refused")}: ${reason(xhr.responseText) || say("failed")}`, "refused");
+            resolve(null);
+          }
+        });
+        xhr.addEventListener("error", () => { setState(file, say("connectionLost"), "refused"); resolve(null); });
+        xhr.send();
+      }
       upload.findPreviousUploads().then((previous) => {
         if (previous.length) upload.resumeFromPreviousUpload(previous[0]);
         upload.start();

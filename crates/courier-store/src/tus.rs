@@ -4,7 +4,7 @@
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Executor};
 
-use crate::{Result, col};
+use crate::{Backend, Result, col};
 
 #[derive(Debug, Clone)]
 pub struct TusUpload {
@@ -65,6 +65,30 @@ pub async fn insert<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E, u: &NewTus
     .execute(ex)
     .await?;
     Ok(())
+}
+
+/// Inserts `u` unless its portal already has `cap` unfinished uploads that have not expired;
+/// returns whether it did. Call inside a write transaction: the count and the insert are one
+/// step (SQLite's write lock; on PostgreSQL the portal's row, locked here), so two requests
+/// racing for the last place cannot both take it.
+pub async fn insert_within_cap(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    u: &NewTusUpload<'_>,
+    now: i64,
+    cap: i64,
+) -> Result<bool> {
+    if backend == Backend::Postgres {
+        sqlx::query("SELECT id FROM portals WHERE id = $1 FOR UPDATE")
+            .bind(u.portal_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    }
+    if unfinished(&mut *conn, u.portal_id, now).await? >= cap {
+        return Ok(false);
+    }
+    insert(&mut *conn, u).await?;
+    Ok(true)
 }
 
 /// The upload `id` of `portal_id`, if it has not expired.

@@ -262,3 +262,139 @@ async fn a_passcode_guards_every_tus_route_and_a_bad_link_gets_the_uniform_404()
     let (_, other) = env.create_portal(&[]);
     assert_eq!(offset(base, &format!("/p/{other}/tus/{id}")).await.0, 404);
 }
+
+/// The attack of the round-2 review: requests racing an honest client on one upload (empty
+/// bodies and wrong checksums at the offset the client is writing at) must never cut or
+/// overwrite what it wrote. Each attacker asks for the offset, then sends at it.
+#[tokio::test]
+async fn racing_requests_never_corrupt_an_upload() {
+    let env = Env::start_with_config("rate_limit_per_minute = 1000000\n");
+    let (portal, token) = env.create_portal(&[]);
+    let base = env.base().to_owned();
+    let data = document(1_280_000);
+    let location = created(&base, &token, &data, "race.txt").await;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut attackers: Vec<_> = (0..4)
+        .map(|n| {
+            let (base, location, stop) = (base.clone(), location.clone(), stop.clone());
+            tokio::spawn(async move {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let Some(at) = offset(&base, &location).await.1 else { return };
+                    let junk = if n % 2 == 0 { Vec::new() } else { vec![b'!'; 70_000] };
+                    let r = patch(&base, &location, at as usize, junk, Some(b"not these bytes")).await;
+                    assert_ne!(r.status(), 500, "an attacker made the server fail");
+                }
+            })
+        })
+        .collect();
+
+    // The honest client sends 20 kB parts with their checksums, resuming where the server is.
+    let mut at = 0;
+    let mut tries = 0;
+    while at < data.len() {
+        tries += 1;
+        assert!(tries < 2_000, "the honest client never got through");
+        let end = (at + 20_000).min(data.len());
+        if end == data.len() {
+            // The last part makes the document; the attackers stop first so that a 409 here
+            // cannot be mistaken for the upload having ended.
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            for a in attackers.drain(..) {
+                a.await.unwrap();
+            }
+        }
+        let r = patch(&base, &location, at, data[at..end].to_vec(), Some(&data[at..end])).await;
+        match r.status().as_u16() {
+            204 => at = r.headers()["upload-offset"].to_str().unwrap().parse().unwrap(),
+            409 | 503 => at = offset(&base, &location).await.1.unwrap() as usize,
+            s => panic!("honest part refused with {s}: {:?}", r.text().await),
+        }
+    }
+    let docs = env.docs(Some(&portal));
+    assert_eq!(docs.len(), 1, "the upload became one document");
+    assert_eq!(docs[0]["sha256"], sha256_hex(&data), "exactly the client's bytes");
+    assert!(env.audit_ok());
+}
+
+/// A client that goes away while its complete file is being checked (the last request cut
+/// after its last byte) still gets its document and its receipt when it asks again.
+#[tokio::test]
+async fn an_upload_cut_while_its_file_is_checked_still_becomes_a_document() {
+    use tokio::io::AsyncWriteExt;
+    let env = Env::start_with_config("rate_limit_per_minute = 1000000\n");
+    let (portal, token) = env.create_portal(&[]);
+    let base = env.base().to_owned();
+    let data = document(24 << 20);
+    let location = created(&base, &token, &data, "scan.txt").await;
+
+    // All but the last byte, then the last byte in a request whose connection closes while
+    // the complete file is being checked.
+    let last = data.len() - 1;
+    assert_eq!(patch(&base, &location, 0, data[..last].to_vec(), None).await.status(), 204);
+    let addr = base.strip_prefix("http://").unwrap().to_owned();
+    let mut socket = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "PATCH {location} HTTP/1.1\r\nHost: {addr}\r\nTus-Resumable: 1.0.0\r\n\
+         Content-Type: application/offset+octet-stream\r\nUpload-Offset: {last}\r\nContent-Length: 1\r\n\r\n"
+    );
+    socket.write_all(head.as_bytes()).await.unwrap();
+    socket.write_all(&data[last..]).await.unwrap();
+    socket.flush().await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    drop(socket);
+
+    // The client comes back: the offset is complete, and the receipt follows once checked.
+    let (mut receipt, mut checking) = (None, 0);
+    for _ in 0..600 {
+        let (status, at) = offset(&base, &location).await;
+        assert_eq!(status, 200);
+        if at == Some(data.len() as u64) {
+            let r = client()
+                .get(format!("{base}{location}"))
+                .header(TUS.0, TUS.1)
+                .header("Accept", "application/json")
+                .send()
+                .await
+                .unwrap();
+            match r.status().as_u16() {
+                200 => {
+                    receipt = Some(r.json::<serde_json::Value>().await.unwrap());
+                    break;
+                }
+                503 => checking += 1,
+                s => panic!("the finished upload answered {s}: {:?}", r.text().await),
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let receipt = receipt.expect("a receipt within a minute");
+    eprintln!("the receipt came after {checking} answers that the file was still being checked");
+    assert_eq!(receipt["receipt"]["files"][0]["sha256"], sha256_hex(&data));
+    let docs = env.docs(Some(&portal));
+    assert_eq!(docs.len(), 1);
+    assert_eq!(docs[0]["sha256"], sha256_hex(&data));
+    assert!(env.audit_ok());
+}
+
+/// Requests racing for the last places under `tus_unfinished_per_link` cannot all take one.
+#[tokio::test]
+async fn racing_creations_cannot_pass_the_cap_on_unfinished_uploads() {
+    let env = Env::start_with_config("tus_unfinished_per_link = 3\nrate_limit_per_minute = 1000000\n");
+    let (_, token) = env.create_portal(&[]);
+    let base = env.base().to_owned();
+    let racers: Vec<_> = (0..16)
+        .map(|n| {
+            let (base, token) = (base.clone(), token.clone());
+            tokio::spawn(async move { create(&base, &token, 10, &format!("f{n}.txt")).await.status().as_u16() })
+        })
+        .collect();
+    let mut created = 0;
+    for r in racers {
+        match r.await.unwrap() {
+            201 => created += 1,
+            503 => {}
+            s => panic!("a creation answered {s}"),
+        }
+    }
+    assert_eq!(created, 3, "exactly the cap");
+}

@@ -157,11 +157,6 @@ impl PortalLink {
         }
         let now = courier.clock.now_ms();
         let cap = courier.config.tus_unfinished_per_link.max(1);
-        if rows::unfinished(courier.db.pool(), &portal.id, now).await? >= cap as i64 {
-            return Err(Error::Busy(format!(
-                "this link already has {cap} unfinished uploads; finish or cancel one, or wait until they expire"
-            )));
-        }
         let id = UploadId::random();
         let id_bytes = *id.as_uuid().as_bytes();
         let id = id.to_string();
@@ -180,7 +175,13 @@ impl PortalLink {
             created_at: now,
             expires_at,
         };
-        rows::insert(courier.db.pool(), &new).await?;
+        let mut tx = courier.db.begin().await?;
+        if !rows::insert_within_cap(&mut tx, courier.db.backend(), &new, now, cap as i64).await? {
+            return Err(Error::Busy(format!(
+                "this link already has {cap} unfinished uploads; finish or cancel one, or wait until they expire"
+            )));
+        }
+        courier_store::Db::commit(tx).await?;
         let written = async {
             let mut file =
                 tokio::fs::OpenOptions::new().write(true).create_new(true).open(courier.tus_file(&id)).await?;
@@ -195,22 +196,39 @@ impl PortalLink {
         Ok(TusCreated { id, expires_at })
     }
 
-    /// `HEAD`, or the receipt once finished.
+    /// `HEAD`, or the receipt once finished. An upload whose last byte is in but which is not
+    /// a document yet (its request was cut while the file was checked, or the server restarted)
+    /// is finished now; while another request finishes it, the state says so (no receipt yet).
     pub async fn tus_state(&self, cookie: Option<&str>, id: &str) -> Result<TusState> {
         self.check_unlocked(cookie)?;
-        let row = self.courier.tus_row(&self.portal().id, id).await?;
-        Ok(state_of(&row))
+        let courier = &self.courier;
+        let row = courier.tus_row(&self.portal().id, id).await?;
+        if row.receipt.is_some() || row.received < row.length {
+            return Ok(state_of(&row));
+        }
+        let Ok(busy) = courier.tus_lock(&row.id) else { return Ok(state_of(&row)) };
+        // Read again under the lock: a request may have finished (or refused) it meanwhile.
+        let row = courier.tus_row(&self.portal().id, &row.id).await?;
+        if row.receipt.is_some() || row.received < row.length {
+            return Ok(state_of(&row));
+        }
+        let slot = courier.upload_slot(&self.portal().id, self.caller().ip)?;
+        let id_bytes = *row.id.parse::<UploadId>().map_err(|_| Error::NotFound)?.as_uuid().as_bytes();
+        let dek = courier.keys.unwrap(&row.wrapped_dek, &id_bytes)?;
+        let receipt = self.finish_detached(row.clone(), None, dek, id_bytes, (busy, slot)).await?;
+        Ok(TusState { receipt, ..state_of(&row) })
     }
 
     /// `DELETE`: ends an upload and removes what it received.
     pub async fn tus_terminate(&self, cookie: Option<&str>, id: &str) -> Result<()> {
         self.check_unlocked(cookie)?;
-        let row = self.courier.tus_row(&self.portal().id, id).await?;
+        // Not while a PATCH is writing it (nor finishing it).
+        let id: UploadId = id.parse().map_err(|_| Error::NotFound)?;
+        let _busy = self.courier.tus_lock(&id.to_string())?;
+        let row = self.courier.tus_row(&self.portal().id, &id.to_string()).await?;
         if row.receipt.is_some() {
             return Err(Error::Conflict("this upload is finished; the file is with the firm".into()));
         }
-        // Not while a PATCH is writing it.
-        let _busy = self.courier.tus_lock(&row.id)?;
         self.courier.remove_tus_file(&row.id).await;
         rows::delete(self.courier.db.pool(), &row.id).await?;
         Ok(())
@@ -228,14 +246,18 @@ impl PortalLink {
     ) -> Result<TusState> {
         self.check_unlocked(cookie)?;
         let courier = &self.courier;
-        let row = courier.tus_row(&self.portal().id, id).await?;
+        // One request at a time per upload, taken before the row is read: the offset checked
+        // below is then the one this request writes at, and a racing request (honest or not)
+        // can neither cut nor overwrite what another is writing.
+        let id: UploadId = id.parse().map_err(|_| Error::NotFound)?;
+        let _busy = courier.tus_lock(&id.to_string())?;
+        let row = courier.tus_row(&self.portal().id, &id.to_string()).await?;
         if row.receipt.is_some() || offset != row.received as u64 {
             return Err(Error::Conflict(format!("the upload is at offset {}, not {offset}", row.received)));
         }
-        // One request at a time per upload, and the link's and address's upload caps.
-        let _busy = courier.tus_lock(&row.id)?;
+        // The link's and address's upload caps.
         let _slot = courier.upload_slot(&self.portal().id, self.caller().ip)?;
-        let id_bytes = *row.id.parse::<UploadId>().map_err(|_| Error::NotFound)?.as_uuid().as_bytes();
+        let id_bytes = *id.as_uuid().as_bytes();
         let dek = courier.keys.unwrap(&row.wrapped_dek, &id_bytes)?;
         let mut appended = Appender::open(courier, &row, &dek, &id_bytes).await?;
         let outcome = appended.take(body, checksum.is_some()).await;
@@ -262,46 +284,70 @@ impl PortalLink {
                 receipt: None,
             });
         }
-        let receipt = self.finish_upload(&row, appended, &dek, &id_bytes).await?;
+        let receipt = self.finish_detached(row.clone(), Some(appended), dek, id_bytes, (_busy, _slot)).await?;
         Ok(TusState { offset: row.length as u64, length: row.length as u64, expires_at: row.expires_at, receipt })
     }
 
-    /// The last byte is in: seal the last segment, read the file back through the upload
-    /// pipeline, keep the receipt.
-    async fn finish_upload(
+    /// The last byte is in: finishes the upload on a task of its own that holds `guards` (the
+    /// upload's lock, the link's upload slot) until it is done, so a client that goes away while
+    /// its file is checked does not stop the work half-way. Without `appended` (a request cut
+    /// while checking, a restart), the file is opened again at its committed length.
+    async fn finish_detached(
         &self,
-        row: &TusUpload,
-        appended: Appender,
-        dek: &Dek,
-        id_bytes: &[u8; 16],
+        row: TusUpload,
+        appended: Option<Appender>,
+        dek: Dek,
+        id_bytes: [u8; 16],
+        guards: impl Send + 'static,
     ) -> Result<Option<serde_json::Value>> {
-        let courier = &self.courier;
-        let path = courier.tus_file(&row.id);
-        appended.seal_last().await?;
-        let receipt_id = uuid::Uuid::new_v4().to_string();
-        let mut one =
-            OneFile(Some(IncomingFile { name: Some(row.name.clone()), bytes: read_back(path, dek, id_bytes)? }));
-        let into = Destination::Portal(self.portal(), &receipt_id);
-        let stored = courier.ingest_all(self.caller(), into, &mut one).await;
-        // Checked and kept, or refused: either way the partial file has served.
-        courier.remove_tus_file(&row.id).await;
-        let stored = match stored {
-            Ok(stored) => stored,
-            Err(e) => {
-                rows::delete(courier.db.pool(), &row.id).await?;
-                return Err(e);
-            }
-        };
-        let files: Vec<_> = stored
-            .iter()
-            .map(|d| json!({ "name": d.name, "size": d.size, "sha256": d.sha256, "content_type": d.content_type }))
-            .collect();
-        let receipt = json!({ "id": receipt_id, "received_at": courier_core::time_fmt::rfc3339(courier.clock.now_ms()),
-            "files": files });
-        let mut conn = courier.db.pool().acquire().await.map_err(courier_store::StoreError::from)?;
-        rows::finish(&mut conn, &row.id, &receipt.to_string()).await?;
-        Ok(Some(receipt))
+        let (courier, portal, caller) = (self.courier.clone(), self.portal().clone(), self.caller().clone());
+        let task = tokio::spawn(async move {
+            let _guards = guards;
+            let appended = match appended {
+                Some(a) => a,
+                None => Appender::open(&courier, &row, &dek, &id_bytes).await?,
+            };
+            finish_upload(&courier, &portal, &caller, &row, appended, &dek, &id_bytes).await
+        });
+        task.await.map_err(|e| Error::Internal(format!("finishing an upload: {e}")))?
     }
+}
+
+/// Seals the last segment, reads the file back through the upload pipeline and keeps the
+/// receipt (or, refused, forgets the upload).
+async fn finish_upload(
+    courier: &Courier,
+    portal: &super::portals::OpenPortal,
+    caller: &super::Caller,
+    row: &TusUpload,
+    appended: Appender,
+    dek: &Dek,
+    id_bytes: &[u8; 16],
+) -> Result<Option<serde_json::Value>> {
+    let path = courier.tus_file(&row.id);
+    appended.seal_last().await?;
+    let receipt_id = uuid::Uuid::new_v4().to_string();
+    let mut one = OneFile(Some(IncomingFile { name: Some(row.name.clone()), bytes: read_back(path, dek, id_bytes)? }));
+    let stored = courier.ingest_all(caller, Destination::Portal(portal, &receipt_id), &mut one).await;
+    let stored = match stored {
+        Ok(stored) => stored,
+        Err(e) => {
+            rows::delete(courier.db.pool(), &row.id).await?;
+            courier.remove_tus_file(&row.id).await;
+            return Err(e);
+        }
+    };
+    let files: Vec<_> = stored
+        .iter()
+        .map(|d| json!({ "name": d.name, "size": d.size, "sha256": d.sha256, "content_type": d.content_type }))
+        .collect();
+    let receipt = json!({ "id": receipt_id, "received_at": courier_core::time_fmt::rfc3339(courier.clock.now_ms()),
+        "files": files });
+    let mut conn = courier.db.pool().acquire().await.map_err(courier_store::StoreError::from)?;
+    rows::finish(&mut conn, &row.id, &receipt.to_string()).await?;
+    // Checked and kept: the partial file has served.
+    courier.remove_tus_file(&row.id).await;
+    Ok(Some(receipt))
 }
 
 fn state_of(row: &TusUpload) -> TusState {
