@@ -36,11 +36,20 @@ impl Branding {
 
 fn read_logo(path: &Path) -> Result<(Vec<u8>, &'static str), String> {
     let shown = path.display();
+    // A device or a pipe (/dev/zero, a FIFO) would never end, or never open: asked before
+    // opening.
     let meta = std::fs::metadata(path).map_err(|e| format!("firm_logo {shown}: {e}"))?;
-    if meta.len() > MAX_LOGO {
-        return Err(format!("firm_logo {shown} is {} bytes; at most {MAX_LOGO} are accepted", meta.len()));
+    if !meta.is_file() {
+        return Err(format!("firm_logo {shown} is not a regular file"));
     }
-    let bytes = std::fs::read(path).map_err(|e| format!("firm_logo {shown}: {e}"))?;
+    let file = std::fs::File::open(path).map_err(|e| format!("firm_logo {shown}: {e}"))?;
+    // The length is read, not trusted: the file may grow between the two.
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::Read::take(file, MAX_LOGO + 1), &mut bytes)
+        .map_err(|e| format!("firm_logo {shown}: {e}"))?;
+    if bytes.len() as u64 > MAX_LOGO {
+        return Err(format!("firm_logo {shown} is larger than {MAX_LOGO} bytes, the most accepted"));
+    }
     if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
         return Ok((bytes, "image/png"));
     }
@@ -109,7 +118,10 @@ mod tests {
         std::fs::write(&svg, b"<?xml version=\"1.0\"?><svg xmlns=\"http://www.w3.org/2000/svg\"/>").unwrap();
         assert_eq!(Branding::load(&cfg(&svg)).unwrap().logo.unwrap().1, "image/svg+xml");
         std::fs::write(&svg, vec![b' '; MAX_LOGO as usize + 1]).unwrap();
-        assert!(Branding::load(&cfg(&svg)).unwrap_err().contains("at most"));
+        assert!(Branding::load(&cfg(&svg)).unwrap_err().contains("larger than"));
+        // Neither a device that never ends nor a directory is read.
+        assert!(Branding::load(&cfg(Path::new("/dev/zero"))).unwrap_err().contains("not a regular file"));
+        assert!(Branding::load(&cfg(dir.path())).unwrap_err().contains("not a regular file"));
         let long = Config { client_contact: Some("x".repeat(301)), ..Config::default() };
         assert!(Branding::load(&long).is_err());
         let two_lines = Config { client_contact: Some("a\nb".into()), ..Config::default() };
