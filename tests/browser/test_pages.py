@@ -190,6 +190,13 @@ def test_client_pages(browser, courier: Courier, files: str):
     assert page.get_attribute("html", "lang") == "fr"
     expect(page.locator("button[type=submit]")).to_have_text("Envoyer en toute sécurité")
     axe(page, "client upload page in French")
+    # A refusal on the French page is said in French.
+    page.set_input_files("#files", fake)
+    page.click("button[type=submit]")
+    refused = page.locator("#queue li").first
+    expect(refused).to_have_attribute("data-state", "refused", timeout=30_000)
+    expect(refused).to_contain_text("programme ou un script")
+    page.goto(url)
     page.click("text=English")
     assert page.get_attribute("html", "lang") == "en", "the visible switch"
     ctx.close()

@@ -280,13 +280,10 @@ impl<'i> Walk<'i> {
             let kind = match kind::sniff(&head) {
                 Sniffed::Executable => return Err(TypeRefusal::Executable("a program".into()).into()),
                 Sniffed::Script => return Err(TypeRefusal::Executable("a script or web page".into()).into()),
-                Sniffed::Other(mime) => {
+                // The type's name (a MIME type) means nothing to a client: not said.
+                Sniffed::Other(_) => {
                     kind::check_name(name)?;
-                    return Err(TypeRefusal::NotAllowed(
-                        format!("This type of file ({mime})"),
-                        kind::list(self.allowed),
-                    )
-                    .into());
+                    return Err(TypeRefusal::NotAllowed("This type of file".into(), kind::list(self.allowed)).into());
                 }
                 Sniffed::Text { utf16 } => {
                     let kind = kind::text_kind(&head, name);
@@ -730,15 +727,7 @@ fn compound_kind(file: Held) -> Result<FileKind, Refusal> {
             msg = true;
         }
     }
-    if msg {
-        Ok(FileKind::Msg)
-    } else {
-        Err(TypeRefusal::NotAllowed(
-            "An older Office file (.doc, .xls, .ppt)".into(),
-            "please save it in the current format (.docx, .xlsx, .pptx) or as a PDF".into(),
-        )
-        .into())
-    }
+    if msg { Ok(FileKind::Msg) } else { Err(TypeRefusal::OldOffice.into()) }
 }
 
 async fn read_head(r: &mut (impl AsyncRead + Unpin + ?Sized)) -> io::Result<Vec<u8>> {

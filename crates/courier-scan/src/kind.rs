@@ -324,6 +324,11 @@ pub enum TypeRefusal {
     Disguised { ext: String, actual: &'static str },
     #[error("{0} cannot be uploaded here; accepted types: {1}")]
     NotAllowed(String, String),
+    #[error(
+        "an older Office file (.doc, .xls, .ppt) cannot be uploaded here; please save it in the current format \
+         (.docx, .xlsx, .pptx) or as a PDF"
+    )]
+    OldOffice,
 }
 
 /// The allowed kinds, for messages.

@@ -54,7 +54,7 @@ fn programs_scripts_macros_and_disguises_are_refused() {
     let legacy_macros = compound(&[("/WordDocument", b"w"), ("/Macros/VBA/dir", b"v")]);
     assert!(matches!(refusal(&legacy_macros, "old.doc"), Refusal::Type(_)));
     let legacy = compound(&[("/WordDocument", b"w")]);
-    assert!(matches!(refusal(&legacy, "old.msg"), Refusal::Type(TypeRefusal::NotAllowed(..))));
+    assert!(matches!(refusal(&legacy, "old.msg"), Refusal::Type(TypeRefusal::OldOffice)));
     // Unknown binary content.
     assert!(matches!(refusal(&[0u8, 1, 2, 3, 255, 254], "data"), Refusal::Type(TypeRefusal::NotAllowed(..))));
 }

@@ -84,7 +84,8 @@
       upload = new window.tus.Upload(file, {
         endpoint: form.dataset.tus,
         metadata: { filename: file.name, filetype: file.type },
-        headers: { Accept: "application/json" },
+        // Refusals come back in the page's language.
+        headers: { Accept: "application/json", "Accept-Language": document.documentElement.lang || "en" },
         chunkSize: 32 * 1024 * 1024,
         retryDelays: [0, 1000, 3000, 5000, 10000, 20000, 30000, 60000, 60000, 60000],
         removeFingerprintOnSuccess: true,
@@ -113,6 +114,7 @@
         const xhr = new XMLHttpRequest();
         xhr.open("GET", upload.url);
         xhr.setRequestHeader("Accept", "application/json");
+        xhr.setRequestHeader("Accept-Language", document.documentElement.lang || "en");
         xhr.addEventListener("load", () => {
           let data = null;
           try { data = JSON.parse(xhr.responseText); } catch { /* not JSON */ }
@@ -176,6 +178,7 @@
       xhr.addEventListener("abort", () => { file.row.bar.hidden = true; setState(file, say("cancelled"), "refused"); resolve(null); });
       xhr.open("POST", form.action);
       xhr.setRequestHeader("Accept", "application/json");
+      xhr.setRequestHeader("Accept-Language", document.documentElement.lang || "en");
       xhr.send(body);
     });
   }

@@ -17,7 +17,7 @@ pub enum Error {
     #[error("forbidden")]
     Forbidden,
     #[error("{0}")]
-    PayloadTooLarge(String),
+    PayloadTooLarge(Reason),
     #[error("{0}")]
     Conflict(String),
     /// An API token without a scope the request needs.
@@ -36,10 +36,10 @@ pub enum Error {
     Locked(String),
     /// A file type that is not accepted (by content, never by name).
     #[error("{0}")]
-    UnsupportedType(String),
+    UnsupportedType(Reason),
     /// A file refused for what is in it: malware, personal data, an archive bomb.
     #[error("{0}")]
-    Refused(String),
+    Refused(Reason),
     /// The malware scanner is down or does not answer: uploads fail closed.
     /// tus: the bytes of a `PATCH` do not match its `Upload-Checksum` (status 460).
     #[error("the bytes sent do not match their checksum; send them again")]
@@ -54,6 +54,72 @@ pub enum Error {
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
+
+/// Why a file was refused, in English (the API, the log, English pages), and where a client's
+/// page may say it in its own language, the same as a message of `locales/*/client.ftl`.
+#[derive(Debug, Clone)]
+pub struct Reason {
+    pub text: String,
+    pub said: Option<Said>,
+}
+
+impl Reason {
+    pub fn said(text: impl Into<String>, said: Said) -> Self {
+        Self { text: text.into(), said: Some(said) }
+    }
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl From<String> for Reason {
+    fn from(text: String) -> Self {
+        Self { text, said: None }
+    }
+}
+
+impl From<&str> for Reason {
+    fn from(text: &str) -> Self {
+        Self { text: text.to_owned(), said: None }
+    }
+}
+
+/// "The file is larger than this portal accepts", with the portal's limit.
+pub fn too_large(max: u64) -> Reason {
+    let max = courier_core::ByteSize(max).human();
+    Reason::said(
+        format!("the file is larger than this portal accepts ({max} at most)"),
+        Said::new("refusal-too-large").with("max", SaidArg::Text(max)),
+    )
+}
+
+/// A message id and its variables; a variable that is a list of words is given as message ids
+/// (each said in the page's language, joined).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Said {
+    pub id: &'static str,
+    pub args: Vec<(&'static str, SaidArg)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SaidArg {
+    Text(String),
+    Messages(Vec<String>),
+}
+
+impl Said {
+    pub fn new(id: &'static str) -> Self {
+        Self { id, args: Vec::new() }
+    }
+
+    pub fn with(mut self, name: &'static str, value: SaidArg) -> Self {
+        self.args.push((name, value));
+        self
+    }
+}
 
 impl Error {
     pub fn status(&self) -> StatusCode {
@@ -85,6 +151,21 @@ impl Error {
             Self::ScanUnavailable => "Scanning is temporarily unavailable, please try again in a few minutes.".into(),
             Self::LinkNotFound => "This link is not valid.".into(),
             other => other.to_string(),
+        }
+    }
+
+    /// The public message as a client page may say it in its language (see `Reason`).
+    pub fn said(&self) -> Option<Said> {
+        match self {
+            Self::PayloadTooLarge(r) | Self::UnsupportedType(r) | Self::Refused(r) => r.said.clone(),
+            Self::ScanUnavailable => Some(Said::new("refusal-scan-unavailable")),
+            Self::Busy(_) => Some(Said::new("refusal-busy")),
+            Self::TooSlow(_) => Some(Said::new("refusal-too-slow")),
+            Self::RateLimited => Some(Said::new("refusal-rate-limited")),
+            Self::ChecksumMismatch => Some(Said::new("refusal-checksum")),
+            Self::Unavailable(_) => Some(Said::new("refusal-unavailable")),
+            Self::Internal(_) => Some(Said::new("refusal-internal")),
+            _ => None,
         }
     }
 

@@ -151,6 +151,9 @@ mod catalog_tests {
                     "unit",
                     "n",
                     "prefix",
+                    "ext",
+                    "signature",
+                    "kinds",
                 ] {
                     args.set(var, "x");
                 }

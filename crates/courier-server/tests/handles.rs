@@ -114,7 +114,8 @@ async fn every_handle_method_refuses_an_outsider() {
         notify: None,
         language: None,
     };
-    let portal = operator.create_portal(portal).await.unwrap().id;
+    let issued = operator.create_portal(portal).await.unwrap();
+    let (portal, portal_url) = (issued.id, issued.url);
     let doc = operator.upload_to_matter(&matter, &mut memo()).await.unwrap().remove(0).id;
     let share = ShareRequest {
         matter: matter.clone(),
@@ -186,6 +187,8 @@ async fn every_handle_method_refuses_an_outsider() {
     refuses!(link_locked_until, Unlock::Portal, &portal);
     refuses!(set_portal_enabled, &portal, false);
     refuses!(unlock_portal_passcode, &portal);
+    // Even with the portal's current link in hand.
+    refuses!(instruction_sheet, &portal, &portal_url);
     refuses!(new_portal_link, &portal);
     refuses!(delete_portal, &portal);
     tried.insert("portal_archive");

@@ -269,3 +269,85 @@ async fn the_instruction_sheet_carries_only_the_portals_current_link() {
         .unwrap();
     assert_eq!(r.status(), 403);
 }
+
+/// A refusal is said in the client's page language: the form's `?lang=`, or the
+/// `Accept-Language` the page's script sends; English keeps the detailed text.
+#[tokio::test]
+async fn refusals_are_said_in_the_pages_language() {
+    let env = Env::start();
+    let p = env.cli_json(
+        &[
+            "portal",
+            "create",
+            "--label",
+            "Refus",
+            "--language",
+            "fr",
+            "--dlp-action",
+            "block",
+            "--max-file-size",
+            "1MiB",
+            "--json",
+        ],
+        None,
+    );
+    let token = p["token"].as_str().unwrap();
+    let base = env.base();
+    let exe = [b"MZ\x90\0\x03\0\0\0".as_slice(), &[0u8; 200]].concat();
+    let post = |lang: &'static str, json: bool, name: &'static str, bytes: Vec<u8>| {
+        let form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(bytes).file_name(name));
+        let mut req = client().post(format!("{base}/p/{token}/files?lang={lang}")).multipart(form);
+        if json {
+            req = req.header("Accept", "application/json");
+        }
+        req.send()
+    };
+
+    // The script's upload (JSON) and the form without JavaScript (a page), in French.
+    let r = post("fr", true, "facture.pdf", exe.clone()).await.unwrap();
+    assert_eq!(r.status(), 415);
+    let detail = r.json::<serde_json::Value>().await.unwrap()["detail"].as_str().unwrap().to_owned();
+    assert!(detail.contains("programme ou un script"), "{detail}");
+    let r = post("fr", false, "facture.pdf", exe.clone()).await.unwrap();
+    assert_eq!(r.status(), 415);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("<html lang=\"fr\">") && page.contains("Le fichier n'a pas été reçu"), "{page}");
+    assert!(page.contains("Référence de la demande"), "{page}");
+
+    // Personal data: the kinds found are named in French.
+    let r = post("fr", true, "lettre.txt", b"Carte : 4111 1111 1111 1111, SSN 123-45-6789\n".to_vec()).await.unwrap();
+    assert_eq!(r.status(), 422);
+    let detail = r.json::<serde_json::Value>().await.unwrap()["detail"].as_str().unwrap().to_owned();
+    assert!(detail.contains("numéros de carte bancaire") && detail.contains("Retirez-les"), "{detail}");
+    assert!(!detail.contains("4111"), "the data itself is never echoed: {detail}");
+
+    // The same refusal in English keeps the server's words.
+    let r = post("en", true, "facture.pdf", exe.clone()).await.unwrap();
+    let detail = r.json::<serde_json::Value>().await.unwrap()["detail"].as_str().unwrap().to_owned();
+    assert!(detail.contains("programs and scripts cannot be uploaded"), "{detail}");
+
+    // tus: the script sends the page's language with every request.
+    let r = client()
+        .post(format!("{base}/p/{token}/tus/"))
+        .header("Tus-Resumable", "1.0.0")
+        .header("Accept", "application/json")
+        .header("Accept-Language", "fr")
+        .header("Upload-Length", (2u64 << 20).to_string())
+        .header("Upload-Metadata", "filename Z3Jvcy5wZGY=")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    let detail = r.json::<serde_json::Value>().await.unwrap()["detail"].as_str().unwrap().to_owned();
+    assert!(detail.contains("dépasse la taille acceptée par ce lien (1 MiB au plus)"), "{detail}");
+
+    // Staff and API answers stay in English whatever the browser asks.
+    let r = client().get(format!("{base}/api/v1/portals")).header("Accept-Language", "fr").send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(!r.text().await.unwrap().contains("Référence"));
+    // And the uniform 404 is untouched.
+    let bad = "A".repeat(43);
+    let en = client().get(format!("{base}/p/{bad}")).send().await.unwrap().text().await.unwrap();
+    let fr = client().get(format!("{base}/p/{bad}?lang=fr")).header("Accept-Language", "fr").send().await.unwrap();
+    assert_eq!(fr.text().await.unwrap(), en);
+}

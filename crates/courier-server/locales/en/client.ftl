@@ -109,3 +109,33 @@ sheet-files-heading = 4. What happens to your files
 sheet-files-encrypted = Files are encrypted as soon as they arrive; only { $firm } can open them, and nobody else who uses a link sees them.
 sheet-receipt = After sending you get a receipt with a fingerprint (SHA-256) of each file: print it or save it.
 sheet-printed = Sheet printed on { $when }
+
+## Why a file or a request was refused (said on client pages; English pages keep the server's
+## detailed text, these are for the other languages and must say the same)
+refusal-title = The file was not received
+request-id = Request id
+refusal-executable = This file is a program or a script; programs and scripts cannot be sent.
+refusal-macros = This Office file contains macros; please save it without macros (for example as .docx or .xlsx) or as a PDF.
+refusal-disguised = This file's name ends in .{ $ext } but its content is of another type; please check that you chose the right file.
+refusal-not-allowed = Files of this type cannot be sent here. Accepted types: { $accepted }.
+refusal-old-office = An older Office file (.doc, .xls, .ppt) cannot be sent here; please save it in the current format (.docx, .xlsx, .pptx) or as a PDF.
+refusal-archive = This archive or Office file cannot be checked (too large once unpacked, too many files inside, nested too deep, or damaged), so it was refused.
+refusal-malware = This file was refused: the malware scanner found { $signature } in it. Please check the file with your IT support before sending it again.
+refusal-personal-data = This file was refused because it appears to contain { $kinds }. Please remove or redact them and send the file again.
+refusal-too-large = The file is larger than this link accepts ({ $max } at most).
+refusal-too-many-files = At most { $max } files can be sent at once.
+refusal-scan-unavailable = Files cannot be checked for malware right now; please try again in a few minutes.
+refusal-busy = Too many files are being checked; please try again shortly.
+refusal-too-slow = The file arrived too slowly and was stopped; please try again.
+refusal-rate-limited = Too many requests. Please wait a minute and try again.
+refusal-checksum = The bytes sent do not match their checksum; send them again.
+refusal-unavailable = The service is temporarily unavailable. Please try again in a moment.
+refusal-internal = Something went wrong on our side. Please try again.
+finding-ssn = US social security numbers
+finding-payment-card = payment card numbers
+finding-iban = bank account numbers (IBAN)
+finding-fr-nir = French social security numbers (NIR)
+finding-email = e-mail addresses
+finding-phone = phone numbers
+finding-keyword = terms the firm asked to look for
+finding-personal-data = personal data

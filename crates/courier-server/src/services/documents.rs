@@ -26,6 +26,7 @@ use super::audit::AuditAction;
 use super::portals::OpenPortal;
 use super::scanning::{self, ContentRefusal, ScanFeed, ScanView, scan_view};
 use super::{Caller, Courier};
+use crate::error::{Said, SaidArg};
 use crate::{Error, Result};
 
 /// Plaintext bytes handed to the blocking pool at a time.
@@ -200,7 +201,10 @@ impl Courier {
         let streamed = async {
             while let Some(file) = files.next_file().await? {
                 if staged.len() == max {
-                    return Err(Error::PayloadTooLarge(format!("at most {max} files per upload")));
+                    return Err(Error::PayloadTooLarge(crate::error::Reason::said(
+                        format!("at most {max} files per upload"),
+                        Said::new("refusal-too-many-files").with("max", SaidArg::Text(max.to_string())),
+                    )));
                 }
                 staged.push(self.stage(caller, &target, file.name.as_deref(), file.bytes).await?);
             }
@@ -601,10 +605,7 @@ where
         if let Some(c) = &chunk {
             size += c.len() as u64;
             if size > max_size {
-                return Err(Error::PayloadTooLarge(format!(
-                    "the file is larger than this portal accepts ({})",
-                    courier_core::ByteSize(max_size)
-                )));
+                return Err(Error::PayloadTooLarge(crate::error::too_large(max_size)));
             }
             filling.extend_from_slice(c);
         }

@@ -11,7 +11,8 @@ use bytes::Bytes;
 use courier_core::time_fmt::rfc3339;
 use courier_scan::clamd::{self, ClamdAddr, Verdict};
 use courier_scan::{
-    ChunkMsg, ChunkReader, Detector, FileKind, Finding, FirmRules, Inspector, Refusal, Report, TextStatus,
+    ChunkMsg, ChunkReader, Detector, FileKind, Finding, FindingKind, FirmRules, Inspector, Refusal, Report, TextStatus,
+    TypeRefusal,
 };
 use courier_store::documents::{self as rows, ScanRecord};
 use serde::Serialize;
@@ -21,6 +22,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::audit::AuditAction;
 use super::{Caller, Courier};
 use crate::config::{DlpAction, MalwareAction};
+use crate::error::{Reason, Said, SaidArg};
 use crate::{Config, Error, Result};
 
 /// Batches queued for the inspector before the upload waits for it.
@@ -221,11 +223,40 @@ fn scanner_unavailable(e: &clamd::Unavailable) -> Error {
 
 fn refusal_error(r: Refusal) -> Error {
     match r {
-        Refusal::Type(t) => Error::UnsupportedType(t.to_string()),
-        Refusal::Archive(reason) => Error::Refused(courier_scan::kind::capitalise(&reason)),
+        Refusal::Type(t) => Error::UnsupportedType(Reason::said(t.to_string(), type_said(&t))),
+        // The details (sizes, counts, depths) stay in the English text.
+        Refusal::Archive(reason) => {
+            Error::Refused(Reason::said(courier_scan::kind::capitalise(&reason), Said::new("refusal-archive")))
+        }
         Refusal::Interrupted => Error::BadRequest("the upload was interrupted".into()),
         Refusal::ScannerUnavailable(detail) => scanner_unavailable(&clamd::Unavailable(detail)),
         Refusal::Busy => Error::Busy("Too many files are being checked; please try again shortly.".into()),
+    }
+}
+
+/// The message that names a kind of finding.
+fn finding_message(kind: FindingKind) -> &'static str {
+    match kind {
+        FindingKind::Ssn => "finding-ssn",
+        FindingKind::PaymentCard => "finding-payment-card",
+        FindingKind::Iban => "finding-iban",
+        FindingKind::FrNir => "finding-fr-nir",
+        FindingKind::Email => "finding-email",
+        FindingKind::Phone => "finding-phone",
+        FindingKind::Keyword => "finding-keyword",
+    }
+}
+
+/// A type refusal as a client page says it in its language.
+fn type_said(t: &TypeRefusal) -> Said {
+    match t {
+        TypeRefusal::Executable(_) => Said::new("refusal-executable"),
+        TypeRefusal::Macros => Said::new("refusal-macros"),
+        TypeRefusal::Disguised { ext, .. } => Said::new("refusal-disguised").with("ext", SaidArg::Text(ext.clone())),
+        TypeRefusal::OldOffice => Said::new("refusal-old-office"),
+        TypeRefusal::NotAllowed(_, accepted) => {
+            Said::new("refusal-not-allowed").with("accepted", SaidArg::Text(accepted.clone()))
+        }
     }
 }
 
@@ -299,18 +330,32 @@ pub enum ContentRefusal {
 impl ContentRefusal {
     pub fn into_error(self) -> Error {
         match self {
-            Self::Malware(signature) => Error::Refused(format!(
-                "This file was refused: the malware scanner found {signature} in it. Please check the file with your IT \
-                 support before sending it again."
+            Self::Malware(signature) => Error::Refused(Reason::said(
+                format!(
+                    "This file was refused: the malware scanner found {signature} in it. Please check the file with \
+                     your IT support before sending it again."
+                ),
+                Said::new("refusal-malware").with("signature", SaidArg::Text(signature)),
             )),
             Self::PersonalData(findings) => {
-                let kinds: Vec<&str> =
-                    findings.iter().filter(|f| f.kind.weight() >= 1.0).map(|f| f.kind.describe()).collect();
+                let mut weighty: Vec<FindingKind> =
+                    findings.iter().filter(|f| f.kind.weight() >= 1.0).map(|f| f.kind).collect();
+                weighty.sort();
+                weighty.dedup();
+                let kinds: Vec<&str> = weighty.iter().map(|k| k.describe()).collect();
                 let kinds = if kinds.is_empty() { vec!["personal data"] } else { kinds };
-                Error::Refused(format!(
-                    "This file was refused because it appears to contain {}. Please remove or redact them and upload \
-                     the file again.",
-                    kinds.join(", ")
+                let ids = if weighty.is_empty() {
+                    vec!["finding-personal-data".to_owned()]
+                } else {
+                    weighty.iter().map(|k| finding_message(*k).to_owned()).collect()
+                };
+                Error::Refused(Reason::said(
+                    format!(
+                        "This file was refused because it appears to contain {}. Please remove or redact them and \
+                         upload the file again.",
+                        kinds.join(", ")
+                    ),
+                    Said::new("refusal-personal-data").with("kinds", SaidArg::Messages(ids)),
                 ))
             }
         }

@@ -441,7 +441,9 @@ impl Courier {
             .map_err(|e| Error::internal("stamp task", e))?;
         let stamped = stamped.map_err(|e| {
             tracing::warn!(document = %d.id, error = %e, "could not watermark a shared document");
-            Error::Refused(format!("{} could not be watermarked, so it is not served; please ask the firm", d.name))
+            Error::Refused(
+                format!("{} could not be watermarked, so it is not served; please ask the firm", d.name).into(),
+            )
         })?;
         Ok((stamped, permit))
     }

@@ -147,10 +147,7 @@ impl PortalLink {
             return Err(Error::BadRequest("the file is empty".into()));
         }
         if length > portal.max_file_size {
-            return Err(Error::PayloadTooLarge(format!(
-                "the file is larger than this portal accepts ({} at most)",
-                courier_core::ByteSize(portal.max_file_size).human()
-            )));
+            return Err(Error::PayloadTooLarge(crate::error::too_large(portal.max_file_size)));
         }
         if name.trim().is_empty() {
             return Err(Error::BadRequest("the upload needs a file name (Upload-Metadata: filename …)".into()));

@@ -2,13 +2,19 @@
 //! browsers. Both carry the request id, except the uniform "link not found" answer, which must
 //! be byte-identical for every bad link (the id is in the `x-request-id` header instead).
 
-use axum::extract::Request;
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
+use courier_core::Language;
+use fluent_bundle::FluentArgs;
 use serde_json::json;
 
 use crate::Error;
+use crate::error::{Said, SaidArg};
+use crate::i18n::Catalog;
 
 /// What a handler's error leaves for `render_errors` to turn into a body.
 #[derive(Clone)]
@@ -16,6 +22,8 @@ struct ErrorInfo {
     status: StatusCode,
     message: String,
     uniform: bool,
+    /// The message again, for a client page in another language than English.
+    said: Option<Said>,
 }
 
 impl IntoResponse for Error {
@@ -27,6 +35,7 @@ impl IntoResponse for Error {
             status: self.status(),
             message: self.public_message(),
             uniform: matches!(self, Error::LinkNotFound),
+            said: self.said(),
         };
         let mut resp = info.status.into_response();
         match self {
@@ -62,14 +71,27 @@ pub const LINK_NOT_FOUND_HTML: &str = "<!doctype html>\n<html lang=\"en\"><head>
 pub const LINK_NOT_FOUND_JSON: &str =
     "{\"type\":\"about:blank\",\"title\":\"Not Found\",\"status\":404,\"detail\":\"This link is not valid.\"}";
 
-pub async fn render_errors(req: Request, next: Next) -> Response {
+pub async fn render_errors(State(catalog): State<Arc<Catalog>>, req: Request, next: Next) -> Response {
     let wants_json = wants_json(&req);
     let request_id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let lang = client_language(&req);
     let mut resp = next.run(req).await;
-    let Some(info) = resp.extensions_mut().remove::<ErrorInfo>() else {
+    let Some(mut info) = resp.extensions_mut().remove::<ErrorInfo>() else {
         // Rejections from extractors (bad form, bad multipart header) arrive as plain text
         // from axum; give them the same shapes.
         return resp;
+    };
+    // A client's page in French gets its refusals in French (English keeps the detailed text).
+    let translated = match (&info.said, lang) {
+        (Some(said), Some(lang)) if lang != Language::En && !info.uniform => say(&catalog, lang, said),
+        _ => None,
+    };
+    let page_lang = match &translated {
+        Some((message, title)) => {
+            info.message = message.clone();
+            Some((lang.unwrap_or(Language::En), title.clone()))
+        }
+        None => None,
     };
     let (content_type, body) = match (info.uniform, wants_json) {
         (true, true) => ("application/problem+json", LINK_NOT_FOUND_JSON.to_owned()),
@@ -85,7 +107,13 @@ pub async fn render_errors(req: Request, next: Next) -> Response {
             })
             .to_string(),
         ),
-        (false, false) => ("text/html; charset=utf-8", error_page(info.status, &info.message, &request_id).0),
+        (false, false) => match page_lang {
+            Some((lang, title)) => {
+                let rid = catalog.message(lang, "request-id", None).unwrap_or_else(|_| "Request id".into());
+                ("text/html; charset=utf-8", page(lang.as_str(), info.status, &title, &info.message, &rid, &request_id))
+            }
+            None => ("text/html; charset=utf-8", error_page(info.status, &info.message, &request_id).0),
+        },
     };
     let headers = resp.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -94,21 +122,60 @@ pub async fn render_errors(req: Request, next: Next) -> Response {
     resp
 }
 
+/// The language of a client's or share recipient's request (`?lang=`, then `Accept-Language`,
+/// which the page's script sets to the page's language); `None` elsewhere.
+fn client_language(req: &Request) -> Option<Language> {
+    let path = req.uri().path();
+    if !(path.starts_with("/p/") || path.starts_with("/s/")) {
+        return None;
+    }
+    let asked = super::client::asked_language(req.uri().query());
+    let accept = req.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
+    Some(crate::i18n::choose(asked.map(Language::as_str), None, accept))
+}
+
+/// The message and the page title in `lang`; `None` (English stays) if a message is missing.
+fn say(catalog: &Catalog, lang: Language, said: &Said) -> Option<(String, String)> {
+    let mut args = FluentArgs::new();
+    for (name, value) in &said.args {
+        let value = match value {
+            SaidArg::Text(text) => text.clone(),
+            SaidArg::Messages(ids) => {
+                let words: Result<Vec<String>, String> = ids.iter().map(|id| catalog.message(lang, id, None)).collect();
+                words.ok()?.join(", ")
+            }
+        };
+        args.set(*name, value);
+    }
+    let said = catalog.message(lang, said.id, Some(&args)).and_then(|m| {
+        let title = catalog.message(lang, "refusal-title", None)?;
+        Ok((m, title))
+    });
+    said.map_err(|e| tracing::error!(error = %e, "a refusal has no message in the page's language")).ok()
+}
+
 fn wants_json(req: &Request) -> bool {
     req.uri().path().starts_with("/api/")
         || req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("json"))
 }
 
 fn error_page(status: StatusCode, message: &str, request_id: &str) -> Html<String> {
+    let title = status.canonical_reason().unwrap_or("Error");
+    Html(page("en", status, title, message, "Request id", request_id))
+}
+
+fn page(lang: &str, status: StatusCode, title: &str, message: &str, rid_label: &str, request_id: &str) -> String {
     let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
-    Html(format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" \
+    format!(
+        "<!doctype html>\n<html lang=\"{lang}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" \
          content=\"width=device-width, initial-scale=1\"><title>{status}</title><link rel=\"stylesheet\" \
          href=\"/static/app.css\"></head><body><main class=\"narrow\"><h1>{title}</h1><p>{msg}</p>\
-         <p class=\"muted\">Request id: <code>{rid}</code></p></main></body></html>\n",
+         <p class=\"muted\">{rid_label}: <code>{rid}</code></p></main></body></html>\n",
+        lang = esc(lang),
         status = status.as_u16(),
-        title = esc(status.canonical_reason().unwrap_or("Error")),
+        title = esc(title),
         msg = esc(message),
+        rid_label = esc(rid_label),
         rid = esc(request_id),
-    ))
+    )
 }

@@ -157,8 +157,9 @@ const FORM_BODY_LIMIT: usize = 64 * 1024;
 
 pub fn router(courier: Arc<Courier>) -> Router {
     let limiter = Arc::new(middleware::RateLimiter::new(courier.config().rate_limit_per_minute));
+    let catalog = Arc::new(crate::i18n::Catalog::new());
     let templates = templates::Templates::new(
-        Arc::new(crate::i18n::Catalog::new()),
+        catalog.clone(),
         courier.timezone().clone(),
         courier.config().timezone.clone(),
         courier.branding(),
@@ -294,7 +295,7 @@ pub fn router(courier: Arc<Courier>) -> Router {
         .route("/static/{file}", get(assets::serve))
         .fallback(errors::not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::security_headers))
-        .layer(axum::middleware::from_fn(errors::render_errors))
+        .layer(axum::middleware::from_fn_with_state(catalog, errors::render_errors))
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::count_requests))
         .layer(
             TraceLayer::new_for_http()

@@ -76,7 +76,7 @@ impl UploadBody {
         let Some(field) = field else { return Ok(None) };
         self.seen += 1;
         if self.seen > self.max_parts {
-            return Err(Error::PayloadTooLarge(format!("the upload has more than {} parts", self.max_parts)));
+            return Err(Error::PayloadTooLarge(format!("the upload has more than {} parts", self.max_parts).into()));
         }
         Ok(Some(Part { field, violation: self.violation.clone() }))
     }
@@ -108,9 +108,9 @@ impl Part {
         while let Some(chunk) = self.field.chunk().await.map_err(|e| explain(&self.violation, &e))? {
             if value.len() + chunk.len() > MAX_TEXT_FIELD_BYTES {
                 let name = self.field.name().unwrap_or("(unnamed)").to_owned();
-                return Err(Error::PayloadTooLarge(format!(
-                    "the form field {name:?} is longer than {MAX_TEXT_FIELD_BYTES} bytes"
-                )));
+                return Err(Error::PayloadTooLarge(
+                    format!("the form field {name:?} is longer than {MAX_TEXT_FIELD_BYTES} bytes").into(),
+                ));
             }
             value.extend_from_slice(&chunk);
         }
@@ -189,9 +189,10 @@ impl IncomingFiles for FileParts<'_> {
 /// The answer for a multer error: the guard's reason when it cut the body off.
 fn explain(violation: &Mutex<Option<Violation>>, e: &multer::Error) -> Error {
     match violation.lock().ok().and_then(|v| *v) {
-        Some(Violation::HeaderTooLarge) => Error::PayloadTooLarge(format!(
-            "a part's headers (or the text before the first part) are longer than {MAX_HEADER_BYTES} bytes"
-        )),
+        Some(Violation::HeaderTooLarge) => Error::PayloadTooLarge(
+            format!("a part's headers (or the text before the first part) are longer than {MAX_HEADER_BYTES} bytes")
+                .into(),
+        ),
         Some(Violation::TooSlow) => {
             Error::TooSlow("the upload arrived too slowly and was stopped; please try again".into())
         }
