@@ -9,7 +9,7 @@ async fn oversized_file_is_refused_with_413_and_nothing_is_stored() {
     let resp = upload(env.base(), &token, &[("big.bin", &bytes(64 * 1024 + 1, 1))]).await;
     assert_eq!(resp.status(), 413);
     let problem: serde_json::Value = resp.json().await.unwrap();
-    assert!(problem["detail"].as_str().unwrap().contains("64KiB"), "{problem}");
+    assert!(problem["detail"].as_str().unwrap().contains("64 KiB at most"), "{problem}");
     assert!(problem["request_id"].is_string());
     // Exactly at the limit is fine.
     assert_eq!(upload(env.base(), &token, &[("ok.bin", &bytes(64 * 1024, 2))]).await.status(), 201);
