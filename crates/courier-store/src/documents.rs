@@ -127,6 +127,20 @@ pub async fn get<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E, id: &str) -> 
 /// Documents, newest first; of one portal if given; shredded ones only if asked. The two
 /// shapes are separate statements so that one portal's list always uses the
 /// `(portal_id, uploaded_at)` index, also under PostgreSQL's generic plans.
+/// The documents (live or not) a portal received under `receipt_id`.
+pub async fn in_receipt<'c, E: Executor<'c, Database = sqlx::Any>>(
+    ex: E,
+    portal_id: &str,
+    receipt_id: &str,
+) -> Result<Vec<DocumentRecord>> {
+    let rows = sqlx::query(&format!("{SELECT} WHERE portal_id = $1 AND receipt_id = $2 ORDER BY uploaded_at, id"))
+        .bind(portal_id)
+        .bind(receipt_id)
+        .fetch_all(ex)
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
 pub async fn list<'c, E: Executor<'c, Database = sqlx::Any>>(
     ex: E,
     portal_id: Option<&str>,

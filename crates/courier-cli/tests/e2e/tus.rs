@@ -398,3 +398,81 @@ async fn racing_creations_cannot_pass_the_cap_on_unfinished_uploads() {
     }
     assert_eq!(created, 3, "exactly the cap");
 }
+
+/// The scanner down when the last byte arrives: the client is told to retry (503), the upload
+/// is kept complete, and once the scanner is back, asking for the receipt finishes it.
+#[tokio::test]
+async fn a_scanner_down_at_the_last_byte_keeps_the_upload_for_a_retry() {
+    let Some(clamd) = crate::malware::clamd() else { return };
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string();
+    let env = Env::start_with_config(&format!("clamd_addr = \"{closed}\"\nclamd_timeout_secs = 30\n"));
+    let (portal, token) = env.create_portal(&[]);
+    let base = env.base();
+    let data = document(200_000);
+    let location = created(base, &token, &data, "acte.txt").await;
+    let r = patch(base, &location, 0, data.clone(), Some(&data)).await;
+    assert_eq!(r.status(), 503, "{:?}", r.text().await);
+    assert_eq!(offset(base, &location).await, (StatusCode::OK, Some(data.len() as u64)), "kept, complete");
+    assert!(env.docs(Some(&portal)).is_empty());
+    let receipt = || async {
+        client().get(format!("{base}{location}")).header(TUS.0, TUS.1).header("Accept", "application/json").send().await
+    };
+    assert_eq!(receipt().await.unwrap().status(), 503, "still no scanner");
+    // A complete upload is not cancelled by DELETE: its file is waiting for its checks.
+    let r = client().delete(format!("{base}{location}")).header(TUS.0, TUS.1).send().await.unwrap();
+    assert_eq!(r.status(), 409);
+
+    // The scanner is back where it was said to be.
+    let _relay = crate::malware::Relay::start_on(&closed, clamd).await;
+    let r = receipt().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["receipt"]["files"][0]["sha256"], sha256_hex(&data));
+    let docs = env.docs(Some(&portal));
+    assert_eq!(docs.len(), 1);
+    assert_eq!(docs[0]["scan"]["checks"]["malware"], "clean");
+    assert_eq!(std::fs::read_dir(env.data_dir().join("tus")).unwrap().count(), 0);
+}
+
+/// The document is kept but the upload's row is not updated (the server stopped between the
+/// two, or the update failed): asking again finds the document and does not make a second one.
+/// An insider's trigger makes the update fail; SQLite only (the trigger's syntax).
+#[tokio::test]
+async fn a_document_kept_before_its_upload_was_marked_finished_is_not_made_twice() {
+    let env = Env::start();
+    if env.on_postgres() {
+        return;
+    }
+    let (portal, token) = env.create_portal(&[]);
+    let base = env.base();
+    let data = document(150_000);
+    let location = created(base, &token, &data, "pièce.txt").await;
+    sqlx::any::install_default_drivers();
+    let db = sqlx::AnyPool::connect(&env.database_url()).await.unwrap();
+    sqlx::query(
+        "CREATE TRIGGER no_finish BEFORE UPDATE OF receipt ON tus_uploads WHEN NEW.receipt IS NOT NULL \
+         BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
+    )
+    .execute(&db)
+    .await
+    .unwrap();
+    let r = patch(base, &location, 0, data.clone(), None).await;
+    assert_eq!(r.status(), 500, "{:?}", r.text().await);
+    assert_eq!(env.docs(Some(&portal)).len(), 1, "the document was kept");
+
+    sqlx::query("DROP TRIGGER no_finish").execute(&db).await.unwrap();
+    let r = client()
+        .get(format!("{base}{location}"))
+        .header(TUS.0, TUS.1)
+        .header("Accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["receipt"]["files"][0]["sha256"], sha256_hex(&data));
+    assert_eq!(env.docs(Some(&portal)).len(), 1, "one document, not two");
+    let uploads = env.audit_events().into_iter().filter(|e| e["action"] == "document.upload").count();
+    assert_eq!(uploads, 1);
+    assert_eq!(std::fs::read_dir(env.data_dir().join("tus")).unwrap().count(), 0);
+}

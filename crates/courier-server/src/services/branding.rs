@@ -36,13 +36,20 @@ impl Branding {
 
 fn read_logo(path: &Path) -> Result<(Vec<u8>, &'static str), String> {
     let shown = path.display();
-    // A device or a pipe (/dev/zero, a FIFO) would never end, or never open: asked before
-    // opening.
-    let meta = std::fs::metadata(path).map_err(|e| format!("firm_logo {shown}: {e}"))?;
-    if !meta.is_file() {
+    // A device or a pipe (/dev/zero, a FIFO) would never end or never open, and a kernel file
+    // (/proc/kmsg) may block on read: opened without waiting, then the opened file itself must
+    // be a regular file outside /proc and /sys.
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| format!("firm_logo {shown}: {e}"))?;
+    let meta = file.metadata().map_err(|e| format!("firm_logo {shown}: {e}"))?;
+    let real = std::fs::canonicalize(path).map_err(|e| format!("firm_logo {shown}: {e}"))?;
+    if !meta.is_file() || real.starts_with("/proc") || real.starts_with("/sys") {
         return Err(format!("firm_logo {shown} is not a regular file"));
     }
-    let file = std::fs::File::open(path).map_err(|e| format!("firm_logo {shown}: {e}"))?;
     // The length is read, not trusted: the file may grow between the two.
     let mut bytes = Vec::new();
     std::io::Read::read_to_end(&mut std::io::Read::take(file, MAX_LOGO + 1), &mut bytes)
@@ -122,6 +129,10 @@ mod tests {
         // Neither a device that never ends nor a directory is read.
         assert!(Branding::load(&cfg(Path::new("/dev/zero"))).unwrap_err().contains("not a regular file"));
         assert!(Branding::load(&cfg(dir.path())).unwrap_err().contains("not a regular file"));
+        assert!(Branding::load(&cfg(Path::new("/proc/kmsg"))).is_err(), "a kernel file that blocks on read");
+        let fifo = dir.path().join("fifo.png");
+        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        assert!(Branding::load(&cfg(&fifo)).unwrap_err().contains("not a regular file"), "a pipe nobody writes");
         let long = Config { client_contact: Some("x".repeat(301)), ..Config::default() };
         assert!(Branding::load(&long).is_err());
         let two_lines = Config { client_contact: Some("a\nb".into()), ..Config::default() };

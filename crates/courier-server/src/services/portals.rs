@@ -375,10 +375,10 @@ impl Courier {
             .filter(|p| p.id == id && p.deleted_at.is_none())
             .ok_or_else(not_current)?;
         // A sheet for a link that does not work would send the client to the uniform 404.
-        if !status(&p, self.clock.now_ms()).takes_uploads() {
+        if !status(&p, self.clock.now_ms()).takes_uploads() || self.locked_down().await? {
             return Err(Error::BadRequest(
-                "this portal's link does not work now (disabled, expired or its matter archived); enable it or \
-                 issue a new link before printing instructions"
+                "this portal's link does not work now (disabled, expired, its matter archived, or the installation \
+                 locked down); enable it or issue a new link before printing instructions"
                     .into(),
             ));
         }

@@ -93,13 +93,19 @@ impl Courier {
         let mut removed = self.sweep_tus_orphans().await?;
         loop {
             let ids = rows::expired(self.db.pool(), now, 100).await?;
-            if ids.is_empty() {
-                return Ok(removed);
-            }
-            for id in ids {
-                self.remove_tus_file(&id).await;
-                rows::delete(self.db.pool(), &id).await?;
+            let mut busy = 0;
+            for id in &ids {
+                // Not under a request that is still writing or checking it; the next run will.
+                let Ok(_busy) = self.tus_lock(id) else {
+                    busy += 1;
+                    continue;
+                };
+                self.remove_tus_file(id).await;
+                rows::delete(self.db.pool(), id).await?;
                 removed += 1;
+            }
+            if busy == ids.len() {
+                return Ok(removed);
             }
         }
     }
@@ -194,9 +200,11 @@ impl PortalLink {
     }
 
     /// `HEAD`, or the receipt once finished. An upload whose last byte is in but which is not
-    /// a document yet (its request was cut while the file was checked, or the server restarted)
-    /// is finished now; while another request finishes it, the state says so (no receipt yet).
-    pub async fn tus_state(&self, cookie: Option<&str>, id: &str) -> Result<TusState> {
+    /// a document yet (its request was cut while the file was checked, the scanner was down,
+    /// the server restarted) is finished now; while another request finishes it, the state says
+    /// so (no receipt yet). When the checks fail for a while, `HEAD` still gives the state
+    /// (`for_receipt` false) and the receipt request gets the error.
+    pub async fn tus_state(&self, cookie: Option<&str>, id: &str, for_receipt: bool) -> Result<TusState> {
         self.check_unlocked(cookie)?;
         let courier = &self.courier;
         let row = courier.tus_row(&self.portal().id, id).await?;
@@ -209,22 +217,35 @@ impl PortalLink {
         if row.receipt.is_some() || row.received < row.length {
             return Ok(state_of(&row));
         }
-        let slot = courier.upload_slot(&self.portal().id, self.caller().ip)?;
+        let slot = match courier.upload_slot(&self.portal().id, self.caller().ip) {
+            Ok(slot) => slot,
+            Err(_) if !for_receipt => return Ok(state_of(&row)),
+            Err(e) => return Err(e),
+        };
         let id_bytes = *row.id.parse::<UploadId>().map_err(|_| Error::NotFound)?.as_uuid().as_bytes();
         let dek = courier.keys.unwrap(&row.wrapped_dek, &id_bytes)?;
-        let receipt = self.finish_detached(row.clone(), None, dek, id_bytes, (busy, slot)).await?;
-        Ok(TusState { receipt, ..state_of(&row) })
+        match self.finish_detached(row.clone(), None, dek, id_bytes, (busy, slot)).await {
+            Ok(receipt) => Ok(TusState { receipt, ..state_of(&row) }),
+            Err(e) if !for_receipt && !refusal_is_final(&e) => Ok(state_of(&row)),
+            Err(e) => Err(e),
+        }
     }
 
     /// `DELETE`: ends an upload and removes what it received.
     pub async fn tus_terminate(&self, cookie: Option<&str>, id: &str) -> Result<()> {
         self.check_unlocked(cookie)?;
-        // Not while a PATCH is writing it (nor finishing it).
-        let id: UploadId = id.parse().map_err(|_| Error::NotFound)?;
-        let _busy = self.courier.tus_lock(&id.to_string())?;
-        let row = self.courier.tus_row(&self.portal().id, &id.to_string()).await?;
+        // This link's upload first (another link's gets 404 without touching the lock); then
+        // not while a PATCH is writing it (nor finishing it), read again under the lock.
+        let row = self.courier.tus_row(&self.portal().id, id).await?;
+        let _busy = self.courier.tus_lock(&row.id)?;
+        let row = self.courier.tus_row(&self.portal().id, &row.id).await?;
         if row.receipt.is_some() {
             return Err(Error::Conflict("this upload is finished; the file is with the firm".into()));
+        }
+        if row.received == row.length {
+            return Err(Error::Conflict(
+                "every byte of this upload arrived; the file is being checked (ask for its receipt)".into(),
+            ));
         }
         self.courier.remove_tus_file(&row.id).await;
         rows::delete(self.courier.db.pool(), &row.id).await?;
@@ -243,10 +264,11 @@ impl PortalLink {
     ) -> Result<TusState> {
         self.check_unlocked(cookie)?;
         let courier = &self.courier;
-        // One request at a time per upload, taken before the row is read: the offset checked
-        // below is then the one this request writes at, and a racing request (honest or not)
-        // can neither cut nor overwrite what another is writing.
-        let id: UploadId = id.parse().map_err(|_| Error::NotFound)?;
+        // One request at a time per upload, taken before the row is read (again): the offset
+        // checked below is then the one this request writes at, and a racing request (honest or
+        // not) can neither cut nor overwrite what another is writing. Another link's request
+        // for the same id gets 404 before it touches the lock.
+        let id: UploadId = courier.tus_row(&self.portal().id, id).await?.id.parse().map_err(|_| Error::NotFound)?;
         let _busy = courier.tus_lock(&id.to_string())?;
         let row = courier.tus_row(&self.portal().id, &id.to_string()).await?;
         if row.receipt.is_some() || offset != row.received as u64 {
@@ -311,7 +333,8 @@ impl PortalLink {
 }
 
 /// Seals the last segment, reads the file back through the upload pipeline and keeps the
-/// receipt (or, refused, forgets the upload).
+/// receipt. A definite refusal forgets the upload; a failure that may pass (the scanner down,
+/// a busy server, an error of ours) keeps it complete, for the next `HEAD` or receipt request.
 async fn finish_upload(
     courier: &Courier,
     portal: &super::portals::OpenPortal,
@@ -321,30 +344,50 @@ async fn finish_upload(
     dek: &Dek,
     id_bytes: &[u8; 16],
 ) -> Result<Option<serde_json::Value>> {
-    let path = courier.tus_file(&row.id);
-    appended.seal_last().await?;
-    let receipt_id = uuid::Uuid::new_v4().to_string();
-    let mut one = OneFile(Some(IncomingFile { name: Some(row.name.clone()), bytes: read_back(path, dek, id_bytes)? }));
-    let stored = courier.ingest_all(caller, Destination::Portal(portal, &receipt_id), &mut one).await;
-    let stored = match stored {
-        Ok(stored) => stored,
-        Err(e) => {
-            rows::delete(courier.db.pool(), &row.id).await?;
-            courier.remove_tus_file(&row.id).await;
-            return Err(e);
-        }
+    // The receipt's id is the upload's: when the checks already kept the file (the server
+    // stopped, or the row's update failed, between the document and this row), the documents
+    // are found again, not made twice.
+    let receipt_id = row.id.clone();
+    let earlier = courier_store::documents::in_receipt(courier.db.pool(), &portal.id, &receipt_id).await?;
+    let (files, received_at) = if let Some(first) = earlier.first() {
+        let files: Vec<_> = earlier
+            .iter()
+            .map(|d| json!({ "name": d.name, "size": d.size, "sha256": d.sha256, "content_type": d.content_type }))
+            .collect();
+        (files, first.uploaded_at)
+    } else {
+        appended.seal_last().await?;
+        let path = courier.tus_file(&row.id);
+        let mut one =
+            OneFile(Some(IncomingFile { name: Some(row.name.clone()), bytes: read_back(path, dek, id_bytes)? }));
+        let stored = match courier.ingest_all(caller, Destination::Portal(portal, &receipt_id), &mut one).await {
+            Ok(stored) => stored,
+            Err(e) if refusal_is_final(&e) => {
+                rows::delete(courier.db.pool(), &row.id).await?;
+                courier.remove_tus_file(&row.id).await;
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        };
+        let files = stored
+            .iter()
+            .map(|d| json!({ "name": d.name, "size": d.size, "sha256": d.sha256, "content_type": d.content_type }))
+            .collect();
+        (files, courier.clock.now_ms())
     };
-    let files: Vec<_> = stored
-        .iter()
-        .map(|d| json!({ "name": d.name, "size": d.size, "sha256": d.sha256, "content_type": d.content_type }))
-        .collect();
-    let receipt = json!({ "id": receipt_id, "received_at": courier_core::time_fmt::rfc3339(courier.clock.now_ms()),
-        "files": files });
+    let receipt =
+        json!({ "id": receipt_id, "received_at": courier_core::time_fmt::rfc3339(received_at), "files": files });
     let mut conn = courier.db.pool().acquire().await.map_err(courier_store::StoreError::from)?;
     rows::finish(&mut conn, &row.id, &receipt.to_string()).await?;
     // Checked and kept: the partial file has served.
     courier.remove_tus_file(&row.id).await;
     Ok(Some(receipt))
+}
+
+/// Whether the file itself was refused (type, content, size, a file that does not read back),
+/// rather than the checks failing for a while.
+fn refusal_is_final(e: &Error) -> bool {
+    matches!(e, Error::UnsupportedType(_) | Error::Refused(_) | Error::PayloadTooLarge(_) | Error::BadRequest(_))
 }
 
 fn state_of(row: &TusUpload) -> TusState {

@@ -179,7 +179,7 @@ pub async fn head(
         Opened::Link(link, cookie) => (link, cookie),
         Opened::Refused(resp) => return Ok(resp),
     };
-    let current = link.tus_state(cookie.as_deref(), &id).await?;
+    let current = link.tus_state(cookie.as_deref(), &id, false).await?;
     Ok(progress(StatusCode::OK.into_response(), &current))
 }
 
@@ -239,7 +239,7 @@ pub async fn receipt(
         return Err(Error::BadRequest("ask with Accept: application/json".into()));
     }
     let cookie = unlock_cookie(&state.courier, &headers);
-    let current = link.tus_state(cookie.as_deref(), &id).await?;
+    let current = link.tus_state(cookie.as_deref(), &id, true).await?;
     match current.receipt {
         Some(receipt) => Ok(axum::Json(serde_json::json!({ "receipt": receipt })).into_response()),
         // Every byte is in and another request is checking the file.
