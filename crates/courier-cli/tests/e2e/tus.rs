@@ -50,6 +50,17 @@ async fn patch(base: &str, location: &str, offset: usize, body: Vec<u8>, checksu
     req.body(body).send().await.unwrap()
 }
 
+/// The receipt request the page makes once every byte is in.
+async fn receipt(base: &str, location: &str) -> reqwest::Response {
+    client()
+        .get(format!("{base}{location}"))
+        .header(TUS.0, TUS.1)
+        .header("Accept", "application/json")
+        .send()
+        .await
+        .unwrap()
+}
+
 async fn offset(base: &str, location: &str) -> (StatusCode, Option<u64>) {
     let r = client().head(format!("{base}{location}")).header(TUS.0, TUS.1).send().await.unwrap();
     let offset = r.headers().get("upload-offset").map(|v| v.to_str().unwrap().parse().unwrap());
@@ -126,19 +137,13 @@ async fn an_upload_cut_and_resumed_across_a_restart_becomes_one_checked_document
     assert_eq!(r.status(), 204, "{:?}", r.text().await);
     assert_eq!(r.headers()["upload-offset"], data.len().to_string().as_str());
 
-    let r = client()
-        .get(format!("{}{location}", env.base()))
-        .header(TUS.0, TUS.1)
-        .header("Accept", "application/json")
-        .send()
-        .await
-        .unwrap();
+    let r = receipt(env.base(), &location).await;
     assert_eq!(r.status(), 200);
-    let receipt: serde_json::Value = r.json().await.unwrap();
-    let file = &receipt["receipt"]["files"][0];
+    let answer: serde_json::Value = r.json().await.unwrap();
+    let file = &answer["receipt"]["files"][0];
     assert_eq!(file["sha256"], sha256_hex(&data));
     assert_eq!(file["size"], data.len());
-    assert!(receipt["receipt"]["id"].is_string() && receipt["receipt"]["received_at"].is_string());
+    assert!(answer["receipt"]["id"].is_string() && answer["receipt"]["received_at"].is_string());
 
     let docs = env.docs(Some(&portal));
     assert_eq!(docs.len(), 1);
@@ -344,21 +349,15 @@ async fn an_upload_cut_while_its_file_is_checked_still_becomes_a_document() {
     drop(socket);
 
     // The client comes back: the offset is complete, and the receipt follows once checked.
-    let (mut receipt, mut checking) = (None, 0);
+    let (mut answer, mut checking) = (None, 0);
     for _ in 0..600 {
         let (status, at) = offset(&base, &location).await;
         assert_eq!(status, 200);
         if at == Some(data.len() as u64) {
-            let r = client()
-                .get(format!("{base}{location}"))
-                .header(TUS.0, TUS.1)
-                .header("Accept", "application/json")
-                .send()
-                .await
-                .unwrap();
+            let r = receipt(&base, &location).await;
             match r.status().as_u16() {
                 200 => {
-                    receipt = Some(r.json::<serde_json::Value>().await.unwrap());
+                    answer = Some(r.json::<serde_json::Value>().await.unwrap());
                     break;
                 }
                 503 => checking += 1,
@@ -367,9 +366,9 @@ async fn an_upload_cut_while_its_file_is_checked_still_becomes_a_document() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    let receipt = receipt.expect("a receipt within a minute");
+    let answer = answer.expect("a receipt within a minute");
     eprintln!("the receipt came after {checking} answers that the file was still being checked");
-    assert_eq!(receipt["receipt"]["files"][0]["sha256"], sha256_hex(&data));
+    assert_eq!(answer["receipt"]["files"][0]["sha256"], sha256_hex(&data));
     let docs = env.docs(Some(&portal));
     assert_eq!(docs.len(), 1);
     assert_eq!(docs[0]["sha256"], sha256_hex(&data));
@@ -414,17 +413,14 @@ async fn a_scanner_down_at_the_last_byte_keeps_the_upload_for_a_retry() {
     assert_eq!(r.status(), 503, "{:?}", r.text().await);
     assert_eq!(offset(base, &location).await, (StatusCode::OK, Some(data.len() as u64)), "kept, complete");
     assert!(env.docs(Some(&portal)).is_empty());
-    let receipt = || async {
-        client().get(format!("{base}{location}")).header(TUS.0, TUS.1).header("Accept", "application/json").send().await
-    };
-    assert_eq!(receipt().await.unwrap().status(), 503, "still no scanner");
+    assert_eq!(receipt(base, &location).await.status(), 503, "still no scanner");
     // A complete upload is not cancelled by DELETE: its file is waiting for its checks.
     let r = client().delete(format!("{base}{location}")).header(TUS.0, TUS.1).send().await.unwrap();
     assert_eq!(r.status(), 409);
 
     // The scanner is back where it was said to be.
     let _relay = crate::malware::Relay::start_on(&closed, clamd).await;
-    let r = receipt().await.unwrap();
+    let r = receipt(base, &location).await;
     assert_eq!(r.status(), 200);
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["receipt"]["files"][0]["sha256"], sha256_hex(&data));
@@ -461,13 +457,7 @@ async fn a_document_kept_before_its_upload_was_marked_finished_is_not_made_twice
     assert_eq!(env.docs(Some(&portal)).len(), 1, "the document was kept");
 
     sqlx::query("DROP TRIGGER no_finish").execute(&db).await.unwrap();
-    let r = client()
-        .get(format!("{base}{location}"))
-        .header(TUS.0, TUS.1)
-        .header("Accept", "application/json")
-        .send()
-        .await
-        .unwrap();
+    let r = receipt(base, &location).await;
     assert_eq!(r.status(), 200);
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["receipt"]["files"][0]["sha256"], sha256_hex(&data));
