@@ -199,12 +199,8 @@ impl Detector {
         // expression over digit-dense text such as a CSV runs at a third of the speed).
         for (rs, re) in digit_clusters(hay) {
             let mut i = rs;
-            while i < re {
-                if !hay[i].is_ascii_digit() {
-                    i += 1;
-                    continue;
-                }
-                i = self.numbers_at(hay, i, &in_window, &mut found);
+            while let Some(d) = next_digit(hay, i, re) {
+                i = self.numbers_at(hay, d, &in_window, &mut found);
             }
         }
         for m in self.email.find_iter(hay) {
@@ -318,45 +314,61 @@ fn digit_clusters(hay: &[u8]) -> Vec<(usize, usize)> {
             _ => out.push((s, e)),
         }
     };
-    // Eight bytes at a time; only words with a digit in them (rare in prose) byte by byte.
-    let mut words = hay.chunks(8);
+    // Eight bytes at a time: the digits of a word are found at once (its first, its last, how
+    // many); gaps inside a word are under eight bytes, so only the gap before it can close a
+    // cluster.
+    let mut note = |lo: usize, hi: usize, digits: usize| {
+        if count > 0 && lo - last > CLUSTER_GAP {
+            close(first, last, count, &mut out);
+            count = 0;
+        }
+        if count == 0 {
+            first = lo;
+        }
+        last = hi;
+        count += digits;
+    };
+    let mut words = hay.chunks_exact(8);
     let mut base = 0;
     for word in &mut words {
-        let any = match <[u8; 8]>::try_from(word) {
-            Ok(w) => has_digit(u64::from_le_bytes(w)),
-            Err(_) => true, // the short tail
-        };
-        if any {
-            for (k, b) in word.iter().enumerate() {
-                if !b.is_ascii_digit() {
-                    continue;
-                }
-                let i = base + k;
-                if count > 0 && i - last > CLUSTER_GAP {
-                    close(first, last, count, &mut out);
-                    count = 0;
-                }
-                if count == 0 {
-                    first = i;
-                }
-                last = i;
-                count += 1;
-            }
+        let mask = digit_mask(u64::from_le_bytes(word.try_into().unwrap_or_default()));
+        if mask != 0 {
+            let lo = base + mask.trailing_zeros() as usize / 8;
+            let hi = base + (63 - mask.leading_zeros() as usize) / 8;
+            note(lo, hi, mask.count_ones() as usize);
         }
-        base += word.len();
+        base += 8;
+    }
+    for (k, b) in words.remainder().iter().enumerate() {
+        if b.is_ascii_digit() {
+            note(base + k, base + k, 1);
+        }
     }
     close(first, last, count, &mut out);
     out
 }
 
-/// Whether any byte of `x` is an ASCII digit (0x30..=0x39), eight at once ("has between"
-/// from the Bit Twiddling Hacks collection).
-fn has_digit(x: u64) -> bool {
+/// The high bit of each byte of `x` that is an ASCII digit (0x30..=0x39), eight at once ("has
+/// between" from the Bit Twiddling Hacks collection; exact per byte, no carry between bytes).
+fn digit_mask(x: u64) -> u64 {
     const ONES: u64 = u64::MAX / 255;
     const HIGH: u64 = ONES * 128;
     let (m, n) = (0x2F_u64, 0x3A_u64);
     let low7 = x & (ONES * 127);
-    ((ONES * (127 + n)).wrapping_sub(low7) & !x & low7.wrapping_add(ONES * (127 - m)) & HIGH) != 0
+    (ONES * (127 + n)).wrapping_sub(low7) & !x & low7.wrapping_add(ONES * (127 - m)) & HIGH
+}
+
+/// The first digit of `hay[from..to]`, eight bytes at a time.
+fn next_digit(hay: &[u8], from: usize, to: usize) -> Option<usize> {
+    let mut i = from;
+    while i + 8 <= to {
+        let mask = digit_mask(u64::from_le_bytes(hay[i..i + 8].try_into().unwrap_or_default()));
+        if mask != 0 {
+            return Some(i + mask.trailing_zeros() as usize / 8);
+        }
+        i += 8;
+    }
+    (i..to).find(|&k| hay[k].is_ascii_digit())
 }
 
 /// A candidate stands alone: no letter or digit glued to either side.
@@ -561,11 +573,23 @@ mod tests {
 
     #[test]
     fn digit_test_eight_bytes_at_once() {
+        // Exact per byte, whatever its neighbours (no carry or borrow between bytes).
         for b in 0..=255u8 {
-            for pos in 0..8 {
-                let mut word = [b'x'; 8];
-                word[pos] = b;
-                assert_eq!(has_digit(u64::from_le_bytes(word)), b.is_ascii_digit(), "byte {b} at {pos}");
+            for fill in [b'x', b'0', b'9', b'/', b':', 0x00, 0x7F, 0x80, 0xB0, 0xFF] {
+                for pos in 0..8 {
+                    let mut word = [fill; 8];
+                    word[pos] = b;
+                    let want = word.iter().enumerate().fold(0u64, |m, (k, c)| {
+                        if c.is_ascii_digit() { m | 0x80 << (8 * k) } else { m }
+                    });
+                    assert_eq!(digit_mask(u64::from_le_bytes(word)), want, "byte {b} at {pos} among {fill}");
+                }
+            }
+        }
+        let text = b"a1bc  defgh ijklmnopq9 rs 0tuvwxyz 12345678 xx";
+        for from in 0..text.len() {
+            for to in from..=text.len() {
+                assert_eq!(next_digit(text, from, to), (from..to).find(|&k| text[k].is_ascii_digit()));
             }
         }
         let clusters = digit_clusters(b"no digits here, then 123-45-6789 and 12 alone");
