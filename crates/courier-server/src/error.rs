@@ -30,7 +30,7 @@ pub enum Error {
     TooSlow(String),
     /// Every slot for this kind of work stayed taken for as long as a request may wait.
     #[error("{0}")]
-    Busy(String),
+    Busy(Reason),
     /// Too many failed sign-ins for one account (the message says until when).
     #[error("{0}")]
     Locked(String),
@@ -159,7 +159,7 @@ impl Error {
         match self {
             Self::PayloadTooLarge(r) | Self::UnsupportedType(r) | Self::Refused(r) => r.said.clone(),
             Self::ScanUnavailable => Some(Said::new("refusal-scan-unavailable")),
-            Self::Busy(_) => Some(Said::new("refusal-busy")),
+            Self::Busy(r) => r.said.clone().or_else(|| Some(Said::new("refusal-busy"))),
             Self::TooSlow(_) => Some(Said::new("refusal-too-slow")),
             Self::RateLimited => Some(Said::new("refusal-rate-limited")),
             Self::ChecksumMismatch => Some(Said::new("refusal-checksum")),

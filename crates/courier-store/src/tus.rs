@@ -156,10 +156,12 @@ pub async fn delete<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E, id: &str) 
     Ok(r.rows_affected() == 1)
 }
 
-/// Unfinished uploads of a portal that have not expired.
+/// Uploads of a portal still receiving bytes, not expired. A complete upload waiting for
+/// its checks does not count: a scanner that is down must not close the link.
 pub async fn unfinished<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E, portal_id: &str, now: i64) -> Result<i64> {
     let row = sqlx::query(
-        "SELECT COUNT(*) AS n FROM tus_uploads WHERE portal_id = $1 AND receipt IS NULL AND expires_at > $2",
+        "SELECT COUNT(*) AS n FROM tus_uploads WHERE portal_id = $1 AND receipt IS NULL AND received < length \
+         AND expires_at > $2",
     )
     .bind(portal_id)
     .bind(now)

@@ -399,12 +399,16 @@ async fn racing_creations_cannot_pass_the_cap_on_unfinished_uploads() {
 }
 
 /// The scanner down when the last byte arrives: the client is told to retry (503), the upload
-/// is kept complete, and once the scanner is back, asking for the receipt finishes it.
+/// is kept complete without holding a place under the link's cap, the checks are not run again
+/// at every request (they back off), the client may still give the upload up, and once the
+/// scanner is back, asking for the receipt finishes it.
 #[tokio::test]
 async fn a_scanner_down_at_the_last_byte_keeps_the_upload_for_a_retry() {
     let Some(clamd) = crate::malware::clamd() else { return };
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string();
-    let env = Env::start_with_config(&format!("clamd_addr = \"{closed}\"\nclamd_timeout_secs = 30\n"));
+    let env = Env::start_with_config(&format!(
+        "clamd_addr = \"{closed}\"\nclamd_timeout_secs = 30\ntus_unfinished_per_link = 1\n"
+    ));
     let (portal, token) = env.create_portal(&[]);
     let base = env.base();
     let data = document(200_000);
@@ -414,12 +418,23 @@ async fn a_scanner_down_at_the_last_byte_keeps_the_upload_for_a_retry() {
     assert_eq!(offset(base, &location).await, (StatusCode::OK, Some(data.len() as u64)), "kept, complete");
     assert!(env.docs(Some(&portal)).is_empty());
     assert_eq!(receipt(base, &location).await.status(), 503, "still no scanner");
-    // A complete upload is not cancelled by DELETE: its file is waiting for its checks.
-    let r = client().delete(format!("{base}{location}")).header(TUS.0, TUS.1).send().await.unwrap();
-    assert_eq!(r.status(), 409);
 
-    // The scanner is back where it was said to be.
+    // The complete upload holds no place: another can start (the cap is 1), and a complete
+    // upload that was not kept can be given up.
+    let other = created(base, &token, &data, "autre.txt").await;
+    assert_eq!(patch(base, &other, 0, data.clone(), None).await.status(), 503);
+    let r = client().delete(format!("{base}{other}")).header(TUS.0, TUS.1).send().await.unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(offset(base, &other).await.0, 404);
+
+    // The scanner is back where it was said to be; the checks wait out their pause (15 s after
+    // the first failure) instead of reading the file again at every request.
+    let failed_at = std::time::Instant::now();
     let _relay = crate::malware::Relay::start_on(&closed, clamd).await;
+    let r = receipt(base, &location).await;
+    assert_eq!(r.status(), 503, "not checked again at once");
+    assert!(r.text().await.unwrap().contains("tried again shortly"));
+    tokio::time::sleep(std::time::Duration::from_secs(16).saturating_sub(failed_at.elapsed())).await;
     let r = receipt(base, &location).await;
     assert_eq!(r.status(), 200);
     let body: serde_json::Value = r.json().await.unwrap();
@@ -428,6 +443,9 @@ async fn a_scanner_down_at_the_last_byte_keeps_the_upload_for_a_retry() {
     assert_eq!(docs.len(), 1);
     assert_eq!(docs[0]["scan"]["checks"]["malware"], "clean");
     assert_eq!(std::fs::read_dir(env.data_dir().join("tus")).unwrap().count(), 0);
+    // Kept: no longer given up.
+    let r = client().delete(format!("{base}{location}")).header(TUS.0, TUS.1).send().await.unwrap();
+    assert_eq!(r.status(), 409);
 }
 
 /// The document is kept but the upload's row is not updated (the server stopped between the

@@ -579,9 +579,10 @@ mod tests {
                 for pos in 0..8 {
                     let mut word = [fill; 8];
                     word[pos] = b;
-                    let want = word.iter().enumerate().fold(0u64, |m, (k, c)| {
-                        if c.is_ascii_digit() { m | 0x80 << (8 * k) } else { m }
-                    });
+                    let want = word
+                        .iter()
+                        .enumerate()
+                        .fold(0u64, |m, (k, c)| if c.is_ascii_digit() { m | 0x80 << (8 * k) } else { m });
                     assert_eq!(digit_mask(u64::from_le_bytes(word)), want, "byte {b} at {pos} among {fill}");
                 }
             }

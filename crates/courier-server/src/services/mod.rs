@@ -81,6 +81,8 @@ pub struct Courier {
     lockdown: watch::lockdown::Cached,
     metrics: Arc<crate::metrics::Metrics>,
     branding: branding::Branding,
+    /// Complete resumable uploads whose checks failed for a while, and when to try again.
+    tus_retry: tus::RetryAfter,
 }
 
 impl Courier {
@@ -127,6 +129,7 @@ impl Courier {
             lockdown: Default::default(),
             metrics: Arc::default(),
             branding,
+            tus_retry: Default::default(),
         };
         (courier, OperatorKey(()))
     }

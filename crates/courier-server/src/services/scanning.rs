@@ -97,7 +97,12 @@ impl Scanning {
     pub async fn start(&self, name: &str, allowed: Option<Vec<FileKind>>) -> Result<ScanFeed> {
         let permit = match tokio::time::timeout(self.slot_wait, self.slots.clone().acquire_owned()).await {
             Ok(permit) => permit.map_err(|e| Error::internal("scan slots", e))?,
-            Err(_) => return Err(Error::Busy("Too many uploads are being checked; please try again shortly.".into())),
+            Err(_) => {
+                return Err(Error::Busy(Reason::said(
+                    "Too many uploads are being checked; please try again shortly.",
+                    Said::new("refusal-checks-busy"),
+                )));
+            }
         };
         let (tx, rx) = mpsc::channel(INSPECT_QUEUE);
         let (done_tx, done_rx) = oneshot::channel();
@@ -230,7 +235,10 @@ fn refusal_error(r: Refusal) -> Error {
         }
         Refusal::Interrupted => Error::BadRequest("the upload was interrupted".into()),
         Refusal::ScannerUnavailable(detail) => scanner_unavailable(&clamd::Unavailable(detail)),
-        Refusal::Busy => Error::Busy("Too many files are being checked; please try again shortly.".into()),
+        Refusal::Busy => Error::Busy(Reason::said(
+            "Too many files are being checked; please try again shortly.",
+            Said::new("refusal-checks-busy"),
+        )),
     }
 }
 

@@ -31,6 +31,7 @@ use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 use super::Courier;
 use super::documents::{Destination, IncomingFile, IncomingFiles};
 use super::handles::PortalLink;
+use crate::error::{Said, SaidArg};
 use crate::{Error, Result};
 
 const SEALED_SEGMENT: i64 = (SEGMENT_SIZE + TAG_LEN) as i64;
@@ -180,8 +181,11 @@ impl PortalLink {
         };
         let mut tx = courier.db.begin().await?;
         if !rows::insert_within_cap(&mut tx, courier.db.backend(), &new, now, cap as i64).await? {
-            return Err(Error::Busy(format!(
-                "this link already has {cap} unfinished uploads; finish or cancel one, or wait until they expire"
+            return Err(Error::Busy(crate::error::Reason::said(
+                format!(
+                    "this link already has {cap} unfinished uploads; finish or cancel one, or wait until they expire"
+                ),
+                Said::new("refusal-link-busy").with("max", SaidArg::Text(cap.to_string())),
             )));
         }
         courier_store::Db::commit(tx).await?;
@@ -210,6 +214,18 @@ impl PortalLink {
         let row = courier.tus_row(&self.portal().id, id).await?;
         if row.receipt.is_some() || row.received < row.length {
             return Ok(state_of(&row));
+        }
+        // Checks that just failed for a while are not run again at once (each reads the whole
+        // file): until then, HEAD gives the state and the receipt request says to wait.
+        if courier.tus_retry.waiting(&row.id) {
+            return if for_receipt {
+                Err(Error::Busy(crate::error::Reason::said(
+                    "the file could not be checked yet; it will be tried again shortly",
+                    Said::new("refusal-check-later"),
+                )))
+            } else {
+                Ok(state_of(&row))
+            };
         }
         let Ok(busy) = courier.tus_lock(&row.id) else { return Ok(state_of(&row)) };
         // Read again under the lock: a request may have finished (or refused) it meanwhile.
@@ -242,11 +258,18 @@ impl PortalLink {
         if row.receipt.is_some() {
             return Err(Error::Conflict("this upload is finished; the file is with the firm".into()));
         }
-        if row.received == row.length {
+        // Complete but not checked (its checks failed for a while): the client may give it up,
+        // unless the checks did keep it (see `finish_upload`).
+        if row.received == row.length
+            && !courier_store::documents::in_receipt(self.courier.db.pool(), &self.portal().id, &row.id)
+                .await?
+                .is_empty()
+        {
             return Err(Error::Conflict(
-                "every byte of this upload arrived; the file is being checked (ask for its receipt)".into(),
+                "every byte of this upload arrived and the file is with the firm; ask for its receipt".into(),
             ));
         }
+        self.courier.tus_retry.forget(&row.id);
         self.courier.remove_tus_file(&row.id).await;
         rows::delete(self.courier.db.pool(), &row.id).await?;
         Ok(())
@@ -363,11 +386,15 @@ async fn finish_upload(
         let stored = match courier.ingest_all(caller, Destination::Portal(portal, &receipt_id), &mut one).await {
             Ok(stored) => stored,
             Err(e) if refusal_is_final(&e) => {
+                courier.tus_retry.forget(&row.id);
                 rows::delete(courier.db.pool(), &row.id).await?;
                 courier.remove_tus_file(&row.id).await;
                 return Err(e);
             }
-            Err(e) => return Err(e),
+            Err(e) => {
+                courier.tus_retry.failed(&row.id);
+                return Err(e);
+            }
         };
         let files = stored
             .iter()
@@ -379,6 +406,7 @@ async fn finish_upload(
         json!({ "id": receipt_id, "received_at": courier_core::time_fmt::rfc3339(received_at), "files": files });
     let mut conn = courier.db.pool().acquire().await.map_err(courier_store::StoreError::from)?;
     rows::finish(&mut conn, &row.id, &receipt.to_string()).await?;
+    courier.tus_retry.forget(&row.id);
     // Checked and kept: the partial file has served.
     courier.remove_tus_file(&row.id).await;
     Ok(Some(receipt))
@@ -450,9 +478,10 @@ impl Appender {
         while let Some(chunk) = body.next().await {
             let chunk = chunk.map_err(|e| Error::BadRequest(format!("the upload broke off: {e}")))?;
             if self.received + chunk.len() as i64 > self.length {
-                return Err(Error::PayloadTooLarge(
-                    "more bytes than the Upload-Length the upload was opened with".into(),
-                ));
+                return Err(Error::PayloadTooLarge(crate::error::Reason::said(
+                    "more bytes than the Upload-Length the upload was opened with",
+                    Said::new("refusal-more-than-announced"),
+                )));
             }
             if let Some(d) = &mut digest {
                 d.update(&chunk);
@@ -541,5 +570,42 @@ impl Courier {
         self.uploads
             .try_take(&[(format!("tus:{id}"), 1)])
             .ok_or_else(|| Error::Conflict("another request is writing this upload; try again when it ends".into()))
+    }
+}
+
+/// When complete uploads whose checks failed for a while may be checked again (this instance),
+/// doubling from 15 s to 10 min: a client asking again and again does not make the server
+/// read the whole file each time.
+#[derive(Default)]
+pub(super) struct RetryAfter(std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, u32)>>);
+
+/// At most this many uploads remembered (each is one small entry; older ones are dropped).
+const RETRY_ENTRIES: usize = 10_000;
+
+impl RetryAfter {
+    fn waiting(&self, id: &str) -> bool {
+        let now = std::time::Instant::now();
+        self.0.lock().map(|m| m.get(id).is_some_and(|(at, _)| *at > now)).unwrap_or(false)
+    }
+
+    fn failed(&self, id: &str) {
+        let now = std::time::Instant::now();
+        if let Ok(mut m) = self.0.lock() {
+            if m.len() >= RETRY_ENTRIES {
+                m.retain(|_, (at, _)| *at > now);
+            }
+            if m.len() >= RETRY_ENTRIES {
+                return;
+            }
+            let tries = m.get(id).map_or(0, |(_, n)| *n).saturating_add(1);
+            let wait = std::time::Duration::from_secs((15u64 << (tries - 1).min(6)).min(600));
+            m.insert(id.to_owned(), (now + wait, tries));
+        }
+    }
+
+    fn forget(&self, id: &str) {
+        if let Ok(mut m) = self.0.lock() {
+            m.remove(id);
+        }
     }
 }

@@ -243,9 +243,10 @@ pub async fn receipt(
     match current.receipt {
         Some(receipt) => Ok(axum::Json(serde_json::json!({ "receipt": receipt })).into_response()),
         // Every byte is in and another request is checking the file.
-        None if current.offset == current.length => {
-            Err(Error::Busy("the file is still being checked; ask again in a moment".into()))
-        }
+        None if current.offset == current.length => Err(Error::Busy(crate::error::Reason::said(
+            "the file is still being checked; ask again in a moment",
+            crate::error::Said::new("refusal-still-checking"),
+        ))),
         None => Err(Error::Conflict(format!(
             "the upload is not finished: {} of {} bytes received",
             current.offset, current.length
