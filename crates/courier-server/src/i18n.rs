@@ -102,8 +102,11 @@ pub fn choose(query: Option<&str>, portal: Option<Language>, accept_language: Op
     accept_language.map_or(Language::En, from_accept_language)
 }
 
+/// Most entries of an `Accept-Language` header read (browsers send a handful).
+const ACCEPT_ENTRIES: usize = 32;
+
 fn from_accept_language(header: &str) -> Language {
-    let requested = fluent_langneg::accepted_languages::parse(header);
+    let requested = by_weight(header);
     let available: Vec<LanguageIdentifier> = Language::ALL.iter().filter_map(|l| l.as_str().parse().ok()).collect();
     let default: Option<LanguageIdentifier> = Language::En.as_str().parse().ok();
     let chosen = fluent_langneg::negotiate_languages(
@@ -113,6 +116,28 @@ fn from_accept_language(header: &str) -> Language {
         fluent_langneg::NegotiationStrategy::Lookup,
     );
     chosen.first().and_then(|id| id.language.as_str().parse().ok()).unwrap_or(Language::En)
+}
+
+/// The languages of an `Accept-Language` header, highest `q` first (the header's order among
+/// equals), without those it refuses (`q=0`). `fluent_langneg`'s own parser keeps the order
+/// and ignores the weights; a browser may list "en;q=0.1, fr" and mean French.
+fn by_weight(header: &str) -> Vec<LanguageIdentifier> {
+    let mut weighted: Vec<(u16, LanguageIdentifier)> = header
+        .split(',')
+        .take(ACCEPT_ENTRIES)
+        .filter_map(|entry| {
+            let mut parts = entry.split(';');
+            let tag = parts.next()?.trim().parse().ok()?;
+            let q = parts
+                .find_map(|p| p.trim().strip_prefix("q=").or_else(|| p.trim().strip_prefix("Q=")))
+                .map_or(Some(1.0), |q| q.trim().parse::<f32>().ok().filter(|q| (0.0..=1.0).contains(q)))?;
+            // Thousandths, as the header has at most three decimals.
+            let q = (q * 1000.0).round() as u16;
+            (q > 0).then_some((q, tag))
+        })
+        .collect();
+    weighted.sort_by_key(|(q, _)| std::cmp::Reverse(*q));
+    weighted.into_iter().map(|(_, tag)| tag).collect()
 }
 
 #[cfg(test)]
@@ -201,5 +226,11 @@ mod catalog_tests {
         assert_eq!(choose(Some("en"), Some(Language::Fr), Some("fr")), Language::En);
         assert_eq!(choose(Some("xx"), None, Some("fr")), Language::Fr, "an unknown ?lang is ignored");
         assert_eq!(choose(None, None, Some(&"x,".repeat(10_000))), Language::En);
+        // The weights decide, not the order; a refused language (q=0) is never chosen.
+        assert_eq!(choose(None, None, Some("en;q=0.1, fr")), Language::Fr);
+        assert_eq!(choose(None, None, Some("fr;q=0.4,en-US;q=0.9")), Language::En);
+        assert_eq!(choose(None, None, Some("fr;q=0, de")), Language::En);
+        assert_eq!(choose(None, None, Some("fr;q=abc, en;q=0.2")), Language::En, "a bad weight drops its entry");
+        assert_eq!(choose(None, None, Some("de;q=0.9, fr-CA;q=0.8, en;q=0.7")), Language::Fr);
     }
 }
