@@ -417,6 +417,10 @@ fn number_run(hay: &[u8], start: usize, end: usize, found: &mut impl FnMut(Findi
                 digits[len] = b;
                 len += 1;
             }
+            // Nothing is shorter than eight digits (a phone number written with `+`).
+            if len < 8 {
+                continue;
+            }
             let span = &hay[tokens[i].0..tok_end];
             if let Some(kind) = classify(&digits[..len], span, hay, tokens[i].0) {
                 best = Some((j, kind));
