@@ -11,6 +11,10 @@ use serde::Deserialize;
 #[derive(Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
+    /// The settings the file or the environment gave (the others are defaults): these win
+    /// over the firm profile stored by the setup page.
+    #[serde(skip)]
+    pub explicit: std::collections::BTreeSet<String>,
     pub data_dir: PathBuf,
     /// `sqlite://…` or `postgres://…`; default: `courier.db` in the data directory.
     pub database_url: Option<String>,
@@ -196,6 +200,7 @@ pub use courier_core::DlpAction;
 impl Default for Config {
     fn default() -> Self {
         Self {
+            explicit: Default::default(),
             data_dir: PathBuf::from("courier-data"),
             database_url: None,
             blob_store: None,
@@ -535,7 +540,8 @@ impl Config {
             None => toml::Table::new(),
         };
         apply_env(&mut table, &vars)?;
-        let cfg = Config::deserialize(toml::Value::Table(table)).map_err(|e| {
+        let explicit = table.keys().cloned().collect();
+        let mut cfg = Config::deserialize(toml::Value::Table(table)).map_err(|e| {
             // Only variables can be wrong here (the file was checked alone): name the one.
             let text = e.to_string();
             let setting = SETTINGS.iter().map(|(n, _)| *n).find(|n| text.contains(&format!("`{n}`")));
@@ -554,6 +560,7 @@ impl Config {
             addr.parse::<courier_scan::clamd::ClamdAddr>().map_err(ConfigError::Invalid)?;
         }
         crate::services::watch::WatchSettings::check(&cfg).map_err(ConfigError::Invalid)?;
+        cfg.explicit = explicit;
         Ok(cfg)
     }
 

@@ -35,7 +35,7 @@ pub async fn open(config: Config) -> Result<(Arc<Courier>, OperatorKey)> {
 }
 
 /// `open` without the check for an unfinished restore (the restore itself, to finish).
-pub(crate) async fn open_unchecked(config: Config) -> Result<(Arc<Courier>, OperatorKey)> {
+pub(crate) async fn open_unchecked(mut config: Config) -> Result<(Arc<Courier>, OperatorKey)> {
     let scanning = Scanning::from_config(&config).map_err(Error::BadRequest)?;
     let authz = Authorizer::load(config.policy_dir.as_deref(), config.policy_utc_offset_minutes)
         .map_err(|e| Error::BadRequest(format!("policy: {e}")))?;
@@ -73,6 +73,9 @@ pub(crate) async fn open_unchecked(config: Config) -> Result<(Arc<Courier>, Oper
     // restore (the audit key travels with the backup), so a suspected address can be checked.
     let address_key = courier_crypto::MacKey::derive(&audit_seed, b"courier client address key v1");
     let blobs = blob_store(&config)?;
+    // The firm profile of the setup page, for what the configuration leaves unset.
+    let profile = courier_store::firm_profile::get(db.pool()).await?;
+    crate::services::branding::apply_profile(&mut config, &profile);
     let watch = crate::services::watch::WatchSettings::load(&config).map_err(Error::BadRequest)?;
     let branding = crate::services::branding::Branding::load(&config).map_err(Error::BadRequest)?;
     let (courier, operator) =

@@ -40,6 +40,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (10, "watch", include_str!("../migrations/0010_watch.sql")),
     (11, "language", include_str!("../migrations/0011_language.sql")),
     (12, "tus", include_str!("../migrations/0012_tus.sql")),
+    (13, "firm_profile", include_str!("../migrations/0013_firm_profile.sql")),
 ];
 
 /// A migration's SQL for `backend`: the byte type, byte literals and (in 0001's comment) the

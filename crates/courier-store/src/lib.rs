@@ -9,6 +9,7 @@ pub mod audit;
 pub mod blob;
 mod db;
 pub mod documents;
+pub mod firm_profile;
 pub mod invitations;
 pub mod leases;
 pub mod legal_holds;

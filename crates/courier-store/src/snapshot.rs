@@ -35,6 +35,7 @@ pub const TABLES: &[&str] = &[
     "legal_holds",
     "notifications",
     "lockdown",
+    "firm_profile",
 ];
 
 /// Tables that exist but are not backed up (a test checks that every table is in one list).

@@ -351,3 +351,69 @@ async fn refusals_are_said_in_the_pages_language() {
     let fr = client().get(format!("{base}/p/{bad}?lang=fr")).header("Accept-Language", "fr").send().await.unwrap();
     assert_eq!(fr.text().await.unwrap(), en);
 }
+
+/// The first administrator gives the firm's name, colour, contact line and time zone on the
+/// setup page: checked before anything is made, in force at once on client pages, kept across
+/// restarts, and in the trail.
+#[tokio::test]
+async fn the_setup_page_asks_for_the_firms_brand_and_applies_it_at_once() {
+    use crate::harness::{PASSWORD, hidden_field};
+    let mut env = Env::start();
+    let link = env.server.as_ref().unwrap().setup_link.clone().expect("setup link printed at first start");
+    let c = client();
+    let form = c.get(&link).send().await.unwrap().text().await.unwrap();
+    assert!(form.contains("Your firm, as clients see it") && form.contains("Europe/Paris"), "{form}");
+    let csrf = hidden_field(&form, "csrf_token");
+    let post = |color: &'static str, zone: &'static str, password: &'static str| {
+        c.post(&link)
+            .form(&[
+                ("email", "admin@firm.example"),
+                ("password", password),
+                ("password_again", password),
+                ("csrf_token", csrf.as_str()),
+                ("firm_name", "Cabinet Durand & Associés"),
+                ("client_contact", "Maître Durand, +33 1 23 45 67 89"),
+                ("brand_color", color),
+                ("timezone", zone),
+            ])
+            .send()
+    };
+
+    // A colour too light for white text, a made-up zone, a guessable password (checked once
+    // the brand is in force): refused, nothing made or changed, the form kept.
+    for (color, zone, password, why) in [
+        ("#ffff00", "Europe/Paris", PASSWORD, "contrast"),
+        ("#1f4fa3", "Mars/Olympus", PASSWORD, "time zone"),
+        ("#1f4fa3", "Europe/Paris", "Password12345!", "too easy to guess"),
+    ] {
+        let r = post(color, zone, password).await.unwrap();
+        assert_eq!(r.status(), 400);
+        let body = r.text().await.unwrap();
+        assert!(body.contains(why) && body.contains("admin@firm.example"), "{body}");
+        assert!(!body.contains(password), "the password is not sent back");
+    }
+    let (_, token) = env.create_portal(&[]);
+    let (_, before) = page(&format!("{}/p/{token}", env.base()), None).await;
+    assert!(!before.contains("Durand"), "a refused setup changed nothing: {before}");
+
+    let r = post("#1f4fa3", "Europe/Paris", PASSWORD).await.unwrap();
+    assert_eq!(r.status(), 200, "{:?}", r.text().await);
+
+    // At once, and after a restart.
+    for round in ["at once", "after a restart"] {
+        let (_, body) = page(&format!("{}/p/{token}", env.base()), None).await;
+        assert!(body.contains("Cabinet Durand &amp; Associés"), "{round}: {body}");
+        assert!(body.contains("Maître Durand, +33 1 23 45 67 89"), "{round}");
+        assert!(body.contains("href=\"/static/brand.css\""), "{round}");
+        let css = client().get(format!("{}/static/brand.css", env.base())).send().await.unwrap().text().await.unwrap();
+        assert!(css.contains("#1f4fa3"), "{round}: {css}");
+        env.restart_server();
+    }
+    let p = env.cli_json(&["portal", "create", "--label", "Horaires", "--expires-in", "7d", "--json"], None);
+    let (_, body) = page(&format!("{}/p/{}", env.base(), p["token"].as_str().unwrap()), None).await;
+    assert!(body.contains("Europe&#x2f;Paris"), "times in the firm's zone: {body}");
+    let used = env.audit_events().into_iter().find(|e| e["action"] == "setup.link_used").expect("audited");
+    assert_eq!(used["details"]["firm_profile"]["firm_name"], "Cabinet Durand & Associés");
+    assert_eq!(used["details"]["firm_profile"]["timezone"], "Europe/Paris");
+    assert!(env.audit_ok());
+}

@@ -1,36 +1,167 @@
-//! The firm's brand on client and share pages: its logo, its colour and a contact line,
-//! checked once at start-up so that a wrong file or colour stops the server with a clear
-//! error instead of showing clients a broken page.
+//! The firm's brand on client and share pages: its name, logo, colour, contact line and time
+//! zone, checked once at start-up so that a wrong file or colour stops the server with a clear
+//! error instead of showing clients a broken page. The name, colour, contact line and time zone
+//! may also come from the profile the first administrator gives on the setup page (stored in
+//! the database); a setting in the configuration file or the environment wins over it. The
+//! brand is live: saving the profile changes every page from the next request.
 
 use std::path::Path;
+use std::sync::{Arc, RwLock};
+
+use courier_store::firm_profile::FirmProfile;
 
 use crate::Config;
 
 /// Largest logo file accepted (it is held in memory and served to every client page).
 pub const MAX_LOGO: u64 = 512 * 1024;
 pub const MAX_CONTACT_CHARS: usize = 300;
+pub const MAX_FIRM_NAME_CHARS: usize = 120;
 
 /// The brand as clients see it.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Branding {
+    pub firm_name: String,
     /// The logo's bytes and content type (`image/png` or `image/svg+xml`).
     pub logo: Option<(Vec<u8>, &'static str)>,
     /// `#rrggbb`, dark enough for white text on it.
     pub color: Option<String>,
     pub contact: Option<String>,
+    pub timezone: jiff::tz::TimeZone,
+    /// The time zone's IANA name, as pages show it.
+    pub zone_name: String,
+}
+
+impl Default for Branding {
+    fn default() -> Self {
+        Self {
+            firm_name: Config::default().firm_name,
+            logo: None,
+            color: None,
+            contact: None,
+            timezone: jiff::tz::TimeZone::UTC,
+            zone_name: "UTC".into(),
+        }
+    }
 }
 
 impl Branding {
     pub fn load(config: &Config) -> Result<Self, String> {
         let logo = config.firm_logo.as_deref().map(read_logo).transpose()?;
-        let color = config.brand_color.as_deref().map(check_color).transpose()?;
-        let contact = config.client_contact.as_deref().map(str::trim).filter(|c| !c.is_empty());
-        if let Some(c) = contact
-            && (c.chars().count() > MAX_CONTACT_CHARS || c.chars().any(char::is_control))
-        {
-            return Err(format!("client_contact must be one line of at most {MAX_CONTACT_CHARS} characters"));
+        Self::from_config(config, logo)
+    }
+
+    /// The brand of `config` with a logo already read.
+    pub fn from_config(config: &Config, logo: Option<(Vec<u8>, &'static str)>) -> Result<Self, String> {
+        let profile = FirmProfile {
+            firm_name: Some(config.firm_name.clone()),
+            brand_color: config.brand_color.clone(),
+            client_contact: config.client_contact.clone(),
+            timezone: Some(config.timezone.clone()),
+        };
+        let checked = check_profile(&profile)?;
+        let zone_name = checked.timezone.unwrap_or_else(|| "UTC".into());
+        Ok(Self {
+            firm_name: checked.firm_name.unwrap_or_else(|| Config::default().firm_name),
+            logo,
+            color: checked.brand_color,
+            contact: checked.client_contact,
+            timezone: jiff::tz::TimeZone::get(&zone_name).map_err(|e| format!("timezone {zone_name:?}: {e}"))?,
+            zone_name,
+        })
+    }
+}
+
+/// The settings of a profile, checked and trimmed (empty ones become unset).
+pub fn check_profile(p: &FirmProfile) -> Result<FirmProfile, String> {
+    let given = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
+    let firm_name = given(&p.firm_name);
+    if let Some(name) = &firm_name
+        && (name.chars().count() > MAX_FIRM_NAME_CHARS || name.chars().any(char::is_control))
+    {
+        return Err(format!("firm_name must be one line of at most {MAX_FIRM_NAME_CHARS} characters"));
+    }
+    let brand_color = given(&p.brand_color).map(|c| check_color(&c)).transpose()?;
+    let client_contact = given(&p.client_contact);
+    if let Some(c) = &client_contact
+        && (c.chars().count() > MAX_CONTACT_CHARS || c.chars().any(char::is_control))
+    {
+        return Err(format!("client_contact must be one line of at most {MAX_CONTACT_CHARS} characters"));
+    }
+    let timezone = given(&p.timezone);
+    if let Some(zone) = &timezone
+        && jiff::tz::TimeZone::get(zone).is_err()
+    {
+        return Err(format!("timezone {zone:?} is not an IANA time zone name (e.g. Europe/Paris)"));
+    }
+    Ok(FirmProfile { firm_name, brand_color, client_contact, timezone })
+}
+
+/// Lays the stored profile over the settings the configuration leaves unset (a setting in the
+/// file or the environment wins). A stored value that no longer checks (a time zone removed
+/// from the system's database, a hand-edited row) is logged and left out, never fatal.
+pub fn apply_profile(config: &mut Config, stored: &FirmProfile) {
+    // Each stored value checked on its own, so that one bad value leaves the others in.
+    let one = |key: &str, p: FirmProfile| match check_profile(&p) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            tracing::warn!(setting = key, error = %e, "the stored firm profile has a bad value; left out");
+            None
         }
-        Ok(Self { logo, color, contact: contact.map(str::to_owned) })
+    };
+    let unset = |key: &str| !config.explicit.contains(key);
+    let none = FirmProfile::default;
+    let firm_name = unset("firm_name")
+        .then(|| one("firm_name", FirmProfile { firm_name: stored.firm_name.clone(), ..none() }))
+        .flatten()
+        .and_then(|p| p.firm_name);
+    let brand_color = unset("brand_color")
+        .then(|| one("brand_color", FirmProfile { brand_color: stored.brand_color.clone(), ..none() }))
+        .flatten()
+        .and_then(|p| p.brand_color);
+    let client_contact = unset("client_contact")
+        .then(|| one("client_contact", FirmProfile { client_contact: stored.client_contact.clone(), ..none() }))
+        .flatten()
+        .and_then(|p| p.client_contact);
+    let timezone = unset("timezone")
+        .then(|| one("timezone", FirmProfile { timezone: stored.timezone.clone(), ..none() }))
+        .flatten()
+        .and_then(|p| p.timezone);
+    if let Some(v) = firm_name {
+        config.firm_name = v;
+    }
+    if brand_color.is_some() {
+        config.brand_color = brand_color;
+    }
+    if client_contact.is_some() {
+        config.client_contact = client_contact;
+    }
+    if let Some(v) = timezone {
+        config.timezone = v;
+    }
+}
+
+/// The live brand, shared by the services and the pages.
+#[derive(Clone, Default)]
+pub struct BrandCell(Arc<RwLock<Arc<Branding>>>);
+
+impl BrandCell {
+    pub fn new(brand: Branding) -> Self {
+        Self(Arc::new(RwLock::new(Arc::new(brand))))
+    }
+
+    pub fn get(&self) -> Arc<Branding> {
+        self.0.read().map(|b| Arc::clone(&b)).unwrap_or_else(|poisoned| Arc::clone(&poisoned.into_inner()))
+    }
+
+    pub fn set(&self, brand: Branding) {
+        self.set_arc(Arc::new(brand));
+    }
+
+    pub fn set_arc(&self, brand: Arc<Branding>) {
+        match self.0.write() {
+            Ok(mut b) => *b = brand,
+            Err(poisoned) => *poisoned.into_inner() = brand,
+        }
     }
 }
 
@@ -137,5 +268,30 @@ mod tests {
         assert!(Branding::load(&long).is_err());
         let two_lines = Config { client_contact: Some("a\nb".into()), ..Config::default() };
         assert!(Branding::load(&two_lines).is_err());
+    }
+
+    #[test]
+    fn the_configuration_wins_over_the_stored_profile_and_bad_stored_values_are_left_out() {
+        let stored = FirmProfile {
+            firm_name: Some("Cabinet Durand".into()),
+            brand_color: Some("#ffff00".into()), // too light: left out, not fatal
+            client_contact: Some("Maître Durand".into()),
+            timezone: Some("Europe/Paris".into()),
+        };
+        let mut config = Config::default();
+        config.explicit.insert("timezone".into());
+        config.timezone = "America/New_York".into();
+        apply_profile(&mut config, &stored);
+        assert_eq!(config.firm_name, "Cabinet Durand");
+        assert_eq!(config.client_contact.as_deref(), Some("Maître Durand"));
+        assert_eq!(config.brand_color, None);
+        assert_eq!(config.timezone, "America/New_York", "set in the configuration: it wins");
+        let brand = Branding::load(&config).unwrap();
+        assert_eq!(brand.zone_name, "America/New_York");
+        assert!(check_profile(&FirmProfile { firm_name: Some("a\nb".into()), ..Default::default() }).is_err());
+        assert_eq!(
+            check_profile(&FirmProfile { firm_name: Some("  ".into()), ..Default::default() }).unwrap().firm_name,
+            None
+        );
     }
 }

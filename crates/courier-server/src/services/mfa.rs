@@ -103,7 +103,7 @@ impl Courier {
     pub(super) fn matching_totp_step(&self, user: &UserRecord, code: &str) -> Result<Option<i64>> {
         let id: UserId = user.id.parse().map_err(|e| Error::internal("user id", e))?;
         let secret = self.keys.open_sealed(TOTP_PURPOSE, id.as_uuid().as_bytes(), &user.totp_sealed)?;
-        let totp = totp(&secret, &user.email, &self.config.firm_name)?;
+        let totp = totp(&secret, &user.email, &self.firm_name())?;
         if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
             return Ok(None);
         }
@@ -118,7 +118,7 @@ impl Courier {
         let id: UserId = user_id.parse().map_err(|e| Error::internal("user id", e))?;
         let mut secret = Zeroizing::new([0u8; 20]);
         courier_crypto::random_bytes(&mut secret[..])?;
-        let totp = totp(&secret[..], email, &self.config.firm_name)?;
+        let totp = totp(&secret[..], email, &self.firm_name())?;
         let sealed = self.keys.seal(TOTP_PURPOSE, id.as_uuid().as_bytes(), &secret[..])?;
         Ok((sealed, TotpOffer { totp_secret: totp.get_secret_base32(), otpauth_uri: totp.get_url() }))
     }

@@ -80,7 +80,7 @@ pub struct Courier {
     /// The lockdown switch as last read, briefly cached.
     lockdown: watch::lockdown::Cached,
     metrics: Arc<crate::metrics::Metrics>,
-    branding: branding::Branding,
+    branding: branding::BrandCell,
     /// Complete resumable uploads whose checks failed for a while, and when to try again.
     tus_retry: tus::RetryAfter,
 }
@@ -128,7 +128,7 @@ impl Courier {
             watch,
             lockdown: Default::default(),
             metrics: Arc::default(),
-            branding,
+            branding: branding::BrandCell::new(branding),
             tus_retry: Default::default(),
         };
         (courier, OperatorKey(()))
@@ -149,14 +149,35 @@ impl Courier {
         &self.metrics
     }
 
-    /// The firm's logo, colour and contact line for client pages.
-    pub fn branding(&self) -> &branding::Branding {
-        &self.branding
+    /// The firm's name, logo, colour, contact line and time zone, as they are now.
+    pub fn branding(&self) -> Arc<branding::Branding> {
+        self.branding.get()
     }
 
-    /// The firm's time zone (`timezone`), in which pages and mails show times.
-    pub fn timezone(&self) -> &jiff::tz::TimeZone {
-        &self.watch.timezone
+    /// The live brand, for the pages (read at each render).
+    pub fn brand_cell(&self) -> branding::BrandCell {
+        self.branding.clone()
+    }
+
+    /// The firm's name, as it is now.
+    pub fn firm_name(&self) -> String {
+        self.branding.get().firm_name.clone()
+    }
+
+    /// Applies a saved firm profile to the live brand (settings of the configuration win). A
+    /// profile that does not apply (it was checked before saving) is logged; the brand stays.
+    fn restore_brand(&self, brand: Arc<branding::Branding>) {
+        self.branding.set_arc(brand);
+    }
+
+    fn rebrand(&self, profile: &courier_store::firm_profile::FirmProfile) {
+        let mut config = self.config.clone();
+        branding::apply_profile(&mut config, profile);
+        let current = self.branding.get();
+        match branding::Branding::from_config(&config, current.logo.clone()) {
+            Ok(brand) => self.branding.set(brand),
+            Err(e) => tracing::error!(error = %e, "the firm profile could not be applied; the brand is unchanged"),
+        }
     }
 
     /// The clock for expiries; tests move it forward.

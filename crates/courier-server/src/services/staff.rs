@@ -119,7 +119,7 @@ impl Courier {
         password: Zeroizing<String>,
     ) -> Result<(UserRecord, Enrolment, Vec<[u8; 32]>)> {
         let email = normalize_email(email)?;
-        check_password_policy(&password, &email, &self.config.firm_name)?;
+        check_password_policy(&password, &email, &self.firm_name())?;
         let id = UserId::random().to_string();
         let (totp_sealed, offer) = self.new_totp(&id, &email)?;
         let (codes, hashes) = new_recovery_codes(&id)?;
@@ -286,11 +286,33 @@ impl Courier {
         token: &str,
         email: &str,
         password: Zeroizing<String>,
+        profile: &courier_store::firm_profile::FirmProfile,
     ) -> Result<Enrolment> {
         let token = Token::parse(token).ok_or(Error::LinkNotFound)?;
         if !self.setup_link_valid(token.expose()).await? {
             return Err(Error::LinkNotFound);
         }
+        // The firm's profile, checked before anything is made, and in force while the account
+        // is (its name is the authenticator entry's issuer and is refused as a password); put
+        // back as it was if the setup fails.
+        let profile = super::branding::check_profile(profile).map_err(Error::BadRequest)?;
+        let before = self.branding();
+        self.rebrand(&profile);
+        let made = self.create_first_admin(ip, &token, email, password, &profile).await;
+        if made.is_err() {
+            self.restore_brand(before);
+        }
+        made
+    }
+
+    async fn create_first_admin(
+        &self,
+        ip: Option<std::net::IpAddr>,
+        token: &Token,
+        email: &str,
+        password: Zeroizing<String>,
+        profile: &courier_store::firm_profile::FirmProfile,
+    ) -> Result<Enrolment> {
         let (record, enrolment, hashes) = self.prepare_user(email, Role::Admin, password).await?;
         let mut tx = self.audit.begin(&self.db).await?;
         if rows::any_admin(tx.conn()).await?
@@ -299,8 +321,11 @@ impl Courier {
             return Err(Error::LinkNotFound);
         }
         let caller = Caller::new(Actor::System, ip);
-        tx.record(&caller, AuditAction::SetupLinkUsed, "setup", json!({})).await?;
+        let given = json!({ "firm_name": profile.firm_name, "brand_color": profile.brand_color,
+            "client_contact": profile.client_contact, "timezone": profile.timezone });
+        tx.record(&caller, AuditAction::SetupLinkUsed, "setup", json!({ "firm_profile": given })).await?;
         self.insert_user(&mut tx, &caller, &record, &hashes).await?;
+        courier_store::firm_profile::save(tx.conn(), profile, self.clock.now_ms()).await?;
         tx.commit().await?;
         Ok(enrolment)
     }

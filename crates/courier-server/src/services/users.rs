@@ -234,7 +234,7 @@ impl Courier {
     /// starts one that must give the second factor next (or enrol one, if there is none yet).
     pub async fn accept_invitation(&self, origin: &Origin, token: &str, password: Zeroizing<String>) -> Result<Token> {
         let user = self.invitation(token).await?;
-        check_password_policy(&password, &user.email, &self.config.firm_name)?;
+        check_password_policy(&password, &user.email, &self.firm_name())?;
         let hash = self.passwords.hash(password).await?;
         let token = Token::parse(token).ok_or(Error::LinkNotFound)?;
         let mut tx = self.audit.begin(&self.db).await?;
@@ -361,7 +361,7 @@ impl Courier {
     ) -> Result<Token> {
         let user_id = &session.user_id;
         let user = self.reauthenticate(caller, session, current).await?;
-        check_password_policy(&new, &user.email, &self.config.firm_name)?;
+        check_password_policy(&new, &user.email, &self.firm_name())?;
         let hash = self.passwords.hash(new).await?;
         let mut tx = self.audit.begin(&self.db).await?;
         rows::set_password(&mut tx, user_id, &hash).await?;

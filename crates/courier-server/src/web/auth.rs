@@ -57,7 +57,7 @@ async fn render_login(
     };
     let html = state.templates.render(
         "login.html",
-        json!({ "firm": courier.config().firm_name, "csrf_token": login_csrf(courier, &pre), "error": error,
+        json!({ "firm": courier.firm_name(), "csrf_token": login_csrf(courier, &pre), "error": error,
             "passwordless": courier.config().passwordless_passkeys && courier.passkeys_enabled(),
             "locked_down": locked_down }),
     )?;
@@ -201,8 +201,43 @@ pub async fn setup_page(State(state): State<AppState>, Path(token): Path<String>
     let csrf = link_csrf(&state.courier, LinkForm::Setup, &token);
     Ok(state
         .templates
-        .render("setup.html", json!({ "firm": state.courier.config().firm_name, "csrf_token": csrf, "error": null }))?
+        .render(
+            "setup.html",
+            json!({ "firm": state.courier.firm_name(), "csrf_token": csrf, "error": null, "email": "",
+                "profile": current_profile(&state.courier), "zones": ZONES, "configured": configured(&state.courier) }),
+        )?
         .into_response())
+}
+
+/// Time zones offered on the setup page (any IANA name may be typed).
+const ZONES: &[&str] = &[
+    "Europe/Paris",
+    "Europe/Brussels",
+    "Europe/Luxembourg",
+    "Europe/Zurich",
+    "Europe/London",
+    "America/Montreal",
+    "America/New_York",
+    "UTC",
+];
+
+/// The brand as it is, to fill the setup form.
+fn current_profile(courier: &crate::services::Courier) -> serde_json::Value {
+    let b = courier.branding();
+    json!({ "firm_name": b.firm_name, "brand_color": b.color, "client_contact": b.contact, "timezone": b.zone_name })
+}
+
+fn setup_profile(form: &SetupForm) -> serde_json::Value {
+    json!({ "firm_name": form.firm_name, "brand_color": form.brand_color, "client_contact": form.client_contact,
+        "timezone": form.timezone })
+}
+
+/// The brand settings the configuration gives (they win over the form: said on the page).
+fn configured(courier: &crate::services::Courier) -> Vec<&'static str> {
+    ["firm_name", "brand_color", "client_contact", "timezone", "firm_logo"]
+        .into_iter()
+        .filter(|k| courier.config().explicit.contains(*k))
+        .collect()
 }
 
 #[derive(Deserialize)]
@@ -212,6 +247,15 @@ pub struct SetupForm {
     password: String,
     password_again: String,
     csrf_token: String,
+    // The firm as its clients see it (all optional).
+    #[serde(default)]
+    firm_name: String,
+    #[serde(default)]
+    brand_color: String,
+    #[serde(default)]
+    client_contact: String,
+    #[serde(default)]
+    timezone: String,
 }
 
 pub async fn setup(
@@ -224,14 +268,23 @@ pub async fn setup(
     let courier = &state.courier;
     let csrf = link_csrf(courier, LinkForm::Setup, &token);
     check_csrf(courier, &csrf, &form.csrf_token, &headers)?;
+    let profile = courier_store::firm_profile::FirmProfile {
+        firm_name: Some(form.firm_name.clone()),
+        brand_color: Some(form.brand_color.clone()),
+        client_contact: Some(form.client_contact.clone()),
+        timezone: Some(form.timezone.clone()),
+    };
+    // What was typed comes back with the error (never the passwords).
     let retry = |msg: String| -> Result<Response> {
-        let ctx = json!({ "firm": courier.config().firm_name, "csrf_token": csrf, "error": msg });
+        let ctx = json!({ "firm": courier.firm_name(), "csrf_token": csrf, "error": msg, "email": form.email,
+            "profile": setup_profile(&form), "zones": ZONES, "configured": configured(courier) });
         Ok((StatusCode::BAD_REQUEST, state.templates.render("setup.html", ctx)?).into_response())
     };
     if form.password != form.password_again {
         return retry("The two passwords differ.".into());
     }
-    match courier.complete_setup(ip.0, &token, &form.email, Zeroizing::new(form.password)).await {
+    let password = Zeroizing::new(form.password.clone());
+    match courier.complete_setup(ip.0, &token, &form.email, password, &profile).await {
         Ok(enrolment) => {
             let ctx = json!({ "email": enrolment.email, "totp_secret": enrolment.totp_secret,
                 "qr_svg": qr_svg(&enrolment.otpauth_uri)?, "codes": enrolment.recovery_codes });
@@ -245,7 +298,7 @@ pub async fn setup(
 pub async fn invitation_page(State(state): State<AppState>, Path(token): Path<String>) -> Result<Response> {
     let user = state.courier.invitation(&token).await?;
     let csrf = link_csrf(&state.courier, LinkForm::Invitation, &token);
-    let ctx = json!({ "firm": state.courier.config().firm_name, "email": user.email, "csrf_token": csrf, "error": null,
+    let ctx = json!({ "firm": state.courier.firm_name(), "email": user.email, "csrf_token": csrf, "error": null,
         "reset": !user.invited() });
     Ok(state.templates.render("invitation.html", ctx)?.into_response())
 }
@@ -263,7 +316,7 @@ pub async fn accept_invitation(
     check_csrf(courier, &csrf, &form.csrf_token, &headers)?;
     let user = courier.invitation(&token).await?;
     let retry = |msg: String| -> Result<Response> {
-        let ctx = json!({ "firm": courier.config().firm_name, "email": user.email, "csrf_token": csrf, "error": msg,
+        let ctx = json!({ "firm": courier.firm_name(), "email": user.email, "csrf_token": csrf, "error": msg,
             "reset": !user.invited() });
         Ok((StatusCode::BAD_REQUEST, state.templates.render("invitation.html", ctx)?).into_response())
     };

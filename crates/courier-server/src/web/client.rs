@@ -46,7 +46,7 @@ pub(super) fn unlock_cookie(courier: &Courier, headers: &HeaderMap) -> Option<St
 
 #[derive(Serialize)]
 struct PageContext<'a> {
-    firm: &'a str,
+    firm: String,
     label: &'a str,
     token: &'a str,
     max_file_size: u64,
@@ -71,7 +71,7 @@ fn page_context<'a>(
 ) -> PageContext<'a> {
     let allowed = portal.allowed_types.as_deref().unwrap_or(courier.scanning().default_allowed());
     PageContext {
-        firm: &courier.config().firm_name,
+        firm: courier.firm_name(),
         label: &portal.label,
         token,
         max_file_size: portal.max_file_size,
@@ -176,7 +176,7 @@ pub async fn upload(
         return Ok((StatusCode::CREATED, axum::Json(body)).into_response());
     }
     let lang = page_language(query.as_deref(), portal.language, &headers);
-    let ctx = json!({ "firm": courier.config().firm_name, "label": portal.label, "token": token,
+    let ctx = json!({ "firm": courier.firm_name(), "label": portal.label, "token": token,
         "receipt_id": receipt_id, "received_at": received_at, "files": files });
     Ok((StatusCode::CREATED, state.templates.render_in("client_receipt.html", lang, ctx)?).into_response())
 }

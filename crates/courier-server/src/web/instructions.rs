@@ -36,7 +36,7 @@ pub(super) async fn sheet(state: &AppState, staff: &Staff, id: &str, form: &[(St
         (brand.logo.as_ref().map(|_| "/static/brand-logo".to_owned()), None)
     };
     let ctx = json!({
-        "firm": courier.config().firm_name,
+        "firm": courier.firm_name(),
         "sheet": sheet,
         "portal_id": id,
         "qr_svg": super::auth::qr_svg(&sheet.url)?,

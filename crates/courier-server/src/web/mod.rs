@@ -158,12 +158,7 @@ const FORM_BODY_LIMIT: usize = 64 * 1024;
 pub fn router(courier: Arc<Courier>) -> Router {
     let limiter = Arc::new(middleware::RateLimiter::new(courier.config().rate_limit_per_minute));
     let catalog = Arc::new(crate::i18n::Catalog::new());
-    let templates = templates::Templates::new(
-        catalog.clone(),
-        courier.timezone().clone(),
-        courier.config().timezone.clone(),
-        courier.branding(),
-    );
+    let templates = templates::Templates::new(catalog.clone(), courier.brand_cell());
     let state = AppState {
         courier,
         templates: Arc::new(templates),

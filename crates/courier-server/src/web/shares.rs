@@ -47,7 +47,7 @@ pub async fn share_page(
     headers: HeaderMap,
 ) -> Result<Response> {
     let (link, cookie) = open(&state, &token, ip, &headers).await?;
-    let firm = &state.courier.config().firm_name;
+    let firm = &state.courier.firm_name();
     let lang = page_language(query.as_deref(), None, &headers);
     if link.locked(cookie.as_deref()) {
         if wants_json(&headers) {
@@ -88,7 +88,7 @@ pub async fn unlock(
     let Some(value) = link.unlock(Zeroizing::new(form.passcode)).await? else {
         let lang = page_language(query.as_deref(), None, &headers);
         // The template translates the message key.
-        let ctx = json!({ "firm": courier.config().firm_name, "token": token, "error": "passcode-wrong",
+        let ctx = json!({ "firm": courier.firm_name(), "token": token, "error": "passcode-wrong",
             "switch": "s" });
         let page = state.templates.render_in("client_share_passcode.html", lang, ctx)?;
         return Ok(no_store((StatusCode::UNAUTHORIZED, page).into_response()));

@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::Error;
 use crate::i18n::Catalog;
+use crate::services::branding::BrandCell;
 
 const TEMPLATES: &[(&str, &str)] = &[
     ("layout.html", include_str!("../../templates/layout.html")),
@@ -48,21 +49,14 @@ const TEMPLATES: &[(&str, &str)] = &[
 
 pub struct Templates {
     env: Environment<'static>,
+    brand: BrandCell,
 }
 
 impl Templates {
-    /// `timezone` (with its IANA `zone_name`) is the firm's, in which pages show times.
-    pub fn new(
-        catalog: Arc<Catalog>,
-        timezone: jiff::tz::TimeZone,
-        zone_name: String,
-        brand: &crate::services::branding::Branding,
-    ) -> Self {
+    /// `brand` is the firm's, live: its logo, colour, contact line and time zone (in which
+    /// pages show times) are read at each render.
+    pub fn new(catalog: Arc<Catalog>, brand: BrandCell) -> Self {
         let mut env = Environment::new();
-        env.add_global("brand_logo", brand.logo.is_some());
-        env.add_global("brand_css", brand.color.is_some());
-        env.add_global("client_contact", brand.contact.clone());
-        env.add_global("firm_timezone", zone_name.clone());
         for (name, source) in TEMPLATES {
             // Templates are compiled in; a broken one is a build defect caught by every test.
             if let Err(e) = env.add_template(name, source) {
@@ -76,8 +70,12 @@ impl Templates {
                 .map_or(kind, |k| k.describe().to_owned())
         });
         // "2026-12-08T11:08:51Z" -> "2026-12-08 12:08 Europe/Paris", in the firm's time zone.
+        let zone = brand.clone();
         env.add_filter("when", move |t: String| match t.parse::<jiff::Timestamp>() {
-            Ok(at) => format!("{} {zone_name}", at.to_zoned(timezone.clone()).strftime("%Y-%m-%d %H:%M")),
+            Ok(at) => {
+                let b = zone.get();
+                format!("{} {}", at.to_zoned(b.timezone.clone()).strftime("%Y-%m-%d %H:%M"), b.zone_name)
+            }
             Err(_) => t,
         });
         // t("key", var=value, …): the message in the page's language (`lang`, else English).
@@ -95,7 +93,7 @@ impl Templates {
             }
             catalog.message(lang, key, Some(&args)).map_err(|e| minijinja::Error::new(ErrorKind::InvalidOperation, e))
         });
-        Self { env }
+        Self { env, brand }
     }
 
     /// Names of templates that failed to compile (the tests require none).
@@ -106,6 +104,14 @@ impl Templates {
 
     pub fn render(&self, name: &str, ctx: impl Serialize) -> Result<Html<String>, Error> {
         let t = self.env.get_template(name).map_err(|e| Error::internal("template", e))?;
+        let b = self.brand.get();
+        let ctx = minijinja::context! {
+            brand_logo => b.logo.is_some(),
+            brand_css => b.color.is_some(),
+            client_contact => b.contact.clone(),
+            firm_timezone => b.zone_name.clone(),
+            ..minijinja::Value::from_serialize(&ctx)
+        };
         t.render(ctx).map(Html).map_err(|e| Error::internal("template render", e))
     }
 
@@ -145,13 +151,12 @@ mod tests {
     fn every_template_compiles_renders_and_escapes() {
         let t = super::Templates::new(
             std::sync::Arc::new(crate::i18n::Catalog::new()),
-            jiff::tz::TimeZone::UTC,
-            "UTC".into(),
-            &crate::services::branding::Branding {
+            crate::services::branding::BrandCell::new(crate::services::branding::Branding {
                 logo: Some((Vec::new(), "image/png")),
                 color: Some("#000000".into()),
                 contact: Some("<script>alert(1)</script>".into()),
-            },
+                ..Default::default()
+            }),
         );
         assert!(t.broken().is_empty(), "broken templates: {:?}", t.broken());
         let hostile = "<script>alert(1)</script>";
