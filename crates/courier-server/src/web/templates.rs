@@ -222,6 +222,8 @@ mod tests {
                     "state": "retrying", "last_error": hostile}]},
             "notifications": [{"portal_id": "p", "label": hostile, "files": 3, "bytes": 10, "from": "x", "to": "x", "read": false}],
             "unread": 1,
+            "email": hostile, "profile": {"firm_name": hostile, "brand_color": hostile, "client_contact": hostile,
+                "timezone": hostile}, "zones": [hostile], "configured": [hostile],
         });
         if let (Some(all), serde_json::Value::Object(more)) = (ctx.as_object_mut(), accounts) {
             all.extend(more);
