@@ -18,11 +18,19 @@ pub async fn get<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E) -> Result<Fir
         .fetch_optional(ex)
         .await?;
     let Some(row) = row else { return Ok(FirmProfile::default()) };
+    // A value that does not read as text (a hand-edited row) is left out, never fatal: every
+    // command opens the installation through here.
+    let text = |name: &str| {
+        col::<Option<String>>(&row, name).unwrap_or_else(|e| {
+            tracing::warn!(column = name, error = %e, "a firm profile value does not read as text; left out");
+            None
+        })
+    };
     Ok(FirmProfile {
-        firm_name: col(&row, "firm_name")?,
-        brand_color: col(&row, "brand_color")?,
-        client_contact: col(&row, "client_contact")?,
-        timezone: col(&row, "timezone")?,
+        firm_name: text("firm_name"),
+        brand_color: text("brand_color"),
+        client_contact: text("client_contact"),
+        timezone: text("timezone"),
     })
 }
 

@@ -76,24 +76,34 @@ pub fn check_profile(p: &FirmProfile) -> Result<FirmProfile, String> {
     let given = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
     let firm_name = given(&p.firm_name);
     if let Some(name) = &firm_name
-        && (name.chars().count() > MAX_FIRM_NAME_CHARS || name.chars().any(char::is_control))
+        && (name.chars().count() > MAX_FIRM_NAME_CHARS || name.chars().any(hidden))
     {
         return Err(format!("firm_name must be one line of at most {MAX_FIRM_NAME_CHARS} characters"));
     }
     let brand_color = given(&p.brand_color).map(|c| check_color(&c)).transpose()?;
     let client_contact = given(&p.client_contact);
     if let Some(c) = &client_contact
-        && (c.chars().count() > MAX_CONTACT_CHARS || c.chars().any(char::is_control))
+        && (c.chars().count() > MAX_CONTACT_CHARS || c.chars().any(hidden))
     {
         return Err(format!("client_contact must be one line of at most {MAX_CONTACT_CHARS} characters"));
     }
-    let timezone = given(&p.timezone);
-    if let Some(zone) = &timezone
-        && jiff::tz::TimeZone::get(zone).is_err()
-    {
-        return Err(format!("timezone {zone:?} is not an IANA time zone name (e.g. Europe/Paris)"));
-    }
+    // Under its canonical name (`europe/paris` is found, and shown as `Europe/Paris`).
+    let timezone = match given(&p.timezone) {
+        Some(zone) => match jiff::tz::TimeZone::get(&zone) {
+            Ok(tz) => Some(tz.iana_name().map_or(zone, str::to_owned)),
+            Err(_) => return Err(format!("timezone {zone:?} is not an IANA time zone name (e.g. Europe/Paris)")),
+        },
+        None => None,
+    };
     Ok(FirmProfile { firm_name, brand_color, client_contact, timezone })
+}
+
+/// Control characters, and the invisible ones that change how text around them reads
+/// (zero-width spaces and joiners, direction overrides and isolates, the byte-order mark).
+fn hidden(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
 }
 
 /// Lays the stored profile over the settings the configuration leaves unset (a setting in the
@@ -289,6 +299,10 @@ mod tests {
         let brand = Branding::load(&config).unwrap();
         assert_eq!(brand.zone_name, "America/New_York");
         assert!(check_profile(&FirmProfile { firm_name: Some("a\nb".into()), ..Default::default() }).is_err());
+        let invisible = FirmProfile { firm_name: Some("Durand\u{202E}snoitcA".into()), ..Default::default() };
+        assert!(check_profile(&invisible).is_err(), "a direction override");
+        let zone = FirmProfile { timezone: Some("europe/paris".into()), ..Default::default() };
+        assert_eq!(check_profile(&zone).unwrap().timezone.as_deref(), Some("Europe/Paris"));
         assert_eq!(
             check_profile(&FirmProfile { firm_name: Some("  ".into()), ..Default::default() }).unwrap().firm_name,
             None

@@ -115,10 +115,15 @@ impl Courier {
 
     /// A fresh sealed TOTP secret for `user_id`, and what the authenticator app needs.
     pub(super) fn new_totp(&self, user_id: &str, email: &str) -> Result<(Vec<u8>, TotpOffer)> {
+        self.new_totp_for(user_id, email, &self.firm_name())
+    }
+
+    /// `new_totp` with the authenticator entry's issuer given (the firm's name being set up).
+    pub(super) fn new_totp_for(&self, user_id: &str, email: &str, firm: &str) -> Result<(Vec<u8>, TotpOffer)> {
         let id: UserId = user_id.parse().map_err(|e| Error::internal("user id", e))?;
         let mut secret = Zeroizing::new([0u8; 20]);
         courier_crypto::random_bytes(&mut secret[..])?;
-        let totp = totp(&secret[..], email, &self.firm_name())?;
+        let totp = totp(&secret[..], email, firm)?;
         let sealed = self.keys.seal(TOTP_PURPOSE, id.as_uuid().as_bytes(), &secret[..])?;
         Ok((sealed, TotpOffer { totp_secret: totp.get_secret_base32(), otpauth_uri: totp.get_url() }))
     }

@@ -164,17 +164,38 @@ impl Courier {
         self.branding.get().firm_name.clone()
     }
 
-    /// Applies a saved firm profile to the live brand (settings of the configuration win). A
-    /// profile that does not apply (it was checked before saving) is logged; the brand stays.
-    fn restore_brand(&self, brand: Arc<branding::Branding>) {
-        self.branding.set_arc(brand);
+    /// A profile as it is stored: checked, without what the configuration sets (which wins
+    /// anyway), the time zone under its canonical name.
+    fn profile_to_store(
+        &self,
+        given: &courier_store::firm_profile::FirmProfile,
+    ) -> crate::Result<courier_store::firm_profile::FirmProfile> {
+        let mut p = branding::check_profile(given).map_err(crate::Error::BadRequest)?;
+        let set = |key: &str| self.config.explicit.contains(key);
+        for (key, value) in [
+            ("firm_name", &mut p.firm_name),
+            ("brand_color", &mut p.brand_color),
+            ("client_contact", &mut p.client_contact),
+            ("timezone", &mut p.timezone),
+        ] {
+            if set(key) {
+                *value = None;
+            }
+        }
+        Ok(p)
     }
 
-    fn rebrand(&self, profile: &courier_store::firm_profile::FirmProfile) {
+    /// The brand this installation would have with `profile` (the configuration's settings win).
+    fn branded(&self, profile: &courier_store::firm_profile::FirmProfile) -> crate::Result<branding::Branding> {
         let mut config = self.config.clone();
         branding::apply_profile(&mut config, profile);
-        let current = self.branding.get();
-        match branding::Branding::from_config(&config, current.logo.clone()) {
+        branding::Branding::from_config(&config, self.branding.get().logo.clone()).map_err(crate::Error::BadRequest)
+    }
+
+    /// Puts a saved profile in force. It was checked before it was saved; should it not apply
+    /// after all, that is logged and the brand stays (the next start applies what is stored).
+    fn rebrand(&self, profile: &courier_store::firm_profile::FirmProfile) {
+        match self.branded(profile) {
             Ok(brand) => self.branding.set(brand),
             Err(e) => tracing::error!(error = %e, "the firm profile could not be applied; the brand is unchanged"),
         }

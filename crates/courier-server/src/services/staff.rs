@@ -93,7 +93,7 @@ impl Courier {
         role: Role,
         password: Zeroizing<String>,
     ) -> Result<Enrolment> {
-        let (record, enrolment, hashes) = self.prepare_user(email, role, password).await?;
+        let (record, enrolment, hashes) = self.prepare_user(email, role, password, &self.firm_name()).await?;
         let mut tx = self.audit.begin(&self.db).await?;
         self.insert_user(&mut tx, caller, &record, &hashes).await?;
         tx.commit().await?;
@@ -117,11 +117,12 @@ impl Courier {
         email: &str,
         role: Role,
         password: Zeroizing<String>,
+        firm: &str,
     ) -> Result<(UserRecord, Enrolment, Vec<[u8; 32]>)> {
         let email = normalize_email(email)?;
-        check_password_policy(&password, &email, &self.firm_name())?;
+        check_password_policy(&password, &email, firm)?;
         let id = UserId::random().to_string();
-        let (totp_sealed, offer) = self.new_totp(&id, &email)?;
+        let (totp_sealed, offer) = self.new_totp_for(&id, &email, firm)?;
         let (codes, hashes) = new_recovery_codes(&id)?;
         let record = UserRecord {
             id: id.clone(),
@@ -292,17 +293,15 @@ impl Courier {
         if !self.setup_link_valid(token.expose()).await? {
             return Err(Error::LinkNotFound);
         }
-        // The firm's profile, checked before anything is made, and in force while the account
-        // is (its name is the authenticator entry's issuer and is refused as a password); put
-        // back as it was if the setup fails.
-        let profile = super::branding::check_profile(profile).map_err(Error::BadRequest)?;
-        let before = self.branding();
+        // The firm's profile, checked before anything is made. Its name is the authenticator
+        // entry's issuer and is refused as a password; nothing of it is in force before the
+        // account and the profile are committed together. What the configuration sets is not
+        // stored (it would win anyway, and come back if the line were removed).
+        let profile = self.profile_to_store(profile)?;
+        let firm = self.branded(&profile)?.firm_name;
+        let enrolment = self.create_first_admin(ip, &token, email, password, &profile, &firm).await?;
         self.rebrand(&profile);
-        let made = self.create_first_admin(ip, &token, email, password, &profile).await;
-        if made.is_err() {
-            self.restore_brand(before);
-        }
-        made
+        Ok(enrolment)
     }
 
     async fn create_first_admin(
@@ -312,8 +311,9 @@ impl Courier {
         email: &str,
         password: Zeroizing<String>,
         profile: &courier_store::firm_profile::FirmProfile,
+        firm: &str,
     ) -> Result<Enrolment> {
-        let (record, enrolment, hashes) = self.prepare_user(email, Role::Admin, password).await?;
+        let (record, enrolment, hashes) = self.prepare_user(email, Role::Admin, password, firm).await?;
         let mut tx = self.audit.begin(&self.db).await?;
         if rows::any_admin(tx.conn()).await?
             || !rows::consume_setup_token(&mut tx, &token.hash(), self.clock.now_ms()).await?

@@ -36,10 +36,11 @@ pub async fn serve(State(state): State<AppState>, Path(file): Path<String>) -> R
         return resp;
     }
     if let (BRAND_CSS, Some(color)) = (file.as_str(), &brand.color) {
-        // The colour was checked at start-up (`#rrggbb`), so it cannot end the rule.
+        // The colour was checked (`#rrggbb`), so it cannot end the rule. It may change while
+        // the server runs (the setup page), so caches ask again each time.
         let mut resp = format!(":root {{ --accent: {color}; }}\n").into_response();
         resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8"));
-        resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+        resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
         return resp;
     }
     match ASSETS.iter().find(|(name, _, _)| *name == file) {
