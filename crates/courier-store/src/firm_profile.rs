@@ -13,6 +13,18 @@ pub struct FirmProfile {
     pub timezone: Option<String>,
 }
 
+impl FirmProfile {
+    /// Each setting with its name (the configuration's name for it).
+    pub fn fields_mut(&mut self) -> [(&'static str, &mut Option<String>); 4] {
+        [
+            ("firm_name", &mut self.firm_name),
+            ("brand_color", &mut self.brand_color),
+            ("client_contact", &mut self.client_contact),
+            ("timezone", &mut self.timezone),
+        ]
+    }
+}
+
 pub async fn get<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E) -> Result<FirmProfile> {
     let row = sqlx::query("SELECT firm_name, brand_color, client_contact, timezone FROM firm_profile WHERE id = 1")
         .fetch_optional(ex)

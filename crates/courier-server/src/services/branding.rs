@@ -73,29 +73,33 @@ impl Branding {
 
 /// The settings of a profile, checked and trimmed (empty ones become unset).
 pub fn check_profile(p: &FirmProfile) -> Result<FirmProfile, String> {
-    let given = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
-    let firm_name = given(&p.firm_name);
-    if let Some(name) = &firm_name
-        && (name.chars().count() > MAX_FIRM_NAME_CHARS || name.chars().any(hidden))
-    {
-        return Err(format!("firm_name must be one line of at most {MAX_FIRM_NAME_CHARS} characters"));
+    let mut checked = p.clone();
+    for (key, value) in checked.fields_mut() {
+        *value = check_setting(key, value.as_deref())?;
     }
-    let brand_color = given(&p.brand_color).map(|c| check_color(&c)).transpose()?;
-    let client_contact = given(&p.client_contact);
-    if let Some(c) = &client_contact
-        && (c.chars().count() > MAX_CONTACT_CHARS || c.chars().any(hidden))
-    {
-        return Err(format!("client_contact must be one line of at most {MAX_CONTACT_CHARS} characters"));
-    }
-    // Under its canonical name (`europe/paris` is found, and shown as `Europe/Paris`).
-    let timezone = match given(&p.timezone) {
-        Some(zone) => match jiff::tz::TimeZone::get(&zone) {
-            Ok(tz) => Some(tz.iana_name().map_or(zone, str::to_owned)),
-            Err(_) => return Err(format!("timezone {zone:?} is not an IANA time zone name (e.g. Europe/Paris)")),
-        },
-        None => None,
+    Ok(checked)
+}
+
+/// One setting of a profile, checked and trimmed (empty becomes unset).
+fn check_setting(key: &str, value: Option<&str>) -> Result<Option<String>, String> {
+    let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else { return Ok(None) };
+    let one_line = |max: usize| {
+        if value.chars().count() > max || value.chars().any(hidden) {
+            Err(format!("{key} must be one line of at most {max} characters"))
+        } else {
+            Ok(Some(value.to_owned()))
+        }
     };
-    Ok(FirmProfile { firm_name, brand_color, client_contact, timezone })
+    match key {
+        "firm_name" => one_line(MAX_FIRM_NAME_CHARS),
+        "client_contact" => one_line(MAX_CONTACT_CHARS),
+        "brand_color" => check_color(value).map(Some),
+        // Under its canonical name (`europe/paris` is found, and shown as `Europe/Paris`).
+        _ => match jiff::tz::TimeZone::get(value) {
+            Ok(tz) => Ok(Some(tz.iana_name().unwrap_or(value).to_owned())),
+            Err(_) => Err(format!("timezone {value:?} is not an IANA time zone name (e.g. Europe/Paris)")),
+        },
+    }
 }
 
 /// Control characters, and the invisible ones that change how text around them reads
@@ -110,42 +114,28 @@ fn hidden(c: char) -> bool {
 /// file or the environment wins). A stored value that no longer checks (a time zone removed
 /// from the system's database, a hand-edited row) is logged and left out, never fatal.
 pub fn apply_profile(config: &mut Config, stored: &FirmProfile) {
-    // Each stored value checked on its own, so that one bad value leaves the others in.
-    let one = |key: &str, p: FirmProfile| match check_profile(&p) {
-        Ok(p) => Some(p),
-        Err(e) => {
-            tracing::warn!(setting = key, error = %e, "the stored firm profile has a bad value; left out");
+    let mut kept = stored.clone();
+    for (key, value) in kept.fields_mut() {
+        // Each stored value checked on its own, so that one bad value leaves the others in.
+        *value = if config.explicit.contains(key) {
             None
-        }
-    };
-    let unset = |key: &str| !config.explicit.contains(key);
-    let none = FirmProfile::default;
-    let firm_name = unset("firm_name")
-        .then(|| one("firm_name", FirmProfile { firm_name: stored.firm_name.clone(), ..none() }))
-        .flatten()
-        .and_then(|p| p.firm_name);
-    let brand_color = unset("brand_color")
-        .then(|| one("brand_color", FirmProfile { brand_color: stored.brand_color.clone(), ..none() }))
-        .flatten()
-        .and_then(|p| p.brand_color);
-    let client_contact = unset("client_contact")
-        .then(|| one("client_contact", FirmProfile { client_contact: stored.client_contact.clone(), ..none() }))
-        .flatten()
-        .and_then(|p| p.client_contact);
-    let timezone = unset("timezone")
-        .then(|| one("timezone", FirmProfile { timezone: stored.timezone.clone(), ..none() }))
-        .flatten()
-        .and_then(|p| p.timezone);
-    if let Some(v) = firm_name {
+        } else {
+            check_setting(key, value.as_deref()).unwrap_or_else(|e| {
+                tracing::warn!(setting = key, error = %e, "the stored firm profile has a bad value; left out");
+                None
+            })
+        };
+    }
+    if let Some(v) = kept.firm_name {
         config.firm_name = v;
     }
-    if brand_color.is_some() {
-        config.brand_color = brand_color;
+    if kept.brand_color.is_some() {
+        config.brand_color = kept.brand_color;
     }
-    if client_contact.is_some() {
-        config.client_contact = client_contact;
+    if kept.client_contact.is_some() {
+        config.client_contact = kept.client_contact;
     }
-    if let Some(v) = timezone {
+    if let Some(v) = kept.timezone {
         config.timezone = v;
     }
 }
@@ -164,10 +154,7 @@ impl BrandCell {
     }
 
     pub fn set(&self, brand: Branding) {
-        self.set_arc(Arc::new(brand));
-    }
-
-    pub fn set_arc(&self, brand: Arc<Branding>) {
+        let brand = Arc::new(brand);
         match self.0.write() {
             Ok(mut b) => *b = brand,
             Err(poisoned) => *poisoned.into_inner() = brand,

@@ -171,14 +171,8 @@ impl Courier {
         given: &courier_store::firm_profile::FirmProfile,
     ) -> crate::Result<courier_store::firm_profile::FirmProfile> {
         let mut p = branding::check_profile(given).map_err(crate::Error::BadRequest)?;
-        let set = |key: &str| self.config.explicit.contains(key);
-        for (key, value) in [
-            ("firm_name", &mut p.firm_name),
-            ("brand_color", &mut p.brand_color),
-            ("client_contact", &mut p.client_contact),
-            ("timezone", &mut p.timezone),
-        ] {
-            if set(key) {
+        for (key, value) in p.fields_mut() {
+            if self.config.explicit.contains(key) {
                 *value = None;
             }
         }
