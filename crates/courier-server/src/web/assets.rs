@@ -25,6 +25,12 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("tus.min.js", "text/javascript; charset=utf-8", include_str!("../../assets/vendor/tus.min.js")),
 ];
 
+/// The brand colour as the pages' accent. The colour was checked (`#rrggbb`), so it cannot end
+/// the rule.
+pub(super) fn accent_css(color: &str) -> String {
+    format!(":root {{ --accent: {color}; }}\n")
+}
+
 pub async fn serve(State(state): State<AppState>, Path(file): Path<String>) -> Response {
     let brand = state.courier.branding();
     if let (LOGO, Some((bytes, content_type))) = (file.as_str(), &brand.logo) {
@@ -36,9 +42,8 @@ pub async fn serve(State(state): State<AppState>, Path(file): Path<String>) -> R
         return resp;
     }
     if let (BRAND_CSS, Some(color)) = (file.as_str(), &brand.color) {
-        // The colour was checked (`#rrggbb`), so it cannot end the rule. It may change while
-        // the server runs (the setup page), so caches ask again each time.
-        let mut resp = format!(":root {{ --accent: {color}; }}\n").into_response();
+        // It may change while the server runs (the setup page), so caches ask again each time.
+        let mut resp = accent_css(color).into_response();
         resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8"));
         resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
         return resp;

@@ -30,7 +30,7 @@ pub(super) async fn sheet(state: &AppState, staff: &Staff, id: &str, form: &[(St
         let logo = brand.logo.as_ref().map(|(bytes, content_type)| {
             format!("data:{content_type};base64,{}", base64::engine::general_purpose::STANDARD.encode(bytes))
         });
-        let accent = brand.color.as_ref().map(|c| format!(":root {{ --accent: {c}; }}\n")).unwrap_or_default();
+        let accent = brand.color.as_deref().map(super::assets::accent_css).unwrap_or_default();
         (logo, Some(format!("{SHEET_CSS}{accent}")))
     } else {
         (brand.logo.as_ref().map(|_| "/static/brand-logo".to_owned()), None)
