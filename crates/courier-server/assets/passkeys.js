@@ -51,6 +51,11 @@
     };
   }
 
+  // The page's words in its language (data- attributes of #passkey-words); English without them.
+  const words = (document.getElementById("passkey-words") || { dataset: {} }).dataset;
+  const rejected = words.rejected || "The passkey was not accepted.";
+  const defaultName = words.defaultName || "Passkey";
+
   async function post(url, csrf, body) {
     const resp = await fetch(url, {
       method: "POST", credentials: "same-origin",
@@ -58,7 +63,7 @@
       body: JSON.stringify(body || {}),
     });
     const json = await resp.json().catch(() => ({}));
-    if (!resp.ok) throw new Error(json.detail || "The passkey was not accepted.");
+    if (!resp.ok) throw new Error(json.detail || rejected);
     return json;
   }
 
@@ -74,7 +79,7 @@
 
   const add = document.getElementById("passkey-add");
   if (add) wire(add, async (csrf) => {
-    const name = document.getElementById("passkey-name").value || "Passkey";
+    const name = document.getElementById("passkey-name").value || defaultName;
     const password = document.getElementById("passkey-password").value;
     const options = creationOptions(await post("/account/passkeys/start", csrf, { password }));
     const cred = await navigator.credentials.create(options);

@@ -1,6 +1,7 @@
 // Staff UI enhancements, loaded as a file (the CSP forbids inline script):
-// copy buttons (<button data-copy="input-id">), print buttons (<button data-print>) and
-// confirmation of destructive forms (<form data-confirm="question">).
+// copy buttons (<button data-copy="input-id" data-copied="what it says once copied, in the
+// page's language">), print buttons (<button data-print>) and confirmation of destructive
+// forms (<form data-confirm="question">).
 document.querySelectorAll("button[data-copy]").forEach((button) => {
   button.addEventListener("click", async () => {
     const input = document.getElementById(button.dataset.copy);
@@ -10,7 +11,7 @@ document.querySelectorAll("button[data-copy]").forEach((button) => {
       input.select();
       document.execCommand("copy");
     }
-    button.textContent = "Copied";
+    button.textContent = button.dataset.copied || "Copied";
   });
 });
 document.querySelectorAll("form[data-confirm]").forEach((form) => {

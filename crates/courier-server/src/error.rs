@@ -165,6 +165,9 @@ impl Error {
             Self::ChecksumMismatch => Some(Said::new("refusal-checksum")),
             Self::Unavailable(_) => Some(Said::new("refusal-unavailable")),
             Self::Internal(_) => Some(Said::new("refusal-internal")),
+            Self::NotFound => Some(Said::new("error-not-found")),
+            Self::Forbidden => Some(Said::new("error-forbidden")),
+            Self::Unauthenticated => Some(Said::new("error-unauthenticated")),
             _ => None,
         }
     }

@@ -1,5 +1,6 @@
-//! The languages of the client and share pages: Fluent message files compiled into the binary
-//! (`locales/<lang>/*.ftl`), one bundle per language, and the choice of language for a request.
+//! The languages of Courier's pages (client, share and staff): Fluent message files compiled
+//! into the binary (`locales/<lang>/*.ftl`), one bundle per language, and the choice of
+//! language for a request.
 //! Sentences are whole messages with their variables, never pieced together.
 
 use std::collections::HashMap;
@@ -9,9 +10,29 @@ use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource};
 use unic_langid::LanguageIdentifier;
 
-const SOURCES: &[(Language, &str)] = &[
-    (Language::En, include_str!("../locales/en/client.ftl")),
-    (Language::Fr, include_str!("../locales/fr/client.ftl")),
+/// Each language's message files: the client and share pages (`client.ftl`), messages the
+/// server says to staff (`staff.ftl`), and the staff pages by area.
+const SOURCES: &[(Language, &[&str])] = &[
+    (
+        Language::En,
+        &[
+            include_str!("../locales/en/client.ftl"),
+            include_str!("../locales/en/staff.ftl"),
+            include_str!("../locales/en/staff-account.ftl"),
+            include_str!("../locales/en/staff-portals.ftl"),
+            include_str!("../locales/en/staff-matters.ftl"),
+        ],
+    ),
+    (
+        Language::Fr,
+        &[
+            include_str!("../locales/fr/client.ftl"),
+            include_str!("../locales/fr/staff.ftl"),
+            include_str!("../locales/fr/staff-account.ftl"),
+            include_str!("../locales/fr/staff-portals.ftl"),
+            include_str!("../locales/fr/staff-matters.ftl"),
+        ],
+    ),
 ];
 
 /// Every language's messages.
@@ -24,28 +45,35 @@ impl Catalog {
     /// test run catches (`catalog_tests`); it is logged, and the messages it concerns are missing.
     pub fn new() -> Self {
         let mut bundles = HashMap::new();
-        for (lang, source) in SOURCES {
-            let resource = FluentResource::try_new((*source).to_owned()).unwrap_or_else(|(partial, errors)| {
-                tracing::error!(language = %lang, ?errors, "a message file does not parse");
-                partial
-            });
+        for (lang, sources) in SOURCES {
             let id = LanguageIdentifier::from_parts(lang.as_str().parse().unwrap_or_default(), None, None, &[]);
             let mut bundle = FluentBundle::new_concurrent(vec![id]);
             // The pages are HTML, escaped by the template engine; Unicode isolation marks
             // around every variable would only show up in copied text.
             bundle.set_use_isolating(false);
-            if let Err(errors) = bundle.add_resource(resource) {
-                tracing::error!(language = %lang, ?errors, "a message file defines a message twice");
+            for source in *sources {
+                let resource = FluentResource::try_new((*source).to_owned()).unwrap_or_else(|(partial, errors)| {
+                    tracing::error!(language = %lang, ?errors, "a message file does not parse");
+                    partial
+                });
+                if let Err(errors) = bundle.add_resource(resource) {
+                    tracing::error!(language = %lang, ?errors, "a message is defined twice");
+                }
             }
             bundles.insert(*lang, bundle);
         }
         Self { bundles }
     }
 
-    /// Whether every message file parsed (the tests require it).
+    /// Whether every message file parsed and no message is defined twice (the tests require it).
     #[cfg(test)]
     fn sound() -> bool {
-        SOURCES.iter().all(|(_, s)| FluentResource::try_new((*s).to_owned()).is_ok())
+        SOURCES.iter().all(|(_, sources)| {
+            let mut bundle = FluentBundle::new_concurrent(Vec::<LanguageIdentifier>::new());
+            sources
+                .iter()
+                .all(|s| FluentResource::try_new((*s).to_owned()).is_ok_and(|r| bundle.add_resource(r).is_ok()))
+        })
     }
 
     /// The message `key` in `lang` with its variables. A missing key or variable is an error
@@ -69,19 +97,48 @@ impl Catalog {
         self.bundles.get(&lang).is_some_and(|b| b.has_message(key))
     }
 
+    /// Whether `lang` has a message whose id starts with `prefix` (a `tk()` family).
+    #[cfg(test)]
+    pub(crate) fn any_with_prefix(&self, lang: Language, prefix: &str) -> bool {
+        Self::keys(lang).iter().any(|k| k.starts_with(prefix))
+    }
+
     /// Every message id of `lang`, for the completeness test.
     #[cfg(test)]
     fn keys(lang: Language) -> std::collections::BTreeSet<String> {
-        let source = SOURCES.iter().find(|(l, _)| *l == lang).map(|(_, s)| *s).unwrap_or_default();
-        let resource = FluentResource::try_new(source.to_owned()).unwrap_or_else(|(r, _)| r);
-        resource
-            .entries()
-            .filter_map(|e| match e {
+        let sources = SOURCES.iter().find(|(l, _)| *l == lang).map(|(_, s)| *s).unwrap_or_default();
+        let mut keys = std::collections::BTreeSet::new();
+        for source in sources {
+            let resource = FluentResource::try_new((*source).to_owned()).unwrap_or_else(|(r, _)| r);
+            keys.extend(resource.entries().filter_map(|e| match e {
                 fluent_syntax::ast::Entry::Message(m) => Some(m.id.name.to_owned()),
                 _ => None,
-            })
-            .collect()
+            }));
+        }
+        keys
     }
+
+    /// Every variable name (`$name`) the message files of every language use.
+    #[cfg(test)]
+    fn variables() -> std::collections::BTreeSet<String> {
+        let mut names = std::collections::BTreeSet::new();
+        for source in SOURCES.iter().flat_map(|(_, s)| s.iter()) {
+            let mut rest = *source;
+            while let Some(at) = rest.find('$') {
+                rest = &rest[at + 1..];
+                let end =
+                    rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-')).unwrap_or(rest.len());
+                names.insert(rest[..end].to_owned());
+            }
+        }
+        names
+    }
+}
+
+/// The one catalog of the process (the pages and the mails share it).
+pub fn catalog() -> &'static Catalog {
+    static CATALOG: std::sync::LazyLock<Catalog> = std::sync::LazyLock::new(Catalog::new);
+    &CATALOG
 }
 
 impl Default for Catalog {
@@ -100,6 +157,12 @@ pub fn choose(query: Option<&str>, portal: Option<Language>, accept_language: Op
         return lang;
     }
     accept_language.map_or(Language::En, from_accept_language)
+}
+
+/// The language of a staff page: the one the staff member chose on their account page, then
+/// the browser's `Accept-Language`, then English.
+pub fn for_staff(chosen: Option<Language>, accept_language: Option<&str>) -> Language {
+    chosen.unwrap_or_else(|| accept_language.map_or(Language::En, from_accept_language))
 }
 
 /// Most entries of an `Accept-Language` header read (browsers send a handful).
@@ -149,7 +212,9 @@ mod catalog_tests {
         assert!(Catalog::sound(), "a message file does not parse");
         let catalog = Catalog::new();
         let english = Catalog::keys(Language::En);
-        assert!(english.len() > 20, "{english:?}");
+        assert!(english.len() > 300, "{english:?}");
+        let variables = Catalog::variables();
+        assert!(variables.contains("firm") && variables.contains("n"), "{variables:?}");
         for lang in Language::ALL {
             let keys = Catalog::keys(*lang);
             let missing: Vec<_> = english.difference(&keys).collect();
@@ -158,29 +223,8 @@ mod catalog_tests {
             for key in &english {
                 // Variables are given as text here; plural selectors fall back to their default.
                 let mut args = FluentArgs::new();
-                for var in [
-                    "firm",
-                    "max_files",
-                    "max_size",
-                    "accepted",
-                    "kept_for",
-                    "when",
-                    "contact",
-                    "label",
-                    "id",
-                    "name",
-                    "recipient",
-                    "max",
-                    "percent",
-                    "left",
-                    "unit",
-                    "n",
-                    "prefix",
-                    "ext",
-                    "signature",
-                    "kinds",
-                ] {
-                    args.set(var, "x");
+                for var in &variables {
+                    args.set(var.clone(), "x");
                 }
                 catalog.message(*lang, key, Some(&args)).unwrap_or_else(|e| panic!("{e}"));
             }

@@ -19,6 +19,8 @@ pub struct UserRecord {
     pub last_login_at: Option<i64>,
     /// False until the user has enrolled an authenticator (invited, or after an MFA reset).
     pub mfa_enrolled: bool,
+    /// The language chosen for the staff pages; `None`: the browser's decides.
+    pub language: Option<courier_core::Language>,
 }
 
 impl UserRecord {
@@ -40,11 +42,14 @@ fn user_from_row(row: &AnyRow) -> Result<UserRecord> {
         department: col(row, "department")?,
         last_login_at: col(row, "last_login_at")?,
         mfa_enrolled: col::<i64>(row, "mfa_enrolled")? != 0,
+        // A preference, not a fact: a value this version does not know is no choice at all,
+        // never a reason to refuse the account.
+        language: col::<Option<String>>(row, "language")?.and_then(|l| l.parse().ok()),
     })
 }
 
 const SELECT_USER: &str = "SELECT id, email, role, password_hash, totp_sealed, totp_last_step, disabled, \
-     department, last_login_at, mfa_enrolled FROM users";
+     department, last_login_at, mfa_enrolled, language FROM users";
 
 pub async fn insert(conn: &mut AnyConnection, u: &UserRecord, now: i64) -> Result<()> {
     sqlx::query(
@@ -179,6 +184,19 @@ pub async fn replace_sealed_secret(conn: &mut AnyConnection, id: &str, old: &[u8
 pub async fn set_department(conn: &mut AnyConnection, id: &str, department: &str) -> Result<bool> {
     let r =
         sqlx::query("UPDATE users SET department = $1 WHERE id = $2").bind(department).bind(id).execute(conn).await?;
+    Ok(r.rows_affected() == 1)
+}
+
+pub async fn set_language(
+    conn: &mut AnyConnection,
+    id: &str,
+    language: Option<courier_core::Language>,
+) -> Result<bool> {
+    let r = sqlx::query("UPDATE users SET language = $1 WHERE id = $2")
+        .bind(language.map(|l| l.as_str()))
+        .bind(id)
+        .execute(conn)
+        .await?;
     Ok(r.rows_affected() == 1)
 }
 

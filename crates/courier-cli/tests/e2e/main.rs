@@ -15,6 +15,7 @@ mod crash;
 mod harness;
 mod hostile;
 mod keys;
+mod languages;
 mod lifecycle;
 mod lockout;
 mod malware;

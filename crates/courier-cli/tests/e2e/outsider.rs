@@ -61,6 +61,7 @@ const ROUTES: &[(&str, &str, Class)] = &[
     ("GET", "/account", Class::Own),
     ("POST", "/account/recovery-codes", Class::Own),
     ("POST", "/account/password", Class::Own),
+    ("POST", "/account/language", Class::Own),
     ("POST", "/account/sessions/{handle}/end", Class::Own),
     ("POST", "/account/sessions/end-others", Class::Own),
     ("POST", "/account/passkeys/start", Class::Own),

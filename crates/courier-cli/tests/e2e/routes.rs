@@ -35,6 +35,7 @@ fn staff_routes(portal: &str, doc: &str, matter: &str) -> (Vec<String>, Vec<Stri
         "/shares/some-share/revoke".into(),
         "/account/recovery-codes".into(),
         "/account/password".into(),
+        "/account/language".into(),
         "/account/sessions/abcd/end".into(),
         "/account/tokens".into(),
         "/account/tokens/some-token/revoke".into(),

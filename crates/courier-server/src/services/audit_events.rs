@@ -153,6 +153,8 @@ pub enum AuditAction {
     UserDepartment,
     /// A user was disabled (sessions and tokens end).
     UserDisable,
+    /// A staff member chose the language of their pages.
+    UserLanguage,
     /// A disabled user was enabled again.
     UserEnable,
     /// An invited user set their password.
@@ -284,6 +286,7 @@ impl AuditAction {
         Self::UserEnable,
         Self::UserInvitationAccepted,
         Self::UserInvite,
+        Self::UserLanguage,
         Self::UserMfaReset,
         Self::UserPasswordChanged,
         Self::UserPasswordReset,
@@ -384,6 +387,7 @@ impl AuditAction {
             Self::TlsReloaded => "tls.reloaded",
             Self::UserCreate => "user.create",
             Self::UserDepartment => "user.department",
+            Self::UserLanguage => "user.language",
             Self::UserDisable => "user.disable",
             Self::UserEnable => "user.enable",
             Self::UserInvitationAccepted => "user.invitation_accepted",

@@ -486,6 +486,12 @@ impl Acting {
         self.c().my_account(&self.caller).await
     }
 
+    /// Chooses the language of the caller's own staff pages (`None`: the browser's).
+    pub async fn set_my_language(&self, language: Option<courier_core::Language>) -> Result<()> {
+        self.session()?;
+        self.c().set_my_language(&self.caller, language).await
+    }
+
     pub async fn invite_user(
         &self,
         email: &str,

@@ -17,6 +17,9 @@ use crate::{Error, Result};
 /// Longest user agent kept for the session list.
 const MAX_USER_AGENT: usize = 300;
 
+/// The one-time notice that a sign-in ended other sessions; the count follows.
+pub const SESSIONS_ENDED: &str = "sessions_ended:";
+
 /// A signed-in (or signing-in) staff member, as the web layer sees it.
 #[derive(Debug, Clone)]
 pub struct StaffSession {
@@ -34,6 +37,8 @@ pub struct StaffSession {
     pub(super) mfa: String,
     /// A message to show once (for example, that older sessions were ended).
     pub notice: Option<String>,
+    /// The language chosen for the staff pages; `None`: the browser's decides.
+    pub language: Option<courier_core::Language>,
     /// Only `Courier::session` makes one: a handle built from a session cannot be forged.
     _sealed: (),
 }
@@ -128,11 +133,8 @@ impl Courier {
         let fresh = Token::generate()?;
         let ended = if self.config.single_session { rows::delete_others(tx, user_id, &fresh.hash()).await? } else { 0 };
         let now = self.clock.now_ms();
-        let notice = match ended {
-            0 => String::new(),
-            1 => "You were still signed in elsewhere; that session has now ended.".to_owned(),
-            n => format!("You were still signed in elsewhere; those {n} sessions have now ended."),
-        };
+        // Said in the page's language when shown (`web::templates::Templates::notice`).
+        let notice = if ended == 0 { String::new() } else { format!("{SESSIONS_ENDED}{ended}") };
         let record = SessionRecord {
             id_hash: fresh.hash(),
             stage: SessionStage::Full,
@@ -204,6 +206,7 @@ impl Courier {
             must_enrol: s.stage == SessionStage::Enrol,
             mfa: s.mfa,
             notice: Some(s.notice).filter(|n| !n.is_empty()),
+            language: user.language,
             _sealed: (),
         }))
     }

@@ -134,6 +134,7 @@ impl Courier {
             disabled: false,
             department: String::new(),
             last_login_at: None,
+            language: None,
             mfa_enrolled: true,
         };
         let enrolment = Enrolment {

@@ -119,7 +119,25 @@ impl Courier {
         let left = recovery_codes::unused(self.db.pool(), id).await?;
         Ok(json!({ "email": u.email, "role": u.role, "department": u.department,
             "mfa": self.mfa_methods(&u).await?, "passkeys": self.passkeys_of(id).await?,
-            "recovery_codes_left": left }))
+            "recovery_codes_left": left, "language": u.language }))
+    }
+
+    /// The caller's choice of language for the staff pages (`None`: their browser's), audited
+    /// with before and after.
+    pub(super) async fn set_my_language(
+        &self,
+        caller: &Caller,
+        language: Option<courier_core::Language>,
+    ) -> Result<()> {
+        let Actor::Staff(id) = &caller.actor else {
+            return Err(Error::Forbidden);
+        };
+        let mut tx = self.audit.begin(&self.db).await?;
+        let before = rows::by_id(tx.conn(), id).await?.ok_or(Error::NotFound)?.language;
+        rows::set_language(&mut tx, id, language).await?;
+        let details = json!({ "before": before, "after": language });
+        tx.record(caller, AuditAction::UserLanguage, &format!("user:{id}"), details).await?;
+        tx.commit().await
     }
 
     pub(super) async fn user(&self, id: &str) -> Result<UserRecord> {
@@ -175,6 +193,7 @@ impl Courier {
                     disabled: false,
                     department: department.clone(),
                     last_login_at: None,
+                    language: None,
                     mfa_enrolled: false,
                 };
                 self.insert_user(&mut tx, caller, &record, &[]).await?;

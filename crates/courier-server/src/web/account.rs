@@ -29,9 +29,10 @@ async fn render_account(
         "account": me.my_account().await?, "sessions": me.my_sessions().await?,
         "tokens": me.list_api_tokens(None).await?,
         "scopes": Scope::ALL.map(Scope::as_str),
-        "single_session": state.courier.config().single_session, "notice": me.take_notice().await?,
+        "single_session": state.courier.config().single_session,
+        "notice": me.take_notice().await?.map(|n| state.templates.notice(staff.lang, &n)),
         "error": error });
-    Ok((status, state.templates.render("account.html", ctx)?).into_response())
+    Ok((status, state.templates.render("account.html", staff.lang, ctx)?).into_response())
 }
 
 /// A form that changes how the user signs in, or their sessions: the password again.
@@ -62,7 +63,31 @@ pub async fn new_recovery_codes(
     let session = &staff.session;
     let ctx = json!({ "user": session.email, "csrf_token": session.csrf_token, "role": session.role,
         "codes": codes, "continue": "/account" });
-    Ok(state.templates.render("recovery_codes.html", ctx)?.into_response())
+    Ok(state.templates.render("recovery_codes.html", staff.lang, ctx)?.into_response())
+}
+
+#[derive(Deserialize)]
+pub struct LanguageForm {
+    #[serde(default)]
+    language: String,
+}
+
+/// The language of the member's own pages: `en`, `fr`, or empty for the browser's.
+pub async fn set_language(
+    State(_): State<AppState>,
+    CsrfForm { staff, form }: CsrfForm<LanguageForm>,
+) -> Result<Response> {
+    let language = match form.language.trim() {
+        "" => None,
+        other => Some(other.parse::<courier_core::Language>().map_err(|_| {
+            Error::BadRequest(format!(
+                "unknown language {other:?}; choose one of: {}",
+                courier_core::Language::ALL.iter().map(|l| l.as_str()).collect::<Vec<_>>().join(", ")
+            ))
+        })?),
+    };
+    staff.me.set_my_language(language).await?;
+    Ok(see_other("/account"))
 }
 
 #[derive(Deserialize)]
@@ -135,7 +160,7 @@ pub async fn create_token(
             let session = &staff.session;
             let ctx = json!({ "user": session.email, "csrf_token": session.csrf_token, "role": session.role,
                 "api_token": token });
-            Ok((StatusCode::CREATED, state.templates.render("api_token.html", ctx)?).into_response())
+            Ok((StatusCode::CREATED, state.templates.render("api_token.html", staff.lang, ctx)?).into_response())
         }
         Err(Error::BadRequest(msg)) => render_account(&state, &staff, Some(msg), StatusCode::BAD_REQUEST).await,
         Err(e) => Err(e),

@@ -5,12 +5,13 @@ use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use courier_core::Language;
 use courier_crypto::token::Token;
 use serde::Deserialize;
 use serde_json::json;
 use zeroize::Zeroizing;
 
-use super::extract::{CsrfForm, Empty};
+use super::extract::{BrowserLanguage, CsrfForm, Empty};
 use super::staff::{check_csrf, cookie_name, see_other, session_cookie_name, set_cookie};
 use super::{AppState, ClientIp, cookie};
 use crate::services::LinkForm;
@@ -57,6 +58,7 @@ async fn render_login(
     };
     let html = state.templates.render(
         "login.html",
+        page_language(headers, None),
         json!({ "firm": courier.firm_name(), "csrf_token": login_csrf(courier, &pre), "error": error,
             "passwordless": courier.config().passwordless_passkeys && courier.passkeys_enabled(),
             "locked_down": locked_down }),
@@ -89,11 +91,19 @@ pub async fn login(
             Ok(resp)
         }
         Err(Error::Unauthenticated) => {
-            render_login(&state, &headers, Some("The email or password is not right."), StatusCode::UNAUTHORIZED).await
+            let msg = state.templates.say(page_language(&headers, None), "staff-login-wrong");
+            render_login(&state, &headers, Some(&msg), StatusCode::UNAUTHORIZED).await
         }
         Err(Error::Locked(msg)) => render_login(&state, &headers, Some(&msg), StatusCode::TOO_MANY_REQUESTS).await,
         Err(e) => Err(e),
     }
+}
+
+/// The language of a page on the way to signing in: the one the member chose, once the
+/// password has named them; else their browser's.
+fn page_language(headers: &HeaderMap, session: Option<&StaffSession>) -> Language {
+    let accept = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
+    crate::i18n::for_staff(session.and_then(|s| s.language), accept)
 }
 
 /// The session half-way through signing in, with its cookie value.
@@ -109,16 +119,17 @@ pub async fn mfa_page(State(state): State<AppState>, headers: HeaderMap) -> Resu
         return Ok(see_other("/login"));
     };
     if session.must_enrol {
-        return render_enrolment(&state, &id, &session, None, StatusCode::OK).await;
+        return render_enrolment(&state, &headers, &id, &session, None, StatusCode::OK).await;
     }
     let has_passkey = state.courier.has_passkey(&session).await?;
     let ctx = json!({ "csrf_token": session.csrf_token, "error": null, "has_passkey": has_passkey });
-    Ok(state.templates.render("login_mfa.html", ctx)?.into_response())
+    Ok(state.templates.render("login_mfa.html", page_language(&headers, Some(&session)), ctx)?.into_response())
 }
 
 /// Offers a new authenticator secret (as a QR code and as text) and asks for a code from it.
 async fn render_enrolment(
     state: &AppState,
+    headers: &HeaderMap,
     id: &str,
     session: &StaffSession,
     error: Option<&str>,
@@ -127,7 +138,7 @@ async fn render_enrolment(
     let offer = state.courier.offer_enrolment(id).await?;
     let ctx = json!({ "csrf_token": session.csrf_token, "email": session.email, "totp_secret": offer.totp_secret,
         "qr_svg": qr_svg(&offer.otpauth_uri)?, "error": error });
-    Ok((status, state.templates.render("enrol.html", ctx)?).into_response())
+    Ok((status, state.templates.render("enrol.html", page_language(headers, Some(session)), ctx)?).into_response())
 }
 
 #[derive(Deserialize)]
@@ -148,12 +159,13 @@ pub async fn login_mfa(
     };
     check_csrf(courier, &pending.csrf_token, &form.csrf_token, &headers)?;
     if pending.must_enrol {
-        return enrol(&state, ip, &id, &pending, &form.code).await;
+        return enrol(&state, &headers, ip, &id, &pending, &form.code).await;
     }
     let has_passkey = courier.has_passkey(&pending).await?;
+    let lang = page_language(&headers, Some(&pending));
     let retry = |status: StatusCode, msg: &str| -> Result<Response> {
         let ctx = json!({ "csrf_token": pending.csrf_token, "error": msg, "has_passkey": has_passkey });
-        Ok((status, state.templates.render("login_mfa.html", ctx)?).into_response())
+        Ok((status, state.templates.render("login_mfa.html", lang, ctx)?).into_response())
     };
     match courier.login_second_factor(ip.0, &id, &form.code).await {
         Ok(fresh) => {
@@ -161,25 +173,33 @@ pub async fn login_mfa(
             set_cookie(&mut resp, courier, &session_cookie_name(courier), fresh.expose(), None);
             Ok(resp)
         }
-        Err(Error::Unauthenticated) => retry(StatusCode::UNAUTHORIZED, "That code is not right, or was used already."),
+        Err(Error::Unauthenticated) => retry(StatusCode::UNAUTHORIZED, &state.templates.say(lang, "staff-mfa-wrong")),
         Err(Error::Locked(msg)) => retry(StatusCode::TOO_MANY_REQUESTS, &msg),
         Err(e) => Err(e),
     }
 }
 
 /// Confirms enrolment with a code from the new authenticator, then shows the recovery codes.
-async fn enrol(state: &AppState, ip: ClientIp, id: &str, pending: &StaffSession, code: &str) -> Result<Response> {
+async fn enrol(
+    state: &AppState,
+    headers: &HeaderMap,
+    ip: ClientIp,
+    id: &str,
+    pending: &StaffSession,
+    code: &str,
+) -> Result<Response> {
     let courier = &state.courier;
+    let lang = page_language(headers, Some(pending));
     match courier.complete_enrolment(ip.0, id, code).await {
         Ok((fresh, codes)) => {
             let ctx = json!({ "codes": codes, "continue": "/" });
-            let mut resp = state.templates.render("recovery_codes.html", ctx)?.into_response();
+            let mut resp = state.templates.render("recovery_codes.html", lang, ctx)?.into_response();
             set_cookie(&mut resp, courier, &session_cookie_name(courier), fresh.expose(), None);
             Ok(resp)
         }
         Err(Error::Unauthenticated) => {
-            let msg = "That code is not right. Scan the new code below and try again.";
-            render_enrolment(state, id, pending, Some(msg), StatusCode::UNAUTHORIZED).await
+            let msg = state.templates.say(lang, "staff-enrol-wrong");
+            render_enrolment(state, headers, id, pending, Some(&msg), StatusCode::UNAUTHORIZED).await
         }
         Err(Error::Locked(msg)) => Err(Error::Locked(msg)),
         Err(e) => Err(e),
@@ -194,7 +214,11 @@ pub async fn logout(State(state): State<AppState>, CsrfForm { staff, .. }: CsrfF
     Ok(resp)
 }
 
-pub async fn setup_page(State(state): State<AppState>, Path(token): Path<String>) -> Result<Response> {
+pub async fn setup_page(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    BrowserLanguage(lang): BrowserLanguage,
+) -> Result<Response> {
     if !state.courier.setup_link_valid(&token).await? {
         return Err(Error::LinkNotFound);
     }
@@ -203,6 +227,7 @@ pub async fn setup_page(State(state): State<AppState>, Path(token): Path<String>
         .templates
         .render(
             "setup.html",
+            lang,
             json!({ "firm": state.courier.firm_name(), "csrf_token": csrf, "error": null, "email": "",
                 "profile": current_profile(&state.courier), "zones": ZONES, "configured": configured(&state.courier) }),
         )?
@@ -266,6 +291,7 @@ pub async fn setup(
     Form(form): Form<SetupForm>,
 ) -> Result<Response> {
     let courier = &state.courier;
+    let lang = page_language(&headers, None);
     let csrf = link_csrf(courier, LinkForm::Setup, &token);
     check_csrf(courier, &csrf, &form.csrf_token, &headers)?;
     let profile = courier_store::firm_profile::FirmProfile {
@@ -278,29 +304,33 @@ pub async fn setup(
     let retry = |msg: String| -> Result<Response> {
         let ctx = json!({ "firm": courier.firm_name(), "csrf_token": csrf, "error": msg, "email": form.email,
             "profile": setup_profile(&form), "zones": ZONES, "configured": configured(courier) });
-        Ok((StatusCode::BAD_REQUEST, state.templates.render("setup.html", ctx)?).into_response())
+        Ok((StatusCode::BAD_REQUEST, state.templates.render("setup.html", lang, ctx)?).into_response())
     };
     if form.password != form.password_again {
-        return retry("The two passwords differ.".into());
+        return retry(state.templates.say(lang, "staff-passwords-differ"));
     }
     let password = Zeroizing::new(form.password.clone());
     match courier.complete_setup(ip.0, &token, &form.email, password, &profile).await {
         Ok(enrolment) => {
             let ctx = json!({ "email": enrolment.email, "totp_secret": enrolment.totp_secret,
                 "qr_svg": qr_svg(&enrolment.otpauth_uri)?, "codes": enrolment.recovery_codes });
-            Ok(state.templates.render("setup_done.html", ctx)?.into_response())
+            Ok(state.templates.render("setup_done.html", lang, ctx)?.into_response())
         }
         Err(Error::BadRequest(msg)) => retry(msg),
         Err(e) => Err(e),
     }
 }
 
-pub async fn invitation_page(State(state): State<AppState>, Path(token): Path<String>) -> Result<Response> {
+pub async fn invitation_page(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    BrowserLanguage(lang): BrowserLanguage,
+) -> Result<Response> {
     let user = state.courier.invitation(&token).await?;
     let csrf = link_csrf(&state.courier, LinkForm::Invitation, &token);
     let ctx = json!({ "firm": state.courier.firm_name(), "email": user.email, "csrf_token": csrf, "error": null,
         "reset": !user.invited() });
-    Ok(state.templates.render("invitation.html", ctx)?.into_response())
+    Ok(state.templates.render("invitation.html", lang, ctx)?.into_response())
 }
 
 /// Sets the invited user's password and goes on to enrolling an authenticator.
@@ -312,16 +342,17 @@ pub async fn accept_invitation(
     Form(form): Form<SetupForm>,
 ) -> Result<Response> {
     let courier = &state.courier;
+    let lang = page_language(&headers, None);
     let csrf = link_csrf(courier, LinkForm::Invitation, &token);
     check_csrf(courier, &csrf, &form.csrf_token, &headers)?;
     let user = courier.invitation(&token).await?;
     let retry = |msg: String| -> Result<Response> {
         let ctx = json!({ "firm": courier.firm_name(), "email": user.email, "csrf_token": csrf, "error": msg,
             "reset": !user.invited() });
-        Ok((StatusCode::BAD_REQUEST, state.templates.render("invitation.html", ctx)?).into_response())
+        Ok((StatusCode::BAD_REQUEST, state.templates.render("invitation.html", lang, ctx)?).into_response())
     };
     if form.password != form.password_again {
-        return retry("The two passwords differ.".into());
+        return retry(state.templates.say(lang, "staff-passwords-differ"));
     }
     match courier.accept_invitation(&origin(&ip, &headers), &token, Zeroizing::new(form.password)).await {
         Ok(session) => {

@@ -2,10 +2,8 @@
 //! browsers. Both carry the request id, except the uniform "link not found" answer, which must
 //! be byte-identical for every bad link (the id is in the `x-request-id` header instead).
 
-use std::sync::Arc;
-
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use courier_core::Language;
@@ -15,6 +13,7 @@ use serde_json::json;
 use crate::Error;
 use crate::error::{Said, SaidArg};
 use crate::i18n::Catalog;
+use crate::web::AppState;
 
 /// What a handler's error leaves for `render_errors` to turn into a body.
 #[derive(Clone)]
@@ -71,19 +70,30 @@ pub const LINK_NOT_FOUND_HTML: &str = "<!doctype html>\n<html lang=\"en\"><head>
 pub const LINK_NOT_FOUND_JSON: &str =
     "{\"type\":\"about:blank\",\"title\":\"Not Found\",\"status\":404,\"detail\":\"This link is not valid.\"}";
 
-pub async fn render_errors(State(catalog): State<Arc<Catalog>>, req: Request, next: Next) -> Response {
+pub async fn render_errors(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let wants_json = wants_json(&req);
     let request_id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-    let lang = client_language(&req);
+    let client_lang = client_language(&req);
+    // A staff page's error is said in the member's language; who they are is looked up only
+    // if there is an error to say.
+    let staff = (client_lang.is_none() && !wants_json).then(|| StaffHint::of(&state, req.headers()));
     let mut resp = next.run(req).await;
     let Some(mut info) = resp.extensions_mut().remove::<ErrorInfo>() else {
         // Rejections from extractors (bad form, bad multipart header) arrive as plain text
         // from axum; give them the same shapes.
         return resp;
     };
-    // A client's page in French gets its refusals in French (English keeps the detailed text).
+    let lang = match staff {
+        Some(hint) => Some(hint.language(&state).await),
+        None => client_lang,
+    };
+    let catalog = state.templates.catalog();
+    // A page in French gets its refusals in French (English keeps the detailed text).
     let translated = match (&info.said, lang) {
-        (Some(said), Some(lang)) if lang != Language::En && !info.uniform => say(&catalog, lang, said),
+        (Some(said), Some(lang)) if lang != Language::En && !info.uniform => {
+            let title = if client_lang.is_some() { "refusal-title" } else { "staff-error-title" };
+            say(catalog, lang, said, title)
+        }
         _ => None,
     };
     let page_lang = match &translated {
@@ -134,8 +144,34 @@ fn client_language(req: &Request) -> Option<Language> {
     Some(crate::i18n::choose(asked.map(Language::as_str), None, accept))
 }
 
-/// The message and the page title in `lang`; `None` (English stays) if a message is missing.
-fn say(catalog: &Catalog, lang: Language, said: &Said) -> Option<(String, String)> {
+/// Who asked for a staff page, for the language its error is said in.
+struct StaffHint {
+    session: Option<String>,
+    accept_language: Option<String>,
+}
+
+impl StaffHint {
+    fn of(state: &AppState, headers: &HeaderMap) -> Self {
+        Self {
+            session: super::cookie(headers, &super::staff::session_cookie_name(&state.courier)),
+            accept_language: headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).map(str::to_owned),
+        }
+    }
+
+    /// The member's chosen language, else the browser's. A failed lookup is the browser's
+    /// (the error being said may be that the database is down).
+    async fn language(self, state: &AppState) -> Language {
+        let chosen = match &self.session {
+            Some(id) => state.courier.session(id).await.ok().flatten().and_then(|s| s.language),
+            None => None,
+        };
+        crate::i18n::for_staff(chosen, self.accept_language.as_deref())
+    }
+}
+
+/// The message and the page title (message `title`) in `lang`; `None` (English stays) if a
+/// message is missing.
+fn say(catalog: &Catalog, lang: Language, said: &Said, title: &str) -> Option<(String, String)> {
     let mut args = FluentArgs::new();
     for (name, value) in &said.args {
         let value = match value {
@@ -148,7 +184,7 @@ fn say(catalog: &Catalog, lang: Language, said: &Said) -> Option<(String, String
         args.set(*name, value);
     }
     let said = catalog.message(lang, said.id, Some(&args)).and_then(|m| {
-        let title = catalog.message(lang, "refusal-title", None)?;
+        let title = catalog.message(lang, title, None)?;
         Ok((m, title))
     });
     said.map_err(|e| tracing::error!(error = %e, "a refusal has no message in the page's language")).ok()

@@ -9,6 +9,7 @@ use axum::extract::{FromRequest, FromRequestParts, MatchedPath, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use courier_core::Language;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
@@ -19,10 +20,27 @@ use crate::services::handles::Acting;
 use crate::services::sessions::StaffSession;
 
 /// A signed-in staff member: `me` acts, `session` carries the page's facts (email, role,
-/// CSRF token).
+/// CSRF token), `lang` is the language of their pages.
 pub struct Staff {
     pub me: Acting,
     pub session: StaffSession,
+    pub lang: Language,
+}
+
+/// The language of a page shown before anyone is signed in (sign-in, setup, invitation):
+/// the browser's `Accept-Language`, else English.
+pub struct BrowserLanguage(pub Language);
+
+impl<S: Send + Sync> FromRequestParts<S> for BrowserLanguage {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(crate::i18n::for_staff(None, accept_language(&parts.headers))))
+    }
+}
+
+fn accept_language(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok())
 }
 
 impl FromRequestParts<AppState> for Staff {
@@ -41,7 +59,8 @@ impl FromRequestParts<AppState> for Staff {
         };
         parts.extensions.insert(session.clone());
         let me = state.courier.staff(&session, ip.0).map_err(|_| see_other("/login"))?;
-        Ok(Self { me, session })
+        let lang = crate::i18n::for_staff(session.language, accept_language(&parts.headers));
+        Ok(Self { me, session, lang })
     }
 }
 
@@ -52,7 +71,8 @@ impl Staff {
         let session = signed_in(state, headers).await?.ok_or(Error::Unauthenticated)?;
         let given = headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or_default();
         check_csrf(&state.courier, &session.csrf_token, given, headers)?;
-        Ok(Self { me: state.courier.staff(&session, ip.0)?, session })
+        let lang = crate::i18n::for_staff(session.language, accept_language(headers));
+        Ok(Self { me: state.courier.staff(&session, ip.0)?, session, lang })
     }
 }
 

@@ -45,6 +45,13 @@ pub(super) async fn sheet(state: &AppState, staff: &Staff, id: &str, form: &[(St
         "css": css,
         "logo_src": logo_src,
         "csrf_token": staff.session.csrf_token,
+        // The sheet is in the client's language; the buttons around it are the lawyer's.
+        "staff_words": {
+            "nav": state.templates.say(staff.lang, "staff-sheet-nav"),
+            "print": state.templates.say(staff.lang, "staff-sheet-print"),
+            "download": state.templates.say(staff.lang, "staff-sheet-download"),
+            "back": state.templates.say(staff.lang, "staff-sheet-back"),
+        },
     });
     let mut resp = state.templates.render_in("instructions.html", lang, ctx)?.into_response();
     if download {

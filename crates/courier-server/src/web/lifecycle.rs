@@ -45,7 +45,7 @@ pub async fn holds_page(State(state): State<AppState>, staff: Staff) -> Result<R
     let holds = staff.me.list_holds(true).await?;
     let ctx = json!({ "user": staff.session.email, "csrf_token": staff.session.csrf_token, "role": staff.session.role,
         "holds": holds });
-    Ok(state.templates.render("holds.html", ctx)?.into_response())
+    Ok(state.templates.render("holds.html", staff.lang, ctx)?.into_response())
 }
 
 /// The certificate to print (the signed JSON is linked beside it).
@@ -54,7 +54,7 @@ pub async fn certificate_page(State(state): State<AppState>, Path(id): Path<Stri
     let text = serde_json::to_string_pretty(&cert).map_err(|e| Error::internal("certificate", e))?;
     let ctx = json!({ "user": staff.session.email, "csrf_token": staff.session.csrf_token, "role": staff.session.role,
         "cert": cert, "json": text });
-    Ok(state.templates.render("certificate.html", ctx)?.into_response())
+    Ok(state.templates.render("certificate.html", staff.lang, ctx)?.into_response())
 }
 
 pub async fn certificate_json(Path(id): Path<String>, staff: Staff) -> Result<Response> {

@@ -41,7 +41,7 @@ async fn render_matters(
     let may_create = me.may(Action::MatterCreate, &Resource::Firm).await?;
     let ctx = json!({ "user": session.email, "csrf_token": session.csrf_token, "role": session.role,
         "matters": matters, "may_create": may_create, "error": error });
-    Ok((status, state.templates.render("matters.html", ctx)?).into_response())
+    Ok((status, state.templates.render("matters.html", staff.lang, ctx)?).into_response())
 }
 
 pub async fn create_matter(
@@ -114,7 +114,7 @@ async fn render_matter(
     let ctx = json!({ "user": session.email, "csrf_token": session.csrf_token, "role": session.role,
         "matter": matter, "documents": documents, "portals": portals, "shares": shares, "may": may,
         "break_glass": break_glass, "error": error, "holds": holds, "shredded": shredded });
-    Ok((status, state.templates.render("matter.html", ctx)?).into_response())
+    Ok((status, state.templates.render("matter.html", staff.lang, ctx)?).into_response())
 }
 
 /// Member, archive, break-glass and review forms of a matter page.
@@ -204,7 +204,7 @@ pub async fn create_share(
             let session = &staff.session;
             let ctx = json!({ "user": session.email, "csrf_token": session.csrf_token, "share": share,
                 "url": created.link.url });
-            Ok((StatusCode::CREATED, state.templates.render("share_link.html", ctx)?).into_response())
+            Ok((StatusCode::CREATED, state.templates.render("share_link.html", staff.lang, ctx)?).into_response())
         }
         Err(Error::BadRequest(msg) | Error::Conflict(msg)) => {
             render_matter(&state, &staff, &id, Some(msg), StatusCode::BAD_REQUEST).await
@@ -219,7 +219,7 @@ pub async fn share_page(State(state): State<AppState>, Path(id): Path<String>, s
     let passcode_locked_until = me.link_locked_until(Unlock::Share, &id).await?.map(courier_core::time_fmt::rfc3339);
     let ctx = json!({ "user": session.email, "csrf_token": session.csrf_token, "role": session.role,
         "share": share, "may_revoke": may_revoke, "passcode_locked_until": passcode_locked_until });
-    Ok(state.templates.render("share.html", ctx)?.into_response())
+    Ok(state.templates.render("share.html", staff.lang, ctx)?.into_response())
 }
 
 /// `revoke`, or `unlock-passcode` (lift the lock that wrong passcodes put on its link).
@@ -240,5 +240,5 @@ pub async fn access_review_page(State(state): State<AppState>, staff: Staff) -> 
     let session = &staff.session;
     let ctx = json!({ "user": session.email, "csrf_token": session.csrf_token, "role": session.role,
         "report": report });
-    Ok(state.templates.render("access_review.html", ctx)?.into_response())
+    Ok(state.templates.render("access_review.html", staff.lang, ctx)?.into_response())
 }

@@ -157,8 +157,7 @@ const FORM_BODY_LIMIT: usize = 64 * 1024;
 
 pub fn router(courier: Arc<Courier>) -> Router {
     let limiter = Arc::new(middleware::RateLimiter::new(courier.config().rate_limit_per_minute));
-    let catalog = Arc::new(crate::i18n::Catalog::new());
-    let templates = templates::Templates::new(catalog.clone(), courier.brand_cell());
+    let templates = templates::Templates::new(crate::i18n::catalog(), courier.brand_cell());
     let state = AppState {
         courier,
         templates: Arc::new(templates),
@@ -218,6 +217,7 @@ pub fn router(courier: Arc<Courier>) -> Router {
         .route("/account", get(account::account_page))
         .route("/account/recovery-codes", post(account::new_recovery_codes))
         .route("/account/password", post(account::change_password))
+        .route("/account/language", post(account::set_language))
         .route("/account/sessions/{handle}/end", post(account::end_session))
         .route("/account/sessions/end-others", post(account::end_other_sessions))
         .route("/account/passkeys/start", post(passkeys::start_registration))
@@ -290,7 +290,7 @@ pub fn router(courier: Arc<Courier>) -> Router {
         .route("/static/{file}", get(assets::serve))
         .fallback(errors::not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::security_headers))
-        .layer(axum::middleware::from_fn_with_state(catalog, errors::render_errors))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), errors::render_errors))
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::count_requests))
         .layer(
             TraceLayer::new_for_http()

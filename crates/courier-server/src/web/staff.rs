@@ -112,11 +112,12 @@ async fn render_portals(
     let portals = me.list_portals().await?;
     let matters = me.list_matters().await?;
     let ctx = json!({ "user": session.email, "csrf_token": session.csrf_token, "portals": portals, "error": error,
-        "matters": matters, "role": session.role, "notice": me.take_notice().await?,
+        "matters": matters, "role": session.role,
+        "notice": me.take_notice().await?.map(|n| state.templates.notice(staff.lang, &n)),
         "default_max": state.courier.config().default_max_file_size.to_string(),
         "default_types": courier_scan::kind::list(state.courier.scanning().default_allowed()),
         "default_dlp": state.courier.scanning().default_dlp_action().as_str() });
-    Ok((status, state.templates.render("portals.html", ctx)?).into_response())
+    Ok((status, state.templates.render("portals.html", staff.lang, ctx)?).into_response())
 }
 
 #[derive(Deserialize)]
@@ -191,7 +192,7 @@ pub async fn create_portal(
         Ok(link) => {
             let portal = staff.me.portal(&link.id).await?;
             let ctx = json!({ "user": session.email, "csrf_token": session.csrf_token, "portal": portal, "url": link.url, "fresh": true });
-            Ok((StatusCode::CREATED, state.templates.render("portal_link.html", ctx)?).into_response())
+            Ok((StatusCode::CREATED, state.templates.render("portal_link.html", staff.lang, ctx)?).into_response())
         }
         Err(Error::BadRequest(msg)) => render_portals(&state, &staff, Some(msg), StatusCode::BAD_REQUEST).await,
         Err(e) => Err(e),
@@ -205,7 +206,7 @@ pub async fn portal_page(State(state): State<AppState>, Path(id): Path<String>, 
     let passcode_locked_until = me.link_locked_until(Unlock::Portal, &id).await?.map(rfc3339);
     let ctx = json!({ "user": session.email, "csrf_token": session.csrf_token, "portal": portal, "documents": documents, "role": session.role,
         "passcode_locked_until": passcode_locked_until });
-    Ok(state.templates.render("portal.html", ctx)?.into_response())
+    Ok(state.templates.render("portal.html", staff.lang, ctx)?.into_response())
 }
 
 pub async fn portal_action(
@@ -243,7 +244,7 @@ pub async fn portal_action(
             let link = me.new_portal_link(&id).await?;
             let portal = me.portal(&id).await?;
             let ctx = json!({ "user": session.email, "csrf_token": session.csrf_token, "portal": portal, "url": link.url, "fresh": false });
-            return Ok(state.templates.render("portal_link.html", ctx)?.into_response());
+            return Ok(state.templates.render("portal_link.html", staff.lang, ctx)?.into_response());
         }
         "instructions" => return super::instructions::sheet(&state, &staff, &id, &form).await,
         _ => return Err(Error::NotFound),

@@ -1,7 +1,5 @@
 //! HTML templates (minijinja, auto-escaping), compiled into the binary.
 
-use std::sync::Arc;
-
 use axum::response::Html;
 use courier_core::Language;
 use fluent_bundle::{FluentArgs, FluentValue};
@@ -16,6 +14,8 @@ use crate::services::branding::BrandCell;
 const TEMPLATES: &[(&str, &str)] = &[
     ("layout.html", include_str!("../../templates/layout.html")),
     ("client_portal.html", include_str!("../../templates/client_portal.html")),
+    // The upload script's words, shared by the client's page and the staff matter page.
+    ("upload_words.html", include_str!("../../templates/upload_words.html")),
     ("client_passcode.html", include_str!("../../templates/client_passcode.html")),
     ("client_receipt.html", include_str!("../../templates/client_receipt.html")),
     ("instructions.html", include_str!("../../templates/instructions.html")),
@@ -50,12 +50,18 @@ const TEMPLATES: &[(&str, &str)] = &[
 pub struct Templates {
     env: Environment<'static>,
     brand: BrandCell,
+    catalog: &'static Catalog,
+}
+
+/// The language a template is rendered in: its `lang`, else English.
+fn page_language(state: &State) -> Language {
+    state.lookup("lang").and_then(|v| v.as_str().and_then(|s| s.parse().ok())).unwrap_or(Language::En)
 }
 
 impl Templates {
     /// `brand` is the firm's, live: its logo, colour, contact line and time zone (in which
     /// pages show times) are read at each render.
-    pub fn new(catalog: Arc<Catalog>, brand: BrandCell) -> Self {
+    pub fn new(catalog: &'static Catalog, brand: BrandCell) -> Self {
         let mut env = Environment::new();
         for (name, source) in TEMPLATES {
             // Templates are compiled in; a broken one is a build defect caught by every test.
@@ -78,10 +84,18 @@ impl Templates {
             }
             Err(_) => t,
         });
+        // tk("prefix", value): the message `prefix-value` (a status, a role) in the page's
+        // language; a value without a message is shown as it is rather than failing the page.
+        let words = catalog;
+        env.add_function("tk", move |state: &State, prefix: &str, value: minijinja::Value| {
+            let value = value.to_string();
+            let key = format!("{prefix}-{value}");
+            let lang = page_language(state);
+            Ok(if words.has(lang, &key) { words.message(lang, &key, None).unwrap_or(value) } else { value })
+        });
         // t("key", var=value, …): the message in the page's language (`lang`, else English).
         env.add_function("t", move |state: &State, key: &str, vars: Kwargs| {
-            let lang =
-                state.lookup("lang").and_then(|v| v.as_str().and_then(|s| s.parse().ok())).unwrap_or(Language::En);
+            let lang = page_language(state);
             let mut args = FluentArgs::new();
             for name in vars.args() {
                 let value: minijinja::Value = vars.get(name)?;
@@ -93,7 +107,7 @@ impl Templates {
             }
             catalog.message(lang, key, Some(&args)).map_err(|e| minijinja::Error::new(ErrorKind::InvalidOperation, e))
         });
-        Self { env, brand }
+        Self { env, brand, catalog }
     }
 
     /// Names of templates that failed to compile (the tests require none).
@@ -102,10 +116,12 @@ impl Templates {
         TEMPLATES.iter().filter(|(n, _)| self.env.get_template(n).is_err()).map(|(n, _)| *n).collect()
     }
 
-    pub fn render(&self, name: &str, ctx: impl Serialize) -> Result<Html<String>, Error> {
+    /// Renders a staff page in `lang` (`<html lang>`, the messages of `t()`).
+    pub fn render(&self, name: &str, lang: Language, ctx: impl Serialize) -> Result<Html<String>, Error> {
         let t = self.env.get_template(name).map_err(|e| Error::internal("template", e))?;
         let b = self.brand.get();
         let ctx = minijinja::context! {
+            lang => lang.as_str(),
             brand_logo => b.logo.is_some(),
             brand_css => b.color.is_some(),
             client_contact => b.contact.clone(),
@@ -115,10 +131,43 @@ impl Templates {
         t.render(ctx).map(Html).map_err(|e| Error::internal("template render", e))
     }
 
-    /// Renders a client or share page in `lang` (`<html lang>`, the messages of `t()`).
+    /// Renders a client or share page in `lang`: a staff page's rendering, plus the firm's
+    /// brand (logo, colour, contact line).
     pub fn render_in(&self, name: &str, lang: Language, ctx: impl Serialize) -> Result<Html<String>, Error> {
-        let ctx = minijinja::context! { lang => lang.as_str(), ..minijinja::Value::from_serialize(&ctx) };
-        self.render(name, ctx)
+        let ctx = minijinja::context! { client_page => true, ..minijinja::Value::from_serialize(&ctx) };
+        self.render(name, lang, ctx)
+    }
+
+    /// Every language's messages.
+    pub fn catalog(&self) -> &'static Catalog {
+        self.catalog
+    }
+
+    /// The message `key` (without variables) in `lang`, for a sentence a handler says; English
+    /// if `lang` lacks it (the completeness test makes that a defect).
+    pub fn say(&self, lang: Language, key: &str) -> String {
+        self.catalog.message(lang, key, None).or_else(|_| self.catalog.message(Language::En, key, None)).unwrap_or_else(
+            |e| {
+                tracing::error!(error = %e, "a handler's message is missing");
+                key.to_owned()
+            },
+        )
+    }
+
+    /// A session's one-time notice in `lang`. Notices are stored as a code with its number
+    /// (`sessions_ended:2`); text stored by an older version is shown as it is.
+    pub fn notice(&self, lang: Language, stored: &str) -> String {
+        let Some(n) =
+            stored.strip_prefix(crate::services::sessions::SESSIONS_ENDED).and_then(|n| n.parse::<i64>().ok())
+        else {
+            return stored.to_owned();
+        };
+        let mut args = FluentArgs::new();
+        args.set("n", n);
+        self.catalog.message(lang, "staff-notice-sessions-ended", Some(&args)).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "a notice has no message");
+            stored.to_owned()
+        })
     }
 }
 
@@ -144,13 +193,56 @@ mod tests {
                 }
             }
         }
-        assert!(asked > 40, "only {asked} messages found: the scan is broken");
+        assert!(asked > 300, "only {asked} messages found: the scan is broken");
+    }
+
+    /// Every `tk("prefix", value)` family has messages in every language, and every message a
+    /// handler says (`"staff-…"` in the web layer's code) exists in every language.
+    #[test]
+    fn message_families_and_handler_messages_exist_in_every_language() {
+        let catalog = crate::i18n::Catalog::new();
+        let mut families = 0;
+        for (name, source) in super::TEMPLATES {
+            for quote in ['"', '\''] {
+                for (at, _) in source.match_indices(&format!("tk({quote}")) {
+                    let rest = &source[at + 4..];
+                    let prefix = format!("{}-", &rest[..rest.find(quote).unwrap_or(0)]);
+                    families += 1;
+                    for lang in courier_core::Language::ALL {
+                        assert!(catalog.any_with_prefix(*lang, &prefix), "{name}: no {prefix}… message in {lang}");
+                    }
+                }
+            }
+        }
+        assert!(families > 5, "only {families} families found: the scan is broken");
+        let code = [
+            include_str!("auth.rs"),
+            include_str!("templates.rs"),
+            include_str!("account.rs"),
+            include_str!("instructions.rs"),
+        ];
+        let mut said = 0;
+        for source in code {
+            for (at, _) in source.match_indices("\"staff-") {
+                let rest = &source[at + 1..];
+                let key = &rest[..rest.find('"').unwrap_or(0)];
+                // Only whole ids (this test's own pattern and prose mentions are not).
+                if key.ends_with('-') || !key.chars().all(|c| c.is_ascii_lowercase() || c == '-') {
+                    continue;
+                }
+                said += 1;
+                for lang in courier_core::Language::ALL {
+                    assert!(catalog.has(*lang, key), "the web layer says {key:?}, missing in {lang}");
+                }
+            }
+        }
+        assert!(said > 4, "only {said} handler messages found: the scan is broken");
     }
 
     #[test]
     fn every_template_compiles_renders_and_escapes() {
         let t = super::Templates::new(
-            std::sync::Arc::new(crate::i18n::Catalog::new()),
+            crate::i18n::catalog(),
             crate::services::branding::BrandCell::new(crate::services::branding::Branding {
                 logo: Some((Vec::new(), "image/png")),
                 color: Some("#000000".into()),
@@ -186,7 +278,7 @@ mod tests {
             "sheet": {"label": hostile, "url": hostile, "link_prefix": hostile, "has_passcode": true,
                 "expires_at": "2026-01-01T00:00:00Z", "kept_n": 2, "kept_unit": "week"},
             "qr_svg": "<svg></svg>", "printed_at": "2026-01-01T00:00:00Z", "portal_id": "p", "logo_src": hostile,
-            "standalone": false, "css": null,
+            "standalone": false, "css": null, "staff_words": {"nav": hostile, "print": hostile, "download": hostile, "back": hostile},
             "portal": {"id": "p", "label": hostile, "status": "active", "enabled": true, "max_file_size": 5, "created_at": "x"},
             "switch": "p", "url": "u", "qr_svg": "<svg></svg>", "email": "e", "totp_secret": "s", "receipt_id": "r", "received_at": "now",
         });
@@ -196,7 +288,7 @@ mod tests {
             "users": [{"id": "u1", "email": hostile, "role": "admin", "department": hostile, "status": "active",
                 "mfa": ["totp"], "recovery_codes_left": 10, "locked_until": "x", "last_login_at": null, "sessions": 1,
                 "invitation_expires_at": "x"}],
-            "account": {"email": hostile, "role": "attorney", "department": hostile, "mfa": ["totp"], "recovery_codes_left": 3,
+            "account": {"email": hostile, "role": "attorney", "language": "fr", "department": hostile, "mfa": ["totp"], "recovery_codes_left": 3,
                 "passkeys": [{"id": "k", "name": hostile, "created_at": "x", "last_used_at": null}]},
             "sessions": [{"handle": "ab", "created_at": "x", "last_seen": "x", "ip": "1", "device": hostile,
                 "current": false, "signed_in": true}],

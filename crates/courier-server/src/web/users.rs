@@ -22,7 +22,7 @@ async fn render_users(state: &AppState, staff: &Staff, error: Option<String>, st
     let session = &staff.session;
     let ctx = json!({ "user": session.email, "csrf_token": session.csrf_token, "role": session.role,
         "me": session.user_id(), "users": users, "error": error });
-    Ok((status, state.templates.render("users.html", ctx)?).into_response())
+    Ok((status, state.templates.render("users.html", staff.lang, ctx)?).into_response())
 }
 
 #[derive(Deserialize)]
@@ -46,7 +46,7 @@ pub async fn invite(State(state): State<AppState>, CsrfForm { staff, form }: Csr
             let session = &staff.session;
             let ctx = json!({ "user": session.email, "csrf_token": session.csrf_token, "role": session.role,
                 "invitation": invitation });
-            Ok((StatusCode::CREATED, state.templates.render("invitation_link.html", ctx)?).into_response())
+            Ok((StatusCode::CREATED, state.templates.render("invitation_link.html", staff.lang, ctx)?).into_response())
         }
         Err(Error::BadRequest(msg) | Error::Conflict(msg)) => {
             render_users(&state, &staff, Some(msg), StatusCode::BAD_REQUEST).await
@@ -81,7 +81,7 @@ pub async fn user_action(
                 let session = &staff.session;
                 let ctx = json!({ "user": session.email, "csrf_token": session.csrf_token, "role": session.role,
                     "invitation": invitation, "reset": true });
-                return Ok(state.templates.render("invitation_link.html", ctx)?.into_response());
+                return Ok(state.templates.render("invitation_link.html", staff.lang, ctx)?.into_response());
             }
             Err(e) => Err(e),
         },

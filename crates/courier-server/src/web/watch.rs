@@ -25,7 +25,7 @@ async fn render_alerts(state: &AppState, staff: &Staff, error: Option<String>, s
     let overview = staff.me.watch_overview().await?;
     let ctx = json!({ "user": staff.session.email, "csrf_token": staff.session.csrf_token, "role": staff.session.role,
         "overview": overview, "error": error });
-    Ok((status, state.templates.render("alerts.html", ctx)?).into_response())
+    Ok((status, state.templates.render("alerts.html", staff.lang, ctx)?).into_response())
 }
 
 #[derive(Deserialize)]
@@ -68,7 +68,7 @@ pub async fn notifications_page(State(state): State<AppState>, staff: Staff) -> 
     let (notifications, unread) = staff.me.my_notifications().await?;
     let ctx = json!({ "user": staff.session.email, "csrf_token": staff.session.csrf_token, "role": staff.session.role,
         "notifications": notifications, "unread": unread });
-    Ok(state.templates.render("notifications.html", ctx)?.into_response())
+    Ok(state.templates.render("notifications.html", staff.lang, ctx)?.into_response())
 }
 
 pub async fn mark_read(CsrfForm { staff, form: _ }: CsrfForm<Vec<(String, String)>>) -> Result<Response> {

@@ -7,6 +7,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use courier_core::Language;
+use fluent_bundle::FluentArgs;
 use futures_util::StreamExt;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
@@ -182,7 +184,7 @@ impl Courier {
                 read_at: None,
             };
             rows::insert_notification(&mut tx, &n).await?;
-            let (subject, body) = upload_mail(&self.watch, &n);
+            let (subject, body) = upload_mail(&self.watch, &n, owner.language.unwrap_or(Language::En));
             super::enqueue_mail(
                 &mut tx,
                 &self.watch,
@@ -332,21 +334,68 @@ struct MailPayload {
 
 /// The upload mail: the portal's label, how many files and bytes, when, and the link. Never
 /// a file name, nothing a client typed, no content.
-fn upload_mail(w: &WatchSettings, n: &Notification) -> (String, String) {
-    let files = if n.files == 1 { "1 new file".to_owned() } else { format!("{} new files", n.files) };
-    let size = courier_core::ByteSize(n.bytes.max(0) as u64);
-    let subject = format!("{files} in {}", n.label);
-    let body = format!(
-        "A client sent {files} ({size} in all) to the portal\n\"{}\".\n\n\
-         Received between {} and {}.\n\n\
-         Open the portal: {}/portals/{}\n\n\
-         This message names no file and holds nothing the client typed:\n\
-         sign in to see the documents.\n",
-        n.label,
-        w.local_time(n.opened_at),
-        w.local_time(n.created_at),
-        w.public_url,
-        n.portal_id
-    );
-    (subject, body)
+/// The mail to a portal's owner, in the language they chose for their pages (English if none:
+/// a mail has no browser to ask).
+fn upload_mail(w: &WatchSettings, n: &Notification, lang: Language) -> (String, String) {
+    let link = format!("{}/portals/{}", w.public_url, n.portal_id);
+    say_upload(n, &link, (w.local_time(n.opened_at), w.local_time(n.created_at)), lang)
+}
+
+/// The upload mail's subject and body: the window (`from`, `to`) as local times.
+fn say_upload(n: &Notification, link: &str, (from, to): (String, String), lang: Language) -> (String, String) {
+    let mut args = FluentArgs::new();
+    args.set("files", n.files);
+    args.set("size", courier_core::ByteSize(n.bytes.max(0) as u64).human());
+    args.set("label", n.label.clone());
+    args.set("from", from);
+    args.set("to", to);
+    args.set("link", link.to_owned());
+    let say = |key: &str| {
+        let catalog = crate::i18n::catalog();
+        catalog
+            .message(lang, key, Some(&args))
+            .or_else(|_| catalog.message(Language::En, key, Some(&args)))
+            .unwrap_or_else(|e| {
+                tracing::error!(error = %e, "a mail has no message");
+                String::new()
+            })
+    };
+    (say("mail-upload-subject"), say("mail-upload-body"))
+}
+
+#[cfg(test)]
+mod mail_tests {
+    use super::*;
+
+    fn window(files: i64) -> Notification {
+        Notification {
+            id: "n".into(),
+            user_id: "u".into(),
+            portal_id: "p1".into(),
+            label: "Smith v. Jones".into(),
+            files,
+            bytes: 3 * 1024 * 1024,
+            opened_at: 0,
+            created_at: 0,
+            read_at: None,
+        }
+    }
+
+    #[test]
+    fn the_upload_mail_is_said_in_the_owners_language() {
+        let times = || ("2026-12-05 10:00 Europe/Paris".to_owned(), "2026-12-05 10:05 Europe/Paris".to_owned());
+        let (subject, body) = say_upload(&window(3), "https://c/portals/p1", times(), Language::En);
+        assert_eq!(subject, "3 new files in Smith v. Jones");
+        assert!(
+            body.starts_with("A client sent 3 new files (3 MiB in all) to the portal\n\"Smith v. Jones\".\n"),
+            "{body}"
+        );
+        assert!(body.contains("Open the portal: https://c/portals/p1") && body.contains("sign in to see"), "{body}");
+        let (subject, _) = say_upload(&window(1), "l", times(), Language::En);
+        assert_eq!(subject, "1 new file in Smith v. Jones");
+        let (subject, body) = say_upload(&window(3), "https://c/portals/p1", times(), Language::Fr);
+        assert_eq!(subject, "3 nouveaux fichiers dans « Smith v. Jones »");
+        assert!(body.contains("Ouvrir le portail") && body.contains("2026-12-05 10:05 Europe/Paris"), "{body}");
+        assert!(!body.contains("new file"), "{body}");
+    }
 }

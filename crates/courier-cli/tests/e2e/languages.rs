@@ -1,0 +1,150 @@
+//! The staff pages in French and English: the browser's language until the member chooses one
+//! on their account page; the choice is theirs alone, audited, and survives a new session. Over
+//! HTTP against the real binary.
+
+use sqlx::any::AnyPoolOptions;
+
+use crate::harness::{Env, PASSWORD, client, csrf_of, password_step, second_factor, sign_in, totp_code};
+
+async fn page(c: &reqwest::Client, url: String, accept_language: Option<&str>) -> (u16, String) {
+    let mut req = c.get(url);
+    if let Some(lang) = accept_language {
+        req = req.header("accept-language", lang);
+    }
+    let r = req.send().await.unwrap();
+    (r.status().as_u16(), r.text().await.unwrap().replace("&#x2f;", "/"))
+}
+
+fn is_french(html: &str) -> bool {
+    html.contains("<html lang=\"fr\">") && html.contains("Se déconnecter") && !html.contains("Sign out")
+}
+
+fn is_english(html: &str) -> bool {
+    html.contains("<html lang=\"en\">") && html.contains("Sign out") && !html.contains("Se déconnecter")
+}
+
+async fn choose(env: &Env, c: &reqwest::Client, language: &str) -> u16 {
+    let csrf = csrf_of(c, env.base()).await;
+    let r = c
+        .post(format!("{}/account/language", env.base()))
+        .form(&[("csrf_token", csrf.as_str()), ("language", language)])
+        .send()
+        .await
+        .unwrap();
+    r.status().as_u16()
+}
+
+#[tokio::test]
+async fn staff_pages_follow_the_browser_until_the_member_chooses() {
+    let env = Env::start();
+    let c = client();
+    sign_in(&env, &c, "amelie@firm.example", "admin").await;
+    let base = env.base();
+
+    // Every staff page an administrator reaches, in the browser's language.
+    let pages = ["/portals", "/matters", "/holds", "/notifications", "/users", "/access-review", "/alerts", "/account"];
+    for path in pages {
+        let (status, html) = page(&c, format!("{base}{path}"), Some("fr-BE,fr;q=0.9,en;q=0.5")).await;
+        assert_eq!(status, 200, "{path}");
+        assert!(is_french(&html), "{path} is not in French: {html}");
+        let (_, html) = page(&c, format!("{base}{path}"), None).await;
+        assert!(is_english(&html), "{path} without Accept-Language is not in English");
+    }
+
+    // Chosen on the account page: French whatever the browser says, and audited.
+    assert_eq!(choose(&env, &c, "fr").await, 303);
+    let (_, html) = page(&c, format!("{base}/portals"), Some("en-GB")).await;
+    assert!(is_french(&html), "the choice beats the browser");
+    let (status, missing) = page(&c, format!("{base}/matters/no-such-matter"), Some("en")).await;
+    assert_eq!(status, 404);
+    assert!(missing.contains("<html lang=\"fr\">") && missing.contains("Il n’y a rien ici"), "{missing}");
+    let (_, account) = page(&c, format!("{base}/account"), None).await;
+    assert!(account.contains("<option value=\"fr\" selected"), "the account page shows the choice");
+    let events: Vec<_> = env.audit_events().into_iter().filter(|e| e["action"] == "user.language").collect();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["details"]["before"], serde_json::Value::Null);
+    assert_eq!(events[0]["details"]["after"], "fr");
+
+    // Hostile or careless input: refused, and nothing changes.
+    for bad in ["de", "fr-FR", "../../etc/passwd", "fr\nen", &"f".repeat(10_000)] {
+        assert_eq!(choose(&env, &c, bad).await, 400, "{bad:?}");
+    }
+    let r = c
+        .post(format!("{base}/account/language"))
+        .form(&[("csrf_token", "forged"), ("language", "en")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403, "a forged form is refused");
+    let (_, html) = page(&c, format!("{base}/portals"), Some("en")).await;
+    assert!(is_french(&html), "refused changes left the choice alone");
+    assert_eq!(env.audit_events().iter().filter(|e| e["action"] == "user.language").count(), 1);
+
+    // The choice is the member's: a colleague's pages still follow their own browser.
+    let other = client();
+    sign_in(&env, &other, "bruno@firm.example", "attorney").await;
+    let (_, html) = page(&other, format!("{base}/portals"), Some("en")).await;
+    assert!(is_english(&html), "another member is not affected");
+
+    // It survives signing out and in again, from the second-factor page on.
+    let again = client();
+    password_step(&again, base, "amelie@firm.example", PASSWORD).await;
+    let (_, mfa) = page(&again, format!("{base}/login/mfa"), Some("en")).await;
+    assert!(mfa.contains("<html lang=\"fr\">"), "the second-factor page knows the member: {mfa}");
+
+    // Back to the browser's choice.
+    assert_eq!(choose(&env, &c, "").await, 303);
+    let (_, html) = page(&c, format!("{base}/portals"), Some("en")).await;
+    assert!(is_english(&html));
+    assert!(env.audit_ok());
+}
+
+#[tokio::test]
+async fn sign_in_pages_speak_the_browser_language_and_errors_too() {
+    let env = Env::start();
+    let user = env.create_user("chloe@firm.example", "attorney");
+    let base = env.base();
+    let c = client();
+    let (status, html) = page(&c, format!("{base}/login"), Some("fr")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("<html lang=\"fr\">") && !html.contains(">Sign in<"), "{html}");
+
+    // A wrong password is said in French.
+    let (_, login) = page(&c, format!("{base}/login"), Some("fr")).await;
+    let csrf = crate::harness::hidden_field(&login, "csrf_token");
+    let r = c
+        .post(format!("{base}/login"))
+        .header("accept-language", "fr")
+        .form(&[("email", "chloe@firm.example"), ("password", "wrong password here"), ("csrf_token", &csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(r.text().await.unwrap().contains("n’est pas correct"), "the refusal is in French");
+
+    // And the whole way in works in French.
+    password_step(&c, base, "chloe@firm.example", PASSWORD).await;
+    let r = second_factor(&c, base, &totp_code(user["totp_secret"].as_str().unwrap())).await;
+    assert_eq!(r.status(), 303);
+}
+
+/// An insider who writes a language this version does not know into the database locks
+/// nobody out: the member's pages fall back to their browser's language.
+#[tokio::test]
+async fn an_unknown_stored_language_falls_back_to_the_browser() {
+    let env = Env::start();
+    let c = client();
+    sign_in(&env, &c, "dora@firm.example", "attorney").await;
+    sqlx::any::install_default_drivers();
+    let pool = AnyPoolOptions::new().max_connections(1).connect(&env.database_url()).await.unwrap();
+    sqlx::query("UPDATE users SET language = 'xx-<script>' WHERE email = 'dora@firm.example'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let (status, html) = page(&c, format!("{}/portals", env.base()), Some("fr")).await;
+    assert_eq!(status, 200);
+    assert!(is_french(&html));
+    let (_, html) = page(&c, format!("{}/account", env.base()), None).await;
+    assert!(is_english(&html) && !html.contains("xx-<script>"));
+}

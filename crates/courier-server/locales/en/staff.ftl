@@ -1,0 +1,43 @@
+# What the server itself says to staff (not a template's text). Every key here is also in
+# ../fr/staff.ftl; a test fails when one is missing.
+
+## One-time notices (web::templates::Templates::notice)
+staff-notice-sessions-ended = { $n ->
+    [one] You were still signed in elsewhere; that session has now ended.
+   *[other] You were still signed in elsewhere; those { $n } sessions have now ended.
+}
+
+## Signing in (web::auth)
+staff-login-wrong = The email or password is not right.
+staff-mfa-wrong = That code is not right, or was used already.
+staff-enrol-wrong = That code is not right. Scan the new code below and try again.
+staff-passwords-differ = The two passwords differ.
+
+## Error pages of the staff side (web::errors); the client pages have their own title
+staff-error-title = That did not work
+error-not-found = There is nothing here, or you may not see it.
+error-forbidden = You may not do that. Ask an administrator if you need to.
+error-unauthenticated = Please sign in first.
+
+## The mail to a portal's owner when a client has sent files (services::watch::delivery)
+mail-upload-files = { $files ->
+    [one] 1 new file
+   *[other] { $files } new files
+}
+mail-upload-subject = { mail-upload-files } in { $label }
+mail-upload-body =
+    A client sent { mail-upload-files } ({ $size } in all) to the portal
+    "{ $label }".
+
+    Received between { $from } and { $to }.
+
+    Open the portal: { $link }
+
+    This message names no file and holds nothing the client typed:
+    sign in to see the documents.
+
+## The buttons around the client's instruction sheet (web::instructions), in the lawyer's language
+staff-sheet-nav = Sheet
+staff-sheet-print = Print or save as PDF
+staff-sheet-download = Download as a file
+staff-sheet-back = Back to the portal

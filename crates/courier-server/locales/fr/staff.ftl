@@ -1,0 +1,43 @@
+# Ce que le serveur lui-même dit au personnel (pas le texte d'un modèle de page). Chaque clé
+# est aussi dans ../en/staff.ftl ; un test échoue s'il en manque une.
+
+## Avis affichés une fois (web::templates::Templates::notice)
+staff-notice-sessions-ended = { $n ->
+    [one] Vous étiez encore connecté ailleurs ; cette session est maintenant fermée.
+   *[other] Vous étiez encore connecté ailleurs ; ces { $n } sessions sont maintenant fermées.
+}
+
+## Connexion (web::auth)
+staff-login-wrong = L’adresse e-mail ou le mot de passe n’est pas correct.
+staff-mfa-wrong = Ce code n’est pas correct, ou il a déjà servi.
+staff-enrol-wrong = Ce code n’est pas correct. Scannez le nouveau code ci-dessous et réessayez.
+staff-passwords-differ = Les deux mots de passe sont différents.
+
+## Pages d’erreur côté personnel (web::errors) ; les pages des clients ont leur propre titre
+staff-error-title = Cela n’a pas abouti
+error-not-found = Il n’y a rien ici, ou vous n’avez pas le droit de le voir.
+error-forbidden = Vous n’avez pas le droit de faire cela. Adressez-vous à un administrateur si nécessaire.
+error-unauthenticated = Veuillez d’abord vous connecter.
+
+## Le courriel au responsable d’un portail quand un client a envoyé des fichiers (services::watch::delivery)
+mail-upload-files = { $files ->
+    [one] 1 nouveau fichier
+   *[other] { $files } nouveaux fichiers
+}
+mail-upload-subject = { mail-upload-files } dans « { $label } »
+mail-upload-body =
+    Un client a envoyé { mail-upload-files } ({ $size } au total) au portail
+    « { $label } ».
+
+    Reçus entre le { $from } et le { $to }.
+
+    Ouvrir le portail : { $link }
+
+    Ce message ne nomme aucun fichier et ne contient rien de ce que le client a saisi :
+    connectez-vous pour voir les documents.
+
+## Les boutons autour de la fiche d’instructions du client (web::instructions), dans la langue de l’avocat
+staff-sheet-nav = Fiche
+staff-sheet-print = Imprimer ou enregistrer en PDF
+staff-sheet-download = Télécharger sous forme de fichier
+staff-sheet-back = Retour au portail
