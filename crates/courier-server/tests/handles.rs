@@ -34,6 +34,7 @@ const NOT_ABOUT_THE_MATTER: &[(&str, &str)] = &[
     ("may", "yes or no for a resource the caller already holds"),
     ("me", "the caller's own user"),
     ("my_account", "the caller's own account"),
+    ("set_my_language", "the caller's own pages' language"),
     ("create_matter", "a new matter of the caller's own"),
     ("take_notice", "the caller's own session"),
     ("logout", "the caller's own session"),
