@@ -49,7 +49,7 @@ fn user_from_row(row: &AnyRow) -> Result<UserRecord> {
 }
 
 const SELECT_USER: &str = "SELECT id, email, role, password_hash, totp_sealed, totp_last_step, disabled, \
-     department, last_login_at, mfa_enrolled, language FROM users";
+     department, last_login_at, mfa_enrolled, CAST(language AS TEXT) AS language FROM users";
 
 pub async fn insert(conn: &mut AnyConnection, u: &UserRecord, now: i64) -> Result<()> {
     sqlx::query(

@@ -78,7 +78,12 @@ async fn staff_pages_follow_the_browser_until_the_member_chooses() {
     assert_eq!(r.status(), 403, "a forged form is refused");
     let (_, html) = page(&c, format!("{base}/portals"), Some("en")).await;
     assert!(is_french(&html), "refused changes left the choice alone");
-    assert_eq!(env.audit_events().iter().filter(|e| e["action"] == "user.language").count(), 1);
+    assert_eq!(choose(&env, &c, "fr").await, 303, "choosing the same again");
+    assert_eq!(
+        env.audit_events().iter().filter(|e| e["action"] == "user.language").count(),
+        1,
+        "no-ops are not recorded"
+    );
 
     // The choice is the member's: a colleague's pages still follow their own browser.
     let other = client();
@@ -141,10 +146,20 @@ async fn an_unknown_stored_language_falls_back_to_the_browser() {
         .execute(&pool)
         .await
         .unwrap();
-    pool.close().await;
     let (status, html) = page(&c, format!("{}/portals", env.base()), Some("fr")).await;
     assert_eq!(status, 200);
     assert!(is_french(&html));
+    // Not even a value of another type (SQLite keeps whatever it is given).
+    if !env.on_postgres() {
+        sqlx::query("UPDATE users SET language = x'6672' WHERE email = 'dora@firm.example'")
+            .execute(&pool)
+            .await
+            .unwrap();
+        let (status, _) = page(&c, format!("{}/portals", env.base()), Some("fr")).await;
+        assert_eq!(status, 200, "a blob in the column");
+        sqlx::query("UPDATE users SET language = 'xx' WHERE email = 'dora@firm.example'").execute(&pool).await.unwrap();
+    }
+    pool.close().await;
     let (_, html) = page(&c, format!("{}/account", env.base()), None).await;
     assert!(is_english(&html) && !html.contains("xx-<script>"));
 }

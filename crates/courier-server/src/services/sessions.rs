@@ -168,6 +168,24 @@ impl Courier {
     }
 
     /// Looks up a session, enforcing the idle and absolute timeouts, and marks it used.
+    /// The language chosen by the member whose live session this is, without marking the
+    /// session used (an error page asks; it must not keep an idle session alive).
+    pub async fn session_language(&self, session: &str) -> Result<Option<courier_core::Language>> {
+        let Some(token) = Token::parse(session) else {
+            return Ok(None);
+        };
+        let Some(s) = rows::get(self.db.pool(), &token.hash()).await? else {
+            return Ok(None);
+        };
+        let now = self.clock.now_ms();
+        let idle = self.config.session_idle_timeout().as_millis() as i64;
+        let absolute = self.config.session_absolute_timeout().as_millis() as i64;
+        if now - s.last_seen > idle || now - s.created_at > absolute {
+            return Ok(None);
+        }
+        Ok(users::by_id(self.db.pool(), &s.user_id).await?.filter(|u| !u.disabled).and_then(|u| u.language))
+    }
+
     pub async fn session(&self, session: &str) -> Result<Option<StaffSession>> {
         let Some(token) = Token::parse(session) else {
             return Ok(None);

@@ -134,6 +134,10 @@ impl Courier {
         };
         let mut tx = self.audit.begin(&self.db).await?;
         let before = rows::by_id(tx.conn(), id).await?.ok_or(Error::NotFound)?.language;
+        if before == language {
+            // Nothing changes, so nothing is recorded (a repeated form fills no trail).
+            return Ok(());
+        }
         rows::set_language(&mut tx, id, language).await?;
         let details = json!({ "before": before, "after": language });
         tx.record(caller, AuditAction::UserLanguage, &format!("user:{id}"), details).await?;

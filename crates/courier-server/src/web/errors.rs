@@ -162,7 +162,7 @@ impl StaffHint {
     /// (the error being said may be that the database is down).
     async fn language(self, state: &AppState) -> Language {
         let chosen = match &self.session {
-            Some(id) => state.courier.session(id).await.ok().flatten().and_then(|s| s.language),
+            Some(id) => state.courier.session_language(id).await.ok().flatten(),
             None => None,
         };
         crate::i18n::for_staff(chosen, self.accept_language.as_deref())
