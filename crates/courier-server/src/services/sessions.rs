@@ -177,13 +177,17 @@ impl Courier {
         let Some(s) = rows::get(self.db.pool(), &token.hash()).await? else {
             return Ok(None);
         };
-        let now = self.clock.now_ms();
-        let idle = self.config.session_idle_timeout().as_millis() as i64;
-        let absolute = self.config.session_absolute_timeout().as_millis() as i64;
-        if now - s.last_seen > idle || now - s.created_at > absolute {
+        if self.timed_out(&s, self.clock.now_ms()) {
             return Ok(None);
         }
         Ok(users::by_id(self.db.pool(), &s.user_id).await?.filter(|u| !u.disabled).and_then(|u| u.language))
+    }
+
+    /// Idle for too long, or older than the absolute limit.
+    fn timed_out(&self, s: &SessionRecord, now: i64) -> bool {
+        let idle = self.config.session_idle_timeout().as_millis() as i64;
+        let absolute = self.config.session_absolute_timeout().as_millis() as i64;
+        now - s.last_seen > idle || now - s.created_at > absolute
     }
 
     pub async fn session(&self, session: &str) -> Result<Option<StaffSession>> {
@@ -195,9 +199,7 @@ impl Courier {
             return Ok(None);
         };
         let now = self.clock.now_ms();
-        let idle = self.config.session_idle_timeout().as_millis() as i64;
-        let absolute = self.config.session_absolute_timeout().as_millis() as i64;
-        if now - s.last_seen > idle || now - s.created_at > absolute {
+        if self.timed_out(&s, now) {
             rows::delete(self.db.pool(), &hash).await?;
             return Ok(None);
         }

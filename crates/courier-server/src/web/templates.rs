@@ -175,6 +175,19 @@ impl Templates {
 mod tests {
     use serde_json::json;
 
+    /// The quoted first argument of every call of `function` in a template's source.
+    fn first_arguments<'a>(source: &'a str, function: &str) -> Vec<&'a str> {
+        let mut found = Vec::new();
+        for quote in ['"', '\''] {
+            let call = format!("{function}({quote}");
+            for (at, _) in source.match_indices(&call) {
+                let rest = &source[at + call.len()..];
+                found.push(&rest[..rest.find(quote).unwrap_or(0)]);
+            }
+        }
+        found
+    }
+
     /// Every `t("key")` in a template names a message of every language, also in branches the
     /// rendering test does not take.
     #[test]
@@ -182,14 +195,10 @@ mod tests {
         let catalog = crate::i18n::Catalog::new();
         let mut asked = 0;
         for (name, source) in super::TEMPLATES {
-            for quote in ['"', '\''] {
-                for (at, _) in source.match_indices(&format!("t({quote}")) {
-                    let rest = &source[at + 3..];
-                    let key = &rest[..rest.find(quote).unwrap_or(0)];
-                    asked += 1;
-                    for lang in courier_core::Language::ALL {
-                        assert!(catalog.has(*lang, key), "{name} asks for {key:?}, missing in {lang}");
-                    }
+            for key in first_arguments(source, "t") {
+                asked += 1;
+                for lang in courier_core::Language::ALL {
+                    assert!(catalog.has(*lang, key), "{name} asks for {key:?}, missing in {lang}");
                 }
             }
         }
@@ -203,14 +212,11 @@ mod tests {
         let catalog = crate::i18n::Catalog::new();
         let mut families = 0;
         for (name, source) in super::TEMPLATES {
-            for quote in ['"', '\''] {
-                for (at, _) in source.match_indices(&format!("tk({quote}")) {
-                    let rest = &source[at + 4..];
-                    let prefix = format!("{}-", &rest[..rest.find(quote).unwrap_or(0)]);
-                    families += 1;
-                    for lang in courier_core::Language::ALL {
-                        assert!(catalog.any_with_prefix(*lang, &prefix), "{name}: no {prefix}… message in {lang}");
-                    }
+            for family in first_arguments(source, "tk") {
+                let prefix = format!("{family}-");
+                families += 1;
+                for lang in courier_core::Language::ALL {
+                    assert!(catalog.any_with_prefix(*lang, &prefix), "{name}: no {prefix}… message in {lang}");
                 }
             }
         }
