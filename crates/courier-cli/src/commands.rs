@@ -10,8 +10,9 @@ use courier_core::time_fmt::{now_ms, parse_rfc3339};
 use courier_core::{ByteSize, DurationSpec};
 use courier_server::Config;
 use courier_server::services::audit::AuditAction;
-use courier_server::services::documents::{IncomingFile, IncomingFiles};
+use courier_server::services::documents::{DocumentView, IncomingFile, IncomingFiles};
 use courier_server::services::handles::Acting;
+use courier_server::services::pages::PageRequest;
 use courier_server::services::portals::{PortalRequest, PortalView};
 use futures_util::StreamExt;
 use serde::Serialize;
@@ -197,6 +198,48 @@ pub(crate) fn print_json(value: &impl Serialize) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Documents per page when `doc list` walks them all.
+const LIST_PAGE: u32 = 500;
+
+/// `doc list`'s output written a document at a time: a JSON array (the same text as
+/// `print_json` of the whole list) or one line per document.
+struct DocListing {
+    json: bool,
+    any: bool,
+}
+
+impl DocListing {
+    fn new(json: bool) -> Self {
+        Self { json, any: false }
+    }
+
+    fn item(&mut self, d: &DocumentView) -> Result<()> {
+        let mut out = std::io::stdout().lock();
+        if self.json {
+            let text = serde_json::to_string_pretty(d)?;
+            write!(out, "{}\n  {}", if self.any { "," } else { "[" }, text.replace('\n', "\n  "))?;
+        } else {
+            let state = if d.deleted_at.is_some() { "shredded" } else { d.scan.status.as_str() };
+            let goes = match (&d.deleted_at, d.hold, &d.shred_at) {
+                (Some(_), _, _) => format!("({})", d.deletion_reason.map_or("?", |r| r.as_str())),
+                (None, true, _) => "ON HOLD".to_owned(),
+                (None, false, Some(at)) => format!("goes {at}"),
+                (None, false, None) => String::new(),
+            };
+            writeln!(out, "{}  {:>12}  {}  {:<11}  {}  {goes}", d.id, d.size, d.uploaded_at, state, d.name)?;
+        }
+        self.any = true;
+        Ok(())
+    }
+
+    fn finish(self) -> Result<()> {
+        if self.json {
+            println!("{}", if self.any { "\n]" } else { "[]" });
+        }
+        Ok(())
+    }
+}
+
 fn print_portal(p: &PortalView) {
     println!("{}  {}  [{}]", p.id, p.label, p.status);
     if let Some(m) = &p.matter {
@@ -353,29 +396,37 @@ async fn doc(me: &Acting, cmd: DocCommand) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        DocCommand::List { portal, matter, include_deleted, json } => {
+        DocCommand::List { portal, matter, include_deleted, limit, after, json } => {
             let details = json!({ "portal_id": portal, "matter": matter, "include_deleted": include_deleted });
             audit_read(me, AuditAction::DocumentList, "documents", details).await?;
-            let docs = match matter {
-                Some(m) => {
-                    let m = service_on("matter", &m, me.resolve_matter(&m, false).await)?;
-                    service(me.matter_documents(&m).await)?.into_iter().map(|d| d.doc).collect()
-                }
-                None => service(me.all_documents(portal.as_deref(), include_deleted).await)?,
+            let matter = match matter {
+                Some(m) => Some(service_on("matter", &m, me.resolve_matter(&m, false).await)?),
+                None => None,
             };
-            if json.json {
-                return print_json(&docs);
-            }
-            for d in &docs {
-                let state = if d.deleted_at.is_some() { "shredded" } else { d.scan.status.as_str() };
-                let goes = match (&d.deleted_at, d.hold, &d.shred_at) {
-                    (Some(_), _, _) => format!("({})", d.deletion_reason.map_or("?", |r| r.as_str())),
-                    (None, true, _) => "ON HOLD".to_owned(),
-                    (None, false, Some(at)) => format!("goes {at}"),
-                    (None, false, None) => String::new(),
+            // One page if asked for; else every page, printed as it comes, so that memory
+            // stays one page however many documents there are.
+            let one_page = limit.is_some() || after.is_some();
+            let size = limit.unwrap_or(LIST_PAGE);
+            let mut req = service(PageRequest::parse(after.as_deref(), Some(&size.to_string())))?;
+            let mut out = DocListing::new(json.json);
+            loop {
+                let page = match &matter {
+                    Some(m) => service(me.matter_documents(m, &req).await)?.map(|d| d.doc),
+                    None => service(me.all_documents(portal.as_deref(), include_deleted, &req).await)?,
                 };
-                println!("{}  {:>12}  {}  {:<11}  {}  {goes}", d.id, d.size, d.uploaded_at, state, d.name);
+                for d in &page.items {
+                    out.item(d)?;
+                }
+                match page.next {
+                    Some(next) if one_page => {
+                        eprintln!("More documents follow: --after {next}");
+                        break;
+                    }
+                    Some(next) => req = service(PageRequest::after(&next, size))?,
+                    None => break,
+                }
             }
+            out.finish()?;
             Ok(ExitCode::SUCCESS)
         }
         DocCommand::Get { id, output, force } => {

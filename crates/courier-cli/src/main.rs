@@ -471,6 +471,13 @@ enum DocCommand {
         /// Also list shredded documents (with deleted_at).
         #[arg(long)]
         include_deleted: bool,
+        /// Only one page of this many documents (1 to 1000); the cursor of the next page is
+        /// printed on standard error. Without it (and without --after) every page is listed.
+        #[arg(long)]
+        limit: Option<u32>,
+        /// Start after this cursor (as a previous page printed it).
+        #[arg(long)]
+        after: Option<String>,
         #[command(flatten)]
         json: Json,
     },

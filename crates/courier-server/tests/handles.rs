@@ -19,6 +19,7 @@ use courier_server::services::authz::{Action, Resource};
 use courier_server::services::documents::{IncomingFile, IncomingFiles};
 use courier_server::services::lifecycle::HoldSubject;
 use courier_server::services::matters::MatterRequest;
+use courier_server::services::pages::PageRequest;
 use courier_server::services::portals::PortalRequest;
 use courier_server::services::shares::ShareRequest;
 use courier_server::services::staff::Role;
@@ -157,7 +158,7 @@ async fn every_handle_method_refuses_an_outsider() {
     refuses!(remove_member, &matter, "owner@firm.example");
     refuses!(set_matter_archived, &matter, true);
     refuses!(break_glass, &matter, "curious", 3_600_000);
-    refuses!(matter_documents, &matter);
+    refuses!(matter_documents, &matter, &PageRequest::default());
     refuses!(record_review, &matter, "", "looked");
     refuses!(access_review);
     hides!(list_matters);
@@ -184,7 +185,7 @@ async fn every_handle_method_refuses_an_outsider() {
         _ => panic!("create_portal in someone else's matter succeeded"),
     }
     refuses!(portal, &portal);
-    refuses!(portal_documents, &portal);
+    refuses!(portal_documents, &portal, &PageRequest::default());
     refuses!(link_locked_until, Unlock::Portal, &portal);
     refuses!(set_portal_enabled, &portal, false);
     refuses!(unlock_portal_passcode, &portal);
@@ -196,7 +197,7 @@ async fn every_handle_method_refuses_an_outsider() {
     refused("portal_archive", me.portal_archive(&portal).await.map(|(name, _)| name));
     hides!(list_portals);
     // Its document.
-    refuses!(all_documents, None, true);
+    refuses!(all_documents, None, true, &PageRequest::default());
     refuses!(document, &doc);
     refuses!(upload_to_matter, &matter, &mut memo());
     tried.insert("open_document");
@@ -274,7 +275,11 @@ async fn every_handle_method_refuses_an_outsider() {
     // Nothing of the matter changed.
     let still = operator.portal(&portal).await.unwrap();
     assert!(still.enabled, "the portal is still open");
-    assert_eq!(operator.matter_documents(&matter).await.unwrap().len(), 1, "the document is still there");
+    assert_eq!(
+        operator.matter_documents(&matter, &PageRequest::default()).await.unwrap().items.len(),
+        1,
+        "the document is still there"
+    );
     assert_eq!(operator.share(&share).await.unwrap().status, "active", "the share still works");
     assert!(!operator.matter(&matter).await.unwrap().archived, "the matter is not archived");
     assert!(operator.list_holds(false).await.unwrap().iter().any(|h| h.id == hold), "the hold still holds");

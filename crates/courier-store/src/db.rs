@@ -42,6 +42,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (12, "tus", include_str!("../migrations/0012_tus.sql")),
     (13, "firm_profile", include_str!("../migrations/0013_firm_profile.sql")),
     (14, "staff_language", include_str!("../migrations/0014_staff_language.sql")),
+    (15, "document_pages", include_str!("../migrations/0015_document_pages.sql")),
 ];
 
 /// A migration's SQL for `backend`: the byte type, byte literals and (in 0001's comment) the

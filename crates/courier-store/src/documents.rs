@@ -160,6 +160,63 @@ pub async fn list<'c, E: Executor<'c, Database = sqlx::Any>>(
     rows.iter().map(from_row).collect()
 }
 
+/// Which documents a page is taken from.
+#[derive(Debug, Clone, Copy)]
+pub enum Scope<'a> {
+    All,
+    Portal(&'a str),
+    Matter(&'a str),
+}
+
+/// A position in a newest-first list: the last row of the page before.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct After {
+    pub uploaded_at: i64,
+    pub id: String,
+}
+
+/// The statement [`page`] runs (public so that tests can ask the database for its plan).
+pub fn page_statement(scope: Scope<'_>, include_deleted: bool, after: bool) -> String {
+    let (mut sql, mut next) = match scope {
+        Scope::All => (format!("{SELECT} WHERE 1 = 1"), 1),
+        Scope::Portal(_) => (format!("{SELECT} WHERE portal_id = $1"), 2),
+        Scope::Matter(_) => (format!("{SELECT} WHERE matter_id = $1"), 2),
+    };
+    if !include_deleted {
+        sql.push_str(" AND deleted_at IS NULL");
+    }
+    if after {
+        // The first term is a range the index serves; the second sorts out ties.
+        sql.push_str(&format!(" AND uploaded_at <= ${next} AND (uploaded_at < ${next} OR id < ${})", next + 1));
+        next += 2;
+    }
+    sql.push_str(&format!(" ORDER BY uploaded_at DESC, id DESC LIMIT ${next}"));
+    sql
+}
+
+/// At most `limit` documents of `scope`, newest first (ties by id, descending), starting just
+/// after `after`. A keyset page: each shape is its own statement and reads its index
+/// (`documents_portal`, `documents_matter`, `documents_uploaded`, migration 0015) from the
+/// cursor on, so page 10,000 costs what page 1 does.
+pub async fn page<'c, E: Executor<'c, Database = sqlx::Any>>(
+    ex: E,
+    scope: Scope<'_>,
+    include_deleted: bool,
+    after: Option<&After>,
+    limit: u32,
+) -> Result<Vec<DocumentRecord>> {
+    let sql = page_statement(scope, include_deleted, after.is_some());
+    let mut query = sqlx::query(&sql);
+    if let Scope::Portal(key) | Scope::Matter(key) = scope {
+        query = query.bind(key);
+    }
+    if let Some(after) = after {
+        query = query.bind(after.uploaded_at).bind(&after.id);
+    }
+    let rows = query.bind(i64::from(limit)).fetch_all(ex).await?;
+    rows.iter().map(from_row).collect()
+}
+
 /// The live documents of one matter, newest first.
 pub async fn list_in_matter<'c, E: Executor<'c, Database = sqlx::Any>>(
     ex: E,

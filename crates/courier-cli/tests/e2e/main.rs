@@ -20,6 +20,7 @@ mod lifecycle;
 mod lockout;
 mod malware;
 mod outsider;
+mod pages;
 mod passkeys;
 mod review;
 mod routes;

@@ -41,3 +41,7 @@ staff-sheet-nav = Sheet
 staff-sheet-print = Print or save as PDF
 staff-sheet-download = Download as a file
 staff-sheet-back = Back to the portal
+## The links under a long list of documents (templates/pager.html)
+staff-pages-label = Pages of documents
+staff-pages-newest = Newest documents
+staff-pages-older = Older documents

@@ -41,3 +41,7 @@ staff-sheet-nav = Fiche
 staff-sheet-print = Imprimer ou enregistrer en PDF
 staff-sheet-download = Télécharger sous forme de fichier
 staff-sheet-back = Retour au portail
+## Les liens sous une longue liste de documents (templates/pager.html)
+staff-pages-label = Pages de documents
+staff-pages-newest = Documents les plus récents
+staff-pages-older = Documents plus anciens

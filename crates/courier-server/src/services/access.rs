@@ -10,6 +10,7 @@ use serde_json::json;
 use super::audit::AuditAction;
 use super::authz::{Action, Resource};
 use super::documents::DocumentView;
+use super::pages::{Page, PageRequest};
 use super::{Caller, Courier};
 use crate::{Error, Result};
 
@@ -65,25 +66,29 @@ pub struct AccessReport {
 }
 
 impl Courier {
-    /// The live documents of a matter, for someone who may see the matter, each with what
-    /// the caller may do with it. The matter's facts and the principal are read once.
-    pub(super) async fn matter_documents(&self, caller: &Caller, matter_id: &str) -> Result<Vec<MatterDocument>> {
+    /// One page of a matter's live documents, for someone who may see the matter, each with
+    /// what the caller may do with it. The matter's facts and the principal are read once.
+    pub(super) async fn matter_documents(
+        &self,
+        caller: &Caller,
+        matter_id: &str,
+        page: &PageRequest,
+    ) -> Result<Page<MatterDocument>> {
         let matter = self.matter_facts(matter_id).await?;
         self.authorize(caller, Action::MatterView, &Resource::Matter(matter.clone())).await?;
         let principal = self.principal(caller).await?;
         let ctx = self.request_context(caller);
-        let mut out = Vec::new();
-        for d in courier_store::documents::list_in_matter(self.db.pool(), matter_id).await? {
+        let docs = self.document_page(courier_store::documents::Scope::Matter(matter_id), false, page).await?;
+        Ok(docs.map(|d| {
             let resource = super::matters::document_resource_in(&d, matter.clone());
             let may = |action| principal.as_ref().is_none_or(|p| self.authz.decide(p, action, &resource, &ctx).allowed);
-            out.push(MatterDocument {
+            MatterDocument {
                 may_download: may(Action::DocumentDownload),
                 may_delete: may(Action::DocumentDelete),
                 watermarked: super::watermark::Stamp::supports(&d.content_type),
                 doc: self.doc_view(&d),
-            });
-        }
-        Ok(out)
+            }
+        }))
     }
 
     pub(super) async fn access_review(&self, caller: &Caller) -> Result<AccessReport> {

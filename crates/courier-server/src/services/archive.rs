@@ -10,12 +10,16 @@ use std::sync::Arc;
 use async_zip::base::write::ZipFileWriter;
 use async_zip::{Compression, ZipEntryBuilder};
 use bytes::Bytes;
+use courier_store::documents::Scope;
 use futures_util::{AsyncWriteExt, Stream, StreamExt};
 use tokio_util::io::ReaderStream;
 
+use super::pages::PageRequest;
 use super::{Caller, Courier};
 use crate::{Error, Result};
 
+/// Documents read from the database at a time.
+const ARCHIVE_PAGE: u32 = 200;
 /// Pipe between the ZIP writer task and the response body.
 const PIPE_BYTES: usize = 256 * 1024;
 
@@ -28,27 +32,33 @@ impl Courier {
         portal_id: &str,
     ) -> Result<(String, impl Stream<Item = io::Result<Bytes>> + Send + 'static)> {
         let portal = self.portal_for(caller, portal_id).await?;
-        let mut documents = self.list_documents(Some(portal_id), false).await?;
+        let first = self.document_page(Scope::Portal(portal_id), false, &PageRequest::first(ARCHIVE_PAGE)).await?;
         // Held documents (quarantine, malware) are served by no download, this one included.
-        documents.retain(|d| !d.scan.held);
-        if documents.is_empty() {
+        if first.next.is_none() && first.items.iter().all(|d| d.scan.held) {
             return Err(Error::BadRequest("this portal has no documents to download".into()));
         }
         let (writer, reader) = tokio::io::duplex(PIPE_BYTES);
         let courier = Arc::clone(self);
         let caller = caller.clone();
+        let portal_id = portal_id.to_owned();
         let task = tokio::spawn(async move {
             let mut zip = ZipFileWriter::with_tokio(writer);
             let mut names = HashSet::new();
-            for doc in documents {
-                let (_, plaintext) = courier.open_document(&caller, &doc.id).await.map_err(io::Error::other)?;
-                let mut plaintext = std::pin::pin!(plaintext);
-                let entry = ZipEntryBuilder::new(unique_name(&mut names, &doc.name).into(), Compression::Stored);
-                let mut out = zip.write_entry_stream(entry).await.map_err(io::Error::other)?;
-                while let Some(chunk) = plaintext.next().await {
-                    out.write_all(&chunk?).await?;
+            let mut page = first;
+            loop {
+                for doc in page.items.iter().filter(|d| !d.scan.held) {
+                    let (_, plaintext) = courier.open_document(&caller, &doc.id).await.map_err(io::Error::other)?;
+                    let mut plaintext = std::pin::pin!(plaintext);
+                    let entry = ZipEntryBuilder::new(unique_name(&mut names, &doc.name).into(), Compression::Stored);
+                    let mut out = zip.write_entry_stream(entry).await.map_err(io::Error::other)?;
+                    while let Some(chunk) = plaintext.next().await {
+                        out.write_all(&chunk?).await?;
+                    }
+                    out.close().await.map_err(io::Error::other)?;
                 }
-                out.close().await.map_err(io::Error::other)?;
+                let Some(next) = page.next else { break };
+                let req = PageRequest::after(&next, ARCHIVE_PAGE).map_err(io::Error::other)?;
+                page = courier.document_page(Scope::Portal(&portal_id), false, &req).await.map_err(io::Error::other)?;
             }
             zip.close().await.map_err(io::Error::other)?;
             Ok::<_, io::Error>(())

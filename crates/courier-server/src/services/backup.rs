@@ -12,6 +12,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::audit::AuditAction;
+use super::pages::PageRequest;
 use super::{Caller, Courier};
 use crate::backup::Location;
 use crate::backup::archive::{self, Manifest, TarWriter};
@@ -267,32 +268,41 @@ impl Courier {
     }
 }
 
+/// Documents read from the database at a time while a restore is verified.
+const VERIFY_PAGE: u32 = 500;
+
 impl Courier {
     /// Decrypts every live document (held ones too, nothing is served) and compares it with
     /// its SHA-256: (documents checked, those that differ or do not open).
     pub(super) async fn verify_documents(self: &std::sync::Arc<Self>) -> Result<(usize, Vec<String>)> {
         use futures_util::StreamExt;
         let mut bad = Vec::new();
-        let docs = courier_store::documents::list(self.db.pool(), None, false).await?;
-        for d in &docs {
-            let opened = async {
-                let wrapped = d.wrapped_dek.as_deref().ok_or(Error::NotFound)?;
-                let id: courier_core::DocumentId = d.id.parse().map_err(|e| Error::internal("document id", e))?;
-                let dek = self.keys.unwrap(wrapped, id.as_uuid().as_bytes())?;
-                let reader = self.blobs.open(&d.blob_key).await?;
-                let mut plain = std::pin::pin!(self.clone().decrypt_stream(reader, dek, id));
-                let mut hash = courier_crypto::Sha256::default();
-                while let Some(chunk) = plain.next().await {
-                    hash.update(&chunk?);
+        let (mut checked, mut req) = (0, PageRequest::first(VERIFY_PAGE));
+        loop {
+            let page = self.document_page(courier_store::documents::Scope::All, false, &req).await?;
+            checked += page.items.len();
+            for d in &page.items {
+                let opened = async {
+                    let wrapped = d.wrapped_dek.as_deref().ok_or(Error::NotFound)?;
+                    let id: courier_core::DocumentId = d.id.parse().map_err(|e| Error::internal("document id", e))?;
+                    let dek = self.keys.unwrap(wrapped, id.as_uuid().as_bytes())?;
+                    let reader = self.blobs.open(&d.blob_key).await?;
+                    let mut plain = std::pin::pin!(self.clone().decrypt_stream(reader, dek, id));
+                    let mut hash = courier_crypto::Sha256::default();
+                    while let Some(chunk) = plain.next().await {
+                        hash.update(&chunk?);
+                    }
+                    Ok::<_, Error>(hex::encode(hash.finish()))
                 }
-                Ok::<_, Error>(hex::encode(hash.finish()))
+                .await;
+                if opened.ok().as_deref() != Some(d.sha256.as_str()) {
+                    bad.push(d.id.clone());
+                }
             }
-            .await;
-            if opened.ok().as_deref() != Some(d.sha256.as_str()) {
-                bad.push(d.id.clone());
-            }
+            let Some(next) = page.next else { break };
+            req = PageRequest::after(&next, VERIFY_PAGE)?;
         }
-        Ok((docs.len(), bad))
+        Ok((checked, bad))
     }
 }
 

@@ -432,14 +432,6 @@ impl Courier {
         }
     }
 
-    pub(super) async fn list_documents(
-        &self,
-        portal_id: Option<&str>,
-        include_deleted: bool,
-    ) -> Result<Vec<DocumentView>> {
-        Ok(rows::list(self.db.pool(), portal_id, include_deleted).await?.iter().map(|d| self.doc_view(d)).collect())
-    }
-
     pub(super) async fn document(&self, id: &str) -> Result<DocumentView> {
         let d = rows::get(self.db.pool(), id).await?.ok_or(Error::NotFound)?;
         Ok(self.doc_view(&d))

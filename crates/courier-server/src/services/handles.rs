@@ -22,6 +22,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use courier_core::DurationSpec;
 use courier_crypto::token::Token;
+use courier_store::documents::Scope as Listing;
 use courier_store::users::UserRecord;
 use futures_util::Stream;
 use serde_json::Value;
@@ -36,6 +37,7 @@ use super::keys::{KeyStatus, Rewrapped};
 use super::lifecycle::{HoldSubject, HoldView};
 use super::maintenance::MaintenanceReport;
 use super::matters::{MatterRequest, MatterView};
+use super::pages::{Page, PageRequest};
 use super::passkeys::PasskeyView;
 use super::portals::{IssuedLink, OpenPortal, PortalRequest, PortalView};
 use super::sessions::{SessionView, StaffSession};
@@ -192,8 +194,9 @@ impl Acting {
         self.c().break_glass(&self.caller, matter, reason, for_ms).await
     }
 
-    pub async fn matter_documents(&self, matter_id: &str) -> Result<Vec<MatterDocument>> {
-        self.c().matter_documents(&self.caller, matter_id).await
+    /// One page of a matter's live documents, each with what the caller may do with it.
+    pub async fn matter_documents(&self, matter_id: &str, page: &PageRequest) -> Result<Page<MatterDocument>> {
+        self.c().matter_documents(&self.caller, matter_id, page).await
     }
 
     pub async fn access_review(&self) -> Result<AccessReport> {
@@ -218,11 +221,12 @@ impl Acting {
         self.c().portal_for(&self.caller, id).await
     }
 
-    /// A portal's live documents, for someone who may see the portal.
-    pub async fn portal_documents(&self, id: &str) -> Result<Vec<DocumentView>> {
+    /// One page of a portal's live documents, for someone who may see the portal.
+    pub async fn portal_documents(&self, id: &str, page: &PageRequest) -> Result<Page<DocumentView>> {
         self.caller.via.require(Scope::DocumentsRead)?;
         self.c().authorize_portal(&self.caller, Action::PortalView, id).await?;
-        self.c().list_documents(Some(id), false).await
+        let c = self.c();
+        Ok(c.document_page(Listing::Portal(id), false, page).await?.map(|d| c.doc_view(&d)))
     }
 
     /// Until when wrong passcodes lock a portal's or a share's link, for someone who may see it.
@@ -265,10 +269,18 @@ impl Acting {
 
     // --- Documents -----------------------------------------------------------------------
 
-    /// Every document (or one portal's), deleted ones too on request: the operator's view.
-    pub async fn all_documents(&self, portal_id: Option<&str>, include_deleted: bool) -> Result<Vec<DocumentView>> {
+    /// A page of every document (or of one portal's), shredded ones too on request: the
+    /// operator's view.
+    pub async fn all_documents(
+        &self,
+        portal_id: Option<&str>,
+        include_deleted: bool,
+        page: &PageRequest,
+    ) -> Result<Page<DocumentView>> {
         self.operator_only()?;
-        self.c().list_documents(portal_id, include_deleted).await
+        let listing = portal_id.map_or(Listing::All, Listing::Portal);
+        let c = self.c();
+        Ok(c.document_page(listing, include_deleted, page).await?.map(|d| c.doc_view(&d)))
     }
 
     /// A document's description, for someone who may see its portal (or its matter).

@@ -20,6 +20,7 @@ pub mod lockout;
 pub mod maintenance;
 pub mod matters;
 pub mod mfa;
+pub mod pages;
 pub mod passkeys;
 pub mod passwords;
 pub mod portals;

@@ -6,7 +6,7 @@
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use courier_core::{ByteSize, DurationSpec};
@@ -15,9 +15,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 use zeroize::Zeroizing;
 
-use super::AppState;
 use super::extract::ApiCaller;
 use super::staff::{attachment, expiry};
+use super::{AppState, PageQuery};
 use crate::services::api_tokens::Scope;
 use crate::services::documents::DocumentView;
 use crate::services::lifecycle::{HoldSubject, HoldView};
@@ -157,10 +157,27 @@ pub async fn enable_portal(ApiCaller(me): ApiCaller, Path(id): Path<String>) -> 
 }
 
 #[utoipa::path(get, path = "/api/v1/portals/{id}/documents", tag = "documents",
-    description = "The portal's live documents with their scan results. Scope `documents:read`.",
-    responses((status = 200, body = Vec<DocumentView>), (status = 401), (status = 403), (status = 404)))]
-pub async fn portal_documents(ApiCaller(me): ApiCaller, Path(id): Path<String>) -> Result<Json<Vec<DocumentView>>> {
-    Ok(Json(me.portal_documents(&id).await?))
+    description = "One page of the portal's live documents with their scan results, newest first. \
+        When more follow, the `Link` header names the next page (`rel=\"next\"`). Scope `documents:read`.",
+    params(PageQuery),
+    responses((status = 200, body = Vec<DocumentView>,
+            headers(("link" = String, description = "`<…?after=CURSOR&limit=N>; rel=\"next\"` when another page follows"))),
+        (status = 400), (status = 401), (status = 403), (status = 404)))]
+pub async fn portal_documents(
+    ApiCaller(me): ApiCaller,
+    Path(id): Path<String>,
+    Query(query): Query<PageQuery>,
+) -> Result<Response> {
+    let req = query.request()?;
+    let page = me.portal_documents(&id, &req).await?;
+    let mut response = Json(page.items).into_response();
+    if let Some(next) = page.next {
+        // The id came from the path and was found: a UUID, safe in a header as it is.
+        let link = format!("</api/v1/portals/{id}/documents?after={next}&limit={}>; rel=\"next\"", req.limit());
+        let value = HeaderValue::from_str(&link).map_err(|e| Error::internal("link header", e))?;
+        response.headers_mut().insert(axum::http::header::LINK, value);
+    }
+    Ok(response)
 }
 
 #[utoipa::path(get, path = "/api/v1/matters", tag = "matters",

@@ -2,7 +2,7 @@
 //! break glass), for shares (their downloads, revocation) and the access review. Handlers
 //! parse and render; every decision is the service layer's.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -11,11 +11,12 @@ use zeroize::Zeroizing;
 use super::extract::{CsrfForm, Empty, Staff};
 use super::staff::see_other;
 use super::upload::FileParts;
-use super::{AppState, duration_field, field};
+use super::{AppState, PageQuery, duration_field, field};
 use crate::services::Unlock;
 use crate::services::authz::{Action, Resource};
 use crate::services::lifecycle::HoldSubject;
 use crate::services::matters::MatterRequest;
+use crate::services::pages::PageRequest;
 use crate::services::shares::ShareRequest;
 use crate::{Error, Result};
 
@@ -73,20 +74,27 @@ pub async fn create_matter(
     }
 }
 
-pub async fn matter_page(State(state): State<AppState>, Path(id): Path<String>, staff: Staff) -> Result<Response> {
-    render_matter(&state, &staff, &id, None, StatusCode::OK).await
+pub async fn matter_page(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(query): Query<PageQuery>,
+    staff: Staff,
+) -> Result<Response> {
+    render_matter(&state, &staff, &id, &query.request()?, None, StatusCode::OK).await
 }
 
 async fn render_matter(
     state: &AppState,
     staff: &Staff,
     id: &str,
+    page: &PageRequest,
     error: Option<String>,
     status: StatusCode,
 ) -> Result<Response> {
     let (me, session) = (&staff.me, &staff.session);
     let matter = me.matter(id).await?;
-    let documents = me.matter_documents(&matter.id).await?;
+    let documents = me.matter_documents(&matter.id, page).await?;
+    let pages = super::staff::pager(&format!("/matters/{}", matter.id), page, documents.next);
     let portals: Vec<_> =
         me.list_portals().await?.into_iter().filter(|p| p.matter_id.as_deref() == Some(matter.id.as_str())).collect();
     let shares = me.list_shares(Some(&matter.id)).await?;
@@ -112,7 +120,7 @@ async fn render_matter(
         .collect();
     let shredded = me.shredded_documents(&matter.id).await?;
     let ctx = json!({ "user": session.email, "csrf_token": session.csrf_token, "role": session.role,
-        "matter": matter, "documents": documents, "portals": portals, "shares": shares, "may": may,
+        "matter": matter, "documents": documents.items, "pages": pages, "portals": portals, "shares": shares, "may": may,
         "break_glass": break_glass, "error": error, "holds": holds, "shredded": shredded });
     Ok((status, state.templates.render("matter.html", staff.lang, ctx)?).into_response())
 }
@@ -147,7 +155,7 @@ pub async fn matter_action(
     match done {
         Ok(()) => Ok(see_other(&format!("/matters/{id}"))),
         Err(Error::BadRequest(msg) | Error::Conflict(msg)) => {
-            render_matter(&state, &staff, &id, Some(msg), StatusCode::BAD_REQUEST).await
+            render_matter(&state, &staff, &id, &PageRequest::default(), Some(msg), StatusCode::BAD_REQUEST).await
         }
         Err(e) => Err(e),
     }
@@ -207,7 +215,7 @@ pub async fn create_share(
             Ok((StatusCode::CREATED, state.templates.render("share_link.html", staff.lang, ctx)?).into_response())
         }
         Err(Error::BadRequest(msg) | Error::Conflict(msg)) => {
-            render_matter(&state, &staff, &id, Some(msg), StatusCode::BAD_REQUEST).await
+            render_matter(&state, &staff, &id, &PageRequest::default(), Some(msg), StatusCode::BAD_REQUEST).await
         }
         Err(e) => Err(e),
     }

@@ -72,6 +72,23 @@ fn duration_field(raw: &str) -> crate::Result<Option<std::time::Duration>> {
     }
 }
 
+/// `?after=…&limit=…` of a paged list (staff pages and `/api/v1`), read as plain text so that
+/// a bad value gets this service's own clear refusal.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// The `next` cursor of the previous page (from its `Link: rel="next"`); absent: the newest.
+    after: Option<String>,
+    /// Documents per page, 1 to 1000 (default 100).
+    limit: Option<String>,
+}
+
+impl PageQuery {
+    fn request(&self) -> crate::Result<crate::services::pages::PageRequest> {
+        crate::services::pages::PageRequest::parse(self.after.as_deref(), self.limit.as_deref())
+    }
+}
+
 fn field(pairs: &[(String, String)], name: &str) -> String {
     pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default()
 }

@@ -3,7 +3,7 @@
 //! token, and its Origin is checked.
 
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use courier_core::time_fmt::{parse_rfc3339, rfc3339};
@@ -12,9 +12,10 @@ use serde::Deserialize;
 use serde_json::json;
 use zeroize::Zeroizing;
 
-use super::AppState;
 use super::extract::{CsrfForm, Empty, Staff};
+use super::{AppState, PageQuery};
 use crate::services::Unlock;
+use crate::services::pages::PageRequest;
 use crate::services::portals::PortalRequest;
 use crate::{Courier, Error, Result};
 
@@ -199,13 +200,19 @@ pub async fn create_portal(
     }
 }
 
-pub async fn portal_page(State(state): State<AppState>, Path(id): Path<String>, staff: Staff) -> Result<Response> {
+pub async fn portal_page(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(query): Query<PageQuery>,
+    staff: Staff,
+) -> Result<Response> {
     let (me, session) = (&staff.me, &staff.session);
     let portal = me.portal(&id).await?;
-    let documents = me.portal_documents(&id).await?;
+    let req = query.request()?;
+    let documents = me.portal_documents(&id, &req).await?;
     let passcode_locked_until = me.link_locked_until(Unlock::Portal, &id).await?.map(rfc3339);
-    let ctx = json!({ "user": session.email, "csrf_token": session.csrf_token, "portal": portal, "documents": documents, "role": session.role,
-        "passcode_locked_until": passcode_locked_until });
+    let ctx = json!({ "user": session.email, "csrf_token": session.csrf_token, "portal": portal, "documents": documents.items, "role": session.role,
+        "passcode_locked_until": passcode_locked_until, "pages": pager(&format!("/portals/{}", portal.id), &req, documents.next) });
     Ok(state.templates.render("portal.html", staff.lang, ctx)?.into_response())
 }
 
@@ -235,9 +242,15 @@ pub async fn portal_action(
             return Ok(see_other("/portals"));
         }
         "delete-documents" => {
-            // Held documents stay (the page says so); the others are shredded.
-            for doc in me.portal_documents(&id).await?.into_iter().filter(|d| !d.hold) {
-                me.delete_document(&doc.id).await?;
+            // Held documents stay (the page says so); the others are shredded, a page at a time.
+            let mut req = PageRequest::first(PageRequest::MAX_LIMIT);
+            loop {
+                let page = me.portal_documents(&id, &req).await?;
+                for doc in page.items.iter().filter(|d| !d.hold) {
+                    me.delete_document(&doc.id).await?;
+                }
+                let Some(next) = page.next else { break };
+                req = PageRequest::after(&next, PageRequest::MAX_LIMIT)?;
             }
         }
         "new-link" => {
@@ -250,6 +263,16 @@ pub async fn portal_action(
         _ => return Err(Error::NotFound),
     }
     Ok(see_other(&format!("/portals/{id}")))
+}
+
+/// The links under a paged list: back to the newest, and on to the next page if one follows.
+pub(super) fn pager(base: &str, req: &PageRequest, next: Option<String>) -> serde_json::Value {
+    let limit = match req.limit() {
+        PageRequest::DEFAULT_LIMIT => String::new(),
+        n => format!("&limit={n}"),
+    };
+    let older = next.map(|n| format!("{base}?after={n}{limit}"));
+    json!({ "newest": (!req.is_first()).then_some(base), "older": older })
 }
 
 pub async fn download(Path(id): Path<String>, staff: Staff) -> Result<Response> {

@@ -16,6 +16,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("client_portal.html", include_str!("../../templates/client_portal.html")),
     // The upload script's words, shared by the client's page and the staff matter page.
     ("upload_words.html", include_str!("../../templates/upload_words.html")),
+    ("pager.html", include_str!("../../templates/pager.html")),
     ("client_passcode.html", include_str!("../../templates/client_passcode.html")),
     ("client_receipt.html", include_str!("../../templates/client_receipt.html")),
     ("instructions.html", include_str!("../../templates/instructions.html")),
@@ -320,6 +321,7 @@ mod tests {
                     "state": "retrying", "last_error": hostile}]},
             "notifications": [{"portal_id": "p", "label": hostile, "files": 3, "bytes": 10, "from": "x", "to": "x", "read": false}],
             "unread": 1,
+            "pages": {"newest": "/portals/p", "older": hostile},
             "email": hostile, "profile": {"firm_name": hostile, "brand_color": hostile, "client_contact": hostile,
                 "timezone": hostile}, "zones": [hostile], "configured": [hostile],
         });
