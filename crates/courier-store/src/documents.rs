@@ -124,9 +124,6 @@ pub async fn get<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E, id: &str) -> 
     row.as_ref().map(from_row).transpose()
 }
 
-/// Documents, newest first; of one portal if given; shredded ones only if asked. The two
-/// shapes are separate statements so that one portal's list always uses the
-/// `(portal_id, uploaded_at)` index, also under PostgreSQL's generic plans.
 /// The documents (live or not) a portal received under `receipt_id`.
 pub async fn in_receipt<'c, E: Executor<'c, Database = sqlx::Any>>(
     ex: E,
@@ -141,6 +138,8 @@ pub async fn in_receipt<'c, E: Executor<'c, Database = sqlx::Any>>(
     rows.iter().map(from_row).collect()
 }
 
+/// Every document, newest first; of one portal if given; shredded ones only if asked (portal
+/// deletion reads its portal's whole list in its transaction; listings use [`page`]).
 pub async fn list<'c, E: Executor<'c, Database = sqlx::Any>>(
     ex: E,
     portal_id: Option<&str>,
@@ -214,16 +213,6 @@ pub async fn page<'c, E: Executor<'c, Database = sqlx::Any>>(
         query = query.bind(after.uploaded_at).bind(&after.id);
     }
     let rows = query.bind(i64::from(limit)).fetch_all(ex).await?;
-    rows.iter().map(from_row).collect()
-}
-
-/// The live documents of one matter, newest first.
-pub async fn list_in_matter<'c, E: Executor<'c, Database = sqlx::Any>>(
-    ex: E,
-    matter_id: &str,
-) -> Result<Vec<DocumentRecord>> {
-    let sql = format!("{SELECT} WHERE matter_id = $1 AND deleted_at IS NULL ORDER BY uploaded_at DESC, id");
-    let rows = sqlx::query(&sql).bind(matter_id).fetch_all(ex).await?;
     rows.iter().map(from_row).collect()
 }
 
