@@ -205,12 +205,11 @@ async fn a_failed_verification_signs_nothing_on_top() {
 
 /// A second review of issue 13: the chain hash is unkeyed, so an insider can append a forged
 /// event and a head with a junk signature. The next genuine action must not sign on top.
-#[tokio::test]
-async fn a_forged_event_with_an_unsigned_head_is_not_vouched_for() {
-    let env = env_with_events();
-    let pool = db(&env).await;
+/// What an insider with database access can do: append an event with a correct (unkeyed)
+/// chain hash after the newest one, and a head naming it with a junk signature. Its `seq`.
+async fn forge_next_event(pool: &AnyPool) -> i64 {
     let last =
-        sqlx::query("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1").fetch_one(&pool).await.unwrap();
+        sqlx::query("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1").fetch_one(pool).await.unwrap();
     let (seq, prev): (i64, Vec<u8>) = (last.get(0), last.get(1));
     let prev: [u8; 32] = prev.try_into().unwrap();
     let (at, actor, action, target, ip, details) =
@@ -230,7 +229,7 @@ async fn a_forged_event_with_an_unsigned_head_is_not_vouched_for() {
     .bind(details)
     .bind(prev.to_vec())
     .bind(hash.to_vec())
-    .execute(&pool)
+    .execute(pool)
     .await
     .unwrap();
     sqlx::query("UPDATE audit_head SET seq = $1, hash = $2, at = $3, signature = $4")
@@ -238,9 +237,19 @@ async fn a_forged_event_with_an_unsigned_head_is_not_vouched_for() {
         .bind(hash.to_vec())
         .bind(at)
         .bind(vec![0u8; 64])
-        .execute(&pool)
+        .execute(pool)
         .await
         .unwrap();
+    seq + 1
+}
+
+/// A second review of issue 13: the chain hash is unkeyed, so an insider can append a forged
+/// event and a head with a junk signature. The next genuine action must not sign on top.
+#[tokio::test]
+async fn a_forged_event_with_an_unsigned_head_is_not_vouched_for() {
+    let env = env_with_events();
+    let pool = db(&env).await;
+    forge_next_event(&pool).await;
     let (ok, _, err) = env.cli(&["portal", "create", "--label", "after the forgery"], None);
     assert!(!ok, "an action signed a head on top of a forged one");
     assert!(err.contains("not one Courier signed"), "{err}");
@@ -412,4 +421,44 @@ fn a_heads_log_that_lags_is_reported() {
     // The verification's own event carried the log forward.
     let (_, out, _) = env.cli(&["audit", "verify", "--json"], None);
     assert_eq!(serde_json::from_str::<Value>(&out).unwrap()["heads_log_behind"], 0, "{out}");
+}
+
+/// The server skips re-checking a head it committed itself (issue 18): a head forged while it
+/// runs, right after its own, must still be refused by that warm server.
+#[tokio::test]
+async fn a_running_server_refuses_to_sign_on_a_head_forged_after_its_own() {
+    let env = Env::start();
+    let (_, token) = env.create_portal(&[]);
+    assert!(upload(env.base(), &token, &[("first.txt", b"before the forgery")]).await.status().is_success());
+    let pool = db(&env).await;
+    let forged = forge_next_event(&pool).await;
+    let refused = upload(env.base(), &token, &[("second.txt", b"after the forgery")]).await;
+    assert!(!refused.status().is_success(), "an upload signed on top of a forged head");
+    let newest: i64 = sqlx::query("SELECT MAX(seq) FROM audit_events").fetch_one(&pool).await.unwrap().get(0);
+    assert_eq!(newest, forged, "an event was appended after the forged one");
+    assert!(!verify(&env).0);
+}
+
+/// The other half of that decision: an event row edited beneath the server's own head is not
+/// re-read before the next append, so the append goes on, links to the hash that was signed,
+/// and `audit verify` points at the edited event.
+#[tokio::test]
+async fn an_event_edited_beneath_the_servers_head_is_found_by_verify() {
+    let env = Env::start();
+    let (_, token) = env.create_portal(&[]);
+    assert!(upload(env.base(), &token, &[("first.txt", b"one")]).await.status().is_success());
+    let pool = db(&env).await;
+    let head: i64 = sqlx::query("SELECT seq FROM audit_head").fetch_one(&pool).await.unwrap().get(0);
+    sqlx::query("UPDATE audit_events SET details = '{}' WHERE seq = $1").bind(head).execute(&pool).await.unwrap();
+    assert!(upload(env.base(), &token, &[("second.txt", b"two")]).await.status().is_success());
+    let prev: Vec<u8> = sqlx::query("SELECT prev_hash FROM audit_events WHERE seq = $1")
+        .bind(head + 1)
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+        .get(0);
+    let signed: Vec<u8> =
+        sqlx::query("SELECT hash FROM audit_events WHERE seq = $1").bind(head).fetch_one(&pool).await.unwrap().get(0);
+    assert_eq!(prev, signed, "the next event links to the hash that was signed, not to an edited one");
+    assert_broken_at(&env, head);
 }

@@ -13,6 +13,7 @@ pub mod certificates;
 pub mod clock;
 pub mod documents;
 pub mod handles;
+pub mod heads_log;
 pub mod inflight;
 pub mod keys;
 pub mod lifecycle;
