@@ -186,6 +186,7 @@ async fn every_handle_method_refuses_an_outsider() {
     }
     refuses!(portal, &portal);
     refuses!(portal_documents, &portal, &PageRequest::default());
+    refuses!(portal_overview, &portal, &PageRequest::default());
     refuses!(link_locked_until, Unlock::Portal, &portal);
     refuses!(set_portal_enabled, &portal, false);
     refuses!(unlock_portal_passcode, &portal);

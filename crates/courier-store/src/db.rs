@@ -43,6 +43,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (13, "firm_profile", include_str!("../migrations/0013_firm_profile.sql")),
     (14, "staff_language", include_str!("../migrations/0014_staff_language.sql")),
     (15, "document_pages", include_str!("../migrations/0015_document_pages.sql")),
+    (16, "live_portal_counts", include_str!("../migrations/0016_live_portal_counts.sql")),
 ];
 
 /// A migration's SQL for `backend`: the byte type, byte literals and (in 0001's comment) the
@@ -73,6 +74,18 @@ impl Db {
         let pool = AnyPoolOptions::new()
             .max_connections(if backend == Backend::Sqlite { 8 } else { 16 })
             .acquire_timeout(Duration::from_secs(5))
+            // sqlx pings every connection when it goes back to the pool; a second ping when it
+            // comes out again doubled the round trips of every query. Only a connection idle for
+            // a while (the server may have restarted meanwhile) is pinged before use.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for > Duration::from_secs(30) {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {

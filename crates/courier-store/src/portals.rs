@@ -124,6 +124,16 @@ pub async fn get<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E, id: &str) -> 
     row.as_ref().map(from_row).transpose()
 }
 
+/// The matter of live portal `id` (`Some(None)`: in no matter), without the record's counts:
+/// what a policy decision needs, read by the primary key alone.
+pub async fn live_matter<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E, id: &str) -> Result<Option<Option<String>>> {
+    let row = sqlx::query("SELECT matter_id FROM portals WHERE id = $1 AND deleted_at IS NULL")
+        .bind(id)
+        .fetch_optional(ex)
+        .await?;
+    row.map(|r| col(&r, "matter_id")).transpose()
+}
+
 /// The live (not deleted) portal whose token hashes to `token_hash`, whatever its state.
 pub async fn by_token_hash<'c, E: Executor<'c, Database = sqlx::Any>>(
     ex: E,

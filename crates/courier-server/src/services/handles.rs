@@ -229,6 +229,18 @@ impl Acting {
         Ok(c.document_page(Listing::Portal(id), false, page).await?.map(|d| c.doc_view(&d)))
     }
 
+    /// What the staff portal page shows, on one decision: the portal, one page of its live
+    /// documents, and until when wrong passcodes lock its link (three calls took the same
+    /// decision three times, each reading the caller and the matter again).
+    pub async fn portal_overview(&self, id: &str, page: &PageRequest) -> Result<PortalOverview> {
+        self.caller.via.require(Scope::DocumentsRead)?;
+        let c = self.c();
+        let portal = c.portal_for(&self.caller, id).await?;
+        let documents = c.document_page(Listing::Portal(id), false, page).await?.map(|d| c.doc_view(&d));
+        let link_locked_until = c.link_locked_until(Unlock::Portal, id).await?;
+        Ok(PortalOverview { portal, documents, link_locked_until })
+    }
+
     /// Until when wrong passcodes lock a portal's or a share's link, for someone who may see it.
     pub async fn link_locked_until(&self, unlock: Unlock, id: &str) -> Result<Option<i64>> {
         match unlock {
@@ -864,4 +876,11 @@ impl ShareLink {
         }
         self.courier.download_shared(&self.caller, &self.share, document_id, user_agent).await
     }
+}
+
+/// The staff portal page's facts (`Acting::portal_overview`).
+pub struct PortalOverview {
+    pub portal: PortalView,
+    pub documents: Page<DocumentView>,
+    pub link_locked_until: Option<i64>,
 }

@@ -355,8 +355,10 @@ impl Courier {
     /// The holds the caller may see (of matters they may view), newest first.
     pub(super) async fn list_holds(&self, caller: &Caller, include_released: bool) -> Result<Vec<HoldView>> {
         let mut out = Vec::new();
+        let mut sieve = self.sieve(caller).await?;
         for h in holds::list(self.db.pool(), include_released).await? {
-            if self.may(caller, Action::MatterView, &self.hold_resource(&h).await?).await? {
+            let matter = sieve.matter(&self.hold_matter(&h).await?).await?;
+            if sieve.may(Action::MatterView, &Resource::Matter(matter)) {
                 out.push(hold_view(&h));
             }
         }
@@ -370,12 +372,17 @@ impl Courier {
 
     /// The matter a hold is about, for policy decisions.
     async fn hold_resource(&self, h: &HoldRecord) -> Result<Resource> {
+        self.matter_resource(&self.hold_matter(h).await?).await
+    }
+
+    /// The id of the matter a hold is about (a document's own, for a hold on one document).
+    async fn hold_matter(&self, h: &HoldRecord) -> Result<String> {
         let matter = match (&h.matter_id, &h.document_id) {
             (Some(m), _) => Some(m.clone()),
             (None, Some(d)) => docs::get(self.db.pool(), d).await?.and_then(|d| d.matter_id),
             (None, None) => None,
         };
-        self.matter_resource(matter.as_deref().unwrap_or(courier_store::matters::GENERAL)).await
+        Ok(matter.unwrap_or_else(|| courier_store::matters::GENERAL.to_owned()))
     }
 
     /// Marks documents as filed in the firm's DMS, all or none: each goes once `filed_grace`

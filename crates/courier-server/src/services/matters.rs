@@ -154,10 +154,17 @@ impl Courier {
     /// True when `caller` may do `action` (for showing or hiding buttons and list entries);
     /// nothing is audited.
     pub(super) async fn may(&self, caller: &Caller, action: Action, resource: &Resource) -> Result<bool> {
-        Ok(match self.principal(caller).await? {
-            None => true,
-            Some(_) if Self::check_scope(caller, action).is_err() => false,
-            Some(p) => self.authz.decide(&p, action, resource, &self.request_context(caller)).allowed,
+        Ok(self.sieve(caller).await?.may(action, resource))
+    }
+
+    /// The decisions of one listing for `caller` (see [`Sieve`]).
+    pub(super) async fn sieve<'a>(&'a self, caller: &'a Caller) -> Result<Sieve<'a>> {
+        Ok(Sieve {
+            principal: self.principal(caller).await?,
+            ctx: self.request_context(caller),
+            courier: self,
+            caller,
+            matters: std::collections::HashMap::new(),
         })
     }
 
@@ -389,8 +396,10 @@ impl Courier {
     /// The matters `caller` may see.
     pub(super) async fn list_matters(&self, caller: &Caller) -> Result<Vec<MatterView>> {
         let mut out = Vec::new();
+        let mut sieve = self.sieve(caller).await?;
         for m in rows::list(self.db.pool()).await? {
-            if self.may(caller, Action::MatterView, &self.matter_resource(&m.id).await?).await? {
+            let matter = sieve.matter(&m.id).await?;
+            if sieve.may(Action::MatterView, &Resource::Matter(matter)) {
                 out.push(self.matter_view(&m.id).await?);
             }
         }
@@ -439,6 +448,38 @@ impl Courier {
             _ => Err(Error::BadRequest(format!(
                 "name the resource as firm, matter:ID, document:ID, portal:ID or share:ID, not {name:?}"
             ))),
+        }
+    }
+}
+
+/// The decisions of one listing: the caller read once, and each matter's facts (members,
+/// break-glass grants) once however many rows belong to it, instead of both again for every
+/// row. A list of 5 portals in one matter took 20 queries before the list itself.
+pub(super) struct Sieve<'a> {
+    courier: &'a Courier,
+    caller: &'a Caller,
+    principal: Option<Principal>,
+    ctx: RequestContext,
+    matters: std::collections::HashMap<String, MatterFacts>,
+}
+
+impl Sieve<'_> {
+    /// Matter `id`'s facts, read on first use.
+    pub async fn matter(&mut self, id: &str) -> Result<MatterFacts> {
+        if let Some(m) = self.matters.get(id) {
+            return Ok(m.clone());
+        }
+        let m = self.courier.matter_facts(id).await?;
+        self.matters.insert(id.to_owned(), m.clone());
+        Ok(m)
+    }
+
+    /// Whether the caller may do `action` on `resource`, as `Courier::may` decides it.
+    pub fn may(&self, action: Action, resource: &Resource) -> bool {
+        match &self.principal {
+            None => true,
+            Some(_) if Courier::check_scope(self.caller, action).is_err() => false,
+            Some(p) => self.courier.authz.decide(p, action, resource, &self.ctx).allowed,
         }
     }
 }

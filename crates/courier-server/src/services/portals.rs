@@ -11,7 +11,7 @@ use serde_json::json;
 use zeroize::Zeroizing;
 
 use super::audit::AuditAction;
-use super::authz::Action;
+use super::authz::{Action, Resource};
 use super::scanning::Scanning;
 use super::{Caller, Courier};
 use crate::config::DlpAction;
@@ -333,8 +333,10 @@ impl Courier {
     pub(super) async fn list_portals(&self, caller: &Caller) -> Result<Vec<PortalView>> {
         let now = self.clock.now_ms();
         let mut out = Vec::new();
+        let mut sieve = self.sieve(caller).await?;
         for p in rows::list(self.db.pool()).await? {
-            if self.may(caller, Action::PortalView, &self.portal_resource(&p).await?).await? {
+            let matter = sieve.matter(p.matter_id.as_deref().unwrap_or(courier_store::matters::GENERAL)).await?;
+            if sieve.may(Action::PortalView, &Resource::Portal { matter, id: p.id.clone() }) {
                 out.push(view(&p, now, &self.scanning, self.config.retention));
             }
         }
@@ -343,13 +345,16 @@ impl Courier {
 
     /// A portal as `caller` may see it.
     pub(super) async fn portal_for(&self, caller: &Caller, id: &str) -> Result<PortalView> {
-        self.authorize_portal(caller, Action::PortalView, id).await?;
-        self.portal(id).await
+        let p = rows::get(self.db.pool(), id).await?.ok_or(Error::NotFound)?;
+        self.authorize(caller, Action::PortalView, &self.portal_resource(&p).await?).await?;
+        Ok(view(&p, self.clock.now_ms(), &self.scanning, self.config.retention))
     }
 
+    /// Reads only the portal's matter, not its record (whose counts cost more than the decision).
     pub(super) async fn authorize_portal(&self, caller: &Caller, action: Action, id: &str) -> Result<()> {
-        let p = rows::get(self.db.pool(), id).await?.ok_or(Error::NotFound)?;
-        self.authorize(caller, action, &self.portal_resource(&p).await?).await
+        let matter = rows::live_matter(self.db.pool(), id).await?.ok_or(Error::NotFound)?;
+        let matter = self.matter_facts(matter.as_deref().unwrap_or(courier_store::matters::GENERAL)).await?;
+        self.authorize(caller, action, &Resource::Portal { matter, id: id.to_owned() }).await
     }
 
     pub(super) async fn portal(&self, id: &str) -> Result<PortalView> {

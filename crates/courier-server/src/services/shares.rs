@@ -20,7 +20,7 @@ use tokio::sync::OwnedSemaphorePermit;
 use zeroize::Zeroizing;
 
 use super::audit::AuditAction;
-use super::authz::Action;
+use super::authz::{Action, Resource};
 use super::portals::{IssuedLink, MAX_LABEL_CHARS, MIN_PASSCODE_CHARS};
 use super::watermark::Stamp;
 use super::{Caller, Courier};
@@ -265,11 +265,13 @@ impl Courier {
     /// The shares `caller` may see, of one matter if given.
     pub(super) async fn list_shares(&self, caller: &Caller, matter_id: Option<&str>) -> Result<Vec<ShareView>> {
         let mut out = Vec::new();
+        let mut sieve = self.sieve(caller).await?;
         for s in rows::list(self.db.pool()).await? {
             if matter_id.is_some_and(|m| m != s.matter_id) {
                 continue;
             }
-            if self.may(caller, Action::ShareView, &self.share_resource(&s).await?).await? {
+            let resource = Resource::Share { matter: sieve.matter(&s.matter_id).await?, id: s.id.clone() };
+            if sieve.may(Action::ShareView, &resource) {
                 out.push(self.share_view(&s).await?);
             }
         }

@@ -14,7 +14,7 @@ use zeroize::Zeroizing;
 
 use super::extract::{CsrfForm, Empty, Staff};
 use super::{AppState, PageQuery};
-use crate::services::Unlock;
+use crate::services::handles::PortalOverview;
 use crate::services::pages::PageRequest;
 use crate::services::portals::PortalRequest;
 use crate::{Courier, Error, Result};
@@ -207,10 +207,9 @@ pub async fn portal_page(
     staff: Staff,
 ) -> Result<Response> {
     let (me, session) = (&staff.me, &staff.session);
-    let portal = me.portal(&id).await?;
     let req = query.request()?;
-    let documents = me.portal_documents(&id, &req).await?;
-    let passcode_locked_until = me.link_locked_until(Unlock::Portal, &id).await?.map(rfc3339);
+    let PortalOverview { portal, documents, link_locked_until } = me.portal_overview(&id, &req).await?;
+    let passcode_locked_until = link_locked_until.map(rfc3339);
     let ctx = json!({ "user": session.email, "csrf_token": session.csrf_token, "portal": portal, "documents": documents.items, "role": session.role,
         "passcode_locked_until": passcode_locked_until, "pages": pager(&format!("/portals/{}", portal.id), &req, documents.next) });
     Ok(state.templates.render("portal.html", staff.lang, ctx)?.into_response())
