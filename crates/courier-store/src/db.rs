@@ -76,11 +76,11 @@ impl Db {
             .acquire_timeout(Duration::from_secs(5))
             // sqlx pings every connection when it goes back to the pool; a second ping when it
             // comes out again doubled the round trips of every query. Only a connection idle for
-            // a while (the server may have restarted meanwhile) is pinged before use.
+            // a second or more (the database may have restarted meanwhile) is pinged before use.
             .test_before_acquire(false)
             .before_acquire(|conn, meta| {
                 Box::pin(async move {
-                    if meta.idle_for > Duration::from_secs(30) {
+                    if meta.idle_for >= Duration::from_secs(1) {
                         sqlx::Connection::ping(conn).await?;
                     }
                     Ok(true)

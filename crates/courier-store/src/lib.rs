@@ -55,7 +55,7 @@ impl StoreError {
     pub fn is_unavailable(&self) -> bool {
         match self {
             Self::Db(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed) => true,
-            Self::Db(sqlx::Error::Database(d)) => d.code().is_some_and(|c| is_busy_code(&c)),
+            Self::Db(sqlx::Error::Database(d)) => d.code().is_some_and(|c| is_busy_code(&c) || is_gone_code(&c)),
             _ => false,
         }
     }
@@ -69,6 +69,13 @@ fn is_busy_code(code: &str) -> bool {
         "55P03" | "40001" | "40P01" => true,
         numeric => numeric.parse::<i64>().is_ok_and(|n| matches!(n & 0xff, 5 | 6)),
     }
+}
+
+/// PostgreSQL's connection exceptions (class 08) and a server shutting down or starting
+/// (admin_shutdown, crash_shutdown, cannot_connect_now): the database is away, not broken, and
+/// a pooled connection may learn it only on its next query (it is not pinged before every use).
+fn is_gone_code(code: &str) -> bool {
+    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03")
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;

@@ -423,8 +423,8 @@ fn a_heads_log_that_lags_is_reported() {
     assert_eq!(serde_json::from_str::<Value>(&out).unwrap()["heads_log_behind"], 0, "{out}");
 }
 
-/// The server skips re-checking a head it committed itself (issue 18): a head forged while it
-/// runs, right after its own, must still be refused by that warm server.
+/// A server that has just committed a head of its own (and so might be tempted to trust it)
+/// must still refuse a head forged right after it while it runs.
 #[tokio::test]
 async fn a_running_server_refuses_to_sign_on_a_head_forged_after_its_own() {
     let env = Env::start();
@@ -439,9 +439,9 @@ async fn a_running_server_refuses_to_sign_on_a_head_forged_after_its_own() {
     assert!(!verify(&env).0);
 }
 
-/// The other half of that decision: an event row edited beneath the server's own head is not
-/// re-read before the next append, so the append goes on, links to the hash that was signed,
-/// and `audit verify` points at the edited event.
+/// An event edited beneath the head (its content, its hash column left alone) does not stop the
+/// next append: only re-hashing the chain could tell. The append links to the hash that was
+/// signed, not to the edited content, and `audit verify` points at the edited event.
 #[tokio::test]
 async fn an_event_edited_beneath_the_servers_head_is_found_by_verify() {
     let env = Env::start();

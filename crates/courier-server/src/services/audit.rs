@@ -103,7 +103,6 @@ impl AuditedTx<'_> {
         let head = self.tip.take().ok_or_else(|| Error::Internal("an audited transaction recorded no event".into()))?;
         rows::write_head(&mut self.tx, &head).await?;
         Db::commit(self.tx).await?;
-        self.log.vouch(&head);
         if let Err(e) = self.log.append_line(&head).await {
             tracing::error!(
                 seq = head.seq,
@@ -132,9 +131,6 @@ impl std::ops::DerefMut for AuditedTx<'_> {
 pub struct AuditLog {
     signer: HeadSigner,
     heads_log: super::heads_log::HeadsLog,
-    /// The head this process committed last: found again as the database's head, it needs no
-    /// second check of its signature and event (see `checked_head`).
-    vouched: Mutex<Option<(i64, [u8; 32])>>,
     /// The newest head this installation has written to `heads.log` (by any process), read
     /// on from where the last look stopped. The database head may never fall behind it.
     logged: Mutex<LoggedTip>,
@@ -213,7 +209,6 @@ impl AuditLog {
         Self {
             signer,
             heads_log: super::heads_log::HeadsLog::new(heads_log),
-            vouched: Mutex::new(None),
             logged: Mutex::new(LoggedTip::default()),
             clock,
             addresses,
@@ -340,8 +335,7 @@ impl AuditLog {
         for h in candidates {
             let Some(hash) = hex::decode(&h.hash).ok().and_then(|b| to_hash(&b)) else { continue };
             let Ok(sig) = hex::decode(&h.sig) else { continue };
-            // A line naming the head this process committed last was signed here.
-            if self.vouched_for(h.seq, &hash) || self.signer.verify(h.seq, &hash, h.at, &sig) {
+            if self.signer.verify(h.seq, &hash, h.at, &sig) {
                 tip.seq = h.seq;
                 tip.hash = hash;
                 break;
@@ -365,27 +359,8 @@ impl AuditLog {
             .ok_or_else(|| Error::Internal("the audit head row is missing".into()))?;
         let hash = to_hash(&head.hash).ok_or_else(|| Error::Internal("audit head hash is malformed".into()))?;
         let tip = self.refuse_rollback(head.seq, &hash)?;
-        // The head this process committed last, unchanged: signed here, naming the event this
-        // process wrote, on the chain it checked then. Checking it again would cost a signature
-        // check and two queries while every other writer waits. Rows edited underneath it are
-        // not vouched for by signing on top (the new event links to the hash signed here, not
-        // to the edited row), and `audit verify` finds them.
-        if self.vouched_for(head.seq, &hash) {
-            return Ok(head);
-        }
         self.refuse_forged_head(tx, &head, &hash, tip).await?;
         Ok(head)
-    }
-
-    /// Remembers the head this process just committed (see `checked_head`).
-    fn vouch(&self, head: &HeadRecord) {
-        if let (Ok(mut vouched), Some(hash)) = (self.vouched.lock(), to_hash(&head.hash)) {
-            *vouched = Some((head.seq, hash));
-        }
-    }
-
-    fn vouched_for(&self, seq: i64, hash: &[u8; 32]) -> bool {
-        self.vouched.lock().is_ok_and(|v| *v == Some((seq, *hash)))
     }
 
     /// Inserts one event after `prev` and returns the signed head naming it. Details must
@@ -456,7 +431,8 @@ impl AuditLog {
     /// to it. A row put into the table by hand (outside the numbering, or edited) is refused,
     /// so a certificate can never vouch for it.
     pub(super) async fn chained_event(&self, db: &Db, target: &str, action: AuditAction) -> Result<AuditRecord> {
-        let missing = || Error::Conflict(format!("no audit event {action} on {target} is in the verified chain"));
+        let missing =
+            || Error::Conflict(format!("no audit event {action} on {target} is in the verified chain").into());
         let e = rows::latest_event(db.pool(), target, action.as_str()).await?.ok_or_else(missing)?;
         let head =
             rows::head(db.pool()).await?.ok_or_else(|| Error::Internal("the audit head row is missing".into()))?;
@@ -503,36 +479,45 @@ impl AuditLog {
         }
         let report = self.verify_against(db, false).await?;
         if let Some(e) = &report.error {
-            return Err(Error::Conflict(format!(
-                "the database's own chain does not verify (event {}: {}); restore a database whose chain verifies",
-                e.seq, e.reason
-            )));
+            return Err(Error::Conflict(
+                format!(
+                    "the database's own chain does not verify (event {}: {}); restore a database whose chain verifies",
+                    e.seq, e.reason
+                )
+                .into(),
+            ));
         }
         let head =
             rows::head(db.pool()).await?.ok_or_else(|| Error::Internal("the audit head row is missing".into()))?;
         let old = self.read_heads_log().await?;
         if let Some(seq) = old.conflict {
-            return Err(Error::Conflict(format!("heads.log records two different heads for event {seq}")));
+            return Err(Error::Conflict(format!("heads.log records two different heads for event {seq}").into()));
         }
         // Every logged head the database has must be the database's: a restore is a prefix.
         let mut conn = db.pool().acquire().await.map_err(courier_store::StoreError::from)?;
         for (seq, hash) in old.heads.iter().filter(|(seq, _)| **seq <= head.seq) {
             if rows::event_hash(&mut conn, *seq).await?.as_deref() != Some(hash.as_slice()) {
-                return Err(Error::Conflict(format!(
-                    "event {seq} in the database differs from the head heads.log records for it: this is not an \
+                return Err(Error::Conflict(
+                    format!(
+                        "event {seq} in the database differs from the head heads.log records for it: this is not an \
                      older copy of the same trail"
-                )));
+                    )
+                    .into(),
+                ));
             }
         }
         drop(conn);
         let logged_last = old.heads.keys().max().copied();
         let lost = logged_last.map_or(0, |last| (last - head.seq).max(0));
         if accept_lost != lost {
-            return Err(Error::Conflict(format!(
-                "restarting the log gives up {lost} events that heads.log records after the database's event {}; \
+            return Err(Error::Conflict(
+                format!(
+                    "restarting the log gives up {lost} events that heads.log records after the database's event {}; \
                  run again with --accept-lost-events {lost} if that is what the restore lost",
-                head.seq
-            )));
+                    head.seq
+                )
+                .into(),
+            ));
         }
         let replaced = self.heads_log.path().with_file_name(format!("heads.log.replaced-{}", self.clock.now_ms()));
         match std::fs::rename(self.heads_log.path(), &replaced) {
@@ -693,7 +678,7 @@ impl AuditLog {
         let mut heads = HashMap::new();
         let mut conflict: Option<i64> = None;
         for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-            let bad = || Error::BadRequest(format!("heads.log line {} is malformed or wrongly signed", n + 1));
+            let bad = || Error::BadRequest(format!("heads.log line {} is malformed or wrongly signed", n + 1).into());
             let h: HeadLineIn = serde_json::from_str(line).map_err(|_| bad())?;
             let hash = hex::decode(&h.hash).ok().and_then(|b| to_hash(&b)).ok_or_else(bad)?;
             let sig = hex::decode(&h.sig).map_err(|_| bad())?;

@@ -1,80 +1,110 @@
 //! Appends to `audit/heads.log` with a group commit: lines from transactions that commit at
 //! the same time are written together and made durable by one `fsync`, instead of one each.
-//! Under concurrent audited requests the fsyncs of one file queue behind each other in the
-//! file system, and they were what limited audited requests per second (`docs/performance.md`).
 //!
-//! Whoever gets the writer lock writes every line queued so far (its own among them) and tells
-//! each waiter the outcome; a waiter whose line went out with someone else's batch returns as
-//! soon as it gets the lock. No thread of its own: the batch is the leader's blocking task.
+//! A writer task of its own (spawned when lines wait and none runs) takes every queued line,
+//! writes and syncs them, tells each waiter, and goes on while lines keep coming. The task owns
+//! the lines, so a waiter that gives up (its request cancelled, or the wait timed out) does not
+//! leave its committed head unwritten: it is written all the same.
 
-use std::path::PathBuf;
-use std::sync::Mutex;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use tokio::sync::oneshot;
 
-/// How long a commit waits for its line to be durable before it gives up waiting (the line
-/// stays queued for the next batch; the caller logs the failure, see `AuditedTx::commit`).
+/// How long a commit waits for its line to be durable before it stops waiting (the writer task
+/// carries on; the caller logs the failure, see `AuditedTx::commit`).
 const WAIT: Duration = Duration::from_secs(30);
 
 type Outcome = std::result::Result<(), String>;
 
 pub struct HeadsLog {
     path: PathBuf,
-    /// Lines not yet taken into a batch, each with whom to tell the outcome. Bounded by the
-    /// transactions that committed and wait here, which the server's request limits bound.
-    queue: Mutex<Vec<(String, oneshot::Sender<Outcome>)>>,
-    /// Held while a batch is written: one batch at a time, in queue order.
-    writer: tokio::sync::Mutex<()>,
+    queue: Arc<Mutex<Queue>>,
+}
+
+/// Lines not yet taken by the writer, each with whom to tell. Bounded by the transactions that
+/// committed and wait here, which the server's request limits bound.
+#[derive(Default)]
+struct Queue {
+    lines: Vec<(String, oneshot::Sender<Outcome>)>,
+    /// A writer task is running and will take what is queued.
+    writing: bool,
 }
 
 impl HeadsLog {
     pub fn new(path: PathBuf) -> Self {
-        Self { path, queue: Mutex::new(Vec::new()), writer: tokio::sync::Mutex::new(()) }
+        Self { path, queue: Arc::default() }
     }
 
-    pub fn path(&self) -> &std::path::Path {
+    pub fn path(&self) -> &Path {
         &self.path
     }
 
     /// Appends `line` (with its newline) and returns once it is durable, with the lines queued
     /// beside it.
     pub async fn append(&self, line: String) -> Outcome {
-        let (done, mut outcome) = oneshot::channel();
-        self.queue.lock().map_err(|_| "heads.log queue poisoned".to_owned())?.push((line, done));
-        let written = async {
-            let _writer = self.writer.lock().await;
-            match outcome.try_recv() {
-                Ok(result) => return result,
-                // The batch that took this line was abandoned mid-write: its fate is unknown.
-                Err(oneshot::error::TryRecvError::Closed) => {
-                    return Err("the heads.log write carrying this head was abandoned".into());
-                }
-                Err(oneshot::error::TryRecvError::Empty) => {}
-            }
-            let batch = std::mem::take(&mut *self.queue.lock().map_err(|_| "heads.log queue poisoned".to_owned())?);
-            let text: String = batch.iter().map(|(line, _)| line.as_str()).collect();
-            let path = self.path.clone();
-            let result = tokio::task::spawn_blocking(move || write_durably(&path, text.as_bytes()))
-                .await
-                .map_err(|e| e.to_string())
-                .and_then(|r| r.map_err(|e| e.to_string()));
-            for (_, waiter) in batch {
-                let _ = waiter.send(result.clone());
-            }
-            outcome.try_recv().unwrap_or_else(|_| Err("the heads.log batch lost this head".into()))
+        let (done, outcome) = oneshot::channel();
+        let start_writer = {
+            let mut q = lock(&self.queue);
+            q.lines.push((line, done));
+            !std::mem::replace(&mut q.writing, true)
         };
-        tokio::time::timeout(WAIT, written)
+        if start_writer {
+            tokio::spawn(write_queued(self.path.clone(), self.queue.clone()));
+        }
+        match tokio::time::timeout(WAIT, outcome).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err("the heads.log writer stopped before writing this head".into()),
+            Err(_) => Err(format!("heads.log was not written within {} s (still queued)", WAIT.as_secs())),
+        }
+    }
+}
+
+/// The queue's lock; a panic elsewhere while it was held leaves nothing half-done in it.
+fn lock(queue: &Mutex<Queue>) -> MutexGuard<'_, Queue> {
+    queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Writes batches until the queue is empty, then marks that no writer runs.
+async fn write_queued(path: PathBuf, queue: Arc<Mutex<Queue>>) {
+    loop {
+        let batch = {
+            let mut q = lock(&queue);
+            if q.lines.is_empty() {
+                q.writing = false;
+                return;
+            }
+            std::mem::take(&mut q.lines)
+        };
+        let text: String = batch.iter().map(|(line, _)| line.as_str()).collect();
+        let path = path.clone();
+        let result = tokio::task::spawn_blocking(move || write_durably(&path, text.as_bytes()))
             .await
-            .unwrap_or_else(|_| Err(format!("heads.log was not written within {} s", WAIT.as_secs())))
+            .map_err(|e| e.to_string())
+            .and_then(|r| r.map_err(|e| e.to_string()));
+        for (_, waiter) in batch {
+            let _ = waiter.send(result.clone());
+        }
     }
 }
 
 /// Opened for each batch, not kept open: `courier audit restart-log` (maybe another process)
-/// moves the file aside, and the next batch must go to the new one.
-fn write_durably(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+/// moves the file aside, and the next batch must go to the new one. A file that does not end
+/// in a newline (a write cut short by a full disk) gets one first, so the torn line stays
+/// alone and the heads after it are read.
+fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut f = std::fs::OpenOptions::new().create(true).read(true).append(true).open(path)?;
+    let len = f.metadata()?.len();
+    if len > 0 {
+        let mut last = [0u8; 1];
+        f.seek(SeekFrom::Start(len - 1))?;
+        f.read_exact(&mut last)?;
+        if last[0] != b'\n' {
+            f.write_all(b"\n")?;
+        }
+    }
     f.write_all(bytes)?;
     f.sync_data()
 }
@@ -83,10 +113,21 @@ fn write_durably(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
 mod tests {
     use super::*;
 
+    fn seqs(path: &Path) -> Vec<i64> {
+        let text = std::fs::read_to_string(path).unwrap();
+        let mut seqs: Vec<i64> = text
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .map(|v| v["seq"].as_i64().unwrap())
+            .collect();
+        seqs.sort_unstable();
+        seqs
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_appends_all_land_each_line_whole() {
         let dir = tempfile::tempdir().unwrap();
-        let log = std::sync::Arc::new(HeadsLog::new(dir.path().join("heads.log")));
+        let log = Arc::new(HeadsLog::new(dir.path().join("heads.log")));
         let tasks: Vec<_> = (0..64)
             .map(|i| {
                 let log = log.clone();
@@ -96,13 +137,38 @@ mod tests {
         for t in tasks {
             t.await.unwrap().unwrap();
         }
-        let text = std::fs::read_to_string(log.path()).unwrap();
-        let mut seqs: Vec<i64> = text
-            .lines()
-            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["seq"].as_i64().unwrap())
-            .collect();
-        seqs.sort_unstable();
-        assert_eq!(seqs, (0..64).collect::<Vec<_>>());
+        assert_eq!(seqs(log.path()), (0..64).collect::<Vec<_>>());
+    }
+
+    /// A waiter that gives up (its request went away) still has its head written.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_cancelled_waiter_s_line_is_written_all_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = Arc::new(HeadsLog::new(dir.path().join("heads.log")));
+        for i in 0..16 {
+            let log = log.clone();
+            // Dropped at its first await: the line is queued, nobody waits for it.
+            let _ = tokio::time::timeout(Duration::ZERO, async move { log.append(format!("{{\"seq\":{i}}}\n")).await })
+                .await;
+        }
+        // No later append comes to carry them: the writer task alone must.
+        for _ in 0..200 {
+            if log.path().exists() && seqs(log.path()).len() == 16 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(seqs(log.path()), (0..16).collect::<Vec<_>>());
+    }
+
+    #[tokio::test]
+    async fn a_torn_last_line_does_not_swallow_the_next_head() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("heads.log");
+        std::fs::write(&path, "{\"seq\":1}\n{\"seq\":2,\"ha").unwrap();
+        let log = HeadsLog::new(path.clone());
+        log.append("{\"seq\":3}\n".into()).await.unwrap();
+        assert_eq!(seqs(&path), vec![1, 3]);
     }
 
     #[tokio::test]
