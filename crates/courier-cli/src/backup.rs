@@ -146,7 +146,7 @@ async fn newest(config: &Config, from: &str) -> courier_server::Result<BackupFil
         .into_iter()
         .next()
         .map(|(name, _)| name)
-        .ok_or_else(|| courier_server::Error::BadRequest(format!("no backup in {from}")))?;
+        .ok_or_else(|| courier_server::Error::BadRequest(format!("no backup in {from}").into()))?;
     Ok(BackupFile { location, name })
 }
 

@@ -10,8 +10,10 @@ pub enum Error {
     LinkNotFound,
     #[error("not found")]
     NotFound,
+    /// A request that cannot be done as asked; the reason says why (and, where a page may say
+    /// it in the reader's language, as a message of `locales/*`).
     #[error("{0}")]
-    BadRequest(String),
+    BadRequest(Reason),
     #[error("authentication required")]
     Unauthenticated,
     #[error("forbidden")]
@@ -19,7 +21,7 @@ pub enum Error {
     #[error("{0}")]
     PayloadTooLarge(Reason),
     #[error("{0}")]
-    Conflict(String),
+    Conflict(Reason),
     /// An API token without a scope the request needs.
     #[error("this API token does not allow that; it needs the scope {0}")]
     MissingScope(String),
@@ -75,6 +77,26 @@ impl std::fmt::Display for Reason {
     }
 }
 
+/// The English text, for the many places that read a reason as text (logs, CLI, tests).
+impl std::ops::Deref for Reason {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.text
+    }
+}
+
+impl PartialEq<str> for Reason {
+    fn eq(&self, other: &str) -> bool {
+        self.text == other
+    }
+}
+
+impl PartialEq<&str> for Reason {
+    fn eq(&self, other: &&str) -> bool {
+        self.text == *other
+    }
+}
+
 impl From<String> for Reason {
     fn from(text: String) -> Self {
         Self { text, said: None }
@@ -85,6 +107,21 @@ impl From<&str> for Reason {
     fn from(text: &str) -> Self {
         Self { text: text.to_owned(), said: None }
     }
+}
+
+/// A request refused as asked (400), in English and as the message `id` with its variables.
+pub fn bad_request(text: impl Into<String>, said: Said) -> Error {
+    Error::BadRequest(Reason::said(text, said))
+}
+
+/// A request that conflicts with the state of things (409), in English and as a message.
+pub fn conflict(text: impl Into<String>, said: Said) -> Error {
+    Error::Conflict(Reason::said(text, said))
+}
+
+/// `Said` with one text variable.
+pub fn said_with(id: &'static str, name: &'static str, value: impl ToString) -> Said {
+    Said::new(id).with(name, SaidArg::Text(value.to_string()))
 }
 
 /// "The file is larger than this portal accepts", with the portal's limit.
@@ -158,6 +195,7 @@ impl Error {
     pub fn said(&self) -> Option<Said> {
         match self {
             Self::PayloadTooLarge(r) | Self::UnsupportedType(r) | Self::Refused(r) => r.said.clone(),
+            Self::BadRequest(r) | Self::Conflict(r) => r.said.clone(),
             Self::ScanUnavailable => Some(Said::new("refusal-scan-unavailable")),
             Self::Busy(r) => r.said.clone().or_else(|| Some(Said::new("refusal-busy"))),
             Self::TooSlow(_) => Some(Said::new("refusal-too-slow")),
@@ -201,7 +239,7 @@ impl From<courier_store::StoreError> for Error {
 /// of its set's. Words read back from the database that do not parse are `StoreError::Corrupt`.
 impl From<courier_core::UnknownWord> for Error {
     fn from(e: courier_core::UnknownWord) -> Self {
-        Self::BadRequest(e.to_string())
+        Self::BadRequest(e.to_string().into())
     }
 }
 

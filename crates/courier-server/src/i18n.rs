@@ -92,6 +92,22 @@ impl Catalog {
         Ok(text.into_owned())
     }
 
+    /// A service's message (`Said`) in `lang`; a variable that is a list of message ids is said
+    /// word by word in `lang` and joined.
+    pub fn said(&self, lang: Language, said: &crate::error::Said) -> Result<String, String> {
+        let mut args = FluentArgs::new();
+        for (name, value) in &said.args {
+            let value = match value {
+                crate::error::SaidArg::Text(text) => text.clone(),
+                crate::error::SaidArg::Messages(ids) => {
+                    ids.iter().map(|id| self.message(lang, id, None)).collect::<Result<Vec<_>, _>>()?.join(", ")
+                }
+            };
+            args.set(*name, value);
+        }
+        self.message(lang, said.id, Some(&args))
+    }
+
     /// Whether `lang` has the message `key`.
     pub fn has(&self, lang: Language, key: &str) -> bool {
         self.bundles.get(&lang).is_some_and(|b| b.has_message(key))
@@ -228,6 +244,37 @@ mod catalog_tests {
                 }
                 catalog.message(*lang, key, Some(&args)).unwrap_or_else(|e| panic!("{e}"));
             }
+        }
+    }
+
+    /// Every message id the service layer says a refusal with (`Said::new("…")`,
+    /// `said_with("…", …)`) is in the catalogue: a typo would leave the page in English.
+    #[test]
+    fn every_said_id_is_a_message() {
+        fn walk(dir: &std::path::Path, found: &mut Vec<(String, String)>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    walk(&path, found);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    for opener in ["Said::new(\"", "said_with(\""] {
+                        for (i, _) in text.match_indices(opener) {
+                            let rest = &text[i + opener.len()..];
+                            let id = &rest[..rest.find('"').unwrap()];
+                            found.push((path.display().to_string(), id.to_owned()));
+                        }
+                    }
+                }
+            }
+        }
+        let mut found = Vec::new();
+        walk(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut found);
+        assert!(found.iter().any(|(_, id)| id == "staff-refused-passcode-short"), "{found:?}");
+        let catalog = Catalog::new();
+        let is_id = |id: &str| !id.is_empty() && id.bytes().all(|b| b.is_ascii_lowercase() || b == b'-');
+        for (file, id) in found.iter().filter(|(_, id)| is_id(id)) {
+            assert!(catalog.has(Language::En, id), "{file} says {id:?}, which no message file has");
         }
     }
 

@@ -29,16 +29,16 @@ pub async fn open(config: Config) -> Result<(Arc<Courier>, OperatorKey)> {
             "a restore into {} did not finish: delete that directory (and, with PostgreSQL, the database's tables) and \
              run `courier backup restore` again",
             config.data_dir.display()
-        )));
+        ).into()));
     }
     open_unchecked(config).await
 }
 
 /// `open` without the check for an unfinished restore (the restore itself, to finish).
 pub(crate) async fn open_unchecked(mut config: Config) -> Result<(Arc<Courier>, OperatorKey)> {
-    let scanning = Scanning::from_config(&config).map_err(Error::BadRequest)?;
+    let scanning = Scanning::from_config(&config).map_err(|e| Error::BadRequest(e.into()))?;
     let authz = Authorizer::load(config.policy_dir.as_deref(), config.policy_utc_offset_minutes)
-        .map_err(|e| Error::BadRequest(format!("policy: {e}")))?;
+        .map_err(|e| Error::BadRequest(format!("policy: {e}").into()))?;
     // `scratch`: the inspector's sealed, unlinked scratch files (on the data disk, which is
     // sized for documents).
     for dir in ["", "keys", "audit", "blobs", "scratch", "tus"] {
@@ -57,11 +57,14 @@ pub(crate) async fn open_unchecked(mut config: Config) -> Result<(Arc<Courier>, 
     let keys = MasterKeys::open(&config.master_key_path(), &in_use)?;
     let audit_path = config.audit_key_path();
     if !audit_path.exists() && courier_store::audit::has_events(db.pool()).await? {
-        return Err(Error::BadRequest(format!(
-            "the audit signing key {} is missing, but the audit trail has events: restore it from its backup \
+        return Err(Error::BadRequest(
+            format!(
+                "the audit signing key {} is missing, but the audit trail has events: restore it from its backup \
              (Courier does not make a new key, which could never verify the trail)",
-            audit_path.display()
-        )));
+                audit_path.display()
+            )
+            .into(),
+        ));
     }
     let audit_seed = load_or_create_key(&audit_path)?;
     let signer = HeadSigner::from_seed(&audit_seed)?;
@@ -76,8 +79,8 @@ pub(crate) async fn open_unchecked(mut config: Config) -> Result<(Arc<Courier>, 
     // The firm profile of the setup page, for what the configuration leaves unset.
     let profile = courier_store::firm_profile::get(db.pool()).await?;
     crate::services::branding::apply_profile(&mut config, &profile);
-    let watch = crate::services::watch::WatchSettings::load(&config).map_err(Error::BadRequest)?;
-    let branding = crate::services::branding::Branding::load(&config).map_err(Error::BadRequest)?;
+    let watch = crate::services::watch::WatchSettings::load(&config).map_err(|e| Error::BadRequest(e.into()))?;
+    let branding = crate::services::branding::Branding::load(&config).map_err(|e| Error::BadRequest(e.into()))?;
     let (courier, operator) =
         Courier::new(config, db, blobs, keys, signer, cookie_key, address_key, scanning, authz, watch, branding);
     Ok((Arc::new(courier), operator))
@@ -85,12 +88,12 @@ pub(crate) async fn open_unchecked(mut config: Config) -> Result<(Arc<Courier>, 
 
 /// The blob store the configuration names: S3, or a local directory (`blobs/` by default).
 pub fn blob_store(config: &Config) -> Result<Arc<dyn BlobStore>> {
-    let s3 = config.s3_settings().map_err(|e| Error::BadRequest(e.to_string()))?;
+    let s3 = config.s3_settings().map_err(|e| Error::BadRequest(e.to_string().into()))?;
     let blobs: Arc<dyn BlobStore> = match (s3, config.blob_store.as_deref()) {
         (Some(s3), _) => Arc::new(S3BlobStore::new(&s3)?),
         (None, None) => Arc::new(LocalBlobStore::open(&config.data_dir.join("blobs"))?),
         (None, Some(dir)) if !dir.contains("://") => Arc::new(LocalBlobStore::open(Path::new(dir))?),
-        (None, Some(other)) => return Err(Error::BadRequest(format!("blob store {other:?} is not supported"))),
+        (None, Some(other)) => return Err(Error::BadRequest(format!("blob store {other:?} is not supported").into())),
     };
     Ok(blobs)
 }
@@ -116,8 +119,9 @@ pub fn load_or_create_key(path: &Path) -> Result<SecretKey> {
             if mode & 0o077 != 0 {
                 tracing::warn!(path = %path.display(), "key file is readable by group or others; chmod 600 it");
             }
-            SecretKey::from_slice(&bytes)
-                .map_err(|_| Error::BadRequest(format!("key file {} must hold exactly 32 bytes", path.display())))
+            SecretKey::from_slice(&bytes).map_err(|_| {
+                Error::BadRequest(format!("key file {} must hold exactly 32 bytes", path.display()).into())
+            })
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             if let Some(parent) = path.parent() {

@@ -163,3 +163,41 @@ async fn an_unknown_stored_language_falls_back_to_the_browser() {
     let (_, html) = page(&c, format!("{}/account", env.base()), None).await;
     assert!(is_english(&html) && !html.contains("xx-<script>"));
 }
+
+/// A refusal the service gives (a passcode too short, a user that exists) is said in the
+/// member's language on the page that shows it, and stays English for the API and the CLI.
+#[tokio::test]
+async fn service_refusals_are_said_in_the_members_language() {
+    let env = Env::start();
+    let c = client();
+    sign_in(&env, &c, "elise@firm.example", "admin").await;
+    let base = env.base();
+    let create_portal = |c: reqwest::Client, csrf: String| async move {
+        let r = c
+            .post(format!("{base}/portals"))
+            .form(&[("label", "Succession D."), ("passcode", "abc"), ("csrf_token", csrf.as_str())])
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    };
+    assert_eq!(choose(&env, &c, "fr").await, 303);
+    let (status, html) = create_portal(c.clone(), csrf_of(&c, base).await).await;
+    assert_eq!(status, 400);
+    assert!(html.contains("doit compter au moins 6 caractères"), "not said in French: {html}");
+    assert!(!html.contains("a passcode needs at least"), "{html}");
+
+    assert_eq!(choose(&env, &c, "en").await, 303);
+    let (status, html) = create_portal(c.clone(), csrf_of(&c, base).await).await;
+    assert_eq!(status, 400);
+    assert!(html.contains("a passcode needs at least 6 characters"), "{html}");
+
+    // The CLI keeps the English text (scripts and logs read it).
+    let (ok, _, err) = env.cli(
+        &["user", "create", "--email", "elise@firm.example", "--role", "admin", "--password-stdin"],
+        Some(&format!("{PASSWORD}\n")),
+    );
+    assert!(!ok);
+    assert!(err.contains("a user with this email exists"), "{err}");
+    assert!(env.cli_json(&["portal", "list", "--json"], None).as_array().unwrap().is_empty());
+}

@@ -118,10 +118,10 @@ pub async fn decrypting(source: Source, identity: &age::x25519::Identity) -> Res
     let buffered = tokio::io::BufReader::with_capacity(64 * 1024, source).compat();
     let decryptor = age::Decryptor::new_async_buffered(buffered)
         .await
-        .map_err(|e| Error::BadRequest(format!("not a readable backup: {e}")))?;
+        .map_err(|e| Error::BadRequest(format!("not a readable backup: {e}").into()))?;
     let reader = decryptor
         .decrypt_async(std::iter::once(identity as &dyn age::Identity))
-        .map_err(|e| Error::BadRequest(format!("this identity does not open the backup: {e}")))?;
+        .map_err(|e| Error::BadRequest(format!("this identity does not open the backup: {e}").into()))?;
     Ok(Box::pin(reader.compat()))
 }
 
@@ -266,7 +266,7 @@ impl TarReader {
 fn truncated(e: io::Error) -> Error {
     match e.kind() {
         io::ErrorKind::UnexpectedEof => Error::BadRequest("the backup is truncated".into()),
-        _ => Error::BadRequest(format!("the backup cannot be read: {e}")),
+        _ => Error::BadRequest(format!("the backup cannot be read: {e}").into()),
     }
 }
 

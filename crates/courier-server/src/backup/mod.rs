@@ -59,7 +59,7 @@ impl Location {
     /// `s3://bucket/prefix` (with this installation's S3 endpoint and credentials) or a path.
     pub fn parse(config: &Config, text: &str) -> Result<Self> {
         if text.starts_with("s3://") {
-            let settings = config.s3_settings_for(text).map_err(|e| Error::BadRequest(e.to_string()))?;
+            let settings = config.s3_settings_for(text).map_err(|e| Error::BadRequest(e.to_string().into()))?;
             let files = courier_store::blob::S3Files::new(&settings)?;
             return Ok(Self::S3 { files, bucket: settings.bucket });
         }
@@ -72,7 +72,7 @@ impl Location {
             Self::Dir(dir) => {
                 let mut out = Vec::new();
                 let entries = std::fs::read_dir(dir)
-                    .map_err(|e| Error::BadRequest(format!("cannot read {}: {e}", dir.display())))?;
+                    .map_err(|e| Error::BadRequest(format!("cannot read {}: {e}", dir.display()).into()))?;
                 for entry in entries {
                     let entry = entry?;
                     out.push((entry.file_name().to_string_lossy().into_owned(), entry.metadata()?.len()));
@@ -102,7 +102,7 @@ impl Location {
             Self::S3 { files, .. } => files
                 .reader(name)
                 .await
-                .map_err(|e| Error::BadRequest(format!("cannot read {}: {e}", self.describe(name)))),
+                .map_err(|e| Error::BadRequest(format!("cannot read {}: {e}", self.describe(name)).into())),
         }
     }
 }
@@ -130,14 +130,15 @@ const MAX_MANIFEST: u64 = 512 * 1024 * 1024;
 async fn open_file(path: &Path) -> Result<archive::Source> {
     let file = tokio::fs::File::open(path)
         .await
-        .map_err(|e| Error::BadRequest(format!("cannot open {}: {e}", path.display())))?;
+        .map_err(|e| Error::BadRequest(format!("cannot open {}: {e}", path.display()).into()))?;
     Ok(Box::pin(file))
 }
 
 /// Reads the identity file given to `verify`, `restore` and `drill`.
 pub fn read_identity(path: &Path) -> Result<age::x25519::Identity> {
     let text = zeroize::Zeroizing::new(
-        std::fs::read_to_string(path).map_err(|e| Error::BadRequest(format!("cannot read {}: {e}", path.display())))?,
+        std::fs::read_to_string(path)
+            .map_err(|e| Error::BadRequest(format!("cannot read {}: {e}", path.display()).into()))?,
     );
     archive::parse_identity(&text)
 }
@@ -163,19 +164,19 @@ pub async fn check(file: &BackupFile, identity: &age::x25519::Identity, pinned_k
             tar.body(size).read_to_end(&mut text).await?;
             manifest = Some(
                 serde_json::from_slice(&text)
-                    .map_err(|e| Error::BadRequest(format!("the backup's manifest is unreadable: {e}")))?,
+                    .map_err(|e| Error::BadRequest(format!("the backup's manifest is unreadable: {e}").into()))?,
             );
         } else {
             let hash = archive::hash_body(&mut tar.body(size), size).await?;
             if seen.insert(name.clone(), (size, hash)).is_some() {
-                return Err(Error::BadRequest(format!("the backup holds {name} twice")));
+                return Err(Error::BadRequest(format!("the backup holds {name} twice").into()));
             }
         }
         tar.end_entry(size).await?;
     }
     let manifest = manifest.ok_or_else(|| Error::BadRequest("the backup has no manifest (truncated?)".into()))?;
     if manifest.format != archive::FORMAT {
-        return Err(Error::BadRequest(format!("unknown backup format {:?}", manifest.format)));
+        return Err(Error::BadRequest(format!("unknown backup format {:?}", manifest.format).into()));
     }
     if !manifest.signature_holds() {
         return Err(Error::BadRequest("the backup's manifest is not signed by the key it names".into()));
@@ -183,10 +184,13 @@ pub async fn check(file: &BackupFile, identity: &age::x25519::Identity, pinned_k
     if let Some(pinned) = pinned_key
         && !pinned.trim().eq_ignore_ascii_case(&manifest.public_key)
     {
-        return Err(Error::BadRequest(format!(
-            "the backup is signed by audit key {}, not by the one given: it is not this firm's backup",
-            manifest.public_key
-        )));
+        return Err(Error::BadRequest(
+            format!(
+                "the backup is signed by audit key {}, not by the one given: it is not this firm's backup",
+                manifest.public_key
+            )
+            .into(),
+        ));
     }
     if seen != manifest.parts {
         let differs = manifest
@@ -196,7 +200,7 @@ pub async fn check(file: &BackupFile, identity: &age::x25519::Identity, pinned_k
             .find(|k| seen.get(*k) != manifest.parts.get(*k))
             .cloned()
             .unwrap_or_default();
-        return Err(Error::BadRequest(format!("the backup's {differs} does not match its manifest")));
+        return Err(Error::BadRequest(format!("the backup's {differs} does not match its manifest").into()));
     }
     Ok(manifest)
 }
@@ -215,16 +219,19 @@ pub async fn restore(
         Journal::None => Vec::new(),
     };
     if config.data_dir.is_file() {
-        return Err(Error::BadRequest(format!("{} is a file, not a data directory", config.data_dir.display())));
+        return Err(Error::BadRequest(format!("{} is a file, not a data directory", config.data_dir.display()).into()));
     }
     refuse_non_empty(config).await?;
     let manifest = check(file, identity, pinned_key).await?;
     if manifest.schema_version > Db::latest_version() {
-        return Err(Error::BadRequest(format!(
-            "the backup comes from a newer Courier (schema {}; this one knows {}): restore it with that version",
-            manifest.schema_version,
-            Db::latest_version()
-        )));
+        return Err(Error::BadRequest(
+            format!(
+                "the backup comes from a newer Courier (schema {}; this one knows {}): restore it with that version",
+                manifest.schema_version,
+                Db::latest_version()
+            )
+            .into(),
+        ));
     }
     let created_dir = !config.data_dir.exists();
     let mut written = Written::default();
@@ -262,12 +269,12 @@ pub async fn restore(
 /// line cut short by a crash is skipped with a warning; anything else unreadable refuses.
 async fn read_journal(config: &Config, source: &str) -> Result<Vec<String>> {
     let lines: Vec<String> = if source.starts_with("s3://") {
-        let settings = config.s3_settings_for(source).map_err(|e| Error::BadRequest(e.to_string()))?;
+        let settings = config.s3_settings_for(source).map_err(|e| Error::BadRequest(e.to_string().into()))?;
         let store = courier_store::blob::S3BlobStore::new(&settings)?;
         store.journal_entries().await?.into_iter().map(|b| String::from_utf8_lossy(&b).trim().to_owned()).collect()
     } else {
         let text = std::fs::read_to_string(source)
-            .map_err(|e| Error::BadRequest(format!("cannot read the deletion journal {source}: {e}")))?;
+            .map_err(|e| Error::BadRequest(format!("cannot read the deletion journal {source}: {e}").into()))?;
         let torn = !text.is_empty() && !text.ends_with('\n');
         let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
         if torn && lines.last().is_some_and(|l| serde_json::from_str::<serde_json::Value>(l).is_err()) {
@@ -279,11 +286,11 @@ async fn read_journal(config: &Config, source: &str) -> Result<Vec<String>> {
     let mut ids = Vec::new();
     for (n, line) in lines.iter().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
         let v: serde_json::Value = serde_json::from_str(line)
-            .map_err(|_| Error::BadRequest(format!("{source} line {} is not a journal line", n + 1)))?;
+            .map_err(|_| Error::BadRequest(format!("{source} line {} is not a journal line", n + 1).into()))?;
         let id = v["document_id"]
             .as_str()
             .filter(|id| courier_store::blob::is_valid_key(id))
-            .ok_or_else(|| Error::BadRequest(format!("{source} line {} names no document", n + 1)))?;
+            .ok_or_else(|| Error::BadRequest(format!("{source} line {} names no document", n + 1).into()))?;
         ids.push(id.to_owned());
     }
     if ids.is_empty() {
@@ -294,9 +301,9 @@ async fn read_journal(config: &Config, source: &str) -> Result<Vec<String>> {
 
 async fn refuse_non_empty(config: &Config) -> Result<()> {
     let not_empty = |what: String| {
-        Err(Error::Conflict(format!(
-            "{what}: a backup is restored only into an empty installation (nothing is overwritten)"
-        )))
+        Err(Error::Conflict(
+            format!("{what}: a backup is restored only into an empty installation (nothing is overwritten)").into(),
+        ))
     };
     if let Ok(mut entries) = std::fs::read_dir(&config.data_dir)
         && entries.next().is_some()
@@ -318,7 +325,7 @@ async fn refuse_non_empty(config: &Config) -> Result<()> {
             return not_empty(format!("the database already has {} tables", tables.len()));
         }
     }
-    if config.s3_settings().map_err(|e| Error::BadRequest(e.to_string()))?.is_some() {
+    if config.s3_settings().map_err(|e| Error::BadRequest(e.to_string().into()))?.is_some() {
         let blobs = crate::startup::blob_store(config)?;
         if !blobs.list_older_than(std::time::Duration::ZERO).await?.is_empty() {
             return not_empty("the blob store already holds blobs".into());
@@ -431,17 +438,17 @@ async fn apply(
         } else if name == "audit/heads.log" {
             write_new(&config.data_dir.join("audit").join("heads.log"), body, written).await?;
         } else if name != "manifest.json" {
-            return Err(Error::BadRequest(format!("the backup holds an unknown entry {name}")));
+            return Err(Error::BadRequest(format!("the backup holds an unknown entry {name}").into()));
         }
         tokio::io::copy(body, &mut tokio::io::sink()).await?;
         let hash = hashed.finish();
         if name != "manifest.json" && manifest.parts.get(&name) != Some(&(size, hash)) {
-            return Err(Error::BadRequest(format!("the backup's {name} changed since it was checked")));
+            return Err(Error::BadRequest(format!("the backup's {name} changed since it was checked").into()));
         }
         tar.end_entry(size).await?;
     }
     if let Some(missing) = snapshot::TABLES.iter().find(|t| !tables_seen.contains(**t)) {
-        return Err(Error::BadRequest(format!("the backup has no table {missing}")));
+        return Err(Error::BadRequest(format!("the backup has no table {missing}").into()));
     }
     // Shredded again in the same transaction as the rows arrive: there is no moment, crash
     // or not, at which a document the journal names is readable in this installation.
@@ -489,7 +496,7 @@ fn key_path(config: &Config, name: &str) -> Result<PathBuf> {
     let version: u32 = name
         .strip_prefix("master.key.v")
         .and_then(|v| v.parse().ok())
-        .ok_or_else(|| Error::BadRequest(format!("the backup holds an unknown key file {name}")))?;
+        .ok_or_else(|| Error::BadRequest(format!("the backup holds an unknown key file {name}").into()))?;
     let base = config.master_key_path();
     Ok(if version == 1 { base } else { PathBuf::from(format!("{}.v{version}", base.display())) })
 }
@@ -507,7 +514,7 @@ async fn write_new(
         .create_new(true)
         .mode(0o600)
         .open(path)
-        .map_err(|e| Error::Conflict(format!("cannot create {}: {e}", path.display())))?;
+        .map_err(|e| Error::Conflict(format!("cannot create {}: {e}", path.display()).into()))?;
     written.files.push(path.to_owned());
     std::io::Write::write_all(&mut f, &bytes)?;
     f.sync_all()?;
@@ -521,7 +528,7 @@ async fn load_table(
     table: &str,
     body: &mut (dyn tokio::io::AsyncRead + Unpin + Send),
 ) -> Result<()> {
-    let bad = |what: &str| Error::BadRequest(format!("the backup's table {table}: {what}"));
+    let bad = |what: &str| Error::BadRequest(format!("the backup's table {table}: {what}").into());
     let mut reader = tokio::io::BufReader::new(body);
     let mut line = Vec::new();
     let first = next_line(&mut reader, &mut line).await?.ok_or_else(|| bad("empty"))?;
@@ -584,17 +591,14 @@ pub async fn drill(file: &BackupFile, identity: &age::x25519::Identity, pinned_k
         report.audit_events = audit.events;
         courier.close().await;
         if let Some(e) = audit.error {
-            return Err(Error::Conflict(format!(
-                "the restored audit trail does not verify at event {}: {}",
-                e.seq, e.reason
-            )));
+            return Err(Error::Conflict(
+                format!("the restored audit trail does not verify at event {}: {}", e.seq, e.reason).into(),
+            ));
         }
         if !bad.is_empty() {
-            return Err(Error::Conflict(format!(
-                "{} documents do not match their SHA-256: {}",
-                bad.len(),
-                bad.join(", ")
-            )));
+            return Err(Error::Conflict(
+                format!("{} documents do not match their SHA-256: {}", bad.len(), bad.join(", ")).into(),
+            ));
         }
         Ok(())
     }

@@ -192,7 +192,9 @@ impl Courier {
         self.authorize(caller, Action::MatterReview, &self.matter_resource(&m.id).await?).await?;
         for (what, text) in [("removed", removed), ("note", note)] {
             if text.chars().count() > MAX_NOTE_CHARS || text.chars().any(|c| c.is_control() && c != '\n') {
-                return Err(Error::BadRequest(format!("the {what} text must be at most {MAX_NOTE_CHARS} characters")));
+                return Err(Error::BadRequest(
+                    format!("the {what} text must be at most {MAX_NOTE_CHARS} characters").into(),
+                ));
             }
         }
         let now = self.clock.now_ms();

@@ -89,7 +89,7 @@ impl FromStr for Scope {
     fn from_str(s: &str) -> Result<Self> {
         Self::ALL.into_iter().find(|x| x.as_str() == s.trim()).ok_or_else(|| {
             let all: Vec<_> = Self::ALL.iter().map(|x| x.as_str()).collect();
-            Error::BadRequest(format!("unknown scope {s:?}; the scopes are {}", all.join(", ")))
+            Error::BadRequest(format!("unknown scope {s:?}; the scopes are {}", all.join(", ")).into())
         })
     }
 }

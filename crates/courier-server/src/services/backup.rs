@@ -80,7 +80,7 @@ impl Courier {
         now: i64,
     ) -> Result<(Manifest, u64)> {
         if !tokio::fs::metadata(dir).await.is_ok_and(|m| m.is_dir()) {
-            return Err(Error::BadRequest(format!("{} is not a directory (create it first)", dir.display())));
+            return Err(Error::BadRequest(format!("{} is not a directory (create it first)", dir.display()).into()));
         }
         let (partial, done) = (dir.join(format!(".{name}.partial")), dir.join(name));
         let file = tokio::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&partial).await?;

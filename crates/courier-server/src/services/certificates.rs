@@ -27,7 +27,7 @@ impl Courier {
         let d = courier_store::documents::get(self.db.pool(), id).await?.ok_or(Error::NotFound)?;
         self.authorize(caller, Action::MatterView, &self.document_resource(&d).await?).await?;
         let not_shredded =
-            || Error::Conflict(format!("document {id} is not shredded; a certificate exists only once it is"));
+            || Error::Conflict(format!("document {id} is not shredded; a certificate exists only once it is").into());
         if d.deleted_at.is_none() || d.wrapped_dek.is_some() {
             return Err(not_shredded());
         }
@@ -40,9 +40,9 @@ impl Courier {
         let (Some(reason), Some(size), Some(sha256)) =
             (details["reason"].as_str(), details["size"].as_i64(), details["sha256"].as_str())
         else {
-            return Err(Error::Conflict(format!(
-                "the shredding of {id} predates certificates (its event names no reason)"
-            )));
+            return Err(Error::Conflict(
+                format!("the shredding of {id} predates certificates (its event names no reason)").into(),
+            ));
         };
         if details["document_id"] != id {
             return Err(not_shredded());

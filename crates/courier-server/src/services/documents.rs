@@ -463,10 +463,13 @@ impl Courier {
     ) -> Result<impl Stream<Item = io::Result<Bytes>> + Send + 'static + use<>> {
         let wrapped = d.wrapped_dek.as_deref().filter(|_| d.deleted_at.is_none()).ok_or(Error::NotFound)?;
         if d.scan.held {
-            return Err(Error::Conflict(format!(
-                "this document is held ({}) and can be downloaded only after an attorney releases it",
-                d.scan.status
-            )));
+            return Err(Error::Conflict(
+                format!(
+                    "this document is held ({}) and can be downloaded only after an attorney releases it",
+                    d.scan.status
+                )
+                .into(),
+            ));
         }
         let doc_id: DocumentId = d.id.parse().map_err(|e| Error::internal("document id", e))?;
         let dek = self.keys.unwrap(wrapped, doc_id.as_uuid().as_bytes())?;
@@ -591,7 +594,9 @@ where
     loop {
         let chunk = match stream.next().await {
             Some(Ok(c)) => Some(c),
-            Some(Err(e)) => return Err(Error::BadRequest(format!("the upload was interrupted or malformed: {e}"))),
+            Some(Err(e)) => {
+                return Err(Error::BadRequest(format!("the upload was interrupted or malformed: {e}").into()));
+            }
             None => None,
         };
         if let Some(c) = &chunk {

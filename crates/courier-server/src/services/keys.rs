@@ -59,7 +59,7 @@ fn read_ring(path: &Path) -> Result<KeyRing> {
     for (version, file) in key_files(path)? {
         let bytes = Zeroizing::new(std::fs::read(&file)?);
         let key = SecretKey::from_slice(&bytes)
-            .map_err(|_| Error::BadRequest(format!("key file {} must hold exactly 32 bytes", file.display())))?;
+            .map_err(|_| Error::BadRequest(format!("key file {} must hold exactly 32 bytes", file.display()).into()))?;
         keys.push((version, key));
     }
     Ok(KeyRing::new(keys)?)
@@ -84,7 +84,7 @@ impl MasterKeys {
                 "the master key file {} is missing, but the database holds keys wrapped with it: restore it from its \
                  separate backup before starting (Courier does not make a new key over existing data)",
                 missing.join(" and ")
-            )));
+            ).into()));
         }
         Ok(Self { path: path.to_owned(), ring: RwLock::new(Arc::new(read_ring(path)?)) })
     }
@@ -257,13 +257,13 @@ impl Courier {
     pub(super) async fn retire_master_key(&self, caller: &Caller, version: u32) -> Result<()> {
         let status = self.key_status().await?;
         if version == status.current_version {
-            return Err(Error::BadRequest(format!("version {version} is the current master key; rotate first")));
+            return Err(Error::BadRequest(format!("version {version} is the current master key; rotate first").into()));
         }
         let in_use = *status.versions.get(&version).ok_or(Error::NotFound)?;
         if in_use > 0 {
-            return Err(Error::Conflict(format!(
-                "{in_use} wrapped keys still use version {version}; run `courier key rewrap` first"
-            )));
+            return Err(Error::Conflict(
+                format!("{in_use} wrapped keys still use version {version}; run `courier key rewrap` first").into(),
+            ));
         }
         let path = self.keys.version_path(version);
         // Overwrite before unlinking, so the bytes do not simply linger in a free block.

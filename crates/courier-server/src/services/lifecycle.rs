@@ -115,10 +115,13 @@ impl Courier {
         let d = docs::lock_for_shred(tx.conn(), backend, id).await?.ok_or(Error::NotFound)?;
         if let Some(hold) = holds::active_on(tx.conn(), &d.id, d.matter_id.as_deref()).await?.first() {
             let on = if hold.document_id.is_some() { "the document" } else { "its matter" };
-            return Err(Error::Conflict(format!(
-                "document {} is under legal hold {} on {on} ({}); release the hold first",
-                d.id, hold.id, hold.reason
-            )));
+            return Err(Error::Conflict(
+                format!(
+                    "document {} is under legal hold {} on {on} ({}); release the hold first",
+                    d.id, hold.id, hold.reason
+                )
+                .into(),
+            ));
         }
         let now = self.clock.now_ms();
         let reason = match reason {
@@ -323,7 +326,9 @@ impl Courier {
         if let Some(d) = &hold.document_id {
             let live = docs::get(tx.conn(), d).await?.is_some_and(|d| d.deleted_at.is_none());
             if !live {
-                return Err(Error::Conflict(format!("document {d} is already shredded; there is nothing to hold")));
+                return Err(Error::Conflict(
+                    format!("document {d} is already shredded; there is nothing to hold").into(),
+                ));
             }
         }
         holds::insert(tx.conn(), &hold).await?;
@@ -342,7 +347,7 @@ impl Courier {
         let mut tx = self.audit.begin(&self.db).await?;
         let now = self.clock.now_ms();
         if !holds::release(tx.conn(), id, &caller.actor.to_string(), now, &reason).await? {
-            return Err(Error::Conflict(format!("hold {id} is released already")));
+            return Err(Error::Conflict(format!("hold {id} is released already").into()));
         }
         let details = json!({ "hold_id": id, "matter_id": hold.matter_id, "document_id": hold.document_id,
             "reason": reason });

@@ -211,7 +211,7 @@ impl Courier {
             return Ok(m);
         }
         if !create {
-            return Err(Error::BadRequest(format!("there is no matter {name:?}")));
+            return Err(Error::BadRequest(format!("there is no matter {name:?}").into()));
         }
         let view = self.create_matter(caller, MatterRequest { name: id_or_name.into(), ..Default::default() }).await?;
         rows::get(self.db.pool(), &view.id).await?.ok_or(Error::NotFound)
@@ -266,7 +266,7 @@ impl Courier {
         let email = super::staff::normalize_email(email)?;
         let user = courier_store::users::by_email(self.db.pool(), &email)
             .await?
-            .ok_or_else(|| Error::BadRequest(format!("there is no staff account {email}")))?;
+            .ok_or_else(|| Error::BadRequest(format!("there is no staff account {email}").into()))?;
         // Nobody grants themselves a place on a matter (review finding 7): an admin who needs
         // one goes through break glass (a reason, a time limit, audited), or another admin or
         // the operator adds them.
@@ -418,7 +418,7 @@ impl Courier {
         let email = super::staff::normalize_email(email)?;
         let user = courier_store::users::by_email(self.db.pool(), &email)
             .await?
-            .ok_or_else(|| Error::BadRequest(format!("there is no staff account {email}")))?;
+            .ok_or_else(|| Error::BadRequest(format!("there is no staff account {email}").into()))?;
         let resource = self.named_resource(resource).await?;
         let ctx = RequestContext { ip, at_ms, via: "session", mfa: "totp".into() };
         Ok(self.authz.decide(&Principal::from(&user), action, &resource, &ctx))
@@ -426,7 +426,7 @@ impl Courier {
 
     /// `firm`, `matter:ID|NAME`, `document:ID`, `portal:ID` or `share:ID`.
     async fn named_resource(&self, name: &str) -> Result<Resource> {
-        let unknown = || Error::BadRequest(format!("no such resource {name:?}"));
+        let unknown = || Error::BadRequest(format!("no such resource {name:?}").into());
         match name.split_once(':') {
             None if name == "firm" => Ok(Resource::Firm),
             Some(("matter", m)) => {
@@ -445,9 +445,10 @@ impl Courier {
                 let s = courier_store::shares::get(self.db.pool(), id).await?.ok_or_else(unknown)?;
                 self.share_resource(&s).await
             }
-            _ => Err(Error::BadRequest(format!(
-                "name the resource as firm, matter:ID, document:ID, portal:ID or share:ID, not {name:?}"
-            ))),
+            _ => Err(Error::BadRequest(
+                format!("name the resource as firm, matter:ID, document:ID, portal:ID or share:ID, not {name:?}")
+                    .into(),
+            )),
         }
     }
 }

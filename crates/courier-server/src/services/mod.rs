@@ -172,7 +172,7 @@ impl Courier {
         &self,
         given: &courier_store::firm_profile::FirmProfile,
     ) -> crate::Result<courier_store::firm_profile::FirmProfile> {
-        let mut p = branding::check_profile(given).map_err(crate::Error::BadRequest)?;
+        let mut p = branding::check_profile(given).map_err(|e| crate::Error::BadRequest(e.into()))?;
         for (key, value) in p.fields_mut() {
             if self.config.explicit.contains(key) {
                 *value = None;
@@ -185,7 +185,8 @@ impl Courier {
     fn branded(&self, profile: &courier_store::firm_profile::FirmProfile) -> crate::Result<branding::Branding> {
         let mut config = self.config.clone();
         branding::apply_profile(&mut config, profile);
-        branding::Branding::from_config(&config, self.branding.get().logo.clone()).map_err(crate::Error::BadRequest)
+        branding::Branding::from_config(&config, self.branding.get().logo.clone())
+            .map_err(|e| crate::Error::BadRequest(e.into()))
     }
 
     /// Puts a saved profile in force. It was checked before it was saved; should it not apply
@@ -299,9 +300,12 @@ pub(crate) fn text_field(what: &str, raw: &str, allow_empty: bool, max_chars: us
     let hidden = |c: char| c.is_control() || courier_core::is_invisible_format_char(c);
     if (!allow_empty && v.is_empty()) || v.chars().count() > max_chars || v.chars().any(hidden) {
         let min = if allow_empty { 0 } else { 1 };
-        return Err(crate::Error::BadRequest(format!(
-            "the {what} must be {min} to {max_chars} characters, without control or invisible formatting characters"
-        )));
+        return Err(crate::Error::BadRequest(
+            format!(
+                "the {what} must be {min} to {max_chars} characters, without control or invisible formatting characters"
+            )
+            .into(),
+        ));
     }
     Ok(v.to_owned())
 }

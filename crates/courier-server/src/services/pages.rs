@@ -36,13 +36,12 @@ impl PageRequest {
 
     /// From the caller's words: `after` is a previous page's `next`, `limit` 1 to 1000.
     pub fn parse(after: Option<&str>, limit: Option<&str>) -> Result<Self> {
-        let limit =
-            match limit.map(str::trim) {
-                None | Some("") => Self::DEFAULT_LIMIT,
-                Some(l) => l.parse::<u32>().ok().filter(|l| (1..=Self::MAX_LIMIT).contains(l)).ok_or_else(|| {
-                    Error::BadRequest(format!("limit must be a number from 1 to {}", Self::MAX_LIMIT))
-                })?,
-            };
+        let limit = match limit.map(str::trim) {
+            None | Some("") => Self::DEFAULT_LIMIT,
+            Some(l) => l.parse::<u32>().ok().filter(|l| (1..=Self::MAX_LIMIT).contains(l)).ok_or_else(|| {
+                Error::BadRequest(format!("limit must be a number from 1 to {}", Self::MAX_LIMIT).into())
+            })?,
+        };
         let after = match after.map(str::trim) {
             None | Some("") => None,
             Some(cursor) => Some(parse_cursor(cursor).ok_or_else(|| {

@@ -119,7 +119,7 @@ impl Courier {
         let state: PasskeyRegistration = from_json(&state)?;
         let passkey = webauthn
             .finish_passkey_registration(credential, &state)
-            .map_err(|e| Error::BadRequest(format!("the passkey was not accepted ({e})")))?;
+            .map_err(|e| Error::BadRequest(format!("the passkey was not accepted ({e})").into()))?;
         let record = PasskeyRecord {
             id: uuid::Uuid::new_v4().to_string(),
             user_id,

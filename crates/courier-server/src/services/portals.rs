@@ -15,6 +15,7 @@ use super::authz::{Action, Resource};
 use super::scanning::Scanning;
 use super::{Caller, Courier};
 use crate::config::DlpAction;
+use crate::error::{Said, bad_request, said_with};
 use crate::{Error, Result};
 use courier_scan::FileKind;
 
@@ -202,39 +203,49 @@ impl Courier {
     pub(super) async fn create_portal(&self, caller: &Caller, req: PortalRequest) -> Result<IssuedLink> {
         let label = req.label.trim();
         if label.is_empty() || label.chars().count() > MAX_LABEL_CHARS || label.chars().any(char::is_control) {
-            return Err(Error::BadRequest(format!(
-                "the label must be 1 to {MAX_LABEL_CHARS} characters, without control characters"
-            )));
+            return Err(bad_request(
+                format!("the label must be 1 to {MAX_LABEL_CHARS} characters, without control characters"),
+                said_with("staff-refused-label", "max", MAX_LABEL_CHARS),
+            ));
         }
         let now = self.clock.now_ms();
         if req.expires_at_ms.is_some_and(|e| e <= now) {
-            return Err(Error::BadRequest("the expiry must be in the future".into()));
+            return Err(bad_request("the expiry must be in the future", Said::new("staff-refused-expiry-past")));
         }
         let max = req.max_file_size.unwrap_or(self.config.default_max_file_size);
         if max.bytes() == 0 || max.bytes() > i64::MAX as u64 {
-            return Err(Error::BadRequest("the maximum file size must be positive".into()));
+            return Err(bad_request("the maximum file size must be positive", Said::new("staff-refused-max-size")));
         }
         let passcode_hash = match req.passcode {
             Some(p) if p.chars().count() < MIN_PASSCODE_CHARS => {
-                return Err(Error::BadRequest(format!("a passcode needs at least {MIN_PASSCODE_CHARS} characters")));
+                return Err(bad_request(
+                    format!("a passcode needs at least {MIN_PASSCODE_CHARS} characters"),
+                    said_with("staff-refused-passcode-short", "min", MIN_PASSCODE_CHARS),
+                ));
             }
             Some(p) if p.len() > 1024 => {
-                return Err(Error::BadRequest("the passcode is too long".into()));
+                return Err(bad_request("the passcode is too long", Said::new("staff-refused-passcode-long")));
             }
             Some(p) => Some(self.passwords.hash(p).await?),
             None => None,
         };
         let matter = req.matter.as_deref().map(str::trim).filter(|m| !m.is_empty());
         if matter.is_some_and(|m| m.chars().count() > MAX_LABEL_CHARS || m.chars().any(char::is_control)) {
-            return Err(Error::BadRequest(format!("the matter must be 1 to {MAX_LABEL_CHARS} characters")));
+            return Err(bad_request(
+                format!("the matter must be 1 to {MAX_LABEL_CHARS} characters"),
+                said_with("staff-refused-matter-name", "max", MAX_LABEL_CHARS),
+            ));
         }
         // Portals without a matter go to the firm-wide General matter. The operator's unknown
         // matter name is opened; staff name one they can see (see `resolve_matter`).
         let name = matter.unwrap_or(courier_store::matters::GENERAL);
         let matter = self.resolve_matter(caller, name, true).await.map_err(|e| match e {
-            Error::NotFound => Error::BadRequest(format!(
-                "there is no matter {name:?} that you can use; open it under Matters first, or ask to be added to it"
-            )),
+            Error::NotFound => bad_request(
+                format!(
+                    "there is no matter {name:?} that you can use; open it under Matters first, or ask to be added to it"
+                ),
+                said_with("staff-refused-no-matter", "name", name),
+            ),
             e => e,
         })?;
         self.authorize(caller, Action::PortalCreate, &self.matter_resource(&matter.id).await?).await?;
@@ -245,7 +256,7 @@ impl Courier {
         let allowed =
             req.allowed_types.as_ref().map(|kinds| kinds.iter().map(|k| k.name()).collect::<Vec<_>>().join(","));
         if req.allowed_types.as_ref().is_some_and(Vec::is_empty) {
-            return Err(Error::BadRequest("a portal must accept at least one file type".into()));
+            return Err(bad_request("a portal must accept at least one file type", Said::new("staff-refused-no-type")));
         }
         let dlp_action = req.dlp_action.map(DlpAction::as_str);
         let owner_id = self.portal_owner(caller, req.owner.as_deref()).await?;
@@ -305,7 +316,12 @@ impl Courier {
                 let user = courier_store::users::by_email(self.db.pool(), &email)
                     .await?
                     .filter(|u| !u.disabled && !u.invited())
-                    .ok_or_else(|| Error::BadRequest(format!("there is no active staff member {email}")))?;
+                    .ok_or_else(|| {
+                        bad_request(
+                            format!("there is no active staff member {email}"),
+                            said_with("staff-refused-no-member", "email", email),
+                        )
+                    })?;
                 Ok(Some(user.id))
             }
         }

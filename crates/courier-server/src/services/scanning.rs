@@ -408,9 +408,9 @@ impl Courier {
     pub(super) async fn release_document(&self, caller: &Caller, id: &str, reason: &str) -> Result<()> {
         let reason = reason.trim();
         if reason.is_empty() || reason.chars().count() > MAX_REASON_CHARS || reason.chars().any(char::is_control) {
-            return Err(Error::BadRequest(format!(
-                "give a reason of 1 to {MAX_REASON_CHARS} characters for releasing the document"
-            )));
+            return Err(Error::BadRequest(
+                format!("give a reason of 1 to {MAX_REASON_CHARS} characters for releasing the document").into(),
+            ));
         }
         let d = rows::get(self.db.pool(), id).await?.filter(|d| d.deleted_at.is_none()).ok_or(Error::NotFound)?;
         self.authorize(caller, super::authz::Action::DocumentRelease, &self.document_resource(&d).await?).await?;

@@ -139,9 +139,9 @@ impl Courier {
             || recipient.chars().count() > MAX_LABEL_CHARS
             || recipient.chars().any(char::is_control)
         {
-            return Err(Error::BadRequest(format!(
-                "the recipient must be 1 to {MAX_LABEL_CHARS} characters, without control characters"
-            )));
+            return Err(Error::BadRequest(
+                format!("the recipient must be 1 to {MAX_LABEL_CHARS} characters, without control characters").into(),
+            ));
         }
         let now = self.clock.now_ms();
         if req.expires_at_ms.is_some_and(|e| e <= now) {
@@ -154,7 +154,7 @@ impl Courier {
         ids.sort();
         ids.dedup();
         if ids.is_empty() || ids.len() > MAX_SHARE_DOCUMENTS {
-            return Err(Error::BadRequest(format!("a share carries 1 to {MAX_SHARE_DOCUMENTS} documents")));
+            return Err(Error::BadRequest(format!("a share carries 1 to {MAX_SHARE_DOCUMENTS} documents").into()));
         }
         let mut unchanged = Vec::new();
         for id in &ids {
@@ -162,24 +162,29 @@ impl Courier {
             let d = docs::get(self.db.pool(), id)
                 .await?
                 .filter(|d| d.deleted_at.is_none() && d.matter_id.as_deref() == Some(matter.id.as_str()))
-                .ok_or_else(|| Error::BadRequest(format!("there is no document {id} in this matter")))?;
+                .ok_or_else(|| Error::BadRequest(format!("there is no document {id} in this matter").into()))?;
             self.authorize(caller, Action::DocumentShare, &self.document_resource(&d).await?).await?;
             if d.scan.held {
-                return Err(Error::Conflict(format!("{} is held ({}) and cannot be shared", d.name, d.scan.status)));
+                return Err(Error::Conflict(
+                    format!("{} is held ({}) and cannot be shared", d.name, d.scan.status).into(),
+                ));
             }
             let findings = findings_summary(&d);
             if !findings.is_empty() && !req.allow_findings {
-                return Err(Error::Conflict(format!(
-                    "{} contains personal data ({findings}); confirm that it may be shared (--allow-findings)",
-                    d.name
-                )));
+                return Err(Error::Conflict(
+                    format!(
+                        "{} contains personal data ({findings}); confirm that it may be shared (--allow-findings)",
+                        d.name
+                    )
+                    .into(),
+                ));
             }
             if Stamp::supports(&d.content_type) {
                 if d.size as u64 > self.config.watermark_max_size.bytes() {
-                    return Err(Error::BadRequest(format!(
-                        "{} is larger than can be watermarked ({})",
-                        d.name, self.config.watermark_max_size
-                    )));
+                    return Err(Error::BadRequest(
+                        format!("{} is larger than can be watermarked ({})", d.name, self.config.watermark_max_size)
+                            .into(),
+                    ));
                 }
             } else {
                 unchanged.push(d.id.clone());
@@ -187,7 +192,9 @@ impl Courier {
         }
         let passcode_hash = match req.passcode {
             Some(p) if p.chars().count() < MIN_PASSCODE_CHARS || p.len() > 1024 => {
-                return Err(Error::BadRequest(format!("a passcode needs {MIN_PASSCODE_CHARS} to 1024 characters")));
+                return Err(Error::BadRequest(
+                    format!("a passcode needs {MIN_PASSCODE_CHARS} to 1024 characters").into(),
+                ));
             }
             Some(p) => Some(self.passwords.hash(p).await?),
             None => None,

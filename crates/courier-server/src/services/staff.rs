@@ -16,6 +16,7 @@ use super::audit::{AuditAction, AuditedTx};
 use super::mfa::{SecondFactor, looks_like_recovery_code, new_recovery_codes};
 use super::sessions::Origin;
 use super::{Actor, Caller, Courier};
+use crate::error::{Said, bad_request, conflict, said_with};
 use crate::{Error, Result};
 
 pub const MIN_PASSWORD_CHARS: usize = 12;
@@ -44,7 +45,11 @@ pub fn normalize_email(raw: &str) -> Result<String> {
             .split_once('@')
             .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !domain.starts_with('.'))
         && !email.chars().any(|c| c.is_whitespace() || c.is_control());
-    if valid { Ok(email) } else { Err(Error::BadRequest("that is not a valid email address".into())) }
+    if valid {
+        Ok(email)
+    } else {
+        Err(bad_request("that is not a valid email address", Said::new("staff-refused-email")))
+    }
 }
 
 /// Length 12 to 128 characters (any Unicode, never truncated, no composition rules), not the
@@ -54,15 +59,24 @@ pub fn normalize_email(raw: &str) -> Result<String> {
 pub fn check_password_policy(password: &str, email: &str, firm: &str) -> Result<()> {
     let n = password.chars().count();
     if n < MIN_PASSWORD_CHARS {
-        return Err(Error::BadRequest(format!("the password needs at least {MIN_PASSWORD_CHARS} characters")));
+        return Err(bad_request(
+            format!("the password needs at least {MIN_PASSWORD_CHARS} characters"),
+            said_with("staff-refused-password-short", "min", MIN_PASSWORD_CHARS),
+        ));
     }
     if n > MAX_PASSWORD_CHARS {
-        return Err(Error::BadRequest(format!("the password may have at most {MAX_PASSWORD_CHARS} characters")));
+        return Err(bad_request(
+            format!("the password may have at most {MAX_PASSWORD_CHARS} characters"),
+            said_with("staff-refused-password-long", "max", MAX_PASSWORD_CHARS),
+        ));
     }
     // Short local parts ("bo") would match ordinary words; only check meaningful ones.
     let name = email.split('@').next().unwrap_or(email);
     if name.chars().count() >= 4 && password.to_lowercase().contains(name) {
-        return Err(Error::BadRequest("the password must not contain your email name".into()));
+        return Err(bad_request(
+            "the password must not contain your email name",
+            Said::new("staff-refused-password-email"),
+        ));
     }
     let firm = firm.to_lowercase();
     let mut known: Vec<&str> = vec![email, name, &firm];
@@ -77,9 +91,9 @@ pub fn check_password_policy(password: &str, email: &str, firm: &str) -> Result<
         let why = estimate.feedback().and_then(|f| f.warning()).map(|w| format!(" ({w})")).unwrap_or_default();
         let hint =
             estimate.feedback().and_then(|f| f.suggestions().first()).map(|s| format!(" {s}")).unwrap_or_default();
-        return Err(Error::BadRequest(format!(
-            "this password is too easy to guess{why}.{hint} A few unrelated words make a strong one."
-        )));
+        return Err(Error::BadRequest(
+            format!("this password is too easy to guess{why}.{hint} A few unrelated words make a strong one.").into(),
+        ));
     }
     Ok(())
 }
@@ -158,7 +172,9 @@ impl Courier {
     ) -> Result<()> {
         let now = self.clock.now_ms();
         rows::insert(tx, record, now).await.map_err(|e| match e {
-            courier_store::StoreError::Conflict => Error::Conflict("a user with this email exists".into()),
+            courier_store::StoreError::Conflict => {
+                conflict("a user with this email exists", Said::new("staff-refused-user-exists"))
+            }
             other => other.into(),
         })?;
         recovery_codes::replace(tx, &record.id, recovery, now).await?;

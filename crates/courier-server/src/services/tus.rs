@@ -295,7 +295,7 @@ impl PortalLink {
         let _busy = courier.tus_lock(&id.to_string())?;
         let row = courier.tus_row(&self.portal().id, &id.to_string()).await?;
         if row.receipt.is_some() || offset != row.received as u64 {
-            return Err(Error::Conflict(format!("the upload is at offset {}, not {offset}", row.received)));
+            return Err(Error::Conflict(format!("the upload is at offset {}, not {offset}", row.received).into()));
         }
         // The link's and address's upload caps.
         let _slot = courier.upload_slot(&self.portal().id, self.caller().ip)?;
@@ -476,7 +476,7 @@ impl Appender {
     ) -> Result<[u8; 32]> {
         let mut digest = hash.then(courier_crypto::Sha256::default);
         while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|e| Error::BadRequest(format!("the upload broke off: {e}")))?;
+            let chunk = chunk.map_err(|e| Error::BadRequest(format!("the upload broke off: {e}").into()))?;
             if self.received + chunk.len() as i64 > self.length {
                 return Err(Error::PayloadTooLarge(crate::error::Reason::said(
                     "more bytes than the Upload-Length the upload was opened with",

@@ -18,6 +18,7 @@ use super::authz::{Action, Resource};
 use super::sessions::{Origin, StaffSession};
 use super::staff::{Role, check_password_policy, normalize_email};
 use super::{Actor, Caller, Courier};
+use crate::error::{Said, bad_request, conflict};
 use crate::{Error, Result};
 
 /// A staff account as the users page and `user list` show it.
@@ -169,14 +170,19 @@ impl Courier {
         let department = super::text_field("department", department, true, super::matters::MAX_NAME_CHARS)?;
         let ttl = ttl.unwrap_or(Duration::from_secs(self.config.invitation_ttl_secs));
         if ttl.is_zero() || ttl > Duration::from_secs(30 * 24 * 3600) {
-            return Err(Error::BadRequest("an invitation may last at most 30 days".into()));
+            return Err(bad_request(
+                "an invitation may last at most 30 days",
+                Said::new("staff-refused-invitation-long"),
+            ));
         }
         let token = Token::generate()?;
         let now = self.clock.now_ms();
         let expires_at = now + ttl.as_millis() as i64;
         let mut tx = self.audit.begin(&self.db).await?;
         let user_id = match rows::by_email(tx.conn(), &email).await? {
-            Some(u) if !u.invited() => return Err(Error::Conflict("a user with this email exists".into())),
+            Some(u) if !u.invited() => {
+                return Err(conflict("a user with this email exists", Said::new("staff-refused-user-exists")));
+            }
             Some(u) => {
                 let details = json!({ "user_id": u.id, "email": u.email, "reissued": true });
                 tx.record(caller, AuditAction::UserInvite, &format!("user:{}", u.id), details).await?;
@@ -225,7 +231,10 @@ impl Courier {
         self.authorize(caller, Action::UserManage, &Resource::Firm).await?;
         let user = rows::by_id(self.db.pool(), user_id).await?.filter(|u| !u.disabled).ok_or(Error::NotFound)?;
         if user.invited() {
-            return Err(Error::Conflict("this person has not accepted their invitation; invite them again".into()));
+            return Err(conflict(
+                "this person has not accepted their invitation; invite them again",
+                Said::new("staff-refused-not-accepted"),
+            ));
         }
         let token = Token::generate()?;
         let now = self.clock.now_ms();
@@ -302,7 +311,10 @@ impl Courier {
         let after = rows::by_id(tx.conn(), user_id).await?.ok_or(Error::NotFound)?;
         let was_admin = before.role == Role::Admin && !before.disabled;
         if was_admin && rows::count_admins(tx.conn()).await? == 0 {
-            return Err(Error::Conflict("this is the last enabled administrator; make another admin first".into()));
+            return Err(conflict(
+                "this is the last enabled administrator; make another admin first",
+                Said::new("staff-refused-last-admin"),
+            ));
         }
         let ended = self.end_all_sessions(&mut tx, user_id).await?;
         // Disabling and an MFA reset are how an account is taken back: its API tokens go
@@ -367,7 +379,7 @@ impl Courier {
                 .record(&self.db, caller, AuditAction::LoginFailed, &format!("user:{}", user.id), details)
                 .await?;
             self.sign_in_failed(caller.ip, &user.email).await?;
-            return Err(Error::BadRequest("your password is not right".into()));
+            return Err(bad_request("your password is not right", Said::new("staff-refused-password-wrong")));
         }
         self.sign_in_step_passed(caller.ip, &user.email).await?;
         Ok(user)

@@ -47,7 +47,10 @@ pub struct ConfirmedForm {
 async fn confirmed(state: &AppState, staff: &Staff, password: String) -> Result<std::result::Result<(), Response>> {
     match staff.me.reauthenticate(Zeroizing::new(password)).await {
         Ok(_) => Ok(Ok(())),
-        Err(Error::BadRequest(msg)) => Ok(Err(render_account(state, staff, Some(msg), StatusCode::BAD_REQUEST).await?)),
+        Err(Error::BadRequest(msg)) => {
+            let msg = state.templates.reason(staff.lang, &msg);
+            Ok(Err(render_account(state, staff, Some(msg), StatusCode::BAD_REQUEST).await?))
+        }
         Err(e) => Err(e),
     }
 }
@@ -80,10 +83,13 @@ pub async fn set_language(
     let language = match form.language.trim() {
         "" => None,
         other => Some(other.parse::<courier_core::Language>().map_err(|_| {
-            Error::BadRequest(format!(
-                "unknown language {other:?}; choose one of: {}",
-                courier_core::Language::ALL.iter().map(|l| l.as_str()).collect::<Vec<_>>().join(", ")
-            ))
+            Error::BadRequest(
+                format!(
+                    "unknown language {other:?}; choose one of: {}",
+                    courier_core::Language::ALL.iter().map(|l| l.as_str()).collect::<Vec<_>>().join(", ")
+                )
+                .into(),
+            )
         })?),
     };
     staff.me.set_my_language(language).await?;
@@ -113,7 +119,10 @@ pub async fn change_password(
             set_cookie(&mut resp, courier, &session_cookie_name(courier), fresh.expose(), None);
             Ok(resp)
         }
-        Err(Error::BadRequest(msg)) => render_account(&state, &staff, Some(msg), StatusCode::BAD_REQUEST).await,
+        Err(Error::BadRequest(msg)) => {
+            let msg = state.templates.reason(staff.lang, &msg);
+            render_account(&state, &staff, Some(msg), StatusCode::BAD_REQUEST).await
+        }
         Err(e) => Err(e),
     }
 }
@@ -162,7 +171,10 @@ pub async fn create_token(
                 "api_token": token });
             Ok((StatusCode::CREATED, state.templates.render("api_token.html", staff.lang, ctx)?).into_response())
         }
-        Err(Error::BadRequest(msg)) => render_account(&state, &staff, Some(msg), StatusCode::BAD_REQUEST).await,
+        Err(Error::BadRequest(msg)) => {
+            let msg = state.templates.reason(staff.lang, &msg);
+            render_account(&state, &staff, Some(msg), StatusCode::BAD_REQUEST).await
+        }
         Err(e) => Err(e),
     }
 }

@@ -316,7 +316,7 @@ pub async fn setup(
                 "qr_svg": qr_svg(&enrolment.otpauth_uri)?, "codes": enrolment.recovery_codes });
             Ok(state.templates.render("setup_done.html", lang, ctx)?.into_response())
         }
-        Err(Error::BadRequest(msg)) => retry(msg),
+        Err(Error::BadRequest(msg)) => retry(state.templates.reason(lang, &msg)),
         Err(e) => Err(e),
     }
 }
@@ -360,7 +360,7 @@ pub async fn accept_invitation(
             set_cookie(&mut resp, courier, &session_cookie_name(courier), session.expose(), None);
             Ok(resp)
         }
-        Err(Error::BadRequest(msg)) => retry(msg),
+        Err(Error::BadRequest(msg)) => retry(state.templates.reason(lang, &msg)),
         Err(e) => Err(e),
     }
 }

@@ -7,11 +7,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use courier_core::Language;
-use fluent_bundle::FluentArgs;
 use serde_json::json;
 
 use crate::Error;
-use crate::error::{Said, SaidArg};
+use crate::error::Said;
 use crate::i18n::Catalog;
 use crate::web::AppState;
 
@@ -172,18 +171,7 @@ impl StaffHint {
 /// The message and the page title (message `title`) in `lang`; `None` (English stays) if a
 /// message is missing.
 fn say(catalog: &Catalog, lang: Language, said: &Said, title: &str) -> Option<(String, String)> {
-    let mut args = FluentArgs::new();
-    for (name, value) in &said.args {
-        let value = match value {
-            SaidArg::Text(text) => text.clone(),
-            SaidArg::Messages(ids) => {
-                let words: Result<Vec<String>, String> = ids.iter().map(|id| catalog.message(lang, id, None)).collect();
-                words.ok()?.join(", ")
-            }
-        };
-        args.set(*name, value);
-    }
-    let said = catalog.message(lang, said.id, Some(&args)).and_then(|m| {
+    let said = catalog.said(lang, said).and_then(|m| {
         let title = catalog.message(lang, title, None)?;
         Ok((m, title))
     });

@@ -113,7 +113,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for CsrfForm<T> {
         check_csrf(&state.courier, &staff.session.csrf_token, &given.csrf_token, &headers)
             .map_err(IntoResponse::into_response)?;
         let form = serde_urlencoded::from_bytes(&body)
-            .map_err(|e| Error::BadRequest(format!("the form is malformed: {e}")).into_response())?;
+            .map_err(|e| Error::BadRequest(format!("the form is malformed: {e}").into()).into_response())?;
         Ok(Self { staff, form })
     }
 }

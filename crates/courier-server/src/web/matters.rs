@@ -51,7 +51,7 @@ pub async fn create_matter(
 ) -> Result<Response> {
     let retention = match field(&form, "retention").trim() {
         "" => Ok(None),
-        r => r.parse::<courier_core::DurationSpec>().map(Some).map_err(|e| Error::BadRequest(e.to_string())),
+        r => r.parse::<courier_core::DurationSpec>().map(Some).map_err(|e| Error::BadRequest(e.to_string().into())),
     };
     let created = match retention {
         Ok(retention) => {
@@ -68,6 +68,7 @@ pub async fn create_matter(
     match created {
         Ok(m) => Ok(see_other(&format!("/matters/{}", m.id))),
         Err(Error::BadRequest(msg) | Error::Conflict(msg)) => {
+            let msg = state.templates.reason(staff.lang, &msg);
             render_matters(&state, &staff, Some(msg), StatusCode::BAD_REQUEST).await
         }
         Err(e) => Err(e),
@@ -147,7 +148,7 @@ pub async fn matter_action(
             "" => me.set_matter_retention(&id, None).await,
             r => match r.parse::<courier_core::DurationSpec>() {
                 Ok(d) => me.set_matter_retention(&id, Some(d)).await,
-                Err(e) => Err(Error::BadRequest(e.to_string())),
+                Err(e) => Err(Error::BadRequest(e.to_string().into())),
             },
         },
         _ => return Err(Error::NotFound),
@@ -155,6 +156,7 @@ pub async fn matter_action(
     match done {
         Ok(()) => Ok(see_other(&format!("/matters/{id}"))),
         Err(Error::BadRequest(msg) | Error::Conflict(msg)) => {
+            let msg = state.templates.reason(staff.lang, &msg);
             render_matter(&state, &staff, &id, &PageRequest::default(), Some(msg), StatusCode::BAD_REQUEST).await
         }
         Err(e) => Err(e),
@@ -215,6 +217,7 @@ pub async fn create_share(
             Ok((StatusCode::CREATED, state.templates.render("share_link.html", staff.lang, ctx)?).into_response())
         }
         Err(Error::BadRequest(msg) | Error::Conflict(msg)) => {
+            let msg = state.templates.reason(staff.lang, &msg);
             render_matter(&state, &staff, &id, &PageRequest::default(), Some(msg), StatusCode::BAD_REQUEST).await
         }
         Err(e) => Err(e),

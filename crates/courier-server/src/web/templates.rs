@@ -155,6 +155,18 @@ impl Templates {
         )
     }
 
+    /// Why a request was refused, in `lang` where the service said it as a message, else in
+    /// English (its text as the API and the CLI give it).
+    pub fn reason(&self, lang: Language, reason: &crate::error::Reason) -> String {
+        match &reason.said {
+            Some(said) if lang != Language::En => self.catalog.said(lang, said).unwrap_or_else(|e| {
+                tracing::error!(error = %e, "a refusal has no message in the page's language");
+                reason.text.clone()
+            }),
+            _ => reason.text.clone(),
+        }
+    }
+
     /// A session's one-time notice in `lang`. Notices are stored as a code with its number
     /// (`sessions_ended:2`); text stored by an older version is shown as it is.
     pub fn notice(&self, lang: Language, stored: &str) -> String {

@@ -58,11 +58,11 @@ fn number(headers: &HeaderMap, name: &str) -> Result<u64> {
     let raw = headers
         .get(name)
         .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| Error::BadRequest(format!("{name} is missing")))?;
+        .ok_or_else(|| Error::BadRequest(format!("{name} is missing").into()))?;
     if raw.is_empty() || raw.len() > 19 || !raw.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(Error::BadRequest(format!("{name} must be a whole number of bytes")));
+        return Err(Error::BadRequest(format!("{name} must be a whole number of bytes").into()));
     }
-    raw.parse().map_err(|_| Error::BadRequest(format!("{name} must be a whole number of bytes")))
+    raw.parse().map_err(|_| Error::BadRequest(format!("{name} must be a whole number of bytes").into()))
 }
 
 /// The `filename` of `Upload-Metadata` (`key base64,key base64`).
@@ -70,7 +70,7 @@ fn file_name(headers: &HeaderMap) -> Result<String> {
     let bad = || Error::BadRequest("Upload-Metadata must carry the file name: filename <base64>".into());
     let raw = headers.get("upload-metadata").and_then(|v| v.to_str().ok()).ok_or_else(bad)?;
     if raw.len() > MAX_METADATA {
-        return Err(Error::BadRequest(format!("Upload-Metadata is longer than {MAX_METADATA} bytes")));
+        return Err(Error::BadRequest(format!("Upload-Metadata is longer than {MAX_METADATA} bytes").into()));
     }
     for pair in raw.split(',') {
         let mut kv = pair.trim().splitn(2, ' ');
@@ -247,9 +247,8 @@ pub async fn receipt(
             "the file is still being checked; ask again in a moment",
             crate::error::Said::new("refusal-still-checking"),
         ))),
-        None => Err(Error::Conflict(format!(
-            "the upload is not finished: {} of {} bytes received",
-            current.offset, current.length
-        ))),
+        None => Err(Error::Conflict(
+            format!("the upload is not finished: {} of {} bytes received", current.offset, current.length).into(),
+        )),
     }
 }

@@ -196,7 +196,7 @@ fn explain(violation: &Mutex<Option<Violation>>, e: &multer::Error) -> Error {
         Some(Violation::TooSlow) => {
             Error::TooSlow("the upload arrived too slowly and was stopped; please try again".into())
         }
-        None => Error::BadRequest(format!("the upload is malformed: {e}")),
+        None => Error::BadRequest(format!("the upload is malformed: {e}").into()),
     }
 }
 

@@ -49,6 +49,7 @@ pub async fn invite(State(state): State<AppState>, CsrfForm { staff, form }: Csr
             Ok((StatusCode::CREATED, state.templates.render("invitation_link.html", staff.lang, ctx)?).into_response())
         }
         Err(Error::BadRequest(msg) | Error::Conflict(msg)) => {
+            let msg = state.templates.reason(staff.lang, &msg);
             render_users(&state, &staff, Some(msg), StatusCode::BAD_REQUEST).await
         }
         Err(e) => Err(e),
@@ -95,6 +96,7 @@ pub async fn user_action(
         }
         Ok(()) => Ok(see_other("/users")),
         Err(Error::Conflict(msg) | Error::BadRequest(msg)) => {
+            let msg = state.templates.reason(staff.lang, &msg);
             render_users(&state, &staff, Some(msg), StatusCode::CONFLICT).await
         }
         Err(e) => Err(e),

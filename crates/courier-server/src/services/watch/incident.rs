@@ -38,10 +38,9 @@ impl Courier {
         output: &Path,
     ) -> Result<IncidentBundle> {
         let refuse = |e: std::io::Error| {
-            Error::BadRequest(format!(
-                "cannot create {} ({e}); an existing file is never overwritten",
-                output.display()
-            ))
+            Error::BadRequest(
+                format!("cannot create {} ({e}); an existing file is never overwritten", output.display()).into(),
+            )
         };
         if std::fs::symlink_metadata(output).is_ok() {
             return Err(refuse(std::io::ErrorKind::AlreadyExists.into()));

@@ -85,7 +85,7 @@ impl Courier {
         let l = Lockdown { active: on, reason: reason.clone(), changed_by: by.clone(), changed_at: now };
         if !rows::set_lockdown(&mut tx, &l).await? {
             let state = if on { "on" } else { "off" };
-            return Err(Error::Conflict(format!("lockdown is already {state}")));
+            return Err(Error::Conflict(format!("lockdown is already {state}").into()));
         }
         let (action, details, summary) = if on {
             let ended = courier_store::sessions::delete_all(&mut tx).await?;
