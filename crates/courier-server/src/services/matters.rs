@@ -16,6 +16,7 @@ use super::api_tokens::Scope;
 use super::audit::AuditAction;
 use super::authz::{Action, Decision, MatterFacts, Principal, RequestContext, Resource};
 use super::{Actor, Caller, Courier, Via, text_field};
+use crate::error::{Said, bad_request, conflict, said_with};
 use crate::{Error, Result};
 
 pub(crate) const MAX_NAME_CHARS: usize = 200;
@@ -211,7 +212,10 @@ impl Courier {
             return Ok(m);
         }
         if !create {
-            return Err(Error::BadRequest(format!("there is no matter {name:?}").into()));
+            return Err(bad_request(
+                format!("there is no matter {name:?}"),
+                said_with("staff-refused-unknown-matter", "name", name),
+            ));
         }
         let view = self.create_matter(caller, MatterRequest { name: id_or_name.into(), ..Default::default() }).await?;
         rows::get(self.db.pool(), &view.id).await?.ok_or(Error::NotFound)
@@ -237,7 +241,9 @@ impl Courier {
         };
         let mut tx = self.audit.begin(&self.db).await?;
         rows::insert(&mut tx, &record).await.map_err(|e| match e {
-            courier_store::StoreError::Conflict => Error::Conflict("a matter with that name exists".into()),
+            courier_store::StoreError::Conflict => {
+                conflict("a matter with that name exists", Said::new("staff-refused-matter-exists"))
+            }
             e => e.into(),
         })?;
         if let Actor::Staff(user_id) = &caller.actor {
@@ -264,17 +270,20 @@ impl Courier {
         self.authorize(caller, Action::MatterManageMembers, &self.matter_resource(&m.id).await?).await?;
         let role: MemberRole = role.parse()?;
         let email = super::staff::normalize_email(email)?;
-        let user = courier_store::users::by_email(self.db.pool(), &email)
-            .await?
-            .ok_or_else(|| Error::BadRequest(format!("there is no staff account {email}").into()))?;
+        let user = courier_store::users::by_email(self.db.pool(), &email).await?.ok_or_else(|| {
+            bad_request(
+                format!("there is no staff account {email}"),
+                said_with("staff-refused-no-account", "email", email),
+            )
+        })?;
         // Nobody grants themselves a place on a matter (review finding 7): an admin who needs
         // one goes through break glass (a reason, a time limit, audited), or another admin or
         // the operator adds them.
         if matches!(&caller.actor, Actor::Staff(me) if *me == user.id) {
-            return Err(Error::Conflict(
+            return Err(conflict(
                 "you cannot change your own membership of a matter; use break glass (with a reason) or ask another \
-                 administrator"
-                    .into(),
+                 administrator",
+                Said::new("staff-refused-own-membership"),
             ));
         }
         self.refuse_outsider_membership_change(caller, &m).await?;
@@ -298,10 +307,10 @@ impl Courier {
         if members.iter().any(|member| member.user_id == *me && member.role == MemberRole::Attorney) {
             return Ok(());
         }
-        Err(Error::Conflict(
+        Err(conflict(
             "only attorneys of a restricted matter change who is on it; use break glass (with a reason) to read it, \
-             or ask one of its attorneys or the operator"
-                .into(),
+             or ask one of its attorneys or the operator",
+            Said::new("staff-refused-restricted-members"),
         ))
     }
 
@@ -331,7 +340,10 @@ impl Courier {
         self.authorize(caller, Action::MatterArchive, &self.matter_resource(&m.id).await?).await?;
         let mut tx = self.audit.begin(&self.db).await?;
         if !rows::set_archived(&mut tx, &m.id, archived.then(now_ms)).await? {
-            return Err(Error::BadRequest("the General matter cannot be archived".into()));
+            return Err(bad_request(
+                "the General matter cannot be archived",
+                Said::new("staff-refused-archive-general"),
+            ));
         }
         let action = if archived { AuditAction::MatterArchive } else { AuditAction::MatterUnarchive };
         tx.record(caller, action, &format!("matter:{}", m.id), json!({"matter_id": m.id})).await?;
@@ -349,7 +361,7 @@ impl Courier {
         let m = self.resolve_matter(caller, matter, false).await?;
         let reason = text_field("reason", reason, false, MAX_NAME_CHARS)?;
         if for_ms <= 0 || for_ms > MAX_BREAK_GLASS_MS {
-            return Err(Error::BadRequest("break glass lasts at most 24 hours".into()));
+            return Err(bad_request("break glass lasts at most 24 hours", Said::new("staff-refused-break-glass-long")));
         }
         let now = self.clock.now_ms();
         let id = uuid::Uuid::new_v4().to_string();
@@ -416,9 +428,12 @@ impl Courier {
         at_ms: i64,
     ) -> Result<Decision> {
         let email = super::staff::normalize_email(email)?;
-        let user = courier_store::users::by_email(self.db.pool(), &email)
-            .await?
-            .ok_or_else(|| Error::BadRequest(format!("there is no staff account {email}").into()))?;
+        let user = courier_store::users::by_email(self.db.pool(), &email).await?.ok_or_else(|| {
+            bad_request(
+                format!("there is no staff account {email}"),
+                said_with("staff-refused-no-account", "email", email),
+            )
+        })?;
         let resource = self.named_resource(resource).await?;
         let ctx = RequestContext { ip, at_ms, via: "session", mfa: "totp".into() };
         Ok(self.authz.decide(&Principal::from(&user), action, &resource, &ctx))

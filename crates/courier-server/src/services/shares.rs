@@ -24,6 +24,7 @@ use super::authz::{Action, Resource};
 use super::portals::{IssuedLink, MAX_LABEL_CHARS, MIN_PASSCODE_CHARS};
 use super::watermark::Stamp;
 use super::{Caller, Courier};
+use crate::error::{Said, bad_request, conflict, said_with};
 use crate::{Error, Result};
 
 /// Most documents in one share.
@@ -139,22 +140,29 @@ impl Courier {
             || recipient.chars().count() > MAX_LABEL_CHARS
             || recipient.chars().any(char::is_control)
         {
-            return Err(Error::BadRequest(
-                format!("the recipient must be 1 to {MAX_LABEL_CHARS} characters, without control characters").into(),
+            return Err(bad_request(
+                format!("the recipient must be 1 to {MAX_LABEL_CHARS} characters, without control characters"),
+                said_with("staff-refused-recipient", "max", MAX_LABEL_CHARS),
             ));
         }
         let now = self.clock.now_ms();
         if req.expires_at_ms.is_some_and(|e| e <= now) {
-            return Err(Error::BadRequest("the expiry must be in the future".into()));
+            return Err(bad_request("the expiry must be in the future", Said::new("staff-refused-expiry-past")));
         }
         if req.max_downloads.is_some_and(|n| n < 1) {
-            return Err(Error::BadRequest("the download limit must be at least 1".into()));
+            return Err(bad_request(
+                "the download limit must be at least 1",
+                Said::new("staff-refused-download-limit"),
+            ));
         }
         let mut ids: Vec<String> = req.documents.iter().map(|d| d.trim().to_owned()).collect();
         ids.sort();
         ids.dedup();
         if ids.is_empty() || ids.len() > MAX_SHARE_DOCUMENTS {
-            return Err(Error::BadRequest(format!("a share carries 1 to {MAX_SHARE_DOCUMENTS} documents").into()));
+            return Err(bad_request(
+                format!("a share carries 1 to {MAX_SHARE_DOCUMENTS} documents"),
+                said_with("staff-refused-share-size", "max", MAX_SHARE_DOCUMENTS),
+            ));
         }
         let mut unchanged = Vec::new();
         for id in &ids {
@@ -192,8 +200,9 @@ impl Courier {
         }
         let passcode_hash = match req.passcode {
             Some(p) if p.chars().count() < MIN_PASSCODE_CHARS || p.len() > 1024 => {
-                return Err(Error::BadRequest(
-                    format!("a passcode needs {MIN_PASSCODE_CHARS} to 1024 characters").into(),
+                return Err(bad_request(
+                    format!("a passcode needs {MIN_PASSCODE_CHARS} to 1024 characters"),
+                    said_with("staff-refused-share-passcode", "min", MIN_PASSCODE_CHARS),
                 ));
             }
             Some(p) => Some(self.passwords.hash(p).await?),
@@ -311,7 +320,7 @@ impl Courier {
         self.authorize(caller, Action::ShareRevoke, &self.share_resource(&s).await?).await?;
         let mut tx = self.audit.begin(&self.db).await?;
         if !rows::revoke(&mut tx, id, self.clock.now_ms()).await? {
-            return Err(Error::Conflict("this share is revoked already".into()));
+            return Err(conflict("this share is revoked already", Said::new("staff-refused-share-revoked")));
         }
         tx.record(caller, AuditAction::ShareRevoke, &format!("share:{id}"), json!({"share_id": id})).await?;
         tx.commit().await?;
