@@ -15,6 +15,7 @@ use serde_json::json;
 use super::audit::AuditAction;
 use super::authz::Action;
 use super::{Actor, Caller, Courier, Via};
+use crate::error::{Said, bad_request, conflict};
 use crate::{Error, Result};
 
 /// How stale a token's `last_used_at` may be before a request refreshes it.
@@ -173,11 +174,11 @@ impl Courier {
         let mut scopes: Vec<Scope> = Scope::ALL.into_iter().filter(|s| scopes.contains(s)).collect();
         scopes.dedup();
         if scopes.is_empty() {
-            return Err(Error::BadRequest("a token needs at least one scope".into()));
+            return Err(bad_request("a token needs at least one scope", Said::new("staff-refused-token-scope")));
         }
         let ttl = ttl.unwrap_or(DEFAULT_TTL);
         if ttl.is_zero() || ttl > MAX_TTL {
-            return Err(Error::BadRequest("a token may last at most a year".into()));
+            return Err(bad_request("a token may last at most a year", Said::new("staff-refused-token-long")));
         }
         let user = users::by_id(self.db.pool(), user_id).await?.filter(|u| !u.disabled).ok_or(Error::NotFound)?;
         let secret = Token::generate()?;
@@ -239,7 +240,7 @@ impl Courier {
         }
         let mut tx = self.audit.begin(&self.db).await?;
         if !rows::revoke(&mut tx, id, self.clock.now_ms()).await? {
-            return Err(Error::Conflict("this token is revoked already".into()));
+            return Err(conflict("this token is revoked already", Said::new("staff-refused-token-revoked")));
         }
         let details = json!({ "token_id": id, "user_id": token.user_id, "name": token.name });
         tx.record(caller, AuditAction::ApiTokenRevoke, &format!("api_token:{id}"), details).await?;

@@ -15,6 +15,7 @@ use super::audit::{AuditAction, AuditedTx};
 use super::authz::{Action, Resource};
 use super::documents::DocumentView;
 use super::{Caller, Courier};
+use crate::error::{Said, bad_request, conflict, said_with};
 use crate::{Error, Result};
 
 /// Longest reason for a hold or its release, and longest DMS reference.
@@ -115,12 +116,12 @@ impl Courier {
         let d = docs::lock_for_shred(tx.conn(), backend, id).await?.ok_or(Error::NotFound)?;
         if let Some(hold) = holds::active_on(tx.conn(), &d.id, d.matter_id.as_deref()).await?.first() {
             let on = if hold.document_id.is_some() { "the document" } else { "its matter" };
-            return Err(Error::Conflict(
+            return Err(conflict(
                 format!(
                     "document {} is under legal hold {} on {on} ({}); release the hold first",
                     d.id, hold.id, hold.reason
-                )
-                .into(),
+                ),
+                said_with("staff-refused-under-hold", "reason", &hold.reason),
             ));
         }
         let now = self.clock.now_ms();
@@ -326,8 +327,9 @@ impl Courier {
         if let Some(d) = &hold.document_id {
             let live = docs::get(tx.conn(), d).await?.is_some_and(|d| d.deleted_at.is_none());
             if !live {
-                return Err(Error::Conflict(
-                    format!("document {d} is already shredded; there is nothing to hold").into(),
+                return Err(conflict(
+                    format!("document {d} is already shredded; there is nothing to hold"),
+                    Said::new("staff-refused-hold-shredded"),
                 ));
             }
         }
@@ -347,7 +349,7 @@ impl Courier {
         let mut tx = self.audit.begin(&self.db).await?;
         let now = self.clock.now_ms();
         if !holds::release(tx.conn(), id, &caller.actor.to_string(), now, &reason).await? {
-            return Err(Error::Conflict(format!("hold {id} is released already").into()));
+            return Err(conflict(format!("hold {id} is released already"), Said::new("staff-refused-hold-released")));
         }
         let details = json!({ "hold_id": id, "matter_id": hold.matter_id, "document_id": hold.document_id,
             "reason": reason });
@@ -399,7 +401,7 @@ impl Courier {
         reference: Option<&str>,
     ) -> Result<Vec<DocumentView>> {
         if ids.is_empty() {
-            return Err(Error::BadRequest("name at least one document".into()));
+            return Err(bad_request("name at least one document", Said::new("staff-refused-no-document")));
         }
         let reference = short_text("DMS reference", reference.unwrap_or(""), MAX_REFERENCE_CHARS, false)?;
         for id in ids {

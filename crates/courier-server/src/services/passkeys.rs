@@ -20,6 +20,7 @@ use super::audit::{AuditAction, AuditedTx};
 use super::mfa::SecondFactor;
 use super::sessions::{Origin, StaffSession};
 use super::{Actor, Caller, Courier};
+use crate::error::{Said, bad_request, conflict};
 use crate::{Config, Error, Result};
 
 /// Longest passkey name.
@@ -115,7 +116,7 @@ impl Courier {
         let (user_id, state) = rows::take_ceremony(&mut tx, &me.id_hash, "register", self.clock.now_ms())
             .await?
             .filter(|(u, _)| *u == me.user_id)
-            .ok_or_else(|| Error::BadRequest("start the registration again".into()))?;
+            .ok_or_else(|| bad_request("start the registration again", Said::new("staff-refused-passkey-restart")))?;
         let state: PasskeyRegistration = from_json(&state)?;
         let passkey = webauthn
             .finish_passkey_registration(credential, &state)
@@ -130,7 +131,9 @@ impl Courier {
             last_used_at: None,
         };
         rows::insert(&mut tx, &record).await.map_err(|e| match e {
-            courier_store::StoreError::Conflict => Error::Conflict("this passkey is registered already".into()),
+            courier_store::StoreError::Conflict => {
+                conflict("this passkey is registered already", Said::new("staff-refused-passkey-exists"))
+            }
             other => other.into(),
         })?;
         let details = json!({ "passkey_id": record.id, "name": record.name });
@@ -164,7 +167,10 @@ impl Courier {
             .map(|p| from_json(&p.passkey))
             .collect::<Result<_>>()?;
         if passkeys.is_empty() {
-            return Err(Error::BadRequest("no passkey is registered for this account".into()));
+            return Err(bad_request(
+                "no passkey is registered for this account",
+                Said::new("staff-refused-no-passkey"),
+            ));
         }
         let (challenge, state) =
             webauthn.start_passkey_authentication(&passkeys).map_err(|e| Error::internal("webauthn", e))?;
