@@ -85,18 +85,6 @@ impl std::ops::Deref for Reason {
     }
 }
 
-impl PartialEq<str> for Reason {
-    fn eq(&self, other: &str) -> bool {
-        self.text == other
-    }
-}
-
-impl PartialEq<&str> for Reason {
-    fn eq(&self, other: &&str) -> bool {
-        self.text == *other
-    }
-}
-
 impl From<String> for Reason {
     fn from(text: String) -> Self {
         Self { text, said: None }

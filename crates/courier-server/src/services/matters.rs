@@ -180,8 +180,13 @@ impl Courier {
     }
 
     pub(super) async fn portal_resource(&self, p: &PortalRecord) -> Result<Resource> {
-        let matter = self.matter_facts(p.matter_id.as_deref().unwrap_or(rows::GENERAL)).await?;
-        Ok(Resource::Portal { matter, id: p.id.clone() })
+        self.portal_resource_in(&p.id, p.matter_id.as_deref()).await
+    }
+
+    /// Portal `id` in its matter (`None`: the General matter), for a decision.
+    pub(super) async fn portal_resource_in(&self, id: &str, matter_id: Option<&str>) -> Result<Resource> {
+        let matter = self.matter_facts(matter_id.unwrap_or(rows::GENERAL)).await?;
+        Ok(Resource::Portal { matter, id: id.to_owned() })
     }
 
     pub(super) async fn share_resource(&self, s: &ShareRecord) -> Result<Resource> {

@@ -369,8 +369,7 @@ impl Courier {
     /// Reads only the portal's matter, not its record (whose counts cost more than the decision).
     pub(super) async fn authorize_portal(&self, caller: &Caller, action: Action, id: &str) -> Result<()> {
         let matter = rows::live_matter(self.db.pool(), id).await?.ok_or(Error::NotFound)?;
-        let matter = self.matter_facts(matter.as_deref().unwrap_or(courier_store::matters::GENERAL)).await?;
-        self.authorize(caller, action, &Resource::Portal { matter, id: id.to_owned() }).await
+        self.authorize(caller, action, &self.portal_resource_in(id, matter.as_deref()).await?).await
     }
 
     pub(super) async fn portal(&self, id: &str) -> Result<PortalView> {
