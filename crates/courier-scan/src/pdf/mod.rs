@@ -2,10 +2,10 @@
 //!
 //! The cross-reference is read from the end of the file, then only the objects the text needs
 //! (the page tree, each page's fonts and their encodings, the page contents) are read by their
-//! offsets, each under a bound. The syntax of objects and content streams, the filters and the
-//! font encodings are lopdf's; the reading by offset is written here because lopdf loads a
-//! whole file into memory first (its object graph took about 3.3× the file's size), so a large
-//! PDF could not be scanned in bounded memory. The source is a `Read + Seek`: a small PDF in
+//! offsets, each under a bound. The syntax of objects, the filters and the font encodings are
+//! lopdf's; the reading by offset is written here because lopdf loads a whole file into memory
+//! first (its object graph took about 3.3× the file's size), so a large PDF could not be
+//! scanned in bounded memory. Content streams are read by `content`, for speed. The source is a `Read + Seek`: a small PDF in
 //! memory, a large one in a sealed scratch file (`scratch`).
 
 use std::collections::{HashMap, HashSet};
@@ -15,6 +15,9 @@ use std::rc::Rc;
 use lopdf::{Dictionary, Document, Object, ObjectId, ObjectStream, Stream};
 
 use crate::dlp::{Detector, Findings, TextScanner};
+
+mod content;
+use content::Operand;
 
 /// Largest object read outside a stream (a dictionary, an array).
 const MAX_OBJECT: usize = 1 << 20;
@@ -41,11 +44,10 @@ const MAX_FONTS_PER_PAGE: usize = 1_024;
 /// Codes one CMap may map through its ranges: lopdf expands every range into a table, so a
 /// 40-byte range over four-byte codes would take gigabytes.
 const MAX_CMAP_CODES: u64 = 1 << 17;
-/// A page's contents are parsed in pieces that end after the first operator past this size
-/// (lopdf's parsed operations take many times the bytes they come from); a stretch longer than
-/// `MAX_CONTENT_PIECE` without an operator makes the page unreadable.
-const CONTENT_PIECE: usize = 64 << 10;
-const MAX_CONTENT_PIECE: usize = 256 << 10;
+/// Text is handed to the detectors in batches of about this size.
+const TEXT_BATCH: usize = 64 << 10;
+/// The clock is looked at once per this many operators.
+const CLOCK_EVERY: usize = 4_096;
 /// Work for one PDF, in bytes read from the source and decoded: this much plus
 /// `WORK_PER_BYTE` times the file's size. A file built to make the reader redo work (one large
 /// stream reached from many places) ends in an error, not in minutes of CPU.
@@ -57,8 +59,10 @@ const WORK_SPENT: &str = "more work than Courier does for one PDF";
 /// byte count cannot; a file past it keeps what was found and its text is `not_extractable`.
 const TIME_BASE: std::time::Duration = std::time::Duration::from_secs(10);
 const TIME_PER_MIB: std::time::Duration = std::time::Duration::from_secs(1);
-/// Work charged for each page, whatever it holds (its resources are looked up again).
-const PAGE_COST: usize = 64 << 10;
+/// Work charged for each page on top of what it reads, whatever it holds (its resources are
+/// looked up again). At 64 KiB, a PDF of short pages (a 10.8 MiB file of 7,000 pages of
+/// prose) ran out of allowance before its end.
+const PAGE_COST: usize = 4 << 10;
 /// Form XObjects nested in one another, and annotations on one page.
 const MAX_FORM_DEPTH: usize = 8;
 const MAX_ANNOTATIONS: usize = 4_096;
@@ -239,75 +243,154 @@ fn content_text<R: Read + Seek>(
             xobjects = pdf.dict(x)?;
         }
     }
-    // One encoding per font, however many names point at it; `None` where it cannot be
-    // trusted: lopdf could not build it, or a composite font without a ToUnicode map (its
-    // codes are glyph numbers, and lopdf would read them as Latin text).
-    let mut by_font: HashMap<&FontKey, Option<lopdf::Encoding>> = HashMap::new();
+    // One decoder per font, however many names point at it; `None` where it cannot be
+    // trusted: lopdf could not build the encoding, or a composite font without a ToUnicode map
+    // (its codes are glyph numbers, and lopdf would read them as Latin text).
+    let mut by_font: HashMap<&FontKey, Option<Decoder>> = HashMap::new();
     for (_, key) in &font_names {
-        if !by_font.contains_key(key) {
-            let encoding = fonts.fonts.get(key).and_then(|f| {
-                let composite = f.get(b"Subtype").and_then(Object::as_name).is_ok_and(|s| s == b"Type0");
-                if composite && !f.has(b"ToUnicode") {
-                    return None;
-                }
-                f.get_font_encoding_with_limit(&fonts.doc, pdf.max_inflate).ok()
-            });
-            by_font.insert(key, encoding);
+        if by_font.contains_key(key) {
+            continue;
         }
+        if let Some(table) = fonts.tables.get(key) {
+            by_font.insert(key, Some(Decoder::Bytes(table.clone())));
+            continue;
+        }
+        let decoder = fonts.fonts.get(key).and_then(|f| {
+            let composite = f.get(b"Subtype").and_then(Object::as_name).is_ok_and(|s| s == b"Type0");
+            if composite && !f.has(b"ToUnicode") {
+                return None;
+            }
+            f.get_font_encoding_with_limit(&fonts.doc, pdf.max_inflate).ok().map(Decoder::new)
+        });
+        if let Some(Decoder::Bytes(table)) = &decoder {
+            fonts.tables.insert(key.clone(), table.clone());
+        }
+        by_font.insert(key, decoder);
     }
-    let encodings: HashMap<&[u8], Option<&lopdf::Encoding>> =
+    let decoders: HashMap<&[u8], Option<&Decoder>> =
         font_names.iter().map(|(name, key)| (name.as_slice(), by_font.get(key).and_then(Option::as_ref))).collect();
     let mut forms = Vec::new();
     let mut looked_up: HashSet<Vec<u8>> = HashSet::new();
     // The font in use: `None` before any `Tf`, `Some(None)` for one that cannot be decoded.
-    let mut font: Option<Option<&lopdf::Encoding>> = None;
-    for piece in content_pieces(content) {
-        pdf.spend(0)?; // the clock
-        let piece = piece?;
-        // Syntax the strict parser refuses: what the lenient one reads before it is kept, and
-        // the text is not complete.
-        let ops = match lopdf::content::Content::decode_strict(piece) {
-            Ok(content) => content.operations,
-            Err(_) => {
-                *complete = false;
-                lopdf::content::Content::decode(piece).map(|c| c.operations).unwrap_or_default()
-            }
-        };
-        let mut text = String::new();
-        for op in &ops {
-            match op.operator.as_str() {
-                "Tf" => {
-                    let name = op.operands.first().and_then(|o| o.as_name().ok());
-                    font = Some(name.and_then(|n| encodings.get(n).copied()).flatten());
-                }
-                "Tj" | "TJ" | "'" | "\"" => {
-                    if op.operator != "Tj" && op.operator != "TJ" {
-                        text.push('\n');
-                    }
-                    // Without a usable encoding the strings are read as Latin-1 (digits and
-                    // addresses still show), but the text is not known to be complete.
-                    let encoding = font.flatten();
-                    *complete &= push_strings(&mut text, encoding, &op.operands) && encoding.is_some();
-                }
-                "T*" | "ET" | "Td" | "TD" | "Tm" => text.push('\n'),
-                "Do" => {
-                    let Some(name) = op.operands.first().and_then(|o| o.as_name().ok()) else { continue };
-                    if looked_up.insert(name.to_vec())
-                        && let Ok(Object::Reference(id)) = xobjects.get(name)
-                    {
-                        match pdf.form_dict(*id) {
-                            Ok(Some(dict)) => forms.push((*id, dict)),
-                            Ok(None) => {} // an image
-                            Err(_) => *complete = false,
-                        }
-                    }
-                }
-                _ => {}
-            }
+    let mut font: Option<Option<&Decoder>> = None;
+    let mut text = Vec::new();
+    let mut operators = 0usize;
+    let syntax = content::operations(content, |operator, operands| {
+        operators += 1;
+        if operators.is_multiple_of(CLOCK_EVERY) {
+            pdf.spend(0)?;
         }
-        scanner.push(text.as_bytes());
-    }
+        match operator {
+            b"Tf" => font = Some(operands.first_name().and_then(|n| decoders.get(n).copied()).flatten()),
+            b"Tj" | b"TJ" | b"'" | b"\"" => {
+                if operator != b"Tj" && operator != b"TJ" {
+                    text.push(b'\n');
+                }
+                // Without a usable encoding the strings are read as Latin-1 (digits and
+                // addresses still show), but the text is not known to be complete.
+                let decoder = font.flatten();
+                *complete &= push_strings(&mut text, decoder, operands) && decoder.is_some();
+            }
+            b"T*" | b"ET" | b"Td" | b"TD" | b"Tm" => text.push(b'\n'),
+            b"Do" => {
+                if let Some(name) = operands.first_name()
+                    && looked_up.insert(name.to_vec())
+                    && let Ok(Object::Reference(id)) = xobjects.get(name)
+                {
+                    match pdf.form_dict(*id) {
+                        Ok(Some(dict)) => forms.push((*id, dict)),
+                        Ok(None) => {} // an image
+                        Err(_) => *complete = false,
+                    }
+                }
+            }
+            _ => {}
+        }
+        if text.len() >= TEXT_BATCH {
+            scanner.push(&text);
+            text.clear();
+        }
+        Ok::<(), String>(())
+    });
+    scanner.push(&text);
+    *complete &= syntax?.clean;
     Ok(forms)
+}
+
+/// How a font's codes become text.
+enum Decoder<'a> {
+    /// One byte per code, through a table of the 256 codes.
+    Bytes(Rc<ByteTable>),
+    /// Codes of one to four bytes (a ToUnicode map, a UTF-16 CMap), through lopdf.
+    Codes(lopdf::Encoding<'a>),
+}
+
+/// Each code's character in UTF-8 (a code stands for at most one UTF-16 unit, so at most three
+/// bytes), `len` 0 for none, or `CANNOT_SAY` where the encoding cannot say (a string holding
+/// such a code is not decoded, as lopdf would not).
+type ByteTable = [Glyph; 256];
+
+#[derive(Clone, Copy)]
+struct Glyph {
+    len: u8,
+    utf8: [u8; 3],
+}
+
+const CANNOT_SAY: u8 = u8::MAX;
+
+impl<'a> Decoder<'a> {
+    /// A one-byte encoding becomes a table of its 256 codes, built through lopdf once per
+    /// font rather than asked string by string.
+    fn new(encoding: lopdf::Encoding<'a>) -> Self {
+        use lopdf::Encoding::{Differences, OneByteEncoding, SimpleEncoding};
+        let one_byte = match &encoding {
+            OneByteEncoding(_) | Differences(_) => true,
+            SimpleEncoding(name) => !matches!(*name, b"UniGB-UCS2-H" | b"UniGB-UTF16-H"),
+            _ => false,
+        };
+        if !one_byte {
+            return Self::Codes(encoding);
+        }
+        let mut table = [Glyph { len: CANNOT_SAY, utf8: [0; 3] }; 256];
+        for (code, glyph) in table.iter_mut().enumerate() {
+            let Ok(s) = encoding.bytes_to_string(&[code as u8]) else { continue };
+            if s.len() > 3 || s.chars().count() > 1 {
+                return Self::Codes(encoding); // more than a character for a code
+            }
+            glyph.len = s.len() as u8;
+            glyph.utf8[..s.len()].copy_from_slice(s.as_bytes());
+        }
+        Self::Bytes(Rc::new(table))
+    }
+
+    /// Appends `bytes` decoded to `text` (UTF-8); false (and nothing appended) if they cannot be.
+    fn decode(&self, bytes: &[u8], text: &mut Vec<u8>) -> bool {
+        match self {
+            Self::Bytes(table) => {
+                let before = text.len();
+                text.reserve(bytes.len());
+                for b in bytes {
+                    let glyph = &table[usize::from(*b)];
+                    match glyph.len {
+                        1 => text.push(glyph.utf8[0]), // most codes, pushed without a copy call
+                        CANNOT_SAY => {
+                            text.truncate(before);
+                            return false;
+                        }
+                        len => text.extend_from_slice(&glyph.utf8[..usize::from(len)]),
+                    }
+                }
+                true
+            }
+            Self::Codes(encoding) => match Document::decode_text(encoding, bytes) {
+                Ok(s) => {
+                    text.extend_from_slice(s.as_bytes());
+                    true
+                }
+                Err(_) => false,
+            },
+        }
+    }
 }
 
 /// A form XObject's content, decoded, and its own resources if it has them.
@@ -373,130 +456,26 @@ fn push_text_strings(text: &mut String, value: &Object) {
 }
 
 /// The strings of a text-showing operator, decoded with the current font's encoding (or as
-/// Latin-1 without one). False if a string could not be decoded (it is read as Latin-1).
-fn push_strings(text: &mut String, encoding: Option<&lopdf::Encoding>, operands: &[Object]) -> bool {
+/// Latin-1 without one), and its wide gaps as word spaces. False if a string could not be
+/// decoded (it is read as Latin-1).
+fn push_strings(text: &mut Vec<u8>, decoder: Option<&Decoder>, operands: &content::Operands) -> bool {
     let mut decoded = true;
-    for o in operands {
-        match o {
-            Object::String(bytes, _) => match encoding.map(|e| Document::decode_text(e, bytes)) {
-                Some(Ok(s)) => text.push_str(&s),
-                Some(Err(_)) | None => {
-                    decoded &= encoding.is_none();
-                    text.extend(bytes.iter().map(|b| char::from(*b)));
+    for operand in operands.iter() {
+        match operand {
+            Operand::String(range) => {
+                let bytes = operands.bytes(range);
+                if !decoder.is_some_and(|d| d.decode(bytes, text)) {
+                    decoded &= decoder.is_none();
+                    for b in bytes {
+                        text.extend_from_slice(char::from(*b).encode_utf8(&mut [0; 4]).as_bytes());
+                    }
                 }
-            },
-            Object::Array(items) => decoded &= push_strings(text, encoding, items),
-            // A large negative kerning in TJ is a word space.
-            Object::Integer(i) if *i < -100 => text.push(' '),
-            Object::Real(r) if *r < -100.0 => text.push(' '),
+            }
+            Operand::WideGap => text.push(b' '),
             _ => {}
         }
     }
     decoded
-}
-
-/// A page's contents in pieces that each parse on their own: a piece ends after the first
-/// operator past `CONTENT_PIECE` bytes. The scan knows just enough of the syntax (strings,
-/// hex strings, names, comments, inline image data) not to take an operand for an operator.
-fn content_pieces(content: &[u8]) -> impl Iterator<Item = Result<&[u8], String>> {
-    let mut rest = content;
-    std::iter::from_fn(move || {
-        if rest.is_empty() {
-            return None;
-        }
-        match piece_end(rest) {
-            Ok(end) => {
-                let (piece, tail) = rest.split_at(end);
-                rest = tail;
-                Some(Ok(piece))
-            }
-            Err(e) => {
-                rest = &[];
-                Some(Err(e))
-            }
-        }
-    })
-}
-
-fn piece_end(c: &[u8]) -> Result<usize, String> {
-    if c.len() <= CONTENT_PIECE {
-        return Ok(c.len());
-    }
-    let delimiter = |b: u8| pdf_space(b) || b"()<>[]{}/%".contains(&b);
-    let mut i = 0;
-    while i < c.len() {
-        match c[i] {
-            b if pdf_space(b) => i += 1,
-            b'%' => i += c[i..].iter().position(|b| *b == b'\n' || *b == b'\r').unwrap_or(c.len() - i),
-            b'(' => {
-                let mut depth = 0usize;
-                while i < c.len() {
-                    match c[i] {
-                        b'\\' => i += 1,
-                        b'(' => depth += 1,
-                        b')' => depth -= 1,
-                        _ => {}
-                    }
-                    i += 1;
-                    if depth == 0 {
-                        break;
-                    }
-                }
-            }
-            b'<' if c.get(i + 1) == Some(&b'<') => i += 2,
-            b'<' => i += c[i..].iter().position(|b| *b == b'>').map_or(c.len() - i, |p| p + 1),
-            b'/' => {
-                i += 1;
-                while i < c.len() && !delimiter(c[i]) {
-                    i += 1;
-                }
-            }
-            b if delimiter(b) => i += 1,
-            first => {
-                let start = i;
-                while i < c.len() && !delimiter(c[i]) {
-                    i += 1;
-                }
-                let word = &c[start..i];
-                let operand = first.is_ascii_digit()
-                    || b"+-.".contains(&first)
-                    || [&b"true"[..], b"false", b"null"].contains(&word);
-                // `BI` opens an inline image's dictionary: no cut until its data ends.
-                if operand || word == b"BI" {
-                    continue;
-                }
-                if word == b"ID" {
-                    // Inline image data, binary, up to `EI` between white space.
-                    let mut at = i + 1;
-                    loop {
-                        let Some(p) = find(&c[at.min(c.len())..], b"EI") else {
-                            return Err("an inline image without its end".into());
-                        };
-                        let ei = at + p;
-                        let spaced = |b: Option<&u8>| b.is_none_or(|b| pdf_space(*b));
-                        if spaced(c.get(ei.wrapping_sub(1))) && spaced(c.get(ei + 2)) {
-                            i = ei + 2;
-                            break;
-                        }
-                        at = ei + 2;
-                    }
-                }
-                if (CONTENT_PIECE..=MAX_CONTENT_PIECE).contains(&i) {
-                    return Ok(i);
-                }
-            }
-        }
-        // Checked after every token: one token (a string, an image's data) may be long.
-        if i > MAX_CONTENT_PIECE {
-            return Err(format!("contents with no operator in {MAX_CONTENT_PIECE} bytes"));
-        }
-    }
-    Ok(c.len())
-}
-
-/// White space in PDF syntax (PDF 32000-1, 7.2.2): NUL is one.
-fn pdf_space(b: u8) -> bool {
-    matches!(b, 0 | b'\t' | b'\n' | 0x0c | b'\r' | b' ')
 }
 
 /// Fonts read so far, keyed by where they were found, with the objects their encodings refer
@@ -510,6 +489,8 @@ struct FontCache {
     /// Bytes of the font streams held, and the cost of the fonts the current page uses.
     bytes: usize,
     page_bytes: usize,
+    /// The tables of the one-byte fonts decoded so far (`Decoder::new`).
+    tables: HashMap<FontKey, Rc<ByteTable>>,
 }
 
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -1231,48 +1212,16 @@ mod tests {
     }
 
     #[test]
-    fn long_pages_are_read_in_pieces_with_the_font_carried_over() {
+    fn long_pages_are_read_to_their_end_with_the_font_carried_over() {
         // The font is chosen once; the number is in the last of 40,000 text objects.
         let mut content = String::from("BT /F1 9 Tf (opening) Tj ET\n");
         for _ in 0..40_000 {
             content.push_str("BT (filler words) Tj ET\n");
         }
         content.push_str("BT (card 4111 1111 1111 1111) Tj ET");
-        let pieces: Vec<&[u8]> = content_pieces(content.as_bytes()).collect::<Result<_, _>>().expect("pieces");
-        assert!(pieces.len() > 2, "{} pieces", pieces.len());
-        assert_eq!(pieces.concat(), content.as_bytes());
-        assert!(pieces.iter().all(|p| p.len() <= MAX_CONTENT_PIECE));
         let objects = page_with(&content);
         let r = read_pages(&objects).expect("reads");
         assert_eq!((r.unreadable_pages, r.findings.count(FindingKind::PaymentCard)), (0, 1));
-    }
-
-    #[test]
-    fn pieces_are_cut_between_operators_only() {
-        // Strings that look like operators, nested and escaped parentheses, a hex string, a
-        // comment and an inline image whose binary data holds "EI" and "BT" bytes.
-        let unit = "BT /F1 9 Tf (a (nested) string \\) ET BT Tj) Tj [(x) -200 (y)] TJ <4142> Tj ET\n\
-                    % a comment with ( and ET\n\
-                    BI /W 3 /H 2 /BPC 8 /CS /G ID \x00EIBT\x01 EI\n";
-        let mut content = String::new();
-        while content.len() < 3 * CONTENT_PIECE {
-            content.push_str(unit);
-        }
-        let pieces: Vec<&[u8]> = content_pieces(content.as_bytes()).collect::<Result<_, _>>().expect("pieces");
-        assert!(pieces.len() >= 3);
-        for piece in &pieces {
-            lopdf::content::Content::decode_strict(piece).expect("each piece parses on its own");
-        }
-        // A run of operands longer than a piece may be: an error, not a huge parse; NUL is
-        // white space, so it does not glue a run into one long word.
-        let operands = "0 ".repeat(MAX_CONTENT_PIECE);
-        assert!(content_pieces(operands.as_bytes()).any(|p| p.is_err()));
-        let glued = "q\x000\x000\x00m\x00".repeat(MAX_CONTENT_PIECE / 4);
-        let pieces: Vec<&[u8]> = content_pieces(glued.as_bytes()).collect::<Result<_, _>>().expect("pieces");
-        assert!(pieces.len() > 2 && pieces.iter().all(|p| p.len() <= MAX_CONTENT_PIECE));
-        // An inline image that never ends, before a long tail: an error, not one huge piece.
-        let endless = format!("BI /W 1 /H 1 /BPC 8 /CS /G ID XEI {}", "0 0 m ".repeat(MAX_CONTENT_PIECE));
-        assert!(content_pieces(endless.as_bytes()).any(|p| p.is_err()));
     }
 
     #[test]
