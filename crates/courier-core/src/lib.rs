@@ -13,4 +13,4 @@ pub use domain::{
 };
 pub use filename::{FileName, is_invisible_format_char};
 pub use ids::{DocumentId, PortalId, UploadId, UserId};
-pub use units::{ByteSize, DurationSpec, ParseError};
+pub use units::{ByteSize, DurationSpec, ParseError, ParseKind};

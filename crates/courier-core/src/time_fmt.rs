@@ -19,7 +19,7 @@ pub fn rfc3339(ms: i64) -> String {
 pub fn parse_rfc3339(s: &str) -> Result<i64, crate::ParseError> {
     OffsetDateTime::parse(s.trim(), &Rfc3339)
         .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
-        .map_err(|_| crate::ParseError::new("not an RFC 3339 time", s))
+        .map_err(|_| crate::ParseError::new(crate::units::NOT_A_TIME, s))
 }
 
 #[cfg(test)]

@@ -13,11 +13,41 @@ pub struct ParseError {
     input: String,
 }
 
+/// What a value failed to be, for a caller that says so in the user's language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParseKind {
+    Size,
+    Duration,
+    Time,
+    /// An identifier or anything else.
+    Other,
+}
+
+const NOT_A_SIZE: &str = "not a size (e.g. 500KB, 100MiB, 2GiB)";
+const NOT_A_DURATION: &str = "not a duration (e.g. 30m, 12h, 7d)";
+pub(crate) const NOT_A_TIME: &str = "not an RFC 3339 time";
+
 impl ParseError {
     pub fn new(what: &'static str, input: &str) -> Self {
         let mut input = input.to_owned();
-        input.truncate(64);
+        // At most 64 bytes, cut on a character boundary.
+        let cut = (0..=input.len().min(64)).rev().find(|i| input.is_char_boundary(*i)).unwrap_or(0);
+        input.truncate(cut);
         Self { what, input }
+    }
+
+    pub fn kind(&self) -> ParseKind {
+        match self.what {
+            NOT_A_SIZE => ParseKind::Size,
+            NOT_A_DURATION => ParseKind::Duration,
+            NOT_A_TIME => ParseKind::Time,
+            _ => ParseKind::Other,
+        }
+    }
+
+    /// The value given (its first 64 bytes).
+    pub fn input(&self) -> &str {
+        &self.input
     }
 }
 
@@ -92,7 +122,7 @@ const SIZE_UNITS: &[(&str, u64)] = &[
 impl FromStr for ByteSize {
     type Err = ParseError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let err = || ParseError::new("not a size (e.g. 500KB, 100MiB, 2GiB)", s);
+        let err = || ParseError::new(NOT_A_SIZE, s);
         let t = s.trim();
         let (number, factor) = SIZE_UNITS
             .iter()
@@ -186,7 +216,7 @@ impl fmt::Display for DurationSpec {
 impl FromStr for DurationSpec {
     type Err = ParseError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let err = || ParseError::new("not a duration (e.g. 30m, 12h, 7d)", s);
+        let err = || ParseError::new(NOT_A_DURATION, s);
         let t = s.trim();
         let split = t.find(|c: char| !c.is_ascii_digit()).ok_or_else(err)?;
         let (number, unit) = t.split_at(split);
@@ -211,6 +241,16 @@ impl FromStr for DurationSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_input_is_cut_on_a_character_boundary_and_its_kind_kept() {
+        // 63 ASCII bytes then "é" (two bytes): byte 64 falls inside it, which `truncate` panics on.
+        let given = format!("{}é days", "x".repeat(63));
+        let e = given.parse::<DurationSpec>().unwrap_err();
+        assert_eq!((e.kind(), e.input()), (ParseKind::Duration, "x".repeat(63).as_str()));
+        assert_eq!("big".parse::<ByteSize>().unwrap_err().kind(), ParseKind::Size);
+        assert_eq!(crate::time_fmt::parse_rfc3339("soon").unwrap_err().kind(), ParseKind::Time);
+    }
 
     #[test]
     fn sizes_parse_in_both_unit_systems() {

@@ -566,7 +566,7 @@ impl Config {
 
     /// The allowlist as file kinds.
     pub fn allowed_kinds(&self) -> Result<Vec<courier_scan::FileKind>, ConfigError> {
-        parse_kinds(&self.allowed_types).map_err(ConfigError::Invalid)
+        parse_kinds(&self.allowed_types).map_err(|e| ConfigError::Invalid(e.to_string()))
     }
 
     /// Where clamd listens, if malware scanning is on.
@@ -675,7 +675,7 @@ fn parse_switch(v: &str) -> Option<bool> {
 }
 
 /// `pdf, docx` to file kinds; an empty list means the firm's list.
-pub fn parse_type_list(list: &str) -> Result<Option<Vec<courier_scan::FileKind>>, String> {
+pub fn parse_type_list(list: &str) -> Result<Option<Vec<courier_scan::FileKind>>, crate::error::Reason> {
     let names: Vec<String> =
         list.split([',', ' ']).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
     if names.is_empty() {
@@ -685,19 +685,24 @@ pub fn parse_type_list(list: &str) -> Result<Option<Vec<courier_scan::FileKind>>
 }
 
 /// File type names (`pdf`, `docx`, … as in [`courier_scan::FileKind`]) to kinds.
-pub fn parse_kinds(names: &[String]) -> Result<Vec<courier_scan::FileKind>, String> {
+pub fn parse_kinds(names: &[String]) -> Result<Vec<courier_scan::FileKind>, crate::error::Reason> {
+    use crate::error::{Reason, Said, SaidArg};
     let mut kinds = Vec::new();
     for n in names {
         let k = courier_scan::FileKind::parse(n).ok_or_else(|| {
             let known: Vec<_> = courier_scan::FileKind::ALL.iter().map(|k| k.name()).collect();
-            format!("unknown file type {n:?} (known: {})", known.join(", "))
+            let known = known.join(", ");
+            let said = Said::new("staff-refused-unknown-type")
+                .with("name", SaidArg::Text(n.clone()))
+                .with("known", SaidArg::Text(known.clone()));
+            Reason::said(format!("unknown file type {n:?} (known: {known})"), said)
         })?;
         if !kinds.contains(&k) {
             kinds.push(k);
         }
     }
     if kinds.is_empty() {
-        return Err("the list of allowed file types is empty".into());
+        return Err(Reason::said("the list of allowed file types is empty", Said::new("staff-refused-no-type")));
     }
     Ok(kinds)
 }

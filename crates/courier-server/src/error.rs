@@ -112,6 +112,21 @@ pub fn said_with(id: &'static str, name: &'static str, value: impl ToString) -> 
     Said::new(id).with(name, SaidArg::Text(value.to_string()))
 }
 
+/// A value that did not parse: the English text as before, said in the member's language
+/// where the kind of value is known.
+impl From<courier_core::ParseError> for Reason {
+    fn from(e: courier_core::ParseError) -> Self {
+        use courier_core::ParseKind;
+        let id = match e.kind() {
+            ParseKind::Size => Some("staff-refused-not-size"),
+            ParseKind::Duration => Some("staff-refused-not-duration"),
+            ParseKind::Time => Some("staff-refused-not-time"),
+            ParseKind::Other => None,
+        };
+        Self { said: id.map(|id| said_with(id, "input", e.input())), text: e.to_string() }
+    }
+}
+
 /// "The file is larger than this portal accepts", with the portal's limit.
 pub fn too_large(max: u64) -> Reason {
     let max = courier_core::ByteSize(max).human();

@@ -279,6 +279,16 @@ mod catalog_tests {
     }
 
     #[test]
+    fn every_text_field_has_its_name() {
+        let catalog = Catalog::new();
+        for (field, id) in crate::services::TEXT_FIELDS {
+            for lang in [Language::En, Language::Fr] {
+                assert!(catalog.has(lang, id), "{field:?}: {id} is not in {lang:?}");
+            }
+        }
+    }
+
+    #[test]
     fn a_missing_key_is_an_error_not_english() {
         let catalog = Catalog::new();
         assert!(catalog.message(Language::Fr, "no-such-message", None).is_err());

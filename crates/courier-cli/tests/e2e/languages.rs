@@ -172,25 +172,37 @@ async fn service_refusals_are_said_in_the_members_language() {
     let c = client();
     sign_in(&env, &c, "elise@firm.example", "admin").await;
     let base = env.base();
-    let create_portal = |c: reqwest::Client, csrf: String| async move {
-        let r = c
-            .post(format!("{base}/portals"))
-            .form(&[("label", "Succession D."), ("passcode", "abc"), ("csrf_token", csrf.as_str())])
-            .send()
-            .await
-            .unwrap();
+    let create_portal = |c: reqwest::Client, csrf: String, fields: [(&'static str, &'static str); 2]| async move {
+        let mut form = vec![("label", "Succession D."), ("csrf_token", csrf.as_str())];
+        form.extend(fields);
+        let r = c.post(format!("{base}/portals")).form(&form).send().await.unwrap();
         (r.status().as_u16(), r.text().await.unwrap())
     };
+    let short_passcode = [("passcode", "abc"), ("expires_in", "")];
+    let bad_duration = [("passcode", ""), ("expires_in", "3 semaines")];
+    let unknown_type = [("allowed_types", "pdf, mp3"), ("expires_in", "")];
     assert_eq!(choose(&env, &c, "fr").await, 303);
-    let (status, html) = create_portal(c.clone(), csrf_of(&c, base).await).await;
-    assert_eq!(status, 400);
-    assert!(html.contains("doit compter au moins 6 caractères"), "not said in French: {html}");
-    assert!(!html.contains("a passcode needs at least"), "{html}");
+    for (fields, french, english) in [
+        (short_passcode, "doit compter au moins 6 caractères", "a passcode needs at least"),
+        (bad_duration, "n’est pas une durée", "is not a duration"),
+        (unknown_type, "n’est pas un type de fichier que Courier connaît", "is not a file type"),
+    ] {
+        let (status, html) = create_portal(c.clone(), csrf_of(&c, base).await, fields).await;
+        assert_eq!(status, 400);
+        assert!(html.contains(french), "not said in French: {html}");
+        assert!(!html.contains(english), "{html}");
+    }
 
     assert_eq!(choose(&env, &c, "en").await, 303);
-    let (status, html) = create_portal(c.clone(), csrf_of(&c, base).await).await;
-    assert_eq!(status, 400);
-    assert!(html.contains("a passcode needs at least 6 characters"), "{html}");
+    for (fields, english) in [
+        (short_passcode, "a passcode needs at least 6 characters"),
+        (bad_duration, "not a duration (e.g. 30m, 12h, 7d): &quot;3 semaines&quot;"),
+        (unknown_type, "unknown file type &quot;mp3&quot;"),
+    ] {
+        let (status, html) = create_portal(c.clone(), csrf_of(&c, base).await, fields).await;
+        assert_eq!(status, 400);
+        assert!(html.contains(english), "{html}");
+    }
 
     // The CLI keeps the English text (scripts and logs read it).
     let (ok, _, err) = env.cli(

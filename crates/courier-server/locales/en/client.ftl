@@ -124,6 +124,7 @@ refusal-malware = This file was refused: the malware scanner found { $signature 
 refusal-personal-data = This file was refused because it appears to contain { $kinds }. Please remove or redact them and send the file again.
 refusal-too-large = The file is larger than this link accepts ({ $max } at most).
 refusal-too-many-files = At most { $max } files can be sent at once.
+refusal-no-file = No file was sent; choose at least one file.
 refusal-scan-unavailable = Files cannot be checked for malware right now; please try again in a few minutes.
 refusal-busy = The service is busy; please try again in a moment.
 refusal-checks-busy = Too many files are being checked; please try again shortly.

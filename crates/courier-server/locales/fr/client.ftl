@@ -123,6 +123,7 @@ refusal-malware = Ce fichier a été refusé : l'antivirus y a trouvé { $signat
 refusal-personal-data = Ce fichier a été refusé car il semble contenir des { $kinds }. Retirez-les ou masquez-les, puis renvoyez le fichier.
 refusal-too-large = Le fichier dépasse la taille acceptée par ce lien ({ $max } au plus).
 refusal-too-many-files = Vous pouvez envoyer au plus { $max } fichiers à la fois.
+refusal-no-file = Aucun fichier n’a été envoyé ; choisissez au moins un fichier.
 refusal-scan-unavailable = Les fichiers ne peuvent pas être analysés pour le moment ; réessayez dans quelques minutes.
 refusal-busy = Le service est occupé ; réessayez dans un instant.
 refusal-checks-busy = Trop de fichiers sont en cours de vérification ; réessayez dans un instant.

@@ -11,6 +11,7 @@ use std::sync::{Arc, RwLock};
 use courier_store::firm_profile::FirmProfile;
 
 use crate::Config;
+use crate::error::{Reason, Said, SaidArg, said_with};
 
 /// Largest logo file accepted (it is held in memory and served to every client page).
 pub const MAX_LOGO: u64 = 512 * 1024;
@@ -58,7 +59,7 @@ impl Branding {
             client_contact: config.client_contact.clone(),
             timezone: Some(config.timezone.clone()),
         };
-        let checked = check_profile(&profile)?;
+        let checked = check_profile(&profile).map_err(|e| e.to_string())?;
         let zone_name = checked.timezone.unwrap_or_else(|| "UTC".into());
         Ok(Self {
             firm_name: checked.firm_name.unwrap_or_else(|| Config::default().firm_name),
@@ -72,7 +73,7 @@ impl Branding {
 }
 
 /// The settings of a profile, checked and trimmed (empty ones become unset).
-pub fn check_profile(p: &FirmProfile) -> Result<FirmProfile, String> {
+pub fn check_profile(p: &FirmProfile) -> Result<FirmProfile, Reason> {
     let mut checked = p.clone();
     for (key, value) in checked.fields_mut() {
         *value = check_setting(key, value.as_deref())?;
@@ -81,11 +82,14 @@ pub fn check_profile(p: &FirmProfile) -> Result<FirmProfile, String> {
 }
 
 /// One setting of a profile, checked and trimmed (empty becomes unset).
-fn check_setting(key: &str, value: Option<&str>) -> Result<Option<String>, String> {
+fn check_setting(key: &str, value: Option<&str>) -> Result<Option<String>, Reason> {
     let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else { return Ok(None) };
     let one_line = |max: usize| {
         if value.chars().count() > max || value.chars().any(hidden) {
-            Err(format!("{key} must be one line of at most {max} characters"))
+            let said = Said::new("staff-refused-setting-line")
+                .with("setting", SaidArg::Text(key.to_owned()))
+                .with("max", SaidArg::Text(max.to_string()));
+            Err(Reason::said(format!("{key} must be one line of at most {max} characters"), said))
         } else {
             Ok(Some(value.to_owned()))
         }
@@ -97,7 +101,10 @@ fn check_setting(key: &str, value: Option<&str>) -> Result<Option<String>, Strin
         // Under its canonical name (`europe/paris` is found, and shown as `Europe/Paris`).
         _ => match jiff::tz::TimeZone::get(value) {
             Ok(tz) => Ok(Some(tz.iana_name().unwrap_or(value).to_owned())),
-            Err(_) => Err(format!("timezone {value:?} is not an IANA time zone name (e.g. Europe/Paris)")),
+            Err(_) => Err(Reason::said(
+                format!("timezone {value:?} is not an IANA time zone name (e.g. Europe/Paris)"),
+                said_with("staff-refused-timezone", "value", value),
+            )),
         },
     }
 }
@@ -199,19 +206,28 @@ fn read_logo(path: &Path) -> Result<(Vec<u8>, &'static str), String> {
 
 /// `#rrggbb` with at least 4.5:1 contrast for white text on it (WCAG AA), since buttons and
 /// links on client pages use it.
-fn check_color(given: &str) -> Result<String, String> {
+fn check_color(given: &str) -> Result<String, Reason> {
     let hex = given.trim().strip_prefix('#').unwrap_or("");
     let channels: Option<Vec<u8>> = (hex.len() == 6 && hex.is_ascii())
         .then(|| (0..3).map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()).collect())
         .flatten();
     let Some(rgb) = channels else {
-        return Err(format!("brand_color {given:?} is not a colour like #1f4fa3"));
+        return Err(Reason::said(
+            format!("brand_color {given:?} is not a colour like #1f4fa3"),
+            said_with("staff-refused-colour", "value", given),
+        ));
     };
     let contrast = 1.05 / (luminance(&rgb) + 0.05);
     if contrast < 4.5 {
-        return Err(format!(
-            "brand_color {given} is too light: white text on it has a contrast of {contrast:.1}:1, \
-             and clients need at least 4.5:1 to read it (WCAG AA); choose a darker shade"
+        let said = Said::new("staff-refused-colour-light")
+            .with("value", SaidArg::Text(given.to_owned()))
+            .with("contrast", SaidArg::Text(format!("{contrast:.1}")));
+        return Err(Reason::said(
+            format!(
+                "brand_color {given} is too light: white text on it has a contrast of {contrast:.1}:1, \
+                 and clients need at least 4.5:1 to read it (WCAG AA); choose a darker shade"
+            ),
+            said,
         ));
     }
     Ok(format!("#{}", hex.to_ascii_lowercase()))

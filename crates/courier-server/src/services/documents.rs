@@ -26,7 +26,7 @@ use super::audit::AuditAction;
 use super::portals::OpenPortal;
 use super::scanning::{self, ContentRefusal, ScanFeed, ScanView, scan_view};
 use super::{Caller, Courier};
-use crate::error::{Said, SaidArg};
+use crate::error::{Reason, Said, SaidArg};
 use crate::{Error, Result};
 
 /// Plaintext bytes handed to the blocking pool at a time.
@@ -209,7 +209,10 @@ impl Courier {
                 staged.push(self.stage(caller, &target, file.name.as_deref(), file.bytes).await?);
             }
             if staged.is_empty() {
-                return Err(Error::BadRequest("no file was uploaded; choose at least one file".into()));
+                return Err(Error::BadRequest(Reason::said(
+                    "no file was uploaded; choose at least one file",
+                    Said::new("refusal-no-file"),
+                )));
             }
             Ok(())
         }

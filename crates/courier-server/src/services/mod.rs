@@ -172,7 +172,7 @@ impl Courier {
         &self,
         given: &courier_store::firm_profile::FirmProfile,
     ) -> crate::Result<courier_store::firm_profile::FirmProfile> {
-        let mut p = branding::check_profile(given).map_err(|e| crate::Error::BadRequest(e.into()))?;
+        let mut p = branding::check_profile(given).map_err(crate::Error::BadRequest)?;
         for (key, value) in p.fields_mut() {
             if self.config.explicit.contains(key) {
                 *value = None;
@@ -294,21 +294,36 @@ impl Courier {
 }
 
 /// A short name or label typed by staff: trimmed, `min` to `max_chars` characters (empty allowed
-/// with `allow_empty`), no control characters.
+/// with `allow_empty`), no control characters. `what` is one of `TEXT_FIELDS`, whose message
+/// names it on a page in the member's language.
 pub(crate) fn text_field(what: &str, raw: &str, allow_empty: bool, max_chars: usize) -> crate::Result<String> {
     let v = raw.trim();
     let hidden = |c: char| c.is_control() || courier_core::is_invisible_format_char(c);
     if (!allow_empty && v.is_empty()) || v.chars().count() > max_chars || v.chars().any(hidden) {
         let min = if allow_empty { 0 } else { 1 };
-        return Err(crate::Error::BadRequest(
-            format!(
-                "the {what} must be {min} to {max_chars} characters, without control or invisible formatting characters"
-            )
-            .into(),
-        ));
+        let text = format!(
+            "the {what} must be {min} to {max_chars} characters, without control or invisible formatting characters"
+        );
+        let said = TEXT_FIELDS.iter().find(|(name, _)| *name == what).map(|(_, id)| {
+            crate::error::Said::new("staff-refused-text-field")
+                .with("field", crate::error::SaidArg::Messages(vec![(*id).to_owned()]))
+                .with("min", crate::error::SaidArg::Text(min.to_string()))
+                .with("max", crate::error::SaidArg::Text(max_chars.to_string()))
+        });
+        return Err(crate::Error::BadRequest(crate::error::Reason { text, said }));
     }
     Ok(v.to_owned())
 }
+
+/// The fields `text_field` checks, with the message that names each.
+pub(crate) const TEXT_FIELDS: [(&str, &str); 6] = [
+    ("reason", "staff-field-reason"),
+    ("department", "staff-field-department"),
+    ("token name", "staff-field-token-name"),
+    ("matter name", "staff-field-matter-name"),
+    ("passkey name", "staff-field-passkey-name"),
+    ("DMS reference", "staff-field-dms-reference"),
+];
 
 /// The form behind a one-time link (its CSRF token is bound to the link and to this).
 #[derive(Debug, Clone, Copy)]

@@ -22,7 +22,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::audit::AuditAction;
 use super::{Caller, Courier};
 use crate::config::{DlpAction, MalwareAction};
-use crate::error::{Reason, Said, SaidArg};
+use crate::error::{Reason, Said, SaidArg, bad_request, conflict, said_with};
 use crate::{Config, Error, Result};
 
 /// Batches queued for the inspector before the upload waits for it.
@@ -408,8 +408,9 @@ impl Courier {
     pub(super) async fn release_document(&self, caller: &Caller, id: &str, reason: &str) -> Result<()> {
         let reason = reason.trim();
         if reason.is_empty() || reason.chars().count() > MAX_REASON_CHARS || reason.chars().any(char::is_control) {
-            return Err(Error::BadRequest(
-                format!("give a reason of 1 to {MAX_REASON_CHARS} characters for releasing the document").into(),
+            return Err(bad_request(
+                format!("give a reason of 1 to {MAX_REASON_CHARS} characters for releasing the document"),
+                said_with("staff-refused-release-reason", "max", MAX_REASON_CHARS),
             ));
         }
         let d = rows::get(self.db.pool(), id).await?.filter(|d| d.deleted_at.is_none()).ok_or(Error::NotFound)?;
@@ -417,11 +418,11 @@ impl Courier {
         let mut tx = self.audit.begin(&self.db).await?;
         let d = rows::get(tx.conn(), id).await?.filter(|d| d.deleted_at.is_none()).ok_or(Error::NotFound)?;
         if !d.scan.held {
-            return Err(Error::Conflict("this document is not held".into()));
+            return Err(conflict("this document is not held", Said::new("staff-refused-not-held")));
         }
         let status = if d.scan.status == ScanStatus::Quarantined { ScanStatus::Flagged } else { d.scan.status };
         if !rows::release(&mut tx, id, status, self.clock.now_ms()).await? {
-            return Err(Error::Conflict("this document is not held".into()));
+            return Err(conflict("this document is not held", Said::new("staff-refused-not-held")));
         }
         let details = json!({
             "document_id": id, "portal_id": d.portal_id, "previous_status": d.scan.status,

@@ -24,7 +24,7 @@ use super::authz::{Action, Resource};
 use super::portals::{IssuedLink, MAX_LABEL_CHARS, MIN_PASSCODE_CHARS};
 use super::watermark::Stamp;
 use super::{Caller, Courier};
-use crate::error::{Said, bad_request, conflict, said_with};
+use crate::error::{Said, SaidArg, bad_request, conflict, said_with};
 use crate::{Error, Result};
 
 /// Most documents in one share.
@@ -170,28 +170,40 @@ impl Courier {
             let d = docs::get(self.db.pool(), id)
                 .await?
                 .filter(|d| d.deleted_at.is_none() && d.matter_id.as_deref() == Some(matter.id.as_str()))
-                .ok_or_else(|| Error::BadRequest(format!("there is no document {id} in this matter").into()))?;
+                .ok_or_else(|| {
+                    bad_request(
+                        format!("there is no document {id} in this matter"),
+                        said_with("staff-refused-share-no-document", "id", id),
+                    )
+                })?;
             self.authorize(caller, Action::DocumentShare, &self.document_resource(&d).await?).await?;
             if d.scan.held {
-                return Err(Error::Conflict(
-                    format!("{} is held ({}) and cannot be shared", d.name, d.scan.status).into(),
+                return Err(conflict(
+                    format!("{} is held ({}) and cannot be shared", d.name, d.scan.status),
+                    said_with("staff-refused-share-held", "name", &d.name),
                 ));
             }
             let findings = findings_summary(&d);
             if !findings.is_empty() && !req.allow_findings {
-                return Err(Error::Conflict(
+                let said = Said::new("staff-refused-share-findings")
+                    .with("name", SaidArg::Text(d.name.to_string()))
+                    .with("findings", SaidArg::Text(findings.clone()));
+                return Err(conflict(
                     format!(
                         "{} contains personal data ({findings}); confirm that it may be shared (--allow-findings)",
                         d.name
-                    )
-                    .into(),
+                    ),
+                    said,
                 ));
             }
             if Stamp::supports(&d.content_type) {
                 if d.size as u64 > self.config.watermark_max_size.bytes() {
-                    return Err(Error::BadRequest(
-                        format!("{} is larger than can be watermarked ({})", d.name, self.config.watermark_max_size)
-                            .into(),
+                    let said = Said::new("staff-refused-share-watermark-size")
+                        .with("name", SaidArg::Text(d.name.to_string()))
+                        .with("max", SaidArg::Text(self.config.watermark_max_size.human()));
+                    return Err(bad_request(
+                        format!("{} is larger than can be watermarked ({})", d.name, self.config.watermark_max_size),
+                        said,
                     ));
                 }
             } else {

@@ -113,7 +113,7 @@ pub async fn create_portal(
     ApiCaller(me): ApiCaller,
     Json(body): Json<NewPortal>,
 ) -> Result<Response> {
-    let bad = |e: courier_core::ParseError| Error::BadRequest(e.to_string().into());
+    let bad = |e: courier_core::ParseError| Error::BadRequest(e.into());
     if body.expires_in.is_some() && body.expires_at.is_some() {
         return Err(Error::BadRequest("give expires_in or expires_at, not both".into()));
     }

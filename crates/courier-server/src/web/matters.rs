@@ -12,6 +12,7 @@ use super::extract::{CsrfForm, Empty, Staff};
 use super::staff::see_other;
 use super::upload::FileParts;
 use super::{AppState, PageQuery, duration_field, field};
+use crate::error::{Said, bad_request};
 use crate::services::Unlock;
 use crate::services::authz::{Action, Resource};
 use crate::services::lifecycle::HoldSubject;
@@ -51,7 +52,7 @@ pub async fn create_matter(
 ) -> Result<Response> {
     let retention = match field(&form, "retention").trim() {
         "" => Ok(None),
-        r => r.parse::<courier_core::DurationSpec>().map(Some).map_err(|e| Error::BadRequest(e.to_string().into())),
+        r => r.parse::<courier_core::DurationSpec>().map(Some).map_err(|e| Error::BadRequest(e.into())),
     };
     let created = match retention {
         Ok(retention) => {
@@ -148,7 +149,7 @@ pub async fn matter_action(
             "" => me.set_matter_retention(&id, None).await,
             r => match r.parse::<courier_core::DurationSpec>() {
                 Ok(d) => me.set_matter_retention(&id, Some(d)).await,
-                Err(e) => Err(Error::BadRequest(e.to_string().into())),
+                Err(e) => Err(Error::BadRequest(e.into())),
             },
         },
         _ => return Err(Error::NotFound),
@@ -199,7 +200,9 @@ pub async fn create_share(
             passcode: Some(Zeroizing::new(field(&form, "passcode"))).filter(|p| !p.is_empty()),
             max_downloads: match field(&form, "max_downloads").trim() {
                 "" => None,
-                n => Some(n.parse().map_err(|_| Error::BadRequest("the download limit must be a number".into()))?),
+                n => Some(n.parse().map_err(|_| {
+                    bad_request("the download limit must be a number", Said::new("staff-refused-download-limit-number"))
+                })?),
             },
             allow_findings: field(&form, "allow_findings") == "on",
         })

@@ -68,9 +68,7 @@ fn cookie(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
 fn duration_field(raw: &str) -> crate::Result<Option<std::time::Duration>> {
     match raw.trim() {
         "" => Ok(None),
-        d => Ok(Some(
-            d.parse::<courier_core::DurationSpec>().map_err(|e| crate::Error::BadRequest(e.to_string().into()))?.0,
-        )),
+        d => Ok(Some(d.parse::<courier_core::DurationSpec>().map_err(|e| crate::Error::BadRequest(e.into()))?.0)),
     }
 }
 

@@ -52,7 +52,7 @@ pub(super) fn set_cookie(resp: &mut Response, courier: &Courier, name: &str, val
 /// `<input type="datetime-local">` sends (no zone; staff enter UTC, the form says so). Empty
 /// strings mean "not given"; given both, the time wins.
 pub(super) fn expiry(expires_in: &str, expires_at: &str, now: i64) -> Result<Option<i64>> {
-    let bad = |e: courier_core::ParseError| Error::BadRequest(e.to_string().into());
+    let bad = |e: courier_core::ParseError| Error::BadRequest(e.into());
     Ok(match expires_at.trim() {
         "" => super::duration_field(expires_in)?.map(|d| now + d.as_millis() as i64),
         t => Some(parse_rfc3339(t).or_else(|_| parse_rfc3339(&format!("{t}:00Z"))).map_err(bad)?),
@@ -152,7 +152,7 @@ pub struct CreatePortalForm {
 }
 
 fn parse_portal_form(form: &CreatePortalForm, now: i64) -> Result<PortalRequest> {
-    let bad = |e: courier_core::ParseError| Error::BadRequest(e.to_string().into());
+    let bad = |e: courier_core::ParseError| Error::BadRequest(e.into());
     let expires_at_ms = expiry(&form.expires_in, &form.expires_at, now)?;
     Ok(PortalRequest {
         label: form.label.clone(),
@@ -164,7 +164,7 @@ fn parse_portal_form(form: &CreatePortalForm, now: i64) -> Result<PortalRequest>
             .map(str::parse::<ByteSize>)
             .transpose()
             .map_err(bad)?,
-        allowed_types: crate::config::parse_type_list(&form.allowed_types).map_err(|e| Error::BadRequest(e.into()))?,
+        allowed_types: crate::config::parse_type_list(&form.allowed_types).map_err(Error::BadRequest)?,
         dlp_action: Some(form.dlp_action.trim())
             .filter(|s| !s.is_empty())
             .map(str::parse::<crate::config::DlpAction>)
@@ -229,9 +229,7 @@ pub async fn portal_action(
             let retention = super::field(&form, "retention");
             let retention = match retention.trim() {
                 "" => None,
-                r => {
-                    Some(r.parse::<courier_core::DurationSpec>().map_err(|e| Error::BadRequest(e.to_string().into()))?)
-                }
+                r => Some(r.parse::<courier_core::DurationSpec>().map_err(|e| Error::BadRequest(e.into()))?),
             };
             me.set_portal_retention(&id, retention).await?;
         }

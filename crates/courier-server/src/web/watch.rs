@@ -57,8 +57,9 @@ pub async fn lockdown(
     match staff.me.set_lockdown_confirmed(on, &form.reason, password, &form.code).await {
         Ok(_) if on => Ok(see_other("/login")),
         Ok(_) => Ok(see_other("/alerts")),
-        Err(e @ (Error::BadRequest(_) | Error::Conflict(_))) => {
-            render_alerts(&state, &staff, Some(e.public_message()), StatusCode::BAD_REQUEST).await
+        Err(Error::BadRequest(msg) | Error::Conflict(msg)) => {
+            let msg = state.templates.reason(staff.lang, &msg);
+            render_alerts(&state, &staff, Some(msg), StatusCode::BAD_REQUEST).await
         }
         Err(e) => Err(e),
     }

@@ -13,9 +13,10 @@ use serde_json::json;
 use zeroize::Zeroizing;
 
 use super::{Alert, AlertKind};
+use crate::Result;
+use crate::error::{Said, bad_request, conflict};
 use crate::services::audit::AuditAction;
 use crate::services::{Caller, Courier};
-use crate::{Error, Result};
 use courier_core::time_fmt::rfc3339;
 use courier_store::watch::{self as rows, Lockdown};
 
@@ -84,8 +85,9 @@ impl Courier {
         let mut tx = self.audit.begin(&self.db).await?;
         let l = Lockdown { active: on, reason: reason.clone(), changed_by: by.clone(), changed_at: now };
         if !rows::set_lockdown(&mut tx, &l).await? {
-            let state = if on { "on" } else { "off" };
-            return Err(Error::Conflict(format!("lockdown is already {state}").into()));
+            let (state, id) =
+                if on { ("on", "staff-refused-lockdown-on") } else { ("off", "staff-refused-lockdown-off") };
+            return Err(conflict(format!("lockdown is already {state}"), Said::new(id)));
         }
         let (action, details, summary) = if on {
             let ended = courier_store::sessions::delete_all(&mut tx).await?;
@@ -131,7 +133,7 @@ impl Courier {
             tx.record(caller, AuditAction::LoginFailed, &format!("user:{}", user.id), details).await?;
             tx.commit().await?;
             self.sign_in_failed(caller.ip, &user.email).await?;
-            return Err(Error::BadRequest("the code is wrong (or already used)".into()));
+            return Err(bad_request("the code is wrong (or already used)", Said::new("staff-refused-code-wrong")));
         }
         tx.commit_even_if_silent().await
     }
