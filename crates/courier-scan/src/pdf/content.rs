@@ -33,11 +33,13 @@ impl Operands {
         self.items.iter()
     }
 
-    pub(super) fn first_name(&self) -> Option<&[u8]> {
-        match self.items.first() {
-            Some(Operand::Name(r)) => Some(&self.bytes[r.clone()]),
+    /// The last name among the operands: the one viewers use for `Tf` and `Do` when a
+    /// file gives more than it should.
+    pub(super) fn last_name(&self) -> Option<&[u8]> {
+        self.items.iter().rev().find_map(|o| match o {
+            Operand::Name(r) => Some(&self.bytes[r.clone()]),
             _ => None,
-        }
+        })
     }
 
     pub(super) fn bytes(&self, range: &Range<usize>) -> &[u8] {
@@ -67,9 +69,16 @@ pub(super) fn operations<E>(
 ) -> Result<Syntax, E> {
     let mut operands = Operands::default();
     let mut clean = true;
+    let mut in_image = false;
     let mut i = 0;
     let c = content;
     while i < c.len() {
+        // Operands with no operator are kept for at most this many: past it the syntax is
+        // broken, and they are dropped rather than held.
+        if operands.items.len() >= MAX_OPERANDS {
+            clean = false;
+            operands.clear();
+        }
         match c[i] {
             b if is_space(b) => i += 1,
             b'%' => i += memchr::memchr2(b'\n', b'\r', &c[i..]).unwrap_or(c.len() - i),
@@ -120,15 +129,24 @@ pub(super) fn operations<E>(
                     operands.items.push(number(word));
                 } else if matches!(word, b"true" | b"false" | b"null") {
                     operands.items.push(Operand::Other);
-                } else if word == b"ID" {
-                    // Inline image data: binary, up to `EI` between white space.
-                    match inline_image_end(c, i + 1) {
-                        Some(end) => i = end,
-                        None => return Ok(Syntax { clean: false }),
-                    }
+                } else if word == b"ID" && in_image {
+                    // Inline image data: binary, up to `EI` between white space. Where that
+                    // end is only guessed, data that holds a text operator leaves the page
+                    // not known to be read whole.
+                    let Some(end) = inline_image_end(c, i + 1) else { return Ok(Syntax { clean: false }) };
+                    let data = &c[(i + 1).min(end)..end];
+                    clean &= memchr::memmem::find(data, b"Tj").is_none() && memchr::memmem::find(data, b"TJ").is_none();
+                    i = end;
+                    in_image = false;
+                    operands.clear();
+                } else if is_operator(word) {
+                    in_image = word == b"BI";
+                    on_operator(word, &operands)?;
                     operands.clear();
                 } else {
-                    on_operator(word, &operands)?;
+                    // Not an operator's spelling (`Tj#`, a byte over 0x7f):
+                    // viewers differ on it, so the text is not known to be complete.
+                    clean = false;
                     operands.clear();
                 }
             }
@@ -138,16 +156,25 @@ pub(super) fn operations<E>(
     Ok(Syntax { clean })
 }
 
+/// Operands kept before an operator at most (a path, a colour or an array has far fewer).
+const MAX_OPERANDS: usize = 1 << 16;
+
+/// An operator's spelling (PDF 32000-1, annex A): letters, digits after the first, `*`, `'`, `"`.
+fn is_operator(word: &[u8]) -> bool {
+    word.first().is_some_and(|b| !b.is_ascii_digit())
+        && word.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'*' | b'\'' | b'"'))
+}
+
 /// A literal string from after its `(`, decoded into `out`: where it ends, and whether its
 /// closing parenthesis was found.
 fn literal_string(c: &[u8], mut i: usize, out: &mut Vec<u8>) -> (usize, bool) {
     let mut depth = 1usize;
     loop {
         let Some(at) = memchr::memchr3(b'(', b')', b'\\', &c[i..]) else {
-            out.extend_from_slice(&c[i..]);
+            push_text(out, &c[i..]);
             return (c.len(), false);
         };
-        out.extend_from_slice(&c[i..i + at]);
+        push_text(out, &c[i..i + at]);
         i += at;
         match c[i] {
             b'(' => {
@@ -166,6 +193,17 @@ fn literal_string(c: &[u8], mut i: usize, out: &mut Vec<u8>) -> (usize, bool) {
             _ => i = escape(c, i + 1, out),
         }
     }
+}
+
+/// String bytes as they are, but an end of line (CR, LF or CR LF) as one LF (7.3.4.2).
+fn push_text(out: &mut Vec<u8>, mut bytes: &[u8]) {
+    while let Some(cr) = memchr::memchr(b'\r', bytes) {
+        out.extend_from_slice(&bytes[..cr]);
+        out.push(b'\n');
+        let skip = if bytes.get(cr + 1) == Some(&b'\n') { 2 } else { 1 };
+        bytes = &bytes[cr + skip..];
+    }
+    out.extend_from_slice(bytes);
 }
 
 /// The escape after a backslash (7.3.4.2): where the string goes on.
@@ -341,6 +379,47 @@ mod tests {
             assert!(!clean, "{:?}", String::from_utf8_lossy(content));
             assert_eq!(ops.first().map(String::as_str), first);
         }
+    }
+
+    #[test]
+    fn what_viewers_read_otherwise_is_not_called_clean() {
+        // An `ID` without `BI` is not image data (an operator that does nothing, as lopdf
+        // read it); what follows is read.
+        let (ops, _) = read(b"BT ID (4111 1111 1111 1111) Tj ET % EI\n");
+        assert!(ops.iter().any(|o| o.contains("4111")), "{ops:?}");
+        // Image data whose end is guessed and that holds a text operator.
+        let (_, clean) = read(b"BI /W 1 /H 1 ID xEI (4111 1111 1111 1111) Tj ET % EI\n");
+        assert!(!clean);
+        // A word that is not an operator's spelling.
+        for content in [&b"(4111 1111 1111 1111) Tj#"[..], b"(a) \x80Tj"] {
+            assert!(!read(content).1, "{:?}", String::from_utf8_lossy(content));
+        }
+        // An end of line in a string is one LF, whichever it was.
+        let (ops, _) = read(b"(a\r\nb\rc\nd) Tj");
+        assert_eq!(ops, ["Tj \"a\\nb\\nc\\nd\""]);
+        // The last name is the one used.
+        let mut names = Vec::new();
+        operations::<()>(b"/F2 /F1 12 Tf", |_, o| {
+            names.push(o.last_name().map(<[u8]>::to_vec));
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(names, [Some(b"F1".to_vec())]);
+    }
+
+    #[test]
+    fn operands_without_an_operator_are_not_kept_without_end() {
+        let content = "[".repeat(3 * MAX_OPERANDS);
+        let mut most = 0;
+        let syntax = operations::<()>(b"", |_, _| Ok(())).unwrap();
+        assert!(syntax.clean);
+        let syntax = operations::<()>(format!("{content} (x) Tj").as_bytes(), |_, o| {
+            most = most.max(o.iter().count());
+            Ok(())
+        })
+        .unwrap();
+        assert!(!syntax.clean);
+        assert!(most <= MAX_OPERANDS, "{most}");
     }
 
     #[test]

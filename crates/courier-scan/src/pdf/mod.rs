@@ -44,6 +44,9 @@ const MAX_FONTS_PER_PAGE: usize = 1_024;
 /// Codes one CMap may map through its ranges: lopdf expands every range into a table, so a
 /// 40-byte range over four-byte codes would take gigabytes.
 const MAX_CMAP_CODES: u64 = 1 << 17;
+/// Graphics states saved by `q` and not yet restored that are followed (viewers allow 28 to a
+/// few hundred).
+const MAX_SAVED_STATES: usize = 256;
 /// Text is handed to the detectors in batches of about this size.
 const TEXT_BATCH: usize = 64 << 10;
 /// The clock is looked at once per this many operators.
@@ -273,6 +276,7 @@ fn content_text<R: Read + Seek>(
     let mut looked_up: HashSet<Vec<u8>> = HashSet::new();
     // The font in use: `None` before any `Tf`, `Some(None)` for one that cannot be decoded.
     let mut font: Option<Option<&Decoder>> = None;
+    let mut saved_fonts = Vec::new();
     let mut text = Vec::new();
     let mut operators = 0usize;
     let syntax = content::operations(content, |operator, operands| {
@@ -281,7 +285,11 @@ fn content_text<R: Read + Seek>(
             pdf.spend(0)?;
         }
         match operator {
-            b"Tf" => font = Some(operands.first_name().and_then(|n| decoders.get(n).copied()).flatten()),
+            b"Tf" => font = Some(operands.last_name().and_then(|n| decoders.get(n).copied()).flatten()),
+            // The font is part of the graphics state, which `q` saves and `Q` restores.
+            b"q" if saved_fonts.len() < MAX_SAVED_STATES => saved_fonts.push(font),
+            b"q" => *complete = false,
+            b"Q" => font = saved_fonts.pop().unwrap_or(font),
             b"Tj" | b"TJ" | b"'" | b"\"" => {
                 if operator != b"Tj" && operator != b"TJ" {
                     text.push(b'\n');
@@ -293,7 +301,7 @@ fn content_text<R: Read + Seek>(
             }
             b"T*" | b"ET" | b"Td" | b"TD" | b"Tm" => text.push(b'\n'),
             b"Do" => {
-                if let Some(name) = operands.first_name()
+                if let Some(name) = operands.last_name()
                     && looked_up.insert(name.to_vec())
                     && let Ok(Object::Reference(id)) = xobjects.get(name)
                 {
@@ -1222,6 +1230,16 @@ mod tests {
         let objects = page_with(&content);
         let r = read_pages(&objects).expect("reads");
         assert_eq!((r.unreadable_pages, r.findings.count(FindingKind::PaymentCard)), (0, 1));
+    }
+
+    #[test]
+    fn q_and_capital_q_save_and_restore_the_font() {
+        // F2 is not on the page: read with it, the text would not be known to be complete.
+        let objects = page_with("BT /F1 12 Tf q /F2 12 Tf Q (card 4111 1111 1111 1111) Tj ET");
+        let r = read_pages(&objects).expect("reads");
+        assert_eq!((r.unreadable_pages, r.findings.count(FindingKind::PaymentCard)), (0, 1));
+        let objects = page_with("BT /F1 12 Tf q /F2 12 Tf (card 4111 1111 1111 1111) Tj Q ET");
+        assert_eq!(read_pages(&objects).expect("reads").unreadable_pages, 1);
     }
 
     #[test]
