@@ -29,10 +29,8 @@ pub(crate) const NOT_A_TIME: &str = "not an RFC 3339 time";
 
 impl ParseError {
     pub fn new(what: &'static str, input: &str) -> Self {
-        let mut input = input.to_owned();
         // At most 64 bytes, cut on a character boundary.
-        let cut = (0..=input.len().min(64)).rev().find(|i| input.is_char_boundary(*i)).unwrap_or(0);
-        input.truncate(cut);
+        let input = input[..input.floor_char_boundary(64)].to_owned();
         Self { what, input }
     }
 

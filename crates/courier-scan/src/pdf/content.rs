@@ -89,11 +89,8 @@ pub(super) fn operations<E>(
                 operands.items.push(Operand::String(start..operands.bytes.len()));
                 i = end;
             }
-            b'<' if c.get(i + 1) == Some(&b'<') => {
-                operands.items.push(Operand::Other);
-                i += 2;
-            }
-            b'>' if c.get(i + 1) == Some(&b'>') => {
+            // `<<` and `>>`: a dictionary's brackets.
+            b @ (b'<' | b'>') if c.get(i + 1) == Some(&b) => {
                 operands.items.push(Operand::Other);
                 i += 2;
             }
@@ -300,7 +297,7 @@ fn inline_image_end(c: &[u8], from: usize) -> Option<usize> {
 }
 
 /// White space in PDF syntax (7.2.2): NUL is one.
-pub(super) fn is_space(b: u8) -> bool {
+fn is_space(b: u8) -> bool {
     matches!(b, 0 | b'\t' | b'\n' | 0x0c | b'\r' | b' ')
 }
 
