@@ -33,6 +33,9 @@ pub struct Limits {
     pub write_stall: Duration,
 }
 
+/// hyper's read buffer: the most read from a connection at once, so also the longest request
+/// head, give or take one read (a longer one is answered 431).
+const READ_BUFFER: usize = 64 * 1024;
 /// How long the TLS handshake may take.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long open requests may finish once shutdown began.
@@ -55,9 +58,10 @@ pub async fn serve(
     // HTTP/2 preface, so a client that sent just "P" held its connection for ever (second
     // review). Here the header deadline runs from the connection's first read.
     let mut builder = Builder::new();
-    // hyper's own read-buffer ceiling (about 400 KiB) bounds a request head; a smaller one
-    // would also shrink every body read, and uploads with it.
-    builder.timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout);
+    // hyper's read buffer bounds a request head and every body read. Its default ceiling
+    // (about 400 KiB) cost each upload that much more memory, and chunks that large reached
+    // the pipeline; 64 KiB reads upload as fast (docs/performance.md, "Memory per file type").
+    builder.timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout).max_buf_size(READ_BUFFER);
     let builder = Arc::new(builder);
     tokio::pin!(shutdown);
     loop {

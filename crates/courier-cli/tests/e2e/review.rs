@@ -92,6 +92,26 @@ async fn finding_2_a_never_ending_part_header_is_cut_off_in_bounded_memory() {
     assert_eq!(upload(env.base(), &token, &[("ok.txt", b"hello after the attack".as_slice())]).await.status(), 201);
 }
 
+/// A request head is read into hyper's buffer, whose ceiling is 64 KiB (hyper checks it between
+/// reads, so a head of a little more can pass): a head far longer (one never-ending header) is
+/// answered 431 without the server reading on, and one within it is served. With hyper's
+/// default ceiling (~400 KiB) a 256 KiB head was served.
+#[tokio::test]
+async fn a_request_head_longer_than_the_read_buffer_is_refused() {
+    let env = Env::start();
+    let status_for = |pad: usize| {
+        let mut s = TcpStream::connect(host_port(env.base())).unwrap();
+        s.set_write_timeout(Some(Duration::from_secs(5))).unwrap();
+        let head = format!("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: {}\r\n\r\n", "a".repeat(pad));
+        // The server may close while a too-long head is still being written.
+        let _ = s.write_all(head.as_bytes());
+        read_status(&mut s)
+    };
+    assert_eq!(status_for(32 * 1024), Some(200));
+    assert_eq!(status_for(256 * 1024), Some(431));
+    assert_eq!(client().get(format!("{}/healthz", env.base())).send().await.unwrap().status(), 200);
+}
+
 #[tokio::test]
 async fn finding_2_the_staff_upload_bounds_its_csrf_field_and_its_parts() {
     let env = Env::start();

@@ -573,7 +573,7 @@ fn refused(refusal: ContentRefusal) -> Error {
 
 /// Streams plaintext into `upload` and past the scanners. Reading the next batch from the
 /// network overlaps with hashing and encrypting the previous one on the blocking pool, and
-/// with the scanners, which share each batch (no copies); memory is about 1 MiB per upload
+/// with the scanners, which share each batch (no copies); memory is a few batches per upload
 /// whatever the file size.
 async fn seal_into<S, E>(
     upload: &mut dyn BlobUpload,
@@ -602,15 +602,18 @@ where
             }
             None => None,
         };
-        if let Some(c) = &chunk {
-            size += c.len() as u64;
-            if size > max_size {
-                return Err(Error::PayloadTooLarge(crate::error::too_large(max_size)));
-            }
-            filling.extend_from_slice(c);
-        }
         let last = chunk.is_none();
-        if filling.len() >= BATCH || (last && !filling.is_empty()) {
+        let mut rest = chunk.unwrap_or_default();
+        size += rest.len() as u64;
+        if size > max_size {
+            return Err(Error::PayloadTooLarge(crate::error::too_large(max_size)));
+        }
+        // Batches of exactly `BATCH` bytes (the last one shorter), whatever the chunks' sizes:
+        // a chunk can be as large as what the client got ahead of the pipeline.
+        while !rest.is_empty() || (last && !filling.is_empty()) {
+            if !fill_batch(&mut filling, &mut rest) && !last {
+                break;
+            }
             let batch = Bytes::from(std::mem::replace(&mut filling, Vec::with_capacity(BATCH)));
             scan.feed(&batch).await?;
             let mut sealer = match in_flight.take() {
@@ -637,6 +640,13 @@ where
     encryptor.finish(&mut spare_out)?;
     upload.write(&spare_out).await?;
     Ok(Sealed { size, sha256: hasher.finish() })
+}
+
+/// Moves the start of `rest` into `filling`, up to `BATCH` bytes; true when `filling` is full.
+fn fill_batch(filling: &mut Vec<u8>, rest: &mut Bytes) -> bool {
+    let take = rest.len().min(BATCH - filling.len());
+    filling.extend_from_slice(&rest.split_to(take));
+    filling.len() == BATCH
 }
 
 /// One batch sealed on the blocking pool: the sealer and the ciphertext buffer come back.
@@ -684,4 +694,27 @@ async fn read_full(reader: &mut BlobReader, buf: &mut [u8]) -> io::Result<usize>
         filled += n;
     }
     Ok(filled)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_chunk_larger_than_a_batch_is_cut_into_whole_batches() {
+        let mut rest = Bytes::from(vec![7u8; BATCH * 5 / 2]);
+        let mut filling = Vec::with_capacity(BATCH);
+        let mut batches = Vec::new();
+        while !rest.is_empty() {
+            if fill_batch(&mut filling, &mut rest) {
+                batches.push(std::mem::take(&mut filling).len());
+            }
+        }
+        assert_eq!(batches, [BATCH, BATCH]);
+        assert_eq!(filling.len(), BATCH / 2, "the rest waits for the next chunk");
+        // Small chunks fill one batch in turn.
+        let mut small = Bytes::from(vec![1u8; BATCH / 2]);
+        assert!(fill_batch(&mut filling, &mut small));
+        assert!(small.is_empty());
+    }
 }

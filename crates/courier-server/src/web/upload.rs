@@ -5,8 +5,9 @@
 //! has no limit on it but the whole stream's, and uploads have none: one never-ending header
 //! grew the server by 1.5 GiB. So the body passes through a [`GuardedBody`] first, which
 //! follows the multipart framing itself (delimiter, headers, data) with a few bytes of state
-//! and fails the request once a preamble or header block passes [`MAX_HEADER_BYTES`]; the
-//! parser therefore never holds more than that plus one read. It also fails a body whose
+//! and fails the request once a preamble or header block passes [`MAX_HEADER_BYTES`]. It
+//! hands the parser at most [`PARSER_READ`] bytes before yielding, so the parser never holds
+//! more than that plus one read (it reads on while its stream is ready). It also fails a body whose
 //! client sends less than `min_upload_rate` bytes per window: a body timeout that restarts
 //! with every chunk let one byte every 20 s hold an inspection slot for ever.
 
@@ -30,6 +31,9 @@ use crate::{Error, Result};
 pub const MAX_HEADER_BYTES: usize = 16 * 1024;
 /// Largest non-file field (the staff form's `csrf_token`, anything a script adds).
 pub const MAX_TEXT_FIELD_BYTES: usize = 4 * 1024;
+
+/// Most body bytes the multipart parser is handed in one go (see `GuardedBody::poll_next`).
+const PARSER_READ: usize = 256 * 1024;
 
 /// The minimum rate a body must keep: at least `bytes` in every `window`.
 #[derive(Clone, Copy, Debug)]
@@ -370,6 +374,8 @@ struct GuardedBody {
     in_window: u64,
     violation: Arc<Mutex<Option<Violation>>>,
     failed: bool,
+    /// Bytes handed out since the client's data last ran dry (see `poll_next`).
+    given_in_a_row: usize,
 }
 
 impl GuardedBody {
@@ -382,6 +388,7 @@ impl GuardedBody {
             in_window: 0,
             violation,
             failed: false,
+            given_in_a_row: 0,
         }
     }
 
@@ -411,6 +418,14 @@ impl Stream for GuardedBody {
         if self.failed {
             return Poll::Ready(None);
         }
+        // multer reads its stream until it is pending, appending every chunk to one buffer: from
+        // a client faster than the pipeline, that is whatever the socket holds (megabytes per
+        // upload). Pending once (woken at once) after each `PARSER_READ` bounds that buffer.
+        if self.given_in_a_row >= PARSER_READ {
+            self.given_in_a_row = 0;
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
         match Pin::new(&mut self.inner).poll_next(cx) {
             Poll::Ready(Some(Ok(chunk))) => {
                 if self.scanner.as_mut().is_some_and(|s| !s.feed(&chunk)) {
@@ -422,12 +437,14 @@ impl Stream for GuardedBody {
                 if self.window_end.is_elapsed() {
                     self.restart_window();
                 }
+                self.given_in_a_row += chunk.len();
                 Poll::Ready(Some(Ok(chunk)))
             }
             Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(std::io::Error::other(e)))),
             Poll::Ready(None) => Poll::Ready(None),
             // Waiting for the client: when the window ends it must have sent enough.
             Poll::Pending => {
+                self.given_in_a_row = 0;
                 while self.window_end.as_mut().poll(cx).is_ready() {
                     if self.in_window < self.rate.bytes {
                         return self.fail(Violation::TooSlow);
@@ -456,6 +473,28 @@ mod tests {
         b.extend_from_slice(data);
         b.extend_from_slice(b"\r\n--XyZ--\r\n");
         b
+    }
+
+    #[tokio::test]
+    async fn the_parser_is_handed_a_bounded_read() {
+        let mut one = b"--XyZ\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\n".to_vec();
+        one.resize(PARSER_READ, b'a');
+        let one = Bytes::from(one);
+        let chunks: Vec<std::io::Result<Bytes>> = vec![Ok(one.clone()), Ok(Bytes::from_static(b"two"))];
+        let inner = Body::from_stream(futures_util::stream::iter(chunks)).into_data_stream();
+        let rate = MinRate { bytes: 1, window: Duration::from_secs(60) };
+        let mut body = GuardedBody::new(inner, "XyZ", rate, Arc::default());
+        let mut cx = Context::from_waker(futures_util::task::noop_waker_ref());
+        let mut poll = || match Pin::new(&mut body).poll_next(&mut cx) {
+            Poll::Ready(Some(Ok(b))) => Some(b),
+            Poll::Ready(other) => panic!("{other:?}"),
+            Poll::Pending => None,
+        };
+        // multer reads until its stream is pending: it must stop after `PARSER_READ` bytes,
+        // although the next chunk is already there.
+        assert_eq!(poll(), Some(one));
+        assert_eq!(poll(), None);
+        assert_eq!(poll().as_deref(), Some(b"two".as_slice()));
     }
 
     #[test]
