@@ -80,7 +80,8 @@ pub(crate) async fn open_unchecked(mut config: Config) -> Result<(Arc<Courier>, 
     let profile = courier_store::firm_profile::get(db.pool()).await?;
     crate::services::branding::apply_profile(&mut config, &profile);
     let watch = crate::services::watch::WatchSettings::load(&config).map_err(|e| Error::BadRequest(e.into()))?;
-    let branding = crate::services::branding::Branding::load(&config).map_err(|e| Error::BadRequest(e.into()))?;
+    let branding = crate::services::branding::Branding::load(&config, profile.logo.as_deref())
+        .map_err(|e| Error::BadRequest(e.into()))?;
     let (courier, operator) =
         Courier::new(config, db, blobs, keys, signer, cookie_key, address_key, scanning, authz, watch, branding);
     Ok((Arc::new(courier), operator))

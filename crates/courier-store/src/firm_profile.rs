@@ -1,5 +1,5 @@
-//! The firm's profile (`firm_profile`): its name, colour, contact line and time zone as the
-//! setup page stored them. One row, absent until first saved.
+//! The firm's profile (`firm_profile`): its name, colour, contact line, time zone and logo as
+//! the setup page stored them. One row, absent until first saved.
 
 use sqlx::{AnyConnection, Executor};
 
@@ -11,6 +11,8 @@ pub struct FirmProfile {
     pub brand_color: Option<String>,
     pub client_contact: Option<String>,
     pub timezone: Option<String>,
+    /// The logo file's bytes (a PNG or an SVG; the server checks it before it is stored).
+    pub logo: Option<Vec<u8>>,
 }
 
 impl FirmProfile {
@@ -26,9 +28,10 @@ impl FirmProfile {
 }
 
 pub async fn get<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E) -> Result<FirmProfile> {
-    let row = sqlx::query("SELECT firm_name, brand_color, client_contact, timezone FROM firm_profile WHERE id = 1")
-        .fetch_optional(ex)
-        .await?;
+    let row =
+        sqlx::query("SELECT firm_name, brand_color, client_contact, timezone, logo FROM firm_profile WHERE id = 1")
+            .fetch_optional(ex)
+            .await?;
     let Some(row) = row else { return Ok(FirmProfile::default()) };
     // A value that does not read as text (a hand-edited row) is left out, never fatal: every
     // command opens the installation through here.
@@ -43,6 +46,10 @@ pub async fn get<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E) -> Result<Fir
         brand_color: text("brand_color"),
         client_contact: text("client_contact"),
         timezone: text("timezone"),
+        logo: col::<Option<Vec<u8>>>(&row, "logo").unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "the firm's stored logo does not read as bytes; left out");
+            None
+        }),
     })
 }
 
@@ -50,13 +57,14 @@ pub async fn get<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E) -> Result<Fir
 pub async fn save(conn: &mut AnyConnection, p: &FirmProfile, now: i64) -> Result<()> {
     sqlx::query("DELETE FROM firm_profile WHERE id = 1").execute(&mut *conn).await?;
     sqlx::query(
-        "INSERT INTO firm_profile (id, firm_name, brand_color, client_contact, timezone, updated_at) \
-         VALUES (1, $1, $2, $3, $4, $5)",
+        "INSERT INTO firm_profile (id, firm_name, brand_color, client_contact, timezone, logo, updated_at) \
+         VALUES (1, $1, $2, $3, $4, $5, $6)",
     )
     .bind(&p.firm_name)
     .bind(&p.brand_color)
     .bind(&p.client_contact)
     .bind(&p.timezone)
+    .bind(&p.logo)
     .bind(now)
     .execute(&mut *conn)
     .await?;

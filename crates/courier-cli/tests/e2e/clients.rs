@@ -352,6 +352,59 @@ async fn refusals_are_said_in_the_pages_language() {
     assert_eq!(fr.text().await.unwrap(), en);
 }
 
+/// The setup page takes the firm's logo as a file (multipart form): checked (a PNG or an SVG of
+/// at most 512 KiB) before anything is made, said in the page's language when refused, served
+/// to client pages at once and after a restart, and its size and hash in the trail.
+#[tokio::test]
+async fn the_setup_page_takes_the_firms_logo() {
+    use crate::harness::{PASSWORD, hidden_field};
+    let mut env = Env::start();
+    let link = env.server.as_ref().unwrap().setup_link.clone().expect("setup link printed at first start");
+    let c = client();
+    let form = c.get(&link).send().await.unwrap().text().await.unwrap();
+    assert!(form.contains("enctype=\"multipart/form-data\"") && form.contains("name=\"firm_logo\""), "{form}");
+    let csrf = hidden_field(&form, "csrf_token");
+    let post = |logo: Vec<u8>, lang: &'static str| {
+        let mut form = reqwest::multipart::Form::new();
+        for (k, v) in [("email", "admin@firm.example"), ("password", PASSWORD), ("password_again", PASSWORD)] {
+            form = form.text(k, v);
+        }
+        let form = form
+            .text("csrf_token", csrf.clone())
+            .text("firm_name", "Cabinet Durand")
+            .part("firm_logo", reqwest::multipart::Part::bytes(logo).file_name("logo.png"));
+        c.post(&link).header("Accept-Language", lang).multipart(form).send()
+    };
+    let png = [b"\x89PNG\r\n\x1a\n".as_slice(), &[7u8; 300]].concat();
+    let too_large = [b"\x89PNG\r\n\x1a\n".as_slice(), &vec![0u8; 600 * 1024]].concat();
+    for (logo, lang, says) in [
+        (b"GIF89a not a logo".to_vec(), "en", "neither a PNG nor an SVG"),
+        (b"GIF89a not a logo".to_vec(), "fr", "ni un fichier PNG ni un fichier SVG"),
+        (too_large, "en", "larger than 512 KiB"),
+    ] {
+        let r = post(logo, lang).await.unwrap();
+        assert_eq!(r.status(), 400);
+        let body = r.text().await.unwrap();
+        assert!(body.contains(says) && body.contains("admin@firm.example"), "{says}: {body}");
+    }
+    let (_, token) = env.create_portal(&[]);
+    assert_eq!(client().get(format!("{}/static/brand-logo", env.base())).send().await.unwrap().status(), 404);
+
+    let r = post(png.clone(), "en").await.unwrap();
+    assert_eq!(r.status(), 200, "{:?}", r.text().await);
+    for round in ["at once", "after a restart"] {
+        let (_, body) = page(&format!("{}/p/{token}", env.base()), None).await;
+        assert!(body.contains("brand-logo"), "{round}: {body}");
+        let r = client().get(format!("{}/static/brand-logo", env.base())).send().await.unwrap();
+        assert_eq!(r.headers()["content-type"], "image/png", "{round}");
+        assert_eq!(r.bytes().await.unwrap().as_ref(), png.as_slice(), "{round}");
+        env.restart_server();
+    }
+    let used = env.audit_events().into_iter().find(|e| e["action"] == "setup.link_used").expect("audited");
+    assert_eq!(used["details"]["firm_profile"]["logo"]["bytes"], png.len());
+    assert!(env.audit_ok());
+}
+
 /// The first administrator gives the firm's name, colour, contact line and time zone on the
 /// setup page: checked before anything is made, in force at once on client pages, kept across
 /// restarts, and in the trail.

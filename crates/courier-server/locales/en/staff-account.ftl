@@ -51,8 +51,8 @@ staff-setup-heading = Create the first administrator
 staff-setup-intro = This link works once and for one hour. { staff-account-password-advice } Next you will add this account to an authenticator app.
 staff-setup-profile = Your firm, as clients see it
 staff-setup-profile-intro = On the client's upload page, the share page and the instruction sheet. All optional; an administrator can change the configuration file later.
-# Followed by the setting's name, in parentheses.
-staff-setup-logo = The logo is a file named in the configuration
+staff-setup-logo = Logo
+staff-setup-logo-help = A PNG or SVG file of at most { $max }. If this page shows an error, choose the file again.
 # Followed by the names of the settings the configuration file gives.
 staff-setup-configured = Set in the configuration file, which wins:
 staff-setup-firm-name = Firm name

@@ -52,8 +52,8 @@ staff-setup-heading = Créer le premier administrateur
 staff-setup-intro = Ce lien ne fonctionne qu’une fois, pendant une heure. { staff-account-password-advice } Vous ajouterez ensuite ce compte à une application d’authentification.
 staff-setup-profile = Votre cabinet, tel que le voient les clients
 staff-setup-profile-intro = Sur la page de dépôt du client, la page de partage et la fiche d’instructions. Tout est facultatif ; un administrateur pourra modifier le fichier de configuration par la suite.
-# Suivi du nom du paramètre, entre parenthèses.
-staff-setup-logo = Le logo est un fichier désigné dans la configuration
+staff-setup-logo = Logo
+staff-setup-logo-help = Un fichier PNG ou SVG de { $max } au plus. Si cette page affiche une erreur, choisissez de nouveau le fichier.
 # Suivi des noms des paramètres que donne le fichier de configuration.
 staff-setup-configured = Défini dans le fichier de configuration, qui l’emporte :
 staff-setup-firm-name = Nom du cabinet

@@ -1,8 +1,9 @@
 //! The firm's brand on client and share pages: its name, logo, colour, contact line and time
 //! zone, checked once at start-up so that a wrong file or colour stops the server with a clear
 //! error instead of showing clients a broken page. The name, colour, contact line and time zone
-//! may also come from the profile the first administrator gives on the setup page (stored in
-//! the database); a setting in the configuration file or the environment wins over it. The
+//! and the logo may also come from the profile the first administrator gives on the setup page
+//! (stored in the database); a setting in the configuration file or the environment wins over
+//! it. The
 //! brand is live: saving the profile changes every page from the next request.
 
 use std::path::Path;
@@ -46,8 +47,17 @@ impl Default for Branding {
 }
 
 impl Branding {
-    pub fn load(config: &Config) -> Result<Self, String> {
-        let logo = config.firm_logo.as_deref().map(read_logo).transpose()?;
+    /// The brand of `config`, with its `firm_logo` file or else `stored_logo` (the setup page's;
+    /// one that no longer checks is logged and left out, never fatal).
+    pub fn load(config: &Config, stored_logo: Option<&[u8]>) -> Result<Self, String> {
+        let logo = match (config.firm_logo.as_deref(), stored_logo) {
+            (Some(path), _) => Some(read_logo(path)?),
+            (None, Some(bytes)) => logo_type(bytes)
+                .inspect_err(|e| tracing::warn!(error = %e, "the stored firm logo does not check; left out"))
+                .ok()
+                .map(|kind| (bytes.to_vec(), kind)),
+            (None, None) => None,
+        };
         Self::from_config(config, logo)
     }
 
@@ -58,6 +68,7 @@ impl Branding {
             brand_color: config.brand_color.clone(),
             client_contact: config.client_contact.clone(),
             timezone: Some(config.timezone.clone()),
+            logo: None,
         };
         let checked = check_profile(&profile).map_err(|e| e.to_string())?;
         let zone_name = checked.timezone.unwrap_or_else(|| "UTC".into());
@@ -77,6 +88,12 @@ pub fn check_profile(p: &FirmProfile) -> Result<FirmProfile, Reason> {
     let mut checked = p.clone();
     for (key, value) in checked.fields_mut() {
         *value = check_setting(key, value.as_deref())?;
+    }
+    if checked.logo.as_ref().is_some_and(|l| l.is_empty()) {
+        checked.logo = None;
+    }
+    if let Some(logo) = &checked.logo {
+        logo_type(logo)?;
     }
     Ok(checked)
 }
@@ -189,19 +206,29 @@ fn read_logo(path: &Path) -> Result<(Vec<u8>, &'static str), String> {
     let mut bytes = Vec::new();
     std::io::Read::read_to_end(&mut std::io::Read::take(file, MAX_LOGO + 1), &mut bytes)
         .map_err(|e| format!("firm_logo {shown}: {e}"))?;
+    let kind = logo_type(&bytes).map_err(|e| format!("firm_logo {shown}: {e}"))?;
+    Ok((bytes, kind))
+}
+
+/// The content type of a logo: a PNG or an SVG of at most `MAX_LOGO` bytes.
+pub fn logo_type(bytes: &[u8]) -> Result<&'static str, Reason> {
     if bytes.len() as u64 > MAX_LOGO {
-        return Err(format!("firm_logo {shown} is larger than {MAX_LOGO} bytes, the most accepted"));
+        let max = format!("{} KiB", MAX_LOGO / 1024);
+        return Err(Reason::said(
+            format!("the logo is larger than {max}, the most accepted"),
+            said_with("staff-refused-logo-size", "max", max),
+        ));
     }
     if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        return Ok((bytes, "image/png"));
+        return Ok("image/png");
     }
     // An SVG is served as an image with a policy that forbids its scripts (see `web::brand`);
     // still, it must look like one.
     let head = String::from_utf8_lossy(&bytes[..bytes.len().min(4096)]).to_ascii_lowercase();
     if head.contains("<svg") {
-        return Ok((bytes, "image/svg+xml"));
+        return Ok("image/svg+xml");
     }
-    Err(format!("firm_logo {shown} is neither a PNG nor an SVG file"))
+    Err(Reason::said("the logo is neither a PNG nor an SVG file", Said::new("staff-refused-logo-type")))
 }
 
 /// `#rrggbb` with at least 4.5:1 contrast for white text on it (WCAG AA), since buttons and
@@ -259,28 +286,29 @@ mod tests {
     fn a_logo_must_be_a_small_png_or_svg_and_must_exist() {
         let dir = tempfile::tempdir().unwrap();
         let cfg = |path: &Path| Config { firm_logo: Some(path.to_owned()), ..Config::default() };
+        let load = |path: &Path| Branding::load(&cfg(path), None);
         let missing = dir.path().join("logo.png");
-        assert!(Branding::load(&cfg(&missing)).unwrap_err().contains("logo.png"));
+        assert!(load(&missing).unwrap_err().contains("logo.png"));
         std::fs::write(&missing, b"GIF89a").unwrap();
-        assert!(Branding::load(&cfg(&missing)).unwrap_err().contains("neither"));
+        assert!(load(&missing).unwrap_err().contains("neither"));
         std::fs::write(&missing, [b"\x89PNG\r\n\x1a\n".as_slice(), &[0; 16]].concat()).unwrap();
-        assert_eq!(Branding::load(&cfg(&missing)).unwrap().logo.unwrap().1, "image/png");
+        assert_eq!(load(&missing).unwrap().logo.unwrap().1, "image/png");
         let svg = dir.path().join("logo.svg");
         std::fs::write(&svg, b"<?xml version=\"1.0\"?><svg xmlns=\"http://www.w3.org/2000/svg\"/>").unwrap();
-        assert_eq!(Branding::load(&cfg(&svg)).unwrap().logo.unwrap().1, "image/svg+xml");
+        assert_eq!(load(&svg).unwrap().logo.unwrap().1, "image/svg+xml");
         std::fs::write(&svg, vec![b' '; MAX_LOGO as usize + 1]).unwrap();
-        assert!(Branding::load(&cfg(&svg)).unwrap_err().contains("larger than"));
+        assert!(load(&svg).unwrap_err().contains("larger than"));
         // Neither a device that never ends nor a directory is read.
-        assert!(Branding::load(&cfg(Path::new("/dev/zero"))).unwrap_err().contains("not a regular file"));
-        assert!(Branding::load(&cfg(dir.path())).unwrap_err().contains("not a regular file"));
-        assert!(Branding::load(&cfg(Path::new("/proc/kmsg"))).is_err(), "a kernel file that blocks on read");
+        assert!(load(Path::new("/dev/zero")).unwrap_err().contains("not a regular file"));
+        assert!(load(dir.path()).unwrap_err().contains("not a regular file"));
+        assert!(load(Path::new("/proc/kmsg")).is_err(), "a kernel file that blocks on read");
         let fifo = dir.path().join("fifo.png");
         assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
-        assert!(Branding::load(&cfg(&fifo)).unwrap_err().contains("not a regular file"), "a pipe nobody writes");
+        assert!(load(&fifo).unwrap_err().contains("not a regular file"), "a pipe nobody writes");
         let long = Config { client_contact: Some("x".repeat(301)), ..Config::default() };
-        assert!(Branding::load(&long).is_err());
+        assert!(Branding::load(&long, None).is_err());
         let two_lines = Config { client_contact: Some("a\nb".into()), ..Config::default() };
-        assert!(Branding::load(&two_lines).is_err());
+        assert!(Branding::load(&two_lines, None).is_err());
     }
 
     #[test]
@@ -290,6 +318,7 @@ mod tests {
             brand_color: Some("#ffff00".into()), // too light: left out, not fatal
             client_contact: Some("Maître Durand".into()),
             timezone: Some("Europe/Paris".into()),
+            logo: None,
         };
         let mut config = Config::default();
         config.explicit.insert("timezone".into());
@@ -299,11 +328,15 @@ mod tests {
         assert_eq!(config.client_contact.as_deref(), Some("Maître Durand"));
         assert_eq!(config.brand_color, None);
         assert_eq!(config.timezone, "America/New_York", "set in the configuration: it wins");
-        let brand = Branding::load(&config).unwrap();
+        let brand = Branding::load(&config, None).unwrap();
         assert_eq!(brand.zone_name, "America/New_York");
         assert!(check_profile(&FirmProfile { firm_name: Some("a\nb".into()), ..Default::default() }).is_err());
         let invisible = FirmProfile { firm_name: Some("Durand\u{202E}snoitcA".into()), ..Default::default() };
         assert!(check_profile(&invisible).is_err(), "a direction override");
+        let logo = |bytes: &[u8]| check_profile(&FirmProfile { logo: Some(bytes.to_vec()), ..Default::default() });
+        assert_eq!(logo(b"").unwrap().logo, None, "no file chosen");
+        assert!(logo(b"GIF89a").unwrap_err().to_string().contains("neither a PNG nor an SVG"));
+        assert!(logo(b"\x89PNG\r\n\x1a\n").unwrap().logo.is_some());
         let zone = FirmProfile { timezone: Some("europe/paris".into()), ..Default::default() };
         assert_eq!(check_profile(&zone).unwrap().timezone.as_deref(), Some("Europe/Paris"));
         assert_eq!(

@@ -178,6 +178,9 @@ impl Courier {
                 *value = None;
             }
         }
+        if self.config.firm_logo.is_some() {
+            p.logo = None;
+        }
         Ok(p)
     }
 
@@ -185,8 +188,13 @@ impl Courier {
     fn branded(&self, profile: &courier_store::firm_profile::FirmProfile) -> crate::Result<branding::Branding> {
         let mut config = self.config.clone();
         branding::apply_profile(&mut config, profile);
-        branding::Branding::from_config(&config, self.branding.get().logo.clone())
-            .map_err(|e| crate::Error::BadRequest(e.into()))
+        // The configuration's logo file wins, and is already read.
+        let logo = match (&config.firm_logo, &profile.logo) {
+            (Some(_), _) => self.branding.get().logo.clone(),
+            (None, Some(bytes)) => Some((bytes.clone(), branding::logo_type(bytes).map_err(crate::Error::BadRequest)?)),
+            (None, None) => None,
+        };
+        branding::Branding::from_config(&config, logo).map_err(|e| crate::Error::BadRequest(e.into()))
     }
 
     /// Puts a saved profile in force. It was checked before it was saved; should it not apply

@@ -15,6 +15,7 @@ use super::extract::{BrowserLanguage, CsrfForm, Empty};
 use super::staff::{check_csrf, cookie_name, see_other, session_cookie_name, set_cookie};
 use super::{AppState, ClientIp, cookie};
 use crate::services::LinkForm;
+use crate::services::branding::MAX_LOGO;
 use crate::services::sessions::{Origin, StaffSession};
 use crate::{Courier, Error, Result};
 
@@ -229,7 +230,8 @@ pub async fn setup_page(
             "setup.html",
             lang,
             json!({ "firm": state.courier.firm_name(), "csrf_token": csrf, "error": null, "email": "",
-                "profile": current_profile(&state.courier), "zones": ZONES, "configured": configured(&state.courier) }),
+                "profile": current_profile(&state.courier), "zones": ZONES, "configured": configured(&state.courier),
+                "logo_max": format!("{} KiB", MAX_LOGO / 1024) }),
         )?
         .into_response())
 }
@@ -265,7 +267,7 @@ fn configured(courier: &crate::services::Courier) -> Vec<&'static str> {
         .collect()
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 pub struct SetupForm {
     #[serde(default)]
     email: String,
@@ -281,16 +283,77 @@ pub struct SetupForm {
     client_contact: String,
     #[serde(default)]
     timezone: String,
+    /// The logo file (a form sent as `multipart/form-data` only).
+    #[serde(skip)]
+    logo: Vec<u8>,
 }
+
+impl SetupForm {
+    /// The form as the page sends it (`multipart/form-data`, for the logo) or URL-encoded (a
+    /// script's or an older page's, without a logo). Text fields are bounded by the multipart
+    /// reader; the logo is kept up to one byte past the largest accepted, so that its check
+    /// says it is too large.
+    async fn read(courier: &Courier, request: axum::extract::Request) -> Result<Self> {
+        let (parts, body) = request.into_parts();
+        let multipart = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
+        if !multipart {
+            let bytes = axum::body::to_bytes(body, SETUP_FORM_BYTES)
+                .await
+                .map_err(|_| Error::PayloadTooLarge("the setup form is too large".into()))?;
+            return serde_urlencoded::from_bytes(&bytes)
+                .map_err(|_| Error::BadRequest("the setup form is incomplete or malformed".into()));
+        }
+        let mut body =
+            super::upload::UploadBody::new(&parts.headers, body, SETUP_FORM_PARTS, super::upload_rate(courier))?;
+        let mut form = Self::default();
+        while let Some(part) = body.next_part().await? {
+            let Some(name) = part.name().map(str::to_owned) else {
+                part.skip().await?;
+                continue;
+            };
+            if name == "firm_logo" {
+                form.logo = part.bytes_up_to(MAX_LOGO as usize).await?;
+                continue;
+            }
+            let value = part.text().await?;
+            match name.as_str() {
+                "email" => form.email = value,
+                "password" => form.password = value,
+                "password_again" => form.password_again = value,
+                "csrf_token" => form.csrf_token = value,
+                "firm_name" => form.firm_name = value,
+                "brand_color" => form.brand_color = value,
+                "client_contact" => form.client_contact = value,
+                "timezone" => form.timezone = value,
+                _ => {}
+            }
+        }
+        Ok(form)
+    }
+}
+
+/// The largest URL-encoded setup form (a few short fields).
+const SETUP_FORM_BYTES: usize = 64 * 1024;
+/// Parts of a multipart setup form: its ten fields and a few a browser or script may add.
+const SETUP_FORM_PARTS: usize = 16;
 
 pub async fn setup(
     State(state): State<AppState>,
     Path(token): Path<String>,
     ip: ClientIp,
-    headers: HeaderMap,
-    Form(form): Form<SetupForm>,
+    request: axum::extract::Request,
 ) -> Result<Response> {
     let courier = &state.courier;
+    // An unknown or used link reads no body.
+    if !courier.setup_link_valid(&token).await? {
+        return Err(Error::LinkNotFound);
+    }
+    let headers = request.headers().clone();
+    let form = SetupForm::read(courier, request).await?;
     let lang = page_language(&headers, None);
     let csrf = link_csrf(courier, LinkForm::Setup, &token);
     check_csrf(courier, &csrf, &form.csrf_token, &headers)?;
@@ -299,11 +362,12 @@ pub async fn setup(
         brand_color: Some(form.brand_color.clone()),
         client_contact: Some(form.client_contact.clone()),
         timezone: Some(form.timezone.clone()),
+        logo: Some(form.logo.clone()),
     };
-    // What was typed comes back with the error (never the passwords).
+    // What was typed comes back with the error (never the passwords; a file cannot be).
     let retry = |msg: String| -> Result<Response> {
         let ctx = json!({ "firm": courier.firm_name(), "csrf_token": csrf, "error": msg, "email": form.email,
-            "profile": setup_profile(&form), "zones": ZONES, "configured": configured(courier) });
+            "profile": setup_profile(&form), "zones": ZONES, "configured": configured(courier), "logo_max": format!("{} KiB", MAX_LOGO / 1024) });
         Ok((StatusCode::BAD_REQUEST, state.templates.render("setup.html", lang, ctx)?).into_response())
     };
     if form.password != form.password_again {

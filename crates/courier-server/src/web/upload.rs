@@ -121,6 +121,20 @@ impl Part {
         String::from_utf8(value).map_err(|_| Error::BadRequest("a form field is not UTF-8 text".into()))
     }
 
+    /// The part's bytes, up to `max`: reading stops once more than `max` are held (the rest
+    /// is skipped by the next `next_part`), so a caller sees a longer part as `max + 1` bytes or
+    /// more, never all of it.
+    pub async fn bytes_up_to(mut self, max: usize) -> Result<Vec<u8>> {
+        let mut value = Vec::new();
+        while value.len() <= max {
+            match self.field.chunk().await.map_err(|e| explain(&self.violation, &e))? {
+                Some(chunk) => value.extend_from_slice(&chunk[..chunk.len().min(max + 1 - value.len())]),
+                None => break,
+            }
+        }
+        Ok(value)
+    }
+
     /// Reads a part that is not wanted to its end, within the text-field bound.
     pub async fn skip(self) -> Result<()> {
         self.text().await.map(drop)
