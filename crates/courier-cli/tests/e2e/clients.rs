@@ -250,6 +250,17 @@ async fn the_instruction_sheet_carries_only_the_portals_current_link() {
         assert!(link.is_empty() || !body.contains(&html(link)), "the refused link is not echoed: {body}");
     }
     assert_eq!(sheet(&other_id, &other_url, "en", "view").await.unwrap().status(), 200);
+    // The refusal is said in the member's language (here their browser's).
+    let form = [("csrf_token", csrf.as_str()), ("url", made_up.as_str()), ("language", "en"), ("as", "view")];
+    let r = staff
+        .post(format!("{}/portals/{id}/instructions", env.base()))
+        .header("Accept-Language", "fr")
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("pas le lien actuel de ce portail"));
     // A disabled portal's link leads nowhere: no sheet for it until it is enabled again.
     assert!(env.cli(&["portal", "disable", &other_id], None).0);
     let r = sheet(&other_id, &other_url, "en", "view").await.unwrap();

@@ -125,6 +125,11 @@ async fn a_share_serves_watermarked_pdfs_and_images_and_plain_files_unchanged() 
     assert_eq!(c.get(format!("{url}/files/{}", ids[0])).send().await.unwrap().status(), 200);
     let third = c.get(format!("{url}/files/{}", ids[0])).send().await.unwrap();
     assert_eq!(third.status(), 409);
+    assert!(third.text().await.unwrap().contains("as often as the share allows"));
+    // Said in the recipient's language (and counted as no download).
+    let fr = c.get(format!("{url}/files/{}", ids[0])).header("Accept-Language", "fr").send().await.unwrap();
+    assert_eq!(fr.status(), 409);
+    assert!(fr.text().await.unwrap().contains("autant de fois que le partage le permet"));
 
     // Staff see every download; the audit trail has them with IP and user agent.
     let shown = env.cli_json(&["share", "show", created["id"].as_str().unwrap(), "--json"], None);

@@ -12,7 +12,8 @@ use super::authz::{Action, Resource};
 use super::documents::DocumentView;
 use super::pages::{Page, PageRequest};
 use super::{Caller, Courier};
-use crate::{Error, Result};
+use crate::Result;
+use crate::error::{Said, SaidArg, bad_request};
 
 /// Accounts without a sign-in for this long are flagged.
 pub const STALE_LOGIN_MS: i64 = 90 * 86_400_000;
@@ -192,9 +193,10 @@ impl Courier {
         self.authorize(caller, Action::MatterReview, &self.matter_resource(&m.id).await?).await?;
         for (what, text) in [("removed", removed), ("note", note)] {
             if text.chars().count() > MAX_NOTE_CHARS || text.chars().any(|c| c.is_control() && c != '\n') {
-                return Err(Error::BadRequest(
-                    format!("the {what} text must be at most {MAX_NOTE_CHARS} characters").into(),
-                ));
+                let said = Said::new("staff-refused-review-text")
+                    .with("field", SaidArg::Messages(vec![format!("staff-field-review-{what}")]))
+                    .with("max", SaidArg::Text(MAX_NOTE_CHARS.to_string()));
+                return Err(bad_request(format!("the {what} text must be at most {MAX_NOTE_CHARS} characters"), said));
             }
         }
         let now = self.clock.now_ms();

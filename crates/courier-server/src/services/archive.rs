@@ -16,7 +16,7 @@ use tokio_util::io::ReaderStream;
 
 use super::pages::PageRequest;
 use super::{Caller, Courier};
-use crate::{Error, Result};
+use crate::Result;
 
 /// Documents read from the database at a time.
 const ARCHIVE_PAGE: u32 = 200;
@@ -35,7 +35,10 @@ impl Courier {
         let first = self.document_page(Scope::Portal(portal_id), false, &PageRequest::first(ARCHIVE_PAGE)).await?;
         // Held documents (quarantine, malware) are served by no download, this one included.
         if first.next.is_none() && first.items.iter().all(|d| d.scan.held) {
-            return Err(Error::BadRequest("this portal has no documents to download".into()));
+            return Err(crate::error::bad_request(
+                "this portal has no documents to download",
+                crate::error::Said::new("staff-refused-archive-empty"),
+            ));
         }
         let (writer, reader) = tokio::io::duplex(PIPE_BYTES);
         let courier = Arc::clone(self);

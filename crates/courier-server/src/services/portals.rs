@@ -383,9 +383,9 @@ impl Courier {
     pub(super) async fn instruction_sheet(&self, caller: &Caller, id: &str, url: &str) -> Result<InstructionSheet> {
         self.authorize_portal(caller, Action::PortalView, id).await?;
         let not_current = || {
-            Error::BadRequest(
-                "that is not this portal's current link; instructions are printed from the page that shows a new link"
-                    .into(),
+            bad_request(
+                "that is not this portal's current link; instructions are printed from the page that shows a new link",
+                Said::new("staff-refused-sheet-link"),
             )
         };
         let link_prefix = format!("{}/p/", self.config.public_url());
@@ -396,10 +396,10 @@ impl Courier {
             .ok_or_else(not_current)?;
         // A sheet for a link that does not work would send the client to the uniform 404.
         if !status(&p, self.clock.now_ms()).takes_uploads() || self.locked_down().await? {
-            return Err(Error::BadRequest(
+            return Err(bad_request(
                 "this portal's link does not work now (disabled, expired, its matter archived, or the installation \
-                 locked down); enable it or issue a new link before printing instructions"
-                    .into(),
+                 locked down); enable it or issue a new link before printing instructions",
+                Said::new("staff-refused-sheet-closed"),
             ));
         }
         let (kept_n, kept_unit) = retention(&p, self.config.retention).0.count_and_unit();

@@ -233,7 +233,7 @@ fn refusal_error(r: Refusal) -> Error {
         Refusal::Archive(reason) => {
             Error::Refused(Reason::said(courier_scan::kind::capitalise(&reason), Said::new("refusal-archive")))
         }
-        Refusal::Interrupted => Error::BadRequest("the upload was interrupted".into()),
+        Refusal::Interrupted => bad_request("the upload was interrupted", Said::new("refusal-interrupted")),
         Refusal::ScannerUnavailable(detail) => scanner_unavailable(&clamd::Unavailable(detail)),
         Refusal::Busy => Error::Busy(Reason::said(
             "Too many files are being checked; please try again shortly.",

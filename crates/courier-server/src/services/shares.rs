@@ -384,12 +384,14 @@ impl Courier {
             .await?
             .filter(|d| in_share && d.deleted_at.is_none() && !d.scan.held)
             .ok_or(Error::LinkNotFound)?;
-        let exhausted = "this file has been downloaded as often as the share allows";
+        let exhausted = || {
+            conflict("this file has been downloaded as often as the share allows", Said::new("refusal-share-exhausted"))
+        };
         // Checked first so a spent file costs no stamping; `take_download` decides for real.
         if let Some(limit) = share.max_downloads {
             let done = rows::downloads(self.db.pool(), &share.id).await?;
             if done.iter().filter(|x| x.document_id == d.id).count() as i64 >= limit {
-                return Err(Error::Conflict(exhausted.into()));
+                return Err(exhausted());
             }
         }
         let now = self.clock.now_ms();
@@ -421,7 +423,7 @@ impl Courier {
         let mut tx = self.audit.begin(&self.db).await?;
         let download_id = uuid::Uuid::new_v4().to_string();
         if !rows::take_download(&mut tx, &share.id, &record, &download_id, share.max_downloads).await? {
-            return Err(Error::Conflict(exhausted.into()));
+            return Err(exhausted());
         }
         // Under the share row's lock (`take_download` took it): a revoke, an expiry or a shred
         // that landed while the file waited for stamping wins, and nothing is counted.
