@@ -391,13 +391,25 @@ async fn the_setup_page_takes_the_firms_logo() {
     for (logo, lang, says) in [
         (b"GIF89a not a logo".to_vec(), "en", "neither a PNG nor an SVG"),
         (b"GIF89a not a logo".to_vec(), "fr", "ni un fichier PNG ni un fichier SVG"),
-        (too_large, "en", "larger than 512 KiB"),
     ] {
         let r = post(logo, lang).await.unwrap();
         assert_eq!(r.status(), 400);
         let body = r.text().await.unwrap();
         assert!(body.contains(says) && body.contains("admin@firm.example"), "{says}: {body}");
     }
+    // Too large: refused as soon as the logo passes 512 KiB, the rest of the body unread.
+    for (lang, says) in [("en", "larger than 512 KiB"), ("fr", "le logo dépasse 512 KiB")] {
+        let r = post(too_large.clone(), lang).await.unwrap();
+        assert_eq!(r.status(), 413);
+        let body = r.text().await.unwrap();
+        assert!(body.contains(says), "{says}: {body}");
+    }
+    // A field given twice (the last would have won unseen) is refused.
+    let twice = reqwest::multipart::Form::new()
+        .text("csrf_token", csrf.clone())
+        .part("firm_logo", reqwest::multipart::Part::bytes(png.clone()).file_name("a.png"))
+        .part("firm_logo", reqwest::multipart::Part::bytes(Vec::new()).file_name(""));
+    assert_eq!(c.post(&link).multipart(twice).send().await.unwrap().status(), 400);
     let (_, token) = env.create_portal(&[]);
     assert_eq!(client().get(format!("{}/static/brand-logo", env.base())).send().await.unwrap().status(), 404);
 

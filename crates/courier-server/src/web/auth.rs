@@ -291,8 +291,8 @@ pub struct SetupForm {
 impl SetupForm {
     /// The form as the page sends it (`multipart/form-data`, for the logo) or URL-encoded (a
     /// script's or an older page's, without a logo). Text fields are bounded by the multipart
-    /// reader; the logo is kept up to one byte past the largest accepted, so that its check
-    /// says it is too large.
+    /// reader; a logo past the largest accepted is refused at once (413), the rest of the body
+    /// unread, and a field given twice is refused as the URL-encoded form refuses it.
     async fn read(courier: &Courier, request: axum::extract::Request) -> Result<Self> {
         let (parts, body) = request.into_parts();
         let multipart = parts
@@ -310,13 +310,21 @@ impl SetupForm {
         let mut body =
             super::upload::UploadBody::new(&parts.headers, body, SETUP_FORM_PARTS, super::upload_rate(courier))?;
         let mut form = Self::default();
+        let mut seen = std::collections::HashSet::new();
         while let Some(part) = body.next_part().await? {
             let Some(name) = part.name().map(str::to_owned) else {
                 part.skip().await?;
                 continue;
             };
+            if !seen.insert(name.clone()) {
+                return Err(Error::BadRequest(format!("the setup form gives {name:?} twice").into()));
+            }
             if name == "firm_logo" {
                 form.logo = part.bytes_up_to(MAX_LOGO as usize).await?;
+                if form.logo.len() as u64 > MAX_LOGO {
+                    let too_large = crate::services::branding::logo_type(&form.logo).err();
+                    return Err(Error::PayloadTooLarge(too_large.unwrap_or_else(|| "the logo is too large".into())));
+                }
                 continue;
             }
             let value = part.text().await?;
