@@ -169,6 +169,20 @@ async fn limits_refusals_termination_and_expiry() {
 
     // Too large for the portal, more bytes than announced, no file name, no version.
     assert_eq!(create(base, &token, 2 << 20, "big.txt").await.status(), 413);
+    // An empty file, said in the page's language (the client's script shows the detail).
+    let empty = client()
+        .post(format!("{base}/p/{token}/tus/"))
+        .header(TUS.0, TUS.1)
+        .header("Upload-Length", "0")
+        .header("Upload-Metadata", format!("filename {}", b64(b"vide.txt")))
+        .header("Accept", "application/json")
+        .header("Accept-Language", "fr")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(empty.status(), 400);
+    let detail = empty.json::<serde_json::Value>().await.unwrap()["detail"].as_str().unwrap().to_owned();
+    assert!(detail.contains("Ce fichier est vide"), "{detail}");
     let location = created(base, &token, &[0; 10], "small.txt").await;
     assert_eq!(patch(base, &location, 0, document(11), None).await.status(), 413);
     let r = client()

@@ -31,7 +31,7 @@ use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 use super::Courier;
 use super::documents::{Destination, IncomingFile, IncomingFiles};
 use super::handles::PortalLink;
-use crate::error::{Said, SaidArg};
+use crate::error::{Said, SaidArg, bad_request};
 use crate::{Error, Result};
 
 const SEALED_SEGMENT: i64 = (SEGMENT_SIZE + TAG_LEN) as i64;
@@ -151,13 +151,16 @@ impl PortalLink {
         let courier = &self.courier;
         let portal = self.portal();
         if length == 0 {
-            return Err(Error::BadRequest("the file is empty".into()));
+            return Err(bad_request("the file is empty", Said::new("refusal-empty")));
         }
         if length > portal.max_file_size {
             return Err(Error::PayloadTooLarge(crate::error::too_large(portal.max_file_size)));
         }
         if name.trim().is_empty() {
-            return Err(Error::BadRequest("the upload needs a file name (Upload-Metadata: filename …)".into()));
+            return Err(bad_request(
+                "the upload needs a file name (Upload-Metadata: filename …)",
+                Said::new("refusal-no-name"),
+            ));
         }
         let now = courier.clock.now_ms();
         let cap = courier.config.tus_unfinished_per_link.max(1);
@@ -476,7 +479,8 @@ impl Appender {
     ) -> Result<[u8; 32]> {
         let mut digest = hash.then(courier_crypto::Sha256::default);
         while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|e| Error::BadRequest(format!("the upload broke off: {e}").into()))?;
+            let chunk = chunk
+                .map_err(|e| bad_request(format!("the upload broke off: {e}"), Said::new("refusal-interrupted")))?;
             if self.received + chunk.len() as i64 > self.length {
                 return Err(Error::PayloadTooLarge(crate::error::Reason::said(
                     "more bytes than the Upload-Length the upload was opened with",
