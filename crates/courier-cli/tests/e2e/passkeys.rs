@@ -202,3 +202,33 @@ async fn passwordless_sign_in_is_off_by_default() {
         .await;
     assert_eq!(r.status(), 403);
 }
+
+/// The authenticator shows the firm's name as the setup page set it, without a restart (it
+/// was the name at start, "Courier", until the next one).
+#[tokio::test]
+async fn the_passkey_prompt_names_the_firm_as_the_setup_page_set_it() {
+    let env = Env::start_on_localhost("");
+    let link = env.server.as_ref().unwrap().setup_link.clone().expect("setup link printed at first start");
+    let setup = client();
+    let form = setup.get(&link).send().await.unwrap().text().await.unwrap();
+    let csrf = hidden_field(&form, "csrf_token");
+    let r = setup
+        .post(&link)
+        .form(&[
+            ("email", "admin@firm.example"),
+            ("password", PASSWORD),
+            ("password_again", PASSWORD),
+            ("csrf_token", csrf.as_str()),
+            ("firm_name", "Cabinet Durand"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let c = client();
+    sign_in(&env, &c, "kim@firm.example", "attorney").await;
+    let csrf = csrf_of(&c, env.base()).await;
+    let start = format!("{}/account/passkeys/start", env.base());
+    let options: Value = post_json(&c, start, &csrf, json!({ "password": PASSWORD })).await.json().await.unwrap();
+    assert_eq!(options["publicKey"]["rp"]["name"], "Cabinet Durand", "{options}");
+}

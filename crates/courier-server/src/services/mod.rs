@@ -72,8 +72,9 @@ pub struct Courier {
     instance_id: String,
     /// The time for session, code and link expiry; tests move it forward.
     clock: Arc<clock::Clock>,
-    /// The WebAuthn relying party; `None` when the public URL has no host name.
-    webauthn: Option<webauthn_rs::Webauthn>,
+    /// Whether a WebAuthn relying party can be made (the public URL has a host name); it is
+    /// made per ceremony, under the firm's current name.
+    passkeys: bool,
     /// HMAC key for short-lived signed cookies (portal unlock, login CSRF); derived from the
     /// master key so every instance sharing that key agrees.
     cookie_key: courier_crypto::MacKey,
@@ -103,14 +104,16 @@ impl Courier {
         watch: watch::WatchSettings,
         branding: branding::Branding,
     ) -> (Self, OperatorKey) {
-        let watch = Arc::new(watch);
+        let branding = branding::BrandCell::new(branding);
+        // Mails and alerts tell times in the brand's zone as it is, not as it was at start.
+        let watch = Arc::new(watch::WatchSettings { brand: Some(branding.clone()), ..watch });
         let stamping_permits = config.watermark_at_once.max(1);
         let busy_wait = std::time::Duration::from_secs(config.busy_wait_secs.max(1));
         let clock = Arc::new(clock::Clock::default());
         let heads_log = config.data_dir.join("audit").join("heads.log");
         let audit = AuditLog::new(signer, address_key, heads_log, clock.clone(), watch.clone());
         let instance_id = uuid::Uuid::new_v4().to_string();
-        let webauthn = passkeys::relying_party(&config);
+        let passkeys = passkeys::relying_party(&config, &config.firm_name).is_some();
         let courier = Self {
             config,
             db,
@@ -125,12 +128,12 @@ impl Courier {
             stamping: Arc::new(tokio::sync::Semaphore::new(stamping_permits)),
             instance_id,
             clock,
-            webauthn,
+            passkeys,
             cookie_key,
             watch,
             lockdown: Default::default(),
             metrics: Arc::default(),
-            branding: branding::BrandCell::new(branding),
+            branding,
             tus_retry: Default::default(),
         };
         (courier, OperatorKey(()))
@@ -218,7 +221,7 @@ impl Courier {
 
     /// Whether passkeys can be used (the public URL names a host).
     pub fn passkeys_enabled(&self) -> bool {
-        self.webauthn.is_some()
+        self.passkeys
     }
 
     /// Hashes one throwaway password so the first sign-in does not pay argon2's warm-up.

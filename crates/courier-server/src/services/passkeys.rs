@@ -28,11 +28,12 @@ const MAX_NAME_CHARS: usize = 100;
 /// How long a started ceremony may take (the authenticator's own timeout is shorter).
 const CEREMONY_MS: i64 = 5 * 60 * 1000;
 
-/// The relying party: the public URL's host name (WebAuthn needs a domain, not an address).
-pub fn relying_party(config: &Config) -> Option<Webauthn> {
+/// The relying party: the public URL's host name (WebAuthn needs a domain, not an address),
+/// shown to the member by the firm's name.
+pub fn relying_party(config: &Config, firm_name: &str) -> Option<Webauthn> {
     let url = Url::parse(&config.public_url()).ok()?;
     let host = url.domain()?.to_owned();
-    WebauthnBuilder::new(&host, &url).ok()?.rp_name(&config.firm_name).build().ok()
+    WebauthnBuilder::new(&host, &url).ok()?.rp_name(firm_name).build().ok()
 }
 
 /// A passkey as its owner's account page lists it.
@@ -62,9 +63,10 @@ fn from_json<T: DeserializeOwned>(text: &str) -> Result<T> {
 }
 
 impl Courier {
-    fn webauthn(&self) -> Result<&Webauthn> {
-        self.webauthn
-            .as_ref()
+    /// The relying party under the firm's name as it is now (the setup page may have changed
+    /// it since start); ceremonies keep their state apart, so each may have its own.
+    fn webauthn(&self) -> Result<Webauthn> {
+        relying_party(&self.config, &self.firm_name())
             .ok_or_else(|| Error::BadRequest("passkeys need a public_url with a host name (not an IP address)".into()))
     }
 

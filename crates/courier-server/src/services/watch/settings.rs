@@ -18,6 +18,9 @@ pub struct WatchSettings {
     pub notify_batch: Duration,
     pub timezone: TimeZone,
     pub timezone_name: String,
+    /// The live brand, whose time zone wins once set (the setup page may change it while the
+    /// server runs); the zone above is the one read at start.
+    pub brand: Option<crate::services::branding::BrandCell>,
     pub office_hours: Option<OfficeHours>,
     pub probe: Threshold,
     pub bulk_download: Threshold,
@@ -107,6 +110,7 @@ impl WatchSettings {
             notify_batch: config.notify_batch.0,
             timezone,
             timezone_name: config.timezone.clone(),
+            brand: None,
             office_hours,
             probe: Threshold {
                 count: positive("probe_alert_threshold", config.probe_alert_threshold)?,
@@ -126,10 +130,22 @@ impl WatchSettings {
         self.mail.is_some() && !self.alert_to.is_empty()
     }
 
+    /// The firm's time zone now, and its name.
+    fn zone(&self) -> (TimeZone, String) {
+        match &self.brand {
+            Some(cell) => {
+                let brand = cell.get();
+                (brand.timezone.clone(), brand.zone_name.clone())
+            }
+            None => (self.timezone.clone(), self.timezone_name.clone()),
+        }
+    }
+
     /// A time as the firm reads it, e.g. `2026-12-03 14:05 Europe/Paris`.
     pub fn local_time(&self, ms: i64) -> String {
+        let (zone, name) = self.zone();
         match jiff::Timestamp::from_millisecond(ms) {
-            Ok(t) => format!("{} {}", t.to_zoned(self.timezone.clone()).strftime("%Y-%m-%d %H:%M"), self.timezone_name),
+            Ok(t) => format!("{} {name}", t.to_zoned(zone).strftime("%Y-%m-%d %H:%M")),
             Err(_) => ms.to_string(),
         }
     }
@@ -139,7 +155,7 @@ impl WatchSettings {
         let (Some(hours), Ok(t)) = (&self.office_hours, jiff::Timestamp::from_millisecond(ms)) else {
             return false;
         };
-        let local = t.to_zoned(self.timezone.clone());
+        let local = t.to_zoned(self.zone().0);
         !hours.contains(local.weekday(), local.time())
     }
 }
@@ -277,5 +293,13 @@ mod tests {
         assert!(w.off_hours(ms));
         assert!(!w.off_hours(ms - 2 * 3_600_000));
         assert!(WatchSettings::load(&Config { timezone: "Mars/Olympus".into(), ..Config::default() }).is_err());
+        // Following the live brand: a zone saved on the setup page applies at once.
+        let cell = crate::services::branding::BrandCell::new(crate::services::branding::Branding::default());
+        let w = WatchSettings { brand: Some(cell.clone()), ..w };
+        assert_eq!(w.local_time(ms), "2026-12-03 18:30 UTC");
+        let paris = Config { timezone: "Europe/Paris".into(), ..Config::default() };
+        cell.set(crate::services::branding::Branding::load(&paris, None).unwrap());
+        assert_eq!(w.local_time(ms), "2026-12-03 19:30 Europe/Paris");
+        assert!(w.off_hours(ms));
     }
 }
