@@ -129,10 +129,9 @@ impl From<courier_core::ParseError> for Reason {
 
 /// "The file is larger than this portal accepts", with the portal's limit.
 pub fn too_large(max: u64) -> Reason {
-    let max = courier_core::ByteSize(max).human();
     Reason::said(
-        format!("the file is larger than this portal accepts ({max} at most)"),
-        Said::new("refusal-too-large").with("max", SaidArg::Text(max)),
+        format!("the file is larger than this portal accepts ({} at most)", courier_core::ByteSize(max).human()),
+        Said::new("refusal-too-large").with("max", SaidArg::Size(max)),
     )
 }
 
@@ -147,6 +146,8 @@ pub struct Said {
 #[derive(Debug, Clone, PartialEq)]
 pub enum SaidArg {
     Text(String),
+    /// A number of bytes, written as the page's language writes sizes.
+    Size(u64),
     Messages(Vec<String>),
 }
 

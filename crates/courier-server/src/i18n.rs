@@ -99,6 +99,7 @@ impl Catalog {
         for (name, value) in &said.args {
             let value = match value {
                 crate::error::SaidArg::Text(text) => text.clone(),
+                crate::error::SaidArg::Size(bytes) => size_in(lang, *bytes),
                 crate::error::SaidArg::Messages(ids) => {
                     ids.iter().map(|id| self.message(lang, id, None)).collect::<Result<Vec<_>, _>>()?.join(", ")
                 }
@@ -219,8 +220,38 @@ fn by_weight(header: &str) -> Vec<LanguageIdentifier> {
     weighted.into_iter().map(|(_, tag)| tag).collect()
 }
 
+/// A size as `lang` writes it: `1.4 MiB` in English; in French a decimal comma and octets,
+/// `1,4 Mio` (with a non-breaking space, as French typography wants).
+pub fn size_in(lang: Language, bytes: u64) -> String {
+    let text = courier_core::ByteSize(bytes).human();
+    match lang {
+        Language::En => text,
+        Language::Fr => {
+            let (number, unit) = text.split_once(' ').unwrap_or((text.as_str(), ""));
+            let unit = match unit {
+                "B" => "o",
+                "KiB" => "Kio",
+                "MiB" => "Mio",
+                "GiB" => "Gio",
+                "TiB" => "Tio",
+                other => other,
+            };
+            format!("{}\u{a0}{unit}", number.replace('.', ","))
+        }
+    }
+}
+
 #[cfg(test)]
 mod catalog_tests {
+    #[test]
+    fn sizes_are_written_as_each_language_writes_them() {
+        use super::{Language, size_in};
+        assert_eq!(size_in(Language::En, 1_468_006), "1.4 MiB");
+        assert_eq!(size_in(Language::Fr, 1_468_006), "1,4\u{a0}Mio");
+        assert_eq!(size_in(Language::Fr, 512 * 1024), "512\u{a0}Kio");
+        assert_eq!(size_in(Language::Fr, 12), "12\u{a0}o");
+    }
+
     use super::*;
 
     #[test]

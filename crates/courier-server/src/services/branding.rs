@@ -213,10 +213,9 @@ fn read_logo(path: &Path) -> Result<(Vec<u8>, &'static str), String> {
 /// The content type of a logo: a PNG or an SVG of at most `MAX_LOGO` bytes.
 pub fn logo_type(bytes: &[u8]) -> Result<&'static str, Reason> {
     if bytes.len() as u64 > MAX_LOGO {
-        let max = format!("{} KiB", MAX_LOGO / 1024);
         return Err(Reason::said(
-            format!("the logo is larger than {max}, the most accepted"),
-            said_with("staff-refused-logo-size", "max", max),
+            format!("the logo is larger than {} KiB, the most accepted", MAX_LOGO / 1024),
+            Said::new("staff-refused-logo-size").with("max", SaidArg::Size(MAX_LOGO)),
         ));
     }
     if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {

@@ -200,7 +200,7 @@ impl Courier {
                 if d.size as u64 > self.config.watermark_max_size.bytes() {
                     let said = Said::new("staff-refused-share-watermark-size")
                         .with("name", SaidArg::Text(d.name.to_string()))
-                        .with("max", SaidArg::Text(self.config.watermark_max_size.human()));
+                        .with("max", SaidArg::Size(self.config.watermark_max_size.0));
                     return Err(bad_request(
                         format!("{} is larger than can be watermarked ({})", d.name, self.config.watermark_max_size),
                         said,

@@ -70,7 +70,8 @@ impl Templates {
                 tracing::error!(template = name, error = %e, "template does not compile");
             }
         }
-        env.add_filter("size", |n: u64| courier_core::ByteSize(n).human());
+        // "1.4 MiB", "1,4 Mio": as the page's language writes sizes.
+        env.add_filter("size", |state: &State, n: u64| crate::i18n::size_in(page_language(state), n));
         // "payment_card" -> "payment card numbers", as a finding is described to people.
         env.add_filter("finding", |kind: String| {
             serde_json::from_value::<courier_scan::FindingKind>(serde_json::Value::String(kind.clone()))

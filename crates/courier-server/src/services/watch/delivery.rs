@@ -345,7 +345,7 @@ fn upload_mail(w: &WatchSettings, n: &Notification, lang: Language) -> (String, 
 fn say_upload(n: &Notification, link: &str, (from, to): (String, String), lang: Language) -> (String, String) {
     let mut args = FluentArgs::new();
     args.set("files", n.files);
-    args.set("size", courier_core::ByteSize(n.bytes.max(0) as u64).human());
+    args.set("size", crate::i18n::size_in(lang, n.bytes.max(0) as u64));
     args.set("label", n.label.clone());
     args.set("from", from);
     args.set("to", to);
