@@ -120,6 +120,8 @@ def test_client_pages(browser, courier: Courier, files: str):
     expect(page.locator("#summary")).to_have_text(re.compile("All files were received: 1"), timeout=30_000)
     expect(page.locator("#queue li")).to_have_attribute("data-state", "accepted")
     expect(page.locator("#receipt table")).to_contain_text(hashlib.sha256(open(letter, "rb").read()).hexdigest())
+    # The size as people read it (2,200 bytes), as the server's receipt page writes it.
+    expect(page.locator("#receipt table")).to_contain_text("2.1 KiB")
     assert page.evaluate("document.activeElement.id") == "summary", "focus moves to the result"
     axe(page, "client upload page with a receipt")
     page.screenshot(path=os.path.join(ARTIFACTS, "client-receipt-js-desktop.png"), full_page=True)

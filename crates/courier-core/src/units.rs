@@ -92,13 +92,16 @@ impl ByteSize {
         const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
         let mut value = self.0 as f64;
         let mut unit = 0;
-        while value >= 1024.0 && unit < UNITS.len() - 1 {
+        // 1023.95 and up would be written "1024.0": that is the next unit.
+        while value >= 1023.95 && unit < UNITS.len() - 1 {
             value /= 1024.0;
             unit += 1;
         }
+        // One decimal, dropped when it is zero once rounded ("10 MiB", not "10.0 MiB").
+        let tenths = (value * 10.0).round();
         match unit {
             0 => format!("{} B", self.0),
-            _ if value.fract() < 0.05 => format!("{value:.0} {}", UNITS[unit]),
+            _ if tenths % 10.0 == 0.0 => format!("{:.0} {}", tenths / 10.0, UNITS[unit]),
             _ => format!("{value:.1} {}", UNITS[unit]),
         }
     }
@@ -260,6 +263,11 @@ mod tests {
         assert_eq!(ByteSize::mib(500).human(), "500 MiB");
         assert_eq!(ByteSize(1536).human(), "1.5 KiB");
         assert_eq!(ByteSize(512).human(), "512 B");
+        // At a unit's edge: the next unit, never "1024.0 KiB" or "10.0 MiB".
+        assert_eq!(ByteSize(1_048_575).human(), "1 MiB");
+        assert_eq!(ByteSize(1_099_511_627_775).human(), "1 TiB");
+        assert_eq!(ByteSize(10_485_759).human(), "10 MiB");
+        assert_eq!(ByteSize(1023).human(), "1023 B");
     }
 
     #[test]

@@ -36,6 +36,18 @@
     } catch { return iso; }
   }
 
+  // A size as the page's language writes it, as the server does: "1.4 MiB", "1,4 Mio".
+  function size(n) {
+    const fr = document.documentElement.lang === "fr";
+    const units = fr ? ["o", "Kio", "Mio", "Gio", "Tio"] : ["B", "KiB", "MiB", "GiB", "TiB"];
+    let value = n;
+    let unit = 0;
+    while (value >= 1023.95 && unit < units.length - 1) { value /= 1024; unit += 1; }
+    const tenths = Math.round(value * 10);
+    const number = unit === 0 ? String(n) : tenths % 10 === 0 ? String(tenths / 10) : value.toFixed(1);
+    return `${fr ? number.replace(".", ",") : number}${fr ? "\u00a0" : " "}${units[unit]}`;
+  }
+
   const el = (tag, text) => { const e = document.createElement(tag); if (text !== undefined) e.textContent = text; return e; };
 
   function setState(file, text, kind) {
@@ -207,7 +219,7 @@
     table.append(head);
     receipts.forEach((r) => r.files.forEach((f) => {
       const hash = el("td"); const code = el("code", f.sha256); code.className = "hash"; hash.append(code);
-      const tr = el("tr"); tr.append(el("td", f.name), el("td", String(f.size)), hash); table.append(tr);
+      const tr = el("tr"); tr.append(el("td", f.name), el("td", size(f.size)), hash); table.append(tr);
     }));
     const lines = receipts.map((r) => el("p", say("receiptLine", { id: r.id, when: r.received_at ? when(r.received_at) : "" })));
     const print = el("button", say("receiptPrint")); print.type = "button"; print.className = "link";

@@ -231,7 +231,7 @@ pub async fn setup_page(
             lang,
             json!({ "firm": state.courier.firm_name(), "csrf_token": csrf, "error": null, "email": "",
                 "profile": current_profile(&state.courier), "zones": ZONES, "configured": configured(&state.courier),
-                "logo_max": format!("{} KiB", MAX_LOGO / 1024) }),
+                "logo_max": crate::i18n::size_in(lang, MAX_LOGO) }),
         )?
         .into_response())
 }
@@ -375,7 +375,7 @@ pub async fn setup(
     // What was typed comes back with the error (never the passwords; a file cannot be).
     let retry = |msg: String| -> Result<Response> {
         let ctx = json!({ "firm": courier.firm_name(), "csrf_token": csrf, "error": msg, "email": form.email,
-            "profile": setup_profile(&form), "zones": ZONES, "configured": configured(courier), "logo_max": format!("{} KiB", MAX_LOGO / 1024) });
+            "profile": setup_profile(&form), "zones": ZONES, "configured": configured(courier), "logo_max": crate::i18n::size_in(lang, MAX_LOGO) });
         Ok((StatusCode::BAD_REQUEST, state.templates.render("setup.html", lang, ctx)?).into_response())
     };
     if form.password != form.password_again {
