@@ -346,7 +346,7 @@ impl SetupForm {
 
 /// The largest URL-encoded setup form (a few short fields).
 const SETUP_FORM_BYTES: usize = 64 * 1024;
-/// Parts of a multipart setup form: its ten fields and a few a browser or script may add.
+/// Parts of a multipart setup form: its nine fields and a few a browser or script may add.
 const SETUP_FORM_PARTS: usize = 16;
 
 pub async fn setup(
