@@ -87,23 +87,34 @@ impl ByteSize {
         self.0
     }
 
+    /// Powers of 1024 `scaled` counts in: bytes to TiB.
+    pub const SCALES: usize = 5;
+
     /// Rounded for people: `1.4 MiB`, `512 B`.
     pub fn human(self) -> String {
-        const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+        const UNITS: [&str; ByteSize::SCALES] = ["B", "KiB", "MiB", "GiB", "TiB"];
+        let (number, unit) = self.scaled();
+        format!("{number} {}", UNITS[unit])
+    }
+
+    /// The number as `human` writes it (with a decimal point) and the power of 1024 it counts
+    /// (0 bytes, 1 KiB, … 4 TiB), for a language that names the units its own way.
+    pub fn scaled(self) -> (String, usize) {
         let mut value = self.0 as f64;
         let mut unit = 0;
         // 1023.95 and up would be written "1024.0": that is the next unit.
-        while value >= 1023.95 && unit < UNITS.len() - 1 {
+        while value >= 1023.95 && unit < Self::SCALES - 1 {
             value /= 1024.0;
             unit += 1;
         }
         // One decimal, dropped when it is zero once rounded ("10 MiB", not "10.0 MiB").
         let tenths = (value * 10.0).round();
-        match unit {
-            0 => format!("{} B", self.0),
-            _ if tenths % 10.0 == 0.0 => format!("{:.0} {}", tenths / 10.0, UNITS[unit]),
-            _ => format!("{value:.1} {}", UNITS[unit]),
-        }
+        let number = match unit {
+            0 => self.0.to_string(),
+            _ if tenths % 10.0 == 0.0 => format!("{:.0}", tenths / 10.0),
+            _ => format!("{value:.1}"),
+        };
+        (number, unit)
     }
 }
 

@@ -223,20 +223,12 @@ fn by_weight(header: &str) -> Vec<LanguageIdentifier> {
 /// A size as `lang` writes it: `1.4 MiB` in English; in French a decimal comma and octets,
 /// `1,4 Mio` (with a non-breaking space, as French typography wants).
 pub fn size_in(lang: Language, bytes: u64) -> String {
-    let text = courier_core::ByteSize(bytes).human();
+    const FRENCH_UNITS: [&str; courier_core::ByteSize::SCALES] = ["o", "Kio", "Mio", "Gio", "Tio"];
     match lang {
-        Language::En => text,
+        Language::En => courier_core::ByteSize(bytes).human(),
         Language::Fr => {
-            let (number, unit) = text.split_once(' ').unwrap_or((text.as_str(), ""));
-            let unit = match unit {
-                "B" => "o",
-                "KiB" => "Kio",
-                "MiB" => "Mio",
-                "GiB" => "Gio",
-                "TiB" => "Tio",
-                other => other,
-            };
-            format!("{}\u{a0}{unit}", number.replace('.', ","))
+            let (number, unit) = courier_core::ByteSize(bytes).scaled();
+            format!("{}\u{a0}{}", number.replace('.', ","), FRENCH_UNITS[unit])
         }
     }
 }

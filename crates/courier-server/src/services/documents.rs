@@ -614,7 +614,9 @@ where
             if !fill_batch(&mut filling, &mut rest) && !last {
                 break;
             }
-            let batch = Bytes::from(std::mem::replace(&mut filling, Vec::with_capacity(BATCH)));
+            // After the last batch nothing more is filled: no buffer is made for it.
+            let next = if last { Vec::new() } else { Vec::with_capacity(BATCH) };
+            let batch = Bytes::from(std::mem::replace(&mut filling, next));
             scan.feed(&batch).await?;
             let mut sealer = match in_flight.take() {
                 Some(job) => finish_job(job, upload, &mut spare_out).await?,
