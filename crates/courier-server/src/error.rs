@@ -33,9 +33,10 @@ pub enum Error {
     /// Every slot for this kind of work stayed taken for as long as a request may wait.
     #[error("{0}")]
     Busy(Reason),
-    /// Too many failed sign-ins for one account (the message says until when).
+    /// Too many failed sign-ins for one account, or too many wrong passcodes for one link (the
+    /// message says until when), or a lockdown.
     #[error("{0}")]
-    Locked(String),
+    Locked(Reason),
     /// A file type that is not accepted (by content, never by name).
     #[error("{0}")]
     UnsupportedType(Reason),
@@ -148,6 +149,8 @@ pub enum SaidArg {
     Text(String),
     /// A number of bytes, written as the page's language writes sizes.
     Size(u64),
+    /// A moment (Unix milliseconds), written in the firm's time zone.
+    Time(i64),
     Messages(Vec<String>),
 }
 
@@ -199,7 +202,7 @@ impl Error {
     pub fn said(&self) -> Option<Said> {
         match self {
             Self::PayloadTooLarge(r) | Self::UnsupportedType(r) | Self::Refused(r) => r.said.clone(),
-            Self::BadRequest(r) | Self::Conflict(r) => r.said.clone(),
+            Self::BadRequest(r) | Self::Conflict(r) | Self::Locked(r) => r.said.clone(),
             Self::ScanUnavailable => Some(Said::new("refusal-scan-unavailable")),
             Self::Busy(r) => r.said.clone().or_else(|| Some(Said::new("refusal-busy"))),
             Self::TooSlow(_) => Some(Said::new("refusal-too-slow")),
@@ -232,7 +235,7 @@ impl From<courier_store::StoreError> for Error {
         if e.is_unavailable() {
             Self::Unavailable(e.to_string())
         } else if matches!(e, courier_store::StoreError::Conflict) {
-            Self::Conflict("already exists".into())
+            Self::Conflict(Reason::said("already exists", Said::new("staff-refused-exists")))
         } else {
             Self::Internal(e.to_string())
         }
@@ -243,7 +246,10 @@ impl From<courier_store::StoreError> for Error {
 /// of its set's. Words read back from the database that do not parse are `StoreError::Corrupt`.
 impl From<courier_core::UnknownWord> for Error {
     fn from(e: courier_core::UnknownWord) -> Self {
-        Self::BadRequest(e.to_string().into())
+        bad_request(
+            e.to_string(),
+            said_with("staff-refused-unknown-word", "input", &e.given).with("known", SaidArg::Text(e.known.join(", "))),
+        )
     }
 }
 

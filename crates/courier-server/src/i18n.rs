@@ -93,13 +93,19 @@ impl Catalog {
     }
 
     /// A service's message (`Said`) in `lang`; a variable that is a list of message ids is said
-    /// word by word in `lang` and joined.
-    pub fn said(&self, lang: Language, said: &crate::error::Said) -> Result<String, String> {
+    /// word by word in `lang` and joined, a moment is written by `when` (in the firm's zone).
+    pub fn said(
+        &self,
+        lang: Language,
+        said: &crate::error::Said,
+        when: &dyn Fn(i64) -> String,
+    ) -> Result<String, String> {
         let mut args = FluentArgs::new();
         for (name, value) in &said.args {
             let value = match value {
                 crate::error::SaidArg::Text(text) => text.clone(),
                 crate::error::SaidArg::Size(bytes) => size_in(lang, *bytes),
+                crate::error::SaidArg::Time(ms) => when(*ms),
                 crate::error::SaidArg::Messages(ids) => {
                     ids.iter().map(|id| self.message(lang, id, None)).collect::<Result<Vec<_>, _>>()?.join(", ")
                 }

@@ -213,3 +213,75 @@ async fn service_refusals_are_said_in_the_members_language() {
     assert!(err.contains("a user with this email exists"), "{err}");
     assert!(env.cli_json(&["portal", "list", "--json"], None).as_array().unwrap().is_empty());
 }
+
+/// The refusals a French-speaking member or client meets when things go wrong: an account
+/// locked after failed sign-ins (with its time in the firm's zone), a link locked after wrong
+/// passcodes, a password too easy to guess; and the retention rule written in words. English
+/// keeps its own text.
+#[tokio::test]
+async fn locks_weak_passwords_and_retention_are_said_in_french() {
+    let env =
+        Env::start_with_config("login_delay_max_ms = 1\ntimezone = \"Europe/Paris\"\nrate_limit_per_minute = 100000\n");
+    let base = env.base();
+    env.create_user("ada@firm.example", "attorney");
+
+    // A member's account, locked: the sign-in page says so in the browser's language.
+    let attempt = |c: reqwest::Client, password: &'static str, lang: &'static str| async move {
+        let page = c.get(format!("{base}/login")).header("accept-language", lang).send().await.unwrap();
+        let csrf = crate::harness::hidden_field(&page.text().await.unwrap(), "csrf_token");
+        let form = [("email", "ada@firm.example"), ("password", password), ("csrf_token", csrf.as_str())];
+        let r = c.post(format!("{base}/login")).header("accept-language", lang).form(&form).send().await.unwrap();
+        (r.status().as_u16(), r.text().await.unwrap().replace("&#x2f;", "/"))
+    };
+    let c = client();
+    for _ in 0..10 {
+        assert_eq!(attempt(c.clone(), "not the password!", "fr").await.0, 401);
+    }
+    let (status, html) = attempt(c.clone(), PASSWORD, "fr-BE,fr;q=0.9").await;
+    assert_eq!(status, 429);
+    assert!(html.contains("ce compte est bloqué jusqu’au 20") && html.contains("Europe/Paris"), "{html}");
+    assert!(!html.contains("Too many failed sign-ins"), "{html}");
+    let (_, html) = attempt(c.clone(), PASSWORD, "en").await;
+    assert!(html.contains("Too many failed sign-ins: this account is locked until"), "{html}");
+
+    // A portal link, locked after wrong passcodes: its client page says so in French.
+    let created = env.cli_json(
+        &["portal", "create", "--label", "Verrou", "--language", "fr", "--passcode-stdin", "--json"],
+        Some("horse-battery-9\n"),
+    );
+    let url = created["url"].as_str().unwrap().to_owned();
+    let c = client();
+    let mut last = (0, String::new());
+    for _ in 0..11 {
+        let r = c.post(format!("{url}/unlock")).form(&[("passcode", "wrong-guess")]).send().await.unwrap();
+        last = (r.status().as_u16(), r.text().await.unwrap());
+    }
+    assert_eq!(last.0, 429);
+    assert!(last.1.contains("<html lang=\"fr\">") && last.1.contains("ce lien est bloqué jusqu’au"), "{}", last.1);
+    assert!(!last.1.contains("Too many wrong passcodes"), "{}", last.1);
+
+    // A password too easy to guess, on the account page in French.
+    let c = client();
+    sign_in(&env, &c, "elise@firm.example", "admin").await;
+    assert_eq!(choose(&env, &c, "fr").await, 303);
+    let csrf = csrf_of(&c, base).await;
+    let form = [("current", PASSWORD), ("password", "password1234"), ("password_again", "password1234")];
+    let r = c
+        .post(format!("{base}/account/password"))
+        .form(&[form.as_slice(), &[("csrf_token", csrf.as_str())]].concat())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("ce mot de passe est trop facile à deviner"), "{html}");
+    assert!(!html.contains("too easy to guess"), "{html}");
+
+    // The retention rule in words, in the member's language.
+    let portal = created["id"].as_str().unwrap();
+    let (_, html) = page(&c, format!("{base}/portals/{portal}"), None).await;
+    assert!(html.contains("Les documents sont conservés 30 jours après leur dépôt"), "{html}");
+    assert_eq!(choose(&env, &c, "en").await, 303);
+    let (_, html) = page(&c, format!("{base}/portals/{portal}"), None).await;
+    assert!(html.contains("Documents stay 30 days after upload"), "{html}");
+}

@@ -50,7 +50,7 @@ staff-matter-department = Department: { $department }
 staff-matter-department-none = Department: none
 staff-matter-opened = Opened { $opened }; access last reviewed { $reviewed }
 staff-matter-opened-never-reviewed = Opened { $opened }; access last reviewed never
-# $retention is the rule as written in settings (e.g. 90d); $rule says whose it is (matter or firm)
+# $retention is the rule in words (e.g. 90 days); $rule says whose it is (matter or firm)
 staff-matter-retention = { $rule ->
     [matter] Documents stay { $retention } after upload (this matter's own rule) unless their portal says otherwise.
    *[firm] Documents stay { $retention } after upload (the firm's rule) unless their portal says otherwise.

@@ -77,7 +77,7 @@ staff-portal-max-size = Maximum file size { $size }
 staff-portal-max-size-passcode = Maximum file size { $size }; passcode required
 # $types: the accepted file types in capitals; $action: one of the staff-portals-dlp-… words
 staff-portal-accepts = Accepts { $types }; personal data: { $action }
-# $retention is the rule as written in settings (e.g. 30d); $rule says whose it is (portal, matter or firm)
+# $retention is the rule in words (e.g. 30 days); $rule says whose it is (portal, matter or firm)
 staff-portal-retention = { $rule ->
     [portal] Documents stay { $retention } after upload (this portal's own rule), or until the filing grace runs out once filed; held documents stay until released.
     [matter] Documents stay { $retention } after upload (the matter's rule), or until the filing grace runs out once filed; held documents stay until released.

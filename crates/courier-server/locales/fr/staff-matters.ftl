@@ -51,7 +51,7 @@ staff-matter-department = Service : { $department }
 staff-matter-department-none = Service : aucun
 staff-matter-opened = Ouvert le { $opened } ; dernière revue des accès le { $reviewed }
 staff-matter-opened-never-reviewed = Ouvert le { $opened } ; aucune revue des accès à ce jour
-# $retention est la règle telle qu’écrite dans les réglages (p. ex. 90d) ; $rule dit de qui elle est (matter ou firm)
+# $retention est la règle en toutes lettres (p. ex. 90 jours) ; $rule dit de qui elle est (matter ou firm)
 staff-matter-retention = { $rule ->
     [matter] Les documents sont conservés { $retention } après leur dépôt (règle propre à ce dossier), sauf si leur portail en dispose autrement.
    *[firm] Les documents sont conservés { $retention } après leur dépôt (règle du cabinet), sauf si leur portail en dispose autrement.

@@ -78,7 +78,7 @@ staff-portal-max-size = Taille maximale des fichiers : { $size }
 staff-portal-max-size-passcode = Taille maximale des fichiers : { $size } ; code d’accès exigé
 # $types : les types de fichiers acceptés, en capitales ; $action : l’un des mots staff-portals-dlp-…
 staff-portal-accepts = Accepte { $types } ; données personnelles : { $action }
-# $retention est la règle telle qu’écrite dans les réglages (p. ex. 30d) ; $rule dit de qui elle est (portal, matter ou firm)
+# $retention est la règle en toutes lettres (p. ex. 30 jours) ; $rule dit de qui elle est (portal, matter ou firm)
 staff-portal-retention = { $rule ->
     [portal] Les documents sont conservés { $retention } après leur dépôt (règle propre à ce portail), ou jusqu’à la fin du délai de grâce après leur classement dans la GED ; les documents sous conservation légale sont gardés jusqu’à sa levée.
     [matter] Les documents sont conservés { $retention } après leur dépôt (règle du dossier), ou jusqu’à la fin du délai de grâce après leur classement dans la GED ; les documents sous conservation légale sont gardés jusqu’à sa levée.

@@ -15,7 +15,7 @@ use serde_json::json;
 use super::audit::AuditAction;
 use super::authz::Action;
 use super::{Actor, Caller, Courier, Via};
-use crate::error::{Said, bad_request, conflict};
+use crate::error::{Said, SaidArg, bad_request, conflict, said_with};
 use crate::{Error, Result};
 
 /// How stale a token's `last_used_at` may be before a request refreshes it.
@@ -90,7 +90,10 @@ impl FromStr for Scope {
     fn from_str(s: &str) -> Result<Self> {
         Self::ALL.into_iter().find(|x| x.as_str() == s.trim()).ok_or_else(|| {
             let all: Vec<_> = Self::ALL.iter().map(|x| x.as_str()).collect();
-            Error::BadRequest(format!("unknown scope {s:?}; the scopes are {}", all.join(", ")).into())
+            bad_request(
+                format!("unknown scope {s:?}; the scopes are {}", all.join(", ")),
+                said_with("staff-refused-unknown-scope", "input", s).with("known", SaidArg::Text(all.join(", "))),
+            )
         })
     }
 }

@@ -9,6 +9,7 @@ use serde_json::{Map, Value, json};
 use super::audit::AuditAction;
 use super::authz::Action;
 use super::{Caller, Courier};
+use crate::error::{Said, conflict};
 use crate::{Error, Result};
 
 /// The `certificate` field: what this document is, and its version.
@@ -26,8 +27,12 @@ impl Courier {
     pub(super) async fn certificate(&self, caller: &Caller, id: &str) -> Result<Value> {
         let d = courier_store::documents::get(self.db.pool(), id).await?.ok_or(Error::NotFound)?;
         self.authorize(caller, Action::MatterView, &self.document_resource(&d).await?).await?;
-        let not_shredded =
-            || Error::Conflict(format!("document {id} is not shredded; a certificate exists only once it is").into());
+        let not_shredded = || {
+            conflict(
+                format!("document {id} is not shredded; a certificate exists only once it is"),
+                Said::new("staff-refused-not-shredded"),
+            )
+        };
         if d.deleted_at.is_none() || d.wrapped_dek.is_some() {
             return Err(not_shredded());
         }
@@ -40,8 +45,9 @@ impl Courier {
         let (Some(reason), Some(size), Some(sha256)) =
             (details["reason"].as_str(), details["size"].as_i64(), details["sha256"].as_str())
         else {
-            return Err(Error::Conflict(
-                format!("the shredding of {id} predates certificates (its event names no reason)").into(),
+            return Err(conflict(
+                format!("the shredding of {id} predates certificates (its event names no reason)"),
+                Said::new("staff-refused-certificate-predates"),
             ));
         };
         if details["document_id"] != id {

@@ -386,7 +386,10 @@ impl Courier {
         if self.locked_down_now(&mut tx).await? {
             return Err(match target.portal_id {
                 Some(_) => Error::LinkNotFound,
-                None => Error::Locked("Courier is locked down: no upload is taken until it is lifted.".into()),
+                None => Error::Locked(Reason::said(
+                    "Courier is locked down: no upload is taken until it is lifted.",
+                    Said::new("staff-refused-upload-locked-down"),
+                )),
             });
         }
         // The portal may have been disabled, or deleted with its documents, while the files
@@ -466,13 +469,14 @@ impl Courier {
     ) -> Result<impl Stream<Item = io::Result<Bytes>> + Send + 'static + use<>> {
         let wrapped = d.wrapped_dek.as_deref().filter(|_| d.deleted_at.is_none()).ok_or(Error::NotFound)?;
         if d.scan.held {
-            return Err(Error::Conflict(
+            return Err(Error::Conflict(Reason::said(
                 format!(
                     "this document is held ({}) and can be downloaded only after an attorney releases it",
                     d.scan.status
-                )
-                .into(),
-            ));
+                ),
+                Said::new("staff-refused-held")
+                    .with("status", SaidArg::Messages(vec![format!("staff-portal-scan-{}", d.scan.status)])),
+            )));
         }
         let doc_id: DocumentId = d.id.parse().map_err(|e| Error::internal("document id", e))?;
         let dek = self.keys.unwrap(wrapped, doc_id.as_uuid().as_bytes())?;

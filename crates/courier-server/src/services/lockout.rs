@@ -14,6 +14,7 @@ use serde_json::json;
 use super::audit::AuditAction;
 use super::authz::{Action, Resource};
 use super::{Actor, Caller, Courier, Unlock};
+use crate::error::{Reason, Said, SaidArg};
 use crate::{Error, Result};
 
 /// Failures from one address before answers are delayed.
@@ -222,16 +223,22 @@ impl Courier {
 }
 
 fn account_locked(until: i64) -> Error {
-    Error::Locked(format!(
-        "Too many failed sign-ins: this account is locked until {}. An administrator can unlock it sooner.",
-        rfc3339(until)
+    Error::Locked(Reason::said(
+        format!(
+            "Too many failed sign-ins: this account is locked until {}. An administrator can unlock it sooner.",
+            rfc3339(until)
+        ),
+        Said::new("staff-refused-account-locked").with("until", SaidArg::Time(until)),
     ))
 }
 
 fn link_locked(until: i64) -> Error {
-    Error::Locked(format!(
-        "Too many wrong passcodes: this link is locked until {}. The person who sent it can unlock it sooner.",
-        rfc3339(until)
+    Error::Locked(Reason::said(
+        format!(
+            "Too many wrong passcodes: this link is locked until {}. The person who sent it can unlock it sooner.",
+            rfc3339(until)
+        ),
+        Said::new("refusal-link-locked").with("until", SaidArg::Time(until)),
     ))
 }
 

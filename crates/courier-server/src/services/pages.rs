@@ -7,7 +7,8 @@ use courier_store::documents::{self as rows, After, DocumentRecord, Scope};
 use serde::Serialize;
 
 use super::Courier;
-use crate::{Error, Result};
+use crate::Result;
+use crate::error::{Said, SaidArg, bad_request};
 
 /// Which page a caller asks for: the first, or the one after a cursor a page before gave.
 #[derive(Debug, Clone)]
@@ -39,13 +40,19 @@ impl PageRequest {
         let limit = match limit.map(str::trim) {
             None | Some("") => Self::DEFAULT_LIMIT,
             Some(l) => l.parse::<u32>().ok().filter(|l| (1..=Self::MAX_LIMIT).contains(l)).ok_or_else(|| {
-                Error::BadRequest(format!("limit must be a number from 1 to {}", Self::MAX_LIMIT).into())
+                bad_request(
+                    format!("limit must be a number from 1 to {}", Self::MAX_LIMIT),
+                    Said::new("staff-refused-page-limit").with("max", SaidArg::Text(Self::MAX_LIMIT.to_string())),
+                )
             })?,
         };
         let after = match after.map(str::trim) {
             None | Some("") => None,
             Some(cursor) => Some(parse_cursor(cursor).ok_or_else(|| {
-                Error::BadRequest("after is not a page cursor: pass the next value of the previous page".into())
+                bad_request(
+                    "after is not a page cursor: pass the next value of the previous page",
+                    Said::new("staff-refused-page-cursor"),
+                )
             })?),
         };
         Ok(Self { after, limit })

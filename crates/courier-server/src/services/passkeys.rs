@@ -66,8 +66,12 @@ impl Courier {
     /// The relying party under the firm's name as it is now (the setup page may have changed
     /// it since start); ceremonies keep their state apart, so each may have its own.
     fn webauthn(&self) -> Result<Webauthn> {
-        relying_party(&self.config, &self.firm_name())
-            .ok_or_else(|| Error::BadRequest("passkeys need a public_url with a host name (not an IP address)".into()))
+        relying_party(&self.config, &self.firm_name()).ok_or_else(|| {
+            bad_request(
+                "passkeys need a public_url with a host name (not an IP address)",
+                Said::new("staff-refused-passkeys-off"),
+            )
+        })
     }
 
     /// Whether the user signing in with `session` has a passkey (the second-factor page
@@ -120,9 +124,9 @@ impl Courier {
             .filter(|(u, _)| *u == me.user_id)
             .ok_or_else(|| bad_request("start the registration again", Said::new("staff-refused-passkey-restart")))?;
         let state: PasskeyRegistration = from_json(&state)?;
-        let passkey = webauthn
-            .finish_passkey_registration(credential, &state)
-            .map_err(|e| Error::BadRequest(format!("the passkey was not accepted ({e})").into()))?;
+        let passkey = webauthn.finish_passkey_registration(credential, &state).map_err(|e| {
+            bad_request(format!("the passkey was not accepted ({e})"), Said::new("staff-refused-passkey"))
+        })?;
         let record = PasskeyRecord {
             id: uuid::Uuid::new_v4().to_string(),
             user_id,

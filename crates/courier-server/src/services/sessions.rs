@@ -164,7 +164,10 @@ impl Courier {
         if admin {
             return Ok(());
         }
-        Err(Error::Locked("Courier is locked down: only administrators can sign in until it is lifted.".into()))
+        Err(Error::Locked(crate::error::Reason::said(
+            "Courier is locked down: only administrators can sign in until it is lifted.",
+            crate::error::Said::new("staff-login-locked-down"),
+        )))
     }
 
     /// Looks up a session, enforcing the idle and absolute timeouts, and marks it used.

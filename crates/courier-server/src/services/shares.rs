@@ -24,7 +24,7 @@ use super::authz::{Action, Resource};
 use super::portals::{IssuedLink, MAX_LABEL_CHARS, MIN_PASSCODE_CHARS};
 use super::watermark::Stamp;
 use super::{Caller, Courier};
-use crate::error::{Said, SaidArg, bad_request, conflict, said_with};
+use crate::error::{Reason, Said, SaidArg, bad_request, conflict, said_with};
 use crate::{Error, Result};
 
 /// Most documents in one share.
@@ -450,7 +450,7 @@ impl Courier {
     async fn stamp(self: &Arc<Self>, d: &DocumentRecord, stamp: Stamp) -> Result<(Vec<u8>, OwnedSemaphorePermit)> {
         let max = self.config.watermark_max_size.bytes();
         if d.size as u64 > max {
-            return Err(Error::PayloadTooLarge("this file is too large to be watermarked".into()));
+            return Err(Error::PayloadTooLarge(not_stampable()));
         }
         // A reader that never reads holds its permit until the connection's write-stall
         // timeout ends it; the others wait at most `busy_wait_secs` (review finding 4b).
@@ -463,7 +463,7 @@ impl Courier {
         let mut stream = Box::pin(self.plaintext(d).await?);
         while let Some(chunk) = stream.try_next().await.map_err(|e| Error::internal("decrypt", e))? {
             if (plain.len() + chunk.len()) as u64 > max {
-                return Err(Error::PayloadTooLarge("this file is too large to be watermarked".into()));
+                return Err(Error::PayloadTooLarge(not_stampable()));
             }
             plain.extend_from_slice(&chunk);
         }
@@ -473,9 +473,10 @@ impl Courier {
             .map_err(|e| Error::internal("stamp task", e))?;
         let stamped = stamped.map_err(|e| {
             tracing::warn!(document = %d.id, error = %e, "could not watermark a shared document");
-            Error::Refused(
-                format!("{} could not be watermarked, so it is not served; please ask the firm", d.name).into(),
-            )
+            Error::Refused(Reason::said(
+                format!("{} could not be watermarked, so it is not served; please ask the firm", d.name),
+                said_with("refusal-stamp-failed", "name", &d.name),
+            ))
         })?;
         Ok((stamped, permit))
     }
@@ -496,4 +497,9 @@ fn sent_then_release(
         Some((Ok(file.slice(at..end)), (file, end, permit)))
     })
     .boxed()
+}
+
+/// A file past `watermark_max_size`: stamping it would hold it whole in memory.
+fn not_stampable() -> Reason {
+    Reason::said("this file is too large to be watermarked", Said::new("refusal-stamp-too-large"))
 }

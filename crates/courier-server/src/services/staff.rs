@@ -91,8 +91,10 @@ pub fn check_password_policy(password: &str, email: &str, firm: &str) -> Result<
         let why = estimate.feedback().and_then(|f| f.warning()).map(|w| format!(" ({w})")).unwrap_or_default();
         let hint =
             estimate.feedback().and_then(|f| f.suggestions().first()).map(|s| format!(" {s}")).unwrap_or_default();
-        return Err(Error::BadRequest(
-            format!("this password is too easy to guess{why}.{hint} A few unrelated words make a strong one.").into(),
+        // The checker's advice is English only; other languages get the sentence without it.
+        return Err(bad_request(
+            format!("this password is too easy to guess{why}.{hint} A few unrelated words make a strong one."),
+            Said::new("staff-refused-password-weak"),
         ));
     }
     Ok(())

@@ -83,12 +83,11 @@ pub async fn set_language(
     let language = match form.language.trim() {
         "" => None,
         other => Some(other.parse::<courier_core::Language>().map_err(|_| {
-            Error::BadRequest(
-                format!(
-                    "unknown language {other:?}; choose one of: {}",
-                    courier_core::Language::ALL.iter().map(|l| l.as_str()).collect::<Vec<_>>().join(", ")
-                )
-                .into(),
+            let known = courier_core::Language::ALL.iter().map(|l| l.as_str()).collect::<Vec<_>>().join(", ");
+            crate::error::bad_request(
+                format!("unknown language {other:?}; choose one of: {known}"),
+                crate::error::said_with("staff-refused-unknown-word", "input", other)
+                    .with("known", crate::error::SaidArg::Text(known)),
             )
         })?),
     };

@@ -14,6 +14,7 @@ use zeroize::Zeroizing;
 use super::extract::{BrowserLanguage, CsrfForm, Empty};
 use super::staff::{check_csrf, cookie_name, see_other, session_cookie_name, set_cookie};
 use super::{AppState, ClientIp, cookie};
+use crate::error::{Reason, Said, bad_request, said_with};
 use crate::services::LinkForm;
 use crate::services::branding::MAX_LOGO;
 use crate::services::sessions::{Origin, StaffSession};
@@ -95,7 +96,10 @@ pub async fn login(
             let msg = state.templates.say(page_language(&headers, None), "staff-login-wrong");
             render_login(&state, &headers, Some(&msg), StatusCode::UNAUTHORIZED).await
         }
-        Err(Error::Locked(msg)) => render_login(&state, &headers, Some(&msg), StatusCode::TOO_MANY_REQUESTS).await,
+        Err(Error::Locked(why)) => {
+            let msg = state.templates.reason(page_language(&headers, None), &why);
+            render_login(&state, &headers, Some(&msg), StatusCode::TOO_MANY_REQUESTS).await
+        }
         Err(e) => Err(e),
     }
 }
@@ -175,7 +179,7 @@ pub async fn login_mfa(
             Ok(resp)
         }
         Err(Error::Unauthenticated) => retry(StatusCode::UNAUTHORIZED, &state.templates.say(lang, "staff-mfa-wrong")),
-        Err(Error::Locked(msg)) => retry(StatusCode::TOO_MANY_REQUESTS, &msg),
+        Err(Error::Locked(why)) => retry(StatusCode::TOO_MANY_REQUESTS, &state.templates.reason(lang, &why)),
         Err(e) => Err(e),
     }
 }
@@ -202,7 +206,6 @@ async fn enrol(
             let msg = state.templates.say(lang, "staff-enrol-wrong");
             render_enrolment(state, headers, id, pending, Some(&msg), StatusCode::UNAUTHORIZED).await
         }
-        Err(Error::Locked(msg)) => Err(Error::Locked(msg)),
         Err(e) => Err(e),
     }
 }
@@ -301,11 +304,12 @@ impl SetupForm {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
         if !multipart {
-            let bytes = axum::body::to_bytes(body, SETUP_FORM_BYTES)
-                .await
-                .map_err(|_| Error::PayloadTooLarge("the setup form is too large".into()))?;
-            return serde_urlencoded::from_bytes(&bytes)
-                .map_err(|_| Error::BadRequest("the setup form is incomplete or malformed".into()));
+            let bytes = axum::body::to_bytes(body, SETUP_FORM_BYTES).await.map_err(|_| {
+                Error::PayloadTooLarge(Reason::said("the setup form is too large", Said::new("refusal-malformed")))
+            })?;
+            return serde_urlencoded::from_bytes(&bytes).map_err(|_| {
+                bad_request("the setup form is incomplete or malformed", Said::new("refusal-form-malformed"))
+            });
         }
         let mut body =
             super::upload::UploadBody::new(&parts.headers, body, SETUP_FORM_PARTS, super::upload_rate(courier))?;
@@ -317,7 +321,10 @@ impl SetupForm {
                 continue;
             };
             if !seen.insert(name.clone()) {
-                return Err(Error::BadRequest(format!("the setup form gives {name:?} twice").into()));
+                return Err(bad_request(
+                    format!("the setup form gives {name:?} twice"),
+                    said_with("staff-refused-field-twice", "name", &name),
+                ));
             }
             if name == "firm_logo" {
                 form.logo = part.bytes_up_to(MAX_LOGO as usize).await?;

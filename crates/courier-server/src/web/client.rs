@@ -15,7 +15,7 @@ use super::upload::FileParts;
 use super::{AppState, ClientIp, cookie};
 use crate::services::handles::PortalLink;
 use crate::services::portals::OpenPortal;
-use crate::{Courier, Result};
+use crate::{Courier, Error, Result};
 
 const UNLOCK_COOKIE: &str = "courier_portal";
 
@@ -56,6 +56,8 @@ struct PageContext<'a> {
     kept_n: u64,
     kept_unit: &'static str,
     error: Option<String>,
+    /// A refusal already said in the page's language (a locked link).
+    error_text: Option<String>,
     /// The accepted types, for people ("PDF, DOCX, …") and for the file picker (".pdf,.docx").
     accepted: String,
     accept: String,
@@ -80,6 +82,7 @@ fn page_context<'a>(
         kept_n: portal.retention.count_and_unit().0,
         kept_unit: portal.retention.count_and_unit().1,
         error,
+        error_text: None,
         accepted: courier_scan::kind::list(allowed),
         accept: courier_scan::kind::picker_extensions(allowed),
         switch: "p",
@@ -119,12 +122,23 @@ pub async fn unlock(
     if link.portal().passcode_hash.is_none() {
         return Ok(Redirect::to(&format!("/p/{token}")).into_response());
     }
-    let Some(value) = link.unlock(Zeroizing::new(form.passcode)).await? else {
-        let lang = page_language(query.as_deref(), link.portal().language, &headers);
+    let lang = page_language(query.as_deref(), link.portal().language, &headers);
+    let value = match link.unlock(Zeroizing::new(form.passcode)).await {
+        Ok(Some(value)) => value,
         // The template translates the message key.
-        let ctx = page_context(courier, link.portal(), &token, Some("passcode-wrong".into()));
-        let page = state.templates.render_in("client_passcode.html", lang, ctx)?;
-        return Ok((StatusCode::UNAUTHORIZED, page).into_response());
+        Ok(None) => {
+            let ctx = page_context(courier, link.portal(), &token, Some("passcode-wrong".into()));
+            let page = state.templates.render_in("client_passcode.html", lang, ctx)?;
+            return Ok((StatusCode::UNAUTHORIZED, page).into_response());
+        }
+        // Locked after too many wrong passcodes: said on the passcode page, in its language.
+        Err(Error::Locked(why)) => {
+            let mut ctx = page_context(courier, link.portal(), &token, None);
+            ctx.error_text = Some(state.templates.reason(lang, &why));
+            let page = state.templates.render_in("client_passcode.html", lang, ctx)?;
+            return Ok((StatusCode::TOO_MANY_REQUESTS, page).into_response());
+        }
+        Err(e) => return Err(e),
     };
     super::unlocked_redirect(
         courier,

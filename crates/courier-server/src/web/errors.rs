@@ -11,8 +11,8 @@ use serde_json::json;
 
 use crate::Error;
 use crate::error::Said;
-use crate::i18n::Catalog;
 use crate::web::AppState;
+use crate::web::templates::Templates;
 
 /// What a handler's error leaves for `render_errors` to turn into a body.
 #[derive(Clone)]
@@ -91,7 +91,7 @@ pub async fn render_errors(State(state): State<AppState>, req: Request, next: Ne
     let translated = match (&info.said, lang) {
         (Some(said), Some(lang)) if lang != Language::En && !info.uniform => {
             let title = if client_lang.is_some() { "refusal-title" } else { "staff-error-title" };
-            say(catalog, lang, said, title)
+            say(&state.templates, lang, said, title)
         }
         _ => None,
     };
@@ -170,9 +170,9 @@ impl StaffHint {
 
 /// The message and the page title (message `title`) in `lang`; `None` (English stays) if a
 /// message is missing.
-fn say(catalog: &Catalog, lang: Language, said: &Said, title: &str) -> Option<(String, String)> {
-    let said = catalog.said(lang, said).and_then(|m| {
-        let title = catalog.message(lang, title, None)?;
+fn say(templates: &Templates, lang: Language, said: &Said, title: &str) -> Option<(String, String)> {
+    let said = templates.said(lang, said).and_then(|m| {
+        let title = templates.catalog().message(lang, title, None)?;
         Ok((m, title))
     });
     said.map_err(|e| tracing::error!(error = %e, "a refusal has no message in the page's language")).ok()

@@ -112,8 +112,13 @@ impl<T: DeserializeOwned> FromRequest<AppState> for CsrfForm<T> {
         let given: CsrfToken = serde_urlencoded::from_bytes(&body).unwrap_or(CsrfToken { csrf_token: String::new() });
         check_csrf(&state.courier, &staff.session.csrf_token, &given.csrf_token, &headers)
             .map_err(IntoResponse::into_response)?;
-        let form = serde_urlencoded::from_bytes(&body)
-            .map_err(|e| Error::BadRequest(format!("the form is malformed: {e}").into()).into_response())?;
+        let form = serde_urlencoded::from_bytes(&body).map_err(|e| {
+            crate::error::bad_request(
+                format!("the form is malformed: {e}"),
+                crate::error::Said::new("refusal-form-malformed"),
+            )
+            .into_response()
+        })?;
         Ok(Self { staff, form })
     }
 }

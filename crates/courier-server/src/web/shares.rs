@@ -85,13 +85,24 @@ pub async fn unlock(
     if link.share().passcode_hash.is_none() {
         return Ok(Redirect::to(&format!("/s/{token}")).into_response());
     }
-    let Some(value) = link.unlock(Zeroizing::new(form.passcode)).await? else {
-        let lang = page_language(query.as_deref(), None, &headers);
+    let lang = page_language(query.as_deref(), None, &headers);
+    let value = match link.unlock(Zeroizing::new(form.passcode)).await {
+        Ok(Some(value)) => value,
         // The template translates the message key.
-        let ctx = json!({ "firm": courier.firm_name(), "token": token, "error": "passcode-wrong",
-            "switch": "s" });
-        let page = state.templates.render_in("client_share_passcode.html", lang, ctx)?;
-        return Ok(no_store((StatusCode::UNAUTHORIZED, page).into_response()));
+        Ok(None) => {
+            let ctx = json!({ "firm": courier.firm_name(), "token": token, "error": "passcode-wrong",
+                "switch": "s" });
+            let page = state.templates.render_in("client_share_passcode.html", lang, ctx)?;
+            return Ok(no_store((StatusCode::UNAUTHORIZED, page).into_response()));
+        }
+        // Locked after too many wrong passcodes: said on the passcode page, in its language.
+        Err(crate::Error::Locked(why)) => {
+            let ctx = json!({ "firm": courier.firm_name(), "token": token,
+                "error_text": state.templates.reason(lang, &why), "switch": "s" });
+            let page = state.templates.render_in("client_share_passcode.html", lang, ctx)?;
+            return Ok(no_store((StatusCode::TOO_MANY_REQUESTS, page).into_response()));
+        }
+        Err(e) => return Err(e),
     };
     super::unlocked_redirect(
         courier,

@@ -54,6 +54,12 @@ pub struct Templates {
     catalog: &'static Catalog,
 }
 
+/// "2026-12-08 12:08 Europe/Paris": a moment as pages show it, in the firm's time zone.
+fn local_time(brand: &BrandCell, at: jiff::Timestamp) -> String {
+    let b = brand.get();
+    format!("{} {}", at.to_zoned(b.timezone.clone()).strftime("%Y-%m-%d %H:%M"), b.zone_name)
+}
+
 /// The language a template is rendered in: its `lang`, else English.
 fn page_language(state: &State) -> Language {
     state.lookup("lang").and_then(|v| v.as_str().and_then(|s| s.parse().ok())).unwrap_or(Language::En)
@@ -72,6 +78,20 @@ impl Templates {
         }
         // "1.4 MiB", "1,4 Mio": as the page's language writes sizes.
         env.add_filter("size", |state: &State, n: u64| crate::i18n::size_in(page_language(state), n));
+        // "30d" (a rule as settings write it) -> "30 days", "30 jours": in the page's language.
+        let said = catalog;
+        env.add_filter("duration", move |state: &State, rule: String| {
+            match rule.parse::<courier_core::DurationSpec>() {
+                Ok(d) => {
+                    let (n, unit) = d.count_and_unit();
+                    let mut args = FluentArgs::new();
+                    args.set("n", n);
+                    args.set("unit", unit);
+                    said.message(page_language(state), "duration", Some(&args)).unwrap_or(rule)
+                }
+                Err(_) => rule,
+            }
+        });
         // "payment_card" -> "payment card numbers", as a finding is described to people.
         env.add_filter("finding", |kind: String| {
             serde_json::from_value::<courier_scan::FindingKind>(serde_json::Value::String(kind.clone()))
@@ -80,10 +100,7 @@ impl Templates {
         // "2026-12-08T11:08:51Z" -> "2026-12-08 12:08 Europe/Paris", in the firm's time zone.
         let zone = brand.clone();
         env.add_filter("when", move |t: String| match t.parse::<jiff::Timestamp>() {
-            Ok(at) => {
-                let b = zone.get();
-                format!("{} {}", at.to_zoned(b.timezone.clone()).strftime("%Y-%m-%d %H:%M"), b.zone_name)
-            }
+            Ok(at) => local_time(&zone, at),
             Err(_) => t,
         });
         // tk("prefix", value): the message `prefix-value` (a status, a role) in the page's
@@ -156,11 +173,20 @@ impl Templates {
         )
     }
 
+    /// A service's message in `lang`, its moments in the firm's time zone.
+    pub fn said(&self, lang: Language, said: &crate::error::Said) -> Result<String, String> {
+        let when = |ms: i64| match jiff::Timestamp::from_millisecond(ms) {
+            Ok(at) => local_time(&self.brand, at),
+            Err(_) => ms.to_string(),
+        };
+        self.catalog.said(lang, said, &when)
+    }
+
     /// Why a request was refused, in `lang` where the service said it as a message, else in
     /// English (its text as the API and the CLI give it).
     pub fn reason(&self, lang: Language, reason: &crate::error::Reason) -> String {
         match &reason.said {
-            Some(said) if lang != Language::En => self.catalog.said(lang, said).unwrap_or_else(|e| {
+            Some(said) if lang != Language::En => self.said(lang, said).unwrap_or_else(|e| {
                 tracing::error!(error = %e, "a refusal has no message in the page's language");
                 reason.text.clone()
             }),

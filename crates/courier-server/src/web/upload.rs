@@ -23,6 +23,7 @@ use futures_util::Stream;
 use memchr::memmem;
 use tokio::time::{Instant, Sleep};
 
+use crate::error::{Reason, Said, SaidArg, bad_request, said_with};
 use crate::services::documents::{IncomingFile, IncomingFiles};
 use crate::{Error, Result};
 
@@ -67,9 +68,9 @@ impl UploadBody {
     /// `max_parts` counts every part, file or not.
     pub fn new(headers: &HeaderMap, body: Body, max_parts: usize, rate: MinRate) -> Result<Self> {
         let content_type = headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
-        let boundary = content_type
-            .and_then(|ct| multer::parse_boundary(ct).ok())
-            .ok_or_else(|| Error::BadRequest("the upload must be sent as multipart/form-data".into()))?;
+        let boundary = content_type.and_then(|ct| multer::parse_boundary(ct).ok()).ok_or_else(|| {
+            bad_request("the upload must be sent as multipart/form-data", Said::new("refusal-not-multipart"))
+        })?;
         let violation = Arc::new(Mutex::new(None));
         let guarded = GuardedBody::new(body.into_data_stream(), &boundary, rate, violation.clone());
         Ok(Self { parts: multer::Multipart::new(guarded, boundary), violation, seen: 0, max_parts })
@@ -80,7 +81,10 @@ impl UploadBody {
         let Some(field) = field else { return Ok(None) };
         self.seen += 1;
         if self.seen > self.max_parts {
-            return Err(Error::PayloadTooLarge(format!("the upload has more than {} parts", self.max_parts).into()));
+            return Err(Error::PayloadTooLarge(Reason::said(
+                format!("the upload has more than {} parts", self.max_parts),
+                Said::new("refusal-too-many-parts"),
+            )));
         }
         Ok(Some(Part { field, violation: self.violation.clone() }))
     }
@@ -112,13 +116,16 @@ impl Part {
         while let Some(chunk) = self.field.chunk().await.map_err(|e| explain(&self.violation, &e))? {
             if value.len() + chunk.len() > MAX_TEXT_FIELD_BYTES {
                 let name = self.field.name().unwrap_or("(unnamed)").to_owned();
-                return Err(Error::PayloadTooLarge(
-                    format!("the form field {name:?} is longer than {MAX_TEXT_FIELD_BYTES} bytes").into(),
-                ));
+                return Err(Error::PayloadTooLarge(Reason::said(
+                    format!("the form field {name:?} is longer than {MAX_TEXT_FIELD_BYTES} bytes"),
+                    said_with("refusal-field-too-long", "name", &name)
+                        .with("max", SaidArg::Size(MAX_TEXT_FIELD_BYTES as u64)),
+                )));
             }
             value.extend_from_slice(&chunk);
         }
-        String::from_utf8(value).map_err(|_| Error::BadRequest("a form field is not UTF-8 text".into()))
+        String::from_utf8(value)
+            .map_err(|_| bad_request("a form field is not UTF-8 text", Said::new("refusal-field-not-text")))
     }
 
     /// The part's bytes, up to `max`: reading stops once more than `max` are held (the rest
@@ -207,14 +214,14 @@ impl IncomingFiles for FileParts<'_> {
 /// The answer for a multer error: the guard's reason when it cut the body off.
 fn explain(violation: &Mutex<Option<Violation>>, e: &multer::Error) -> Error {
     match violation.lock().ok().and_then(|v| *v) {
-        Some(Violation::HeaderTooLarge) => Error::PayloadTooLarge(
-            format!("a part's headers (or the text before the first part) are longer than {MAX_HEADER_BYTES} bytes")
-                .into(),
-        ),
+        Some(Violation::HeaderTooLarge) => Error::PayloadTooLarge(Reason::said(
+            format!("a part's headers (or the text before the first part) are longer than {MAX_HEADER_BYTES} bytes"),
+            Said::new("refusal-malformed"),
+        )),
         Some(Violation::TooSlow) => {
             Error::TooSlow("the upload arrived too slowly and was stopped; please try again".into())
         }
-        None => Error::BadRequest(format!("the upload is malformed: {e}").into()),
+        None => bad_request(format!("the upload is malformed: {e}"), Said::new("refusal-malformed")),
     }
 }
 

@@ -51,7 +51,13 @@ pub async fn lockdown(
     let on = match form.state.as_str() {
         "on" => true,
         "off" => false,
-        _ => return Err(Error::BadRequest("state must be on or off".into())),
+        other => {
+            return Err(crate::error::bad_request(
+                "state must be on or off",
+                crate::error::said_with("staff-refused-unknown-word", "input", other)
+                    .with("known", crate::error::SaidArg::Text("on, off".into())),
+            ));
+        }
     };
     let password = Zeroizing::new(form.password);
     match staff.me.set_lockdown_confirmed(on, &form.reason, password, &form.code).await {
