@@ -154,6 +154,8 @@ pub struct Config {
     pub mail_from: String,
     /// Who receives alerts by mail (the firm's security contact).
     pub alert_to: Vec<String>,
+    /// The language alert mails are written in (`en` or `fr`).
+    pub alert_language: String,
     /// Where webhooks are POSTed, and the file holding the secret that signs them.
     pub webhook_url: Option<String>,
     pub webhook_secret_file: Option<PathBuf>,
@@ -259,6 +261,7 @@ impl Default for Config {
             smtp_password: None,
             mail_from: "courier@localhost".to_owned(),
             alert_to: Vec::new(),
+            alert_language: "en".to_owned(),
             webhook_url: None,
             webhook_secret_file: None,
             notify_batch: DurationSpec::from_secs(5 * 60),
@@ -418,6 +421,7 @@ const SETTINGS: &[(&str, Kind)] = &[
     ("smtp_password", Kind::Secret),
     ("mail_from", Kind::Text),
     ("alert_to", Kind::List),
+    ("alert_language", Kind::Text),
     // Secret: a receiver's URL may carry credentials (`https://user:pass@…`, `?token=…`).
     ("webhook_url", Kind::Secret),
     ("webhook_secret_file", Kind::Text),

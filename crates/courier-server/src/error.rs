@@ -1,6 +1,8 @@
 //! The one error type of the service layer. The web layer renders it (JSON problem or HTML
 //! page); only the public message ever reaches a client, internal detail goes to the log.
 
+use std::borrow::Cow;
+
 use axum::http::StatusCode;
 
 #[derive(Debug, thiserror::Error)]
@@ -137,16 +139,22 @@ pub fn too_large(max: u64) -> Reason {
 }
 
 /// A message id and its variables; a variable that is a list of words is given as message ids
-/// (each said in the page's language, joined).
-#[derive(Debug, Clone, PartialEq)]
+/// (each said in the page's language, joined). Stored with an alert, so that the alerts page
+/// says it in each reader's language (hence owned as well as static names).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Said {
-    pub id: &'static str,
-    pub args: Vec<(&'static str, SaidArg)>,
+    pub id: Cow<'static, str>,
+    pub args: Vec<(Cow<'static, str>, SaidArg)>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum SaidArg {
     Text(String),
+    /// A count, which a message may choose its plural by.
+    Number(i64),
+    /// A length of time in seconds, in words ("2 hours", "2 heures").
+    Duration(u64),
     /// A number of bytes, written as the page's language writes sizes.
     Size(u64),
     /// A moment (Unix milliseconds), written in the firm's time zone.
@@ -156,11 +164,11 @@ pub enum SaidArg {
 
 impl Said {
     pub fn new(id: &'static str) -> Self {
-        Self { id, args: Vec::new() }
+        Self { id: Cow::Borrowed(id), args: Vec::new() }
     }
 
     pub fn with(mut self, name: &'static str, value: SaidArg) -> Self {
-        self.args.push((name, value));
+        self.args.push((Cow::Borrowed(name), value));
         self
     }
 }

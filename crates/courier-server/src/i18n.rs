@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use courier_core::Language;
 use fluent_bundle::concurrent::FluentBundle;
-use fluent_bundle::{FluentArgs, FluentResource};
+use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
 use unic_langid::LanguageIdentifier;
 
 /// Each language's message files: the client and share pages (`client.ftl`), messages the
@@ -102,17 +102,29 @@ impl Catalog {
     ) -> Result<String, String> {
         let mut args = FluentArgs::new();
         for (name, value) in &said.args {
-            let value = match value {
-                crate::error::SaidArg::Text(text) => text.clone(),
-                crate::error::SaidArg::Size(bytes) => size_in(lang, *bytes),
-                crate::error::SaidArg::Time(ms) => when(*ms),
-                crate::error::SaidArg::Messages(ids) => {
-                    ids.iter().map(|id| self.message(lang, id, None)).collect::<Result<Vec<_>, _>>()?.join(", ")
+            use crate::error::SaidArg;
+            let value: FluentValue<'_> = match value {
+                SaidArg::Text(text) => text.clone().into(),
+                SaidArg::Number(n) => (*n).into(),
+                SaidArg::Duration(secs) => self.duration(lang, courier_core::DurationSpec::from_secs(*secs))?.into(),
+                SaidArg::Size(bytes) => size_in(lang, *bytes).into(),
+                SaidArg::Time(ms) => when(*ms).into(),
+                SaidArg::Messages(ids) => {
+                    ids.iter().map(|id| self.message(lang, id, None)).collect::<Result<Vec<_>, _>>()?.join(", ").into()
                 }
             };
-            args.set(*name, value);
+            args.set(name.to_string(), value);
         }
-        self.message(lang, said.id, Some(&args))
+        self.message(lang, &said.id, Some(&args))
+    }
+
+    /// A length of time in words: "30 days", "30 jours".
+    pub fn duration(&self, lang: Language, d: courier_core::DurationSpec) -> Result<String, String> {
+        let (n, unit) = d.count_and_unit();
+        let mut args = FluentArgs::new();
+        args.set("n", n);
+        args.set("unit", unit);
+        self.message(lang, "duration", Some(&args))
     }
 
     /// Whether `lang` has the message `key`.

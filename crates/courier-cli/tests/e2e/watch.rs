@@ -836,3 +836,51 @@ async fn metrics_parse_as_prometheus_text_and_logs_as_json() {
     assert_eq!(v["level"], "ERROR");
     assert!(v["fields"]["message"].as_str().unwrap().contains("Mars/Olympus"));
 }
+
+/// With `alert_language = "fr"`, alert mails are written in French (times in the firm's zone);
+/// the webhook and the audit trail keep the English sentence for machines; the alerts page
+/// says each alert in the reader's own language.
+#[tokio::test]
+async fn alert_mails_and_the_alerts_page_speak_the_firms_language() {
+    let smtp_dir = tempfile::tempdir().unwrap();
+    let smtp = Smtp::start(smtp_dir.path());
+    let hooks = Receiver::start();
+    let extra = "probe_alert_threshold = 2\nrate_limit_per_minute = 1000\nalert_language = \"fr\"\n\
+                 timezone = \"Europe/Paris\"\n";
+    let env = start_with(|d| watch_config(d, smtp.port, &hooks.url, extra));
+    let c = client();
+    for i in 0..2 {
+        assert_eq!(c.get(format!("{}/p/{}", env.base(), "z".repeat(30 + i))).send().await.unwrap().status(), 404);
+    }
+    let mail = smtp.wait_for("the link_probing mail", |m| m.contains("link_probing") || m.contains("Alerte"));
+    let body = mail; // as decoded by `Smtp::mails`
+    assert!(body.contains("Courier a déclenché une alerte."), "{body}");
+    assert!(
+        body.contains("Quoi : 2 demandes de liens inconnus ou fermés sont venues d’une même adresse en 10 minutes.")
+    );
+    assert!(body.contains("Europe/Paris") && !body.contains("requests for unknown"), "{body}");
+    let hook = wait("the alert webhook", || hooks.hooks("alert").into_iter().next());
+    let hook = String::from_utf8(hook.body).unwrap();
+    assert!(hook.contains("2 requests for unknown or closed links"), "{hook}");
+    let raised: Vec<_> = env.audit_events().into_iter().filter(|e| e["action"] == "alert.raised").collect();
+    assert_eq!(
+        raised[0]["details"]["summary"],
+        "2 requests for unknown or closed links came from one address within 10 minutes."
+    );
+
+    // The alerts page: French for a member who chose French, English otherwise.
+    let c = client();
+    sign_in(&env, &c, "elise@firm.example", "admin").await;
+    let page = |lang: &'static str| {
+        let c = c.clone();
+        let base = env.base().to_owned();
+        async move {
+            let r = c.get(format!("{base}/alerts")).header("accept-language", lang).send().await.unwrap();
+            r.text().await.unwrap()
+        }
+    };
+    let fr = page("fr").await;
+    assert!(fr.contains("2 demandes de liens inconnus ou fermés"), "{fr}");
+    let en = page("en").await;
+    assert!(en.contains("2 requests for unknown or closed links"), "{en}");
+}

@@ -212,6 +212,23 @@ staff-alerts-kind-malware = malware
 staff-alerts-kind-off_hours_sign_in = sign-in outside office hours
 staff-alerts-kind-audit_broken = audit trail broken
 staff-alerts-kind-lockdown = lockdown
+
+## What an alert says (services::watch), on the alerts page and in its mail
+alert-link-probing = { $count } requests for unknown or closed links came from one address within { $window }.
+alert-bulk-download = { $token ->
+    [none] { $who } downloaded { $count } documents within { $window }.
+   *[other] { $who } downloaded { $count } documents within { $window } (last through API token { $token }).
+}
+alert-account-locked = Sign-ins as { $email } are locked after repeated failed attempts.
+alert-account-locked-unknown = Sign-ins with names no account has were locked after repeated failed attempts.
+alert-malware = { $outcome ->
+    [refused] An upload carried malware ({ $signature }); it was refused.
+   *[kept] An upload carried malware ({ $signature }); it was kept in quarantine.
+}
+alert-off-hours = { $who } signed in outside office hours ({ $when }).
+alert-audit-broken = The audit trail failed verification at event { $seq }: { $why }
+alert-lockdown-on = { $by } locked Courier down: { $reason }
+alert-lockdown-off = { $by } lifted the lockdown: { $reason }
 staff-alerts-none = No alerts.
 staff-alerts-deliveries = Mails and webhooks
 staff-alerts-counts = { $pending } waiting, { $failed } given up.

@@ -36,6 +36,20 @@ mail-upload-body =
     This message names no file and holds nothing the client typed:
     sign in to see the documents.
 
+## An alert's mail, when `alert_language` is not English (services::watch); $kind is the alert's
+## name, $what its sentence, $event the audit event's number ("none" while the trail is broken)
+mail-alert-subject = [Courier alert] { $kind }: { $what }
+mail-alert-body =
+    Courier raised an alert.
+
+    Alert: { $kind }
+    What: { $what }
+    When: { $when }
+    From: { $from }
+    Audit event: { $event }
+
+    Review it: { $link }
+
 ## The buttons around the client's instruction sheet (web::instructions), in the lawyer's language
 staff-sheet-nav = Sheet
 staff-sheet-print = Print or save as PDF

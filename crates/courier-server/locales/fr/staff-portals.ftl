@@ -216,6 +216,23 @@ staff-alerts-kind-malware = logiciel malveillant
 staff-alerts-kind-off_hours_sign_in = connexion hors des heures de bureau
 staff-alerts-kind-audit_broken = journal d’audit rompu
 staff-alerts-kind-lockdown = verrouillage d’urgence
+
+## Ce que dit une alerte (services::watch), sur la page des alertes et dans son courriel
+alert-link-probing = { $count } demandes de liens inconnus ou fermés sont venues d’une même adresse en { $window }.
+alert-bulk-download = { $token ->
+    [none] { $who } a téléchargé { $count } documents en { $window }.
+   *[other] { $who } a téléchargé { $count } documents en { $window } (le dernier par le jeton d’API { $token }).
+}
+alert-account-locked = Les connexions au compte { $email } sont bloquées après des échecs répétés.
+alert-account-locked-unknown = Des connexions sous des identifiants qu’aucun compte ne porte ont été bloquées après des échecs répétés.
+alert-malware = { $outcome ->
+    [refused] Un envoi contenait un logiciel malveillant ({ $signature }) ; il a été refusé.
+   *[kept] Un envoi contenait un logiciel malveillant ({ $signature }) ; il a été mis en quarantaine.
+}
+alert-off-hours = { $who } s’est connecté en dehors des heures de bureau ({ $when }).
+alert-audit-broken = La vérification du journal d’audit a échoué à l’événement { $seq } : { $why }
+alert-lockdown-on = { $by } a placé Courier en verrouillage d’urgence : { $reason }
+alert-lockdown-off = { $by } a levé le verrouillage d’urgence : { $reason }
 staff-alerts-none = Aucune alerte.
 staff-alerts-deliveries = E-mails et webhooks
 staff-alerts-counts = { $failed ->

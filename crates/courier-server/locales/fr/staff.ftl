@@ -36,6 +36,20 @@ mail-upload-body =
     Ce message ne nomme aucun fichier et ne contient rien de ce que le client a saisi :
     connectez-vous pour voir les documents.
 
+## Le courriel d’une alerte, quand `alert_language` n’est pas l’anglais (services::watch) ; $kind est
+## le nom de l’alerte, $what sa phrase, $event le numéro de l’événement d’audit (« none » tant que le journal est rompu)
+mail-alert-subject = [Alerte Courier] { $kind } : { $what }
+mail-alert-body =
+    Courier a déclenché une alerte.
+
+    Alerte : { $kind }
+    Quoi : { $what }
+    Quand : { $when }
+    D’où : { $from }
+    Événement d’audit : { $event }
+
+    L’examiner : { $link }
+
 ## Les boutons autour de la fiche d’instructions du client (web::instructions), dans la langue de l’avocat
 staff-sheet-nav = Fiche
 staff-sheet-print = Imprimer ou enregistrer en PDF

@@ -57,8 +57,8 @@ impl AuditedTx<'_> {
     pub async fn raise(&mut self, alert: super::watch::Alert) -> Result<()> {
         let kind = alert.kind.as_str();
         let caller = Caller::new(super::Actor::System, alert.ip);
-        let details =
-            json!({ "alert": kind, "summary": alert.summary, "actor": alert.actor, "details": alert.details });
+        let details = json!({ "alert": kind, "summary": alert.summary, "said": alert.said, "actor": alert.actor,
+            "details": alert.details });
         let (seq, at) = self.append(&caller, AuditAction::AlertRaised, &format!("alert:{kind}"), details).await?;
         super::watch::enqueue_alert(&mut self.tx, &self.log.watch, &alert, Some(seq), at).await
     }

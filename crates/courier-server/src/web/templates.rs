@@ -80,17 +80,9 @@ impl Templates {
         env.add_filter("size", |state: &State, n: u64| crate::i18n::size_in(page_language(state), n));
         // "30d" (a rule as settings write it) -> "30 days", "30 jours": in the page's language.
         let said = catalog;
-        env.add_filter("duration", move |state: &State, rule: String| {
-            match rule.parse::<courier_core::DurationSpec>() {
-                Ok(d) => {
-                    let (n, unit) = d.count_and_unit();
-                    let mut args = FluentArgs::new();
-                    args.set("n", n);
-                    args.set("unit", unit);
-                    said.message(page_language(state), "duration", Some(&args)).unwrap_or(rule)
-                }
-                Err(_) => rule,
-            }
+        env.add_filter("duration", move |state: &State, rule: String| match rule.parse() {
+            Ok(d) => said.duration(page_language(state), d).unwrap_or(rule),
+            Err(_) => rule,
         });
         // "payment_card" -> "payment card numbers", as a finding is described to people.
         env.add_filter("finding", |kind: String| {

@@ -22,7 +22,16 @@ pub async fn alerts_page(State(state): State<AppState>, staff: Staff) -> Result<
 }
 
 async fn render_alerts(state: &AppState, staff: &Staff, error: Option<String>, status: StatusCode) -> Result<Response> {
-    let overview = staff.me.watch_overview().await?;
+    let mut overview = staff.me.watch_overview().await?;
+    // Each alert's sentence in the member's language, where it was stored as a message.
+    for alert in &mut overview.alerts {
+        if let Some(said) = alert.said.as_ref().filter(|_| staff.lang != courier_core::Language::En) {
+            match state.templates.said(staff.lang, said) {
+                Ok(text) => alert.summary = text,
+                Err(e) => tracing::error!(error = %e, "an alert has no message in the page's language"),
+            }
+        }
+    }
     let ctx = json!({ "user": staff.session.email, "csrf_token": staff.session.csrf_token, "role": staff.session.role,
         "overview": overview, "error": error });
     Ok((status, state.templates.render("alerts.html", staff.lang, ctx)?).into_response())

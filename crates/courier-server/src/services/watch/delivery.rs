@@ -309,6 +309,9 @@ impl Courier {
             let alert = Alert {
                 kind: AlertKind::AuditBroken,
                 summary: format!("The audit trail failed verification at event {}: {why}", at.unwrap_or(0)),
+                said: crate::error::Said::new("alert-audit-broken")
+                    .with("seq", crate::error::SaidArg::Number(at.unwrap_or(0)))
+                    .with("why", crate::error::SaidArg::Text(why.clone())),
                 ip: None,
                 actor: None,
                 details: serde_json::to_value(&report).unwrap_or_default(),

@@ -14,7 +14,7 @@ use zeroize::Zeroizing;
 
 use super::{Alert, AlertKind};
 use crate::Result;
-use crate::error::{Said, bad_request, conflict};
+use crate::error::{Said, SaidArg, bad_request, conflict};
 use crate::services::audit::AuditAction;
 use crate::services::{Caller, Courier};
 use courier_core::time_fmt::rfc3339;
@@ -89,15 +89,22 @@ impl Courier {
                 if on { ("on", "staff-refused-lockdown-on") } else { ("off", "staff-refused-lockdown-off") };
             return Err(conflict(format!("lockdown is already {state}"), Said::new(id)));
         }
-        let (action, details, summary) = if on {
+        let (action, details, summary, said) = if on {
             let ended = courier_store::sessions::delete_all(&mut tx).await?;
             let summary = format!("{by} locked Courier down: {reason}");
-            (AuditAction::LockdownOn, json!({ "reason": reason, "sessions_ended": ended }), summary)
+            (
+                AuditAction::LockdownOn,
+                json!({ "reason": reason, "sessions_ended": ended }),
+                summary,
+                "alert-lockdown-on",
+            )
         } else {
-            (AuditAction::LockdownOff, json!({ "reason": reason }), format!("{by} lifted the lockdown: {reason}"))
+            let summary = format!("{by} lifted the lockdown: {reason}");
+            (AuditAction::LockdownOff, json!({ "reason": reason }), summary, "alert-lockdown-off")
         };
+        let said = Said::new(said).with("by", SaidArg::Text(by.clone())).with("reason", SaidArg::Text(reason.clone()));
         tx.record(caller, action, "lockdown", details.clone()).await?;
-        let alert = Alert { kind: AlertKind::Lockdown, summary, ip: caller.ip, actor: Some(by), details };
+        let alert = Alert { kind: AlertKind::Lockdown, summary, said, ip: caller.ip, actor: Some(by), details };
         tx.raise(alert).await?;
         tx.commit().await?;
         if let Ok(mut cached) = self.lockdown.0.lock() {

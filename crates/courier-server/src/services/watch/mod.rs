@@ -22,6 +22,7 @@ pub use settings::{OfficeHours, Threshold, WatchSettings};
 use super::audit::AuditAction;
 use super::{Actor, Caller, Via};
 use crate::Result;
+use crate::error::{Said, SaidArg};
 use courier_core::time_fmt::rfc3339;
 use courier_store::{Tx, watch as rows};
 
@@ -72,8 +73,11 @@ impl AlertKind {
 #[derive(Debug, Clone)]
 pub struct Alert {
     pub kind: AlertKind,
-    /// What happened, in one sentence (no file name, nothing a client typed).
+    /// What happened, in one sentence (no file name, nothing a client typed), in English for
+    /// the audit trail and the webhook.
     pub summary: String,
+    /// The same sentence as a message, for mails and pages in another language.
+    pub said: Said,
     /// Where from: the address, if one is known. A client's goes into the chain only as its
     /// keyed hash; the mail and the webhook carry it readable.
     pub ip: Option<IpAddr>,
@@ -119,17 +123,20 @@ pub(crate) async fn on_event(tx: &mut Tx, log: &super::AuditLog, ev: &Event<'_>)
                 rows::count_upload(tx, portal, size, ev.at, closes).await?;
             }
             if let Some(signature) = ev.details["scan"]["malware"].as_str() {
-                alerts.push(malware(ev, signature, "kept in quarantine"));
+                alerts.push(malware(ev, signature, false));
             }
         }
         AuditAction::DocumentRefused if ev.details["reason"] == "malware" => {
             let signature = ev.details["signature"].as_str().unwrap_or("unknown");
-            alerts.push(malware(ev, signature, "refused"));
+            alerts.push(malware(ev, signature, true));
         }
         AuditAction::AccountLocked => alerts.extend(account_locked(tx, log, ev).await?),
         AuditAction::LoginSuccess if w.off_hours(ev.at) => alerts.push(Alert {
             kind: AlertKind::OffHoursSignIn,
             summary: format!("{} signed in outside office hours ({}).", ev.caller.actor, w.local_time(ev.at)),
+            said: Said::new("alert-off-hours")
+                .with("who", SaidArg::Text(ev.caller.actor.to_string()))
+                .with("when", SaidArg::Time(ev.at)),
             ip: ev.caller.ip,
             actor: Some(ev.caller.actor.to_string()),
             details: json!({ "user": ev.target, "method": ev.details["method"] }),
@@ -138,16 +145,22 @@ pub(crate) async fn on_event(tx: &mut Tx, log: &super::AuditLog, ev: &Event<'_>)
         AuditAction::DocumentDownload | AuditAction::ShareDownload => {
             let who = ev.caller.actor.to_string();
             if let Some(total) = crossed(tx, "bulk_download", &who, ev.at, 1, w.bulk_download).await? {
-                let via = match &ev.caller.via {
-                    Via::Api(grant) => format!(" (last through API token {})", grant.token_id),
-                    _ => String::new(),
+                let token = match &ev.caller.via {
+                    Via::Api(grant) => Some(grant.token_id.clone()),
+                    _ => None,
                 };
+                let via = token.as_ref().map(|t| format!(" (last through API token {t})")).unwrap_or_default();
                 alerts.push(Alert {
                     kind: AlertKind::BulkDownload,
                     summary: format!(
                         "{who} downloaded {total} documents within {}{via}.",
                         courier_core::DurationSpec(w.bulk_download.window).human()
                     ),
+                    said: Said::new("alert-bulk-download")
+                        .with("who", SaidArg::Text(who.clone()))
+                        .with("count", SaidArg::Number(total))
+                        .with("window", SaidArg::Duration(w.bulk_download.window.as_secs()))
+                        .with("token", SaidArg::Text(token.unwrap_or_else(|| "none".into()))),
                     ip: ev.caller.ip,
                     actor: Some(who),
                     details: json!({ "documents": total, "window": courier_core::DurationSpec(w.bulk_download.window) }),
@@ -169,6 +182,7 @@ async fn account_locked(tx: &mut Tx, log: &super::AuditLog, ev: &Event<'_>) -> R
         return Ok(Some(Alert {
             kind: AlertKind::AccountLocked,
             summary: format!("Sign-ins as {} are locked after repeated failed attempts.", user.email),
+            said: Said::new("alert-account-locked").with("email", SaidArg::Text(user.email.clone())),
             ip: ev.caller.ip,
             actor: Some(format!("staff:{}", user.id)),
             details: json!({ "user_id": user.id }),
@@ -180,16 +194,21 @@ async fn account_locked(tx: &mut Tx, log: &super::AuditLog, ev: &Event<'_>) -> R
     Ok(crossed(tx, "account_locked_unknown", &subject, ev.at, 1, once).await?.map(|_| Alert {
         kind: AlertKind::AccountLocked,
         summary: "Sign-ins with names no account has were locked after repeated failed attempts.".into(),
+        said: Said::new("alert-account-locked-unknown"),
         ip: ev.caller.ip,
         actor: None,
         details: json!({ "known_account": false }),
     }))
 }
 
-fn malware(ev: &Event<'_>, signature: &str, outcome: &str) -> Alert {
+fn malware(ev: &Event<'_>, signature: &str, refused: bool) -> Alert {
+    let outcome = if refused { "refused" } else { "kept in quarantine" };
     Alert {
         kind: AlertKind::Malware,
         summary: format!("An upload carried malware ({signature}); it was {outcome}."),
+        said: Said::new("alert-malware")
+            .with("signature", SaidArg::Text(signature.to_owned()))
+            .with("outcome", SaidArg::Text(if refused { "refused" } else { "kept" }.to_owned())),
         ip: ev.caller.ip,
         actor: Some(ev.caller.actor.to_string()),
         details: json!({ "signature": signature, "portal_id": ev.details["portal_id"],
@@ -264,15 +283,55 @@ pub(crate) async fn enqueue_alert(
     };
     let event =
         seq.map_or_else(|| "none (the trail takes no new events while it is broken)".to_owned(), |s| s.to_string());
-    let body = format!(
-        "Courier raised an alert.\n\nAlert: {kind}\nWhat: {}\nWhen: {}\nFrom: {from}\nAudit event: {event}\n\nReview it: {link}\n",
-        alert.summary,
-        w.local_time(at)
-    );
-    enqueue_mail(tx, w, "alert", &w.alert_to, &format!("[Courier alert] {kind}: {}", alert.summary), &body, at).await?;
+    let (subject, body) = match alert_mail(w, alert, &from, seq, &link, at) {
+        Some(said) => said,
+        None => {
+            let body = format!(
+                "Courier raised an alert.\n\nAlert: {kind}\nWhat: {}\nWhen: {}\nFrom: {from}\nAudit event: {event}\n\nReview it: {link}\n",
+                alert.summary,
+                w.local_time(at)
+            );
+            (format!("[Courier alert] {kind}: {}", alert.summary), body)
+        }
+    };
+    enqueue_mail(tx, w, "alert", &w.alert_to, &subject, &body, at).await?;
     let data = json!({ "alert": kind, "summary": alert.summary, "at": rfc3339(at), "ip": alert.ip.map(|i| i.to_string()),
         "actor": alert.actor, "audit_seq": seq, "details": alert.details, "link": link });
     enqueue_webhook(tx, w, "alert", at, data).await
+}
+
+/// The alert's mail in `alert_language` when that is not English (English keeps the text the
+/// audit trail has); `None` for English, or if a message is missing (logged; English goes).
+fn alert_mail(
+    w: &WatchSettings,
+    alert: &Alert,
+    from: &str,
+    seq: Option<i64>,
+    link: &str,
+    at: i64,
+) -> Option<(String, String)> {
+    use courier_core::Language;
+    let lang = w.alert_language;
+    if lang == Language::En {
+        return None;
+    }
+    let catalog = crate::i18n::catalog();
+    let said = || -> std::result::Result<(String, String), String> {
+        let what = catalog.said(lang, &alert.said, &|ms| w.local_time(ms))?;
+        let kind = catalog.message(lang, &format!("staff-alerts-kind-{}", alert.kind.as_str()), None)?;
+        let mut args = fluent_bundle::FluentArgs::new();
+        args.set("kind", kind);
+        args.set("what", what);
+        args.set("when", w.local_time(at));
+        args.set("from", from.to_owned());
+        args.set("event", seq.map_or_else(|| "none".to_owned(), |s| s.to_string()));
+        args.set("link", link.to_owned());
+        Ok((
+            catalog.message(lang, "mail-alert-subject", Some(&args))?,
+            catalog.message(lang, "mail-alert-body", Some(&args))?,
+        ))
+    };
+    said().map_err(|e| tracing::error!(error = %e, "an alert mail has no message in its language")).ok()
 }
 
 impl super::Courier {
@@ -291,6 +350,9 @@ impl super::Courier {
                     "{total} requests for unknown or closed links came from one address within {}.",
                     window.human()
                 ),
+                said: Said::new("alert-link-probing")
+                    .with("count", SaidArg::Number(total))
+                    .with("window", SaidArg::Duration(window.0.as_secs())),
                 ip: Some(ip),
                 actor: None,
                 details: json!({ "count": total, "window": window }),

@@ -7,6 +7,8 @@ use jiff::civil::{Time, Weekday};
 use jiff::tz::TimeZone;
 use zeroize::Zeroizing;
 
+use courier_core::Language;
+
 use crate::Config;
 
 /// Mail, webhook and alert settings, checked and ready to use.
@@ -14,6 +16,8 @@ pub struct WatchSettings {
     pub public_url: String,
     pub mail: Option<MailSettings>,
     pub alert_to: Vec<String>,
+    /// The language of alert mails (the webhook and the audit trail stay English).
+    pub alert_language: Language,
     pub webhook: Option<WebhookSettings>,
     pub notify_batch: Duration,
     pub timezone: TimeZone,
@@ -68,6 +72,8 @@ impl WatchSettings {
         let timezone = TimeZone::get(&config.timezone)
             .map_err(|_| format!("timezone {:?} is not an IANA time zone name (e.g. Europe/Paris)", config.timezone))?;
         let office_hours = config.office_hours.as_deref().map(OfficeHours::parse).transpose()?;
+        let alert_language =
+            config.alert_language.trim().parse::<Language>().map_err(|e| format!("alert_language: {e}"))?;
         let mail = config.smtp_url.as_deref().map(|url| mail_settings(url, config)).transpose()?;
         for to in &config.alert_to {
             check_address(to).map_err(|e| format!("alert_to: {e}"))?;
@@ -106,6 +112,7 @@ impl WatchSettings {
             public_url: config.public_url(),
             mail,
             alert_to: config.alert_to.clone(),
+            alert_language,
             webhook,
             notify_batch: config.notify_batch.0,
             timezone,
@@ -261,6 +268,19 @@ mod tests {
         assert_eq!(OfficeHours::parse("mon,thu 09:00-17:30").unwrap().days, vec![Weekday::Monday, Weekday::Thursday]);
         for bad in ["", "Mon-Fri", "Mon-Fri 20:00-07:00", "Monday 09:00-10:00", "Mon 9-10"] {
             assert!(OfficeHours::parse(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn alert_mails_are_english_unless_another_language_is_named() {
+        let mut config = Config::default();
+        assert_eq!(WatchSettings::load(&config).unwrap().alert_language, Language::En);
+        config.alert_language = " fr ".into();
+        assert_eq!(WatchSettings::load(&config).unwrap().alert_language, Language::Fr);
+        for bad in ["de", "FR-fr", ""] {
+            config.alert_language = bad.into();
+            let e = WatchSettings::load(&config).err().unwrap_or_default();
+            assert!(e.starts_with("alert_language"), "{bad:?}: {e}");
         }
     }
 

@@ -17,6 +17,10 @@ pub struct AlertView {
     pub at: String,
     pub alert: String,
     pub summary: String,
+    /// The summary as a message, for a page in another language (alerts raised by older
+    /// versions have none and stay English).
+    #[serde(skip)]
+    pub said: Option<crate::error::Said>,
     /// The readable address while it is kept (`client_ip_retention`), else the chain's value.
     pub from: String,
     pub actor: Option<String>,
@@ -69,6 +73,7 @@ impl Courier {
                     at: rfc3339(e.at),
                     alert: details["alert"].as_str().unwrap_or_default().to_owned(),
                     summary: details["summary"].as_str().unwrap_or_default().to_owned(),
+                    said: serde_json::from_value(details["said"].clone()).ok(),
                     from: e.address.unwrap_or(e.ip),
                     actor: details["actor"].as_str().map(str::to_owned),
                 }
