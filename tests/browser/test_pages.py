@@ -267,7 +267,8 @@ def test_staff_pages(browser, courier: Courier):
     pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
     assert pages == 1, f"the instruction sheet prints on {pages} pages"
     sheet.close()
-    for path, name in [("/portals", "staff-portals"), ("/matters", "staff-matters"), ("/account", "staff-account")]:
+    for path, name in [("/portals", "staff-portals"), ("/matters", "staff-matters"), ("/account", "staff-account"),
+                       ("/settings/firm", "staff-firm")]:
         page.goto(courier.base + path)
         axe(page, name)
         for size, viewport in SIZES.items():

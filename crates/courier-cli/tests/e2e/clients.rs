@@ -2,7 +2,7 @@
 //! `?lang=` switch, the portal's language, the browser's), the uniform 404 whatever the
 //! language, and times in the firm's time zone.
 
-use crate::harness::{Env, client};
+use crate::harness::{Env, client, hidden_field, sign_in};
 
 async fn page(url: &str, accept_language: Option<&str>) -> (u16, String) {
     let mut req = client().get(url);
@@ -509,4 +509,92 @@ async fn the_setup_page_asks_for_the_firms_brand_and_applies_it_at_once() {
         assert!(body.contains("Cabinet Durand &amp; Associés") && !body.contains("Maître Durand"), "{body}");
         assert!(!body.contains("/static/brand.css"), "the too-light colour is left out");
     }
+}
+
+/// After setup, an administrator changes the brand on the Firm page: at once for clients,
+/// audited before and after, a bad value changing nothing, an empty field going back to its
+/// default, the logo replaced or removed; members who are not administrators cannot.
+#[tokio::test]
+async fn the_firm_page_changes_the_brand_after_setup() {
+    let env = Env::start();
+    let base = env.base();
+    let (_, token) = env.create_portal(&[]);
+    let admin = client();
+    sign_in(&env, &admin, "amelie@firm.example", "admin").await;
+    let page = admin.get(format!("{base}/settings/firm")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("name=\"firm_name\"") && html.contains("value=\"Courier\""), "{html}");
+    let csrf = hidden_field(&html, "csrf_token");
+    let save = |fields: Vec<(&'static str, String)>, logo: Option<Vec<u8>>| {
+        let mut form = reqwest::multipart::Form::new();
+        for (name, value) in fields {
+            form = form.text(name, value);
+        }
+        if let Some(bytes) = logo {
+            form = form.part("firm_logo", reqwest::multipart::Part::bytes(bytes).file_name("logo.png"));
+        }
+        admin.post(format!("{base}/settings/firm")).multipart(form).send()
+    };
+    let fields = |name: &str, colour: &str| {
+        vec![
+            ("csrf_token", csrf.clone()),
+            ("firm_name", name.to_owned()),
+            ("brand_color", colour.to_owned()),
+            ("client_contact", "Maître Martin, 01 23 45 67 89".to_owned()),
+            ("timezone", "Europe/Paris".to_owned()),
+        ]
+    };
+    let png = [b"\x89PNG\r\n\x1a\n".as_slice(), &[9u8; 500]].concat();
+
+    let r = save(fields("Cabinet Martin", "#1f4fa3"), Some(png.clone())).await.unwrap();
+    assert_eq!(r.status(), 303);
+    let client_page = client().get(format!("{base}/p/{token}")).send().await.unwrap().text().await.unwrap();
+    assert!(client_page.contains("Cabinet Martin") && client_page.contains("Maître Martin"), "{client_page}");
+    let logo = client().get(format!("{base}/static/brand-logo")).send().await.unwrap();
+    assert_eq!(logo.headers()["cache-control"], "no-cache", "a changed logo is not kept stale");
+    let etag = logo.headers()["etag"].clone();
+    assert_eq!(logo.bytes().await.unwrap().as_ref(), png.as_slice());
+    let again = client().get(format!("{base}/static/brand-logo")).header("if-none-match", etag).send().await.unwrap();
+    assert_eq!(again.status(), 304);
+    let changes: Vec<_> = env.audit_events().into_iter().filter(|e| e["action"] == "firm.profile_change").collect();
+    assert_eq!(changes.len(), 1);
+    assert_eq!(changes[0]["details"]["before"]["firm_name"], serde_json::Value::Null);
+    assert_eq!(changes[0]["details"]["after"]["firm_name"], "Cabinet Martin");
+    assert_eq!(changes[0]["details"]["after"]["logo"]["bytes"], png.len());
+
+    // A colour too light for white text: refused, said, and nothing changes (not the name
+    // given with it either).
+    let r = save(fields("Autre Cabinet", "#ffff00"), None).await.unwrap();
+    assert_eq!(r.status(), 400);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("too light") && html.contains("value=\"Autre Cabinet\""), "what was typed comes back");
+    let client_page = client().get(format!("{base}/p/{token}")).send().await.unwrap().text().await.unwrap();
+    assert!(client_page.contains("Cabinet Martin") && !client_page.contains("Autre Cabinet"));
+    // A forged form and a member who is not an administrator change nothing either.
+    let mut forged = fields("Forged", "#1f4fa3");
+    forged[0].1 = "forged".into();
+    assert_eq!(save(forged, None).await.unwrap().status(), 403);
+    let attorney = client();
+    sign_in(&env, &attorney, "bruno@firm.example", "attorney").await;
+    assert_eq!(attorney.get(format!("{base}/settings/firm")).send().await.unwrap().status(), 403);
+    let attorney_page = attorney.get(format!("{base}/account")).send().await.unwrap().text().await.unwrap();
+    let form = reqwest::multipart::Form::new()
+        .text("csrf_token", hidden_field(&attorney_page, "csrf_token"))
+        .text("firm_name", "Hijacked");
+    let r = attorney.post(format!("{base}/settings/firm")).multipart(form).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(env.audit_events().iter().filter(|e| e["action"] == "firm.profile_change").count(), 1);
+
+    // The logo removed, the name emptied: back to the defaults, and still so after a restart.
+    let mut cleared = fields("", "");
+    cleared.push(("remove_logo", "on".into()));
+    assert_eq!(save(cleared, None).await.unwrap().status(), 303);
+    assert_eq!(client().get(format!("{base}/static/brand-logo")).send().await.unwrap().status(), 404);
+    let mut env = env;
+    env.restart_server();
+    let base = env.base();
+    let client_page = client().get(format!("{base}/p/{token}")).send().await.unwrap().text().await.unwrap();
+    assert!(!client_page.contains("Cabinet Martin") && client_page.contains("Maître Martin"), "{client_page}");
+    assert!(env.audit_ok());
 }

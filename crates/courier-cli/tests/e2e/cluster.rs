@@ -167,3 +167,34 @@ async fn two_instances_starting_together_on_a_fresh_database_both_come_up() {
     assert!(verify.status.success(), "{report}");
     assert_eq!(report["events"], 2, "{report}");
 }
+
+/// A brand changed through one instance reaches the other's client pages within an upkeep
+/// tick, without a restart.
+#[tokio::test]
+async fn a_brand_changed_on_one_instance_reaches_the_other() {
+    let env = Env::start_with_config("maintenance_interval_secs = 1\n");
+    if !(env.on_postgres() && env.on_s3()) {
+        eprintln!("skipped: needs COURIER_TEST_POSTGRES_URL and COURIER_TEST_S3_ENDPOINT (see .ci/run)");
+        return;
+    }
+    let b = env.spawn_second_instance();
+    let (_, token) = env.create_portal(&[]);
+    let admin = client();
+    crate::harness::sign_in(&env, &admin, "amelie@firm.example", "admin").await;
+    let html = admin.get(format!("{}/settings/firm", env.base())).send().await.unwrap().text().await.unwrap();
+    let form = reqwest::multipart::Form::new()
+        .text("csrf_token", hidden_field(&html, "csrf_token"))
+        .text("firm_name", "Cabinet Lemaire")
+        .text("timezone", "Europe/Brussels");
+    let r = admin.post(format!("{}/settings/firm", env.base())).multipart(form).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let until = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let page = client().get(format!("{}/p/{token}", b.base)).send().await.unwrap().text().await.unwrap();
+        if page.contains("Cabinet Lemaire") {
+            break;
+        }
+        assert!(std::time::Instant::now() < until, "the second instance still shows the old brand: {page}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

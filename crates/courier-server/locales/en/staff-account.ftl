@@ -29,6 +29,7 @@ staff-layout-nav-notifications = Notifications
 staff-layout-nav-users = Users
 staff-layout-nav-access-review = Access review
 staff-layout-nav-alerts = Alerts
+staff-layout-nav-firm = Firm
 staff-layout-nav-account = Account
 staff-layout-sign-out = Sign out
 
@@ -50,7 +51,7 @@ staff-setup-title = Set up { $firm }
 staff-setup-heading = Create the first administrator
 staff-setup-intro = This link works once and for one hour. { staff-account-password-advice } Next you will add this account to an authenticator app.
 staff-setup-profile = Your firm, as clients see it
-staff-setup-profile-intro = On the client's upload page, the share page and the instruction sheet. All optional; an administrator can change the configuration file later.
+staff-setup-profile-intro = On the client's upload page, the share page and the instruction sheet. All optional; an administrator can change them later on the Firm page.
 staff-setup-logo = Logo
 staff-setup-logo-help = A PNG or SVG file of at most { $max }. If this page shows an error, choose the file again.
 # Followed by the names of the settings the configuration file gives.
@@ -167,3 +168,11 @@ staff-api-token-field = API token
 staff-api-token-send-as = Send it as
 staff-api-token-revoke-later = Revoke it under Account when it is no longer needed.
 staff-api-token-back = Back to your account
+
+## The firm settings page (web::firm), administrators only
+staff-firm-title = Firm — Courier
+staff-firm-heading = The firm as clients see it
+staff-firm-intro = The name, contact line, logo and colour on the client's upload page, the share page and the instruction sheet, and the time zone of every date Courier shows or mails. A field left empty goes back to its default. Every change is recorded in the audit trail.
+staff-firm-logo-now = The current logo
+staff-firm-remove-logo = Remove the current logo
+staff-firm-save = Save

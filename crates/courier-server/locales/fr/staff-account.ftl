@@ -30,6 +30,7 @@ staff-layout-nav-notifications = Notifications
 staff-layout-nav-users = Utilisateurs
 staff-layout-nav-access-review = Revue des accès
 staff-layout-nav-alerts = Alertes
+staff-layout-nav-firm = Cabinet
 staff-layout-nav-account = Compte
 staff-layout-sign-out = Se déconnecter
 
@@ -51,7 +52,7 @@ staff-setup-title = Mise en service de { $firm }
 staff-setup-heading = Créer le premier administrateur
 staff-setup-intro = Ce lien ne fonctionne qu’une fois, pendant une heure. { staff-account-password-advice } Vous ajouterez ensuite ce compte à une application d’authentification.
 staff-setup-profile = Votre cabinet, tel que le voient les clients
-staff-setup-profile-intro = Sur la page de dépôt du client, la page de partage et la fiche d’instructions. Tout est facultatif ; un administrateur pourra modifier le fichier de configuration par la suite.
+staff-setup-profile-intro = Sur la page de dépôt du client, la page de partage et la fiche d’instructions. Tout est facultatif ; un administrateur pourra les modifier par la suite sur la page Cabinet.
 staff-setup-logo = Logo
 staff-setup-logo-help = Un fichier PNG ou SVG de { $max } au plus. Si cette page affiche une erreur, choisissez de nouveau le fichier.
 # Suivi des noms des paramètres que donne le fichier de configuration.
@@ -168,3 +169,11 @@ staff-api-token-field = Jeton d’API
 staff-api-token-send-as = Envoyez-le sous la forme
 staff-api-token-revoke-later = Révoquez-le depuis la page Compte dès qu’il n’est plus nécessaire.
 staff-api-token-back = Retour à votre compte
+
+## La page des réglages du cabinet (web::firm), pour les administrateurs
+staff-firm-title = Cabinet — Courier
+staff-firm-heading = Le cabinet tel que le voient ses clients
+staff-firm-intro = Le nom, la ligne de contact, le logo et la couleur de la page de dépôt du client, de la page de partage et de la fiche d’instructions, et le fuseau horaire de toutes les dates que Courier affiche ou envoie. Un champ laissé vide revient à sa valeur par défaut. Chaque modification est consignée dans le journal d’audit.
+staff-firm-logo-now = Le logo actuel
+staff-firm-remove-logo = Retirer le logo actuel
+staff-firm-save = Enregistrer

@@ -177,6 +177,8 @@ pub enum AuditAction {
     DocumentCertificate,
     /// Documents were marked as filed in the firm's DMS (ids, the DMS reference); they are shredded once `filed_grace` has passed.
     DocumentFiled,
+    /// An administrator changed the firm's profile (name, colour, contact line, time zone, logo) after setup, before and after.
+    FirmProfileChange,
     /// A legal hold was placed on a matter or a document, with the reason.
     HoldPlaced,
     /// A legal hold was released, with the reason.
@@ -295,6 +297,7 @@ impl AuditAction {
         Self::UserSessionsEnded,
         Self::DocumentCertificate,
         Self::DocumentFiled,
+        Self::FirmProfileChange,
         Self::HoldPlaced,
         Self::HoldReleased,
         Self::HoldList,
@@ -400,6 +403,7 @@ impl AuditAction {
             Self::UserSessionsEnded => "user.sessions_ended",
             Self::DocumentCertificate => "document.certificate",
             Self::DocumentFiled => "document.filed",
+            Self::FirmProfileChange => "firm.profile_change",
             Self::HoldPlaced => "hold.placed",
             Self::HoldReleased => "hold.released",
             Self::HoldList => "hold.list",

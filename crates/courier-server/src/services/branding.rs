@@ -47,6 +47,12 @@ impl Default for Branding {
 }
 
 impl Branding {
+    /// Whether `other` shows clients the same brand.
+    pub fn same_as(&self, other: &Self) -> bool {
+        (&self.firm_name, &self.logo, &self.color, &self.contact, &self.zone_name)
+            == (&other.firm_name, &other.logo, &other.color, &other.contact, &other.zone_name)
+    }
+
     /// The brand of `config`, with its `firm_logo` file or else `stored_logo` (the setup page's;
     /// one that no longer checks is logged and left out, never fatal).
     pub fn load(config: &Config, stored_logo: Option<&[u8]>) -> Result<Self, String> {
@@ -138,6 +144,21 @@ fn hidden(c: char) -> bool {
 /// file or the environment wins). A stored value that no longer checks (a time zone removed
 /// from the system's database, a hand-edited row) is logged and left out, never fatal.
 pub fn apply_profile(config: &mut Config, stored: &FirmProfile) {
+    // What the configuration leaves unset starts from its default, so that a value cleared
+    // from the profile goes back to it (the running configuration has the old profile in it).
+    let defaults = Config::default();
+    if !config.explicit.contains("firm_name") {
+        config.firm_name = defaults.firm_name;
+    }
+    if !config.explicit.contains("brand_color") {
+        config.brand_color = defaults.brand_color;
+    }
+    if !config.explicit.contains("client_contact") {
+        config.client_contact = defaults.client_contact;
+    }
+    if !config.explicit.contains("timezone") {
+        config.timezone = defaults.timezone;
+    }
     let mut kept = stored.clone();
     for (key, value) in kept.fields_mut() {
         // Each stored value checked on its own, so that one bad value leaves the others in.

@@ -368,6 +368,24 @@ impl Acting {
         self.c().holds_on(&d).await
     }
 
+    // --- The firm's profile --------------------------------------------------------------------
+
+    /// The brand in force and what the configuration fixes of it (administrators).
+    pub async fn firm_profile(&self) -> Result<super::firm::FirmProfileView> {
+        self.c().authorize(&self.caller, Action::UserManage, &Resource::Firm).await?;
+        Ok(self.c().firm_profile_view())
+    }
+
+    /// Changes the firm's profile after setup (administrators), audited.
+    pub async fn set_firm_profile(
+        &self,
+        given: &courier_store::firm_profile::FirmProfile,
+        logo: super::firm::LogoChange,
+    ) -> Result<()> {
+        self.c().authorize(&self.caller, Action::UserManage, &Resource::Firm).await?;
+        self.c().change_firm_profile(&self.caller, given, logo).await
+    }
+
     // --- Watch and respond -------------------------------------------------------------------
 
     /// Alerts, deliveries and the lockdown switch (administrators).

@@ -115,6 +115,10 @@ impl Courier {
             if let Err(e) = self.keys.reload() {
                 tracing::warn!(error = %e, "could not reload the master key files");
             }
+            // And the firm profile another instance may have changed.
+            if let Err(e) = self.follow_firm_profile().await {
+                tracing::warn!(error = %e, "could not follow the stored firm profile");
+            }
             let now = self.clock.now_ms();
             let until = now + 3 * every.as_millis() as i64;
             match courier_store::leases::try_acquire(self.db.pool(), "maintenance", &self.instance_id, now, until).await

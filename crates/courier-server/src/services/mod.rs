@@ -12,6 +12,7 @@ pub mod branding;
 pub mod certificates;
 pub mod clock;
 pub mod documents;
+pub mod firm;
 pub mod handles;
 pub mod heads_log;
 pub mod inflight;

@@ -340,9 +340,7 @@ impl Courier {
             return Err(Error::LinkNotFound);
         }
         let caller = Caller::new(Actor::System, ip);
-        let given = json!({ "firm_name": profile.firm_name, "brand_color": profile.brand_color,
-            "client_contact": profile.client_contact, "timezone": profile.timezone,
-            "logo": profile.logo.as_ref().map(|l| json!({ "bytes": l.len(), "sha256": hex::encode(courier_crypto::sha256(l)) })) });
+        let given = super::firm::described(profile);
         tx.record(&caller, AuditAction::SetupLinkUsed, "setup", json!({ "firm_profile": given })).await?;
         self.insert_user(&mut tx, &caller, &record, &hashes).await?;
         courier_store::firm_profile::save(tx.conn(), profile, self.clock.now_ms()).await?;

@@ -2,7 +2,7 @@
 //! CSP can forbid inline script entirely.
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
@@ -31,14 +31,21 @@ pub(super) fn accent_css(color: &str) -> String {
     format!(":root {{ --accent: {color}; }}\n")
 }
 
-pub async fn serve(State(state): State<AppState>, Path(file): Path<String>) -> Response {
+pub async fn serve(State(state): State<AppState>, Path(file): Path<String>, headers: HeaderMap) -> Response {
     let brand = state.courier.branding();
     if let (LOGO, Some((bytes, content_type))) = (file.as_str(), &brand.logo) {
-        let mut resp = bytes.clone().into_response();
+        // The firm page may change it while the server runs: caches ask again each time, and
+        // an unchanged logo is not sent again.
+        let tag = format!("\"{}\"", hex::encode(&courier_crypto::sha256(bytes)[..16]));
+        let unchanged = headers.get(header::IF_NONE_MATCH).is_some_and(|v| v.as_bytes() == tag.as_bytes());
+        let mut resp = if unchanged { StatusCode::NOT_MODIFIED.into_response() } else { bytes.clone().into_response() };
         let h = resp.headers_mut();
         h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
         h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(LOGO_CSP));
-        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        if let Ok(tag) = HeaderValue::from_str(&tag) {
+            h.insert(header::ETAG, tag);
+        }
         return resp;
     }
     if let (BRAND_CSS, Some(color)) = (file.as_str(), &brand.color) {

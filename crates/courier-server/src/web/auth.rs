@@ -240,7 +240,7 @@ pub async fn setup_page(
 }
 
 /// Time zones offered on the setup page (any IANA name may be typed).
-const ZONES: &[&str] = &[
+pub(super) const ZONES: &[&str] = &[
     "Europe/Paris",
     "Europe/Brussels",
     "Europe/Luxembourg",
@@ -264,31 +264,34 @@ fn setup_profile(form: &SetupForm) -> serde_json::Value {
 
 /// The brand settings the configuration gives (they win over the form: said on the page).
 fn configured(courier: &crate::services::Courier) -> Vec<&'static str> {
-    ["firm_name", "brand_color", "client_contact", "timezone", "firm_logo"]
-        .into_iter()
-        .filter(|k| courier.config().explicit.contains(*k))
-        .collect()
+    courier.configured_brand_settings()
 }
 
+/// The setup form, and (without the account fields) the firm settings form.
 #[derive(Deserialize, Default)]
 pub struct SetupForm {
     #[serde(default)]
     email: String,
+    #[serde(default)]
     password: String,
+    #[serde(default)]
     password_again: String,
-    csrf_token: String,
+    pub(super) csrf_token: String,
     // The firm as its clients see it (all optional).
     #[serde(default)]
-    firm_name: String,
+    pub(super) firm_name: String,
     #[serde(default)]
-    brand_color: String,
+    pub(super) brand_color: String,
     #[serde(default)]
-    client_contact: String,
+    pub(super) client_contact: String,
     #[serde(default)]
-    timezone: String,
+    pub(super) timezone: String,
     /// The logo file (a form sent as `multipart/form-data` only).
     #[serde(skip)]
-    logo: Vec<u8>,
+    pub(super) logo: Vec<u8>,
+    /// The settings form's "remove the logo" box.
+    #[serde(default)]
+    pub(super) remove_logo: String,
 }
 
 impl SetupForm {
@@ -296,7 +299,7 @@ impl SetupForm {
     /// script's or an older page's, without a logo). Text fields are bounded by the multipart
     /// reader; a logo past the largest accepted is refused at once (413), the rest of the body
     /// unread, and a field given twice is refused as the URL-encoded form refuses it.
-    async fn read(courier: &Courier, request: axum::extract::Request) -> Result<Self> {
+    pub(super) async fn read(courier: &Courier, request: axum::extract::Request) -> Result<Self> {
         let (parts, body) = request.into_parts();
         let multipart = parts
             .headers
@@ -344,6 +347,7 @@ impl SetupForm {
                 "brand_color" => form.brand_color = value,
                 "client_contact" => form.client_contact = value,
                 "timezone" => form.timezone = value,
+                "remove_logo" => form.remove_logo = value,
                 _ => {}
             }
         }
@@ -353,7 +357,7 @@ impl SetupForm {
 
 /// The largest URL-encoded setup form (a few short fields).
 const SETUP_FORM_BYTES: usize = 64 * 1024;
-/// Parts of a multipart setup form: its nine fields and a few a browser or script may add.
+/// Parts of a multipart setup form: its ten fields and a few a browser or script may add.
 const SETUP_FORM_PARTS: usize = 16;
 
 pub async fn setup(

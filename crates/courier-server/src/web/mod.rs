@@ -8,6 +8,7 @@ mod auth;
 mod client;
 mod errors;
 mod extract;
+mod firm;
 mod instructions;
 mod lifecycle;
 mod matters;
@@ -270,6 +271,7 @@ pub fn router(courier: Arc<Courier>) -> Router {
         .route("/alerts/lockdown", post(watch::lockdown))
         .route("/notifications", get(watch::notifications_page))
         .route("/notifications/read", post(watch::mark_read))
+        .route("/settings/firm", get(firm::firm_page).post(firm::save_firm))
         .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT))
         .layer(axum::middleware::from_fn_with_state(state.clone(), form_body_deadline));
     let api = Router::new()

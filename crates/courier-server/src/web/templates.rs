@@ -46,6 +46,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("certificate.html", include_str!("../../templates/certificate.html")),
     ("alerts.html", include_str!("../../templates/alerts.html")),
     ("notifications.html", include_str!("../../templates/notifications.html")),
+    ("firm.html", include_str!("../../templates/firm.html")),
 ];
 
 pub struct Templates {
