@@ -3,6 +3,8 @@
 
 Measures, for each backend pair, in one run:
   * upload and download MB/s of one file (default 256 MiB; median of --rounds);
+  * with S3, a plain S3 PUT and GET of the same file to the same Garage (curl --aws-sigv4),
+    each round right after Courier's, as the baseline of the PostgreSQL + S3 figures;
   * p99 latency of a staff page listing one portal's documents (a page of 100) with 1,000,000
     documents in the database (rows inserted by SQL; target p99 <= 10 ms): the first page, and
     a page from the middle of the portal (the cursor the "older" link carries).
@@ -94,7 +96,17 @@ def p99_ms(base, cookie, path, n):
     return times[int(len(times) * 0.99) - 1], statistics.median(times), body.count(b'/download"')
 
 
-def run_backend(name, extra_env, work, big, size, rounds, docs, lists_only):
+def plain_s3(s3, method, big, key):
+    """Seconds for one plain S3 PUT (of `big`) or GET (to /dev/null) of `key`, signed by curl."""
+    url = f"{s3['COURIER_TEST_S3_ENDPOINT']}/{s3['COURIER_TEST_S3_BUCKET']}/{key}"
+    sign = ["--aws-sigv4", f"aws:amz:{s3['COURIER_TEST_S3_REGION']}:s3",
+            "--user", f"{s3['COURIER_TEST_S3_ACCESS_KEY_ID']}:{s3['COURIER_TEST_S3_SECRET_ACCESS_KEY']}",
+            "-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD"]
+    body = ["-T", big] if method == "PUT" else []
+    return transit.timed(["curl", "-sf", "-o", "/dev/null", *sign, *body, url])
+
+
+def run_backend(name, extra_env, work, big, size, rounds, docs, lists_only, s3=None):
     results = {}
     os.environ.update(extra_env)
     try:
@@ -103,19 +115,29 @@ def run_backend(name, extra_env, work, big, size, rounds, docs, lists_only):
             token = c.portal()
             c.login()
             if not lists_only:
-                ups, downs = [], []
+                ups, downs, puts, gets = [], [], [], []
+                key = f"plain-bench-{os.getpid()}"
                 for _ in range(rounds):
                     os.sync()
                     t = transit.timed(["curl", "-sf", "-o", "/dev/null", "-H", "Accept: application/json", "-F",
                                        f"file=@{big}", f"{c.base}/p/{token}/files"])
                     ups.append(size / t / 1e6)
+                    if s3:
+                        os.sync()
+                        puts.append(size / plain_s3(s3, "PUT", big, key) / 1e6)
                 doc = c.cli("doc", "list", "--json")[0]["id"]
                 for _ in range(rounds):
                     t = transit.timed(["curl", "-sf", "-o", "/dev/null", "-H", f"Cookie: {c.cookie}",
                                        f"{c.base}/documents/{doc}/download"])
                     downs.append(size / t / 1e6)
+                    if s3:
+                        gets.append(size / plain_s3(s3, "GET", big, key) / 1e6)
                 results["upload_mb_s"] = statistics.median(ups)
                 results["download_mb_s"] = statistics.median(downs)
+                if s3:
+                    results["s3_put_mb_s"] = statistics.median(puts)
+                    results["s3_get_mb_s"] = statistics.median(gets)
+                    results["rounds"] = (ups, puts, downs, gets)
             backend = "sqlite" if name.startswith("sqlite") else "postgres"
             t = time.perf_counter()
             seed(backend, extra_env.get("COURIER_DATABASE_URL"), c.data, docs, 1000)
@@ -166,7 +188,7 @@ def main():
         "COURIER_S3_SECRET_ACCESS_KEY": s3["COURIER_TEST_S3_SECRET_ACCESS_KEY"],
     }
     local = run_backend("sqlite+local", {}, work, big, size, args.rounds, args.documents, args.lists_only)
-    cluster = run_backend("postgres+s3", cluster_env, work, big, size, args.rounds, args.documents, args.lists_only)
+    cluster = run_backend("postgres+s3", cluster_env, work, big, size, args.rounds, args.documents, args.lists_only, s3)
     subprocess.run(["psql", pg_admin, "-qc", f"DROP DATABASE {db_name} WITH (FORCE)"], check=True)
 
     def cell(r, key, fmt):
@@ -185,6 +207,14 @@ def main():
 | same, median | {local['first_median_ms']:.1f} ms | {cluster['first_median_ms']:.1f} ms | |
 | a page from the middle of that portal, p99 | {local['deep_p99_ms']:.1f} ms | {cluster['deep_p99_ms']:.1f} ms | target <= 10 ms |
 | same, median | {local['deep_median_ms']:.1f} ms | {cluster['deep_median_ms']:.1f} ms | |
+""")
+    if "s3_put_mb_s" in cluster:
+        print(f"""| PostgreSQL + S3 against plain S3 (same Garage, same file, interleaved) | Courier MB/s | plain S3 MB/s | ratio (target >= 0.8) |
+|---|---|---|---|
+| upload / PUT | {cluster['upload_mb_s']:.0f} | {cluster['s3_put_mb_s']:.0f} | {cluster['upload_mb_s'] / cluster['s3_put_mb_s']:.2f} |
+| download / GET | {cluster['download_mb_s']:.0f} | {cluster['s3_get_mb_s']:.0f} | {cluster['download_mb_s'] / cluster['s3_get_mb_s']:.2f} |
+
+rounds (MB/s): upload {', '.join(f'{x:.0f}' for x in cluster['rounds'][0])}; PUT {', '.join(f'{x:.0f}' for x in cluster['rounds'][1])}; download {', '.join(f'{x:.0f}' for x in cluster['rounds'][2])}; GET {', '.join(f'{x:.0f}' for x in cluster['rounds'][3])}
 """)
 
 
