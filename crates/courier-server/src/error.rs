@@ -155,6 +155,8 @@ pub enum SaidArg {
     Number(i64),
     /// A length of time in seconds, in words ("2 hours", "2 heures").
     Duration(u64),
+    /// A number with one decimal, as the language writes it ("1.5", "1,5").
+    Decimal(f64),
     /// A number of bytes, written as the page's language writes sizes.
     Size(u64),
     /// A moment (Unix milliseconds), written in the firm's time zone.
@@ -163,6 +165,12 @@ pub enum SaidArg {
 }
 
 impl Said {
+    /// Whether it names a moment (then even English says it from its message, so that the
+    /// time is in the firm's zone and not the UTC of the English text).
+    pub fn has_time(&self) -> bool {
+        self.args.iter().any(|(_, a)| matches!(a, SaidArg::Time(_)))
+    }
+
     pub fn new(id: &'static str) -> Self {
         Self { id: Cow::Borrowed(id), args: Vec::new() }
     }

@@ -108,6 +108,11 @@ impl Catalog {
                 SaidArg::Number(n) => (*n).into(),
                 SaidArg::Duration(secs) => self.duration(lang, courier_core::DurationSpec::from_secs(*secs))?.into(),
                 SaidArg::Size(bytes) => size_in(lang, *bytes).into(),
+                SaidArg::Decimal(x) => match lang {
+                    Language::Fr => format!("{x:.1}").replace('.', ","),
+                    _ => format!("{x:.1}"),
+                }
+                .into(),
                 SaidArg::Time(ms) => when(*ms).into(),
                 SaidArg::Messages(ids) => {
                     ids.iter().map(|id| self.message(lang, id, None)).collect::<Result<Vec<_>, _>>()?.join(", ").into()
@@ -260,6 +265,24 @@ mod catalog_tests {
         assert_eq!(size_in(Language::Fr, 1_468_006), "1,4\u{a0}Mio");
         assert_eq!(size_in(Language::Fr, 512 * 1024), "512\u{a0}Kio");
         assert_eq!(size_in(Language::Fr, 12), "12\u{a0}o");
+    }
+
+    #[test]
+    fn decimals_and_field_names_are_said_in_the_page_language() {
+        use crate::error::{Said, SaidArg};
+        let catalog = super::Catalog::new();
+        let light = Said::new("staff-refused-colour-light")
+            .with("value", SaidArg::Text("#eeeeee".into()))
+            .with("contrast", SaidArg::Decimal(1.149));
+        let fr = catalog.said(super::Language::Fr, &light, &|ms| ms.to_string()).unwrap();
+        assert!(fr.contains("contraste de 1,1") && !fr.contains("1.1"), "{fr}");
+        let en = catalog.said(super::Language::En, &light, &|ms| ms.to_string()).unwrap();
+        assert!(en.contains("contrast of 1.1:1"), "{en}");
+        let line = Said::new("staff-refused-setting-line")
+            .with("setting", SaidArg::Messages(vec!["staff-setup-firm-name".into()]))
+            .with("max", SaidArg::Text("120".into()));
+        let fr = catalog.said(super::Language::Fr, &line, &|ms| ms.to_string()).unwrap();
+        assert!(!fr.contains("firm_name"), "{fr}");
     }
 
     use super::*;

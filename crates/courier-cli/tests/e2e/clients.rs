@@ -598,3 +598,26 @@ async fn the_firm_page_changes_the_brand_after_setup() {
     assert!(!client_page.contains("Cabinet Martin") && client_page.contains("Maître Martin"), "{client_page}");
     assert!(env.audit_ok());
 }
+
+/// A setting the configuration gives is neither checked nor changed by the Firm page: what is
+/// typed for it is ignored, and the stored value stays for the day the line is removed.
+#[tokio::test]
+async fn the_firm_page_leaves_what_the_configuration_fixes() {
+    let env = Env::start_with_config("client_contact = \"From the configuration\"\n");
+    let base = env.base();
+    let admin = client();
+    sign_in(&env, &admin, "amelie@firm.example", "admin").await;
+    let html = admin.get(format!("{base}/settings/firm")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("client_contact</code>") || html.contains("client_contact."), "{html}");
+    let form = reqwest::multipart::Form::new()
+        .text("csrf_token", hidden_field(&html, "csrf_token"))
+        .text("firm_name", "Cabinet Roux")
+        .text("client_contact", "x".repeat(400));
+    let r = admin.post(format!("{base}/settings/firm")).multipart(form).send().await.unwrap();
+    assert_eq!(r.status(), 303, "a value typed for a fixed setting is not checked");
+    let (_, token) = env.create_portal(&[]);
+    let page = client().get(format!("{base}/p/{token}")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Cabinet Roux") && page.contains("From the configuration"), "{page}");
+    let change = env.audit_events().into_iter().find(|e| e["action"] == "firm.profile_change").unwrap();
+    assert_eq!(change["details"]["after"]["client_contact"], serde_json::Value::Null);
+}

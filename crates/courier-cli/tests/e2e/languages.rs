@@ -243,6 +243,7 @@ async fn locks_weak_passwords_and_retention_are_said_in_french() {
     assert!(!html.contains("Too many failed sign-ins"), "{html}");
     let (_, html) = attempt(c.clone(), PASSWORD, "en").await;
     assert!(html.contains("Too many failed sign-ins: this account is locked until"), "{html}");
+    assert!(html.contains("Europe/Paris"), "English tells the time in the firm's zone too: {html}");
 
     // A portal link, locked after wrong passcodes: its client page says so in French.
     let created = env.cli_json(
@@ -259,6 +260,30 @@ async fn locks_weak_passwords_and_retention_are_said_in_french() {
     assert_eq!(last.0, 429);
     assert!(last.1.contains("<html lang=\"fr\">") && last.1.contains("ce lien est bloqué jusqu’au"), "{}", last.1);
     assert!(!last.1.contains("Too many wrong passcodes"), "{}", last.1);
+    // A script asking for JSON gets the problem document, as for any other refusal.
+    let r = c
+        .post(format!("{url}/unlock"))
+        .header("accept", "application/json")
+        .form(&[("passcode", "wrong-guess")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+
+    // A broken upload to a French portal: said in French, without the parser's English.
+    let (_, token) = env.create_portal(&["--language", "fr"]);
+    let body = "--zz\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n\r\nabc";
+    let r = client()
+        .post(format!("{base}/p/{token}/files?lang=fr"))
+        .header("content-type", "multipart/form-data; boundary=zz")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("L’envoi n’a pas pu être lu") && !html.contains("malformed"), "{html}");
 
     // A password too easy to guess, on the account page in French.
     let c = client();
@@ -276,6 +301,17 @@ async fn locks_weak_passwords_and_retention_are_said_in_french() {
     let html = r.text().await.unwrap();
     assert!(html.contains("ce mot de passe est trop facile à deviner"), "{html}");
     assert!(!html.contains("too easy to guess"), "{html}");
+    let csrf = csrf_of(&c, base).await;
+    let differ = [("current", PASSWORD), ("password", "a-long-new-pass-1"), ("password_again", "a-long-new-pass-2")];
+    let r = c
+        .post(format!("{base}/account/password"))
+        .form(&[differ.as_slice(), &[("csrf_token", csrf.as_str())]].concat())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let html = r.text().await.unwrap();
+    assert!(!html.contains("differ"), "said in French: {html}");
 
     // The retention rule in words, in the member's language.
     let portal = created["id"].as_str().unwrap();

@@ -101,6 +101,8 @@ const ROUTES: &[(&str, &str, Class)] = &[
     ("POST", "/alerts/lockdown", Class::Admin),
     ("GET", "/notifications", Class::Own),
     ("POST", "/notifications/read", Class::Own),
+    ("GET", "/settings/firm", Class::Admin),
+    ("POST", "/settings/firm", Class::Admin),
     ("POST", "/matters/{id}/documents", Class::Resource),
     ("GET", "/api/v1/openapi.json", Class::Public),
     ("GET", "/api/v1/me", Class::Own),

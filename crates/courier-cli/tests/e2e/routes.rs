@@ -20,6 +20,7 @@ fn staff_routes(portal: &str, doc: &str, matter: &str) -> (Vec<String>, Vec<Stri
         "/notifications".into(),
         "/account".into(),
         "/users".into(),
+        "/settings/firm".into(),
     ];
     let posts = [
         "/logout".to_owned(),
@@ -43,6 +44,7 @@ fn staff_routes(portal: &str, doc: &str, matter: &str) -> (Vec<String>, Vec<Stri
         "/users/invite".into(),
         "/alerts/lockdown".into(),
         "/notifications/read".into(),
+        "/settings/firm".into(),
         "/users/some-user/disable".into(),
         "/users/some-user/reset-mfa".into(),
     ];

@@ -149,6 +149,7 @@ refusal-too-many-parts = This upload holds too many files at once; send them in 
 refusal-field-too-long = The form field “{ $name }” is longer than { $max }.
 refusal-field-not-text = A form field is not readable text.
 refusal-malformed = The upload could not be read; please send it again.
+refusal-unlock-first = Enter the passcode first: it came to you separately from the link.
 refusal-form-malformed = The form could not be read; please fill it in and send it again.
 finding-ssn = US social security numbers
 finding-payment-card = payment card numbers

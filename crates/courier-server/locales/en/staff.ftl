@@ -37,7 +37,9 @@ mail-upload-body =
     sign in to see the documents.
 
 ## An alert's mail, when `alert_language` is not English (services::watch); $kind is the alert's
-## name, $what its sentence, $event the audit event's number ("none" while the trail is broken)
+## name, $what its sentence, $from who and from where, $event the audit event's number
+mail-alert-from = { $actor } at { $ip }
+mail-alert-no-event = none (the trail takes no new events while it is broken)
 mail-alert-subject = [Courier alert] { $kind }: { $what }
 mail-alert-body =
     Courier raised an alert.

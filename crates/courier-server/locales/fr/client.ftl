@@ -148,6 +148,7 @@ refusal-too-many-parts = Cet envoi contient trop de fichiers à la fois ; envoye
 refusal-field-too-long = Le champ « { $name } » dépasse { $max }.
 refusal-field-not-text = Un champ du formulaire n’est pas un texte lisible.
 refusal-malformed = L’envoi n’a pas pu être lu ; veuillez l’envoyer de nouveau.
+refusal-unlock-first = Saisissez d’abord le code d’accès : il vous a été transmis séparément du lien.
 refusal-form-malformed = Le formulaire n’a pas pu être lu ; veuillez le remplir et l’envoyer de nouveau.
 finding-ssn = numéros de sécurité sociale américains
 finding-payment-card = numéros de carte bancaire

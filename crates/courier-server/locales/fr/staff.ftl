@@ -37,7 +37,9 @@ mail-upload-body =
     connectez-vous pour voir les documents.
 
 ## Le courriel d’une alerte, quand `alert_language` n’est pas l’anglais (services::watch) ; $kind est
-## le nom de l’alerte, $what sa phrase, $event le numéro de l’événement d’audit (« none » tant que le journal est rompu)
+## le nom de l’alerte, $what sa phrase, $from qui et d’où, $event le numéro de l’événement d’audit
+mail-alert-from = { $actor } depuis { $ip }
+mail-alert-no-event = aucun (le journal ne prend plus d’événement tant qu’il est rompu)
 mail-alert-subject = [Alerte Courier] { $kind } : { $what }
 mail-alert-body =
     Courier a déclenché une alerte.

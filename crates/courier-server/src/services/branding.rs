@@ -109,8 +109,9 @@ fn check_setting(key: &str, value: Option<&str>) -> Result<Option<String>, Reaso
     let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else { return Ok(None) };
     let one_line = |max: usize| {
         if value.chars().count() > max || value.chars().any(hidden) {
+            let label = if key == "firm_name" { "staff-setup-firm-name" } else { "staff-setup-contact" };
             let said = Said::new("staff-refused-setting-line")
-                .with("setting", SaidArg::Text(key.to_owned()))
+                .with("setting", SaidArg::Messages(vec![label.to_owned()]))
                 .with("max", SaidArg::Text(max.to_string()));
             Err(Reason::said(format!("{key} must be one line of at most {max} characters"), said))
         } else {
@@ -135,9 +136,11 @@ fn check_setting(key: &str, value: Option<&str>) -> Result<Option<String>, Reaso
 /// Control characters, and the invisible ones that change how text around them reads
 /// (zero-width spaces and joiners, direction overrides and isolates, the byte-order mark).
 fn hidden(c: char) -> bool {
+    // The same set as every other staff text field, plus the line and paragraph separators
+    // (a setting is one line) and the invisible tag characters.
     c.is_control()
-        || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}'
-            | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+        || courier_core::is_invisible_format_char(c)
+        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{E0000}'..='\u{E007F}')
 }
 
 /// Lays the stored profile over the settings the configuration leaves unset (a setting in the
@@ -268,7 +271,7 @@ fn check_color(given: &str) -> Result<String, Reason> {
     if contrast < 4.5 {
         let said = Said::new("staff-refused-colour-light")
             .with("value", SaidArg::Text(given.to_owned()))
-            .with("contrast", SaidArg::Text(format!("{contrast:.1}")));
+            .with("contrast", SaidArg::Decimal(contrast));
         return Err(Reason::said(
             format!(
                 "brand_color {given} is too light: white text on it has a contrast of {contrast:.1}:1, \
@@ -353,6 +356,10 @@ mod tests {
         assert!(check_profile(&FirmProfile { firm_name: Some("a\nb".into()), ..Default::default() }).is_err());
         let invisible = FirmProfile { firm_name: Some("Durand\u{202E}snoitcA".into()), ..Default::default() };
         assert!(check_profile(&invisible).is_err(), "a direction override");
+        for c in ['\u{061C}', '\u{00AD}', '\u{2028}', '\u{2029}', '\u{E0041}', '\u{FFF9}'] {
+            let name = FirmProfile { firm_name: Some(format!("Durand{c}X")), ..Default::default() };
+            assert!(check_profile(&name).is_err(), "U+{:04X} is invisible or breaks the line", c as u32);
+        }
         let logo = |bytes: &[u8]| check_profile(&FirmProfile { logo: Some(bytes.to_vec()), ..Default::default() });
         assert_eq!(logo(b"").unwrap().logo, None, "no file chosen");
         assert!(logo(b"GIF89a").unwrap_err().to_string().contains("neither a PNG nor an SVG"));

@@ -26,7 +26,7 @@ use super::audit::AuditAction;
 use super::portals::OpenPortal;
 use super::scanning::{self, ContentRefusal, ScanFeed, ScanView, scan_view};
 use super::{Caller, Courier};
-use crate::error::{Reason, Said, SaidArg};
+use crate::error::{Reason, Said, SaidArg, bad_request};
 use crate::{Error, Result};
 
 /// Plaintext bytes handed to the blocking pool at a time.
@@ -602,7 +602,10 @@ where
         let chunk = match stream.next().await {
             Some(Ok(c)) => Some(c),
             Some(Err(e)) => {
-                return Err(Error::BadRequest(format!("the upload was interrupted or malformed: {e}").into()));
+                return Err(bad_request(
+                    format!("the upload was interrupted or malformed: {e}"),
+                    Said::new("refusal-malformed"),
+                ));
             }
             None => None,
         };

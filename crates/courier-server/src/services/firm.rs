@@ -67,7 +67,24 @@ impl Courier {
             LogoChange::Replace(bytes) => Some(bytes),
             LogoChange::Remove => None,
         };
-        let after = self.profile_to_store(&wanted)?;
+        // What the configuration fixes is neither checked nor changed here: the stored value
+        // stays, for the day the configuration's line is removed.
+        let fixed = self.configured_brand_settings();
+        for (key, value) in wanted.fields_mut() {
+            if fixed.contains(&key) {
+                *value = None;
+            }
+        }
+        let mut after = self.profile_to_store(&wanted)?;
+        let mut kept = before.clone();
+        for ((key, value), (_, stored)) in after.fields_mut().into_iter().zip(kept.fields_mut()) {
+            if fixed.contains(&key) {
+                *value = stored.take();
+            }
+        }
+        if fixed.contains(&"firm_logo") {
+            after.logo = before.logo.clone();
+        }
         self.branded(&after)?;
         let details = json!({ "before": described(&before), "after": described(&after) });
         tx.record(caller, AuditAction::FirmProfileChange, "firm", details).await?;

@@ -108,7 +108,7 @@ pub async fn change_password(
 ) -> Result<Response> {
     let courier = &state.courier;
     if form.password != form.password_again {
-        let msg = Some("The two new passwords differ.".to_owned());
+        let msg = Some(state.templates.say(staff.lang, "staff-passwords-differ"));
         return render_account(&state, &staff, msg, StatusCode::BAD_REQUEST).await;
     }
     let (current, new) = (Zeroizing::new(form.current), Zeroizing::new(form.password));

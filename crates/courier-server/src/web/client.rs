@@ -131,8 +131,9 @@ pub async fn unlock(
             let page = state.templates.render_in("client_passcode.html", lang, ctx)?;
             return Ok((StatusCode::UNAUTHORIZED, page).into_response());
         }
-        // Locked after too many wrong passcodes: said on the passcode page, in its language.
-        Err(Error::Locked(why)) => {
+        // Locked after too many wrong passcodes: said on the passcode page, in its language
+        // (a script asking for JSON gets the problem document, as for any refusal).
+        Err(Error::Locked(why)) if !wants_json(&headers) => {
             let mut ctx = page_context(courier, link.portal(), &token, None);
             ctx.error_text = Some(state.templates.reason(lang, &why));
             let page = state.templates.render_in("client_passcode.html", lang, ctx)?;

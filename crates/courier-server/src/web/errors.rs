@@ -87,9 +87,13 @@ pub async fn render_errors(State(state): State<AppState>, req: Request, next: Ne
         None => client_lang,
     };
     let catalog = state.templates.catalog();
+    // A client has no account to sign in to: a link behind a passcode asks for the passcode.
+    if client_lang.is_some() && info.said.as_ref().is_some_and(|s| s.id == "error-unauthenticated") {
+        info.said = Some(Said::new("refusal-unlock-first"));
+    }
     // A page in French gets its refusals in French (English keeps the detailed text).
     let translated = match (&info.said, lang) {
-        (Some(said), Some(lang)) if lang != Language::En && !info.uniform => {
+        (Some(said), Some(lang)) if (lang != Language::En || said.has_time()) && !info.uniform => {
             let title = if client_lang.is_some() { "refusal-title" } else { "staff-error-title" };
             say(&state.templates, lang, said, title)
         }

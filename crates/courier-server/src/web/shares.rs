@@ -95,8 +95,9 @@ pub async fn unlock(
             let page = state.templates.render_in("client_share_passcode.html", lang, ctx)?;
             return Ok(no_store((StatusCode::UNAUTHORIZED, page).into_response()));
         }
-        // Locked after too many wrong passcodes: said on the passcode page, in its language.
-        Err(crate::Error::Locked(why)) => {
+        // Locked after too many wrong passcodes: said on the passcode page, in its language
+        // (a script asking for JSON gets the problem document, as for any refusal).
+        Err(crate::Error::Locked(why)) if !wants_json(&headers) => {
             let ctx = json!({ "firm": courier.firm_name(), "token": token,
                 "error_text": state.templates.reason(lang, &why), "switch": "s" });
             let page = state.templates.render_in("client_share_passcode.html", lang, ctx)?;

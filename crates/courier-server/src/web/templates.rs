@@ -179,7 +179,7 @@ impl Templates {
     /// English (its text as the API and the CLI give it).
     pub fn reason(&self, lang: Language, reason: &crate::error::Reason) -> String {
         match &reason.said {
-            Some(said) if lang != Language::En => self.said(lang, said).unwrap_or_else(|e| {
+            Some(said) if lang != Language::En || said.has_time() => self.said(lang, said).unwrap_or_else(|e| {
                 tracing::error!(error = %e, "a refusal has no message in the page's language");
                 reason.text.clone()
             }),

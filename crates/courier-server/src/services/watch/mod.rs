@@ -283,7 +283,7 @@ pub(crate) async fn enqueue_alert(
     };
     let event =
         seq.map_or_else(|| "none (the trail takes no new events while it is broken)".to_owned(), |s| s.to_string());
-    let (subject, body) = match alert_mail(w, alert, &from, seq, &link, at) {
+    let (subject, body) = match alert_mail(w, alert, seq, &link, at) {
         Some(said) => said,
         None => {
             let body = format!(
@@ -302,14 +302,7 @@ pub(crate) async fn enqueue_alert(
 
 /// The alert's mail in `alert_language` when that is not English (English keeps the text the
 /// audit trail has); `None` for English, or if a message is missing (logged; English goes).
-fn alert_mail(
-    w: &WatchSettings,
-    alert: &Alert,
-    from: &str,
-    seq: Option<i64>,
-    link: &str,
-    at: i64,
-) -> Option<(String, String)> {
+fn alert_mail(w: &WatchSettings, alert: &Alert, seq: Option<i64>, link: &str, at: i64) -> Option<(String, String)> {
     use courier_core::Language;
     let lang = w.alert_language;
     if lang == Language::En {
@@ -320,11 +313,22 @@ fn alert_mail(
         let what = catalog.said(lang, &alert.said, &|ms| w.local_time(ms))?;
         let kind = catalog.message(lang, &format!("staff-alerts-kind-{}", alert.kind.as_str()), None)?;
         let mut args = fluent_bundle::FluentArgs::new();
+        args.set("actor", alert.actor.clone().unwrap_or_default());
+        args.set("ip", alert.ip.map(|ip| ip.to_string()).unwrap_or_default());
+        let from = match (&alert.ip, &alert.actor) {
+            (Some(_), Some(_)) => catalog.message(lang, "mail-alert-from", Some(&args))?,
+            (Some(ip), None) => ip.to_string(),
+            (None, Some(actor)) => actor.clone(),
+            (None, None) => "-".into(),
+        };
         args.set("kind", kind);
         args.set("what", what);
         args.set("when", w.local_time(at));
-        args.set("from", from.to_owned());
-        args.set("event", seq.map_or_else(|| "none".to_owned(), |s| s.to_string()));
+        args.set("from", from);
+        match seq {
+            Some(seq) => args.set("event", seq.to_string()),
+            None => args.set("event", catalog.message(lang, "mail-alert-no-event", None)?),
+        }
         args.set("link", link.to_owned());
         Ok((
             catalog.message(lang, "mail-alert-subject", Some(&args))?,
