@@ -17,6 +17,7 @@ use courier_server::services::Unlock;
 use courier_server::services::api_tokens::Scope;
 use courier_server::services::authz::{Action, Resource};
 use courier_server::services::documents::{IncomingFile, IncomingFiles};
+use courier_server::services::firm::LogoChange;
 use courier_server::services::lifecycle::HoldSubject;
 use courier_server::services::matters::MatterRequest;
 use courier_server::services::pages::PageRequest;
@@ -24,6 +25,7 @@ use courier_server::services::portals::PortalRequest;
 use courier_server::services::shares::ShareRequest;
 use courier_server::services::staff::Role;
 use courier_server::services::users::Change;
+use courier_store::firm_profile::FirmProfile;
 use zeroize::Zeroizing;
 
 /// Methods that are not about someone else's matter, and why.
@@ -267,6 +269,10 @@ async fn every_handle_method_refuses_an_outsider() {
     // Watch and respond: the admin's page, the switch, the forensic bundle.
     refuses!(watch_overview);
     refuses!(lockdown_status);
+    // The firm's profile (the Firm page).
+    let hijacked = FirmProfile { firm_name: Some("Hijacked".into()), ..FirmProfile::default() };
+    refuses!(firm_profile);
+    refuses!(set_firm_profile, &hijacked, LogoChange::Remove);
     refuses!(set_lockdown, true, "curious");
     refuses!(set_lockdown_confirmed, true, "curious", pw(), "000000");
     refuses!(incident_export, 0, std::path::Path::new("/tmp/never-written.tar"));
@@ -289,6 +295,7 @@ async fn every_handle_method_refuses_an_outsider() {
     let owner_tokens = operator.list_api_tokens(Some(&owner.id)).await.unwrap();
     assert!(owner_tokens.iter().all(|t| t.revoked_at.is_none()), "the owner's token still works");
     assert!(!operator.lockdown_status().await.unwrap().active, "not locked down");
+    assert_ne!(operator.firm_profile().await.unwrap().firm_name, "Hijacked", "the brand is the firm's");
     assert!(!std::path::Path::new("/tmp/never-written.tar").exists(), "no bundle was written");
 
     // Every method of the handle was tried, or is listed as not about the matter.
