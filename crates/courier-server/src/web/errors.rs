@@ -91,7 +91,8 @@ pub async fn render_errors(State(state): State<AppState>, req: Request, next: Ne
     if client_lang.is_some() && info.said.as_ref().is_some_and(|s| s.id == "error-unauthenticated") {
         info.said = Some(Said::new("refusal-unlock-first"));
     }
-    // A page in French gets its refusals in French (English keeps the detailed text).
+    // A page in French gets its refusals in French. English keeps the detailed text, except
+    // where it names a moment: the catalogue says that in the firm's time zone.
     let translated = match (&info.said, lang) {
         (Some(said), Some(lang)) if (lang != Language::En || said.has_time()) && !info.uniform => {
             let title = if client_lang.is_some() { "refusal-title" } else { "staff-error-title" };
