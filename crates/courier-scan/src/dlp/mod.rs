@@ -398,19 +398,17 @@ fn iban_candidate(hay: &[u8], start: usize, end: usize) -> Option<usize> {
 /// it holds: the longest valid number from each space-separated group on, left to right.
 /// "123-45-6789 234-56-7890" is two SSNs, "4111 1111 1111 1111" one card.
 fn number_run(hay: &[u8], start: usize, end: usize, found: &mut impl FnMut(FindingKind, usize)) {
-    let mut tokens = Vec::new();
-    let mut at = start;
-    for piece in hay[start..end].split(|&b| b == b' ') {
-        tokens.push((at, at + piece.len()));
-        at += piece.len() + 1;
-    }
-    let mut i = 0;
-    while i < tokens.len() {
+    // The end of the space-separated group that starts at `g`.
+    let group_end = |g: usize| hay[g..end].iter().position(|&b| b == b' ').map_or(end, |p| g + p);
+    let mut i = start;
+    while i < end {
         let mut best = None;
         let mut digits = [0u8; 19];
         let mut len = 0;
-        'grow: for (j, &(tok_start, tok_end)) in tokens.iter().enumerate().skip(i) {
-            for &b in hay[tok_start..tok_end].iter().filter(|b| b.is_ascii_digit()) {
+        let mut g = i;
+        'grow: loop {
+            let g_end = group_end(g);
+            for &b in hay[g..g_end].iter().filter(|b| b.is_ascii_digit()) {
                 if len == digits.len() {
                     break 'grow;
                 }
@@ -418,20 +416,22 @@ fn number_run(hay: &[u8], start: usize, end: usize, found: &mut impl FnMut(Findi
                 len += 1;
             }
             // Nothing is shorter than eight digits (a phone number written with `+`).
-            if len < 8 {
-                continue;
+            if len >= 8
+                && let Some(kind) = classify(&digits[..len], &hay[i..g_end], hay, i)
+            {
+                best = Some((g_end, kind));
             }
-            let span = &hay[tokens[i].0..tok_end];
-            if let Some(kind) = classify(&digits[..len], span, hay, tokens[i].0) {
-                best = Some((j, kind));
+            if g_end == end {
+                break;
             }
+            g = g_end + 1;
         }
         match best {
-            Some((j, kind)) => {
-                found(kind, tokens[i].0);
-                i = j + 1;
+            Some((g_end, kind)) => {
+                found(kind, i);
+                i = g_end + 1;
             }
-            None => i += 1,
+            None => i = group_end(i) + 1,
         }
     }
 }
@@ -456,8 +456,10 @@ fn ssn_shaped(span: &[u8]) -> bool {
 
 /// An unformatted nine-digit number is an SSN only where a label says so.
 fn ssn_label_before(hay: &[u8], start: usize) -> bool {
-    let context = hay[start.saturating_sub(40)..start].to_ascii_lowercase();
-    [&b"ssn"[..], b"social security", b"soc. sec", b"soc sec"].iter().any(|l| context.windows(l.len()).any(|w| w == *l))
+    let context = &hay[start.saturating_sub(40)..start];
+    [&b"ssn"[..], b"social security", b"soc. sec", b"soc sec"]
+        .iter()
+        .any(|l| context.windows(l.len()).any(|w| w.eq_ignore_ascii_case(l)))
 }
 
 /// International numbers written with `+`, and the common national shapes: French
@@ -467,6 +469,10 @@ fn phone(digits: &[u8], span: &[u8], hay: &[u8], start: usize) -> bool {
     let plus = start.checked_sub(1).is_some_and(|i| hay[i] == b'+');
     if plus {
         return (8..=15).contains(&digits.len()) && digits[0] != b'0';
+    }
+    // The national shapes below hold 10 or 11 digits.
+    if !(10..=11).contains(&digits.len()) {
+        return false;
     }
     let mut groups = [0usize; 6];
     let mut n = 0;
@@ -601,6 +607,74 @@ mod tests {
         assert_eq!(clusters.len(), 1);
         let (s, e) = clusters[0];
         assert!(s <= 21 && e >= 32);
+    }
+
+    /// The split as it was before it stopped allocating: every group of the run collected first.
+    fn number_run_by_groups(hay: &[u8], start: usize, end: usize, found: &mut impl FnMut(FindingKind, usize)) {
+        let mut groups = Vec::new();
+        let mut at = start;
+        for piece in hay[start..end].split(|&b| b == b' ') {
+            groups.push((at, at + piece.len()));
+            at += piece.len() + 1;
+        }
+        let mut i = 0;
+        while i < groups.len() {
+            let (mut best, mut digits, mut len) = (None, [0u8; 19], 0);
+            'grow: for (j, &(g_start, g_end)) in groups.iter().enumerate().skip(i) {
+                for &b in hay[g_start..g_end].iter().filter(|b| b.is_ascii_digit()) {
+                    if len == digits.len() {
+                        break 'grow;
+                    }
+                    digits[len] = b;
+                    len += 1;
+                }
+                if len >= 8
+                    && let Some(kind) = classify(&digits[..len], &hay[groups[i].0..g_end], hay, groups[i].0)
+                {
+                    best = Some((j, kind));
+                }
+            }
+            match best {
+                Some((j, kind)) => {
+                    found(kind, groups[i].0);
+                    i = j + 1;
+                }
+                None => i += 1,
+            }
+        }
+    }
+
+    #[test]
+    fn runs_split_as_before_without_allocating() {
+        use crate::fixtures::Rng;
+        let pieces =
+            ["123-45-6789", "4111 1111 1111 1111", "06 12 34 56 78", "212-555-0123", "1", "12", "2026", "0042"];
+        let mut r = Rng::new(11);
+        let mut found_any = 0;
+        for round in 0..3000 {
+            let mut run = String::new();
+            for k in 0..1 + r.below(7) {
+                if k > 0 {
+                    run.push(*r.pick(&[' ', ' ', '-', '.']));
+                }
+                if r.below(3) == 0 {
+                    let n = 1 + r.below(5) as usize;
+                    run.push_str(&r.digits(n));
+                } else {
+                    let piece: &&str = r.pick(&pieces);
+                    run.push_str(piece);
+                }
+            }
+            let hay = format!("{}{run} x", r.pick(&["", "+", "SSN ", "ref "]));
+            let start = hay.find(|c: char| c.is_ascii_digit()).unwrap_or_default();
+            let end = start + run.len();
+            let (mut now, mut before) = (Vec::new(), Vec::new());
+            number_run(hay.as_bytes(), start, end, &mut |k, at| now.push((k, at)));
+            number_run_by_groups(hay.as_bytes(), start, end, &mut |k, at| before.push((k, at)));
+            assert_eq!(now, before, "round {round}: {hay:?}");
+            found_any += now.len();
+        }
+        assert!(found_any > 1000, "the random runs hold findings ({found_any})");
     }
 
     #[test]
