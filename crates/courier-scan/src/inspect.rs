@@ -778,6 +778,11 @@ impl Read for ChunkReader {
         let n = buf.len().min(self.current.len());
         buf[..n].copy_from_slice(&self.current[..n]);
         bytes::Buf::advance(&mut self.current, n);
+        if self.current.is_empty() {
+            // An empty view still owns its batch: let the batch go (and the upload memory it
+            // counts against) before waiting for the next one.
+            self.current = bytes::Bytes::new();
+        }
         Ok(n)
     }
 }
