@@ -41,13 +41,6 @@ pub async fn run(mut config: Config, bind: Option<SocketAddr>) -> Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("{e}: {}", e.internal_detail().unwrap_or("")))?;
 
-    // The dummy password hash (so that an unknown e-mail's sign-in takes as long as a known
-    // one's) is computed beside start-up rather than before it (docs/performance.md): only in
-    // the first ~150 ms can an unknown e-mail's sign-in wait for it.
-    tokio::spawn({
-        let courier = Arc::clone(&courier);
-        async move { courier.warm_up().await }
-    });
     let operator = courier.operator(&operator_key);
     let (staging, orphans) = operator.sweep_blobs(None).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     tracing::info!(staging, orphans, "start-up blob sweep done");

@@ -229,11 +229,6 @@ impl Courier {
         self.passkeys
     }
 
-    /// Hashes one throwaway password so the first sign-in does not pay argon2's warm-up.
-    pub async fn warm_up(&self) {
-        self.passwords.warm_up().await;
-    }
-
     /// Closes the database pool (the CLI, before it exits).
     pub async fn close(&self) {
         self.db.close().await;

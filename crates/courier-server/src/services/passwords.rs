@@ -3,7 +3,8 @@
 
 use std::sync::{Arc, LazyLock};
 
-use argon2::password_hash::{PasswordHash, PasswordVerifier, SaltString, rand_core::OsRng};
+use argon2::password_hash::rand_core::{OsRng, RngCore};
+use argon2::password_hash::{Output, ParamsString, PasswordHash, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, Version};
 use tokio::sync::Semaphore;
 use zeroize::Zeroizing;
@@ -16,17 +17,37 @@ use crate::{Error, Result};
 pub const MEMORY_KIB: u32 = 64 * 1024;
 pub const ITERATIONS: u32 = 3;
 
-fn argon2() -> Argon2<'static> {
+fn params() -> Params {
     #[allow(clippy::expect_used)] // constant parameters, checked by the tests
-    let params = Params::new(MEMORY_KIB, ITERATIONS, 1, None).expect("valid argon2 parameters");
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+    Params::new(MEMORY_KIB, ITERATIONS, 1, None).expect("valid argon2 parameters")
 }
 
-/// A hash of a random password, verified against when the account does not exist, so an
-/// unknown email costs the same time as a wrong password.
+fn argon2() -> Argon2<'static> {
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params())
+}
+
+/// What an unknown account's password is verified against, so that an unknown email costs the
+/// same time as a wrong password: a stored hash of the same parameters, with a random salt and a
+/// random output. Verifying recomputes argon2 from the salt whatever the output is, so nothing
+/// is hashed to make it (hashing a throwaway password took 64 MiB and a CPU core at every start).
 static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
     let salt = SaltString::generate(&mut OsRng);
-    argon2().hash_password(b"courier dummy password for timing", &salt).map(|h| h.to_string()).unwrap_or_default()
+    let hash = (|| {
+        let output = Output::init_with(Params::DEFAULT_OUTPUT_LEN, |out| {
+            OsRng.fill_bytes(out);
+            Ok(())
+        })?;
+        let params = ParamsString::try_from(&params())?;
+        let hash = PasswordHash {
+            algorithm: Algorithm::Argon2id.ident(),
+            version: Some(Version::V0x13.into()),
+            params,
+            salt: Some(salt.as_salt()),
+            hash: Some(output),
+        };
+        Ok::<_, argon2::password_hash::Error>(hash.to_string())
+    })();
+    hash.unwrap_or_default()
 });
 
 /// One queue of hashes. Staff sign-in and link passcodes have one each, so that guessing
@@ -48,13 +69,6 @@ impl PasswordHasher {
             Ok(permit) => permit.map_err(|e| Error::internal("hash permits", e)),
             Err(_) => Err(Error::Busy("Too many sign-ins at once; please try again in a moment.".into())),
         }
-    }
-
-    /// Computes the dummy hash now, so that the first login with an unknown email does not take
-    /// an extra hash's time (which would tell that the email is unknown). `serve` starts it as it
-    /// starts up; an unknown e-mail's sign-in in the first moments waits for it.
-    pub async fn warm_up(&self) {
-        let _ = tokio::task::spawn_blocking(|| LazyLock::force(&DUMMY_HASH)).await;
     }
 
     pub async fn hash(&self, secret: Zeroizing<String>) -> Result<String> {
@@ -97,5 +111,21 @@ mod tests {
         assert!(h.verify(Zeroizing::new("correct horse battery".into()), Some(stored.clone())).await.unwrap());
         assert!(!h.verify(Zeroizing::new("wrong".into()), Some(stored)).await.unwrap());
         assert!(!h.verify(Zeroizing::new("courier dummy password for timing".into()), None).await.unwrap());
+    }
+
+    /// An unknown account costs what a known one does only if its stand-in hash makes argon2 do
+    /// the same work: same algorithm, version, memory, passes, lanes and output length.
+    #[test]
+    fn the_stand_in_hash_costs_what_a_real_one_does() {
+        let salt = SaltString::generate(&mut OsRng);
+        let real = argon2().hash_password(b"correct horse battery", &salt).unwrap().to_string();
+        let (real, dummy) = (PasswordHash::new(&real).unwrap(), PasswordHash::new(&DUMMY_HASH).unwrap());
+        assert_eq!(dummy.algorithm, real.algorithm);
+        assert_eq!(dummy.version, real.version);
+        assert_eq!(dummy.params, real.params);
+        assert_eq!(dummy.hash.unwrap().len(), real.hash.unwrap().len());
+        assert_eq!(dummy.salt.unwrap().len(), real.salt.unwrap().len());
+        // Verifying against it runs argon2 (and fails), as against a real hash.
+        assert!(argon2().verify_password(b"courier dummy password for timing", &dummy).is_err());
     }
 }
