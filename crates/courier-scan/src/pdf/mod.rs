@@ -21,7 +21,8 @@ use content::Operand;
 
 /// Largest object read outside a stream (a dictionary, an array).
 const MAX_OBJECT: usize = 1 << 20;
-/// Objects named by the cross-reference; more and the file is not read (about 24 bytes each).
+/// Object numbers the cross-reference may name (below this); a larger one and the file is not
+/// read. Entries are 8 bytes by number, so the cross-reference takes at most 8 MiB.
 const MAX_XREF_ENTRIES: usize = 1_000_000;
 /// Cross-reference sections chained by `/Prev` (incremental updates).
 const MAX_XREF_SECTIONS: usize = 1_000;
@@ -94,10 +95,17 @@ pub fn text<R: Read + Seek>(source: R, detector: &Detector, max_inflate: usize) 
     let catalog = pdf.dict(&root).map_err(|e| format!("PDF catalog: {e}"))?;
     let pages = catalog.get(b"Pages").cloned().map_err(|e| format!("PDF catalog: {e}"))?;
     // Depth-first over the page tree, in page order; resources are inherited (shared, not
-    // copied per kid).
-    let mut stack = vec![(pages, None::<Rc<Object>>, 0usize)];
+    // copied per kid). A frame is one node's kids and the next to visit, so a flat tree of
+    // 100,000 pages is one frame, not 100,000 entries.
+    let mut stack = vec![KidsFrame { kids: vec![pages], next: 0, inherited: None, depth: 0 }];
     let mut seen = HashSet::new();
-    while let Some((node, inherited, depth)) = stack.pop() {
+    while let Some(frame) = stack.last_mut() {
+        let Some(node) = frame.kids.get(frame.next).cloned() else {
+            stack.pop();
+            continue;
+        };
+        frame.next += 1;
+        let (inherited, depth) = (frame.inherited.clone(), frame.depth);
         // Past a bound the rest of the file is not read, but what was found is kept.
         if depth > MAX_DEPTH || pdf.work_left == 0 {
             tracing::debug!(depth, "PDF page tree not read to its end");
@@ -113,7 +121,7 @@ pub fn text<R: Read + Seek>(source: R, detector: &Detector, max_inflate: usize) 
         if !seen.insert(id) {
             continue;
         }
-        let dict = match pdf.dict(&node) {
+        let mut dict = match pdf.dict(&node) {
             Ok(d) => d,
             Err(_) => {
                 out.unreadable_pages += 1;
@@ -126,12 +134,10 @@ pub fn text<R: Read + Seek>(source: R, detector: &Detector, max_inflate: usize) 
         };
         let is_page = dict.get(b"Type").and_then(Object::as_name).is_ok_and(|t| t == b"Page") || !dict.has(b"Kids");
         if !is_page {
-            let kids = dict.get(b"Kids").map_err(|e| e.to_string()).and_then(|k| pdf.resolve(k, 0));
-            match kids.as_ref().map(Object::as_array) {
-                Ok(Ok(kids)) => {
-                    for kid in kids.iter().rev() {
-                        stack.push((kid.clone(), resources.clone(), depth + 1));
-                    }
+            let kids = dict.remove(b"Kids").ok_or_else(|| "no /Kids".to_owned()).and_then(|k| pdf.resolve_owned(k, 0));
+            match kids {
+                Ok(Object::Array(kids)) => {
+                    stack.push(KidsFrame { kids, next: 0, inherited: resources, depth: depth + 1 })
                 }
                 _ => out.unreadable_pages += 1, // a subtree that cannot be reached
             }
@@ -148,6 +154,14 @@ pub fn text<R: Read + Seek>(source: R, detector: &Detector, max_inflate: usize) 
         return Err("PDF: no page could be read".into());
     }
     Ok(out)
+}
+
+/// A page-tree node's kids being walked: the next one to visit, and what they inherit.
+struct KidsFrame {
+    kids: Vec<Object>,
+    next: usize,
+    inherited: Option<Rc<Object>>,
+    depth: usize,
 }
 
 /// What one page gave. `complete` is false when some of its text could not be read (a font
@@ -580,11 +594,48 @@ enum Entry {
     Free,
 }
 
+/// The cross-reference: one word per object number, `0` for an object no section named. A
+/// hash map took about 50 bytes per object, and a file's objects are numbered from 1 up.
+#[derive(Default)]
+struct Xref(Vec<u64>);
+
+impl Xref {
+    fn get(&self, number: u32) -> Option<Entry> {
+        let word = *self.0.get(number as usize)?;
+        match word & 3 {
+            1 => Some(Entry::Free),
+            2 => Some(Entry::At(word >> 2)),
+            3 => Some(Entry::InStream { stream: (word >> 2) as u32 }),
+            _ => None,
+        }
+    }
+
+    /// Records `entry` unless `number` has one already (sections are read newest first).
+    fn add(&mut self, number: u32, entry: Entry) -> Result<(), String> {
+        let at = number as usize;
+        if at >= MAX_XREF_ENTRIES {
+            return Err("too many objects".into());
+        }
+        if at >= self.0.len() {
+            self.0.resize(at + 1, 0);
+        }
+        if self.0[at] == 0 {
+            self.0[at] = match entry {
+                Entry::Free => 1,
+                Entry::At(offset) if offset < 1 << 62 => offset << 2 | 2,
+                Entry::At(_) => return Err("bad object offset".into()),
+                Entry::InStream { stream } => u64::from(stream) << 2 | 3,
+            };
+        }
+        Ok(())
+    }
+}
+
 /// A PDF opened for reading by offset.
 struct LazyPdf<R> {
     source: R,
     len: u64,
-    xref: HashMap<u32, Entry>,
+    xref: Xref,
     trailer: Dictionary,
     /// The last object streams decoded, most recent last.
     object_streams: Vec<ObjectStreamIndex>,
@@ -657,7 +708,7 @@ impl<R: Read + Seek> LazyPdf<R> {
         let mut pdf = Self {
             source,
             len,
-            xref: HashMap::new(),
+            xref: Xref::default(),
             trailer: Dictionary::new(),
             object_streams: Vec::new(),
             max_inflate,
@@ -746,7 +797,7 @@ impl<R: Read + Seek> LazyPdf<R> {
                     2 => Entry::InStream { stream: u32::try_from(f1).map_err(|_| "bad object stream number")? },
                     _ => continue,
                 };
-                self.add_entry(u32::try_from(number).map_err(|_| "bad object number")?, entry)?;
+                self.xref.add(u32::try_from(number).map_err(|_| "bad object number")?, entry)?;
             }
         }
         Ok(stream.dict)
@@ -755,13 +806,13 @@ impl<R: Read + Seek> LazyPdf<R> {
     /// A classic `xref` table, read line by line, and the trailer after it.
     fn xref_table(&mut self, at: u64) -> Result<Dictionary, String> {
         self.source.seek(SeekFrom::Start(at)).map_err(io_text)?;
+        let xref = &mut self.xref;
         let mut lines = Lines {
             reader: io::BufReader::with_capacity(64 * 1024, (&mut self.source).take(self.len - at)),
             line: Vec::new(),
             consumed: 0,
         };
         lines.next()?; // "xref"
-        let mut entries = Vec::new();
         let trailer_at = loop {
             if !lines.next()? {
                 return Err("no trailer".into());
@@ -786,29 +837,15 @@ impl<R: Read + Seek> LazyPdf<R> {
                     Some(b"n") => Entry::At(offset),
                     _ => Entry::Free,
                 };
-                entries.push((u32::try_from(number).map_err(|_| "bad object number")?, entry));
-                if entries.len() > MAX_XREF_ENTRIES {
-                    return Err("too many objects".into());
-                }
+                xref.add(u32::try_from(number).map_err(|_| "bad object number")?, entry)?;
             }
         };
         let consumed = lines.consumed;
         self.spend(usize::try_from(consumed).unwrap_or(usize::MAX))?;
-        for (number, entry) in entries {
-            self.add_entry(number, entry)?;
-        }
         match self.parse_window(trailer_at, parse_object)? {
             Object::Dictionary(d) => Ok(d),
             _ => Err("bad trailer".into()),
         }
-    }
-
-    fn add_entry(&mut self, number: u32, entry: Entry) -> Result<(), String> {
-        if self.xref.len() >= MAX_XREF_ENTRIES {
-            return Err("too many objects".into());
-        }
-        self.xref.entry(number).or_insert(entry);
-        Ok(())
     }
 
     /// Parses what starts at `at` with `parse`, reading more of the file until it succeeds.
@@ -854,7 +891,7 @@ impl<R: Read + Seek> LazyPdf<R> {
         if depth > MAX_DEPTH {
             return Err("references nested too deep".into());
         }
-        match self.xref.get(&id.0).copied() {
+        match self.xref.get(id.0) {
             Some(Entry::At(at)) => self.indirect_at(at, Some(id.0), depth),
             Some(Entry::InStream { stream }) => {
                 if !self.object_streams.iter().any(|s| s.number == stream) {
@@ -885,11 +922,29 @@ impl<R: Read + Seek> LazyPdf<R> {
     /// Follows references until a direct value.
     fn resolve(&mut self, object: &Object, depth: usize) -> Result<Object, String> {
         match object {
-            Object::Reference(id) => {
-                let found = self.object(*id, depth + 1)?;
-                self.resolve(&found, depth + 1)
-            }
+            Object::Reference(id) => self.follow(*id, depth),
             other => Ok(other.clone()),
+        }
+    }
+
+    /// The value `object` stands for, without copying it when it is one already.
+    fn resolve_owned(&mut self, object: Object, depth: usize) -> Result<Object, String> {
+        match object {
+            Object::Reference(id) => self.follow(id, depth),
+            other => Ok(other),
+        }
+    }
+
+    /// Object `id`, following references until a value; each one followed counts towards
+    /// `MAX_DEPTH`. What is read is moved out, never copied (a page-tree node can hold
+    /// 100,000 kids).
+    fn follow(&mut self, mut id: ObjectId, mut depth: usize) -> Result<Object, String> {
+        loop {
+            depth += 1;
+            match self.object(id, depth)? {
+                Object::Reference(next) => id = next,
+                found => return Ok(found),
+            }
         }
     }
 
@@ -923,7 +978,7 @@ impl<R: Read + Seek> LazyPdf<R> {
     /// its data (an image's data is not read). `Err` if it cannot be told: a viewer may
     /// repair what this reader does not, so the caller counts the text incomplete.
     fn form_dict(&mut self, id: ObjectId) -> Result<Option<Dictionary>, String> {
-        let Some(Entry::At(at)) = self.xref.get(&id.0).copied() else {
+        let Some(Entry::At(at)) = self.xref.get(id.0) else {
             return Err("an XObject the cross-reference does not place".into());
         };
         let (Object::Dictionary(dict), _) = self.parse_window(at, |bytes| parse_indirect(bytes, Some(id.0)))?? else {
@@ -1396,6 +1451,24 @@ mod tests {
         assert!(read(&handmade(&refs, "/Root 1 0 R /Encrypt << /Filter /Standard >>")).is_err());
         assert!(read(b"%PDF-1.7\nnot really a pdf").is_err());
         assert!(read(b"%PDF-1.7\nstartxref\n99999999\n%%EOF").is_err());
+    }
+
+    #[test]
+    fn the_cross_reference_keeps_the_newest_entry_in_a_word_per_object() {
+        let mut xref = Xref::default();
+        assert!(xref.get(7).is_none());
+        xref.add(7, Entry::At(123_456)).unwrap();
+        xref.add(7, Entry::Free).unwrap(); // an older section: the newer entry stays
+        xref.add(2, Entry::InStream { stream: 9 }).unwrap();
+        xref.add(3, Entry::Free).unwrap();
+        assert!(matches!(xref.get(7), Some(Entry::At(123_456))));
+        assert!(matches!(xref.get(2), Some(Entry::InStream { stream: 9 })));
+        assert!(matches!(xref.get(3), Some(Entry::Free)));
+        assert!(xref.get(4).is_none() && xref.get(u32::MAX).is_none());
+        // Object numbers past the bound are refused, not allocated for.
+        assert!(xref.add(MAX_XREF_ENTRIES as u32, Entry::Free).is_err());
+        assert!(xref.add(u32::MAX, Entry::At(1)).is_err());
+        assert_eq!(xref.0.len(), 8);
     }
 
     #[test]
