@@ -50,8 +50,10 @@ pub async fn run(mut config: Config, bind: Option<SocketAddr>) -> Result<()> {
         println!("  {link}");
     }
     let every = Duration::from_secs(courier.config().maintenance_interval_secs.max(1));
-    tokio::spawn(Arc::clone(&courier).run_maintenance(every));
-    tokio::spawn(Arc::clone(&courier).run_deliveries(DELIVERY_TICK));
+    let background = [
+        tokio::spawn(Arc::clone(&courier).run_maintenance(every)),
+        tokio::spawn(Arc::clone(&courier).run_deliveries(DELIVERY_TICK)),
+    ];
     if let Some(addr) = courier.config().metrics_bind {
         let listener =
             tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding metrics_bind {addr}"))?;
@@ -98,6 +100,11 @@ pub async fn run(mut config: Config, bind: Option<SocketAddr>) -> Result<()> {
     crate::listener::serve(listener, app, rustls.map(|(r, _, _)| r), limits, shutdown_signal())
         .await
         .context("serving")?;
+    // Upkeep and deliveries stop before the database closes: otherwise every stop logged their
+    // next tick's "closed pool" as a failure. What they had claimed is retried after a restart.
+    for task in background {
+        task.abort();
+    }
     courier.close().await;
     Ok(())
 }
