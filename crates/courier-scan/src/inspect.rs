@@ -779,8 +779,8 @@ impl Read for ChunkReader {
         buf[..n].copy_from_slice(&self.current[..n]);
         bytes::Buf::advance(&mut self.current, n);
         if self.current.is_empty() {
-            // An empty view still owns its batch: let the batch go (and the upload memory it
-            // counts against) before waiting for the next one.
+            // An empty view still owns its whole batch: let it go before waiting for the next
+            // one (an inspector waiting on a slow client kept 256 KiB for nothing).
             self.current = bytes::Bytes::new();
         }
         Ok(n)
@@ -790,6 +790,21 @@ impl Read for ChunkReader {
 #[cfg(test)]
 mod slot_tests {
     use super::*;
+
+    #[test]
+    fn a_batch_read_to_its_end_is_let_go_before_the_next_is_awaited() {
+        let (tx, rx) = tokio::sync::mpsc::channel(2);
+        let batch = bytes::Bytes::from(vec![7u8; 1000]);
+        tx.try_send(ChunkMsg::Data(batch.clone())).unwrap();
+        let mut reader = ChunkReader::new(rx);
+        let mut buf = [0u8; 600];
+        assert_eq!(reader.read(&mut buf).unwrap(), 600);
+        assert!(!batch.is_unique(), "the reader holds the batch while some of it is unread");
+        assert_eq!(reader.read(&mut buf).unwrap(), 400);
+        assert!(batch.is_unique(), "the reader let the batch go once read to its end");
+        drop(tx);
+        assert!(reader.read(&mut buf).is_err(), "a sender gone before the end is an interrupted upload");
+    }
 
     #[test]
     fn a_slot_is_waited_for_with_a_bound_and_given_back_on_drop() {

@@ -123,9 +123,6 @@ pub struct Config {
     /// Uploads in flight at once through one portal link, and from one client address.
     pub uploads_per_link: usize,
     pub uploads_per_address: usize,
-    /// Plaintext of all uploads together that is being sealed and scanned (in batches of
-    /// 256 KiB); an upload whose next batch finds no room waits, at most `busy_wait_secs`.
-    pub upload_buffer_memory: ByteSize,
     /// How long a request waits for a busy resource (an inspection slot, a stamping permit, a
     /// password-hashing slot) before it is answered 503 with `Retry-After`.
     pub busy_wait_secs: u64,
@@ -249,7 +246,6 @@ impl Default for Config {
             upload_rate_window_secs: 30,
             uploads_per_link: 16,
             uploads_per_address: 16,
-            upload_buffer_memory: ByteSize::mib(16),
             busy_wait_secs: 20,
             max_connections: 1024,
             connections_per_address: 64,
@@ -410,7 +406,6 @@ const SETTINGS: &[(&str, Kind)] = &[
     ("upload_rate_window_secs", Kind::Number),
     ("uploads_per_link", Kind::Number),
     ("uploads_per_address", Kind::Number),
-    ("upload_buffer_memory", Kind::Text),
     ("busy_wait_secs", Kind::Number),
     ("max_connections", Kind::Number),
     ("connections_per_address", Kind::Number),
@@ -560,13 +555,6 @@ impl Config {
             }
         })?;
         cfg.allowed_kinds()?;
-        if cfg.upload_buffer_memory.bytes() < 1 << 20 {
-            return Err(ConfigError::Invalid(format!(
-                "upload_buffer_memory (COURIER_UPLOAD_BUFFER_MEMORY) is {}; it must be at least 1MiB, \
-                 room for four of an upload's 256 KiB batches",
-                cfg.upload_buffer_memory
-            )));
-        }
         if cfg.malware_scanning == Some(true) && cfg.clamd_addr.is_none() {
             return Err(ConfigError::Invalid(
                 "malware_scanning is on but clamd_addr (COURIER_CLAMD_ADDR) is not set".into(),

@@ -332,38 +332,3 @@ async fn doc_get_writes_to_stdout_and_never_overwrites_without_force() {
     assert!(env.cli(&["doc", "get", &id, "--output", existing.to_str().unwrap(), "--force"], None).0);
     assert_eq!(std::fs::read(&existing).unwrap(), data);
 }
-
-/// Issue 18: the plaintext of every upload in the pipeline shares `upload_buffer_memory`.
-/// With room for four batches, eight text uploads of ten batches each, at once, all complete
-/// intact: a batch's room comes back as soon as the sealer and the scanners let it go (an
-/// inspector keeping a batch it had read while it waited for the next would stall them all).
-#[tokio::test]
-async fn uploads_at_once_share_a_small_buffer_memory_and_all_complete() {
-    let env = Env::start_with_config("upload_buffer_memory = \"1MiB\"\nbusy_wait_secs = 3\n");
-    let (portal, token) = env.create_portal(&[]);
-    let files: Vec<Vec<u8>> = (0..8u64)
-        .map(|i| courier_scan::fixtures::legal_prose(40 + i, 10 * 256 * 1024).join("\n").into_bytes())
-        .collect();
-    let uploads: Vec<_> = files
-        .iter()
-        .enumerate()
-        .map(|(i, data)| {
-            let (base, token, data) = (env.base().to_owned(), token.clone(), data.clone());
-            tokio::spawn(async move { upload(&base, &token, &[(&format!("part{i}.txt"), &data)]).await.status() })
-        })
-        .collect();
-    for u in uploads {
-        assert_eq!(u.await.unwrap(), 201);
-    }
-    let docs = env.docs(Some(&portal));
-    assert_eq!(docs.len(), 8);
-    for (i, data) in files.iter().enumerate() {
-        let doc = docs.iter().find(|d| d["name"] == format!("part{i}.txt").as_str()).expect("listed");
-        assert_eq!(doc["sha256"], sha256_hex(data));
-        assert_eq!(doc["scan"]["checks"]["text"], "scanned", "the text was read through: {doc}");
-    }
-    // Less than one upload's four batches is refused at start, saying which setting.
-    let small = Env::offline("upload_buffer_memory = \"512KiB\"\n");
-    let (ok, _, err) = small.cli(&["serve", "--bind", "127.0.0.1:0"], None);
-    assert!(!ok && err.contains("upload_buffer_memory"), "{err}");
-}

@@ -8,7 +8,6 @@
 //! whatever the file size.
 
 use std::io;
-use std::sync::Arc;
 
 use bytes::Bytes;
 use courier_core::time_fmt::rfc3339;
@@ -37,38 +36,6 @@ const BATCH: usize = 256 * 1024;
 const DOWNLOAD_BATCH: usize = 1024 * 1024;
 /// Decrypted batches a download may run ahead of the client.
 const DOWNLOAD_AHEAD: usize = 2;
-
-/// Room for the plaintext batches of all uploads together (`upload_buffer_memory`). A batch
-/// takes its room once full, not while it fills, so a slow client holds none of it; the
-/// sealer and the scanners give it back as they let go of the batch, whatever the client does.
-pub(super) struct UploadBuffers {
-    room: Arc<tokio::sync::Semaphore>,
-    wait: std::time::Duration,
-}
-
-impl UploadBuffers {
-    pub(super) fn new(memory: u64, wait: std::time::Duration) -> Self {
-        let batches = (memory / BATCH as u64).max(1) as usize;
-        Self { room: Arc::new(tokio::sync::Semaphore::new(batches)), wait }
-    }
-
-    /// The batch as shared bytes that hold its room until the last reader drops them.
-    async fn admit(&self, plain: Vec<u8>) -> Result<Bytes> {
-        let room = scanning::checking_room(&self.room, self.wait).await?;
-        Ok(Bytes::from_owner(AdmittedBatch { plain, _room: room }))
-    }
-}
-
-struct AdmittedBatch {
-    plain: Vec<u8>,
-    _room: tokio::sync::OwnedSemaphorePermit,
-}
-
-impl AsRef<[u8]> for AdmittedBatch {
-    fn as_ref(&self) -> &[u8] {
-        &self.plain
-    }
-}
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DocumentView {
@@ -347,9 +314,7 @@ impl Courier {
         let mut signature = None;
         let sealed = async {
             let mut scan = self.scanning.start(&name, target.allowed_types.clone()).await?;
-            let sealed =
-                seal_into(&mut *upload, &dek, &id, target.max_file_size, stream, &mut scan, &self.upload_buffers)
-                    .await?;
+            let sealed = seal_into(&mut *upload, &dek, &id, target.max_file_size, stream, &mut scan).await?;
             let scanned = scan.finish().await?;
             let record =
                 scanning::decide(&scanned, target.dlp_action, self.scanning.malware_action()).map_err(|refusal| {
@@ -621,7 +586,6 @@ async fn seal_into<S, E>(
     max_size: u64,
     mut stream: S,
     scan: &mut ScanFeed,
-    buffers: &UploadBuffers,
 ) -> Result<Sealed>
 where
     S: Stream<Item = std::result::Result<Bytes, E>> + Unpin,
@@ -659,7 +623,7 @@ where
             }
             // After the last batch nothing more is filled: no buffer is made for it.
             let next = if last { Vec::new() } else { Vec::with_capacity(BATCH) };
-            let batch = buffers.admit(std::mem::replace(&mut filling, next)).await?;
+            let batch = Bytes::from(std::mem::replace(&mut filling, next));
             scan.feed(&batch).await?;
             let mut sealer = match in_flight.take() {
                 Some(job) => finish_job(job, upload, &mut spare_out).await?,

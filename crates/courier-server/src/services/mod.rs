@@ -65,8 +65,6 @@ pub struct Courier {
     /// Uploads in flight per portal link and per client address, and stamped downloads per
     /// share link and per address.
     uploads: Arc<inflight::InFlight>,
-    /// Bounds the plaintext of all uploads being sealed and scanned at once.
-    upload_buffers: documents::UploadBuffers,
     scanning: scanning::Scanning,
     authz: authz::Authorizer,
     /// Bounds the memory of in-memory watermarking (PDF, images).
@@ -112,7 +110,6 @@ impl Courier {
         let watch = Arc::new(watch::WatchSettings { brand: Some(branding.clone()), ..watch });
         let stamping_permits = config.watermark_at_once.max(1);
         let busy_wait = std::time::Duration::from_secs(config.busy_wait_secs.max(1));
-        let upload_buffers = documents::UploadBuffers::new(config.upload_buffer_memory.bytes(), busy_wait);
         let clock = Arc::new(clock::Clock::default());
         let heads_log = config.data_dir.join("audit").join("heads.log");
         let audit = AuditLog::new(signer, address_key, heads_log, clock.clone(), watch.clone());
@@ -127,7 +124,6 @@ impl Courier {
             passwords: passwords::PasswordHasher::new(2, busy_wait),
             passcodes: passwords::PasswordHasher::new(1, busy_wait),
             uploads: Arc::default(),
-            upload_buffers,
             scanning,
             authz,
             stamping: Arc::new(tokio::sync::Semaphore::new(stamping_permits)),

@@ -95,7 +95,15 @@ impl Scanning {
 
     /// Starts the scanners for one file.
     pub async fn start(&self, name: &str, allowed: Option<Vec<FileKind>>) -> Result<ScanFeed> {
-        let permit = checking_room(&self.slots, self.slot_wait).await?;
+        let permit = match tokio::time::timeout(self.slot_wait, self.slots.clone().acquire_owned()).await {
+            Ok(permit) => permit.map_err(|e| Error::internal("scan slots", e))?,
+            Err(_) => {
+                return Err(Error::Busy(Reason::said(
+                    "Too many uploads are being checked; please try again shortly.",
+                    Said::new("refusal-checks-busy"),
+                )));
+            }
+        };
         let (tx, rx) = mpsc::channel(INSPECT_QUEUE);
         let (done_tx, done_rx) = oneshot::channel();
         let inspector = self.inspector.clone();
@@ -144,21 +152,6 @@ pub enum MalwareCheck {
     Off,
     Clean,
     Infected(String),
-}
-
-/// A permit of an upload's checking capacity (inspection slots, buffer memory), or a 503 with
-/// `Retry-After` once `wait` has passed.
-pub(super) async fn checking_room(
-    permits: &Arc<tokio::sync::Semaphore>,
-    wait: Duration,
-) -> Result<tokio::sync::OwnedSemaphorePermit> {
-    match tokio::time::timeout(wait, permits.clone().acquire_owned()).await {
-        Ok(permit) => permit.map_err(|e| Error::internal("checking permits", e)),
-        Err(_) => Err(Error::Busy(Reason::said(
-            "Too many uploads are being checked; please try again shortly.",
-            Said::new("refusal-checks-busy"),
-        ))),
-    }
 }
 
 impl ScanFeed {
