@@ -21,8 +21,8 @@ use content::Operand;
 
 /// Largest object read outside a stream (a dictionary, an array).
 const MAX_OBJECT: usize = 1 << 20;
-/// Object numbers the cross-reference may name (below this); a larger one and the file is not
-/// read. Entries are 8 bytes by number, so the cross-reference takes at most 8 MiB.
+/// Object numbers the cross-reference keeps (below this); rows naming larger ones are left
+/// out. Entries are 8 bytes by number, so the cross-reference takes at most 8 MiB.
 const MAX_XREF_ENTRIES: usize = 1_000_000;
 /// Cross-reference sections chained by `/Prev` (incremental updates).
 const MAX_XREF_SECTIONS: usize = 1_000;
@@ -594,40 +594,47 @@ enum Entry {
     Free,
 }
 
-/// The cross-reference: one word per object number, `0` for an object no section named. A
-/// hash map took about 50 bytes per object, and a file's objects are numbered from 1 up.
+/// The cross-reference: one word per object number, `0` for an object no section named, in
+/// pages of [`XREF_PAGE`] numbers made when a number in them is first named. A hash map took
+/// about 50 bytes per object; a file's objects are numbered from 1 up, and a lone large
+/// number costs one page, not every number below it.
 #[derive(Default)]
-struct Xref(Vec<u64>);
+struct Xref(Vec<Option<Box<[u64]>>>);
+
+const XREF_PAGE: usize = 4096;
 
 impl Xref {
     fn get(&self, number: u32) -> Option<Entry> {
-        let word = *self.0.get(number as usize)?;
-        match word & 3 {
+        let n = number as usize;
+        let page = self.0.get(n / XREF_PAGE)?.as_ref()?;
+        match page[n % XREF_PAGE] {
+            0 => None,
             1 => Some(Entry::Free),
-            2 => Some(Entry::At(word >> 2)),
-            3 => Some(Entry::InStream { stream: (word >> 2) as u32 }),
-            _ => None,
+            word if word & 3 == 2 => Some(Entry::At(word >> 2)),
+            word => Some(Entry::InStream { stream: (word >> 2) as u32 }),
         }
     }
 
     /// Records `entry` unless `number` has one already (sections are read newest first).
-    fn add(&mut self, number: u32, entry: Entry) -> Result<(), String> {
-        let at = number as usize;
-        if at >= MAX_XREF_ENTRIES {
-            return Err("too many objects".into());
+    /// Numbers from `MAX_XREF_ENTRIES` on, and offsets no file reaches, are left out: an object
+    /// only they name reads as missing, so one such row cannot stop the rest of the file from
+    /// being read.
+    fn add(&mut self, number: u32, entry: Entry) {
+        let n = number as usize;
+        let word = match entry {
+            _ if n >= MAX_XREF_ENTRIES => return,
+            Entry::Free => 1,
+            Entry::At(offset) if offset < 1 << 62 => offset << 2 | 2,
+            Entry::At(_) => return,
+            Entry::InStream { stream } => u64::from(stream) << 2 | 3,
+        };
+        if n / XREF_PAGE >= self.0.len() {
+            self.0.resize_with(n / XREF_PAGE + 1, || None);
         }
-        if at >= self.0.len() {
-            self.0.resize(at + 1, 0);
+        let page = self.0[n / XREF_PAGE].get_or_insert_with(|| vec![0; XREF_PAGE].into_boxed_slice());
+        if page[n % XREF_PAGE] == 0 {
+            page[n % XREF_PAGE] = word;
         }
-        if self.0[at] == 0 {
-            self.0[at] = match entry {
-                Entry::Free => 1,
-                Entry::At(offset) if offset < 1 << 62 => offset << 2 | 2,
-                Entry::At(_) => return Err("bad object offset".into()),
-                Entry::InStream { stream } => u64::from(stream) << 2 | 3,
-            };
-        }
-        Ok(())
     }
 }
 
@@ -797,7 +804,7 @@ impl<R: Read + Seek> LazyPdf<R> {
                     2 => Entry::InStream { stream: u32::try_from(f1).map_err(|_| "bad object stream number")? },
                     _ => continue,
                 };
-                self.xref.add(u32::try_from(number).map_err(|_| "bad object number")?, entry)?;
+                self.xref.add(u32::try_from(number).map_err(|_| "bad object number")?, entry);
             }
         }
         Ok(stream.dict)
@@ -837,7 +844,7 @@ impl<R: Read + Seek> LazyPdf<R> {
                     Some(b"n") => Entry::At(offset),
                     _ => Entry::Free,
                 };
-                xref.add(u32::try_from(number).map_err(|_| "bad object number")?, entry)?;
+                xref.add(u32::try_from(number).map_err(|_| "bad object number")?, entry);
             }
         };
         let consumed = lines.consumed;
@@ -1457,18 +1464,39 @@ mod tests {
     fn the_cross_reference_keeps_the_newest_entry_in_a_word_per_object() {
         let mut xref = Xref::default();
         assert!(xref.get(7).is_none());
-        xref.add(7, Entry::At(123_456)).unwrap();
-        xref.add(7, Entry::Free).unwrap(); // an older section: the newer entry stays
-        xref.add(2, Entry::InStream { stream: 9 }).unwrap();
-        xref.add(3, Entry::Free).unwrap();
+        xref.add(7, Entry::At(123_456));
+        xref.add(7, Entry::Free); // an older section: the newer entry stays
+        xref.add(2, Entry::InStream { stream: 9 });
+        xref.add(3, Entry::Free);
         assert!(matches!(xref.get(7), Some(Entry::At(123_456))));
         assert!(matches!(xref.get(2), Some(Entry::InStream { stream: 9 })));
         assert!(matches!(xref.get(3), Some(Entry::Free)));
         assert!(xref.get(4).is_none() && xref.get(u32::MAX).is_none());
-        // Object numbers past the bound are refused, not allocated for.
-        assert!(xref.add(MAX_XREF_ENTRIES as u32, Entry::Free).is_err());
-        assert!(xref.add(u32::MAX, Entry::At(1)).is_err());
-        assert_eq!(xref.0.len(), 8);
+        // Numbers past the bound are left out, not allocated for; a lone large one costs a page.
+        xref.add(MAX_XREF_ENTRIES as u32, Entry::Free);
+        xref.add(u32::MAX, Entry::At(1));
+        assert!(xref.get(MAX_XREF_ENTRIES as u32).is_none() && xref.get(u32::MAX).is_none());
+        xref.add(999_999, Entry::At(64));
+        assert!(matches!(xref.get(999_999), Some(Entry::At(64))));
+        assert_eq!(xref.0.iter().flatten().count(), 2, "two pages made: {}", xref.0.len());
+    }
+
+    /// One row for a number past the bound (an old section, a hostile edit) does not keep the
+    /// rest of the file from being read (review of 2026-12-06: it turned the scan off).
+    #[test]
+    fn a_row_past_the_object_bound_is_left_out_and_the_rest_read() {
+        let objects = page_with("BT /F1 9 Tf (card 4111 1111 1111 1111) Tj ET");
+        let refs: Vec<&str> = objects.iter().map(String::as_str).collect();
+        let mut file = handmade(&refs, "/Root 1 0 R");
+        let first_xref = rfind(&file, b"startxref").map(|at| leading_integer(&file[at + 9..]).unwrap()).unwrap();
+        // An update whose only row names object 1,000,000.
+        let xref = file.len();
+        file.extend_from_slice(
+            format!("xref\n1000000 1\n0000000000 65535 f \ntrailer\n<< /Size 6 /Root 1 0 R /Prev {first_xref} >>\nstartxref\n{xref}\n%%EOF\n")
+                .as_bytes(),
+        );
+        let r = read(&file).expect("the file is still read");
+        assert_eq!((r.unreadable_pages, r.findings.count(FindingKind::PaymentCard)), (0, 1));
     }
 
     #[test]
