@@ -820,6 +820,7 @@ impl<R: Read + Seek> LazyPdf<R> {
             consumed: 0,
         };
         lines.next()?; // "xref"
+        let mut rows = 0usize;
         let trailer_at = loop {
             if !lines.next()? {
                 return Err("no trailer".into());
@@ -845,6 +846,11 @@ impl<R: Read + Seek> LazyPdf<R> {
                     _ => Entry::Free,
                 };
                 xref.add(u32::try_from(number).map_err(|_| "bad object number")?, entry);
+                // Rows are read before the work they cost is counted: their number is bounded.
+                rows += 1;
+                if rows > MAX_XREF_ENTRIES {
+                    return Err("too many objects".into());
+                }
             }
         };
         let consumed = lines.consumed;
