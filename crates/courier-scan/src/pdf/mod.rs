@@ -100,7 +100,7 @@ pub fn text<R: Read + Seek>(source: R, detector: &Detector, max_inflate: usize) 
     let mut stack = vec![KidsFrame { kids: vec![pages], next: 0, inherited: None, depth: 0 }];
     let mut seen = HashSet::new();
     while let Some(frame) = stack.last_mut() {
-        let Some(node) = frame.kids.get(frame.next).cloned() else {
+        let Some(node) = frame.kids.get_mut(frame.next).map(|kid| std::mem::replace(kid, Object::Null)) else {
             stack.pop();
             continue;
         };
@@ -934,10 +934,7 @@ impl<R: Read + Seek> LazyPdf<R> {
 
     /// Follows references until a direct value.
     fn resolve(&mut self, object: &Object, depth: usize) -> Result<Object, String> {
-        match object {
-            Object::Reference(id) => self.follow(*id, depth),
-            other => Ok(other.clone()),
-        }
+        self.resolve_owned(object.clone(), depth)
     }
 
     /// The value `object` stands for, without copying it when it is one already.
@@ -1420,23 +1417,30 @@ mod tests {
         assert!(read_pages(&objects).is_err());
     }
 
-    #[test]
-    fn an_incremental_update_replaces_what_it_updates() {
+    /// A one-page file with a card number, then an incremental update: `body` (objects), and a
+    /// cross-reference section of `rows(offset of body)` chained to the first by `/Prev`.
+    fn card_page_updated(body: &str, rows: impl Fn(usize) -> String) -> Vec<u8> {
         let objects = page_with("BT /F1 9 Tf (card 4111 1111 1111 1111) Tj ET");
         let refs: Vec<&str> = objects.iter().map(String::as_str).collect();
         let mut file = handmade(&refs, "/Root 1 0 R");
         let first_xref = rfind(&file, b"startxref").map(|at| leading_integer(&file[at + 9..]).unwrap()).unwrap();
-        // The update rewrites object 4 (the page's contents) without the number.
-        let clean = "BT /F1 9 Tf (nothing to see) Tj ET";
         let at = file.len();
-        file.extend_from_slice(
-            format!("4 0 obj\n<< /Length {} >>\nstream\n{clean}\nendstream\nendobj\n", clean.len()).as_bytes(),
-        );
+        file.extend_from_slice(body.as_bytes());
         let xref = file.len();
+        let rows = rows(at);
         file.extend_from_slice(
-            format!("xref\n4 1\n{at:010} 00000 n \ntrailer\n<< /Size 6 /Root 1 0 R /Prev {first_xref} >>\nstartxref\n{xref}\n%%EOF\n")
+            format!("xref\n{rows}trailer\n<< /Size 6 /Root 1 0 R /Prev {first_xref} >>\nstartxref\n{xref}\n%%EOF\n")
                 .as_bytes(),
         );
+        file
+    }
+
+    #[test]
+    fn an_incremental_update_replaces_what_it_updates() {
+        // The update rewrites object 4 (the page's contents) without the number.
+        let clean = "BT /F1 9 Tf (nothing to see) Tj ET";
+        let body = format!("4 0 obj\n<< /Length {} >>\nstream\n{clean}\nendstream\nendobj\n", clean.len());
+        let file = card_page_updated(&body, |at| format!("4 1\n{at:010} 00000 n \n"));
         let r = read(&file).expect("reads");
         assert_eq!(r.unreadable_pages, 0);
         assert_eq!(r.findings.count(FindingKind::PaymentCard), 0);
@@ -1491,16 +1495,8 @@ mod tests {
     /// rest of the file from being read (review of 2026-12-06: it turned the scan off).
     #[test]
     fn a_row_past_the_object_bound_is_left_out_and_the_rest_read() {
-        let objects = page_with("BT /F1 9 Tf (card 4111 1111 1111 1111) Tj ET");
-        let refs: Vec<&str> = objects.iter().map(String::as_str).collect();
-        let mut file = handmade(&refs, "/Root 1 0 R");
-        let first_xref = rfind(&file, b"startxref").map(|at| leading_integer(&file[at + 9..]).unwrap()).unwrap();
         // An update whose only row names object 1,000,000.
-        let xref = file.len();
-        file.extend_from_slice(
-            format!("xref\n1000000 1\n0000000000 65535 f \ntrailer\n<< /Size 6 /Root 1 0 R /Prev {first_xref} >>\nstartxref\n{xref}\n%%EOF\n")
-                .as_bytes(),
-        );
+        let file = card_page_updated("", |_| "1000000 1\n0000000000 65535 f \n".to_owned());
         let r = read(&file).expect("the file is still read");
         assert_eq!((r.unreadable_pages, r.findings.count(FindingKind::PaymentCard)), (0, 1));
     }
