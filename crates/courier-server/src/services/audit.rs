@@ -140,6 +140,8 @@ pub struct AuditLog {
     addresses: courier_crypto::MacKey,
     /// What events cause: webhooks, notifications, alerts.
     watch: std::sync::Arc<super::watch::WatchSettings>,
+    /// Events that stand alone, waiting to share a transaction (`AuditLog::record`).
+    grouped: Mutex<super::audit_group::Queue>,
 }
 
 /// How the chain's `ip` field holds a client address: its keyed hash, so that the readable
@@ -213,6 +215,7 @@ impl AuditLog {
             clock,
             addresses,
             watch,
+            grouped: Mutex::default(),
         }
     }
 
@@ -412,18 +415,9 @@ impl AuditLog {
         self.heads_log.append(text).await.map_err(|e| Error::Internal(format!("heads.log append: {e}")))
     }
 
-    /// Appends one event in a transaction of its own.
-    pub async fn record(
-        &self,
-        db: &Db,
-        caller: &Caller,
-        action: AuditAction,
-        target: &str,
-        details: Value,
-    ) -> Result<()> {
-        let mut tx = self.begin(db).await?;
-        tx.record(caller, action, target, details).await?;
-        tx.commit().await
+    /// Events waiting to be recorded together (see `audit_group`).
+    pub(super) fn grouped(&self) -> &Mutex<super::audit_group::Queue> {
+        &self.grouped
     }
 
     /// The newest `action` event on `target`, only if it is part of the chain: within the
@@ -533,7 +527,9 @@ impl AuditLog {
         }
         let details = json!({ "reason": reason, "replaced": replaced.file_name().map(|n| n.to_string_lossy().into_owned()),
             "replaced_last_seq": logged_last, "head_seq": head.seq, "events_lost": lost });
-        self.record(db, caller, AuditAction::AuditLogRestarted, "audit", details.clone()).await?;
+        let mut tx = self.begin(db).await?;
+        tx.record(caller, AuditAction::AuditLogRestarted, "audit", details.clone()).await?;
+        tx.commit().await?;
         Ok(details)
     }
 

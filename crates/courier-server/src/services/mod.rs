@@ -6,6 +6,7 @@ pub mod api_tokens;
 pub mod archive;
 pub mod audit;
 pub mod audit_events;
+mod audit_group;
 pub mod authz;
 pub mod backup;
 pub mod branding;
@@ -58,7 +59,7 @@ pub struct Courier {
     db: Db,
     blobs: Arc<dyn BlobStore>,
     keys: keys::MasterKeys,
-    audit: AuditLog,
+    audit: Arc<AuditLog>,
     /// Staff passwords; link passcodes queue apart in `passcodes`.
     passwords: passwords::PasswordHasher,
     passcodes: passwords::PasswordHasher,
@@ -112,7 +113,7 @@ impl Courier {
         let busy_wait = std::time::Duration::from_secs(config.busy_wait_secs.max(1));
         let clock = Arc::new(clock::Clock::default());
         let heads_log = config.data_dir.join("audit").join("heads.log");
-        let audit = AuditLog::new(signer, address_key, heads_log, clock.clone(), watch.clone());
+        let audit = Arc::new(AuditLog::new(signer, address_key, heads_log, clock.clone(), watch.clone()));
         let instance_id = uuid::Uuid::new_v4().to_string();
         let passkeys = passkeys::relying_party(&config, &config.firm_name).is_some();
         let courier = Self {

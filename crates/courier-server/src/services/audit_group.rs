@@ -1,0 +1,212 @@
+//! Group commit of events that stand alone: an API token's use, a refused sign-in, a download.
+//! Events recorded at the same moment share one audited transaction, so the chain's head is
+//! locked, checked against `heads.log`, verified and signed once for all of them instead of
+//! once each. Under load that lock was what every audited request queued for.
+//!
+//! It works like `heads_log`: a writer task (spawned when events wait and none runs) takes up
+//! to [`MAX_EVENTS`] queued events, records them in one transaction, tells each waiter, and
+//! goes on while events keep coming. A batch commits whole or not at all, and each of its
+//! waiters hears the one outcome. The task owns the events, so a waiter that stops waiting
+//! (its request cancelled, or the wait timed out) leaves its event to be written all the same.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use courier_store::Db;
+use serde_json::Value;
+use tokio::sync::oneshot;
+
+use super::Caller;
+use super::audit::{AuditAction, AuditLog};
+use crate::{Error, Result};
+
+/// The most events one transaction records; more wait for the next. Bounds how long the head
+/// stays locked (each event is an insert and its watch rules).
+const MAX_EVENTS: usize = 64;
+
+/// How long a caller waits for its event's transaction. The database's own timeouts (pool
+/// acquisition, statements) end a stuck transaction well before this.
+const WAIT: Duration = Duration::from_secs(30);
+
+/// Events waiting for the writer. Bounded by the requests that wait here, which the server's
+/// limits bound.
+#[derive(Default)]
+pub(super) struct Queue {
+    events: VecDeque<Pending>,
+    /// A writer task runs and will take what is queued.
+    writing: bool,
+}
+
+struct Pending {
+    event: Event,
+    done: oneshot::Sender<Result<()>>,
+}
+
+struct Event {
+    caller: Caller,
+    action: AuditAction,
+    target: String,
+    details: Value,
+}
+
+/// The queue's lock; a panic elsewhere while it was held leaves nothing half-done in it.
+fn lock(queue: &Mutex<Queue>) -> MutexGuard<'_, Queue> {
+    queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl AuditLog {
+    /// Appends one event in a transaction of its own, or shared with events recorded at the
+    /// same moment (see the module). Returns once that transaction committed.
+    pub async fn record(
+        self: &Arc<Self>,
+        db: &Db,
+        caller: &Caller,
+        action: AuditAction,
+        target: &str,
+        details: Value,
+    ) -> Result<()> {
+        let (done, outcome) = oneshot::channel();
+        let event = Event { caller: caller.clone(), action, target: target.to_owned(), details };
+        let start_writer = {
+            let mut q = lock(self.grouped());
+            q.events.push_back(Pending { event, done });
+            !std::mem::replace(&mut q.writing, true)
+        };
+        if start_writer {
+            // The writer records with the database of the call that started it: a log belongs
+            // to one `Courier`, whose calls all pass its one database.
+            tokio::spawn(write_queued(self.clone(), db.clone()));
+        }
+        match tokio::time::timeout(WAIT, outcome).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err(Error::Internal("the audit writer stopped before recording this event".into())),
+            Err(_) => {
+                Err(Error::Unavailable(format!("no audit transaction took this event within {} s", WAIT.as_secs())))
+            }
+        }
+    }
+}
+
+/// Marks the writer stopped if its task ends without emptying the queue (a panic, or the
+/// runtime shutting down): the waiting events are dropped, so their callers hear at once that
+/// they were not recorded, and the next event starts a new writer.
+struct Writing {
+    log: Arc<AuditLog>,
+    finished: bool,
+}
+
+impl Drop for Writing {
+    fn drop(&mut self) {
+        if !self.finished {
+            let mut q = lock(self.log.grouped());
+            q.events.clear();
+            q.writing = false;
+        }
+    }
+}
+
+/// Records batches until the queue is empty, then marks that no writer runs.
+async fn write_queued(log: Arc<AuditLog>, db: Db) {
+    let mut writing = Writing { log: log.clone(), finished: false };
+    loop {
+        let batch: Vec<Pending> = {
+            let mut q = lock(log.grouped());
+            if q.events.is_empty() {
+                q.writing = false;
+                writing.finished = true;
+                return;
+            }
+            let n = q.events.len().min(MAX_EVENTS);
+            q.events.drain(..n).collect()
+        };
+        let (events, waiters): (Vec<Event>, Vec<_>) = batch.into_iter().map(|p| (p.event, p.done)).unzip();
+        let result = write_batch(&log, &db, events).await;
+        for waiter in waiters {
+            let _ = waiter.send(result.clone());
+        }
+    }
+}
+
+async fn write_batch(log: &AuditLog, db: &Db, events: Vec<Event>) -> Result<()> {
+    let mut tx = log.begin(db).await?;
+    for e in events {
+        tx.record(&e.caller, e.action, &e.target, e.details).await?;
+    }
+    tx.commit().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::services::{Actor, Courier};
+
+    async fn courier(dir: &std::path::Path) -> Arc<Courier> {
+        let config = crate::Config { data_dir: dir.to_owned(), ..crate::Config::default() };
+        crate::startup::open(config).await.unwrap().0
+    }
+
+    fn heads_logged(dir: &std::path::Path) -> usize {
+        std::fs::read_to_string(dir.join("audit").join("heads.log")).map_or(0, |t| t.lines().count())
+    }
+
+    async fn events(c: &Courier) -> i64 {
+        courier_store::audit::count(c.db.pool()).await.unwrap()
+    }
+
+    /// The current-thread runtime polls every `record` before the writer task first runs, so
+    /// all the events are queued when it takes them: 100 events are two transactions (64 and
+    /// 36), two heads in `heads.log`, and the chain verifies.
+    #[tokio::test]
+    async fn events_recorded_at_once_share_a_transaction() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = courier(dir.path()).await;
+        let (events_before, heads_before) = (events(&c).await, heads_logged(dir.path()));
+        let caller = Caller::new(Actor::System, None);
+        let calls = (0..100)
+            .map(|i| c.audit.record(&c.db, &caller, AuditAction::TlsReloaded, "tls", serde_json::json!({ "n": i })));
+        for outcome in futures_util::future::join_all(calls).await {
+            outcome.unwrap();
+        }
+        assert_eq!(events(&c).await - events_before, 100);
+        assert_eq!(heads_logged(dir.path()) - heads_before, 2);
+        let report = c.audit.verify(&c.db).await.unwrap();
+        assert!(report.ok, "{:?}", report.error);
+        // In the order they were recorded.
+        let page = courier_store::audit::page(c.db.pool(), events_before, i64::MIN, 100).await.unwrap();
+        let order: Vec<i64> =
+            page.iter().map(|e| serde_json::from_str::<Value>(&e.details).unwrap()["n"].as_i64().unwrap()).collect();
+        assert_eq!(order, (0..100).collect::<Vec<_>>());
+    }
+
+    /// A batch that cannot be written (here the head row is gone, as after tampering) fails
+    /// every event in it and records none of them; the queue is free again afterwards.
+    #[tokio::test]
+    async fn a_failed_batch_fails_each_of_its_events_and_records_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = courier(dir.path()).await;
+        let before = events(&c).await;
+        let head = courier_store::audit::head(c.db.pool()).await.unwrap().unwrap();
+        sqlx::query("DELETE FROM audit_head").execute(c.db.pool()).await.unwrap();
+        let caller = Caller::new(Actor::System, None);
+        let calls =
+            (0..10).map(|_| c.audit.record(&c.db, &caller, AuditAction::TlsReloaded, "tls", serde_json::json!({})));
+        for outcome in futures_util::future::join_all(calls).await {
+            assert!(matches!(outcome, Err(Error::Internal(ref m)) if m.contains("head row is missing")), "{outcome:?}");
+        }
+        assert_eq!(events(&c).await, before);
+        assert!(!lock(c.audit.grouped()).writing);
+
+        // Put back, the next event is written by a new writer.
+        sqlx::query("INSERT INTO audit_head (id, seq, hash, at, signature) VALUES (1, $1, $2, $3, $4)")
+            .bind(head.seq)
+            .bind(head.hash)
+            .bind(head.at)
+            .bind(head.signature)
+            .execute(c.db.pool())
+            .await
+            .unwrap();
+        c.audit.record(&c.db, &caller, AuditAction::TlsReloaded, "tls", serde_json::json!({})).await.unwrap();
+        assert_eq!(events(&c).await, before + 1);
+    }
+}
