@@ -56,9 +56,39 @@ pub async fn insert(conn: &mut AnyConnection, t: &ApiTokenRecord) -> Result<()> 
     Ok(())
 }
 
-pub async fn by_hash<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E, hash: &[u8]) -> Result<Option<ApiTokenRecord>> {
-    let row = sqlx::query(&format!("{SELECT} WHERE token_hash = $1")).bind(hash).fetch_optional(ex).await?;
-    row.as_ref().map(from_row).transpose()
+/// What an API request's decisions need of a token's owner.
+#[derive(Debug, Clone)]
+pub struct TokenOwner {
+    pub role: courier_core::Role,
+    pub department: String,
+    pub disabled: bool,
+}
+
+/// The token with this hash and its owner (`None` if the account row is gone), in one round
+/// trip: every API request starts here.
+pub async fn by_hash_with_owner<'c, E: Executor<'c, Database = sqlx::Any>>(
+    ex: E,
+    hash: &[u8],
+) -> Result<Option<(ApiTokenRecord, Option<TokenOwner>)>> {
+    let row = sqlx::query(
+        "SELECT t.id, t.user_id, t.name, t.token_hash, t.scopes, t.created_at, t.created_by, t.expires_at, \
+         t.last_used_at, t.revoked_at, u.role AS owner_role, u.department AS owner_department, \
+         u.disabled AS owner_disabled FROM api_tokens t LEFT JOIN users u ON u.id = t.user_id \
+         WHERE t.token_hash = $1",
+    )
+    .bind(hash)
+    .fetch_optional(ex)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let owner = match crate::word_or_null(&row, "owner_role")? {
+        Some(role) => Some(TokenOwner {
+            role,
+            department: col(&row, "owner_department")?,
+            disabled: col::<i64>(&row, "owner_disabled")? != 0,
+        }),
+        None => None,
+    };
+    Ok(Some((from_row(&row)?, owner)))
 }
 
 pub async fn by_id<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E, id: &str) -> Result<Option<ApiTokenRecord>> {

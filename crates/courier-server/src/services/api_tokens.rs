@@ -261,19 +261,18 @@ impl Courier {
         route: &str,
     ) -> Result<Caller> {
         let parsed = bearer.strip_prefix(TOKEN_PREFIX).and_then(Token::parse);
-        let record = match &parsed {
-            Some(t) => rows::by_hash(self.db.pool(), &t.hash()).await?,
-            None => None,
+        let (record, owner) = match &parsed {
+            Some(t) => rows::by_hash_with_owner(self.db.pool(), &t.hash()).await?.unzip(),
+            None => (None, None),
         };
+        let owner = owner.flatten();
         let now = self.clock.now_ms();
-        let refusal = match &record {
-            None => Some("unknown"),
-            Some(t) if t.revoked_at.is_some() => Some("revoked"),
-            Some(t) if t.expires_at <= now => Some("expired"),
-            Some(t) => match users::by_id(self.db.pool(), &t.user_id).await? {
-                Some(u) if !u.disabled => None,
-                _ => Some("user disabled"),
-            },
+        let refusal = match (&record, &owner) {
+            (None, _) => Some("unknown"),
+            (Some(t), _) if t.revoked_at.is_some() => Some("revoked"),
+            (Some(t), _) if t.expires_at <= now => Some("expired"),
+            (Some(_), Some(o)) if !o.disabled => None,
+            (Some(_), _) => Some("user disabled"),
         };
         // During a lockdown every token is refused (not revoked: lifting it restores them).
         let refusal = match refusal {
@@ -289,17 +288,19 @@ impl Courier {
                 .await?;
             return Err(Error::Unauthenticated);
         }
-        let t = record.ok_or(Error::Unauthenticated)?;
+        let (Some(t), Some(owner)) = (record, owner) else { return Err(Error::Unauthenticated) };
         // "Last used" to the minute: a write on every request would cost each API call a
         // round trip and a row lock for a figure nobody reads to the millisecond.
         if t.last_used_at.is_none_or(|last| now - last >= LAST_USED_PRECISION_MS) {
             rows::touch(self.db.pool(), &t.id, now).await?;
         }
-        let caller = Caller {
-            actor: Actor::Staff(t.user_id.clone()),
-            ip,
-            via: Via::Api(Grant { token_id: t.id.clone(), scopes: parse_scopes(&t.scopes) }),
+        let principal = super::authz::Principal {
+            id: t.user_id.clone(),
+            role: owner.role.as_str().to_owned(),
+            department: owner.department,
         };
+        let via = Via::Api(Grant { token_id: t.id.clone(), scopes: parse_scopes(&t.scopes) });
+        let caller = Caller::authenticated(principal, ip, via);
         let details = json!({ "token_id": t.id, "request": request });
         self.audit
             .record(&self.db, &caller, AuditAction::ApiTokenUsed, &format!("api_token:{}", t.id), details)

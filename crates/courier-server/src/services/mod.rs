@@ -413,6 +413,27 @@ pub struct Caller {
     pub actor: Actor,
     pub ip: Option<IpAddr>,
     pub via: Via,
+    /// The staff member as this request's authentication read them (see [`Known`]).
+    known: Option<Known>,
+}
+
+/// A staff member's role and department as authentication read them, and when. Decisions in
+/// the same request use them instead of reading the account a second time, for at most
+/// [`Known::FOR`]: a request that runs longer (a large upload) reads the account again, so a
+/// change made meanwhile (disabled, another role) binds it.
+#[derive(Debug, Clone)]
+struct Known {
+    principal: authz::Principal,
+    read_at: std::time::Instant,
+}
+
+impl Known {
+    const FOR: std::time::Duration = std::time::Duration::from_secs(1);
+
+    /// The principal, if it is `id`'s and still fresh.
+    fn principal_of(&self, id: &str) -> Option<&authz::Principal> {
+        (self.principal.id == id && self.read_at.elapsed() < Self::FOR).then_some(&self.principal)
+    }
 }
 
 /// How a staff caller authenticated: policies see it (`context.via`, `context.mfa`), and an API
@@ -442,7 +463,13 @@ impl Via {
 
 impl Caller {
     pub fn new(actor: Actor, ip: Option<IpAddr>) -> Self {
-        Self { actor, ip, via: Via::Direct }
+        Self { actor, ip, via: Via::Direct, known: None }
+    }
+
+    /// A staff member signed in by `via`, whose account authentication has just read.
+    fn authenticated(principal: authz::Principal, ip: Option<IpAddr>, via: Via) -> Self {
+        let actor = Actor::Staff(principal.id.clone());
+        Self { actor, ip, via, known: Some(Known { principal, read_at: std::time::Instant::now() }) }
     }
 
     pub fn system() -> Self {
@@ -473,4 +500,24 @@ fn os_user_name() -> Option<String> {
         (fields.nth(1)? == uid).then(|| name.to_owned())
     });
     Some(name.unwrap_or_else(|| format!("uid:{uid}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What authentication read stands in for the account only for the same staff member, and
+    /// only briefly: an older reading (a long upload) is read again.
+    #[test]
+    fn a_known_principal_stands_for_its_own_account_and_only_briefly() {
+        let principal = authz::Principal { id: "ann".into(), role: "attorney".into(), department: String::new() };
+        let caller = Caller::authenticated(principal, None, Via::Direct);
+        assert_eq!(caller.actor, Actor::Staff("ann".into()));
+        let known = caller.known.clone().unwrap();
+        assert!(known.principal_of("ann").is_some());
+        assert!(known.principal_of("bob").is_none());
+        let old = std::time::Instant::now().checked_sub(Known::FOR).unwrap();
+        assert!(Known { read_at: old, ..known }.principal_of("ann").is_none());
+        assert!(Caller::new(Actor::Staff("ann".into()), None).known.is_none());
+    }
 }

@@ -39,6 +39,8 @@ pub struct StaffSession {
     pub notice: Option<String>,
     /// The language chosen for the staff pages; `None`: the browser's decides.
     pub language: Option<courier_core::Language>,
+    /// The account's facts for decisions, as this request read them.
+    principal: super::authz::Principal,
     /// Only `Courier::session` makes one: a handle built from a session cannot be forged.
     _sealed: (),
 }
@@ -55,7 +57,7 @@ impl StaffSession {
     }
 
     pub(super) fn caller(&self, ip: Option<std::net::IpAddr>) -> Caller {
-        Caller { actor: Actor::Staff(self.user_id.clone()), ip, via: Via::Session { mfa: self.mfa.clone() } }
+        Caller::authenticated(self.principal.clone(), ip, Via::Session { mfa: self.mfa.clone() })
     }
 }
 
@@ -220,6 +222,7 @@ impl Courier {
             rows::touch(self.db.pool(), &hash, now).await?;
         }
         Ok(Some(StaffSession {
+            principal: super::authz::Principal::from(&user),
             id_hash: hash,
             user_id: user.id,
             email: user.email,
