@@ -158,6 +158,7 @@ impl Decision {
 
 pub struct Authorizer {
     schema: Schema,
+    names: Names,
     policies: PolicySet,
     engine: cedar_policy::Authorizer,
     utc_offset_minutes: i64,
@@ -203,7 +204,8 @@ impl Authorizer {
             }
             sources.push(path.clone());
         }
-        Ok(Self { schema, policies, engine: cedar_policy::Authorizer::new(), utc_offset_minutes, sources })
+        let names = Names::parse()?;
+        Ok(Self { schema, names, policies, engine: cedar_policy::Authorizer::new(), utc_offset_minutes, sources })
     }
 
     pub fn policy_count(&self) -> usize {
@@ -233,7 +235,8 @@ impl Authorizer {
         resource: &Resource,
         ctx: &RequestContext,
     ) -> Result<(Request, Entities), String> {
-        let user = uid("User", &principal.id)?;
+        let n = &self.names;
+        let user = uid(&n.user, &principal.id);
         let mut entities = vec![entity(
             user.clone(),
             [("role", string(&principal.role)), ("department", string(&principal.department))],
@@ -241,18 +244,18 @@ impl Authorizer {
         )?];
         let resource_uid = match resource {
             Resource::Firm => {
-                let firm = uid("Firm", "firm")?;
+                let firm = uid(&n.firm, "firm");
                 entities.push(entity(firm.clone(), [], [])?);
                 firm
             }
             Resource::Matter(m) => {
-                entities.push(matter_entity(m)?);
-                uid("Matter", &m.id)?
+                entities.push(matter_entity(n, m)?);
+                uid(&n.matter, &m.id)
             }
             Resource::Document { matter, id, kind, scan_status, held, watermarkable } => {
-                entities.push(matter_entity(matter)?);
-                let doc = uid("Document", id)?;
-                let m = RestrictedExpression::new_entity_uid(uid("Matter", &matter.id)?);
+                entities.push(matter_entity(n, matter)?);
+                let doc = uid(&n.document, id);
+                let m = RestrictedExpression::new_entity_uid(uid(&n.matter, &matter.id));
                 entities.push(entity(
                     doc.clone(),
                     [
@@ -263,16 +266,16 @@ impl Authorizer {
                         ("held", RestrictedExpression::new_bool(*held)),
                         ("watermarkable", RestrictedExpression::new_bool(*watermarkable)),
                     ],
-                    [uid("Matter", &matter.id)?],
+                    [uid(&n.matter, &matter.id)],
                 )?);
                 doc
             }
             Resource::Portal { matter, id } | Resource::Share { matter, id } => {
-                entities.push(matter_entity(matter)?);
-                let kind = if matches!(resource, Resource::Portal { .. }) { "Portal" } else { "Share" };
-                let r = uid(kind, id)?;
-                let m = RestrictedExpression::new_entity_uid(uid("Matter", &matter.id)?);
-                entities.push(entity(r.clone(), [("matter", m)], [uid("Matter", &matter.id)?])?);
+                entities.push(matter_entity(n, matter)?);
+                let kind = if matches!(resource, Resource::Portal { .. }) { &n.portal } else { &n.share };
+                let r = uid(kind, id);
+                let m = RestrictedExpression::new_entity_uid(uid(&n.matter, &matter.id));
+                entities.push(entity(r.clone(), [("matter", m)], [uid(&n.matter, &matter.id)])?);
                 r
             }
         };
@@ -289,10 +292,7 @@ impl Authorizer {
             ("mfa".to_owned(), string(&ctx.mfa)),
         ])
         .map_err(|e| e.to_string())?;
-        let action_uid = EntityUid::from_type_name_and_id(
-            EntityTypeName::from_str("Courier::Action").map_err(|e| e.to_string())?,
-            EntityId::new(action.name()),
-        );
+        let action_uid = uid(&n.action, action.name());
         let request = Request::new(user, action_uid, resource_uid, context, Some(&self.schema))
             .map_err(|e| format!("request does not match the schema: {e}"))?;
         let entities = Entities::from_entities(entities, Some(&self.schema)).map_err(|e| e.to_string())?;
@@ -300,9 +300,35 @@ impl Authorizer {
     }
 }
 
-fn uid(kind: &str, id: &str) -> Result<EntityUid, String> {
-    let name = EntityTypeName::from_str(&format!("Courier::{kind}")).map_err(|e| e.to_string())?;
-    Ok(EntityUid::from_type_name_and_id(name, EntityId::new(id)))
+/// The schema's entity type names, parsed once: cedar parses a name with a lexer it builds
+/// for the purpose, which cost more than the rest of a decision when done for every entity.
+struct Names {
+    user: EntityTypeName,
+    firm: EntityTypeName,
+    matter: EntityTypeName,
+    document: EntityTypeName,
+    portal: EntityTypeName,
+    share: EntityTypeName,
+    action: EntityTypeName,
+}
+
+impl Names {
+    fn parse() -> Result<Self, String> {
+        let name = |kind: &str| EntityTypeName::from_str(&format!("Courier::{kind}")).map_err(|e| e.to_string());
+        Ok(Self {
+            user: name("User")?,
+            firm: name("Firm")?,
+            matter: name("Matter")?,
+            document: name("Document")?,
+            portal: name("Portal")?,
+            share: name("Share")?,
+            action: name("Action")?,
+        })
+    }
+}
+
+fn uid(kind: &EntityTypeName, id: &str) -> EntityUid {
+    EntityUid::from_type_name_and_id(kind.clone(), EntityId::new(id))
 }
 
 fn string(s: &str) -> RestrictedExpression {
@@ -318,12 +344,11 @@ fn entity<const N: usize, const P: usize>(
     Entity::new(uid, attrs, parents.into_iter().collect::<HashSet<_>>()).map_err(|e| e.to_string())
 }
 
-fn matter_entity(m: &MatterFacts) -> Result<Entity, String> {
-    let users = |ids: &[String]| -> Result<RestrictedExpression, String> {
-        let uids = ids.iter().map(|id| uid("User", id).map(RestrictedExpression::new_entity_uid));
-        Ok(RestrictedExpression::new_set(uids.collect::<Result<Vec<_>, _>>()?))
+fn matter_entity(n: &Names, m: &MatterFacts) -> Result<Entity, String> {
+    let users = |ids: &[String]| {
+        RestrictedExpression::new_set(ids.iter().map(|id| RestrictedExpression::new_entity_uid(uid(&n.user, id))))
     };
-    let me = uid("Matter", &m.id)?;
+    let me = uid(&n.matter, &m.id);
     entity(
         me.clone(),
         [
@@ -332,9 +357,9 @@ fn matter_entity(m: &MatterFacts) -> Result<Entity, String> {
             ("sensitivity", string(&m.sensitivity)),
             ("firm_wide", RestrictedExpression::new_bool(m.firm_wide)),
             ("archived", RestrictedExpression::new_bool(m.archived)),
-            ("attorneys", users(&m.attorneys)?),
-            ("paralegals", users(&m.paralegals)?),
-            ("break_glass", users(&m.break_glass)?),
+            ("attorneys", users(&m.attorneys)),
+            ("paralegals", users(&m.paralegals)),
+            ("break_glass", users(&m.break_glass)),
         ],
         [],
     )
