@@ -388,3 +388,93 @@ async fn pages_walk_every_document_once_in_order_and_read_an_index() {
         }
     }
 }
+
+/// A matter's access facts in one read: each member with its role, each holder of an
+/// unexpired break-glass grant once (however many grants), nobody whose grant ran out or who
+/// belongs to another matter; a matter without anyone; and no matter at all.
+#[tokio::test]
+async fn a_matter_is_read_with_its_members_and_live_grants() {
+    use courier_core::MemberRole;
+    use courier_store::matters::{self, MatterRecord};
+    use courier_store::users::{self, UserRecord};
+
+    let dir = tempfile::tempdir().unwrap();
+    for (name, db) in databases(&dir).await {
+        let mut tx = db.begin().await.unwrap();
+        for id in ["ann", "bob", "cy", "dee"] {
+            let user = UserRecord {
+                id: id.into(),
+                email: format!("{id}@firm.example"),
+                role: courier_core::Role::Attorney,
+                password_hash: String::new(),
+                totp_sealed: Vec::new(),
+                totp_last_step: 0,
+                disabled: false,
+                department: String::new(),
+                last_login_at: None,
+                mfa_enrolled: false,
+                language: None,
+            };
+            users::insert(&mut tx, &user, 1).await.unwrap();
+        }
+        for id in ["m1", "m2"] {
+            let matter = MatterRecord {
+                id: id.into(),
+                name: id.into(),
+                department: "litigation".into(),
+                sensitivity: courier_core::Sensitivity::Restricted,
+                firm_wide: false,
+                created_at: 1,
+                archived_at: None,
+                last_reviewed_at: None,
+                retention_ms: None,
+            };
+            matters::insert(&mut tx, &matter).await.unwrap();
+        }
+        matters::upsert_member(&mut tx, "m1", "ann", MemberRole::Attorney, 1).await.unwrap();
+        matters::upsert_member(&mut tx, "m1", "bob", MemberRole::Paralegal, 1).await.unwrap();
+        matters::upsert_member(&mut tx, "m2", "dee", MemberRole::Attorney, 1).await.unwrap();
+        for (id, matter, user, expires) in
+            [("g1", "m1", "cy", 500), ("g2", "m1", "cy", 900), ("g3", "m1", "dee", 50), ("g4", "m2", "bob", 900)]
+        {
+            matters::insert_break_glass(&mut tx, id, matter, user, "why", 1, expires).await.unwrap();
+        }
+        Db::commit(tx).await.unwrap();
+
+        let a = matters::with_access(db.pool(), "m1", 100).await.unwrap().expect("m1");
+        assert_eq!(a.matter.id, "m1", "{name}");
+        assert_eq!(a.matter.department, "litigation", "{name}");
+        let mut members = a.members.clone();
+        members.sort_by(|x, y| x.0.cmp(&y.0));
+        assert_eq!(
+            members,
+            [("ann".to_owned(), MemberRole::Attorney), ("bob".to_owned(), MemberRole::Paralegal)],
+            "{name}"
+        );
+        assert_eq!(a.break_glass, ["cy"], "{name}");
+
+        let later = matters::with_access(db.pool(), "m1", 600).await.unwrap().expect("m1");
+        assert_eq!(later.break_glass, ["cy"], "{name}: g2 still runs");
+        let after = matters::with_access(db.pool(), "m1", 900).await.unwrap().expect("m1");
+        assert!(after.break_glass.is_empty(), "{name}: every grant ran out");
+        assert_eq!(after.members.len(), 2, "{name}");
+
+        let mut tx = db.begin().await.unwrap();
+        let empty = MatterRecord {
+            id: "m3".into(),
+            name: "m3".into(),
+            department: String::new(),
+            sensitivity: courier_core::Sensitivity::Normal,
+            firm_wide: false,
+            created_at: 1,
+            archived_at: None,
+            last_reviewed_at: None,
+            retention_ms: None,
+        };
+        matters::insert(&mut tx, &empty).await.unwrap();
+        Db::commit(tx).await.unwrap();
+        let a = matters::with_access(db.pool(), "m3", 100).await.unwrap().expect("m3");
+        assert!(a.matter.id == "m3" && a.members.is_empty() && a.break_glass.is_empty(), "{name}: {a:?}");
+        assert!(matters::with_access(db.pool(), "nope", 100).await.unwrap().is_none(), "{name}");
+    }
+}

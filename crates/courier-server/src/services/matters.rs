@@ -173,8 +173,8 @@ impl Courier {
     }
 
     pub(super) async fn matter_facts(&self, id: &str) -> Result<MatterFacts> {
-        let m = rows::get(self.db.pool(), id).await?.ok_or(Error::NotFound)?;
-        MatterFacts::load(&self.db, &m, self.clock.now_ms()).await
+        let access = rows::with_access(self.db.pool(), id, self.clock.now_ms()).await?.ok_or(Error::NotFound)?;
+        Ok(MatterFacts::from(access))
     }
 
     pub(super) async fn document_resource(&self, d: &DocumentRecord) -> Result<Resource> {

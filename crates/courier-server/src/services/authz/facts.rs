@@ -1,12 +1,9 @@
-//! The facts a decision needs, read from the database: the principal, a resource's matter
-//! with its members and break-glass grants.
+//! The facts a decision needs: the principal, and a resource's matter with its members and
+//! break-glass grants (read in one statement, `matters::with_access`).
 
 use courier_core::MemberRole;
-use courier_store::Db;
-use courier_store::matters::{self, MatterRecord};
+use courier_store::matters::MatterAccess;
 use courier_store::users::UserRecord;
-
-use crate::Result;
 
 #[derive(Debug, Clone)]
 pub struct Principal {
@@ -33,23 +30,21 @@ pub struct MatterFacts {
     pub break_glass: Vec<String>,
 }
 
-impl MatterFacts {
-    /// Loads a matter's members and its unexpired break-glass grants.
-    pub async fn load(db: &Db, m: &MatterRecord, now: i64) -> Result<Self> {
-        let members = matters::members(db.pool(), &m.id).await?;
-        let break_glass = matters::break_glass_users(db.pool(), &m.id, now).await?;
+impl From<MatterAccess> for MatterFacts {
+    fn from(a: MatterAccess) -> Self {
+        let m = a.matter;
         let with_role =
-            |role: MemberRole| members.iter().filter(|x| x.role == role).map(|x| x.user_id.clone()).collect();
-        Ok(Self {
-            id: m.id.clone(),
-            department: m.department.clone(),
+            |role: MemberRole| a.members.iter().filter(|(_, r)| *r == role).map(|(user, _)| user.clone()).collect();
+        Self {
+            department: m.department,
             sensitivity: m.sensitivity.as_str().to_owned(),
             firm_wide: m.firm_wide,
             archived: m.archived_at.is_some(),
             attorneys: with_role(MemberRole::Attorney),
             paralegals: with_role(MemberRole::Paralegal),
-            break_glass,
-        })
+            break_glass: a.break_glass,
+            id: m.id,
+        }
     }
 }
 
