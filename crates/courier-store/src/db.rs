@@ -99,6 +99,11 @@ impl Db {
                              PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA secure_delete = ON;",
                         )
                         .await?;
+                    } else {
+                        // A row lock held elsewhere (an insider's open transaction on the audit
+                        // head) fails the statement after 15 s instead of stalling it for good;
+                        // the caller gets 503 and nothing half-done stays.
+                        conn.execute("SET lock_timeout = '15s'").await?;
                     }
                     Ok(())
                 })

@@ -478,3 +478,25 @@ async fn a_matter_is_read_with_its_members_and_live_grants() {
         assert!(matters::with_access(db.pool(), "nope", 100).await.unwrap().is_none(), "{name}");
     }
 }
+
+/// An open transaction holding the audit head (an insider at a `psql` prompt) makes an audited
+/// write fail as "busy" after PostgreSQL's `lock_timeout` instead of stalling it, and every
+/// request queued behind it, for as long as the holder likes. (SQLite has its busy timeout.)
+#[tokio::test]
+async fn a_head_held_elsewhere_fails_a_write_as_busy_instead_of_stalling_it() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, db) in databases(&dir).await {
+        if name != "postgres" {
+            continue;
+        }
+        let mut holder = db.begin().await.unwrap();
+        sqlx::query("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE").execute(&mut *holder).await.unwrap();
+        let mut tx = db.begin().await.unwrap();
+        let attempt = audit::lock_head(&mut tx, courier_store::Backend::Postgres);
+        let outcome = tokio::time::timeout(std::time::Duration::from_secs(60), attempt).await;
+        let err = outcome.expect("still waiting for the lock after 60 s").expect_err("the lock was taken");
+        assert!(err.is_unavailable(), "{err}");
+        drop(tx);
+        Db::commit(holder).await.unwrap();
+    }
+}

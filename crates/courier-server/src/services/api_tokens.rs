@@ -300,7 +300,7 @@ impl Courier {
             department: owner.department,
         };
         let via = Via::Api(Grant { token_id: t.id.clone(), scopes: parse_scopes(&t.scopes) });
-        let caller = Caller::authenticated(principal, ip, via);
+        let caller = Caller::authenticated(super::Known::read_now(principal), ip, via);
         let details = json!({ "token_id": t.id, "request": request });
         self.audit
             .record(&self.db, &caller, AuditAction::ApiTokenUsed, &format!("api_token:{}", t.id), details)

@@ -6,8 +6,13 @@
 //! It works like `heads_log`: a writer task (spawned when events wait and none runs) takes up
 //! to [`MAX_EVENTS`] queued events, records them in one transaction, tells each waiter, and
 //! goes on while events keep coming. A batch commits whole or not at all, and each of its
-//! waiters hears the one outcome. The task owns the events, so a waiter that stops waiting
-//! (its request cancelled, or the wait timed out) leaves its event to be written all the same.
+//! waiters hears the one outcome.
+//!
+//! An event is recorded only for a caller that is still there: a caller that stops waiting
+//! (its request cancelled, or [`WAIT`] ran out) while its event is still queued takes the
+//! event back, so the trail never shows a download or a token use for a request that was
+//! refused or dropped. Once the writer has taken it, its transaction decides, as a single
+//! transaction's commit did before; that wait is bounded by the database's lock timeout.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -25,20 +30,24 @@ use crate::{Error, Result};
 /// stays locked (each event is an insert and its watch rules).
 const MAX_EVENTS: usize = 64;
 
-/// How long a caller waits for its event's transaction. The database's own timeouts (pool
-/// acquisition, statements) end a stuck transaction well before this.
+/// How long a caller waits for the writer to take its event, and then again for the writer's
+/// transaction. The database's own limits (pool acquisition, PostgreSQL's `lock_timeout` and
+/// SQLite's busy timeout, see `Db::connect`) end a stuck transaction well before this.
 const WAIT: Duration = Duration::from_secs(30);
 
 /// Events waiting for the writer. Bounded by the requests that wait here, which the server's
-/// limits bound.
+/// limits bound: a caller that leaves takes its event back.
 #[derive(Default)]
 pub(super) struct Queue {
     events: VecDeque<Pending>,
     /// A writer task runs and will take what is queued.
     writing: bool,
+    /// Names each queued event, for its caller to take it back.
+    next_id: u64,
 }
 
 struct Pending {
+    id: u64,
     event: Event,
     done: oneshot::Sender<Result<()>>,
 }
@@ -66,25 +75,70 @@ impl AuditLog {
         target: &str,
         details: Value,
     ) -> Result<()> {
-        let (done, outcome) = oneshot::channel();
+        let (done, mut outcome) = oneshot::channel();
         let event = Event { caller: caller.clone(), action, target: target.to_owned(), details };
-        let start_writer = {
+        let (id, start_writer) = {
             let mut q = lock(self.grouped());
-            q.events.push_back(Pending { event, done });
-            !std::mem::replace(&mut q.writing, true)
+            let id = q.next_id;
+            q.next_id = q.next_id.wrapping_add(1);
+            q.events.push_back(Pending { id, event, done });
+            (id, !std::mem::replace(&mut q.writing, true))
         };
+        // Dropped with this future (a cancelled request), it takes the event back if it is
+        // still queued.
+        let mut queued = Queued { log: self, id: Some(id) };
         if start_writer {
             // The writer records with the database of the call that started it: a log belongs
             // to one `Courier`, whose calls all pass its one database.
             tokio::spawn(write_queued(self.clone(), db.clone()));
         }
-        match tokio::time::timeout(WAIT, outcome).await {
-            Ok(Ok(result)) => result,
-            Ok(Err(_)) => Err(Error::Internal("the audit writer stopped before recording this event".into())),
-            Err(_) => {
-                Err(Error::Unavailable(format!("no audit transaction took this event within {} s", WAIT.as_secs())))
+        let outcome = match tokio::time::timeout(WAIT, &mut outcome).await {
+            Ok(outcome) => outcome,
+            Err(_) if queued.take_back() => {
+                return Err(Error::Unavailable(format!(
+                    "no audit transaction took this event within {} s; it was not recorded",
+                    WAIT.as_secs()
+                )));
             }
+            // The writer has it: its transaction decides.
+            Err(_) => tokio::time::timeout(WAIT, outcome).await.map_err(|_| {
+                Error::Unavailable(format!(
+                    "the audit transaction holding this event ran past {} s",
+                    2 * WAIT.as_secs()
+                ))
+            })?,
+        };
+        queued.id = None;
+        outcome.unwrap_or_else(|_| Err(Error::Internal("the audit writer stopped before recording this event".into())))
+    }
+}
+
+/// A caller's claim on its queued event: [`Queued::take_back`], or dropping it, removes the
+/// event if the writer has not taken it yet.
+struct Queued<'a> {
+    log: &'a AuditLog,
+    /// `None` once the caller has its outcome or took the event back.
+    id: Option<u64>,
+}
+
+impl Queued<'_> {
+    /// Removes the event from the queue; false if the writer had taken it already.
+    fn take_back(&mut self) -> bool {
+        let Some(id) = self.id.take() else { return false };
+        let mut q = lock(self.log.grouped());
+        match q.events.iter().position(|p| p.id == id) {
+            Some(at) => {
+                q.events.remove(at);
+                true
+            }
+            None => false,
         }
+    }
+}
+
+impl Drop for Queued<'_> {
+    fn drop(&mut self) {
+        self.take_back();
     }
 }
 
@@ -177,6 +231,28 @@ mod tests {
         let order: Vec<i64> =
             page.iter().map(|e| serde_json::from_str::<Value>(&e.details).unwrap()["n"].as_i64().unwrap()).collect();
         assert_eq!(order, (0..100).collect::<Vec<_>>());
+    }
+
+    /// A caller that leaves before the writer took its event (a cancelled request) takes it
+    /// back: the trail never shows a token use or a download that was not served.
+    #[tokio::test]
+    async fn an_event_whose_caller_left_before_it_was_taken_is_not_recorded() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = courier(dir.path()).await;
+        let before = events(&c).await;
+        let caller = Caller::new(Actor::System, None);
+        // Polled once (queued, the writer spawned but not yet run), then dropped.
+        let left = c.audit.record(&c.db, &caller, AuditAction::TlsReloaded, "tls", serde_json::json!({ "n": "left" }));
+        assert!(futures_util::FutureExt::now_or_never(left).is_none(), "it should have had to wait");
+        c.audit
+            .record(&c.db, &caller, AuditAction::TlsReloaded, "tls", serde_json::json!({ "n": "stayed" }))
+            .await
+            .unwrap();
+        assert_eq!(events(&c).await, before + 1);
+        let page = courier_store::audit::page(c.db.pool(), before, i64::MIN, 10).await.unwrap();
+        assert_eq!(page.len(), 1);
+        assert!(page[0].details.contains("stayed"), "{}", page[0].details);
+        assert!(lock(c.audit.grouped()).events.is_empty());
     }
 
     /// A batch that cannot be written (here the head row is gone, as after tampering) fails

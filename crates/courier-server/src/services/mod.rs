@@ -422,13 +422,18 @@ pub struct Caller {
 /// [`Known::FOR`]: a request that runs longer (a large upload) reads the account again, so a
 /// change made meanwhile (disabled, another role) binds it.
 #[derive(Debug, Clone)]
-struct Known {
+pub(crate) struct Known {
     principal: authz::Principal,
     read_at: std::time::Instant,
 }
 
 impl Known {
     const FOR: std::time::Duration = std::time::Duration::from_secs(1);
+
+    /// What was read just now.
+    fn read_now(principal: authz::Principal) -> Self {
+        Self { principal, read_at: std::time::Instant::now() }
+    }
 
     /// The principal, if it is `id`'s and still fresh.
     fn principal_of(&self, id: &str) -> Option<&authz::Principal> {
@@ -466,10 +471,9 @@ impl Caller {
         Self { actor, ip, via: Via::Direct, known: None }
     }
 
-    /// A staff member signed in by `via`, whose account authentication has just read.
-    fn authenticated(principal: authz::Principal, ip: Option<IpAddr>, via: Via) -> Self {
-        let actor = Actor::Staff(principal.id.clone());
-        Self { actor, ip, via, known: Some(Known { principal, read_at: std::time::Instant::now() }) }
+    /// A staff member signed in by `via`, with their account as authentication read it.
+    fn authenticated(known: Known, ip: Option<IpAddr>, via: Via) -> Self {
+        Self { actor: Actor::Staff(known.principal.id.clone()), ip, via, known: Some(known) }
     }
 
     pub fn system() -> Self {
@@ -511,7 +515,7 @@ mod tests {
     #[test]
     fn a_known_principal_stands_for_its_own_account_and_only_briefly() {
         let principal = authz::Principal { id: "ann".into(), role: "attorney".into(), department: String::new() };
-        let caller = Caller::authenticated(principal, None, Via::Direct);
+        let caller = Caller::authenticated(Known::read_now(principal), None, Via::Direct);
         assert_eq!(caller.actor, Actor::Staff("ann".into()));
         let known = caller.known.clone().unwrap();
         assert!(known.principal_of("ann").is_some());

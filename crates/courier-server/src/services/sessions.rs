@@ -39,8 +39,8 @@ pub struct StaffSession {
     pub notice: Option<String>,
     /// The language chosen for the staff pages; `None`: the browser's decides.
     pub language: Option<courier_core::Language>,
-    /// The account's facts for decisions, as this request read them.
-    principal: super::authz::Principal,
+    /// The account's facts for decisions, as this request read them, and when.
+    known: super::Known,
     /// Only `Courier::session` makes one: a handle built from a session cannot be forged.
     _sealed: (),
 }
@@ -57,7 +57,7 @@ impl StaffSession {
     }
 
     pub(super) fn caller(&self, ip: Option<std::net::IpAddr>) -> Caller {
-        Caller::authenticated(self.principal.clone(), ip, Via::Session { mfa: self.mfa.clone() })
+        Caller::authenticated(self.known.clone(), ip, Via::Session { mfa: self.mfa.clone() })
     }
 }
 
@@ -222,7 +222,7 @@ impl Courier {
             rows::touch(self.db.pool(), &hash, now).await?;
         }
         Ok(Some(StaffSession {
-            principal: super::authz::Principal::from(&user),
+            known: super::Known::read_now(super::authz::Principal::from(&user)),
             id_hash: hash,
             user_id: user.id,
             email: user.email,
