@@ -266,6 +266,7 @@ impl Courier {
             None => (None, None),
         };
         let owner = owner.flatten();
+        let read_at = std::time::Instant::now();
         let now = self.clock.now_ms();
         let refusal = match (&record, &owner) {
             (None, _) => Some("unknown"),
@@ -300,7 +301,7 @@ impl Courier {
             department: owner.department,
         };
         let via = Via::Api(Grant { token_id: t.id.clone(), scopes: parse_scopes(&t.scopes) });
-        let caller = Caller::authenticated(super::Known::read_now(principal), ip, via);
+        let caller = Caller::authenticated(super::Known::read(principal, read_at), ip, via);
         let details = json!({ "token_id": t.id, "request": request });
         self.audit
             .record(&self.db, &caller, AuditAction::ApiTokenUsed, &format!("api_token:{}", t.id), details)

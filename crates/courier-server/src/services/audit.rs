@@ -30,8 +30,11 @@ pub struct AuditedTx<'a> {
     tx: Tx,
     backend: Backend,
     log: &'a AuditLog,
-    /// The head after this transaction's last event; `None` until the first.
+    /// The head after this transaction's last event, or the locked head before the first
+    /// (see [`AuditedTx::lock_head`]); `None` until then.
     tip: Option<HeadRecord>,
+    /// An event was appended: only then is there a new head to write.
+    recorded: bool,
 }
 
 impl AuditedTx<'_> {
@@ -63,6 +66,15 @@ impl AuditedTx<'_> {
         super::watch::enqueue_alert(&mut self.tx, &self.log.watch, &alert, Some(seq), at).await
     }
 
+    /// Takes and checks the chain's head now rather than at the first event, for a caller that
+    /// must decide what to record once it holds the chain (`audit_group`).
+    pub(super) async fn lock_head(&mut self) -> Result<()> {
+        if self.tip.is_none() {
+            self.tip = Some(self.log.checked_head(&mut self.tx, self.backend).await?);
+        }
+        Ok(())
+    }
+
     /// Inserts one event after the tip; its sequence number and time.
     async fn append(
         &mut self,
@@ -78,13 +90,14 @@ impl AuditedTx<'_> {
         let head = self.log.insert_event(&mut self.tx, &prev, caller, action, target, details).await?;
         let at = (head.seq, head.at);
         self.tip = Some(head);
+        self.recorded = true;
         Ok(at)
     }
 
     /// Commits a transaction that may have recorded nothing (an alert rule that counted an
     /// event without firing); with events, as [`Self::commit`].
     pub async fn commit_even_if_silent(self) -> Result<()> {
-        if self.tip.is_none() {
+        if !self.recorded {
             return Ok(Db::commit(self.tx).await?);
         }
         self.commit().await
@@ -100,7 +113,11 @@ impl AuditedTx<'_> {
     /// trail (an upload's blob deleted under its live row). The next append carries the log
     /// forward.
     pub async fn commit(mut self) -> Result<()> {
-        let head = self.tip.take().ok_or_else(|| Error::Internal("an audited transaction recorded no event".into()))?;
+        let head = self
+            .tip
+            .take()
+            .filter(|_| self.recorded)
+            .ok_or_else(|| Error::Internal("an audited transaction recorded no event".into()))?;
         rows::write_head(&mut self.tx, &head).await?;
         Db::commit(self.tx).await?;
         if let Err(e) = self.log.append_line(&head).await {
@@ -349,7 +366,7 @@ impl AuditLog {
 
     /// Begins a write transaction that records what it does (see [`AuditedTx`]).
     pub async fn begin<'a>(&'a self, db: &Db) -> Result<AuditedTx<'a>> {
-        Ok(AuditedTx { tx: db.begin().await?, backend: db.backend(), log: self, tip: None })
+        Ok(AuditedTx { tx: db.begin().await?, backend: db.backend(), log: self, tip: None, recorded: false })
     }
 
     /// The chain's current head, locked for this transaction and checked against `heads.log`

@@ -10,9 +10,11 @@
 //!
 //! An event is recorded only for a caller that is still there: a caller that stops waiting
 //! (its request cancelled, or [`WAIT`] ran out) while its event is still queued takes the
-//! event back, so the trail never shows a download or a token use for a request that was
-//! refused or dropped. Once the writer has taken it, its transaction decides, as a single
-//! transaction's commit did before; that wait is bounded by the database's lock timeout.
+//! event back, and the writer, once it holds the chain's head (which may take up to the
+//! database's lock timeout), leaves out the events of callers that left meanwhile. So the
+//! trail does not show a download or a token use for a request that was refused or dropped,
+//! except one dropped during the last round trips of the insert and commit, as with a
+//! transaction of its own.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -175,19 +177,32 @@ async fn write_queued(log: Arc<AuditLog>, db: Db) {
             q.events.drain(..n).collect()
         };
         let (events, waiters): (Vec<Event>, Vec<_>) = batch.into_iter().map(|p| (p.event, p.done)).unzip();
-        let result = write_batch(&log, &db, events).await;
+        let result = write_batch(&log, &db, events, &waiters).await;
         for waiter in waiters {
             let _ = waiter.send(result.clone());
         }
     }
 }
 
-async fn write_batch(log: &AuditLog, db: &Db, events: Vec<Event>) -> Result<()> {
+/// Records the events whose callers still wait once the head is held; none left, nothing is
+/// written.
+async fn write_batch(
+    log: &AuditLog,
+    db: &Db,
+    events: Vec<Event>,
+    waiters: &[oneshot::Sender<Result<()>>],
+) -> Result<()> {
     let mut tx = log.begin(db).await?;
-    for e in events {
+    tx.lock_head().await?;
+    let mut recorded = false;
+    for (e, waiter) in events.into_iter().zip(waiters) {
+        if waiter.is_closed() {
+            continue;
+        }
         tx.record(&e.caller, e.action, &e.target, e.details).await?;
+        recorded = true;
     }
-    tx.commit().await
+    if recorded { tx.commit().await } else { Ok(()) }
 }
 
 #[cfg(test)]
@@ -253,6 +268,45 @@ mod tests {
         assert_eq!(page.len(), 1);
         assert!(page[0].details.contains("stayed"), "{}", page[0].details);
         assert!(lock(c.audit.grouped()).events.is_empty());
+    }
+
+    /// A caller that leaves after the writer took its event, while the writer waits for the
+    /// chain (here another transaction holds SQLite's write lock), is left out once the writer
+    /// holds it: nothing is recorded for a request that was dropped.
+    #[tokio::test]
+    async fn an_event_whose_caller_left_while_the_writer_waited_for_the_chain_is_not_recorded() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = courier(dir.path()).await;
+        let before = events(&c).await;
+        let holder = c.db.begin().await.unwrap();
+        let c2 = c.clone();
+        let request = tokio::spawn(async move {
+            let caller = Caller::new(Actor::System, None);
+            c2.audit.record(&c2.db, &caller, AuditAction::TlsReloaded, "tls", serde_json::json!({})).await
+        });
+        // Until the writer has taken the event and waits for the write lock.
+        let waiting = || {
+            let q = lock(c.audit.grouped());
+            q.writing && q.events.is_empty()
+        };
+        let taken = async {
+            while !waiting() {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(10), taken).await.expect("the writer took the event");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        request.abort();
+        assert!(request.await.unwrap_err().is_cancelled());
+        courier_store::Db::commit(holder).await.unwrap();
+        let done = async {
+            while lock(c.audit.grouped()).writing {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(10), done).await.expect("the writer finished");
+        assert_eq!(events(&c).await, before);
+        assert!(c.audit.verify(&c.db).await.unwrap().ok);
     }
 
     /// A batch that cannot be written (here the head row is gone, as after tampering) fails

@@ -430,9 +430,9 @@ pub(crate) struct Known {
 impl Known {
     const FOR: std::time::Duration = std::time::Duration::from_secs(1);
 
-    /// What was read just now.
-    fn read_now(principal: authz::Principal) -> Self {
-        Self { principal, read_at: std::time::Instant::now() }
+    /// What was read at `read_at` (taken right after the read, before any other wait).
+    fn read(principal: authz::Principal, read_at: std::time::Instant) -> Self {
+        Self { principal, read_at }
     }
 
     /// The principal, if it is `id`'s and still fresh.
@@ -515,7 +515,7 @@ mod tests {
     #[test]
     fn a_known_principal_stands_for_its_own_account_and_only_briefly() {
         let principal = authz::Principal { id: "ann".into(), role: "attorney".into(), department: String::new() };
-        let caller = Caller::authenticated(Known::read_now(principal), None, Via::Direct);
+        let caller = Caller::authenticated(Known::read(principal, std::time::Instant::now()), None, Via::Direct);
         assert_eq!(caller.actor, Actor::Staff("ann".into()));
         let known = caller.known.clone().unwrap();
         assert!(known.principal_of("ann").is_some());

@@ -211,6 +211,7 @@ impl Courier {
         let Some(user) = users::by_id(self.db.pool(), &s.user_id).await?.filter(|u| !u.disabled) else {
             return Ok(None);
         };
+        let read_at = std::time::Instant::now();
         // Lockdown ended every session; one that outlived it (made on an instance that had not
         // yet seen the switch) does not count, unless it is an administrator's.
         if user.role != super::staff::Role::Admin && self.locked_down().await? {
@@ -222,7 +223,7 @@ impl Courier {
             rows::touch(self.db.pool(), &hash, now).await?;
         }
         Ok(Some(StaffSession {
-            known: super::Known::read_now(super::authz::Principal::from(&user)),
+            known: super::Known::read(super::authz::Principal::from(&user), read_at),
             id_hash: hash,
             user_id: user.id,
             email: user.email,
