@@ -166,7 +166,7 @@ impl Drop for Writing {
 async fn write_queued(log: Arc<AuditLog>, db: Db) {
     let mut writing = Writing { log: log.clone(), finished: false };
     loop {
-        let batch: Vec<Pending> = {
+        let mut batch: Vec<Pending> = {
             let mut q = lock(log.grouped());
             if q.events.is_empty() {
                 q.writing = false;
@@ -176,30 +176,22 @@ async fn write_queued(log: Arc<AuditLog>, db: Db) {
             let n = q.events.len().min(MAX_EVENTS);
             q.events.drain(..n).collect()
         };
-        let (events, waiters): (Vec<Event>, Vec<_>) = batch.into_iter().map(|p| (p.event, p.done)).unzip();
-        let result = write_batch(&log, &db, events, &waiters).await;
-        for waiter in waiters {
-            let _ = waiter.send(result.clone());
+        let result = write_batch(&log, &db, &mut batch).await;
+        for p in batch {
+            let _ = p.done.send(result.clone());
         }
     }
 }
 
 /// Records the events whose callers still wait once the head is held; none left, nothing is
 /// written.
-async fn write_batch(
-    log: &AuditLog,
-    db: &Db,
-    events: Vec<Event>,
-    waiters: &[oneshot::Sender<Result<()>>],
-) -> Result<()> {
+async fn write_batch(log: &AuditLog, db: &Db, batch: &mut [Pending]) -> Result<()> {
     let mut tx = log.begin(db).await?;
     tx.lock_head().await?;
     let mut recorded = false;
-    for (e, waiter) in events.into_iter().zip(waiters) {
-        if waiter.is_closed() {
-            continue;
-        }
-        tx.record(&e.caller, e.action, &e.target, e.details).await?;
+    for p in batch.iter_mut().filter(|p| !p.done.is_closed()) {
+        let e = &mut p.event;
+        tx.record(&e.caller, e.action, &e.target, e.details.take()).await?;
         recorded = true;
     }
     if recorded { tx.commit().await } else { Ok(()) }
