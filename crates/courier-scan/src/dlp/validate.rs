@@ -67,13 +67,16 @@ pub fn fr_nir(s: &[u8]) -> bool {
     if s.len() != 15 {
         return false;
     }
-    let upper: Vec<u8> = s.iter().map(u8::to_ascii_uppercase).collect();
+    let mut body = [0u8; 15];
+    for (b, c) in body.iter_mut().zip(s) {
+        *b = c.to_ascii_uppercase();
+    }
     // Corsica: 2A counts as 19 and 2B as 18 for the key.
-    let body = match &upper[5..7] {
-        b"2A" => replace(&upper, b"19"),
-        b"2B" => replace(&upper, b"18"),
-        _ => upper,
-    };
+    match &body[5..7] {
+        b"2A" => body[5..7].copy_from_slice(b"19"),
+        b"2B" => body[5..7].copy_from_slice(b"18"),
+        _ => {}
+    }
     if !body.iter().all(u8::is_ascii_digit) {
         return false;
     }
@@ -86,12 +89,6 @@ pub fn fr_nir(s: &[u8]) -> bool {
     }
     let key = num(13..15);
     (1..=97).contains(&key) && 97 - num(0..13) % 97 == key
-}
-
-fn replace(s: &[u8], dept: &[u8; 2]) -> Vec<u8> {
-    let mut v = s.to_vec();
-    v[5..7].copy_from_slice(dept);
-    v
 }
 
 #[cfg(test)]
