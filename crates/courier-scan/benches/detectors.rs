@@ -1,7 +1,7 @@
 //! Detector throughput on plain text, one core, against baselines measured in the same run:
 //! SHA-256 (which every upload already pays per byte) and a plain memory copy.
 //!
-//!     cargo bench -p courier-scan --bench detectors [-- SIZE_MIB]    (CORPUS=prose|csv|ledger|pdf for one)
+//!     cargo bench -p courier-scan --bench detectors [-- SIZE_MIB]    (CORPUS=prose|csv|ledger|edges|pdf for one)
 //!
 //! `pdf`: the text of a PDF of that much prose (`fixtures::pdf`, compressed pages of 60 lines)
 //! read by `courier_scan::pdf::text` from memory, in MB/s of PDF, against SHA-256 of the file.
@@ -29,6 +29,18 @@ fn ledger(mib: usize) -> Vec<u8> {
         if n.is_multiple_of(2000) {
             out.extend_from_slice(format!("SSN {}-{}-{} ", 123, 45, 6789).as_bytes());
         }
+    }
+    out
+}
+
+/// The worst found for the run finder: a run with a letter or bracket at its edge every few
+/// bytes, so that nearly every run is one to look at.
+fn edges(mib: usize) -> Vec<u8> {
+    let mut r = Rng::new(5);
+    let mut out = Vec::with_capacity(mib << 20);
+    while out.len() < mib << 20 {
+        let piece: &&str = r.pick(&["1a", "A1 ", "(1", "2A", "x1A", "1a "]);
+        out.extend_from_slice(piece.as_bytes());
     }
     out
 }
@@ -90,6 +102,9 @@ fn main() {
     }
     if "ledger".starts_with(only.as_str()) {
         run("ledger (a number every third word)", &ledger(mib), mib);
+    }
+    if "edges".starts_with(only.as_str()) {
+        run("edges (a letter or bracket by every run)", &edges(mib), mib);
     }
     if "pdf".starts_with(only.as_str()) {
         run_pdf(mib);

@@ -160,17 +160,19 @@ fn compile(pattern: &str) -> Result<Regex, regex::Error> {
 enum Keywords {
     /// One alternation, longest first. The regular expression's prefilter looks for the
     /// case-folded literals with vector instructions, where an automaton walks every byte of
-    /// prose: four times as fast with a few keywords, three times with 300.
+    /// prose: three times as fast with a few keywords.
     Alternation(Regex),
-    /// A longer list (thousands of names).
+    /// A longer list (hundreds or thousands of names).
     Automaton(AhoCorasick),
 }
 
 /// Keywords of at most this many bytes in all go in one alternation. Its lazy DFA has at most
-/// one state per byte of the keywords (plus one), each at most 257 transitions of 4 bytes:
-/// 4 MiB, within `compile`'s 8 MiB cache, so no text can make it clear the cache again and
-/// again (after which the regex crate falls back to a far slower engine).
-const ALTERNATION_MAX_BYTES: usize = 4096;
+/// one state per byte of the keywords (plus one), each with at most 257 transitions of 4 bytes
+/// (1 MiB) and its set of NFA states: a keyword that overlaps itself (`aaaa…`) puts k of them
+/// in its k-th state, about n²/2 bytes in all (0.5 MiB). Well within `compile`'s 8 MiB cache,
+/// so no text can make the regex crate clear that cache again and again and fall back to its
+/// slow engine. (At 4 KiB, a review found one keyword of 4,000 `a`s scanning at 0.05 MB/s.)
+const ALTERNATION_MAX_BYTES: usize = 1024;
 
 impl Keywords {
     fn new(keywords: &[&str]) -> Result<Self, RuleError> {
@@ -232,13 +234,14 @@ impl Detector {
         // has: runs of digits are looked for only in such clusters, by hand (a regular
         // expression over digit-dense text such as a CSV runs at a third of the speed).
         for (rs, re) in digit_clusters(hay) {
+            let mut block = Block::NONE;
             let mut next = next_digit(hay, rs, re).map(|d| Run::at(hay, d));
             while let Some(run) = next {
                 let (after, run_ended) = self.numbers_at(hay, run, &in_window, &mut found);
                 // From the end of a run, the runs `numbers_at` would only step over are
                 // skipped 64 bytes at a time (in a ledger, seven runs in eight).
                 next = if run_ended {
-                    next_notable_run(hay, after, re)
+                    next_notable_run(hay, after, re, &mut block)
                 } else {
                     next_digit(hay, after, re).map(|d| Run::at(hay, d))
                 };
@@ -382,34 +385,39 @@ fn digit_clusters(hay: &[u8]) -> Vec<(usize, usize)> {
 struct Classes {
     digit: u64,
     separator: u64,
-    /// An uppercase letter or `(`: what may stand before an IBAN's or a phone number's digits.
-    opener: u64,
-    /// `A` or `B`, either case: what follows the `2` of a Corsican NIR's department.
+    /// Two before a run open an IBAN.
+    upper: u64,
+    /// One before a run opens a phone number in brackets.
+    paren: u64,
+    /// `A` or `B`, either case, after a run ending in `2`: a Corsican NIR's department.
     corsica: u64,
+    two: u64,
 }
 
 impl Classes {
     fn of(hay: &[u8], at: usize) -> Self {
         let mut block = [0u8; 64];
-        let n = hay.len().saturating_sub(at).min(64);
-        block[..n].copy_from_slice(&hay[at..at + n]);
+        let rest = hay.get(at..).unwrap_or_default();
+        let n = rest.len().min(64);
+        block[..n].copy_from_slice(&rest[..n]);
         let lanes: [[u8; 16]; 4] = std::array::from_fn(|k| block[16 * k..16 * k + 16].try_into().unwrap_or_default());
         let [a, b, c, d] = lanes.map(Self::of_lane);
-        let join = |f: fn(&[u16; 4]) -> u16| {
-            u64::from(f(&a)) | u64::from(f(&b)) << 16 | u64::from(f(&c)) << 32 | u64::from(f(&d)) << 48
-        };
-        Self { digit: join(|l| l[0]), separator: join(|l| l[1]), opener: join(|l| l[2]), corsica: join(|l| l[3]) }
+        let join = |i: usize| u64::from(a[i]) | u64::from(b[i]) << 16 | u64::from(c[i]) << 32 | u64::from(d[i]) << 48;
+        Self { digit: join(0), separator: join(1), upper: join(2), paren: join(3), corsica: join(4), two: join(5) }
     }
 
-    /// The four classes of 16 bytes, in the order of the fields.
-    fn of_lane(lane: [u8; 16]) -> [u16; 4] {
+    /// The classes of 16 bytes, in the order of the fields.
+    fn of_lane(lane: [u8; 16]) -> [u16; 6] {
         let x = u8x16::new(lane);
         let bits = |m: u8x16| m.to_bitmask() as u16;
+        let is = |c: u8| x.simd_eq(u8x16::splat(c));
         [
             digits_of(x),
-            bits(x.simd_eq(u8x16::splat(b' ')) | within(x, b'-', b'.')),
-            bits(within(x, b'A', b'Z') | x.simd_eq(u8x16::splat(b'('))),
+            bits(is(b' ') | within(x, b'-', b'.')),
+            bits(within(x, b'A', b'Z')),
+            bits(is(b'(')),
             bits(within(x | u8x16::splat(0x20), b'a', b'b')),
+            bits(is(b'2')),
         ]
     }
 }
@@ -438,51 +446,76 @@ impl Run {
         Self { start, end, digits }
     }
 
-    /// Whether `numbers_at` could do more with it than step over it: nine digits or more, an
-    /// uppercase letter or `(` just before it (an IBAN, a phone number in brackets), or `A`
-    /// or `B` just after it (a Corsican NIR).
+    /// Whether `numbers_at` could do more with it than step over it: nine digits or more, two
+    /// uppercase letters just before it (an IBAN), `(` just before it (a phone number in
+    /// brackets), or a last digit `2` with `A` or `B` just after it (a Corsican NIR).
     fn notable(&self, hay: &[u8]) -> bool {
-        self.digits >= 9
-            || (self.start >= 1 && (hay[self.start - 1].is_ascii_uppercase() || hay[self.start - 1] == b'('))
-            || hay.get(self.end).is_some_and(|&b| matches!(b | 0x20, b'a' | b'b'))
+        let Self { start, end, digits } = *self;
+        digits >= 9
+            || (start >= 2 && hay[start - 2].is_ascii_uppercase() && hay[start - 1].is_ascii_uppercase())
+            || (start >= 1 && hay[start - 1] == b'(')
+            || (hay[end - 1] == b'2' && hay.get(end).is_some_and(|&b| matches!(b | 0x20, b'a' | b'b')))
     }
 }
 
 /// The bitmaps of 64 bytes from `at`, one bit per byte (bit `k` for byte `at + k`).
 struct Block {
     at: usize,
+    /// The classes whose last bits the next block needs.
     digit: u64,
-    opener: u64,
+    upper: u64,
+    paren: u64,
+    two: u64,
     run: u64,
     starts: u64,
-    /// Bytes that make their run notable: the first byte of a run after an opener, the byte
-    /// after a run that is `A` or `B`, and every run byte that ends nine run bytes in a row.
+    /// The first byte after each run.
+    ends: u64,
+    /// Bytes that make their run notable (`Run::notable`): the first byte of a run after two
+    /// uppercase letters or a `(`, an `A` or `B` after a run ending in `2`, and every run byte
+    /// that ends nine run bytes in a row (a superset of nine digits).
     marks: u64,
     /// The latest run start before the block.
     start_before: usize,
 }
 
 impl Block {
+    /// No block yet.
+    const NONE: Self = Self {
+        at: usize::MAX,
+        digit: 0,
+        upper: 0,
+        paren: 0,
+        two: 0,
+        run: 0,
+        starts: 0,
+        ends: 0,
+        marks: 0,
+        start_before: 0,
+    };
+
     /// The block at `at`, carrying on from the block before it; with none, `at` must be the
     /// end of a run (nothing before it belongs to a run after it).
     #[inline(always)]
     fn new(hay: &[u8], at: usize, before: Option<&Block>) -> Self {
         let c = Classes::of(hay, at);
-        let (digit_carry, run_carry, opener_carry, start_before) =
-            before.map_or((0, 0, 0, at), |b| (b.digit >> 63, b.run >> 63, b.opener >> 63, b.last_start()));
+        let none = Self::NONE;
+        let b = before.unwrap_or(&none);
+        let start_before = before.map_or(at, Block::last_start);
+        // Each class shifted by one byte (or two): bit k says what byte k-1 (k-2) is.
+        let back = |now: u64, then: u64, by: u32| now << by | then >> (64 - by);
         let digit_after_block = u64::from(hay.get(at + 64).is_some_and(u8::is_ascii_digit));
-        let digit_before = c.digit << 1 | digit_carry;
         let digit_after = c.digit >> 1 | digit_after_block << 63;
-        let run = c.digit | (c.separator & digit_before & digit_after);
-        let in_run_before = run << 1 | run_carry;
+        let run = c.digit | (c.separator & back(c.digit, b.digit, 1) & digit_after);
+        let in_run_before = back(run, b.run, 1);
         let starts = run & !in_run_before;
         let ends = !run & in_run_before;
-        let opener_before = c.opener << 1 | opener_carry;
+        let opened = (back(c.upper, b.upper, 1) & back(c.upper, b.upper, 2)) | back(c.paren, b.paren, 1);
+        let closed = c.corsica & back(c.two, b.two, 1);
         // Bit k where bytes k-8..=k all are run bytes.
-        let joined = u128::from(run) << 64 | u128::from(before.map_or(0, |b| b.run));
+        let joined = u128::from(run) << 64 | u128::from(b.run);
         let long = (0..9).fold(u64::MAX, |acc, j| acc & (joined >> (64 - j)) as u64);
-        let marks = (starts & opener_before) | (ends & c.corsica) | long;
-        Self { at, digit: c.digit, opener: c.opener, run, starts, marks, start_before }
+        let marks = (starts & opened) | (ends & closed) | long;
+        Self { at, digit: c.digit, upper: c.upper, paren: c.paren, two: c.two, run, starts, ends, marks, start_before }
     }
 
     fn last_start(&self) -> usize {
@@ -501,10 +534,17 @@ fn after_bit(done: usize, at: usize) -> u64 {
 /// The first notable run (`Run::notable`) that starts at or after `from` and before `to`, found
 /// from bitmaps of 64 bytes at a time. `from` must be the end of a run as `run_end` found it:
 /// every run after it is then a stretch of "run bytes" (a digit, or a separator between two
-/// digits) that starts with a digit, and only the stretches nine bytes or longer, or with an
-/// opener before or `A`/`B` after, are walked.
-fn next_notable_run(hay: &[u8], from: usize, to: usize) -> Option<Run> {
-    let mut block = Block::new(hay, from, None);
+/// digits) that starts with a digit, and only the stretches nine bytes or longer, or with the
+/// edges of an IBAN, a bracketed phone number or a Corsican NIR, are looked at.
+///
+/// `block` is the block the call before ended in (the same cluster), kept because notable runs
+/// may be a few bytes apart: classifying 64 bytes again for each made text such as `1a1a1a…`
+/// five times slower than walking every run. Its bitmaps are a function of the text from the
+/// run end its chain started at, so they hold for every run after `from` too.
+fn next_notable_run(hay: &[u8], from: usize, to: usize, block: &mut Block) -> Option<Run> {
+    if from.checked_sub(block.at).is_none_or(|k| k >= 64) {
+        *block = Block::new(hay, from, None);
+    }
     // Runs up to here are looked at, with the byte after the last (its end mark).
     let mut done = from;
     loop {
@@ -517,8 +557,16 @@ fn next_notable_run(hay: &[u8], from: usize, to: usize) -> Option<Run> {
             if start >= to {
                 return None;
             }
-            // A mark is a superset: nine run bytes may hold fewer than nine digits.
-            let run = Run::at(hay, start);
+            // A mark is a superset: nine run bytes may hold fewer than nine digits. A run that
+            // ends in the block is read from its bits, others are walked.
+            let ends_after = if start >= block.at { block.ends & after_bit(start, block.at) } else { 0 };
+            let run = if ends_after == 0 {
+                Run::at(hay, start)
+            } else {
+                let (first, past) = (start - block.at, ends_after.trailing_zeros());
+                let digits = block.digit & (u64::MAX << first) & !(u64::MAX << past);
+                Run { start, end: block.at + past as usize, digits: digits.count_ones() as usize }
+            };
             if run.notable(hay) {
                 return Some(run);
             }
@@ -530,7 +578,7 @@ fn next_notable_run(hay: &[u8], from: usize, to: usize) -> Option<Run> {
         if next >= hay.len() || (next >= to && block.run >> 63 == 0) {
             return None;
         }
-        block = Block::new(hay, next, Some(&block));
+        *block = Block::new(hay, next, Some(block));
     }
 }
 
@@ -928,6 +976,70 @@ mod tests {
         assert!(checked > 100_000);
     }
 
+    /// The phone check as it was before its leading digits were checked first.
+    fn phone_by_groups(digits: &[u8], span: &[u8], hay: &[u8], start: usize) -> bool {
+        if start.checked_sub(1).is_some_and(|i| hay[i] == b'+') {
+            return (8..=15).contains(&digits.len()) && digits[0] != b'0';
+        }
+        if !(10..=11).contains(&digits.len()) {
+            return false;
+        }
+        let groups: Vec<usize> = span.split(|b| matches!(b, b' ' | b'-' | b'.')).map(<[u8]>::len).collect();
+        let nanp = |d: &[u8]| (b'2'..=b'9').contains(&d[0]) && (b'2'..=b'9').contains(&d[3]);
+        match &groups[..] {
+            [2, 2, 2, 2, 2] => digits[0] == b'0' && digits[1] != b'0',
+            [3, 3, 4] => nanp(digits),
+            [1, 3, 3, 4] => digits[0] == b'1' && nanp(&digits[1..]),
+            _ => false,
+        }
+    }
+
+    /// The SSN label search as it was before it looked only where an `s` is.
+    fn label_by_windows(hay: &[u8], start: usize) -> bool {
+        let context = &hay[start.saturating_sub(40)..start];
+        [&b"ssn"[..], b"social security", b"soc. sec", b"soc sec"]
+            .iter()
+            .any(|l| context.windows(l.len()).any(|w| w.eq_ignore_ascii_case(l)))
+    }
+
+    #[test]
+    fn the_phone_and_label_shortcuts_change_no_answer() {
+        use crate::fixtures::Rng;
+        let mut r = Rng::new(23);
+        let (mut phones, mut labels) = (0, 0);
+        for _ in 0..200_000 {
+            // A run of 8 to 15 digits, cut into groups of 1 to 5 by separators.
+            let n = 8 + r.below(8) as usize;
+            let digits: Vec<u8> = (0..n)
+                .map(|k| if k < 2 && r.below(2) == 0 { *r.pick(b"01") } else { b'0' + r.below(10) as u8 })
+                .collect();
+            let mut span = Vec::new();
+            let mut left_in_group = 1 + r.below(5);
+            for (k, &d) in digits.iter().enumerate() {
+                if k > 0 && left_in_group == 0 {
+                    span.push(*r.pick(b" -."));
+                    left_in_group = 1 + r.below(5);
+                }
+                span.push(d);
+                left_in_group -= 1;
+            }
+            let before: &&str =
+                r.pick(&["", "+", "SSN ", "Soc. Sec. no ", "social  security ", "ss n ", "Sosc sec: ", "x"]);
+            let hay = [before.as_bytes(), &span].concat();
+            let start = before.len();
+            assert_eq!(
+                phone(&digits, &span, &hay, start),
+                phone_by_groups(&digits, &span, &hay, start),
+                "{:?}",
+                String::from_utf8_lossy(&hay)
+            );
+            assert_eq!(ssn_label_before(&hay, start), label_by_windows(&hay, start));
+            phones += usize::from(phone(&digits, &span, &hay, start));
+            labels += usize::from(ssn_label_before(&hay, start));
+        }
+        assert!(phones > 1000 && labels > 1000, "both answers occur ({phones} phones, {labels} labels)");
+    }
+
     /// The number scan as it was before runs were skipped by bitmaps: every run walked.
     fn numbers_run_by_run(d: &Detector, hay: &[u8]) -> Vec<(FindingKind, usize)> {
         let mut out = Vec::new();
@@ -951,6 +1063,7 @@ mod tests {
             "4111 1111 1111 1111",
             "FR76 3000 6000 0112 3456 7890 189",
             "FR7630006000011234567890189",
+            "GB82 WEST 1234 5698 7654 32",
             "06 12 34 56 78",
             "(212) 555-0123",
             "212-555-0123",
@@ -1010,7 +1123,14 @@ mod tests {
         // run before ends: short runs before each shape keep it in the cluster and move it
         // along, and a short run after it brings the next to the bitmaps (the first run after
         // a shape is walked).
-        let shapes = ["4111 1111 1111 1111", "285102A00608465", "(212) 555-0123", "FR76 3000 6000 0112 3456 7890 189"];
+        let shapes = [
+            "4111 1111 1111 1111",
+            "285102A00608465",
+            "(212) 555-0123",
+            "FR76 3000 6000 0112 3456 7890 189",
+            // Its first run, "82", is short: only the letters before it make it one to look at.
+            "GB82 WEST 1234 5698 7654 32",
+        ];
         let mut sum = 0;
         for lead in 0..130 {
             let lead = "0 x ".repeat(lead / 4) + &" ".repeat(lead % 4);
@@ -1021,7 +1141,7 @@ mod tests {
             assert_eq!(now, numbers_run_by_run(&d, hay), "{text:?}");
             sum += now.len();
         }
-        assert_eq!(sum, 4 * 130);
+        assert_eq!(sum, 5 * 130);
     }
 
     /// The split as it was before it stopped allocating: every group of the run collected first.
