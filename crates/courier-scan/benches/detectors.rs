@@ -1,7 +1,7 @@
 //! Detector throughput on plain text, one core, against baselines measured in the same run:
 //! SHA-256 (which every upload already pays per byte) and a plain memory copy.
 //!
-//!     cargo bench -p courier-scan --bench detectors [-- SIZE_MIB]    (CORPUS=prose|csv|ledger|edges|pdf for one)
+//!     cargo bench -p courier-scan --bench detectors [-- SIZE_MIB]    (CORPUS=prose|csv|ledger|sparse|edges|pdf for one)
 //!
 //! `pdf`: the text of a PDF of that much prose (`fixtures::pdf`, compressed pages of 60 lines)
 //! read by `courier_scan::pdf::text` from memory, in MB/s of PDF, against SHA-256 of the file.
@@ -41,6 +41,20 @@ fn edges(mib: usize) -> Vec<u8> {
     while out.len() < mib << 20 {
         let piece: &&str = r.pick(&["1a", "A1 ", "(1", "2A", "x1A", "1a "]);
         out.extend_from_slice(piece.as_bytes());
+    }
+    out
+}
+
+/// One reference number per line of prose: a cluster of digits every 140 bytes or so.
+fn sparse(mib: usize) -> Vec<u8> {
+    let mut r = Rng::new(3);
+    let mut out = Vec::with_capacity(mib << 20);
+    while out.len() < mib << 20 {
+        let line = format!(
+            "Reference {} concerning the agreement dated as above, to be read with the schedule and the letter that followed it.\n",
+            r.digits(12)
+        );
+        out.extend_from_slice(line.as_bytes());
     }
     out
 }
@@ -102,6 +116,9 @@ fn main() {
     }
     if "ledger".starts_with(only.as_str()) {
         run("ledger (a number every third word)", &ledger(mib), mib);
+    }
+    if "sparse".starts_with(only.as_str()) {
+        run("sparse (a reference number per line)", &sparse(mib), mib);
     }
     if "edges".starts_with(only.as_str()) {
         run("edges (a letter or bracket by every run)", &edges(mib), mib);

@@ -396,12 +396,18 @@ struct Classes {
 
 impl Classes {
     fn of(hay: &[u8], at: usize) -> Self {
-        let mut block = [0u8; 64];
-        let rest = hay.get(at..).unwrap_or_default();
-        let n = rest.len().min(64);
-        block[..n].copy_from_slice(&rest[..n]);
-        let lanes: [[u8; 16]; 4] = std::array::from_fn(|k| block[16 * k..16 * k + 16].try_into().unwrap_or_default());
-        let [a, b, c, d] = lanes.map(Self::of_lane);
+        // Read in place; only the text's last bytes are copied into a padded block.
+        let mut padded = [0u8; 64];
+        let block = match hay.get(at..at + 64) {
+            Some(whole) => whole,
+            None => {
+                let rest = hay.get(at..).unwrap_or_default();
+                padded[..rest.len()].copy_from_slice(rest);
+                &padded[..]
+            }
+        };
+        let lane = |k: usize| block[16 * k..16 * k + 16].try_into().unwrap_or_default();
+        let [a, b, c, d] = [0, 1, 2, 3].map(|k| Self::of_lane(lane(k)));
         let join = |i: usize| u64::from(a[i]) | u64::from(b[i]) << 16 | u64::from(c[i]) << 32 | u64::from(d[i]) << 48;
         Self { digit: join(0), separator: join(1), upper: join(2), paren: join(3), corsica: join(4), two: join(5) }
     }
@@ -543,6 +549,9 @@ fn after_bit(done: usize, at: usize) -> u64 {
 /// run end its chain started at, so they hold for every run after `from` too.
 fn next_notable_run(hay: &[u8], from: usize, to: usize, block: &mut Block) -> Option<Run> {
     if from.checked_sub(block.at).is_none_or(|k| k >= 64) {
+        // Often a cluster is one number: with no digit left, there is nothing to classify
+        // 64 bytes for.
+        next_digit(hay, from, to)?;
         *block = Block::new(hay, from, None);
     }
     // Runs up to here are looked at, with the byte after the last (its end mark).
@@ -593,7 +602,7 @@ fn digit_mask(x: u64) -> u64 {
 }
 
 /// How many bytes of a mask of high bits are marked. A multiplication sums them into the top
-/// byte: `count_ones` is a library loop on the baseline x86-64 target, which has no `popcnt`.
+/// byte: `count_ones` is a dozen instructions on the baseline x86-64 target (no `popcnt`).
 fn bytes_marked(mask: u64) -> usize {
     ((mask >> 7).wrapping_mul(u64::MAX / 255) >> 56) as usize
 }
