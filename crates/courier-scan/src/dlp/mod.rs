@@ -270,9 +270,8 @@ impl Detector {
 }
 
 impl Detector {
-    /// The candidates that start with `run`: an IBAN whose letters
-    /// stand just before it, a phone number in brackets, a Corsican NIR (`2A`/`2B` inside), or
-    /// the run itself. Returns where the scan goes on, and whether that is the end of the run
+    /// The candidates that start with `run`: an IBAN whose letters stand just before it, a
+    /// phone number in brackets, a Corsican NIR (`2A`/`2B` inside), or the run itself. Returns where the scan goes on, and whether that is the end of the run
     /// (not of a longer shape). A shape that matches is consumed even if it fails its
     /// checksum, so the digits of a bad IBAN are not read again as a card.
     fn numbers_at(
@@ -381,15 +380,15 @@ fn digit_clusters(hay: &[u8]) -> Vec<(usize, usize)> {
 
 /// The classes of 64 bytes of text the run finder needs, one bit per byte (bit `k` for byte
 /// `k`). Bytes past the end of the text are in none; 16 are compared at once.
-#[derive(Default)]
 struct Classes {
     digit: u64,
+    /// A space, `-` or `.`: between two digits, part of a run.
     separator: u64,
-    /// Two before a run open an IBAN.
+    /// An uppercase letter: two before a run open an IBAN.
     upper: u64,
-    /// One before a run opens a phone number in brackets.
+    /// `(`: before a run, it opens a phone number in brackets.
     paren: u64,
-    /// `A` or `B`, either case, after a run ending in `2`: a Corsican NIR's department.
+    /// `A` or `B`, either case: after a run ending in `2`, a Corsican NIR's department.
     corsica: u64,
     two: u64,
 }
