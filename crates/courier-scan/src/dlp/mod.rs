@@ -283,9 +283,7 @@ impl Detector {
     ) -> (usize, bool) {
         let Run { start, end, digits } = run;
         let shape = |re: &Regex, from: usize| re.find(&hay[from..(from + 64).min(hay.len())]).map(|m| from + m.end());
-        if start >= 2
-            && hay[start - 2].is_ascii_uppercase()
-            && hay[start - 1].is_ascii_uppercase()
+        if run.opens_iban(hay)
             && let Some(end) = shape(&self.iban_at, start - 2)
         {
             if in_window(end)
@@ -296,8 +294,7 @@ impl Detector {
             }
             return (end, false);
         }
-        if start >= 1
-            && hay[start - 1] == b'('
+        if run.opens_phone(hay)
             && let Some(end) = shape(&self.paren_at, start - 1)
         {
             if in_window(end) && bounded(hay, start - 1, end) {
@@ -305,8 +302,7 @@ impl Detector {
             }
             return (end, false);
         }
-        if hay[end - 1] == b'2'
-            && matches!(hay.get(end), Some(b'A' | b'B' | b'a' | b'b'))
+        if run.closes_in_corsica(hay)
             && let Some(nir_end) = shape(&self.nir_at, start)
         {
             if in_window(nir_end) && bounded(hay, start, nir_end) && validate::fr_nir(&strip(&hay[start..nir_end])) {
@@ -455,11 +451,22 @@ impl Run {
     /// uppercase letters just before it (an IBAN), `(` just before it (a phone number in
     /// brackets), or a last digit `2` with `A` or `B` just after it (a Corsican NIR).
     fn notable(&self, hay: &[u8]) -> bool {
-        let Self { start, end, digits } = *self;
-        digits >= 9
-            || (start >= 2 && hay[start - 2].is_ascii_uppercase() && hay[start - 1].is_ascii_uppercase())
-            || (start >= 1 && hay[start - 1] == b'(')
-            || (hay[end - 1] == b'2' && hay.get(end).is_some_and(|&b| matches!(b | 0x20, b'a' | b'b')))
+        self.digits >= 9 || self.opens_iban(hay) || self.opens_phone(hay) || self.closes_in_corsica(hay)
+    }
+
+    /// Two uppercase letters just before it: an IBAN's country.
+    fn opens_iban(&self, hay: &[u8]) -> bool {
+        self.start >= 2 && hay[self.start - 2].is_ascii_uppercase() && hay[self.start - 1].is_ascii_uppercase()
+    }
+
+    /// `(` just before it: a phone number in brackets.
+    fn opens_phone(&self, hay: &[u8]) -> bool {
+        self.start >= 1 && hay[self.start - 1] == b'('
+    }
+
+    /// A last digit `2` with `A` or `B` (either case) just after it: a Corsican NIR's department.
+    fn closes_in_corsica(&self, hay: &[u8]) -> bool {
+        hay[self.end - 1] == b'2' && hay.get(self.end).is_some_and(|&b| matches!(b | 0x20, b'a' | b'b'))
     }
 }
 

@@ -422,7 +422,7 @@ pub struct Caller {
 /// [`Known::FOR`]: a request that runs longer (a large upload) reads the account again, so a
 /// change made meanwhile (disabled, another role) binds it.
 #[derive(Debug, Clone)]
-pub(crate) struct Known {
+struct Known {
     principal: authz::Principal,
     read_at: std::time::Instant,
 }
