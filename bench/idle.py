@@ -12,20 +12,15 @@ Needs: release builds (`cargo build --release -p courier-cli`).
 import argparse
 import os
 import statistics
-import subprocess
+import sys
 import tempfile
 import time
-import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from start import one_start  # noqa: E402
 
 FIELDS = ("VmRSS", "RssAnon", "RssFile", "VmHWM")
-
-
-def free_port():
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def status_kib(pid):
@@ -53,29 +48,12 @@ def one_idle(binary, data_dir, settle):
     evict_from_page_cache(binary)
     env = dict(os.environ, COURIER_DATA_DIR=data_dir, RUST_LOG="warn")
     env.pop("COURIER_CONFIG", None)
-    port = free_port()
-    proc = subprocess.Popen(
-        [binary, "serve", "--bind", f"127.0.0.1:{port}"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=0.5) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(f"{binary} did not start")
-                time.sleep(0.01)
+
+    def read_when_idle(proc):
         time.sleep(settle)
         return status_kib(proc.pid)
-    finally:
-        proc.terminate()
-        proc.wait()
+
+    return one_start(binary, env, read_when_idle)
 
 
 def main():

@@ -25,7 +25,9 @@ def free_port():
         return s.getsockname()[1]
 
 
-def one_start(binary, env):
+def one_start(binary, env, when_ready=None):
+    """Milliseconds from spawning `courier serve` to its first 200 on /healthz; or, with
+    `when_ready`, what that function returns for the still-running process."""
     port = free_port()
     started = time.perf_counter()
     proc = subprocess.Popen(
@@ -39,10 +41,13 @@ def one_start(binary, env):
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=0.5) as r:
                     if r.status == 200:
-                        return (time.perf_counter() - started) * 1000
+                        ms = (time.perf_counter() - started) * 1000
+                        return when_ready(proc) if when_ready else ms
             except OSError:
                 if proc.poll() is not None:
                     raise SystemExit(f"{binary} exited before answering")
+                if time.perf_counter() - started > 30:
+                    raise SystemExit(f"{binary} did not answer within 30 s")
                 time.sleep(0.001)
     finally:
         proc.terminate()
