@@ -181,8 +181,8 @@ def main():
     make_file(small, 10 * MIB)
     make_file(mid, args.concurrent_mib * MIB)
     results = {"size_mib": args.size_mib, "rounds": args.rounds}
-    samples = {k: [] for k in ("nginx_upload_mb_s", "nginx_download_mb_s", "courier_upload_mb_s",
-                               "courier_download_mb_s", "write_amplification")}
+    samples = {k: [] for k in ("nginx_upload_mb_s", "nginx_upload_no_sync_mb_s", "nginx_download_mb_s",
+                               "courier_upload_mb_s", "courier_download_mb_s", "write_amplification")}
 
     # Throughput: nginx and Courier alternate, with the disk flushed before every transfer, so
     # neither pays for the other's write-back; the median of the rounds is reported.
@@ -191,6 +191,10 @@ def main():
         try:
             os.sync()
             t = timed(["curl", "-sf", "-o", "/dev/null", "-T", big, "http://127.0.0.1:18090/big.bin"])
+            samples["nginx_upload_no_sync_mb_s"].append(size / t / 1e6)
+            # Courier answers an upload once its blob and row are on disk (fsync); nginx once
+            # the file is in the page cache. Issue 18 compares with nginx's PUT + sync.
+            t += timed(["sync", "-d", os.path.join(work, "nginx-root", "big.bin")])
             samples["nginx_upload_mb_s"].append(size / t / 1e6)
             os.sync()
             t = timed(["curl", "-sf", "-o", "/dev/null", "http://127.0.0.1:18090/big.bin"])
@@ -251,8 +255,9 @@ def main():
     print(f"""
 | measure ({args.size_mib} MiB file, median of {args.rounds} rounds) | Courier | nginx | ratio / target |
 |---|---|---|---|
-| upload MB/s | {r['courier_upload_mb_s']:.0f} | {r['nginx_upload_mb_s']:.0f} | {r['upload_ratio']:.2f} (target >= 0.85) |
-| download MB/s | {r['courier_download_mb_s']:.0f} | {r['nginx_download_mb_s']:.0f} | {r['download_ratio']:.2f} (target >= 0.85) |
+| upload MB/s (nginx: PUT + sync) | {r['courier_upload_mb_s']:.0f} | {r['nginx_upload_mb_s']:.0f} | {r['upload_ratio']:.2f} (target >= 0.95) |
+| upload MB/s (nginx: PUT alone) | | {r['nginx_upload_no_sync_mb_s']:.0f} | {r['courier_upload_mb_s'] / r['nginx_upload_no_sync_mb_s']:.2f} |
+| download MB/s | {r['courier_download_mb_s']:.0f} | {r['nginx_download_mb_s']:.0f} | {r['download_ratio']:.2f} (target >= 0.9) |
 | peak RSS, 10 MiB upload | {r['rss_peak_10mib_upload_mib']:.1f} MiB | | |
 | peak RSS, {args.size_mib} MiB upload | {r['rss_peak_large_upload_mib']:.1f} MiB | | growth {r['rss_growth_mib']:.1f} MiB (target <= 8) |
 | peak RSS, {args.concurrent} x {args.concurrent_mib} MiB concurrent | {r['rss_peak_concurrent_mib']:.1f} MiB | | target <= 128 MiB ({r['concurrent_seconds']:.1f} s) |

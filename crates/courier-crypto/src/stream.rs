@@ -203,6 +203,30 @@ impl Decryptor {
     /// once it authenticated.
     pub fn push(&mut self, data: &[u8], out: &mut Vec<u8>) -> Result<()> {
         self.buf.extend_from_slice(data);
+        self.open_complete(out)
+    }
+
+    /// Reads up to `max` bytes of ciphertext from `reader` straight into the decryptor's
+    /// buffer (no copy on the way) and appends the plaintext as [`Decryptor::push`] does.
+    /// Returns how many bytes it read: fewer than `max` only at the end of the blob, after
+    /// which the caller calls [`Decryptor::finish`].
+    pub fn read_from(
+        &mut self,
+        reader: &mut impl std::io::Read,
+        max: usize,
+        out: &mut Vec<u8>,
+    ) -> std::io::Result<usize> {
+        use std::io::Read;
+        let before = self.buf.len();
+        self.buf.reserve(max);
+        reader.take(max as u64).read_to_end(&mut self.buf)?;
+        let read = self.buf.len() - before;
+        self.open_complete(out).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+        Ok(read)
+    }
+
+    /// Opens every buffered segment known not to be the last one.
+    fn open_complete(&mut self, out: &mut Vec<u8>) -> Result<()> {
         if self.cipher.is_none() {
             if self.buf.len() < HEADER_LEN {
                 return Ok(());
@@ -235,11 +259,16 @@ impl Decryptor {
         let cipher = self.cipher.as_mut().ok_or(CryptoError::Truncated)?;
         let index = cipher.counter;
         let nonce = cipher.nonce(last);
-        let plain = cipher
-            .key
-            .open_in_place(nonce, Aad::from(&cipher.aad[..]), &mut self.buf[start..end])
-            .map_err(|_| CryptoError::BadSegment(index))?;
-        out.extend_from_slice(plain);
+        // Decrypted straight into `out` (no copy of the plaintext). On a bad tag aws-lc
+        // clears what it wrote, and `out` is cut back: nothing unauthenticated is released.
+        let (ciphertext, tag) = self.buf[start..end].split_at(end - start - TAG_LEN);
+        let at = out.len();
+        out.resize(at + ciphertext.len(), 0);
+        if cipher.key.open_separate_gather(nonce, Aad::from(&cipher.aad[..]), ciphertext, tag, &mut out[at..]).is_err()
+        {
+            out.truncate(at);
+            return Err(CryptoError::BadSegment(index));
+        }
         cipher.advance()
     }
 }

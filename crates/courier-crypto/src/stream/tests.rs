@@ -32,6 +32,42 @@ fn decrypt(dek: &Dek, doc: &[u8; 16], blob: &[u8], chunk: usize) -> (Vec<u8>, Re
     (out, r)
 }
 
+/// Decrypts as a local download does: `Decryptor::read_from` batches of `max` bytes from a
+/// reader that gives at most 7,777 bytes per call (as a file or a pipe may).
+fn decrypt_reading(dek: &Dek, doc: &[u8; 16], blob: &[u8], max: usize) -> (Vec<u8>, Result<()>) {
+    struct Dribble<'a>(&'a [u8]);
+    impl std::io::Read for Dribble<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = buf.len().min(self.0.len()).min(7_777);
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+    let mut dec = Decryptor::new(dek.clone(), doc);
+    let mut reader = Dribble(blob);
+    let mut out = Vec::new();
+    let max = max.max(1);
+    loop {
+        match dec.read_from(&mut reader, max, &mut out) {
+            Ok(n) if n < max => break,
+            Ok(_) => {}
+            Err(e) => {
+                let inner = e.into_inner().and_then(|b| b.downcast::<CryptoError>().ok());
+                return (out, Err(*inner.expect("a decryption error, not an I/O one")));
+            }
+        }
+    }
+    let r = dec.finish(&mut out);
+    (out, r)
+}
+
+/// A way of decrypting a blob in pieces of a given size: what it released, and the result.
+type Decryption = fn(&Dek, &[u8; 16], &[u8], usize) -> (Vec<u8>, Result<()>);
+
+/// Both ways of decrypting: pushed pieces and batches read.
+const DECRYPTIONS: [Decryption; 2] = [decrypt, decrypt_reading];
+
 fn segments(blob: &[u8]) -> Vec<&[u8]> {
     blob[HEADER_LEN..].chunks(SEALED_SEGMENT_LEN).collect()
 }
@@ -44,10 +80,12 @@ fn round_trips_at_segment_edges() {
         let data = plaintext(size);
         let blob = encrypt(&dek, &DOC_A, &data, 10_000);
         assert_eq!(blob.len() as u64, blob_len(size as u64), "size {size}");
-        for chunk in [1 << 20, 4096, 65_537] {
-            let (out, r) = decrypt(&dek, &DOC_A, &blob, chunk);
-            assert_eq!(r, Ok(()), "size {size} chunk {chunk}");
-            assert_eq!(out, data, "size {size} chunk {chunk}");
+        for (way, decrypt) in DECRYPTIONS.iter().enumerate() {
+            for chunk in [1 << 20, 4096, 65_537, SEALED_SEGMENT_LEN, blob.len(), blob.len() - 1] {
+                let (out, r) = decrypt(&dek, &DOC_A, &blob, chunk);
+                assert_eq!(r, Ok(()), "size {size} chunk {chunk} way {way}");
+                assert_eq!(out, data, "size {size} chunk {chunk} way {way}");
+            }
         }
     }
 }
@@ -65,7 +103,7 @@ fn every_single_bit_flip_is_rejected() {
     positions.extend((HEADER_LEN..blob.len()).step_by(97));
     positions.extend(HEADER_LEN + SEGMENT_SIZE..HEADER_LEN + SEALED_SEGMENT_LEN); // first tag
     positions.extend(blob.len() - TAG_LEN..blob.len()); // last tag
-    for pos in positions {
+    for (pos, decrypt) in positions.into_iter().flat_map(|p| DECRYPTIONS.map(|d| (p, d))) {
         for bit in 0..8 {
             let mut bad = blob.clone();
             bad[pos] ^= 1 << bit;
@@ -94,9 +132,11 @@ fn truncation_at_and_between_segment_boundaries_is_rejected() {
         HEADER_LEN + SEALED_SEGMENT_LEN + 500,
         blob.len() - 1,
     ];
-    for cut in cuts {
-        let (_, r) = decrypt(&dek, &DOC_A, &blob[..cut], 4096);
-        assert!(r.is_err(), "truncation at {cut} accepted");
+    for (cut, decrypt) in cuts.into_iter().flat_map(|c| DECRYPTIONS.map(|d| (c, d))) {
+        for chunk in [4096, SEALED_SEGMENT_LEN, 1 << 20] {
+            let (_, r) = decrypt(&dek, &DOC_A, &blob[..cut], chunk);
+            assert!(r.is_err(), "truncation at {cut} accepted (chunk {chunk})");
+        }
     }
 }
 
@@ -105,7 +145,9 @@ fn appended_data_is_rejected() {
     let dek = Dek::generate().unwrap();
     let mut blob = encrypt(&dek, &DOC_A, &plaintext(100), 4096);
     blob.extend_from_slice(&[0u8; 40]);
-    assert!(decrypt(&dek, &DOC_A, &blob, 4096).1.is_err());
+    for decrypt in DECRYPTIONS {
+        assert!(decrypt(&dek, &DOC_A, &blob, 4096).1.is_err());
+    }
 }
 
 #[test]
@@ -211,9 +253,11 @@ proptest! {
         let dek = Dek::generate().unwrap();
         let data = plaintext(len);
         let blob = encrypt(&dek, &DOC_A, &data, chunk);
-        let (out, r) = decrypt(&dek, &DOC_A, &blob, dchunk);
-        prop_assert_eq!(r, Ok(()));
-        prop_assert_eq!(out, data);
+        for decrypt in DECRYPTIONS {
+            let (out, r) = decrypt(&dek, &DOC_A, &blob, dchunk);
+            prop_assert_eq!(r, Ok(()));
+            prop_assert_eq!(&out, &data);
+        }
     }
 
     #[test]

@@ -286,8 +286,8 @@ impl Courier {
                     let wrapped = d.wrapped_dek.as_deref().ok_or(Error::NotFound)?;
                     let id: courier_core::DocumentId = d.id.parse().map_err(|e| Error::internal("document id", e))?;
                     let dek = self.keys.unwrap(wrapped, id.as_uuid().as_bytes())?;
-                    let reader = self.blobs.open(&d.blob_key).await?;
-                    let mut plain = std::pin::pin!(self.clone().decrypt_stream(reader, dek, id));
+                    let source = self.blobs.open_source(&d.blob_key).await?;
+                    let mut plain = std::pin::pin!(self.clone().decrypt_stream(source, dek, id));
                     let mut hash = courier_crypto::Sha256::default();
                     while let Some(chunk) = plain.next().await {
                         hash.update(&chunk?);

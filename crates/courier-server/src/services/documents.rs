@@ -15,7 +15,7 @@ use courier_core::{DocumentId, FileName, ShredReason};
 use courier_crypto::Sha256;
 use courier_crypto::keys::Dek;
 use courier_crypto::stream::{Decryptor, Encryptor};
-use courier_store::blob::{BlobReader, BlobUpload};
+use courier_store::blob::{BlobReader, BlobSource, BlobUpload};
 use courier_store::documents::{self as rows, DocumentRecord};
 use futures_util::{Stream, StreamExt};
 use serde::Serialize;
@@ -480,8 +480,8 @@ impl Courier {
         }
         let doc_id: DocumentId = d.id.parse().map_err(|e| Error::internal("document id", e))?;
         let dek = self.keys.unwrap(wrapped, doc_id.as_uuid().as_bytes())?;
-        let reader = self.blobs.open(&d.blob_key).await?;
-        Ok(self.clone().decrypt_stream(reader, dek, doc_id))
+        let source = self.blobs.open_source(&d.blob_key).await?;
+        Ok(self.clone().decrypt_stream(source, dek, doc_id))
     }
 
     /// Plaintext of a blob as a stream. A producer task reads and decrypts (on the blocking
@@ -489,19 +489,18 @@ impl Courier {
     /// overlaps with the next read and decryption; no thread is held while the client is slow.
     pub(super) fn decrypt_stream(
         self: std::sync::Arc<Self>,
-        mut reader: BlobReader,
+        source: BlobSource,
         dek: Dek,
         id: DocumentId,
     ) -> impl Stream<Item = io::Result<Bytes>> + Send + 'static {
         let (tx, rx) = tokio::sync::mpsc::channel::<io::Result<Bytes>>(DOWNLOAD_AHEAD);
         tokio::spawn(async move {
             let mut decryptor = Some(Decryptor::new(dek, id.as_uuid().as_bytes()));
-            let mut buf = vec![0u8; DOWNLOAD_BATCH];
+            let mut ciphertext = Ciphertext::from(source);
             while let Some(d) = decryptor.take() {
-                match decrypt_batch(&mut reader, d, buf).await {
-                    Ok((next, out, back)) => {
+                match ciphertext.decrypt_batch(d).await {
+                    Ok((next, out)) => {
                         decryptor = next;
-                        buf = back;
                         if tx.send(Ok(Bytes::from(out))).await.is_err() {
                             return; // the client went away
                         }
@@ -669,28 +668,74 @@ async fn finish_job(job: SealJob, upload: &mut dyn BlobUpload, spare_out: &mut V
     Ok(sealer)
 }
 
-/// Reads up to one batch of ciphertext and decrypts it on the blocking pool. Returns the
-/// decryptor (none after the last segment), the plaintext and the read buffer for reuse.
-async fn decrypt_batch(
-    reader: &mut BlobReader,
-    decryptor: Decryptor,
-    mut buf: Vec<u8>,
-) -> io::Result<(Option<Decryptor>, Vec<u8>, Vec<u8>)> {
-    let n = read_full(reader, &mut buf).await?;
-    let at_end = n < buf.len();
-    tokio::task::spawn_blocking(move || {
-        let mut d = decryptor;
-        let mut out = Vec::with_capacity(n); // plaintext is shorter than its ciphertext
-        d.push(&buf[..n], &mut out)?;
-        if at_end {
-            d.finish(&mut out)?;
-            return Ok((None, out, buf));
+/// A download's ciphertext and what it is read with.
+enum Ciphertext {
+    /// A local file: read and decrypted in one hop on the blocking pool, straight into the
+    /// decryptor's buffer. `None` only while a batch is being read.
+    File(Option<std::fs::File>),
+    /// Any other store: read here into `buf` (kept for reuse), decrypted on the blocking pool.
+    Stream { reader: BlobReader, buf: Vec<u8> },
+}
+
+impl From<BlobSource> for Ciphertext {
+    fn from(source: BlobSource) -> Self {
+        match source {
+            BlobSource::File(file) => Ciphertext::File(Some(file)),
+            BlobSource::Stream(reader) => Ciphertext::Stream { reader, buf: vec![0u8; DOWNLOAD_BATCH] },
         }
-        Ok((Some(d), out, buf))
-    })
-    .await
-    .map_err(io::Error::other)?
-    .map_err(|e: courier_crypto::CryptoError| io::Error::new(io::ErrorKind::InvalidData, e))
+    }
+}
+
+impl Ciphertext {
+    /// Reads up to one batch of ciphertext and decrypts it. Returns the decryptor (none after
+    /// the last segment) and the plaintext.
+    async fn decrypt_batch(&mut self, mut decryptor: Decryptor) -> io::Result<(Option<Decryptor>, Vec<u8>)> {
+        match self {
+            Ciphertext::File(slot) => {
+                let mut file = slot.take().ok_or_else(|| io::Error::other("blob file lost"))?;
+                let (next, out, file) = blocking(move || {
+                    let mut out = Vec::with_capacity(DOWNLOAD_BATCH); // plaintext is shorter
+                    let n = decryptor.read_from(&mut file, DOWNLOAD_BATCH, &mut out)?;
+                    let next = finish_at_end(decryptor, n < DOWNLOAD_BATCH, &mut out)?;
+                    Ok((next, out, file))
+                })
+                .await?;
+                *slot = Some(file);
+                Ok((next, out))
+            }
+            Ciphertext::Stream { reader, buf } => {
+                let n = read_full(reader, buf).await?;
+                let batch = std::mem::take(buf);
+                let (next, out, batch) = blocking(move || {
+                    let mut out = Vec::with_capacity(n); // plaintext is shorter than its ciphertext
+                    decryptor.push(&batch[..n], &mut out).map_err(invalid_data)?;
+                    let next = finish_at_end(decryptor, n < batch.len(), &mut out)?;
+                    Ok((next, out, batch))
+                })
+                .await?;
+                *buf = batch;
+                Ok((next, out))
+            }
+        }
+    }
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> io::Result<T> + Send + 'static) -> io::Result<T> {
+    tokio::task::spawn_blocking(f).await.map_err(io::Error::other)?
+}
+
+/// After the batch that reached the end of the blob, the last segment is authenticated and
+/// released and no decryptor is left; otherwise the decryptor goes on.
+fn finish_at_end(decryptor: Decryptor, at_end: bool, out: &mut Vec<u8>) -> io::Result<Option<Decryptor>> {
+    if at_end {
+        decryptor.finish(out).map_err(invalid_data)?;
+        return Ok(None);
+    }
+    Ok(Some(decryptor))
+}
+
+fn invalid_data(e: courier_crypto::CryptoError) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, e)
 }
 
 async fn read_full(reader: &mut BlobReader, buf: &mut [u8]) -> io::Result<usize> {

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 use tokio::io::AsyncWriteExt;
 
-use super::{BlobReader, BlobStore, BlobUpload, invalid_key, is_valid_key};
+use super::{BlobReader, BlobSource, BlobStore, BlobUpload, invalid_key, is_valid_key};
 
 /// Blobs in a local directory: `<root>/<k0k1>/<key>`, staging in `<root>/staging/`.
 ///
@@ -27,6 +27,15 @@ impl LocalBlobStore {
 
     fn final_path(&self, key: &str) -> PathBuf {
         self.root.join(&key[..2]).join(key)
+    }
+
+    async fn open_file(&self, key: &str) -> io::Result<tokio::fs::File> {
+        if !is_valid_key(key) {
+            return Err(invalid_key());
+        }
+        let path = self.final_path(key);
+        // The operator needs to know which file is missing or unreadable.
+        tokio::fs::File::open(&path).await.map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))
     }
 }
 
@@ -52,15 +61,11 @@ impl BlobStore for LocalBlobStore {
     }
 
     async fn open(&self, key: &str) -> io::Result<BlobReader> {
-        if !is_valid_key(key) {
-            return Err(invalid_key());
-        }
-        let path = self.final_path(key);
-        // The operator needs to know which file is missing or unreadable.
-        let f = tokio::fs::File::open(&path)
-            .await
-            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
-        Ok(Box::pin(f))
+        Ok(Box::pin(self.open_file(key).await?))
+    }
+
+    async fn open_source(&self, key: &str) -> io::Result<BlobSource> {
+        Ok(BlobSource::File(self.open_file(key).await?.into_std().await))
     }
 
     async fn size(&self, key: &str) -> io::Result<u64> {

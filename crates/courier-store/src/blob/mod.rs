@@ -17,11 +17,24 @@ pub use local::LocalBlobStore;
 pub use s3::{S3BlobStore, S3Files, S3Settings};
 
 pub type BlobReader = Pin<Box<dyn AsyncRead + Send>>;
+
+/// A blob opened to be read front to back by whoever decrypts it.
+pub enum BlobSource {
+    /// A local file, read with blocking calls on the blocking pool: each batch is read and
+    /// decrypted in one hop, without a copy through tokio's file buffer.
+    File(std::fs::File),
+    Stream(BlobReader),
+}
+
 #[async_trait]
 pub trait BlobStore: Send + Sync {
     /// Starts writing the blob `key`; nothing is visible under `key` until `commit`.
     async fn create(&self, key: &str) -> io::Result<Box<dyn BlobUpload>>;
     async fn open(&self, key: &str) -> io::Result<BlobReader>;
+    /// The blob `key` for a front-to-back read: a stream unless the store has a faster way.
+    async fn open_source(&self, key: &str) -> io::Result<BlobSource> {
+        self.open(key).await.map(BlobSource::Stream)
+    }
     /// The stored size of a committed blob (`NotFound` if there is none).
     async fn size(&self, key: &str) -> io::Result<u64>;
     /// Removes a committed blob; removing a missing one is not an error.
