@@ -306,6 +306,12 @@ pub async fn mark_read<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E, user_id
 
 /// Counts one event (of `weight`) for an alert rule, and returns the rule's total for the
 /// subject since `since`, this event included.
+///
+/// Hits on one rule and subject are counted one transaction at a time. On PostgreSQL two
+/// transactions counting at once would each see only its own new hit and neither would reach
+/// the threshold (a burst of probes raised no alert); so the rule's row in `alert_fired` is
+/// locked first (made, as "never fired", if there is none), and the sum is read after the
+/// transaction before it committed. SQLite runs one writing transaction at a time anyway.
 pub async fn count_hit(
     conn: &mut AnyConnection,
     rule: &str,
@@ -314,6 +320,15 @@ pub async fn count_hit(
     weight: i64,
     since: i64,
 ) -> Result<i64> {
+    sqlx::query(
+        "INSERT INTO alert_fired (rule, subject, fired_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (rule, subject) DO UPDATE SET fired_at = alert_fired.fired_at",
+    )
+    .bind(rule)
+    .bind(subject)
+    .bind(NEVER_FIRED)
+    .execute(&mut *conn)
+    .await?;
     sqlx::query("INSERT INTO alert_hits (rule, subject, at, weight) VALUES ($1, $2, $3, $4)")
         .bind(rule)
         .bind(subject)
@@ -333,6 +348,10 @@ pub async fn count_hit(
     .await?;
     col(&row, "total")
 }
+
+/// `fired_at` of a rule's row made only to be locked by [`count_hit`]: older than any window,
+/// so [`try_fire`] fires over it and `prune_fired` removes it.
+const NEVER_FIRED: i64 = i64::MIN;
 
 /// Marks the rule as fired for the subject unless it fired after `quiet_since`; true when this
 /// call fired it. One statement, so two instances crossing the threshold together fire once.

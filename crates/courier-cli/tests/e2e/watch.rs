@@ -847,6 +847,26 @@ async fn metrics_parse_as_prometheus_text_and_logs_as_json() {
 /// With `alert_language = "fr"`, alert mails are written in French (times in the firm's zone);
 /// the webhook and the audit trail keep the English sentence for machines; the alerts page
 /// says each alert in the reader's own language.
+/// Each refused link is counted beside its answer, so a burst is counted by transactions that
+/// run at once. On PostgreSQL each of them used to see only its own new hit: a burst of
+/// exactly the threshold raised no alert (and the test below failed about one run in three).
+#[tokio::test]
+async fn a_burst_of_probes_at_once_raises_the_alert() {
+    let smtp_dir = tempfile::tempdir().unwrap();
+    let smtp = Smtp::start(smtp_dir.path());
+    let hooks = Receiver::start();
+    let extra = "probe_alert_threshold = 6\nrate_limit_per_minute = 1000\n";
+    let env = start_with(|d| watch_config(d, smtp.port, &hooks.url, extra));
+    let c = client();
+    let probes = (0..6).map(|i| c.get(format!("{}/p/{}", env.base(), "b".repeat(30 + i))).send());
+    for answer in futures_util::future::join_all(probes).await {
+        assert_eq!(answer.unwrap().status(), 404);
+    }
+    wait("the link_probing alert", || (alerts(&env, "link_probing") > 0).then_some(()));
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(alerts(&env, "link_probing"), 1, "fired more than once in the window");
+}
+
 #[tokio::test]
 async fn alert_mails_and_the_alerts_page_speak_the_firms_language() {
     let smtp_dir = tempfile::tempdir().unwrap();
