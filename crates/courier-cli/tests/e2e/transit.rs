@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::harness::{Env, bytes, client, sha256_hex, upload};
+use crate::harness::{Env, bytes, client, sha256_hex, sign_in, upload};
 
 #[tokio::test]
 async fn whole_loop_round_trips_bytes_and_shreds() {
@@ -275,6 +275,23 @@ async fn a_corrupted_blob_is_never_served_and_is_audited() {
             .contains("partial"))
     );
     assert!(env.audit_events().iter().any(|e| e["action"] == "document.corrupt"));
+
+    // Over HTTP the whole document (one batch) is authenticated before the status goes out:
+    // an error, not a `200` cut short. The same for an empty document, whose `Content-Length`
+    // of 0 would let a short success pass for a whole one.
+    let staff = client();
+    sign_in(&env, &staff, "reader@firm.example", "attorney").await;
+    let r = staff.get(format!("{}/documents/{id}/download", env.base())).send().await.unwrap();
+    assert_eq!(r.status(), 500, "a damaged document was answered with {}", r.status());
+    assert_eq!(upload(env.base(), &token, &[("empty.txt", b"")]).await.status(), 201);
+    let empty =
+        env.docs(None).into_iter().find(|d| d["name"] == "empty.txt").unwrap()["id"].as_str().unwrap().to_owned();
+    let blob = env.blob_files().into_iter().find(|b| std::fs::metadata(b).unwrap().len() < 100).unwrap();
+    let mut raw = std::fs::read(&blob).unwrap();
+    *raw.last_mut().unwrap() ^= 0x01; // the tag of its only segment
+    std::fs::write(&blob, raw).unwrap();
+    let r = staff.get(format!("{}/documents/{empty}/download", env.base())).send().await.unwrap();
+    assert_eq!(r.status(), 500, "a damaged empty document was answered with {}", r.status());
 }
 
 #[tokio::test]

@@ -14,7 +14,7 @@ use courier_core::time_fmt::rfc3339;
 use courier_core::{DocumentId, FileName, ShredReason};
 use courier_crypto::Sha256;
 use courier_crypto::keys::Dek;
-use courier_crypto::stream::{Decryptor, Encryptor};
+use courier_crypto::stream::{Decryptor, Encryptor, SEGMENT_SIZE};
 use courier_store::blob::{BlobReader, BlobSource, BlobUpload};
 use courier_store::documents::{self as rows, DocumentRecord};
 use futures_util::{Stream, StreamExt};
@@ -481,7 +481,17 @@ impl Courier {
         let doc_id: DocumentId = d.id.parse().map_err(|e| Error::internal("document id", e))?;
         let dek = self.keys.unwrap(wrapped, doc_id.as_uuid().as_bytes())?;
         let source = self.blobs.open_source(&d.blob_key).await?;
-        Ok(self.clone().decrypt_stream(source, dek, doc_id))
+        let mut plain = Box::pin(self.clone().decrypt_stream(source, dek, doc_id));
+        // The first batch is decrypted before any header goes out. A document of up to one
+        // batch is then wholly authenticated before its `200`, and a damaged one (an empty one
+        // too, whose length tells the client nothing) is an error, not a short success. Past
+        // the first batch, damage cuts the body short of its `Content-Length`.
+        let first = match plain.next().await {
+            Some(Ok(batch)) => Some(Ok(batch)),
+            Some(Err(e)) => return Err(Error::internal("decrypting the document", e)),
+            None => None,
+        };
+        Ok(futures_util::stream::iter(first).chain(plain))
     }
 
     /// Plaintext of a blob as a stream. A producer task reads and decrypts (on the blocking
@@ -694,7 +704,9 @@ impl Ciphertext {
             Ciphertext::File(slot) => {
                 let mut file = slot.take().ok_or_else(|| io::Error::other("blob file lost"))?;
                 let (next, out, file) = blocking(move || {
-                    let mut out = Vec::with_capacity(DOWNLOAD_BATCH); // plaintext is shorter
+                    // The batch's segments, and after the last batch the segment held back
+                    // from the one before.
+                    let mut out = Vec::with_capacity(DOWNLOAD_BATCH + 2 * SEGMENT_SIZE);
                     let n = decryptor.read_from(&mut file, DOWNLOAD_BATCH, &mut out)?;
                     let next = finish_at_end(decryptor, n < DOWNLOAD_BATCH, &mut out)?;
                     Ok((next, out, file))
