@@ -349,9 +349,9 @@ pub async fn count_hit(
     col(&row, "total")
 }
 
-/// `fired_at` of a rule's row made only to be locked by [`count_hit`]: older than any window,
-/// so [`try_fire`] fires over it and `prune_fired` removes it.
-const NEVER_FIRED: i64 = i64::MIN;
+/// `fired_at` of a rule's row made only to be locked by [`count_hit`] (the epoch): older than
+/// any window, so [`try_fire`] fires over it and `prune_fired` removes it.
+const NEVER_FIRED: i64 = 0;
 
 /// Marks the rule as fired for the subject unless it fired after `quiet_since`; true when this
 /// call fired it. One statement, so two instances crossing the threshold together fire once.

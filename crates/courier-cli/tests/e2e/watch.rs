@@ -844,12 +844,10 @@ async fn metrics_parse_as_prometheus_text_and_logs_as_json() {
     assert!(v["fields"]["message"].as_str().unwrap().contains("Mars/Olympus"));
 }
 
-/// With `alert_language = "fr"`, alert mails are written in French (times in the firm's zone);
-/// the webhook and the audit trail keep the English sentence for machines; the alerts page
-/// says each alert in the reader's own language.
 /// Each refused link is counted beside its answer, so a burst is counted by transactions that
 /// run at once. On PostgreSQL each of them used to see only its own new hit: a burst of
-/// exactly the threshold raised no alert (and the test below failed about one run in three).
+/// exactly the threshold raised no alert (and the French test below failed about one run in
+/// three).
 #[tokio::test]
 async fn a_burst_of_probes_at_once_raises_the_alert() {
     let smtp_dir = tempfile::tempdir().unwrap();
@@ -867,6 +865,9 @@ async fn a_burst_of_probes_at_once_raises_the_alert() {
     assert_eq!(alerts(&env, "link_probing"), 1, "fired more than once in the window");
 }
 
+/// With `alert_language = "fr"`, alert mails are written in French (times in the firm's zone);
+/// the webhook and the audit trail keep the English sentence for machines; the alerts page
+/// says each alert in the reader's own language.
 #[tokio::test]
 async fn alert_mails_and_the_alerts_page_speak_the_firms_language() {
     let smtp_dir = tempfile::tempdir().unwrap();
