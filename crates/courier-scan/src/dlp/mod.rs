@@ -271,9 +271,10 @@ impl Detector {
 
 impl Detector {
     /// The candidates that start with `run`: an IBAN whose letters stand just before it, a
-    /// phone number in brackets, a Corsican NIR (`2A`/`2B` inside), or the run itself. Returns where the scan goes on, and whether that is the end of the run
-    /// (not of a longer shape). A shape that matches is consumed even if it fails its
-    /// checksum, so the digits of a bad IBAN are not read again as a card.
+    /// phone number in brackets, a Corsican NIR (`2A`/`2B` inside), or the run itself. Returns
+    /// where the scan goes on, and whether that is the end of the run (not of a longer shape).
+    /// A shape that matches is consumed even if it fails its checksum, so the digits of a bad
+    /// IBAN are not read again as a card.
     fn numbers_at(
         &self,
         hay: &[u8],
