@@ -62,11 +62,30 @@ fn decrypt_reading(dek: &Dek, doc: &[u8; 16], blob: &[u8], max: usize) -> (Vec<u
     (out, r)
 }
 
+/// Decrypts pushed pieces into one `PlainBuf`, emptied after each piece and filled again, as
+/// a download reuses its batches: stale bytes of the piece before must never be released.
+fn decrypt_reusing(dek: &Dek, doc: &[u8; 16], blob: &[u8], chunk: usize) -> (Vec<u8>, Result<()>) {
+    let mut dec = Decryptor::new(dek.clone(), doc);
+    let mut out = Vec::new();
+    let mut batch = PlainBuf::new();
+    for piece in blob.chunks(chunk.max(1)) {
+        let r = dec.push(piece, &mut batch);
+        out.extend_from_slice(batch.as_slice());
+        batch.clear();
+        if let Err(e) = r {
+            return (out, Err(e));
+        }
+    }
+    let r = dec.finish(&mut batch);
+    out.extend_from_slice(batch.as_slice());
+    (out, r)
+}
+
 /// A way of decrypting a blob in pieces of a given size: what it released, and the result.
 type Decryption = fn(&Dek, &[u8; 16], &[u8], usize) -> (Vec<u8>, Result<()>);
 
-/// Both ways of decrypting: pushed pieces and batches read.
-const DECRYPTIONS: [Decryption; 2] = [decrypt, decrypt_reading];
+/// Every way of decrypting: pushed pieces, batches read, and pieces into a reused buffer.
+const DECRYPTIONS: [Decryption; 3] = [decrypt, decrypt_reading, decrypt_reusing];
 
 fn segments(blob: &[u8]) -> Vec<&[u8]> {
     blob[HEADER_LEN..].chunks(SEALED_SEGMENT_LEN).collect()

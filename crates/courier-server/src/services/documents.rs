@@ -14,7 +14,7 @@ use courier_core::time_fmt::rfc3339;
 use courier_core::{DocumentId, FileName, ShredReason};
 use courier_crypto::Sha256;
 use courier_crypto::keys::Dek;
-use courier_crypto::stream::{Decryptor, Encryptor, SEGMENT_SIZE};
+use courier_crypto::stream::{Decryptor, Encryptor, PlainBuf, SEGMENT_SIZE};
 use courier_store::blob::{BlobReader, BlobSource, BlobUpload};
 use courier_store::documents::{self as rows, DocumentRecord};
 use futures_util::{Stream, StreamExt};
@@ -23,6 +23,7 @@ use serde_json::json;
 use tokio::io::AsyncReadExt;
 
 use super::audit::AuditAction;
+use super::batch_pool::BatchPool;
 use super::portals::OpenPortal;
 use super::scanning::{self, ContentRefusal, ScanFeed, ScanView, scan_view};
 use super::{Caller, Courier};
@@ -91,12 +92,20 @@ pub fn view(d: &DocumentRecord, shred: Option<(i64, ShredReason)>) -> DocumentVi
 struct Sealer {
     encryptor: Encryptor,
     hasher: Sha256,
+    /// The staged blob, where the store has it in a local file.
+    file: Option<std::fs::File>,
 }
 
 impl Sealer {
+    /// Hashes and seals `plain`. The ciphertext goes straight to the staged file if there is
+    /// one (and `out` is left empty), else into `out` for the store's `write`.
     fn push(&mut self, plain: &[u8], out: &mut Vec<u8>) -> Result<()> {
         self.hasher.update(plain);
         self.encryptor.push(plain, out)?;
+        if let Some(file) = &mut self.file {
+            std::io::Write::write_all(file, out)?;
+            out.clear();
+        }
         Ok(())
     }
 }
@@ -507,11 +516,14 @@ impl Courier {
         tokio::spawn(async move {
             let mut decryptor = Some(Decryptor::new(dek, id.as_uuid().as_bytes()));
             let mut ciphertext = Ciphertext::from(source);
+            // The batches queued, the one hyper is sending and the one being filled; each
+            // holds a batch's segments and, after the last batch, the one held back before.
+            let batches = BatchPool::new(DOWNLOAD_AHEAD + 2, DOWNLOAD_BATCH + 2 * SEGMENT_SIZE);
             while let Some(d) = decryptor.take() {
-                match ciphertext.decrypt_batch(d).await {
+                match ciphertext.decrypt_batch(d, batches.take()).await {
                     Ok((next, out)) => {
                         decryptor = next;
-                        if tx.send(Ok(Bytes::from(out))).await.is_err() {
+                        if tx.send(Ok(batches.share(out))).await.is_err() {
                             return; // the client went away
                         }
                     }
@@ -602,7 +614,9 @@ where
 {
     let (encryptor, header) = Encryptor::new(dek, id.as_uuid().as_bytes())?;
     upload.write(&header).await?;
-    let mut idle_sealer = Some(Sealer { encryptor, hasher: Sha256::default() });
+    // A local blob is written by the job that seals each batch, in the same hop.
+    let file = upload.staged_file().await?;
+    let mut idle_sealer = Some(Sealer { encryptor, hasher: Sha256::default(), file });
     let mut in_flight: Option<SealJob> = None;
     let mut filling = Vec::with_capacity(BATCH);
     let mut spare_out = Vec::with_capacity(BATCH + 1024);
@@ -653,7 +667,8 @@ where
         Some(job) => finish_job(job, upload, &mut spare_out).await?,
         None => idle_sealer.take().ok_or_else(|| Error::Internal("sealer lost".into()))?,
     };
-    let Sealer { encryptor, hasher } = sealer;
+    let Sealer { encryptor, hasher, file } = sealer;
+    drop(file); // its writes have returned; the last segment goes through `write`
     spare_out.clear();
     encryptor.finish(&mut spare_out)?;
     upload.write(&spare_out).await?;
@@ -673,7 +688,9 @@ type SealJob = tokio::task::JoinHandle<Result<(Sealer, Vec<u8>)>>;
 /// Waits for a sealing job, writes its ciphertext and takes its buffer back.
 async fn finish_job(job: SealJob, upload: &mut dyn BlobUpload, spare_out: &mut Vec<u8>) -> Result<Sealer> {
     let (sealer, out) = job.await.map_err(|e| Error::internal("seal task", e))??;
-    upload.write(&out).await?;
+    if !out.is_empty() {
+        upload.write(&out).await?;
+    }
     *spare_out = out;
     Ok(sealer)
 }
@@ -699,14 +716,18 @@ impl From<BlobSource> for Ciphertext {
 impl Ciphertext {
     /// Reads up to one batch of ciphertext and decrypts it. Returns the decryptor (none after
     /// the last segment) and the plaintext.
-    async fn decrypt_batch(&mut self, mut decryptor: Decryptor) -> io::Result<(Option<Decryptor>, Vec<u8>)> {
+    /// `out` is an empty batch to fill.
+    async fn decrypt_batch(
+        &mut self,
+        mut decryptor: Decryptor,
+        mut out: PlainBuf,
+    ) -> io::Result<(Option<Decryptor>, PlainBuf)> {
         match self {
             Ciphertext::File(slot) => {
                 let mut file = slot.take().ok_or_else(|| io::Error::other("blob file lost"))?;
                 let (next, out, file) = blocking(move || {
                     // The batch's segments, and after the last batch the segment held back
                     // from the one before.
-                    let mut out = Vec::with_capacity(DOWNLOAD_BATCH + 2 * SEGMENT_SIZE);
                     let n = decryptor.read_from(&mut file, DOWNLOAD_BATCH, &mut out)?;
                     let next = finish_at_end(decryptor, n < DOWNLOAD_BATCH, &mut out)?;
                     Ok((next, out, file))
@@ -719,7 +740,6 @@ impl Ciphertext {
                 let n = read_full(reader, buf).await?;
                 let batch = std::mem::take(buf);
                 let (next, out, batch) = blocking(move || {
-                    let mut out = Vec::with_capacity(n); // plaintext is shorter than its ciphertext
                     decryptor.push(&batch[..n], &mut out).map_err(invalid_data)?;
                     let next = finish_at_end(decryptor, n < batch.len(), &mut out)?;
                     Ok((next, out, batch))
@@ -738,7 +758,7 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> io::Result<T> + Send + 
 
 /// After the batch that reached the end of the blob, the last segment is authenticated and
 /// released and no decryptor is left; otherwise the decryptor goes on.
-fn finish_at_end(decryptor: Decryptor, at_end: bool, out: &mut Vec<u8>) -> io::Result<Option<Decryptor>> {
+fn finish_at_end(decryptor: Decryptor, at_end: bool, out: &mut PlainBuf) -> io::Result<Option<Decryptor>> {
     if at_end {
         decryptor.finish(out).map_err(invalid_data)?;
         return Ok(None);

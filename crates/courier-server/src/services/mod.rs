@@ -9,6 +9,7 @@ pub mod audit_events;
 mod audit_group;
 pub mod authz;
 pub mod backup;
+mod batch_pool;
 pub mod branding;
 pub mod certificates;
 pub mod clock;

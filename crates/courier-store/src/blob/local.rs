@@ -155,6 +155,18 @@ impl BlobUpload for LocalUpload {
         }
     }
 
+    async fn staged_file(&mut self) -> io::Result<Option<std::fs::File>> {
+        match self.file.as_mut() {
+            Some(f) if !self.sealed => {
+                // tokio writes behind: the header must be in the file before anyone else
+                // appends. The clone shares the file's position.
+                f.flush().await?;
+                Ok(Some(f.try_clone().await?.into_std().await))
+            }
+            _ => Err(io::Error::other("upload already finished")),
+        }
+    }
+
     async fn seal(&mut self) -> io::Result<()> {
         // The staging file keeps its lock (the sweep leaves it alone) and holds no buffer.
         match self.file.as_mut() {

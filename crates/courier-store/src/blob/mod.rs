@@ -59,6 +59,13 @@ pub trait BlobStore: Send + Sync {
 pub trait BlobUpload: Send {
     /// Appends `data`. Borrowed, so the caller can reuse its buffer for the next batch.
     async fn write(&mut self, data: &[u8]) -> io::Result<()>;
+    /// For a store that stages in a local file: that file, after everything `write` gave it,
+    /// to append to with blocking writes from the thread that seals each batch (one hop, and
+    /// no copy into tokio's buffer). `write` may follow once those writes have returned.
+    /// `None`: `write` is the only way.
+    async fn staged_file(&mut self) -> io::Result<Option<std::fs::File>> {
+        Ok(None)
+    }
     /// Sends or syncs what was written and frees the upload's buffers; nothing more may be
     /// written. The upload stays staged (swept if its process dies) until `commit`, so an
     /// upload may wait, sealed, for the other files of its request without holding memory.
