@@ -2,7 +2,7 @@
 """Transit benchmark: Courier against nginx (WebDAV PUT / static GET) on the same files and disk.
 
 Measures, in one run:
-  * upload and download MB/s of one large file (default 1 GiB) through Courier and through
+  * upload (multipart and tus) and download MB/s of one large file (default 1 GiB) through Courier and through
     nginx, and their ratios;
   * Courier's peak RSS (VmHWM) for a 10 MiB and for a 1 GiB upload, each on a fresh server;
   * Courier's peak RSS during 32 concurrent 64 MiB uploads;
@@ -122,6 +122,25 @@ class Courier:
         subprocess.run(["curl", "-sf", "-o", "/dev/null", "-H", "Accept: application/json", "-F", f"file=@{path}",
                         f"{self.base}/p/{token}/files"], check=True)
 
+    def tus_upload(self, token, path):
+        """A resumable upload (tus) of `path` in one PATCH; returns the seconds from the POST to
+        the PATCH's answer, which comes once the file is a document (checked, sealed, stored)."""
+        start = time.perf_counter()
+        conn = http.client.HTTPConnection(self.base.split("//")[1])
+        name = base64.b64encode(os.path.basename(path).encode()).decode()
+        conn.request("POST", f"/p/{token}/tus/", headers={
+            "Tus-Resumable": "1.0.0", "Upload-Length": str(os.path.getsize(path)),
+            "Upload-Metadata": f"filename {name}"})
+        resp = conn.getresponse()
+        resp.read()
+        assert resp.status == 201, f"tus creation: {resp.status}"
+        location = resp.getheader("Location")
+        url = location if location.startswith("http") else self.base + location
+        subprocess.run(["curl", "-sf", "-o", "/dev/null", "-X", "PATCH", "-T", path, "-H", "Tus-Resumable: 1.0.0",
+                        "-H", "Upload-Offset: 0", "-H", "Content-Type: application/offset+octet-stream", url],
+                       check=True)
+        return time.perf_counter() - start
+
     def hwm_kib(self):
         return proc_value(self.proc.pid, "status", "VmHWM:")
 
@@ -182,7 +201,8 @@ def main():
     make_file(mid, args.concurrent_mib * MIB)
     results = {"size_mib": args.size_mib, "rounds": args.rounds}
     samples = {k: [] for k in ("nginx_upload_mb_s", "nginx_upload_no_sync_mb_s", "nginx_download_mb_s",
-                               "courier_upload_mb_s", "courier_download_mb_s", "write_amplification")}
+                               "courier_upload_mb_s", "courier_tus_upload_mb_s", "courier_download_mb_s",
+                               "write_amplification")}
 
     # Throughput: nginx and Courier alternate, with the disk flushed before every transfer, so
     # neither pays for the other's write-back; the median of the rounds is reported.
@@ -215,6 +235,8 @@ def main():
             samples["write_amplification"].append((c.write_bytes() - before) / size)
             # Read before signing in: argon2id's 19 MiB would otherwise count as upload memory.
             results["rss_peak_large_upload_mib"] = c.hwm_kib() / 1024
+            os.sync()
+            samples["courier_tus_upload_mb_s"].append(size / c.tus_upload(token, big) / 1e6)
             c.login()
             doc = c.cli("doc", "list", "--json")[0]["id"]
             os.sync()
@@ -251,11 +273,13 @@ def main():
     r = results
     r["upload_ratio"] = r["courier_upload_mb_s"] / r["nginx_upload_mb_s"]
     r["download_ratio"] = r["courier_download_mb_s"] / r["nginx_download_mb_s"]
+    r["tus_upload_ratio"] = r["courier_tus_upload_mb_s"] / r["nginx_upload_mb_s"]
     r["rss_growth_mib"] = r["rss_peak_large_upload_mib"] - r["rss_peak_10mib_upload_mib"]
     print(f"""
 | measure ({args.size_mib} MiB file, median of {args.rounds} rounds) | Courier | nginx | ratio / target |
 |---|---|---|---|
 | upload MB/s (nginx: PUT + sync) | {r['courier_upload_mb_s']:.0f} | {r['nginx_upload_mb_s']:.0f} | {r['upload_ratio']:.2f} (target >= 0.95) |
+| tus upload MB/s, one PATCH (nginx: PUT + sync) | {r['courier_tus_upload_mb_s']:.0f} | {r['nginx_upload_mb_s']:.0f} | {r['tus_upload_ratio']:.2f} (target >= 0.95) |
 | upload MB/s (nginx: PUT alone) | | {r['nginx_upload_no_sync_mb_s']:.0f} | {r['courier_upload_mb_s'] / r['nginx_upload_no_sync_mb_s']:.2f} |
 | download MB/s | {r['courier_download_mb_s']:.0f} | {r['nginx_download_mb_s']:.0f} | {r['download_ratio']:.2f} (target >= 0.9) |
 | peak RSS, 10 MiB upload | {r['rss_peak_10mib_upload_mib']:.1f} MiB | | |
