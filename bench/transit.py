@@ -2,8 +2,8 @@
 """Transit benchmark: Courier against nginx (WebDAV PUT / static GET) on the same files and disk.
 
 Measures, in one run:
-  * upload (multipart and tus) and download MB/s of one large file (default 1 GiB) through Courier and through
-    nginx, and their ratios;
+  * upload (multipart and tus) and download MB/s of one large file (default 1 GiB) through
+    Courier and through nginx, and their ratios;
   * Courier's peak RSS (VmHWM) for a 10 MiB and for a 1 GiB upload, each on a fresh server;
   * Courier's peak RSS during 32 concurrent 64 MiB uploads;
   * bytes written to disk per byte uploaded (write_bytes in /proc/PID/io).
