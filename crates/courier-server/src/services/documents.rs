@@ -714,9 +714,8 @@ impl From<BlobSource> for Ciphertext {
 }
 
 impl Ciphertext {
-    /// Reads up to one batch of ciphertext and decrypts it. Returns the decryptor (none after
-    /// the last segment) and the plaintext.
-    /// `out` is an empty batch to fill.
+    /// Reads up to one batch of ciphertext and decrypts it into `out`, an empty batch. Returns
+    /// the decryptor (none after the last segment) and the filled batch.
     async fn decrypt_batch(
         &mut self,
         mut decryptor: Decryptor,
