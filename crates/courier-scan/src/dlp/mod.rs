@@ -207,7 +207,7 @@ impl Keywords {
         // A DFA takes one table lookup per byte where the crate's default for long lists (a
         // contiguous NFA) follows failure links: with 200 or 2,000 client names, prose scans
         // three times as fast (the `detectors` bench). Built only where its table is sure to
-        // stay small (2,000 two-word names: under 8 MiB).
+        // stay small (the bench's 2,000 two-word names: bounded at under 8 MiB).
         if dfa_bound(keywords) <= AUTOMATON_DFA_MAX_BYTES {
             builder.kind(Some(aho_corasick::AhoCorasickKind::DFA));
         }
