@@ -336,30 +336,52 @@ pub async fn blob_key_known<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E, bl
     Ok(col::<i64>(&row, "n")? > 0)
 }
 
-/// A page of (document id, wrapped key) for live documents, ordered by id, after `after_id`.
+/// Where wrapped data keys are kept: documents, and resumable uploads not yet finished.
+#[derive(Debug, Clone, Copy)]
+pub enum DataKeyHolder {
+    Documents,
+    Uploads,
+}
+
+impl DataKeyHolder {
+    pub const ALL: [Self; 2] = [Self::Documents, Self::Uploads];
+
+    fn table(self) -> &'static str {
+        match self {
+            Self::Documents => "documents",
+            Self::Uploads => "tus_uploads",
+        }
+    }
+}
+
+/// Wrapped data keys after `after_id`, by id, at most `limit` (a shredded document, a finished
+/// upload hold none): what key rotation re-wraps and what a version's retirement waits for.
 pub async fn wrapped_keys_page<'c, E: Executor<'c, Database = sqlx::Any>>(
     ex: E,
+    holder: DataKeyHolder,
     after_id: &str,
     limit: i64,
 ) -> Result<Vec<(String, Vec<u8>)>> {
-    let rows = sqlx::query(
-        "SELECT id, wrapped_dek FROM documents WHERE wrapped_dek IS NOT NULL AND id > $1 ORDER BY id LIMIT $2",
-    )
-    .bind(after_id)
-    .bind(limit)
-    .fetch_all(ex)
-    .await?;
+    let sql = format!(
+        "SELECT id, wrapped_dek FROM {} WHERE wrapped_dek IS NOT NULL AND length(wrapped_dek) > 0 AND id > $1 \
+         ORDER BY id LIMIT $2",
+        holder.table()
+    );
+    let rows = sqlx::query(&sql).bind(after_id).bind(limit).fetch_all(ex).await?;
     rows.iter().map(|r| Ok((col(r, "id")?, col(r, "wrapped_dek")?))).collect()
 }
 
-/// Replaces a wrapped key only if it is still `old` (not shredded or re-wrapped meanwhile).
-pub async fn replace_wrapped_key(conn: &mut AnyConnection, id: &str, old: &[u8], new: &[u8]) -> Result<bool> {
-    let r = sqlx::query("UPDATE documents SET wrapped_dek = $1 WHERE id = $2 AND wrapped_dek = $3")
-        .bind(new)
-        .bind(id)
-        .bind(old)
-        .execute(conn)
-        .await?;
+/// Replaces a wrapped key only if it is still `old` (not shredded, finished or re-wrapped
+/// meanwhile).
+pub async fn replace_wrapped_key(
+    conn: &mut AnyConnection,
+    holder: DataKeyHolder,
+    id: &str,
+    old: &[u8],
+    new: &[u8],
+) -> Result<bool> {
+    let sql = format!("UPDATE {} SET wrapped_dek = $1 WHERE id = $2 AND wrapped_dek = $3", holder.table());
+    let r = sqlx::query(&sql).bind(new).bind(id).bind(old).execute(conn).await?;
     Ok(r.rows_affected() == 1)
 }
 

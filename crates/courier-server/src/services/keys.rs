@@ -11,6 +11,7 @@ use std::sync::{Arc, RwLock};
 
 use courier_crypto::CryptoError;
 use courier_crypto::keys::{Dek, KeyRing, SecretKey};
+use courier_store::documents::{self, DataKeyHolder};
 use serde::Serialize;
 use serde_json::json;
 use zeroize::Zeroizing;
@@ -142,13 +143,15 @@ impl MasterKeys {
 #[derive(Debug, Serialize)]
 pub struct KeyStatus {
     pub current_version: u32,
-    /// Version -> number of wrapped document keys and sealed secrets using it.
+    /// Version -> number of wrapped data keys (documents', unfinished uploads') and sealed
+    /// secrets using it.
     pub versions: BTreeMap<u32, u64>,
 }
 
 #[derive(Debug, Serialize)]
 pub struct Rewrapped {
     pub version: u32,
+    /// Data keys: documents' and unfinished resumable uploads'.
     pub documents_rewrapped: u64,
     pub secrets_rewrapped: u64,
 }
@@ -168,13 +171,16 @@ impl Courier {
                 *versions.entry(v).or_default() += 1;
             }
         };
-        let mut after = String::new();
-        while let Some(last) = {
-            let page = courier_store::documents::wrapped_keys_page(self.db.pool(), &after, PAGE).await?;
-            page.iter().for_each(|(_, w)| count(w));
-            page.last().map(|(id, _)| id.clone())
-        } {
-            after = last;
+        // Documents' data keys, and those of resumable uploads not yet finished.
+        for holder in DataKeyHolder::ALL {
+            let mut after = String::new();
+            while let Some(last) = {
+                let page = documents::wrapped_keys_page(self.db.pool(), holder, &after, PAGE).await?;
+                page.iter().for_each(|(_, w)| count(w));
+                page.last().map(|(id, _)| id.clone())
+            } {
+                after = last;
+            }
         }
         let mut after = String::new();
         while let Some(last) = {
@@ -219,19 +225,21 @@ impl Courier {
         self.keys.reload()?;
         let ring = self.keys.ring();
         let current = ring.current_version();
-        let mut documents = 0u64;
-        let mut after = String::new();
-        loop {
-            let page = courier_store::documents::wrapped_keys_page(self.db.pool(), &after, PAGE).await?;
-            let Some((last, _)) = page.last() else { break };
-            after = last.clone();
-            let mut tx = self.db.begin().await?;
-            for (id, old) in page.iter().filter(|(_, w)| KeyRing::wrapped_version(w) != Some(current)) {
-                let owner = owner_bytes(id)?;
-                let new = ring.wrap(&ring.unwrap(old, &owner)?, &owner)?;
-                documents += u64::from(courier_store::documents::replace_wrapped_key(&mut tx, id, old, &new).await?);
+        let mut data_keys = 0u64;
+        for holder in DataKeyHolder::ALL {
+            let mut after = String::new();
+            loop {
+                let page = documents::wrapped_keys_page(self.db.pool(), holder, &after, PAGE).await?;
+                let Some((last, _)) = page.last() else { break };
+                after = last.clone();
+                let mut tx = self.db.begin().await?;
+                for (id, old) in page.iter().filter(|(_, w)| KeyRing::wrapped_version(w) != Some(current)) {
+                    let owner = owner_bytes(id)?;
+                    let new = ring.wrap(&ring.unwrap(old, &owner)?, &owner)?;
+                    data_keys += u64::from(documents::replace_wrapped_key(&mut tx, holder, id, old, &new).await?);
+                }
+                courier_store::Db::commit(tx).await?;
             }
-            courier_store::Db::commit(tx).await?;
         }
         let mut secrets = 0u64;
         let mut after = String::new();
@@ -247,9 +255,9 @@ impl Courier {
             }
             courier_store::Db::commit(tx).await?;
         }
-        let details = json!({ "version": current, "documents": documents, "secrets": secrets });
+        let details = json!({ "version": current, "documents": data_keys, "secrets": secrets });
         self.audit.record(&self.db, caller, AuditAction::KeyRewrap, &format!("master_key:v{current}"), details).await?;
-        Ok(Rewrapped { version: current, documents_rewrapped: documents, secrets_rewrapped: secrets })
+        Ok(Rewrapped { version: current, documents_rewrapped: data_keys, secrets_rewrapped: secrets })
     }
 
     /// Erases an old master key version once nothing uses it. Whatever still holds keys wrapped
