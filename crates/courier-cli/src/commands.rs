@@ -385,7 +385,7 @@ async fn doc(me: &Acting, cmd: DocCommand) -> Result<ExitCode> {
             let bytes = futures_util::StreamExt::boxed(futures_util::StreamExt::map(stream, |r| {
                 r.map_err(|e| format!("reading the file: {e}"))
             }));
-            let mut files = OneFile(Some(IncomingFile { name, bytes }));
+            let mut files = OneFile(Some(IncomingFile { name, bytes, sealed: None }));
             let doc = service(me.upload_to_matter(&matter, &mut files).await)?.remove(0);
             if json.json {
                 return print_json(&doc);

@@ -50,3 +50,11 @@ typed_id!(DocumentId);
 typed_id!(UserId);
 // A resumable (tus) upload in progress.
 typed_id!(UploadId);
+
+/// A finished resumable upload's document takes the upload's id: the partial file, sealed for
+/// that id (format v1 binds a blob to its document id), becomes the document's blob as it is.
+impl From<UploadId> for DocumentId {
+    fn from(upload: UploadId) -> Self {
+        Self(upload.0)
+    }
+}

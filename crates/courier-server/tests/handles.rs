@@ -84,7 +84,7 @@ impl IncomingFiles for OneFile {
 
 fn memo() -> OneFile {
     let bytes = futures_util::stream::once(async { Ok::<_, String>(Bytes::from_static(b"Vault memo\n")) });
-    OneFile(Some(IncomingFile { name: Some("memo.txt".into()), bytes: Box::pin(bytes) }))
+    OneFile(Some(IncomingFile { name: Some("memo.txt".into()), bytes: Box::pin(bytes), sealed: None }))
 }
 
 fn refused<T>(what: &str, r: courier_server::Result<T>) {

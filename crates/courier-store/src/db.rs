@@ -45,6 +45,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (15, "document_pages", include_str!("../migrations/0015_document_pages.sql")),
     (16, "live_portal_counts", include_str!("../migrations/0016_live_portal_counts.sql")),
     (17, "firm_logo", include_str!("../migrations/0017_firm_logo.sql")),
+    (18, "tus_cut_back", include_str!("../migrations/0018_tus_cut_back.sql")),
 ];
 
 /// A migration's SQL for `backend`: the byte type, byte literals and (in 0001's comment) the

@@ -20,6 +20,8 @@ pub struct TusUpload {
     pub expires_at: i64,
     /// JSON, once the file became a document.
     pub receipt: Option<String>,
+    /// Whether sealed segments past the committed length were ever cut off (see `mark_cut_back`).
+    pub cut_back: bool,
 }
 
 pub struct NewTusUpload<'a> {
@@ -46,6 +48,7 @@ fn from_row(row: &AnyRow) -> Result<TusUpload> {
         created_at: col(row, "created_at")?,
         expires_at: col(row, "expires_at")?,
         receipt: col(row, "receipt")?,
+        cut_back: col::<i64>(row, "cut_back")? != 0,
     })
 }
 
@@ -132,6 +135,14 @@ pub async fn advance(
     .execute(conn)
     .await?;
     Ok(r.rows_affected() == 1)
+}
+
+/// Records, before they are cut off, that sealed segments past the committed length existed:
+/// the next request reuses their segment nonces, so the file may no longer become a blob as it
+/// is. Never cleared.
+pub async fn mark_cut_back<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E, id: &str) -> Result<()> {
+    sqlx::query("UPDATE tus_uploads SET cut_back = 1 WHERE id = $1").bind(id).execute(ex).await?;
+    Ok(())
 }
 
 /// The file became a document: keep only its receipt (the key and the tail go).

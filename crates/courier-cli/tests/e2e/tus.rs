@@ -448,6 +448,9 @@ async fn a_scanner_down_at_the_last_byte_keeps_the_upload_for_a_retry() {
     let r = receipt(base, &location).await;
     assert_eq!(r.status(), 503, "not checked again at once");
     assert!(r.text().await.unwrap().contains("tried again shortly"));
+    let r = patch(base, &location, data.len(), Vec::new(), None).await;
+    assert_eq!(r.status(), 503, "an empty PATCH at the end waits too");
+    assert!(r.text().await.unwrap().contains("tried again shortly"));
     tokio::time::sleep(std::time::Duration::from_secs(16).saturating_sub(failed_at.elapsed())).await;
     let r = receipt(base, &location).await;
     assert_eq!(r.status(), 200);
@@ -488,6 +491,24 @@ async fn a_document_kept_before_its_upload_was_marked_finished_is_not_made_twice
     assert_eq!(r.status(), 500, "{:?}", r.text().await);
     assert_eq!(env.docs(Some(&portal)).len(), 1, "the document was kept");
 
+    // The finished partial file is the document's blob now (the document has the upload's
+    // id): a PATCH at its end must not open it to append, which would cut it back.
+    let doc = env.docs(Some(&portal))[0]["id"].as_str().unwrap().to_owned();
+    assert!(location.ends_with(&doc), "the document takes the upload's id: {location} {doc}");
+    if env.s3.is_none() {
+        // On a local store the partial file itself became the blob: not sealed and written again.
+        use std::os::unix::fs::MetadataExt;
+        let part = std::fs::read_dir(env.data_dir().join("tus")).unwrap().next().unwrap().unwrap().path();
+        let inode = std::fs::metadata(&part).unwrap().ino();
+        let blobs = env.blob_files();
+        assert_eq!(blobs.len(), 1, "{blobs:?}");
+        assert_eq!(std::fs::metadata(&blobs[0]).unwrap().ino(), inode, "the blob is the partial file");
+    }
+    let r = patch(base, &location, data.len(), Vec::new(), None).await;
+    assert_eq!(r.status(), 500, "the receipt still cannot be recorded: {:?}", r.text().await);
+    let r = patch(base, &location, data.len(), b"more".to_vec(), None).await;
+    assert_eq!(r.status(), 413, "{:?}", r.text().await);
+
     sqlx::query("DROP TRIGGER no_finish").execute(&db).await.unwrap();
     let r = receipt(base, &location).await;
     assert_eq!(r.status(), 200);
@@ -497,4 +518,68 @@ async fn a_document_kept_before_its_upload_was_marked_finished_is_not_made_twice
     let uploads = env.audit_events().into_iter().filter(|e| e["action"] == "document.upload").count();
     assert_eq!(uploads, 1);
     assert_eq!(std::fs::read_dir(env.data_dir().join("tus")).unwrap().count(), 0);
+    let out = env.data_dir().join("pièce-back.txt");
+    let (ok, _, err) = env.cli(&["doc", "get", &doc, "--output", out.to_str().unwrap()], None);
+    assert!(ok, "the document's blob is whole: {err}");
+    assert_eq!(std::fs::read(&out).unwrap(), data);
+}
+
+/// A request refused for its checksum leaves sealed segments past the committed length; the
+/// next request seals other bytes under the same segment nonces. An insider who copied the
+/// file in between holds two ciphertexts under one nonce, so such a file must not become the
+/// document's blob as it is: its plaintext is sealed anew under a fresh data key and nonces.
+#[tokio::test]
+async fn segments_cut_off_and_sealed_again_never_reach_a_document_under_their_nonces() {
+    let env = Env::start();
+    let (portal, token) = env.create_portal(&[]);
+    let base = env.base();
+    let data = document(300_000);
+    let other: Vec<u8> = data.iter().map(|b| b.to_ascii_lowercase()).collect();
+    let location = created(base, &token, &data, "relevé.txt").await;
+    let r = patch(base, &location, 0, other[..200_000].to_vec(), Some(b"not these bytes")).await;
+    assert_eq!(r.status().as_u16(), 460);
+    let part = std::fs::read_dir(env.data_dir().join("tus")).unwrap().next().unwrap().unwrap().path();
+    let copied = std::fs::read(&part).unwrap();
+    assert!(copied.len() > 16 + 2 * 65_536, "whole segments were sealed past the committed length");
+
+    let r = patch(base, &location, 0, data.clone(), Some(&data)).await;
+    assert_eq!(r.status(), 204, "{:?}", r.text().await);
+    assert_eq!(receipt(base, &location).await.status(), 200);
+    let doc = env.docs(Some(&portal))[0]["id"].as_str().unwrap().to_owned();
+    if env.s3.is_none() {
+        let blobs = env.blob_files();
+        assert_eq!(blobs.len(), 1, "{blobs:?}");
+        let blob = std::fs::read(&blobs[0]).unwrap();
+        assert_ne!(blob[..16], copied[..16], "a fresh nonce prefix, not the partial file's");
+    }
+    let out = env.data_dir().join("back.txt");
+    let (ok, _, err) = env.cli(&["doc", "get", &doc, "--output", out.to_str().unwrap()], None);
+    assert!(ok, "{err}");
+    assert_eq!(std::fs::read(&out).unwrap(), data);
+}
+
+/// An unfinished upload's data key is wrapped by the master key like a document's: rotation
+/// re-wraps it, so retiring the old version leaves the upload (and the server's start) whole.
+#[tokio::test]
+async fn an_unfinished_upload_is_rewrapped_on_rotation_and_outlives_the_old_key() {
+    let mut env = Env::start();
+    let (portal, token) = env.create_portal(&[]);
+    let data = document(150_000);
+    let location = created(env.base(), &token, &data, "bail.txt").await;
+    assert_eq!(patch(env.base(), &location, 0, data[..70_000].to_vec(), None).await.status(), 204);
+
+    let rotated = env.cli_json(&["key", "rotate", "--json"], None);
+    assert_eq!(rotated["documents_rewrapped"], 1, "the upload's key: {rotated}");
+    let status = env.cli_json(&["key", "status", "--json"], None);
+    assert_eq!(status["versions"]["1"], 0, "{status}");
+    assert!(env.cli(&["key", "retire", "--version", "1"], None).0);
+    env.restart_server();
+
+    let r = patch(env.base(), &location, 70_000, data[70_000..].to_vec(), Some(&data[70_000..])).await;
+    assert_eq!(r.status(), 204, "{:?}", r.text().await);
+    assert_eq!(receipt(env.base(), &location).await.status(), 200);
+    let doc = env.docs(Some(&portal))[0]["id"].as_str().unwrap().to_owned();
+    let out = env.data_dir().join("bail.txt");
+    assert!(env.cli(&["doc", "get", &doc, "--output", out.to_str().unwrap()], None).0);
+    assert_eq!(std::fs::read(&out).unwrap(), data);
 }

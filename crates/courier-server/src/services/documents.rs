@@ -133,6 +133,20 @@ pub enum Destination<'a> {
 pub struct IncomingFile {
     pub name: Option<String>,
     pub bytes: futures_util::stream::BoxStream<'static, std::result::Result<Bytes, String>>,
+    /// Where the bytes are on disk already, sealed (a finished resumable upload).
+    pub sealed: Option<SealedFile>,
+}
+
+/// A complete format v1 blob on local disk, sealed under `dek` for the document id `id`, whose
+/// plaintext is what `IncomingFile::bytes` streams. The document takes `id`; on a local store
+/// the file becomes its blob as it is (read back only to be hashed and checked: no second
+/// sealing, no second write), elsewhere the plaintext is sealed anew.
+pub struct SealedFile {
+    pub path: std::path::PathBuf,
+    pub dek: Dek,
+    pub id: DocumentId,
+    /// The SHA-256 of what `IncomingFile::bytes` streamed, from its reader, once the stream ended.
+    pub sha256: tokio::sync::oneshot::Receiver<[u8; 32]>,
 }
 
 /// The files of one upload request, one after another (a multipart body).
@@ -215,7 +229,7 @@ impl Courier {
                         Said::new("refusal-too-many-files").with("max", SaidArg::Text(max.to_string())),
                     )));
                 }
-                staged.push(self.stage(caller, &target, file.name.as_deref(), file.bytes).await?);
+                staged.push(self.stage(caller, &target, file.name.as_deref(), file.bytes, file.sealed).await?);
             }
             if staged.is_empty() {
                 return Err(Error::BadRequest(Reason::said(
@@ -310,20 +324,30 @@ impl Courier {
         target: &UploadTarget,
         raw_name: Option<&str>,
         stream: S,
+        sealed_file: Option<SealedFile>,
     ) -> Result<Staged>
     where
         S: Stream<Item = std::result::Result<Bytes, E>> + Unpin,
         E: std::fmt::Display,
     {
         let name = FileName::sanitize(raw_name.unwrap_or_default()).to_string();
-        let id = DocumentId::random();
         let blob_key = uuid::Uuid::new_v4().to_string();
-        let dek = Dek::generate()?;
-        let mut upload = self.blobs.create(&blob_key).await?;
+        let adopted = match &sealed_file {
+            Some(f) => self.blobs.adopt(&blob_key, &f.path).await?,
+            None => None,
+        };
+        let id = sealed_file.as_ref().map_or_else(DocumentId::random, |f| f.id);
+        let (dek, mut upload, known_sha256) = match (adopted, sealed_file) {
+            (Some(upload), Some(f)) => (f.dek, upload, Some(f.sha256)),
+            _ => (Dek::generate()?, self.blobs.create(&blob_key).await?, None),
+        };
         let mut signature = None;
         let sealed = async {
             let mut scan = self.scanning.start(&name, target.allowed_types.clone()).await?;
-            let sealed = seal_into(&mut *upload, &dek, &id, target.max_file_size, stream, &mut scan).await?;
+            let sealed = match known_sha256 {
+                None => seal_into(&mut *upload, &dek, &id, target.max_file_size, stream, &mut scan).await?,
+                Some(sha256) => scan_sealed(target.max_file_size, stream, sha256, &mut scan).await?,
+            };
             let scanned = scan.finish().await?;
             let record =
                 scanning::decide(&scanned, target.dlp_action, self.scanning.malware_action()).map_err(|refusal| {
@@ -673,6 +697,33 @@ where
     encryptor.finish(&mut spare_out)?;
     upload.write(&spare_out).await?;
     Ok(Sealed { size, sha256: hasher.finish() })
+}
+
+/// What `seal_into` does for a file that is sealed already: its plaintext is counted and fed to
+/// the scanners, nothing written; its SHA-256 comes from the reader that decrypted it.
+async fn scan_sealed<S, E>(
+    max_size: u64,
+    mut stream: S,
+    sha256: tokio::sync::oneshot::Receiver<[u8; 32]>,
+    scan: &mut ScanFeed,
+) -> Result<Sealed>
+where
+    S: Stream<Item = std::result::Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    let mut size: u64 = 0;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| {
+            bad_request(format!("the upload was interrupted or malformed: {e}"), Said::new("refusal-malformed"))
+        })?;
+        size += chunk.len() as u64;
+        if size > max_size {
+            return Err(Error::PayloadTooLarge(crate::error::too_large(max_size)));
+        }
+        scan.feed(&chunk).await?;
+    }
+    let sha256 = sha256.await.map_err(|_| Error::Internal("the sealed file's reader gave no digest".into()))?;
+    Ok(Sealed { size, sha256 })
 }
 
 /// Moves the start of `rest` into `filling`, up to `BATCH` bytes; true when `filling` is full.

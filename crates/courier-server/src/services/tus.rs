@@ -8,12 +8,17 @@
 //! back and the segment stream goes on. No plaintext touches the disk, and a restart between
 //! two requests loses nothing. A request commits what it added with one conditional update
 //! (offset, committed file length, tail); bytes after the committed length are from a request
-//! that never committed and are cut off by the next one.
+//! that never committed and are cut off by the next one (and the row records it: `cut_back`).
 //!
 //! When the last byte is in, the sealed file is decrypted and streamed through the same
-//! pipeline as a form upload (type checks, malware and personal-data scans, a new data key, the
-//! blob store, the audit trail), so the file becomes a document only complete and checked,
-//! under the same promises. Unfinished uploads are removed after `tus_expiry`.
+//! pipeline as a form upload (type checks, malware and personal-data scans, the audit trail),
+//! so the file becomes a document only complete and checked, under the same promises. The
+//! document takes the upload's id, so the sealed file is a valid blob of it: a local store
+//! links it into place as it is (read back only for the checks, and the hash unless the
+//! request that brought every byte hashed them); S3, or a file whose cut-off segments' nonces
+//! were used again, gets the plaintext sealed anew under a new data key. Once a document may
+//! have the file, it is never opened to append again (that would cut it back). Unfinished
+//! uploads are removed after `tus_expiry`.
 
 use std::io::SeekFrom;
 use std::path::PathBuf;
@@ -26,10 +31,10 @@ use courier_store::tus::{self as rows, NewTusUpload, TusUpload};
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 use serde_json::json;
-use tokio::io::{AsyncSeekExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 
 use super::Courier;
-use super::documents::{Destination, IncomingFile, IncomingFiles};
+use super::documents::{Destination, IncomingFile, IncomingFiles, SealedFile};
 use super::handles::PortalLink;
 use crate::error::{Said, SaidArg, bad_request};
 use crate::{Error, Result};
@@ -221,14 +226,7 @@ impl PortalLink {
         // Checks that just failed for a while are not run again at once (each reads the whole
         // file): until then, HEAD gives the state and the receipt request says to wait.
         if courier.tus_retry.waiting(&row.id) {
-            return if for_receipt {
-                Err(Error::Busy(crate::error::Reason::said(
-                    "the file could not be checked yet; it will be tried again shortly",
-                    Said::new("refusal-check-later"),
-                )))
-            } else {
-                Ok(state_of(&row))
-            };
+            return if for_receipt { Err(check_later()) } else { Ok(state_of(&row)) };
         }
         let Ok(busy) = courier.tus_lock(&row.id) else { return Ok(state_of(&row)) };
         // Read again under the lock: a request may have finished (or refused) it meanwhile.
@@ -285,7 +283,7 @@ impl PortalLink {
         cookie: Option<&str>,
         id: &str,
         offset: u64,
-        body: BoxStream<'static, std::result::Result<Bytes, String>>,
+        mut body: BoxStream<'static, std::result::Result<Bytes, String>>,
         checksum: Option<Checksum>,
     ) -> Result<TusState> {
         self.check_unlocked(cookie)?;
@@ -303,6 +301,20 @@ impl PortalLink {
         // The link's and address's upload caps.
         let _slot = courier.upload_slot(&self.portal().id, self.caller().ip)?;
         let id_bytes = *id.as_uuid().as_bytes();
+        if row.received == row.length {
+            // Every byte is in and the file is being finished or was (its receipt not yet
+            // recorded): it may be a document's blob now, and is never opened to append.
+            if body.next().await.is_some_and(|chunk| chunk.is_ok_and(|c| !c.is_empty())) {
+                return Err(more_than_announced());
+            }
+            // As for the receipt request: checks that just failed wait out their pause.
+            if courier.tus_retry.waiting(&row.id) {
+                return Err(check_later());
+            }
+            let dek = courier.keys.unwrap(&row.wrapped_dek, &id_bytes)?;
+            let receipt = self.finish_detached(row.clone(), None, dek, id_bytes, (_busy, _slot)).await?;
+            return Ok(TusState { receipt, ..state_of(&row) });
+        }
         let dek = courier.keys.unwrap(&row.wrapped_dek, &id_bytes)?;
         let mut appended = Appender::open(courier, &row, &dek, &id_bytes).await?;
         let outcome = appended.take(body, checksum.is_some()).await;
@@ -348,10 +360,6 @@ impl PortalLink {
         let (courier, portal, caller) = (self.courier.clone(), self.portal().clone(), self.caller().clone());
         let task = tokio::spawn(async move {
             let _guards = guards;
-            let appended = match appended {
-                Some(a) => a,
-                None => Appender::open(&courier, &row, &dek, &id_bytes).await?,
-            };
             finish_upload(&courier, &portal, &caller, &row, appended, &dek, &id_bytes).await
         });
         task.await.map_err(|e| Error::Internal(format!("finishing an upload: {e}")))?
@@ -366,7 +374,7 @@ async fn finish_upload(
     portal: &super::portals::OpenPortal,
     caller: &super::Caller,
     row: &TusUpload,
-    appended: Appender,
+    appended: Option<Appender>,
     dek: &Dek,
     id_bytes: &[u8; 16],
 ) -> Result<Option<serde_json::Value>> {
@@ -382,10 +390,20 @@ async fn finish_upload(
             .collect();
         (files, first.uploaded_at)
     } else {
+        // Opened (and cut back to its committed length) only now that no document has it:
+        // once the file is a document, it is that document's blob.
+        let appended = match appended {
+            Some(a) => a,
+            None => Appender::open(courier, row, dek, id_bytes).await?,
+        };
+        let (cut_back, known_sha256) = (appended.cut_back, appended.sha256);
         appended.seal_last().await?;
         let path = courier.tus_file(&row.id);
-        let mut one =
-            OneFile(Some(IncomingFile { name: Some(row.name.clone()), bytes: read_back(path, dek, id_bytes)? }));
+        let id: UploadId = row.id.parse().map_err(|_| Error::Internal(format!("upload id {}", row.id)))?;
+        // A file with reused segment nonces is sealed anew under a fresh key, not kept as it is.
+        let (bytes, sha256) = read_back(path.clone(), dek, id_bytes, known_sha256)?;
+        let sealed = (!cut_back).then(|| SealedFile { path, dek: dek.clone(), id: id.into(), sha256 });
+        let mut one = OneFile(Some(IncomingFile { name: Some(row.name.clone()), bytes, sealed }));
         let stored = match courier.ingest_all(caller, Destination::Portal(portal, &receipt_id), &mut one).await {
             Ok(stored) => stored,
             Err(e) if refusal_is_final(&e) => {
@@ -415,6 +433,20 @@ async fn finish_upload(
     Ok(Some(receipt))
 }
 
+fn check_later() -> Error {
+    Error::Busy(crate::error::Reason::said(
+        "the file could not be checked yet; it will be tried again shortly",
+        Said::new("refusal-check-later"),
+    ))
+}
+
+fn more_than_announced() -> Error {
+    Error::PayloadTooLarge(crate::error::Reason::said(
+        "more bytes than the Upload-Length the upload was opened with",
+        Said::new("refusal-more-than-announced"),
+    ))
+}
+
 /// Whether the file itself was refused (type, content, size, a file that does not read back),
 /// rather than the checks failing for a while.
 fn refusal_is_final(e: &Error) -> bool {
@@ -432,11 +464,91 @@ fn state_of(row: &TusUpload) -> TusState {
 
 /// One request's bytes going into the sealed partial file.
 struct Appender {
-    file: tokio::fs::File,
-    encryptor: Encryptor,
+    /// `None` only once a write on the blocking pool failed or was lost: the request fails.
+    sink: Option<Sink>,
     received: i64,
     length: i64,
+    /// The row's `cut_back`, as it is since this request opened the file.
+    cut_back: bool,
+    /// The whole file's SHA-256, when this request brought every byte from the first: the
+    /// finish then reads the file back only for the checks.
+    sha256: Option<[u8; 32]>,
+}
+
+/// The file and the sealing state, moved to the blocking pool a batch at a time.
+struct Sink {
+    file: std::fs::File,
+    encryptor: Encryptor,
     out: Vec<u8>,
+    hasher: Option<courier_crypto::Sha256>,
+}
+
+/// How much of a request's body is hashed, sealed and written in one blocking job: one thread
+/// hop per megabyte, overlapping the reading of the next.
+const APPEND_BATCH: usize = 1 << 20;
+
+impl Sink {
+    fn write(&mut self, batch: &[Bytes]) -> Result<()> {
+        use std::io::Write;
+        for chunk in batch {
+            if let Some(h) = &mut self.hasher {
+                h.update(chunk);
+            }
+            self.encryptor.push(chunk, &mut self.out)?;
+        }
+        if !self.out.is_empty() {
+            self.file.write_all(&self.out).map_err(|e| Error::internal("partial upload write", e))?;
+            self.out.clear();
+        }
+        Ok(())
+    }
+
+    /// Writes `batch` on the blocking pool; gives the sink back with the outcome.
+    fn spawn(mut self, batch: Vec<Bytes>) -> tokio::task::JoinHandle<(Sink, Result<()>)> {
+        tokio::task::spawn_blocking(move || {
+            let written = self.write(&batch);
+            (self, written)
+        })
+    }
+}
+
+/// How long a request waits for the write of a request that went away (its last batch, on
+/// the blocking pool, cannot be stopped) before it answers 503.
+const PARTIAL_FILE_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Opens the partial file for writing with an exclusive lock, and gives its length on disk.
+/// The upload's lock orders requests; this one also waits out a write job that a request
+/// dropped mid-way (a client gone) left running: its file, and lock, go when it ends.
+fn lock_partial_file(path: &std::path::Path, wait: std::time::Duration) -> Result<(std::fs::File, u64)> {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .map_err(|e| Error::internal("partial upload file", e))?;
+    let started = std::time::Instant::now();
+    loop {
+        match file.try_lock() {
+            Ok(()) => break,
+            Err(std::fs::TryLockError::WouldBlock) if started.elapsed() < wait => {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(Error::Busy(crate::error::Reason::said(
+                    "the upload is still being written; ask for its offset again shortly",
+                    Said::new("refusal-busy"),
+                )));
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(Error::internal("partial upload lock", e)),
+        }
+    }
+    let on_disk = file.metadata().map_err(|e| Error::internal("partial upload file", e))?.len();
+    Ok((file, on_disk))
+}
+
+/// The sink back from a write job, or the job's failure.
+async fn settle(job: tokio::task::JoinHandle<(Sink, Result<()>)>) -> Result<Sink> {
+    let (sink, written) = job.await.map_err(|e| Error::internal("partial upload write task", e))?;
+    written.map(|()| sink)
 }
 
 impl Appender {
@@ -448,64 +560,118 @@ impl Appender {
         if row.sealed_len < HEADER_LEN as i64 || (row.sealed_len - HEADER_LEN as i64) % SEALED_SEGMENT != 0 {
             return Err(broken("the committed length is not whole segments"));
         }
-        let mut file = tokio::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(courier.tus_file(&row.id))
+        let path = courier.tus_file(&row.id);
+        let (file, on_disk) = tokio::task::spawn_blocking(move || lock_partial_file(&path, PARTIAL_FILE_LOCK_WAIT))
             .await
-            .map_err(|e| Error::internal("partial upload file", e))?;
-        file.set_len(row.sealed_len as u64).await.map_err(|e| Error::internal("partial upload file", e))?;
-        let mut header = [0u8; HEADER_LEN];
-        tokio::io::AsyncReadExt::read_exact(&mut file, &mut header)
-            .await
-            .map_err(|e| Error::internal("partial upload header", e))?;
-        file.seek(SeekFrom::End(0)).await.map_err(|e| Error::internal("partial upload file", e))?;
+            .map_err(|e| Error::internal("partial upload file task", e))??;
+        let cut_back = row.cut_back || on_disk > row.sealed_len as u64;
+        if cut_back && !row.cut_back {
+            // Recorded before the cut: what follows is sealed under the cut segments' nonces.
+            rows::mark_cut_back(courier.db.pool(), &row.id).await?;
+        }
+        let sealed_len = row.sealed_len as u64;
+        let (file, header) = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
+            use std::io::{Read, Seek};
+            let mut file = file;
+            file.set_len(sealed_len)?;
+            let mut header = [0u8; HEADER_LEN];
+            file.read_exact(&mut header)?;
+            file.seek(SeekFrom::End(0))?;
+            Ok((file, header))
+        })
+        .await
+        .map_err(|e| Error::internal("partial upload file task", e))?
+        .map_err(|e| Error::internal("partial upload file", e))?;
         let segments = u32::try_from(segments).map_err(|_| broken("too many segments"))?;
         let mut encryptor = Encryptor::resume(dek, id_bytes, &header, segments)?;
-        let mut out = Vec::with_capacity(SEGMENT_SIZE + 2 * TAG_LEN);
+        let mut out = Vec::with_capacity(APPEND_BATCH + APPEND_BATCH / SEGMENT_SIZE * 2 * TAG_LEN + SEGMENT_SIZE);
         if let Some(tail) = &row.tail {
             let pending = open_aside(dek, &Courier::tail_aad(&row.id, row.received), tail)
                 .map_err(|_| broken("the kept-aside segment does not open"))?;
             encryptor.push(&pending, &mut out)?;
         }
-        Ok(Self { file, encryptor, received: row.received, length: row.length, out })
+        let sink = Sink { file, encryptor, out, hasher: None };
+        Ok(Self { sink: Some(sink), received: row.received, length: row.length, cut_back, sha256: None })
     }
 
-    /// Reads the request's bytes into the file; returns their SHA-256 (when `hash`).
+    fn sink(&mut self) -> Result<&mut Sink> {
+        self.sink.as_mut().ok_or_else(|| Error::Internal("partial upload: a write failed".into()))
+    }
+
+    /// Reads the request's bytes into the file; returns their SHA-256 (when `hash`, or when
+    /// the request starts at the first byte). Whatever was read before the body broke off is
+    /// in the file when this returns, error or not.
     async fn take(
         &mut self,
         mut body: BoxStream<'static, std::result::Result<Bytes, String>>,
         hash: bool,
     ) -> Result<[u8; 32]> {
-        let mut digest = hash.then(courier_crypto::Sha256::default);
-        while let Some(chunk) = body.next().await {
-            let chunk = chunk
-                .map_err(|e| bad_request(format!("the upload broke off: {e}"), Said::new("refusal-interrupted")))?;
-            if self.received + chunk.len() as i64 > self.length {
-                return Err(Error::PayloadTooLarge(crate::error::Reason::said(
-                    "more bytes than the Upload-Length the upload was opened with",
-                    Said::new("refusal-more-than-announced"),
-                )));
-            }
-            if let Some(d) = &mut digest {
-                d.update(&chunk);
-            }
-            self.encryptor.push(&chunk, &mut self.out)?;
-            if !self.out.is_empty() {
-                self.file.write_all(&self.out).await.map_err(|e| Error::internal("partial upload write", e))?;
-                self.out.clear();
-            }
-            self.received += chunk.len() as i64;
+        let from_first_byte = self.received == 0;
+        let mut idle = self.sink.take();
+        if let Some(sink) = &mut idle {
+            sink.hasher = (hash || from_first_byte).then(courier_crypto::Sha256::default);
         }
-        Ok(digest.map(courier_crypto::Sha256::finish).unwrap_or_default())
+        let mut in_flight: Option<tokio::task::JoinHandle<(Sink, Result<()>)>> = None;
+        let mut batch: Vec<Bytes> = Vec::new();
+        let mut batched = 0;
+        let read: Result<()> = async {
+            while let Some(chunk) = body.next().await {
+                let chunk = chunk
+                    .map_err(|e| bad_request(format!("the upload broke off: {e}"), Said::new("refusal-interrupted")))?;
+                if self.received + chunk.len() as i64 > self.length {
+                    return Err(more_than_announced());
+                }
+                self.received += chunk.len() as i64;
+                batched += chunk.len();
+                batch.push(chunk);
+                if batched >= APPEND_BATCH {
+                    let sink = match in_flight.take() {
+                        Some(job) => settle(job).await?,
+                        None => idle.take().ok_or_else(|| Error::Internal("partial upload: no writer".into()))?,
+                    };
+                    in_flight = Some(sink.spawn(std::mem::take(&mut batch)));
+                    batched = 0;
+                }
+            }
+            Ok(())
+        }
+        .await;
+        // What was read goes into the file before the outcome counts (a break-off commits it);
+        // a failed write fails the request, and nothing is committed.
+        let drained = match in_flight.take() {
+            Some(job) => settle(job).await,
+            None => idle.take().ok_or_else(|| Error::Internal("partial upload: a write failed".into())),
+        };
+        let drained = match drained {
+            Ok(sink) if batch.is_empty() => Ok(sink),
+            Ok(sink) => settle(sink.spawn(batch)).await,
+            Err(e) => Err(e),
+        };
+        // The first failure is the one to tell (a write that failed inside the loop).
+        let mut sink = drained.map_err(|e| read.as_ref().err().cloned().unwrap_or(e))?;
+        let digest = sink.hasher.take().map(courier_crypto::Sha256::finish);
+        self.sink = Some(sink);
+        read?;
+        if from_first_byte && self.received == self.length {
+            self.sha256 = digest;
+        }
+        Ok(digest.unwrap_or_default())
     }
 
     /// Makes what this request added durable, then records it. Returns the new offset.
     async fn commit(&mut self, courier: &Courier, row: &TusUpload, dek: &Dek) -> Result<i64> {
-        self.file.sync_data().await.map_err(|e| Error::internal("partial upload sync", e))?;
-        let sealed_len =
-            self.file.stream_position().await.map_err(|e| Error::internal("partial upload file", e))? as i64;
-        let tail = seal_aside(dek, &Courier::tail_aad(&row.id, self.received), self.encryptor.pending())?;
+        let received = self.received;
+        let sink = self.sink()?;
+        let file = sink.file.try_clone().map_err(|e| Error::internal("partial upload file", e))?;
+        let tail = seal_aside(dek, &Courier::tail_aad(&row.id, received), sink.encryptor.pending())?;
+        let sealed_len = tokio::task::spawn_blocking(move || -> std::io::Result<u64> {
+            use std::io::Seek;
+            file.sync_data()?;
+            (&file).stream_position()
+        })
+        .await
+        .map_err(|e| Error::internal("partial upload sync task", e))?
+        .map_err(|e| Error::internal("partial upload sync", e))? as i64;
         let mut conn = courier.db.pool().acquire().await.map_err(courier_store::StoreError::from)?;
         if !rows::advance(&mut conn, &row.id, row.received, self.received, sealed_len, &tail, row.expires_at).await? {
             return Err(Error::Conflict("the upload moved on meanwhile; ask for its offset again".into()));
@@ -515,20 +681,31 @@ impl Appender {
 
     /// Seals the last segment: the file is now a complete format v1 blob.
     async fn seal_last(mut self) -> Result<()> {
-        self.encryptor.finish(&mut self.out)?;
-        self.file.write_all(&self.out).await.map_err(|e| Error::internal("partial upload write", e))?;
-        self.file.sync_data().await.map_err(|e| Error::internal("partial upload sync", e))
+        let mut sink = self.sink.take().ok_or_else(|| Error::Internal("partial upload: a write failed".into()))?;
+        tokio::task::spawn_blocking(move || -> Result<()> {
+            use std::io::Write;
+            sink.encryptor.finish(&mut sink.out)?;
+            sink.file.write_all(&sink.out).map_err(|e| Error::internal("partial upload write", e))?;
+            sink.file.sync_data().map_err(|e| Error::internal("partial upload sync", e))
+        })
+        .await
+        .map_err(|e| Error::internal("partial upload sync task", e))?
     }
 }
 
-/// The finished file's plaintext, decrypted segment by segment on a blocking thread, a few
-/// chunks ahead of the pipeline.
+type PlainStream = BoxStream<'static, std::result::Result<Bytes, String>>;
+
+/// The plaintext of a complete partial file, decrypted on a blocking thread a few chunks ahead,
+/// and its SHA-256 once the last byte was read: `known` (the request that brought every byte
+/// hashed them), or hashed on that thread as it goes (no hop per chunk).
 fn read_back(
     path: PathBuf,
     dek: &Dek,
     id_bytes: &[u8; 16],
-) -> Result<BoxStream<'static, std::result::Result<Bytes, String>>> {
+    known: Option<[u8; 32]>,
+) -> Result<(PlainStream, tokio::sync::oneshot::Receiver<[u8; 32]>)> {
     let (tx, rx) = tokio::sync::mpsc::channel::<std::result::Result<Bytes, String>>(2);
+    let (digest_tx, digest_rx) = tokio::sync::oneshot::channel();
     let (dek, id_bytes) = (dek.clone(), *id_bytes);
     tokio::task::spawn_blocking(move || {
         use std::io::Read;
@@ -540,23 +717,31 @@ fn read_back(
                 return;
             }
         };
+        let mut hasher = known.is_none().then(courier_crypto::Sha256::default);
         loop {
-            let mut buf = vec![0u8; READ_BACK_CHUNK];
-            let n = match reader.read(&mut buf) {
-                Ok(0) => return,
-                Ok(n) => n,
+            // Whole chunks (a read gives one segment at most), each byte zeroed once.
+            let mut buf = Vec::with_capacity(READ_BACK_CHUNK);
+            match (&mut reader).take(READ_BACK_CHUNK as u64).read_to_end(&mut buf) {
+                Ok(0) => {
+                    let _ = digest_tx.send(hasher.map_or_else(|| known.unwrap_or_default(), |h| h.finish()));
+                    return;
+                }
+                Ok(_) => {}
                 Err(e) => {
                     let _ = tx.blocking_send(Err(format!("the partial upload does not read back: {e}")));
                     return;
                 }
-            };
-            buf.truncate(n);
+            }
+            if let Some(h) = &mut hasher {
+                h.update(&buf);
+            }
             if tx.blocking_send(Ok(Bytes::from(buf))).is_err() {
                 return;
             }
         }
     });
-    Ok(futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) }).boxed())
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
+    Ok((stream.boxed(), digest_rx))
 }
 
 /// One file, for the pipeline.
@@ -611,5 +796,37 @@ impl RetryAfter {
         if let Ok(mut m) = self.0.lock() {
             m.remove(id);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    /// A write job left running by a request that went away holds the file (and its lock)
+    /// until it ends: the next request waits for it, then gets the file; not forever.
+    #[test]
+    fn the_partial_file_is_taken_only_once_a_stray_writer_let_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("upload.part");
+        std::fs::write(&path, b"sealed").unwrap();
+        let stray = std::fs::File::options().write(true).open(&path).unwrap();
+        stray.lock().unwrap();
+
+        let refused = lock_partial_file(&path, Duration::from_millis(50));
+        assert!(matches!(refused, Err(Error::Busy(_))), "{:?}", refused.map(|(_, len)| len));
+
+        let releaser = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            drop(stray);
+        });
+        let (file, len) = lock_partial_file(&path, Duration::from_secs(5)).unwrap();
+        assert_eq!(len, 6);
+        releaser.join().unwrap();
+        let other = std::fs::File::options().write(true).open(&path).unwrap();
+        assert!(other.try_lock().is_err(), "held while the request writes");
+        drop(file);
+        assert!(other.try_lock().is_ok());
     }
 }

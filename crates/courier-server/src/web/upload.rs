@@ -202,7 +202,7 @@ impl IncomingFiles for FileParts<'_> {
                         continue;
                     }
                     let bytes = futures_util::StreamExt::boxed(part.into_stream());
-                    return Ok(Some(IncomingFile { name, bytes }));
+                    return Ok(Some(IncomingFile { name, bytes, sealed: None }));
                 }
                 _ => part.skip().await?,
             }

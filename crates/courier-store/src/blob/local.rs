@@ -60,6 +60,46 @@ impl BlobStore for LocalBlobStore {
         Ok(Box::new(LocalUpload { file: Some(tokio::fs::File::from_std(file)), staging, target, sealed: false }))
     }
 
+    /// A second name for `sealed` in the staging directory (no byte is copied), locked like a
+    /// staging file `create` makes; the commit renames that name into place. The original
+    /// name stays, so a failure before the commit leaves `sealed` as it was. Where no link can
+    /// be made (another file system) it is not taken (`None`).
+    async fn adopt(&self, key: &str, sealed: &Path) -> io::Result<Option<Box<dyn BlobUpload>>> {
+        if !is_valid_key(key) {
+            return Err(invalid_key());
+        }
+        let staging = self.root.join("staging").join(key);
+        let target = self.final_path(key);
+        match tokio::fs::hard_link(sealed, &staging).await {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(e),
+            // Another file system, or one without hard links: the caller seals anew.
+            Err(_) => return Ok(None),
+        }
+        let locked = tokio::task::spawn_blocking({
+            let staging = staging.clone();
+            move || -> io::Result<File> {
+                let f = File::options().append(true).open(&staging)?;
+                f.try_lock().map_err(|_| io::Error::other("staging file already locked"))?;
+                Ok(f)
+            }
+        })
+        .await
+        .map_err(io::Error::other)?;
+        match locked {
+            Ok(file) => Ok(Some(Box::new(LocalUpload {
+                file: Some(tokio::fs::File::from_std(file)),
+                staging,
+                target,
+                sealed: false,
+            }))),
+            Err(e) => {
+                let _ = tokio::fs::remove_file(&staging).await;
+                Err(e)
+            }
+        }
+    }
+
     async fn open(&self, key: &str) -> io::Result<BlobReader> {
         Ok(Box::pin(self.open_file(key).await?))
     }
@@ -182,8 +222,12 @@ impl BlobUpload for LocalUpload {
         let mut file = self.file.take().ok_or_else(|| io::Error::other("upload already finished"))?;
         file.flush().await?;
         file.sync_all().await?;
+        let file = file.into_std().await;
         let (staging, target) = (self.staging.clone(), self.target.clone());
         tokio::task::spawn_blocking(move || -> io::Result<()> {
+            // The orphan sweep's grace counts from the blob's modification time: it starts
+            // now, not at the last write (an adopted file's, or one before a long scan).
+            file.set_modified(SystemTime::now())?;
             let dir = target.parent().ok_or_else(|| io::Error::other("blob path has no parent"))?;
             std::fs::create_dir_all(dir)?;
             std::fs::rename(&staging, &target)?;
@@ -250,6 +294,37 @@ mod tests {
         std::fs::write(dir.path().join("staging").join(KEY), b"half").unwrap();
         assert_eq!(store.sweep_staging().await.unwrap(), 1);
         assert_eq!(std::fs::read_dir(dir.path().join("staging")).unwrap().count(), 0);
+    }
+
+    #[tokio::test]
+    async fn an_adopted_file_becomes_the_blob_and_an_aborted_one_stays_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalBlobStore::open(dir.path()).unwrap();
+        let sealed = dir.path().join("upload.part");
+        std::fs::write(&sealed, b"sealed bytes").unwrap();
+
+        let up = store.adopt(KEY, &sealed).await.unwrap().expect("same file system");
+        assert!(store.open(KEY).await.is_err(), "invisible until the commit");
+        assert_eq!(store.sweep_staging().await.unwrap(), 0, "locked like a staging file");
+        up.abort().await.unwrap();
+        assert_eq!(std::fs::read(&sealed).unwrap(), b"sealed bytes", "an abort leaves the file");
+        assert_eq!(std::fs::read_dir(dir.path().join("staging")).unwrap().count(), 0);
+
+        // Sealed an hour ago (the last byte came in, then a long scan): young as a blob.
+        let hour_ago = SystemTime::now() - Duration::from_secs(3600);
+        File::options().append(true).open(&sealed).unwrap().set_modified(hour_ago).unwrap();
+        let mut up = store.adopt(KEY, &sealed).await.unwrap().unwrap();
+        up.seal().await.unwrap();
+        up.commit().await.unwrap();
+        assert!(store.list_older_than(Duration::from_secs(60)).await.unwrap().is_empty(), "not an orphan yet");
+        std::fs::remove_file(&sealed).unwrap();
+        let mut buf = Vec::new();
+        store.open(KEY).await.unwrap().read_to_end(&mut buf).await.unwrap();
+        assert_eq!(buf, b"sealed bytes");
+
+        assert!(store.adopt("../escape", &sealed).await.is_err());
+        let missing = dir.path().join("gone.part");
+        assert!(store.adopt("1f0e0d0c-0b0a-4908-8706-050403020100", &missing).await.is_err());
     }
 
     #[tokio::test]

@@ -30,6 +30,14 @@ pub enum BlobSource {
 pub trait BlobStore: Send + Sync {
     /// Starts writing the blob `key`; nothing is visible under `key` until `commit`.
     async fn create(&self, key: &str) -> io::Result<Box<dyn BlobUpload>>;
+    /// Starts the blob `key` with the local file `sealed` (a blob sealed already) as its
+    /// content, as `create` would after writing it: staged, to be sealed and committed. The file
+    /// stays where it is, unchanged. A store that cannot take it without copying every byte
+    /// says `None` (the default): the caller then seals the plaintext anew, which overlaps the
+    /// write with the reading, as a copy made first would not.
+    async fn adopt(&self, _key: &str, _sealed: &std::path::Path) -> io::Result<Option<Box<dyn BlobUpload>>> {
+        Ok(None)
+    }
     async fn open(&self, key: &str) -> io::Result<BlobReader>;
     /// The blob `key` for a front-to-back read: a stream unless the store has a faster way.
     async fn open_source(&self, key: &str) -> io::Result<BlobSource> {
