@@ -459,6 +459,9 @@ async fn a_scanner_down_at_the_last_byte_keeps_the_upload_for_a_retry() {
     let docs = env.docs(Some(&portal));
     assert_eq!(docs.len(), 1);
     assert_eq!(docs[0]["scan"]["checks"]["malware"], "clean");
+    // The retried finish sealed the last segment again, the same bytes: no reseal, the partial
+    // file is still kept as the blob (the document has the upload's id).
+    assert!(location.ends_with(docs[0]["id"].as_str().unwrap()), "{location} {}", docs[0]["id"]);
     assert_eq!(std::fs::read_dir(env.data_dir().join("tus")).unwrap().count(), 0);
     // Kept: no longer given up.
     let r = client().delete(format!("{base}{location}")).header(TUS.0, TUS.1).send().await.unwrap();

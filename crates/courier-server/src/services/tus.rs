@@ -564,7 +564,10 @@ impl Appender {
         let (file, on_disk) = tokio::task::spawn_blocking(move || lock_partial_file(&path, PARTIAL_FILE_LOCK_WAIT))
             .await
             .map_err(|e| Error::internal("partial upload file task", e))??;
-        let cut_back = row.cut_back || on_disk > row.sealed_len as u64;
+        // Past the committed length of a complete upload is only the last segment an earlier
+        // finish sealed: the same tail under the same key and nonce, the same bytes again.
+        let complete = row.received == row.length;
+        let cut_back = row.cut_back || (on_disk > row.sealed_len as u64 && !complete);
         if cut_back && !row.cut_back {
             // Recorded before the cut: what follows is sealed under the cut segments' nonces.
             rows::mark_cut_back(courier.db.pool(), &row.id).await?;
