@@ -139,8 +139,8 @@ pub struct IncomingFile {
 
 /// A complete format v1 blob on local disk, sealed under `dek` for the document id `id`, whose
 /// plaintext is what `IncomingFile::bytes` streams. The document takes `id`; on a local store
-/// the file becomes its blob as it is (read back only to be hashed and checked: no second
-/// sealing, no second write), elsewhere the plaintext is sealed anew.
+/// the file becomes its blob as it is (read back only for the checks, its SHA-256 from that
+/// reader: no second sealing, no second write), elsewhere the plaintext is sealed anew.
 pub struct SealedFile {
     pub path: std::path::PathBuf,
     pub dek: Dek,
