@@ -126,20 +126,28 @@ class Courier:
         """A resumable upload (tus) of `path` in one PATCH; returns the seconds from the POST to
         the PATCH's answer, which comes once the file is a document (checked, sealed, stored)."""
         start = time.perf_counter()
+        url = self.tus_create(token, os.path.basename(path), os.path.getsize(path))
+        self.tus_patch(url, path, 0)
+        return time.perf_counter() - start
+
+    def tus_create(self, token, name, size):
+        """Opens a resumable upload of `size` bytes; returns its URL."""
         conn = http.client.HTTPConnection(self.base.split("//")[1])
-        name = base64.b64encode(os.path.basename(path).encode()).decode()
         conn.request("POST", f"/p/{token}/tus/", headers={
-            "Tus-Resumable": "1.0.0", "Upload-Length": str(os.path.getsize(path)),
-            "Upload-Metadata": f"filename {name}"})
+            "Tus-Resumable": "1.0.0", "Upload-Length": str(size),
+            "Upload-Metadata": f"filename {base64.b64encode(name.encode()).decode()}"})
         resp = conn.getresponse()
         resp.read()
         assert resp.status == 201, f"tus creation: {resp.status}"
         location = resp.getheader("Location")
-        url = location if location.startswith("http") else self.base + location
+        return location if location.startswith("http") else self.base + location
+
+    @staticmethod
+    def tus_patch(url, path, offset):
+        """Sends the file `path` as one PATCH at `offset`."""
         subprocess.run(["curl", "-sf", "-o", "/dev/null", "-X", "PATCH", "-T", path, "-H", "Tus-Resumable: 1.0.0",
-                        "-H", "Upload-Offset: 0", "-H", "Content-Type: application/offset+octet-stream", url],
+                        "-H", f"Upload-Offset: {offset}", "-H", "Content-Type: application/offset+octet-stream", url],
                        check=True)
-        return time.perf_counter() - start
 
     def hwm_kib(self):
         return proc_value(self.proc.pid, "status", "VmHWM:")

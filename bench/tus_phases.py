@@ -12,10 +12,7 @@ COURIER_BENCH_BIN measures another build with the same script.
 """
 
 import argparse
-import base64
-import http.client
 import os
-import subprocess
 import tempfile
 import time
 
@@ -43,21 +40,12 @@ def main():
         try:
             token = c.portal()
             for _ in range(args.rounds):
-                conn = http.client.HTTPConnection(c.base.split("//")[1])
-                name = base64.b64encode(b"big.bin").decode()
-                conn.request("POST", f"/p/{token}/tus/", headers={
-                    "Tus-Resumable": "1.0.0", "Upload-Length": str(size), "Upload-Metadata": f"filename {name}"})
-                resp = conn.getresponse()
-                resp.read()
-                assert resp.status == 201, f"tus creation: {resp.status}"
-                url = c.base + resp.getheader("Location")
+                url = c.tus_create(token, "big.bin", size)
                 os.sync()
                 phases = []
                 for part, offset in ((head, 0), (last, size - 1)):
                     start = time.perf_counter()
-                    subprocess.run(["curl", "-sf", "-o", "/dev/null", "-X", "PATCH", "-T", part,
-                                    "-H", "Tus-Resumable: 1.0.0", "-H", f"Upload-Offset: {offset}",
-                                    "-H", "Content-Type: application/offset+octet-stream", url], check=True)
+                    c.tus_patch(url, part, offset)
                     phases.append(time.perf_counter() - start)
                 append, finish = phases
                 print(f"append {size / append / 1e6:.0f} MB/s ({append:.2f} s)   "
