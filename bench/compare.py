@@ -2,9 +2,10 @@
 """Two or more builds side by side: for each binary, in interleaved rounds, a fresh server
 (embedded defaults) takes one portal upload of --size-mib (incompressible bytes behind a PNG
 signature, so the type check and DLP run but find no text) and serves it back to a signed-in
-lawyer over HTTP. The disk is flushed before each transfer. Prints each binary's median MB/s
-and its ratio to the first binary's, so a change to the build (a profile setting, a
-dependency) can be weighed against the same machine in the same minutes.
+lawyer over HTTP; then takes the same file as a resumable (tus) upload in one PATCH. The disk
+is flushed before each transfer. Prints each binary's median MB/s and its ratio to the first
+binary's, so a change to the build (a profile setting, a dependency) can be weighed against
+the same machine in the same minutes.
 
     python3 bench/compare.py BASELINE_BINARY OTHER_BINARY [...] [--size-mib 256] [--rounds 5]
 
@@ -36,7 +37,9 @@ def one_round(binary, work, big, size, port):
         os.sync()
         down = transit.timed(["curl", "-sf", "-o", "/dev/null", "-H", f"Cookie: {c.cookie}",
                               f"{c.base}/documents/{doc}/download"])
-        return size / up / 1e6, size / down / 1e6
+        os.sync()
+        tus = c.tus_upload(token, big)
+        return size / up / 1e6, size / down / 1e6, size / tus / 1e6
     finally:
         c.stop()
 
@@ -54,19 +57,17 @@ def main():
         size = args.size_mib * transit.MIB
         big = os.path.join(work, "big.bin")
         transit.make_file(big, size)
-        ups = {b: [] for b in args.binaries}
-        downs = {b: [] for b in args.binaries}
+        rounds = {b: ([], [], []) for b in args.binaries}
         for r in range(args.rounds):
             for i, b in enumerate(args.binaries):
-                up, down = one_round(b, work, big, size, 18500 + i)
-                ups[b].append(up)
-                downs[b].append(down)
-        base_up, base_down = statistics.median(ups[args.binaries[0]]), statistics.median(downs[args.binaries[0]])
+                for kept, figure in zip(rounds[b], one_round(b, work, big, size, 18500 + i)):
+                    kept.append(figure)
+        base = [statistics.median(x) for x in rounds[args.binaries[0]]]
         for b in args.binaries:
-            up, down = statistics.median(ups[b]), statistics.median(downs[b])
-            print(f"{b}: upload {up:.0f} MB/s ({up / base_up:.2f}x), download {down:.0f} MB/s "
-                  f"({down / base_down:.2f}x); rounds up {[round(x) for x in ups[b]]}, "
-                  f"down {[round(x) for x in downs[b]]}")
+            medians = [statistics.median(x) for x in rounds[b]]
+            print(f"{b}: " + ", ".join(
+                f"{what} {m:.0f} MB/s ({m / b0:.2f}x; rounds {[round(x) for x in all_]})"
+                for what, m, b0, all_ in zip(("upload", "download", "tus upload"), medians, base, rounds[b])))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

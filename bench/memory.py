@@ -14,6 +14,9 @@ a few numbers), so every type's text path is taken:
     60 MiB: messages over 64 MiB are refused by design;
   * text and PNG (random bytes behind the signature).
 
+With `--tus`, each file goes up as a resumable upload in one PATCH instead (checked as it
+arrives, the partial file kept as the blob).
+
 Needs: curl, release builds (bench/memory.sh). Run by hand, not in CI.
 """
 
@@ -126,12 +129,15 @@ def make_msg(path, size):
 KINDS = {"pdf": make_pdf, "docx": make_docx, "zip": make_zip, "msg": make_msg, "txt": make_text, "png": make_file}
 
 
-def peak_after_upload(work, path):
+def peak_after_upload(work, path, tus=False):
     c = Courier(work, 18300, 'malware_scanning = false\n')
     try:
         token = c.portal()
-        out = subprocess.run(["curl", "-sf", "-H", "Accept: application/json", "-F", f"file=@{path}",
-                              f"{c.base}/p/{token}/files"], check=True, capture_output=True, text=True)
+        if tus:
+            c.tus_upload(token, path)
+        else:
+            subprocess.run(["curl", "-sf", "-H", "Accept: application/json", "-F", f"file=@{path}",
+                            f"{c.base}/p/{token}/files"], check=True, capture_output=True, text=True)
         peak = c.hwm_kib() / 1024
         # What the inspector made of it: the text path must have run ("scanned" text).
         scan = c.cli("doc", "list", "--json")[0]["scan"]
@@ -170,6 +176,7 @@ def main():
     ap.add_argument("--concurrent", type=int, default=32, help="uploads at once of mixed types (0: skip)")
     ap.add_argument("--concurrent-mib", type=int, default=64)
     ap.add_argument("--only-concurrent", action="store_true")
+    ap.add_argument("--tus", action="store_true", help="resumable uploads, one PATCH each")
     ap.add_argument("--workdir", default=os.path.join(ROOT, "target", "bench"))
     args = ap.parse_args()
     os.makedirs(args.workdir, exist_ok=True)
@@ -184,7 +191,7 @@ def main():
             path = os.path.join(work, f"file-{mib}.{kind}")
             KINDS[kind](path, mib * MIB)
             print(f"  {kind} {mib} MiB: {os.path.getsize(path) / MIB:.1f} MiB written", file=sys.stderr)
-            peaks.append(peak_after_upload(work, path))
+            peaks.append(peak_after_upload(work, path, args.tus))
             os.remove(path)
         growth = peaks[1] - peaks[0]
         print(f"| {kind} | {peaks[0]:.1f} MiB | {peaks[1]:.1f} MiB | {growth:+.1f} MiB"

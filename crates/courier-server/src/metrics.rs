@@ -27,6 +27,12 @@ pub struct VerdictLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PassLabels {
+    /// `checked_as_sealed`, `read_back` or `sealed_again`.
+    pub pass: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct DeliveryLabels {
     pub channel: &'static str,
     pub state: &'static str,
@@ -41,6 +47,8 @@ pub struct Metrics {
     /// `scanner_unavailable`, `rate_limited`, `link_not_found`, `lockdown`.
     pub refusals: Family<ReasonLabels, Counter>,
     pub scan_verdicts: Family<VerdictLabels, Counter>,
+    /// Finished resumable uploads (files that arrive sealed), by how they were checked.
+    pub sealed_file_passes: Family<PassLabels, Counter>,
     pub deliveries: Family<DeliveryLabels, Counter>,
     pub upkeep_runs: Counter,
     pub outbox_pending: Gauge,
@@ -59,6 +67,7 @@ impl Default for Metrics {
             upload_documents: Counter::default(),
             refusals: Family::default(),
             scan_verdicts: Family::default(),
+            sealed_file_passes: Family::default(),
             deliveries: Family::default(),
             upkeep_runs: Counter::default(),
             outbox_pending: Gauge::default(),
@@ -73,6 +82,12 @@ impl Default for Metrics {
         registry.register("upload_documents", "Documents accepted", m.upload_documents.clone());
         registry.register("refusals", "Refused requests and files, by reason", m.refusals.clone());
         registry.register("scan_verdicts", "Scan verdicts of accepted uploads", m.scan_verdicts.clone());
+        registry.register(
+            "sealed_file_passes",
+            "Finished resumable uploads, by how they were checked: checked_as_sealed (while the \
+             bytes arrived), read_back (read once more after the last byte), sealed_again",
+            m.sealed_file_passes.clone(),
+        );
         registry.register("deliveries", "Mail and webhook attempts, by outcome", m.deliveries.clone());
         registry.register("upkeep_runs", "Rounds of background upkeep", m.upkeep_runs.clone());
         registry.register("outbox_pending", "Mails and webhooks waiting to be sent", m.outbox_pending.clone());

@@ -365,6 +365,11 @@ impl Env {
     }
 }
 
+/// A port free on loopback now (for a second listener, such as `metrics_bind`).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
 pub fn client() -> reqwest::Client {
     // reqwest is built with rustls but no default provider (for the TLS tests); every client
     // then needs one installed for the process.

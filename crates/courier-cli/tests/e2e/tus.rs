@@ -5,7 +5,7 @@
 use base64::Engine;
 use reqwest::{Method, StatusCode};
 
-use crate::harness::{Env, client, sha256_hex};
+use crate::harness::{Env, client, free_port, sha256_hex, upload};
 
 const TUS: (&str, &str) = ("Tus-Resumable", "1.0.0");
 
@@ -30,7 +30,7 @@ async fn create(base: &str, token: &str, length: usize, name: &str) -> reqwest::
         .unwrap()
 }
 
-async fn created(base: &str, token: &str, data: &[u8], name: &str) -> String {
+pub(crate) async fn created(base: &str, token: &str, data: &[u8], name: &str) -> String {
     let r = create(base, token, data.len(), name).await;
     assert_eq!(r.status(), 201, "{:?}", r.text().await);
     assert_eq!(r.headers()["tus-resumable"], "1.0.0");
@@ -38,7 +38,13 @@ async fn created(base: &str, token: &str, data: &[u8], name: &str) -> String {
     r.headers()["location"].to_str().unwrap().to_owned()
 }
 
-async fn patch(base: &str, location: &str, offset: usize, body: Vec<u8>, checksum: Option<&[u8]>) -> reqwest::Response {
+pub(crate) async fn patch(
+    base: &str,
+    location: &str,
+    offset: usize,
+    body: Vec<u8>,
+    checksum: Option<&[u8]>,
+) -> reqwest::Response {
     let mut req = client()
         .patch(format!("{base}{location}"))
         .header(TUS.0, TUS.1)
@@ -158,6 +164,90 @@ async fn an_upload_cut_and_resumed_across_a_restart_becomes_one_checked_document
     no_marker_on_disk(&env);
     // A finished upload takes no more bytes.
     assert_eq!(patch(env.base(), &location, data.len(), b"x".to_vec(), None).await.status(), 409);
+    assert!(env.audit_ok());
+}
+
+/// How many finished uploads were checked each way (`/metrics` on `port`).
+async fn passes(port: u16, pass: &str) -> f64 {
+    let text = client().get(format!("http://127.0.0.1:{port}/metrics")).send().await.unwrap().text().await.unwrap();
+    let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).expect("Prometheus text");
+    scrape
+        .samples
+        .iter()
+        .filter(|s| s.metric == "courier_sealed_file_passes_total" && s.labels.get("pass") == Some(pass))
+        .map(|s| match s.value {
+            prometheus_parse::Value::Counter(v) | prometheus_parse::Value::Untyped(v) => v,
+            _ => 0.0,
+        })
+        .sum()
+}
+
+/// One PATCH that brings the whole file is checked as its bytes arrive, and its finish does not
+/// read the file back; the verdicts are those a form upload of the same file gets, and a file
+/// refused on the way is refused (and audited) once, at the end, as before. An upload in two
+/// parts is read back after its last byte.
+#[tokio::test]
+async fn a_single_patch_is_checked_as_it_arrives_with_a_form_uploads_verdicts() {
+    let metrics_port = free_port();
+    let env = Env::start_with_config(&format!("metrics_bind = \"127.0.0.1:{metrics_port}\"\n"));
+    let (portal, token) = env.create_portal(&["--dlp-action", "quarantine"]);
+    let (form_portal, form_token) = env.create_portal(&["--dlp-action", "quarantine"]);
+    let base = env.base();
+    let card = "Card on file: 4111 1111 1111 1111".to_owned();
+    let claim = courier_scan::fixtures::docx(&["Claim form".to_owned(), card]);
+    let letter = [document(200_000), b"the claimant's social security number is 123-45-6789.\n".to_vec()].concat();
+
+    for (name, data) in [("claim.docx", &claim), ("letter.txt", &letter)] {
+        let location = created(base, &token, data, name).await;
+        let r = patch(base, &location, 0, data.clone(), Some(data)).await;
+        assert_eq!(r.status(), 204, "{name}: {:?}", r.text().await);
+        assert_eq!(upload(base, &form_token, &[(name, data)]).await.status(), 201);
+    }
+    // A local store keeps the file as it is; S3 gets it sealed anew, not checked a second time.
+    let local = env.s3.is_none();
+    let on = |local_figure: f64, s3_figure: f64| if local { local_figure } else { s3_figure };
+    assert_eq!(passes(metrics_port, "checked_as_sealed").await, on(2.0, 0.0));
+    assert_eq!(passes(metrics_port, "sealed_again").await, on(0.0, 2.0));
+    assert_eq!(passes(metrics_port, "read_back").await, 0.0);
+    let (by_tus, by_form) = (env.docs(Some(&portal)), env.docs(Some(&form_portal)));
+    assert_eq!(by_tus.len(), 2);
+    for doc in &by_tus {
+        let twin = by_form.iter().find(|d| d["name"] == doc["name"]).unwrap();
+        assert_eq!(doc["scan"]["status"], "quarantined", "{doc}");
+        for field in ["size", "sha256", "content_type"] {
+            assert_eq!(doc[field], twin[field], "{field}");
+        }
+        assert_eq!(doc["scan"], twin["scan"], "the same verdicts and findings");
+    }
+
+    // Refused while it streams: still 415 at the end, one event, nothing kept.
+    let exe = [b"MZ\x90\0\x03\0\0\0".as_slice(), &[0u8; 300_000]].concat();
+    let refused_before = env.audit_events().iter().filter(|e| e["action"] == "document.refused").count();
+    let location = created(base, &token, &exe, "invoice.pdf").await;
+    assert_eq!(patch(base, &location, 0, exe.clone(), None).await.status(), 415);
+    let refused = env.audit_events().iter().filter(|e| e["action"] == "document.refused").count();
+    assert_eq!(refused, refused_before + 1);
+    assert_eq!(env.docs(Some(&portal)).len(), 2);
+
+    // In two parts: the checks of the first part cannot count; the file is read back.
+    let location = created(base, &token, &letter, "second letter.txt").await;
+    assert_eq!(patch(base, &location, 0, letter[..70_000].to_vec(), None).await.status(), 204);
+    assert_eq!(patch(base, &location, 70_000, letter[70_000..].to_vec(), None).await.status(), 204);
+    assert_eq!(passes(metrics_port, "read_back").await, on(2.0, 0.0), "the refused file and this one");
+    assert_eq!(passes(metrics_port, "sealed_again").await, on(0.0, 4.0));
+    assert_eq!(passes(metrics_port, "checked_as_sealed").await, on(2.0, 0.0));
+    let second = env.docs(Some(&portal)).into_iter().find(|d| d["name"] == "second letter.txt").unwrap();
+    assert_eq!(second["scan"], by_tus.iter().find(|d| d["name"] == "letter.txt").unwrap()["scan"]);
+
+    // Segments sealed, then cut back by a wrong checksum: no checks while it streams again,
+    // and the file is sealed anew at the end, on every store.
+    let big = document(3 << 20);
+    let location = created(base, &token, &big, "third letter.txt").await;
+    assert_eq!(patch(base, &location, 0, big.clone(), Some(b"something else")).await.status().as_u16(), 460);
+    assert_eq!(patch(base, &location, 0, big.clone(), Some(&big)).await.status(), 204);
+    assert_eq!(passes(metrics_port, "sealed_again").await, on(1.0, 5.0));
+    assert_eq!(passes(metrics_port, "checked_as_sealed").await, on(2.0, 0.0));
+    no_marker_on_disk(&env);
     assert!(env.audit_ok());
 }
 

@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::harness::{Env, PASSWORD, client, hidden_field, password_step, second_factor, sign_in, totp_code, upload};
+use crate::harness::{
+    Env, PASSWORD, client, free_port, hidden_field, password_step, second_factor, sign_in, totp_code, upload,
+};
 
 const SECRET: &str = "whsec-test-0123456789abcdef0123456789";
 
@@ -173,10 +175,6 @@ fn serve_one(mut stream: std::net::TcpStream, store: &Mutex<Vec<Hook>>) {
         body,
     });
     let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// Polls `f` until it gives something, for at most 30 s.

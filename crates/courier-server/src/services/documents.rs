@@ -110,6 +110,11 @@ impl Sealer {
     }
 }
 
+/// The name a file is kept (and checked) under.
+pub(super) fn document_name(raw: Option<&str>) -> String {
+    FileName::sanitize(raw.unwrap_or_default()).to_string()
+}
+
 /// Where an upload goes and the rules it is held to.
 struct UploadTarget {
     portal_id: Option<String>,
@@ -140,13 +145,28 @@ pub struct IncomingFile {
 /// A complete format v1 blob on local disk, sealed under `dek` for the document id `id`, whose
 /// plaintext is what `IncomingFile::bytes` streams. The document takes `id`; on a local store
 /// the file becomes its blob as it is (read back only for the checks, its SHA-256 from that
-/// reader: no second sealing, no second write), elsewhere the plaintext is sealed anew.
+/// reader: no second sealing, no second write; not read at all when `checked` has the checks
+/// already), elsewhere the plaintext is sealed anew.
 pub struct SealedFile {
     pub path: std::path::PathBuf,
     pub dek: Dek,
     pub id: DocumentId,
     /// The SHA-256 of what `IncomingFile::bytes` streamed, from its reader, once the stream ended.
     pub sha256: tokio::sync::oneshot::Receiver<[u8; 32]>,
+    /// The scanners, fed every byte of the file as it was sealed: the stream (which should
+    /// start reading only when first polled) is then used only if the file must be sealed anew.
+    pub checked: Option<CheckedAsSealed>,
+    /// False when the file must not become the blob (segments of it were sealed again under
+    /// nonces used before): its plaintext is then sealed anew, whatever the store.
+    pub keep: bool,
+}
+
+/// Checks that saw a sealed file's whole plaintext as it was written: its scanners (not yet
+/// finished), its size and its SHA-256.
+pub struct CheckedAsSealed {
+    pub scan: ScanFeed,
+    pub size: u64,
+    pub sha256: [u8; 32],
 }
 
 /// The files of one upload request, one after another (a multipart body).
@@ -171,6 +191,31 @@ struct Staged {
 struct Sealed {
     size: u64,
     sha256: [u8; 32],
+}
+
+/// How a file is sealed and checked.
+enum Pass {
+    /// Sealed here from the plaintext, checked on the way.
+    Seal,
+    /// Sealed already and kept as it is: read back for the checks and its SHA-256.
+    ReadBack(tokio::sync::oneshot::Receiver<[u8; 32]>),
+    /// Sealed already and checked as it was: only the verdicts are awaited.
+    Checked(CheckedAsSealed),
+    /// Sealed already but not kept (another store, a file that cannot be linked or must not
+    /// be kept): read back and sealed anew; checked on the way unless it was as it arrived.
+    SealAgain(Option<CheckedAsSealed>),
+}
+
+impl Pass {
+    /// The metric's label for a file that came sealed.
+    fn label(&self) -> Option<&'static str> {
+        match self {
+            Pass::Seal => None,
+            Pass::ReadBack(_) => Some("read_back"),
+            Pass::Checked(_) => Some("checked_as_sealed"),
+            Pass::SealAgain(_) => Some("sealed_again"),
+        }
+    }
 }
 
 impl Courier {
@@ -330,23 +375,55 @@ impl Courier {
         S: Stream<Item = std::result::Result<Bytes, E>> + Unpin,
         E: std::fmt::Display,
     {
-        let name = FileName::sanitize(raw_name.unwrap_or_default()).to_string();
+        let name = document_name(raw_name);
         let blob_key = uuid::Uuid::new_v4().to_string();
         let adopted = match &sealed_file {
-            Some(f) => self.blobs.adopt(&blob_key, &f.path).await?,
-            None => None,
+            Some(f) if f.keep => self.blobs.adopt(&blob_key, &f.path).await?,
+            _ => None,
         };
         let id = sealed_file.as_ref().map_or_else(DocumentId::random, |f| f.id);
-        let (dek, mut upload, known_sha256) = match (adopted, sealed_file) {
-            (Some(upload), Some(f)) => (f.dek, upload, Some(f.sha256)),
-            _ => (Dek::generate()?, self.blobs.create(&blob_key).await?, None),
+        let (dek, mut upload, how) = match (adopted, sealed_file) {
+            (Some(upload), Some(f)) => match f.checked {
+                Some(checked) => (f.dek, upload, Pass::Checked(checked)),
+                None => (f.dek, upload, Pass::ReadBack(f.sha256)),
+            },
+            (_, sealed_file) => {
+                let how = match sealed_file {
+                    Some(f) => Pass::SealAgain(f.checked),
+                    None => Pass::Seal,
+                };
+                (Dek::generate()?, self.blobs.create(&blob_key).await?, how)
+            }
         };
+        if let Some(label) = how.label() {
+            self.metrics.sealed_file_passes.get_or_create(&crate::metrics::PassLabels { pass: label }).inc();
+        }
         let mut signature = None;
         let sealed = async {
-            let mut scan = self.scanning.start(&name, target.allowed_types.clone()).await?;
-            let sealed = match known_sha256 {
-                None => seal_into(&mut *upload, &dek, &id, target.max_file_size, stream, &mut scan).await?,
-                Some(sha256) => scan_sealed(target.max_file_size, stream, sha256, &mut scan).await?,
+            let (sealed, scan) = match how {
+                Pass::Seal | Pass::SealAgain(None) => {
+                    let mut scan = self.scanning.start(&name, target.allowed_types.clone()).await?;
+                    (seal_into(&mut *upload, &dek, &id, target.max_file_size, stream, Some(&mut scan)).await?, scan)
+                }
+                // Checked already: sealed anew without a second pass of the scanners, and the
+                // plaintext read back must be the one they saw.
+                Pass::SealAgain(Some(CheckedAsSealed { scan, size, sha256 })) => {
+                    let sealed = seal_into(&mut *upload, &dek, &id, target.max_file_size, stream, None).await?;
+                    if (sealed.size, sealed.sha256) != (size, sha256) {
+                        return Err(Error::Internal("a sealed file read back is not what was checked".into()));
+                    }
+                    (sealed, scan)
+                }
+                Pass::ReadBack(sha256) => {
+                    let mut scan = self.scanning.start(&name, target.allowed_types.clone()).await?;
+                    (scan_sealed(target.max_file_size, stream, sha256, &mut scan).await?, scan)
+                }
+                Pass::Checked(CheckedAsSealed { scan, size, sha256 }) => {
+                    if size > target.max_file_size {
+                        return Err(Error::PayloadTooLarge(crate::error::too_large(target.max_file_size)));
+                    }
+                    (Sealed { size, sha256 }, scan)
+                }
             };
             let scanned = scan.finish().await?;
             let record =
@@ -620,17 +697,17 @@ fn refused(refusal: ContentRefusal) -> Error {
     refusal.into_error()
 }
 
-/// Streams plaintext into `upload` and past the scanners. Reading the next batch from the
-/// network overlaps with hashing and encrypting the previous one on the blocking pool, and
-/// with the scanners, which share each batch (no copies); memory is a few batches per upload
-/// whatever the file size.
+/// Streams plaintext into `upload` and past the scanners (if `scan`: not for a file checked
+/// already). Reading the next batch from the network overlaps with hashing and encrypting the
+/// previous one on the blocking pool, and with the scanners, which share each batch (no
+/// copies); memory is a few batches per upload whatever the file size.
 async fn seal_into<S, E>(
     upload: &mut dyn BlobUpload,
     dek: &Dek,
     id: &DocumentId,
     max_size: u64,
     mut stream: S,
-    scan: &mut ScanFeed,
+    mut scan: Option<&mut ScanFeed>,
 ) -> Result<Sealed>
 where
     S: Stream<Item = std::result::Result<Bytes, E>> + Unpin,
@@ -671,7 +748,9 @@ where
             // After the last batch nothing more is filled: no buffer is made for it.
             let next = if last { Vec::new() } else { Vec::with_capacity(BATCH) };
             let batch = Bytes::from(std::mem::replace(&mut filling, next));
-            scan.feed(&batch).await?;
+            if let Some(scan) = &mut scan {
+                scan.feed(&batch).await?;
+            }
             let mut sealer = match in_flight.take() {
                 Some(job) => finish_job(job, upload, &mut spare_out).await?,
                 None => idle_sealer.take().ok_or_else(|| Error::Internal("sealer lost".into()))?,

@@ -104,6 +104,27 @@ impl Scanning {
                 )));
             }
         };
+        self.start_with(permit, name, allowed)
+    }
+
+    /// Starts the scanners for one file only if a slot is free now: for checks run ahead of
+    /// need (a resumable upload's bytes as they arrive), which must never make another upload
+    /// wait. `None` leaves the checks to the usual pass.
+    pub fn try_start(&self, name: &str, allowed: Option<Vec<FileKind>>) -> Option<ScanFeed> {
+        // At most half the slots, so that they never crowd out checks that are due now.
+        if self.slots.available_permits() <= MAX_INSPECTIONS / 2 {
+            return None;
+        }
+        let permit = self.slots.clone().try_acquire_owned().ok()?;
+        self.start_with(permit, name, allowed).ok()
+    }
+
+    fn start_with(
+        &self,
+        permit: tokio::sync::OwnedSemaphorePermit,
+        name: &str,
+        allowed: Option<Vec<FileKind>>,
+    ) -> Result<ScanFeed> {
         let (tx, rx) = mpsc::channel(INSPECT_QUEUE);
         let (done_tx, done_rx) = oneshot::channel();
         let inspector = self.inspector.clone();
@@ -430,5 +451,32 @@ impl Courier {
         });
         tx.record(caller, AuditAction::DocumentRelease, &format!("document:{id}"), details).await?;
         tx.commit().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Checks started ahead of need (a resumable upload's bytes as they arrive) never take a
+    /// slot from checks that are due: at most half, and none once half are taken.
+    #[tokio::test]
+    async fn checks_ahead_of_need_take_at_most_half_the_slots_and_never_wait() {
+        let config = Config::load(None, |k| (k == "COURIER_MALWARE_SCANNING").then(|| "false".to_owned())).unwrap();
+        let scanning = Scanning::from_config(&config).unwrap();
+        let mut ahead = Vec::new();
+        while let Some(feed) = scanning.try_start("notes.txt", None) {
+            ahead.push(feed);
+            assert!(ahead.len() <= MAX_INSPECTIONS, "never stops");
+        }
+        assert_eq!(ahead.len(), MAX_INSPECTIONS / 2);
+        let mut due = Vec::new();
+        for _ in 0..MAX_INSPECTIONS / 2 {
+            let started = tokio::time::timeout(Duration::from_millis(500), scanning.start("due.txt", None)).await;
+            due.push(started.expect("a check that is due gets a slot at once").unwrap());
+        }
+        assert!(scanning.try_start("notes.txt", None).is_none());
+        drop(due);
+        drop(ahead);
     }
 }

@@ -34,8 +34,9 @@ use serde_json::json;
 use tokio::io::AsyncWriteExt;
 
 use super::Courier;
-use super::documents::{Destination, IncomingFile, IncomingFiles, SealedFile};
+use super::documents::{CheckedAsSealed, Destination, IncomingFile, IncomingFiles, SealedFile};
 use super::handles::PortalLink;
+use super::scanning::ScanFeed;
 use crate::error::{Said, SaidArg, bad_request};
 use crate::{Error, Result};
 
@@ -317,6 +318,12 @@ impl PortalLink {
         }
         let dek = courier.keys.unwrap(&row.wrapped_dek, &id_bytes)?;
         let mut appended = Appender::open(courier, &row, &dek, &id_bytes).await?;
+        if row.received == 0 && !appended.cut_back {
+            // This request may bring the whole file: its checks run as the bytes arrive, and
+            // count only if it does (a slot permitting; else the finish reads the file back).
+            let name = super::documents::document_name(Some(&row.name));
+            appended.checks = courier.scanning.try_start(&name, self.portal().allowed_types.clone());
+        }
         let outcome = appended.take(body, checksum.is_some()).await;
         let added = match (outcome, checksum) {
             (Err(e), Some(_)) => return Err(e),
@@ -392,18 +399,22 @@ async fn finish_upload(
     } else {
         // Opened (and cut back to its committed length) only now that no document has it:
         // once the file is a document, it is that document's blob.
-        let appended = match appended {
+        let mut appended = match appended {
             Some(a) => a,
             None => Appender::open(courier, row, dek, id_bytes).await?,
         };
-        let (cut_back, known_sha256) = (appended.cut_back, appended.sha256);
+        let (cut_back, known_sha256, checks) = (appended.cut_back, appended.sha256, appended.checks.take());
         appended.seal_last().await?;
         let path = courier.tus_file(&row.id);
         let id: UploadId = row.id.parse().map_err(|_| Error::Internal(format!("upload id {}", row.id)))?;
+        // Read back only if the pipeline asks: not when the checks ran as the bytes arrived and
+        // the file is kept as it is.
+        let (bytes, sha256) = read_back(path.clone(), dek, id_bytes, known_sha256);
+        let checked =
+            checks.zip(known_sha256).map(|(scan, sha256)| CheckedAsSealed { scan, size: row.length as u64, sha256 });
         // A file with reused segment nonces is sealed anew under a fresh key, not kept as it is.
-        let (bytes, sha256) = read_back(path.clone(), dek, id_bytes, known_sha256)?;
-        let sealed = (!cut_back).then(|| SealedFile { path, dek: dek.clone(), id: id.into(), sha256 });
-        let mut one = OneFile(Some(IncomingFile { name: Some(row.name.clone()), bytes, sealed }));
+        let sealed = SealedFile { path, dek: dek.clone(), id: id.into(), sha256, checked, keep: !cut_back };
+        let mut one = OneFile(Some(IncomingFile { name: Some(row.name.clone()), bytes, sealed: Some(sealed) }));
         let stored = match courier.ingest_all(caller, Destination::Portal(portal, &receipt_id), &mut one).await {
             Ok(stored) => stored,
             Err(e) if refusal_is_final(&e) => {
@@ -473,6 +484,9 @@ struct Appender {
     /// The whole file's SHA-256, when this request brought every byte from the first: the
     /// finish then reads the file back only for the checks.
     sha256: Option<[u8; 32]>,
+    /// The scanners, fed every byte this request brings from the first; kept only if that is
+    /// the whole file (then the finish does not read it back at all), dropped otherwise.
+    checks: Option<ScanFeed>,
 }
 
 /// The file and the sealing state, moved to the blocking pool a batch at a time.
@@ -594,7 +608,7 @@ impl Appender {
             encryptor.push(&pending, &mut out)?;
         }
         let sink = Sink { file, encryptor, out, hasher: None };
-        Ok(Self { sink: Some(sink), received: row.received, length: row.length, cut_back, sha256: None })
+        Ok(Self { sink: Some(sink), received: row.received, length: row.length, cut_back, sha256: None, checks: None })
     }
 
     fn sink(&mut self) -> Result<&mut Sink> {
@@ -625,6 +639,12 @@ impl Appender {
                     return Err(more_than_announced());
                 }
                 self.received += chunk.len() as i64;
+                if let Some(checks) = &mut self.checks
+                    && checks.feed(&chunk).await.is_err()
+                {
+                    // Refused or failed: the finish reads the file back and says so itself.
+                    self.checks = None;
+                }
                 batched += chunk.len();
                 batch.push(chunk);
                 if batched >= APPEND_BATCH {
@@ -651,12 +671,14 @@ impl Appender {
             Err(e) => Err(e),
         };
         // The first failure is the one to tell (a write that failed inside the loop).
+        let checks = self.checks.take();
         let mut sink = drained.map_err(|e| read.as_ref().err().cloned().unwrap_or(e))?;
         let digest = sink.hasher.take().map(courier_crypto::Sha256::finish);
         self.sink = Some(sink);
         read?;
         if from_first_byte && self.received == self.length {
             self.sha256 = digest;
+            self.checks = checks;
         }
         Ok(digest.unwrap_or_default())
     }
@@ -700,16 +722,32 @@ type PlainStream = BoxStream<'static, std::result::Result<Bytes, String>>;
 
 /// The plaintext of a complete partial file, decrypted on a blocking thread a few chunks ahead,
 /// and its SHA-256 once the last byte was read: `known` (the request that brought every byte
-/// hashed them), or hashed on that thread as it goes (no hop per chunk).
+/// hashed them), or hashed on that thread as it goes (no hop per chunk). Nothing is read
+/// until the stream is first polled.
 fn read_back(
     path: PathBuf,
     dek: &Dek,
     id_bytes: &[u8; 16],
     known: Option<[u8; 32]>,
-) -> Result<(PlainStream, tokio::sync::oneshot::Receiver<[u8; 32]>)> {
-    let (tx, rx) = tokio::sync::mpsc::channel::<std::result::Result<Bytes, String>>(2);
+) -> (PlainStream, tokio::sync::oneshot::Receiver<[u8; 32]>) {
     let (digest_tx, digest_rx) = tokio::sync::oneshot::channel();
     let (dek, id_bytes) = (dek.clone(), *id_bytes);
+    let start = move || read_back_on_thread(path, dek, id_bytes, known, digest_tx);
+    let stream = futures_util::stream::once(async move { start() }).flat_map(|rx| {
+        futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) })
+    });
+    (stream.boxed(), digest_rx)
+}
+
+/// Starts the reader of `read_back` on the blocking pool.
+fn read_back_on_thread(
+    path: PathBuf,
+    dek: Dek,
+    id_bytes: [u8; 16],
+    known: Option<[u8; 32]>,
+    digest_tx: tokio::sync::oneshot::Sender<[u8; 32]>,
+) -> tokio::sync::mpsc::Receiver<std::result::Result<Bytes, String>> {
+    let (tx, rx) = tokio::sync::mpsc::channel::<std::result::Result<Bytes, String>>(2);
     tokio::task::spawn_blocking(move || {
         use std::io::Read;
         let opened = std::fs::File::open(&path).and_then(|f| SegmentReader::new(f, &dek, &id_bytes));
@@ -743,8 +781,7 @@ fn read_back(
             }
         }
     });
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
-    Ok((stream.boxed(), digest_rx))
+    rx
 }
 
 /// One file, for the pipeline.
