@@ -186,12 +186,20 @@ impl ScanFeed {
             self.inspection_ended().await?;
         }
         if let Some(mut scan) = self.clamd.take() {
-            if scan.feed(batch.clone()).await.is_err() {
-                // The scan ended early: its outcome says why (clamd gone, stream refused).
-                let why = scan.finish(Duration::from_secs(1)).await.err();
-                return Err(scanner_unavailable(
-                    &why.unwrap_or_else(|| clamd::Unavailable("the scan ended early".into())),
-                ));
+            // A clamd that stops reading (hung, overloaded) would hold the upload for ever.
+            match tokio::time::timeout(self.clamd_timeout, scan.feed(batch.clone())).await {
+                Ok(Ok(())) => {}
+                Ok(Err(())) => {
+                    // The scan ended early: its outcome says why (clamd gone, stream refused).
+                    let why = scan.finish(Duration::from_secs(1)).await.err();
+                    return Err(scanner_unavailable(
+                        &why.unwrap_or_else(|| clamd::Unavailable("the scan ended early".into())),
+                    ));
+                }
+                Err(_) => {
+                    let secs = self.clamd_timeout.as_secs();
+                    return Err(scanner_unavailable(&clamd::Unavailable(format!("clamd took no data for {secs} s"))));
+                }
             }
             self.clamd = Some(scan);
         }
