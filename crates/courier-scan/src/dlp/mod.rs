@@ -247,16 +247,24 @@ struct StartFilter {
 const START_FILTER_BITS: u32 = 20;
 /// Bytes of a window.
 const START_WINDOW: usize = 4;
+/// Fewest places between two windows tested: hashing every place costs about what the
+/// automaton's walk does, so a list with a 4-byte keyword gains nothing from a filter and
+/// would only pay for a text made to pass it.
+const START_STEP_MIN: usize = 2;
 /// Most places between two windows tested.
 const START_STEP_MAX: usize = 16;
+/// Most bits a filter may have set (1 in 16): a fuller one passes too much to pay.
+const START_FILTER_FULL: u32 = 1 << (START_FILTER_BITS - 4);
+/// What one search costs in the budget beyond the bytes it spans (the call, the set-up).
+const START_SEARCH_COST: usize = 64;
 
 impl StartFilter {
     fn new(keywords: &[&str]) -> Option<Self> {
         let shortest = keywords.iter().map(|k| k.len()).min()?;
-        if shortest < START_WINDOW {
+        let step = (shortest + 1).checked_sub(START_WINDOW)?.min(START_STEP_MAX);
+        if step < START_STEP_MIN {
             return None;
         }
-        let step = (shortest - START_WINDOW + 1).min(START_STEP_MAX);
         let longest = keywords.iter().map(|k| k.len()).max()?;
         let mut filter = Self { bits: vec![0; 1 << (START_FILTER_BITS - 6)].into_boxed_slice(), step, longest };
         for k in keywords {
@@ -265,7 +273,8 @@ impl StartFilter {
                 filter.bits[at >> 6] |= 1 << (at & 63);
             }
         }
-        Some(filter)
+        let set: u32 = filter.bits.iter().map(|w| w.count_ones()).sum();
+        (set <= START_FILTER_FULL).then_some(filter)
     }
 
     fn may_hold(&self, window: &[u8]) -> bool {
@@ -276,8 +285,9 @@ impl StartFilter {
     /// What `AhoCorasick::find_iter` (leftmost-longest) finds. A window that passes the filter
     /// at `p` may belong to a keyword starting `step - 1` places before it at most, ending by
     /// `p + longest`: the automaton searches that span (never before the last match's end). A
-    /// text made to pass the filter everywhere spends its budget, and the rest is scanned by
-    /// the automaton alone, at its usual speed.
+    /// text made to pass the filter everywhere spends its budget (each search costs its span
+    /// and a fixed part; half the bytes passed may be spent, after the first 4 KiB), and the
+    /// rest, from where no keyword can have started yet, is scanned by the automaton alone.
     fn find_each(&self, ac: &AhoCorasick, hay: &[u8], mut f: impl FnMut(usize, usize)) {
         let mut from = 0;
         let mut searched = 0usize;
@@ -287,9 +297,9 @@ impl StartFilter {
                 let end = (p + self.longest).min(hay.len());
                 let mut start = from.max(p.saturating_sub(self.step - 1));
                 while start <= p {
-                    searched += end - start;
-                    if searched > p / 2 + (16 << 10) {
-                        let rest = aho_corasick::Input::new(hay).span(from..hay.len());
+                    searched += end - start + START_SEARCH_COST;
+                    if searched > p / 2 + (4 << 10) {
+                        let rest = aho_corasick::Input::new(hay).span(start..hay.len());
                         ac.find_iter(rest).for_each(|m| f(m.start(), m.end()));
                         return;
                     }
@@ -1470,7 +1480,7 @@ mod tests {
             }
             w
         };
-        for min in [4, 5, 7, 8, 12, 25] {
+        for min in [5, 6, 7, 8, 12, 25] {
             let keywords: Vec<String> = (0..300).map(|_| word(&mut r, min)).collect();
             let d = Detector::new(&FirmRules { keywords: keywords.clone(), patterns: vec![] }).expect("detectors");
             let Some(Keywords::Automaton(_, Some(filter))) = &d.keywords else { panic!("a filtered automaton") };
@@ -1502,11 +1512,16 @@ mod tests {
                 assert_eq!(keyword_starts(&d, &hostile), want, "min {min}");
             }
         }
-        // A keyword shorter than 4 bytes leaves the automaton unfiltered.
+        // A keyword of 4 bytes (a filter that would test every place) leaves the automaton
+        // unfiltered, and so does a list that would set too many bits.
         let mut short: Vec<String> = (0..300).map(|i| format!("Client {i:04} Holdings")).collect();
-        short.push("Acm".into());
+        short.push("Acme".into());
         let d = Detector::new(&FirmRules { keywords: short, patterns: vec![] }).expect("detectors");
         assert!(matches!(&d.keywords, Some(Keywords::Automaton(_, None))));
+        let letters: Vec<char> = ('a'..='z').collect();
+        let random: Vec<String> = (0..5_000).map(|_| (0..25).map(|_| *r.pick(&letters)).collect()).collect();
+        let d = Detector::new(&FirmRules { keywords: random, patterns: vec![] }).expect("detectors");
+        assert!(matches!(&d.keywords, Some(Keywords::Automaton(_, None))), "a filter a twelfth full");
     }
 
     #[test]
