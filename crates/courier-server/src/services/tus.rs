@@ -23,7 +23,7 @@
 use std::io::SeekFrom;
 use std::path::PathBuf;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use courier_core::UploadId;
 use courier_crypto::keys::Dek;
 use courier_crypto::stream::{Encryptor, HEADER_LEN, SEGMENT_SIZE, SegmentReader, TAG_LEN, open_aside, seal_aside};
@@ -500,6 +500,9 @@ struct Sink {
 /// How much of a request's body is hashed, sealed and written in one blocking job: one thread
 /// hop per megabyte, overlapping the reading of the next.
 const APPEND_BATCH: usize = 1 << 20;
+/// Fewest bytes handed to the checks at a time (but the last): a client's small chunks are
+/// gathered up to this.
+const CHECK_FEED_MIN: usize = 64 << 10;
 
 impl Sink {
     fn write(&mut self, batch: &[Bytes]) -> Result<()> {
@@ -611,6 +614,16 @@ impl Appender {
         Ok(Self { sink: Some(sink), received: row.received, length: row.length, cut_back, sha256: None, checks: None })
     }
 
+    /// Hands plaintext to the checks running as the bytes arrive; a refusal or a failure drops
+    /// them (the finish then reads the file back and says so itself).
+    async fn feed_checks(&mut self, bytes: &Bytes) {
+        if let Some(checks) = &mut self.checks
+            && checks.feed(bytes).await.is_err()
+        {
+            self.checks = None;
+        }
+    }
+
     fn sink(&mut self) -> Result<&mut Sink> {
         self.sink.as_mut().ok_or_else(|| Error::Internal("partial upload: a write failed".into()))
     }
@@ -631,6 +644,7 @@ impl Appender {
         let mut in_flight: Option<tokio::task::JoinHandle<(Sink, Result<()>)>> = None;
         let mut batch: Vec<Bytes> = Vec::new();
         let mut batched = 0;
+        let mut gathered = BytesMut::new();
         let read: Result<()> = async {
             while let Some(chunk) = body.next().await {
                 let chunk = chunk
@@ -639,11 +653,18 @@ impl Appender {
                     return Err(more_than_announced());
                 }
                 self.received += chunk.len() as i64;
-                if let Some(checks) = &mut self.checks
-                    && checks.feed(&chunk).await.is_err()
-                {
-                    // Refused or failed: the finish reads the file back and says so itself.
-                    self.checks = None;
+                if self.checks.is_some() {
+                    // Small chunks are gathered first: each hand-off is a message to the
+                    // inspector and a chunk on clamd's connection.
+                    let ready = if gathered.is_empty() && chunk.len() >= CHECK_FEED_MIN {
+                        Some(chunk.clone())
+                    } else {
+                        gathered.extend_from_slice(&chunk);
+                        (gathered.len() >= CHECK_FEED_MIN).then(|| gathered.split().freeze())
+                    };
+                    if let Some(ready) = ready {
+                        self.feed_checks(&ready).await;
+                    }
                 }
                 batched += chunk.len();
                 batch.push(chunk);
@@ -655,6 +676,9 @@ impl Appender {
                     in_flight = Some(sink.spawn(std::mem::take(&mut batch)));
                     batched = 0;
                 }
+            }
+            if !gathered.is_empty() {
+                self.feed_checks(&gathered.split().freeze()).await;
             }
             Ok(())
         }
