@@ -10,13 +10,15 @@
 //! (offset, committed file length, tail); bytes after the committed length are from a request
 //! that never committed and are cut off by the next one (and the row records it: `cut_back`).
 //!
-//! When the last byte is in, the sealed file is decrypted and streamed through the same
-//! pipeline as a form upload (type checks, malware and personal-data scans, the audit trail),
-//! so the file becomes a document only complete and checked, under the same promises. The
-//! document takes the upload's id, so the sealed file is a valid blob of it: a local store
-//! links it into place as it is (read back only for the checks, and the hash unless the
-//! request that brought every byte hashed them); S3, or a file whose cut-off segments' nonces
-//! were used again, gets the plaintext sealed anew under a new data key. Once a document may
+//! When the last byte is in, the file goes through the same pipeline as a form upload (type
+//! checks, malware and personal-data scans, the audit trail), so it becomes a document only
+//! complete and checked, under the same promises. A request that brings every byte from the
+//! first has fed the scanners as they arrived, and the finish only waits for their verdicts;
+//! otherwise the sealed file is decrypted and streamed through them (no check state is kept
+//! between requests). The document takes the upload's id, so the sealed file is a valid blob
+//! of it: a local store links it into place as it is; S3, or a file whose cut-off segments'
+//! nonces were used again, gets the plaintext sealed anew under a new data key (not checked
+//! twice). Once a document may
 //! have the file, it is never opened to append again (that would cut it back). Unfinished
 //! uploads are removed after `tus_expiry`.
 
