@@ -73,6 +73,17 @@ async fn offset(base: &str, location: &str) -> (StatusCode, Option<u64>) {
     (r.status(), offset)
 }
 
+/// A document's plaintext, through `courier doc get` (into a file outside the data
+/// directory, removed again).
+fn plaintext(env: &Env, doc: &str) -> Vec<u8> {
+    let out = env.data_dir().parent().unwrap().join(format!("{doc}.out"));
+    let (ok, _, err) = env.cli(&["doc", "get", doc, "--output", out.to_str().unwrap()], None);
+    assert!(ok, "the document's blob is whole: {err}");
+    let bytes = std::fs::read(&out).unwrap();
+    std::fs::remove_file(&out).unwrap();
+    bytes
+}
+
 fn no_marker_on_disk(env: &Env) {
     for (path, bytes) in env.all_files() {
         assert!(
@@ -155,10 +166,7 @@ async fn an_upload_cut_and_resumed_across_a_restart_becomes_one_checked_document
     assert_eq!(docs.len(), 1);
     assert_eq!(docs[0]["name"], "Relevé bancaire.txt");
     assert_eq!(docs[0]["sha256"], sha256_hex(&data));
-    let out = env.data_dir().parent().unwrap().join("out.txt");
-    assert!(env.cli(&["doc", "get", docs[0]["id"].as_str().unwrap(), "--output", out.to_str().unwrap()], None).0);
-    assert_eq!(std::fs::read(&out).unwrap(), data);
-    std::fs::remove_file(&out).unwrap();
+    assert_eq!(plaintext(&env, docs[0]["id"].as_str().unwrap()), data);
     // The partial file served and is gone; no plaintext anywhere.
     assert_eq!(std::fs::read_dir(env.data_dir().join("tus")).unwrap().count(), 0);
     no_marker_on_disk(&env);
@@ -204,7 +212,7 @@ async fn a_single_patch_is_checked_as_it_arrives_with_a_form_uploads_verdicts() 
         assert_eq!(upload(base, &form_token, &[(name, data)]).await.status(), 201);
     }
     // A local store keeps the file as it is; S3 gets it sealed anew, not checked a second time.
-    let local = env.s3.is_none();
+    let local = !env.on_s3();
     let on = |local_figure: f64, s3_figure: f64| if local { local_figure } else { s3_figure };
     assert_eq!(passes(metrics_port, "checked_as_sealed").await, on(2.0, 0.0));
     assert_eq!(passes(metrics_port, "sealed_again").await, on(0.0, 2.0));
@@ -588,7 +596,7 @@ async fn a_document_kept_before_its_upload_was_marked_finished_is_not_made_twice
     // id): a PATCH at its end must not open it to append, which would cut it back.
     let doc = env.docs(Some(&portal))[0]["id"].as_str().unwrap().to_owned();
     assert!(location.ends_with(&doc), "the document takes the upload's id: {location} {doc}");
-    if env.s3.is_none() {
+    if !env.on_s3() {
         // On a local store the partial file itself became the blob: not sealed and written again.
         use std::os::unix::fs::MetadataExt;
         let part = std::fs::read_dir(env.data_dir().join("tus")).unwrap().next().unwrap().unwrap().path();
@@ -611,10 +619,7 @@ async fn a_document_kept_before_its_upload_was_marked_finished_is_not_made_twice
     let uploads = env.audit_events().into_iter().filter(|e| e["action"] == "document.upload").count();
     assert_eq!(uploads, 1);
     assert_eq!(std::fs::read_dir(env.data_dir().join("tus")).unwrap().count(), 0);
-    let out = env.data_dir().join("pièce-back.txt");
-    let (ok, _, err) = env.cli(&["doc", "get", &doc, "--output", out.to_str().unwrap()], None);
-    assert!(ok, "the document's blob is whole: {err}");
-    assert_eq!(std::fs::read(&out).unwrap(), data);
+    assert_eq!(plaintext(&env, &doc), data);
 }
 
 /// A request refused for its checksum leaves sealed segments past the committed length; the
@@ -639,16 +644,13 @@ async fn segments_cut_off_and_sealed_again_never_reach_a_document_under_their_no
     assert_eq!(r.status(), 204, "{:?}", r.text().await);
     assert_eq!(receipt(base, &location).await.status(), 200);
     let doc = env.docs(Some(&portal))[0]["id"].as_str().unwrap().to_owned();
-    if env.s3.is_none() {
+    if !env.on_s3() {
         let blobs = env.blob_files();
         assert_eq!(blobs.len(), 1, "{blobs:?}");
         let blob = std::fs::read(&blobs[0]).unwrap();
         assert_ne!(blob[..16], copied[..16], "a fresh nonce prefix, not the partial file's");
     }
-    let out = env.data_dir().join("back.txt");
-    let (ok, _, err) = env.cli(&["doc", "get", &doc, "--output", out.to_str().unwrap()], None);
-    assert!(ok, "{err}");
-    assert_eq!(std::fs::read(&out).unwrap(), data);
+    assert_eq!(plaintext(&env, &doc), data);
 }
 
 /// An unfinished upload's data key is wrapped by the master key like a document's: rotation
@@ -672,7 +674,5 @@ async fn an_unfinished_upload_is_rewrapped_on_rotation_and_outlives_the_old_key(
     assert_eq!(r.status(), 204, "{:?}", r.text().await);
     assert_eq!(receipt(env.base(), &location).await.status(), 200);
     let doc = env.docs(Some(&portal))[0]["id"].as_str().unwrap().to_owned();
-    let out = env.data_dir().join("bail.txt");
-    assert!(env.cli(&["doc", "get", &doc, "--output", out.to_str().unwrap()], None).0);
-    assert_eq!(std::fs::read(&out).unwrap(), data);
+    assert_eq!(plaintext(&env, &doc), data);
 }
