@@ -530,12 +530,14 @@ impl Classes {
             }
         };
         let lane = |k: usize| block[16 * k..16 * k + 16].try_into().unwrap_or_default();
-        let [a, b, c, d] = [0, 1, 2, 3].map(|k| Self::of_lane(lane(k)));
+        let [a, b, c, d] =
+            [Self::of_lane(lane(0)), Self::of_lane(lane(1)), Self::of_lane(lane(2)), Self::of_lane(lane(3))];
         let join = |i: usize| u64::from(a[i]) | u64::from(b[i]) << 16 | u64::from(c[i]) << 32 | u64::from(d[i]) << 48;
         Self { digit: join(0), separator: join(1), upper: join(2), paren: join(3), corsica: join(4), two: join(5) }
     }
 
     /// The classes of 16 bytes, in the order of the fields.
+    #[inline(always)]
     fn of_lane(lane: [u8; 16]) -> [u16; 6] {
         let x = u8x16::new(lane);
         let bits = |m: u8x16| m.to_bitmask() as u16;
@@ -953,14 +955,30 @@ fn phone(digits: &[u8], span: &[u8], hay: &[u8], start: usize) -> bool {
 /// finding is counted once (by where it ends).
 pub struct TextScanner<'d> {
     detector: &'d Detector,
-    part: Option<String>,
-    page: Option<u32>,
     buf: Vec<u8>,
     /// Offset in the text of `buf[0]`.
     base: u64,
     /// Findings ending at or before this index of `buf` are counted already.
     done: usize,
+    tally: Tally,
+}
+
+/// The findings counted so far, and where they are said to be.
+struct Tally {
+    part: Option<String>,
+    page: Option<u32>,
     findings: Findings,
+}
+
+impl Tally {
+    /// Counts the findings of `hay`, text from offset `base` on, that end after `from` and at
+    /// or before `to`.
+    fn scan(&mut self, detector: &Detector, hay: &[u8], from: usize, to: usize, base: u64) {
+        detector.scan(hay, from, to, |kind, start| {
+            let at = Location { part: self.part.clone(), page: self.page, offset: Some(base + start as u64) };
+            self.findings.add(kind, at);
+        });
+    }
 }
 
 /// Text collected before a scan runs; larger pieces cost fewer regex restarts.
@@ -970,31 +988,52 @@ impl<'d> TextScanner<'d> {
     pub fn new(detector: &'d Detector, part: Option<String>, page: Option<u32>) -> Self {
         Self {
             detector,
-            part,
-            page,
             buf: Vec::with_capacity(SCAN_AT + WINDOW * 2),
             base: 0,
             done: 0,
-            findings: Findings::default(),
+            tally: Tally { part, page, findings: Findings::default() },
         }
     }
 
     pub fn push(&mut self, text: &[u8]) {
-        for piece in text.chunks(SCAN_AT) {
-            self.buf.extend_from_slice(piece);
-            if self.buf.len() >= SCAN_AT + WINDOW {
-                self.scan(false);
+        if text.len() >= SCAN_AT {
+            return self.scan_in_place(text);
+        }
+        self.buf.extend_from_slice(text);
+        if self.buf.len() >= SCAN_AT + WINDOW {
+            self.scan(false);
+        }
+    }
+
+    /// A piece of at least `SCAN_AT` bytes is scanned where it lies, `SCAN_AT` at a time, as
+    /// `scan` would have scanned it copied: only its first and last `2 * WINDOW` bytes are
+    /// copied (the copy was 7 % of a ledger's scan).
+    fn scan_in_place(&mut self, text: &[u8]) {
+        // The seam: the text before with the piece's start, counted up to `WINDOW` into the
+        // piece. `buf` is then the piece's first `2 * WINDOW` bytes, `done` at `WINDOW`.
+        let piece_at = self.base + self.buf.len() as u64;
+        self.buf.extend_from_slice(&text[..2 * WINDOW]);
+        self.scan(false);
+        // From here on `text[at..]` stands where `buf` would, `done` at `at + WINDOW`.
+        let mut at = 0;
+        loop {
+            let end = (at + SCAN_AT + 2 * WINDOW).min(text.len());
+            let cut = end - WINDOW;
+            self.tally.scan(self.detector, &text[at..end], WINDOW, cut - at, piece_at + at as u64);
+            at = cut - WINDOW;
+            if end == text.len() {
+                break;
             }
         }
+        self.buf.clear();
+        self.buf.extend_from_slice(&text[at..]);
+        self.base = piece_at + at as u64;
+        self.done = WINDOW;
     }
 
     fn scan(&mut self, last: bool) {
         let cut = if last { self.buf.len() } else { self.buf.len().saturating_sub(WINDOW) };
-        let Self { detector, part, page, buf, base, done, findings, .. } = self;
-        detector.scan(buf, *done, cut, |kind, start| {
-            let at = Location { part: part.clone(), page: *page, offset: Some(*base + start as u64) };
-            findings.add(kind, at);
-        });
+        self.tally.scan(self.detector, &self.buf, self.done, cut, self.base);
         let keep_from = cut.saturating_sub(WINDOW);
         self.buf.drain(..keep_from);
         self.base += keep_from as u64;
@@ -1003,7 +1042,7 @@ impl<'d> TextScanner<'d> {
 
     pub fn finish(mut self) -> Findings {
         self.scan(true);
-        self.findings
+        self.tally.findings
     }
 }
 
@@ -1354,6 +1393,57 @@ mod tests {
             found_any += now.len();
         }
         assert!(found_any > 1000, "the random runs hold findings ({found_any})");
+    }
+
+    #[test]
+    fn pieces_scanned_where_they_lie_count_what_one_scan_of_the_whole_counts() {
+        use crate::fixtures::Rng;
+        let d = Detector::new(&FirmRules::default()).expect("detectors");
+        let shapes = [
+            "4111 1111 1111 1111",
+            "SSN 123-45-6789",
+            "DE89 3704 0044 0532 0130 00",
+            "(212) 555-0123",
+            "jane.doe@example.com",
+            "06 12 34 56 78",
+            "2026",
+            "0042",
+            "1,250.00",
+            "invoice",
+            "paid",
+        ];
+        let mut r = Rng::new(21);
+        let mut text = Vec::new();
+        while text.len() < 5 * SCAN_AT {
+            text.extend_from_slice(r.pick(&shapes).as_bytes());
+            text.push(*r.pick(b"  \n"));
+        }
+        let mut whole = Findings::default();
+        d.scan(&text, 0, text.len(), |kind, at| {
+            whole.add(kind, Location { part: None, page: None, offset: Some(at as u64) });
+        });
+        let whole = whole.into_vec();
+        assert!(whole.iter().all(|f| f.count > 1000), "every shape is found often: {whole:?}");
+        // Mostly pieces scanned in place, several `SCAN_AT` each: a finding ends on a seam
+        // between two in-place scans, or on the piece's last one, in many rounds.
+        let size = |r: &mut Rng| match r.below(6) {
+            0 => 1 + r.below(3000),
+            1 => SCAN_AT as u64 - 1 - r.below(4),
+            2 => SCAN_AT as u64 + r.below(SCAN_AT as u64),
+            _ => 2 * WINDOW as u64 + r.below(6 * SCAN_AT as u64),
+        } as usize;
+        for round in 0..50 {
+            let mut s = TextScanner::new(&d, None, None);
+            let mut pieces = Vec::new();
+            let mut at = 0;
+            while at < text.len() {
+                let end = (at + size(&mut r)).min(text.len());
+                s.push(&text[at..end]);
+                pieces.push(end - at);
+                at = end;
+            }
+            assert_eq!(s.finish().into_vec(), whole, "round {round}, pieces {pieces:?}");
+        }
     }
 
     #[test]
