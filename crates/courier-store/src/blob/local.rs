@@ -73,8 +73,12 @@ impl BlobStore for LocalBlobStore {
         match tokio::fs::hard_link(sealed, &staging).await {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(e),
-            // Another file system, or one without hard links: the caller seals anew.
-            Err(_) => return Ok(None),
+            // Another file system, or one without hard links: the caller seals anew (slower,
+            // so said once per file; the kind only, a path would name the blob).
+            Err(e) => {
+                tracing::info!(error = ?e.kind(), "a sealed upload could not be hard-linked into the store; sealing it again");
+                return Ok(None);
+            }
         }
         let locked = tokio::task::spawn_blocking({
             let staging = staging.clone();
@@ -325,6 +329,22 @@ mod tests {
         assert!(store.adopt("../escape", &sealed).await.is_err());
         let missing = dir.path().join("gone.part");
         assert!(store.adopt("1f0e0d0c-0b0a-4908-8706-050403020100", &missing).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_sealed_file_on_another_file_system_is_left_to_be_sealed_again() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalBlobStore::open(dir.path()).unwrap();
+        let Ok(elsewhere) = tempfile::tempdir_in("/dev/shm") else { return };
+        if std::fs::metadata(elsewhere.path()).unwrap().dev() == std::fs::metadata(dir.path()).unwrap().dev() {
+            return; // one file system here: a hard link would work
+        }
+        let sealed = elsewhere.path().join("upload.part");
+        std::fs::write(&sealed, b"sealed bytes").unwrap();
+        assert!(store.adopt(KEY, &sealed).await.unwrap().is_none(), "no hard link across file systems");
+        assert_eq!(std::fs::read(&sealed).unwrap(), b"sealed bytes");
+        assert_eq!(std::fs::read_dir(dir.path().join("staging")).unwrap().count(), 0, "nothing staged");
     }
 
     #[tokio::test]
