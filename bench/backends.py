@@ -96,6 +96,17 @@ def p99_ms(base, cookie, path, n):
     return times[int(len(times) * 0.99) - 1], statistics.median(times), body.count(b'/download"')
 
 
+def courier_s3_env(s3, prefix):
+    """Courier's environment for blobs in the Garage of `s3` (`.ci/garage.sh`), under `prefix`."""
+    return {
+        "COURIER_BLOB_STORE": f"s3://{s3['COURIER_TEST_S3_BUCKET']}/{prefix}",
+        "COURIER_S3_ENDPOINT": s3["COURIER_TEST_S3_ENDPOINT"],
+        "COURIER_S3_REGION": s3["COURIER_TEST_S3_REGION"],
+        "COURIER_S3_ACCESS_KEY_ID": s3["COURIER_TEST_S3_ACCESS_KEY_ID"],
+        "COURIER_S3_SECRET_ACCESS_KEY": s3["COURIER_TEST_S3_SECRET_ACCESS_KEY"],
+    }
+
+
 def plain_s3(s3, method, big, key):
     """Seconds for one plain S3 PUT (of `big`) or GET (to /dev/null) of `key`, signed by curl."""
     url = f"{s3['COURIER_TEST_S3_ENDPOINT']}/{s3['COURIER_TEST_S3_BUCKET']}/{key}"
@@ -179,14 +190,9 @@ def main():
     db_name = f"courier_bench_{os.getpid()}"
     subprocess.run(["psql", pg_admin, "-qc", f"CREATE DATABASE {db_name}"], check=True)
     pg_url = pg_admin.rsplit("/", 1)[0] + "/" + db_name
-    cluster_env = {"COURIER_DATABASE_URL": pg_url} if s3 is None else {
-        "COURIER_DATABASE_URL": pg_url,
-        "COURIER_BLOB_STORE": f"s3://{s3['COURIER_TEST_S3_BUCKET']}/bench-{os.getpid()}",
-        "COURIER_S3_ENDPOINT": s3["COURIER_TEST_S3_ENDPOINT"],
-        "COURIER_S3_REGION": s3["COURIER_TEST_S3_REGION"],
-        "COURIER_S3_ACCESS_KEY_ID": s3["COURIER_TEST_S3_ACCESS_KEY_ID"],
-        "COURIER_S3_SECRET_ACCESS_KEY": s3["COURIER_TEST_S3_SECRET_ACCESS_KEY"],
-    }
+    cluster_env = {"COURIER_DATABASE_URL": pg_url}
+    if s3 is not None:
+        cluster_env.update(courier_s3_env(s3, f"bench-{os.getpid()}"))
     local = run_backend("sqlite+local", {}, work, big, size, args.rounds, args.documents, args.lists_only)
     cluster = run_backend("postgres+s3", cluster_env, work, big, size, args.rounds, args.documents, args.lists_only, s3)
     subprocess.run(["psql", pg_admin, "-qc", f"DROP DATABASE {db_name} WITH (FORCE)"], check=True)

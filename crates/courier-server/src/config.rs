@@ -28,6 +28,10 @@ pub struct Config {
     /// An S3 upload still unfinished after this long is taken as dead (its instance was killed)
     /// and aborted by the sweep.
     pub s3_stale_upload_secs: u64,
+    /// A request to S3 not finished in this long fails, and is retried for up to six times as
+    /// long from its first try. A download is read in as many requests as it needs: a slow
+    /// client is not limited by it.
+    pub s3_timeout_secs: u64,
     pub bind: SocketAddr,
     /// Base of the links Courier hands out; default `http://<bind>`.
     pub public_url: Option<String>,
@@ -211,6 +215,7 @@ impl Default for Config {
             s3_access_key_id: None,
             s3_secret_access_key: None,
             s3_stale_upload_secs: 24 * 3600,
+            s3_timeout_secs: 30,
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             public_url: None,
             firm_name: "Courier".to_owned(),
@@ -355,6 +360,7 @@ const SETTINGS: &[(&str, Kind)] = &[
     ("s3_access_key_id", Kind::Secret),
     ("s3_secret_access_key", Kind::Secret),
     ("s3_stale_upload_secs", Kind::Number),
+    ("s3_timeout_secs", Kind::Number),
     ("bind", Kind::Text),
     ("public_url", Kind::Text),
     ("firm_name", Kind::Text),
@@ -602,6 +608,7 @@ impl Config {
             access_key_id: need(&self.s3_access_key_id, "s3_access_key_id (COURIER_S3_ACCESS_KEY_ID)")?,
             secret_access_key: need(&self.s3_secret_access_key, "s3_secret_access_key (COURIER_S3_SECRET_ACCESS_KEY)")?,
             stale_upload_after: Duration::from_secs(self.s3_stale_upload_secs),
+            timeout: Duration::from_secs(self.s3_timeout_secs.max(1)),
         })
     }
 

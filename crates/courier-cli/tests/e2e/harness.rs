@@ -40,6 +40,7 @@ fn test_s3_settings() -> Option<courier_store::blob::S3Settings> {
         access_key_id: var("ACCESS_KEY_ID"),
         secret_access_key: var("SECRET_ACCESS_KEY"),
         stale_upload_after: Duration::from_secs(24 * 3600),
+        timeout: Duration::from_secs(30),
     })
 }
 

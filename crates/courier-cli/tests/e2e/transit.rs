@@ -247,6 +247,40 @@ async fn cli_contract_shapes() {
     assert!(actors.iter().all(|a| a.starts_with("cli:")), "{actors:?}");
 }
 
+/// A lawyer on a slow line downloads from S3 for longer than one S3 request may take and its
+/// retries (`s3_timeout_secs = 1`: a second a request, retried for six from the first try).
+/// The download is read in as many requests as it needs: every byte arrives, and nothing is
+/// recorded as corrupt. (One `GET` held open for the whole download failed part-way, and was
+/// audited as a corrupt document.)
+#[tokio::test]
+async fn a_slow_download_from_s3_outlasts_the_timeout_of_its_requests() {
+    let env = Env::start_with_config("s3_timeout_secs = 1\n");
+    if !env.on_s3() {
+        eprintln!("skipped: needs COURIER_TEST_S3_ENDPOINT (see .ci/run)");
+        return;
+    }
+    let (_, token) = env.create_portal(&[]);
+    let data = bytes(40 << 20, 3);
+    assert_eq!(upload(env.base(), &token, &[("bundle.bin", &data)]).await.status(), 201);
+    let id = env.docs(None)[0]["id"].as_str().unwrap().to_owned();
+    let staff = client();
+    sign_in(&env, &staff, "slow@firm.example", "attorney").await;
+    let mut r = staff.get(format!("{}/documents/{id}/download", env.base())).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    // 2 MiB a second: twenty seconds for the whole. The server reads S3 at that pace too once
+    // the socket buffers between (about 10 MiB on loopback) are full: well past six seconds.
+    let (start, mut got) = (std::time::Instant::now(), Vec::new());
+    while let Some(chunk) = r.chunk().await.expect("the download was cut short") {
+        got.extend_from_slice(&chunk);
+        let due = Duration::from_secs_f64(got.len() as f64 / (2 << 20) as f64);
+        tokio::time::sleep(due.saturating_sub(start.elapsed())).await;
+    }
+    assert!(start.elapsed() > Duration::from_secs(19), "the client read too fast to test anything");
+    assert_eq!(got.len(), data.len());
+    assert!(got == data, "other bytes came back");
+    assert!(!env.audit_events().iter().any(|e| e["action"] == "document.corrupt"), "a slow client raised an alarm");
+}
+
 #[tokio::test]
 async fn a_corrupted_blob_is_never_served_and_is_audited() {
     let env = Env::start();

@@ -14,11 +14,12 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use futures_util::{StreamExt, TryStreamExt};
+use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::multipart::{MultipartStore, PartId};
 use object_store::path::Path;
-use object_store::{MultipartId, ObjectStore, ObjectStoreExt, PutPayload};
+use object_store::{ClientOptions, GetOptions, MultipartId, ObjectStore, ObjectStoreExt, PutPayload, RetryConfig};
 use tokio::task::JoinHandle;
 use tokio_util::io::StreamReader;
 
@@ -40,6 +41,9 @@ pub struct S3Settings {
     pub secret_access_key: String,
     /// An upload whose marker is older than this is taken as dead and aborted by the sweep.
     pub stale_upload_after: Duration,
+    /// How long one request may take; it is retried for up to six times as long from its first
+    /// try (30 s and 3 minutes: `object_store`'s defaults).
+    pub timeout: Duration,
 }
 
 impl std::fmt::Debug for S3Settings {
@@ -50,6 +54,7 @@ impl std::fmt::Debug for S3Settings {
             .field("endpoint", &self.endpoint)
             .field("region", &self.region)
             .field("stale_upload_after", &self.stale_upload_after)
+            .field("timeout", &self.timeout)
             .finish_non_exhaustive()
     }
 }
@@ -69,6 +74,70 @@ pub struct S3BlobStore {
     store: Arc<AmazonS3>,
     prefix: String,
     stale_upload_after: Duration,
+}
+
+/// A committed blob (or a backup archive) read front to back, at the reader's pace. A `GET` left
+/// open while a client reads slowly ends in `object_store`'s timeout (30 s a request), which it
+/// resumes from where it was only within 3 minutes of the first try: a download slower than
+/// that failed part-way. A response that ends early, having brought bytes, is followed here by
+/// a new `GET` from where it stopped; one that brings none is an error.
+struct S3Source {
+    store: Arc<AmazonS3>,
+    path: Path,
+    size: u64,
+    /// Bytes received so far.
+    at: u64,
+    /// The response being read, and where it started.
+    body: Option<(BoxStream<'static, object_store::Result<Bytes>>, u64)>,
+}
+
+impl S3Source {
+    /// The object at `path`; its size is asked first, so a missing one is an error here.
+    async fn open(store: &Arc<AmazonS3>, path: Path) -> io::Result<Self> {
+        let size = store.head(&path).await.map_err(to_io)?.size;
+        Ok(Self { store: Arc::clone(store), path, size, at: 0, body: None })
+    }
+
+    /// The whole object as a reader, resumed in the same way.
+    fn into_reader(self) -> BlobReader {
+        let chunks = futures_util::stream::try_unfold(self, |mut source| async move {
+            Ok::<_, io::Error>(source.next_chunk().await?.map(|chunk| (chunk, source)))
+        });
+        Box::pin(StreamReader::new(chunks))
+    }
+
+    async fn next_chunk(&mut self) -> io::Result<Option<Bytes>> {
+        while self.at < self.size {
+            let (body, opened_at) = match &mut self.body {
+                Some(open) => open,
+                None => {
+                    // The first request asks for the whole object, as a plain `GET` does.
+                    let range = (self.at > 0).then_some(self.at..self.size);
+                    let got =
+                        self.store.get_opts(&self.path, GetOptions::new().with_range(range)).await.map_err(to_io)?;
+                    self.body.insert((got.into_stream(), self.at))
+                }
+            };
+            match body.next().await {
+                Some(Ok(chunk)) => {
+                    if chunk.len() as u64 > self.size - self.at {
+                        return Err(io::Error::other("the blob's store sent more than the blob"));
+                    }
+                    self.at += chunk.len() as u64;
+                    return Ok(Some(chunk));
+                }
+                // Cut off after some progress (a slow reader's response timed out): resumed.
+                Some(Err(e)) if self.at > *opened_at => {
+                    tracing::debug!(error = %e, at = self.at, "an S3 response ended early; reading on from there");
+                    self.body = None;
+                }
+                None if self.at > *opened_at => self.body = None,
+                Some(Err(e)) => return Err(to_io(e)),
+                None => return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the blob ended early")),
+            }
+        }
+        Ok(None)
+    }
 }
 
 const PENDING: &str = "pending-uploads";
@@ -94,7 +163,9 @@ impl S3BlobStore {
             // pass over every byte and protect nothing Courier relies on: a blob is ciphertext
             // whose every segment is authenticated (format v1), and responses, which is what
             // Courier reads, are never signed anyway.
-            .with_unsigned_payload(true);
+            .with_unsigned_payload(true)
+            .with_client_options(ClientOptions::new().with_timeout(s.timeout))
+            .with_retry(RetryConfig { retry_timeout: s.timeout * 6, ..RetryConfig::default() });
         if let Some(endpoint) = &s.endpoint {
             builder = builder
                 .with_endpoint(endpoint)
@@ -146,8 +217,7 @@ impl BlobStore for S3BlobStore {
     }
 
     async fn open(&self, key: &str) -> io::Result<BlobReader> {
-        let got = self.store.get(&self.path(key)?).await.map_err(to_io)?;
-        Ok(Box::pin(StreamReader::new(got.into_stream().map_err(to_io))))
+        Ok(S3Source::open(&self.store, self.path(key)?).await?.into_reader())
     }
 
     async fn size(&self, key: &str) -> io::Result<u64> {
@@ -414,8 +484,7 @@ impl S3Files {
     }
 
     pub async fn reader(&self, name: &str) -> io::Result<BlobReader> {
-        let got = self.store.get(&self.path(name)).await.map_err(to_io)?;
-        Ok(Box::pin(StreamReader::new(got.into_stream().map_err(to_io))))
+        Ok(S3Source::open(&self.store, self.path(name)).await?.into_reader())
     }
 
     /// The objects directly under the prefix: (name, bytes).

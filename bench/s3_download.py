@@ -1,0 +1,75 @@
+#!/usr/bin/env python3
+"""Downloads from S3, two or more builds side by side: each binary runs a server on SQLite with
+its blobs in Garage (`.ci/garage.sh`), takes one portal upload of --size-mib, and serves it to
+a signed-in lawyer over HTTP --rounds times; right after each download, curl makes a plain S3
+`GET` of the same number of bytes from the same Garage (`--aws-sigv4`), the baseline of that
+round. Binaries alternate download by download. Prints each binary's median MB/s, the plain
+`GET`s' median in the same minutes, and the ratio (issue 18's target: at least 0.8).
+
+    python3 bench/s3_download.py BASELINE_BINARY OTHER_BINARY [...] [--size-mib 256] [--rounds 5]
+
+Needs: curl, garage (as `.ci/garage.sh` finds it), release builds. Run by hand, never in CI.
+"""
+
+import argparse
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import backends  # noqa: E402
+import transit  # noqa: E402
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("binaries", nargs="+")
+    ap.add_argument("--size-mib", type=int, default=256)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--workdir", default=os.path.join(transit.ROOT, "target", "bench"))
+    args = ap.parse_args()
+    os.makedirs(args.workdir, exist_ok=True)
+    work = tempfile.mkdtemp(prefix="s3-download-", dir=args.workdir)
+    s3 = backends.shell_env("garage.sh")[0]
+    size = args.size_mib * transit.MIB
+    big = os.path.join(work, "big.bin")
+    transit.make_file(big, size)
+    key = f"plain-bench-{os.getpid()}"
+    backends.plain_s3(s3, "PUT", big, key)
+    servers = []
+    try:
+        for i, binary in enumerate(args.binaries):
+            os.environ.update(backends.courier_s3_env(s3, f"bench-{os.getpid()}-{i}"))
+            transit.BIN = binary
+            c = transit.Courier(work, 18600 + i)
+            servers.append(c)
+            token = c.portal()
+            transit.timed(["curl", "-sf", "-o", "/dev/null", "-H", "Accept: application/json", "-F",
+                           f"file=@{big}", f"{c.base}/p/{token}/files"])
+            c.login()
+            c.doc = c.cli("doc", "list", "--json")[0]["id"]
+        downs = {b: [] for b in args.binaries}
+        gets = {b: [] for b in args.binaries}
+        for _ in range(args.rounds):
+            for binary, c in zip(args.binaries, servers):
+                t = transit.timed(["curl", "-sf", "-o", "/dev/null", "-H", f"Cookie: {c.cookie}",
+                                   f"{c.base}/documents/{c.doc}/download"])
+                downs[binary].append(size / t / 1e6)
+                gets[binary].append(size / backends.plain_s3(s3, "GET", big, key) / 1e6)
+        print(f"\nS3 download, {args.size_mib} MiB, median of {args.rounds}, builds alternating\n")
+        print("| binary | download MB/s | plain GET MB/s (same rounds) | ratio | rounds (download) |")
+        print("|---|---|---|---|---|")
+        for b in args.binaries:
+            d, g = statistics.median(downs[b]), statistics.median(gets[b])
+            print(f"| {b} | {d:.0f} | {g:.0f} | {d / g:.2f} | {', '.join(f'{x:.0f}' for x in downs[b])} |")
+    finally:
+        for c in servers:
+            c.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
