@@ -608,7 +608,10 @@ impl Config {
             access_key_id: need(&self.s3_access_key_id, "s3_access_key_id (COURIER_S3_ACCESS_KEY_ID)")?,
             secret_access_key: need(&self.s3_secret_access_key, "s3_secret_access_key (COURIER_S3_SECRET_ACCESS_KEY)")?,
             stale_upload_after: Duration::from_secs(self.s3_stale_upload_secs),
-            timeout: Duration::from_secs(self.s3_timeout_secs.max(1)),
+            timeout: match self.s3_timeout_secs {
+                0 => return Err(ConfigError::Invalid("s3_timeout_secs must be at least 1".into())),
+                secs => Duration::from_secs(secs),
+            },
         })
     }
 
@@ -769,6 +772,9 @@ mod tests {
         assert_eq!((settings.bucket.as_str(), settings.prefix.as_str()), ("courier", "blobs"));
         assert_eq!(settings.secret_access_key, "s3cr3t");
         assert!(!format!("{s3:?} {settings:?}").contains("s3cr3t"));
+        assert_eq!(settings.timeout, Duration::from_secs(30));
+        let no_wait = Config { s3_timeout_secs: 0, ..s3.clone() };
+        assert!(no_wait.s3_settings().unwrap_err().to_string().contains("s3_timeout_secs"), "a zero timeout");
         let no_secret = Config::load(None, |k| (k == "COURIER_BLOB_STORE").then(|| "s3://courier".into())).unwrap();
         assert!(no_secret.s3_settings().is_err());
 

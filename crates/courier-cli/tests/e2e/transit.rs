@@ -281,6 +281,60 @@ async fn a_slow_download_from_s3_outlasts_the_timeout_of_its_requests() {
     assert!(!env.audit_events().iter().any(|e| e["action"] == "document.corrupt"), "a slow client raised an alarm");
 }
 
+/// A store that cuts every response short (a failing proxy, a broken link) is retried by
+/// `object_store`, and then the download fails: going on after each cut would have dragged a
+/// download on for hours, a few KiB at a time. The blob is fine, so nothing is recorded as a
+/// corrupt document. (Two worker threads: the proxy runs on one while the test waits, blocking,
+/// for the server to start.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_that_cuts_every_response_short_fails_the_download_in_bounded_time() {
+    let mut env = Env::offline("");
+    let Some(s3) = env.s3.as_mut() else {
+        eprintln!("skipped: needs COURIER_TEST_S3_ENDPOINT (see .ci/run)");
+        return;
+    };
+    let upstream = s3.endpoint.clone().unwrap().trim_start_matches("http://").to_owned();
+    s3.endpoint = Some(format!("http://{}", cutting_proxy(upstream, 16 * 1024).await));
+    env.server = Some(env.spawn_server());
+    let (_, token) = env.create_portal(&[]);
+    let data = bytes(4 << 20, 5);
+    assert_eq!(upload(env.base(), &token, &[("exhibit.bin", &data)]).await.status(), 201);
+    let id = env.docs(None)[0]["id"].as_str().unwrap().to_owned();
+    let staff = client();
+    sign_in(&env, &staff, "cut@firm.example", "attorney").await;
+    let url = format!("{}/documents/{id}/download", env.base());
+    let r = tokio::time::timeout(Duration::from_secs(120), staff.get(url).send())
+        .await
+        .expect("the download neither finished nor failed")
+        .unwrap();
+    assert_eq!(r.status(), 500, "a download from a store that cuts every response");
+    assert!(!env.audit_events().iter().any(|e| e["action"] == "document.corrupt"), "an outage taken for corruption");
+}
+
+/// A TCP proxy to `upstream` that passes requests whole and closes each connection once it
+/// has sent `budget` bytes back: every larger response is cut short.
+async fn cutting_proxy(upstream: String, budget: u64) -> std::net::SocketAddr {
+    use tokio::io::AsyncReadExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let upstream = upstream.clone();
+            tokio::spawn(async move {
+                let Ok(server) = tokio::net::TcpStream::connect(&upstream).await else { return };
+                let ((mut from_client, mut to_client), (from_server, mut to_server)) =
+                    (client.into_split(), server.into_split());
+                let mut from_server = from_server.take(budget);
+                tokio::select! {
+                    _ = tokio::io::copy(&mut from_client, &mut to_server) => {}
+                    _ = tokio::io::copy(&mut from_server, &mut to_client) => {}
+                }
+            });
+        }
+    });
+    addr
+}
+
 #[tokio::test]
 async fn a_corrupted_blob_is_never_served_and_is_audited() {
     let env = Env::start();

@@ -621,7 +621,12 @@ impl Courier {
             // holds a batch's segments and, after the last batch, the one held back before.
             let batches = BatchPool::new(DOWNLOAD_AHEAD + 2, DOWNLOAD_BATCH + 2 * SEGMENT_SIZE);
             while let Some(d) = decryptor.take() {
-                match ciphertext.decrypt_batch(d, batches.take()).await {
+                // A client gone stops the reading at once, not after the batch.
+                let batch = tokio::select! {
+                    batch = ciphertext.decrypt_batch(d, batches.take()) => batch,
+                    () = tx.closed() => return,
+                };
+                match batch {
                     Ok((next, out)) => {
                         decryptor = next;
                         if tx.send(Ok(batches.share(out))).await.is_err() {
@@ -629,7 +634,13 @@ impl Courier {
                         }
                     }
                     Err(e) => {
-                        self.record_corrupt(&id, &e).await;
+                        // Only a failed authentication says the blob is damaged; a store that
+                        // did not answer is an outage, logged but not audited as corruption.
+                        if e.kind() == io::ErrorKind::InvalidData {
+                            self.record_corrupt(&id, &e).await;
+                        } else {
+                            tracing::error!(document = %id, error = %e, "a document's blob could not be read");
+                        }
                         let _ = tx.send(Err(e)).await;
                         return;
                     }
@@ -640,7 +651,7 @@ impl Courier {
     }
 
     async fn record_corrupt(&self, id: &DocumentId, e: &io::Error) {
-        tracing::error!(document = %id, error = %e, "document blob failed authentication or could not be read");
+        tracing::error!(document = %id, error = %e, "a document's blob failed authentication");
         let details = json!({ "document_id": id.to_string(), "error": e.to_string() });
         let target = format!("document:{id}");
         if let Err(audit) =

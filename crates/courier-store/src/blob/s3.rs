@@ -76,29 +76,39 @@ pub struct S3BlobStore {
     stale_upload_after: Duration,
 }
 
-/// A committed blob (or a backup archive) read front to back, at the reader's pace. A `GET` left
-/// open while a client reads slowly ends in `object_store`'s timeout (30 s a request), which it
-/// resumes from where it was only within 3 minutes of the first try: a download slower than
-/// that failed part-way. A response that ends early, having brought bytes, is followed here by
-/// a new `GET` from where it stopped; one that brings none is an error.
+/// A committed blob (or a backup archive) read front to back, at the reader's pace.
+///
+/// A `GET` held open while a client reads slowly ends in `object_store`'s timeout (one request
+/// may take `S3Settings::timeout`), which it resumes from where it was only within six times
+/// that of the first try: a download slower than that failed part-way. Here a response that
+/// ends early is followed by a new `GET` from where it stopped (of the same version:
+/// `If-Match`), but only after real progress: at least 1 MiB, or half of what it was asked
+/// for, whichever is less. A store that stalls or cuts its responses short (`object_store`
+/// having retried it already) fails the read as before, in bounded time.
 struct S3Source {
     store: Arc<AmazonS3>,
     path: Path,
     size: u64,
+    e_tag: Option<String>,
     /// Bytes received so far.
     at: u64,
     /// The response being read, and where it started.
     body: Option<(BoxStream<'static, object_store::Result<Bytes>>, u64)>,
 }
 
+/// The progress a response must have made to be followed by another.
+const RESUME_AFTER: u64 = 1024 * 1024;
+
 impl S3Source {
-    /// The object at `path`; its size is asked first, so a missing one is an error here.
+    /// The object at `path`, its first response asked for (a missing object is an error here).
     async fn open(store: &Arc<AmazonS3>, path: Path) -> io::Result<Self> {
-        let size = store.head(&path).await.map_err(to_io)?.size;
-        Ok(Self { store: Arc::clone(store), path, size, at: 0, body: None })
+        let got = store.get_opts(&path, GetOptions::new()).await.map_err(to_io)?;
+        let (size, e_tag) = (got.meta.size, got.meta.e_tag.clone());
+        let body = Some((got.into_stream(), 0));
+        Ok(Self { store: Arc::clone(store), path, size, e_tag, at: 0, body })
     }
 
-    /// The whole object as a reader, resumed in the same way.
+    /// The whole object as a reader.
     fn into_reader(self) -> BlobReader {
         let chunks = futures_util::stream::try_unfold(self, |mut source| async move {
             Ok::<_, io::Error>(source.next_chunk().await?.map(|chunk| (chunk, source)))
@@ -111,29 +121,37 @@ impl S3Source {
             let (body, opened_at) = match &mut self.body {
                 Some(open) => open,
                 None => {
-                    // The first request asks for the whole object, as a plain `GET` does.
-                    let range = (self.at > 0).then_some(self.at..self.size);
-                    let got =
-                        self.store.get_opts(&self.path, GetOptions::new().with_range(range)).await.map_err(to_io)?;
+                    let options = GetOptions {
+                        range: Some((self.at..self.size).into()),
+                        if_match: self.e_tag.clone(),
+                        ..GetOptions::default()
+                    };
+                    let got = self.store.get_opts(&self.path, options).await.map_err(to_io)?;
+                    if got.meta.size != self.size {
+                        return Err(io::Error::other("the object changed while it was read"));
+                    }
                     self.body.insert((got.into_stream(), self.at))
                 }
             };
             match body.next().await {
                 Some(Ok(chunk)) => {
-                    if chunk.len() as u64 > self.size - self.at {
-                        return Err(io::Error::other("the blob's store sent more than the blob"));
-                    }
+                    // Never more than the object's size, whatever the store sends.
+                    let chunk = chunk.slice(..chunk.len().min((self.size - self.at) as usize));
                     self.at += chunk.len() as u64;
                     return Ok(Some(chunk));
                 }
-                // Cut off after some progress (a slow reader's response timed out): resumed.
-                Some(Err(e)) if self.at > *opened_at => {
-                    tracing::debug!(error = %e, at = self.at, "an S3 response ended early; reading on from there");
+                ended => {
+                    let progress = self.at - *opened_at;
+                    let wanted = RESUME_AFTER.min((self.size - *opened_at) / 2).max(1);
+                    if progress < wanted {
+                        return Err(match ended {
+                            Some(Err(e)) => to_io(e),
+                            _ => io::Error::new(io::ErrorKind::UnexpectedEof, "the object ended early"),
+                        });
+                    }
+                    tracing::debug!(at = self.at, "an S3 response ended early (a slow reader's timeout); reading on");
                     self.body = None;
                 }
-                None if self.at > *opened_at => self.body = None,
-                Some(Err(e)) => return Err(to_io(e)),
-                None => return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the blob ended early")),
             }
         }
         Ok(None)
