@@ -100,12 +100,12 @@ struct S3Source {
 const RESUME_AFTER: u64 = 1024 * 1024;
 
 impl S3Source {
-    /// The object at `path`, its first response asked for (a missing object is an error here).
+    /// The object at `path`. Its size and version come from a `HEAD` (a missing object is an
+    /// error here), not from the first response: a response that says less than the object
+    /// holds is then a store's fault, never taken for the blob's end.
     async fn open(store: &Arc<AmazonS3>, path: Path) -> io::Result<Self> {
-        let got = store.get_opts(&path, GetOptions::new()).await.map_err(to_io)?;
-        let (size, e_tag) = (got.meta.size, got.meta.e_tag.clone());
-        let body = Some((got.into_stream(), 0));
-        Ok(Self { store: Arc::clone(store), path, size, e_tag, at: 0, body })
+        let meta = store.head(&path).await.map_err(to_io)?;
+        Ok(Self { store: Arc::clone(store), path, size: meta.size, e_tag: meta.e_tag, at: 0, body: None })
     }
 
     /// The whole object as a reader.
@@ -122,12 +122,14 @@ impl S3Source {
                 Some(open) => open,
                 None => {
                     let options = GetOptions {
-                        range: Some((self.at..self.size).into()),
+                        // The first request asks for the whole object, as a plain `GET` does.
+                        range: (self.at > 0).then(|| (self.at..self.size).into()),
                         if_match: self.e_tag.clone(),
                         ..GetOptions::default()
                     };
                     let got = self.store.get_opts(&self.path, options).await.map_err(to_io)?;
-                    if got.meta.size != self.size {
+                    let other_version = got.meta.e_tag.is_some() && got.meta.e_tag != self.e_tag;
+                    if got.meta.size != self.size || other_version {
                         return Err(io::Error::other("the object changed while it was read"));
                     }
                     self.body.insert((got.into_stream(), self.at))
