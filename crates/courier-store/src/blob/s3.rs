@@ -128,7 +128,8 @@ impl S3Source {
                         ..GetOptions::default()
                     };
                     let got = self.store.get_opts(&self.path, options).await.map_err(to_io)?;
-                    let other_version = got.meta.e_tag.is_some() && got.meta.e_tag != self.e_tag;
+                    let other_version =
+                        matches!((&got.meta.e_tag, &self.e_tag), (Some(now), Some(then)) if now != then);
                     if got.meta.size != self.size || other_version {
                         return Err(io::Error::other("the object changed while it was read"));
                     }
@@ -151,7 +152,10 @@ impl S3Source {
                             _ => io::Error::new(io::ErrorKind::UnexpectedEof, "the object ended early"),
                         });
                     }
-                    tracing::debug!(at = self.at, "an S3 response ended early (a slow reader's timeout); reading on");
+                    tracing::debug!(
+                        at = self.at,
+                        "an S3 response ended early after real progress; reading on from there"
+                    );
                     self.body = None;
                 }
             }
