@@ -107,6 +107,23 @@ def courier_s3_env(s3, prefix):
     }
 
 
+def courier_on_s3(binary, work, port, s3, prefix, big):
+    """A fresh server of `binary` on SQLite with its blobs in Garage under `prefix`, holding
+    `big` as one portal upload, a lawyer signed in: (server, the document's id)."""
+    os.environ.update(courier_s3_env(s3, prefix))
+    transit.BIN = binary
+    c = transit.Courier(work, port)
+    try:
+        token = c.portal()
+        transit.timed(["curl", "-sf", "-o", "/dev/null", "-H", "Accept: application/json", "-F",
+                       f"file=@{big}", f"{c.base}/p/{token}/files"])
+        c.login()
+        return c, c.cli("doc", "list", "--json")[0]["id"]
+    except BaseException:
+        c.stop()
+        raise
+
+
 def plain_s3(s3, method, big, key):
     """Seconds for one plain S3 PUT (of `big`) or GET (to /dev/null) of `key`, signed by curl."""
     url = f"{s3['COURIER_TEST_S3_ENDPOINT']}/{s3['COURIER_TEST_S3_BUCKET']}/{key}"

@@ -42,21 +42,13 @@ def main():
     servers = []
     try:
         for i, binary in enumerate(args.binaries):
-            os.environ.update(backends.courier_s3_env(s3, f"bench-{os.getpid()}-{i}"))
-            transit.BIN = binary
-            c = transit.Courier(work, 18600 + i)
-            servers.append(c)
-            token = c.portal()
-            transit.timed(["curl", "-sf", "-o", "/dev/null", "-H", "Accept: application/json", "-F",
-                           f"file=@{big}", f"{c.base}/p/{token}/files"])
-            c.login()
-            c.doc = c.cli("doc", "list", "--json")[0]["id"]
+            servers.append(backends.courier_on_s3(binary, work, 18600 + i, s3, f"bench-{os.getpid()}-{i}", big))
         downs = {b: [] for b in args.binaries}
         gets = {b: [] for b in args.binaries}
         for _ in range(args.rounds):
-            for binary, c in zip(args.binaries, servers):
+            for binary, (c, doc) in zip(args.binaries, servers):
                 t = transit.timed(["curl", "-sf", "-o", "/dev/null", "-H", f"Cookie: {c.cookie}",
-                                   f"{c.base}/documents/{c.doc}/download"])
+                                   f"{c.base}/documents/{doc}/download"])
                 downs[binary].append(size / t / 1e6)
                 gets[binary].append(size / backends.plain_s3(s3, "GET", big, key) / 1e6)
         print(f"\nS3 download, {args.size_mib} MiB, median of {args.rounds}, builds alternating\n")
@@ -66,7 +58,7 @@ def main():
             d, g = statistics.median(downs[b]), statistics.median(gets[b])
             print(f"| {b} | {d:.0f} | {g:.0f} | {d / g:.2f} | {', '.join(f'{x:.0f}' for x in downs[b])} |")
     finally:
-        for c in servers:
+        for c, _ in servers:
             c.stop()
         shutil.rmtree(work, ignore_errors=True)
 

@@ -45,15 +45,8 @@ def main():
     print("|---|---|---|---|")
     try:
         for i, binary in enumerate(args.binaries):
-            os.environ.update(backends.courier_s3_env(s3, f"slow-{os.getpid()}-{i}"))
-            transit.BIN = binary
-            c = transit.Courier(work, 18700 + i)
+            c, doc = backends.courier_on_s3(binary, work, 18700 + i, s3, f"slow-{os.getpid()}-{i}", big)
             try:
-                token = c.portal()
-                transit.timed(["curl", "-sf", "-o", "/dev/null", "-H", "Accept: application/json", "-F",
-                               f"file=@{big}", f"{c.base}/p/{token}/files"])
-                c.login()
-                doc = c.cli("doc", "list", "--json")[0]["id"]
                 out = os.path.join(work, f"down-{i}")
                 start = time.perf_counter()
                 subprocess.run(["curl", "-s", "-o", out, "--limit-rate", f"{args.rate_kib}k", "-H",

@@ -79,11 +79,17 @@ const MAX_LOCATIONS: usize = 5;
 pub struct Findings(BTreeMap<FindingKind, (u64, Vec<Location>)>);
 
 impl Findings {
+    /// Counts a finding; its place is kept if it is among the first few of its kind in the
+    /// text. The detectors tell a firm's keyword and pattern matches apart, each in order, so
+    /// a place may come after a later one of the same part and page: it goes before it.
     pub fn add(&mut self, kind: FindingKind, at: Location) {
-        let entry = self.0.entry(kind).or_default();
-        entry.0 += 1;
-        if entry.1.len() < MAX_LOCATIONS {
-            entry.1.push(at);
+        let (count, places) = self.0.entry(kind).or_default();
+        *count += 1;
+        let later = places.iter().position(|p| p.part == at.part && p.page == at.page && p.offset > at.offset);
+        let at_index = later.unwrap_or(places.len());
+        if at_index < MAX_LOCATIONS {
+            places.insert(at_index, at);
+            places.truncate(MAX_LOCATIONS);
         }
     }
 
@@ -379,33 +385,19 @@ impl Detector {
                 found(FindingKind::Email, m.start());
             }
         }
-        if self.patterns.is_empty() {
-            if let Some(keywords) = &self.keywords {
-                keywords.find_each(hay, |start, end| {
-                    if in_window(end) {
-                        found(FindingKind::Keyword, start);
-                    }
-                });
-            }
-            return;
-        }
-        // The keywords' and each pattern's matches, told in the order of their ends as every
-        // other kind is: the examples a finding keeps (its first few places) are then the same
-        // however the text was cut into scans.
-        let mut ends_and_starts = Vec::new();
         if let Some(keywords) = &self.keywords {
             keywords.find_each(hay, |start, end| {
                 if in_window(end) {
-                    ends_and_starts.push((end, start));
+                    found(FindingKind::Keyword, start);
                 }
             });
         }
         for p in &self.patterns {
-            ends_and_starts.extend(p.find_iter(hay).filter(|m| in_window(m.end())).map(|m| (m.end(), m.start())));
-        }
-        ends_and_starts.sort_unstable();
-        for (_, start) in ends_and_starts {
-            found(FindingKind::Keyword, start);
+            for m in p.find_iter(hay) {
+                if in_window(m.end()) {
+                    found(FindingKind::Keyword, m.start());
+                }
+            }
         }
     }
 }
