@@ -288,27 +288,49 @@ async fn a_slow_download_from_s3_outlasts_the_timeout_of_its_requests() {
 /// for the server to start.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_that_cuts_every_response_short_fails_the_download_in_bounded_time() {
-    let mut env = Env::offline("");
-    let Some(s3) = env.s3.as_mut() else {
+    let Some(Behind { env, url, staff, .. }) =
+        behind_proxy(|upstream| cutting_proxy(upstream, 16 * 1024), &bytes(4 << 20, 5)).await
+    else {
         eprintln!("skipped: needs COURIER_TEST_S3_ENDPOINT (see .ci/run)");
         return;
     };
-    let upstream = s3.endpoint.clone().unwrap().trim_start_matches("http://").to_owned();
-    s3.endpoint = Some(format!("http://{}", cutting_proxy(upstream, 16 * 1024).await));
-    env.server = Some(env.spawn_server());
-    let (_, token) = env.create_portal(&[]);
-    let data = bytes(4 << 20, 5);
-    assert_eq!(upload(env.base(), &token, &[("exhibit.bin", &data)]).await.status(), 201);
-    let id = env.docs(None)[0]["id"].as_str().unwrap().to_owned();
-    let staff = client();
-    sign_in(&env, &staff, "cut@firm.example", "attorney").await;
-    let url = format!("{}/documents/{id}/download", env.base());
     let r = tokio::time::timeout(Duration::from_secs(120), staff.get(url).send())
         .await
         .expect("the download neither finished nor failed")
         .unwrap();
     assert_eq!(r.status(), 500, "a download from a store that cuts every response");
     assert!(!env.audit_events().iter().any(|e| e["action"] == "document.corrupt"), "an outage taken for corruption");
+}
+
+/// A server on S3 whose every request to the store goes through a proxy, with one document
+/// uploaded through it and a lawyer signed in.
+struct Behind {
+    env: Env,
+    id: String,
+    /// The document's download.
+    url: String,
+    staff: reqwest::Client,
+}
+
+/// [`Behind`], with the proxy `start` makes for the store's address (`host:port`), and `data`
+/// as its document; `None` when no S3 store is configured for the tests.
+async fn behind_proxy<F, P>(start: F, data: &[u8]) -> Option<Behind>
+where
+    F: FnOnce(String) -> P,
+    P: std::future::Future<Output = std::net::SocketAddr>,
+{
+    let mut env = Env::offline("");
+    let s3 = env.s3.as_mut()?;
+    let upstream = s3.endpoint.clone().unwrap().trim_start_matches("http://").to_owned();
+    s3.endpoint = Some(format!("http://{}", start(upstream).await));
+    env.server = Some(env.spawn_server());
+    let (_, token) = env.create_portal(&[]);
+    assert_eq!(upload(env.base(), &token, &[("exhibit.bin", data)]).await.status(), 201);
+    let id = env.docs(None)[0]["id"].as_str().unwrap().to_owned();
+    let staff = client();
+    sign_in(&env, &staff, "lawyer@firm.example", "attorney").await;
+    let url = format!("{}/documents/{id}/download", env.base());
+    Some(Behind { env, id, url, staff })
 }
 
 /// A TCP proxy to `upstream` that passes requests whole and closes each connection once it
@@ -333,6 +355,141 @@ async fn cutting_proxy(upstream: String, budget: u64) -> std::net::SocketAddr {
         }
     });
     addr
+}
+
+/// A store (or a proxy before it) that answers a `GET` with a response that is whole by its own
+/// measure but shorter than the object: its `Content-Length` says half and half comes. Courier
+/// takes an object's size from a `HEAD` and compares every response with it, so the download and
+/// `doc get` fail with nothing written and nothing recorded as corrupt. (Taking the response's
+/// own length for the blob's end made a healthy blob fail authentication and be audited as a
+/// corrupt document.) Once the store answers in full again, the same document comes back whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_whose_responses_say_a_shorter_length_is_not_taken_for_a_corrupt_blob() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let shorten = Arc::new(AtomicBool::new(false));
+    let data = bytes(3 << 20, 6);
+    let Some(Behind { env, id, url, staff }) =
+        behind_proxy(|upstream| shortening_proxy(upstream, Arc::clone(&shorten)), &data).await
+    else {
+        eprintln!("skipped: needs COURIER_TEST_S3_ENDPOINT (see .ci/run)");
+        return;
+    };
+    let out = env.dir.path().join("exhibit.bin");
+
+    shorten.store(true, Ordering::SeqCst);
+    let r = tokio::time::timeout(Duration::from_secs(60), staff.get(&url).send()).await.unwrap().unwrap();
+    assert_eq!(r.status(), 500, "a download from a store whose responses are short");
+    let (ok, _, err) = env.cli(&["doc", "get", &id, "--output", out.to_str().unwrap()], None);
+    assert!(!ok, "doc get succeeded on short responses");
+    assert!(err.contains("changed while it was read"), "{err}");
+    assert!(!out.exists(), "partial plaintext left behind");
+    assert!(
+        !env.audit_events().iter().any(|e| e["action"] == "document.corrupt"),
+        "a short response taken for corruption"
+    );
+
+    shorten.store(false, Ordering::SeqCst);
+    let whole = async { staff.get(&url).send().await?.error_for_status()?.bytes().await };
+    let got = tokio::time::timeout(Duration::from_secs(60), whole).await.expect("the download hung").unwrap();
+    assert!(got == data, "other bytes came back");
+    let (ok, _, err) = env.cli(&["doc", "get", &id, "--output", out.to_str().unwrap()], None);
+    assert!(ok, "{err}");
+    assert!(std::fs::read(&out).unwrap() == data, "doc get wrote other bytes");
+}
+
+/// A proxy to `upstream` that, while `shorten` is set, answers each `GET` of 64 KiB or more
+/// with half of it, under a `Content-Length` that says half. Every request gets a connection of
+/// its own (`Connection: close` is added), so each connection carries one response head.
+async fn shortening_proxy(
+    upstream: String,
+    shorten: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> std::net::SocketAddr {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let (upstream, shorten) = (upstream.clone(), std::sync::Arc::clone(&shorten));
+            tokio::spawn(async move {
+                let Ok(server) = tokio::net::TcpStream::connect(&upstream).await else { return };
+                let ((mut from_client, mut to_client), (mut from_server, mut to_server)) =
+                    (client.into_split(), server.into_split());
+                let Some((request, rest)) = http_head(&mut from_client).await else { return };
+                let first_line = request.windows(2).position(|w| w == b"\r\n").unwrap() + 2;
+                let is_get = request.starts_with(b"GET ");
+                let sent = async {
+                    to_server.write_all(&request[..first_line]).await?;
+                    to_server.write_all(b"Connection: close\r\n").await?;
+                    to_server.write_all(&request[first_line..]).await?;
+                    to_server.write_all(&rest).await
+                };
+                if sent.await.is_err() {
+                    return;
+                }
+                // A request's body (an upload's part) goes on by itself.
+                tokio::spawn(async move { tokio::io::copy(&mut from_client, &mut to_server).await });
+                let Some((response, rest)) = http_head(&mut from_server).await else { return };
+                let head = String::from_utf8_lossy(&response).into_owned();
+                let length = head.lines().find_map(|l| {
+                    let (name, value) = l.split_once(':')?;
+                    name.eq_ignore_ascii_case("content-length").then(|| value.trim().parse::<u64>().ok())?
+                });
+                let short = match length {
+                    Some(n)
+                        if is_get
+                            && n >= 64 * 1024
+                            && head.starts_with("HTTP/1.1 200")
+                            && shorten.load(std::sync::atomic::Ordering::SeqCst) =>
+                    {
+                        Some(n / 2)
+                    }
+                    _ => None,
+                };
+                let Some(short) = short else {
+                    if to_client.write_all(&response).await.is_ok() && to_client.write_all(&rest).await.is_ok() {
+                        let _ = tokio::io::copy(&mut from_server, &mut to_client).await;
+                    }
+                    return;
+                };
+                let head: String = head
+                    .split_inclusive("\r\n")
+                    .map(|l| match l.split_once(':') {
+                        Some((name, _)) if name.eq_ignore_ascii_case("content-length") => {
+                            format!("{name}: {short}\r\n")
+                        }
+                        _ => l.to_owned(),
+                    })
+                    .collect();
+                let mut body = std::io::Cursor::new(rest).chain(from_server).take(short);
+                if to_client.write_all(head.as_bytes()).await.is_ok() {
+                    let _ = tokio::io::copy(&mut body, &mut to_client).await;
+                }
+            });
+        }
+    });
+    addr
+}
+
+/// An HTTP message's head (through the blank line) and what was read past it; `None` if the
+/// stream ends first or the head is over 64 KiB.
+async fn http_head<R: tokio::io::AsyncRead + Unpin>(from: &mut R) -> Option<(Vec<u8>, Vec<u8>)> {
+    use tokio::io::AsyncReadExt;
+    let mut buf = Vec::new();
+    loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let rest = buf.split_off(end + 4);
+            return Some((buf, rest));
+        }
+        if buf.len() > 64 * 1024 {
+            return None;
+        }
+        let mut chunk = [0u8; 8192];
+        match from.read(&mut chunk).await {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
 }
 
 #[tokio::test]
