@@ -544,6 +544,15 @@ async fn audit(me: &Acting, cmd: AuditCommand) -> Result<ExitCode> {
         }
         AuditCommand::RestartLog { reason, accept_lost_events, json } => {
             let details = service(me.restart_audit_log(&reason, accept_lost_events).await)?;
+            if details["replaced_heads"] == 0 && details["head_seq"].as_i64().is_some_and(|seq| seq > 0) {
+                eprintln!(
+                    "warning: the old heads.log held no heads, so events lost before this restart could not be \
+                     counted; the trail records that (replaced_heads: 0)"
+                );
+            }
+            if let Some(problem) = details["replaced_problem"].as_str() {
+                eprintln!("warning: the old heads.log was damaged ({problem}); it is kept, and the trail records that");
+            }
             if json.json {
                 return print_json(&details);
             }

@@ -538,9 +538,10 @@ enum AuditCommand {
         #[command(flatten)]
         json: Json,
     },
-    /// After restoring a database older than audit/heads.log: keep the old log aside
-    /// (heads.log.replaced-<ms>) and start a new one at the database's signed head. The
-    /// database's own chain must verify; the restart is audited with the reason.
+    /// After restoring a database older than audit/heads.log, or once a deleted or damaged
+    /// heads.log has been looked into: keep the old log aside (heads.log.replaced-<ms>) and
+    /// start a new one at the database's signed head. The database's own chain must verify;
+    /// the restart is audited with the reason and what the old log held.
     RestartLog {
         /// Why (e.g. "restored the 02:00 database backup after disk failure").
         #[arg(long)]

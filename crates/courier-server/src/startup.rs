@@ -39,10 +39,23 @@ pub(crate) async fn open_unchecked(mut config: Config) -> Result<(Arc<Courier>, 
     let scanning = Scanning::from_config(&config).map_err(|e| Error::BadRequest(e.into()))?;
     let authz = Authorizer::load(config.policy_dir.as_deref(), config.policy_utc_offset_minutes)
         .map_err(|e| Error::BadRequest(format!("policy: {e}").into()))?;
+    // A data directory made afresh (none of what only start-up makes in it was there): a new
+    // installation or a new instance of a cluster, whose heads.log starts now, empty, even
+    // beside a trail with events. Anywhere else a missing heads.log is not made anew (see
+    // `HeadsLog::prepare`); a restore makes `audit/` and its heads.log itself.
+    let local_database = config.database_url.is_none().then(|| config.data_dir.join("courier.db"));
+    let fresh = ["audit", "scratch", "tus"].iter().all(|dir| !config.data_dir.join(dir).exists())
+        && !local_database.as_ref().is_some_and(|db| db.exists());
     // `scratch`: the inspector's sealed, unlinked scratch files (on the data disk, which is
     // sized for documents).
     for dir in ["", "keys", "audit", "blobs", "scratch", "tus"] {
         create_private_dir(&config.data_dir.join(dir))?;
+    }
+    if fresh {
+        let heads_log = config.data_dir.join("audit").join("heads.log");
+        create_private_file(&heads_log)?;
+        std::fs::File::open(&heads_log)?.sync_all()?;
+        crate::services::heads_log::sync_parent(&heads_log)?;
     }
     if config.database_url.is_none() {
         // SQLite creates its -wal and -shm files with the main file's mode.

@@ -65,6 +65,23 @@ pub async fn head<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E) -> Result<Op
     row.as_ref().map(head_from_row).transpose()
 }
 
+/// The number of event rows and the head row (if any), read by one statement and so at one
+/// instant, which a verification beside appends needs: read apart, an append committing in
+/// between would show as a row outside the chain or a head past its end.
+pub async fn count_and_head<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E) -> Result<(i64, Option<HeadRecord>)> {
+    let row = sqlx::query(
+        "SELECT (SELECT COUNT(*) FROM audit_events) AS n, h.seq, h.hash, h.at, h.signature \
+         FROM (SELECT 1 AS one) AS one LEFT JOIN audit_head h ON h.id = 1",
+    )
+    .fetch_one(ex)
+    .await?;
+    let head = match col::<Option<i64>>(&row, "seq")? {
+        Some(_) => Some(head_from_row(&row)?),
+        None => None,
+    };
+    Ok((col(&row, "n")?, head))
+}
+
 fn head_from_row(r: &AnyRow) -> Result<HeadRecord> {
     Ok(HeadRecord { seq: col(r, "seq")?, hash: col(r, "hash")?, at: col(r, "at")?, signature: col(r, "signature")? })
 }
@@ -185,10 +202,4 @@ pub async fn latest_with_action<'c, E: Executor<'c, Database = sqlx::Any>>(
     .fetch_all(ex)
     .await?;
     rows.iter().map(from_row).collect()
-}
-
-/// How many event rows the table holds (verification compares it with the chain's length).
-pub async fn count<'c, E: Executor<'c, Database = sqlx::Any>>(ex: E) -> Result<i64> {
-    let row = sqlx::query("SELECT COUNT(*) AS n FROM audit_events").fetch_one(ex).await?;
-    col(&row, "n")
 }

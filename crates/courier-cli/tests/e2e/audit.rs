@@ -188,6 +188,35 @@ async fn a_missing_heads_log_does_not_verify() {
     assert!(report["error"]["reason"].as_str().unwrap().contains("missing"), "{report}");
 }
 
+/// Review finding (2026-12-07): the attacker deletes `heads.log` (here the whole `audit/`
+/// directory) as well as the newest events, puts back an older signed head and lets any
+/// process append. The log must not be made anew, by that process's start-up or its append (a
+/// fresh file holding only new heads would verify): the action goes on, its head is not
+/// logged, and the trail fails verification until an operator starts a new log on purpose
+/// (`audit restart-log`, itself audited, saying the old log held no heads).
+#[tokio::test]
+async fn a_deleted_heads_log_is_not_made_anew_to_hide_a_rollback() {
+    let env = env_with_events();
+    let pool = db(&env).await;
+    rewind_to(&env, &pool, 6).await;
+    let path = env.data_dir().join("audit").join("heads.log");
+    std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
+    let (ok, _, err) = env.cli(&["portal", "create", "--label", "after the wipe"], None);
+    assert!(ok, "{err}");
+    assert!(err.contains("not made anew"), "the operator is not told: {err}");
+    assert!(!path.exists(), "heads.log was made anew, hiding the rollback");
+    let (ok, report) = verify(&env);
+    assert!(!ok, "{report}");
+    assert!(report["error"]["reason"].as_str().unwrap().contains("is missing"), "{report}");
+    let restart = ["audit", "restart-log", "--reason", "heads.log was deleted", "--accept-lost-events", "0", "--json"];
+    let (ok, out, err) = env.cli(&restart, None);
+    assert!(ok, "{err}");
+    let restarted: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(restarted["replaced_heads"], 0, "{out}");
+    assert!(err.contains("held no heads"), "the operator is not warned: {err}");
+    assert!(verify(&env).0);
+}
+
 #[tokio::test]
 async fn a_failed_verification_signs_nothing_on_top() {
     let env = env_with_events();

@@ -883,7 +883,8 @@ async fn alert_mails_and_the_alerts_page_speak_the_firms_language() {
     let body = mail; // as decoded by `Smtp::mails`
     assert!(body.contains("Courier a déclenché une alerte."), "{body}");
     assert!(
-        body.contains("Quoi : 2 demandes de liens inconnus ou fermés sont venues d’une même adresse en 10 minutes.")
+        body.contains("Quoi : 2 demandes de liens inconnus ou fermés sont venues d’une même adresse en 10 minutes."),
+        "{body}"
     );
     assert!(body.contains("Europe/Paris") && !body.contains("requests for unknown"), "{body}");
     let hook = wait("the alert webhook", || hooks.hooks("alert").into_iter().next());

@@ -212,7 +212,7 @@ mod tests {
     }
 
     async fn events(c: &Courier) -> i64 {
-        courier_store::audit::count(c.db.pool()).await.unwrap()
+        courier_store::audit::count_and_head(c.db.pool()).await.unwrap().0
     }
 
     /// The current-thread runtime polls every `record` before the writer task first runs, so

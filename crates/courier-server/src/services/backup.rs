@@ -241,17 +241,24 @@ impl Courier {
     /// does not hold, and a restored trail must not look rolled back.
     async fn heads_log_up_to(&self, seq: i64) -> Result<Vec<u8>> {
         let path = self.config.data_dir.join("audit").join("heads.log");
-        let text = match tokio::fs::read_to_string(&path).await {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        let bytes = match tokio::fs::read(&path).await {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
             Err(e) => return Err(e.into()),
         };
-        let kept: String = text
-            .lines()
-            .filter(|l| serde_json::from_str::<Value>(l).ok().and_then(|v| v["seq"].as_i64()).is_some_and(|s| s <= seq))
-            .map(|l| format!("{l}\n"))
-            .collect();
-        Ok(kept.into_bytes())
+        // Complete lines only (the last may be still being written). A line that is not a head
+        // is kept as it is: a restored log must fail verification as this one does, not come
+        // back clean.
+        let complete = super::heads_log::complete_lines(&bytes);
+        let logged_seq = |line: &[u8]| serde_json::from_slice::<Value>(line).ok().and_then(|v| v["seq"].as_i64());
+        let mut kept = Vec::new();
+        for line in complete.split(|b| *b == b'\n').filter(|l| !l.trim_ascii().is_empty()) {
+            if logged_seq(line).is_none_or(|s| s <= seq) {
+                kept.extend_from_slice(line);
+                kept.push(b'\n');
+            }
+        }
+        Ok(kept)
     }
 
     /// (name in the backup, path) of the master key versions and the audit key.

@@ -7,7 +7,9 @@
 //! leave its committed head unwritten: it is written all the same.
 
 use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -22,6 +24,8 @@ type Outcome = std::result::Result<(), String>;
 pub struct HeadsLog {
     path: PathBuf,
     queue: Arc<Mutex<Queue>>,
+    /// This process looked for the file before its first audited commit (see `prepare`).
+    prepared: AtomicBool,
 }
 
 /// Lines not yet taken by the writer, each with whom to tell. Bounded by the transactions that
@@ -35,11 +39,57 @@ struct Queue {
 
 impl HeadsLog {
     pub fn new(path: PathBuf) -> Self {
-        Self { path, queue: Arc::default() }
+        Self { path, queue: Arc::default(), prepared: AtomicBool::default() }
     }
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    pub fn prepared(&self) -> bool {
+        self.prepared.load(Ordering::Acquire)
+    }
+
+    /// Before this process's first audited commit: makes the file (empty, mode 0600) if there
+    /// is none and the trail is empty, so that from the first event on `heads.log` exists and
+    /// verification can tell a log still being written from one taken away. (Start-up makes it
+    /// in a data directory made afresh, a new instance of a cluster.) A log missing beside a
+    /// trail with events is not made anew, by this or by any later append: that would hide its
+    /// deletion, and a rollback with it, behind a fresh file. Audited actions then go on, their
+    /// heads are not logged, `audit verify` fails, and `courier audit restart-log` starts a new
+    /// log on purpose.
+    pub async fn prepare(&self, trail_is_empty: bool) -> std::io::Result<()> {
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || match std::fs::metadata(&path) {
+            Ok(_) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && trail_is_empty => {
+                let made = std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(&path);
+                made.and_then(|f| f.sync_all()).and_then(|()| sync_parent(&path)).map_err(|e| {
+                    std::io::Error::new(
+                        e.kind(),
+                        format!("cannot make {} ({e}): give Courier's user a writable audit directory", path.display()),
+                    )
+                })
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                tracing::error!(
+                    path = %path.display(),
+                    "heads.log is missing although the audit trail has events; it is not made anew (that would hide \
+                     its deletion, and a rollback with it): audited actions go on, their heads are not logged and \
+                     `courier audit verify` fails. Find out why it went (compare the trail with a backup of \
+                     heads.log), then `courier audit restart-log` starts a new log"
+                );
+                Ok(())
+            }
+            Err(e) => Err(std::io::Error::new(
+                e.kind(),
+                format!("cannot look at {} ({e}): give Courier's user the audit directory", path.display()),
+            )),
+        })
+        .await
+        .map_err(std::io::Error::other)??;
+        self.prepared.store(true, Ordering::Release);
+        Ok(())
     }
 
     /// Appends `line` (with its newline) and returns once it is durable, with the lines queued
@@ -90,12 +140,37 @@ async fn write_queued(path: PathBuf, queue: Arc<Mutex<Queue>>) {
     }
 }
 
+/// The complete lines of what was read from `heads.log`, without the last newline: a last line
+/// that has no newline yet is still being written (line and newline go in one write).
+pub(crate) fn complete_lines(bytes: &[u8]) -> &[u8] {
+    bytes.iter().rposition(|b| *b == b'\n').map_or(&[][..], |end| &bytes[..end])
+}
+
+/// Makes a new directory entry durable (the file's own `fsync` does not cover its name).
+pub(crate) fn sync_parent(path: &Path) -> std::io::Result<()> {
+    match path.parent() {
+        Some(dir) => std::fs::File::open(dir)?.sync_all(),
+        None => Ok(()),
+    }
+}
+
 /// Opened for each batch, not kept open: `courier audit restart-log` (maybe another process)
-/// moves the file aside, and the next batch must go to the new one. A file that does not end
-/// in a newline (a write cut short by a full disk) gets one first, so the torn line stays
-/// alone and the heads after it are read.
+/// puts a new file in place, and the next batch must go to it. Never created here (see
+/// `HeadsLog::prepare`). A file that does not end in a newline (a write cut short by a full
+/// disk) gets one first, so the heads after the torn line are read whole; the torn line itself
+/// then fails `audit verify` until a person has looked (`restart-log`).
 fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut f = std::fs::OpenOptions::new().create(true).read(true).append(true).open(path)?;
+    let mut f = std::fs::OpenOptions::new().read(true).append(true).open(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => std::io::Error::new(
+            e.kind(),
+            format!(
+                "{} is missing and is not made anew; find out why (compare the trail with a backup of it), then \
+                 `courier audit restart-log` starts a new one",
+                path.display()
+            ),
+        ),
+        _ => e,
+    })?;
     let len = f.metadata()?.len();
     if len > 0 {
         let mut last = [0u8; 1];
@@ -124,10 +199,17 @@ mod tests {
         seqs
     }
 
+    /// A log in a new directory, made as before a first commit.
+    fn new_log(dir: &Path) -> HeadsLog {
+        let log = HeadsLog::new(dir.join("heads.log"));
+        std::fs::File::create(log.path()).unwrap();
+        log
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_appends_all_land_each_line_whole() {
         let dir = tempfile::tempdir().unwrap();
-        let log = Arc::new(HeadsLog::new(dir.path().join("heads.log")));
+        let log = Arc::new(new_log(dir.path()));
         let tasks: Vec<_> = (0..64)
             .map(|i| {
                 let log = log.clone();
@@ -144,7 +226,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_cancelled_waiter_s_line_is_written_all_the_same() {
         let dir = tempfile::tempdir().unwrap();
-        let log = Arc::new(HeadsLog::new(dir.path().join("heads.log")));
+        let log = Arc::new(new_log(dir.path()));
         for i in 0..16 {
             let log = log.clone();
             // Dropped at its first await: the line is queued, nobody waits for it.
@@ -179,5 +261,20 @@ mod tests {
         std::fs::create_dir(&path).unwrap();
         let log = HeadsLog::new(path);
         assert!(log.append("{}\n".into()).await.is_err());
+    }
+
+    /// A log taken away is made anew neither by `prepare` (the trail has events) nor by an
+    /// append, which fails; with an empty trail `prepare` makes it, private to Courier's user.
+    #[tokio::test]
+    async fn a_missing_log_is_not_made_anew_beside_a_trail_with_events() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let log = HeadsLog::new(dir.path().join("heads.log"));
+        log.prepare(false).await.unwrap();
+        assert!(log.prepared() && !log.path().exists());
+        let refused = log.append("{\"seq\":9}\n".into()).await.unwrap_err();
+        assert!(refused.contains("restart-log") && !log.path().exists(), "{refused}");
+        HeadsLog::new(log.path().to_owned()).prepare(true).await.unwrap();
+        assert_eq!(std::fs::metadata(log.path()).unwrap().permissions().mode() & 0o777, 0o600);
     }
 }
