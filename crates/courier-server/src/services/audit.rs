@@ -539,9 +539,10 @@ impl AuditLog {
         }
         // The old log before the head: on a server still writing, heads logged in between
         // would otherwise count as lost. (After a real restore nothing is appended: the log is
-        // ahead of the database, and appends are refused.) A line that is not a head (a torn write, an edit) does not stop it: the operator has
-        // looked, the old file is kept, and the event says what was wrong with it. A file that
-        // cannot be read does: nothing in it could be checked against the database.
+        // ahead of the database, and appends are refused.) A line that is not a head (a torn
+        // write, an edit) does not stop it: the operator has looked, the old file is kept, and
+        // the event says what was wrong with it. A file that cannot be read does: nothing in it
+        // could be checked against the database.
         let old = self.read_heads_log().await;
         if let Some(why) = old.unreadable {
             return Err(Error::Conflict(format!("{why}, then run restart-log again").into()));
