@@ -214,6 +214,9 @@ async fn a_deleted_heads_log_is_not_made_anew_to_hide_a_rollback() {
     let restarted: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(restarted["replaced_heads"], 0, "{out}");
     assert!(err.contains("held no heads"), "the operator is not warned: {err}");
+    let events = env.audit_events();
+    let alert = restart_alert(&events).expect("restart-log raised no alert");
+    assert_eq!(alert["details"]["details"]["replaced_heads"], 0, "{alert}");
     assert!(verify(&env).0);
 }
 
@@ -325,7 +328,17 @@ async fn a_restored_older_database_is_recovered_by_restarting_the_log() {
     assert!(env.cli(&["portal", "create", "--label", "after the restart"], None).0);
     let (ok, report) = verify(&env);
     assert!(ok, "{report}");
-    assert!(env.audit_events().iter().any(|e| e["action"] == "audit.log_restarted"));
+    let events = env.audit_events();
+    assert!(events.iter().any(|e| e["action"] == "audit.log_restarted"));
+    // The firm hears of it: a restart is how deleted events would be covered up.
+    let alert = restart_alert(&events).expect("restart-log raised no alert");
+    assert_eq!(alert["details"]["details"]["events_lost"], 2, "{alert}");
+    assert!(alert["details"]["summary"].as_str().unwrap().contains(reason), "{alert}");
+}
+
+/// The `alert.raised` event of the last `audit restart-log`, if it raised one.
+fn restart_alert(events: &[Value]) -> Option<&Value> {
+    events.iter().rev().find(|e| e["action"] == "alert.raised" && e["details"]["alert"] == "audit_log_restarted")
 }
 
 #[tokio::test]

@@ -212,6 +212,7 @@ staff-alerts-kind-malware = malware
 staff-alerts-kind-off_hours_sign_in = sign-in outside office hours
 staff-alerts-kind-audit_broken = audit trail broken
 staff-alerts-kind-lockdown = lockdown
+staff-alerts-kind-audit_log_restarted = audit record restarted
 
 ## What an alert says (services::watch), on the alerts page and in its mail
 alert-link-probing = { $count } requests for unknown or closed links came from one address within { $window }.
@@ -229,6 +230,7 @@ alert-off-hours = { $who } signed in outside office hours ({ $when }).
 alert-audit-broken = The audit trail failed verification at event { $seq }: { $why }
 alert-lockdown-on = { $by } locked Courier down: { $reason }
 alert-lockdown-off = { $by } lifted the lockdown: { $reason }
+alert-audit-log-restarted = { $by } started a new heads.log (the old one held { $heads } heads; { $lost } events given up): { $reason }
 staff-alerts-none = No alerts.
 staff-alerts-deliveries = Mails and webhooks
 staff-alerts-counts = { $pending } waiting, { $failed } given up.

@@ -216,6 +216,7 @@ staff-alerts-kind-malware = logiciel malveillant
 staff-alerts-kind-off_hours_sign_in = connexion hors des heures de bureau
 staff-alerts-kind-audit_broken = journal d’audit rompu
 staff-alerts-kind-lockdown = verrouillage d’urgence
+staff-alerts-kind-audit_log_restarted = registre d’audit redémarré
 
 ## Ce que dit une alerte (services::watch), sur la page des alertes et dans son courriel
 alert-link-probing = { $count } demandes de liens inconnus ou fermés sont venues d’une même adresse en { $window }.
@@ -233,6 +234,7 @@ alert-off-hours = { $who } s’est connecté en dehors des heures de bureau ({ $
 alert-audit-broken = La vérification du journal d’audit a échoué à l’événement { $seq } : { $why }
 alert-lockdown-on = { $by } a placé Courier en verrouillage d’urgence : { $reason }
 alert-lockdown-off = { $by } a levé le verrouillage d’urgence : { $reason }
+alert-audit-log-restarted = { $by } a démarré un nouveau heads.log (l’ancien contenait { $heads } têtes ; { $lost } événements abandonnés) : { $reason }
 staff-alerts-none = Aucune alerte.
 staff-alerts-deliveries = E-mails et webhooks
 staff-alerts-counts = { $failed ->

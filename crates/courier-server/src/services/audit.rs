@@ -589,6 +589,7 @@ impl AuditLog {
             "head_seq": head.seq, "events_lost": lost });
         let mut tx = self.begin(db).await?;
         tx.record(caller, AuditAction::AuditLogRestarted, "audit", details.clone()).await?;
+        tx.raise(log_restarted_alert(caller, reason, &details)).await?;
         tx.commit().await?;
         Ok(details)
     }
@@ -800,6 +801,30 @@ impl AuditLog {
         let hash = hex::decode(&h.hash).ok().and_then(|b| to_hash(&b))?;
         let sig = hex::decode(&h.sig).ok()?;
         self.signer.verify(h.seq, &hash, h.at, &sig).then_some((h.seq, hash))
+    }
+}
+
+/// The alert a restart of `heads.log` raises: a new log is how a deletion of the newest events
+/// would be covered up, so the firm's security contact hears of every restart, with the
+/// operator's reason and what the old log held.
+fn log_restarted_alert(caller: &Caller, reason: &str, details: &Value) -> super::watch::Alert {
+    use crate::error::{Said, SaidArg};
+    let by = caller.actor.to_string();
+    let heads = details["replaced_heads"].as_i64().unwrap_or(0);
+    let lost = details["events_lost"].as_i64().unwrap_or(0);
+    super::watch::Alert {
+        kind: super::watch::AlertKind::AuditLogRestarted,
+        summary: format!(
+            "{by} started a new heads.log (the old one held {heads} heads; {lost} events given up): {reason}"
+        ),
+        said: Said::new("alert-audit-log-restarted")
+            .with("by", SaidArg::Text(by.clone()))
+            .with("heads", SaidArg::Number(heads))
+            .with("lost", SaidArg::Number(lost))
+            .with("reason", SaidArg::Text(reason.to_owned())),
+        ip: caller.ip,
+        actor: Some(by),
+        details: details.clone(),
     }
 }
 

@@ -43,10 +43,13 @@ pub enum AlertKind {
     AuditBroken,
     /// The installation was locked down, or released.
     Lockdown,
+    /// An operator started a new `heads.log` (`courier audit restart-log`): what an insider
+    /// would run after deleting the newest events, so the firm hears of every one.
+    AuditLogRestarted,
 }
 
 impl AlertKind {
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::LinkProbing,
         Self::BulkDownload,
         Self::AccountLocked,
@@ -54,6 +57,7 @@ impl AlertKind {
         Self::OffHoursSignIn,
         Self::AuditBroken,
         Self::Lockdown,
+        Self::AuditLogRestarted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -65,6 +69,7 @@ impl AlertKind {
             Self::OffHoursSignIn => "off_hours_sign_in",
             Self::AuditBroken => "audit_broken",
             Self::Lockdown => "lockdown",
+            Self::AuditLogRestarted => "audit_log_restarted",
         }
     }
 }
