@@ -217,6 +217,8 @@ async fn a_deleted_heads_log_is_not_made_anew_to_hide_a_rollback() {
     let events = env.audit_events();
     let alert = restart_alert(&events).expect("restart-log raised no alert");
     assert_eq!(alert["details"]["details"]["replaced_heads"], 0, "{alert}");
+    let summary = alert["details"]["summary"].as_str().unwrap();
+    assert!(summary.contains("cannot be told"), "the alert reads as harmless: {summary}");
     assert!(verify(&env).0);
 }
 
@@ -334,6 +336,58 @@ async fn a_restored_older_database_is_recovered_by_restarting_the_log() {
     let alert = restart_alert(&events).expect("restart-log raised no alert");
     assert_eq!(alert["details"]["details"]["events_lost"], 2, "{alert}");
     assert!(alert["details"]["summary"].as_str().unwrap().contains(reason), "{alert}");
+}
+
+/// A restart the trail cannot record must not stand: the old log goes back, byte for byte, and
+/// nothing is left beside it. (The insert of the restart's event is made to fail, as a database
+/// administrator could make it; before, the new log stayed in place with no event and no alert,
+/// and `audit verify` passed.) A reason the alert's mail could not carry as typed is refused
+/// before anything is touched.
+#[tokio::test]
+async fn a_restart_that_cannot_be_recorded_puts_the_old_log_back() {
+    let env = env_with_events();
+    if env.on_postgres() {
+        return; // the trigger below is SQLite's
+    }
+    let audit_dir = env.data_dir().join("audit");
+    let path = audit_dir.join("heads.log");
+    let mut damaged = std::fs::read(&path).unwrap();
+    damaged.extend_from_slice(b"not a head\n");
+    std::fs::write(&path, &damaged).unwrap();
+    let files = || {
+        let mut names: Vec<String> = std::fs::read_dir(&audit_dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let before = files();
+    let (ok, _, err) = env.cli(&["audit", "restart-log", "--reason", "looked\ninto it"], None);
+    assert!(!ok && err.contains("reason"), "{err}");
+    let pool = db(&env).await;
+    sqlx::query(
+        "CREATE TRIGGER refuse_restart BEFORE INSERT ON audit_events WHEN NEW.action = 'audit.log_restarted' \
+         BEGIN SELECT RAISE(ABORT, 'refused'); END",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let restart = ["audit", "restart-log", "--reason", "a torn line, looked into", "--accept-lost-events", "0"];
+    let (ok, _, err) = env.cli(&restart, None);
+    assert!(!ok, "the restart went through without its event: {err}");
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    assert_eq!(text(&std::fs::read(&path).unwrap()), text(&damaged), "the new log stayed in place");
+    assert_eq!(files(), before, "files were left beside the log");
+    assert!(!verify(&env).0, "the damaged log verifies");
+    sqlx::query("DROP TRIGGER refuse_restart").execute(&pool).await.unwrap();
+    let (ok, _, err) = env.cli(&restart, None);
+    assert!(ok, "{err}");
+    let events = env.audit_events();
+    let alert = restart_alert(&events).expect("restart-log raised no alert");
+    let summary = alert["details"]["summary"].as_str().unwrap();
+    assert!(summary.contains("lines that were not signed heads: 1"), "{summary}");
+    assert!(verify(&env).0);
 }
 
 /// The `alert.raised` event of the last `audit restart-log`, if it raised one.

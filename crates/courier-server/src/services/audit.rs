@@ -523,10 +523,8 @@ impl AuditLog {
     /// (`accept_lost`), which the command tells when it is wrong: a rollback made to look like
     /// a restore then needs a person to accept, in the trail, exactly what it removed.
     pub async fn restart_log(&self, db: &Db, caller: &Caller, reason: &str, accept_lost: i64) -> Result<Value> {
-        let reason = reason.trim();
-        if reason.is_empty() {
-            return Err(Error::BadRequest("say why the log is restarted (--reason)".into()));
-        }
+        // The reason goes into the trail, the alert's mail and webhook and the alerts page.
+        let reason = &super::text_field("reason", reason, false, 500)?;
         let report = self.verify_against(db, false).await?;
         if let Some(e) = &report.error {
             return Err(Error::Conflict(
@@ -579,19 +577,53 @@ impl AuditLog {
             ));
         }
         let replaced = self.replace_log(&head)?;
+        self.forget_logged_tip();
+        // `replaced_heads` 0 beside a `head_seq` above 0: the old log was missing or empty, so
+        // `events_lost` could not be counted (the reason must say why).
+        let details = json!({ "reason": reason, "replaced": replaced.as_ref().and_then(|r| r.file_name().map(|n| n.to_string_lossy().into_owned())),
+            "replaced_last_seq": logged_last, "replaced_heads": old.heads.len(), "replaced_problem": old.bad_line, "replaced_bad_lines": old.bad_lines,
+            "head_seq": head.seq, "events_lost": lost });
+        let recorded = async {
+            let mut tx = self.begin(db).await?;
+            tx.record(caller, AuditAction::AuditLogRestarted, "audit", details.clone()).await?;
+            tx.raise(log_restarted_alert(caller, reason, &details)).await?;
+            tx.commit().await
+        };
+        if let Err(e) = recorded.await {
+            // A restart the trail does not record, and nobody is told of, must not stand: the
+            // old log goes back (or, if there was none, the new one goes).
+            self.put_back_log(replaced.as_deref());
+            return Err(e);
+        }
+        Ok(details)
+    }
+
+    /// The writer reads `heads.log` on from where it last stopped: after the file is replaced
+    /// it starts again from its beginning.
+    fn forget_logged_tip(&self) {
         if let Ok(mut tip) = self.logged.lock() {
             *tip = LoggedTip::default();
         }
-        // `replaced_heads` 0 beside a `head_seq` above 0: the old log was missing or empty, so
-        // `events_lost` could not be counted (the reason must say why).
-        let details = json!({ "reason": reason, "replaced": replaced.and_then(|r| r.file_name().map(|n| n.to_string_lossy().into_owned())),
-            "replaced_last_seq": logged_last, "replaced_heads": old.heads.len(), "replaced_problem": old.bad_line, "replaced_bad_lines": old.bad_lines,
-            "head_seq": head.seq, "events_lost": lost });
-        let mut tx = self.begin(db).await?;
-        tx.record(caller, AuditAction::AuditLogRestarted, "audit", details.clone()).await?;
-        tx.raise(log_restarted_alert(caller, reason, &details)).await?;
-        tx.commit().await?;
-        Ok(details)
+    }
+
+    /// Undoes [`Self::replace_log`] when the restart could not be recorded: `kept` (the old
+    /// log's copy) back in place, or no `heads.log` at all when there was none.
+    fn put_back_log(&self, kept: Option<&std::path::Path>) {
+        let path = self.heads_log.path();
+        let undone = match kept {
+            Some(kept) => std::fs::rename(kept, path),
+            None => std::fs::remove_file(path),
+        }
+        .and_then(|()| super::heads_log::sync_parent(path));
+        self.forget_logged_tip();
+        if let Err(e) = undone {
+            tracing::error!(
+                path = %path.display(),
+                error = %e,
+                "the log restart was not recorded and its new heads.log could not be undone: put the newest \
+                 heads.log.replaced-<ms> back as heads.log before anything else"
+            );
+        }
     }
 
     async fn verify_against(&self, db: &Db, use_log: bool) -> Result<VerifyReport> {
@@ -812,14 +844,33 @@ fn log_restarted_alert(caller: &Caller, reason: &str, details: &Value) -> super:
     let by = caller.actor.to_string();
     let heads = details["replaced_heads"].as_i64().unwrap_or(0);
     let lost = details["events_lost"].as_i64().unwrap_or(0);
+    let bad = details["replaced_bad_lines"].as_i64().unwrap_or(0);
+    // An old log missing or empty beside a trail with events: what was lost cannot be told,
+    // which is the case a cover-up would look like.
+    let (id, summary) = if heads == 0 && details["head_seq"].as_i64().is_some_and(|seq| seq > 0) {
+        let summary = format!(
+            "{by} started a new heads.log; the old one was missing or held no heads, so how many events were \
+             lost cannot be told: {reason}"
+        );
+        ("alert-audit-log-restarted-uncounted", summary)
+    } else if bad > 0 {
+        let summary = format!(
+            "{by} started a new heads.log (heads in the old one: {heads}, lines that were not signed heads: {bad}, \
+             events given up: {lost}): {reason}"
+        );
+        ("alert-audit-log-restarted-damaged", summary)
+    } else {
+        let summary =
+            format!("{by} started a new heads.log (heads in the old one: {heads}, events given up: {lost}): {reason}");
+        ("alert-audit-log-restarted", summary)
+    };
     super::watch::Alert {
         kind: super::watch::AlertKind::AuditLogRestarted,
-        summary: format!(
-            "{by} started a new heads.log (the old one held {heads} heads; {lost} events given up): {reason}"
-        ),
-        said: Said::new("alert-audit-log-restarted")
+        summary,
+        said: Said::new(id)
             .with("by", SaidArg::Text(by.clone()))
             .with("heads", SaidArg::Number(heads))
+            .with("bad", SaidArg::Number(bad))
             .with("lost", SaidArg::Number(lost))
             .with("reason", SaidArg::Text(reason.to_owned())),
         ip: caller.ip,

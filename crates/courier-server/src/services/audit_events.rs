@@ -25,7 +25,7 @@ pub enum AuditAction {
     ApiTokenUsed,
     /// The operator exported the audit trail.
     AuditExport,
-    /// The operator started a new `heads.log` after restoring an older database, with the reason and the events lost.
+    /// The operator started a new `heads.log` (after restoring an older database, or with the old log deleted or damaged), with the reason, the events lost, how many heads the old log held (`replaced_heads`) and what was wrong with it (`replaced_problem`, `replaced_bad_lines`); it raises the alert `audit_log_restarted`.
     AuditLogRestarted,
     /// The audit trail was verified and found intact (a broken trail gets nothing appended).
     AuditVerify,
@@ -195,7 +195,7 @@ pub enum AuditAction {
     BackupCreated,
     /// This installation was restored from a backup: its id, the counts, and how many documents the deletion journal shredded again.
     BackupRestored,
-    /// An alert was raised (`link_probing`, `bulk_download`, `account_locked`, `malware`, `off_hours_sign_in`, `lockdown`): what, and from where; its mail and webhook are queued with it.
+    /// An alert was raised (`link_probing`, `bulk_download`, `account_locked`, `malware`, `off_hours_sign_in`, `lockdown`, `audit_log_restarted`): what, and from where; its mail and webhook are queued with it.
     AlertRaised,
     /// The installation was locked down: every link closed, every session ended, tokens refused; the reason.
     LockdownOn,
