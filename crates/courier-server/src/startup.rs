@@ -52,10 +52,7 @@ pub(crate) async fn open_unchecked(mut config: Config) -> Result<(Arc<Courier>, 
         create_private_dir(&config.data_dir.join(dir))?;
     }
     if fresh {
-        let heads_log = config.data_dir.join("audit").join("heads.log");
-        create_private_file(&heads_log)?;
-        std::fs::File::open(&heads_log)?.sync_all()?;
-        crate::services::heads_log::sync_parent(&heads_log)?;
+        crate::services::heads_log::create_empty(&config.data_dir.join("audit").join("heads.log"))?;
     }
     if config.database_url.is_none() {
         // SQLite creates its -wal and -shm files with the main file's mode.

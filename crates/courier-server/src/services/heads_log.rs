@@ -62,15 +62,12 @@ impl HeadsLog {
         let path = self.path.clone();
         tokio::task::spawn_blocking(move || match std::fs::metadata(&path) {
             Ok(_) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && trail_is_empty => {
-                let made = std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(&path);
-                made.and_then(|f| f.sync_all()).and_then(|()| sync_parent(&path)).map_err(|e| {
-                    std::io::Error::new(
-                        e.kind(),
-                        format!("cannot make {} ({e}): give Courier's user a writable audit directory", path.display()),
-                    )
-                })
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && trail_is_empty => create_empty(&path).map_err(|e| {
+                std::io::Error::new(
+                    e.kind(),
+                    format!("cannot make {} ({e}): give Courier's user a writable audit directory", path.display()),
+                )
+            }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 tracing::error!(
                     path = %path.display(),
@@ -144,6 +141,13 @@ async fn write_queued(path: PathBuf, queue: Arc<Mutex<Queue>>) {
 /// that has no newline yet is still being written (line and newline go in one write).
 pub(crate) fn complete_lines(bytes: &[u8]) -> &[u8] {
     bytes.iter().rposition(|b| *b == b'\n').map_or(&[][..], |end| &bytes[..end])
+}
+
+/// Makes `heads.log` at `path` if it is not there: empty, mode 0600, durable with its name.
+/// Only start-up (a data directory made afresh) and [`HeadsLog::prepare`] (an empty trail) may.
+pub(crate) fn create_empty(path: &Path) -> std::io::Result<()> {
+    std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(path)?.sync_all()?;
+    sync_parent(path)
 }
 
 /// Makes a new directory entry durable (the file's own `fsync` does not cover its name).
